@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs and starts what Azusa needs on a Debian machine, and only what is missing:
+#   the Docker engine (docker.io, dockerd started in the background) and Node dependencies;
+#   with --for-tests also PostgreSQL (a cluster started, role "azusa" able to create test databases),
+#   git and the OpenSSH client. Safe to run again: a second run changes nothing.
+set -euo pipefail
+
+for_tests=false
+quiet=false
+for arg in "$@"; do
+  case "$arg" in
+    --for-tests) for_tests=true ;;
+    --quiet) quiet=true ;;
+    *) echo "usage: $0 [--for-tests] [--quiet]" >&2; exit 2 ;;
+  esac
+done
+
+cd "$(dirname "$0")/.."
+say() { $quiet || echo "setup: $*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=false
+need_pkg() { # need_pkg COMMAND PACKAGE: install PACKAGE when COMMAND is missing
+  command -v "$1" >/dev/null 2>&1 && return 0
+  say "installing $2"
+  if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
+# --- Docker engine --------------------------------------------------------------------------
+need_pkg dockerd docker.io
+if ! as_root docker info >/dev/null 2>&1; then
+  say "starting dockerd"
+  as_root mkdir -p /var/log
+  as_root setsid nohup dockerd >/var/log/azusa-dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    as_root docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  as_root docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/azusa-dockerd.log" >&2; exit 1; }
+fi
+
+# --- PostgreSQL and the clients the tests drive -----------------------------------------------
+if $for_tests; then
+  need_pkg git git
+  need_pkg ssh openssh-client
+  need_pkg pg_ctlcluster postgresql
+  version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  if ! as_root pg_lsclusters -h | grep -q "^$version main"; then
+    as_root pg_createcluster "$version" main >/dev/null
+  fi
+  if ! as_root pg_lsclusters -h | grep -q "^$version main .* online"; then
+    say "starting PostgreSQL $version"
+    as_root pg_ctlcluster "$version" main start
+  fi
+  as_root runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='azusa'" | grep -q 1 ||
+    as_root runuser -u postgres -- psql -qc "CREATE ROLE azusa LOGIN CREATEDB PASSWORD 'azusa'"
+fi
+
+# --- Node dependencies ------------------------------------------------------------------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing Node dependencies (the first time compiles better-sqlite3, about 2 minutes)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "ready"

@@ -1,0 +1,222 @@
+// The Hono application: middleware, authentication, every API module and the generated OpenAPI document.
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { csrf } from "hono/csrf";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Auth } from "../auth/auth.ts";
+import { CLIENT_IP_HEADER } from "../auth/auth.ts";
+import type { CredentialStore } from "../auth/credentials.ts";
+import type { AccountService } from "../domain/accounts/accounts.service.ts";
+import type { ApiKeyService } from "../domain/accounts/api-keys.service.ts";
+import { type Actor, isRole, system } from "../domain/actor.ts";
+import type { AuditService } from "../domain/audit/audit.service.ts";
+import { AppError, type ErrorCode } from "../domain/errors.ts";
+import type { TenantService } from "../domain/tenants/tenants.service.ts";
+import type { Logger } from "../logger.ts";
+import type { EngineProbe } from "../provisioner/docker-engine.ts";
+import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
+import { auditRoutes } from "./audit/audit.routes.ts";
+import { docsRoutes } from "./docs/docs.routes.ts";
+import { errorResponse, toAppError } from "./errors.ts";
+import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
+import { type AppEnv, createRouter } from "./router.ts";
+import { type Metrics, observe } from "./system/metrics.ts";
+import { tenantRoutes } from "./tenants/tenants.routes.ts";
+import { userRoutes } from "./users/users.routes.ts";
+
+export interface AppDeps {
+  auth: Auth;
+  credentials: CredentialStore;
+  accounts: AccountService;
+  apiKeys: ApiKeyService;
+  tenants: TenantService;
+  audit: AuditService;
+  logger: Logger;
+  metrics: Metrics;
+  probes: { database(): Promise<void>; docker: EngineProbe };
+  baseUrl: string;
+  bodyLimit: number;
+  trustProxy: boolean;
+}
+
+const API = "/api/v1";
+const publicPaths = new Set([`${API}/openapi.json`, `${API}${acceptInvitation.path}`]);
+
+/** The client's address: the socket's peer, or the first X-Forwarded-For hop behind a trusted proxy. */
+function clientIp(c: Context<AppEnv>, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return c.env?.incoming?.socket.remoteAddress ?? "unknown";
+}
+
+const authErrorCode = (status: number): ErrorCode =>
+  status === 401
+    ? "UNAUTHENTICATED"
+    : status === 403
+      ? "FORBIDDEN"
+      : status === 404
+        ? "NOT_FOUND"
+        : status === 429
+          ? "RATE_LIMITED"
+          : status < 500
+            ? "VALIDATION"
+            : "INTERNAL";
+
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+  const { logger } = deps;
+
+  app.use("*", requestId({ headerName: "x-request-id" }));
+  app.use("*", async (c, next) => {
+    const start = performance.now();
+    await next();
+    const actor = c.get("actor");
+    logger.info(
+      {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - start) * 10) / 10,
+        actor: actor?.kind === "user" ? actor.userId : undefined,
+      },
+      "request",
+    );
+  });
+  app.use("*", observe(deps.metrics));
+  app.use("*", secureHeaders());
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.bodyLimit,
+      onError: () => {
+        throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than ${deps.bodyLimit} bytes`);
+      },
+    }),
+  );
+  app.use("*", csrf({ origin: new URL(deps.baseUrl).origin }));
+
+  app.onError((err, c) => {
+    const appError = toAppError(err);
+    if (appError.code === "INTERNAL") {
+      logger.error({ requestId: c.get("requestId"), err }, "unexpected error");
+    }
+    return errorResponse(c, appError);
+  });
+  app.notFound((c) => errorResponse(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+
+  // Liveness, readiness and metrics.
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const check = async (probe: () => Promise<void>) => {
+      try {
+        await probe();
+        return { ok: true as const };
+      } catch (err) {
+        return { ok: false as const, error: err instanceof Error ? err.message : String(err) };
+      }
+    };
+    const [database, docker] = await Promise.all([check(deps.probes.database), check(() => deps.probes.docker.ping())]);
+    const ready = database.ok && docker.ok;
+    return c.json({ status: ready ? "ready" : "unavailable", checks: { database, docker } }, ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }),
+  );
+
+  // better-auth, with the client address pinned from the socket and sign-ins audited.
+  app.on(["GET", "POST"], "/api/auth/*", async (c) => {
+    const headers = new Headers(c.req.raw.headers);
+    headers.set(CLIENT_IP_HEADER, clientIp(c, deps.trustProxy));
+    const body = c.req.method === "POST" ? await c.req.arrayBuffer() : undefined;
+    const res = await deps.auth.handler(new Request(c.req.raw.url, { method: c.req.method, headers, body }));
+    if (c.req.path === "/api/auth/sign-in/email")
+      await auditSignIn(deps.audit, c, body, res, clientIp(c, deps.trustProxy));
+    if (res.ok) return res;
+    const payload = (await res.json().catch(() => ({}))) as { message?: string };
+    const err = new AppError(authErrorCode(res.status), payload.message ?? res.statusText);
+    const out = errorResponse(c, err);
+    const retry = res.headers.get("x-retry-after");
+    if (retry) out.headers.set("retry-after", retry);
+    return new Response(out.body, { status: res.status, headers: out.headers });
+  });
+
+  // Everything under /api/v1 needs a caller, but the OpenAPI document, the docs and accepting an invitation.
+  app.use(`${API}/*`, async (c, next) => {
+    const principal = await deps.credentials.principal(c.req.raw.headers);
+    const actor: Actor | null = principal ? { kind: "user", ...principal } : null;
+    c.set("actor", actor);
+    const path = c.req.path;
+    if (!actor && !publicPaths.has(path) && !path.startsWith(`${API}/docs`)) {
+      throw new AppError("UNAUTHENTICATED", "sign in first, or send an API key in x-api-key");
+    }
+    await next();
+  });
+
+  app.route(API, tenantRoutes(deps));
+  app.route(API, userRoutes(deps));
+  app.route(API, invitationRoutes(deps));
+  app.route(API, apiKeyRoutes(deps));
+  app.route(API, auditRoutes(deps));
+  app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "session", {
+    type: "apiKey",
+    in: "cookie",
+    name: "better-auth.session_token",
+    description: "Sign in with POST /api/auth/sign-in/email",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "x-api-key",
+    description: "A contractor's API key",
+  });
+  app.doc31(`${API}/openapi.json`, {
+    openapi: "3.1.0",
+    info: {
+      title: "Azusa API",
+      version: "1",
+      description:
+        "Contracts, work packages, engineers and workspaces. Errors share one body: `{ error: { code, message, requestId } }`.",
+    },
+    servers: [{ url: deps.baseUrl }],
+    security: [{ session: [] }, { apiKey: [] }],
+  });
+
+  return app;
+}
+
+async function auditSignIn(
+  audit: AuditService,
+  c: Context<AppEnv>,
+  body: ArrayBuffer | undefined,
+  res: Response,
+  ip: string,
+) {
+  let email = "";
+  try {
+    email = String((JSON.parse(new TextDecoder().decode(body)) as { email?: unknown }).email ?? "").toLowerCase();
+  } catch {
+    // An unreadable body is still a failed attempt; it is recorded without an email.
+  }
+  if (res.ok) {
+    const { user } = (await res.clone().json()) as { user: { id: string; role: unknown; tenantId?: string | null } };
+    if (!isRole(user.role)) return;
+    await audit.record(
+      { kind: "user", userId: user.id, email, role: user.role, tenantId: user.tenantId ?? null, via: "session" },
+      "auth.sign_in",
+      `user:${user.id}`,
+      { ip },
+    );
+  } else {
+    await audit.record(system("auth"), "auth.sign_in_failed", `email:${email}`, {
+      ip,
+      status: res.status,
+      requestId: c.get("requestId"),
+    });
+  }
+}

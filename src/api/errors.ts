@@ -1,0 +1,69 @@
+// Maps AppError codes to HTTP statuses and renders the one error body every failure uses.
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AppError, type ErrorCode, errorCodes } from "../domain/errors.ts";
+
+export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
+  VALIDATION: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  INVALID_STATE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** The body of every error response. */
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.enum(errorCodes),
+      message: z.string(),
+      requestId: z.string(),
+      fields: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .describe("for VALIDATION: each field that was wrong"),
+    }),
+  })
+  .openapi("Error");
+
+const errorContent = { "application/json": { schema: ErrorBody } };
+
+/** The error responses every authenticated route can give, for its OpenAPI entry. */
+export const errorResponses = {
+  400: { description: "Invalid input; `fields` names what was wrong", content: errorContent },
+  401: { description: "Not signed in", content: errorContent },
+  403: { description: "Signed in but not allowed", content: errorContent },
+  404: { description: "Not found, or not visible to the caller", content: errorContent },
+  409: { description: "Conflicts with the current state", content: errorContent },
+} as const;
+
+/** Writes the error body for an AppError. */
+export function errorResponse(c: Context, err: AppError) {
+  const requestId = c.get("requestId") ?? "unknown";
+  const fields = err.details?.fields as { path: string; message: string }[] | undefined;
+  return c.json(
+    { error: { code: err.code, message: err.message, requestId, ...(fields ? { fields } : {}) } },
+    statusOf[err.code],
+  );
+}
+
+/** Turns anything thrown into an AppError; unexpected errors become INTERNAL without their details. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    if (status === 413) return new AppError("PAYLOAD_TOO_LARGE", "request body is too large");
+    if (status === 401) return new AppError("UNAUTHENTICATED", "sign in first");
+    if (status === 403) return new AppError("FORBIDDEN", err.message || "forbidden");
+    if (status === 404) return new AppError("NOT_FOUND", "not found");
+    if (status === 400) return new AppError("VALIDATION", err.message || "bad request");
+  }
+  return new AppError("INTERNAL", "internal error");
+}

@@ -1,0 +1,36 @@
+// Prometheus metrics for HTTP traffic, one registry per app so that tests can run several apps.
+import type { MiddlewareHandler } from "hono";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: "azusa_" });
+  const requests = new Counter({
+    name: "azusa_http_requests_total",
+    help: "HTTP requests by method, route and status",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "azusa_http_request_duration_seconds",
+    help: "HTTP request duration by method and route",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, requests, duration };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Counts and times every request by its route pattern (not its path, to keep label counts small). */
+export const observe =
+  (metrics: Metrics): MiddlewareHandler =>
+  async (c, next) => {
+    const start = performance.now();
+    await next();
+    const route = c.req.routePath === "/*" || !c.req.routePath ? "unmatched" : c.req.routePath;
+    const labels = { method: c.req.method, route };
+    metrics.requests.inc({ ...labels, status: String(c.res.status) });
+    metrics.duration.observe(labels, (performance.now() - start) / 1000);
+  };

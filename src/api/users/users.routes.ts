@@ -1,0 +1,70 @@
+// HTTP for users: who am I, who is in my tenant, and role changes by operators.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { AccountService } from "../../domain/accounts/accounts.service.ts";
+import { errorResponses } from "../errors.ts";
+import { actorOf, createRouter } from "../router.ts";
+import { Id, IdParam, json, RoleSchema } from "../schemas.ts";
+
+export const User = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: RoleSchema,
+    tenantId: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("User");
+
+const RoleChange = z.strictObject({ role: RoleSchema, tenantId: Id.nullable().optional() }).openapi("RoleChange");
+
+const me = createRoute({
+  method: "get",
+  path: "/me",
+  tags: ["users"],
+  summary: "The signed-in user",
+  responses: {
+    200: { description: "You", content: json(User.extend({ via: z.enum(["session", "api_key"]) })) },
+    ...errorResponses,
+  },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/users",
+  tags: ["users"],
+  summary: "Users visible to the caller",
+  responses: { 200: { description: "Users", content: json(z.object({ items: z.array(User) })) }, ...errorResponses },
+});
+
+const get = createRoute({
+  method: "get",
+  path: "/users/{id}",
+  tags: ["users"],
+  summary: "One user",
+  request: { params: IdParam },
+  responses: { 200: { description: "The user", content: json(User) }, ...errorResponses },
+});
+
+const changeRole = createRoute({
+  method: "put",
+  path: "/users/{id}/role",
+  tags: ["users"],
+  summary: "Change a user's role (operators); the user's sessions end",
+  request: { params: IdParam, body: { required: true, content: json(RoleChange) } },
+  responses: { 200: { description: "The user", content: json(User) }, ...errorResponses },
+});
+
+export const userRoutes = (deps: { accounts: AccountService }) =>
+  createRouter()
+    .openapi(me, async (c) => {
+      const actor = actorOf(c);
+      if (actor.kind !== "user") throw new Error("a system actor has no profile");
+      const user = await deps.accounts.get(actor, actor.userId);
+      return c.json({ ...user, via: actor.via }, 200);
+    })
+    .openapi(list, async (c) => c.json({ items: await deps.accounts.list(actorOf(c)) }, 200))
+    .openapi(get, async (c) => c.json(await deps.accounts.get(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(changeRole, async (c) =>
+      c.json(await deps.accounts.changeRole(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 200),
+    );

@@ -1,0 +1,76 @@
+// better-auth set up for Azusa: email and password with sessions, no open sign-up, API keys for scripts.
+import { apiKey } from "@better-auth/api-key";
+import { type BetterAuthOptions, betterAuth } from "better-auth";
+import { getMigrations } from "better-auth/db/migration";
+import type { Db } from "../db/db.ts";
+
+/** Header that carries the client address Azusa saw on the socket; any copy sent by a client is dropped. */
+export const CLIENT_IP_HEADER = "x-azusa-client-ip";
+
+/** Prefix of every API key, so that a leaked key is easy to spot in a scan. */
+export const API_KEY_PREFIX = "azk_";
+
+export interface AuthOptions {
+  db: Db;
+  secret: string;
+  baseUrl: string;
+  /** Sign-in attempts allowed per client address per minute. */
+  signInLimit: number;
+}
+
+function options({ db, secret, baseUrl, signInLimit }: AuthOptions) {
+  return {
+    appName: "Azusa",
+    baseURL: baseUrl,
+    basePath: "/api/auth",
+    secret,
+    database: { db: db.kysely, type: db.dialect },
+    telemetry: { enabled: false },
+    emailAndPassword: {
+      enabled: true,
+      // Accounts come from invitations or the CLI only.
+      disableSignUp: true,
+      minPasswordLength: 12,
+      maxPasswordLength: 256,
+    },
+    user: {
+      additionalFields: {
+        role: { type: "string", required: true, input: false, defaultValue: "engineer" },
+        tenantId: { type: "string", required: false, input: false },
+      },
+    },
+    session: { expiresIn: 60 * 60 * 12, updateAge: 60 * 60 },
+    rateLimit: {
+      enabled: true,
+      storage: "memory",
+      window: 60,
+      max: 600,
+      customRules: { "/sign-in/email": { window: 60, max: signInLimit } },
+    },
+    advanced: { ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] } },
+    plugins: [
+      apiKey({
+        defaultPrefix: API_KEY_PREFIX,
+        requireName: true,
+        maximumNameLength: 64,
+        rateLimit: { enabled: false },
+        keyExpiration: { defaultExpiresIn: null, maxExpiresIn: 366 },
+      }),
+    ],
+  } satisfies BetterAuthOptions;
+}
+
+/** Builds the better-auth instance and a way to migrate its tables programmatically. */
+export function createAuth(opts: AuthOptions) {
+  const config = options(opts);
+  const auth = betterAuth(config);
+  return {
+    auth,
+    async migrate() {
+      const { runMigrations } = await getMigrations(config);
+      await runMigrations();
+    },
+  };
+}
+
+export type Auth = ReturnType<typeof createAuth>["auth"];

@@ -1,0 +1,157 @@
+// The narrow face of better-auth that Azusa's services use: accounts, sessions and API keys.
+import type { Db } from "../db/db.ts";
+import { isRole, type Role } from "../domain/actor.ts";
+import { API_KEY_PREFIX, type Auth } from "./auth.ts";
+
+/** A signed-in user as the session or API key reveals them. */
+export interface Principal {
+  userId: string;
+  email: string;
+  role: Role;
+  tenantId: string | null;
+}
+
+export interface ApiKeySummary {
+  id: string;
+  name: string | null;
+  start: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+const iso = (d: Date | string | null | undefined) => (d == null ? null : new Date(d).toISOString());
+
+/** What the account and API key services need from the authentication library. */
+export interface CredentialStore {
+  createUser(input: { email: string; name: string; password: string; role: Role; tenantId: string | null }): Promise<{
+    id: string;
+  }>;
+  setRole(userId: string, role: Role, tenantId: string | null): Promise<void>;
+  revokeSessions(userId: string): Promise<void>;
+  createApiKey(userId: string, name: string, expiresInDays: number | null): Promise<ApiKeySummary & { key: string }>;
+  listApiKeys(userId: string): Promise<ApiKeySummary[]>;
+  deleteApiKey(userId: string, keyId: string): Promise<boolean>;
+  /** The principal behind a request's session cookie or API key, or null. */
+  principal(headers: Headers): Promise<(Principal & { via: "session" | "api_key" }) | null>;
+}
+
+/** Reads an API key from `x-api-key` or `Authorization: Bearer azk_…`. */
+export function apiKeyFrom(headers: Headers): string | null {
+  const direct = headers.get("x-api-key");
+  if (direct) return direct;
+  const authz = headers.get("authorization");
+  if (authz?.startsWith(`Bearer ${API_KEY_PREFIX}`)) return authz.slice("Bearer ".length);
+  return null;
+}
+
+export function createCredentialStore(auth: Auth, db: Db): CredentialStore {
+  async function userById(id: string): Promise<Principal | null> {
+    const u = await db.kysely
+      .selectFrom("user")
+      .select(["id", "email", "role", "tenantId"])
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (!u || !isRole(u.role)) return null;
+    return { userId: u.id, email: u.email, role: u.role, tenantId: u.tenantId };
+  }
+
+  return {
+    async createUser({ email, name, password, role, tenantId }) {
+      const ctx = await auth.$context;
+      const hash = await ctx.password.hash(password);
+      const user = await ctx.internalAdapter.createUser(
+        {
+          email: email.toLowerCase(),
+          name,
+          emailVerified: true,
+          role,
+          tenantId,
+        },
+        { method: "admin" },
+      );
+      await ctx.internalAdapter.linkAccount({
+        userId: user.id,
+        providerId: "credential",
+        accountId: user.id,
+        password: hash,
+      });
+      return { id: user.id };
+    },
+
+    async setRole(userId, role, tenantId) {
+      await db.kysely
+        .updateTable("user")
+        .set({ role, tenantId, updatedAt: new Date().toISOString() })
+        .where("id", "=", userId)
+        .execute();
+    },
+
+    async revokeSessions(userId) {
+      const ctx = await auth.$context;
+      await ctx.internalAdapter.deleteUserSessions(userId);
+    },
+
+    async createApiKey(userId, name, expiresInDays) {
+      const k = await auth.api.createApiKey({
+        body: { userId, name, expiresIn: expiresInDays == null ? null : expiresInDays * 86400 },
+      });
+      return {
+        id: k.id,
+        name: k.name,
+        start: k.start,
+        key: k.key,
+        createdAt: iso(k.createdAt) ?? "",
+        expiresAt: iso(k.expiresAt),
+      };
+    },
+
+    async listApiKeys(userId) {
+      const rows = await db.kysely
+        .selectFrom("apikey" as never)
+        .select(["id", "name", "start", "createdAt", "expiresAt"] as never[])
+        .where("referenceId" as never, "=", userId as never)
+        .orderBy("createdAt" as never, "asc")
+        .execute();
+      return (
+        rows as unknown as {
+          id: string;
+          name: string | null;
+          start: string | null;
+          createdAt: Date | string;
+          expiresAt: Date | string | null;
+        }[]
+      ).map((r) => ({
+        id: r.id,
+        name: r.name,
+        start: r.start,
+        createdAt: iso(r.createdAt) ?? "",
+        expiresAt: iso(r.expiresAt),
+      }));
+    },
+
+    async deleteApiKey(userId, keyId) {
+      const res = await db.kysely
+        .deleteFrom("apikey" as never)
+        .where("id" as never, "=", keyId as never)
+        .where("referenceId" as never, "=", userId as never)
+        .executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    },
+
+    async principal(headers) {
+      const key = apiKeyFrom(headers);
+      if (key) {
+        const result = await auth.api.verifyApiKey({ body: { key } });
+        if (!result.valid || !result.key) return null;
+        const p = await userById(result.key.referenceId);
+        // Keys are for a contractor's scripts: a user who is no longer a contractor loses them.
+        return p && p.role === "contractor" ? { ...p, via: "api_key" } : null;
+      }
+      const session = await auth.api.getSession({ headers });
+      if (!session) return null;
+      const u = session.user as { id: string; email: string; role?: unknown; tenantId?: string | null };
+      if (!isRole(u.role)) return null;
+      return { userId: u.id, email: u.email, role: u.role, tenantId: u.tenantId ?? null, via: "session" };
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// The `azusa` command: serve, migrate, create the first operator, verify the audit chain.
+import { createInterface } from "node:readline";
+import { Command } from "commander";
+import { type Config, ConfigError, loadConfig, settings } from "./config.ts";
+import { system } from "./domain/actor.ts";
+import { AppError } from "./domain/errors.ts";
+import { buildAzusa, startAzusa } from "./server.ts";
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`azusa: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function readSecretLine(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/\r?\n$/, "");
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  // Hide what is typed: readline echoes through _writeToOutput.
+  const out = rl as unknown as { _writeToOutput: (s: string) => void };
+  process.stderr.write(prompt);
+  out._writeToOutput = () => {};
+  const answer = await new Promise<string>((resolve) => rl.question("", resolve));
+  rl.close();
+  process.stderr.write("\n");
+  return answer;
+}
+
+const program = new Command("azusa").description("Azusa: Tokyo contracts, Matsumoto engineers, controlled workspaces");
+
+program
+  .command("serve")
+  .description("migrate the database, then serve the API")
+  .action(async () => {
+    const running = await startAzusa(config());
+    const shutdown = (signal: string) => {
+      running.azusa.logger.info({ signal }, "shutting down");
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+
+program
+  .command("migrate")
+  .description("bring the database up to date")
+  .action(async () => {
+    const azusa = buildAzusa(config());
+    const applied = await azusa.migrate();
+    process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
+    await azusa.close();
+  });
+
+const admin = program.command("admin").description("manage operators");
+admin
+  .command("create")
+  .description("create an operator; the password is read from standard input (or prompted for)")
+  .requiredOption("--email <email>", "the operator's email")
+  .option("--name <name>", "display name", "Operator")
+  .action(async (opts: { email: string; name: string }) => {
+    const password = await readSecretLine("Password (12 characters or more): ");
+    if (password.length < 12) {
+      process.stderr.write("azusa: password must be at least 12 characters\n");
+      process.exit(2);
+    }
+    const azusa = buildAzusa(config());
+    await azusa.migrate();
+    try {
+      const user = await azusa.accounts.createOperator(system("cli"), { email: opts.email, name: opts.name, password });
+      process.stdout.write(`operator created: ${user.email} (${user.id})\n`);
+    } catch (err) {
+      if (err instanceof AppError) {
+        process.stderr.write(`azusa: ${err.message}\n`);
+        process.exitCode = 1;
+      } else throw err;
+    } finally {
+      await azusa.close();
+    }
+  });
+
+const audit = program.command("audit").description("the audit log");
+audit
+  .command("verify")
+  .description("walk the hash chain; exit 1 naming the first changed or removed row")
+  .action(async () => {
+    const azusa = buildAzusa(config());
+    const result = await azusa.audit.verify();
+    await azusa.close();
+    if (result.ok) {
+      process.stdout.write(`audit chain intact: ${result.checked} events\n`);
+    } else {
+      process.stdout.write(`audit chain broken at event ${result.firstBad?.seq}: ${result.firstBad?.problem}\n`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command("settings")
+  .description("list the environment variables Azusa reads")
+  .action(() => {
+    for (const s of settings) process.stdout.write(`${s.name.padEnd(20)} ${s.description}\n`);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,48 @@
+// Opens the database named by the configuration: SQLite by default, PostgreSQL with DATABASE_URL.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import type { Config } from "../config.ts";
+import type { Database } from "./schema.ts";
+
+export type Dialect = "sqlite" | "postgres";
+
+/** A Kysely instance together with the engine it speaks to. */
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  /** Resolves when a trivial query succeeds; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the database; for SQLite the file and its folder are created when missing. */
+export function openDatabase(database: Config["database"]): Db {
+  if (database.dialect === "postgres") {
+    const pool = new pg.Pool({ connectionString: database.url, max: 10 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on("error", () => {});
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return wrap(kysely, "postgres");
+  }
+  if (database.file !== ":memory:") mkdirSync(dirname(database.file), { recursive: true });
+  const sqlite = new SQLite(database.file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("foreign_keys = ON");
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return wrap(kysely, "sqlite");
+}
+
+function wrap(kysely: Kysely<Database>, dialect: Dialect): Db {
+  return {
+    kysely,
+    dialect,
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    close: () => kysely.destroy(),
+  };
+}

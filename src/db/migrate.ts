@@ -1,0 +1,33 @@
+// Runs every migration: better-auth's tables first (programmatically), then Azusa's own, in date order.
+import { type Migration, type MigrationResultSet, Migrator } from "kysely";
+import type { Db } from "./db.ts";
+import * as tenantsAndInvitations from "./migrations/2026-11-25T1910-tenants-and-invitations.ts";
+import * as auditLog from "./migrations/2026-11-25T1911-audit-log.ts";
+
+/** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
+export const migrations: Record<string, Migration> = {
+  "2026-11-25T1910-tenants-and-invitations": tenantsAndInvitations,
+  "2026-11-25T1911-audit-log": auditLog,
+};
+
+/** The part of the auth module that migrations need: a function that brings its tables up to date. */
+export interface AuthSchema {
+  migrate(): Promise<void>;
+}
+
+/** Brings the database up to date; running it again is a no-op. Returns the names applied now. */
+export async function migrate(db: Db, auth: AuthSchema): Promise<string[]> {
+  await auth.migrate();
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: "azusa_migration",
+    migrationLockTableName: "azusa_migration_lock",
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`migration ${failed} failed: ${String(result.error)}`);
+  }
+  return (result.results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,280 @@
+// Accounts: the first operator from the CLI, everyone else by invitation; roles change only by operators.
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { CredentialStore } from "../../auth/credentials.ts";
+import type { Database } from "../../db/schema.ts";
+import { type Actor, type Role, tenantRoles } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  tenantId: string | null;
+  createdAt: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  tenantId: string | null;
+  invitedBy: string;
+  createdAt: string;
+  expiresAt: string;
+  status: "pending" | "accepted" | "revoked" | "expired";
+}
+
+/** Who may invite whom: operators bring in the office and contractors; contractors bring in their leads. */
+const mayInvite: Record<Role, readonly Role[]> = {
+  operator: ["operator", "engineer", "contractor"],
+  contractor: ["lead"],
+  lead: [],
+  engineer: [],
+};
+
+const INVITATION_DAYS = 7;
+const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+type UserRow = {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  tenantId: string | null;
+  createdAt: Date | string;
+};
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  email: r.email,
+  name: r.name,
+  role: r.role as Role,
+  tenantId: r.tenantId,
+  createdAt: iso(r.createdAt),
+});
+
+type InvitationRow = Database["invitation"];
+function toInvitation(r: InvitationRow, now: Date): Invitation {
+  const status = r.accepted_at
+    ? "accepted"
+    : r.revoked_at
+      ? "revoked"
+      : new Date(r.expires_at) < now
+        ? "expired"
+        : "pending";
+  return {
+    id: r.id,
+    email: r.email,
+    role: r.role as Role,
+    tenantId: r.tenant_id,
+    invitedBy: r.invited_by,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    status,
+  };
+}
+
+export function createAccountService({
+  db,
+  audit,
+  credentials,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  credentials: CredentialStore;
+  now?: () => Date;
+}) {
+  const userColumns = ["id", "email", "name", "role", "tenantId", "createdAt"] as const;
+
+  async function emailTaken(email: string): Promise<boolean> {
+    const u = await db.selectFrom("user").select("id").where("email", "=", email).executeTakeFirst();
+    return u !== undefined;
+  }
+
+  async function tenantExists(id: string): Promise<boolean> {
+    return (await db.selectFrom("tenant").select("id").where("id", "=", id).executeTakeFirst()) !== undefined;
+  }
+
+  /** Operators see everyone; contractors and leads see their tenant's staff; engineers see no list. */
+  function scopeUsers(actor: Actor) {
+    let q = db.selectFrom("user").select(userColumns);
+    if (actor.kind === "user" && actor.role !== "operator") {
+      if (actor.role === "engineer") throw forbidden("engineers do not list users");
+      q = q.where("tenantId", "=", actor.tenantId ?? "");
+    }
+    return q;
+  }
+
+  return {
+    /** Creates an operator directly: how the first account comes to be (`azusa admin create`). */
+    async createOperator(actor: Actor, input: { email: string; name: string; password: string }): Promise<User> {
+      if (actor.kind === "user") throw forbidden("operators are created from the command line or by invitation");
+      const email = input.email.toLowerCase();
+      if (await emailTaken(email)) throw new AppError("CONFLICT", `an account for ${email} already exists`);
+      const { id } = await credentials.createUser({ ...input, email, role: "operator", tenantId: null });
+      await audit.record(actor, "user.created", `user:${id}`, { email, role: "operator" });
+      return this.get(actor, id);
+    },
+
+    async invite(actor: Actor, input: { email: string; role: Role; tenantId?: string | null }) {
+      if (actor.kind !== "user") throw forbidden();
+      if (actor.via === "api_key") throw forbidden("API keys cannot invite people");
+      if (!mayInvite[actor.role].includes(input.role)) {
+        throw forbidden(`a ${actor.role} cannot invite a ${input.role}`);
+      }
+      const email = input.email.toLowerCase();
+      let tenantId: string | null = null;
+      if (tenantRoles.includes(input.role)) {
+        tenantId = actor.role === "operator" ? (input.tenantId ?? null) : actor.tenantId;
+        if (!tenantId) {
+          throw new AppError("VALIDATION", `tenantId is required to invite a ${input.role}`, {
+            fields: [{ path: "tenantId", message: `required for role ${input.role}` }],
+          });
+        }
+        if (!(await tenantExists(tenantId))) throw notFound("tenant");
+      } else if (input.tenantId) {
+        throw new AppError("VALIDATION", `a ${input.role} belongs to the satellite office, not to a tenant`, {
+          fields: [{ path: "tenantId", message: `must be empty for role ${input.role}` }],
+        });
+      }
+      if (await emailTaken(email)) throw new AppError("CONFLICT", `an account for ${email} already exists`);
+      const token = randomBytes(32).toString("base64url");
+      const at = now();
+      const row: InvitationRow = {
+        id: randomUUID(),
+        token_hash: hashToken(token),
+        email,
+        role: input.role,
+        tenant_id: tenantId,
+        invited_by: actor.userId,
+        created_at: at.toISOString(),
+        expires_at: new Date(at.getTime() + INVITATION_DAYS * 86400_000).toISOString(),
+        accepted_at: null,
+        revoked_at: null,
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto("invitation").values(row).execute();
+        await audit.record(
+          actor,
+          "invitation.created",
+          `invitation:${row.id}`,
+          { email, role: input.role },
+          { tenantId, trx },
+        );
+      });
+      return { ...toInvitation(row, at), token };
+    },
+
+    async listInvitations(actor: Actor): Promise<Invitation[]> {
+      if (actor.kind !== "user" || (actor.role !== "operator" && actor.role !== "contractor")) {
+        throw forbidden("only operators and contractors manage invitations");
+      }
+      let q = db.selectFrom("invitation").selectAll().orderBy("created_at", "desc");
+      if (actor.role === "contractor") q = q.where("tenant_id", "=", actor.tenantId ?? "");
+      return (await q.execute()).map((r) => toInvitation(r, now()));
+    },
+
+    async revokeInvitation(actor: Actor, id: string): Promise<void> {
+      const visible = await this.listInvitations(actor);
+      const inv = visible.find((i) => i.id === id);
+      if (!inv) throw notFound("invitation");
+      if (inv.status !== "pending") throw new AppError("INVALID_STATE", `invitation is ${inv.status}`);
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable("invitation").set({ revoked_at: now().toISOString() }).where("id", "=", id).execute();
+        await audit.record(actor, "invitation.revoked", `invitation:${id}`, {}, { tenantId: inv.tenantId, trx });
+      });
+    },
+
+    /** Turns an invitation into an account; the token is the only credential, and it works once. */
+    async acceptInvitation(input: { token: string; name: string; password: string }): Promise<User> {
+      const row = await db
+        .selectFrom("invitation")
+        .selectAll()
+        .where("token_hash", "=", hashToken(input.token))
+        .executeTakeFirst();
+      if (!row) throw notFound("invitation");
+      const inv = toInvitation(row, now());
+      if (inv.status !== "pending") throw new AppError("INVALID_STATE", `invitation is ${inv.status}`);
+      // Claim the invitation first so that two concurrent accepts cannot both create an account.
+      const claimed = await db
+        .updateTable("invitation")
+        .set({ accepted_at: now().toISOString() })
+        .where("id", "=", row.id)
+        .where("accepted_at", "is", null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) throw new AppError("INVALID_STATE", "invitation is accepted");
+      try {
+        if (await emailTaken(row.email)) throw new AppError("CONFLICT", `an account for ${row.email} already exists`);
+        const { id } = await credentials.createUser({
+          email: row.email,
+          name: input.name,
+          password: input.password,
+          role: inv.role,
+          tenantId: row.tenant_id,
+        });
+        const actor: Actor = {
+          kind: "user",
+          userId: id,
+          email: row.email,
+          role: inv.role,
+          tenantId: row.tenant_id,
+          via: "session",
+        };
+        await audit.record(actor, "invitation.accepted", `invitation:${row.id}`, { role: inv.role });
+        return this.get(actor, id);
+      } catch (err) {
+        await db.updateTable("invitation").set({ accepted_at: null }).where("id", "=", row.id).execute();
+        throw err;
+      }
+    },
+
+    async list(actor: Actor): Promise<User[]> {
+      const rows = await scopeUsers(actor).orderBy("email").execute();
+      return rows.map(toUser);
+    },
+
+    async get(actor: Actor, id: string): Promise<User> {
+      if (actor.kind === "user" && actor.role === "engineer" && actor.userId !== id) throw notFound("user");
+      const q =
+        actor.kind === "user" && actor.userId === id ? db.selectFrom("user").select(userColumns) : scopeUsers(actor);
+      const row = await q.where("id", "=", id).executeTakeFirst();
+      if (!row) throw notFound("user");
+      return toUser(row);
+    },
+
+    /** Changes a user's role (operators only); the user's sessions end so the new role applies at once. */
+    async changeRole(actor: Actor, id: string, input: { role: Role; tenantId?: string | null }): Promise<User> {
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators change roles");
+      const before = await this.get(actor, id);
+      const tenantId = tenantRoles.includes(input.role) ? (input.tenantId ?? before.tenantId) : null;
+      if (tenantRoles.includes(input.role)) {
+        if (!tenantId) {
+          throw new AppError("VALIDATION", `tenantId is required for role ${input.role}`, {
+            fields: [{ path: "tenantId", message: `required for role ${input.role}` }],
+          });
+        }
+        if (!(await tenantExists(tenantId))) throw notFound("tenant");
+      }
+      if (before.role === "operator" && input.role !== "operator") {
+        const operators = await db.selectFrom("user").select("id").where("role", "=", "operator").execute();
+        if (operators.length <= 1) throw new AppError("CONFLICT", "the last operator cannot be given another role");
+      }
+      await credentials.setRole(id, input.role, tenantId);
+      await credentials.revokeSessions(id);
+      await audit.record(
+        actor,
+        "user.role_changed",
+        `user:${id}`,
+        { from: before.role, to: input.role, fromTenantId: before.tenantId, toTenantId: tenantId },
+        { tenantId },
+      );
+      return this.get(actor, id);
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

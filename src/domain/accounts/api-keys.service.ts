@@ -1,0 +1,31 @@
+// API keys for a contractor's scripts: created and revoked by the contractor, never shown twice.
+import type { ApiKeySummary, CredentialStore } from "../../auth/credentials.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { forbidden, notFound } from "../errors.ts";
+
+function keyOwner(actor: Actor): string {
+  if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only contractors hold API keys");
+  if (actor.via === "api_key") throw forbidden("an API key cannot manage API keys; sign in");
+  return actor.userId;
+}
+
+export function createApiKeyService({ credentials, audit }: { credentials: CredentialStore; audit: AuditService }) {
+  return {
+    async create(actor: Actor, input: { name: string; expiresInDays?: number | null }) {
+      const userId = keyOwner(actor);
+      const key = await credentials.createApiKey(userId, input.name, input.expiresInDays ?? null);
+      await audit.record(actor, "api_key.created", `api_key:${key.id}`, { name: input.name, start: key.start });
+      return key;
+    },
+    async list(actor: Actor): Promise<ApiKeySummary[]> {
+      return credentials.listApiKeys(keyOwner(actor));
+    },
+    async revoke(actor: Actor, id: string): Promise<void> {
+      if (!(await credentials.deleteApiKey(keyOwner(actor), id))) throw notFound("API key");
+      await audit.record(actor, "api_key.revoked", `api_key:${id}`);
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

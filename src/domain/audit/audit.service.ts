@@ -1,0 +1,176 @@
+// The append-only audit log: each event carries the hash of the one before, so edits and removals show.
+import { createHash } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
+import type { AuditEventTable, Database } from "../../db/schema.ts";
+import type { Actor } from "../actor.ts";
+
+export const GENESIS_HASH = "0".repeat(64);
+
+/** One audit event as callers see it. */
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actorId: string | null;
+  actorRole: string | null;
+  tenantId: string | null;
+  action: string;
+  subject: string;
+  details: Record<string, unknown>;
+  hash: string;
+}
+
+/** The outcome of walking the chain: `firstBad` names the first row that was changed or removed. */
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  firstBad?: { seq: number; problem: string };
+}
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export function hashEvent(row: Omit<AuditEventTable, "hash">): string {
+  const canonical = JSON.stringify([
+    row.seq,
+    row.at,
+    row.actor_id,
+    row.actor_role,
+    row.tenant_id,
+    row.action,
+    row.subject,
+    row.details,
+    row.prev_hash,
+  ]);
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+const actorColumns = (actor: Actor) =>
+  actor.kind === "user"
+    ? { actor_id: actor.userId, actor_role: actor.role }
+    : { actor_id: `system:${actor.name}`, actor_role: "system" };
+
+/** Records who did what to which subject. Builds an audit service over one database. */
+export function createAuditService({ db, now = () => new Date() }: { db: Kysely<Database>; now?: () => Date }) {
+  async function append(
+    trx: Executor,
+    actor: Actor,
+    action: string,
+    subject: string,
+    details: Record<string, unknown>,
+    tenantId: string | null,
+  ): Promise<number> {
+    // Bumping the head first takes the write lock (a row lock in PostgreSQL, the database lock in
+    // SQLite), so concurrent appends serialize and the chain never forks.
+    const head = await trx
+      .updateTable("audit_head")
+      .set((eb) => ({ seq: eb("seq", "+", 1) }))
+      .where("id", "=", 1)
+      .returning(["seq", "hash"])
+      .executeTakeFirstOrThrow();
+    const row = {
+      seq: Number(head.seq),
+      at: now().toISOString(),
+      ...actorColumns(actor),
+      tenant_id: tenantId,
+      action,
+      subject,
+      details: JSON.stringify(details),
+      prev_hash: head.hash,
+    };
+    const hash = hashEvent(row);
+    await trx
+      .insertInto("audit_event")
+      .values({ ...row, hash })
+      .execute();
+    await trx.updateTable("audit_head").set({ hash }).where("id", "=", 1).execute();
+    return row.seq;
+  }
+
+  return {
+    /**
+     * Appends one event. Pass `trx` to make the event part of the caller's transaction, so that a
+     * change and its audit record land together or not at all.
+     */
+    async record(
+      actor: Actor,
+      action: string,
+      subject: string,
+      details: Record<string, unknown> = {},
+      opts: { tenantId?: string | null; trx?: Transaction<Database> } = {},
+    ): Promise<number> {
+      const tenantId = opts.tenantId ?? (actor.kind === "user" ? actor.tenantId : null);
+      if (opts.trx) return append(opts.trx, actor, action, subject, details, tenantId);
+      return db.transaction().execute((trx) => append(trx, actor, action, subject, details, tenantId));
+    },
+
+    /** Events newest first; `tenantId` narrows to one tenant's events. */
+    async list(opts: { tenantId?: string; limit?: number; beforeSeq?: number } = {}): Promise<AuditEvent[]> {
+      let q = db
+        .selectFrom("audit_event")
+        .selectAll()
+        .orderBy("seq", "desc")
+        .limit(opts.limit ?? 100);
+      if (opts.tenantId) q = q.where("tenant_id", "=", opts.tenantId);
+      if (opts.beforeSeq) q = q.where("seq", "<", opts.beforeSeq);
+      const rows = await q.execute();
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        at: r.at,
+        actorId: r.actor_id,
+        actorRole: r.actor_role,
+        tenantId: r.tenant_id,
+        action: r.action,
+        subject: r.subject,
+        details: JSON.parse(r.details) as Record<string, unknown>,
+        hash: r.hash,
+      }));
+    },
+
+    /** Walks the whole chain in order and names the first row that was changed or removed. */
+    async verify(): Promise<VerifyResult> {
+      const pageSize = 1000;
+      let expectedSeq = 1;
+      let prevHash = GENESIS_HASH;
+      let checked = 0;
+      for (;;) {
+        const rows = await db
+          .selectFrom("audit_event")
+          .selectAll()
+          .where("seq", ">=", expectedSeq)
+          .orderBy("seq", "asc")
+          .limit(pageSize)
+          .execute();
+        for (const raw of rows) {
+          const row = { ...raw, seq: Number(raw.seq) };
+          if (row.seq !== expectedSeq) {
+            return { ok: false, checked, firstBad: { seq: expectedSeq, problem: "removed" } };
+          }
+          if (row.prev_hash !== prevHash) {
+            return {
+              ok: false,
+              checked,
+              firstBad: { seq: row.seq, problem: "changed (link to the previous row broken)" },
+            };
+          }
+          if (hashEvent(row) !== row.hash) {
+            return { ok: false, checked, firstBad: { seq: row.seq, problem: "changed" } };
+          }
+          prevHash = row.hash;
+          expectedSeq = row.seq + 1;
+          checked++;
+        }
+        if (rows.length < pageSize) break;
+      }
+      const head = await db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirst();
+      if (!head) return { ok: false, checked, firstBad: { seq: 1, problem: "chain head missing" } };
+      if (Number(head.seq) >= expectedSeq) {
+        return { ok: false, checked, firstBad: { seq: expectedSeq, problem: "removed" } };
+      }
+      if (head.hash !== prevHash) {
+        return { ok: false, checked, firstBad: { seq: expectedSeq - 1, problem: "changed" } };
+      }
+      return { ok: true, checked };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

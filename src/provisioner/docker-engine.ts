@@ -1,0 +1,29 @@
+// The connection to the Docker engine that runs workspaces; readiness asks it for a ping.
+import Docker from "dockerode";
+import type { Config } from "../config.ts";
+
+/** The part of the engine that the service's health checks need. */
+export interface EngineProbe {
+  /** Resolves when the engine answers within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
+}
+
+export function createDockerClient(docker: Config["docker"]): Docker {
+  return "socketPath" in docker ? new Docker({ socketPath: docker.socketPath }) : new Docker(docker);
+}
+
+export function dockerProbe(client: Pick<Docker, "ping">): EngineProbe {
+  return {
+    async ping(timeoutMs = 2000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([client.ping(), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// The composition root: builds every part once from the configuration and wires them together.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type ServerType, serve } from "@hono/node-server";
+import { createApp } from "./api/app.ts";
+import { createMetrics } from "./api/system/metrics.ts";
+import { createAuth } from "./auth/auth.ts";
+import { createCredentialStore } from "./auth/credentials.ts";
+import type { Config } from "./config.ts";
+import { openDatabase } from "./db/db.ts";
+import { migrate } from "./db/migrate.ts";
+import { createAccountService } from "./domain/accounts/accounts.service.ts";
+import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
+import { createAuditService } from "./domain/audit/audit.service.ts";
+import { createTenantService } from "./domain/tenants/tenants.service.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
+
+/** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
+export function loadSecret(config: Config): string {
+  if (config.secret) return config.secret;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, "secret");
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    const secret = randomBytes(32).toString("base64url");
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
+    return secret;
+  }
+}
+
+/** Every service of one Azusa process, not yet listening. */
+export function buildAzusa(
+  config: Config,
+  { logger = createLogger({ level: config.logLevel }) }: { logger?: Logger } = {},
+) {
+  const db = openDatabase(config.database);
+  const { auth, migrate: migrateAuth } = createAuth({
+    db,
+    secret: loadSecret(config),
+    baseUrl: config.baseUrl,
+    signInLimit: config.signInLimit,
+  });
+  const credentials = createCredentialStore(auth, db);
+  const audit = createAuditService({ db: db.kysely });
+  const accounts = createAccountService({ db: db.kysely, audit, credentials });
+  const apiKeys = createApiKeyService({ credentials, audit });
+  const tenants = createTenantService({ db: db.kysely, audit });
+  const docker = createDockerClient(config.docker);
+  const metrics = createMetrics();
+  const app = createApp({
+    auth,
+    credentials,
+    accounts,
+    apiKeys,
+    tenants,
+    audit,
+    logger,
+    metrics,
+    probes: { database: () => db.ping(), docker: dockerProbe(docker) },
+    baseUrl: config.baseUrl,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+  });
+  return {
+    app,
+    db,
+    audit,
+    accounts,
+    tenants,
+    logger,
+    migrate: () => migrate(db, { migrate: migrateAuth }),
+    close: () => db.close(),
+  };
+}
+
+export type Azusa = ReturnType<typeof buildAzusa>;
+
+/** A running HTTP server and how to stop it gracefully. */
+export interface Running {
+  azusa: Azusa;
+  server: ServerType;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Migrates, then listens; resolves once the port is bound. */
+export async function startAzusa(config: Config, opts: { logger?: Logger } = {}): Promise<Running> {
+  const azusa = buildAzusa(config, opts);
+  const applied = await azusa.migrate();
+  if (applied.length) azusa.logger.info({ applied }, "migrations applied");
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host }, (info) =>
+      resolve({ server: s, port: info.port }),
+    );
+    s.once("error", reject);
+  });
+  azusa.logger.info({ port, host: config.host, database: config.database.dialect }, "azusa listening");
+  let stopping: Promise<void> | undefined;
+  return {
+    azusa,
+    server,
+    port,
+    stop() {
+      stopping ??= (async () => {
+        // Stop accepting, let requests in flight finish, then close the database.
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        });
+        await azusa.close();
+      })();
+      return stopping;
+    },
+  };
+}
