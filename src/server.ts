@@ -42,6 +42,7 @@ export function buildAzusa(
     secret: loadSecret(config),
     baseUrl: config.baseUrl,
     signInLimit: config.signInLimit,
+    logger,
   });
   const credentials = createCredentialStore(auth, db);
   const audit = createAuditService({ db: db.kysely });

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Auth } from "../auth/auth.ts";
@@ -97,7 +98,23 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  app.use("*", csrf({ origin: new URL(deps.baseUrl).origin }));
+  // Browsers send a cross-site POST without a preflight only for form-like bodies; such a POST must come
+  // from Azusa's own pages. Other methods and JSON bodies need a preflight, which Azusa never grants.
+  const sameOrigin = csrf({ origin: new URL(deps.baseUrl).origin });
+  app.use("*", async (c, next) => {
+    if (c.req.method !== "POST") return next();
+    try {
+      return await sameOrigin(c, next);
+    } catch (err) {
+      if (err instanceof HTTPException && err.status === 403) {
+        throw new AppError(
+          "FORBIDDEN",
+          "cross-site form submission refused: send JSON, or post from Azusa's own pages",
+        );
+      }
+      throw err;
+    }
+  });
 
   app.onError((err, c) => {
     const appError = toAppError(err);

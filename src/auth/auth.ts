@@ -3,6 +3,7 @@ import { apiKey } from "@better-auth/api-key";
 import { type BetterAuthOptions, betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import type { Db } from "../db/db.ts";
+import type { Logger } from "../logger.ts";
 
 /** Header that carries the client address Azusa saw on the socket; any copy sent by a client is dropped. */
 export const CLIENT_IP_HEADER = "x-azusa-client-ip";
@@ -16,9 +17,10 @@ export interface AuthOptions {
   baseUrl: string;
   /** Sign-in attempts allowed per client address per minute. */
   signInLimit: number;
+  logger: Logger;
 }
 
-function options({ db, secret, baseUrl, signInLimit }: AuthOptions) {
+function options({ db, secret, baseUrl, signInLimit, logger }: AuthOptions) {
   return {
     appName: "Azusa",
     baseURL: baseUrl,
@@ -26,6 +28,10 @@ function options({ db, secret, baseUrl, signInLimit }: AuthOptions) {
     secret,
     database: { db: db.kysely, type: db.dialect },
     telemetry: { enabled: false },
+    logger: {
+      log: (level: "debug" | "info" | "warn" | "error" | "success", message: string) =>
+        logger[level === "success" ? "info" : level]({ component: "auth" }, message),
+    },
     emailAndPassword: {
       enabled: true,
       // Accounts come from invitations or the CLI only.

@@ -1,0 +1,149 @@
+// Starts a real Azusa on port 0 with a throwaway database and drives it over HTTP like a client would.
+import { Writable } from "node:stream";
+import { loadConfig } from "../../src/config.ts";
+import type { Role } from "../../src/domain/actor.ts";
+import { system } from "../../src/domain/actor.ts";
+import { createLogger } from "../../src/logger.ts";
+import { type Running, startAzusa } from "../../src/server.ts";
+import { createTestDatabase, type TestDialect } from "./databases.ts";
+
+export const PASSWORD = "matsumoto-castle-1594";
+
+/** A response whose JSON body tests read freely. */
+// biome-ignore lint/suspicious/noExplicitAny: tests assert on the shape of bodies they read.
+export type ApiResponse = Omit<Response, "json"> & { json(): Promise<any> };
+
+/** A caller with a cookie jar (or an API key), speaking JSON. */
+export class Client {
+  cookie = "";
+  constructor(
+    readonly base: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> {
+    const init: RequestInit = {
+      method,
+      headers: {
+        ...this.headers,
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    };
+    const res = await fetch(`${this.base}${path}`, init);
+    const set = res.headers.getSetCookie();
+    if (set.length) {
+      const jar = new Map(this.cookie ? this.cookie.split("; ").map((kv) => kv.split("=", 2) as [string, string]) : []);
+      for (const line of set) {
+        const [kv] = line.split(";");
+        const [k, v] = (kv ?? "").split("=", 2);
+        if (k) jar.set(k, v ?? "");
+      }
+      this.cookie = [...jar]
+        .filter(([, v]) => v)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("; ");
+    }
+    return res as unknown as ApiResponse;
+  }
+  get = (path: string) => this.request("GET", path);
+  post = (path: string, body?: unknown) => this.request("POST", path, body ?? {});
+  put = (path: string, body?: unknown) => this.request("PUT", path, body ?? {});
+  delete = (path: string) => this.request("DELETE", path);
+}
+
+export interface TestAzusa {
+  running: Running;
+  base: string;
+  logs: string[];
+  anonymous(): Client;
+  signIn(email: string, password?: string): Promise<Client>;
+  createOperator(email: string): Promise<{ id: string; email: string }>;
+  /** Creates a user of `role` the way production does: an invitation, then its acceptance. */
+  createUser(role: Role, email: string, tenantId?: string | null): Promise<{ id: string; email: string }>;
+  createTenant(name: string): Promise<{ id: string; name: string }>;
+  stop(): Promise<void>;
+}
+
+/** A running Azusa with its own database; `env` adds or overrides settings. */
+export async function startTestAzusa({
+  dialect = "sqlite",
+  env = {},
+}: {
+  dialect?: TestDialect;
+  env?: Record<string, string>;
+} = {}): Promise<TestAzusa> {
+  const db = await createTestDatabase(dialect);
+  const config = loadConfig({
+    AZUSA_PORT: "0",
+    AZUSA_HOST: "127.0.0.1",
+    AZUSA_BASE_URL: "http://127.0.0.1",
+    AZUSA_SIGNIN_LIMIT: "1000",
+    AZUSA_LOG_LEVEL: "info",
+    ...db.env,
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const running = await startAzusa(config, { logger: createLogger({ level: config.logLevel, destination: sink }) });
+  const base = `http://127.0.0.1:${running.port}`;
+  const { accounts, tenants } = running.azusa;
+  const cli = system("test");
+  // The office's first operator, made as `azusa admin create` makes it; it sends the harness's invitations.
+  const root = await accounts.createOperator(cli, { email: "root@office.example", name: "root", password: PASSWORD });
+  const operator = {
+    kind: "user",
+    userId: root.id,
+    email: root.email,
+    role: "operator",
+    tenantId: null,
+    via: "session",
+  } as const;
+
+  const t: TestAzusa = {
+    running,
+    base,
+    logs,
+    anonymous: () => new Client(base),
+    async signIn(email, password = PASSWORD) {
+      const client = new Client(base);
+      const res = await client.post("/api/auth/sign-in/email", { email, password });
+      if (res.status !== 200) throw new Error(`sign-in of ${email} failed: ${res.status} ${await res.text()}`);
+      return client;
+    },
+    async createOperator(email) {
+      const u = await accounts.createOperator(cli, { email, name: email.split("@")[0] ?? email, password: PASSWORD });
+      return { id: u.id, email: u.email };
+    },
+    async createUser(role, email, tenantId = null) {
+      const inviter = role === "lead" ? { ...operator, role: "contractor" as const, tenantId } : operator;
+      const inv = await accounts.invite(inviter, { email, role, tenantId });
+      const u = await accounts.acceptInvitation({
+        token: inv.token,
+        name: email.split("@")[0] ?? email,
+        password: PASSWORD,
+      });
+      return { id: u.id, email: u.email };
+    },
+    async createTenant(name) {
+      return tenants.create(cli, { name });
+    },
+    async stop() {
+      await running.stop();
+      await db.drop();
+    },
+  };
+  return t;
+}
