@@ -73,7 +73,11 @@ export function buildAzusa(
     tenants,
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
-    close: () => db.close(),
+    async close() {
+      // better-auth checks the schema in the background at start; let it finish before the pool goes.
+      await auth.$context.catch(() => {});
+      await db.close();
+    },
   };
 }
 

@@ -54,6 +54,19 @@ describe.each(dialects)("accounts on %s", (dialect) => {
       expect(audit.items).toContainEqual(expect.objectContaining({ action: "auth.sign_in", actorRole: "engineer" }));
     });
 
+    it("refuses a sign-in posted from another site", async () => {
+      const res = await t
+        .anonymous()
+        .request(
+          "POST",
+          "/api/auth/sign-in/email",
+          { email: "sato@matsumoto.example", password: PASSWORD },
+          { origin: "https://phish.example" },
+        );
+      expect(res.status).toBe(403);
+      expect((await res.json()).error.code).toBe("FORBIDDEN");
+    });
+
     it("has no open sign-up", async () => {
       const res = await t
         .anonymous()

@@ -53,7 +53,13 @@ function options({ db, secret, baseUrl, signInLimit, logger }: AuthOptions) {
       max: 600,
       customRules: { "/sign-in/email": { window: 60, max: signInLimit } },
     },
-    advanced: { ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] } },
+    // The origin check stays on everywhere, tests included (better-auth turns it off under NODE_ENV=test).
+    // Azusa migrates better-auth's tables itself before serving, so its background schema check is not needed.
+    advanced: {
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      disableOriginCheck: false,
+      database: { validateSchema: false },
+    },
     plugins: [
       apiKey({
         defaultPrefix: API_KEY_PREFIX,

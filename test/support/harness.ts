@@ -1,4 +1,5 @@
 // Starts a real Azusa on port 0 with a throwaway database and drives it over HTTP like a client would.
+import { type AddressInfo, createServer } from "node:net";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config.ts";
 import type { Role } from "../../src/domain/actor.ts";
@@ -16,10 +17,14 @@ export type ApiResponse = Omit<Response, "json"> & { json(): Promise<any> };
 /** A caller with a cookie jar (or an API key), speaking JSON. */
 export class Client {
   cookie = "";
+  readonly headers: Record<string, string>;
+  /** `headers` are sent with every request; like a browser, the client names its origin (the base URL). */
   constructor(
     readonly base: string,
-    readonly headers: Record<string, string> = {},
-  ) {}
+    headers: Record<string, string> = {},
+  ) {
+    this.headers = { origin: new URL(base).origin, ...headers };
+  }
 
   async request(
     method: string,
@@ -72,6 +77,17 @@ export interface TestAzusa {
   stop(): Promise<void>;
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** A running Azusa with its own database; `env` adds or overrides settings. */
 export async function startTestAzusa({
   dialect = "sqlite",
@@ -81,10 +97,12 @@ export async function startTestAzusa({
   env?: Record<string, string>;
 } = {}): Promise<TestAzusa> {
   const db = await createTestDatabase(dialect);
+  // The port is chosen first so that the base URL, and with it the trusted origin, is the real one.
+  const port = await freePort();
   const config = loadConfig({
-    AZUSA_PORT: "0",
+    AZUSA_PORT: String(port),
     AZUSA_HOST: "127.0.0.1",
-    AZUSA_BASE_URL: "http://127.0.0.1",
+    AZUSA_BASE_URL: `http://127.0.0.1:${port}`,
     AZUSA_SIGNIN_LIMIT: "1000",
     AZUSA_LOG_LEVEL: "info",
     ...db.env,

@@ -1,0 +1,177 @@
+// The API shell as a client meets it: one error body everywhere, health, readiness, metrics and docs.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+
+describe("the API shell", () => {
+  let t: TestAzusa;
+  let operator: Client;
+
+  beforeAll(async () => {
+    t = await startTestAzusa({ env: { AZUSA_BODY_LIMIT: "4096" } });
+    operator = await t.signIn("root@office.example");
+  });
+  afterAll(() => t?.stop());
+
+  describe("errors share one body", () => {
+    it("for an unknown route", async () => {
+      const res = await operator.get("/api/v1/nothing-here");
+      expect(res.status).toBe(404);
+      const body = await res.json();
+      expect(body).toEqual({
+        error: { code: "NOT_FOUND", message: "no route for GET /api/v1/nothing-here", requestId: expect.any(String) },
+      });
+      expect(res.headers.get("x-request-id")).toBe(body.error.requestId);
+    });
+
+    it("for malformed JSON", async () => {
+      const res = await operator.request("POST", "/api/v1/tenants", '{"name": "東京', {
+        "content-type": "application/json",
+      });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error).toMatchObject({
+        code: "VALIDATION",
+        message: expect.stringMatching(/malformed json/i),
+      });
+    });
+
+    it("for an unknown field, naming it", async () => {
+      const res = await operator.post("/api/v1/tenants", { name: "東京", budget: 5 });
+      expect(res.status).toBe(400);
+      const { error } = await res.json();
+      expect(error.code).toBe("VALIDATION");
+      expect(error.fields).toEqual([{ path: "budget", message: "unknown field" }]);
+      expect(error.message).toContain("budget");
+    });
+
+    it("for a wrong type, naming the field", async () => {
+      const res = await operator.post("/api/v1/tenants", { name: 42 });
+      expect(res.status).toBe(400);
+      const { error } = await res.json();
+      expect(error.fields).toEqual([{ path: "name", message: expect.stringContaining("string") }]);
+    });
+
+    it("for a missing body", async () => {
+      const res = await operator.request("POST", "/api/v1/tenants");
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.fields[0].path).toBe("name");
+    });
+
+    it("for a body over the limit, writing nothing", async () => {
+      const res = await operator.post("/api/v1/tenants", { name: "x".repeat(5000) });
+      expect(res.status).toBe(413);
+      expect((await res.json()).error.code).toBe("PAYLOAD_TOO_LARGE");
+      const tenants = await (await operator.get("/api/v1/tenants")).json();
+      expect(tenants.items).toEqual([]);
+    });
+
+    it("for a bad query parameter", async () => {
+      const res = await operator.get("/api/v1/audit-events?limit=zero");
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.fields[0].path).toBe("limit");
+    });
+
+    it("for a cross-site form post", async () => {
+      const res = await operator.request("POST", "/api/v1/tenants", "name=x", {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: "https://evil.example",
+      });
+      expect(res.status).toBe(403);
+      expect((await res.json()).error.code).toBe("FORBIDDEN");
+    });
+  });
+
+  it("answers /healthz", async () => {
+    const res = await t.anonymous().get("/healthz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  it("is ready when the database and the Docker engine answer", async () => {
+    const res = await t.anonymous().get("/readyz");
+    const body = await res.json();
+    expect(body.checks).toEqual({ database: { ok: true }, docker: { ok: true } });
+    expect(res.status).toBe(200);
+  });
+
+  it("counts requests for Prometheus", async () => {
+    await t.anonymous().get("/healthz");
+    const res = await t.anonymous().get("/metrics");
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/azusa_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(text).toContain("azusa_http_request_duration_seconds_bucket");
+  });
+
+  it("publishes an OpenAPI document of every route", async () => {
+    const res = await t.anonymous().get("/api/v1/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await res.json();
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(
+        [
+          "/tenants",
+          "/tenants/{id}",
+          "/users",
+          "/users/{id}/role",
+          "/invitations",
+          "/invitations/accept",
+          "/api-keys",
+          "/audit-events",
+          "/me",
+        ].map((p) => `/api/v1${p}`),
+      ),
+    );
+    expect(doc.components.schemas.Error).toBeDefined();
+    expect(doc.paths["/api/v1/tenants"].post.responses["400"]).toBeDefined();
+  });
+
+  it("keeps secrets out of the logs", async () => {
+    const key = await (async () => {
+      const tenant = await t.createTenant("ログ確認");
+      const u = await t.createUser("contractor", "logs@tokyo-si.example", tenant.id);
+      const c = await t.signIn(u.email);
+      return (await (await c.post("/api/v1/api-keys", { name: "k" })).json()).key as string;
+    })();
+    await t.anonymous().request("GET", "/api/v1/me", undefined, { "x-api-key": key });
+    const logs = t.logs.join("");
+    expect(logs).toContain('"path":"/api/auth/sign-in/email"');
+    expect(logs).not.toContain(PASSWORD);
+    expect(logs).not.toContain(key);
+    expect(logs).not.toContain(operator.cookie.split("=")[1]?.split(".")[0]);
+  });
+
+  it("hides the details of an unexpected failure", async () => {
+    const broken = await startTestAzusa();
+    try {
+      const client = await broken.signIn("root@office.example");
+      await broken.running.azusa.db.close(); // every query now fails inside the driver
+      const res = await client.get("/api/v1/tenants");
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({
+        error: { code: "INTERNAL", message: "internal error", requestId: expect.any(String) },
+      });
+      expect(text).not.toMatch(/at .*\.ts|destroyed|kysely/i);
+      expect(broken.logs.join("")).toContain("unexpected error");
+    } finally {
+      await broken.stop().catch(() => {});
+    }
+  });
+});
+
+describe("readiness without Docker", () => {
+  it("reports the engine as the reason", async () => {
+    const t = await startTestAzusa({ env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    try {
+      const res = await t.anonymous().get("/readyz");
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({
+        status: "unavailable",
+        checks: { database: { ok: true }, docker: { ok: false, error: expect.stringContaining("ENOENT") } },
+      });
+    } finally {
+      await t.stop();
+    }
+  });
+});

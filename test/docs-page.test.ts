@@ -1,0 +1,36 @@
+// The API reference page, rendered by a real browser from assets Azusa serves itself.
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { launchBrowser } from "./support/browser.ts";
+import { startTestAzusa, type TestAzusa } from "./support/harness.ts";
+
+let t: TestAzusa;
+let browser: Browser;
+
+beforeAll(async () => {
+  t = await startTestAzusa();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+});
+
+it("renders the OpenAPI document at /api/v1/docs without reaching outside Azusa", async () => {
+  const page = await browser.newPage();
+  const outside: string[] = [];
+  page.on("request", (req) => {
+    if (!req.url().startsWith(t.base)) outside.push(req.url());
+  });
+  const res = await page.goto(`${t.base}/api/v1/docs`);
+  expect(res?.status()).toBe(200);
+  await page.getByText("Azusa API", { exact: false }).first().waitFor();
+  // Every tag of the document shows as a section, and an operation opens.
+  for (const tag of ["tenants", "users", "invitations", "api-keys", "audit"]) {
+    await expect(page.locator(`#operations-tag-${tag}`).count()).resolves.toBe(1);
+  }
+  await page.locator("#operations-tenants-post_api_v1_tenants").click();
+  await page.getByText("NewTenant", { exact: false }).first().waitFor();
+  expect(outside).toEqual([]);
+  await page.close();
+});

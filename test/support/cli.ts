@@ -1,0 +1,59 @@
+// Runs the real `azusa` command as a user would, with a chosen environment.
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const AZUSA_BIN = fileURLToPath(new URL("../../bin/azusa.js", import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `azusa ...args` to completion, feeding `input` on standard input. */
+export function runCli(args: string[], env: Record<string, string>, input = ""): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [AZUSA_BIN, ...args], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** Starts `azusa serve` and resolves once it logs that it listens, with the port it bound. */
+export function startServe(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [AZUSA_BIN, "serve"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/root",
+        AZUSA_HOST: "127.0.0.1",
+        AZUSA_PORT: "0",
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /"port":(\d+).*"msg":"azusa listening"/.exec(out);
+      if (m?.[1]) resolve({ child, port: Number(m[1]), output: () => out });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`azusa serve exited with ${code}:\n${out}`)));
+  });
+}
