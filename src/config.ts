@@ -39,6 +39,9 @@ const Env = z.object({
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
 });
 
+/** Settings whose values are never repeated in an error message: they hold credentials. */
+const sensitive = new Set(["AZUSA_SECRET", "DATABASE_URL"]);
+
 /** Validated settings of one Azusa process. */
 export interface Config {
   port: number;
@@ -88,7 +91,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join(".");
-      const got = env[name];
+      const got = sensitive.has(name) ? undefined : env[name];
       problems.unshift(`${name}: ${issue.message}${got === undefined ? "" : ` (got "${got}")`}`);
     }
     throw new ConfigError(problems);

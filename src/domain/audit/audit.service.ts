@@ -145,10 +145,12 @@ export function createAuditService({ db, now = () => new Date() }: { db: Kysely<
             return { ok: false, checked, firstBad: { seq: expectedSeq, problem: "removed" } };
           }
           if (row.prev_hash !== prevHash) {
+            // The previous row was rewritten with a fresh hash (or this row's link was edited).
+            const seq = Math.max(row.seq - 1, 1);
             return {
               ok: false,
               checked,
-              firstBad: { seq: row.seq, problem: "changed (link to the previous row broken)" },
+              firstBad: { seq, problem: `changed (event ${row.seq} no longer links to it)` },
             };
           }
           if (hashEvent(row) !== row.hash) {

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.ts";
+
+describe("loadConfig", () => {
+  it("works with nothing set: port 8080, data under ./data, SQLite there, the local Docker socket", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      dataDir: "./data",
+      database: { dialect: "sqlite", file: "./data/azusa.sqlite" },
+      baseUrl: "http://localhost:8080",
+      docker: { socketPath: "/var/run/docker.sock" },
+    });
+  });
+
+  it("uses PostgreSQL when DATABASE_URL is set", () => {
+    expect(loadConfig({ DATABASE_URL: "postgres://u:p@db/azusa" }).database).toEqual({
+      dialect: "postgres",
+      url: "postgres://u:p@db/azusa",
+    });
+  });
+
+  it("reads a TCP Docker engine address", () => {
+    expect(loadConfig({ DOCKER_HOST: "tcp://127.0.0.1:2375" }).docker).toEqual({
+      host: "127.0.0.1",
+      port: 2375,
+      protocol: "http",
+    });
+  });
+
+  it("lists every bad value at once", () => {
+    let caught: unknown;
+    try {
+      loadConfig({ AZUSA_PORT: "70000", AZUSA_SECRET: "short", DOCKER_HOST: "ftp://x", AZUSA_TRUST_PROXY: "yes" });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const names = (caught as ConfigError).problems.map((p) => p.split(":")[0]);
+    expect(names.sort()).toEqual(["AZUSA_PORT", "AZUSA_SECRET", "AZUSA_TRUST_PROXY", "DOCKER_HOST"]);
+    // A secret is never echoed back, even when it is wrong.
+    expect((caught as ConfigError).message).not.toContain('"short"');
+  });
+});
