@@ -27,9 +27,8 @@ describe("azusa serve", () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain("invalid configuration");
     expect(res.stderr).toContain('AZUSA_PORT: Invalid input: expected number, received NaN (got "eighty")');
-    expect(res.stderr).toContain(
-      'DATABASE_URL: must be a postgres:// URL (leave unset for SQLite) (got "mysql://localhost/azusa")',
-    );
+    expect(res.stderr).toContain("DATABASE_URL: must be a postgres:// URL (leave unset for SQLite)\n");
+    expect(res.stderr).not.toContain("mysql://localhost/azusa"); // a database URL can hold a password
     expect(res.stderr).toMatch(/AZUSA_LOG_LEVEL: .*"loud"/);
   });
 
