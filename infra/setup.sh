@@ -2,7 +2,7 @@
 # Installs and starts what Azusa needs on a Debian machine, and only what is missing:
 #   the Docker engine (docker.io, dockerd started in the background) and Node dependencies;
 #   with --for-tests also PostgreSQL (a cluster started, role "azusa" able to create test databases),
-#   git and the OpenSSH client. Safe to run again: a second run changes nothing.
+#   git, the OpenSSH client and Chromium. Safe to run again: a second run changes nothing.
 set -euo pipefail
 
 for_tests=false
@@ -44,6 +44,7 @@ fi
 if $for_tests; then
   need_pkg git git
   need_pkg ssh openssh-client
+  need_pkg chromium chromium
   need_pkg pg_ctlcluster postgresql
   version=$(ls /usr/lib/postgresql | sort -n | tail -1)
   if ! as_root pg_lsclusters -h | grep -q "^$version main"; then
