@@ -6,7 +6,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 const Env = z.object({
   AZUSA_PORT: port.default(8080).describe("HTTP port of the API and pages"),
   AZUSA_HOST: z.string().min(1).default("0.0.0.0").describe("address the HTTP server binds"),
-  AZUSA_DATA_DIR: z.string().min(1).default("./data").describe("where SQLite, secrets and repositories live"),
+  AZUSA_DATA_DIR: z.string().min(1).default("./data").describe("where SQLite and the session secret live"),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL (leave unset for SQLite)")
@@ -18,7 +18,10 @@ const Env = z.object({
     .min(32, "must be at least 32 characters")
     .optional()
     .describe("signing secret for sessions; generated once and kept in the data directory when unset"),
-  AZUSA_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  AZUSA_LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info")
+    .describe("least severe log level written (JSON lines on standard output)"),
   AZUSA_BODY_LIMIT: z.coerce
     .number()
     .int()
@@ -36,11 +39,16 @@ const Env = z.object({
     .positive()
     .default(10)
     .describe("sign-in attempts per address per minute"),
+  AZUSA_METRICS_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .optional()
+    .describe("when set, /metrics asks for Authorization: Bearer <token>"),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
-const sensitive = new Set(["AZUSA_SECRET", "DATABASE_URL"]);
+const sensitive = new Set(["AZUSA_SECRET", "DATABASE_URL", "AZUSA_METRICS_TOKEN"]);
 
 /** Validated settings of one Azusa process. */
 export interface Config {
@@ -54,6 +62,7 @@ export interface Config {
   bodyLimit: number;
   trustProxy: boolean;
   signInLimit: number;
+  metricsToken: string | undefined;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
 }
 
@@ -111,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimit: e.AZUSA_BODY_LIMIT,
     trustProxy: e.AZUSA_TRUST_PROXY,
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
+    metricsToken: e.AZUSA_METRICS_TOKEN,
     docker,
   };
 }

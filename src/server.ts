@@ -64,6 +64,7 @@ export function buildAzusa(
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
+    metricsToken: config.metricsToken,
   });
   return {
     app,

@@ -160,6 +160,24 @@ describe("the API shell", () => {
   });
 });
 
+describe("metrics behind a token", () => {
+  it("asks for the token when one is set", async () => {
+    const t = await startTestAzusa({ env: { AZUSA_METRICS_TOKEN: "scrape-token-0123456789" } });
+    try {
+      const anonymous = await t.anonymous().get("/metrics");
+      expect(anonymous.status).toBe(401);
+      expect((await anonymous.json()).error.code).toBe("UNAUTHENTICATED");
+      const scraper = t.anonymous();
+      const res = await scraper.request("GET", "/metrics", undefined, {
+        authorization: "Bearer scrape-token-0123456789",
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("readiness without Docker", () => {
   it("reports the engine as the reason", async () => {
     const t = await startTestAzusa({ env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });

@@ -67,6 +67,13 @@ describe.each(dialects)("accounts on %s", (dialect) => {
       expect((await res.json()).error.code).toBe("FORBIDDEN");
     });
 
+    it("keeps better-auth's other endpoints out of reach", async () => {
+      for (const path of ["/api/auth/api-key/create", "/api/auth/update-user", "/api/auth/sign-up/email"]) {
+        const res = await as.contractor.post(path, { name: "x" });
+        expect(res.status, path).toBe(404);
+      }
+    });
+
     it("has no open sign-up", async () => {
       const res = await t
         .anonymous()

@@ -1,4 +1,5 @@
 // The Hono application: middleware, authentication, every API module and the generated OpenAPI document.
+import { timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
@@ -39,9 +40,29 @@ export interface AppDeps {
   baseUrl: string;
   bodyLimit: number;
   trustProxy: boolean;
+  /** When set, /metrics needs it as a bearer token. */
+  metricsToken?: string;
 }
 
+const safeEqual = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
 const API = "/api/v1";
+
+/** better-auth endpoints exposed under /api/auth; everything else it offers stays internal. */
+const authPaths = new Set([
+  "/sign-in/email",
+  "/sign-out",
+  "/get-session",
+  "/list-sessions",
+  "/revoke-session",
+  "/revoke-sessions",
+  "/revoke-other-sessions",
+  "/change-password",
+]);
 const publicPaths = new Set([`${API}/openapi.json`, `${API}${acceptInvitation.path}`]);
 
 /** The client's address: the socket's peer, or the first X-Forwarded-For hop behind a trusted proxy. */
@@ -140,12 +161,20 @@ export function createApp(deps: AppDeps) {
     const ready = database.ok && docker.ok;
     return c.json({ status: ready ? "ready" : "unavailable", checks: { database, docker } }, ready ? 200 : 503);
   });
-  app.get("/metrics", async (c) =>
-    c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }),
-  );
+  app.get("/metrics", async (c) => {
+    if (deps.metricsToken && !safeEqual(c.req.header("authorization") ?? "", `Bearer ${deps.metricsToken}`)) {
+      throw new AppError("UNAUTHENTICATED", "send the metrics token as Authorization: Bearer <token>");
+    }
+    return c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType });
+  });
 
   // better-auth, with the client address pinned from the socket and sign-ins audited.
   app.on(["GET", "POST"], "/api/auth/*", async (c) => {
+    // Only the endpoints Azusa uses are reachable: API keys, for one, go through /api/v1 so that
+    // their rules and audit apply.
+    if (!authPaths.has(c.req.path.slice("/api/auth".length))) {
+      throw new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);
+    }
     const headers = new Headers(c.req.raw.headers);
     headers.set(CLIENT_IP_HEADER, clientIp(c, deps.trustProxy));
     const body = c.req.method === "POST" ? await c.req.arrayBuffer() : undefined;
