@@ -110,15 +110,14 @@ export function createApp(deps: AppDeps) {
   });
   app.use("*", observe(deps.metrics));
   app.use("*", secureHeaders());
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: deps.bodyLimit,
-      onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than ${deps.bodyLimit} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: deps.bodyLimit,
+    onError: () => {
+      throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than ${deps.bodyLimit} bytes`);
+    },
+  });
+  // Reads carry no body; skipping them also spares building a full Request on the hot path.
+  app.use("*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
   // Browsers send a cross-site POST without a preflight only for form-like bodies; such a POST must come
   // from Azusa's own pages. Other methods and JSON bodies need a preflight, which Azusa never grants.
   const sameOrigin = csrf({ origin: new URL(deps.baseUrl).origin });
@@ -178,6 +177,8 @@ export function createApp(deps: AppDeps) {
     const headers = new Headers(c.req.raw.headers);
     headers.set(CLIENT_IP_HEADER, clientIp(c, deps.trustProxy));
     const body = c.req.method === "POST" ? await c.req.arrayBuffer() : undefined;
+    // Sign-out, session revocation and a password change end sessions: forget them before better-auth acts.
+    if (c.req.method === "POST" && c.req.path !== "/api/auth/sign-in/email") deps.credentials.forget(headers);
     const res = await deps.auth.handler(new Request(c.req.raw.url, { method: c.req.method, headers, body }));
     if (c.req.path === "/api/auth/sign-in/email")
       await auditSignIn(deps.audit, c, body, res, clientIp(c, deps.trustProxy));

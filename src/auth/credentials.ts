@@ -1,7 +1,9 @@
 // The narrow face of better-auth that Azusa's services use: accounts, sessions and API keys.
+import { parse } from "hono/utils/cookie";
 import type { Db } from "../db/db.ts";
 import { isRole, type Role } from "../domain/actor.ts";
 import { API_KEY_PREFIX, type Auth } from "./auth.ts";
+import { PrincipalCache } from "./principal-cache.ts";
 
 /** A signed-in user as the session or API key reveals them. */
 export interface Principal {
@@ -33,6 +35,8 @@ export interface CredentialStore {
   deleteApiKey(userId: string, keyId: string): Promise<boolean>;
   /** The principal behind a request's session cookie or API key, or null. */
   principal(headers: Headers): Promise<(Principal & { via: "session" | "api_key" }) | null>;
+  /** Forgets what is remembered about the user behind these headers (after sign-out, say). */
+  forget(headers: Headers): void;
 }
 
 /** Reads an API key from `x-api-key` or `Authorization: Bearer azk_…`. */
@@ -44,7 +48,25 @@ export function apiKeyFrom(headers: Headers): string | null {
   return null;
 }
 
-export function createCredentialStore(auth: Auth, db: Db): CredentialStore {
+/** The signed session cookie's value, under either of the names better-auth gives it. */
+export function sessionCookieFrom(headers: Headers): string | null {
+  const cookies = parse(headers.get("cookie") ?? "");
+  return cookies["better-auth.session_token"] ?? cookies["__Secure-better-auth.session_token"] ?? null;
+}
+
+type Resolved = Principal & { via: "session" | "api_key" };
+
+/**
+ * `cacheMs`: how long a resolved credential is remembered. Revocations made through this store end
+ * at once; a session deleted by another Azusa process on the same database ends within `cacheMs`.
+ */
+export function createCredentialStore(
+  auth: Auth,
+  db: Db,
+  { cacheMs = 5_000 }: { cacheMs?: number } = {},
+): CredentialStore {
+  const cache = new PrincipalCache<Resolved>(cacheMs);
+
   async function userById(id: string): Promise<Principal | null> {
     const u = await db.kysely
       .selectFrom("user")
@@ -79,6 +101,7 @@ export function createCredentialStore(auth: Auth, db: Db): CredentialStore {
     },
 
     async setRole(userId, role, tenantId) {
+      cache.forgetUser(userId);
       await db.kysely
         .updateTable("user")
         .set({ role, tenantId, updatedAt: new Date().toISOString() })
@@ -87,6 +110,7 @@ export function createCredentialStore(auth: Auth, db: Db): CredentialStore {
     },
 
     async revokeSessions(userId) {
+      cache.forgetUser(userId);
       const ctx = await auth.$context;
       await ctx.internalAdapter.deleteUserSessions(userId);
     },
@@ -135,23 +159,49 @@ export function createCredentialStore(auth: Auth, db: Db): CredentialStore {
         .where("id" as never, "=", keyId as never)
         .where("referenceId" as never, "=", userId as never)
         .executeTakeFirst();
+      cache.forgetUser(userId);
       return Number(res.numDeletedRows) > 0;
     },
 
     async principal(headers) {
       const key = apiKeyFrom(headers);
       if (key) {
+        const cached = cache.get(key);
+        if (cached) return cached;
         const result = await auth.api.verifyApiKey({ body: { key } });
         if (!result.valid || !result.key) return null;
         const p = await userById(result.key.referenceId);
         // Keys are for a contractor's scripts: a user who is no longer a contractor loses them.
-        return p && p.role === "contractor" ? { ...p, via: "api_key" } : null;
+        if (p?.role !== "contractor") return null;
+        const resolved: Resolved = { ...p, via: "api_key" };
+        const expires = result.key.expiresAt ? new Date(result.key.expiresAt).getTime() : undefined;
+        cache.set(key, p.userId, resolved, expires);
+        return resolved;
       }
+      const cookie = sessionCookieFrom(headers);
+      if (!cookie) return null;
+      const cached = cache.get(cookie);
+      if (cached) return cached;
       const session = await auth.api.getSession({ headers });
       if (!session) return null;
       const u = session.user as { id: string; email: string; role?: unknown; tenantId?: string | null };
       if (!isRole(u.role)) return null;
-      return { userId: u.id, email: u.email, role: u.role, tenantId: u.tenantId ?? null, via: "session" };
+      const resolved: Resolved = {
+        userId: u.id,
+        email: u.email,
+        role: u.role,
+        tenantId: u.tenantId ?? null,
+        via: "session",
+      };
+      cache.set(cookie, u.id, resolved, new Date(session.session.expiresAt).getTime());
+      return resolved;
+    },
+
+    forget(headers) {
+      const cookie = sessionCookieFrom(headers);
+      const known = cookie ? cache.get(cookie) : undefined;
+      if (known) cache.forgetUser(known.userId);
+      else if (cookie) cache.forgetCredential(cookie);
     },
   };
 }
