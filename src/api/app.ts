@@ -4,8 +4,6 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import type { Auth } from "../auth/auth.ts";
 import { CLIENT_IP_HEADER } from "../auth/auth.ts";
 import type { CredentialStore } from "../auth/credentials.ts";
@@ -24,6 +22,7 @@ import { errorResponse, toAppError } from "./errors.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
 import { type AppEnv, createRouter } from "./router.ts";
 import { type Metrics, observe } from "./system/metrics.ts";
+import { requestContext } from "./system/request-context.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
 import { userRoutes } from "./users/users.routes.ts";
 
@@ -91,7 +90,7 @@ export function createApp(deps: AppDeps) {
   const app = createRouter();
   const { logger } = deps;
 
-  app.use("*", requestId({ headerName: "x-request-id" }));
+  app.use("*", requestContext({ https: deps.baseUrl.startsWith("https:") }));
   app.use("*", async (c, next) => {
     const start = performance.now();
     await next();
@@ -109,7 +108,6 @@ export function createApp(deps: AppDeps) {
     );
   });
   app.use("*", observe(deps.metrics));
-  app.use("*", secureHeaders());
   const limitBody = bodyLimit({
     maxSize: deps.bodyLimit,
     onError: () => {

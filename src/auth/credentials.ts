@@ -1,5 +1,4 @@
 // The narrow face of better-auth that Azusa's services use: accounts, sessions and API keys.
-import { parse } from "hono/utils/cookie";
 import type { Db } from "../db/db.ts";
 import { isRole, type Role } from "../domain/actor.ts";
 import { API_KEY_PREFIX, type Auth } from "./auth.ts";
@@ -48,10 +47,13 @@ export function apiKeyFrom(headers: Headers): string | null {
   return null;
 }
 
+const SESSION_COOKIE = /(?:^|;\s*)(?:__Secure-)?better-auth\.session_token=([^;]*)/;
+
 /** The signed session cookie's value, under either of the names better-auth gives it. */
 export function sessionCookieFrom(headers: Headers): string | null {
-  const cookies = parse(headers.get("cookie") ?? "");
-  return cookies["better-auth.session_token"] ?? cookies["__Secure-better-auth.session_token"] ?? null;
+  // A targeted match: a general cookie parser decodes every cookie on the hot path of each request.
+  const value = SESSION_COOKIE.exec(headers.get("cookie") ?? "")?.[1];
+  return value ? value : null;
 }
 
 type Resolved = Principal & { via: "session" | "api_key" };

@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.ts";
 import type { Database } from "./schema.ts";
@@ -32,8 +32,33 @@ export function openDatabase(database: Config["database"]): Db {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return wrap(kysely, "sqlite");
+}
+
+/**
+ * Kysely prepares every query afresh; preparing costs more than running a small query. Azusa's
+ * queries come from a fixed set of builders, so the prepared statements are kept (bounded, LRU).
+ */
+export function withStatementCache(db: SQLite.Database, max = 1000): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(sql) {
+      let stmt = statements.get(sql);
+      if (stmt) {
+        statements.delete(sql);
+      } else {
+        stmt = db.prepare(sql);
+        if (statements.size >= max) {
+          const oldest = statements.keys().next().value;
+          if (oldest !== undefined) statements.delete(oldest);
+        }
+      }
+      statements.set(sql, stmt);
+      return stmt;
+    },
+  };
 }
 
 function wrap(kysely: Kysely<Database>, dialect: Dialect): Db {

@@ -37,7 +37,8 @@ const init = (specUrl: string) => `window.ui = SwaggerUIBundle({
 /** Serves the reference page at `/` and its assets, reading the OpenAPI document from `specUrl`. */
 export function docsRoutes({ base, specUrl }: { base: string; specUrl: string }) {
   const require = createRequire(import.meta.url);
-  const dir = (require("swagger-ui-dist") as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+  // absolute-path.js only names the folder; the package's main would load the whole bundle into the server.
+  const dir = (require("swagger-ui-dist/absolute-path.js") as () => string)();
   const cache = new Map<string, Buffer>();
   return new Hono<AppEnv>()
     .get("/", (c) => c.html(page(base)))

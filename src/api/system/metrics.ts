@@ -24,13 +24,29 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Counts and times every request by its route pattern (not its path, to keep label counts small). */
-export const observe =
-  (metrics: Metrics): MiddlewareHandler =>
-  async (c, next) => {
+export function observe(metrics: Metrics): MiddlewareHandler {
+  // Labelled children are looked up once per label set; `inc(labels)` would validate and hash every time.
+  const counters = new Map<string, Counter.Internal>();
+  const timers = new Map<string, Histogram.Internal<"method" | "route">>();
+  return async (c, next) => {
     const start = performance.now();
     await next();
+    const method = c.req.method;
     const route = c.req.routePath === "/*" || !c.req.routePath ? "unmatched" : c.req.routePath;
-    const labels = { method: c.req.method, route };
-    metrics.requests.inc({ ...labels, status: String(c.res.status) });
-    metrics.duration.observe(labels, (performance.now() - start) / 1000);
+    const status = String(c.res.status);
+    const timerKey = `${method} ${route}`;
+    let timer = timers.get(timerKey);
+    if (!timer) {
+      timer = metrics.duration.labels({ method, route });
+      timers.set(timerKey, timer);
+    }
+    const counterKey = `${timerKey} ${status}`;
+    let counter = counters.get(counterKey);
+    if (!counter) {
+      counter = metrics.requests.labels({ method, route, status });
+      counters.set(counterKey, counter);
+    }
+    counter.inc();
+    timer.observe((performance.now() - start) / 1000);
   };
+}
