@@ -28,6 +28,12 @@ const Env = z.object({
     .positive()
     .default(1024 * 1024)
     .describe("largest request body in bytes"),
+  AZUSA_WBS_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024)
+    .describe("largest WBS file in bytes"),
   AZUSA_TRUST_PROXY: z
     .enum(["true", "false"])
     .default("false")
@@ -60,6 +66,7 @@ export interface Config {
   secret: string | undefined;
   logLevel: z.infer<typeof Env>["AZUSA_LOG_LEVEL"];
   bodyLimit: number;
+  wbsLimit: number;
   trustProxy: boolean;
   signInLimit: number;
   metricsToken: string | undefined;
@@ -118,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secret: e.AZUSA_SECRET,
     logLevel: e.AZUSA_LOG_LEVEL,
     bodyLimit: e.AZUSA_BODY_LIMIT,
+    wbsLimit: e.AZUSA_WBS_LIMIT,
     trustProxy: e.AZUSA_TRUST_PROXY,
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,

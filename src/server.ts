@@ -13,7 +13,10 @@ import { migrate } from "./db/migrate.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
+import { createContractService } from "./domain/contracts/contracts.service.ts";
+import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
+import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 
@@ -49,6 +52,9 @@ export function buildAzusa(
   const accounts = createAccountService({ db: db.kysely, audit, credentials });
   const apiKeys = createApiKeyService({ credentials, audit });
   const tenants = createTenantService({ db: db.kysely, audit });
+  const contracts = createContractService({ db: db.kysely, audit });
+  const packages = createPackageService({ db: db.kysely, audit });
+  const wbs = createWbsImportService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
   const metrics = createMetrics();
   const app = createApp({
@@ -57,12 +63,16 @@ export function buildAzusa(
     accounts,
     apiKeys,
     tenants,
+    contracts,
+    packages,
+    wbs,
     audit,
     logger,
     metrics,
     probes: { database: () => db.ping(), docker: dockerProbe(docker) },
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,
+    wbsLimit: config.wbsLimit,
     trustProxy: config.trustProxy,
     metricsToken: config.metricsToken,
   });
@@ -72,6 +82,9 @@ export function buildAzusa(
     audit,
     accounts,
     tenants,
+    contracts,
+    packages,
+    wbs,
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {

@@ -11,15 +11,20 @@ import type { AccountService } from "../domain/accounts/accounts.service.ts";
 import type { ApiKeyService } from "../domain/accounts/api-keys.service.ts";
 import { type Actor, isRole, system } from "../domain/actor.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
+import type { ContractService } from "../domain/contracts/contracts.service.ts";
 import { AppError, type ErrorCode } from "../domain/errors.ts";
+import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
+import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { auditRoutes } from "./audit/audit.routes.ts";
+import { contractRoutes } from "./contracts/contracts.routes.ts";
 import { docsRoutes } from "./docs/docs.routes.ts";
 import { errorResponse, toAppError } from "./errors.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
+import { packageRoutes } from "./packages/packages.routes.ts";
 import { type AppEnv, createRouter } from "./router.ts";
 import { type Metrics, observe } from "./system/metrics.ts";
 import { requestContext } from "./system/request-context.ts";
@@ -32,12 +37,16 @@ export interface AppDeps {
   accounts: AccountService;
   apiKeys: ApiKeyService;
   tenants: TenantService;
+  contracts: ContractService;
+  packages: PackageService;
+  wbs: WbsImportService;
   audit: AuditService;
   logger: Logger;
   metrics: Metrics;
   probes: { database(): Promise<void>; docker: EngineProbe };
   baseUrl: string;
   bodyLimit: number;
+  wbsLimit: number;
   trustProxy: boolean;
   /** When set, /metrics needs it as a bearer token. */
   metricsToken?: string;
@@ -115,7 +124,11 @@ export function createApp(deps: AppDeps) {
     },
   });
   // Reads carry no body; skipping them also spares building a full Request on the hot path.
-  app.use("*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
+  // A WBS upload has a larger limit of its own (contracts.routes.ts).
+  const wbsUpload = /^\/api\/v1\/contracts\/[^/]+\/wbs$/;
+  app.use("*", (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" || wbsUpload.test(c.req.path) ? next() : limitBody(c, next),
+  );
   // Browsers send a cross-site POST without a preflight only for form-like bodies; such a POST must come
   // from Azusa's own pages. Other methods and JSON bodies need a preflight, which Azusa never grants.
   const sameOrigin = csrf({ origin: new URL(deps.baseUrl).origin });
@@ -202,6 +215,8 @@ export function createApp(deps: AppDeps) {
   });
 
   app.route(API, tenantRoutes(deps));
+  app.route(API, contractRoutes(deps));
+  app.route(API, packageRoutes(deps));
   app.route(API, userRoutes(deps));
   app.route(API, invitationRoutes(deps));
   app.route(API, apiKeyRoutes(deps));

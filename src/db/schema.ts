@@ -60,7 +60,71 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface ContractTable {
+  id: string;
+  tenant_id: string;
+  client: string;
+  title: string;
+  type: string;
+  confidentiality: string;
+  budget_yen: number | string | null;
+  period_start: string;
+  period_end: string;
+  monthly_fee_yen: number | string | null;
+  band_min_hours: number | null;
+  band_max_hours: number | null;
+  over_rate_yen: number | string | null;
+  under_rate_yen: number | string | null;
+  source_repository: string | null;
+  max_package_hours: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ContractLeadTable {
+  contract_id: string;
+  user_id: string;
+}
+
+export interface WbsGroupTable {
+  id: string;
+  contract_id: string;
+  wbs_id: string;
+  title: string;
+  parent_wbs_id: string | null;
+}
+
+export interface WorkPackageTable {
+  id: string;
+  contract_id: string;
+  tenant_id: string;
+  wbs_id: string;
+  title: string;
+  parent_wbs_id: string | null;
+  /** JSON: [{ skill, level }] */
+  skills: string;
+  estimate_hours: number;
+  acceptance_criteria: string;
+  template: string;
+  state: string;
+  state_reason: string | null;
+  source_row: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PackageDependencyTable {
+  package_id: string;
+  depends_on_id: string;
+}
+
 export interface Database {
+  contract: ContractTable;
+  contract_lead: ContractLeadTable;
+  wbs_group: WbsGroupTable;
+  work_package: WorkPackageTable;
+  package_dependency: PackageDependencyTable;
   tenant: TenantTable;
   user: UserTable;
   session: SessionTable;

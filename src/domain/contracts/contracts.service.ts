@@ -1,0 +1,261 @@
+// Contracts: what a prime contractor won, who leads it, and who may see it (its tenant's staff only).
+import { randomUUID } from "node:crypto";
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { ContractTable, Database } from "../../db/schema.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+
+export const contractTypes = ["ukeoi", "juninin"] as const;
+export const confidentialityLevels = ["internal", "confidential", "restricted"] as const;
+export type ContractType = (typeof contractTypes)[number];
+export type Confidentiality = (typeof confidentialityLevels)[number];
+
+/** The 準委任 terms: a monthly fee for hours within the band, and rates for hours above and below it. */
+export interface HoursBand {
+  monthlyFeeYen: number;
+  minHours: number;
+  maxHours: number;
+  overRateYen: number;
+  underRateYen: number;
+}
+
+export interface NewContract {
+  client: string;
+  title: string;
+  type: ContractType;
+  confidentiality: Confidentiality;
+  budgetYen?: number | null;
+  periodStart: string;
+  periodEnd: string;
+  band?: HoursBand | null;
+  leadIds?: string[];
+  sourceRepository?: string | null;
+  maxPackageHours?: number;
+}
+
+export type ContractChanges = Partial<Omit<NewContract, "type">>;
+
+export interface Contract extends Required<Omit<NewContract, "band" | "leadIds">> {
+  id: string;
+  tenantId: string;
+  band: HoursBand | null;
+  leadIds: string[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Visibility of a contract, in one place: its tenant's contractors, and the leads named on it. */
+export function visibleContracts(db: Kysely<Database> | Transaction<Database>, actor: Actor) {
+  const q = db.selectFrom("contract");
+  if (actor.kind === "system") return q;
+  if (actor.role === "contractor") return q.where("contract.tenant_id", "=", actor.tenantId ?? "");
+  if (actor.role === "lead") {
+    return q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("contract_lead")
+          .select("contract_lead.user_id")
+          .whereRef("contract_lead.contract_id", "=", "contract.id")
+          .where("contract_lead.user_id", "=", actor.userId),
+      ),
+    );
+  }
+  // Operators and engineers see no contract (engineers see the packages offered to them).
+  return q.where(sql<boolean>`1 = 0`);
+}
+
+const num = (v: number | string | null) => (v == null ? null : Number(v));
+
+function toContract(r: ContractTable, leadIds: string[]): Contract {
+  const band =
+    r.type === "juninin" && r.band_min_hours != null
+      ? {
+          monthlyFeeYen: Number(r.monthly_fee_yen),
+          minHours: Number(r.band_min_hours),
+          maxHours: Number(r.band_max_hours),
+          overRateYen: Number(r.over_rate_yen),
+          underRateYen: Number(r.under_rate_yen),
+        }
+      : null;
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    client: r.client,
+    title: r.title,
+    type: r.type as ContractType,
+    confidentiality: r.confidentiality as Confidentiality,
+    budgetYen: num(r.budget_yen),
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    band,
+    leadIds,
+    sourceRepository: r.source_repository,
+    maxPackageHours: Number(r.max_package_hours),
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const invalid = (path: string, message: string) =>
+  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+
+function checkTerms(c: { type: ContractType; band?: HoursBand | null; periodStart: string; periodEnd: string }) {
+  if (c.periodEnd < c.periodStart) throw invalid("periodEnd", "must not be before periodStart");
+  if (c.type === "juninin" && !c.band)
+    throw invalid("band", "a 準委任 (juninin) contract needs its monthly hours band");
+  if (c.type === "ukeoi" && c.band)
+    throw invalid("band", "a 請負 (ukeoi) contract is paid per deliverable and has no hours band");
+  if (c.band && c.band.minHours >= c.band.maxHours) throw invalid("band.maxHours", "must be above band.minHours");
+}
+
+export function createContractService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
+  async function leadsOf(contractIds: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (contractIds.length === 0) return out;
+    const rows = await db
+      .selectFrom("contract_lead")
+      .select(["contract_id", "user_id"])
+      .where("contract_id", "in", contractIds)
+      .orderBy("user_id")
+      .execute();
+    for (const r of rows) out.set(r.contract_id, [...(out.get(r.contract_id) ?? []), r.user_id]);
+    return out;
+  }
+
+  /** Leads named on a contract must be leads of the same tenant. */
+  async function checkLeads(trx: Transaction<Database>, tenantId: string, leadIds: string[]) {
+    if (leadIds.length === 0) return;
+    const found = await trx
+      .selectFrom("user")
+      .select("id")
+      .where("id", "in", leadIds)
+      .where("role", "=", "lead")
+      .where("tenantId", "=", tenantId)
+      .execute();
+    const ok = new Set(found.map((u) => u.id));
+    const bad = leadIds.filter((id) => !ok.has(id));
+    if (bad.length) throw invalid("leadIds", `not a lead of this tenant: ${bad.join(", ")}`);
+  }
+
+  function requireContractor(actor: Actor): string {
+    if (actor.kind !== "user" || actor.role !== "contractor" || !actor.tenantId) {
+      throw forbidden("only a contractor of the tenant manages its contracts");
+    }
+    return actor.tenantId;
+  }
+
+  const service = {
+    async create(actor: Actor, input: NewContract): Promise<Contract> {
+      const tenantId = requireContractor(actor);
+      checkTerms(input);
+      const now = new Date().toISOString();
+      const leadIds = [...new Set(input.leadIds ?? [])];
+      const row: ContractTable = {
+        id: randomUUID(),
+        tenant_id: tenantId,
+        client: input.client,
+        title: input.title,
+        type: input.type,
+        confidentiality: input.confidentiality,
+        budget_yen: input.budgetYen ?? null,
+        period_start: input.periodStart,
+        period_end: input.periodEnd,
+        monthly_fee_yen: input.band?.monthlyFeeYen ?? null,
+        band_min_hours: input.band?.minHours ?? null,
+        band_max_hours: input.band?.maxHours ?? null,
+        over_rate_yen: input.band?.overRateYen ?? null,
+        under_rate_yen: input.band?.underRateYen ?? null,
+        source_repository: input.sourceRepository ?? null,
+        max_package_hours: input.maxPackageHours ?? 80,
+        created_by: (actor as { userId: string }).userId,
+        created_at: now,
+        updated_at: now,
+      };
+      await db.transaction().execute(async (trx) => {
+        await checkLeads(trx, tenantId, leadIds);
+        await trx.insertInto("contract").values(row).execute();
+        if (leadIds.length) {
+          await trx
+            .insertInto("contract_lead")
+            .values(leadIds.map((user_id) => ({ contract_id: row.id, user_id })))
+            .execute();
+        }
+        await audit.record(
+          actor,
+          "contract.created",
+          `contract:${row.id}`,
+          { title: row.title, type: row.type, leadIds },
+          { trx },
+        );
+      });
+      return toContract(row, leadIds.sort());
+    },
+
+    async list(actor: Actor): Promise<Contract[]> {
+      const rows = await visibleContracts(db, actor)
+        .selectAll("contract")
+        .orderBy("contract.created_at", "desc")
+        .execute();
+      const leads = await leadsOf(rows.map((r) => r.id));
+      return rows.map((r) => toContract(r, leads.get(r.id) ?? []));
+    },
+
+    /** The contract if the actor may see it; otherwise NOT_FOUND, as if it did not exist. */
+    async get(actor: Actor, id: string): Promise<Contract> {
+      const row = await visibleContracts(db, actor)
+        .selectAll("contract")
+        .where("contract.id", "=", id)
+        .executeTakeFirst();
+      if (!row) throw notFound("contract");
+      return toContract(row, (await leadsOf([id])).get(id) ?? []);
+    },
+
+    async update(actor: Actor, id: string, changes: ContractChanges): Promise<Contract> {
+      const before = await service.get(actor, id);
+      const tenantId = requireContractor(actor);
+      const after = { ...before, ...changes, band: changes.band === undefined ? before.band : changes.band };
+      checkTerms(after);
+      const leadIds = changes.leadIds ? [...new Set(changes.leadIds)] : before.leadIds;
+      await db.transaction().execute(async (trx) => {
+        await checkLeads(trx, tenantId, leadIds);
+        await trx
+          .updateTable("contract")
+          .set({
+            client: after.client,
+            title: after.title,
+            confidentiality: after.confidentiality,
+            budget_yen: after.budgetYen,
+            period_start: after.periodStart,
+            period_end: after.periodEnd,
+            monthly_fee_yen: after.band?.monthlyFeeYen ?? null,
+            band_min_hours: after.band?.minHours ?? null,
+            band_max_hours: after.band?.maxHours ?? null,
+            over_rate_yen: after.band?.overRateYen ?? null,
+            under_rate_yen: after.band?.underRateYen ?? null,
+            source_repository: after.sourceRepository,
+            max_package_hours: after.maxPackageHours,
+            updated_at: new Date().toISOString(),
+          })
+          .where("id", "=", id)
+          .execute();
+        if (changes.leadIds) {
+          await trx.deleteFrom("contract_lead").where("contract_id", "=", id).execute();
+          if (leadIds.length) {
+            await trx
+              .insertInto("contract_lead")
+              .values(leadIds.map((user_id) => ({ contract_id: id, user_id })))
+              .execute();
+          }
+        }
+        await audit.record(actor, "contract.updated", `contract:${id}`, { changed: Object.keys(changes) }, { trx });
+      });
+      return service.get(actor, id);
+    },
+  };
+  return service;
+}
+
+export type ContractService = ReturnType<typeof createContractService>;

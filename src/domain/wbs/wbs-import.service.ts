@@ -1,0 +1,276 @@
+// Turns a WBS file into a contract's packages: leaves become packages, parents groupings, dependencies
+// checked and planned; all in one transaction, so a refused file leaves nothing behind.
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Database, WbsGroupTable, WorkPackageTable } from "../../db/schema.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+import { type ContractPlan, planOf } from "../packages/packages.service.ts";
+import { findCycle, type PlanNode } from "../packages/plan.ts";
+import { parseWbs, type WbsFormat, type WbsItem, type WbsProblem } from "./wbs-parse.ts";
+
+export interface WbsUpload {
+  bytes: Uint8Array;
+  filename?: string;
+  contentType?: string;
+  format?: WbsFormat;
+}
+
+export interface WbsImportResult {
+  format: WbsFormat;
+  ignoredColumns: string[];
+  groups: number;
+  packages: {
+    id: string;
+    wbsId: string;
+    title: string;
+    estimateHours: number;
+    oversized: boolean;
+    dependsOn: string[];
+  }[];
+  /** WBS ids of packages above the contract's package size, for the lead to split. */
+  oversized: string[];
+  plan: ContractPlan;
+}
+
+const DEFAULT_TEMPLATE = "default";
+const MAX_PROBLEMS = 100;
+
+/** Refuses the file with every problem found, each naming its row and field. */
+function refuse(problems: WbsProblem[]): never {
+  const fields = problems.slice(0, MAX_PROBLEMS).map((p) => ({
+    path: [p.row != null ? `row ${p.row}` : null, p.field].filter(Boolean).join(" ") || "file",
+    message: p.message,
+  }));
+  const first = fields[0];
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
+  throw new AppError("VALIDATION", `the WBS was not imported: ${first?.path}: ${first?.message}${more}`, { fields });
+}
+
+/** Checks the tree and the dependencies between items; returns leaves with dependencies expanded to leaves. */
+export function structure(items: WbsItem[]): {
+  leaves: WbsItem[];
+  groups: WbsItem[];
+  dependsOn: Map<string, string[]>;
+} {
+  const problems: WbsProblem[] = [];
+  const byId = new Map(items.map((i) => [i.wbsId, i]));
+  const children = new Map<string, WbsItem[]>();
+  for (const item of items) {
+    if (item.parentId == null) continue;
+    if (!byId.has(item.parentId)) {
+      problems.push({ row: item.row, field: "parent", message: `parent "${item.parentId}" is not an id in this WBS` });
+      continue;
+    }
+    children.set(item.parentId, [...(children.get(item.parentId) ?? []), item]);
+  }
+  // A parent chain that loops would make an item its own ancestor.
+  for (const item of items) {
+    const seen = new Set<string>([item.wbsId]);
+    let up = item.parentId ? byId.get(item.parentId) : undefined;
+    while (up) {
+      if (seen.has(up.wbsId)) {
+        problems.push({
+          row: item.row,
+          field: "parent",
+          message: `"${item.wbsId}" is its own ancestor through its parents`,
+        });
+        break;
+      }
+      seen.add(up.wbsId);
+      up = up.parentId ? byId.get(up.parentId) : undefined;
+    }
+  }
+  const isGroup = (id: string) => children.has(id);
+  const leaves = items.filter((i) => !isGroup(i.wbsId));
+  const groups = items.filter((i) => isGroup(i.wbsId));
+  const leavesUnder = (id: string): string[] =>
+    isGroup(id) ? (children.get(id) ?? []).flatMap((c) => leavesUnder(c.wbsId)) : [id];
+
+  const dependsOn = new Map<string, string[]>();
+  for (const leaf of leaves) {
+    if (leaf.estimateHours == null) {
+      problems.push({
+        row: leaf.row,
+        field: "estimate",
+        message: `"${leaf.wbsId}" is a work package and needs an estimate in hours`,
+      });
+    }
+    const deps: string[] = [];
+    for (const d of leaf.dependsOn) {
+      if (!byId.has(d)) {
+        problems.push({
+          row: leaf.row,
+          field: "dependsOn",
+          message: `depends on "${d}", which is not an id in this WBS`,
+        });
+        continue;
+      }
+      // A dependency on a grouping means every package under it.
+      deps.push(...leavesUnder(d));
+    }
+    dependsOn.set(leaf.wbsId, [...new Set(deps)]);
+  }
+  for (const group of groups) {
+    for (const d of group.dependsOn) {
+      if (!byId.has(d)) {
+        problems.push({
+          row: group.row,
+          field: "dependsOn",
+          message: `depends on "${d}", which is not an id in this WBS`,
+        });
+      }
+    }
+    // A grouping's own dependencies hold for every package under it.
+    for (const leafId of leavesUnder(group.wbsId)) {
+      const extra = group.dependsOn.filter((d) => byId.has(d)).flatMap(leavesUnder);
+      dependsOn.set(leafId, [...new Set([...(dependsOn.get(leafId) ?? []), ...extra])]);
+    }
+  }
+  if (problems.length === 0) {
+    const nodes: PlanNode[] = leaves.map((l) => ({
+      id: l.wbsId,
+      label: l.wbsId,
+      hours: l.estimateHours ?? 0,
+      dependsOn: dependsOn.get(l.wbsId) ?? [],
+    }));
+    const cycle = findCycle(nodes);
+    if (cycle) {
+      const row = byId.get(cycle[0] as string)?.row ?? null;
+      problems.push({
+        row,
+        field: "dependsOn",
+        message: `dependency cycle: ${cycle.join(" → ")} (each depends on the next)`,
+      });
+    }
+  }
+  if (problems.length) refuse(problems);
+  return { leaves, groups, dependsOn };
+}
+
+export function createWbsImportService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
+  return {
+    /**
+     * Imports a WBS into a contract. A contract whose packages are all still drafts (or has none) is
+     * replaced whole; once a package has opened, the WBS is edited package by package instead.
+     */
+    async import(actor: Actor, contractId: string, upload: WbsUpload): Promise<WbsImportResult> {
+      const contract = await visibleContracts(db, actor)
+        .select(["contract.id", "contract.tenant_id", "contract.max_package_hours"])
+        .where("contract.id", "=", contractId)
+        .executeTakeFirst();
+      if (!contract) throw notFound("contract");
+      if (actor.kind === "user" && actor.role !== "contractor" && actor.role !== "lead") {
+        throw forbidden("only the contract's contractor or lead imports its WBS");
+      }
+      const parsed = await parseWbs(upload);
+      if (!parsed.ok) refuse(parsed.problems);
+      const { leaves, groups, dependsOn } = structure(parsed.items);
+      const maxHours = Number(contract.max_package_hours);
+      const now = new Date().toISOString();
+      const idOf = new Map(leaves.map((l) => [l.wbsId, randomUUID()]));
+      const packageRows: WorkPackageTable[] = leaves.map((l) => ({
+        id: idOf.get(l.wbsId) as string,
+        contract_id: contractId,
+        tenant_id: contract.tenant_id,
+        wbs_id: l.wbsId,
+        title: l.title,
+        parent_wbs_id: l.parentId,
+        skills: JSON.stringify(l.skills),
+        estimate_hours: l.estimateHours ?? 0,
+        acceptance_criteria: l.acceptanceCriteria,
+        template: l.template ?? DEFAULT_TEMPLATE,
+        state: "draft",
+        state_reason: null,
+        source_row: l.row,
+        created_at: now,
+        updated_at: now,
+      }));
+      const groupRows: WbsGroupTable[] = groups.map((g) => ({
+        id: randomUUID(),
+        contract_id: contractId,
+        wbs_id: g.wbsId,
+        title: g.title,
+        parent_wbs_id: g.parentId,
+      }));
+      const edges = leaves.flatMap((l) =>
+        (dependsOn.get(l.wbsId) ?? []).map((d) => ({
+          package_id: idOf.get(l.wbsId) as string,
+          depends_on_id: idOf.get(d) as string,
+        })),
+      );
+
+      await db.transaction().execute(async (trx) => {
+        const live = await trx
+          .selectFrom("work_package")
+          .select(["wbs_id", "state"])
+          .where("contract_id", "=", contractId)
+          .where("state", "not in", ["draft", "cancelled"])
+          .executeTakeFirst();
+        if (live) {
+          throw new AppError(
+            "INVALID_STATE",
+            `package ${live.wbs_id} is ${live.state}: edit the packages instead of importing again`,
+            {
+              current: live.state,
+            },
+          );
+        }
+        await trx.deleteFrom("work_package").where("contract_id", "=", contractId).execute();
+        await trx.deleteFrom("wbs_group").where("contract_id", "=", contractId).execute();
+        // Batches keep each statement under the engines' limits on bound parameters.
+        for (let i = 0; i < groupRows.length; i += 500)
+          await trx
+            .insertInto("wbs_group")
+            .values(groupRows.slice(i, i + 500))
+            .execute();
+        for (let i = 0; i < packageRows.length; i += 500)
+          await trx
+            .insertInto("work_package")
+            .values(packageRows.slice(i, i + 500))
+            .execute();
+        for (let i = 0; i < edges.length; i += 2000)
+          await trx
+            .insertInto("package_dependency")
+            .values(edges.slice(i, i + 2000))
+            .execute();
+        await audit.record(
+          actor,
+          "wbs.imported",
+          `contract:${contractId}`,
+          { format: parsed.format, packages: packageRows.length, groups: groupRows.length, dependencies: edges.length },
+          { tenantId: contract.tenant_id, trx },
+        );
+      });
+
+      const depsById = new Map<string, string[]>();
+      for (const e of edges) depsById.set(e.package_id, [...(depsById.get(e.package_id) ?? []), e.depends_on_id]);
+      const nodes = new Map<string, PlanNode>(
+        packageRows.map((r) => [
+          r.id,
+          { id: r.id, label: r.wbs_id, hours: r.estimate_hours, dependsOn: depsById.get(r.id) ?? [] },
+        ]),
+      );
+      const packages = packageRows.map((r) => ({
+        id: r.id,
+        wbsId: r.wbs_id,
+        title: r.title,
+        estimateHours: r.estimate_hours,
+        oversized: r.estimate_hours > maxHours,
+        dependsOn: depsById.get(r.id) ?? [],
+      }));
+      return {
+        format: parsed.format,
+        ignoredColumns: parsed.ignoredColumns,
+        groups: groupRows.length,
+        packages,
+        oversized: packages.filter((p) => p.oversized).map((p) => p.wbsId),
+        plan: planOf(nodes),
+      };
+    },
+  };
+}
+
+export type WbsImportService = ReturnType<typeof createWbsImportService>;
