@@ -1,17 +1,9 @@
 // Contracts over HTTP: who creates and sees them, and the terms each contract type needs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
+import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 
-export const sampleContract = {
-  client: "株式会社信州銀行",
-  title: "販売管理システム刷新",
-  type: "ukeoi",
-  confidentiality: "confidential",
-  budgetYen: 24_000_000,
-  periodStart: "2027-01-04",
-  periodEnd: "2027-06-30",
-};
 
 describe.each(dialects)("contracts on %s", (dialect) => {
   let t: TestAzusa;

@@ -40,7 +40,12 @@ export class Client {
         ...(body === undefined ? {} : { "content-type": "application/json" }),
         ...headers,
       },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      body:
+        body === undefined
+          ? undefined
+          : typeof body === "string" || body instanceof Uint8Array
+            ? body
+            : JSON.stringify(body),
     };
     const res = await fetch(`${this.base}${path}`, init);
     const set = res.headers.getSetCookie();

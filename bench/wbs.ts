@@ -1,0 +1,144 @@
+// WBS import benchmark: a generated 5,000-item WBS through Azusa's import (parse, check, plan, insert,
+// audit) against inserting the same rows in one raw better-sqlite3 transaction, in the same run.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
+import { loadConfig } from "../src/config.ts";
+import { type Actor, system } from "../src/domain/actor.ts";
+import { structure } from "../src/domain/wbs/wbs-import.service.ts";
+import { parseWbs } from "../src/domain/wbs/wbs-parse.ts";
+import { createLogger } from "../src/logger.ts";
+import { buildAzusa } from "../src/server.ts";
+import { generatedWbs, utf8Csv } from "../test/support/wbs-files.ts";
+
+const ITEMS = 5000;
+const RUNS = 5;
+const RATIO_TARGET = 3;
+const MS_TARGET = 1000;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), "azusa-bench-wbs-"));
+  try {
+    const azusa = buildAzusa(loadConfig({ AZUSA_DATA_DIR: dataDir }), { logger: createLogger({ level: "silent" }) });
+    await azusa.migrate();
+    const tenant = await azusa.tenants.create(system("bench"), { name: "bench tenant" });
+    const contractor: Actor = {
+      kind: "user",
+      userId: "bench",
+      email: "bench@example.com",
+      role: "contractor",
+      tenantId: tenant.id,
+      via: "session",
+    };
+    const newContract = async () =>
+      (
+        await azusa.contracts.create(contractor, {
+          client: "bench",
+          title: "5,000 items",
+          type: "ukeoi",
+          confidentiality: "internal",
+          periodStart: "2027-01-01",
+          periodEnd: "2027-12-31",
+        })
+      ).id;
+
+    const csv = utf8Csv(generatedWbs(ITEMS));
+    console.log(`WBS: ${ITEMS} items, ${(csv.length / 1024).toFixed(0)} KiB of CSV`);
+
+    // Azusa: the whole import as the API runs it.
+    const importMs: number[] = [];
+    let packages = 0;
+    for (let i = 0; i <= RUNS; i++) {
+      const contractId = await newContract();
+      const start = performance.now();
+      const result = await azusa.wbs.import(contractor, contractId, { bytes: csv, contentType: "text/csv" });
+      const ms = performance.now() - start;
+      if (i > 0) importMs.push(ms); // the first run warms up the code paths
+      packages = result.packages.length;
+    }
+
+    // Floor: the same rows into the same tables, one raw transaction of prepared statements.
+    const parsed = await parseWbs({ bytes: csv, contentType: "text/csv" });
+    if (!parsed.ok) throw new Error(`generated WBS did not parse: ${parsed.problems[0]?.message}`);
+    const { leaves, groups, dependsOn } = structure(parsed.items);
+    await azusa.close();
+    const raw = new SQLite(join(dataDir, "azusa.sqlite"));
+    raw.pragma("journal_mode = WAL");
+    const insertPackage = raw.prepare(
+      "insert into work_package (id, contract_id, tenant_id, wbs_id, title, parent_wbs_id, skills, estimate_hours, acceptance_criteria, template, state, state_reason, source_row, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    const insertGroup = raw.prepare(
+      "insert into wbs_group (id, contract_id, wbs_id, title, parent_wbs_id) values (?, ?, ?, ?, ?)",
+    );
+    const insertDependency = raw.prepare("insert into package_dependency (package_id, depends_on_id) values (?, ?)");
+    const contractIds = (raw.prepare("select id from contract").all() as { id: string }[]).map((r) => r.id);
+    const floorMs: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const contractId = contractIds[i] as string;
+      raw.prepare("delete from work_package where contract_id = ?").run(contractId);
+      raw.prepare("delete from wbs_group where contract_id = ?").run(contractId);
+      const now = new Date().toISOString();
+      const ids = new Map(leaves.map((l) => [l.wbsId, randomUUID()]));
+      const start = performance.now();
+      raw.transaction(() => {
+        for (const g of groups) insertGroup.run(randomUUID(), contractId, g.wbsId, g.title, g.parentId);
+        for (const l of leaves) {
+          insertPackage.run(
+            ids.get(l.wbsId),
+            contractId,
+            tenant.id,
+            l.wbsId,
+            l.title,
+            l.parentId,
+            JSON.stringify(l.skills),
+            l.estimateHours,
+            l.acceptanceCriteria,
+            "default",
+            "draft",
+            null,
+            l.row,
+            now,
+            now,
+          );
+        }
+        for (const l of leaves)
+          for (const d of dependsOn.get(l.wbsId) ?? []) insertDependency.run(ids.get(l.wbsId), ids.get(d));
+      })();
+      const ms = performance.now() - start;
+      if (i > 0) floorMs.push(ms);
+    }
+    raw.close();
+
+    const importMedian = median(importMs);
+    const floorMedian = median(floorMs);
+    const ratio = round(importMedian / floorMedian, 2);
+    console.log(`azusa import      ${round(importMedian)} ms (median of ${RUNS}; ${packages} packages)`);
+    console.log(`raw transaction   ${round(floorMedian)} ms (median of ${RUNS})`);
+    console.log(
+      `ratio ${ratio} (${ratio <= RATIO_TARGET ? "meets" : "ABOVE"} target ${RATIO_TARGET}); ${round(importMedian)} ms (${importMedian < MS_TARGET ? "meets" : "ABOVE"} target ${MS_TARGET} ms)`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: "wbs",
+        items: ITEMS,
+        import_ms: round(importMedian),
+        import_ms_target: MS_TARGET,
+        floor_ms: round(floorMedian),
+        ratio,
+        ratio_target: RATIO_TARGET,
+      }),
+    );
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
