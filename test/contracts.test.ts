@@ -4,7 +4,6 @@ import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 
-
 describe.each(dialects)("contracts on %s", (dialect) => {
   let t: TestAzusa;
   let as: Record<"operator" | "contractor" | "lead" | "otherLead" | "engineer" | "otherContractor", Client>;
@@ -34,7 +33,13 @@ describe.each(dialects)("contracts on %s", (dialect) => {
     const res = await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] });
     expect(res.status).toBe(201);
     const contract = await res.json();
-    expect(contract).toMatchObject({ ...sampleContract, leadIds: [leadId], band: null, maxPackageHours: 80, sourceRepository: null });
+    expect(contract).toMatchObject({
+      ...sampleContract,
+      leadIds: [leadId],
+      band: null,
+      maxPackageHours: 80,
+      sourceRepository: null,
+    });
     const audit = await (await as.contractor.get("/api/v1/audit-events?limit=1")).json();
     expect(audit.items[0]).toMatchObject({ action: "contract.created", subject: `contract:${contract.id}` });
   });
@@ -84,11 +89,20 @@ describe.each(dialects)("contracts on %s", (dialect) => {
   });
 
   it("shows a contract to its tenant's contractors and its leads, and to nobody else", async () => {
-    const contract = await (await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json();
+    const contract = await (
+      await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })
+    ).json();
     const path = `/api/v1/contracts/${contract.id}`;
     const seen: Record<string, number> = {};
     for (const [who, client] of Object.entries(as)) seen[who] = (await client.get(path)).status;
-    expect(seen).toEqual({ operator: 404, contractor: 200, lead: 200, otherLead: 404, engineer: 404, otherContractor: 404 });
+    expect(seen).toEqual({
+      operator: 404,
+      contractor: 200,
+      lead: 200,
+      otherLead: 404,
+      engineer: 404,
+      otherContractor: 404,
+    });
 
     const led = await (await as.lead.get("/api/v1/contracts")).json();
     expect(led.items.map((c: { id: string }) => c.id)).toContain(contract.id);
@@ -97,11 +111,16 @@ describe.each(dialects)("contracts on %s", (dialect) => {
   });
 
   it("lets only the tenant's contractor change a contract", async () => {
-    const contract = await (await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json();
+    const contract = await (
+      await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })
+    ).json();
     const path = `/api/v1/contracts/${contract.id}`;
     expect((await as.lead.request("PATCH", path, { title: "x" })).status).toBe(403);
     expect((await as.otherContractor.request("PATCH", path, { title: "x" })).status).toBe(404);
-    const res = await as.contractor.request("PATCH", path, { title: "販売管理システム刷新 第2期", maxPackageHours: 60 });
+    const res = await as.contractor.request("PATCH", path, {
+      title: "販売管理システム刷新 第2期",
+      maxPackageHours: 60,
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ title: "販売管理システム刷新 第2期", maxPackageHours: 60 });
     expect((await as.contractor.request("PATCH", path, { type: "juninin" })).status).toBe(400);

@@ -76,7 +76,13 @@ describe.each(dialects)("package lifecycle on %s", (dialect) => {
   const setState = (state: string) =>
     azusa.db.kysely.updateTable("work_package").set({ state }).where("id", "=", packageId).execute();
   const stateNow = async () =>
-    (await azusa.db.kysely.selectFrom("work_package").select("state").where("id", "=", packageId).executeTakeFirstOrThrow()).state;
+    (
+      await azusa.db.kysely
+        .selectFrom("work_package")
+        .select("state")
+        .where("id", "=", packageId)
+        .executeTakeFirstOrThrow()
+    ).state;
 
   for (const from of packageStates) {
     for (const to of packageStates) {
@@ -87,7 +93,11 @@ describe.each(dialects)("package lifecycle on %s", (dialect) => {
           await azusa.packages.transition(actor, packageId, to, { reason: "test" });
           expect(await stateNow()).toBe(to);
           const [event] = await azusa.audit.list({ limit: 1 });
-          expect(event).toMatchObject({ action: "package.transitioned", subject: `package:${packageId}`, details: { from, to } });
+          expect(event).toMatchObject({
+            action: "package.transitioned",
+            subject: `package:${packageId}`,
+            details: { from, to },
+          });
         } else {
           const before = (await azusa.audit.list({ limit: 1 }))[0]?.seq;
           const err = await azusa.packages.transition(actor, packageId, to).catch((e: unknown) => e);

@@ -21,7 +21,7 @@ describe.each(dialects)("work packages on %s", (dialect) => {
     const items: Pkg[] = (await (await lead.get(`/api/v1/contracts/${contractId}/packages`)).json()).items;
     pkg = Object.fromEntries(items.map((p) => [p.wbsId, p]));
   };
-  const plan = async () => (await (await lead.get(`/api/v1/contracts/${contractId}/plan`)).json());
+  const plan = async () => await (await lead.get(`/api/v1/contracts/${contractId}/plan`)).json();
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect });
@@ -38,8 +38,11 @@ describe.each(dialects)("work packages on %s", (dialect) => {
   afterAll(() => t?.stop());
 
   beforeEach(async () => {
-    contractId = (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json()).id;
-    const res = await contractor.request("POST", `/api/v1/contracts/${contractId}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), { "content-type": "text/csv" });
+    contractId = (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json())
+      .id;
+    const res = await contractor.request("POST", `/api/v1/contracts/${contractId}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
+      "content-type": "text/csv",
+    });
     expect(res.status).toBe(201);
     await load();
   });
@@ -68,7 +71,10 @@ describe.each(dialects)("work packages on %s", (dialect) => {
       await lead.post(`/api/v1/packages/${id}/cancel`, { reason: "スコープ外" });
       const res = await lead.post(`/api/v1/packages/${id}/open`);
       expect(res.status).toBe(409);
-      expect((await res.json()).error).toMatchObject({ code: "INVALID_STATE", message: expect.stringMatching(/^package is cancelled/) });
+      expect((await res.json()).error).toMatchObject({
+        code: "INVALID_STATE",
+        message: expect.stringMatching(/^package is cancelled/),
+      });
     });
 
     it("does not open a package whose dependency was cancelled", async () => {
@@ -94,8 +100,18 @@ describe.each(dialects)("work packages on %s", (dialect) => {
         skills: [{ skill: "java", level: 4 }],
       });
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ estimateHours: 120, oversized: true, skills: [{ skill: "java", level: 4 }] });
-      expect((await plan()).criticalPath.map((p: { wbsId: string }) => p.wbsId)).toEqual(["1.1.1", "1.1.2", "1.2.2", "2.3", "3.1"]);
+      expect(await res.json()).toMatchObject({
+        estimateHours: 120,
+        oversized: true,
+        skills: [{ skill: "java", level: 4 }],
+      });
+      expect((await plan()).criticalPath.map((p: { wbsId: string }) => p.wbsId)).toEqual([
+        "1.1.1",
+        "1.1.2",
+        "1.2.2",
+        "2.3",
+        "3.1",
+      ]);
     });
 
     it("refuses changes once the package is cancelled", async () => {
@@ -119,7 +135,9 @@ describe.each(dialects)("work packages on %s", (dialect) => {
     });
 
     it("lets only the lead edit", async () => {
-      expect((await contractor.request("PATCH", `/api/v1/packages/${pkg["2.1"]?.id}`, { title: "x" })).status).toBe(403);
+      expect((await contractor.request("PATCH", `/api/v1/packages/${pkg["2.1"]?.id}`, { title: "x" })).status).toBe(
+        403,
+      );
       expect((await otherLead.request("PATCH", `/api/v1/packages/${pkg["2.1"]?.id}`, { title: "x" })).status).toBe(404);
     });
 
@@ -138,12 +156,21 @@ describe.each(dialects)("work packages on %s", (dialect) => {
       expect(pkg["2.1"]?.state).toBe("cancelled");
       expect(pkg["3.1"]?.dependsOn.sort()).toEqual([parts[0]?.id, parts[1]?.id, pkg["2.2"]?.id, pkg["2.3"]?.id].sort());
       // The halves run side by side (112 + 40 + 48 = 200 h), so 2.2 now leads: 112 + 64 + 48 = 224 h.
-      expect((await plan()).criticalPath.map((p: { wbsId: string }) => p.wbsId)).toEqual(["1.1.1", "1.1.2", "1.2.1", "2.2", "3.1"]);
+      expect((await plan()).criticalPath.map((p: { wbsId: string }) => p.wbsId)).toEqual([
+        "1.1.1",
+        "1.1.2",
+        "1.2.1",
+        "2.2",
+        "3.1",
+      ]);
       expect((await plan()).totalHours).toBe(224);
     });
 
     it("merges packages; the originals are cancelled and their dependents wait for the merge", async () => {
-      const res = await lead.post("/api/v1/packages/merge", { packageIds: [pkg["2.3"]?.id, pkg["3.2"]?.id], title: "帳票と移行" });
+      const res = await lead.post("/api/v1/packages/merge", {
+        packageIds: [pkg["2.3"]?.id, pkg["3.2"]?.id],
+        title: "帳票と移行",
+      });
       expect(res.status).toBe(201);
       const merged: Pkg = await res.json();
       expect(merged).toMatchObject({ wbsId: "2.3+3.2", title: "帳票と移行", estimateHours: 56, state: "draft" });

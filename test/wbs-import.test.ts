@@ -11,8 +11,8 @@ import {
   SAMPLE_WBS_ROWS,
   sampleWbsNested,
   sjisCsv,
-  utf16Text,
   utf8Csv,
+  utf16Text,
   xlsx,
 } from "./support/wbs-files.ts";
 
@@ -20,7 +20,9 @@ const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 
 /** Posts a file as the request body with its content type. */
 function upload(client: Client, contractId: string, bytes: Uint8Array, contentType: string): Promise<ApiResponse> {
-  return client.request("POST", `/api/v1/contracts/${contractId}/wbs`, Buffer.from(bytes), { "content-type": contentType });
+  return client.request("POST", `/api/v1/contracts/${contractId}/wbs`, Buffer.from(bytes), {
+    "content-type": contentType,
+  });
 }
 
 /** Posts a file the way a browser form does. */
@@ -44,7 +46,8 @@ function yamlSample(): string {
       lines.push(`${indent}  作業名: ${item.title}`);
       if (item.skills) lines.push(`${indent}  必要スキル: "${item.skills}"`);
       if (item.estimate) lines.push(`${indent}  見積工数: ${item.estimate}`);
-      if (item.dependsOn) lines.push(`${indent}  先行作業: [${(item.dependsOn as string[]).map((d) => `"${d}"`).join(", ")}]`);
+      if (item.dependsOn)
+        lines.push(`${indent}  先行作業: [${(item.dependsOn as string[]).map((d) => `"${d}"`).join(", ")}]`);
       if (item.children) {
         lines.push(`${indent}  children:`);
         write(item.children as unknown[], `${indent}    `);
@@ -64,8 +67,10 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
   let leadId: string;
 
   const newContract = async (extra: Record<string, unknown> = {}) =>
-    (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId], ...extra })).json()).id as string;
-  const packagesOf = async (contractId: string) => (await (await contractor.get(`/api/v1/contracts/${contractId}/packages`)).json()).items;
+    (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId], ...extra })).json())
+      .id as string;
+  const packagesOf = async (contractId: string) =>
+    (await (await contractor.get(`/api/v1/contracts/${contractId}/packages`)).json()).items;
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect });
@@ -82,7 +87,11 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
   });
   afterAll(() => t?.stop());
 
-  function expectSample(result: { packages: { wbsId: string }[]; groups: number; plan: { criticalPath: { wbsId: string }[]; totalHours: number } }) {
+  function expectSample(result: {
+    packages: { wbsId: string }[];
+    groups: number;
+    plan: { criticalPath: { wbsId: string }[]; totalHours: number };
+  }) {
     expect(result.packages.map((p) => p.wbsId)).toEqual(SAMPLE_LEAF_IDS);
     expect(result.groups).toBe(5);
     expect(result.plan.criticalPath.map((p) => p.wbsId)).toEqual(SAMPLE_CRITICAL_PATH);
@@ -101,7 +110,14 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
 
     const packages = await packagesOf(contractId);
     const byWbs = new Map(packages.map((p: { wbsId: string }) => [p.wbsId, p]));
-    const ordering = byWbs.get("2.1") as { dependsOn: string[]; skills: unknown; estimateHours: number; state: string; parentWbsId: string; sourceRow: number };
+    const ordering = byWbs.get("2.1") as {
+      dependsOn: string[];
+      skills: unknown;
+      estimateHours: number;
+      state: string;
+      parentWbsId: string;
+      sourceRow: number;
+    };
     expect(ordering).toMatchObject({
       title: "受注管理機能",
       estimateHours: 80,
@@ -126,7 +142,9 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
 
   it("imports an xlsx workbook uploaded from a browser form", async () => {
     const contractId = await newContract();
-    const rows = SAMPLE_WBS_ROWS.map((r, i) => (i === 0 ? r : r.map((cell, c) => (c === 4 && cell ? Number(cell) : cell))));
+    const rows = SAMPLE_WBS_ROWS.map((r, i) =>
+      i === 0 ? r : r.map((cell, c) => (c === 4 && cell ? Number(cell) : cell)),
+    );
     const res = await uploadForm(lead, contractId, await xlsx(rows), "販売管理WBS.xlsx", XLSX_TYPE);
     expect(res.status).toBe(201);
     const result = await res.json();
@@ -158,7 +176,10 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
   it("replaces a WBS whose packages are all drafts, and refuses once one has opened", async () => {
     const contractId = await newContract();
     await upload(contractor, contractId, utf8Csv(SAMPLE_WBS_ROWS), "text/csv");
-    const smaller = utf8Csv([["id", "title", "estimate"], ["A", "調査", "8"]]);
+    const smaller = utf8Csv([
+      ["id", "title", "estimate"],
+      ["A", "調査", "8"],
+    ]);
     const again = await upload(contractor, contractId, smaller, "text/csv");
     expect(again.status).toBe(201);
     const packages = await packagesOf(contractId);
@@ -166,7 +187,10 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
     expect((await lead.post(`/api/v1/packages/${packages[0].id}/open`)).status).toBe(200);
     const refused = await upload(contractor, contractId, utf8Csv(SAMPLE_WBS_ROWS), "text/csv");
     expect(refused.status).toBe(409);
-    expect((await refused.json()).error).toMatchObject({ code: "INVALID_STATE", message: expect.stringContaining("A is open") });
+    expect((await refused.json()).error).toMatchObject({
+      code: "INVALID_STATE",
+      message: expect.stringContaining("A is open"),
+    });
   });
 
   it("lets only the contract's contractor and lead import", async () => {
@@ -181,7 +205,15 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
     let contractId: string;
     beforeAll(async () => {
       contractId = await newContract();
-      await upload(contractor, contractId, utf8Csv([["id", "title", "estimate"], ["KEEP", "既存", "8"]]), "text/csv");
+      await upload(
+        contractor,
+        contractId,
+        utf8Csv([
+          ["id", "title", "estimate"],
+          ["KEEP", "既存", "8"],
+        ]),
+        "text/csv",
+      );
     });
 
     async function refused(bytes: Uint8Array, type = "text/csv") {
@@ -193,21 +225,37 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
     }
 
     it("a dependency cycle, naming the cycle", async () => {
-      const rows = [["WBS番号", "作業名", "見積工数", "先行作業"], ["a", "設計", "8", "c"], ["b", "実装", "8", "a"], ["c", "試験", "8", "b"]];
+      const rows = [
+        ["WBS番号", "作業名", "見積工数", "先行作業"],
+        ["a", "設計", "8", "c"],
+        ["b", "実装", "8", "a"],
+        ["c", "試験", "8", "b"],
+      ];
       const { status, error } = await refused(sjisCsv(rows));
       expect(status).toBe(400);
-      expect(error.fields).toEqual([{ path: "row 2 dependsOn", message: "dependency cycle: a → c → b → a (each depends on the next)" }]);
+      expect(error.fields).toEqual([
+        { path: "row 2 dependsOn", message: "dependency cycle: a → c → b → a (each depends on the next)" },
+      ]);
     });
 
     it("an unknown dependency, with its row number", async () => {
-      const rows = [["id", "title", "estimate", "depends on"], ["a", "設計", "8", ""], ["b", "実装", "8", "a; z9"]];
+      const rows = [
+        ["id", "title", "estimate", "depends on"],
+        ["a", "設計", "8", ""],
+        ["b", "実装", "8", "a; z9"],
+      ];
       const { status, error } = await refused(utf8Csv(rows));
       expect(status).toBe(400);
       expect(error.fields).toEqual([{ path: "row 3 dependsOn", message: expect.stringMatching(/"z9".*not an id/) }]);
     });
 
     it("bad hours, naming the column as written", async () => {
-      const rows = [["WBS番号", "作業名", "見積工数"], ["a", "設計", "8"], ["b", "実装", "たくさん"], ["c", "試験", "-3"]];
+      const rows = [
+        ["WBS番号", "作業名", "見積工数"],
+        ["a", "設計", "8"],
+        ["b", "実装", "たくさん"],
+        ["c", "試験", "-3"],
+      ];
       const { status, error } = await refused(sjisCsv(rows));
       expect(status).toBe(400);
       expect(error.fields.map((f: { path: string }) => f.path)).toEqual(["row 3 estimate", "row 4 estimate"]);
@@ -216,12 +264,22 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
     });
 
     it("a work package without hours", async () => {
-      const { error } = await refused(utf8Csv([["id", "title", "estimate"], ["a", "設計", ""]]));
+      const { error } = await refused(
+        utf8Csv([
+          ["id", "title", "estimate"],
+          ["a", "設計", ""],
+        ]),
+      );
       expect(error.fields).toEqual([{ path: "row 2 estimate", message: expect.stringContaining("needs an estimate") }]);
     });
 
     it("an unknown parent", async () => {
-      const { error } = await refused(utf8Csv([["id", "title", "parent", "estimate"], ["a", "設計", "9", "8"]]));
+      const { error } = await refused(
+        utf8Csv([
+          ["id", "title", "parent", "estimate"],
+          ["a", "設計", "9", "8"],
+        ]),
+      );
       expect(error.fields).toEqual([{ path: "row 2 parent", message: expect.stringMatching(/"9".*not an id/) }]);
     });
 
@@ -229,7 +287,10 @@ describe.each(dialects)("WBS import on %s", (dialect) => {
       const bytes = Buffer.from([0x69, 0x64, 0x2c, 0xff, 0xfe, 0x81, 0x20, 0x0a, 0x80, 0xa0, 0xfd]);
       const { status, error } = await refused(bytes);
       expect(status).toBe(400);
-      expect(error.fields[0]).toMatchObject({ path: "file", message: expect.stringMatching(/neither UTF-8 nor Shift_JIS/) });
+      expect(error.fields[0]).toMatchObject({
+        path: "file",
+        message: expect.stringMatching(/neither UTF-8 nor Shift_JIS/),
+      });
     });
 
     it("an empty file", async () => {
