@@ -34,6 +34,16 @@ const Env = z.object({
     .positive()
     .default(10 * 1024 * 1024)
     .describe("largest WBS file in bytes"),
+  AZUSA_OFFER_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(72)
+    .describe("hours an engineer has to answer an offer before it expires"),
+  AZUSA_SCHEDULES: z
+    .enum(["on", "off"])
+    .default("on")
+    .describe("run the schedules (offer expiry every minute, vetting expiry daily at 00:05 Asia/Tokyo)"),
   AZUSA_TRUST_PROXY: z
     .enum(["true", "false"])
     .default("false")
@@ -67,6 +77,8 @@ export interface Config {
   logLevel: z.infer<typeof Env>["AZUSA_LOG_LEVEL"];
   bodyLimit: number;
   wbsLimit: number;
+  offerTtlHours: number;
+  schedules: boolean;
   trustProxy: boolean;
   signInLimit: number;
   metricsToken: string | undefined;
@@ -126,6 +138,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.AZUSA_LOG_LEVEL,
     bodyLimit: e.AZUSA_BODY_LIMIT,
     wbsLimit: e.AZUSA_WBS_LIMIT,
+    offerTtlHours: e.AZUSA_OFFER_TTL_HOURS,
+    schedules: e.AZUSA_SCHEDULES === "on",
     trustProxy: e.AZUSA_TRUST_PROXY,
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,

@@ -14,9 +14,12 @@ import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
 import { createContractService } from "./domain/contracts/contracts.service.ts";
+import { createEngineerService } from "./domain/engineers/engineers.service.ts";
+import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
+import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 
@@ -55,6 +58,8 @@ export function buildAzusa(
   const contracts = createContractService({ db: db.kysely, audit });
   const packages = createPackageService({ db: db.kysely, audit });
   const wbs = createWbsImportService({ db: db.kysely, audit });
+  const engineers = createEngineerService({ db: db.kysely, audit });
+  const offers = createOfferService({ db: db.kysely, audit, engineers, packages, offerTtlHours: config.offerTtlHours });
   const docker = createDockerClient(config.docker);
   const metrics = createMetrics();
   const app = createApp({
@@ -66,6 +71,8 @@ export function buildAzusa(
     contracts,
     packages,
     wbs,
+    engineers,
+    offers,
     audit,
     logger,
     metrics,
@@ -85,6 +92,9 @@ export function buildAzusa(
     contracts,
     packages,
     wbs,
+    engineers,
+    offers,
+    schedules: schedules({ offers, engineers }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {
@@ -116,6 +126,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     );
     s.once("error", reject);
   });
+  const stopSchedules = config.schedules ? startSchedules(azusa.schedules, azusa.logger) : async () => {};
   azusa.logger.info({ port, host: config.host, database: config.database.dialect }, "azusa listening");
   let stopping: Promise<void> | undefined;
   return {
@@ -124,7 +135,8 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     port,
     stop() {
       stopping ??= (async () => {
-        // Stop accepting, let requests in flight finish, then close the database.
+        // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
+        await stopSchedules();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();

@@ -4,12 +4,14 @@ import type { Db } from "./db.ts";
 import * as tenantsAndInvitations from "./migrations/2026-11-25T1910-tenants-and-invitations.ts";
 import * as auditLog from "./migrations/2026-11-25T1911-audit-log.ts";
 import * as contractsAndPackages from "./migrations/2026-11-25T2000-contracts-and-packages.ts";
+import * as engineersAndOffers from "./migrations/2026-11-25T2100-engineers-and-offers.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
   "2026-11-25T1910-tenants-and-invitations": tenantsAndInvitations,
   "2026-11-25T1911-audit-log": auditLog,
   "2026-11-25T2000-contracts-and-packages": contractsAndPackages,
+  "2026-11-25T2100-engineers-and-offers": engineersAndOffers,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

@@ -119,7 +119,73 @@ export interface PackageDependencyTable {
   depends_on_id: string;
 }
 
+export interface EngineerProfileTable {
+  user_id: string;
+  weekly_capacity_hours: number;
+  time_zone: string;
+  invoice_number: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EngineerSkillTable {
+  user_id: string;
+  skill: string;
+  level: number;
+}
+
+export interface VettingRecordTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  issued_on: string;
+  expires_on: string;
+  expired_at: string | null;
+  recorded_by: string;
+  created_at: string;
+}
+
+export interface SshKeyTable {
+  id: string;
+  user_id: string;
+  type: string;
+  bits: number;
+  fingerprint: string;
+  comment: string;
+  public_key: string;
+  created_at: string;
+}
+
+export interface OfferTable {
+  id: string;
+  package_id: string;
+  engineer_id: string;
+  offered_by: string;
+  state: string;
+  reason: string | null;
+  created_at: string;
+  expires_at: string;
+  responded_at: string | null;
+}
+
+export interface AssignmentTable {
+  id: string;
+  package_id: string;
+  engineer_id: string;
+  offer_id: string;
+  weekly_hours: number;
+  started_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+}
+
 export interface Database {
+  engineer_profile: EngineerProfileTable;
+  engineer_skill: EngineerSkillTable;
+  vetting_record: VettingRecordTable;
+  ssh_key: SshKeyTable;
+  offer: OfferTable;
+  assignment: AssignmentTable;
   contract: ContractTable;
   contract_lead: ContractLeadTable;
   wbs_group: WbsGroupTable;

@@ -67,8 +67,34 @@ export interface SplitPart {
 type Executor = Kysely<Database> | Transaction<Database>;
 type Row = WorkPackageTable & { max_package_hours: number };
 
-/** Packages the actor may see: those of contracts they see. Engineers see theirs once offers exist. */
+/** Packages the actor may see: those of contracts they see; for engineers, those offered or assigned to them. */
 function visiblePackages(db: Executor, actor: Actor) {
+  if (actor.kind === "user" && actor.role === "engineer") {
+    const engineerId = actor.userId;
+    return db
+      .selectFrom("work_package")
+      .innerJoin("contract", "contract.id", "work_package.contract_id")
+      .selectAll("work_package")
+      .select("contract.max_package_hours")
+      .where((eb) =>
+        eb.or([
+          eb.exists(
+            eb
+              .selectFrom("offer")
+              .select("offer.id")
+              .whereRef("offer.package_id", "=", "work_package.id")
+              .where("offer.engineer_id", "=", engineerId),
+          ),
+          eb.exists(
+            eb
+              .selectFrom("assignment")
+              .select("assignment.id")
+              .whereRef("assignment.package_id", "=", "work_package.id")
+              .where("assignment.engineer_id", "=", engineerId),
+          ),
+        ]),
+      );
+  }
   return visibleContracts(db, actor)
     .innerJoin("work_package", "work_package.contract_id", "contract.id")
     .selectAll("work_package")

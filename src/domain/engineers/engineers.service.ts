@@ -1,0 +1,443 @@
+// The roster of vetted engineers: profiles and skills kept by operators, vetting that expires, SSH keys
+// kept by the engineers themselves, and the one access check every way into a workspace consults.
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Database, EngineerProfileTable, SshKeyTable } from "../../db/schema.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+import { type Confidentiality, type MatchEngineer, requiredVetting, type VettingKind } from "../matching/matching.ts";
+import { parseSshPublicKey } from "./ssh-keys.ts";
+
+export interface EngineerSkill {
+  skill: string;
+  level: number;
+}
+
+export interface VettingRecord {
+  id: string;
+  kind: VettingKind;
+  issuedOn: string;
+  expiresOn: string;
+  /** When the daily job found it expired; null while valid. */
+  expiredAt: string | null;
+}
+
+export interface SshKey {
+  id: string;
+  type: string;
+  bits: number;
+  fingerprint: string;
+  comment: string;
+  publicKey: string;
+  createdAt: string;
+}
+
+export interface Engineer {
+  id: string;
+  name: string;
+  email: string;
+  weeklyCapacityHours: number;
+  committedWeeklyHours: number;
+  timeZone: string;
+  invoiceNumber: string | null;
+  skills: EngineerSkill[];
+  vetting: VettingRecord[];
+  sshKeys: SshKey[];
+  updatedAt: string;
+}
+
+export interface ProfileInput {
+  weeklyCapacityHours: number;
+  timeZone?: string;
+  invoiceNumber?: string | null;
+  skills: EngineerSkill[];
+}
+
+/** The answer of the access check: who may reach a package's workspace, repository and sessions. */
+export type Access = { ok: true; assignmentId: string } | { ok: false; reason: string };
+
+const today = (now: Date) => now.toISOString().slice(0, 10);
+
+const toKey = (r: SshKeyTable): SshKey => ({
+  id: r.id,
+  type: r.type,
+  bits: Number(r.bits),
+  fingerprint: r.fingerprint,
+  comment: r.comment,
+  publicKey: r.public_key,
+  createdAt: r.created_at,
+});
+
+export function createEngineerService({
+  db,
+  audit,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  now?: () => Date;
+}) {
+  async function engineerUser(id: string) {
+    const user = await db
+      .selectFrom("user")
+      .select(["id", "name", "email", "role"])
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (user?.role !== "engineer") throw notFound("engineer");
+    return user;
+  }
+
+  async function profileRow(id: string): Promise<EngineerProfileTable> {
+    const row = await db.selectFrom("engineer_profile").selectAll().where("user_id", "=", id).executeTakeFirst();
+    if (!row) throw new AppError("NOT_FOUND", "this engineer has no profile yet; an operator records it first");
+    return row;
+  }
+
+  /** Operators see every engineer; an engineer sees themself; tenant staff see engineers through suggestions only. */
+  function mayRead(actor: Actor, id: string) {
+    if (actor.kind === "system" || actor.role === "operator") return;
+    if (actor.role === "engineer" && actor.userId === id) return;
+    throw notFound("engineer");
+  }
+
+  const service = {
+    async get(actor: Actor, id: string): Promise<Engineer> {
+      mayRead(actor, id);
+      const user = await engineerUser(id);
+      const profile = await profileRow(id);
+      const [skills, vetting, keys, committed] = await Promise.all([
+        db.selectFrom("engineer_skill").select(["skill", "level"]).where("user_id", "=", id).orderBy("skill").execute(),
+        db
+          .selectFrom("vetting_record")
+          .selectAll()
+          .where("user_id", "=", id)
+          .orderBy("kind")
+          .orderBy("expires_on")
+          .execute(),
+        db.selectFrom("ssh_key").selectAll().where("user_id", "=", id).orderBy("created_at").execute(),
+        service.committedHours(id),
+      ]);
+      return {
+        id,
+        name: user.name,
+        email: user.email,
+        weeklyCapacityHours: Number(profile.weekly_capacity_hours),
+        committedWeeklyHours: committed,
+        timeZone: profile.time_zone,
+        invoiceNumber: profile.invoice_number,
+        skills: skills.map((s) => ({ skill: s.skill, level: Number(s.level) })),
+        vetting: vetting.map((v) => ({
+          id: v.id,
+          kind: v.kind as VettingKind,
+          issuedOn: v.issued_on,
+          expiresOn: v.expires_on,
+          expiredAt: v.expired_at,
+        })),
+        sshKeys: keys.map(toKey),
+        updatedAt: profile.updated_at,
+      };
+    },
+
+    async list(actor: Actor): Promise<Engineer[]> {
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators list engineers");
+      const rows = await db.selectFrom("engineer_profile").select("user_id").execute();
+      return Promise.all(rows.map((r) => service.get(actor, r.user_id)));
+    },
+
+    /** Operators record an engineer's profile and skills (the whole set, replacing what was there). */
+    async putProfile(actor: Actor, id: string, input: ProfileInput): Promise<Engineer> {
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators keep engineer profiles");
+      await engineerUser(id);
+      const at = now().toISOString();
+      await db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom("engineer_profile")
+          .select("user_id")
+          .where("user_id", "=", id)
+          .executeTakeFirst();
+        const values = {
+          weekly_capacity_hours: input.weeklyCapacityHours,
+          time_zone: input.timeZone ?? "Asia/Tokyo",
+          invoice_number: input.invoiceNumber ?? null,
+          updated_at: at,
+        };
+        if (existing) await trx.updateTable("engineer_profile").set(values).where("user_id", "=", id).execute();
+        else
+          await trx
+            .insertInto("engineer_profile")
+            .values({ user_id: id, created_at: at, ...values })
+            .execute();
+        await trx.deleteFrom("engineer_skill").where("user_id", "=", id).execute();
+        if (input.skills.length) {
+          await trx
+            .insertInto("engineer_skill")
+            .values(input.skills.map((s) => ({ user_id: id, skill: s.skill.toLowerCase(), level: s.level })))
+            .execute();
+        }
+        await audit.record(
+          actor,
+          existing ? "engineer.profile_updated" : "engineer.profile_created",
+          `engineer:${id}`,
+          { weeklyCapacityHours: input.weeklyCapacityHours, skills: input.skills },
+          { trx, tenantId: null },
+        );
+      });
+      return service.get(actor, id);
+    },
+
+    /** An engineer sets their own weekly capacity (and nothing else of the profile). */
+    async setCapacity(actor: Actor, id: string, weeklyCapacityHours: number): Promise<Engineer> {
+      if (actor.kind === "user" && !(actor.role === "engineer" && actor.userId === id) && actor.role !== "operator") {
+        throw notFound("engineer");
+      }
+      const profile = await profileRow(id);
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("engineer_profile")
+          .set({ weekly_capacity_hours: weeklyCapacityHours, updated_at: now().toISOString() })
+          .where("user_id", "=", id)
+          .execute();
+        await audit.record(
+          actor,
+          "engineer.capacity_changed",
+          `engineer:${id}`,
+          { from: Number(profile.weekly_capacity_hours), to: weeklyCapacityHours },
+          { trx, tenantId: null },
+        );
+      });
+      return service.get(actor, id);
+    },
+
+    async addVetting(actor: Actor, id: string, input: { kind: VettingKind; issuedOn: string; expiresOn: string }) {
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators record vetting");
+      await profileRow(id);
+      if (input.expiresOn < input.issuedOn) {
+        throw new AppError("VALIDATION", "expiresOn: must not be before issuedOn", {
+          fields: [{ path: "expiresOn", message: "must not be before issuedOn" }],
+        });
+      }
+      const record = {
+        id: randomUUID(),
+        user_id: id,
+        kind: input.kind,
+        issued_on: input.issuedOn,
+        expires_on: input.expiresOn,
+        expired_at: input.expiresOn < today(now()) ? now().toISOString() : null,
+        recorded_by: actor.kind === "user" ? actor.userId : `system:${actor.name}`,
+        created_at: now().toISOString(),
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto("vetting_record").values(record).execute();
+        await audit.record(actor, "engineer.vetting_recorded", `engineer:${id}`, { ...input }, { trx, tenantId: null });
+      });
+      return service.get(actor, id);
+    },
+
+    /** The daily job: marks vetting whose last valid day has passed. Returns the engineers affected. */
+    async expireVetting(actor: Actor): Promise<string[]> {
+      const day = today(now());
+      const due = await db
+        .selectFrom("vetting_record")
+        .select(["id", "user_id", "kind", "expires_on"])
+        .where("expires_on", "<", day)
+        .where("expired_at", "is", null)
+        .execute();
+      for (const r of due) {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .updateTable("vetting_record")
+            .set({ expired_at: now().toISOString() })
+            .where("id", "=", r.id)
+            .execute();
+          await audit.record(
+            actor,
+            "engineer.vetting_expired",
+            `engineer:${r.user_id}`,
+            { kind: r.kind, expiresOn: r.expires_on },
+            {
+              trx,
+              tenantId: null,
+            },
+          );
+        });
+      }
+      return [...new Set(due.map((r) => r.user_id))];
+    },
+
+    /** An engineer adds a key of their own (operators may too); a weak or reused key is refused. */
+    async addKey(actor: Actor, id: string, publicKey: string): Promise<SshKey> {
+      if (actor.kind === "user" && !(actor.role === "engineer" && actor.userId === id) && actor.role !== "operator") {
+        throw notFound("engineer");
+      }
+      await profileRow(id);
+      const parsed = parseSshPublicKey(publicKey);
+      if (!parsed.ok) {
+        throw new AppError("VALIDATION", `publicKey: ${parsed.message}`, {
+          fields: [{ path: "publicKey", message: parsed.message }],
+        });
+      }
+      const { key } = parsed;
+      const taken = await db
+        .selectFrom("ssh_key")
+        .select("user_id")
+        .where("fingerprint", "=", key.fingerprint)
+        .executeTakeFirst();
+      if (taken) {
+        const whose =
+          taken.user_id === id ? "you already registered this key" : "this key is registered to another engineer";
+        throw new AppError("CONFLICT", `${key.fingerprint}: ${whose}`);
+      }
+      const row: SshKeyTable = {
+        id: randomUUID(),
+        user_id: id,
+        type: key.type,
+        bits: key.bits,
+        fingerprint: key.fingerprint,
+        comment: key.comment,
+        public_key: key.openssh,
+        created_at: now().toISOString(),
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto("ssh_key").values(row).execute();
+        await audit.record(
+          actor,
+          "engineer.ssh_key_added",
+          `engineer:${id}`,
+          { fingerprint: key.fingerprint, type: key.type },
+          {
+            trx,
+            tenantId: null,
+          },
+        );
+      });
+      return toKey(row);
+    },
+
+    async removeKey(actor: Actor, id: string, keyId: string): Promise<void> {
+      if (actor.kind === "user" && !(actor.role === "engineer" && actor.userId === id) && actor.role !== "operator") {
+        throw notFound("engineer");
+      }
+      await db.transaction().execute(async (trx) => {
+        const key = await trx
+          .selectFrom("ssh_key")
+          .select("fingerprint")
+          .where("id", "=", keyId)
+          .where("user_id", "=", id)
+          .executeTakeFirst();
+        if (!key) throw notFound("SSH key");
+        await trx.deleteFrom("ssh_key").where("id", "=", keyId).execute();
+        await audit.record(
+          actor,
+          "engineer.ssh_key_removed",
+          `engineer:${id}`,
+          { fingerprint: key.fingerprint },
+          { trx, tenantId: null },
+        );
+      });
+    },
+
+    /** Weekly hours taken by the engineer's current assignments. */
+    async committedHours(id: string): Promise<number> {
+      const row = await db
+        .selectFrom("assignment")
+        .select((eb) => eb.fn.sum<number | string>("weekly_hours").as("hours"))
+        .where("engineer_id", "=", id)
+        .where("ended_at", "is", null)
+        .executeTakeFirst();
+      return Number(row?.hours ?? 0);
+    },
+
+    /** Engineers as the matching engine sees them; `ids` narrows to some. */
+    async forMatching(ids?: string[]): Promise<MatchEngineer[]> {
+      let q = db
+        .selectFrom("engineer_profile")
+        .innerJoin("user", "user.id", "engineer_profile.user_id")
+        .select(["engineer_profile.user_id as id", "user.name", "engineer_profile.weekly_capacity_hours"])
+        .where("user.role", "=", "engineer");
+      if (ids) q = q.where("engineer_profile.user_id", "in", ids.length ? ids : [""]);
+      const rows = await q.execute();
+      const idList = rows.map((r) => r.id);
+      if (idList.length === 0) return [];
+      const [skills, vetting, assignments] = await Promise.all([
+        db.selectFrom("engineer_skill").selectAll().where("user_id", "in", idList).execute(),
+        db
+          .selectFrom("vetting_record")
+          .selectAll()
+          .where("user_id", "in", idList)
+          .where("expired_at", "is", null)
+          .execute(),
+        db
+          .selectFrom("assignment")
+          .select(["engineer_id", "package_id", "weekly_hours", "ended_at", "end_reason"])
+          .where("engineer_id", "in", idList)
+          .execute(),
+      ]);
+      const byId = new Map<
+        string,
+        MatchEngineer & {
+          skills: Map<string, number>;
+          vettingValidUntil: Map<VettingKind, string>;
+          history: Set<string>;
+        }
+      >();
+      for (const r of rows) {
+        byId.set(r.id, {
+          id: r.id,
+          name: r.name,
+          skills: new Map(),
+          vettingValidUntil: new Map(),
+          weeklyCapacityHours: Number(r.weekly_capacity_hours),
+          committedWeeklyHours: 0,
+          history: new Set(),
+        });
+      }
+      for (const s of skills) byId.get(s.user_id)?.skills.set(s.skill, Number(s.level));
+      for (const v of vetting) {
+        const e = byId.get(v.user_id);
+        const kind = v.kind as VettingKind;
+        if (e && (e.vettingValidUntil.get(kind) ?? "") < v.expires_on) e.vettingValidUntil.set(kind, v.expires_on);
+      }
+      for (const a of assignments) {
+        const e = byId.get(a.engineer_id);
+        if (!e) continue;
+        if (a.ended_at == null) e.committedWeeklyHours += Number(a.weekly_hours);
+        if (a.end_reason !== "withdrawn") e.history.add(a.package_id);
+      }
+      return [...byId.values()];
+    },
+
+    /**
+     * The one access check for a package's workspace, repository and sessions: the engineer holds a
+     * current assignment of it and every vetting its contract needs is valid today.
+     */
+    async access(engineerId: string, packageId: string): Promise<Access> {
+      const assignment = await db
+        .selectFrom("assignment")
+        .innerJoin("work_package", "work_package.id", "assignment.package_id")
+        .innerJoin("contract", "contract.id", "work_package.contract_id")
+        .select(["assignment.id", "contract.confidentiality", "work_package.state"])
+        .where("assignment.engineer_id", "=", engineerId)
+        .where("assignment.package_id", "=", packageId)
+        .where("assignment.ended_at", "is", null)
+        .executeTakeFirst();
+      if (!assignment) return { ok: false, reason: "the package is not assigned to this engineer" };
+      if (assignment.state === "cancelled") return { ok: false, reason: "the package is cancelled" };
+      const day = today(now());
+      const valid = await db
+        .selectFrom("vetting_record")
+        .select("kind")
+        .where("user_id", "=", engineerId)
+        .where("expired_at", "is", null)
+        .where("expires_on", ">=", day)
+        .execute();
+      const have = new Set(valid.map((v) => v.kind));
+      const missing = requiredVetting(assignment.confidentiality as Confidentiality).filter((k) => !have.has(k));
+      if (missing.length) return { ok: false, reason: `vetting lapsed or missing: ${missing.join(", ")}` };
+      return { ok: true, assignmentId: assignment.id };
+    },
+  };
+  return service;
+}
+
+export type EngineerService = ReturnType<typeof createEngineerService>;

@@ -1,0 +1,450 @@
+// Which engineers could take a work package: the eligibility rules with every reason an engineer fails them, a
+// ranked shortlist that explains itself, and a fast path that shortlists a whole contract's packages at once.
+
+export const vettingKinds = ["nda", "background_check", "security_training", "restricted_clearance"] as const;
+export type VettingKind = (typeof vettingKinds)[number];
+export type Confidentiality = "internal" | "confidential" | "restricted";
+
+const vettingFor: Record<Confidentiality, readonly VettingKind[]> = {
+  internal: ["nda"],
+  confidential: ["nda", "background_check", "security_training"],
+  restricted: ["nda", "background_check", "security_training", "restricted_clearance"],
+};
+
+/** The vetting a contract's confidentiality needs. */
+export function requiredVetting(c: Confidentiality): VettingKind[] {
+  return [...vettingFor[c]];
+}
+
+/** An engineer as matching sees them. Skill names are lower-case on both sides (the WBS parser lower-cases them). */
+export interface MatchEngineer {
+  id: string;
+  name: string;
+  /** Skill (lower-case) → ITSS level 1..7. */
+  skills: ReadonlyMap<string, number>;
+  /** Vetting kind → last valid day, "YYYY-MM-DD". Absent: none on record (expired records may be absent or past). */
+  vettingValidUntil: ReadonlyMap<VettingKind, string>;
+  weeklyCapacityHours: number;
+  /** Hours a week already taken by current assignments. */
+  committedWeeklyHours: number;
+  /** Ids of packages this engineer worked on (assigned or later). */
+  history: ReadonlySet<string>;
+}
+
+/** A work package as matching sees it. */
+export interface MatchPackage {
+  id: string;
+  requiredSkills: readonly { skill: string; level: number }[];
+  requiredVetting: readonly VettingKind[];
+  /** "YYYY-MM-DD": every required vetting must be valid until this day, inclusive. */
+  plannedEnd: string;
+  /** Load the package adds to an engineer's week. */
+  weeklyHours: number;
+  /** Ids of packages this one depends on, directly or not, in the same contract. */
+  upstream: ReadonlySet<string>;
+  /** Upstream id → WBS id, so that continuity reasons read as the lead knows the packages. */
+  upstreamLabels?: ReadonlyMap<string, string>;
+}
+
+/** One rule an engineer fails for a package, with the figures a lead needs to see why. */
+export type Ineligibility =
+  | { rule: "skill"; skill: string; required: number; has: number | null }
+  | { rule: "vetting"; kind: VettingKind; validUntil: string | null; neededUntil: string }
+  | { rule: "capacity"; spareHours: number; neededHours: number };
+
+const spareHoursOf = (e: MatchEngineer) => e.weeklyCapacityHours - e.committedWeeklyHours;
+
+/**
+ * Every rule the engineer fails for the package (empty: eligible). The one definition of eligibility, used by
+ * suggestions, offers and acceptance alike. Vetting reasons come in `vettingKinds` order, each kind once.
+ */
+export function ineligibilities(e: MatchEngineer, p: MatchPackage): Ineligibility[] {
+  const why: Ineligibility[] = [];
+  for (const r of p.requiredSkills) {
+    const has = e.skills.get(r.skill);
+    // !(has >= level) rather than has < level: a NaN on either side then fails here exactly as in suggestMany.
+    if (has === undefined || !(has >= r.level)) {
+      why.push({ rule: "skill", skill: r.skill, required: r.level, has: has ?? null });
+    }
+  }
+  for (const kind of vettingKinds) {
+    if (!p.requiredVetting.includes(kind)) continue;
+    const validUntil = e.vettingValidUntil.get(kind);
+    if (validUntil === undefined || validUntil < p.plannedEnd) {
+      why.push({ rule: "vetting", kind, validUntil: validUntil ?? null, neededUntil: p.plannedEnd });
+    }
+  }
+  const spare = spareHoursOf(e);
+  if (!(p.weeklyHours <= spare)) why.push({ rule: "capacity", spareHours: spare, neededHours: p.weeklyHours });
+  return why;
+}
+
+const hours = (h: number) => `${Math.round(h * 100) / 100} h`;
+
+/** A short English sentence for one reason, e.g. `java level 2, needs 4` or `no nda on record`. */
+export function describeIneligibility(i: Ineligibility): string {
+  switch (i.rule) {
+    case "skill":
+      return i.has === null
+        ? `no ${i.skill} skill, needs level ${i.required}`
+        : `${i.skill} level ${i.has}, needs ${i.required}`;
+    case "vetting":
+      return i.validUntil === null
+        ? `no ${i.kind} on record`
+        : `${i.kind} valid until ${i.validUntil}, needs ${i.neededUntil}`;
+    case "capacity":
+      return i.spareHours < 0
+        ? `already ${hours(-i.spareHours)} over capacity a week, needs ${hours(i.neededHours)}`
+        : `${hours(i.spareHours)} spare a week, needs ${hours(i.neededHours)}`;
+  }
+}
+
+/** An eligible engineer for a package, with the score and the figures it is made of. */
+export interface Suggestion {
+  engineerId: string;
+  name: string;
+  /** Higher is better; `scoreOf(reasons)`. */
+  score: number;
+  reasons: {
+    /** Sum over required skills of (has − required), ≥ 0. */
+    skillMargin: number;
+    /** Capacity left in the week after taking this package. */
+    spareHoursAfter: number;
+    /** WBS ids (or ids) of upstream packages this engineer worked on, in WBS order. */
+    continuity: string[];
+  };
+}
+
+// score = 10,000 × continuity.length + 100 × min(skillMargin, 99) + min(spareHoursAfter, 99)
+//
+// The three terms are tiers: the spare-hours term stays below 100 and the margin term below 10,000, so one upstream
+// package worked on outranks any skill margin, and one level of margin outranks any spare capacity. The caps only
+// matter past 99 levels of margin or 99 spare hours a week; both already mean "plenty".
+const CONTINUITY_WEIGHT = 10_000;
+const MARGIN_WEIGHT = 100;
+const TERM_CAP = 99;
+
+const score = (continuity: number, skillMargin: number, spareHoursAfter: number) =>
+  CONTINUITY_WEIGHT * continuity +
+  MARGIN_WEIGHT * Math.min(skillMargin, TERM_CAP) +
+  Math.min(spareHoursAfter, TERM_CAP);
+
+/** The score a suggestion's reasons add up to (see the formula above `score` in this file). */
+export function scoreOf(reasons: Suggestion["reasons"]): number {
+  return score(reasons.continuity.length, reasons.skillMargin, reasons.spareHoursAfter);
+}
+
+const wbsOrder = new Intl.Collator("en", { numeric: true });
+const nameOrder = new Intl.Collator("en");
+
+/** How many suggestions a `limit` asks for, out of `available`: a whole number, none for a limit below 1. */
+const shortlistSize = (limit: number, available: number) => (limit >= 1 ? Math.min(Math.floor(limit), available) : 0);
+
+/** Name, then id: the order of engineers whose scores tie. */
+const byNameThenId = (a: { name: string; id: string }, b: { name: string; id: string }) =>
+  nameOrder.compare(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The suggestion for an engineer already known to be eligible. suggestMany ranks with the same arithmetic. */
+function suggestionFor(e: MatchEngineer, p: MatchPackage): Suggestion {
+  let skillMargin = 0;
+  for (const r of p.requiredSkills) skillMargin += (e.skills.get(r.skill) as number) - r.level;
+  const spareHoursAfter = spareHoursOf(e) - p.weeklyHours;
+  const continuity: string[] = [];
+  const [small, large] = e.history.size < p.upstream.size ? [e.history, p.upstream] : [p.upstream, e.history];
+  for (const id of small) if (large.has(id)) continuity.push(p.upstreamLabels?.get(id) ?? id);
+  continuity.sort(wbsOrder.compare);
+  return {
+    engineerId: e.id,
+    name: e.name,
+    score: score(continuity.length, skillMargin, spareHoursAfter),
+    reasons: { skillMargin, spareHoursAfter, continuity },
+  };
+}
+
+/**
+ * Eligible engineers for one package, best first (all of them, or the top `limit`), and every ineligible one with
+ * all its reasons. Both lists break ties by name, then id.
+ */
+export function suggest(
+  p: MatchPackage,
+  engineers: readonly MatchEngineer[],
+  { limit = Number.POSITIVE_INFINITY }: { limit?: number } = {},
+): { ranked: Suggestion[]; ineligible: { engineerId: string; name: string; why: Ineligibility[] }[] } {
+  const eligible: { e: MatchEngineer; s: Suggestion }[] = [];
+  const ineligible: { e: MatchEngineer; why: Ineligibility[] }[] = [];
+  for (const e of engineers) {
+    const why = ineligibilities(e, p);
+    if (why.length) ineligible.push({ e, why });
+    else eligible.push({ e, s: suggestionFor(e, p) });
+  }
+  eligible.sort((a, b) => b.s.score - a.s.score || byNameThenId(a.e, b.e));
+  ineligible.sort((a, b) => byNameThenId(a.e, b.e));
+  return {
+    ranked: eligible.slice(0, shortlistSize(limit, eligible.length)).map((x) => x.s),
+    ineligible: ineligible.map(({ e, why }) => ({ engineerId: e.id, name: e.name, why })),
+  };
+}
+
+/** A bounded best-k of (score, rank) pairs; lower rank wins a tied score. A heap with the worst kept on top. */
+class TopK {
+  readonly scores: Float64Array;
+  readonly ranks: Int32Array;
+  size = 0;
+
+  constructor(readonly capacity: number) {
+    this.scores = new Float64Array(capacity);
+    this.ranks = new Int32Array(capacity);
+  }
+
+  /** Whether entry a ranks below entry b. */
+  private worse(a: number, b: number): boolean {
+    const sa = this.scores[a] as number;
+    const sb = this.scores[b] as number;
+    return sa < sb || (sa === sb && (this.ranks[a] as number) > (this.ranks[b] as number));
+  }
+
+  private swap(a: number, b: number): void {
+    const s = this.scores[a] as number;
+    this.scores[a] = this.scores[b] as number;
+    this.scores[b] = s;
+    const r = this.ranks[a] as number;
+    this.ranks[a] = this.ranks[b] as number;
+    this.ranks[b] = r;
+  }
+
+  offer(score: number, rank: number): void {
+    if (this.size < this.capacity) {
+      let i = this.size++;
+      this.scores[i] = score;
+      this.ranks[i] = rank;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.worse(i, parent)) break;
+        this.swap(i, parent);
+        i = parent;
+      }
+      return;
+    }
+    if (this.capacity === 0) return;
+    const worstScore = this.scores[0] as number;
+    if (score < worstScore || (score === worstScore && rank > (this.ranks[0] as number))) return;
+    this.scores[0] = score;
+    this.ranks[0] = rank;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.size) break;
+      const r = l + 1;
+      const w = r < this.size && this.worse(r, l) ? r : l;
+      if (!this.worse(w, i)) break;
+      this.swap(w, i);
+      i = w;
+    }
+  }
+
+  /** The ranks held, best first; empties the heap. */
+  drain(): number[] {
+    const out = new Array<number>(this.size);
+    while (this.size > 0) {
+      out[this.size - 1] = this.ranks[0] as number;
+      this.size--;
+      if (this.size > 0) {
+        this.scores[0] = this.scores[this.size] as number;
+        this.ranks[0] = this.ranks[this.size] as number;
+        // Sift the moved entry down within the shrunk heap.
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= this.size) break;
+          const r = l + 1;
+          const w = r < this.size && this.worse(r, l) ? r : l;
+          if (!this.worse(w, i)) break;
+          this.swap(w, i);
+          i = w;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/** Engineers holding one skill, by level descending, for cutting a package's candidates to those who qualify. */
+interface SkillIndex {
+  /** Level per engineer index; NaN where the engineer lacks the skill. */
+  levels: Float64Array;
+  /** Indices of the engineers who have the skill, highest level first. */
+  holders: Int32Array;
+  /** Their levels, in the same order. */
+  holderLevels: Float64Array;
+}
+
+/** How many leading holders reach `level` (holderLevels is descending). */
+function qualifiedCount(index: SkillIndex, level: number): number {
+  let lo = 0;
+  let hi = index.holders.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((index.holderLevels[mid] as number) >= level) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const vettingMask = (kinds: readonly VettingKind[]) => {
+  let mask = 0;
+  for (let k = 0; k < vettingKinds.length; k++) if (kinds.includes(vettingKinds[k] as VettingKind)) mask |= 1 << k;
+  return mask;
+};
+
+/**
+ * The top `limit` (default 5) suggestions for many packages at once, for planning a whole contract: for every
+ * package, exactly `suggest(p, engineers, { limit }).ranked`, without working out why the others are ineligible.
+ * Engineers are indexed once (by skill and level, by earliest vetting expiry per required set); each package then
+ * visits only the holders of its most selective skill and keeps a bounded heap.
+ */
+export function suggestMany(
+  packages: readonly MatchPackage[],
+  engineers: readonly MatchEngineer[],
+  { limit = 5 }: { limit?: number } = {},
+): Map<string, Suggestion[]> {
+  const result = new Map<string, Suggestion[]>();
+  const m = engineers.length;
+  const k = shortlistSize(limit, m);
+
+  // Tie order: the rank of each engineer by name then id (a stable sort, as suggest's is).
+  const byRank = Array.from({ length: m }, (_, i) => i).sort((a, b) =>
+    byNameThenId(engineers[a] as MatchEngineer, engineers[b] as MatchEngineer),
+  );
+  const rankOf = new Int32Array(m);
+  for (let r = 0; r < m; r++) rankOf[byRank[r] as number] = r;
+
+  const spare = new Float64Array(m);
+  for (let i = 0; i < m; i++) spare[i] = spareHoursOf(engineers[i] as MatchEngineer);
+
+  // Skills some package asks for, indexed by level.
+  const skillIndex = new Map<string, SkillIndex>();
+  for (const p of packages) {
+    for (const r of p.requiredSkills) {
+      if (!skillIndex.has(r.skill)) {
+        skillIndex.set(r.skill, {
+          levels: new Float64Array(m).fill(Number.NaN),
+          holders: new Int32Array(0),
+          holderLevels: new Float64Array(0),
+        });
+      }
+    }
+  }
+  const holders = new Map<string, number[]>();
+  for (let i = 0; i < m; i++) {
+    for (const [skill, level] of (engineers[i] as MatchEngineer).skills) {
+      const index = skillIndex.get(skill);
+      if (!index) continue;
+      index.levels[i] = level;
+      const list = holders.get(skill);
+      if (list) list.push(i);
+      else holders.set(skill, [i]);
+    }
+  }
+  for (const [skill, list] of holders) {
+    const index = skillIndex.get(skill) as SkillIndex;
+    // NaN levels sort last: they never reach a required level, and the binary search needs them out of the prefix.
+    const level = (i: number) => {
+      const l = index.levels[i] as number;
+      return Number.isNaN(l) ? Number.NEGATIVE_INFINITY : l;
+    };
+    list.sort((a, b) => level(b) - level(a) || a - b);
+    index.holders = Int32Array.from(list);
+    index.holderLevels = Float64Array.from(list, (i) => index.levels[i] as number);
+  }
+
+  // Dates as ranks in their string order, so that vetting checks compare integers exactly as ineligibilities
+  // compares strings. A missing record ranks -1: below every planned end.
+  const dates = new Set<string>();
+  for (const p of packages) dates.add(p.plannedEnd);
+  for (const e of engineers) for (const d of e.vettingValidUntil.values()) dates.add(d);
+  const dateRank = new Map([...dates].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((d, r) => [d, r]));
+  const kindRank = vettingKinds.map((kind) => {
+    const ranks = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const d = (engineers[i] as MatchEngineer).vettingValidUntil.get(kind);
+      ranks[i] = d === undefined ? -1 : (dateRank.get(d) as number);
+    }
+    return ranks;
+  });
+  // Per required set of kinds: each engineer's earliest expiry among them.
+  const validUntilByMask = new Map<number, Int32Array>();
+  for (const p of packages) {
+    const mask = vettingMask(p.requiredVetting);
+    if (validUntilByMask.has(mask)) continue;
+    const earliest = new Int32Array(m).fill(0x7fffffff);
+    for (let kind = 0; kind < vettingKinds.length; kind++) {
+      if (!(mask & (1 << kind))) continue;
+      const ranks = kindRank[kind] as Int32Array;
+      for (let i = 0; i < m; i++) earliest[i] = Math.min(earliest[i] as number, ranks[i] as number);
+    }
+    validUntilByMask.set(mask, earliest);
+  }
+
+  // Who worked on which package, so that continuity is counted from the package's side.
+  const workedOn = new Map<string, number[]>();
+  for (let i = 0; i < m; i++) {
+    for (const id of (engineers[i] as MatchEngineer).history) {
+      const list = workedOn.get(id);
+      if (list) list.push(i);
+      else workedOn.set(id, [i]);
+    }
+  }
+
+  const continuity = new Int32Array(m);
+  const top = new TopK(k);
+  for (const p of packages) {
+    if (k === 0) {
+      result.set(p.id, []);
+      continue;
+    }
+    const n = p.requiredSkills.length;
+    const required = new Float64Array(n);
+    const levels: Float64Array[] = [];
+    let pivot: SkillIndex | undefined;
+    let candidates = m;
+    for (let s = 0; s < n; s++) {
+      const r = p.requiredSkills[s] as { skill: string; level: number };
+      const index = skillIndex.get(r.skill) as SkillIndex;
+      required[s] = r.level;
+      levels.push(index.levels);
+      const count = qualifiedCount(index, r.level);
+      if (!pivot || count < candidates) {
+        pivot = index;
+        candidates = count;
+      }
+    }
+    const validUntil = validUntilByMask.get(vettingMask(p.requiredVetting)) as Int32Array;
+    const neededUntil = dateRank.get(p.plannedEnd) as number;
+    const weekly = p.weeklyHours;
+
+    for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = (continuity[i] as number) + 1;
+
+    for (let c = 0; c < candidates; c++) {
+      const i = pivot ? (pivot.holders[c] as number) : c;
+      const spareHours = spare[i] as number;
+      if (!(weekly <= spareHours) || (validUntil[i] as number) < neededUntil) continue;
+      let margin = 0;
+      let s = 0;
+      for (; s < n; s++) {
+        const has = (levels[s] as Float64Array)[i] as number;
+        const need = required[s] as number;
+        if (!(has >= need)) break;
+        margin += has - need;
+      }
+      if (s < n) continue;
+      top.offer(score(continuity[i] as number, margin, spareHours - weekly), rankOf[i] as number);
+    }
+
+    for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = 0;
+    result.set(
+      p.id,
+      top.drain().map((rank) => suggestionFor(engineers[byRank[rank] as number] as MatchEngineer, p)),
+    );
+  }
+  return result;
+}

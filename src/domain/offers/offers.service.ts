@@ -1,0 +1,365 @@
+// Offers and assignments: a lead offers a package to an eligible engineer, who accepts or declines;
+// eligibility and capacity are checked at both steps; offers expire; withdrawal frees the capacity.
+import { randomUUID } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
+import type { Database, OfferTable } from "../../db/schema.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import type { EngineerService } from "../engineers/engineers.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+import {
+  type Confidentiality,
+  describeIneligibility,
+  ineligibilities,
+  type MatchPackage,
+  requiredVetting,
+  type Suggestion,
+  suggest,
+} from "../matching/matching.ts";
+import type { PackageService } from "../packages/packages.service.ts";
+
+export type OfferState = "pending" | "accepted" | "declined" | "expired" | "withdrawn";
+
+export interface Offer {
+  id: string;
+  packageId: string;
+  engineerId: string;
+  offeredBy: string;
+  state: OfferState;
+  reason: string | null;
+  createdAt: string;
+  expiresAt: string;
+  respondedAt: string | null;
+}
+
+export interface Suggestions {
+  packageId: string;
+  weeklyHours: number;
+  ranked: Suggestion[];
+  ineligible: { engineerId: string; name: string; why: string[] }[];
+}
+
+const toOffer = (r: OfferTable): Offer => ({
+  id: r.id,
+  packageId: r.package_id,
+  engineerId: r.engineer_id,
+  offeredBy: r.offered_by,
+  state: r.state as OfferState,
+  reason: r.reason,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  respondedAt: r.responded_at,
+});
+
+const DAY_MS = 86_400_000;
+
+/** The weekly load of a package: its hours spread over the weeks left in its contract (at least one). */
+export function weeklyHoursOf(estimateHours: number, periodStart: string, periodEnd: string, today: string): number {
+  const from = Date.parse(periodStart > today ? periodStart : today);
+  const weeks = Math.max(1, Math.ceil((Date.parse(periodEnd) + DAY_MS - from) / (7 * DAY_MS)));
+  return Math.round((estimateHours / weeks) * 100) / 100;
+}
+
+export function createOfferService({
+  db,
+  audit,
+  engineers,
+  packages,
+  offerTtlHours,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  engineers: EngineerService;
+  packages: PackageService;
+  offerTtlHours: number;
+  now?: () => Date;
+}) {
+  const system: Actor = { kind: "system", name: "offers" };
+
+  /** A package as the matching engine sees it, read through the caller's visibility. */
+  async function matchPackage(
+    ex: Kysely<Database> | Transaction<Database>,
+    packageId: string,
+  ): Promise<MatchPackage & { state: string; tenantId: string; contractId: string }> {
+    const row = await ex
+      .selectFrom("work_package")
+      .innerJoin("contract", "contract.id", "work_package.contract_id")
+      .select([
+        "work_package.id",
+        "work_package.state",
+        "work_package.skills",
+        "work_package.estimate_hours",
+        "work_package.contract_id",
+        "work_package.tenant_id",
+        "contract.confidentiality",
+        "contract.period_start",
+        "contract.period_end",
+      ])
+      .where("work_package.id", "=", packageId)
+      .executeTakeFirst();
+    if (!row) throw notFound("package");
+    // Upstream: every package this one waits for, directly or not.
+    const edges = await ex
+      .selectFrom("package_dependency")
+      .innerJoin("work_package", "work_package.id", "package_dependency.package_id")
+      .select(["package_dependency.package_id", "package_dependency.depends_on_id"])
+      .where("work_package.contract_id", "=", row.contract_id)
+      .execute();
+    const deps = new Map<string, string[]>();
+    for (const e of edges) deps.set(e.package_id, [...(deps.get(e.package_id) ?? []), e.depends_on_id]);
+    const upstream = new Set<string>();
+    const stack = [...(deps.get(packageId) ?? [])];
+    while (stack.length) {
+      const id = stack.pop() as string;
+      if (upstream.has(id)) continue;
+      upstream.add(id);
+      stack.push(...(deps.get(id) ?? []));
+    }
+    const labels = upstream.size
+      ? await ex
+          .selectFrom("work_package")
+          .select(["id", "wbs_id"])
+          .where("id", "in", [...upstream])
+          .execute()
+      : [];
+    const day = now().toISOString().slice(0, 10);
+    return {
+      id: row.id,
+      state: row.state,
+      tenantId: row.tenant_id,
+      contractId: row.contract_id,
+      requiredSkills: JSON.parse(row.skills) as { skill: string; level: number }[],
+      requiredVetting: requiredVetting(row.confidentiality as Confidentiality),
+      plannedEnd: row.period_end,
+      weeklyHours: weeklyHoursOf(Number(row.estimate_hours), row.period_start, row.period_end, day),
+      upstream,
+      upstreamLabels: new Map(labels.map((l) => [l.id, l.wbs_id])),
+    };
+  }
+
+  /** The caller must lead the package's contract (or be Azusa itself). */
+  async function requireLead(actor: Actor, packageId: string) {
+    const pkg = await packages.get(actor, packageId); // 404 for anyone who cannot see it
+    if (actor.kind === "user" && actor.role !== "lead")
+      throw forbidden("only the contract's lead offers and withdraws packages");
+    return pkg;
+  }
+
+  async function checkEligible(p: MatchPackage, engineerId: string) {
+    const [engineer] = await engineers.forMatching([engineerId]);
+    if (!engineer) throw notFound("engineer");
+    const why = ineligibilities(engineer, p);
+    if (why.length) {
+      throw new AppError("CONFLICT", `engineer is not eligible: ${why.map(describeIneligibility).join("; ")}`, {
+        why: why.map(describeIneligibility),
+      });
+    }
+  }
+
+  async function offerFor(actor: Actor, offerId: string) {
+    const row = await db.selectFrom("offer").selectAll().where("id", "=", offerId).executeTakeFirst();
+    if (!row || actor.kind !== "user" || actor.userId !== row.engineer_id) throw notFound("offer");
+    if (row.state !== "pending") throw new AppError("INVALID_STATE", `offer is ${row.state}`, { current: row.state });
+    if (row.expires_at <= now().toISOString())
+      throw new AppError("INVALID_STATE", "offer is expired", { current: "expired" });
+    return row;
+  }
+
+  async function close(trx: Transaction<Database>, offer: OfferTable, state: OfferState, reason: string | null) {
+    const done = await trx
+      .updateTable("offer")
+      .set({ state, reason, responded_at: now().toISOString() })
+      .where("id", "=", offer.id)
+      .where("state", "=", "pending")
+      .executeTakeFirst();
+    if (Number(done.numUpdatedRows) !== 1) throw new AppError("CONFLICT", "the offer changed meanwhile; read it again");
+  }
+
+  const service = {
+    /** Ranked eligible engineers with the reasons for each rank, and why the others are not eligible. */
+    async suggestions(actor: Actor, packageId: string): Promise<Suggestions> {
+      await packages.get(actor, packageId);
+      if (actor.kind === "user" && actor.role !== "lead" && actor.role !== "contractor") throw notFound("package");
+      const p = await matchPackage(db, packageId);
+      const result = suggest(p, await engineers.forMatching());
+      return {
+        packageId,
+        weeklyHours: p.weeklyHours,
+        ranked: result.ranked,
+        ineligible: result.ineligible.map((i) => ({
+          engineerId: i.engineerId,
+          name: i.name,
+          why: i.why.map(describeIneligibility),
+        })),
+      };
+    },
+
+    async offer(actor: Actor, packageId: string, engineerId: string): Promise<Offer> {
+      await requireLead(actor, packageId);
+      const p = await matchPackage(db, packageId);
+      await checkEligible(p, engineerId);
+      const at = now();
+      const row: OfferTable = {
+        id: randomUUID(),
+        package_id: packageId,
+        engineer_id: engineerId,
+        offered_by: actor.kind === "user" ? actor.userId : `system:${actor.name}`,
+        state: "pending",
+        reason: null,
+        created_at: at.toISOString(),
+        expires_at: new Date(at.getTime() + offerTtlHours * 3_600_000).toISOString(),
+        responded_at: null,
+      };
+      await db.transaction().execute(async (trx) => {
+        await packages.transition(actor, packageId, "offered", { trx, reason: `offered to ${engineerId}` });
+        await trx.insertInto("offer").values(row).execute();
+        await audit.record(
+          actor,
+          "offer.created",
+          `offer:${row.id}`,
+          { packageId, engineerId, expiresAt: row.expires_at },
+          { trx, tenantId: p.tenantId },
+        );
+      });
+      return toOffer(row);
+    },
+
+    /** Offers the caller may see: an engineer's own, or those on packages of contracts the caller sees. */
+    async list(actor: Actor, opts: { packageId?: string } = {}): Promise<Offer[]> {
+      if (actor.kind === "user" && actor.role === "engineer") {
+        const rows = await db
+          .selectFrom("offer")
+          .selectAll()
+          .where("engineer_id", "=", actor.userId)
+          .orderBy("created_at", "desc")
+          .execute();
+        return rows.map(toOffer);
+      }
+      let q = visibleContracts(db, actor)
+        .innerJoin("work_package", "work_package.contract_id", "contract.id")
+        .innerJoin("offer", "offer.package_id", "work_package.id")
+        .selectAll("offer")
+        .orderBy("offer.created_at", "desc");
+      if (opts.packageId) q = q.where("offer.package_id", "=", opts.packageId);
+      return (await q.execute()).map(toOffer);
+    },
+
+    /** The engineer takes the package: eligibility and capacity are checked again, now. */
+    async accept(actor: Actor, offerId: string): Promise<{ offer: Offer; assignmentId: string }> {
+      const offer = await offerFor(actor, offerId);
+      const p = await matchPackage(db, offer.package_id);
+      await checkEligible(p, offer.engineer_id);
+      const assignmentId = randomUUID();
+      await db.transaction().execute(async (trx) => {
+        await close(trx, offer, "accepted", null);
+        await packages.transition(actor, offer.package_id, "assigned", { trx, reason: "offer accepted" });
+        await trx
+          .insertInto("assignment")
+          .values({
+            id: assignmentId,
+            package_id: offer.package_id,
+            engineer_id: offer.engineer_id,
+            offer_id: offer.id,
+            weekly_hours: p.weeklyHours,
+            started_at: now().toISOString(),
+            ended_at: null,
+            end_reason: null,
+          })
+          .execute();
+        await audit.record(
+          actor,
+          "offer.accepted",
+          `offer:${offer.id}`,
+          { packageId: offer.package_id, assignmentId, weeklyHours: p.weeklyHours },
+          {
+            trx,
+            tenantId: p.tenantId,
+          },
+        );
+      });
+      return { offer: toOffer({ ...offer, state: "accepted", responded_at: now().toISOString() }), assignmentId };
+    },
+
+    async decline(actor: Actor, offerId: string, reason: string): Promise<Offer> {
+      const offer = await offerFor(actor, offerId);
+      const p = await matchPackage(db, offer.package_id);
+      await db.transaction().execute(async (trx) => {
+        await close(trx, offer, "declined", reason);
+        await packages.transition(actor, offer.package_id, "open", { trx, reason: "offer declined" });
+        await audit.record(
+          actor,
+          "offer.declined",
+          `offer:${offer.id}`,
+          { packageId: offer.package_id, reason },
+          { trx, tenantId: p.tenantId },
+        );
+      });
+      return toOffer({ ...offer, state: "declined", reason, responded_at: now().toISOString() });
+    },
+
+    /** The schedule's work: pending offers past their time expire and their packages open again. */
+    async expireOffers(): Promise<number> {
+      const due = await db
+        .selectFrom("offer")
+        .innerJoin("work_package", "work_package.id", "offer.package_id")
+        .selectAll("offer")
+        .select("work_package.tenant_id")
+        .where("offer.state", "=", "pending")
+        .where("offer.expires_at", "<=", now().toISOString())
+        .execute();
+      for (const offer of due) {
+        await db.transaction().execute(async (trx) => {
+          await close(trx, offer, "expired", null);
+          await packages.transition(system, offer.package_id, "open", { trx, reason: "offer expired" });
+          await audit.record(
+            system,
+            "offer.expired",
+            `offer:${offer.id}`,
+            { packageId: offer.package_id, engineerId: offer.engineer_id },
+            {
+              trx,
+              tenantId: offer.tenant_id,
+            },
+          );
+        });
+      }
+      return due.length;
+    },
+
+    /** The lead takes a package back: a pending offer is withdrawn, or the assignment ends and frees the capacity. */
+    async withdraw(actor: Actor, packageId: string, reason: string): Promise<void> {
+      const pkg = await requireLead(actor, packageId);
+      await db.transaction().execute(async (trx) => {
+        if (pkg.state === "offered") {
+          const offer = await trx
+            .selectFrom("offer")
+            .selectAll()
+            .where("package_id", "=", packageId)
+            .where("state", "=", "pending")
+            .executeTakeFirst();
+          if (offer) await close(trx, offer, "withdrawn", reason);
+        } else if (pkg.state === "assigned") {
+          await trx
+            .updateTable("assignment")
+            .set({ ended_at: now().toISOString(), end_reason: "withdrawn" })
+            .where("package_id", "=", packageId)
+            .where("ended_at", "is", null)
+            .execute();
+        } else {
+          throw new AppError(
+            "INVALID_STATE",
+            `package is ${pkg.state}: only an offered or assigned package can be withdrawn`,
+            { current: pkg.state },
+          );
+        }
+        await packages.transition(actor, packageId, "open", { trx, reason: `withdrawn: ${reason}` });
+        await audit.record(actor, "offer.withdrawn", `package:${packageId}`, { from: pkg.state, reason }, { trx });
+      });
+    },
+  };
+  return service;
+}
+
+export type OfferService = ReturnType<typeof createOfferService>;
