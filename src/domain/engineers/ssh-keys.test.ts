@@ -51,12 +51,12 @@ function accepted(result: SshKeyResult): SshPublicKey {
   return result.key;
 }
 
-/** The message of a refused input; also checks that it quotes none of the input's key material. */
+/** The message of a refused input; also checks that it quotes none of the input's base64 (key material). */
 function refusal(text: string): string {
   const result = parseSshPublicKey(text);
   if (result.ok) throw new Error(`expected a refusal, got the key ${result.key.type} ${result.key.fingerprint}`);
-  for (const chunk of text.split(/\s+/).filter((token) => token.length >= 16)) {
-    expect(result.message).not.toContain(chunk);
+  for (const base64Run of text.match(/[A-Za-z0-9+/]{16,}/g) ?? []) {
+    expect(result.message).not.toContain(base64Run);
   }
   return result.message;
 }
@@ -336,8 +336,7 @@ describe("parseSshPublicKey refuses wrong pastes", () => {
 
   it("refuses a key type it does not accept, naming the type", () => {
     const type = "ssh-xmss@openssh.com";
-    const result = parseSshPublicKey(`${type} ${sshString(type).toString("base64")}`);
-    expect(result).toEqual({ ok: false, message: expect.stringContaining(`${type} keys are not accepted`) });
+    expect(refusal(`${type} ${sshString(type).toString("base64")}`)).toContain(`${type} keys are not accepted`);
   });
 
   it("refuses a comment holding control characters", () => {

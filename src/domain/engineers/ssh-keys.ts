@@ -105,7 +105,7 @@ export function parseSshPublicKey(text: string): SshKeyResult {
   );
   const blob = Buffer.from(base64, "base64");
   // Buffer.from skips characters it cannot decode; only a lossless round trip is the text the user meant.
-  if (blob.length === 0 || false) return damaged;
+  if (blob.length === 0 || blob.toString("base64") !== base64) return damaged;
   const fields = wireStrings(blob);
   if (fields?.[0]?.toString("latin1") !== type) return damaged;
   const bits = keyBits(type, fields.slice(1));
