@@ -256,6 +256,27 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
       .execute();
   });
 
+  it("withdraws the pending offer when its package is cancelled, and frees an assignment's capacity", async () => {
+    await open("2.3");
+    const o = await (await offer("2.3", "ito")).json();
+    expect((await lead.post(`/api/v1/packages/${pkg["2.3"]?.id}/cancel`, { reason: "スコープ変更" })).status).toBe(200);
+    const offers = await (await lead.get(`/api/v1/offers?packageId=${pkg["2.3"]?.id}`)).json();
+    expect(offers.items[0]).toMatchObject({ id: o.id, state: "withdrawn", reason: "package cancelled" });
+    expect((await engineers.ito?.client.post(`/api/v1/offers/${o.id}/accept`))?.status).toBe(409);
+
+    await open("1.2.2");
+    const before = (await (await engineers.ito?.client.get(`/api/v1/engineers/${engineers.ito?.id}`))?.json())
+      .committedWeeklyHours;
+    await accept("1.2.2", "ito");
+    await lead.post(`/api/v1/packages/${pkg["1.2.2"]?.id}/cancel`);
+    const after = (await (await engineers.ito?.client.get(`/api/v1/engineers/${engineers.ito?.id}`))?.json())
+      .committedWeeklyHours;
+    expect(after).toBe(before);
+    expect(await t.running.azusa.engineers.access(engineers.ito?.id as string, pkg["3.2"]?.id as string)).toMatchObject(
+      { ok: false },
+    );
+  });
+
   it("lets only the contract's lead offer and withdraw", async () => {
     await open("2.1");
     const res = await contractor.post(`/api/v1/packages/${pkg["2.1"]?.id}/offers`, { engineerId: engineers.sato?.id });

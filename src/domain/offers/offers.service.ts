@@ -312,7 +312,13 @@ export function createOfferService({
       for (const offer of due) {
         await db.transaction().execute(async (trx) => {
           await close(trx, offer, "expired", null);
-          await packages.transition(system, offer.package_id, "open", { trx, reason: "offer expired" });
+          const pkg = await trx
+            .selectFrom("work_package")
+            .select("state")
+            .where("id", "=", offer.package_id)
+            .executeTakeFirst();
+          if (pkg?.state === "offered")
+            await packages.transition(system, offer.package_id, "open", { trx, reason: "offer expired" });
           await audit.record(
             system,
             "offer.expired",

@@ -240,6 +240,22 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
     if (Number(updated.numUpdatedRows) !== 1) {
       throw new AppError("CONFLICT", "the package changed state meanwhile; read it again");
     }
+    if (to === "cancelled") {
+      // A cancelled package takes its pending offer and its assignment with it, freeing the engineer.
+      const at = new Date().toISOString();
+      await ex
+        .updateTable("offer")
+        .set({ state: "withdrawn", reason: "package cancelled", responded_at: at })
+        .where("package_id", "=", row.id)
+        .where("state", "=", "pending")
+        .execute();
+      await ex
+        .updateTable("assignment")
+        .set({ ended_at: at, end_reason: "cancelled" })
+        .where("package_id", "=", row.id)
+        .where("ended_at", "is", null)
+        .execute();
+    }
     await audit.record(
       actor,
       "package.transitioned",
