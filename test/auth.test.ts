@@ -328,6 +328,17 @@ describe.each(dialects)("accounts on %s", (dialect) => {
       expect((await script.request("GET", "/api/v1/me", undefined, { "x-api-key": key.key })).status).toBe(401);
     });
 
+    it("ends a contractor's keys when their role changes", async () => {
+      const tenant = (await (await as.contractor.get("/api/v1/tenants")).json()).items[0].id;
+      const u = await t.createUser("contractor", `keys-${dialect}@tokyo-si.example`, tenant);
+      const c = await t.signIn(u.email);
+      const { key } = await (await c.post("/api/v1/api-keys", { name: "nightly export" })).json();
+      expect((await t.anonymous().request("GET", "/api/v1/me", undefined, { "x-api-key": key })).status).toBe(200);
+      await as.operator.put(`/api/v1/users/${u.id}/role`, { role: "lead", tenantId: tenant });
+      await as.operator.put(`/api/v1/users/${u.id}/role`, { role: "contractor", tenantId: tenant });
+      expect((await t.anonymous().request("GET", "/api/v1/me", undefined, { "x-api-key": key })).status).toBe(401);
+    });
+
     it("refuses a made-up key", async () => {
       const res = await t.anonymous().request("GET", "/api/v1/me", undefined, { "x-api-key": `azk_${"a".repeat(64)}` });
       expect(res.status).toBe(401);

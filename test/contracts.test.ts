@@ -8,11 +8,13 @@ describe.each(dialects)("contracts on %s", (dialect) => {
   let t: TestAzusa;
   let as: Record<"operator" | "contractor" | "lead" | "otherLead" | "engineer" | "otherContractor", Client>;
   let leadId: string;
+  let osakaId: string;
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect });
     const tokyo = await t.createTenant("東京システムインテグレーション");
     const osaka = await t.createTenant("大阪情報サービス");
+    osakaId = osaka.id;
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
     leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
     await t.createUser("lead", "lead2@tokyo-si.example", tokyo.id);
@@ -124,6 +126,23 @@ describe.each(dialects)("contracts on %s", (dialect) => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ title: "販売管理システム刷新 第2期", maxPackageHours: 60 });
     expect((await as.contractor.request("PATCH", path, { type: "juninin" })).status).toBe(400);
+  });
+
+  it("takes a lead's contracts away when an operator moves the lead to another tenant", async () => {
+    const moved = await t.createUser(
+      "lead",
+      `moving-${dialect}@tokyo-si.example`,
+      (await (await as.contractor.get("/api/v1/tenants")).json()).items[0].id,
+    );
+    const contract = await (
+      await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [moved.id] })
+    ).json();
+    expect((await (await t.signIn(moved.email)).get(`/api/v1/contracts/${contract.id}`)).status).toBe(200);
+    expect((await as.operator.put(`/api/v1/users/${moved.id}/role`, { role: "lead", tenantId: osakaId })).status).toBe(
+      200,
+    );
+    expect((await (await t.signIn(moved.email)).get(`/api/v1/contracts/${contract.id}`)).status).toBe(404);
+    expect((await (await as.contractor.get(`/api/v1/contracts/${contract.id}`)).json()).leadIds).toEqual([]);
   });
 
   it("lets only contractors create contracts", async () => {

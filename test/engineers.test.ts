@@ -59,6 +59,18 @@ describe.each(dialects)("engineers on %s", (dialect) => {
       ]);
     });
 
+    it("keep one entry per skill however it is typed", async () => {
+      const res = await operator.put(`/api/v1/engineers/${suzukiId}`, {
+        ...profile,
+        skills: [
+          { skill: "Java", level: 3 },
+          { skill: "ｊａｖａ", level: 5 },
+        ],
+      });
+      expect(res.status).toBe(200);
+      expect((await res.json()).skills).toEqual([{ skill: "java", level: 5 }]);
+    });
+
     it("are not for anyone else to read or write", async () => {
       expect((await suzuki.get(`/api/v1/engineers/${satoId}`)).status).toBe(404);
       expect((await contractor.get(`/api/v1/engineers/${satoId}`)).status).toBe(404);

@@ -172,6 +172,49 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     expect((await lead.get(`/api/v1/packages/${pkg["2.3"]?.id}`)).json()).resolves.toMatchObject({ state: "open" });
   });
 
+  it("shows a declined package to the engineer no more", async () => {
+    await open("2.3");
+    const o = await (await offer("2.3", "ito")).json();
+    const ito = engineers.ito?.client as Client;
+    expect((await ito.get(`/api/v1/packages/${pkg["2.3"]?.id}`)).status).toBe(200);
+    await ito.post(`/api/v1/offers/${o.id}/decline`, { reason: "稼働が足りません" });
+    expect((await ito.get(`/api/v1/packages/${pkg["2.3"]?.id}`)).status).toBe(404);
+  });
+
+  it("keeps a WBS that has had offers from being imported again", async () => {
+    await open("2.3");
+    await offer("2.3", "ito");
+    const res = await contractor.request("POST", `/api/v1/contracts/${contractId}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
+      "content-type": "text/csv",
+    });
+    expect(res.status).toBe(409);
+  });
+
+  it("lets two acceptances at once take no more than the engineer's capacity", async () => {
+    const { id } = await t.createUser("engineer", `busy-${dialect}@matsumoto.example`);
+    await operator.put(`/api/v1/engineers/${id}`, {
+      weeklyCapacityHours: 4,
+      skills: [
+        { skill: "java", level: 5 },
+        { skill: "spring", level: 5 },
+      ],
+    });
+    for (const kind of ALL_VETTING)
+      await operator.post(`/api/v1/engineers/${id}/vetting`, { kind, issuedOn: "2026-01-01", expiresOn: "2028-01-01" });
+    engineers.busy = { id, client: await t.signIn(`busy-${dialect}@matsumoto.example`) };
+    await open("2.1"); // about 3.1 h a week
+    await open("2.3"); // about 1.5 h a week: both together do not fit in 4 h
+    const a = await (await offer("2.1", "busy")).json();
+    const b = await (await offer("2.3", "busy")).json();
+    const busy = engineers.busy.client;
+    const statuses = (
+      await Promise.all([busy.post(`/api/v1/offers/${a.id}/accept`), busy.post(`/api/v1/offers/${b.id}/accept`)])
+    ).map((r) => r.status);
+    expect(statuses.sort()).toEqual([200, 409]);
+    const profile = await (await busy.get(`/api/v1/engineers/${id}`)).json();
+    expect(profile.committedWeeklyHours).toBeLessThanOrEqual(4);
+  });
+
   it("expires unanswered offers on schedule and reopens the package", async () => {
     await open("2.3");
     const o = await (await offer("2.3", "ito")).json();

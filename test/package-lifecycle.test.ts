@@ -84,6 +84,12 @@ describe.each(dialects)("package lifecycle on %s", (dialect) => {
         .executeTakeFirstOrThrow()
     ).state;
 
+  it("refuses a move decided from a state the package has left", async () => {
+    await setState("open");
+    const err = await azusa.packages.transition(actor, packageId, "open", { from: "offered" }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CONFLICT", message: expect.stringContaining("is open now, not offered") });
+  });
+
   for (const from of packageStates) {
     for (const to of packageStates) {
       const legal = transitions[from].includes(to);

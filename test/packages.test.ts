@@ -114,6 +114,16 @@ describe.each(dialects)("work packages on %s", (dialect) => {
       ]);
     });
 
+    it("compares skills the same way a WBS and a profile do", async () => {
+      const res = await lead.request("PATCH", `/api/v1/packages/${pkg["2.3"]?.id}`, {
+        skills: [
+          { skill: "Ｊａｖａ", level: 3 },
+          { skill: "JAVA", level: 4 },
+        ],
+      });
+      expect((await res.json()).skills).toEqual([{ skill: "java", level: 4 }]);
+    });
+
     it("refuses changes once the package is cancelled", async () => {
       await lead.post(`/api/v1/packages/${pkg["2.3"]?.id}/cancel`);
       const res = await lead.request("PATCH", `/api/v1/packages/${pkg["2.3"]?.id}`, { estimateHours: 1 });

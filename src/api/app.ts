@@ -170,7 +170,9 @@ export function createApp(deps: AppDeps) {
         await probe();
         return { ok: true as const };
       } catch (err) {
-        return { ok: false as const, error: err instanceof Error ? err.message : String(err) };
+        // The detail (addresses, user names) goes to the log, not to an anonymous caller.
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, "readiness check failed");
+        return { ok: false as const, error: "unreachable" };
       }
     };
     const [database, docker] = await Promise.all([check(deps.probes.database), check(() => deps.probes.docker.ping())]);

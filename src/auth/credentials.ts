@@ -29,6 +29,8 @@ export interface CredentialStore {
   }>;
   setRole(userId: string, role: Role, tenantId: string | null): Promise<void>;
   revokeSessions(userId: string): Promise<void>;
+  /** Deletes every API key of the user (their role or tenant changed). Returns how many there were. */
+  revokeApiKeys(userId: string): Promise<number>;
   createApiKey(userId: string, name: string, expiresInDays: number | null): Promise<ApiKeySummary & { key: string }>;
   listApiKeys(userId: string): Promise<ApiKeySummary[]>;
   deleteApiKey(userId: string, keyId: string): Promise<boolean>;
@@ -115,6 +117,15 @@ export function createCredentialStore(
       cache.forgetUser(userId);
       const ctx = await auth.$context;
       await ctx.internalAdapter.deleteUserSessions(userId);
+    },
+
+    async revokeApiKeys(userId) {
+      cache.forgetUser(userId);
+      const res = await db.kysely
+        .deleteFrom("apikey" as never)
+        .where("referenceId" as never, "=", userId as never)
+        .executeTakeFirst();
+      return Number(res.numDeletedRows);
     },
 
     async createApiKey(userId, name, expiresInDays) {

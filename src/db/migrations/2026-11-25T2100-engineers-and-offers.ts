@@ -5,7 +5,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable("engineer_profile")
     .addColumn("user_id", "text", (c) => c.primaryKey())
-    .addColumn("weekly_capacity_hours", "real", (c) => c.notNull())
+    .addColumn("weekly_capacity_hours", "double precision", (c) => c.notNull())
     .addColumn("time_zone", "text", (c) => c.notNull())
     .addColumn("invoice_number", "text")
     .addColumn("created_at", "text", (c) => c.notNull())
@@ -69,7 +69,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("package_id", "text", (c) => c.notNull().references("work_package.id").onDelete("cascade"))
     .addColumn("engineer_id", "text", (c) => c.notNull())
     .addColumn("offer_id", "text", (c) => c.notNull())
-    .addColumn("weekly_hours", "real", (c) => c.notNull())
+    .addColumn("weekly_hours", "double precision", (c) => c.notNull())
     .addColumn("started_at", "text", (c) => c.notNull())
     .addColumn("ended_at", "text")
     .addColumn("end_reason", "text")

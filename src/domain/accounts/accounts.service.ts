@@ -264,12 +264,22 @@ export function createAccountService({
         if (operators.length <= 1) throw new AppError("CONFLICT", "the last operator cannot be given another role");
       }
       await credentials.setRole(id, input.role, tenantId);
+      // Whatever the old role or tenant granted ends now: sessions, API keys, contracts led.
       await credentials.revokeSessions(id);
+      const apiKeysRevoked = await credentials.revokeApiKeys(id);
+      const led = await db.deleteFrom("contract_lead").where("user_id", "=", id).executeTakeFirst();
       await audit.record(
         actor,
         "user.role_changed",
         `user:${id}`,
-        { from: before.role, to: input.role, fromTenantId: before.tenantId, toTenantId: tenantId },
+        {
+          from: before.role,
+          to: input.role,
+          fromTenantId: before.tenantId,
+          toTenantId: tenantId,
+          apiKeysRevoked,
+          contractsNoLongerLed: Number(led.numDeletedRows),
+        },
         { tenantId },
       );
       return this.get(actor, id);

@@ -52,15 +52,18 @@ export function visibleContracts(db: Kysely<Database> | Transaction<Database>, a
   if (actor.kind === "system") return q;
   if (actor.role === "contractor") return q.where("contract.tenant_id", "=", actor.tenantId ?? "");
   if (actor.role === "lead") {
-    return q.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom("contract_lead")
-          .select("contract_lead.user_id")
-          .whereRef("contract_lead.contract_id", "=", "contract.id")
-          .where("contract_lead.user_id", "=", actor.userId),
-      ),
-    );
+    // Named on the contract, and still a lead of the contract's tenant.
+    return q
+      .where("contract.tenant_id", "=", actor.tenantId ?? "")
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom("contract_lead")
+            .select("contract_lead.user_id")
+            .whereRef("contract_lead.contract_id", "=", "contract.id")
+            .where("contract_lead.user_id", "=", actor.userId),
+        ),
+      );
   }
   // Operators and engineers see no contract (engineers see the packages offered to them).
   return q.where(sql<boolean>`1 = 0`);

@@ -1,12 +1,14 @@
 // The roster of vetted engineers: profiles and skills kept by operators, vetting that expires, SSH keys
 // kept by the engineers themselves, and the one access check every way into a workspace consults.
 import { randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, EngineerProfileTable, SshKeyTable } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
+import { tokyoDate } from "../dates.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
 import { type Confidentiality, type MatchEngineer, requiredVetting, type VettingKind } from "../matching/matching.ts";
+import { normalizeSkills } from "../skills.ts";
 import { parseSshPublicKey } from "./ssh-keys.ts";
 
 export interface EngineerSkill {
@@ -57,7 +59,7 @@ export interface ProfileInput {
 /** The answer of the access check: who may reach a package's workspace, repository and sessions. */
 export type Access = { ok: true; assignmentId: string } | { ok: false; reason: string };
 
-const today = (now: Date) => now.toISOString().slice(0, 10);
+const today = tokyoDate;
 
 const toKey = (r: SshKeyTable): SshKey => ({
   id: r.id,
@@ -169,10 +171,11 @@ export function createEngineerService({
             .values({ user_id: id, created_at: at, ...values })
             .execute();
         await trx.deleteFrom("engineer_skill").where("user_id", "=", id).execute();
-        if (input.skills.length) {
+        const skills = normalizeSkills(input.skills);
+        if (skills.length) {
           await trx
             .insertInto("engineer_skill")
-            .values(input.skills.map((s) => ({ user_id: id, skill: s.skill.toLowerCase(), level: s.level })))
+            .values(skills.map((s) => ({ user_id: id, skill: s.skill, level: s.level })))
             .execute();
         }
         await audit.record(
@@ -349,8 +352,8 @@ export function createEngineerService({
     },
 
     /** Engineers as the matching engine sees them; `ids` narrows to some. */
-    async forMatching(ids?: string[]): Promise<MatchEngineer[]> {
-      let q = db
+    async forMatching(ids?: string[], ex: Kysely<Database> | Transaction<Database> = db): Promise<MatchEngineer[]> {
+      let q = ex
         .selectFrom("engineer_profile")
         .innerJoin("user", "user.id", "engineer_profile.user_id")
         .select(["engineer_profile.user_id as id", "user.name", "engineer_profile.weekly_capacity_hours"])
@@ -360,14 +363,15 @@ export function createEngineerService({
       const idList = rows.map((r) => r.id);
       if (idList.length === 0) return [];
       const [skills, vetting, assignments] = await Promise.all([
-        db.selectFrom("engineer_skill").selectAll().where("user_id", "in", idList).execute(),
-        db
+        ex.selectFrom("engineer_skill").selectAll().where("user_id", "in", idList).execute(),
+        ex
           .selectFrom("vetting_record")
           .selectAll()
           .where("user_id", "in", idList)
           .where("expired_at", "is", null)
+          .where("issued_on", "<=", today(now()))
           .execute(),
-        db
+        ex
           .selectFrom("assignment")
           .select(["engineer_id", "package_id", "weekly_hours", "ended_at", "end_reason"])
           .where("engineer_id", "in", idList)
@@ -402,7 +406,7 @@ export function createEngineerService({
         const e = byId.get(a.engineer_id);
         if (!e) continue;
         if (a.ended_at == null) e.committedWeeklyHours += Number(a.weekly_hours);
-        if (a.end_reason !== "withdrawn") e.history.add(a.package_id);
+        if (a.end_reason !== "withdrawn" && a.end_reason !== "cancelled") e.history.add(a.package_id);
       }
       return [...byId.values()];
     },
@@ -430,6 +434,7 @@ export function createEngineerService({
         .where("user_id", "=", engineerId)
         .where("expired_at", "is", null)
         .where("expires_on", ">=", day)
+        .where("issued_on", "<=", day)
         .execute();
       const have = new Set(valid.map((v) => v.kind));
       const missing = requiredVetting(assignment.confidentiality as Confidentiality).filter((k) => !have.has(k));

@@ -6,6 +6,7 @@ import type { Database, OfferTable } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
+import { tokyoDate } from "../dates.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
 import {
@@ -53,6 +54,8 @@ const toOffer = (r: OfferTable): Offer => ({
 });
 
 const DAY_MS = 86_400_000;
+
+type Executor = Kysely<Database> | Transaction<Database>;
 
 /** The weekly load of a package: its hours spread over the weeks left in its contract (at least one). */
 export function weeklyHoursOf(estimateHours: number, periodStart: string, periodEnd: string, today: string): number {
@@ -124,7 +127,7 @@ export function createOfferService({
           .where("id", "in", [...upstream])
           .execute()
       : [];
-    const day = now().toISOString().slice(0, 10);
+    const day = tokyoDate(now());
     return {
       id: row.id,
       state: row.state,
@@ -147,8 +150,8 @@ export function createOfferService({
     return pkg;
   }
 
-  async function checkEligible(p: MatchPackage, engineerId: string) {
-    const [engineer] = await engineers.forMatching([engineerId]);
+  async function checkEligible(p: MatchPackage, engineerId: string, ex: Executor = db) {
+    const [engineer] = await engineers.forMatching([engineerId], ex);
     if (!engineer) throw notFound("engineer");
     const why = ineligibilities(engineer, p);
     if (why.length) {
@@ -213,7 +216,7 @@ export function createOfferService({
         responded_at: null,
       };
       await db.transaction().execute(async (trx) => {
-        await packages.transition(actor, packageId, "offered", { trx, reason: `offered to ${engineerId}` });
+        await packages.transition(actor, packageId, "offered", { trx, reason: "offered" });
         await trx.insertInto("offer").values(row).execute();
         await audit.record(
           actor,
@@ -249,12 +252,23 @@ export function createOfferService({
     /** The engineer takes the package: eligibility and capacity are checked again, now. */
     async accept(actor: Actor, offerId: string): Promise<{ offer: Offer; assignmentId: string }> {
       const offer = await offerFor(actor, offerId);
-      const p = await matchPackage(db, offer.package_id);
-      await checkEligible(p, offer.engineer_id);
       const assignmentId = randomUUID();
       await db.transaction().execute(async (trx) => {
+        // Touching the engineer's row first serializes their acceptances (a row lock in PostgreSQL,
+        // the write lock in SQLite), so two at once cannot both fit in the same spare hours.
+        await trx
+          .updateTable("engineer_profile")
+          .set({ updated_at: now().toISOString() })
+          .where("user_id", "=", offer.engineer_id)
+          .execute();
+        const p = await matchPackage(trx, offer.package_id);
+        await checkEligible(p, offer.engineer_id, trx);
         await close(trx, offer, "accepted", null);
-        await packages.transition(actor, offer.package_id, "assigned", { trx, reason: "offer accepted" });
+        await packages.transition(actor, offer.package_id, "assigned", {
+          trx,
+          reason: "offer accepted",
+          from: "offered",
+        });
         await trx
           .insertInto("assignment")
           .values({
@@ -273,10 +287,7 @@ export function createOfferService({
           "offer.accepted",
           `offer:${offer.id}`,
           { packageId: offer.package_id, assignmentId, weeklyHours: p.weeklyHours },
-          {
-            trx,
-            tenantId: p.tenantId,
-          },
+          { trx, tenantId: p.tenantId },
         );
       });
       return { offer: toOffer({ ...offer, state: "accepted", responded_at: now().toISOString() }), assignmentId };
@@ -336,9 +347,13 @@ export function createOfferService({
 
     /** The lead takes a package back: a pending offer is withdrawn, or the assignment ends and frees the capacity. */
     async withdraw(actor: Actor, packageId: string, reason: string): Promise<void> {
-      const pkg = await requireLead(actor, packageId);
+      await requireLead(actor, packageId);
       await db.transaction().execute(async (trx) => {
-        if (pkg.state === "offered") {
+        // The state is read inside the transaction and every write below is conditional on it, so a
+        // withdrawal racing an acceptance fails whole instead of reopening an assigned package.
+        const row = await trx.selectFrom("work_package").select("state").where("id", "=", packageId).executeTakeFirst();
+        const from = row?.state;
+        if (from === "offered") {
           const offer = await trx
             .selectFrom("offer")
             .selectAll()
@@ -346,7 +361,7 @@ export function createOfferService({
             .where("state", "=", "pending")
             .executeTakeFirst();
           if (offer) await close(trx, offer, "withdrawn", reason);
-        } else if (pkg.state === "assigned") {
+        } else if (from === "assigned") {
           await trx
             .updateTable("assignment")
             .set({ ended_at: now().toISOString(), end_reason: "withdrawn" })
@@ -356,12 +371,14 @@ export function createOfferService({
         } else {
           throw new AppError(
             "INVALID_STATE",
-            `package is ${pkg.state}: only an offered or assigned package can be withdrawn`,
-            { current: pkg.state },
+            `package is ${from}: only an offered or assigned package can be withdrawn`,
+            {
+              current: from,
+            },
           );
         }
-        await packages.transition(actor, packageId, "open", { trx, reason: `withdrawn: ${reason}` });
-        await audit.record(actor, "offer.withdrawn", `package:${packageId}`, { from: pkg.state, reason }, { trx });
+        await packages.transition(actor, packageId, "open", { trx, reason: `withdrawn: ${reason}`, from });
+        await audit.record(actor, "offer.withdrawn", `package:${packageId}`, { from, reason }, { trx });
       });
     },
   };

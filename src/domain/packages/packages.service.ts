@@ -7,6 +7,7 @@ import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
+import { normalizeSkills } from "../skills.ts";
 import { assertTransition, editableStates, type PackageState, requestableBy } from "./lifecycle.ts";
 import { computePlan, findCycle, type PlanNode } from "./plan.ts";
 
@@ -67,7 +68,7 @@ export interface SplitPart {
 type Executor = Kysely<Database> | Transaction<Database>;
 type Row = WorkPackageTable & { max_package_hours: number };
 
-/** Packages the actor may see: those of contracts they see; for engineers, those offered or assigned to them. */
+/** Packages the actor may see: those of contracts they see; for engineers, those offered or assigned to them now. */
 function visiblePackages(db: Executor, actor: Actor) {
   if (actor.kind === "user" && actor.role === "engineer") {
     const engineerId = actor.userId;
@@ -83,14 +84,16 @@ function visiblePackages(db: Executor, actor: Actor) {
               .selectFrom("offer")
               .select("offer.id")
               .whereRef("offer.package_id", "=", "work_package.id")
-              .where("offer.engineer_id", "=", engineerId),
+              .where("offer.engineer_id", "=", engineerId)
+              .where("offer.state", "=", "pending"),
           ),
           eb.exists(
             eb
               .selectFrom("assignment")
               .select("assignment.id")
               .whereRef("assignment.package_id", "=", "work_package.id")
-              .where("assignment.engineer_id", "=", engineerId),
+              .where("assignment.engineer_id", "=", engineerId)
+              .where("assignment.ended_at", "is", null),
           ),
         ]),
       );
@@ -243,18 +246,38 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
     if (to === "cancelled") {
       // A cancelled package takes its pending offer and its assignment with it, freeing the engineer.
       const at = new Date().toISOString();
-      await ex
+      const offers = await ex
         .updateTable("offer")
         .set({ state: "withdrawn", reason: "package cancelled", responded_at: at })
         .where("package_id", "=", row.id)
         .where("state", "=", "pending")
+        .returning(["id", "engineer_id"])
         .execute();
-      await ex
+      const ended = await ex
         .updateTable("assignment")
         .set({ ended_at: at, end_reason: "cancelled" })
         .where("package_id", "=", row.id)
         .where("ended_at", "is", null)
+        .returning(["id", "engineer_id"])
         .execute();
+      for (const o of offers) {
+        await audit.record(
+          actor,
+          "offer.withdrawn",
+          `offer:${o.id}`,
+          { packageId: row.id, engineerId: o.engineer_id, reason: "package cancelled" },
+          { tenantId: row.tenant_id, trx: ex },
+        );
+      }
+      for (const a of ended) {
+        await audit.record(
+          actor,
+          "assignment.ended",
+          `assignment:${a.id}`,
+          { packageId: row.id, engineerId: a.engineer_id, reason: "package cancelled" },
+          { tenantId: row.tenant_id, trx: ex },
+        );
+      }
     }
     await audit.record(
       actor,
@@ -309,7 +332,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
         const row = await editable(trx, actor, id);
         const set: Partial<WorkPackageTable> = { updated_at: new Date().toISOString() };
         if (changes.title !== undefined) set.title = changes.title;
-        if (changes.skills !== undefined) set.skills = JSON.stringify(changes.skills);
+        if (changes.skills !== undefined) set.skills = JSON.stringify(normalizeSkills(changes.skills));
         if (changes.estimateHours !== undefined) set.estimate_hours = changes.estimateHours;
         if (changes.acceptanceCriteria !== undefined) set.acceptance_criteria = changes.acceptanceCriteria;
         if (changes.template !== undefined) set.template = changes.template;
@@ -359,7 +382,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
             wbs_id: wbsId,
             title: part.title,
             estimate_hours: part.estimateHours,
-            skills: part.skills ? JSON.stringify(part.skills) : row.skills,
+            skills: part.skills ? JSON.stringify(normalizeSkills(part.skills)) : row.skills,
             acceptance_criteria: part.acceptanceCriteria ?? row.acceptance_criteria,
             state_reason: null,
             created_at: now,
@@ -420,7 +443,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
         const newRow: WorkPackageTable = {
           ...withoutMax(first),
           id: randomUUID(),
-          wbs_id: rows.map((r) => r.wbs_id).join("+"),
+          wbs_id: await freeWbsId(trx, first.contract_id, rows.map((r) => r.wbs_id).join("+")),
           title: opts.title ?? rows.map((r) => r.title).join(" / "),
           estimate_hours: rows.reduce((sum, r) => sum + Number(r.estimate_hours), 0),
           skills: JSON.stringify([...skills].map(([skill, level]) => ({ skill, level }))),
@@ -496,7 +519,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
       actor: Actor,
       id: string,
       to: PackageState,
-      opts: { reason?: string; trx?: Transaction<Database> } = {},
+      opts: { reason?: string; trx?: Transaction<Database>; from?: string } = {},
     ) {
       const run = async (trx: Transaction<Database>) => {
         const row = await trx
@@ -505,6 +528,10 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
           .where("id", "=", id)
           .executeTakeFirst();
         if (!row) throw notFound("package");
+        // A caller that decided from a state it read must not move a package that has left it.
+        if (opts.from && row.state !== opts.from) {
+          throw new AppError("CONFLICT", `the package is ${row.state} now, not ${opts.from}; read it again`);
+        }
         await move(trx, actor, row, to, opts.reason ?? null);
       };
       if (opts.trx) await run(opts.trx);
@@ -512,6 +539,18 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
     },
   };
   return service;
+}
+
+/** `wanted`, or it with primes added until no package of the contract has it. */
+async function freeWbsId(ex: Executor, contractId: string, wanted: string): Promise<string> {
+  const taken = new Set(
+    (await ex.selectFrom("work_package").select("wbs_id").where("contract_id", "=", contractId).execute()).map(
+      (r) => r.wbs_id,
+    ),
+  );
+  let id = wanted;
+  while (taken.has(id)) id = `${id}'`;
+  return id;
 }
 
 function withoutMax(row: Row): WorkPackageTable {

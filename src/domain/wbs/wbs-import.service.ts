@@ -218,6 +218,22 @@ export function createWbsImportService({ db, audit }: { db: Kysely<Database>; au
             },
           );
         }
+        // Offers and assignments are evidence of who worked on what: a WBS that has had any stays.
+        const offered = await trx
+          .selectFrom("offer")
+          .innerJoin("work_package", "work_package.id", "offer.package_id")
+          .select("work_package.wbs_id")
+          .where("work_package.contract_id", "=", contractId)
+          .executeTakeFirst();
+        if (offered) {
+          throw new AppError(
+            "INVALID_STATE",
+            `package ${offered.wbs_id} has been offered: edit the packages instead of importing again`,
+            {
+              current: "offered",
+            },
+          );
+        }
         await trx.deleteFrom("work_package").where("contract_id", "=", contractId).execute();
         await trx.deleteFrom("wbs_group").where("contract_id", "=", contractId).execute();
         // Batches keep each statement under the engines' limits on bound parameters.
