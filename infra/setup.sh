@@ -2,7 +2,7 @@
 # Installs and starts what Azusa needs on a Debian machine, and only what is missing:
 #   the Docker engine (docker.io, dockerd started in the background) and Node dependencies;
 #   with --for-tests also PostgreSQL (a cluster started, role "azusa" able to create test databases),
-#   git, the OpenSSH client and Chromium. Safe to run again: a second run changes nothing.
+#   git, the OpenSSH client, Chromium and a static busybox. Safe to run again: a second run changes nothing.
 set -euo pipefail
 
 for_tests=false
@@ -45,6 +45,12 @@ if $for_tests; then
   need_pkg git git
   need_pkg ssh openssh-client
   need_pkg chromium chromium
+  # A static busybox lets the workspace tests build a tiny image without a registry.
+  if ! dpkg -s busybox-static >/dev/null 2>&1; then
+    say "installing busybox-static"
+    if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
+  fi
   need_pkg pg_ctlcluster postgresql
   version=$(ls /usr/lib/postgresql | sort -n | tail -1)
   if ! as_root pg_lsclusters -h | grep -q "^$version main"; then

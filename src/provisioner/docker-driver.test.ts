@@ -1,0 +1,199 @@
+// The Docker driver against the real engine: the shared contract, then what the hardening looks like from both sides.
+import { randomBytes } from "node:crypto";
+import type Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureTestImage } from "../../test/support/images.ts";
+import { loadConfig } from "../config.ts";
+import { createDockerDriver, resolveIdentity } from "./docker-driver.ts";
+import { createDockerClient } from "./docker-engine.ts";
+import { contractTenantId, runDriverContract } from "./driver.contract.ts";
+import type { WorkspaceRef, WorkspaceSpec } from "./driver.ts";
+
+const docker = createDockerClient(loadConfig({ DOCKER_HOST: process.env.DOCKER_HOST }).docker);
+
+/** A missing engine fails these tests, in CI and here alike: a skipped driver test proves nothing. */
+async function requireEngine(): Promise<void> {
+  try {
+    await docker.ping();
+  } catch (err) {
+    throw new Error(
+      `the Docker engine is not reachable (${(err as Error).message}); start it with \`bash infra/setup.sh --for-tests\``,
+    );
+  }
+}
+
+/** Removes every container and volume carrying `label`, whatever state a failed test left them in. */
+async function sweep(label: string): Promise<void> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+  for (const c of containers)
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  const { Volumes } = await docker.listVolumes({ filters: { label: [label] } });
+  for (const v of Volumes ?? [])
+    await docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => undefined);
+}
+
+runDriverContract("docker", async () => {
+  await requireEngine();
+  const image = await ensureTestImage(docker);
+  return {
+    driver: createDockerDriver({ docker }),
+    image,
+    cleanup: () => sweep(`io.azusa.tenant=${contractTenantId}`),
+  };
+});
+
+describe("docker driver hardening", () => {
+  const tenantId = `hardening-${randomBytes(4).toString("hex")}`;
+  const driver = createDockerDriver({ docker });
+  let image = "";
+  let counter = 0;
+
+  const spec = (overrides: Partial<WorkspaceSpec> = {}): WorkspaceSpec => ({
+    id: `${tenantId}-${++counter}`,
+    tenantId,
+    packageId: "pkg-hardening",
+    image,
+    user: "azusa",
+    env: {},
+    resources: { cpus: 0.5, memoryMiB: 128, pids: 64 },
+    readOnlyRootFs: true,
+    workspaceFolder: "/workspace",
+    ...overrides,
+  });
+
+  async function run(ref: WorkspaceRef, cmd: string[]): Promise<{ stdout: string; code: number | null }> {
+    const session = await driver.exec(ref, { cmd, tty: false });
+    session.stdin.end();
+    session.stderr?.resume();
+    let stdout = "";
+    session.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const { code } = await session.exit;
+    return { stdout, code };
+  }
+
+  beforeAll(async () => {
+    await requireEngine();
+    image = await ensureTestImage(docker);
+  });
+
+  afterAll(async () => {
+    if (image) await sweep(`io.azusa.tenant=${tenantId}`); // no image: the engine never answered
+  });
+
+  it("the container is confined as configured: caps, privileges, limits, network, mounts", async () => {
+    const ref = await driver.create(spec());
+    const info = await docker.getContainer(ref.containerId).inspect();
+    const host = info.HostConfig as Docker.HostConfig & { Init?: boolean; Devices?: unknown[] | null };
+    expect(host.CapDrop).toEqual(["ALL"]);
+    expect(host.CapAdd ?? []).toEqual([]);
+    expect(host.SecurityOpt).toContain("no-new-privileges:true");
+    expect(host.SecurityOpt?.some((o: string) => o.startsWith("seccomp"))).toBe(false);
+    expect(host.Privileged).toBe(false);
+    expect(host.PidsLimit).toBe(64);
+    expect(host.Memory).toBe(128 * 1024 * 1024);
+    expect(host.MemorySwap).toBe(host.Memory);
+    expect(host.NanoCpus).toBe(500_000_000);
+    expect(host.NetworkMode).toBe("none");
+    expect(host.PidMode ?? "").toBe("");
+    expect(host.UsernsMode ?? "").toBe("");
+    expect(host.IpcMode).not.toBe("host");
+    expect(host.Init).toBe(true);
+    expect(host.ReadonlyRootfs).toBe(true);
+    expect(Object.keys(host.Tmpfs ?? {}).sort()).toEqual(["/home/azusa", "/run", "/tmp"]);
+    expect(host.Binds ?? []).toEqual([]);
+    expect(host.Devices ?? []).toEqual([]);
+    expect(host.PortBindings ?? {}).toEqual({});
+    expect(host.PublishAllPorts).toBe(false);
+    expect(info.Mounts.map((m) => ({ type: m.Type, name: m.Name, to: m.Destination }))).toEqual([
+      { type: "volume", name: ref.volume, to: "/workspace" },
+    ]);
+    expect(info.Mounts.some((m) => m.Source.includes("docker.sock"))).toBe(false);
+    expect(info.Config.User).toBe("1000:1000");
+    expect(info.Config.ExposedPorts ?? {}).toEqual({});
+  });
+
+  it("ReadonlyRootfs follows the spec", async () => {
+    const ref = await driver.create(spec({ readOnlyRootFs: false }));
+    const info = await docker.getContainer(ref.containerId).inspect();
+    expect(info.HostConfig.ReadonlyRootfs).toBe(false);
+  });
+
+  it("inside, the process has no capabilities, no new privileges, seccomp on and only loopback", async () => {
+    const ref = await driver.create(spec());
+    await driver.start(ref);
+    const status = await run(ref, ["cat", "/proc/self/status"]);
+    expect(status.stdout).toMatch(/^CapEff:\s+0000000000000000$/m);
+    expect(status.stdout).toMatch(/^CapPrm:\s+0000000000000000$/m);
+    expect(status.stdout).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status.stdout).toMatch(/^Seccomp:\s+2$/m); // 2: the engine's default filter is loaded
+    const net = await run(ref, ["cat", "/proc/net/dev"]);
+    const interfaces = net.stdout
+      .split("\n")
+      .slice(2)
+      .map((line) => line.split(":")[0]?.trim())
+      .filter(Boolean);
+    expect(interfaces).toEqual(["lo"]);
+  });
+
+  it("inside, the root filesystem is read-only while /tmp and the home directory are writable", async () => {
+    const ref = await driver.create(spec());
+    await driver.start(ref);
+    expect((await run(ref, ["touch", "/etc/x"])).code).not.toBe(0);
+    expect((await run(ref, ["touch", "/tmp/x", "/home/azusa/x", "/workspace/x"])).code).toBe(0);
+  });
+
+  it("a missing image fails with NOT_FOUND and leaves no container or volume behind", async () => {
+    const s = spec({ image: "azusa-test/no-such-image:1" });
+    await expect(driver.create(s)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const label = `io.azusa.workspace=${s.id}`;
+    expect(await docker.listContainers({ all: true, filters: { label: [label] } })).toEqual([]);
+    expect((await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []).toEqual([]);
+  });
+
+  it("destroy removes the named volume from the engine", async () => {
+    const ref = await driver.create(spec());
+    await driver.destroy(ref);
+    await expect(docker.getVolume(ref.volume).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("no helper container outlives create", async () => {
+    const s = spec();
+    await driver.create(s);
+    const left = await docker.listContainers({ all: true, filters: { label: [`io.azusa.workspace=${s.id}`] } });
+    expect(left.map((c) => c.Labels["io.azusa.role"])).toEqual(["workspace"]);
+  });
+});
+
+describe("resolveIdentity", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/sh\ntoor:x:0:0::/:/bin/sh\nazusa:x:1000:1001:A:/home/azusa:/bin/sh\n";
+  const group = "root:x:0:\nazusa:x:1001:\nstaff:x:50:\n";
+
+  it("a name gives its uid, its group and its home", () => {
+    expect(resolveIdentity("azusa", passwd, group)).toEqual({ uid: 1000, gid: 1001, home: "/home/azusa" });
+  });
+
+  it("a group name is looked up in /etc/group", () => {
+    expect(resolveIdentity("azusa:staff", passwd, group)).toMatchObject({ uid: 1000, gid: 50 });
+  });
+
+  it("a uid without an entry gets its own number as group and no home", () => {
+    expect(resolveIdentity("4242", passwd, group)).toEqual({ uid: 4242, gid: 4242, home: undefined });
+  });
+
+  it("any name for uid 0 is refused", () => {
+    expect(() => resolveIdentity("toor", passwd, group)).toThrow(/root/);
+    expect(() => resolveIdentity("0:1000", passwd, group)).toThrow(/root/);
+  });
+
+  it("an unknown name is a validation error", () => {
+    expect(() => resolveIdentity("nobody", passwd, group)).toThrow(expect.objectContaining({ code: "VALIDATION" }));
+  });
+});

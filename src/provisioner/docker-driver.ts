@@ -1,0 +1,537 @@
+// The Docker workspace driver: one hardened container and one named volume per workspace, through dockerode.
+import type { Socket } from "node:net";
+import { PassThrough, Writable } from "node:stream";
+import type Docker from "dockerode";
+import { AppError } from "../domain/errors.ts";
+import { createDemuxer, createRelay, demuxBuffer } from "./docker-stream.ts";
+import {
+  checkEnv,
+  checkUser,
+  checkWorkspaceSpec,
+  type ExecSession,
+  type ListedWorkspace,
+  labelKeys,
+  type WorkspaceDriver,
+  type WorkspaceRef,
+  type WorkspaceSpec,
+  type WorkspaceStatus,
+  workspaceLabels,
+} from "./driver.ts";
+
+/** The part of dockerode the driver uses. */
+export type DockerApi = Pick<
+  Docker,
+  "createContainer" | "getContainer" | "listContainers" | "createVolume" | "getVolume" | "listVolumes"
+>;
+
+/** Tells the workspace container from the short-lived container that prepares its volume. */
+export const roleLabel = "io.azusa.role";
+
+/** Options of the Docker driver. */
+export interface DockerDriverOptions {
+  docker: DockerApi;
+  /** Seconds a stopping workspace gets between SIGTERM and SIGKILL; default 5. */
+  stopTimeoutSeconds?: number;
+  /** Prefix of container and volume names; default `azusa-ws-`. */
+  namePrefix?: string;
+}
+
+interface EngineError {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string } | null;
+  message?: string;
+}
+
+function engineMessage(err: unknown): string {
+  const e = err as EngineError;
+  return e.json?.message ?? e.message ?? String(err);
+}
+
+/**
+ * Turns an engine failure into an AppError whose message is safe to show; the engine's own words
+ * stay in `details.engine` for the log. `what` names the object, `action` the attempted step.
+ */
+function engineError(err: unknown, action: string, what: string): Error {
+  if (err instanceof AppError) return err;
+  const e = err as EngineError;
+  const details = { engine: engineMessage(err), statusCode: e.statusCode };
+  const wrap = (error: AppError) => Object.assign(error, { cause: err });
+  if (e.code === "ECONNREFUSED" || e.code === "ENOENT" || e.code === "EACCES") {
+    return wrap(new AppError("UNAVAILABLE", `the Docker engine is not reachable (${action})`, details));
+  }
+  switch (e.statusCode) {
+    case 404:
+      return wrap(new AppError("NOT_FOUND", `${what} not found`, details));
+    case 409:
+      return wrap(new AppError("CONFLICT", `${action}: ${what} conflicts with the engine's state`, details));
+    case 400:
+      return wrap(new AppError("VALIDATION", `${action}: the engine refused the request`, details));
+    default:
+      return new Error(`Docker engine: ${action} failed: ${details.engine}`, { cause: err });
+  }
+}
+
+const statusOf = (err: unknown) => (err as EngineError).statusCode;
+
+/** Reads one regular file out of the tar stream that `getArchive` returns; undefined if the entry is not one. */
+async function readSingleFile(tar: NodeJS.ReadableStream): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar) chunks.push(Buffer.from(chunk));
+  const buf = Buffer.concat(chunks);
+  let offset = 0;
+  while (offset + 512 <= buf.length) {
+    const header = buf.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) return undefined;
+    const size = Number.parseInt(header.subarray(124, 136).toString("latin1").replace(/\0.*$/, "").trim() || "0", 8);
+    const type = String.fromCharCode(header[156] ?? 0);
+    const data = buf.subarray(offset + 512, offset + 512 + size);
+    if (type === "0" || type === "\0") return data.toString("utf8");
+    if (type !== "x" && type !== "g") return undefined; // a link or a directory: not something we resolve
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return undefined;
+}
+
+async function readImageFile(container: Docker.Container, path: string): Promise<string | undefined> {
+  try {
+    return await readSingleFile(await container.getArchive({ path }));
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw engineError(err, `reading ${path}`, "container");
+  }
+}
+
+/** Numeric ids a user string stands for, and the home directory /etc/passwd gives it. */
+export interface Identity {
+  uid: number;
+  gid: number;
+  home: string | undefined;
+}
+
+const numeric = (s: string) => /^\d+$/.test(s);
+
+/**
+ * Resolves `user` (name, uid, name:group, uid:gid) against an image's /etc/passwd and /etc/group,
+ * and refuses uid 0 however it is spelt. Unlike the engine, a uid without an entry gets its own
+ * number as group rather than root's group 0.
+ */
+export function resolveIdentity(user: string, passwd: string | undefined, group: string | undefined): Identity {
+  const [userPart = "", groupPart] = user.split(":");
+  const entries = (passwd ?? "")
+    .split("\n")
+    .map((line) => line.split(":"))
+    .filter((f) => f.length >= 7);
+  const entry = entries.find((f) => (numeric(userPart) ? f[2] === String(Number(userPart)) : f[0] === userPart));
+  if (!numeric(userPart) && !entry) {
+    throw new AppError("VALIDATION", `user: "${userPart}" is not in the image's /etc/passwd`, {
+      fields: [{ path: "user", message: "unknown user" }],
+    });
+  }
+  const uid = numeric(userPart) ? Number(userPart) : Number(entry?.[2]);
+  if (uid === 0) {
+    throw new AppError("VALIDATION", "user: must not be root", { fields: [{ path: "user", message: "is root" }] });
+  }
+  let gid: number;
+  if (groupPart === undefined) {
+    gid = entry ? Number(entry[3]) : uid;
+  } else if (numeric(groupPart)) {
+    gid = Number(groupPart);
+  } else {
+    const g = (group ?? "")
+      .split("\n")
+      .map((line) => line.split(":"))
+      .find((f) => f[0] === groupPart && f.length >= 3);
+    if (!g) {
+      throw new AppError("VALIDATION", `user: group "${groupPart}" is not in the image's /etc/group`, {
+        fields: [{ path: "user", message: "unknown group" }],
+      });
+    }
+    gid = Number(g[2]);
+  }
+  return { uid, gid, home: entry?.[5] || undefined };
+}
+
+/** Resolves `user` inside `container`'s image (which need not be running). */
+async function identityIn(container: Docker.Container, user: string): Promise<Identity> {
+  const groupPart = user.split(":")[1];
+  // even a bare uid needs /etc/passwd: it gives the default group and the home directory
+  const [passwd, group] = await Promise.all([
+    readImageFile(container, "/etc/passwd"),
+    groupPart !== undefined && !numeric(groupPart) ? readImageFile(container, "/etc/group") : undefined,
+  ]);
+  return resolveIdentity(user, passwd, group);
+}
+
+function envList(env: Record<string, string> | undefined): string[] | undefined {
+  return env ? Object.entries(env).map(([k, v]) => `${k}=${v}`) : undefined;
+}
+
+/** The one place that says how a workspace container is confined; see the hardening test. */
+function hardenedHostConfig(spec: WorkspaceSpec, identity: Identity, volume: string): Docker.HostConfig {
+  const bytes = spec.resources.memoryMiB * 1024 * 1024;
+  const tmpfs: Record<string, string> = {};
+  if (spec.readOnlyRootFs) {
+    // /tmp keeps exec: compilers and test runners (go test, node-gyp) run binaries from there, and
+    // the user can execute from the workspace volume anyway. Tmpfs pages count against Memory.
+    // The engine adds noexec to every tmpfs unless told "exec".
+    tmpfs["/tmp"] = "rw,exec,nosuid,nodev,mode=1777";
+    tmpfs["/run"] = "rw,noexec,nosuid,nodev,mode=755,size=16m";
+    const home = identity.home;
+    const folder = spec.workspaceFolder;
+    if (home && home !== "/" && !(home in tmpfs) && home !== folder && !home.startsWith(`${folder}/`)) {
+      tmpfs[home] = `rw,exec,nosuid,nodev,mode=700,uid=${identity.uid},gid=${identity.gid}`;
+    }
+  }
+  return {
+    Init: true,
+    CapDrop: ["ALL"],
+    SecurityOpt: ["no-new-privileges:true"],
+    Privileged: false,
+    PidsLimit: spec.resources.pids,
+    Memory: bytes,
+    MemorySwap: bytes,
+    NanoCpus: Math.round(spec.resources.cpus * 1e9),
+    NetworkMode: "none",
+    ReadonlyRootfs: spec.readOnlyRootFs,
+    ...(spec.readOnlyRootFs ? { Tmpfs: tmpfs } : {}),
+    // NoCopy: the engine would otherwise copy the owner of the image's (or WorkingDir's freshly made)
+    // directory onto the still-empty volume and undo prepareVolume; the helper already did the copy-up.
+    Mounts: [
+      {
+        Type: "volume",
+        Source: volume,
+        Target: spec.workspaceFolder,
+        ReadOnly: false,
+        VolumeOptions: { NoCopy: true, Labels: workspaceLabels(spec), DriverConfig: { Name: "local", Options: {} } },
+      },
+    ],
+    RestartPolicy: { Name: "no" },
+  };
+}
+
+/** Polls the finished exec for its status: the stream can end a moment before the engine records it. */
+async function exitStatus(exec: Docker.Exec): Promise<{ code: number | null; signal: string | null }> {
+  const deadline = Date.now() + 10_000;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      const info = await exec.inspect();
+      if (!info.Running) return { code: info.ExitCode, signal: null };
+    } catch {
+      return { code: null, signal: null };
+    }
+    if (Date.now() > deadline) return { code: null, signal: null };
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+function openSession(exec: Docker.Exec, socket: Socket, tty: boolean): ExecSession {
+  const stdout = new PassThrough({ highWaterMark: 64 * 1024 });
+  const stderr = tty ? null : new PassThrough({ highWaterMark: 64 * 1024 });
+  const sink = stderr ? createDemuxer(stdout, stderr) : createRelay(stdout);
+  let ended = false;
+  // A command that stopped reading its input must not make the writer fail: input is dropped.
+  socket.on("error", () => undefined);
+  const stdin = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (!socket.writable) return callback();
+      socket.write(chunk, () => callback());
+    },
+    final(callback) {
+      // Without a tty, a half-close gives the command end of input. With one, the engine would answer
+      // a half-close by dropping all further output; a terminal's end of input is ^D, typed, not this.
+      if (!tty && socket.writable) socket.end();
+      callback();
+    },
+  });
+  const streamEnded = new Promise<void>((resolve) => {
+    socket.on("close", () => {
+      // pipe() ends the sink on a clean end; after an error it has not, and the reader must still see the end
+      if (!sink.writableEnded) sink.end();
+      resolve();
+    });
+  });
+  const outputHandedOver = new Promise<void>((resolve) => sink.on("finish", resolve));
+  socket.pipe(sink);
+  const exit = Promise.all([streamEnded, outputHandedOver]).then(() => {
+    ended = true;
+    return exitStatus(exec);
+  });
+  return {
+    stdin,
+    stdout,
+    stderr,
+    exit,
+    async resize(cols, rows) {
+      if (!tty || ended) return;
+      try {
+        await exec.resize({ h: rows, w: cols });
+      } catch (err) {
+        if (ended) return;
+        throw engineError(err, "resizing the terminal", "command");
+      }
+    },
+  };
+}
+
+/**
+ * The engine answers the upgrade before the command runs, and refuses to resize a command that has
+ * not started yet; the docker CLI retries for the same reason.
+ */
+async function initialSize(session: ExecSession, cols: number, rows: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await session.resize(cols, rows);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+    }
+  }
+}
+
+/** A WorkspaceDriver on one Docker engine. */
+export function createDockerDriver({
+  docker,
+  stopTimeoutSeconds = 5,
+  namePrefix = "azusa-ws-",
+}: DockerDriverOptions): WorkspaceDriver {
+  const isolated = { NetworkMode: "none", CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"] };
+
+  async function removeContainer(id: string): Promise<void> {
+    try {
+      await docker.getContainer(id).remove({ force: true });
+    } catch (err) {
+      // 409: a removal is already under way, which ends the same way
+      const status = statusOf(err);
+      if (status !== 404 && status !== 409) throw engineError(err, "removing a container", "container");
+    }
+  }
+
+  async function removeVolume(name: string): Promise<void> {
+    try {
+      await docker.getVolume(name).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw engineError(err, "removing the volume", `volume ${name}`);
+    }
+  }
+
+  /** Every container carrying the workspace's label: the workspace itself and any helper left by a crash. */
+  async function containersOf(id: string): Promise<string[]> {
+    try {
+      const found = await docker.listContainers({
+        all: true,
+        filters: { label: [`${labelKeys.managed}=true`, `${labelKeys.workspace}=${id}`] },
+      });
+      return found.map((c) => c.Id);
+    } catch (err) {
+      throw engineError(err, "listing workspaces", "workspace");
+    }
+  }
+
+  /** The user's numeric ids and home, read from the image through a container that is never started. */
+  async function lookUpIdentity(spec: WorkspaceSpec): Promise<Identity> {
+    const [userPart = "", groupPart] = spec.user.split(":");
+    if (numeric(userPart) && groupPart !== undefined && numeric(groupPart) && !spec.readOnlyRootFs) {
+      return resolveIdentity(spec.user, undefined, undefined); // nothing to look up: no home tmpfs needed
+    }
+    let probe: Docker.Container;
+    try {
+      probe = await docker.createContainer({
+        Image: spec.image,
+        Entrypoint: ["true"],
+        Labels: { ...workspaceLabels(spec), [roleLabel]: "probe" },
+        HostConfig: { ...isolated },
+      });
+    } catch (err) {
+      throw engineError(err, "reading the image's users", `image ${spec.image}`);
+    }
+    try {
+      return await identityIn(probe, spec.user);
+    } finally {
+      await removeContainer(probe.id);
+    }
+  }
+
+  /**
+   * A fresh named volume is root-owned; a one-shot container hands it to the workspace user. It runs
+   * as root but may only chown (CAP_CHOWN), has no network and sees nothing but the volume.
+   */
+  async function prepareVolume(spec: WorkspaceSpec, identity: Identity, volume: string): Promise<void> {
+    const mib64 = 64 * 1024 * 1024;
+    let helper: Docker.Container;
+    try {
+      helper = await docker.createContainer({
+        Image: spec.image,
+        User: "0:0",
+        Entrypoint: ["chown"],
+        Cmd: ["-R", `${identity.uid}:${identity.gid}`, spec.workspaceFolder],
+        Labels: { ...workspaceLabels(spec), [roleLabel]: "prepare" },
+        HostConfig: {
+          ...isolated,
+          CapAdd: ["CHOWN"],
+          PidsLimit: 8,
+          Memory: mib64,
+          MemorySwap: mib64,
+          NanoCpus: 1e9,
+          Mounts: [{ Type: "volume", Source: volume, Target: spec.workspaceFolder, ReadOnly: false }],
+        },
+      });
+    } catch (err) {
+      throw engineError(err, "preparing the workspace volume", `image ${spec.image}`);
+    }
+    let result: { StatusCode?: number };
+    let logs: { stdout: string; stderr: string } = { stdout: "", stderr: "" };
+    try {
+      await helper.start();
+      result = (await helper.wait()) as { StatusCode?: number };
+      if (result.StatusCode !== 0) {
+        logs = demuxBuffer((await helper.logs({ stdout: true, stderr: true })) as unknown as Buffer);
+      }
+    } catch (err) {
+      throw engineError(err, "preparing the workspace volume", "container");
+    } finally {
+      await removeContainer(helper.id);
+    }
+    if (result.StatusCode !== 0) {
+      const said = (logs.stderr || logs.stdout).trim();
+      throw new Error(`preparing the volume of workspace ${spec.id}: chown exited ${result.StatusCode}: ${said}`);
+    }
+  }
+
+  async function volumeExists(name: string): Promise<boolean> {
+    try {
+      await docker.getVolume(name).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw engineError(err, "checking the volume", `volume ${name}`);
+    }
+  }
+
+  async function inspect(ref: WorkspaceRef): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await docker.getContainer(ref.containerId).inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw engineError(err, "reading the workspace's state", `workspace ${ref.id}`);
+    }
+  }
+
+  return {
+    async create(spec) {
+      checkWorkspaceSpec(spec);
+      const name = `${namePrefix}${spec.id}`;
+      const labels = workspaceLabels(spec);
+      const identity = await lookUpIdentity(spec);
+      // createVolume would quietly hand back an existing volume, with someone else's files in it
+      if (await volumeExists(name)) throw new AppError("CONFLICT", `workspace ${spec.id} already has a volume`);
+      try {
+        await docker.createVolume({ Name: name, Driver: "local", Labels: labels });
+      } catch (err) {
+        throw engineError(err, "creating the volume", `volume ${name}`);
+      }
+      try {
+        await prepareVolume(spec, identity, name);
+        const container = await docker.createContainer({
+          name,
+          Image: spec.image,
+          User: `${identity.uid}:${identity.gid}`,
+          Entrypoint: ["sleep"],
+          Cmd: ["infinity"],
+          Env: envList(spec.env),
+          WorkingDir: spec.workspaceFolder,
+          Labels: { ...labels, [roleLabel]: "workspace" },
+          HostConfig: hardenedHostConfig(spec, identity, name),
+        });
+        return { id: spec.id, containerId: container.id, volume: name };
+      } catch (err) {
+        // The volume is ours (it did not exist above); the helpers remove themselves. Containers found
+        // by label are left alone: one may be an older workspace with this id that made createContainer fail.
+        await removeVolume(name).catch(() => undefined);
+        if (statusOf(err) === 409) throw new AppError("CONFLICT", `workspace ${spec.id} already exists`);
+        throw engineError(err, "creating the workspace container", `image ${spec.image}`);
+      }
+    },
+
+    async start(ref) {
+      try {
+        await docker.getContainer(ref.containerId).start();
+      } catch (err) {
+        if (statusOf(err) !== 304) throw engineError(err, "starting the workspace", `workspace ${ref.id}`);
+      }
+    },
+
+    async stop(ref) {
+      try {
+        await docker.getContainer(ref.containerId).stop({ t: stopTimeoutSeconds });
+      } catch (err) {
+        const status = statusOf(err);
+        if (status !== 304 && status !== 404) throw engineError(err, "stopping the workspace", `workspace ${ref.id}`);
+      }
+    },
+
+    async status(ref) {
+      const info = await inspect(ref);
+      if (!info) return "missing";
+      return info.State.Running && !info.State.Paused ? "running" : "stopped";
+    },
+
+    async exec(ref, req) {
+      if (req.cmd.length === 0) {
+        throw new AppError("VALIDATION", "cmd: must name a program", { fields: [{ path: "cmd", message: "empty" }] });
+      }
+      if (req.env) checkEnv(req.env, "env");
+      const container = docker.getContainer(ref.containerId);
+      let user: string | undefined;
+      if (req.user !== undefined) {
+        checkUser(req.user, "user");
+        const identity = await identityIn(container, req.user);
+        user = `${identity.uid}:${identity.gid}`;
+      }
+      let exec: Docker.Exec;
+      let socket: Socket;
+      try {
+        exec = await container.exec({
+          Cmd: req.cmd,
+          AttachStdin: true,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: req.tty,
+          Env: envList(req.env),
+          User: user,
+          WorkingDir: req.workingDir,
+        });
+        socket = (await exec.start({ hijack: true, stdin: true, Tty: req.tty })) as Socket;
+      } catch (err) {
+        if (statusOf(err) === 409) throw new AppError("INVALID_STATE", `workspace ${ref.id} is not running`);
+        throw engineError(err, "running a command", `workspace ${ref.id}`);
+      }
+      const session = openSession(exec, socket, req.tty);
+      if (req.tty && req.cols && req.rows) await initialSize(session, req.cols, req.rows);
+      return session;
+    },
+
+    async destroy(ref) {
+      const ids = new Set([ref.containerId, ...(await containersOf(ref.id))]);
+      for (const id of ids) await removeContainer(id);
+      await removeVolume(ref.volume);
+    },
+
+    async list(labels = {}) {
+      const filters = [`${labelKeys.managed}=true`, `${roleLabel}=workspace`];
+      for (const [k, v] of Object.entries(labels)) filters.push(`${k}=${v}`);
+      let found: Docker.ContainerInfo[];
+      try {
+        found = await docker.listContainers({ all: true, filters: { label: filters } });
+      } catch (err) {
+        throw engineError(err, "listing workspaces", "workspace");
+      }
+      return found.map((c): ListedWorkspace => {
+        const id = c.Labels[labelKeys.workspace] ?? "";
+        const volume = c.Mounts.find((m) => m.Type === "volume")?.Name ?? `${namePrefix}${id}`;
+        const status: WorkspaceStatus = c.State === "running" ? "running" : "stopped";
+        return { id, containerId: c.Id, volume, labels: c.Labels, status };
+      });
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// What the domain needs from a workspace backend; every implementation passes driver.contract.ts.
+import { AppError } from "../domain/errors.ts";
+
+/** What a workspace is made from. */
+export interface WorkspaceSpec {
+  /** Azusa's workspace id; used in object names and labels, so letters, digits, `_`, `.` and `-` only. */
+  id: string;
+  tenantId: string;
+  packageId: string;
+  image: string;
+  /**
+   * The user every process runs as: a name from the image's /etc/passwd (`azusa`), a uid (`1000`),
+   * or either with a group (`azusa:azusa`, `1000:1000`). Anything that resolves to uid 0 is refused.
+   * Without a group, the user's group from /etc/passwd is used, or the uid when the image has no entry.
+   */
+  user: string;
+  env: Record<string, string>;
+  resources: { cpus: number; memoryMiB: number; pids: number };
+  readOnlyRootFs: boolean;
+  /** Absolute mount point of the persistent volume, e.g. /workspace; writable by `user` from the first start. */
+  workspaceFolder: string;
+}
+
+/** Enough to find a workspace's objects again. */
+export interface WorkspaceRef {
+  id: string;
+  containerId: string;
+  volume: string;
+}
+
+export type WorkspaceStatus = "running" | "stopped" | "missing";
+
+/** One command to run inside a running workspace. */
+export interface ExecRequest {
+  cmd: string[];
+  /** With a tty, output arrives raw on `stdout` and `stderr` is null. */
+  tty: boolean;
+  env?: Record<string, string>;
+  /** Initial terminal size; only meaningful with a tty. */
+  cols?: number;
+  rows?: number;
+  /** Another non-root user than the workspace's; uid 0 is refused like in WorkspaceSpec. */
+  user?: string;
+  workingDir?: string;
+}
+
+/** A running command. */
+export interface ExecSession {
+  /**
+   * Ending it closes the command's standard input; with a tty it does nothing, as over SSH with a
+   * pty: the user types ^D or exit, and output keeps flowing until the command ends.
+   */
+  stdin: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  /** Null with a tty: the terminal carries both streams. */
+  stderr: NodeJS.ReadableStream | null;
+  /** Resizes the terminal; does nothing once the command has ended. */
+  resize(cols: number, rows: number): Promise<void>;
+  /**
+   * Settles once all output has been handed to `stdout`/`stderr` (readers may still be consuming it)
+   * and the exit status is known; it waits for a reader that stops reading. A bridge (SSH channel,
+   * browser socket) pipes output with `{ end: false }` and closes only after both this and the end
+   * of `stdout`, or the status is lost. `code` is null when the backend could not learn it; `signal`
+   * is null when the backend does not report signals (Docker reports a killed process as 128 + n).
+   */
+  exit: Promise<{ code: number | null; signal: string | null }>;
+}
+
+/** A backend that keeps workspaces: Docker now, Swarm later. */
+export interface WorkspaceDriver {
+  /** Makes the container and its named volume, labelled; does not start it. */
+  create(spec: WorkspaceSpec): Promise<WorkspaceRef>;
+  /** Idempotent: starting a running workspace resolves. */
+  start(ref: WorkspaceRef): Promise<void>;
+  /** Idempotent: stopping a stopped or missing workspace resolves. */
+  stop(ref: WorkspaceRef): Promise<void>;
+  status(ref: WorkspaceRef): Promise<WorkspaceStatus>;
+  /** Runs a command in a running workspace; INVALID_STATE when it is stopped. */
+  exec(ref: WorkspaceRef, req: ExecRequest): Promise<ExecSession>;
+  /** Removes the container and the volume; idempotent: an already-gone workspace resolves. */
+  destroy(ref: WorkspaceRef): Promise<void>;
+  /** Azusa-owned workspaces only, optionally narrowed to those carrying every label given. */
+  list(labels?: Record<string, string>): Promise<ListedWorkspace[]>;
+}
+
+export type ListedWorkspace = WorkspaceRef & { labels: Record<string, string>; status: WorkspaceStatus };
+
+/** The labels on every object a driver makes. */
+export const labelKeys = {
+  managed: "io.azusa.managed",
+  workspace: "io.azusa.workspace",
+  tenant: "io.azusa.tenant",
+  package: "io.azusa.package",
+} as const;
+
+/** The labels a workspace's objects carry. */
+export function workspaceLabels(spec: Pick<WorkspaceSpec, "id" | "tenantId" | "packageId">): Record<string, string> {
+  return {
+    [labelKeys.managed]: "true",
+    [labelKeys.workspace]: spec.id,
+    [labelKeys.tenant]: spec.tenantId,
+    [labelKeys.package]: spec.packageId,
+  };
+}
+
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const userPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/;
+
+function invalid(path: string, message: string): AppError {
+  return new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+}
+
+/** Checks the parts of an environment map every backend passes to a process. */
+export function checkEnv(env: Record<string, string>, path: string): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!envName.test(name)) throw invalid(`${path}.${name}`, "not a valid variable name");
+    if (value.includes("\0")) throw invalid(`${path}.${name}`, "contains a NUL byte");
+  }
+}
+
+/** Checks a user string's shape and refuses the obvious spellings of root; backends resolve names themselves. */
+export function checkUser(user: string, path: string): void {
+  if (!userPattern.test(user)) throw invalid(path, "must be name, uid, name:group or uid:gid");
+  const name = user.split(":")[0];
+  if (name === "root" || (name !== undefined && /^0+$/.test(name))) throw invalid(path, "must not be root");
+}
+
+/** Throws VALIDATION naming the first field of `spec` that no backend could honour. */
+export function checkWorkspaceSpec(spec: WorkspaceSpec): void {
+  if (!idPattern.test(spec.id)) throw invalid("id", "letters, digits, '_', '.' and '-' only, at most 63");
+  for (const key of ["tenantId", "packageId", "image"] as const) {
+    if (!spec[key] || /[\s\0]/.test(spec[key])) throw invalid(key, "must be non-empty without spaces");
+  }
+  checkUser(spec.user, "user");
+  checkEnv(spec.env, "env");
+  const { cpus, memoryMiB, pids } = spec.resources;
+  if (!(cpus > 0 && cpus <= 256)) throw invalid("resources.cpus", "must be above 0 and at most 256");
+  if (!(Number.isInteger(memoryMiB) && memoryMiB >= 16)) throw invalid("resources.memoryMiB", "at least 16");
+  if (!(Number.isInteger(pids) && pids >= 8)) throw invalid("resources.pids", "an integer of at least 8");
+  const folder = spec.workspaceFolder;
+  if (!folder.startsWith("/") || folder === "/" || folder.split("/").some((p) => p === "." || p === "..")) {
+    throw invalid("workspaceFolder", "must be an absolute path below /");
+  }
+}
