@@ -27,10 +27,8 @@ export interface CredentialStore {
   createUser(input: { email: string; name: string; password: string; role: Role; tenantId: string | null }): Promise<{
     id: string;
   }>;
-  setRole(userId: string, role: Role, tenantId: string | null): Promise<void>;
+  /** Ends every session of the user and forgets what was remembered of their credentials. */
   revokeSessions(userId: string): Promise<void>;
-  /** Deletes every API key of the user (their role or tenant changed). Returns how many there were. */
-  revokeApiKeys(userId: string): Promise<number>;
   createApiKey(userId: string, name: string, expiresInDays: number | null): Promise<ApiKeySummary & { key: string }>;
   listApiKeys(userId: string): Promise<ApiKeySummary[]>;
   deleteApiKey(userId: string, keyId: string): Promise<boolean>;
@@ -104,28 +102,10 @@ export function createCredentialStore(
       return { id: user.id };
     },
 
-    async setRole(userId, role, tenantId) {
-      cache.forgetUser(userId);
-      await db.kysely
-        .updateTable("user")
-        .set({ role, tenantId, updatedAt: new Date().toISOString() })
-        .where("id", "=", userId)
-        .execute();
-    },
-
     async revokeSessions(userId) {
       cache.forgetUser(userId);
       const ctx = await auth.$context;
       await ctx.internalAdapter.deleteUserSessions(userId);
-    },
-
-    async revokeApiKeys(userId) {
-      cache.forgetUser(userId);
-      const res = await db.kysely
-        .deleteFrom("apikey" as never)
-        .where("referenceId" as never, "=", userId as never)
-        .executeTakeFirst();
-      return Number(res.numDeletedRows);
     },
 
     async createApiKey(userId, name, expiresInDays) {

@@ -263,25 +263,35 @@ export function createAccountService({
         const operators = await db.selectFrom("user").select("id").where("role", "=", "operator").execute();
         if (operators.length <= 1) throw new AppError("CONFLICT", "the last operator cannot be given another role");
       }
-      await credentials.setRole(id, input.role, tenantId);
-      // Whatever the old role or tenant granted ends now: sessions, API keys, contracts led.
+      // The new role and the end of what the old one granted (API keys, contracts led) land with
+      // their audit event in one transaction; then the user's sessions end.
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("user")
+          .set({ role: input.role, tenantId, updatedAt: new Date().toISOString() })
+          .where("id", "=", id)
+          .execute();
+        const keys = await trx
+          .deleteFrom("apikey" as never)
+          .where("referenceId" as never, "=", id as never)
+          .executeTakeFirst();
+        const led = await trx.deleteFrom("contract_lead").where("user_id", "=", id).executeTakeFirst();
+        await audit.record(
+          actor,
+          "user.role_changed",
+          `user:${id}`,
+          {
+            from: before.role,
+            to: input.role,
+            fromTenantId: before.tenantId,
+            toTenantId: tenantId,
+            apiKeysRevoked: Number(keys.numDeletedRows),
+            contractsNoLongerLed: Number(led.numDeletedRows),
+          },
+          { tenantId, trx },
+        );
+      });
       await credentials.revokeSessions(id);
-      const apiKeysRevoked = await credentials.revokeApiKeys(id);
-      const led = await db.deleteFrom("contract_lead").where("user_id", "=", id).executeTakeFirst();
-      await audit.record(
-        actor,
-        "user.role_changed",
-        `user:${id}`,
-        {
-          from: before.role,
-          to: input.role,
-          fromTenantId: before.tenantId,
-          toTenantId: tenantId,
-          apiKeysRevoked,
-          contractsNoLongerLed: Number(led.numDeletedRows),
-        },
-        { tenantId },
-      );
       return this.get(actor, id);
     },
   };
