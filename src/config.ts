@@ -44,6 +44,11 @@ const Env = z.object({
     .enum(["on", "off"])
     .default("on")
     .describe("run the schedules (offer expiry every minute, vetting expiry daily at 00:05 Asia/Tokyo)"),
+  AZUSA_TEMPLATES_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("folder of *.devcontainer.json workspace templates; the built-in ones when unset"),
   AZUSA_TRUST_PROXY: z
     .enum(["true", "false"])
     .default("false")
@@ -79,6 +84,7 @@ export interface Config {
   wbsLimit: number;
   offerTtlHours: number;
   schedules: boolean;
+  templatesDir: string | undefined;
   trustProxy: boolean;
   signInLimit: number;
   metricsToken: string | undefined;
@@ -140,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wbsLimit: e.AZUSA_WBS_LIMIT,
     offerTtlHours: e.AZUSA_OFFER_TTL_HOURS,
     schedules: e.AZUSA_SCHEDULES === "on",
+    templatesDir: e.AZUSA_TEMPLATES_DIR,
     trustProxy: e.AZUSA_TRUST_PROXY,
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,

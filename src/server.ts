@@ -19,9 +19,12 @@ import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
+import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
+import { defaultTemplateDir } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
 export function loadSecret(config: Config): string {
@@ -59,8 +62,22 @@ export function buildAzusa(
   const packages = createPackageService({ db: db.kysely, audit });
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
-  const offers = createOfferService({ db: db.kysely, audit, engineers, packages, offerTtlHours: config.offerTtlHours });
   const docker = createDockerClient(config.docker);
+  const workspaces = createWorkspaceService({
+    db: db.kysely,
+    audit,
+    driver: createDockerDriver({ docker }),
+    templatesDir: config.templatesDir ?? defaultTemplateDir,
+    logger,
+  });
+  const offers = createOfferService({
+    db: db.kysely,
+    audit,
+    engineers,
+    packages,
+    offerTtlHours: config.offerTtlHours,
+    onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
+  });
   const metrics = createMetrics();
   const app = createApp({
     auth,
@@ -73,6 +90,7 @@ export function buildAzusa(
     wbs,
     engineers,
     offers,
+    workspaces,
     audit,
     logger,
     metrics,
@@ -94,6 +112,7 @@ export function buildAzusa(
     wbs,
     engineers,
     offers,
+    workspaces,
     schedules: schedules({ offers, engineers }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
@@ -118,6 +137,8 @@ export interface Running {
 /** Migrates, then listens; resolves once the port is bound. */
 export async function startAzusa(config: Config, opts: { logger?: Logger } = {}): Promise<Running> {
   const azusa = buildAzusa(config, opts);
+  // A bad template stops start-up here, with every problem named, rather than at the first assignment.
+  await azusa.workspaces.templates();
   const applied = await azusa.migrate();
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
@@ -137,6 +158,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
       stopping ??= (async () => {
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
+        await azusa.workspaces.drain();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();

@@ -18,6 +18,7 @@ import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
+import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
@@ -34,6 +35,7 @@ import { type Metrics, observe } from "./system/metrics.ts";
 import { requestContext } from "./system/request-context.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
 import { userRoutes } from "./users/users.routes.ts";
+import { workspaceRoutes } from "./workspaces/workspaces.routes.ts";
 
 export interface AppDeps {
   auth: Auth;
@@ -46,6 +48,7 @@ export interface AppDeps {
   wbs: WbsImportService;
   engineers: EngineerService;
   offers: OfferService;
+  workspaces: WorkspaceService;
   audit: AuditService;
   logger: Logger;
   metrics: Metrics;
@@ -227,6 +230,7 @@ export function createApp(deps: AppDeps) {
   app.route(API, packageRoutes(deps));
   app.route(API, engineerRoutes(deps));
   app.route(API, offerRoutes(deps));
+  app.route(API, workspaceRoutes(deps));
   app.route(API, userRoutes(deps));
   app.route(API, invitationRoutes(deps));
   app.route(API, apiKeyRoutes(deps));

@@ -5,6 +5,7 @@ import * as tenantsAndInvitations from "./migrations/2026-11-25T1910-tenants-and
 import * as auditLog from "./migrations/2026-11-25T1911-audit-log.ts";
 import * as contractsAndPackages from "./migrations/2026-11-25T2000-contracts-and-packages.ts";
 import * as engineersAndOffers from "./migrations/2026-11-25T2100-engineers-and-offers.ts";
+import * as workspaces from "./migrations/2026-11-25T2200-workspaces.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-25T1911-audit-log": auditLog,
   "2026-11-25T2000-contracts-and-packages": contractsAndPackages,
   "2026-11-25T2100-engineers-and-offers": engineersAndOffers,
+  "2026-11-25T2200-workspaces": workspaces,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

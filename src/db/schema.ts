@@ -179,7 +179,23 @@ export interface AssignmentTable {
   end_reason: string | null;
 }
 
+export interface WorkspaceTable {
+  id: string;
+  assignment_id: string;
+  package_id: string;
+  tenant_id: string;
+  engineer_id: string;
+  template: string;
+  state: string;
+  reason: string;
+  container_id: string | null;
+  volume: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
+  workspace: WorkspaceTable;
   engineer_profile: EngineerProfileTable;
   engineer_skill: EngineerSkillTable;
   vetting_record: VettingRecordTable;

@@ -70,6 +70,7 @@ export function createOfferService({
   engineers,
   packages,
   offerTtlHours,
+  onAssigned = async () => {},
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
@@ -77,6 +78,8 @@ export function createOfferService({
   engineers: EngineerService;
   packages: PackageService;
   offerTtlHours: number;
+  /** Called after an acceptance has committed, with the new assignment (the workspace is made there). */
+  onAssigned?: (assignmentId: string) => Promise<unknown>;
   now?: () => Date;
 }) {
   const system: Actor = { kind: "system", name: "offers" };
@@ -290,6 +293,7 @@ export function createOfferService({
           { trx, tenantId: p.tenantId },
         );
       });
+      await onAssigned(assignmentId);
       return { offer: toOffer({ ...offer, state: "accepted", responded_at: now().toISOString() }), assignmentId };
     },
 

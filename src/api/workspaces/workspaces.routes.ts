@@ -1,0 +1,61 @@
+// HTTP for workspaces: the one of a package, and starting, stopping and destroying it.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { WorkspaceService } from "../../domain/workspaces/workspaces.service.ts";
+import { errorResponses } from "../errors.ts";
+import { actorOf, createRouter } from "../router.ts";
+import { IdParam, json } from "../schemas.ts";
+
+const Workspace = z
+  .object({
+    id: z.string(),
+    packageId: z.string(),
+    engineerId: z.string(),
+    template: z.string(),
+    state: z.enum(["provisioning", "running", "stopped", "destroyed", "failed"]),
+    reason: z.string().describe("why it is in this state"),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Workspace");
+
+const one = { 200: { description: "The workspace", content: json(Workspace) }, ...errorResponses };
+const action = (verb: "start" | "stop", summary: string) =>
+  createRoute({
+    method: "post",
+    path: `/workspaces/{id}/${verb}`,
+    tags: ["workspaces"],
+    summary,
+    request: { params: IdParam },
+    responses: one,
+  });
+
+const ofPackage = createRoute({
+  method: "get",
+  path: "/packages/{id}/workspace",
+  tags: ["workspaces"],
+  summary: "The package's workspace (its engineer, the contract's people, operators)",
+  request: { params: IdParam },
+  responses: one,
+});
+const start = action("start", "Start a stopped workspace");
+const stop = action("stop", "Stop a running workspace");
+const destroy = createRoute({
+  method: "post",
+  path: "/workspaces/{id}/destroy",
+  tags: ["workspaces"],
+  summary: "Destroy the workspace and its volume (operators, the contract's lead); audited as disposal",
+  request: {
+    params: IdParam,
+    body: { required: true, content: json(z.strictObject({ reason: z.string().trim().min(1, "say why").max(1000) })) },
+  },
+  responses: one,
+});
+
+export const workspaceRoutes = (deps: { workspaces: WorkspaceService }) =>
+  createRouter()
+    .openapi(ofPackage, async (c) => c.json(await deps.workspaces.forPackage(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(start, async (c) => c.json(await deps.workspaces.start(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(stop, async (c) => c.json(await deps.workspaces.stop(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(destroy, async (c) =>
+      c.json(await deps.workspaces.destroy(actorOf(c), c.req.valid("param").id, c.req.valid("json").reason), 200),
+    );
