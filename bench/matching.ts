@@ -10,6 +10,7 @@ import {
   suggestMany,
   type VettingKind,
 } from "../src/domain/matching/matching.ts";
+import { seeded } from "../test/support/random.ts";
 
 const SMALL = { packages: 1_000, engineers: 200 };
 const LARGE = { packages: 10_000, engineers: 2_000 };
@@ -65,21 +66,6 @@ const SKILLS = [
   "security",
   "network",
 ];
-
-/** mulberry32: small, seeded, good enough to make data. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]) => xs[int(0, xs.length - 1)] as T;
-  return { next, int, pick };
-}
 
 type Rnd = ReturnType<typeof seeded>;
 

@@ -1,4 +1,5 @@
 // Table types for Kysely. Timestamps are ISO-8601 strings so that SQLite and PostgreSQL agree.
+import type { Kysely, Transaction } from "kysely";
 
 /** A prime contractor: the unit of data isolation. */
 export interface TenantTable {
@@ -214,3 +215,6 @@ export interface Database {
   audit_event: AuditEventTable;
   audit_head: AuditHeadTable;
 }
+
+/** A query runner: the database itself or a transaction on it. */
+export type Executor = Kysely<Database> | Transaction<Database>;

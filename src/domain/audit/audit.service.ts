@@ -1,7 +1,7 @@
 // The append-only audit log: each event carries the hash of the one before, so edits and removals show.
 import { createHash } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
-import type { AuditEventTable, Database } from "../../db/schema.ts";
+import type { AuditEventTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -25,8 +25,6 @@ export interface VerifyResult {
   checked: number;
   firstBad?: { seq: number; problem: string };
 }
-
-type Executor = Kysely<Database> | Transaction<Database>;
 
 export function hashEvent(row: Omit<AuditEventTable, "hash">): string {
   const canonical = JSON.stringify([

@@ -1,7 +1,7 @@
 // Contracts: what a prime contractor won, who leads it, and who may see it (its tenant's staff only).
 import { randomUUID } from "node:crypto";
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { ContractTable, Database } from "../../db/schema.ts";
+import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
@@ -47,7 +47,7 @@ export interface Contract extends Required<Omit<NewContract, "band" | "leadIds">
 }
 
 /** Visibility of a contract, in one place: its tenant's contractors, and the leads named on it. */
-export function visibleContracts(db: Kysely<Database> | Transaction<Database>, actor: Actor) {
+export function visibleContracts(db: Executor, actor: Actor) {
   const q = db.selectFrom("contract");
   if (actor.kind === "system") return q;
   if (actor.role === "contractor") return q.where("contract.tenant_id", "=", actor.tenantId ?? "");

@@ -1,8 +1,8 @@
 // The roster of vetted engineers: profiles and skills kept by operators, vetting that expires, SSH keys
 // kept by the engineers themselves, and the one access check every way into a workspace consults.
 import { randomUUID } from "node:crypto";
-import type { Kysely, Transaction } from "kysely";
-import type { Database, EngineerProfileTable, SshKeyTable } from "../../db/schema.ts";
+import type { Kysely } from "kysely";
+import type { Database, EngineerProfileTable, Executor, SshKeyTable } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { tokyoDate } from "../dates.ts";
@@ -352,7 +352,7 @@ export function createEngineerService({
     },
 
     /** Engineers as the matching engine sees them; `ids` narrows to some. */
-    async forMatching(ids?: string[], ex: Kysely<Database> | Transaction<Database> = db): Promise<MatchEngineer[]> {
+    async forMatching(ids?: string[], ex: Executor = db): Promise<MatchEngineer[]> {
       let q = ex
         .selectFrom("engineer_profile")
         .innerJoin("user", "user.id", "engineer_profile.user_id")

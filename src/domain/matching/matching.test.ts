@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seeded } from "../../../test/support/random.ts";
 import {
   describeIneligibility,
   ineligibilities,
@@ -268,21 +269,6 @@ describe("suggest", () => {
     ]);
   });
 });
-
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]) => xs[int(0, xs.length - 1)] as T;
-  return { next, int, pick };
-}
 
 /** Few skills, names and dates and round hours, so that ties and borderline cases are common. */
 function randomWorld(seed: number, packageCount: number, engineerCount: number) {

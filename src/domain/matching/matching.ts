@@ -230,6 +230,11 @@ class TopK {
     if (score < worstScore || (score === worstScore && rank > (this.ranks[0] as number))) return;
     this.scores[0] = score;
     this.ranks[0] = rank;
+    this.siftDown();
+  }
+
+  /** Moves the root down until both children rank above it. */
+  private siftDown(): void {
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
@@ -251,17 +256,7 @@ class TopK {
       if (this.size > 0) {
         this.scores[0] = this.scores[this.size] as number;
         this.ranks[0] = this.ranks[this.size] as number;
-        // Sift the moved entry down within the shrunk heap.
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          if (l >= this.size) break;
-          const r = l + 1;
-          const w = r < this.size && this.worse(r, l) ? r : l;
-          if (!this.worse(w, i)) break;
-          this.swap(w, i);
-          i = w;
-        }
+        this.siftDown();
       }
     }
     return out;

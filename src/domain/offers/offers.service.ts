@@ -2,7 +2,7 @@
 // eligibility and capacity are checked at both steps; offers expire; withdrawal frees the capacity.
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
-import type { Database, OfferTable } from "../../db/schema.ts";
+import type { Database, Executor, OfferTable } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
@@ -55,8 +55,6 @@ const toOffer = (r: OfferTable): Offer => ({
 
 const DAY_MS = 86_400_000;
 
-type Executor = Kysely<Database> | Transaction<Database>;
-
 /** The weekly load of a package: its hours spread over the weeks left in its contract (at least one). */
 export function weeklyHoursOf(estimateHours: number, periodStart: string, periodEnd: string, today: string): number {
   const from = Date.parse(periodStart > today ? periodStart : today);
@@ -86,7 +84,7 @@ export function createOfferService({
 
   /** A package as the matching engine sees it, read through the caller's visibility. */
   async function matchPackage(
-    ex: Kysely<Database> | Transaction<Database>,
+    ex: Executor,
     packageId: string,
   ): Promise<MatchPackage & { state: string; tenantId: string; contractId: string }> {
     const row = await ex

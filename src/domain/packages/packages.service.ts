@@ -2,7 +2,7 @@
 // and moving them through the lifecycle with an audit event for every move.
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
-import type { Database, WorkPackageTable } from "../../db/schema.ts";
+import type { Database, Executor, WorkPackageTable } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
@@ -65,7 +65,6 @@ export interface SplitPart {
   acceptanceCriteria?: string;
 }
 
-type Executor = Kysely<Database> | Transaction<Database>;
 type Row = WorkPackageTable & { max_package_hours: number };
 
 /** Packages the actor may see: those of contracts they see; for engineers, those offered or assigned to them now. */
