@@ -143,7 +143,11 @@ describe("workspaces", () => {
     const volumes = await docker.listVolumes({ filters: { label: [`io.azusa.workspace=${ws.id}`] } });
     expect(volumes.Volumes ?? []).toEqual([]);
     const audit = await (await operator.get("/api/v1/audit-events?limit=3")).json();
-    expect(audit.items[0]).toMatchObject({ action: "workspace.disposed", subject: `workspace:${ws.id}` });
+    expect(audit.items[0]).toMatchObject({
+      action: "workspace.disposed",
+      subject: `workspace:${ws.id}`,
+      details: { from: "running", reason: "検収済み、保存期間満了", container: expect.any(String), volume: expect.any(String) },
+    });
   });
 
   it("fails with the reason when the template's image is not on the engine", async () => {

@@ -58,24 +58,26 @@ export function createWorkspaceService({
   const inFlight = new Map<string, Promise<void>>();
   const system: Actor = { kind: "system", name: "workspaces" };
 
+  /** Moves the workspace to `state` and records it; the event is `workspace.<state>` unless named. */
   async function setState(
     row: Pick<WorkspaceTable, "id" | "tenant_id" | "state">,
     actor: Actor,
     state: WorkspaceState,
     reason: string,
-    extra: Partial<WorkspaceTable> = {},
+    details: Record<string, unknown> = {},
+    action = `workspace.${state}`,
   ) {
     await db.transaction().execute(async (trx) => {
       await trx
         .updateTable("workspace")
-        .set({ state, reason, updated_at: now().toISOString(), ...extra })
+        .set({ state, reason, updated_at: now().toISOString() })
         .where("id", "=", row.id)
         .execute();
       await audit.record(
         actor,
-        `workspace.${state}`,
+        action,
         `workspace:${row.id}`,
-        { from: row.state, reason },
+        { from: row.state, reason, ...details },
         { tenantId: row.tenant_id, trx },
       );
     });
@@ -122,10 +124,7 @@ export function createWorkspaceService({
         .where("id", "=", row.id)
         .execute();
       await driver.start(ref);
-      await setState(row, system, "running", "provisioned for the assignment", {
-        container_id: ref.containerId,
-        volume: ref.volume,
-      });
+      await setState(row, system, "running", "provisioned for the assignment");
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ workspace: row.id, err: message }, "workspace provisioning failed");
@@ -253,15 +252,14 @@ export function createWorkspaceService({
       }
       const ref = refOf(row);
       if (ref) await driver.destroy(ref);
-      await setState(row, actor, "destroyed", reason, {});
-      await audit.record(
+      // One event, in the same transaction as the state, is the evidence of what was deleted and when.
+      await setState(
+        row,
         actor,
+        "destroyed",
+        reason,
+        { container: row.container_id, volume: row.volume },
         "workspace.disposed",
-        `workspace:${row.id}`,
-        { container: row.container_id, volume: row.volume, at: now().toISOString() },
-        {
-          tenantId: row.tenant_id,
-        },
       );
       return toWorkspace(await visible(actor, id));
     },
