@@ -146,7 +146,12 @@ describe("workspaces", () => {
     expect(audit.items[0]).toMatchObject({
       action: "workspace.disposed",
       subject: `workspace:${ws.id}`,
-      details: { from: "running", reason: "検収済み、保存期間満了", container: expect.any(String), volume: expect.any(String) },
+      details: {
+        from: "running",
+        reason: "検収済み、保存期間満了",
+        container: expect.any(String),
+        volume: expect.any(String),
+      },
     });
   });
 
