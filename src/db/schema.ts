@@ -193,9 +193,39 @@ export interface WorkspaceTable {
   volume: string | null;
   created_at: string;
   updated_at: string;
+  /** When something last showed the workspace is in use, and what it was (feeds the idle timer). */
+  last_activity_at: string | null;
+  last_activity: string | null;
+}
+
+/** One SSH or browser-terminal connection's channel into a workspace. */
+export interface WorkspaceSessionTable {
+  id: string;
+  workspace_id: string;
+  package_id: string;
+  tenant_id: string;
+  engineer_id: string;
+  channel: string;
+  kind: string;
+  source_address: string;
+  started_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+  exit_code: number | null;
+  recording: string | null;
+}
+
+/** Bytes each way in one 5-minute bucket of a session: evidence beside reported hours, never a timer. */
+export interface SessionActivityTable {
+  session_id: string;
+  bucket_start: string;
+  bytes_in: number | string;
+  bytes_out: number | string;
 }
 
 export interface Database {
+  workspace_session: WorkspaceSessionTable;
+  session_activity: SessionActivityTable;
   workspace: WorkspaceTable;
   engineer_profile: EngineerProfileTable;
   engineer_skill: EngineerSkillTable;

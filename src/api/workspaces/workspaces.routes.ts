@@ -13,6 +13,8 @@ const Workspace = z
     template: z.string(),
     state: z.enum(["provisioning", "running", "stopped", "destroyed", "failed"]),
     reason: z.string().describe("why it is in this state"),
+    lastActivityAt: z.string().nullable().describe("when something last showed it in use"),
+    lastActivity: z.string().nullable().describe("what that was, e.g. an SSH shell"),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -21,6 +21,9 @@ export interface Workspace {
   state: WorkspaceState;
   /** Why it is in this state: what the last change was, or what went wrong. */
   reason: string;
+  /** When something last showed the workspace in use, and what (an SSH session, a save in the web IDE). */
+  lastActivityAt: string | null;
+  lastActivity: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -32,6 +35,8 @@ const toWorkspace = (r: WorkspaceTable): Workspace => ({
   template: r.template,
   state: r.state as WorkspaceState,
   reason: r.reason,
+  lastActivityAt: r.last_activity_at,
+  lastActivity: r.last_activity,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -168,6 +173,8 @@ export function createWorkspaceService({
         volume: null,
         created_at: at,
         updated_at: at,
+        last_activity_at: null,
+        last_activity: null,
       };
       await db.transaction().execute(async (trx) => {
         await trx.insertInto("workspace").values(row).execute();
@@ -240,6 +247,18 @@ export function createWorkspaceService({
       if (row.state !== "stopped")
         await setState(row, actor, "stopped", actor.kind === "user" ? `stopped by ${actor.role}` : "stopped");
       return toWorkspace(await visible(actor, id));
+    },
+
+    /**
+     * Notes that the workspace is in use (`what`: "ssh shell", "web IDE save", …) so that the idle timer
+     * starts again; not audited, as sessions and saves have their own events.
+     */
+    async recordActivity(id: string, what: string, at: Date = now()): Promise<void> {
+      await db
+        .updateTable("workspace")
+        .set({ last_activity_at: at.toISOString(), last_activity: what })
+        .where("id", "=", id)
+        .execute();
     },
 
     /** Removes the container and its volume; the audit event is the evidence of what was deleted and when. */
