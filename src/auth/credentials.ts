@@ -34,6 +34,8 @@ export interface CredentialStore {
   deleteApiKey(userId: string, keyId: string): Promise<boolean>;
   /** The principal behind a request's session cookie or API key, or null. */
   principal(headers: Headers): Promise<(Principal & { via: "session" | "api_key" }) | null>;
+  /** The principal when this process checked the same credential moments ago; `principal` otherwise. */
+  remembered(headers: Headers): (Principal & { via: "session" | "api_key" }) | undefined;
   /** Forgets what is remembered about the user behind these headers (after sign-out, say). */
   forget(headers: Headers): void;
 }
@@ -188,6 +190,11 @@ export function createCredentialStore(
       };
       cache.set(cookie, u.id, resolved, new Date(session.session.expiresAt).getTime());
       return resolved;
+    },
+
+    remembered(headers) {
+      const credential = apiKeyFrom(headers) ?? sessionCookieFrom(headers);
+      return credential ? cache.get(credential) : undefined;
     },
 
     forget(headers) {

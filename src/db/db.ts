@@ -2,7 +2,15 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from "kysely";
+import {
+  type Compilable,
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  sql,
+} from "kysely";
 import pg from "pg";
 import type { Config } from "../config.ts";
 import type { Database } from "./schema.ts";
@@ -69,5 +77,27 @@ function wrap(kysely: Kysely<Database>, dialect: Dialect): Db {
       await sql`select 1`.execute(kysely);
     },
     close: () => kysely.destroy(),
+  };
+}
+
+const ARGUMENT = "\u0000azusa-prepared-argument\u0000";
+
+/**
+ * A read on a hot path, built and compiled by Kysely once and then run with a new argument: building
+ * and compiling cost more than running a small query. `build` receives a stand-in for the argument and
+ * must use it exactly where the value goes (once or more); the result is the query's first row.
+ */
+export function preparedFirst<R>(
+  kysely: Kysely<Database>,
+  build: (argument: string) => Compilable<R>,
+): (argument: string) => Promise<R | undefined> {
+  const compiled = build(ARGUMENT).compile();
+  const slots = compiled.parameters.flatMap((p, i) => (p === ARGUMENT ? [i] : []));
+  if (slots.length === 0) throw new Error("preparedFirst: the query does not use its argument");
+  return async (argument) => {
+    const parameters = [...compiled.parameters];
+    for (const i of slots) parameters[i] = argument;
+    const { rows } = await kysely.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters));
+    return rows[0];
   };
 }

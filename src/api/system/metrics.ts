@@ -1,5 +1,5 @@
 // Prometheus metrics for HTTP traffic, one registry per app so that tests can run several apps.
-import type { MiddlewareHandler } from "hono";
+import type { Context, Env, MiddlewareHandler } from "hono";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) {
@@ -23,8 +23,14 @@ export function createMetrics({ defaults = true }: { defaults?: boolean } = {}) 
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Counts and times every request by its route pattern (not its path, to keep label counts small). */
-export function observe(metrics: Metrics): MiddlewareHandler {
+/**
+ * Counts and times every request by its route pattern (not its path, to keep label counts small), and
+ * hands each finished request with its duration in milliseconds to `done` (the request log).
+ */
+export function observe<E extends Env>(
+  metrics: Metrics,
+  done?: (c: Context<E>, ms: number) => void,
+): MiddlewareHandler<E> {
   // Labelled children are looked up once per label set; `inc(labels)` would validate and hash every time.
   const counters = new Map<string, Counter.Internal>();
   const timers = new Map<string, Histogram.Internal<"method" | "route">>();
@@ -46,7 +52,9 @@ export function observe(metrics: Metrics): MiddlewareHandler {
       counter = metrics.requests.labels({ method, route, status });
       counters.set(counterKey, counter);
     }
+    const ms = performance.now() - start;
     counter.inc();
-    timer.observe((performance.now() - start) / 1000);
+    timer.observe(ms / 1000);
+    done?.(c, ms);
   };
 }

@@ -23,7 +23,8 @@ export function requestContext({ https }: { https: boolean }): MiddlewareHandler
   const headers: [string, string][] = https
     ? [...securityHeaders, ["strict-transport-security", "max-age=31536000; includeSubDomains"]]
     : securityHeaders;
-  return async (c, next) => {
+  // Not async: returning `next()` spares an awaited frame on every request.
+  return (c, next) => {
     const given = c.req.header("x-request-id");
     const id = given && plainId.test(given) ? given : randomUUID();
     c.set("requestId", id);
@@ -36,6 +37,6 @@ export function requestContext({ https }: { https: boolean }): MiddlewareHandler
       for (const [name, value] of headers) c.header(name, value);
       c.header("x-request-id", id);
     }
-    await next();
+    return next();
   };
 }

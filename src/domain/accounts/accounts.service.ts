@@ -2,6 +2,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { CredentialStore } from "../../auth/credentials.ts";
+import { preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
 import { type Actor, type Role, tenantRoles } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -89,6 +90,8 @@ export function createAccountService({
   now?: () => Date;
 }) {
   const userColumns = ["id", "email", "name", "role", "tenantId", "createdAt"] as const;
+  // Every signed-in page and script asks for its own profile: that read is compiled once.
+  const ownProfile = preparedFirst(db, (id) => db.selectFrom("user").select(userColumns).where("id", "=", id));
 
   async function emailTaken(email: string): Promise<boolean> {
     const u = await db.selectFrom("user").select("id").where("email", "=", email).executeTakeFirst();
@@ -239,9 +242,10 @@ export function createAccountService({
 
     async get(actor: Actor, id: string): Promise<User> {
       if (actor.kind === "user" && actor.role === "engineer" && actor.userId !== id) throw notFound("user");
-      const q =
-        actor.kind === "user" && actor.userId === id ? db.selectFrom("user").select(userColumns) : scopeUsers(actor);
-      const row = await q.where("id", "=", id).executeTakeFirst();
+      const row =
+        actor.kind === "user" && actor.userId === id
+          ? await ownProfile(id)
+          : await scopeUsers(actor).where("id", "=", id).executeTakeFirst();
       if (!row) throw notFound("user");
       return toUser(row);
     },
