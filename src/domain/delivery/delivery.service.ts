@@ -133,7 +133,7 @@ export function createDeliveryService({
         current: pkg.state,
       });
     }
-    return db.transaction().execute(async (trx) => {
+    const delivery = await db.transaction().execute(async (trx) => {
       const open = await trx
         .selectFrom("delivery")
         .selectAll()
@@ -178,6 +178,8 @@ export function createDeliveryService({
       });
       return toDelivery({ ...open, decision, reasons: JSON.stringify(reasons), decided_at: at, decided_by: by });
     });
+    void notifications.dispatch();
+    return delivery;
   }
 
   const service = {
@@ -243,6 +245,7 @@ export function createDeliveryService({
           },
         });
       });
+      void notifications.dispatch();
       return toDelivery(row);
     },
 
@@ -315,6 +318,7 @@ export function createDeliveryService({
           }),
         );
       }
+      void notifications.dispatch();
       return due.length;
     },
   };

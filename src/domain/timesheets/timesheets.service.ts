@@ -285,7 +285,7 @@ export function createTimesheetService({
     to: TimesheetState,
     opts: { reason?: string; who: "engineer" | "lead" },
   ): Promise<Timesheet> {
-    return db.transaction().execute(async (trx) => {
+    const sheet = await db.transaction().execute(async (trx) => {
       const row = await visibleSheet(trx, actor, id);
       if (opts.who === "engineer" && (actor.kind !== "user" || actor.role !== "engineer")) {
         throw forbidden("only the engineer submits their timesheet");
@@ -362,6 +362,9 @@ export function createTimesheetService({
       });
       return view(trx, await sheetRow(trx, id));
     });
+    // Webhooks go out once the change is committed.
+    void notifications.dispatch();
+    return sheet;
   }
 
   const service = {
