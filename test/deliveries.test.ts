@@ -89,8 +89,13 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     const due = new Date(Date.parse(`${day}T00:00:00Z`) + 59 * 86_400_000).toISOString().slice(0, 10);
     expect(delivery).toMatchObject({ paymentDueOn: due, decision: null, acceptedAt: null });
     expect(await stateOf(pkg.id)).toBe("delivered");
-    const told = (await (await w.contractor.get("/api/v1/notifications")).json()).items;
-    expect(told[0]).toMatchObject({ kind: "delivery.delivered", body: `支払期日: ${due}` });
+    const told = (await (await w.contractor.get("/api/v1/notifications?unread=true")).json()).items;
+    expect(told[0]).toMatchObject({ kind: "delivery.delivered", body: `支払期日: ${due}`, readAt: null });
+    expect((await sato.client.post(`/api/v1/notifications/${told[0].id}/read`)).status).toBe(404); // not sato's
+    const read = await w.contractor.post(`/api/v1/notifications/${told[0].id}/read`);
+    expect((await read.json()).readAt).toEqual(expect.any(String));
+    const unread = (await (await w.contractor.get("/api/v1/notifications?unread=true")).json()).items;
+    expect(unread.map((n: { id: string }) => n.id)).not.toContain(told[0].id);
 
     expect((await w.lead.post(`/api/v1/packages/${pkg.id}/accept-delivery`)).status).toBe(403);
     const accepted = await w.contractor.post(`/api/v1/packages/${pkg.id}/accept-delivery`);

@@ -53,35 +53,35 @@ const Settlement = z
 
 const Settlements = json(z.object({ items: z.array(Settlement) }));
 
-const hours = createRoute({
-  method: "get",
-  path: "/contracts/{id}/hours",
-  tags: ["settlements"],
-  summary: "The month's hours of a contract, one row per entry and Tokyo day (JSON)",
-  request: { params: IdParam, query: MonthQuery },
-  responses: { 200: { description: "Rows", content: json(z.object({ items: z.array(HoursRow) })) }, ...errorResponses },
-});
+/** A GET of one contract's month. */
+const monthRoute = (path: string, summary: string, content: Parameters<typeof createRoute>[0]["responses"][number]) =>
+  createRoute({
+    method: "get",
+    path,
+    tags: ["settlements"],
+    summary,
+    request: { params: IdParam, query: MonthQuery },
+    responses: { 200: content, ...errorResponses },
+  });
 
-const hoursCsv = createRoute({
-  method: "get",
-  path: "/contracts/{id}/hours.csv",
-  tags: ["settlements"],
-  summary: "The same rows as CSV: UTF-8 with a BOM, CRLF, Japanese headers (opens in Excel)",
-  request: { params: IdParam, query: MonthQuery },
-  responses: {
-    200: { description: "CSV", content: { "text/csv": { schema: z.string() } } },
-    ...errorResponses,
+const hours = monthRoute(
+  "/contracts/{id}/hours",
+  "The month's hours of a contract, one row per entry and Tokyo day (JSON)",
+  {
+    description: "Rows",
+    content: json(z.object({ items: z.array(HoursRow) })),
   },
-});
-
-const settle = createRoute({
-  method: "get",
-  path: "/contracts/{id}/settlements",
-  tags: ["settlements"],
-  summary: "準委任: each engineer's approved hours of the month against the band, and the amount",
-  request: { params: IdParam, query: MonthQuery },
-  responses: { 200: { description: "Settlements", content: Settlements }, ...errorResponses },
-});
+);
+const hoursCsv = monthRoute(
+  "/contracts/{id}/hours.csv",
+  "The same rows as CSV: UTF-8 with a BOM, CRLF, Japanese headers (opens in Excel)",
+  { description: "CSV", content: { "text/csv": { schema: z.string() } } },
+);
+const settle = monthRoute(
+  "/contracts/{id}/settlements",
+  "準委任: each engineer's approved hours of the month against the band, and the amount",
+  { description: "Settlements", content: Settlements },
+);
 
 const adjust = createRoute({
   method: "post",

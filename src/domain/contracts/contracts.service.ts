@@ -277,3 +277,12 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
 }
 
 export type ContractService = ReturnType<typeof createContractService>;
+
+/** True when the actor may see the contract (see `visibleContracts`). */
+export async function seesContract(db: Executor, actor: Actor, contractId: string): Promise<boolean> {
+  const row = await visibleContracts(db, actor)
+    .select("contract.id")
+    .where("contract.id", "=", contractId)
+    .executeTakeFirst();
+  return row !== undefined;
+}

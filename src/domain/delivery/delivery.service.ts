@@ -5,7 +5,7 @@ import type { Kysely } from "kysely";
 import type { Database, DeliveryTable } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { seesContract } from "../contracts/contracts.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import type { PackageService } from "../packages/packages.service.ts";
@@ -96,10 +96,7 @@ export function createDeliveryService({
   async function forContractor(actor: Actor, packageId: string) {
     const pkg = await packageRow(packageId);
     if (!pkg) throw notFound("package");
-    const seen = await visibleContracts(db, actor)
-      .select("contract.id")
-      .where("contract.id", "=", pkg.contract_id)
-      .executeTakeFirst();
+    const seen = await seesContract(db, actor, pkg.contract_id);
     if (!seen) throw notFound("package");
     if (actor.kind === "user" && actor.role !== "contractor")
       throw forbidden("only a contractor of the tenant inspects deliveries (検収)");
@@ -268,10 +265,7 @@ export function createDeliveryService({
           .executeTakeFirst();
         if (!mine) throw notFound("package");
       } else {
-        const seen = await visibleContracts(db, actor)
-          .select("contract.id")
-          .where("contract.id", "=", pkg.contract_id)
-          .executeTakeFirst();
+        const seen = await seesContract(db, actor, pkg.contract_id);
         if (!seen) throw notFound("package");
       }
       const rows = await db

@@ -4,7 +4,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { seesContract } from "../contracts/contracts.service.ts";
 import { notFound } from "../errors.ts";
 import { tokyoDay } from "../timesheets/time.ts";
 import { MAX_PAYMENT_DAYS } from "./delivery.service.ts";
@@ -77,11 +77,7 @@ export async function orderTerms(db: Kysely<Database>, actor: Actor, assignmentI
     actor.kind === "system" ||
     actor.role === "operator" ||
     (actor.role === "engineer" && actor.userId === a.engineer_id) ||
-    ((actor.role === "lead" || actor.role === "contractor") &&
-      (await visibleContracts(db, actor)
-        .select("contract.id")
-        .where("contract.id", "=", a.contract_id)
-        .executeTakeFirst()) !== undefined);
+    ((actor.role === "lead" || actor.role === "contractor") && (await seesContract(db, actor, a.contract_id)));
   if (!mayRead) throw notFound("assignment");
 
   const days = Math.min(a.payment_terms_days ?? MAX_PAYMENT_DAYS, MAX_PAYMENT_DAYS);

@@ -6,7 +6,7 @@ import type { Database, Executor, NotificationTable, WebhookDeliveryTable } from
 import type { Logger } from "../../logger.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
+import { forbidden, invalidField, notFound } from "../errors.ts";
 
 /** The header a receiver checks: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const SIGNATURE_HEADER = "azusa-signature";
@@ -59,9 +59,6 @@ export interface WebhookDelivery {
   deliveredAt: string | null;
 }
 
-const invalid = (path: string, message: string) =>
-  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
-
 const toNotification = (r: NotificationTable): Notification => ({
   id: r.id,
   kind: r.kind,
@@ -78,13 +75,14 @@ function checkUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw invalid("url", "is not a URL");
+    throw invalidField("url", "is not a URL");
   }
   const loopback = ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw invalid("url", "must be https:// (plain http only to this machine)");
+    throw invalidField("url", "must be https:// (plain http only to this machine)");
   }
-  if (url.username || url.password) throw invalid("url", "must not carry credentials; the signature authenticates");
+  if (url.username || url.password)
+    throw invalidField("url", "must not carry credentials; the signature authenticates");
   return url.toString();
 }
 
@@ -321,7 +319,7 @@ export function createNotificationService({
     async createWebhook(actor: Actor, input: { url: string; secret: string }): Promise<Webhook> {
       const { userId, tenantId } = requireContractor(actor);
       const url = checkUrl(input.url);
-      if (input.secret.length < 32) throw invalid("secret", "must be at least 32 characters");
+      if (input.secret.length < 32) throw invalidField("secret", "must be at least 32 characters");
       const row = {
         id: randomUUID(),
         tenant_id: tenantId,

@@ -1,13 +1,10 @@
 // Wall-clock times in any IANA zone turned into instants, and instants cut into Tokyo days and
 // Monday–Sunday weeks, with nothing but Intl (Asia/Tokyo has no daylight saving: +09:00 all year).
-import { AppError } from "../errors.ts";
+import { invalidField } from "../errors.ts";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 const TOKYO_OFFSET = 9 * 3_600_000;
-
-const invalid = (path: string, message: string) =>
-  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -67,13 +64,14 @@ const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}
 export function toInstant(given: string, timeZone: string, field: string): Date {
   if (WITH_OFFSET.test(given)) {
     const t = Date.parse(given);
-    if (Number.isNaN(t)) throw invalid(field, "is not a valid time");
+    if (Number.isNaN(t)) throw invalidField(field, "is not a valid time");
     return new Date(t);
   }
   const m = LOCAL.exec(given);
-  if (!m) throw invalid(field, "must be YYYY-MM-DDTHH:MM, with or without an offset");
+  if (!m) throw invalidField(field, "must be YYYY-MM-DDTHH:MM, with or without an offset");
   const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
-  if (Number.isNaN(wall) || new Date(wall).getUTCDate() !== Number(m[3])) throw invalid(field, "is not a valid date");
+  if (Number.isNaN(wall) || new Date(wall).getUTCDate() !== Number(m[3]))
+    throw invalidField(field, "is not a valid date");
   // Two passes settle the offset for any zone; the earlier candidate wins where a wall time repeats.
   const candidates = new Set<number>();
   for (const probe of [wall - DAY / 2, wall, wall + DAY / 2]) {
@@ -81,7 +79,7 @@ export function toInstant(given: string, timeZone: string, field: string): Date 
     candidates.add(wall - offsetAt(first, timeZone));
   }
   const valid = [...candidates].filter((t) => t + offsetAt(t, timeZone) === wall).sort((a, b) => a - b);
-  if (valid[0] === undefined) throw invalid(field, `${given} does not exist in ${timeZone} (the clocks skip it)`);
+  if (valid[0] === undefined) throw invalidField(field, `${given} does not exist in ${timeZone} (the clocks skip it)`);
   return new Date(valid[0]);
 }
 

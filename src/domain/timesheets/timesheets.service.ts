@@ -5,8 +5,8 @@ import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, TimeEntryTable, TimesheetTable } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
+import { seesContract, visibleContracts } from "../contracts/contracts.service.ts";
+import { AppError, forbidden, invalidField, notFound } from "../errors.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import { type Evidence, evidenceFor } from "./evidence.ts";
 import {
@@ -75,9 +75,6 @@ export interface Timesheet {
 
 const MAX_ENTRY_MINUTES = 24 * 60;
 const locked: readonly string[] = ["submitted", "approved"];
-
-const invalid = (path: string, message: string) =>
-  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
 
 /** An entry's share of each Tokyo day: a timed entry is cut at midnight, a duration sits on its date. */
 export function partsOf(e: Pick<TimeEntryTable, "start_at" | "end_at" | "work_date" | "raw_minutes">): DayPart[] {
@@ -213,10 +210,7 @@ export function createTimesheetService({
       if (row.engineer_id !== actor.userId) throw notFound("timesheet");
       return row;
     }
-    const seen = await visibleContracts(ex, actor)
-      .select("contract.id")
-      .where("contract.id", "=", row.contract_id)
-      .executeTakeFirst();
+    const seen = await seesContract(ex, actor, row.contract_id);
     if (!seen) throw notFound("timesheet");
     return row;
   }
@@ -377,29 +371,30 @@ export function createTimesheetService({
         .where("user_id", "=", engineerId)
         .executeTakeFirst();
       const timeZone = input.timeZone ?? profile?.time_zone ?? "Asia/Tokyo";
-      if (!isTimeZone(timeZone)) throw invalid("timeZone", `${timeZone} is not an IANA time zone`);
+      if (!isTimeZone(timeZone)) throw invalidField("timeZone", `${timeZone} is not an IANA time zone`);
       const timed = input.start !== undefined || input.end !== undefined;
       const sized = input.date !== undefined || input.minutes !== undefined;
-      if (timed === sized) throw invalid("body", "give start and end, or date and minutes");
+      if (timed === sized) throw invalidField("body", "give start and end, or date and minutes");
       let startAt: string | null = null;
       let endAt: string | null = null;
       let rawMinutes: number;
       const nowMs = now().getTime();
       if (timed) {
-        if (input.start === undefined) throw invalid("start", "is required with end");
-        if (input.end === undefined) throw invalid("end", "is required with start");
+        if (input.start === undefined) throw invalidField("start", "is required with end");
+        if (input.end === undefined) throw invalidField("end", "is required with start");
         const start = toInstant(input.start, timeZone, "start").getTime();
         const end = toInstant(input.end, timeZone, "end").getTime();
-        if (end <= start) throw invalid("end", "must be after start");
+        if (end <= start) throw invalidField("end", "must be after start");
         rawMinutes = (end - start) / 60_000;
-        if (rawMinutes > MAX_ENTRY_MINUTES) throw invalid("end", "an entry covers at most 24 hours");
-        if (end > nowMs) throw invalid("end", "is in the future: report hours once they are worked");
+        if (rawMinutes > MAX_ENTRY_MINUTES) throw invalidField("end", "an entry covers at most 24 hours");
+        if (end > nowMs) throw invalidField("end", "is in the future: report hours once they are worked");
         startAt = new Date(start).toISOString();
         endAt = new Date(end).toISOString();
       } else {
-        if (input.date === undefined) throw invalid("date", "is required with minutes");
-        if (input.minutes === undefined) throw invalid("minutes", "is required with date");
-        if (input.date > tokyoDay(nowMs)) throw invalid("date", "is in the future: report hours once they are worked");
+        if (input.date === undefined) throw invalidField("date", "is required with minutes");
+        if (input.minutes === undefined) throw invalidField("minutes", "is required with date");
+        if (input.date > tokyoDay(nowMs))
+          throw invalidField("date", "is in the future: report hours once they are worked");
         rawMinutes = input.minutes;
       }
       const workDate = timed ? null : (input.date ?? null);
@@ -496,12 +491,13 @@ export function createTimesheetService({
 
     /** The sheets of one week: the engineer's own, or (for leads and contractors) one engineer's on contracts they see. */
     async week(actor: Actor, query: { week: string; engineerId?: string }): Promise<Timesheet[]> {
-      if (!isMonday(query.week)) throw invalid("week", "must be a Monday (weeks run Monday to Sunday, Asia/Tokyo)");
+      if (!isMonday(query.week))
+        throw invalidField("week", "must be a Monday (weeks run Monday to Sunday, Asia/Tokyo)");
       let q = db.selectFrom("timesheet").selectAll("timesheet").where("timesheet.week_start", "=", query.week);
       if (actor.kind === "user" && actor.role === "engineer") {
         q = q.where("timesheet.engineer_id", "=", actor.userId);
       } else {
-        if (!query.engineerId) throw invalid("engineerId", "name the engineer whose week to read");
+        if (!query.engineerId) throw invalidField("engineerId", "name the engineer whose week to read");
         const visible = visibleContracts(db, actor).select("contract.id");
         q = q.where("timesheet.engineer_id", "=", query.engineerId).where("timesheet.contract_id", "in", visible);
       }
