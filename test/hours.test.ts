@@ -325,4 +325,21 @@ describe.each(dialects)("hours on %s", (dialect) => {
     // Another tenant's people, and engineers, do not read it.
     expect((await sato.client.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`)).status).toBe(404);
   });
+  it("lets an engineer whose assignment ended record hours for past weeks only", async () => {
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    const pkg = w.juninin.packages["2.2"];
+    const withdrawn = await w.lead.post(`/api/v1/packages/${pkg}/withdraw`, { reason: "体制変更" });
+    expect(withdrawn.status).toBe(204);
+    const late = await record(ito, { packageId: pkg, start: "2026-10-05T09:00", end: "2026-10-05T12:00" });
+    expect(late.status).toBe(201);
+    // A minute ago is this week (unless the test runs in the first two minutes of a Tokyo Monday).
+    const now = Date.now();
+    const current = await record(ito, {
+      packageId: pkg,
+      start: new Date(now - 120_000).toISOString(),
+      end: new Date(now - 60_000).toISOString(),
+    });
+    expect(current.status).toBe(403);
+    expect((await current.json()).error.message).toMatch(/assignment to this package has ended/);
+  });
 });
