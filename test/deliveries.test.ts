@@ -181,6 +181,34 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     expect((await w.otherLead.get(`/api/v1/assignments/${pkg.assignmentId}/order`)).status).toBe(404);
   });
 
+  it("reminds of payments coming due and of vetting about to run out, once however often the schedule runs", async () => {
+    await w.contractor.request("PATCH", `/api/v1/contracts/${w.ukeoi.id}`, { paymentTermsDays: 5 });
+    const pkg = await reviewed("2.2");
+    const delivery = await (await sato.client.post(`/api/v1/packages/${pkg.id}/deliver`)).json();
+    await w.contractor.request("PATCH", `/api/v1/contracts/${w.ukeoi.id}`, { paymentTermsDays: null });
+    const kato = w.engineers.kato as HoursWorld["engineers"][string];
+    const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const vetting = await w.operator.post(`/api/v1/engineers/${kato.id}/vetting`, {
+      kind: "security_training",
+      issuedOn: "2026-01-01",
+      expiresOn: soon,
+    });
+    expect(vetting.status).toBe(201);
+    const run = async (name: string) => {
+      const schedule = w.t.running.azusa.schedules.find((s) => s.name === name);
+      await schedule?.run();
+    };
+    for (const name of ["payments.remind", "payments.remind", "vetting.remind", "vetting.remind"]) await run(name);
+    const titles = async (c: HoursWorld["contractor"]) =>
+      (await (await c.get("/api/v1/notifications")).json()).items.map((n: { title: string }) => n.title);
+    const dueTitle = `2.2 在庫引当機能 の支払期日 ${delivery.paymentDueOn} が近づいています`;
+    expect((await titles(w.contractor)).filter((t: string) => t === dueTitle)).toHaveLength(1);
+    expect((await titles(w.lead)).filter((t: string) => t === dueTitle)).toHaveLength(1);
+    const vettingTitle = `審査記録（security_training）の有効期限 ${soon} が近づいています`;
+    expect((await titles(kato.client)).filter((t: string) => t === vettingTitle)).toHaveLength(1);
+    expect((await titles(w.operator)).filter((t: string) => t === vettingTitle)).toHaveLength(1);
+  });
+
   it("signs webhooks with HMAC-SHA256, never shows the secret again, and retries a failing receiver with backoff", async () => {
     const hook = await receiver([500, 503]);
     try {
