@@ -227,7 +227,11 @@ export function createSettlementService({
         .execute();
       const engineers = new Map<string, string>();
       for (const r of list) engineers.set(r.engineerId, r.engineerName);
-      for (const a of adjustments) if (!engineers.has(a.engineer_id)) engineers.set(a.engineer_id, "");
+      const missing = adjustments.map((a) => a.engineer_id).filter((id) => !engineers.has(id));
+      if (missing.length) {
+        const users = await db.selectFrom("user").select(["id", "name"]).where("id", "in", missing).execute();
+        for (const u of users) engineers.set(u.id, u.name);
+      }
       const out: Settlement[] = [];
       for (const [engineerId, engineerName] of engineers) {
         const mine = list.filter((r) => r.engineerId === engineerId);
