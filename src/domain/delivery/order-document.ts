@@ -137,6 +137,7 @@ export function renderOrder(t: OrderTerms): string {
   th { width: 32%; background: #f1f1f1; font-weight: normal; white-space: nowrap; }
   td { white-space: pre-wrap; }
   .note { margin-top: 6mm; font-size: 9pt; color: #333; }
+  @media screen { body { padding: 12mm 0; } }
   @media print { th { background: #eee !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
 </style>
 </head>
