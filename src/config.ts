@@ -65,6 +65,14 @@ const Env = z.object({
     .min(16, "must be at least 16 characters")
     .optional()
     .describe("when set, /metrics asks for Authorization: Bearer <token>"),
+  AZUSA_WEBHOOK_RETRY_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30_000)
+    .describe(
+      "wait before a failed webhook delivery's first retry; each later one waits twice as long, 6 attempts in all",
+    ),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
 });
 
@@ -88,6 +96,7 @@ export interface Config {
   trustProxy: boolean;
   signInLimit: number;
   metricsToken: string | undefined;
+  webhookRetryMs: number;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
 }
 
@@ -150,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.AZUSA_TRUST_PROXY,
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,
+    webhookRetryMs: e.AZUSA_WEBHOOK_RETRY_MS,
     docker,
   };
 }

@@ -14,12 +14,19 @@ import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
 import { createContractService } from "./domain/contracts/contracts.service.ts";
+import { createDeliveryService } from "./domain/delivery/delivery.service.ts";
+import { orderTerms, renderOrder } from "./domain/delivery/order-document.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
+import { createNotificationService } from "./domain/notifications/notifications.service.ts";
+import { createReminderService } from "./domain/notifications/reminders.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
+import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
+import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
+import { createJobLock } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
@@ -78,6 +85,19 @@ export function buildAzusa(
     offerTtlHours: config.offerTtlHours,
     onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
   });
+  const notifications = createNotificationService({
+    db: db.kysely,
+    audit,
+    logger,
+    retryBaseMs: config.webhookRetryMs,
+  });
+  const timesheets = createTimesheetService({ db: db.kysely, audit, notifications });
+  const settlements = createSettlementService({ db: db.kysely, audit });
+  // deliveryGate: the forge will pass a check that the package's pull request is merged.
+  const deliveries = createDeliveryService({ db: db.kysely, audit, packages, notifications });
+  const orders = { terms: orderTerms.bind(null, db.kysely), render: renderOrder };
+  const reminders = createReminderService({ db: db.kysely, notifications });
+  const jobLock = createJobLock({ db: db.kysely });
   const metrics = createMetrics();
   const app = createApp({
     auth,
@@ -100,6 +120,11 @@ export function buildAzusa(
     wbsLimit: config.wbsLimit,
     trustProxy: config.trustProxy,
     metricsToken: config.metricsToken,
+    timesheets,
+    settlements,
+    deliveries,
+    orders,
+    notifications,
   });
   return {
     app,
@@ -113,12 +138,19 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
-    schedules: schedules({ offers, engineers }),
+    timesheets,
+    settlements,
+    deliveries,
+    notifications,
+    reminders,
+    jobLock,
+    schedules: schedules({ offers, engineers, reminders, deliveries, notifications }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {
       // better-auth checks the schema in the background at start; let it finish before the pool goes.
       await auth.$context.catch(() => {});
+      await notifications.stop();
       await db.close();
     },
   };
@@ -147,7 +179,9 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     );
     s.once("error", reject);
   });
-  const stopSchedules = config.schedules ? startSchedules(azusa.schedules, azusa.logger) : async () => {};
+  const stopSchedules = config.schedules
+    ? startSchedules(azusa.schedules, azusa.logger, azusa.jobLock)
+    : async () => {};
   azusa.logger.info({ port, host: config.host, database: config.database.dialect }, "azusa listening");
   let stopping: Promise<void> | undefined;
   return {

@@ -12,11 +12,16 @@ import type { ApiKeyService } from "../domain/accounts/api-keys.service.ts";
 import { type Actor, isRole, system } from "../domain/actor.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import type { ContractService } from "../domain/contracts/contracts.service.ts";
+import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
+import type { OrderTerms } from "../domain/delivery/order-document.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import { AppError, type ErrorCode } from "../domain/errors.ts";
+import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
+import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
+import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Logger } from "../logger.ts";
@@ -24,16 +29,20 @@ import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { auditRoutes } from "./audit/audit.routes.ts";
 import { contractRoutes } from "./contracts/contracts.routes.ts";
+import { deliveryRoutes } from "./deliveries/deliveries.routes.ts";
 import { docsRoutes } from "./docs/docs.routes.ts";
 import { engineerRoutes } from "./engineers/engineers.routes.ts";
 import { errorResponse, toAppError } from "./errors.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
+import { notificationRoutes } from "./notifications/notifications.routes.ts";
 import { offerRoutes } from "./offers/offers.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
 import { type AppEnv, createRouter } from "./router.ts";
+import { settlementRoutes } from "./settlements/settlements.routes.ts";
 import { type Metrics, observe } from "./system/metrics.ts";
 import { requestContext } from "./system/request-context.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
+import { timesheetRoutes } from "./timesheets/timesheets.routes.ts";
 import { userRoutes } from "./users/users.routes.ts";
 import { workspaceRoutes } from "./workspaces/workspaces.routes.ts";
 
@@ -59,6 +68,11 @@ export interface AppDeps {
   trustProxy: boolean;
   /** When set, /metrics needs it as a bearer token. */
   metricsToken?: string;
+  timesheets: TimesheetService;
+  settlements: SettlementService;
+  deliveries: DeliveryService;
+  orders: { terms(actor: Actor, assignmentId: string): Promise<OrderTerms>; render(t: OrderTerms): string };
+  notifications: NotificationService;
 }
 
 const safeEqual = (a: string, b: string) => {
@@ -240,6 +254,10 @@ export function createApp(deps: AppDeps) {
   app.route(API, invitationRoutes(deps));
   app.route(API, apiKeyRoutes(deps));
   app.route(API, auditRoutes(deps));
+  app.route(API, timesheetRoutes(deps));
+  app.route(API, settlementRoutes(deps));
+  app.route(API, deliveryRoutes(deps));
+  app.route(API, notificationRoutes(deps));
   app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {

@@ -76,6 +76,12 @@ export interface ContractTable {
   band_max_hours: number | null;
   over_rate_yen: number | string | null;
   under_rate_yen: number | string | null;
+  /** How reported hours are rounded for billing (`none`, `15min-nearest`, …); the raw time is kept too. */
+  hours_rounding?: string;
+  /** Days from delivery to payment; never more than the Subcontract Act's 60. */
+  payment_terms_days?: number | null;
+  /** 請負: the price of a package is its estimate in hours times this rate, fixed in the order. */
+  hourly_rate_yen?: number | string | null;
   source_repository: string | null;
   max_package_hours: number;
   created_by: string;
@@ -223,7 +229,131 @@ export interface SessionActivityTable {
   bytes_out: number | string;
 }
 
+/** Hours an engineer reported for a package: raw as given, with the rounded figure beside it. */
+export interface TimeEntryTable {
+  id: string;
+  engineer_id: string;
+  package_id: string;
+  contract_id: string;
+  tenant_id: string;
+  start_at: string | null;
+  end_at: string | null;
+  time_zone: string;
+  start_given: string | null;
+  end_given: string | null;
+  work_date: string | null;
+  raw_minutes: number;
+  rounded_minutes: number;
+  rounding_rule: string;
+  note: string;
+  created_at: string;
+}
+
+/** One engineer's week (Monday, Asia/Tokyo) on one contract. */
+export interface TimesheetTable {
+  id: string;
+  engineer_id: string;
+  contract_id: string;
+  tenant_id: string;
+  week_start: string;
+  state: string;
+  reason: string | null;
+  submitted_at: string | null;
+  decided_at: string | null;
+  decided_by: string | null;
+  updated_at: string;
+}
+
+export interface SettlementAdjustmentTable {
+  id: string;
+  contract_id: string;
+  engineer_id: string;
+  month: string;
+  amount_yen: number | string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** A 請負 delivery and its inspection (検収). */
+export interface DeliveryTable {
+  id: string;
+  package_id: string;
+  contract_id: string;
+  tenant_id: string;
+  engineer_id: string;
+  note: string;
+  delivered_at: string;
+  payment_due_on: string;
+  decision: string | null;
+  reasons: string | null;
+  decided_at: string | null;
+  decided_by: string | null;
+}
+
+/** Who runs a schedule now, until when, and for which minute. */
+export interface JobLockTable {
+  name: string;
+  owner: string;
+  expires_at: string;
+  slot: string;
+}
+
+export interface NotificationTable {
+  id: string;
+  user_id: string;
+  tenant_id: string | null;
+  kind: string;
+  title: string;
+  body: string;
+  subject: string;
+  dedupe_key: string;
+  created_at: string;
+  read_at: string | null;
+}
+
+export interface WebhookTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  secret: string;
+  created_by: string;
+  created_at: string;
+  removed_at: string | null;
+}
+
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event: string;
+  payload: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface WebhookAttemptTable {
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
 export interface Database {
+  time_entry: TimeEntryTable;
+  timesheet: TimesheetTable;
+  settlement_adjustment: SettlementAdjustmentTable;
+  delivery: DeliveryTable;
+  job_lock: JobLockTable;
+  notification: NotificationTable;
+  webhook: WebhookTable;
+  webhook_delivery: WebhookDeliveryTable;
+  webhook_attempt: WebhookAttemptTable;
   workspace_session: WorkspaceSessionTable;
   session_activity: SessionActivityTable;
   workspace: WorkspaceTable;

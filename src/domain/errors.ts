@@ -31,3 +31,7 @@ export class AppError extends Error {
 /** Shorthand for the commonest failure: the thing does not exist, or the caller may not know it does. */
 export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
 export const forbidden = (message = "you may not do this") => new AppError("FORBIDDEN", message);
+
+/** A VALIDATION error naming one field, the way route validation names them. */
+export const invalidField = (path: string, message: string) =>
+  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });

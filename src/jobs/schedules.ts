@@ -1,9 +1,14 @@
-// The schedules Azusa runs on its own: each calls a domain service, never a route.
+// The schedules Azusa runs on its own: each calls a domain service, never a route. Every run takes the
+// schedule's database lock first, so instances sharing a database never run one firing twice.
 import cron, { type ScheduledTask } from "node-cron";
 import { system } from "../domain/actor.ts";
+import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
+import type { NotificationService } from "../domain/notifications/notifications.service.ts";
+import type { ReminderService } from "../domain/notifications/reminders.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { Logger } from "../logger.ts";
+import { type JobLock, slotOf } from "./job-lock.ts";
 
 /** One schedule: a cron expression in Asia/Tokyo and the work it does. */
 export interface Schedule {
@@ -13,26 +18,68 @@ export interface Schedule {
 }
 
 /** Azusa's schedules, for `startSchedules` and for tests that run them by hand. */
-export function schedules({ offers, engineers }: { offers: OfferService; engineers: EngineerService }): Schedule[] {
-  return [
+export function schedules({
+  offers,
+  engineers,
+  reminders,
+  deliveries,
+  notifications,
+}: {
+  offers: OfferService;
+  engineers: EngineerService;
+  reminders?: ReminderService;
+  deliveries?: DeliveryService;
+  notifications?: NotificationService;
+}): Schedule[] {
+  const list: Schedule[] = [
     { name: "offers.expire", cron: "* * * * *", run: () => offers.expireOffers() },
     // Just after midnight in Tokyo, when a record's last valid day has ended.
     { name: "vetting.expire", cron: "5 0 * * *", run: () => engineers.expireVetting(system("schedule")) },
   ];
+  if (reminders) {
+    list.push(
+      // Monday morning: last week's timesheets that are not submitted yet.
+      { name: "timesheets.remind", cron: "0 9 * * 1", run: () => reminders.timesheets() },
+      { name: "offers.remind", cron: "0 * * * *", run: () => reminders.offers(24) },
+      { name: "vetting.remind", cron: "0 9 * * *", run: () => reminders.vetting(30) },
+    );
+  }
+  if (deliveries) list.push({ name: "payments.remind", cron: "30 9 * * *", run: () => deliveries.remindPayments(7) });
+  // Deliveries a restart or a stopped timer left pending.
+  if (notifications) list.push({ name: "webhooks.retry", cron: "* * * * *", run: () => notifications.dispatch() });
+  return list;
+}
+
+/**
+ * Runs one firing of a schedule under its lock; `at` is when cron fired (the slot every instance
+ * agrees on). Resolves to whether this instance ran it. A failed run is logged, not thrown.
+ */
+export async function runSchedule(s: Schedule, lock: JobLock | undefined, logger: Logger, at = new Date()) {
+  try {
+    if (!lock) {
+      const result = await s.run();
+      logger.debug({ schedule: s.name, result }, "schedule ran");
+      return true;
+    }
+    let result: unknown;
+    const ran = await lock.run(s.name, slotOf(at), async () => {
+      result = await s.run();
+    });
+    logger.debug({ schedule: s.name, ran, owner: lock.owner, result }, ran ? "schedule ran" : "schedule run elsewhere");
+    return ran;
+  } catch (err) {
+    logger.error({ schedule: s.name, err }, "schedule failed");
+    return false;
+  }
 }
 
 /** Starts every schedule; a failed run is logged and the schedule goes on. Returns a stop function. */
-export function startSchedules(list: Schedule[], logger: Logger): () => Promise<void> {
+export function startSchedules(list: Schedule[], logger: Logger, lock?: JobLock): () => Promise<void> {
   const tasks: ScheduledTask[] = list.map((s) =>
     cron.schedule(
       s.cron,
-      async () => {
-        try {
-          const result = await s.run();
-          logger.debug({ schedule: s.name, result }, "schedule ran");
-        } catch (err) {
-          logger.error({ schedule: s.name, err }, "schedule failed");
-        }
+      async (ctx) => {
+        await runSchedule(s, lock, logger, ctx?.date ?? new Date());
       },
       { timezone: "Asia/Tokyo", noOverlap: true, name: s.name },
     ),

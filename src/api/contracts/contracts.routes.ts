@@ -8,6 +8,7 @@ import {
 } from "../../domain/contracts/contracts.service.ts";
 import { AppError } from "../../domain/errors.ts";
 import type { PackageService } from "../../domain/packages/packages.service.ts";
+import { ROUNDING } from "../../domain/timesheets/time.ts";
 import type { WbsImportService } from "../../domain/wbs/wbs-import.service.ts";
 import type { WbsFormat } from "../../domain/wbs/wbs-parse.ts";
 import { errorResponses } from "../errors.ts";
@@ -49,6 +50,20 @@ const contractFields = {
     .max(2000)
     .optional()
     .describe("packages above this are flagged for splitting (default 80)"),
+  hoursRounding: z
+    .string()
+    .regex(ROUNDING, "must be none, or NNmin-nearest|up|down with NN one of 1, 5, 6, 10, 15, 30, 60")
+    .optional()
+    .describe("how reported hours are rounded for billing (default none); the raw times are kept beside"),
+  paymentTermsDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(60, "the Subcontract Act allows at most 60 days from delivery")
+    .nullable()
+    .optional()
+    .describe("days from delivery to payment; at most 60 (the default)"),
+  hourlyRateYen: Yen.nullable().optional().describe("請負: yen per estimated hour, for the order's price"),
 };
 
 const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
@@ -75,6 +90,9 @@ const Contract = z
     leadIds: z.array(z.string()),
     sourceRepository: z.string().nullable(),
     maxPackageHours: z.number(),
+    hoursRounding: z.string(),
+    paymentTermsDays: z.number().nullable(),
+    hourlyRateYen: z.number().nullable(),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

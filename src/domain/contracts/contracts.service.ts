@@ -32,6 +32,12 @@ export interface NewContract {
   leadIds?: string[];
   sourceRepository?: string | null;
   maxPackageHours?: number;
+  /** How reported hours are rounded for billing: `none` (default) or e.g. `15min-nearest`; raw time is kept. */
+  hoursRounding?: string;
+  /** Days from delivery to payment, 1–60 (the Subcontract Act's limit when unset). */
+  paymentTermsDays?: number | null;
+  /** 請負: yen per estimated hour, the basis of a package's price in its order. */
+  hourlyRateYen?: number | null;
 }
 
 export type ContractChanges = Partial<Omit<NewContract, "type">>;
@@ -96,6 +102,9 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
     leadIds,
     sourceRepository: r.source_repository,
     maxPackageHours: Number(r.max_package_hours),
+    hoursRounding: r.hours_rounding ?? "none",
+    paymentTermsDays: r.payment_terms_days == null ? null : Number(r.payment_terms_days),
+    hourlyRateYen: num(r.hourly_rate_yen ?? null),
     createdBy: r.created_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -173,6 +182,9 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
         under_rate_yen: input.band?.underRateYen ?? null,
         source_repository: input.sourceRepository ?? null,
         max_package_hours: input.maxPackageHours ?? 80,
+        hours_rounding: input.hoursRounding ?? "none",
+        payment_terms_days: input.paymentTermsDays ?? null,
+        hourly_rate_yen: input.hourlyRateYen ?? null,
         created_by: (actor as { userId: string }).userId,
         created_at: now,
         updated_at: now,
@@ -240,6 +252,9 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
             under_rate_yen: after.band?.underRateYen ?? null,
             source_repository: after.sourceRepository,
             max_package_hours: after.maxPackageHours,
+            hours_rounding: after.hoursRounding,
+            payment_terms_days: after.paymentTermsDays,
+            hourly_rate_yen: after.hourlyRateYen,
             updated_at: new Date().toISOString(),
           })
           .where("id", "=", id)
@@ -262,3 +277,12 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
 }
 
 export type ContractService = ReturnType<typeof createContractService>;
+
+/** True when the actor may see the contract (see `visibleContracts`). */
+export async function seesContract(db: Executor, actor: Actor, contractId: string): Promise<boolean> {
+  const row = await visibleContracts(db, actor)
+    .select("contract.id")
+    .where("contract.id", "=", contractId)
+    .executeTakeFirst();
+  return row !== undefined;
+}

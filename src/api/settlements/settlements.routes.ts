@@ -1,0 +1,133 @@
+// HTTP for what a contract's month comes to: the hours as JSON or CSV (for Excel), and the 準委任
+// settlement against the band with its adjustments.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { SettlementService } from "../../domain/timesheets/settlements.service.ts";
+import { errorResponses } from "../errors.ts";
+import { actorOf, createRouter } from "../router.ts";
+import { Id, IdParam, json } from "../schemas.ts";
+
+const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "must be YYYY-MM");
+const MonthQuery = z.strictObject({ month: Month.describe("YYYY-MM, Tokyo calendar") });
+
+const HoursRow = z
+  .object({
+    engineerId: z.string(),
+    engineerName: z.string(),
+    day: z.string(),
+    week: z.string(),
+    wbsId: z.string(),
+    packageTitle: z.string(),
+    start: z.string().nullable().describe("HH:MM Asia/Tokyo"),
+    end: z.string().nullable(),
+    timeZone: z.string().describe("the zone the engineer reported in"),
+    rawMinutes: z.number(),
+    roundedMinutes: z.number(),
+    roundingRule: z.string(),
+    weekState: z.string(),
+    note: z.string(),
+    entryId: z.string(),
+  })
+  .openapi("HoursRow");
+
+const Settlement = z
+  .object({
+    engineerId: z.string(),
+    engineerName: z.string(),
+    month: z.string(),
+    approvedHours: z.number(),
+    pendingHours: z.number(),
+    basis: z.enum(["under", "within", "over"]),
+    baseAmountYen: z.number(),
+    adjustments: z.array(
+      z.object({
+        id: z.string(),
+        amountYen: z.number(),
+        reason: z.string(),
+        createdBy: z.string(),
+        createdAt: z.string(),
+      }),
+    ),
+    amountYen: z.number(),
+  })
+  .openapi("Settlement");
+
+const Settlements = json(z.object({ items: z.array(Settlement) }));
+
+/** A GET of one contract's month. */
+const monthRoute = (path: string, summary: string, content: Parameters<typeof createRoute>[0]["responses"][number]) =>
+  createRoute({
+    method: "get",
+    path,
+    tags: ["settlements"],
+    summary,
+    request: { params: IdParam, query: MonthQuery },
+    responses: { 200: content, ...errorResponses },
+  });
+
+const hours = monthRoute(
+  "/contracts/{id}/hours",
+  "The month's hours of a contract, one row per entry and Tokyo day (JSON)",
+  {
+    description: "Rows",
+    content: json(z.object({ items: z.array(HoursRow) })),
+  },
+);
+const hoursCsv = monthRoute(
+  "/contracts/{id}/hours.csv",
+  "The same rows as CSV: UTF-8 with a BOM, CRLF, Japanese headers (opens in Excel)",
+  { description: "CSV", content: { "text/csv": { schema: z.string() } } },
+);
+const settle = monthRoute(
+  "/contracts/{id}/settlements",
+  "準委任: each engineer's approved hours of the month against the band, and the amount",
+  { description: "Settlements", content: Settlements },
+);
+
+const adjust = createRoute({
+  method: "post",
+  path: "/contracts/{id}/settlements/adjustments",
+  tags: ["settlements"],
+  summary: "Adjust an engineer's month up or down, with a reason (contractors); audited",
+  request: {
+    params: IdParam,
+    body: {
+      required: true,
+      content: json(
+        z.strictObject({
+          engineerId: Id,
+          month: Month,
+          amountYen: z.number().int().min(-1e10).max(1e10).describe("negative to deduct"),
+          reason: z.string().trim().min(1, "say why").max(2000),
+        }),
+      ),
+    },
+  },
+  responses: { 201: { description: "The month's settlements", content: Settlements }, ...errorResponses },
+});
+
+export const settlementRoutes = (deps: { settlements: SettlementService }) =>
+  createRouter()
+    .openapi(hours, async (c) =>
+      c.json(
+        { items: await deps.settlements.hours(actorOf(c), c.req.valid("param").id, c.req.valid("query").month) },
+        200,
+      ),
+    )
+    .openapi(hoursCsv, async (c) => {
+      const { id } = c.req.valid("param");
+      const { month } = c.req.valid("query");
+      const csv = await deps.settlements.hoursCsv(actorOf(c), id, month);
+      return c.body(csv, 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="hours-${month}.csv"`,
+      });
+    })
+    .openapi(settle, async (c) =>
+      c.json(
+        { items: await deps.settlements.settle(actorOf(c), c.req.valid("param").id, c.req.valid("query").month) },
+        200,
+      ),
+    )
+    .openapi(adjust, async (c) =>
+      c.json({ items: await deps.settlements.adjust(actorOf(c), c.req.valid("param").id, c.req.valid("json")) }, 201),
+    );

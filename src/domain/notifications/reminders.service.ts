@@ -1,0 +1,97 @@
+// Reminders the schedules send: last week's timesheet to submit, offers about to expire, vetting about
+// to run out. Each is told once (a dedupe key per thing reminded of), however often the job runs.
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/schema.ts";
+import { addDays, tokyoDay, weekOf } from "../timesheets/time.ts";
+import type { NotificationService } from "./notifications.service.ts";
+
+export function createReminderService({
+  db,
+  notifications,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  notifications: NotificationService;
+  now?: () => Date;
+}) {
+  return {
+    /** Monday: engineers whose sheets of last week are still draft or rejected. Returns how many sheets. */
+    async timesheets(): Promise<number> {
+      const lastWeek = addDays(weekOf(tokyoDay(now().getTime())), -7);
+      const sheets = await db
+        .selectFrom("timesheet")
+        .innerJoin("contract", "contract.id", "timesheet.contract_id")
+        .select(["timesheet.id", "timesheet.engineer_id", "timesheet.state", "contract.title"])
+        .where("timesheet.week_start", "=", lastWeek)
+        .where("timesheet.state", "in", ["draft", "rejected"])
+        .execute();
+      for (const s of sheets) {
+        await notifications.notify(db, {
+          userIds: [s.engineer_id],
+          tenantId: null,
+          kind: "timesheet.reminder",
+          title: `${lastWeek} の週のタイムシートを提出してください（${s.title}）`,
+          body: s.state === "rejected" ? "差し戻されたタイムシートを修正して再提出してください。" : "",
+          subject: `timesheet:${s.id}`,
+          dedupeKey: `timesheet.reminder:${s.id}`,
+        });
+      }
+      return sheets.length;
+    },
+
+    /** Offers that expire within `hours` hours, to the engineer they were made to. */
+    async offers(hours = 24): Promise<number> {
+      const at = now();
+      const rows = await db
+        .selectFrom("offer")
+        .innerJoin("work_package", "work_package.id", "offer.package_id")
+        .select(["offer.id", "offer.engineer_id", "offer.expires_at", "work_package.wbs_id", "work_package.title"])
+        .where("offer.state", "=", "pending")
+        .where("offer.expires_at", ">", at.toISOString())
+        .where("offer.expires_at", "<=", new Date(at.getTime() + hours * 3_600_000).toISOString())
+        .execute();
+      for (const o of rows) {
+        await notifications.notify(db, {
+          userIds: [o.engineer_id],
+          tenantId: null,
+          kind: "offer.expiring",
+          title: `${o.wbs_id} ${o.title} のオファーがまもなく期限切れになります`,
+          body: `回答期限: ${o.expires_at}`,
+          subject: `offer:${o.id}`,
+          dedupeKey: `offer.expiring:${o.id}`,
+        });
+      }
+      return rows.length;
+    },
+
+    /** Vetting records that run out within `days` days, to the engineer and the operators. */
+    async vetting(days = 30): Promise<number> {
+      const today = tokyoDay(now().getTime());
+      const rows = await db
+        .selectFrom("vetting_record")
+        .select(["id", "user_id", "kind", "expires_on"])
+        .where("expired_at", "is", null)
+        .where("expires_on", ">=", today)
+        .where("expires_on", "<=", addDays(today, days))
+        .execute();
+      if (rows.length === 0) return 0;
+      const operators = (await db.selectFrom("user").select("id").where("role", "=", "operator").execute()).map(
+        (u) => u.id,
+      );
+      for (const r of rows) {
+        await notifications.notify(db, {
+          userIds: [r.user_id, ...operators],
+          tenantId: null,
+          kind: "vetting.expiring",
+          title: `審査記録（${r.kind}）の有効期限 ${r.expires_on} が近づいています`,
+          body: "期限までに更新しないと、作業パッケージへのアクセスが止まります。",
+          subject: `engineer:${r.user_id}`,
+          dedupeKey: `vetting.expiring:${r.id}`,
+        });
+      }
+      return rows.length;
+    },
+  };
+}
+
+export type ReminderService = ReturnType<typeof createReminderService>;

@@ -1,0 +1,323 @@
+// What a contract's month comes to: 準委任 hours against the monthly band with its rates (plus
+// adjustments, each with a reason), and the month's hours as rows for billing (JSON, or CSV for Excel).
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { ContractTable, Database } from "../../db/schema.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+import { monthRange, roundMinutes, tokyoMidnight } from "./time.ts";
+import { partsOf } from "./timesheets.service.ts";
+
+export interface Band {
+  monthlyFeeYen: number;
+  minHours: number;
+  maxHours: number;
+  overRateYen: number;
+  underRateYen: number;
+}
+
+/** Where the month's hours fell against the band, and the amount that gives (yen, rounded half up). */
+export function settleBand(hours: number, band: Band): { basis: "under" | "within" | "over"; amountYen: number } {
+  if (hours < band.minHours) {
+    return { basis: "under", amountYen: Math.round(band.monthlyFeeYen - (band.minHours - hours) * band.underRateYen) };
+  }
+  if (hours > band.maxHours) {
+    return { basis: "over", amountYen: Math.round(band.monthlyFeeYen + (hours - band.maxHours) * band.overRateYen) };
+  }
+  return { basis: "within", amountYen: band.monthlyFeeYen };
+}
+
+export interface Settlement {
+  engineerId: string;
+  engineerName: string;
+  month: string;
+  /** Rounded hours of weeks the lead approved; only these are paid. */
+  approvedHours: number;
+  /** Rounded hours of weeks not approved yet. */
+  pendingHours: number;
+  basis: "under" | "within" | "over";
+  baseAmountYen: number;
+  adjustments: { id: string; amountYen: number; reason: string; createdBy: string; createdAt: string }[];
+  amountYen: number;
+}
+
+/** One Tokyo day's share of one entry, as billing reads it. */
+export interface HoursRow {
+  engineerId: string;
+  engineerName: string;
+  day: string;
+  week: string;
+  wbsId: string;
+  packageTitle: string;
+  /** The day's part in Asia/Tokyo, HH:MM; null for a duration entry. */
+  start: string | null;
+  end: string | null;
+  timeZone: string;
+  rawMinutes: number;
+  roundedMinutes: number;
+  roundingRule: string;
+  weekState: string;
+  note: string;
+  entryId: string;
+}
+
+const hhmm = (ms: number) => new Date(ms + 9 * 3_600_000).toISOString().slice(11, 16);
+const hours = (minutes: number) => Math.round((minutes / 60) * 100) / 100;
+
+/** CSV that Excel opens as Japanese text: UTF-8 with a BOM, CRLF, quoted where needed. */
+export function toCsv(rows: readonly (readonly (string | number | null)[])[]): string {
+  const cell = (v: string | number | null) => {
+    const s = v == null ? "" : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return `\uFEFF${rows.map((r) => r.map(cell).join(",")).join("\r\n")}\r\n`;
+}
+
+export const CSV_HEADERS = [
+  "氏名",
+  "作業日",
+  "週（月曜）",
+  "WBS番号",
+  "作業名",
+  "開始",
+  "終了",
+  "申告タイムゾーン",
+  "実績（分）",
+  "丸め後（分）",
+  "丸め規則",
+  "週の状態",
+  "備考",
+] as const;
+
+const stateWords: Record<string, string> = {
+  draft: "下書き",
+  submitted: "提出済",
+  approved: "承認済",
+  rejected: "差戻し",
+};
+
+export function createSettlementService({
+  db,
+  audit,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  now?: () => Date;
+}) {
+  async function contractFor(actor: Actor, id: string): Promise<ContractTable> {
+    const row = await visibleContracts(db, actor)
+      .selectAll("contract")
+      .where("contract.id", "=", id)
+      .executeTakeFirst();
+    if (!row) throw notFound("contract");
+    return row;
+  }
+
+  /** Every day-part of the contract's entries that falls in the month, with its week's state. */
+  async function rows(contractId: string, month: string): Promise<HoursRow[]> {
+    const { from, to } = monthRange(month);
+    const fromIso = new Date(tokyoMidnight(from)).toISOString();
+    const toIso = new Date(tokyoMidnight(to)).toISOString();
+    const entries = await db
+      .selectFrom("time_entry")
+      .innerJoin("work_package", "work_package.id", "time_entry.package_id")
+      .innerJoin("user", "user.id", "time_entry.engineer_id")
+      .selectAll("time_entry")
+      .select(["work_package.wbs_id", "work_package.title", "user.name"])
+      .where("time_entry.contract_id", "=", contractId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("time_entry.start_at", "<", toIso), eb("time_entry.end_at", ">", fromIso)]),
+          eb.and([eb("time_entry.work_date", ">=", from), eb("time_entry.work_date", "<", to)]),
+        ]),
+      )
+      .execute();
+    const sheets = await db
+      .selectFrom("timesheet")
+      .select(["engineer_id", "week_start", "state"])
+      .where("contract_id", "=", contractId)
+      .execute();
+    const stateOf = new Map(sheets.map((s) => [`${s.engineer_id}|${s.week_start}`, s.state]));
+    const out: HoursRow[] = [];
+    for (const e of entries) {
+      for (const p of partsOf(e)) {
+        if (p.day < from || p.day >= to) continue;
+        out.push({
+          engineerId: e.engineer_id,
+          engineerName: e.name,
+          day: p.day,
+          week: p.week,
+          wbsId: e.wbs_id,
+          packageTitle: e.title,
+          start: e.start_at ? hhmm(p.from) : null,
+          end: e.start_at ? (p.to === tokyoMidnight(p.day) + 86_400_000 ? "24:00" : hhmm(p.to)) : null,
+          timeZone: e.time_zone,
+          rawMinutes: p.minutes,
+          roundedMinutes: roundMinutes(p.minutes, e.rounding_rule),
+          roundingRule: e.rounding_rule,
+          weekState: stateOf.get(`${e.engineer_id}|${p.week}`) ?? "draft",
+          note: e.note,
+          entryId: e.id,
+        });
+      }
+    }
+    return out.sort(
+      (a, b) =>
+        a.engineerName.localeCompare(b.engineerName) ||
+        a.day.localeCompare(b.day) ||
+        (a.start ?? "").localeCompare(b.start ?? ""),
+    );
+  }
+
+  const service = {
+    /** The month's hours of a contract, one row per entry and Tokyo day (leads and contractors who see it). */
+    async hours(actor: Actor, contractId: string, month: string): Promise<HoursRow[]> {
+      await contractFor(actor, contractId);
+      return rows(contractId, month);
+    },
+
+    /** The same rows as CSV with Japanese headers. */
+    async hoursCsv(actor: Actor, contractId: string, month: string): Promise<string> {
+      const list = await service.hours(actor, contractId, month);
+      return toCsv([
+        [...CSV_HEADERS],
+        ...list.map((r) => [
+          r.engineerName,
+          r.day,
+          r.week,
+          r.wbsId,
+          r.packageTitle,
+          r.start,
+          r.end,
+          r.timeZone,
+          r.rawMinutes,
+          r.roundedMinutes,
+          r.roundingRule,
+          stateWords[r.weekState] ?? r.weekState,
+          r.note,
+        ]),
+      ]);
+    },
+
+    /** 準委任: each engineer's approved hours of the month against the band, with adjustments. */
+    async settle(actor: Actor, contractId: string, month: string): Promise<Settlement[]> {
+      const c = await contractFor(actor, contractId);
+      if (c.type !== "juninin" || c.band_min_hours == null) {
+        throw new AppError("INVALID_STATE", "a 請負 (ukeoi) contract is paid per accepted delivery, not by hours", {
+          current: c.type,
+        });
+      }
+      const band: Band = {
+        monthlyFeeYen: Number(c.monthly_fee_yen),
+        minHours: Number(c.band_min_hours),
+        maxHours: Number(c.band_max_hours),
+        overRateYen: Number(c.over_rate_yen),
+        underRateYen: Number(c.under_rate_yen),
+      };
+      const list = await rows(contractId, month);
+      const adjustments = await db
+        .selectFrom("settlement_adjustment")
+        .selectAll()
+        .where("contract_id", "=", contractId)
+        .where("month", "=", month)
+        .orderBy("created_at")
+        .execute();
+      const engineers = new Map<string, string>();
+      for (const r of list) engineers.set(r.engineerId, r.engineerName);
+      const missing = adjustments.map((a) => a.engineer_id).filter((id) => !engineers.has(id));
+      if (missing.length) {
+        const users = await db.selectFrom("user").select(["id", "name"]).where("id", "in", missing).execute();
+        for (const u of users) engineers.set(u.id, u.name);
+      }
+      const out: Settlement[] = [];
+      for (const [engineerId, engineerName] of engineers) {
+        const mine = list.filter((r) => r.engineerId === engineerId);
+        const approved = mine.filter((r) => r.weekState === "approved").reduce((s, r) => s + r.roundedMinutes, 0);
+        const pending = mine.filter((r) => r.weekState !== "approved").reduce((s, r) => s + r.roundedMinutes, 0);
+        const { basis, amountYen } = settleBand(approved / 60, band);
+        const adj = adjustments
+          .filter((a) => a.engineer_id === engineerId)
+          .map((a) => ({
+            id: a.id,
+            amountYen: Number(a.amount_yen),
+            reason: a.reason,
+            createdBy: a.created_by,
+            createdAt: a.created_at,
+          }));
+        out.push({
+          engineerId,
+          engineerName,
+          month,
+          approvedHours: hours(approved),
+          pendingHours: hours(pending),
+          basis,
+          baseAmountYen: amountYen,
+          adjustments: adj,
+          amountYen: amountYen + adj.reduce((s, a) => s + a.amountYen, 0),
+        });
+      }
+      return out.sort((a, b) => a.engineerName.localeCompare(b.engineerName));
+    },
+
+    /** A contractor corrects a month's amount up or down; the reason is required and audited. */
+    async adjust(
+      actor: Actor,
+      contractId: string,
+      input: { engineerId: string; month: string; amountYen: number; reason: string },
+    ): Promise<Settlement[]> {
+      const c = await contractFor(actor, contractId);
+      if (actor.kind !== "user" || actor.role !== "contractor")
+        throw forbidden("only a contractor adjusts a settlement");
+      if (c.type !== "juninin")
+        throw new AppError("INVALID_STATE", "only a 準委任 (juninin) month is settled by hours");
+      const assigned = await db
+        .selectFrom("assignment")
+        .innerJoin("work_package", "work_package.id", "assignment.package_id")
+        .select("assignment.id")
+        .where("work_package.contract_id", "=", contractId)
+        .where("assignment.engineer_id", "=", input.engineerId)
+        .executeTakeFirst();
+      if (!assigned) {
+        throw new AppError("VALIDATION", "engineerId: not an engineer of this contract", {
+          fields: [{ path: "engineerId", message: "not an engineer of this contract" }],
+        });
+      }
+      await db.transaction().execute(async (trx) => {
+        const id = randomUUID();
+        await trx
+          .insertInto("settlement_adjustment")
+          .values({
+            id,
+            contract_id: contractId,
+            engineer_id: input.engineerId,
+            month: input.month,
+            amount_yen: input.amountYen,
+            reason: input.reason,
+            created_by: actor.userId,
+            created_at: now().toISOString(),
+          })
+          .execute();
+        await audit.record(
+          actor,
+          "settlement.adjusted",
+          `contract:${contractId}`,
+          {
+            adjustmentId: id,
+            engineerId: input.engineerId,
+            month: input.month,
+            amountYen: input.amountYen,
+            reason: input.reason,
+          },
+          { trx, tenantId: c.tenant_id },
+        );
+      });
+      return service.settle(actor, contractId, input.month);
+    },
+  };
+  return service;
+}
+
+export type SettlementService = ReturnType<typeof createSettlementService>;

@@ -1,0 +1,23 @@
+import { expect, it } from "vitest";
+import { settleBand, toCsv } from "./settlements.service.ts";
+
+const band = { monthlyFeeYen: 800_000, minHours: 140, maxHours: 180, overRateYen: 5_000, underRateYen: 6_000 };
+
+it("pays the monthly fee inside the band, including at its edges", () => {
+  expect(settleBand(140, band)).toEqual({ basis: "within", amountYen: 800_000 });
+  expect(settleBand(180, band)).toEqual({ basis: "within", amountYen: 800_000 });
+});
+
+it("deducts below the band and adds above it, by the hour", () => {
+  expect(settleBand(139.75, band)).toEqual({ basis: "under", amountYen: 798_500 });
+  expect(settleBand(181.5, band)).toEqual({ basis: "over", amountYen: 807_500 });
+});
+
+it("writes CSV with a BOM and CRLF, quoting what needs it", () => {
+  expect(
+    toCsv([
+      ["氏名", "備考"],
+      ["佐藤", 'a, "b"'],
+    ]),
+  ).toBe('\uFEFF氏名,備考\r\n佐藤,"a, ""b"""\r\n');
+});

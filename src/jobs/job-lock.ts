@@ -1,0 +1,72 @@
+// A lock per schedule in the database (a `job_lock` row: owner, expiry and the minute it was taken for),
+// so that instances sharing one database run each firing of a schedule once, on SQLite and PostgreSQL alike.
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.ts";
+
+/** The minute a firing belongs to: every instance woken by the same cron tick agrees on it. */
+export const slotOf = (at: Date): string => new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
+
+export interface JobLock {
+  /** Who this instance is in the `owner` column. */
+  readonly owner: string;
+  /**
+   * Runs `work` if this instance takes the lock for `name` in `slot`: nobody holds an unexpired lock,
+   * and nobody ran this slot already. Resolves to whether it ran.
+   */
+  run(name: string, slot: string, work: () => Promise<unknown>): Promise<boolean>;
+}
+
+export function createJobLock({
+  db,
+  owner = randomUUID(),
+  ttlMs = 10 * 60_000,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  owner?: string;
+  /** A crashed holder's lock is free again after this long. */
+  ttlMs?: number;
+  now?: () => Date;
+}): JobLock {
+  async function acquire(name: string, slot: string): Promise<boolean> {
+    const at = now();
+    const expires_at = new Date(at.getTime() + ttlMs).toISOString();
+    // One statement, atomic on both engines: insert the row, or take it over only if it has expired
+    // and was taken for another slot. Zero rows written means somebody else has it or had it.
+    const result = await db
+      .insertInto("job_lock")
+      .values({ name, owner, expires_at, slot })
+      .onConflict((oc) =>
+        oc
+          .column("name")
+          .doUpdateSet({ owner, expires_at, slot })
+          .where("job_lock.expires_at", "<=", at.toISOString())
+          .where("job_lock.slot", "!=", slot),
+      )
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async function release(name: string): Promise<void> {
+    await db
+      .updateTable("job_lock")
+      .set({ expires_at: now().toISOString() })
+      .where("name", "=", name)
+      .where("owner", "=", owner)
+      .execute();
+  }
+
+  return {
+    owner,
+    async run(name, slot, work) {
+      if (!(await acquire(name, slot))) return false;
+      try {
+        await work();
+      } finally {
+        await release(name);
+      }
+      return true;
+    },
+  };
+}

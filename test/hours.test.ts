@@ -1,0 +1,345 @@
+// Hours over HTTP: engineers' own time entries (overlaps refused, zones and Tokyo weeks, rounding kept
+// beside raw time), the weekly timesheet flow with locking, session evidence, the 準委任 month against
+// its band, and the month's hours as CSV for Excel.
+import { parse } from "csv-parse/sync";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CSV_HEADERS } from "../src/domain/timesheets/settlements.service.ts";
+import { dialects } from "./support/databases.ts";
+import { BAND, type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
+
+describe.each(dialects)("hours on %s", (dialect) => {
+  let w: HoursWorld;
+  let sato: HoursWorld["engineers"][string];
+
+  /** The engineer's sheet of one week on the 準委任 contract. */
+  const sheetOf = async (who: HoursWorld["engineers"][string], week: string) => {
+    const res = await who.client.get(`/api/v1/timesheets?week=${week}`);
+    expect(res.status).toBe(200);
+    return (await res.json()).items.find((s: { contractId: string }) => s.contractId === w.juninin.id);
+  };
+  const record = (who: HoursWorld["engineers"][string], body: Record<string, unknown>) =>
+    who.client.post("/api/v1/time-entries", { packageId: w.juninin.packages["2.1"], timeZone: "Asia/Tokyo", ...body });
+
+  beforeAll(async () => {
+    w = await startHoursWorld(dialect);
+    sato = w.engineers.sato as HoursWorld["engineers"][string];
+    await w.assign(w.juninin.packages["2.1"] as string, "sato");
+    await w.assign(w.juninin.packages["2.2"] as string, "ito");
+    await w.assign(w.juninin.packages["2.3"] as string, "kato");
+  });
+  afterAll(() => w?.stop());
+
+  it("refuses an entry that overlaps one of the engineer's own, naming it", async () => {
+    const first = await record(sato, { start: "2026-11-02T09:00", end: "2026-11-02T12:00" });
+    expect(first.status).toBe(201);
+    const { id } = await first.json();
+    const overlapping = await record(sato, { start: "2026-11-02T11:30", end: "2026-11-02T13:00" });
+    expect(overlapping.status).toBe(409);
+    const body = await overlapping.json();
+    expect(body.error.code).toBe("CONFLICT");
+    expect(body.error.message).toContain(id);
+    // Touching is not overlapping.
+    expect((await record(sato, { start: "2026-11-02T12:00", end: "2026-11-02T13:00" })).status).toBe(201);
+  });
+
+  it("refuses hours from anyone but an engineer assigned to the package, and bad times by field", async () => {
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    expect((await record(ito, { start: "2026-11-03T09:00", end: "2026-11-03T10:00" })).status).toBe(404);
+    const byLead = await w.lead.post("/api/v1/time-entries", {
+      packageId: w.juninin.packages["2.1"],
+      start: "2026-11-03T09:00",
+      end: "2026-11-03T10:00",
+    });
+    expect(byLead.status).toBe(403);
+    const backwards = await record(sato, { start: "2026-11-03T10:00", end: "2026-11-03T09:00" });
+    expect(backwards.status).toBe(400);
+    expect((await backwards.json()).error.fields).toEqual([{ path: "end", message: "must be after start" }]);
+    const badZone = await record(sato, {
+      start: "2026-11-03T09:00",
+      end: "2026-11-03T10:00",
+      timeZone: "Asia/Matsumoto",
+    });
+    expect((await badZone.json()).error.fields[0].path).toBe("timeZone");
+    const future = await record(sato, { start: "2099-01-05T09:00", end: "2099-01-05T10:00" });
+    expect((await future.json()).error.fields[0].path).toBe("end");
+  });
+
+  it("reads times in the engineer's zone and splits an entry across Sunday midnight in Tokyo between two weeks", async () => {
+    // 15:30–17:30 in Berlin (UTC+1 in November) is Sunday 23:30 to Monday 01:30 in Tokyo.
+    const res = await record(sato, { start: "2026-11-08T15:30", end: "2026-11-08T17:30", timeZone: "Europe/Berlin" });
+    expect(res.status).toBe(201);
+    const entry = await res.json();
+    expect(entry).toMatchObject({
+      start: "2026-11-08T14:30:00.000Z",
+      end: "2026-11-08T16:30:00.000Z",
+      startGiven: "2026-11-08T15:30",
+      timeZone: "Europe/Berlin",
+      rawMinutes: 120,
+    });
+    expect(entry.days).toEqual([
+      { day: "2026-11-08", week: "2026-11-02", rawMinutes: 30, roundedMinutes: 30 },
+      { day: "2026-11-09", week: "2026-11-09", rawMinutes: 90, roundedMinutes: 90 },
+    ]);
+    const before = await sheetOf(sato, "2026-11-02");
+    const after = await sheetOf(sato, "2026-11-09");
+    expect(before.entries.find((e: { id: string }) => e.id === entry.id).days).toHaveLength(1);
+    expect(after.entries.map((e: { id: string }) => e.id)).toEqual([entry.id]);
+    expect(after.rawMinutes).toBe(90);
+    expect((await w.lead.get("/api/v1/timesheets?week=2026-11-10")).status).toBe(400); // not a Monday
+  });
+
+  it("keeps the rounded figure beside the raw time, which stays as given", async () => {
+    const res = await record(sato, { start: "2026-11-10T10:00+09:00", end: "2026-11-10T10:52+09:00" });
+    const entry = await res.json();
+    expect(entry).toMatchObject({ rawMinutes: 52, roundedMinutes: 45, roundingRule: "15min-nearest" });
+    expect(entry.startGiven).toBe("2026-11-10T10:00+09:00");
+    const sheet = await sheetOf(sato, "2026-11-09");
+    const seen = sheet.entries.find((e: { id: string }) => e.id === entry.id);
+    expect(seen).toMatchObject({ start: "2026-11-10T01:00:00.000Z", end: "2026-11-10T01:52:00.000Z", rawMinutes: 52 });
+    expect(seen.days[0]).toMatchObject({ rawMinutes: 52, roundedMinutes: 45 });
+    expect(sheet.rawMinutes).toBe(90 + 52);
+    expect(sheet.roundedMinutes).toBe(90 + 45);
+  });
+
+  it("submits, rejects with a reason, resubmits, approves and locks, and reopens with an audited reason", async () => {
+    expect((await record(sato, { start: "2026-10-26T09:00", end: "2026-10-26T17:00" })).status).toBe(201);
+    const sheet = await sheetOf(sato, "2026-10-26");
+    expect(sheet.state).toBe("draft");
+    const url = `/api/v1/timesheets/${sheet.id}`;
+
+    expect((await w.lead.post(`${url}/approve`)).status).toBe(409); // nothing submitted yet
+    expect((await sato.client.post(`${url}/submit`)).status).toBe(200);
+    const locked = await record(sato, { start: "2026-10-27T09:00", end: "2026-10-27T10:00" });
+    expect(locked.status).toBe(409);
+    expect((await locked.json()).error.message).toMatch(/week of 2026-10-26 is submitted/);
+
+    const noReason = await w.lead.post(`${url}/reject`, {});
+    expect(noReason.status).toBe(400);
+    expect((await noReason.json()).error.fields[0].path).toBe("reason");
+    expect((await w.otherLead.post(`${url}/reject`, { reason: "x" })).status).toBe(404); // not their contract
+    const rejected = await w.lead.post(`${url}/reject`, { reason: "火曜の作業が抜けています" });
+    expect(await rejected.json()).toMatchObject({ state: "rejected", reason: "火曜の作業が抜けています" });
+    const told = (await (await sato.client.get("/api/v1/notifications")).json()).items;
+    expect(told[0]).toMatchObject({ kind: "timesheet.rejected", body: "理由: 火曜の作業が抜けています" });
+
+    expect((await record(sato, { start: "2026-10-27T09:00", end: "2026-10-27T17:00" })).status).toBe(201);
+    expect((await sato.client.post(`${url}/submit`)).status).toBe(200);
+    expect((await sato.client.post(`${url}/approve`)).status).toBe(403); // engineers do not approve
+    const approved = await w.lead.post(`${url}/approve`);
+    expect(await approved.json()).toMatchObject({ state: "approved", rawMinutes: 960 });
+
+    const entryId = sheet.entries[0].id;
+    expect((await sato.client.delete(`/api/v1/time-entries/${entryId}`)).status).toBe(409);
+    expect((await w.lead.post(`${url}/reopen`, { reason: " " })).status).toBe(400);
+    const reopened = await w.lead.post(`${url}/reopen`, { reason: "客先指摘により工数を再確認" });
+    expect(await reopened.json()).toMatchObject({ state: "draft", reason: "客先指摘により工数を再確認" });
+    expect((await sato.client.delete(`/api/v1/time-entries/${entryId}`)).status).toBe(204);
+
+    const events = (await (await w.contractor.get("/api/v1/audit-events")).json()).items;
+    const reopenEvent = events.find((e: { action: string }) => e.action === "timesheet.reopened");
+    expect(reopenEvent).toMatchObject({
+      subject: `timesheet:${sheet.id}`,
+      details: { reason: "客先指摘により工数を再確認" },
+    });
+    expect(events.some((e: { action: string }) => e.action === "time_entry.removed")).toBe(true);
+  });
+
+  it("shows the overlapping session activity and a corroboration figure without touching the reported times", async () => {
+    const entry = await (await record(sato, { start: "2026-11-17T09:00", end: "2026-11-17T10:00" })).json();
+    const db = w.t.running.azusa.db.kysely;
+    const session = (id: string, engineerId: string) => ({
+      id,
+      workspace_id: "ws-evidence",
+      package_id: w.juninin.packages["2.1"] as string,
+      tenant_id: "t",
+      engineer_id: engineerId,
+      channel: "ssh",
+      kind: "shell",
+      source_address: "127.0.0.1",
+      started_at: "2026-11-16T23:55:00.000Z",
+      ended_at: "2026-11-17T00:40:00.000Z",
+      end_reason: "closed",
+      exit_code: 0,
+      recording: null,
+    });
+    await db
+      .insertInto("workspace_session")
+      .values([
+        session(`s-${dialect}-sato`, sato.id),
+        session(`s-${dialect}-ito`, (w.engineers.ito as { id: string }).id),
+      ])
+      .execute();
+    const bucket = (minutes: number) => new Date(Date.parse("2026-11-17T00:00:00Z") + minutes * 60_000).toISOString();
+    await db
+      .insertInto("session_activity")
+      .values([
+        // Six of the entry's twelve buckets show activity; a bucket with no bytes and one before it do not count.
+        ...[0, 5, 10, 15, 20, 25].map((m) => ({
+          session_id: `s-${dialect}-sato`,
+          bucket_start: bucket(m),
+          bytes_in: 40,
+          bytes_out: 900,
+        })),
+        { session_id: `s-${dialect}-sato`, bucket_start: bucket(30), bytes_in: 0, bytes_out: 0 },
+        { session_id: `s-${dialect}-sato`, bucket_start: bucket(-5), bytes_in: 10, bytes_out: 10 },
+        // Another engineer's activity is not evidence for sato.
+        ...[35, 40, 45].map((m) => ({
+          session_id: `s-${dialect}-ito`,
+          bucket_start: bucket(m),
+          bytes_in: 5,
+          bytes_out: 5,
+        })),
+      ])
+      .execute();
+    const sheet = await sheetOf(sato, "2026-11-16");
+    const seen = sheet.entries.find((e: { id: string }) => e.id === entry.id);
+    expect(seen.evidence).toMatchObject({ buckets: 12, activeBuckets: 6, corroboration: 0.5 });
+    expect(seen.evidence.sessions.map((s: { id: string }) => s.id)).toEqual([`s-${dialect}-sato`]);
+    expect(seen).toMatchObject({ start: "2026-11-17T00:00:00.000Z", end: "2026-11-17T01:00:00.000Z", rawMinutes: 60 });
+    // The lead sees the same evidence and cannot set the engineer's times.
+    const asLead = (await (await w.lead.get(`/api/v1/timesheets?week=2026-11-16&engineerId=${sato.id}`)).json()).items;
+    expect(asLead[0].entries[0].evidence.corroboration).toBe(0.5);
+    expect((await w.lead.request("PATCH", `/api/v1/time-entries/${entry.id}`, { start: "x" })).status).toBe(404);
+  });
+
+  it("settles a 準委任 month under, inside and over the band from approved weeks only", async () => {
+    const days = (n: number) => Array.from({ length: n }, (_, i) => `2026-09-${String(i + 1).padStart(2, "0")}`);
+    const plan: [string, string, number][] = [
+      ["sato", "2.1", 13], // 130 h: under
+      ["ito", "2.2", 16], // 160 h: inside
+      ["kato", "2.3", 19], // 190 h: over
+    ];
+    for (const [name, wbs, n] of plan) {
+      const who = w.engineers[name] as HoursWorld["engineers"][string];
+      for (const date of days(n)) {
+        const res = await who.client.post("/api/v1/time-entries", {
+          packageId: w.juninin.packages[wbs],
+          date,
+          minutes: 600,
+        });
+        expect(res.status).toBe(201);
+      }
+      for (const week of ["2026-08-31", "2026-09-07", "2026-09-14"]) {
+        const sheet = await sheetOf(who, week);
+        if (!sheet) continue; // sato worked no day of that week
+        expect((await who.client.post(`/api/v1/timesheets/${sheet.id}/submit`)).status).toBe(200);
+        expect((await w.lead.post(`/api/v1/timesheets/${sheet.id}/approve`)).status).toBe(200);
+      }
+    }
+    // Sato's last entry of the month sits in a week nobody approved: it is pending, not paid.
+    await record(sato, { date: "2026-09-29", minutes: 480 });
+
+    const res = await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/settlements?month=2026-09`);
+    expect(res.status).toBe(200);
+    const byName = Object.fromEntries(
+      (await res.json()).items.map((s: { engineerName: string }) => [s.engineerName, s]),
+    );
+    expect(byName.sato).toMatchObject({ approvedHours: 130, pendingHours: 8, basis: "under", amountYen: 740_000 });
+    expect(byName.ito).toMatchObject({ approvedHours: 160, basis: "within", amountYen: BAND.monthlyFeeYen });
+    expect(byName.kato).toMatchObject({ approvedHours: 190, basis: "over", amountYen: 850_000 });
+
+    const kato = w.engineers.kato as { id: string };
+    const unexplained = await w.contractor.post(`/api/v1/contracts/${w.juninin.id}/settlements/adjustments`, {
+      engineerId: kato.id,
+      month: "2026-09",
+      amountYen: -20_000,
+    });
+    expect((await unexplained.json()).error.fields[0].path).toBe("reason");
+    expect(
+      (
+        await w.lead.post(`/api/v1/contracts/${w.juninin.id}/settlements/adjustments`, {
+          engineerId: kato.id,
+          month: "2026-09",
+          amountYen: -20_000,
+          reason: "x",
+        })
+      ).status,
+    ).toBe(403);
+    const adjusted = await w.contractor.post(`/api/v1/contracts/${w.juninin.id}/settlements/adjustments`, {
+      engineerId: kato.id,
+      month: "2026-09",
+      amountYen: -20_000,
+      reason: "9/18 の作業は別契約で精算済み",
+    });
+    expect(adjusted.status).toBe(201);
+    const katoNow = (await adjusted.json()).items.find((s: { engineerName: string }) => s.engineerName === "kato");
+    expect(katoNow).toMatchObject({ baseAmountYen: 850_000, amountYen: 830_000 });
+    expect(katoNow.adjustments[0]).toMatchObject({ amountYen: -20_000, reason: "9/18 の作業は別契約で精算済み" });
+    const events = (await (await w.contractor.get("/api/v1/audit-events")).json()).items;
+    expect(events.find((e: { action: string }) => e.action === "settlement.adjusted").details).toMatchObject({
+      amountYen: -20_000,
+      reason: "9/18 の作業は別契約で精算済み",
+    });
+    // A 請負 contract is not settled by hours.
+    expect((await w.contractor.get(`/api/v1/contracts/${w.ukeoi.id}/settlements?month=2026-09`)).status).toBe(409);
+  });
+
+  it("exports a month as CSV that Excel opens: BOM, CRLF, Japanese headers and text intact", async () => {
+    await record(sato, { start: "2026-08-03T09:00", end: "2026-08-03T12:10", note: "顧客打合せ, 議事録「第2版」" });
+    await record(sato, { start: "2026-07-31T23:00", end: "2026-08-01T00:30" }); // the month starts in the middle
+    const res = await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/csv");
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.toString("utf8");
+    expect(text.split("\r\n").length).toBeGreaterThan(2);
+    expect(text.replaceAll("\r\n", "")).not.toContain("\n");
+    const rows = parse(text, { bom: true, record_delimiter: "\r\n" }) as string[][];
+    expect(rows[0]).toEqual([...CSV_HEADERS]);
+    expect(rows[0]?.slice(0, 5)).toEqual(["氏名", "作業日", "週（月曜）", "WBS番号", "作業名"]);
+    expect(rows.slice(1)).toEqual([
+      [
+        "sato",
+        "2026-08-01",
+        "2026-07-27",
+        "2.1",
+        "受注管理機能",
+        "00:00",
+        "00:30",
+        "Asia/Tokyo",
+        "30",
+        "30",
+        "15min-nearest",
+        "下書き",
+        "",
+      ],
+      [
+        "sato",
+        "2026-08-03",
+        "2026-08-03",
+        "2.1",
+        "受注管理機能",
+        "09:00",
+        "12:10",
+        "Asia/Tokyo",
+        "190",
+        "195",
+        "15min-nearest",
+        "下書き",
+        "顧客打合せ, 議事録「第2版」",
+      ],
+    ]);
+    const json = (await (await w.lead.get(`/api/v1/contracts/${w.juninin.id}/hours?month=2026-08`)).json()).items;
+    expect(json.map((r: { rawMinutes: number }) => r.rawMinutes)).toEqual([30, 190]);
+    // Another tenant's people, and engineers, do not read it.
+    expect((await sato.client.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`)).status).toBe(404);
+  });
+  it("lets an engineer whose assignment ended record hours for past weeks only", async () => {
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    const pkg = w.juninin.packages["2.2"];
+    const withdrawn = await w.lead.post(`/api/v1/packages/${pkg}/withdraw`, { reason: "体制変更" });
+    expect(withdrawn.status).toBe(204);
+    const late = await record(ito, { packageId: pkg, start: "2026-10-05T09:00", end: "2026-10-05T12:00" });
+    expect(late.status).toBe(201);
+    // A minute ago is this week (unless the test runs in the first two minutes of a Tokyo Monday).
+    const now = Date.now();
+    const current = await record(ito, {
+      packageId: pkg,
+      start: new Date(now - 120_000).toISOString(),
+      end: new Date(now - 60_000).toISOString(),
+    });
+    expect(current.status).toBe(403);
+    expect((await current.json()).error.message).toMatch(/assignment to this package has ended/);
+  });
+});

@@ -1,0 +1,125 @@
+// Two Azusa instances on one database: each firing of a schedule runs on one of them only, and a
+// reminder is sent once, on SQLite and PostgreSQL alike.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.ts";
+import { addDays, tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
+import { runSchedule, type Schedule } from "../src/jobs/schedules.ts";
+import { createLogger } from "../src/logger.ts";
+import { type Azusa, buildAzusa } from "../src/server.ts";
+import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.ts";
+
+const logger = createLogger({ level: "silent" });
+
+/** A promise and the hand that settles it. */
+function deferred() {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe.each(dialects)("schedules on two instances sharing %s", (dialect) => {
+  let database: TestDatabase;
+  let a: Azusa;
+  let b: Azusa;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(dialect);
+    const config = loadConfig({ ...database.env, AZUSA_SCHEDULES: "off", AZUSA_LOG_LEVEL: "silent" });
+    a = buildAzusa(config, { logger });
+    b = buildAzusa(config, { logger });
+    await a.migrate();
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await database?.drop();
+  });
+
+  it("runs one firing once, whichever instance takes the lock, and the next firing again", async () => {
+    let runs = 0;
+    const gate = deferred();
+    // If the lock failed, both runs would wait here; the gate then opens by itself and the count shows it.
+    const fallback = setTimeout(gate.resolve, 5_000);
+    const job: Schedule = {
+      name: `test.count.${dialect}`,
+      cron: "* * * * *",
+      run: async () => {
+        runs++;
+        await gate.promise;
+      },
+    };
+    const at = new Date("2026-11-23T00:00:10Z");
+    const first = runSchedule(job, a.jobLock, logger, at);
+    const second = runSchedule(job, b.jobLock, logger, at);
+    // The instance that lost the lock answers at once, while the other is still at work.
+    expect(await Promise.race([first, second])).toBe(false);
+    gate.resolve();
+    clearTimeout(fallback);
+    expect((await Promise.all([first, second])).sort()).toEqual([false, true]);
+    expect(runs).toBe(1);
+    // The lock is free again, but this minute has run: a late instance does not run it a second time.
+    expect(await runSchedule(job, b.jobLock, logger, new Date("2026-11-23T00:00:40Z"))).toBe(false);
+    expect(await runSchedule(job, b.jobLock, logger, new Date("2026-11-23T00:01:05Z"))).toBe(true);
+    expect(runs).toBe(2);
+  });
+
+  it("sends the Monday reminder for last week's draft once when both instances fire", async () => {
+    const db = a.db.kysely;
+    const now = new Date().toISOString();
+    const lastWeek = addDays(weekOf(tokyoDay(Date.now())), -7);
+    await db.insertInto("tenant").values({ id: "tenant-lock", name: "東京SI", created_at: now }).execute();
+    await db
+      .insertInto("contract")
+      .values({
+        id: "contract-lock",
+        tenant_id: "tenant-lock",
+        client: "信州銀行",
+        title: "勘定系保守",
+        type: "juninin",
+        confidentiality: "internal",
+        budget_yen: null,
+        period_start: "2026-01-01",
+        period_end: "2027-12-31",
+        monthly_fee_yen: 800_000,
+        band_min_hours: 140,
+        band_max_hours: 180,
+        over_rate_yen: 5_000,
+        under_rate_yen: 6_000,
+        source_repository: null,
+        max_package_hours: 80,
+        created_by: "someone",
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    await db
+      .insertInto("timesheet")
+      .values({
+        id: "sheet-lock",
+        engineer_id: "engineer-lock",
+        contract_id: "contract-lock",
+        tenant_id: "tenant-lock",
+        week_start: lastWeek,
+        state: "draft",
+        reason: null,
+        submitted_at: null,
+        decided_at: null,
+        decided_by: null,
+        updated_at: now,
+      })
+      .execute();
+    const remindOn = (azusa: Azusa) => azusa.schedules.find((s) => s.name === "timesheets.remind") as Schedule;
+    const at = new Date();
+    const ran = await Promise.all([
+      runSchedule(remindOn(a), a.jobLock, logger, at),
+      runSchedule(remindOn(b), b.jobLock, logger, at),
+    ]);
+    expect(ran.filter(Boolean)).toHaveLength(1);
+    const told = await db.selectFrom("notification").selectAll().where("user_id", "=", "engineer-lock").execute();
+    expect(told.map((n) => n.title)).toEqual([`${lastWeek} の週のタイムシートを提出してください（勘定系保守）`]);
+    const lock = await db.selectFrom("job_lock").selectAll().where("name", "=", "timesheets.remind").executeTakeFirst();
+    expect([a.jobLock.owner, b.jobLock.owner]).toContain(lock?.owner);
+  });
+});
