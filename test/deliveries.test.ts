@@ -4,6 +4,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDeliveryService } from "../src/domain/delivery/delivery.service.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
 import { dialects } from "./support/databases.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
@@ -131,6 +132,32 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     expect((await sato.client.post(`/api/v1/packages/${pkg.id}/deliver`)).status).toBe(201);
     const list = (await (await w.lead.get(`/api/v1/packages/${pkg.id}/deliveries`)).json()).items;
     expect(list.map((d: { decision: string | null }) => d.decision)).toEqual([null, "rejected"]);
+  });
+
+  it("asks the delivery gate first: a refusing gate (the forge's unmerged pull request) stops the delivery", async () => {
+    const pkg = await reviewed("2.3");
+    const { db, audit, packages, notifications } = w.t.running.azusa;
+    const gated = createDeliveryService({
+      db: db.kysely,
+      audit,
+      packages,
+      notifications,
+      deliveryGate: async (id) => ({ allowed: false, reason: `the pull request of ${id} is not merged` }),
+    });
+    const engineer = {
+      kind: "user",
+      userId: sato.id,
+      email: "sato@matsumoto.example",
+      role: "engineer",
+      tenantId: null,
+      via: "session",
+    } as const;
+    await expect(gated.deliver(engineer, pkg.id)).rejects.toMatchObject({
+      code: "INVALID_STATE",
+      message: `not deliverable yet: the pull request of ${pkg.id} is not merged`,
+    });
+    expect(await stateOf(pkg.id)).toBe("in_review");
+    expect((await (await w.lead.get(`/api/v1/packages/${pkg.id}/deliveries`)).json()).items).toEqual([]);
   });
 
   it("never lets the payment terms go past 60 days; shorter terms shorten the due date", async () => {
