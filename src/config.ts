@@ -66,6 +66,11 @@ const Env = z.object({
     .optional()
     .describe("when set, /metrics asks for Authorization: Bearer <token>"),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
+  AZUSA_GIT_IMPORT_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("folder whose repositories a contract may name as its source (local paths only); none when unset"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
@@ -89,6 +94,7 @@ export interface Config {
   signInLimit: number;
   metricsToken: string | undefined;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
+  gitImportDir: string | undefined;
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -151,5 +157,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,
     docker,
+    gitImportDir: e.AZUSA_GIT_IMPORT_DIR,
   };
 }

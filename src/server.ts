@@ -17,9 +17,11 @@ import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
+import { createPullService } from "./domain/pulls/pulls.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
+import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
@@ -63,11 +65,24 @@ export function buildAzusa(
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
+  const driver = createDockerDriver({ docker });
+  const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
   const workspaces = createWorkspaceService({
     db: db.kysely,
     audit,
-    driver: createDockerDriver({ docker }),
+    driver,
     templatesDir: config.templatesDir ?? defaultTemplateDir,
+    logger,
+    prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
+  });
+  const pulls = createPullService({
+    db: db.kysely,
+    audit,
+    packages,
+    engineers,
+    forge,
+    driver,
+    workspaceFolder: async (name) => (await workspaces.templates()).get(name)?.azusa.workspaceFolder ?? "/workspace",
     logger,
   });
   const offers = createOfferService({
@@ -94,6 +109,8 @@ export function buildAzusa(
     audit,
     logger,
     metrics,
+    pulls,
+    forge,
     probes: { database: () => db.ping(), docker: dockerProbe(docker) },
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,
@@ -113,7 +130,9 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
-    schedules: schedules({ offers, engineers }),
+    pulls,
+    forge,
+    schedules: schedules({ offers, engineers, pulls }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {

@@ -16,9 +16,11 @@ import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import { AppError, type ErrorCode } from "../domain/errors.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
+import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { BuiltinForge } from "../git/builtin-forge.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
@@ -27,9 +29,11 @@ import { contractRoutes } from "./contracts/contracts.routes.ts";
 import { docsRoutes } from "./docs/docs.routes.ts";
 import { engineerRoutes } from "./engineers/engineers.routes.ts";
 import { errorResponse, toAppError } from "./errors.ts";
+import { gitRoutes } from "./git/git.routes.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
 import { offerRoutes } from "./offers/offers.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
+import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { type AppEnv, createRouter } from "./router.ts";
 import { type Metrics, observe } from "./system/metrics.ts";
 import { requestContext } from "./system/request-context.ts";
@@ -59,6 +63,8 @@ export interface AppDeps {
   trustProxy: boolean;
   /** When set, /metrics needs it as a bearer token. */
   metricsToken?: string;
+  pulls: PullService;
+  forge: BuiltinForge;
 }
 
 const safeEqual = (a: string, b: string) => {
@@ -235,6 +241,8 @@ export function createApp(deps: AppDeps) {
   app.route(API, invitationRoutes(deps));
   app.route(API, apiKeyRoutes(deps));
   app.route(API, auditRoutes(deps));
+  app.route(API, pullRoutes(deps));
+  app.route("/git", gitRoutes(deps));
   app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {

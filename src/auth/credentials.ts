@@ -36,6 +36,8 @@ export interface CredentialStore {
   principal(headers: Headers): Promise<(Principal & { via: "session" | "api_key" }) | null>;
   /** Forgets what is remembered about the user behind these headers (after sign-out, say). */
   forget(headers: Headers): void;
+  /** The user whose email and password these are, without starting a session (Git over HTTP), or null. */
+  verifyPassword(email: string, password: string): Promise<Principal | null>;
 }
 
 /** Reads an API key from `x-api-key` or `Authorization: Bearer azk_…`. */
@@ -188,6 +190,19 @@ export function createCredentialStore(
       };
       cache.set(cookie, u.id, resolved, new Date(session.session.expiresAt).getTime());
       return resolved;
+    },
+
+    async verifyPassword(email, password) {
+      const ctx = await auth.$context;
+      const found = await ctx.internalAdapter.findUserByEmail(email.toLowerCase(), { includeAccounts: true });
+      const hash = found?.accounts.find((a) => a.providerId === "credential")?.password;
+      if (!found || !hash) {
+        // Spend the same time as a real check, so that timing does not tell which emails exist.
+        await ctx.password.hash(password);
+        return null;
+      }
+      if (!(await ctx.password.verify({ hash, password }))) return null;
+      return userById(found.user.id);
     },
 
     forget(headers) {

@@ -3,6 +3,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import { system } from "../domain/actor.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
+import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { Logger } from "../logger.ts";
 
 /** One schedule: a cron expression in Asia/Tokyo and the work it does. */
@@ -13,8 +14,18 @@ export interface Schedule {
 }
 
 /** Azusa's schedules, for `startSchedules` and for tests that run them by hand. */
-export function schedules({ offers, engineers }: { offers: OfferService; engineers: EngineerService }): Schedule[] {
+export function schedules({
+  offers,
+  engineers,
+  pulls,
+}: {
+  offers: OfferService;
+  engineers: EngineerService;
+  pulls?: PullService;
+}): Schedule[] {
   return [
+    // Notices pushes to the forks of open pull requests (reads also notice them at once).
+    ...(pulls ? [{ name: "pulls.refresh", cron: "*/5 * * * *", run: () => pulls.refreshOpen() }] : []),
     { name: "offers.expire", cron: "* * * * *", run: () => offers.expireOffers() },
     // Just after midnight in Tokyo, when a record's last valid day has ended.
     { name: "vetting.expire", cron: "5 0 * * *", run: () => engineers.expireVetting(system("schedule")) },

@@ -31,7 +31,10 @@ const Band = z
 const RepoUrl = z
   .string()
   .max(500)
-  .regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, "must be an https://, ssh:// or git@ repository address");
+  .regex(
+    /^(https:\/\/|ssh:\/\/|git@|file:\/\/\/|\/)[^\s]+$/,
+    "must be an https://, ssh://, git@ or file:/// repository address, or an absolute path",
+  );
 
 const contractFields = {
   client: z.string().trim().min(1).max(200).describe("the end client (発注元)"),
@@ -49,6 +52,17 @@ const contractFields = {
     .max(2000)
     .optional()
     .describe("packages above this are flagged for splitting (default 80)"),
+  requiredApprovals: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .optional()
+    .describe("approvals a pull request needs before Azusa merges it (default 1)"),
+  engineerCloneAllowed: z
+    .boolean()
+    .optional()
+    .describe("whether the package's engineer may clone its repository over HTTP (default false)"),
 };
 
 const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
@@ -75,6 +89,8 @@ const Contract = z
     leadIds: z.array(z.string()),
     sourceRepository: z.string().nullable(),
     maxPackageHours: z.number(),
+    requiredApprovals: z.number(),
+    engineerCloneAllowed: z.boolean(),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -32,6 +32,10 @@ export interface NewContract {
   leadIds?: string[];
   sourceRepository?: string | null;
   maxPackageHours?: number;
+  /** Approvals a pull request needs before Azusa merges it (default 1). */
+  requiredApprovals?: number;
+  /** Whether the package's engineer may clone the canonical repository over HTTP (default false). */
+  engineerCloneAllowed?: boolean;
 }
 
 export type ContractChanges = Partial<Omit<NewContract, "type">>;
@@ -96,6 +100,8 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
     leadIds,
     sourceRepository: r.source_repository,
     maxPackageHours: Number(r.max_package_hours),
+    requiredApprovals: Number(r.required_approvals ?? 1),
+    engineerCloneAllowed: Boolean(Number(r.engineer_clone_allowed ?? 0)),
     createdBy: r.created_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -173,6 +179,8 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
         under_rate_yen: input.band?.underRateYen ?? null,
         source_repository: input.sourceRepository ?? null,
         max_package_hours: input.maxPackageHours ?? 80,
+        required_approvals: input.requiredApprovals ?? 1,
+        engineer_clone_allowed: input.engineerCloneAllowed ? 1 : 0,
         created_by: (actor as { userId: string }).userId,
         created_at: now,
         updated_at: now,
@@ -240,6 +248,8 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
             under_rate_yen: after.band?.underRateYen ?? null,
             source_repository: after.sourceRepository,
             max_package_hours: after.maxPackageHours,
+            required_approvals: after.requiredApprovals,
+            engineer_clone_allowed: after.engineerCloneAllowed ? 1 : 0,
             updated_at: new Date().toISOString(),
           })
           .where("id", "=", id)
