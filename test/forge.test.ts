@@ -178,9 +178,9 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
     expect(pushed.stdout).toMatch(/^[0-9a-f]{40}\trefs\/heads\/feature\/tax$/m);
     // The canonical repository is out of reach: no network, and no path to it inside the container.
     const canonical = new URL(`/git/${satoPackage}.git`, t.base).toString();
-    const escape = await inWorkspace(satoContainer, `git push ${canonical} feature/tax:main 2>&1`);
-    expect(escape.code).not.toBe(0);
-    expect(escape.stdout).toMatch(/unable to access|Could not resolve|Failed to connect|Couldn't connect/);
+    const toCanonical = await inWorkspace(satoContainer, `git push ${canonical} feature/tax:main 2>&1`);
+    expect(toCanonical.code).not.toBe(0);
+    expect(toCanonical.stdout).toMatch(/unable to access|Could not resolve|Failed to connect|Couldn't connect/);
     const repoPath = join(t.running.azusa.forge.pathOf({ name: "x", defaultBranch: "main" }), "..");
     expect((await inWorkspace(satoContainer, `test -e ${repoPath}`)).code).not.toBe(0);
   });
