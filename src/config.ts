@@ -71,6 +71,11 @@ const Env = z.object({
     .min(1)
     .optional()
     .describe("folder whose repositories a contract may name as its source (local paths only); none when unset"),
+  AZUSA_GITHUB_API_URL: z
+    .string()
+    .url()
+    .default("https://api.github.com")
+    .describe("GitHub's REST API, for tenants who keep code on GitHub (GitHub Enterprise Server: https://HOST/api/v3)"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
@@ -95,6 +100,7 @@ export interface Config {
   metricsToken: string | undefined;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
   gitImportDir: string | undefined;
+  githubApiUrl: string;
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -158,5 +164,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.AZUSA_METRICS_TOKEN,
     docker,
     gitImportDir: e.AZUSA_GIT_IMPORT_DIR,
+    githubApiUrl: e.AZUSA_GITHUB_API_URL,
   };
 }

@@ -15,6 +15,7 @@ import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
 import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
+import { createGithubService } from "./domain/github/github.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
@@ -93,6 +94,13 @@ export function buildAzusa(
     offerTtlHours: config.offerTtlHours,
     onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
   });
+  const github = createGithubService({
+    db: db.kysely,
+    audit,
+    packages,
+    baseUrl: config.baseUrl,
+    apiUrl: config.githubApiUrl,
+  });
   const metrics = createMetrics();
   const app = createApp({
     auth,
@@ -111,6 +119,7 @@ export function buildAzusa(
     metrics,
     pulls,
     forge,
+    github,
     probes: { database: () => db.ping(), docker: dockerProbe(docker) },
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,
@@ -132,6 +141,7 @@ export function buildAzusa(
     workspaces,
     pulls,
     forge,
+    github,
     schedules: schedules({ offers, engineers, pulls }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),

@@ -14,6 +14,7 @@ import type { AuditService } from "../domain/audit/audit.service.ts";
 import type { ContractService } from "../domain/contracts/contracts.service.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import { AppError, type ErrorCode } from "../domain/errors.ts";
+import type { GithubService } from "../domain/github/github.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
@@ -30,6 +31,7 @@ import { docsRoutes } from "./docs/docs.routes.ts";
 import { engineerRoutes } from "./engineers/engineers.routes.ts";
 import { errorResponse, toAppError } from "./errors.ts";
 import { gitRoutes } from "./git/git.routes.ts";
+import { githubRoutes, githubWebhookRoutes } from "./github/github.routes.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
 import { offerRoutes } from "./offers/offers.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
@@ -65,6 +67,7 @@ export interface AppDeps {
   metricsToken?: string;
   pulls: PullService;
   forge: BuiltinForge;
+  github: GithubService;
 }
 
 const safeEqual = (a: string, b: string) => {
@@ -243,6 +246,8 @@ export function createApp(deps: AppDeps) {
   app.route(API, auditRoutes(deps));
   app.route(API, pullRoutes(deps));
   app.route("/git", gitRoutes(deps));
+  app.route(API, githubRoutes(deps));
+  app.route("/webhooks/github", githubWebhookRoutes(deps));
   app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {

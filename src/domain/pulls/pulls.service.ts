@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
@@ -19,8 +19,8 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
-import type { PackageState } from "../packages/lifecycle.ts";
 import type { PackageService } from "../packages/packages.service.ts";
+import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
 
 export type Verdict = "approved" | "changes_requested" | "commented";
 
@@ -142,7 +142,17 @@ export function createPullService({
     return next;
   }
 
-  const infoOf = (r: RepositoryTable): RepositoryInfo => ({ name: r.name, defaultBranch: r.default_branch });
+  const infoOf = (r: RepositoryTable): RepositoryInfo => {
+    if (r.forge !== forge.kind)
+      throw new AppError("INVALID_STATE", "the package's repository is on GitHub: work with it there", {
+        current: r.forge,
+      });
+    return { name: r.name, defaultBranch: r.default_branch };
+  };
+
+  const onGithub = async (packageId: string) =>
+    (await db.selectFrom("repository").select("forge").where("package_id", "=", packageId).executeTakeFirst())
+      ?.forge === "github";
 
   /** The package's canonical repository, made on first use from the contract's source or a first commit. */
   async function ensureRepository(packageId: string): Promise<RepositoryInfo> {
@@ -238,8 +248,12 @@ export function createPullService({
     return { pr, pkg };
   }
 
-  const requireLead = (actor: Actor, what: string) => {
+  const requireLead = (actor: Actor, what: string, pr: PullRequestTable) => {
     if (actor.kind === "user" && actor.role !== "lead") throw forbidden(`only the contract's lead may ${what}`);
+    if (!pr.workspace_id)
+      throw new AppError("INVALID_STATE", `pull request #${pr.number} lives on GitHub: ${what} there`, {
+        current: pr.state,
+      });
   };
 
   /** The fork a workspace holds, if the workspace is running (a stopped one cannot be read). */
@@ -258,19 +272,6 @@ export function createPullService({
       withForkBundle(driver, target, (file) => forge.importFork(repo, workspaceId, file)),
     );
     return true;
-  }
-
-  async function moveIf(
-    trx: Transaction<Database>,
-    actor: Actor,
-    packageId: string,
-    path: [PackageState, PackageState][],
-    reason: string,
-  ) {
-    for (const [from, to] of path) {
-      const row = await trx.selectFrom("work_package").select("state").where("id", "=", packageId).executeTakeFirst();
-      if (row?.state === from) await packages.transition(actor, packageId, to, { trx, reason, from });
-    }
   }
 
   /**
@@ -305,25 +306,8 @@ export function createPullService({
         { packageId: pr.package_id, number: pr.number, from: pr.head_sha, to: head },
         { tenantId: pr.tenant_id, trx },
       );
-      const stale = await trx
-        .updateTable("pull_review")
-        .set({ dismissed_at: at, dismiss_reason: `new commits pushed (${head.slice(0, 12)})` })
-        .where("pull_request_id", "=", pr.id)
-        .where("verdict", "=", "approved")
-        .where("dismissed_at", "is", null)
-        .where("commit_sha", "!=", head)
-        .returning(["id", "reviewer_id", "commit_sha"])
-        .execute();
-      for (const r of stale) {
-        await audit.record(
-          system,
-          "review.dismissed",
-          `review:${r.id}`,
-          { pullRequestId: pr.id, reviewerId: r.reviewer_id, approved: r.commit_sha, head },
-          { tenantId: pr.tenant_id, trx },
-        );
-      }
-      await moveIf(trx, system, pr.package_id, [["changes_requested", "in_progress"]], "new commits pushed");
+      await dismissStaleApprovals(trx, audit, system, pr, head, at);
+      await movePackageAlong(trx, packages, system, pr.package_id, [...reviewPaths.pushed], "new commits pushed");
     });
     return (await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst()) ?? pr;
   }
@@ -399,18 +383,18 @@ export function createPullService({
       ref: WorkspaceRef,
       folder: string,
     ): Promise<void> {
-      const repo = await ensureRepository(workspace.packageId);
       const tenantId = await service.tenantOf(workspace.packageId);
-      if (!(await hasGit(driver, ref))) {
-        await audit.record(
+      const skip = (reason: string) =>
+        audit.record(
           system,
           "repository.fork_skipped",
           `workspace:${workspace.id}`,
-          { packageId: workspace.packageId, reason: "the workspace image has no git" },
+          { packageId: workspace.packageId, reason },
           { tenantId },
         );
-        return;
-      }
+      if (await onGithub(workspace.packageId)) return void (await skip("the repository is on GitHub"));
+      const repo = await ensureRepository(workspace.packageId);
+      if (!(await hasGit(driver, ref))) return void (await skip("the workspace image has no git"));
       const engineer = await db
         .selectFrom("user")
         .select(["name", "email"])
@@ -508,17 +492,7 @@ export function createPullService({
           { packageId, number: n, branch: input.branch, head },
           { tenantId: pkg.tenant_id, trx },
         );
-        await moveIf(
-          trx,
-          actor,
-          packageId,
-          [
-            ["assigned", "in_progress"],
-            ["changes_requested", "in_progress"],
-            ["in_progress", "in_review"],
-          ],
-          `pull request #${n} opened`,
-        );
+        await movePackageAlong(trx, packages, actor, packageId, [...reviewPaths.opened], `pull request #${n} opened`);
         return n;
       });
       await forge.pin(repo, number, head);
@@ -556,7 +530,7 @@ export function createPullService({
     /** A lead approves, requests changes or comments, bound to the head commit it judged. */
     async review(actor: Actor, id: string, input: NewReview): Promise<PullRequest> {
       const { pr: before, pkg } = await visiblePull(actor, id);
-      requireLead(actor, "review pull requests");
+      requireLead(actor, "review pull requests", before);
       const pr = await refresh(before);
       if (pr.state !== "open")
         throw new AppError("INVALID_STATE", `pull request is ${pr.state}`, { current: pr.state });
@@ -611,15 +585,23 @@ export function createPullService({
           { tenantId: pr.tenant_id, trx },
         );
         if (verdict === "changes_requested")
-          await moveIf(
+          await movePackageAlong(
             trx,
+            packages,
             actor,
             pr.package_id,
-            [["in_review", "changes_requested"]],
+            [...reviewPaths.changesRequested],
             `changes requested on #${pr.number}`,
           );
         if (verdict === "approved")
-          await moveIf(trx, actor, pr.package_id, [["in_progress", "in_review"]], `#${pr.number} approved`);
+          await movePackageAlong(
+            trx,
+            packages,
+            actor,
+            pr.package_id,
+            [...reviewPaths.approved],
+            `#${pr.number} approved`,
+          );
       });
       return view(pr, Number(pkg.required_approvals));
     },
@@ -627,7 +609,7 @@ export function createPullService({
     /** Merges an approved pull request into main with a merge commit; a conflict is 409 naming the files. */
     async merge(actor: Actor, id: string): Promise<PullRequest> {
       const { pr: before, pkg } = await visiblePull(actor, id);
-      requireLead(actor, "merge pull requests");
+      requireLead(actor, "merge pull requests", before);
       const pr = await refresh(before);
       const current = await view(pr, Number(pkg.required_approvals));
       if (pr.state !== "open")
