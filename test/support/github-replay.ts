@@ -25,11 +25,18 @@ export interface Replay {
   pending(): Fixture[];
   /** Requests that matched no recording, as "METHOD path: why". */
   unmatched: string[];
+  /** Adds recordings (for ones that name objects made after the server started). */
+  add(fixtures: Fixture[]): void;
+  /** Every request received, in order, with its JSON body. */
+  requests: { method: string; path: string; body: unknown }[];
   close(): Promise<void>;
 }
 
-/** Reads a fixture file (a JSON array of exchanges). */
-export const loadFixtures = (file: string): Fixture[] => JSON.parse(readFileSync(file, "utf8")) as Fixture[];
+/** Reads a fixture file (a JSON array of exchanges), replacing each `{{name}}` with `vars[name]`. */
+export function loadFixtures(file: string, vars: Record<string, string> = {}): Fixture[] {
+  const text = readFileSync(file, "utf8").replace(/\{\{(\w+)\}\}/g, (whole, name: string) => vars[name] ?? whole);
+  return JSON.parse(text) as Fixture[];
+}
 
 /**
  * Answers each request with the first unused recording of the same method and path (query included),
@@ -38,6 +45,7 @@ export const loadFixtures = (file: string): Fixture[] => JSON.parse(readFileSync
 export async function startReplay(fixtures: Fixture[]): Promise<Replay> {
   const left = fixtures.map((f) => ({ ...f, used: false }));
   const unmatched: string[] = [];
+  const requests: Replay["requests"] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -46,6 +54,7 @@ export async function startReplay(fixtures: Fixture[]): Promise<Replay> {
       const path = req.url ?? "/";
       const text = Buffer.concat(chunks).toString("utf8");
       const body = text ? JSON.parse(text) : undefined;
+      requests.push({ method: method.toUpperCase(), path, body });
       const candidates = left.filter((f) => !f.used && f.method.toLowerCase() === method && f.path === path);
       const why: string[] = [];
       const hit = candidates.find((f) => {
@@ -79,6 +88,10 @@ export async function startReplay(fixtures: Fixture[]): Promise<Replay> {
     baseUrl: `http://127.0.0.1:${port}`,
     pending: () => left.filter((f) => !f.used).map(({ used: _used, ...f }) => f),
     unmatched,
+    requests,
+    add: (more) => {
+      left.push(...more.map((f) => ({ ...f, used: false })));
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
