@@ -120,6 +120,7 @@ export function buildAzusa(
     pulls,
     forge,
     github,
+    signInLimit: config.signInLimit,
     probes: { database: () => db.ping(), docker: dockerProbe(docker) },
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,

@@ -68,6 +68,8 @@ export interface AppDeps {
   pulls: PullService;
   forge: BuiltinForge;
   github: GithubService;
+  /** Failed sign-ins per address per minute (the form's and Git's Basic credentials). */
+  signInLimit?: number;
 }
 
 const safeEqual = (a: string, b: string) => {
