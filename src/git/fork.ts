@@ -1,7 +1,7 @@
 // A workspace's fork: a bare repository inside the workspace's own volume that the checkout uses as
 // `origin`. Bundles cross between it and the canonical repository through `docker exec` streams, so the
 // workspace needs no network and never sees the canonical repository.
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -99,7 +99,7 @@ git checkout -q -B main --track origin/main
 
 /**
  * Takes every branch of the fork out as a bundle file and hands it to `use`; the file is gone after.
- * Null when the fork has no branch.
+ * Fails when the fork has no branch or the workspace is not running.
  */
 export async function withForkBundle<T>(
   driver: WorkspaceDriver,
@@ -121,6 +121,3 @@ export async function withForkBundle<T>(
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-/** Reads a file into a Buffer (kept here so that callers need not import fs for the seed bundle). */
-export const readBundle = (file: string) => readFileSync(file);

@@ -2,7 +2,7 @@
 // each workspace, pull requests from a fork branch to main, reviews bound to the head they judged, and the
 // merge after enough approvals. Every step is audited; the package moves in and out of review.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
@@ -11,7 +11,7 @@ import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
-import { type ForkTarget, hasGit, readBundle, seedFork, withForkBundle } from "../../git/fork.ts";
+import { type ForkTarget, hasGit, seedFork, withForkBundle } from "../../git/fork.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import type { Actor } from "../actor.ts";
@@ -404,7 +404,7 @@ export function createPullService({
       try {
         const file = join(dir, "seed.bundle");
         await forge.bundleDefault(repo, file);
-        await seedFork(driver, { ref, folder }, readBundle(file), {
+        await seedFork(driver, { ref, folder }, readFileSync(file), {
           name: engineer?.name ?? "engineer",
           email: engineer?.email ?? "engineer@localhost",
         });
