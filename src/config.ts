@@ -74,6 +74,16 @@ const Env = z.object({
       "wait before a failed webhook delivery's first retry; each later one waits twice as long, 6 attempts in all",
     ),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
+  AZUSA_GIT_IMPORT_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("folder whose repositories a contract may name as its source (local paths only); none when unset"),
+  AZUSA_GITHUB_API_URL: z
+    .string()
+    .url()
+    .default("https://api.github.com")
+    .describe("GitHub's REST API, for tenants who keep code on GitHub (GitHub Enterprise Server: https://HOST/api/v3)"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
@@ -98,6 +108,8 @@ export interface Config {
   metricsToken: string | undefined;
   webhookRetryMs: number;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
+  gitImportDir: string | undefined;
+  githubApiUrl: string;
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -161,5 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.AZUSA_METRICS_TOKEN,
     webhookRetryMs: e.AZUSA_WEBHOOK_RETRY_MS,
     docker,
+    gitImportDir: e.AZUSA_GIT_IMPORT_DIR,
+    githubApiUrl: e.AZUSA_GITHUB_API_URL,
   };
 }

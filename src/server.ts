@@ -17,15 +17,18 @@ import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createDeliveryService } from "./domain/delivery/delivery.service.ts";
 import { orderTerms, renderOrder } from "./domain/delivery/order-document.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
+import { createGithubService } from "./domain/github/github.service.ts";
 import { createNotificationService } from "./domain/notifications/notifications.service.ts";
 import { createReminderService } from "./domain/notifications/reminders.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
+import { createPullService } from "./domain/pulls/pulls.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
+import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { createJobLock } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -70,11 +73,24 @@ export function buildAzusa(
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
+  const driver = createDockerDriver({ docker });
+  const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
   const workspaces = createWorkspaceService({
     db: db.kysely,
     audit,
-    driver: createDockerDriver({ docker }),
+    driver,
     templatesDir: config.templatesDir ?? defaultTemplateDir,
+    logger,
+    prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
+  });
+  const pulls = createPullService({
+    db: db.kysely,
+    audit,
+    packages,
+    engineers,
+    forge,
+    driver,
+    workspaceFolder: async (name) => (await workspaces.templates()).get(name)?.azusa.workspaceFolder ?? "/workspace",
     logger,
   });
   const offers = createOfferService({
@@ -93,11 +109,23 @@ export function buildAzusa(
   });
   const timesheets = createTimesheetService({ db: db.kysely, audit, notifications });
   const settlements = createSettlementService({ db: db.kysely, audit });
-  // deliveryGate: the forge will pass a check that the package's pull request is merged.
-  const deliveries = createDeliveryService({ db: db.kysely, audit, packages, notifications });
+  const deliveries = createDeliveryService({
+    db: db.kysely,
+    audit,
+    packages,
+    notifications,
+    deliveryGate: (packageId) => pulls.deliveryGate(packageId),
+  });
   const orders = { terms: orderTerms.bind(null, db.kysely), render: renderOrder };
   const reminders = createReminderService({ db: db.kysely, notifications });
   const jobLock = createJobLock({ db: db.kysely });
+  const github = createGithubService({
+    db: db.kysely,
+    audit,
+    packages,
+    baseUrl: config.baseUrl,
+    apiUrl: config.githubApiUrl,
+  });
   const metrics = createMetrics();
   const app = createApp({
     auth,
@@ -114,6 +142,10 @@ export function buildAzusa(
     audit,
     logger,
     metrics,
+    pulls,
+    forge,
+    github,
+    signInLimit: config.signInLimit,
     probes: { database: () => db.ping(), docker: dockerProbe(docker) },
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,
@@ -144,7 +176,10 @@ export function buildAzusa(
     notifications,
     reminders,
     jobLock,
-    schedules: schedules({ offers, engineers, reminders, deliveries, notifications }),
+    pulls,
+    forge,
+    github,
+    schedules: schedules({ offers, engineers, reminders, deliveries, notifications, pulls }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {

@@ -4,6 +4,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { system } from "../src/domain/actor.ts";
 import { createDeliveryService } from "../src/domain/delivery/delivery.service.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
 import { dialects } from "./support/databases.ts";
@@ -158,6 +159,18 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     });
     expect(await stateOf(pkg.id)).toBe("in_review");
     expect((await (await w.lead.get(`/api/v1/packages/${pkg.id}/deliveries`)).json()).items).toEqual([]);
+  });
+
+  it("refuses to deliver work whose pull request is not merged", async () => {
+    const id = w.ukeoi.packages["3.1"] as string;
+    await w.assign(id, "sato");
+    // Straight to review without the forge: no pull request, so nothing merged.
+    for (const to of ["in_progress", "in_review"] as const)
+      await w.t.running.azusa.packages.transition(system("test"), id, to);
+    const res = await sato.client.post(`/api/v1/packages/${id}/deliver`, { note: "まだマージされていない" });
+    expect(res.status).toBe(409);
+    expect((await res.json()).error.message).toBe("not deliverable yet: the package has no merged pull request");
+    expect(await stateOf(id)).toBe("in_review");
   });
 
   it("never lets the payment terms go past 60 days; shorter terms shorten the due date", async () => {

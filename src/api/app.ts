@@ -16,14 +16,17 @@ import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
 import type { OrderTerms } from "../domain/delivery/order-document.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import { AppError, type ErrorCode } from "../domain/errors.ts";
+import type { GithubService } from "../domain/github/github.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
+import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
 import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { BuiltinForge } from "../git/builtin-forge.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
@@ -33,10 +36,13 @@ import { deliveryRoutes } from "./deliveries/deliveries.routes.ts";
 import { docsRoutes } from "./docs/docs.routes.ts";
 import { engineerRoutes } from "./engineers/engineers.routes.ts";
 import { errorResponse, toAppError } from "./errors.ts";
+import { gitRoutes } from "./git/git.routes.ts";
+import { githubRoutes, githubWebhookRoutes } from "./github/github.routes.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
 import { notificationRoutes } from "./notifications/notifications.routes.ts";
 import { offerRoutes } from "./offers/offers.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
+import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { type AppEnv, createRouter } from "./router.ts";
 import { settlementRoutes } from "./settlements/settlements.routes.ts";
 import { type Metrics, observe } from "./system/metrics.ts";
@@ -73,6 +79,11 @@ export interface AppDeps {
   deliveries: DeliveryService;
   orders: { terms(actor: Actor, assignmentId: string): Promise<OrderTerms>; render(t: OrderTerms): string };
   notifications: NotificationService;
+  pulls: PullService;
+  forge: BuiltinForge;
+  github: GithubService;
+  /** Failed sign-ins per address per minute (the form's and Git's Basic credentials). */
+  signInLimit?: number;
 }
 
 const safeEqual = (a: string, b: string) => {
@@ -258,6 +269,10 @@ export function createApp(deps: AppDeps) {
   app.route(API, settlementRoutes(deps));
   app.route(API, deliveryRoutes(deps));
   app.route(API, notificationRoutes(deps));
+  app.route(API, pullRoutes(deps));
+  app.route("/git", gitRoutes(deps));
+  app.route(API, githubRoutes(deps));
+  app.route("/webhooks/github", githubWebhookRoutes(deps));
   app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {

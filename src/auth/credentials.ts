@@ -38,6 +38,8 @@ export interface CredentialStore {
   remembered(headers: Headers): (Principal & { via: "session" | "api_key" }) | undefined;
   /** Forgets what is remembered about the user behind these headers (after sign-out, say). */
   forget(headers: Headers): void;
+  /** The user whose email and password these are, without starting a session (Git over HTTP), or null. */
+  verifyPassword(email: string, password: string): Promise<Principal | null>;
 }
 
 /** Reads an API key from `x-api-key` or `Authorization: Bearer azk_…`. */
@@ -195,6 +197,19 @@ export function createCredentialStore(
     remembered(headers) {
       const credential = apiKeyFrom(headers) ?? sessionCookieFrom(headers);
       return credential ? cache.get(credential) : undefined;
+    },
+
+    async verifyPassword(email, password) {
+      const ctx = await auth.$context;
+      const found = await ctx.internalAdapter.findUserByEmail(email.toLowerCase(), { includeAccounts: true });
+      const hash = found?.accounts.find((a) => a.providerId === "credential")?.password;
+      if (!found || !hash) {
+        // Spend the same time as a real check, so that timing does not tell which emails exist.
+        await ctx.password.hash(password);
+        return null;
+      }
+      if (!(await ctx.password.verify({ hash, password }))) return null;
+      return userById(found.user.id);
     },
 
     forget(headers) {

@@ -84,6 +84,10 @@ export interface ContractTable {
   hourly_rate_yen?: number | string | null;
   source_repository: string | null;
   max_package_hours: number;
+  /** Approvals a pull request needs before Azusa merges it (default 1). */
+  required_approvals?: number;
+  /** 1 when the contract lets its engineers clone the canonical repository over HTTP. */
+  engineer_clone_allowed?: number;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -344,6 +348,70 @@ export interface WebhookAttemptTable {
   duration_ms: number;
 }
 
+/** A package's canonical repository: on the built-in forge or on GitHub. */
+export interface RepositoryTable {
+  package_id: string;
+  tenant_id: string;
+  forge: string;
+  name: string;
+  default_branch: string;
+  created_at: string;
+}
+
+/** A pull request from a workspace fork's branch (or a GitHub branch) to the canonical default branch. */
+export interface PullRequestTable {
+  id: string;
+  package_id: string;
+  tenant_id: string;
+  number: number;
+  workspace_id: string | null;
+  author_id: string | null;
+  title: string;
+  description: string;
+  source_branch: string;
+  target_branch: string;
+  head_sha: string;
+  state: string;
+  merge_sha: string | null;
+  merged_by: string | null;
+  merged_at: string | null;
+  external_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A review, bound to the head commit it judged; a later head dismisses it. */
+export interface PullReviewTable {
+  id: string;
+  pull_request_id: string;
+  reviewer_id: string | null;
+  reviewer_login: string | null;
+  verdict: string;
+  commit_sha: string;
+  body: string;
+  dismissed_at: string | null;
+  dismiss_reason: string | null;
+  external_id: string | null;
+  created_at: string;
+}
+
+export interface ReviewCommentTable {
+  id: string;
+  review_id: string;
+  path: string;
+  line: number;
+  body: string;
+}
+
+/** A tenant's GitHub organization and the token Azusa uses there (a secret). */
+export interface TenantGithubTable {
+  tenant_id: string;
+  organization: string;
+  token: string;
+  webhook_secret: string;
+  updated_at: string;
+}
+
 export interface Database {
   time_entry: TimeEntryTable;
   timesheet: TimesheetTable;
@@ -355,6 +423,11 @@ export interface Database {
   webhook_delivery: WebhookDeliveryTable;
   webhook_attempt: WebhookAttemptTable;
   workspace_session: WorkspaceSessionTable;
+  repository: RepositoryTable;
+  pull_request: PullRequestTable;
+  pull_review: PullReviewTable;
+  review_comment: ReviewCommentTable;
+  tenant_github: TenantGithubTable;
   session_activity: SessionActivityTable;
   workspace: WorkspaceTable;
   engineer_profile: EngineerProfileTable;

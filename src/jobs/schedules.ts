@@ -7,6 +7,7 @@ import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { ReminderService } from "../domain/notifications/reminders.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
+import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { Logger } from "../logger.ts";
 import { type JobLock, slotOf } from "./job-lock.ts";
 
@@ -24,18 +25,22 @@ export function schedules({
   reminders,
   deliveries,
   notifications,
+  pulls,
 }: {
   offers: OfferService;
   engineers: EngineerService;
   reminders?: ReminderService;
   deliveries?: DeliveryService;
   notifications?: NotificationService;
+  pulls?: PullService;
 }): Schedule[] {
   const list: Schedule[] = [
     { name: "offers.expire", cron: "* * * * *", run: () => offers.expireOffers() },
     // Just after midnight in Tokyo, when a record's last valid day has ended.
     { name: "vetting.expire", cron: "5 0 * * *", run: () => engineers.expireVetting(system("schedule")) },
   ];
+  // Notices pushes to the forks of open pull requests (reads also notice them at once).
+  if (pulls) list.push({ name: "pulls.refresh", cron: "*/5 * * * *", run: () => pulls.refreshOpen() });
   if (reminders) {
     list.push(
       // Monday morning: last week's timesheets that are not submitted yet.

@@ -1,9 +1,12 @@
 // A tenant with a 準委任 and a 請負 contract, their lead and contractor, and vetted engineers ready to be
 // assigned: the world the hours, delivery and notification tests start from.
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Kysely } from "kysely";
 import { expect } from "vitest";
+import type { Database } from "../../src/db/schema.ts";
 import { system } from "../../src/domain/actor.ts";
 import type { PackageState } from "../../src/domain/packages/lifecycle.ts";
 import type { TestDialect } from "./databases.ts";
@@ -126,7 +129,43 @@ export async function startHoursWorld(dialect: TestDialect, env: Record<string, 
     },
     async move(packageId, ...states) {
       for (const to of states) await t.running.azusa.packages.transition(system("test"), packageId, to);
+      // Work reaches review through a pull request; delivery asks for it to be merged.
+      if (states.at(-1) === "in_review") await mergedPullRequest(t.running.azusa.db.kysely, packageId);
     },
     stop: () => t.stop(),
   };
+}
+
+/** Records a merged pull request for a package, as the forge would after the lead's approval and merge. */
+async function mergedPullRequest(db: Kysely<Database>, packageId: string): Promise<void> {
+  const pkg = await db
+    .selectFrom("work_package")
+    .select("tenant_id")
+    .where("id", "=", packageId)
+    .executeTakeFirstOrThrow();
+  const at = new Date().toISOString();
+  const earlier = await db.selectFrom("pull_request").select("id").where("package_id", "=", packageId).execute();
+  await db
+    .insertInto("pull_request")
+    .values({
+      id: randomUUID(),
+      package_id: packageId,
+      tenant_id: pkg.tenant_id,
+      number: earlier.length + 1,
+      workspace_id: null,
+      author_id: null,
+      title: "Work for review",
+      description: "",
+      source_branch: "work",
+      target_branch: "main",
+      head_sha: "0".repeat(40),
+      state: "merged",
+      merge_sha: "1".repeat(40),
+      merged_by: null,
+      merged_at: at,
+      external_id: null,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
 }

@@ -32,7 +32,10 @@ const Band = z
 const RepoUrl = z
   .string()
   .max(500)
-  .regex(/^(https:\/\/|ssh:\/\/|git@)[^\s]+$/, "must be an https://, ssh:// or git@ repository address");
+  .regex(
+    /^(https:\/\/|ssh:\/\/|git@|file:\/\/\/|\/)[^\s]+$/,
+    "must be an https://, ssh://, git@ or file:/// repository address, or an absolute path",
+  );
 
 const contractFields = {
   client: z.string().trim().min(1).max(200).describe("the end client (発注元)"),
@@ -64,6 +67,17 @@ const contractFields = {
     .optional()
     .describe("days from delivery to payment; at most 60 (the default)"),
   hourlyRateYen: Yen.nullable().optional().describe("請負: yen per estimated hour, for the order's price"),
+  requiredApprovals: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .optional()
+    .describe("approvals a pull request needs before Azusa merges it (default 1)"),
+  engineerCloneAllowed: z
+    .boolean()
+    .optional()
+    .describe("whether the package's engineer may clone its repository over HTTP (default false)"),
 };
 
 const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
@@ -93,6 +107,8 @@ const Contract = z
     hoursRounding: z.string(),
     paymentTermsDays: z.number().nullable(),
     hourlyRateYen: z.number().nullable(),
+    requiredApprovals: z.number(),
+    engineerCloneAllowed: z.boolean(),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

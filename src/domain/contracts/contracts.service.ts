@@ -38,6 +38,10 @@ export interface NewContract {
   paymentTermsDays?: number | null;
   /** 請負: yen per estimated hour, the basis of a package's price in its order. */
   hourlyRateYen?: number | null;
+  /** Approvals a pull request needs before Azusa merges it (default 1). */
+  requiredApprovals?: number;
+  /** Whether the package's engineer may clone the canonical repository over HTTP (default false). */
+  engineerCloneAllowed?: boolean;
 }
 
 export type ContractChanges = Partial<Omit<NewContract, "type">>;
@@ -105,6 +109,8 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
     hoursRounding: r.hours_rounding ?? "none",
     paymentTermsDays: r.payment_terms_days == null ? null : Number(r.payment_terms_days),
     hourlyRateYen: num(r.hourly_rate_yen ?? null),
+    requiredApprovals: Number(r.required_approvals ?? 1),
+    engineerCloneAllowed: Boolean(Number(r.engineer_clone_allowed ?? 0)),
     createdBy: r.created_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -185,6 +191,8 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
         hours_rounding: input.hoursRounding ?? "none",
         payment_terms_days: input.paymentTermsDays ?? null,
         hourly_rate_yen: input.hourlyRateYen ?? null,
+        required_approvals: input.requiredApprovals ?? 1,
+        engineer_clone_allowed: input.engineerCloneAllowed ? 1 : 0,
         created_by: (actor as { userId: string }).userId,
         created_at: now,
         updated_at: now,
@@ -255,6 +263,8 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
             hours_rounding: after.hoursRounding,
             payment_terms_days: after.paymentTermsDays,
             hourly_rate_yen: after.hourlyRateYen,
+            required_approvals: after.requiredApprovals,
+            engineer_clone_allowed: after.engineerCloneAllowed ? 1 : 0,
             updated_at: new Date().toISOString(),
           })
           .where("id", "=", id)

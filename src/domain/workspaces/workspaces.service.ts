@@ -51,6 +51,7 @@ export function createWorkspaceService({
   templatesDir,
   logger,
   now = () => new Date(),
+  prepare,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
@@ -58,6 +59,8 @@ export function createWorkspaceService({
   templatesDir: string;
   logger: Logger;
   now?: () => Date;
+  /** Runs in the started container before it counts as running: the forge checks out the package's fork. */
+  prepare?: (workspace: Workspace, ref: WorkspaceRef, template: WorkspaceTemplate) => Promise<void>;
 }) {
   let templates: Promise<Map<string, WorkspaceTemplate>> | undefined;
   const inFlight = new Map<string, Promise<void>>();
@@ -129,6 +132,7 @@ export function createWorkspaceService({
         .where("id", "=", row.id)
         .execute();
       await driver.start(ref);
+      if (prepare) await prepare(toWorkspace(row), ref, template);
       await setState(row, system, "running", "provisioned for the assignment");
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

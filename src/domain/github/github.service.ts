@@ -1,0 +1,420 @@
+// Tenants who keep code on GitHub: their organization and token (a secret, never shown again), a repository
+// per package made there, and the signed webhooks that bring its pull requests and reviews into Azusa.
+import { randomBytes, randomUUID } from "node:crypto";
+import { Webhooks } from "@octokit/webhooks";
+import type { Kysely, Transaction } from "kysely";
+import type { Database, PullRequestTable } from "../../db/schema.ts";
+import type { RepositoryInfo } from "../../git/forge.ts";
+import { createGithubForge, type GithubApi, githubClient } from "../../git/github-forge.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+import type { PackageService } from "../packages/packages.service.ts";
+import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "../pulls/review-rules.ts";
+
+/** A tenant's GitHub settings as anyone may see them: never the token or the webhook secret. */
+export interface GithubSettings {
+  organization: string;
+  tokenSet: boolean;
+  /** Where GitHub sends events; Azusa registers it on each repository it makes, with its secret. */
+  webhookUrl: string;
+}
+
+export interface GithubRepository {
+  packageId: string;
+  forge: "github";
+  name: string;
+  defaultBranch: string;
+  protection: { requiredApprovals: number } | null;
+  engineers: string[];
+}
+
+/** The fields of GitHub's webhook payloads Azusa reads. */
+interface PullPayload {
+  action: string;
+  number: number;
+  repository: { full_name: string };
+  pull_request: {
+    number: number;
+    title: string;
+    body: string | null;
+    merged?: boolean;
+    merge_commit_sha?: string | null;
+    head: { ref: string; sha: string };
+    base: { ref: string };
+    user?: { login: string } | null;
+  };
+  review?: { id: number; state: string; body: string | null; commit_id: string; user?: { login: string } | null };
+  sender?: { login: string };
+}
+
+/** Options of the GitHub service. */
+export interface GithubServiceOptions {
+  db: Kysely<Database>;
+  audit: AuditService;
+  packages: PackageService;
+  /** Azusa's public URL: webhooks point back at it. */
+  baseUrl: string;
+  /** GitHub's REST API; GitHub Enterprise Server or a test's replay server otherwise. */
+  apiUrl: string;
+  /** Builds the client for a token; tests may replace it. */
+  client?: (token: string) => GithubApi;
+  now?: () => Date;
+}
+
+const invalid = (path: string, message: string) =>
+  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+
+export function createGithubService({
+  db,
+  audit,
+  packages,
+  baseUrl,
+  apiUrl,
+  client = (token) => githubClient(token, apiUrl),
+  now = () => new Date(),
+}: GithubServiceOptions) {
+  const system: Actor = { kind: "system", name: "github" };
+  const webhookUrl = (tenantId: string) => new URL(`/webhooks/github/${tenantId}`, baseUrl).toString();
+
+  function requireContractorOf(actor: Actor, tenantId: string) {
+    if (actor.kind !== "user" || actor.tenantId !== tenantId) throw notFound("tenant");
+    if (actor.role !== "contractor") throw forbidden("only the tenant's contractors manage its GitHub settings");
+  }
+
+  async function settingsRow(tenantId: string) {
+    return db.selectFrom("tenant_github").selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
+  }
+
+  async function upsertPull(trx: Transaction<Database>, packageId: string, tenantId: string, p: PullPayload) {
+    const pr = p.pull_request;
+    const existing = await trx
+      .selectFrom("pull_request")
+      .selectAll()
+      .where("package_id", "=", packageId)
+      .where("external_id", "=", String(pr.number))
+      .executeTakeFirst();
+    if (existing) return { row: existing, created: false };
+    const at = now().toISOString();
+    const row: PullRequestTable = {
+      id: randomUUID(),
+      package_id: packageId,
+      tenant_id: tenantId,
+      number: pr.number,
+      workspace_id: null,
+      author_id: null,
+      title: pr.title,
+      description: pr.body ?? "",
+      source_branch: pr.head.ref,
+      target_branch: pr.base.ref,
+      head_sha: pr.head.sha,
+      state: "open",
+      merge_sha: null,
+      merged_by: null,
+      merged_at: null,
+      external_id: String(pr.number),
+      created_at: at,
+      updated_at: at,
+    };
+    await trx.insertInto("pull_request").values(row).execute();
+    await audit.record(
+      system,
+      "pull_request.opened",
+      `pull_request:${row.id}`,
+      { packageId, number: pr.number, branch: pr.head.ref, head: pr.head.sha, login: pr.user?.login ?? null },
+      { tenantId, trx },
+    );
+    await movePackageAlong(
+      trx,
+      packages,
+      system,
+      packageId,
+      [...reviewPaths.opened],
+      `pull request #${pr.number} opened`,
+    );
+    return { row, created: true };
+  }
+
+  async function onPullRequest(trx: Transaction<Database>, packageId: string, tenantId: string, p: PullPayload) {
+    const { row } = await upsertPull(trx, packageId, tenantId, p);
+    const at = now().toISOString();
+    const pr = p.pull_request;
+    if (p.action === "synchronize" && pr.head.sha !== row.head_sha) {
+      await trx
+        .updateTable("pull_request")
+        .set({ head_sha: pr.head.sha, updated_at: at })
+        .where("id", "=", row.id)
+        .execute();
+      await audit.record(
+        system,
+        "pull_request.pushed",
+        `pull_request:${row.id}`,
+        { packageId, number: row.number, from: row.head_sha, to: pr.head.sha },
+        { tenantId, trx },
+      );
+      await dismissStaleApprovals(trx, audit, system, row, pr.head.sha, at);
+      await movePackageAlong(trx, packages, system, packageId, [...reviewPaths.pushed], "new commits pushed");
+    } else if (p.action === "closed" && row.state === "open") {
+      const merged = Boolean(pr.merged);
+      await trx
+        .updateTable("pull_request")
+        .set({
+          state: merged ? "merged" : "closed",
+          merge_sha: merged ? (pr.merge_commit_sha ?? null) : null,
+          merged_at: merged ? at : null,
+          updated_at: at,
+        })
+        .where("id", "=", row.id)
+        .execute();
+      await audit.record(
+        system,
+        merged ? "pull_request.merged" : "pull_request.closed",
+        `pull_request:${row.id}`,
+        { packageId, number: row.number, merge: pr.merge_commit_sha ?? null, login: p.sender?.login ?? null },
+        { tenantId, trx },
+      );
+    } else if (p.action === "reopened" && row.state === "closed") {
+      await trx.updateTable("pull_request").set({ state: "open", updated_at: at }).where("id", "=", row.id).execute();
+      await audit.record(system, "pull_request.reopened", `pull_request:${row.id}`, { packageId }, { tenantId, trx });
+    } else if (p.action === "edited") {
+      await trx
+        .updateTable("pull_request")
+        .set({ title: pr.title, description: pr.body ?? "", updated_at: at })
+        .where("id", "=", row.id)
+        .execute();
+    }
+  }
+
+  async function onReview(trx: Transaction<Database>, packageId: string, tenantId: string, p: PullPayload) {
+    const review = p.review;
+    if (!review) return;
+    const { row } = await upsertPull(trx, packageId, tenantId, p);
+    const known = await trx
+      .selectFrom("pull_review")
+      .select(["id", "dismissed_at"])
+      .where("pull_request_id", "=", row.id)
+      .where("external_id", "=", String(review.id))
+      .executeTakeFirst();
+    if (p.action === "dismissed") {
+      if (known && !known.dismissed_at) {
+        await trx
+          .updateTable("pull_review")
+          .set({
+            dismissed_at: now().toISOString(),
+            dismiss_reason: `dismissed on GitHub by ${p.sender?.login ?? "?"}`,
+          })
+          .where("id", "=", known.id)
+          .execute();
+        await audit.record(
+          system,
+          "review.dismissed",
+          `review:${known.id}`,
+          { pullRequestId: row.id },
+          { tenantId, trx },
+        );
+      }
+      return;
+    }
+    if (p.action !== "submitted" || known) return; // a redelivered event changes nothing
+    const verdict =
+      { approved: "approved", changes_requested: "changes_requested" }[review.state.toLowerCase()] ?? "commented";
+    const id = randomUUID();
+    await trx
+      .insertInto("pull_review")
+      .values({
+        id,
+        pull_request_id: row.id,
+        reviewer_id: null,
+        reviewer_login: review.user?.login ?? null,
+        verdict,
+        commit_sha: review.commit_id,
+        body: review.body ?? "",
+        dismissed_at: null,
+        dismiss_reason: null,
+        external_id: String(review.id),
+        created_at: now().toISOString(),
+      })
+      .execute();
+    await audit.record(
+      system,
+      `review.${verdict}`,
+      `review:${id}`,
+      { pullRequestId: row.id, number: row.number, commit: review.commit_id, login: review.user?.login ?? null },
+      { tenantId, trx },
+    );
+    if (verdict === "changes_requested")
+      await movePackageAlong(
+        trx,
+        packages,
+        system,
+        packageId,
+        [...reviewPaths.changesRequested],
+        `changes requested on #${row.number}`,
+      );
+    if (verdict === "approved")
+      await movePackageAlong(trx, packages, system, packageId, [...reviewPaths.approved], `#${row.number} approved`);
+  }
+
+  const service = {
+    async settings(actor: Actor, tenantId: string): Promise<GithubSettings> {
+      requireContractorOf(actor, tenantId);
+      const row = await settingsRow(tenantId);
+      if (!row) throw notFound("GitHub settings");
+      return { organization: row.organization, tokenSet: true, webhookUrl: webhookUrl(tenantId) };
+    },
+
+    /** Sets the organization and token; the webhook secret is made once, so that earlier repositories' hooks keep working. */
+    async configure(
+      actor: Actor,
+      tenantId: string,
+      input: { organization: string; token: string },
+    ): Promise<GithubSettings> {
+      requireContractorOf(actor, tenantId);
+      const at = now().toISOString();
+      await db.transaction().execute(async (trx) => {
+        const had = await trx
+          .selectFrom("tenant_github")
+          .select("webhook_secret")
+          .where("tenant_id", "=", tenantId)
+          .executeTakeFirst();
+        const values = { organization: input.organization, token: input.token, updated_at: at };
+        if (had) await trx.updateTable("tenant_github").set(values).where("tenant_id", "=", tenantId).execute();
+        else
+          await trx
+            .insertInto("tenant_github")
+            .values({ tenant_id: tenantId, ...values, webhook_secret: randomBytes(32).toString("base64url") })
+            .execute();
+        // The token and the secret stay out of the audit log.
+        await audit.record(
+          actor,
+          "github.configured",
+          `tenant:${tenantId}`,
+          { organization: input.organization },
+          { trx },
+        );
+      });
+      return service.settings(actor, tenantId);
+    },
+
+    /**
+     * The contract's lead puts the package's repository on GitHub: private, in the tenant's organization,
+     * its default branch protected by the contract's required approvals, the engineer with push access.
+     */
+    async createRepository(
+      actor: Actor,
+      packageId: string,
+      input: { engineerLogin: string },
+    ): Promise<GithubRepository> {
+      const pkg = await visibleContracts(db, actor)
+        .innerJoin("work_package", "work_package.contract_id", "contract.id")
+        .select([
+          "work_package.id",
+          "work_package.tenant_id",
+          "work_package.wbs_id",
+          "work_package.title",
+          "contract.required_approvals",
+        ])
+        .where("work_package.id", "=", packageId)
+        .executeTakeFirst();
+      if (!pkg) throw notFound("package");
+      if (actor.kind !== "user" || actor.role !== "lead")
+        throw forbidden("only the contract's lead sets up repositories");
+      const settings = await settingsRow(pkg.tenant_id);
+      if (!settings)
+        throw new AppError("INVALID_STATE", "the tenant has no GitHub organization: a contractor sets it first");
+      const existing = await db
+        .selectFrom("repository")
+        .select("forge")
+        .where("package_id", "=", packageId)
+        .executeTakeFirst();
+      if (existing) throw new AppError("CONFLICT", `the package already has a repository (${existing.forge})`);
+      const forge = createGithubForge({
+        organization: settings.organization,
+        octokit: client(settings.token),
+        webhook: { url: webhookUrl(pkg.tenant_id), secret: settings.webhook_secret },
+      });
+      const repo: RepositoryInfo = await forge.createRepository({
+        tenantId: pkg.tenant_id,
+        packageId,
+        title: `${pkg.wbs_id} ${pkg.title}`,
+      });
+      const requiredApprovals = Number(pkg.required_approvals ?? 1);
+      await forge.protectDefaultBranch(repo, { requiredApprovals });
+      await forge.grantEngineer(repo, { login: input.engineerLogin });
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("repository")
+          .values({
+            package_id: packageId,
+            tenant_id: pkg.tenant_id,
+            forge: "github",
+            name: repo.name,
+            default_branch: repo.defaultBranch,
+            created_at: now().toISOString(),
+          })
+          .execute();
+        await audit.record(
+          actor,
+          "repository.created",
+          `package:${packageId}`,
+          { forge: "github", name: repo.name, engineerLogin: input.engineerLogin, requiredApprovals },
+          { trx },
+        );
+      });
+      return {
+        packageId,
+        forge: "github",
+        name: repo.name,
+        defaultBranch: repo.defaultBranch,
+        protection: { requiredApprovals },
+        engineers: [input.engineerLogin],
+      };
+    },
+
+    /**
+     * A webhook delivery: refused unless signed with the tenant's secret; `pull_request` and
+     * `pull_request_review` events update pull requests, reviews and the package. Returns what it did.
+     */
+    async receive(
+      tenantId: string,
+      delivery: { event: string; signature: string; payload: string },
+    ): Promise<{ handled: boolean }> {
+      const settings = await settingsRow(tenantId);
+      const ok =
+        settings !== undefined &&
+        delivery.signature !== "" &&
+        (await new Webhooks({ secret: settings.webhook_secret })
+          .verify(delivery.payload, delivery.signature)
+          .catch(() => false));
+      if (!ok) throw new AppError("UNAUTHENTICATED", "the webhook's signature does not match");
+      if (delivery.event !== "pull_request" && delivery.event !== "pull_request_review") return { handled: false };
+      let p: PullPayload;
+      try {
+        p = JSON.parse(delivery.payload) as PullPayload;
+      } catch {
+        throw invalid("body", "not JSON");
+      }
+      if (!p.repository?.full_name || !p.pull_request) throw invalid("body", "not a pull request event");
+      const repo = await db
+        .selectFrom("repository")
+        .select(["package_id", "tenant_id"])
+        .where("forge", "=", "github")
+        .where("tenant_id", "=", tenantId)
+        .where("name", "=", p.repository.full_name)
+        .executeTakeFirst();
+      if (!repo) return { handled: false }; // a repository Azusa did not make
+      await db
+        .transaction()
+        .execute((trx) =>
+          delivery.event === "pull_request"
+            ? onPullRequest(trx, repo.package_id, repo.tenant_id, p)
+            : onReview(trx, repo.package_id, repo.tenant_id, p),
+        );
+      return { handled: true };
+    },
+  };
+  return service;
+}
+
+export type GithubService = ReturnType<typeof createGithubService>;

@@ -1,0 +1,706 @@
+// Repositories and pull requests on the built-in forge: the canonical repository of a package, the fork of
+// each workspace, pull requests from a fork branch to main, reviews bound to the head they judged, and the
+// merge after enough approvals. Every step is audited; the package moves in and out of review.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Kysely } from "kysely";
+import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
+import type { BuiltinForge } from "../../git/builtin-forge.ts";
+import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
+import type { Diff } from "../../git/diff.ts";
+import type { RepositoryInfo } from "../../git/forge.ts";
+import { type ForkTarget, hasGit, seedFork, withForkBundle } from "../../git/fork.ts";
+import type { Logger } from "../../logger.ts";
+import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import type { EngineerService } from "../engineers/engineers.service.ts";
+import { AppError, forbidden, notFound } from "../errors.ts";
+import type { PackageService } from "../packages/packages.service.ts";
+import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
+
+export type Verdict = "approved" | "changes_requested" | "commented";
+
+export interface ReviewComment {
+  path: string;
+  line: number;
+  body: string;
+}
+
+export interface Review {
+  id: string;
+  reviewerId: string | null;
+  reviewerLogin: string | null;
+  verdict: Verdict;
+  /** The head commit the review judged. */
+  commitSha: string;
+  body: string;
+  dismissedAt: string | null;
+  dismissReason: string | null;
+  comments: ReviewComment[];
+  createdAt: string;
+}
+
+export interface PullRequest {
+  id: string;
+  packageId: string;
+  number: number;
+  title: string;
+  description: string;
+  sourceBranch: string;
+  targetBranch: string;
+  headSha: string;
+  state: "open" | "merged" | "closed";
+  authorId: string | null;
+  mergeSha: string | null;
+  mergedBy: string | null;
+  mergedAt: string | null;
+  requiredApprovals: number;
+  /** Reviewers whose latest review approves the current head. */
+  approvals: number;
+  /** Open, approved enough, and nobody's latest review asks for changes. */
+  mergeable: boolean;
+  reviews: Review[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewPullRequest {
+  branch: string;
+  title: string;
+  description?: string;
+}
+
+export interface NewReview {
+  verdict: "approve" | "request_changes" | "comment";
+  body?: string;
+  comments?: ReviewComment[];
+}
+
+/** How many approvals count, and whether a change request stands, from reviews newest last. */
+export function tally(
+  reviews: Pick<Review, "reviewerId" | "reviewerLogin" | "verdict" | "commitSha" | "dismissedAt">[],
+  head: string,
+) {
+  const latest = new Map<string, (typeof reviews)[number]>();
+  for (const r of reviews) {
+    if (r.dismissedAt || r.verdict === "commented") continue;
+    latest.set(r.reviewerId ?? `login:${r.reviewerLogin}`, r);
+  }
+  let approvals = 0;
+  let blocked = false;
+  for (const r of latest.values()) {
+    if (r.verdict === "approved" && r.commitSha === head) approvals++;
+    if (r.verdict === "changes_requested") blocked = true;
+  }
+  return { approvals, blocked };
+}
+
+const invalid = (path: string, message: string) =>
+  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+
+/** Options of the pull request service. */
+export interface PullServiceOptions {
+  db: Kysely<Database>;
+  audit: AuditService;
+  packages: PackageService;
+  engineers: EngineerService;
+  forge: BuiltinForge;
+  driver: WorkspaceDriver;
+  /** The workspace folder a template mounts its volume at (/workspace by default). */
+  workspaceFolder: (template: string) => Promise<string>;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export function createPullService({
+  db,
+  audit,
+  packages,
+  engineers,
+  forge,
+  driver,
+  workspaceFolder,
+  logger,
+  now = () => new Date(),
+}: PullServiceOptions) {
+  const system: Actor = { kind: "system", name: "forge" };
+  // One git operation per package at a time: a refresh, a merge and a fork import must not interleave.
+  const locks = new Map<string, Promise<unknown>>();
+  function serial<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const prev = locks.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(work);
+    locks.set(key, next);
+    void next
+      .finally(() => {
+        if (locks.get(key) === next) locks.delete(key);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  const infoOf = (r: RepositoryTable): RepositoryInfo => {
+    if (r.forge !== forge.kind)
+      throw new AppError("INVALID_STATE", "the package's repository is on GitHub: work with it there", {
+        current: r.forge,
+      });
+    return { name: r.name, defaultBranch: r.default_branch };
+  };
+
+  const onGithub = async (packageId: string) =>
+    (await db.selectFrom("repository").select("forge").where("package_id", "=", packageId).executeTakeFirst())
+      ?.forge === "github";
+
+  /** The package's canonical repository, made on first use from the contract's source or a first commit. */
+  async function ensureRepository(packageId: string): Promise<RepositoryInfo> {
+    const row = await db.selectFrom("repository").selectAll().where("package_id", "=", packageId).executeTakeFirst();
+    if (row) return infoOf(row);
+    return serial(`repo:${packageId}`, async () => {
+      const again = await db
+        .selectFrom("repository")
+        .selectAll()
+        .where("package_id", "=", packageId)
+        .executeTakeFirst();
+      if (again) return infoOf(again);
+      const pkg = await db
+        .selectFrom("work_package")
+        .innerJoin("contract", "contract.id", "work_package.contract_id")
+        .select([
+          "work_package.id",
+          "work_package.tenant_id",
+          "work_package.wbs_id",
+          "work_package.title",
+          "contract.source_repository",
+          "contract.required_approvals",
+        ])
+        .where("work_package.id", "=", packageId)
+        .executeTakeFirst();
+      if (!pkg) throw notFound("package");
+      const info = await forge.createRepository({
+        tenantId: pkg.tenant_id,
+        packageId: pkg.id,
+        title: `${pkg.wbs_id} ${pkg.title}`,
+        seed: pkg.source_repository,
+      });
+      await forge.protectDefaultBranch(info, { requiredApprovals: Number(pkg.required_approvals) });
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("repository")
+          .values({
+            package_id: pkg.id,
+            tenant_id: pkg.tenant_id,
+            forge: forge.kind,
+            name: info.name,
+            default_branch: info.defaultBranch,
+            created_at: now().toISOString(),
+          })
+          .execute();
+        await audit.record(
+          system,
+          "repository.created",
+          `package:${pkg.id}`,
+          { forge: forge.kind, seededFrom: pkg.source_repository ?? "first commit" },
+          { tenantId: pkg.tenant_id, trx },
+        );
+      });
+      return info;
+    });
+  }
+
+  /** The package row if the actor may see its pull requests: the contract's people or its engineer. */
+  async function visiblePackage(actor: Actor, packageId: string) {
+    const pkg = await db
+      .selectFrom("work_package")
+      .innerJoin("contract", "contract.id", "work_package.contract_id")
+      .select([
+        "work_package.id",
+        "work_package.tenant_id",
+        "work_package.state",
+        "contract.required_approvals",
+        "contract.engineer_clone_allowed",
+      ])
+      .where("work_package.id", "=", packageId)
+      .executeTakeFirst();
+    if (!pkg) throw notFound("package");
+    if (actor.kind === "system") return pkg;
+    if (actor.role === "engineer") {
+      if (!(await engineers.access(actor.userId, packageId)).ok) throw notFound("package");
+      return pkg;
+    }
+    const seen = await visibleContracts(db, actor)
+      .innerJoin("work_package", "work_package.contract_id", "contract.id")
+      .select("work_package.id")
+      .where("work_package.id", "=", packageId)
+      .executeTakeFirst();
+    if (!seen) throw notFound("package");
+    return pkg;
+  }
+
+  async function visiblePull(actor: Actor, id: string) {
+    const pr = await db.selectFrom("pull_request").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!pr) throw notFound("pull request");
+    const pkg = await visiblePackage(actor, pr.package_id).catch((err) => {
+      throw err instanceof AppError && err.code === "NOT_FOUND" ? notFound("pull request") : err;
+    });
+    return { pr, pkg };
+  }
+
+  const requireLead = (actor: Actor, what: string, pr: PullRequestTable) => {
+    if (actor.kind === "user" && actor.role !== "lead") throw forbidden(`only the contract's lead may ${what}`);
+    if (!pr.workspace_id)
+      throw new AppError("INVALID_STATE", `pull request #${pr.number} lives on GitHub: ${what} there`, {
+        current: pr.state,
+      });
+  };
+
+  /** The fork a workspace holds, if the workspace is running (a stopped one cannot be read). */
+  async function forkTarget(workspaceId: string): Promise<ForkTarget | null> {
+    const ws = await db.selectFrom("workspace").selectAll().where("id", "=", workspaceId).executeTakeFirst();
+    if (!ws?.container_id || !ws.volume || ws.state !== "running") return null;
+    const ref: WorkspaceRef = { id: ws.id, containerId: ws.container_id, volume: ws.volume };
+    return { ref, folder: await workspaceFolder(ws.template) };
+  }
+
+  /** Brings the fork's branches into the canonical repository's private refs; false when it could not. */
+  async function importFork(repo: RepositoryInfo, packageId: string, workspaceId: string): Promise<boolean> {
+    const target = await forkTarget(workspaceId);
+    if (!target) return false;
+    await serial(`repo:${packageId}`, () =>
+      withForkBundle(driver, target, (file) => forge.importFork(repo, workspaceId, file)),
+    );
+    return true;
+  }
+
+  /**
+   * Notices a push to the fork: a new head pins the commit, dismisses approvals of the old one and sends
+   * a package whose changes were requested back to work. Returns the row as it is now.
+   */
+  async function refresh(pr: PullRequestTable): Promise<PullRequestTable> {
+    if (pr.state !== "open" || !pr.workspace_id) return pr;
+    const repo = await ensureRepository(pr.package_id);
+    try {
+      if (!(await importFork(repo, pr.package_id, pr.workspace_id))) return pr;
+    } catch (err) {
+      logger.warn({ pull: pr.id, err: err instanceof Error ? err.message : String(err) }, "reading the fork failed");
+      return pr;
+    }
+    const head = (await forge.forkBranches(repo, pr.workspace_id)).get(pr.source_branch);
+    if (!head || head === pr.head_sha) return pr;
+    await forge.pin(repo, pr.number, head);
+    const at = now().toISOString();
+    await db.transaction().execute(async (trx) => {
+      const moved = await trx
+        .updateTable("pull_request")
+        .set({ head_sha: head, updated_at: at })
+        .where("id", "=", pr.id)
+        .where("head_sha", "=", pr.head_sha)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) return; // another refresh got there first
+      await audit.record(
+        system,
+        "pull_request.pushed",
+        `pull_request:${pr.id}`,
+        { packageId: pr.package_id, number: pr.number, from: pr.head_sha, to: head },
+        { tenantId: pr.tenant_id, trx },
+      );
+      await dismissStaleApprovals(trx, audit, system, pr, head, at);
+      await movePackageAlong(trx, packages, system, pr.package_id, [...reviewPaths.pushed], "new commits pushed");
+    });
+    return (await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst()) ?? pr;
+  }
+
+  async function view(pr: PullRequestTable, requiredApprovals: number): Promise<PullRequest> {
+    const reviews = await db
+      .selectFrom("pull_review")
+      .selectAll()
+      .where("pull_request_id", "=", pr.id)
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    const comments = reviews.length
+      ? await db
+          .selectFrom("review_comment")
+          .selectAll()
+          .where(
+            "review_id",
+            "in",
+            reviews.map((r) => r.id),
+          )
+          .orderBy("path")
+          .orderBy("line")
+          .execute()
+      : [];
+    const out: Review[] = reviews.map((r: PullReviewTable) => ({
+      id: r.id,
+      reviewerId: r.reviewer_id,
+      reviewerLogin: r.reviewer_login,
+      verdict: r.verdict as Verdict,
+      commitSha: r.commit_sha,
+      body: r.body,
+      dismissedAt: r.dismissed_at,
+      dismissReason: r.dismiss_reason,
+      comments: comments
+        .filter((c) => c.review_id === r.id)
+        .map((c) => ({ path: c.path, line: Number(c.line), body: c.body })),
+      createdAt: r.created_at,
+    }));
+    const { approvals, blocked } = tally(out, pr.head_sha);
+    return {
+      id: pr.id,
+      packageId: pr.package_id,
+      number: Number(pr.number),
+      title: pr.title,
+      description: pr.description,
+      sourceBranch: pr.source_branch,
+      targetBranch: pr.target_branch,
+      headSha: pr.head_sha,
+      state: pr.state as PullRequest["state"],
+      authorId: pr.author_id,
+      mergeSha: pr.merge_sha,
+      mergedBy: pr.merged_by,
+      mergedAt: pr.merged_at,
+      requiredApprovals,
+      approvals,
+      mergeable: pr.state === "open" && !blocked && approvals >= requiredApprovals,
+      reviews: out,
+      createdAt: pr.created_at,
+      updatedAt: pr.updated_at,
+    };
+  }
+
+  const service = {
+    ensureRepository,
+
+    /**
+     * Provisioning hook: makes the workspace's fork from the canonical repository and checks it out
+     * in the workspace folder with the fork as `origin`. Images without git get no fork (noted in the audit log).
+     */
+    async prepareWorkspace(
+      workspace: { id: string; packageId: string; engineerId: string },
+      ref: WorkspaceRef,
+      folder: string,
+    ): Promise<void> {
+      const tenantId = await service.tenantOf(workspace.packageId);
+      const skip = (reason: string) =>
+        audit.record(
+          system,
+          "repository.fork_skipped",
+          `workspace:${workspace.id}`,
+          { packageId: workspace.packageId, reason },
+          { tenantId },
+        );
+      if (await onGithub(workspace.packageId)) return void (await skip("the repository is on GitHub"));
+      const repo = await ensureRepository(workspace.packageId);
+      if (!(await hasGit(driver, ref))) return void (await skip("the workspace image has no git"));
+      const engineer = await db
+        .selectFrom("user")
+        .select(["name", "email"])
+        .where("id", "=", workspace.engineerId)
+        .executeTakeFirst();
+      const dir = mkdtempSync(join(tmpdir(), "azusa-seed-"));
+      try {
+        const file = join(dir, "seed.bundle");
+        await forge.bundleDefault(repo, file);
+        await seedFork(driver, { ref, folder }, readFileSync(file), {
+          name: engineer?.name ?? "engineer",
+          email: engineer?.email ?? "engineer@localhost",
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      await forge.grantEngineer(repo, { login: workspace.engineerId });
+      await audit.record(
+        system,
+        "repository.fork_created",
+        `workspace:${workspace.id}`,
+        { packageId: workspace.packageId, head: await forge.headOf(repo, repo.defaultBranch) },
+        { tenantId },
+      );
+    },
+
+    /** The engineer opens a pull request from a branch of their workspace's fork to main. */
+    async open(actor: Actor, packageId: string, input: NewPullRequest): Promise<PullRequest> {
+      if (actor.kind !== "user" || actor.role !== "engineer")
+        throw forbidden("only the package's engineer opens pull requests");
+      const pkg = await visiblePackage(actor, packageId);
+      checkBranch(input.branch);
+      const ws = await db
+        .selectFrom("workspace")
+        .select(["id", "state"])
+        .where("package_id", "=", packageId)
+        .where("engineer_id", "=", actor.userId)
+        .where("state", "!=", "destroyed")
+        .orderBy("created_at", "desc")
+        .executeTakeFirst();
+      if (!ws) throw new AppError("INVALID_STATE", "the package has no workspace to open a pull request from");
+      const repo = await ensureRepository(packageId);
+      if (!(await importFork(repo, packageId, ws.id)))
+        throw new AppError("INVALID_STATE", `workspace is ${ws.state}: start it so that Azusa can read its fork`);
+      const head = (await forge.forkBranches(repo, ws.id)).get(input.branch);
+      if (!head)
+        throw invalid("branch", `no branch "${input.branch}" in the workspace's fork; push it to origin first`);
+      if ((await forge.ahead(repo, head)) === 0)
+        throw invalid("branch", `"${input.branch}" has no commits that ${repo.defaultBranch} lacks`);
+      const already = await db
+        .selectFrom("pull_request")
+        .select("number")
+        .where("package_id", "=", packageId)
+        .where("workspace_id", "=", ws.id)
+        .where("source_branch", "=", input.branch)
+        .where("state", "=", "open")
+        .executeTakeFirst();
+      if (already) throw new AppError("CONFLICT", `pull request #${already.number} is already open for this branch`);
+      const at = now().toISOString();
+      const id = randomUUID();
+      const number = await db.transaction().execute(async (trx) => {
+        const last = await trx
+          .selectFrom("pull_request")
+          .select((eb) => eb.fn.max("number").as("n"))
+          .where("package_id", "=", packageId)
+          .executeTakeFirst();
+        const n = Number(last?.n ?? 0) + 1;
+        await trx
+          .insertInto("pull_request")
+          .values({
+            id,
+            package_id: packageId,
+            tenant_id: pkg.tenant_id,
+            number: n,
+            workspace_id: ws.id,
+            author_id: actor.userId,
+            title: input.title,
+            description: input.description ?? "",
+            source_branch: input.branch,
+            target_branch: repo.defaultBranch,
+            head_sha: head,
+            state: "open",
+            merge_sha: null,
+            merged_by: null,
+            merged_at: null,
+            external_id: null,
+            created_at: at,
+            updated_at: at,
+          })
+          .execute();
+        await audit.record(
+          actor,
+          "pull_request.opened",
+          `pull_request:${id}`,
+          { packageId, number: n, branch: input.branch, head },
+          { tenantId: pkg.tenant_id, trx },
+        );
+        await movePackageAlong(trx, packages, actor, packageId, [...reviewPaths.opened], `pull request #${n} opened`);
+        return n;
+      });
+      await forge.pin(repo, number, head);
+      return service.get(actor, id);
+    },
+
+    async list(actor: Actor, packageId: string): Promise<PullRequest[]> {
+      const pkg = await visiblePackage(actor, packageId);
+      const rows = await db
+        .selectFrom("pull_request")
+        .selectAll()
+        .where("package_id", "=", packageId)
+        .orderBy("number", "desc")
+        .execute();
+      return Promise.all(rows.map((r) => view(r, Number(pkg.required_approvals))));
+    },
+
+    /** A pull request as it is now: reading it notices new pushes to the fork. */
+    async get(actor: Actor, id: string): Promise<PullRequest> {
+      const { pr, pkg } = await visiblePull(actor, id);
+      return view(await refresh(pr), Number(pkg.required_approvals));
+    },
+
+    async diff(actor: Actor, id: string): Promise<Diff & { headSha: string }> {
+      const { pr } = await visiblePull(actor, id);
+      const now = await refresh(pr);
+      const repo = await ensureRepository(pr.package_id);
+      // A merged pull request shows what it brought in: its head against the first parent of the merge.
+      const diff = now.merge_sha
+        ? await forge.diffBetween(repo, `${now.merge_sha}^1`, now.head_sha)
+        : await forge.diff(repo, pullRef(now.number));
+      return { ...diff, headSha: now.head_sha };
+    },
+
+    /** A lead approves, requests changes or comments, bound to the head commit it judged. */
+    async review(actor: Actor, id: string, input: NewReview): Promise<PullRequest> {
+      const { pr: before, pkg } = await visiblePull(actor, id);
+      requireLead(actor, "review pull requests", before);
+      const pr = await refresh(before);
+      if (pr.state !== "open")
+        throw new AppError("INVALID_STATE", `pull request is ${pr.state}`, { current: pr.state });
+      const comments = input.comments ?? [];
+      if (comments.length) {
+        const repo = await ensureRepository(pr.package_id);
+        const diff = await forge.diff(repo, pullRef(pr.number));
+        comments.forEach((c, i) => {
+          const file = diff.files.find((f) => f.path === c.path);
+          if (!file) throw invalid(`comments.${i}.path`, `"${c.path}" is not changed by this pull request`);
+          const lines = new Set(file.hunks.flatMap((h) => h.lines.map((l) => l.newLine)));
+          if (!lines.has(c.line)) throw invalid(`comments.${i}.line`, `line ${c.line} of ${c.path} is not in the diff`);
+        });
+      }
+      const verdict: Verdict =
+        input.verdict === "approve"
+          ? "approved"
+          : input.verdict === "request_changes"
+            ? "changes_requested"
+            : "commented";
+      if (verdict === "changes_requested" && !input.body?.trim() && comments.length === 0)
+        throw invalid("body", "say what should change");
+      const reviewId = randomUUID();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("pull_review")
+          .values({
+            id: reviewId,
+            pull_request_id: pr.id,
+            reviewer_id: actor.kind === "user" ? actor.userId : null,
+            reviewer_login: null,
+            verdict,
+            commit_sha: pr.head_sha,
+            body: input.body ?? "",
+            dismissed_at: null,
+            dismiss_reason: null,
+            external_id: null,
+            created_at: now().toISOString(),
+          })
+          .execute();
+        for (const c of comments) {
+          await trx
+            .insertInto("review_comment")
+            .values({ id: randomUUID(), review_id: reviewId, ...c })
+            .execute();
+        }
+        await audit.record(
+          actor,
+          `review.${verdict}`,
+          `review:${reviewId}`,
+          { pullRequestId: pr.id, number: pr.number, commit: pr.head_sha, comments: comments.length },
+          { tenantId: pr.tenant_id, trx },
+        );
+        if (verdict === "changes_requested")
+          await movePackageAlong(
+            trx,
+            packages,
+            actor,
+            pr.package_id,
+            [...reviewPaths.changesRequested],
+            `changes requested on #${pr.number}`,
+          );
+        if (verdict === "approved")
+          await movePackageAlong(
+            trx,
+            packages,
+            actor,
+            pr.package_id,
+            [...reviewPaths.approved],
+            `#${pr.number} approved`,
+          );
+      });
+      return view(pr, Number(pkg.required_approvals));
+    },
+
+    /** Merges an approved pull request into main with a merge commit; a conflict is 409 naming the files. */
+    async merge(actor: Actor, id: string): Promise<PullRequest> {
+      const { pr: before, pkg } = await visiblePull(actor, id);
+      requireLead(actor, "merge pull requests", before);
+      const pr = await refresh(before);
+      const current = await view(pr, Number(pkg.required_approvals));
+      if (pr.state !== "open")
+        throw new AppError("INVALID_STATE", `pull request is ${pr.state}`, { current: pr.state });
+      if (!current.mergeable) {
+        throw new AppError(
+          "INVALID_STATE",
+          `pull request needs ${current.requiredApprovals} approval(s) of its current head and no open change request; it has ${current.approvals}`,
+          { current: "open", approvals: current.approvals, required: current.requiredApprovals },
+        );
+      }
+      const repo = await ensureRepository(pr.package_id);
+      const result = await serial(`repo:${pr.package_id}`, () =>
+        forge.merge(repo, pr.head_sha, `Merge pull request #${pr.number}: ${pr.title}\n\nFrom ${pr.source_branch}.`),
+      );
+      if (!result.ok) {
+        const files = result.conflicts ?? [];
+        await audit.record(
+          actor,
+          "pull_request.merge_conflict",
+          `pull_request:${pr.id}`,
+          { files },
+          { tenantId: pr.tenant_id },
+        );
+        throw new AppError("CONFLICT", `merge conflict in ${files.join(", ")}`, { files });
+      }
+      const at = now().toISOString();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("pull_request")
+          .set({
+            state: "merged",
+            merge_sha: result.sha ?? null,
+            merged_by: actor.kind === "user" ? actor.userId : null,
+            merged_at: at,
+            updated_at: at,
+          })
+          .where("id", "=", pr.id)
+          .execute();
+        await audit.record(
+          actor,
+          "pull_request.merged",
+          `pull_request:${pr.id}`,
+          { packageId: pr.package_id, number: pr.number, head: pr.head_sha, merge: result.sha },
+          { tenantId: pr.tenant_id, trx },
+        );
+      });
+      return service.get(actor, id);
+    },
+
+    /** The tenant a package belongs to, for audit events of callers outside it (engineers). */
+    /** 請負 work is delivered only once its pull request is merged into the canonical main. */
+    async deliveryGate(packageId: string): Promise<{ allowed: true } | { allowed: false; reason: string }> {
+      const merged = await db
+        .selectFrom("pull_request")
+        .select("id")
+        .where("package_id", "=", packageId)
+        .where("state", "=", "merged")
+        .executeTakeFirst();
+      return merged ? { allowed: true } : { allowed: false, reason: "the package has no merged pull request" };
+    },
+
+    async tenantOf(packageId: string): Promise<string | null> {
+      const row = await db
+        .selectFrom("work_package")
+        .select("tenant_id")
+        .where("id", "=", packageId)
+        .executeTakeFirst();
+      return row?.tenant_id ?? null;
+    },
+
+    /** The periodic check: notices pushes to the forks of every open pull request. */
+    async refreshOpen(): Promise<number> {
+      const open = await db.selectFrom("pull_request").selectAll().where("state", "=", "open").execute();
+      let changed = 0;
+      for (const pr of open) if ((await refresh(pr)).head_sha !== pr.head_sha) changed++;
+      return changed;
+    },
+
+    /**
+     * Who may read the canonical repository over HTTP: the tenant's contractors and the contract's leads,
+     * and its engineer only where the contract allows cloning. Anyone else gets NOT_FOUND.
+     */
+    async readable(actor: Actor, packageId: string): Promise<RepositoryInfo> {
+      const pkg = await visiblePackage(actor, packageId);
+      if (actor.kind === "user" && actor.role === "engineer" && !Number(pkg.engineer_clone_allowed))
+        throw notFound("repository");
+      return ensureRepository(packageId);
+    },
+  };
+  return service;
+}
+
+export type PullService = ReturnType<typeof createPullService>;

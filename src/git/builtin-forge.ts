@@ -1,0 +1,249 @@
+// The built-in forge: a canonical bare repository per package under the data directory, driven through
+// the real git by simple-git. Only Azusa writes to it; workspaces reach it through their fork (fork.ts).
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { simpleGit } from "simple-git";
+import { AppError } from "../domain/errors.ts";
+import { type Diff, parseDiff } from "./diff.ts";
+import type { Forge, RepositoryInfo, RepositorySpec } from "./forge.ts";
+
+/** Who Azusa's own commits (first commits, merges) are by. */
+const AZUSA_IDENTITY = ["user.name=Azusa", "user.email=azusa@localhost"];
+
+/** Refs kept for Azusa's own use: fork branches and pull request heads; never advertised to readers. */
+export const forkRef = (workspaceId: string, branch = "") => `refs/azusa/forks/${workspaceId}/${branch}`;
+export const pullRef = (number: number) => `refs/azusa/pulls/${number}/head`;
+
+const safeId = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** A branch name git accepts and that cannot be mistaken for an option or a refspec. */
+export function checkBranch(name: string, path = "branch"): void {
+  const ok =
+    /^[A-Za-z0-9._/-]{1,200}$/.test(name) &&
+    !name.startsWith("-") &&
+    !name.startsWith("/") &&
+    !name.endsWith("/") &&
+    !name.endsWith(".lock") &&
+    !name.includes("..") &&
+    !name.includes("//") &&
+    !name.split("/").some((p) => p.startsWith("."));
+  if (!ok) throw new AppError("VALIDATION", `${path}: not a branch name`, { fields: [{ path, message: "invalid" }] });
+}
+
+/**
+ * A seed as a local path inside `importDir`, or null: network addresses are never fetched, and a path
+ * elsewhere (another tenant's repository, a system folder) is never read.
+ */
+export function localSeed(seed: string | null | undefined, importDir: string | undefined): string | null {
+  if (!seed || !importDir) return null;
+  let path: string;
+  try {
+    path = seed.startsWith("file://") ? fileURLToPath(seed) : seed;
+  } catch {
+    return null;
+  }
+  if (!isAbsolute(path)) return null;
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return null;
+    }
+  };
+  const base = real(importDir);
+  const target = real(path);
+  if (!base || !target) return null;
+  return target === base || target.startsWith(`${base}${sep}`) ? target : null;
+}
+
+export interface MergeResult {
+  ok: boolean;
+  /** The new tip of the target branch when ok. */
+  sha?: string;
+  /** Files in conflict when not ok. */
+  conflicts?: string[];
+}
+
+/** Options of the built-in forge. */
+export interface BuiltinForgeOptions {
+  /** Where repositories live: `<root>/<tenant>/<package>.git`. */
+  root: string;
+  /** The only folder local seeds may come from; none when unset. */
+  importDir?: string;
+}
+
+/** The built-in forge over the real git. */
+export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
+  const pathOf = (repo: RepositoryInfo) => resolve(root, repo.name);
+  const git = (dir: string) => simpleGit({ baseDir: dir, config: AZUSA_IDENTITY });
+
+  async function revParse(dir: string, ref: string): Promise<string | null> {
+    try {
+      return (await git(dir).raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || null;
+    } catch {
+      return null;
+    }
+  }
+
+  async function firstCommit(bare: string, title: string): Promise<void> {
+    const work = mkdtempSync(join(tmpdir(), "azusa-seed-"));
+    try {
+      writeFileSync(join(work, "README.md"), `# ${title}\n\nThis repository was created by Azusa.\n`);
+      const g = git(work);
+      await g.raw(["init", "-q", "-b", "main"]);
+      await g.raw(["add", "README.md"]);
+      await g.raw(["commit", "-q", "-m", "Initial commit"]);
+      await g.raw(["push", "-q", bare, "main:refs/heads/main"]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  const forge = {
+    kind: "builtin" as const,
+    /** The bare repository's directory, for Git's smart HTTP. */
+    pathOf,
+
+    async createRepository(spec: RepositorySpec): Promise<RepositoryInfo> {
+      if (!safeId.test(spec.tenantId) || !safeId.test(spec.packageId)) {
+        throw new AppError("VALIDATION", "tenant and package ids must be plain names");
+      }
+      const repo = { name: `${spec.tenantId}/${spec.packageId}.git`, defaultBranch: "main" };
+      const dir = pathOf(repo);
+      if (await revParse(dir, "refs/heads/main")) return repo;
+      mkdirSync(dirname(dir), { recursive: true });
+      const seed = localSeed(spec.seed, importDir);
+      // Built beside its final place and renamed: a crash leaves no half-made repository behind.
+      rmSync(dir, { recursive: true, force: true });
+      if (seed) {
+        await simpleGit().raw(["clone", "-q", "--bare", "--no-hardlinks", seed, dir]);
+        const g = git(dir);
+        await g.raw(["remote", "remove", "origin"]);
+        // The canonical branch is main, whatever the seed called its default branch.
+        if (!(await revParse(dir, "refs/heads/main"))) await g.raw(["branch", "main", "HEAD"]);
+        await g.raw(["symbolic-ref", "HEAD", "refs/heads/main"]);
+      } else {
+        await simpleGit().raw(["init", "-q", "--bare", "-b", "main", dir]);
+        await firstCommit(dir, spec.title);
+      }
+      const g = git(dir);
+      // Readers see branches and tags only; no push is ever accepted over HTTP.
+      await g.raw(["config", "uploadpack.hideRefs", "refs/azusa"]);
+      await g.raw(["config", "http.receivepack", "false"]);
+      await g.raw(["config", "receive.denyNonFastForwards", "true"]);
+      return repo;
+    },
+
+    async headOf(repo: RepositoryInfo, branch: string): Promise<string | null> {
+      checkBranch(branch);
+      return revParse(pathOf(repo), `refs/heads/${branch}`);
+    },
+
+    async protectDefaultBranch(repo: RepositoryInfo, rule: { requiredApprovals: number }): Promise<void> {
+      await git(pathOf(repo)).raw(["config", "azusa.requiredApprovals", String(rule.requiredApprovals)]);
+    },
+
+    async protection(repo: RepositoryInfo): Promise<{ requiredApprovals: number } | null> {
+      const value = await git(pathOf(repo))
+        .raw(["config", "--get", "azusa.requiredApprovals"])
+        .catch(() => "");
+      return value.trim() ? { requiredApprovals: Number(value.trim()) } : null;
+    },
+
+    async grantEngineer(repo: RepositoryInfo, engineer: { login: string }): Promise<void> {
+      // On the built-in forge an engineer writes only to their workspace's fork; this records who may.
+      if (!(await forge.engineers(repo)).includes(engineer.login))
+        await git(pathOf(repo)).raw(["config", "--add", "azusa.engineer", engineer.login]);
+    },
+
+    async engineers(repo: RepositoryInfo): Promise<string[]> {
+      const out = await git(pathOf(repo))
+        .raw(["config", "--get-all", "azusa.engineer"])
+        .catch(() => "");
+      return out.split("\n").filter(Boolean);
+    },
+
+    /** Fetches a fork's branches from a bundle file into `refs/azusa/forks/<workspace>/`, dropping deleted ones. */
+    async importFork(repo: RepositoryInfo, workspaceId: string, bundle: string): Promise<Map<string, string>> {
+      if (!safeId.test(workspaceId)) throw new AppError("VALIDATION", "workspace id must be a plain name");
+      const dir = pathOf(repo);
+      const g = git(dir);
+      await g.raw(["bundle", "verify", "-q", bundle]);
+      await g.raw(["fetch", "-q", "--prune", "--force", "--no-tags", bundle, `+refs/heads/*:${forkRef(workspaceId)}*`]);
+      return forge.forkBranches(repo, workspaceId);
+    },
+
+    /** The fork's branches as last imported. */
+    async forkBranches(repo: RepositoryInfo, workspaceId: string): Promise<Map<string, string>> {
+      const prefix = forkRef(workspaceId);
+      const out = await git(pathOf(repo)).raw(["for-each-ref", "--format=%(objectname) %(refname)", prefix]);
+      const branches = new Map<string, string>();
+      for (const line of out.split("\n").filter(Boolean)) {
+        const [sha = "", ref = ""] = line.split(" ");
+        branches.set(ref.slice(prefix.length), sha);
+      }
+      return branches;
+    },
+
+    /** A bundle of the default branch, to seed a fork. */
+    async bundleDefault(repo: RepositoryInfo, file: string): Promise<void> {
+      await git(pathOf(repo)).raw(["bundle", "create", "-q", file, `refs/heads/${repo.defaultBranch}`]);
+    },
+
+    /** Keeps a pull request's head reachable even when its fork branch goes away. */
+    async pin(repo: RepositoryInfo, number: number, sha: string): Promise<void> {
+      await git(pathOf(repo)).raw(["update-ref", pullRef(number), sha]);
+    },
+
+    /** What `head` changes against the default branch, from their merge base (three-dot). */
+    async diff(repo: RepositoryInfo, head: string): Promise<Diff> {
+      const text = await git(pathOf(repo)).raw([
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "--find-renames",
+        `refs/heads/${repo.defaultBranch}...${head}`,
+      ]);
+      return parseDiff(text);
+    },
+
+    /** What changed from `base` to `head` (two-dot). */
+    async diffBetween(repo: RepositoryInfo, base: string, head: string): Promise<Diff> {
+      const text = await git(pathOf(repo)).raw(["diff", "--no-color", "--no-ext-diff", "--find-renames", base, head]);
+      return parseDiff(text);
+    },
+
+    /** Whether `head` has commits the default branch lacks. */
+    async ahead(repo: RepositoryInfo, head: string): Promise<number> {
+      const out = await git(pathOf(repo)).raw(["rev-list", "--count", `refs/heads/${repo.defaultBranch}..${head}`]);
+      return Number(out.trim());
+    },
+
+    /**
+     * Merges `head` into the default branch with a merge commit, made without a working tree
+     * (`git merge-tree --write-tree`); the branch moves only if nobody moved it meanwhile.
+     */
+    async merge(repo: RepositoryInfo, head: string, message: string): Promise<MergeResult> {
+      const dir = pathOf(repo);
+      const g = git(dir);
+      const target = `refs/heads/${repo.defaultBranch}`;
+      const base = await revParse(dir, target);
+      if (!base) throw new AppError("INVALID_STATE", "the repository has no default branch");
+      // A clean merge prints the tree; a conflicted one (exit status 1, which simple-git does not treat as a
+      // failure when stderr is empty) prints the tree, then the conflicted paths.
+      const out = await g.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", base, head]);
+      const [tree = "", ...rest] = out.split("\n").map((l) => l.trim());
+      const conflicts = [...new Set(rest.filter(Boolean))];
+      if (conflicts.length) return { ok: false, conflicts };
+      if (!/^[0-9a-f]{40,64}$/.test(tree)) throw new Error(`git merge-tree printed no tree: ${out.slice(0, 200)}`);
+      const sha = (await g.raw(["commit-tree", tree, "-p", base, "-p", head, "-m", message])).trim();
+      await g.raw(["update-ref", "-m", message, target, sha, base]);
+      return { ok: true, sha };
+    },
+  } satisfies Forge & Record<string, unknown>;
+  return forge;
+}
+
+export type BuiltinForge = ReturnType<typeof createBuiltinForge>;
