@@ -21,6 +21,7 @@ import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
+import { webRoutes } from "../web/web.routes.tsx";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { auditRoutes } from "./audit/audit.routes.ts";
 import { contractRoutes } from "./contracts/contracts.routes.ts";
@@ -134,7 +135,7 @@ export function createApp(deps: AppDeps) {
   });
   // Reads carry no body; skipping them also spares building a full Request on the hot path.
   // A WBS upload has a larger limit of its own (contracts.routes.ts).
-  const wbsUpload = /^\/api\/v1\/contracts\/[^/]+\/wbs$/;
+  const wbsUpload = /^(\/api\/v1)?\/contracts\/[^/]+\/wbs$/;
   app.use("*", (c, next) =>
     c.req.method === "GET" || c.req.method === "HEAD" || wbsUpload.test(c.req.path) ? next() : limitBody(c, next),
   );
@@ -236,6 +237,8 @@ export function createApp(deps: AppDeps) {
   app.route(API, apiKeyRoutes(deps));
   app.route(API, auditRoutes(deps));
   app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
+  // The pages (src/web), outside /api: the same services, so the same visibility; sign-in goes through /api/auth.
+  app.route("/", webRoutes({ ...deps, dispatch: (request, env) => app.fetch(request, env) }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",

@@ -1,0 +1,286 @@
+// Contractor and lead: the contracts they see, one contract's progress and critical path, and the WBS upload
+// that shows a refused file's problems row by row.
+import { Hono } from "hono";
+import type { Contract } from "../../domain/contracts/contracts.service.ts";
+import { AppError } from "../../domain/errors.ts";
+import { packageStates } from "../../domain/packages/lifecycle.ts";
+import type { ContractPlan, WorkPackage } from "../../domain/packages/packages.service.ts";
+import { CsrfField, Layout, Notice } from "../layout.tsx";
+import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+
+/** One problem of a refused WBS, split into its row and field ("row 4 estimate" → 4, "estimate"). */
+export interface RowError {
+  row: number | null;
+  field: string;
+  message: string;
+}
+
+/** Reads the import's field paths (`row 4 estimate`, `row 7`, `file`) back into rows and fields. */
+export function rowErrors(fields: { path: string; message: string }[]): RowError[] {
+  return fields.map(({ path, message }) => {
+    const m = /^row (\d+)(?: (.+))?$/.exec(path);
+    return m ? { row: Number(m[1]), field: m[2] ?? "", message } : { row: null, field: path, message };
+  });
+}
+
+const hours = (h: number) => Math.round(h * 10) / 10;
+
+function ContractList({ c, contracts }: { c: WebContext; contracts: Contract[] }) {
+  const t = c.get("t");
+  return (
+    <Layout c={c} title={t("contracts.title")}>
+      {contracts.length === 0 ? (
+        <p>{t("contracts.empty")}</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t("common.title")}</th>
+              <th scope="col">{t("contracts.client")}</th>
+              <th scope="col">{t("contracts.type")}</th>
+              <th scope="col">{t("contracts.confidentiality")}</th>
+              <th scope="col">{t("contracts.period")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {contracts.map((k) => (
+              <tr>
+                <td>
+                  <a href={`/contracts/${k.id}`}>{k.title}</a>
+                </td>
+                <td>{k.client}</td>
+                <td>{t(`contract.type.${k.type}`)}</td>
+                <td>{t(`confidentiality.${k.confidentiality}`)}</td>
+                <td>
+                  {k.periodStart} – {k.periodEnd}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
+
+function WbsErrors({ c, errors }: { c: WebContext; errors: RowError[] }) {
+  const t = c.get("t");
+  return (
+    <div class="notice notice-error" role="alert" id="wbs-errors">
+      <p>{t("wbs.refused")}</p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t("wbs.row")}</th>
+            <th scope="col">{t("common.field")}</th>
+            <th scope="col">{t("common.message")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {errors.map((e) => (
+            <tr>
+              <td class="num">{e.row ?? t("wbs.wholeFile")}</td>
+              <td>{e.field}</td>
+              <td>{e.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ContractDetail({
+  c,
+  contract,
+  packages,
+  plan,
+  errors,
+  imported,
+}: {
+  c: WebContext;
+  contract: Contract;
+  packages: WorkPackage[];
+  plan: ContractPlan;
+  errors?: RowError[];
+  imported?: number;
+}) {
+  const t = c.get("t");
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  const scheduled = new Map(plan.packages.map((p) => [p.id, p]));
+  const totalHours = packages.reduce((sum, p) => sum + p.estimateHours, 0);
+  const states = packageStates
+    .map((state) => {
+      const inState = packages.filter((p) => p.state === state);
+      return { state, count: inState.length, hours: inState.reduce((sum, p) => sum + p.estimateHours, 0) };
+    })
+    .filter((s) => s.count > 0);
+  return (
+    <Layout c={c} title={contract.title}>
+      {imported !== undefined ? <Notice kind="ok">{t("wbs.imported", { count: imported })}</Notice> : null}
+      {errors ? <WbsErrors c={c} errors={errors} /> : null}
+      <section aria-labelledby="facts">
+        <h2 id="facts" class="visually-hidden">
+          {contract.title}
+        </h2>
+        <dl class="facts">
+          <dt>{t("contracts.client")}</dt>
+          <dd>{contract.client}</dd>
+          <dt>{t("contracts.type")}</dt>
+          <dd>{t(`contract.type.${contract.type}`)}</dd>
+          <dt>{t("contracts.confidentiality")}</dt>
+          <dd>{t(`confidentiality.${contract.confidentiality}`)}</dd>
+          <dt>{t("contracts.period")}</dt>
+          <dd>
+            {contract.periodStart} – {contract.periodEnd}
+          </dd>
+          <dt>{t("contracts.maxPackageHours")}</dt>
+          <dd>{t("common.hours", { hours: contract.maxPackageHours })}</dd>
+        </dl>
+      </section>
+
+      <section aria-labelledby="progress">
+        <h2 id="progress">{t("contract.progress")}</h2>
+        {states.length === 0 ? (
+          <p>{t("contract.noPackages")}</p>
+        ) : (
+          <div class="progress">
+            {states.map((s) => (
+              <>
+                <span class={`badge state-${s.state}`}>{t(`state.${s.state}`)}</span>
+                <progress max={totalHours} value={s.hours} aria-label={t(`state.${s.state}`)} />
+                <span>{t("contract.progressHours", { count: s.count, hours: hours(s.hours) })}</span>
+              </>
+            ))}
+          </div>
+        )}
+      </section>
+
+      <section aria-labelledby="critical">
+        <h2 id="critical">{t("contract.criticalPath")}</h2>
+        {plan.criticalPath.length === 0 ? (
+          <p>{t("contract.noPackages")}</p>
+        ) : (
+          <>
+            <ol class="path" id="critical-path">
+              {plan.criticalPath.map((step) => (
+                <li>
+                  <a href={`/packages/${step.id}`}>
+                    {step.wbsId} {byId.get(step.id)?.title}
+                  </a>
+                </li>
+              ))}
+            </ol>
+            <p class="hint">{t("contract.criticalPathTotal", { hours: hours(plan.totalHours) })}</p>
+          </>
+        )}
+      </section>
+
+      <section aria-labelledby="upload">
+        <h2 id="upload">{t("wbs.title")}</h2>
+        <form method="post" action={`/contracts/${contract.id}/wbs`} enctype="multipart/form-data" class="row">
+          <CsrfField c={c} />
+          <label>
+            {t("wbs.file")}
+            <input type="file" name="file" required accept=".csv,.tsv,.txt,.xlsx,.json,.yaml,.yml" />
+          </label>
+          <button type="submit">{t("wbs.submit")}</button>
+        </form>
+        <p class="hint">{t("wbs.hint")}</p>
+      </section>
+
+      <h2 id="packages">{t("contract.packages")}</h2>
+      {packages.length === 0 ? (
+        <p>{t("contract.noPackages")}</p>
+      ) : (
+        <table aria-labelledby="packages">
+          <thead>
+            <tr>
+              <th scope="col">{t("contract.wbsId")}</th>
+              <th scope="col">{t("common.title")}</th>
+              <th scope="col" class="num">
+                {t("contract.estimate")}
+              </th>
+              <th scope="col">{t("common.state")}</th>
+              <th scope="col" class="num">
+                {t("contract.slack")}
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {packages.map((p) => {
+              const s = scheduled.get(p.id);
+              return (
+                <tr>
+                  <td>{p.wbsId}</td>
+                  <td>
+                    <a href={`/packages/${p.id}`}>{p.title}</a>{" "}
+                    {s?.critical ? <span class="badge critical">{t("contract.critical")}</span> : null}{" "}
+                    {p.oversized ? <span class="badge bad">{t("contract.oversized")}</span> : null}
+                  </td>
+                  <td class="num">{t("common.hours", { hours: hours(p.estimateHours) })}</td>
+                  <td>
+                    <span class={`badge state-${p.state}`}>{t(`state.${p.state}`)}</span>
+                  </td>
+                  <td class="num">{s ? t("common.hours", { hours: hours(s.slackHours) }) : ""}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
+
+/** Contract pages for the tenant's contractors and the contract's leads. */
+export function contractPages(deps: WebDeps) {
+  const load = async (c: WebContext, id: string) => {
+    const user = requireRole(c, "contractor", "lead");
+    const contract = await deps.contracts.get(user, id);
+    const [packages, plan] = await Promise.all([deps.packages.listByContract(user, id), deps.packages.plan(user, id)]);
+    return { contract, packages, plan };
+  };
+
+  return new Hono<WebEnv>()
+    .get("/contracts", async (c) => {
+      const user = requireRole(c, "contractor", "lead");
+      return render(c, <ContractList c={c} contracts={await deps.contracts.list(user)} />);
+    })
+    .get("/contracts/:id", async (c) => {
+      const data = await load(c, c.req.param("id"));
+      const imported = c.req.query("imported");
+      return render(
+        c,
+        <ContractDetail c={c} {...data} imported={imported && /^\d+$/.test(imported) ? Number(imported) : undefined} />,
+      );
+    })
+    .post("/contracts/:id/wbs", async (c) => {
+      const user = requireRole(c, "contractor", "lead");
+      const id = c.req.param("id");
+      const form = await c.req.parseBody();
+      const file = form.file;
+      let errors: RowError[];
+      if (!(file instanceof File) || file.size === 0) {
+        errors = [{ row: null, field: "file", message: c.get("t")("common.required") }];
+      } else if (file.size > deps.wbsLimit) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `the WBS file is larger than ${deps.wbsLimit} bytes`);
+      } else {
+        try {
+          const result = await deps.wbs.import(user, id, {
+            bytes: new Uint8Array(await file.arrayBuffer()),
+            filename: file.name,
+            contentType: file.type || undefined,
+          });
+          return c.redirect(`/contracts/${id}?imported=${result.packages.length}`, 303);
+        } catch (err) {
+          if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
+          const fields = (err.details?.fields as { path: string; message: string }[] | undefined) ?? [
+            { path: "file", message: err.message },
+          ];
+          errors = rowErrors(fields);
+        }
+      }
+      return render(c, <ContractDetail c={c} {...(await load(c, id))} errors={errors} />, 400);
+    });
+}
