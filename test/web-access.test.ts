@@ -114,6 +114,14 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/board");
+    // Only a path on this site may follow sign-in.
+    const away = await fetch(`${t.base}/sign-in`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: t.base },
+      body: new URLSearchParams({ email: "lead@tokyo-si.example", password: PASSWORD, next: "//evil.example/x" }),
+    });
+    expect(away.headers.get("location")).toBe("/board");
     browser.cookie = res.headers
       .getSetCookie()
       .map((c) => c.split(";")[0])

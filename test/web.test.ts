@@ -162,7 +162,10 @@ describe("the pages in a browser", () => {
     expect(await ranked.count()).toBe(1);
     expect(await ranked.first().locator("th").textContent()).toBe("sato");
     const why = p.locator("section", { has: p.getByRole("heading", { name: "対象外のエンジニアと理由" }) });
-    expect(await why.getByRole("row", { name: /suzuki/ }).textContent()).toContain("java level 2, needs 3");
+    const suzuki = await why.getByRole("row", { name: /suzuki/ }).textContent();
+    expect(suzuki).toContain("java レベル 2（3 が必要）");
+    expect(suzuki).toContain("spring のスキルなし（レベル 3 が必要）");
+    expect(suzuki).toContain("秘密保持契約の記録なし");
 
     await p.getByRole("button", { name: "sato さんにオファーする" }).click();
     await p.getByRole("status").filter({ hasText: "sato さんにオファーしました。" }).waitFor();

@@ -139,6 +139,12 @@ export const en: Record<MessageKey, string> = {
   "package.noWorkspace": "No workspace yet.",
   "package.notOpen": "Suggestions and offers are for open packages.",
 
+  "why.skillMissing": "no {skill} skill, needs level {required}",
+  "why.skillLow": "{skill} level {has}, needs {required}",
+  "why.vettingMissing": "no {kind} on record",
+  "why.vettingShort": "{kind} valid until {validUntil}, needs {neededUntil}",
+  "why.capacity": "{spare} h spare a week, needs {needed} h",
+
   "offer.state.pending": "Pending",
   "offer.state.accepted": "Accepted",
   "offer.state.declined": "Declined",

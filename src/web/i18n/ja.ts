@@ -139,6 +139,12 @@ export const ja = {
   "package.noWorkspace": "ワークスペースはまだありません。",
   "package.notOpen": "推薦とオファーは募集中のパッケージだけが対象です。",
 
+  "why.skillMissing": "{skill} のスキルなし（レベル {required} が必要）",
+  "why.skillLow": "{skill} レベル {has}（{required} が必要）",
+  "why.vettingMissing": "{kind}の記録なし",
+  "why.vettingShort": "{kind}の有効期限が {validUntil}（{neededUntil} まで必要）",
+  "why.capacity": "週の空き {spare} 時間（{needed} 時間が必要）",
+
   "offer.state.pending": "回答待ち",
   "offer.state.accepted": "受諾",
   "offer.state.declined": "辞退",

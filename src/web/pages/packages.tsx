@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
 import { AppError } from "../../domain/errors.ts";
+import type { Ineligibility } from "../../domain/matching/matching.ts";
 import type { Offer, Suggestions } from "../../domain/offers/offers.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
@@ -50,6 +51,25 @@ function Board({ c, items }: { c: WebContext; items: { pkg: WorkPackage; contrac
       </div>
     </Layout>
   );
+}
+
+/** One reason an engineer is not eligible, in the page's language. */
+export function whyNot(c: WebContext, rule: Ineligibility): string {
+  const t = c.get("t");
+  switch (rule.rule) {
+    case "skill":
+      return rule.has === null
+        ? t("why.skillMissing", { skill: rule.skill, required: rule.required })
+        : t("why.skillLow", { skill: rule.skill, has: rule.has, required: rule.required });
+    case "vetting": {
+      const kind = t(`vetting.kind.${rule.kind}`);
+      return rule.validUntil === null
+        ? t("why.vettingMissing", { kind })
+        : t("why.vettingShort", { kind, validUntil: rule.validUntil, neededUntil: rule.neededUntil });
+    }
+    case "capacity":
+      return t("why.capacity", { spare: hours(rule.spareHours), needed: hours(rule.neededHours) });
+  }
 }
 
 function SuggestionsView({
@@ -131,8 +151,8 @@ function SuggestionsView({
                   <th scope="row">{i.name}</th>
                   <td>
                     <ul>
-                      {i.why.map((w) => (
-                        <li>{w}</li>
+                      {i.rules.map((rule) => (
+                        <li>{whyNot(c, rule)}</li>
                       ))}
                     </ul>
                   </td>
