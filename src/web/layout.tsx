@@ -121,3 +121,45 @@ export function Layout({ c, title, children }: { c: WebContext; title: string; c
     </html>
   );
 }
+
+/** A table's header row: each column's label, `num` for figures (right-aligned), null for a column not shown. */
+export const TableHead = ({ cols }: { cols: (string | { label: string; num: true } | null)[] }) => (
+  <thead>
+    <tr>
+      {cols.map((col) =>
+        col === null ? null : typeof col === "string" ? (
+          <th scope="col">{col}</th>
+        ) : (
+          <th scope="col" class="num">
+            {col.label}
+          </th>
+        ),
+      )}
+    </tr>
+  </thead>
+);
+
+/** A table of rows, or the `empty` sentence when there are none. */
+export const DataTable = ({
+  empty,
+  count,
+  cols,
+  id,
+  labelledBy,
+  children,
+}: {
+  empty: string;
+  count: number;
+  cols: (string | { label: string; num: true } | null)[];
+  id?: string;
+  labelledBy?: string;
+  children: Child;
+}) =>
+  count === 0 ? (
+    <p>{empty}</p>
+  ) : (
+    <table id={id} aria-labelledby={labelledBy}>
+      <TableHead cols={cols} />
+      <tbody>{children}</tbody>
+    </table>
+  );

@@ -2,20 +2,10 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
+import type { AppDeps } from "../api/app.ts";
 import type { AppEnv } from "../api/router.ts";
-import type { CredentialStore } from "../auth/credentials.ts";
-import type { AccountService } from "../domain/accounts/accounts.service.ts";
 import type { Actor, Role } from "../domain/actor.ts";
-import type { AuditService } from "../domain/audit/audit.service.ts";
-import type { ContractService } from "../domain/contracts/contracts.service.ts";
-import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import { AppError, notFound } from "../domain/errors.ts";
-import type { OfferService } from "../domain/offers/offers.service.ts";
-import type { PackageService } from "../domain/packages/packages.service.ts";
-import type { TenantService } from "../domain/tenants/tenants.service.ts";
-import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
-import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
-import type { Logger } from "../logger.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
 
 /** The person behind a page request; pages are for people signed in with a session, never API keys. */
@@ -58,27 +48,29 @@ export function requireRole(c: WebContext, ...roles: Role[]): WebUser {
   return user;
 }
 
-/** What the pages need: the domain services, and a way to hand a request to better-auth's routes. */
-export interface WebDeps {
-  credentials: CredentialStore;
-  accounts: AccountService;
-  tenants: TenantService;
-  contracts: ContractService;
-  packages: PackageService;
-  wbs: WbsImportService;
-  engineers: EngineerService;
-  offers: OfferService;
-  workspaces: WorkspaceService;
-  audit: AuditService;
-  logger: Logger;
-  baseUrl: string;
-  wbsLimit: number;
+/** What the pages need: the application's services, and a way to hand a request to better-auth's routes. */
+export type WebDeps = Pick<
+  AppDeps,
+  | "credentials"
+  | "accounts"
+  | "tenants"
+  | "contracts"
+  | "packages"
+  | "wbs"
+  | "engineers"
+  | "offers"
+  | "workspaces"
+  | "audit"
+  | "logger"
+  | "baseUrl"
+  | "wbsLimit"
+> & {
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that
    * the sign-in throttle and its audit events are the same for the page as for the API.
    */
   dispatch(request: Request, env: WebEnv["Bindings"]): Response | Promise<Response>;
-}
+};
 
 /** Sends a whole page as HTML5. */
 export function render(c: WebContext, page: JSX.Element, status: 200 | 400 | 401 | 403 | 404 | 409 | 429 | 500 = 200) {

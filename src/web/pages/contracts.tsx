@@ -5,7 +5,7 @@ import type { Contract } from "../../domain/contracts/contracts.service.ts";
 import { AppError } from "../../domain/errors.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { ContractPlan, WorkPackage } from "../../domain/packages/packages.service.ts";
-import { CsrfField, Layout, Notice } from "../layout.tsx";
+import { CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 /** One problem of a refused WBS, split into its row and field ("row 4 estimate" → 4, "estimate"). */
@@ -29,36 +29,31 @@ function ContractList({ c, contracts }: { c: WebContext; contracts: Contract[] }
   const t = c.get("t");
   return (
     <Layout c={c} title={t("contracts.title")}>
-      {contracts.length === 0 ? (
-        <p>{t("contracts.empty")}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("common.title")}</th>
-              <th scope="col">{t("contracts.client")}</th>
-              <th scope="col">{t("contracts.type")}</th>
-              <th scope="col">{t("contracts.confidentiality")}</th>
-              <th scope="col">{t("contracts.period")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {contracts.map((k) => (
-              <tr>
-                <td>
-                  <a href={`/contracts/${k.id}`}>{k.title}</a>
-                </td>
-                <td>{k.client}</td>
-                <td>{t(`contract.type.${k.type}`)}</td>
-                <td>{t(`confidentiality.${k.confidentiality}`)}</td>
-                <td>
-                  {k.periodStart} – {k.periodEnd}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        empty={t("contracts.empty")}
+        count={contracts.length}
+        cols={[
+          t("common.title"),
+          t("contracts.client"),
+          t("contracts.type"),
+          t("contracts.confidentiality"),
+          t("contracts.period"),
+        ]}
+      >
+        {contracts.map((k) => (
+          <tr>
+            <td>
+              <a href={`/contracts/${k.id}`}>{k.title}</a>
+            </td>
+            <td>{k.client}</td>
+            <td>{t(`contract.type.${k.type}`)}</td>
+            <td>{t(`confidentiality.${k.confidentiality}`)}</td>
+            <td>
+              {k.periodStart} – {k.periodEnd}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </Layout>
   );
 }
@@ -69,13 +64,7 @@ function WbsErrors({ c, errors }: { c: WebContext; errors: RowError[] }) {
     <div class="notice notice-error" role="alert" id="wbs-errors">
       <p>{t("wbs.refused")}</p>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("wbs.row")}</th>
-            <th scope="col">{t("common.field")}</th>
-            <th scope="col">{t("common.message")}</th>
-          </tr>
-        </thead>
+        <TableHead cols={[t("wbs.row"), t("common.field"), t("common.message")]} />
         <tbody>
           {errors.map((e) => (
             <tr>
@@ -190,45 +179,37 @@ function ContractDetail({
       </section>
 
       <h2 id="packages">{t("contract.packages")}</h2>
-      {packages.length === 0 ? (
-        <p>{t("contract.noPackages")}</p>
-      ) : (
-        <table aria-labelledby="packages">
-          <thead>
+      <DataTable
+        empty={t("contract.noPackages")}
+        labelledBy="packages"
+        count={packages.length}
+        cols={[
+          t("contract.wbsId"),
+          t("common.title"),
+          { label: t("contract.estimate"), num: true },
+          t("common.state"),
+          { label: t("contract.slack"), num: true },
+        ]}
+      >
+        {packages.map((p) => {
+          const s = scheduled.get(p.id);
+          return (
             <tr>
-              <th scope="col">{t("contract.wbsId")}</th>
-              <th scope="col">{t("common.title")}</th>
-              <th scope="col" class="num">
-                {t("contract.estimate")}
-              </th>
-              <th scope="col">{t("common.state")}</th>
-              <th scope="col" class="num">
-                {t("contract.slack")}
-              </th>
+              <td>{p.wbsId}</td>
+              <td>
+                <a href={`/packages/${p.id}`}>{p.title}</a>{" "}
+                {s?.critical ? <span class="badge critical">{t("contract.critical")}</span> : null}{" "}
+                {p.oversized ? <span class="badge bad">{t("contract.oversized")}</span> : null}
+              </td>
+              <td class="num">{t("common.hours", { hours: hours(p.estimateHours) })}</td>
+              <td>
+                <span class={`badge state-${p.state}`}>{t(`state.${p.state}`)}</span>
+              </td>
+              <td class="num">{s ? t("common.hours", { hours: hours(s.slackHours) }) : ""}</td>
             </tr>
-          </thead>
-          <tbody>
-            {packages.map((p) => {
-              const s = scheduled.get(p.id);
-              return (
-                <tr>
-                  <td>{p.wbsId}</td>
-                  <td>
-                    <a href={`/packages/${p.id}`}>{p.title}</a>{" "}
-                    {s?.critical ? <span class="badge critical">{t("contract.critical")}</span> : null}{" "}
-                    {p.oversized ? <span class="badge bad">{t("contract.oversized")}</span> : null}
-                  </td>
-                  <td class="num">{t("common.hours", { hours: hours(p.estimateHours) })}</td>
-                  <td>
-                    <span class={`badge state-${p.state}`}>{t(`state.${p.state}`)}</span>
-                  </td>
-                  <td class="num">{s ? t("common.hours", { hours: hours(s.slackHours) }) : ""}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
+          );
+        })}
+      </DataTable>
     </Layout>
   );
 }

@@ -5,7 +5,7 @@ import type { Offer } from "../../domain/offers/offers.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
-import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
@@ -77,47 +77,36 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
   return (
     <Layout c={c} title={t("mine.title")}>
       {c.req.query("notice") === "accepted" ? <Notice kind="ok">{t("offers.accepted")}</Notice> : null}
-      {items.length === 0 ? (
-        <p>{t("mine.empty")}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("contract.wbsId")}</th>
-              <th scope="col">{t("common.title")}</th>
-              <th scope="col">{t("common.state")}</th>
-              <th scope="col">{t("mine.workspace")}</th>
-              <th scope="col">{t("mine.lastActivity")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map(({ pkg, workspace }) => (
-              <tr>
-                <td>{pkg.wbsId}</td>
-                <td>{pkg.title}</td>
-                <td>
-                  <span class="badge">{t(`state.${pkg.state}`)}</span>
-                </td>
-                <td>
-                  {workspace ? (
-                    <>
-                      <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
-                      <span class="hint">{workspace.reason}</span>
-                    </>
-                  ) : (
-                    t("package.noWorkspace")
-                  )}
-                </td>
-                <td>
-                  {workspace?.lastActivityAt
-                    ? `${formatDateTime(lang, workspace.lastActivityAt)} ${workspace.lastActivity ?? ""}`
-                    : t("workspaces.never")}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        empty={t("mine.empty")}
+        count={items.length}
+        cols={[t("contract.wbsId"), t("common.title"), t("common.state"), t("mine.workspace"), t("mine.lastActivity")]}
+      >
+        {items.map(({ pkg, workspace }) => (
+          <tr>
+            <td>{pkg.wbsId}</td>
+            <td>{pkg.title}</td>
+            <td>
+              <span class="badge">{t(`state.${pkg.state}`)}</span>
+            </td>
+            <td>
+              {workspace ? (
+                <>
+                  <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
+                  <span class="hint">{workspace.reason}</span>
+                </>
+              ) : (
+                t("package.noWorkspace")
+              )}
+            </td>
+            <td>
+              {workspace?.lastActivityAt
+                ? `${formatDateTime(lang, workspace.lastActivityAt)} ${workspace.lastActivity ?? ""}`
+                : t("workspaces.never")}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </Layout>
   );
 }

@@ -5,7 +5,7 @@ import type { Role } from "../../domain/actor.ts";
 import { AppError } from "../../domain/errors.ts";
 import type { Tenant } from "../../domain/tenants/tenants.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
-import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 /** Whom each role may invite, as the form offers it (the account service decides for itself too). */
@@ -68,30 +68,20 @@ function Invitations({
         ) : null}
         <button type="submit">{t("invitations.submit")}</button>
       </form>
-      {invitations.length === 0 ? (
-        <p>{t("invitations.empty")}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("invitations.email")}</th>
-              <th scope="col">{t("invitations.role")}</th>
-              <th scope="col">{t("invitations.status")}</th>
-              <th scope="col">{t("invitations.expires")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {invitations.map((i) => (
-              <tr>
-                <td>{i.email}</td>
-                <td>{t(`role.${i.role}`)}</td>
-                <td>{i.status}</td>
-                <td>{formatDateTime(lang, i.expiresAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        empty={t("invitations.empty")}
+        count={invitations.length}
+        cols={[t("invitations.email"), t("invitations.role"), t("invitations.status"), t("invitations.expires")]}
+      >
+        {invitations.map((i) => (
+          <tr>
+            <td>{i.email}</td>
+            <td>{t(`role.${i.role}`)}</td>
+            <td>{i.status}</td>
+            <td>{formatDateTime(lang, i.expiresAt)}</td>
+          </tr>
+        ))}
+      </DataTable>
     </Layout>
   );
 }

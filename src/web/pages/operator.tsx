@@ -7,7 +7,7 @@ import { AppError } from "../../domain/errors.ts";
 import { type VettingKind, vettingKinds } from "../../domain/matching/matching.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
-import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -17,46 +17,37 @@ function EngineerList({ c, engineers }: { c: WebContext; engineers: Engineer[] }
   const t = c.get("t");
   return (
     <Layout c={c} title={t("engineers.title")}>
-      {engineers.length === 0 ? (
-        <p>{t("engineers.empty")}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("engineers.name")}</th>
-              <th scope="col">{t("engineers.email")}</th>
-              <th scope="col">{t("engineers.skills")}</th>
-              <th scope="col" class="num">
-                {t("engineers.capacity")}
-              </th>
-              <th scope="col" class="num">
-                {t("engineers.committed")}
-              </th>
-              <th scope="col">{t("engineers.vetting")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {engineers.map((e) => (
-              <tr>
-                <td>
-                  <a href={`/engineers/${e.id}`}>{e.name}</a>
-                </td>
-                <td>{e.email}</td>
-                <td>{e.skills.map((s) => `${s.skill}:${s.level}`).join(", ") || t("common.none")}</td>
-                <td class="num">{t("common.hoursPerWeek", { hours: e.weeklyCapacityHours })}</td>
-                <td class="num">{t("common.hoursPerWeek", { hours: Math.round(e.committedWeeklyHours * 10) / 10 })}</td>
-                <td>
-                  {e.vetting
-                    .filter((v) => !v.expiredAt)
-                    .map((v) => (
-                      <span class="badge good">{t(`vetting.kind.${v.kind}`)}</span>
-                    ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        empty={t("engineers.empty")}
+        count={engineers.length}
+        cols={[
+          t("engineers.name"),
+          t("engineers.email"),
+          t("engineers.skills"),
+          { label: t("engineers.capacity"), num: true },
+          { label: t("engineers.committed"), num: true },
+          t("engineers.vetting"),
+        ]}
+      >
+        {engineers.map((e) => (
+          <tr>
+            <td>
+              <a href={`/engineers/${e.id}`}>{e.name}</a>
+            </td>
+            <td>{e.email}</td>
+            <td>{e.skills.map((s) => `${s.skill}:${s.level}`).join(", ") || t("common.none")}</td>
+            <td class="num">{t("common.hoursPerWeek", { hours: e.weeklyCapacityHours })}</td>
+            <td class="num">{t("common.hoursPerWeek", { hours: Math.round(e.committedWeeklyHours * 10) / 10 })}</td>
+            <td>
+              {e.vetting
+                .filter((v) => !v.expiredAt)
+                .map((v) => (
+                  <span class="badge good">{t(`vetting.kind.${v.kind}`)}</span>
+                ))}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </Layout>
   );
 }
@@ -94,36 +85,28 @@ function EngineerDetail({
         </dl>
       </section>
       <h2 id="vetting">{t("vetting.title")}</h2>
-      {engineer.vetting.length === 0 ? (
-        <p>{t("vetting.empty")}</p>
-      ) : (
-        <table aria-labelledby="vetting" id="vetting-records">
-          <thead>
-            <tr>
-              <th scope="col">{t("vetting.kind")}</th>
-              <th scope="col">{t("vetting.issuedOn")}</th>
-              <th scope="col">{t("vetting.expiresOn")}</th>
-              <th scope="col">{t("vetting.status")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {engineer.vetting.map((v) => (
-              <tr>
-                <td>{t(`vetting.kind.${v.kind}`)}</td>
-                <td>{v.issuedOn}</td>
-                <td>{v.expiresOn}</td>
-                <td>
-                  {v.expiredAt ? (
-                    <span class="badge bad">{t("vetting.expired")}</span>
-                  ) : (
-                    <span class="badge good">{t("vetting.valid")}</span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        empty={t("vetting.empty")}
+        labelledBy="vetting"
+        id="vetting-records"
+        count={engineer.vetting.length}
+        cols={[t("vetting.kind"), t("vetting.issuedOn"), t("vetting.expiresOn"), t("vetting.status")]}
+      >
+        {engineer.vetting.map((v) => (
+          <tr>
+            <td>{t(`vetting.kind.${v.kind}`)}</td>
+            <td>{v.issuedOn}</td>
+            <td>{v.expiresOn}</td>
+            <td>
+              {v.expiredAt ? (
+                <span class="badge bad">{t("vetting.expired")}</span>
+              ) : (
+                <span class="badge good">{t("vetting.valid")}</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <section aria-labelledby="add-vetting">
         <h2 id="add-vetting">{t("vetting.add")}</h2>
         <form method="post" action={`/engineers/${engineer.id}/vetting`} class="row">
@@ -162,42 +145,37 @@ function Workspaces({
   const lang = c.get("lang");
   return (
     <Layout c={c} title={t("workspaces.title")}>
-      {items.length === 0 ? (
-        <p>{t("workspaces.empty")}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("workspaces.package")}</th>
-              <th scope="col">{t("workspaces.engineer")}</th>
-              <th scope="col">{t("workspaces.template")}</th>
-              <th scope="col">{t("common.state")}</th>
-              <th scope="col">{t("workspaces.reason")}</th>
-              <th scope="col">{t("workspaces.lastActivity")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((w) => (
-              <tr>
-                <td>
-                  {w.wbsId} {w.packageTitle}
-                </td>
-                <td>{w.engineerName}</td>
-                <td>{w.template}</td>
-                <td>
-                  <span class="badge">{t(`ws.state.${w.state}`)}</span>
-                </td>
-                <td>{w.reason}</td>
-                <td>
-                  {w.lastActivityAt
-                    ? `${formatDateTime(lang, w.lastActivityAt)} ${w.lastActivity ?? ""}`
-                    : t("workspaces.never")}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        empty={t("workspaces.empty")}
+        count={items.length}
+        cols={[
+          t("workspaces.package"),
+          t("workspaces.engineer"),
+          t("workspaces.template"),
+          t("common.state"),
+          t("workspaces.reason"),
+          t("workspaces.lastActivity"),
+        ]}
+      >
+        {items.map((w) => (
+          <tr>
+            <td>
+              {w.wbsId} {w.packageTitle}
+            </td>
+            <td>{w.engineerName}</td>
+            <td>{w.template}</td>
+            <td>
+              <span class="badge">{t(`ws.state.${w.state}`)}</span>
+            </td>
+            <td>{w.reason}</td>
+            <td>
+              {w.lastActivityAt
+                ? `${formatDateTime(lang, w.lastActivityAt)} ${w.lastActivity ?? ""}`
+                : t("workspaces.never")}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </Layout>
   );
 }
@@ -217,40 +195,34 @@ function Audit({ c, events, chain }: { c: WebContext; events: AuditEvent[]; chai
           {t("audit.chainBroken", { seq: chain.firstBad?.seq ?? "?", problem: chain.firstBad?.problem ?? "" })}
         </Notice>
       )}
-      {events.length === 0 ? (
-        <p>{t("audit.empty")}</p>
-      ) : (
-        <table id="audit-events">
-          <thead>
-            <tr>
-              <th scope="col" class="num">
-                {t("audit.seq")}
-              </th>
-              <th scope="col">{t("audit.at")}</th>
-              <th scope="col">{t("audit.actor")}</th>
-              <th scope="col">{t("audit.action")}</th>
-              <th scope="col">{t("audit.subject")}</th>
-              <th scope="col">{t("audit.details")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr>
-                <td class="num">{e.seq}</td>
-                <td>{formatDateTime(lang, e.at)}</td>
-                <td>{e.actorRole ?? ""}</td>
-                <td>
-                  <code>{e.action}</code>
-                </td>
-                <td>{e.subject}</td>
-                <td>
-                  <code>{JSON.stringify(e.details)}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        empty={t("audit.empty")}
+        id="audit-events"
+        count={events.length}
+        cols={[
+          { label: t("audit.seq"), num: true },
+          t("audit.at"),
+          t("audit.actor"),
+          t("audit.action"),
+          t("audit.subject"),
+          t("audit.details"),
+        ]}
+      >
+        {events.map((e) => (
+          <tr>
+            <td class="num">{e.seq}</td>
+            <td>{formatDateTime(lang, e.at)}</td>
+            <td>{e.actorRole ?? ""}</td>
+            <td>
+              <code>{e.action}</code>
+            </td>
+            <td>{e.subject}</td>
+            <td>
+              <code>{JSON.stringify(e.details)}</code>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {last && events.length === PAGE && last.seq > 1 ? (
         <p>
           <a href={`/audit?before=${last.seq}`}>{t("audit.older")}</a>

@@ -9,7 +9,7 @@ import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
-import { CsrfField, Layout, Notice } from "../layout.tsx";
+import { CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
 import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
@@ -89,62 +89,47 @@ function SuggestionsView({
       <section aria-labelledby="suggestions">
         <h2 id="suggestions">{t("package.suggestions")}</h2>
         <p class="hint">{t("package.suggestionsHint", { hours: hours(suggestions.weeklyHours) })}</p>
-        {suggestions.ranked.length === 0 ? (
-          <p>{t("package.noSuggestions")}</p>
-        ) : (
-          <table id="ranked">
-            <thead>
-              <tr>
-                <th scope="col" class="num">
-                  {t("package.rank")}
-                </th>
-                <th scope="col">{t("package.engineer")}</th>
-                <th scope="col">{t("package.continuity")}</th>
-                <th scope="col" class="num">
-                  {t("package.skillMargin")}
-                </th>
-                <th scope="col" class="num">
-                  {t("package.spareAfter")}
-                </th>
-                {mayOffer ? <th scope="col">{t("package.offer")}</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {suggestions.ranked.map((s, i) => (
-                <tr>
-                  <td class="num">{i + 1}</td>
-                  <th scope="row">{s.name}</th>
-                  <td>{s.reasons.continuity.length ? s.reasons.continuity.join(", ") : t("common.none")}</td>
-                  <td class="num">{s.reasons.skillMargin}</td>
-                  <td class="num">{t("common.hours", { hours: hours(s.reasons.spareHoursAfter) })}</td>
-                  {mayOffer ? (
-                    <td>
-                      <form method="post" action={`/packages/${pkg.id}/offers`} class="inline">
-                        <CsrfField c={c} />
-                        <input type="hidden" name="engineerId" value={s.engineerId} />
-                        <input type="hidden" name="name" value={s.name} />
-                        <button type="submit" aria-label={t("package.offerTo", { name: s.name })}>
-                          {t("package.offer")}
-                        </button>
-                      </form>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <DataTable
+          empty={t("package.noSuggestions")}
+          id="ranked"
+          count={suggestions.ranked.length}
+          cols={[
+            { label: t("package.rank"), num: true },
+            t("package.engineer"),
+            t("package.continuity"),
+            { label: t("package.skillMargin"), num: true },
+            { label: t("package.spareAfter"), num: true },
+            mayOffer ? t("package.offer") : null,
+          ]}
+        >
+          {suggestions.ranked.map((s, i) => (
+            <tr>
+              <td class="num">{i + 1}</td>
+              <th scope="row">{s.name}</th>
+              <td>{s.reasons.continuity.length ? s.reasons.continuity.join(", ") : t("common.none")}</td>
+              <td class="num">{s.reasons.skillMargin}</td>
+              <td class="num">{t("common.hours", { hours: hours(s.reasons.spareHoursAfter) })}</td>
+              {mayOffer ? (
+                <td>
+                  <form method="post" action={`/packages/${pkg.id}/offers`} class="inline">
+                    <CsrfField c={c} />
+                    <input type="hidden" name="engineerId" value={s.engineerId} />
+                    <input type="hidden" name="name" value={s.name} />
+                    <button type="submit" aria-label={t("package.offerTo", { name: s.name })}>
+                      {t("package.offer")}
+                    </button>
+                  </form>
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </DataTable>
       </section>
       {suggestions.ineligible.length ? (
         <section aria-labelledby="ineligible">
           <h2 id="ineligible">{t("package.ineligible")}</h2>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">{t("package.engineer")}</th>
-                <th scope="col">{t("package.why")}</th>
-              </tr>
-            </thead>
+            <TableHead cols={[t("package.engineer"), t("package.why")]} />
             <tbody>
               {suggestions.ineligible.map((i) => (
                 <tr>
@@ -225,13 +210,7 @@ function PackageDetail({
         <section aria-labelledby="offers">
           <h2 id="offers">{t("package.offers")}</h2>
           <table>
-            <thead>
-              <tr>
-                <th scope="col">{t("audit.at")}</th>
-                <th scope="col">{t("common.state")}</th>
-                <th scope="col">{t("offers.expires")}</th>
-              </tr>
-            </thead>
+            <TableHead cols={[t("audit.at"), t("common.state"), t("offers.expires")]} />
             <tbody>
               {offers.map((o) => (
                 <tr>
