@@ -47,6 +47,7 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
 
   const allowed: Record<string, Who[]> = {
     "/contracts": ["contractor", "lead"],
+    "/contracts/new": ["contractor"],
     "/contracts/:contract": ["contractor", "lead"],
     "/board": ["lead"],
     "/packages/:package": ["contractor", "lead"],
@@ -162,6 +163,28 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     });
     expect(next.html).toContain("Critical path");
     expect(next.html).not.toContain("クリティカルパス");
+  });
+
+  it("refuses a contract form with a wrong field, naming it, and registers nothing", async () => {
+    const token = csrfTokenIn((await getPage(as.contractor, "/contracts/new")).html);
+    const before = (await (await as.contractor.get("/api/v1/contracts")).json()).items.length;
+    const res = await postForm(as.contractor, "/contracts", {
+      _csrf: token,
+      title: "基幹システム保守",
+      client: "株式会社松本精密",
+      type: "juninin",
+      confidentiality: "internal",
+      periodStart: "2027-04-01",
+      periodEnd: "2027-03-31",
+      monthlyFeeYen: "1200000",
+      minHours: "140",
+      maxHours: "180",
+      overRateYen: "7500",
+      underRateYen: "7500",
+    });
+    expect(res.status).toBe(400);
+    expect(res.html).toContain("periodEnd");
+    expect((await (await as.contractor.get("/api/v1/contracts")).json()).items.length).toBe(before);
   });
 
   it("leaves the API as it was: JSON errors, and its own guard", async () => {

@@ -21,7 +21,6 @@ describe("the pages in a browser", () => {
   let t: TestAzusa;
   let browser: Browser;
   let page: Page | undefined;
-  let contractor: Client;
   let lead: Client;
   let satoId: string;
   let suzukiId: string;
@@ -55,11 +54,10 @@ describe("the pages in a browser", () => {
     t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
     const tokyo = await t.createTenant("東京システムインテグレーション");
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
-    const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
+    await t.createUser("lead", "lead@tokyo-si.example", tokyo.id);
     satoId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
     suzukiId = (await t.createUser("engineer", "suzuki@matsumoto.example")).id;
     const operator = await t.signIn("root@office.example");
-    contractor = await t.signIn("buyer@tokyo-si.example");
     lead = await t.signIn("lead@tokyo-si.example");
     await operator.put(`/api/v1/engineers/${satoId}`, {
       weeklyCapacityHours: 40,
@@ -79,8 +77,6 @@ describe("the pages in a browser", () => {
         expiresOn: "2028-03-31",
       });
     }
-    const made = await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] });
-    contractId = (await made.json()).id;
     browser = await launchBrowser();
   });
 
@@ -103,12 +99,25 @@ describe("the pages in a browser", () => {
     rmSync(templatesDir, { recursive: true, force: true });
   });
 
-  it("a contractor sees a refused WBS's problems by row, then imports it and sees packages and the critical path", async () => {
+  it("a contractor registers a contract, sees a refused WBS's problems by row, then imports it and sees packages and the critical path", async () => {
     const p = await signIn("buyer@tokyo-si.example");
     expect(new URL(p.url()).pathname).toBe("/contracts");
     expect(await p.getAttribute("html", "lang")).toBe("ja");
-    await p.getByRole("link", { name: sampleContract.title }).click();
+    await p.getByRole("link", { name: "契約を登録" }).click();
+    await p.getByLabel("名称").fill(sampleContract.title);
+    await p.getByLabel("発注者").fill(sampleContract.client);
+    await p.getByLabel("契約形態").selectOption("ukeoi");
+    await p.getByLabel("機密区分").selectOption("confidential");
+    await p.getByLabel("予算").fill(String(sampleContract.budgetYen));
+    await p.getByLabel("開始日").fill(sampleContract.periodStart);
+    await p.getByLabel("終了日").fill(sampleContract.periodEnd);
+    await p.getByLabel(/lead@tokyo-si\.example/).check();
+    await p.getByRole("button", { name: "契約を登録" }).click();
+    await p.getByRole("status").filter({ hasText: "契約を登録しました。" }).waitFor();
     await p.getByRole("heading", { level: 1, name: sampleContract.title }).waitFor();
+    contractId = new URL(p.url()).pathname.split("/").at(-1) ?? "";
+    const contract = await (await lead.get(`/api/v1/contracts/${contractId}`)).json();
+    expect(contract).toMatchObject({ type: "ukeoi", confidentiality: "confidential", budgetYen: 24_000_000 });
 
     const bad = SAMPLE_WBS_ROWS.map((row) => [...row]);
     bad[11] = ["2.2", "在庫引当機能", "2", "Java:4; Oracle:3", "たくさん", "1.2.1", "", ""];

@@ -128,7 +128,8 @@ export function webRoutes(deps: WebDeps) {
       return c.redirect(signInUrl(c, cookie !== null), 303);
     }
     if (user && c.req.method === "POST") {
-      const form = await c.req.parseBody();
+      // `all`: the body is parsed once and kept, so repeated fields (checkboxes) must stay lists for the page.
+      const form = await c.req.parseBody({ all: true });
       if (!csrfTokenMatches(c.get("csrfToken"), form._csrf)) {
         throw new AppError("FORBIDDEN", "the form token is missing or belongs to another session");
       }

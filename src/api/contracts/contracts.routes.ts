@@ -51,7 +51,8 @@ const contractFields = {
     .describe("packages above this are flagged for splitting (default 80)"),
 };
 
-const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
+/** A new contract as the API and the contract form take it. */
+export const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
 const ContractChanges = z
   .strictObject(
     Object.fromEntries(Object.entries(contractFields).map(([k, v]) => [k, v.optional()])) as {

@@ -1,11 +1,13 @@
 // Contractor and lead: the contracts they see, one contract's progress and critical path, and the WBS upload
 // that shows a refused file's problems row by row.
 import { Hono } from "hono";
-import type { Contract } from "../../domain/contracts/contracts.service.ts";
+import { NewContract } from "../../api/contracts/contracts.routes.ts";
+import type { User } from "../../domain/accounts/accounts.service.ts";
+import { type Contract, confidentialityLevels, contractTypes } from "../../domain/contracts/contracts.service.ts";
 import { AppError } from "../../domain/errors.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { ContractPlan, WorkPackage } from "../../domain/packages/packages.service.ts";
-import { CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
+import { CsrfField, DataTable, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 /** One problem of a refused WBS, split into its row and field ("row 4 estimate" → 4, "estimate"). */
@@ -29,6 +31,13 @@ function ContractList({ c, contracts }: { c: WebContext; contracts: Contract[] }
   const t = c.get("t");
   return (
     <Layout c={c} title={t("contracts.title")}>
+      {c.get("user")?.role === "contractor" ? (
+        <p>
+          <a class="button" href="/contracts/new">
+            {t("contracts.new")}
+          </a>
+        </p>
+      ) : null}
       <DataTable
         empty={t("contracts.empty")}
         count={contracts.length}
@@ -54,6 +63,116 @@ function ContractList({ c, contracts }: { c: WebContext; contracts: Contract[] }
           </tr>
         ))}
       </DataTable>
+    </Layout>
+  );
+}
+
+/** The contract form's fields as the API's NewContract takes them: empty fields left out, figures as numbers. */
+export function contractInput(form: Record<string, string | File | (string | File)[]>): Record<string, unknown> {
+  const text = (name: string) => {
+    const v = form[name];
+    return typeof v === "string" && v.trim() ? v.trim() : undefined;
+  };
+  const figure = (name: string) => {
+    const v = text(name);
+    return v === undefined ? undefined : Number(v);
+  };
+  const leads = form["leadIds[]"] ?? form.leadIds;
+  const input: Record<string, unknown> = {
+    client: text("client") ?? "",
+    title: text("title") ?? "",
+    type: text("type"),
+    confidentiality: text("confidentiality"),
+    budgetYen: figure("budgetYen"),
+    periodStart: text("periodStart") ?? "",
+    periodEnd: text("periodEnd") ?? "",
+    leadIds: (Array.isArray(leads) ? leads : leads ? [leads] : []).filter((l) => typeof l === "string"),
+  };
+  if (input.type === "juninin") {
+    input.band = {
+      monthlyFeeYen: figure("monthlyFeeYen"),
+      minHours: figure("minHours"),
+      maxHours: figure("maxHours"),
+      overRateYen: figure("overRateYen"),
+      underRateYen: figure("underRateYen"),
+    };
+  }
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+}
+
+function NewContractForm({
+  c,
+  leads,
+  fields,
+}: {
+  c: WebContext;
+  leads: User[];
+  fields?: { path: string; message: string }[];
+}) {
+  const t = c.get("t");
+  const number = (name: string, label: string) => (
+    <label>
+      {label}
+      <input type="number" name={name} min={0} step="any" inputmode="numeric" />
+    </label>
+  );
+  return (
+    <Layout c={c} title={t("contracts.new")}>
+      {fields ? <FieldErrors c={c} fields={fields} /> : null}
+      <form method="post" action="/contracts" class="stack card">
+        <CsrfField c={c} />
+        <label>
+          {t("common.title")}
+          <input type="text" name="title" required maxlength={200} />
+        </label>
+        <label>
+          {t("contracts.client")}
+          <input type="text" name="client" required maxlength={200} />
+        </label>
+        <label>
+          {t("contracts.type")}
+          <select name="type">
+            {contractTypes.map((type) => (
+              <option value={type}>{t(`contract.type.${type}`)}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("contracts.confidentiality")}
+          <select name="confidentiality">
+            {confidentialityLevels.map((level) => (
+              <option value={level}>{t(`confidentiality.${level}`)}</option>
+            ))}
+          </select>
+        </label>
+        {number("budgetYen", t("contracts.budget"))}
+        <label>
+          {t("contracts.periodStart")}
+          <input type="date" name="periodStart" required />
+        </label>
+        <label>
+          {t("contracts.periodEnd")}
+          <input type="date" name="periodEnd" required />
+        </label>
+        <fieldset>
+          <legend>{t("contracts.leads")}</legend>
+          {leads.length === 0 ? <p class="hint">{t("contracts.noLeads")}</p> : null}
+          {leads.map((lead) => (
+            <label class="check">
+              <input type="checkbox" name="leadIds" value={lead.id} /> {lead.name} ({lead.email})
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>{t("contracts.band")}</legend>
+          {number("monthlyFeeYen", t("contracts.monthlyFeeYen"))}
+          {number("minHours", t("contracts.minHours"))}
+          {number("maxHours", t("contracts.maxHours"))}
+          {number("overRateYen", t("contracts.overRateYen"))}
+          {number("underRateYen", t("contracts.underRateYen"))}
+        </fieldset>
+        <button type="submit">{t("contracts.new")}</button>
+      </form>
     </Layout>
   );
 }
@@ -107,6 +226,7 @@ function ContractDetail({
   return (
     <Layout c={c} title={contract.title}>
       {imported !== undefined ? <Notice kind="ok">{t("wbs.imported", { count: imported })}</Notice> : null}
+      {c.req.query("notice") === "created" ? <Notice kind="ok">{t("contracts.created")}</Notice> : null}
       {errors ? <WbsErrors c={c} errors={errors} /> : null}
       <section aria-labelledby="facts">
         <h2 id="facts" class="visually-hidden">
@@ -223,7 +343,30 @@ export function contractPages(deps: WebDeps) {
     return { contract, packages, plan };
   };
 
+  const leadsOf = async (c: WebContext) => {
+    const user = requireRole(c, "contractor");
+    return (await deps.accounts.list(user)).filter((u) => u.role === "lead");
+  };
+
   return new Hono<WebEnv>()
+    .get("/contracts/new", async (c) => render(c, <NewContractForm c={c} leads={await leadsOf(c)} />))
+    .post("/contracts", async (c) => {
+      const user = requireRole(c, "contractor");
+      const parsed = NewContract.safeParse(contractInput(await c.req.parseBody()));
+      let fields: { path: string; message: string }[];
+      if (parsed.success) {
+        try {
+          const contract = await deps.contracts.create(user, parsed.data);
+          return c.redirect(`/contracts/${contract.id}?notice=created`, 303);
+        } catch (err) {
+          if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
+          fields = (err.details?.fields as typeof fields | undefined) ?? [{ path: "", message: err.message }];
+        }
+      } else {
+        fields = parsed.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "body", message: i.message }));
+      }
+      return render(c, <NewContractForm c={c} leads={await leadsOf(c)} fields={fields} />, 400);
+    })
     .get("/contracts", async (c) => {
       const user = requireRole(c, "contractor", "lead");
       return render(c, <ContractList c={c} contracts={await deps.contracts.list(user)} />);
