@@ -210,6 +210,17 @@ describe("the pages in a browser", () => {
         .locator(".ws-state")
         .textContent(),
     ).toBe("稼働中");
+    const state = () =>
+      p
+        .getByRole("row", { name: /受注管理機能/ })
+        .locator(".ws-state")
+        .textContent();
+    await p.getByRole("button", { name: "停止する: 受注管理機能" }).click();
+    await p.getByRole("status").filter({ hasText: "ワークスペースを停止しました。" }).waitFor();
+    expect(await state()).toBe("停止中");
+    await p.getByRole("button", { name: "起動する: 受注管理機能" }).click();
+    await p.getByRole("status").filter({ hasText: "ワークスペースを起動しました。" }).waitFor();
+    expect(await state()).toBe("稼働中");
   });
 
   it("the operator records vetting, sees the workspace and finds the audit chain intact", async () => {

@@ -176,6 +176,12 @@ export const en: Record<MessageKey, string> = {
   "mine.workspace": "Workspace",
   "mine.lastActivity": "Last activity",
 
+  "mine.actions": "Actions",
+  "mine.start": "Start",
+  "mine.stop": "Stop",
+  "mine.started": "Workspace started.",
+  "mine.stopped": "Workspace stopped.",
+
   "ws.state.provisioning": "Provisioning",
   "ws.state.running": "Running",
   "ws.state.stopped": "Stopped",

@@ -176,6 +176,12 @@ export const ja = {
   "mine.workspace": "ワークスペース",
   "mine.lastActivity": "最終操作",
 
+  "mine.actions": "操作",
+  "mine.start": "起動する",
+  "mine.stop": "停止する",
+  "mine.started": "ワークスペースを起動しました。",
+  "mine.stopped": "ワークスペースを停止しました。",
+
   "ws.state.provisioning": "準備中",
   "ws.state.running": "稼働中",
   "ws.state.stopped": "停止中",

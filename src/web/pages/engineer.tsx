@@ -71,16 +71,27 @@ function Offers({
   );
 }
 
+/** News after a redirect to "my packages", by the `notice` it names. */
+const myNotices = { accepted: "offers.accepted", started: "mine.started", stopped: "mine.stopped" } as const;
+
 function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; workspace: Workspace | null }[] }) {
   const t = c.get("t");
+  const notice = myNotices[c.req.query("notice") as keyof typeof myNotices];
   const lang = c.get("lang");
   return (
     <Layout c={c} title={t("mine.title")}>
-      {c.req.query("notice") === "accepted" ? <Notice kind="ok">{t("offers.accepted")}</Notice> : null}
+      {notice ? <Notice kind="ok">{t(notice)}</Notice> : null}
       <DataTable
         empty={t("mine.empty")}
         count={items.length}
-        cols={[t("contract.wbsId"), t("common.title"), t("common.state"), t("mine.workspace"), t("mine.lastActivity")]}
+        cols={[
+          t("contract.wbsId"),
+          t("common.title"),
+          t("common.state"),
+          t("mine.workspace"),
+          t("mine.lastActivity"),
+          t("mine.actions"),
+        ]}
       >
         {items.map(({ pkg, workspace }) => (
           <tr>
@@ -103,6 +114,24 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
               {workspace?.lastActivityAt
                 ? `${formatDateTime(lang, workspace.lastActivityAt)} ${workspace.lastActivity ?? ""}`
                 : t("workspaces.never")}
+            </td>
+            <td>
+              {/* Where the browser terminal and the web IDE will open from. */}
+              {workspace?.state === "running" || workspace?.state === "stopped" ? (
+                <form
+                  method="post"
+                  action={`/workspaces/${workspace.id}/${workspace.state === "running" ? "stop" : "start"}`}
+                >
+                  <CsrfField c={c} />
+                  <button
+                    type="submit"
+                    class="secondary"
+                    aria-label={`${t(workspace.state === "running" ? "mine.stop" : "mine.start")}: ${pkg.title}`}
+                  >
+                    {t(workspace.state === "running" ? "mine.stop" : "mine.start")}
+                  </button>
+                </form>
+              ) : null}
             </td>
           </tr>
         ))}
@@ -142,6 +171,12 @@ export function engineerPages(deps: WebDeps) {
       }
       await deps.offers.decline(user, id, reason);
       return c.redirect("/offers?notice=declined", 303);
+    })
+    .post("/workspaces/:id/:action{start|stop}", async (c) => {
+      const user = requireRole(c, "engineer");
+      const action = c.req.param("action") === "start" ? "start" : "stop";
+      await deps.workspaces[action](user, c.req.param("id"));
+      return c.redirect(`/my-packages?notice=${action === "start" ? "started" : "stopped"}`, 303);
     })
     .get("/my-packages", async (c) => {
       const user = requireRole(c, "engineer");
