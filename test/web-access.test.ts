@@ -81,6 +81,12 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     expect(page.status).toBe(404);
     expect(page.html).toContain("ページが見つかりません");
     expect(page.html).not.toContain("auth.sign_in");
+    const missing = await getPage(as.engineer, "/no-such-page");
+    expect(missing.status).toBe(404);
+    // The same page body as for a page that exists but may not be seen, but for the request id.
+    const body = (html: string) => /<main[^>]*>(.*)<\/main>/s.exec(html)?.[1]?.replace(/問い合わせ番号: [\w-]+/, "");
+    expect(body(missing.html)).toBeTruthy();
+    expect(body(missing.html)).toBe(body(page.html));
   });
 
   it("answers 404 for another tenant's contract and package, and for a lead not on the contract", async () => {
@@ -192,5 +198,8 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     expect(res.status).toBe(401);
     expect((await res.json()).error.code).toBe("UNAUTHENTICATED");
     expect((await as.engineer.get("/api/v1/audit-events/verify")).status).toBe(403);
+    const missing = await as.engineer.get("/api/v1/no-such-thing");
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error.code).toBe("NOT_FOUND");
   });
 });

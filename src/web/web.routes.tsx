@@ -6,7 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
 import { errorResponse, toAppError } from "../api/errors.ts";
 import { sessionCookieFrom } from "../auth/credentials.ts";
-import { AppError } from "../domain/errors.ts";
+import { AppError, notFound } from "../domain/errors.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
 import { Layout } from "./layout.tsx";
 import { contractPages } from "./pages/contracts.tsx";
@@ -16,8 +16,6 @@ import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
 import { sessionPages } from "./pages/session.tsx";
 import { csrfTokenFor, csrfTokenMatches, render, type WebContext, type WebDeps, type WebEnv } from "./web-env.ts";
-
-export type { WebDeps };
 
 /** Paths that are not pages: the API, better-auth, and the operational endpoints. */
 const notAPage = (path: string) =>
@@ -143,6 +141,11 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", engineerPages(deps));
   web.route("/", operatorPages(deps));
   web.route("/", invitationPages(deps));
+  // Any other page is "not found" as a page; other paths keep the application's JSON answer.
+  web.get("*", (c, next) => {
+    if (notAPage(c.req.path)) return next();
+    throw notFound("page");
+  });
   return web;
 }
 
