@@ -244,7 +244,7 @@ describe("the pages in a browser", () => {
     expect(await p.locator("#audit-events").textContent()).toContain("engineer.vetting_recorded");
   });
 
-  it("the same pages render in English once chosen, and signing out asks to sign in again", async () => {
+  it("the same pages render in English once chosen, and signing out asks to sign in again, by keyboard too", async () => {
     const p = await signIn("lead@tokyo-si.example");
     await p.getByRole("link", { name: "English" }).click();
     await p.getByRole("heading", { level: 1, name: "Package board" }).waitFor();
@@ -263,5 +263,13 @@ describe("the pages in a browser", () => {
     await p.goto(`${t.base}/board`);
     expect(new URL(p.url()).pathname).toBe("/sign-in");
     await p.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+
+    // Signing in again with the keyboard alone: the email field has the focus, Tab moves on, Enter sends.
+    await p.keyboard.type("lead@tokyo-si.example");
+    await p.keyboard.press("Tab");
+    await p.keyboard.type(PASSWORD);
+    await p.keyboard.press("Enter");
+    await p.getByRole("heading", { level: 1, name: "Package board" }).waitFor();
+    expect(new URL(p.url()).pathname).toBe("/board");
   });
 });
