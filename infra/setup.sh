@@ -51,6 +51,12 @@ if $for_tests; then
     if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
   fi
+  # Japanese glyphs, so that the browser tests' screenshots of the pages can be read.
+  if ! dpkg -s fonts-ipafont-gothic >/dev/null 2>&1; then
+    say "installing fonts-ipafont-gothic"
+    if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null
+  fi
   need_pkg pg_ctlcluster postgresql
   version=$(ls /usr/lib/postgresql | sort -n | tail -1)
   if ! as_root pg_lsclusters -h | grep -q "^$version main"; then

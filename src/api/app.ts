@@ -29,6 +29,7 @@ import type { WorkspaceService } from "../domain/workspaces/workspaces.service.t
 import type { BuiltinForge } from "../git/builtin-forge.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
+import { webRoutes } from "../web/web.routes.tsx";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { auditRoutes } from "./audit/audit.routes.ts";
 import { contractRoutes } from "./contracts/contracts.routes.ts";
@@ -177,7 +178,7 @@ export function createApp(deps: AppDeps) {
   };
   // Reads carry no body and need no origin check: they pass straight through, sparing a full Request.
   // A WBS upload has a larger limit of its own (contracts.routes.ts).
-  const wbsUpload = /^\/api\/v1\/contracts\/[^/]+\/wbs$/;
+  const wbsUpload = /^(\/api\/v1)?\/contracts\/[^/]+\/wbs$/;
   app.use("*", (c, next) => {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return next();
@@ -274,6 +275,8 @@ export function createApp(deps: AppDeps) {
   app.route(API, githubRoutes(deps));
   app.route("/webhooks/github", githubWebhookRoutes(deps));
   app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
+  // The pages (src/web), outside /api: the same services, so the same visibility; sign-in goes through /api/auth.
+  app.route("/", webRoutes({ ...deps, dispatch: (request, env) => app.fetch(request, env) }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", {
     type: "apiKey",

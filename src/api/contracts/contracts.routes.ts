@@ -80,7 +80,8 @@ const contractFields = {
     .describe("whether the package's engineer may clone its repository over HTTP (default false)"),
 };
 
-const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
+/** A new contract as the API and the contract form take it. */
+export const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
 const ContractChanges = z
   .strictObject(
     Object.fromEntries(Object.entries(contractFields).map(([k, v]) => [k, v.optional()])) as {

@@ -35,7 +35,16 @@ const Suggestions = z
         }),
       }),
     ),
-    ineligible: z.array(z.object({ engineerId: z.string(), name: z.string(), why: z.array(z.string()) })),
+    ineligible: z.array(
+      z.object({
+        engineerId: z.string(),
+        name: z.string(),
+        why: z.array(z.string()),
+        rules: z
+          .array(z.record(z.string(), z.unknown()))
+          .describe("the same reasons with their figures: rule skill, vetting or capacity"),
+      }),
+    ),
   })
   .openapi("Suggestions");
 

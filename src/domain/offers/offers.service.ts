@@ -12,6 +12,7 @@ import { AppError, forbidden, notFound } from "../errors.ts";
 import {
   type Confidentiality,
   describeIneligibility,
+  type Ineligibility,
   ineligibilities,
   type MatchPackage,
   requiredVetting,
@@ -38,7 +39,8 @@ export interface Suggestions {
   packageId: string;
   weeklyHours: number;
   ranked: Suggestion[];
-  ineligible: { engineerId: string; name: string; why: string[] }[];
+  /** `why` in words; `rules` the same reasons with their figures, for a page to say them in its own language. */
+  ineligible: { engineerId: string; name: string; why: string[]; rules: Ineligibility[] }[];
 }
 
 const toOffer = (r: OfferTable): Offer => ({
@@ -196,6 +198,7 @@ export function createOfferService({
           engineerId: i.engineerId,
           name: i.name,
           why: i.why.map(describeIneligibility),
+          rules: i.why,
         })),
       };
     },

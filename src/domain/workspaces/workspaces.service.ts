@@ -212,6 +212,25 @@ export function createWorkspaceService({
       await inFlight.get(id);
     },
 
+    /** Every workspace with its package and engineer, newest first; operators only (others ask per package). */
+    async list(actor: Actor): Promise<(Workspace & { wbsId: string; packageTitle: string; engineerName: string })[]> {
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators list workspaces");
+      const rows = await db
+        .selectFrom("workspace")
+        .innerJoin("work_package", "work_package.id", "workspace.package_id")
+        .innerJoin("user", "user.id", "workspace.engineer_id")
+        .selectAll("workspace")
+        .select(["work_package.wbs_id as wbs_id", "work_package.title as package_title", "user.name as engineer_name"])
+        .orderBy("workspace.created_at", "desc")
+        .execute();
+      return rows.map(({ wbs_id, package_title, engineer_name, ...r }) => ({
+        ...toWorkspace(r),
+        wbsId: wbs_id,
+        packageTitle: package_title,
+        engineerName: engineer_name,
+      }));
+    },
+
     /** The current workspace of a package. */
     async forPackage(actor: Actor, packageId: string): Promise<Workspace> {
       const row = await db

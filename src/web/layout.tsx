@@ -1,0 +1,165 @@
+// The frame of every page: language, landmarks, the menu of the signed-in role, sign-out and the language switch.
+import type { Child } from "hono/jsx";
+import type { Role } from "../domain/actor.ts";
+import type { MessageKey } from "./i18n/i18n.ts";
+import type { WebContext } from "./web-env.ts";
+
+/** The menu of each role; a new page (pull requests, timesheets, terminal) adds one line here. */
+export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
+  contractor: [
+    { href: "/contracts", label: "nav.contracts" },
+    { href: "/invitations", label: "nav.invitations" },
+  ],
+  lead: [
+    { href: "/board", label: "nav.board" },
+    { href: "/contracts", label: "nav.contracts" },
+  ],
+  engineer: [
+    { href: "/offers", label: "nav.offers" },
+    { href: "/my-packages", label: "nav.myPackages" },
+  ],
+  operator: [
+    { href: "/engineers", label: "nav.engineers" },
+    { href: "/workspaces", label: "nav.workspaces" },
+    { href: "/audit", label: "nav.audit" },
+    { href: "/invitations", label: "nav.invitations" },
+  ],
+};
+
+/** The page's own address with `lang` set, for the switch link. */
+function withLang(c: WebContext, lang: string): string {
+  const url = new URL(c.req.url);
+  url.searchParams.set("lang", lang);
+  return `${url.pathname}${url.search}`;
+}
+
+/** A hidden field carrying the session's form token; every form of a signed-in page includes it. */
+export const CsrfField = ({ c }: { c: WebContext }) => <input type="hidden" name="_csrf" value={c.get("csrfToken")} />;
+
+/** A notice above the content: `status` for news, `alert` for problems, so screen readers announce it. */
+export const Notice = ({ kind, children }: { kind: "ok" | "error"; children: Child }) => (
+  <div class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"}>
+    {children}
+  </div>
+);
+
+/** Problems with what was submitted, each naming its field. */
+export const FieldErrors = ({ c, fields }: { c: WebContext; fields: { path: string; message: string }[] }) => {
+  const t = c.get("t");
+  return (
+    <div class="notice notice-error" role="alert">
+      <p>{t("common.errors")}</p>
+      <ul>
+        {fields.map((f) => (
+          <li>
+            <strong>{f.path}</strong>: {f.message}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+};
+
+/** A whole page: `title` is the heading and the document title. */
+export function Layout({ c, title, children }: { c: WebContext; title: string; children: Child }) {
+  const t = c.get("t");
+  const lang = c.get("lang");
+  const user = c.get("user");
+  const path = c.req.path;
+  return (
+    <html lang={lang}>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} — ${t("app.name")}`}</title>
+        <link rel="stylesheet" href="/assets/azusa.css" />
+      </head>
+      <body>
+        <a class="skip" href="#main">
+          {t("skip")}
+        </a>
+        <header class="top">
+          <a class="brand" href="/">
+            {t("app.name")}
+          </a>
+          {user ? (
+            <nav aria-label={t("nav.label")}>
+              <ul>
+                {menus[user.role].map((item) => (
+                  <li>
+                    <a href={item.href} aria-current={path.startsWith(item.href) ? "page" : undefined}>
+                      {t(item.label)}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          ) : null}
+          <div class="tools">
+            <a
+              href={withLang(c, lang === "ja" ? "en" : "ja")}
+              lang={lang === "ja" ? "en" : "ja"}
+              hreflang={lang === "ja" ? "en" : "ja"}
+              aria-label={t("lang.switchLabel")}
+            >
+              {t("lang.switch")}
+            </a>
+            {user ? (
+              <form method="post" action="/sign-out" class="inline">
+                <CsrfField c={c} />
+                <span class="who">{t("signedInAs", { email: user.email, role: t(`role.${user.role}`) })}</span>{" "}
+                <button type="submit">{t("signOut")}</button>
+              </form>
+            ) : null}
+          </div>
+        </header>
+        <main id="main" tabindex={-1}>
+          <h1>{title}</h1>
+          {children}
+        </main>
+      </body>
+    </html>
+  );
+}
+
+/** A table's header row: each column's label, `num` for figures (right-aligned), null for a column not shown. */
+export const TableHead = ({ cols }: { cols: (string | { label: string; num: true } | null)[] }) => (
+  <thead>
+    <tr>
+      {cols.map((col) =>
+        col === null ? null : typeof col === "string" ? (
+          <th scope="col">{col}</th>
+        ) : (
+          <th scope="col" class="num">
+            {col.label}
+          </th>
+        ),
+      )}
+    </tr>
+  </thead>
+);
+
+/** A table of rows, or the `empty` sentence when there are none. */
+export const DataTable = ({
+  empty,
+  count,
+  cols,
+  id,
+  labelledBy,
+  children,
+}: {
+  empty: string;
+  count: number;
+  cols: (string | { label: string; num: true } | null)[];
+  id?: string;
+  labelledBy?: string;
+  children: Child;
+}) =>
+  count === 0 ? (
+    <p>{empty}</p>
+  ) : (
+    <table id={id} aria-labelledby={labelledBy}>
+      <TableHead cols={cols} />
+      <tbody>{children}</tbody>
+    </table>
+  );

@@ -1,0 +1,195 @@
+// Engineer: the offers waiting for an answer (accept, or decline with a reason) and the packages they hold,
+// each with its workspace's state.
+import { Hono } from "hono";
+import type { Offer } from "../../domain/offers/offers.service.ts";
+import type { WorkPackage } from "../../domain/packages/packages.service.ts";
+import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
+import { formatDateTime } from "../i18n/i18n.ts";
+import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
+
+const hours = (h: number) => Math.round(h * 10) / 10;
+
+function Offers({
+  c,
+  offers,
+  notice,
+  error,
+}: {
+  c: WebContext;
+  offers: { offer: Offer; pkg: WorkPackage }[];
+  notice?: string;
+  error?: { offerId: string; fields: { path: string; message: string }[] };
+}) {
+  const t = c.get("t");
+  const lang = c.get("lang");
+  return (
+    <Layout c={c} title={t("offers.title")}>
+      {notice ? <Notice kind="ok">{notice}</Notice> : null}
+      {error ? <FieldErrors c={c} fields={error.fields} /> : null}
+      {offers.length === 0 ? <p>{t("offers.empty")}</p> : null}
+      {offers.map(({ offer, pkg }) => (
+        <section aria-labelledby={`offer-${offer.id}`} class="offer">
+          <h2 id={`offer-${offer.id}`}>
+            {pkg.wbsId} {pkg.title}
+          </h2>
+          <dl class="facts">
+            <dt>{t("contract.estimate")}</dt>
+            <dd>{t("common.hours", { hours: hours(pkg.estimateHours) })}</dd>
+            <dt>{t("package.skills")}</dt>
+            <dd>{pkg.skills.map((s) => `${s.skill}:${s.level}`).join(", ") || t("common.none")}</dd>
+            <dt>{t("package.acceptance")}</dt>
+            <dd>{pkg.acceptanceCriteria || t("common.none")}</dd>
+            <dt>{t("offers.expires")}</dt>
+            <dd>{formatDateTime(lang, offer.expiresAt)}</dd>
+          </dl>
+          <div class="row">
+            <form method="post" action={`/offers/${offer.id}/accept`} class="inline">
+              <CsrfField c={c} />
+              <button type="submit">{t("offers.accept")}</button>
+            </form>
+          </div>
+          <form method="post" action={`/offers/${offer.id}/decline`} class="row">
+            <CsrfField c={c} />
+            <label>
+              {t("offers.reason")}
+              <input
+                type="text"
+                name="reason"
+                required
+                maxlength={500}
+                aria-invalid={error?.offerId === offer.id ? "true" : undefined}
+              />
+            </label>
+            <button type="submit" class="secondary">
+              {t("offers.decline")}
+            </button>
+          </form>
+        </section>
+      ))}
+    </Layout>
+  );
+}
+
+/** News after a redirect to "my packages", by the `notice` it names. */
+const myNotices = { accepted: "offers.accepted", started: "mine.started", stopped: "mine.stopped" } as const;
+
+function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; workspace: Workspace | null }[] }) {
+  const t = c.get("t");
+  const notice = myNotices[c.req.query("notice") as keyof typeof myNotices];
+  const lang = c.get("lang");
+  return (
+    <Layout c={c} title={t("mine.title")}>
+      {notice ? <Notice kind="ok">{t(notice)}</Notice> : null}
+      <DataTable
+        empty={t("mine.empty")}
+        count={items.length}
+        cols={[
+          t("contract.wbsId"),
+          t("common.title"),
+          t("common.state"),
+          t("mine.workspace"),
+          t("mine.lastActivity"),
+          t("mine.actions"),
+        ]}
+      >
+        {items.map(({ pkg, workspace }) => (
+          <tr>
+            <td>{pkg.wbsId}</td>
+            <td>{pkg.title}</td>
+            <td>
+              <span class="badge">{t(`state.${pkg.state}`)}</span>
+            </td>
+            <td>
+              {workspace ? (
+                <>
+                  <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
+                  <span class="hint">{workspace.reason}</span>
+                </>
+              ) : (
+                t("package.noWorkspace")
+              )}
+            </td>
+            <td>
+              {workspace?.lastActivityAt
+                ? `${formatDateTime(lang, workspace.lastActivityAt)} ${workspace.lastActivity ?? ""}`
+                : t("workspaces.never")}
+            </td>
+            <td>
+              {/* Where the browser terminal and the web IDE will open from. */}
+              {workspace?.state === "running" || workspace?.state === "stopped" ? (
+                <form
+                  method="post"
+                  action={`/workspaces/${workspace.id}/${workspace.state === "running" ? "stop" : "start"}`}
+                >
+                  <CsrfField c={c} />
+                  <button
+                    type="submit"
+                    class="secondary"
+                    aria-label={`${t(workspace.state === "running" ? "mine.stop" : "mine.start")}: ${pkg.title}`}
+                  >
+                    {t(workspace.state === "running" ? "mine.stop" : "mine.start")}
+                  </button>
+                </form>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+    </Layout>
+  );
+}
+
+/** The engineer's pages. */
+export function engineerPages(deps: WebDeps) {
+  const pending = async (user: WebUser) => {
+    const offers = (await deps.offers.list(user)).filter((o) => o.state === "pending");
+    const withPackages = await Promise.all(
+      offers.map(async (offer) => ({ offer, pkg: await orNull(deps.packages.get(user, offer.packageId)) })),
+    );
+    return withPackages.filter((o): o is { offer: Offer; pkg: WorkPackage } => o.pkg !== null);
+  };
+
+  return new Hono<WebEnv>()
+    .get("/offers", async (c) => {
+      const user = requireRole(c, "engineer");
+      const notice = c.req.query("notice") === "declined" ? c.get("t")("offers.declined") : undefined;
+      return render(c, <Offers c={c} offers={await pending(user)} notice={notice} />);
+    })
+    .post("/offers/:id/accept", async (c) => {
+      const user = requireRole(c, "engineer");
+      await deps.offers.accept(user, c.req.param("id"));
+      return c.redirect("/my-packages?notice=accepted", 303);
+    })
+    .post("/offers/:id/decline", async (c) => {
+      const user = requireRole(c, "engineer");
+      const id = c.req.param("id");
+      const reason = String((await c.req.parseBody()).reason ?? "").trim();
+      if (!reason) {
+        const fields = [{ path: c.get("t")("offers.reason"), message: c.get("t")("common.required") }];
+        return render(c, <Offers c={c} offers={await pending(user)} error={{ offerId: id, fields }} />, 400);
+      }
+      await deps.offers.decline(user, id, reason);
+      return c.redirect("/offers?notice=declined", 303);
+    })
+    .post("/workspaces/:id/:action{start|stop}", async (c) => {
+      const user = requireRole(c, "engineer");
+      const action = c.req.param("action") === "start" ? "start" : "stop";
+      await deps.workspaces[action](user, c.req.param("id"));
+      return c.redirect(`/my-packages?notice=${action === "start" ? "started" : "stopped"}`, 303);
+    })
+    .get("/my-packages", async (c) => {
+      const user = requireRole(c, "engineer");
+      const accepted = (await deps.offers.list(user)).filter((o) => o.state === "accepted");
+      const items = (
+        await Promise.all(
+          accepted.map(async (o) => {
+            // An assignment that has ended makes its package invisible again: it is not "mine" any more.
+            const pkg = await orNull(deps.packages.get(user, o.packageId));
+            return pkg ? { pkg, workspace: await orNull(deps.workspaces.forPackage(user, pkg.id)) } : null;
+          }),
+        )
+      ).filter((i) => i !== null);
+      return render(c, <MyPackages c={c} items={items} />);
+    });
+}

@@ -1,0 +1,287 @@
+// Operator: the roster of engineers with their vetting (and a form to record more), every workspace with
+// its state and last activity, and the audit log with the result of walking its hash chain.
+import { Hono } from "hono";
+import type { AuditEvent, VerifyResult } from "../../domain/audit/audit.service.ts";
+import type { Engineer } from "../../domain/engineers/engineers.service.ts";
+import { AppError } from "../../domain/errors.ts";
+import { type VettingKind, vettingKinds } from "../../domain/matching/matching.ts";
+import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
+import { formatDateTime } from "../i18n/i18n.ts";
+import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const isVettingKind = (v: string): v is VettingKind => vettingKinds.includes(v as VettingKind);
+
+function EngineerList({ c, engineers }: { c: WebContext; engineers: Engineer[] }) {
+  const t = c.get("t");
+  return (
+    <Layout c={c} title={t("engineers.title")}>
+      <DataTable
+        empty={t("engineers.empty")}
+        count={engineers.length}
+        cols={[
+          t("engineers.name"),
+          t("engineers.email"),
+          t("engineers.skills"),
+          { label: t("engineers.capacity"), num: true },
+          { label: t("engineers.committed"), num: true },
+          t("engineers.vetting"),
+        ]}
+      >
+        {engineers.map((e) => (
+          <tr>
+            <td>
+              <a href={`/engineers/${e.id}`}>{e.name}</a>
+            </td>
+            <td>{e.email}</td>
+            <td>{e.skills.map((s) => `${s.skill}:${s.level}`).join(", ") || t("common.none")}</td>
+            <td class="num">{t("common.hoursPerWeek", { hours: e.weeklyCapacityHours })}</td>
+            <td class="num">{t("common.hoursPerWeek", { hours: Math.round(e.committedWeeklyHours * 10) / 10 })}</td>
+            <td>
+              {e.vetting
+                .filter((v) => !v.expiredAt)
+                .map((v) => (
+                  <span class="badge good">{t(`vetting.kind.${v.kind}`)}</span>
+                ))}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+    </Layout>
+  );
+}
+
+function EngineerDetail({
+  c,
+  engineer,
+  notice,
+  fields,
+}: {
+  c: WebContext;
+  engineer: Engineer;
+  notice?: string;
+  fields?: { path: string; message: string }[];
+}) {
+  const t = c.get("t");
+  return (
+    <Layout c={c} title={engineer.name}>
+      {notice ? <Notice kind="ok">{notice}</Notice> : null}
+      {fields ? <FieldErrors c={c} fields={fields} /> : null}
+      <section>
+        <dl class="facts">
+          <dt>{t("engineers.email")}</dt>
+          <dd>{engineer.email}</dd>
+          <dt>{t("engineers.capacity")}</dt>
+          <dd>{t("common.hoursPerWeek", { hours: engineer.weeklyCapacityHours })}</dd>
+          <dt>{t("engineers.committed")}</dt>
+          <dd>{t("common.hoursPerWeek", { hours: Math.round(engineer.committedWeeklyHours * 10) / 10 })}</dd>
+          <dt>{t("engineers.timeZone")}</dt>
+          <dd>{engineer.timeZone}</dd>
+          <dt>{t("engineers.invoiceNumber")}</dt>
+          <dd>{engineer.invoiceNumber ?? t("common.none")}</dd>
+          <dt>{t("engineers.skills")}</dt>
+          <dd>{engineer.skills.map((s) => `${s.skill}:${s.level}`).join(", ") || t("common.none")}</dd>
+        </dl>
+      </section>
+      <h2 id="vetting">{t("vetting.title")}</h2>
+      <DataTable
+        empty={t("vetting.empty")}
+        labelledBy="vetting"
+        id="vetting-records"
+        count={engineer.vetting.length}
+        cols={[t("vetting.kind"), t("vetting.issuedOn"), t("vetting.expiresOn"), t("vetting.status")]}
+      >
+        {engineer.vetting.map((v) => (
+          <tr>
+            <td>{t(`vetting.kind.${v.kind}`)}</td>
+            <td>{v.issuedOn}</td>
+            <td>{v.expiresOn}</td>
+            <td>
+              {v.expiredAt ? (
+                <span class="badge bad">{t("vetting.expired")}</span>
+              ) : (
+                <span class="badge good">{t("vetting.valid")}</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      <section aria-labelledby="add-vetting">
+        <h2 id="add-vetting">{t("vetting.add")}</h2>
+        <form method="post" action={`/engineers/${engineer.id}/vetting`} class="row">
+          <CsrfField c={c} />
+          <label>
+            {t("vetting.kind")}
+            <select name="kind" required>
+              {vettingKinds.map((k) => (
+                <option value={k}>{t(`vetting.kind.${k}`)}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t("vetting.issuedOn")}
+            <input type="date" name="issuedOn" required />
+          </label>
+          <label>
+            {t("vetting.expiresOn")}
+            <input type="date" name="expiresOn" required />
+          </label>
+          <button type="submit">{t("common.save")}</button>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+function Workspaces({
+  c,
+  items,
+}: {
+  c: WebContext;
+  items: (Workspace & { wbsId: string; packageTitle: string; engineerName: string })[];
+}) {
+  const t = c.get("t");
+  const lang = c.get("lang");
+  return (
+    <Layout c={c} title={t("workspaces.title")}>
+      <DataTable
+        empty={t("workspaces.empty")}
+        count={items.length}
+        cols={[
+          t("workspaces.package"),
+          t("workspaces.engineer"),
+          t("workspaces.template"),
+          t("common.state"),
+          t("workspaces.reason"),
+          t("workspaces.lastActivity"),
+        ]}
+      >
+        {items.map((w) => (
+          <tr>
+            <td>
+              {w.wbsId} {w.packageTitle}
+            </td>
+            <td>{w.engineerName}</td>
+            <td>{w.template}</td>
+            <td>
+              <span class="badge">{t(`ws.state.${w.state}`)}</span>
+            </td>
+            <td>{w.reason}</td>
+            <td>
+              {w.lastActivityAt
+                ? `${formatDateTime(lang, w.lastActivityAt)} ${w.lastActivity ?? ""}`
+                : t("workspaces.never")}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+    </Layout>
+  );
+}
+
+const PAGE = 100;
+
+function Audit({ c, events, chain }: { c: WebContext; events: AuditEvent[]; chain: VerifyResult }) {
+  const t = c.get("t");
+  const lang = c.get("lang");
+  const last = events.at(-1);
+  return (
+    <Layout c={c} title={t("audit.title")}>
+      {chain.ok ? (
+        <Notice kind="ok">{t("audit.chainOk", { count: chain.checked })}</Notice>
+      ) : (
+        <Notice kind="error">
+          {t("audit.chainBroken", { seq: chain.firstBad?.seq ?? "?", problem: chain.firstBad?.problem ?? "" })}
+        </Notice>
+      )}
+      <DataTable
+        empty={t("audit.empty")}
+        id="audit-events"
+        count={events.length}
+        cols={[
+          { label: t("audit.seq"), num: true },
+          t("audit.at"),
+          t("audit.actor"),
+          t("audit.action"),
+          t("audit.subject"),
+          t("audit.details"),
+        ]}
+      >
+        {events.map((e) => (
+          <tr>
+            <td class="num">{e.seq}</td>
+            <td>{formatDateTime(lang, e.at)}</td>
+            <td>{e.actorRole ?? ""}</td>
+            <td>
+              <code>{e.action}</code>
+            </td>
+            <td>{e.subject}</td>
+            <td>
+              <code>{JSON.stringify(e.details)}</code>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      {last && events.length === PAGE && last.seq > 1 ? (
+        <p>
+          <a href={`/audit?before=${last.seq}`}>{t("audit.older")}</a>
+        </p>
+      ) : null}
+    </Layout>
+  );
+}
+
+/** The operator's pages. */
+export function operatorPages(deps: WebDeps) {
+  return new Hono<WebEnv>()
+    .get("/engineers", async (c) => {
+      const user = requireRole(c, "operator");
+      return render(c, <EngineerList c={c} engineers={await deps.engineers.list(user)} />);
+    })
+    .get("/engineers/:id", async (c) => {
+      const user = requireRole(c, "operator");
+      const notice = c.req.query("notice") === "vetting" ? c.get("t")("vetting.added") : undefined;
+      return render(
+        c,
+        <EngineerDetail c={c} engineer={await deps.engineers.get(user, c.req.param("id"))} notice={notice} />,
+      );
+    })
+    .post("/engineers/:id/vetting", async (c) => {
+      const user = requireRole(c, "operator");
+      const id = c.req.param("id");
+      const t = c.get("t");
+      const form = await c.req.parseBody();
+      const kind = String(form.kind ?? "");
+      const issuedOn = String(form.issuedOn ?? "");
+      const expiresOn = String(form.expiresOn ?? "");
+      const fields: { path: string; message: string }[] = [];
+      if (!isVettingKind(kind)) fields.push({ path: t("vetting.kind"), message: t("common.required") });
+      if (!DAY.test(issuedOn)) fields.push({ path: t("vetting.issuedOn"), message: t("common.required") });
+      if (!DAY.test(expiresOn)) fields.push({ path: t("vetting.expiresOn"), message: t("common.required") });
+      if (fields.length === 0) {
+        try {
+          await deps.engineers.addVetting(user, id, { kind: kind as VettingKind, issuedOn, expiresOn });
+          return c.redirect(`/engineers/${id}?notice=vetting`, 303);
+        } catch (err) {
+          if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
+          fields.push(...((err.details?.fields as typeof fields | undefined) ?? [{ path: "", message: err.message }]));
+        }
+      }
+      const engineer = await deps.engineers.get(user, id);
+      return render(c, <EngineerDetail c={c} engineer={engineer} fields={fields} />, 400);
+    })
+    .get("/workspaces", async (c) => {
+      const user = requireRole(c, "operator");
+      return render(c, <Workspaces c={c} items={await deps.workspaces.list(user)} />);
+    })
+    .get("/audit", async (c) => {
+      requireRole(c, "operator");
+      const before = Number(c.req.query("before"));
+      const [events, chain] = await Promise.all([
+        deps.audit.list({ limit: PAGE, beforeSeq: Number.isInteger(before) && before > 0 ? before : undefined }),
+        deps.audit.verify(),
+      ]);
+      return render(c, <Audit c={c} events={events} chain={chain} />);
+    });
+}

@@ -1,0 +1,88 @@
+// What every page handler knows about its request: who is asking, in which language, and the form token.
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Context } from "hono";
+import type { JSX } from "hono/jsx/jsx-runtime";
+import type { AppDeps } from "../api/app.ts";
+import type { AppEnv } from "../api/router.ts";
+import type { Actor, Role } from "../domain/actor.ts";
+import { AppError, notFound } from "../domain/errors.ts";
+import type { Lang, Translate } from "./i18n/i18n.ts";
+
+/** The person behind a page request; pages are for people signed in with a session, never API keys. */
+export type WebUser = Extract<Actor, { kind: "user" }>;
+
+export interface WebEnv {
+  Bindings: AppEnv["Bindings"];
+  Variables: AppEnv["Variables"] & {
+    lang: Lang;
+    t: Translate;
+    /** The signed-in person, or null on the public pages. */
+    user: WebUser | null;
+    /** The token every form of this session carries; empty when nobody is signed in. */
+    csrfToken: string;
+  };
+}
+
+export type WebContext = Context<WebEnv>;
+
+/**
+ * The form token of a session: an HMAC keyed by the session cookie, which a page on another site can
+ * neither read nor compute. It adds to the Origin check every POST already passes (src/api/app.ts).
+ */
+export function csrfTokenFor(sessionCookie: string): string {
+  return createHmac("sha256", sessionCookie).update("azusa web form").digest("base64url");
+}
+
+/** Whether a submitted token is the session's, compared in constant time. */
+export function csrfTokenMatches(expected: string, given: unknown): boolean {
+  if (typeof given !== "string" || !expected) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The signed-in person if their role may see this page; anyone else is told it does not exist. */
+export function requireRole(c: WebContext, ...roles: Role[]): WebUser {
+  const user = c.get("user");
+  if (!user || !roles.includes(user.role)) throw notFound("page");
+  return user;
+}
+
+/** What the pages need: the application's services, and a way to hand a request to better-auth's routes. */
+export type WebDeps = Pick<
+  AppDeps,
+  | "credentials"
+  | "accounts"
+  | "tenants"
+  | "contracts"
+  | "packages"
+  | "wbs"
+  | "engineers"
+  | "offers"
+  | "workspaces"
+  | "audit"
+  | "logger"
+  | "baseUrl"
+  | "wbsLimit"
+> & {
+  /**
+   * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that
+   * the sign-in throttle and its audit events are the same for the page as for the API.
+   */
+  dispatch(request: Request, env: WebEnv["Bindings"]): Response | Promise<Response>;
+};
+
+/** Sends a whole page as HTML5. */
+export function render(c: WebContext, page: JSX.Element, status: 200 | 400 | 401 | 403 | 404 | 409 | 429 | 500 = 200) {
+  return c.html(`<!DOCTYPE html>${page.toString()}`, status);
+}
+
+/** A value, or null where the service says the thing is not there or not visible (an optional part of a page). */
+export async function orNull<T>(work: Promise<T>): Promise<T | null> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof AppError && err.code === "NOT_FOUND") return null;
+    throw err;
+  }
+}

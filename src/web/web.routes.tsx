@@ -1,0 +1,159 @@
+// The pages: server-rendered with Hono's JSX over the same domain services as the API, so that a page
+// shows exactly what its role may see. Mounted at "/" beside /api; see src/web/pages/* for each area.
+import { readFileSync } from "node:fs";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getCookie, setCookie } from "hono/cookie";
+import { errorResponse, toAppError } from "../api/errors.ts";
+import { sessionCookieFrom } from "../auth/credentials.ts";
+import { AppError, notFound } from "../domain/errors.ts";
+import { chooseLang, translator } from "./i18n/i18n.ts";
+import { Layout } from "./layout.tsx";
+import { contractPages } from "./pages/contracts.tsx";
+import { engineerPages } from "./pages/engineer.tsx";
+import { invitationPages } from "./pages/invitations.tsx";
+import { operatorPages } from "./pages/operator.tsx";
+import { packagePages } from "./pages/packages.tsx";
+import { sessionPages } from "./pages/session.tsx";
+import { csrfTokenFor, csrfTokenMatches, render, type WebContext, type WebDeps, type WebEnv } from "./web-env.ts";
+
+/** Paths that are not pages: the API, better-auth, and the operational endpoints. */
+const notAPage = (path: string) =>
+  path.startsWith("/api/") || path === "/api" || path === "/healthz" || path === "/readyz" || path === "/metrics";
+
+/** Pages anyone may open; every other page sends a stranger to sign in. */
+const publicPages = new Set(["/sign-in", "/invite"]);
+
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+const stylesheet = readFileSync(new URL("./assets/azusa.css", import.meta.url), "utf8");
+
+/** The page for a failure: 404 looks like any missing page, whatever the reason. */
+function ErrorPage({ c, err }: { c: WebContext; err: AppError }) {
+  const t = c.get("t");
+  const title =
+    err.code === "NOT_FOUND"
+      ? t("error.notFound.title")
+      : err.code === "FORBIDDEN"
+        ? t("error.forbidden.title")
+        : err.code === "CONFLICT" || err.code === "INVALID_STATE"
+          ? t("error.conflict.title")
+          : t("error.generic.title");
+  const body =
+    err.code === "NOT_FOUND"
+      ? t("error.notFound.body")
+      : err.code === "FORBIDDEN"
+        ? t("error.forbidden.body")
+        : err.code === "INTERNAL"
+          ? ""
+          : err.message;
+  return (
+    <Layout c={c} title={title}>
+      <div class="notice notice-error" role="alert">
+        {body ? <p>{body}</p> : null}
+        <p class="hint">{t("error.requestId", { id: c.get("requestId") ?? "" })}</p>
+      </div>
+      <p>
+        <a href="/">{t("common.back")}</a>
+      </p>
+    </Layout>
+  );
+}
+
+/** Every page, ready to be mounted at "/" of the application. */
+export function webRoutes(deps: WebDeps) {
+  const web = new Hono<WebEnv>();
+
+  web.onError((err, c) => {
+    const appError = toAppError(err);
+    if (notAPage(c.req.path)) return errorResponse(c, appError);
+    if (appError.code === "INTERNAL") deps.logger.error({ requestId: c.get("requestId"), err }, "page failed");
+    if (appError.code === "UNAUTHENTICATED") return c.redirect(signInUrl(c, true), 303);
+    if (!c.get("t")) {
+      c.set("lang", "ja");
+      c.set("t", translator("ja"));
+      c.set("user", null);
+      c.set("csrfToken", "");
+    }
+    const status =
+      appError.code === "NOT_FOUND"
+        ? 404
+        : appError.code === "FORBIDDEN"
+          ? 403
+          : appError.code === "CONFLICT" || appError.code === "INVALID_STATE"
+            ? 409
+            : appError.code === "INTERNAL"
+              ? 500
+              : 400;
+    return render(c, <ErrorPage c={c} err={appError} />, status);
+  });
+
+  web.get("/assets/azusa.css", (c) =>
+    c.body(stylesheet, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
+  );
+
+  // A WBS is larger than other forms (src/api/app.ts exempts this path from the general limit).
+  web.use(
+    "/contracts/:id/wbs",
+    bodyLimit({
+      maxSize: deps.wbsLimit,
+      onError: () => {
+        throw new AppError("PAYLOAD_TOO_LARGE", `the WBS file is larger than ${deps.wbsLimit} bytes`);
+      },
+    }),
+  );
+
+  // Language, the signed-in person and the form token, for every page.
+  web.use("*", async (c, next) => {
+    const path = c.req.path;
+    if (notAPage(path) || path.startsWith("/assets/")) return next();
+    const chosen = c.req.query("lang");
+    const lang = chooseLang({ query: chosen, cookie: getCookie(c, "lang") });
+    if (chosen === lang) {
+      setCookie(c, "lang", lang, { path: "/", sameSite: "Lax", maxAge: 365 * 86400, httpOnly: true });
+    }
+    c.set("lang", lang);
+    c.set("t", translator(lang));
+    c.header("content-security-policy", CSP);
+    c.header("cache-control", "no-store");
+    const principal = await deps.credentials.principal(c.req.raw.headers);
+    const cookie = sessionCookieFrom(c.req.raw.headers);
+    const user = principal && principal.via === "session" && cookie ? { kind: "user" as const, ...principal } : null;
+    c.set("user", user);
+    c.set("csrfToken", user && cookie ? csrfTokenFor(cookie) : "");
+    if (!user && !publicPages.has(path)) {
+      return c.redirect(signInUrl(c, cookie !== null), 303);
+    }
+    if (user && c.req.method === "POST") {
+      // `all`: the body is parsed once and kept, so repeated fields (checkboxes) must stay lists for the page.
+      const form = await c.req.parseBody({ all: true });
+      if (!csrfTokenMatches(c.get("csrfToken"), form._csrf)) {
+        throw new AppError("FORBIDDEN", "the form token is missing or belongs to another session");
+      }
+    }
+    await next();
+  });
+
+  web.route("/", sessionPages(deps));
+  web.route("/", contractPages(deps));
+  web.route("/", packagePages(deps));
+  web.route("/", engineerPages(deps));
+  web.route("/", operatorPages(deps));
+  web.route("/", invitationPages(deps));
+  // Any other page is "not found" as a page; other paths keep the application's JSON answer.
+  web.get("*", (c, next) => {
+    if (notAPage(c.req.path)) return next();
+    throw notFound("page");
+  });
+  return web;
+}
+
+/** Where a stranger goes: the sign-in page, coming back here afterwards. */
+function signInUrl(c: WebContext, expired: boolean): string {
+  const url = new URL(c.req.url);
+  const back = c.req.method === "GET" ? `${url.pathname}${url.search}` : "/";
+  const params = new URLSearchParams({ next: back });
+  if (expired) params.set("expired", "1");
+  return `/sign-in?${params}`;
+}
