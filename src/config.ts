@@ -66,6 +66,18 @@ const Env = z.object({
     .optional()
     .describe("when set, /metrics asks for Authorization: Bearer <token>"),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
+  AZUSA_EGRESS_PROXY_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(3128)
+    .describe("port of the egress proxy on each workspace's gateway"),
+  AZUSA_EGRESS_SUBNETS: z
+    .string()
+    .regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-8])$/, "must be an IPv4 range from /16 to /28, e.g. 10.213.0.0/16")
+    .default("10.213.0.0/16")
+    .describe("IPv4 range cut into a /28 per workspace that may reach the network"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
@@ -89,6 +101,7 @@ export interface Config {
   signInLimit: number;
   metricsToken: string | undefined;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
+  egress: { proxyPort: number; pool: string };
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -151,5 +164,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,
     docker,
+    egress: { proxyPort: e.AZUSA_EGRESS_PROXY_PORT, pool: e.AZUSA_EGRESS_SUBNETS },
   };
 }

@@ -19,11 +19,13 @@ import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
+import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
+import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { defaultTemplateDir } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
@@ -63,12 +65,21 @@ export function buildAzusa(
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
+  const egressNetworks = createEgressNetworks({ docker, ...config.egress });
+  const egress = createEgressService({
+    db: db.kysely,
+    audit,
+    networks: egressNetworks,
+    logger,
+    templates: () => workspaces.templates(),
+  });
   const workspaces = createWorkspaceService({
     db: db.kysely,
     audit,
-    driver: createDockerDriver({ docker }),
+    driver: createDockerDriver({ docker, egress: egressNetworks }),
     templatesDir: config.templatesDir ?? defaultTemplateDir,
     logger,
+    egress,
   });
   const offers = createOfferService({
     db: db.kysely,
@@ -113,6 +124,7 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
+    egress,
     schedules: schedules({ offers, engineers }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
@@ -141,6 +153,8 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   await azusa.workspaces.templates();
   const applied = await azusa.migrate();
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
+  // Workspaces made before a restart get their egress proxies back before anyone can reach them.
+  await azusa.egress.resume();
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host }, (info) =>
       resolve({ server: s, port: info.port }),
@@ -159,6 +173,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
         await azusa.workspaces.drain();
+        await azusa.egress.shutdown();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();
