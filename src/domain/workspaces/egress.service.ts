@@ -141,6 +141,12 @@ export function createEgressService({
       }
     },
 
+    /** Where the workspace's proxy listens, if it does. */
+    async address(id: string): Promise<{ host: string; port: number } | undefined> {
+      const proxy = await proxies.get(id)?.catch(() => undefined);
+      return proxy && { host: proxy.host, port: proxy.port };
+    },
+
     /** Stops the workspace's proxy; its connections are cut and still audited. */
     async close(id: string): Promise<void> {
       const proxy = proxies.get(id);
