@@ -307,6 +307,15 @@ describe("egress allow-list", () => {
     expect(res.err).toContain("Network is unreachable");
   });
 
+  it("gets its proxy back when Azusa starts again", async () => {
+    await t.running.azusa.egress.shutdown();
+    const stopped = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    expect(stopped.code).not.toBe(0);
+    await t.running.azusa.egress.resume();
+    const res = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    expect(res).toMatchObject({ code: 0, out: "hello from the allowed server\n" });
+  });
+
   it("removes the network and the proxy with the workspace", async () => {
     const res = await lead.post(`/api/v1/workspaces/${open.id}/destroy`, { reason: "検収済み" });
     expect(res.status).toBe(200);

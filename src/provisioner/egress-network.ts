@@ -28,6 +28,8 @@ export interface EgressNetwork {
 /** What the Docker driver asks of egress networks; created before the container, removed after it. */
 export interface EgressNetworks {
   readonly proxyPort: number;
+  /** Installs the firewall rules (once per process; again after a failure). `create` does it first. */
+  fence(): Promise<void>;
   create(spec: Pick<WorkspaceSpec, "id" | "tenantId" | "packageId">): Promise<EgressNetwork>;
   /** Idempotent: a missing network resolves. */
   remove(workspaceId: string): Promise<void>;
@@ -100,14 +102,28 @@ export function createEgressNetworks({
   // engine itself, which refuses a subnet that overlaps one it already has.
   let queue: Promise<unknown> = Promise.resolve();
   let fenced: Promise<void> | undefined;
+  let fencedAt = 0;
 
-  /** The fence goes up before the first bridge does; a failure is retried at the next workspace. */
+  /**
+   * The fence goes up before the first bridge does. It is checked again (cheaply: the rules are looked
+   * up, not rewritten) when the last check is over a minute old, in case someone reloaded the firewall;
+   * a failure is retried at the next workspace.
+   */
   function fence(): Promise<void> {
-    fenced ??= installEgressRules({ proxyPort, pool, run: firewall }).catch((err: unknown) => {
+    if (fenced && fencedAt > 0 && Date.now() - fencedAt > 60_000) {
       fenced = undefined;
-      const message = err instanceof Error ? err.message : String(err);
-      throw new AppError("UNAVAILABLE", `the egress firewall rules could not be installed: ${message}`);
-    });
+      fencedAt = 0;
+    }
+    fenced ??= installEgressRules({ proxyPort, pool, run: firewall }).then(
+      () => {
+        fencedAt = Date.now();
+      },
+      (err: unknown) => {
+        fenced = undefined;
+        const message = err instanceof Error ? err.message : String(err);
+        throw new AppError("UNAVAILABLE", `the egress firewall rules could not be installed: ${message}`);
+      },
+    );
     return fenced;
   }
 
@@ -177,6 +193,7 @@ export function createEgressNetworks({
 
   return {
     proxyPort,
+    fence,
     create(spec) {
       const result = queue.then(async () => {
         await fence();

@@ -163,7 +163,10 @@ export function createEgressService({
         .where("container_id", "is not", null)
         .execute();
       const all = await templates();
-      for (const row of rows) {
+      const fenced = rows.filter((row) => (all.get(row.template)?.azusa.network.allow.length ?? 0) > 0);
+      // After a reboot the engine brings the bridges back but nobody the rules: they go up first.
+      if (fenced.length > 0) await networks.fence();
+      for (const row of fenced) {
         const allow = all.get(row.template)?.azusa.network.allow ?? [];
         if (allow.length === 0) continue;
         await service.open({ id: row.id, tenantId: row.tenant_id, allow }).catch((err: unknown) => {
