@@ -26,8 +26,8 @@ describe("egress networks", () => {
       expect(inSubnet(n.gateway, n.subnet)).toBe(true);
       expect(inSubnet(n.gateway, "10.213.0.0/16")).toBe(true);
       const info = await docker.getNetwork(n.name).inspect();
-      expect(info.Options["com.docker.network.bridge.name"]).toMatch(new RegExp(`^${egressInterfacePrefix}`));
-      expect(info.Options["com.docker.network.bridge.enable_ip_masquerade"]).toBe("false");
+      expect(info.Options?.["com.docker.network.bridge.name"]).toMatch(new RegExp(`^${egressInterfacePrefix}`));
+      expect(info.Options?.["com.docker.network.bridge.enable_ip_masquerade"]).toBe("false");
       expect(info.Labels).toMatchObject({ "io.azusa.managed": "true", "io.azusa.role": "egress" });
     }
     expect(await networks.find(a.id)).toEqual(na);
