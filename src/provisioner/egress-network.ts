@@ -28,6 +28,8 @@ export interface EgressNetwork {
 /** What the Docker driver asks of egress networks; created before the container, removed after it. */
 export interface EgressNetworks {
   readonly proxyPort: number;
+  /** The range every workspace subnet is cut from. */
+  readonly pool: string;
   /** Installs the firewall rules (once per process; again after a failure). `create` does it first. */
   fence(): Promise<void>;
   create(spec: Pick<WorkspaceSpec, "id" | "tenantId" | "packageId">): Promise<EgressNetwork>;
@@ -193,6 +195,7 @@ export function createEgressNetworks({
 
   return {
     proxyPort,
+    pool,
     fence,
     create(spec) {
       const result = queue.then(async () => {

@@ -35,6 +35,11 @@ export interface EgressProxyOptions {
   subnet: string;
   /** Whether the template lets `host` (lower case, IPv6 without brackets) on `port` through. */
   allowed(host: string, port: number): boolean;
+  /**
+   * Addresses never connected to, whatever name led there: the workspace networks themselves, so that
+   * an allowed name resolving to another workspace's gateway does not become a way into its proxy.
+   */
+  forbidden?: (address: string) => boolean;
   /** Called once per connection when it ends, allowed or not. */
   onConnection(event: EgressConnection): void;
   /** Longest request head in bytes; default 16 KiB. */
@@ -112,6 +117,7 @@ export async function listenEgressProxy({
   subnet,
   allowed,
   onConnection,
+  forbidden = () => false,
   maxHeadBytes = 16 * 1024,
   headTimeoutMs = 30_000,
 }: EgressProxyOptions): Promise<EgressProxy> {
@@ -212,6 +218,12 @@ export async function listenEgressProxy({
           );
         });
         up.once("connect", () => {
+          if (forbidden(up.remoteAddress ?? "")) {
+            event = { ...event, reason: `${destination} resolves to an address of a workspace network` };
+            up.destroy();
+            reply(client, "403 Forbidden", `azusa egress: ${event.reason}`, headTimeoutMs);
+            return;
+          }
           event = { ...event, outcome: "allowed" };
           delete event.reason;
           if (parsed.head) up.write(parsed.head);

@@ -13,6 +13,7 @@ import { allows, createEgressService, type EgressService } from "./egress.servic
 /** Loopback in the place of a workspace's bridge: the proxy listens on 127.0.0.1 and serves 127.0.0.0/8. */
 const loopbackNetworks: EgressNetworks = {
   proxyPort: 0,
+  pool: "10.213.0.0/16",
   fence: async () => undefined,
   create: async () => ({ name: "loopback", gateway: "127.0.0.1", subnet: "127.0.0.0/8" }),
   remove: async () => undefined,

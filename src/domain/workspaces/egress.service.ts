@@ -3,7 +3,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import type { Logger } from "../../logger.ts";
-import type { EgressNetworks } from "../../provisioner/egress-network.ts";
+import { type EgressNetworks, inSubnet } from "../../provisioner/egress-network.ts";
 import { type EgressConnection, type EgressProxy, listenEgressProxy } from "../../provisioner/egress-proxy.ts";
 import type { Destination, WorkspaceTemplate } from "../../templates/templates.ts";
 import { system } from "../actor.ts";
@@ -129,6 +129,7 @@ export function createEgressService({
           port: networks.proxyPort,
           subnet: network.subnet,
           allowed: (host, port) => allows(ws.allow, host, port),
+          forbidden: (address) => inSubnet(address, networks.pool),
           onConnection: (event) => enqueue({ ...event, tenantId: ws.tenantId }),
         });
       })();
