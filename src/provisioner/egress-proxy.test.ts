@@ -116,28 +116,30 @@ describe("the egress proxy", () => {
     expect(await last()).toMatchObject({ outcome: "failed", reason: "cannot connect: ECONNREFUSED" });
   });
 
-  it("never connects to a forbidden address, whatever name was allowed", async () => {
+  it("never connects to a forbidden address, named or resolved", async () => {
     const guarded = await listenEgressProxy({
       workspaceId: "ws-3",
       host: "127.0.0.1",
       port: 0,
       subnet: "127.0.0.0/8",
       allowed: () => true,
-      forbidden: (address) => address === "127.0.0.1",
+      forbidden: (address) => address === "127.0.0.1" || address === "::1",
       onConnection: (e) => events.push(e),
     });
     const before = origin.seen.length;
-    const res = await ask(guarded.port, `GET http://127.0.0.1:${origin.port}/ HTTP/1.1\r\n\r\n`);
-    await guarded.idle();
+    for (const host of ["127.0.0.1", "localhost"]) {
+      const res = await ask(guarded.port, `GET http://${host}:${origin.port}/ HTTP/1.1\r\n\r\n`);
+      await guarded.idle();
+      expect(res).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+      expect(events.at(-1)).toMatchObject({
+        workspaceId: "ws-3",
+        outcome: "refused",
+        reason: `${host}:${origin.port} resolves to an address of a workspace network`,
+        bytesSent: 0,
+      });
+    }
     await guarded.close();
-    expect(res).toMatch(/^HTTP\/1\.1 403 Forbidden/);
     expect(origin.seen.length).toBe(before);
-    expect(events.at(-1)).toMatchObject({
-      workspaceId: "ws-3",
-      outcome: "refused",
-      reason: `127.0.0.1:${origin.port} resolves to an address of a workspace network`,
-      bytesSent: 0,
-    });
   });
 
   it("serves only peers from the workspace's own network", async () => {

@@ -1,6 +1,16 @@
 // The egress proxy of one workspace: HTTP CONNECT and plain HTTP forwarding on the workspace's gateway,
 // letting through only the destinations its template names, and reporting every connection.
-import { type AddressInfo, createServer, isIPv6, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import {
+  type AddressInfo,
+  createServer,
+  isIP,
+  isIPv6,
+  type LookupFunction,
+  type Server,
+  type Socket,
+  connect as tcpConnect,
+} from "node:net";
 import { inSubnet } from "./egress-network.ts";
 
 /** How a connection through the proxy ended. */
@@ -96,6 +106,28 @@ function parseRequest(head: string): Target | string {
   const hostValue = url.port ? `${hostHeader(host)}:${port}` : hostHeader(host);
   const lines = [`${method} ${url.pathname}${url.search} ${version}`, `Host: ${hostValue}`, ...headers];
   return { method, host, port, head: Buffer.from(`${lines.join("\r\n")}\r\nConnection: close\r\n\r\n`, "latin1") };
+}
+
+const forbiddenCode = "EAZUSAFORBIDDEN";
+
+/** A resolver that drops forbidden addresses, and fails when none is left: nothing forbidden is ever dialled. */
+function withoutForbidden(forbidden: (address: string) => boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, found: LookupAddress[]) => {
+      if (err) return callback(err, "", 4);
+      const usable = found.filter((a) => !forbidden(a.address));
+      if (usable.length === 0) {
+        const denied = Object.assign(new Error(`${hostname} resolves only to forbidden addresses`), {
+          code: forbiddenCode,
+        });
+        return callback(denied, "", 4);
+      }
+      // net asks for every address when it may try both families, else for one
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, usable);
+      const [first] = usable as [LookupAddress];
+      callback(null, first.address, first.family);
+    });
+  };
 }
 
 /** Answers and closes; what the client still sends is read and dropped so that its close is seen. */
@@ -196,17 +228,33 @@ export async function listenEgressProxy({
           );
           return;
         }
+        const refusedAddress = `${destination} resolves to an address of a workspace network`;
+        if (isIP(parsed.host) && forbidden(parsed.host)) {
+          event.reason = refusedAddress;
+          reply(client, "403 Forbidden", `azusa egress: ${refusedAddress}`, headTimeoutMs);
+          return;
+        }
         pending++;
-        const up = tcpConnect({ host: parsed.host, port: parsed.port, allowHalfOpen: true });
+        const up = tcpConnect({
+          host: parsed.host,
+          port: parsed.port,
+          allowHalfOpen: true,
+          lookup: withoutForbidden(forbidden),
+        });
         upstream = up;
         upstreamBytes = () => ({ bytesSent: up.bytesWritten, bytesReceived: up.bytesRead });
         up.on("close", () => {
           if (event.outcome === "allowed") client.destroySoon();
           settle();
         });
-        up.once("error", (err: NodeJS.ErrnoException) => {
+        up.on("error", (err: NodeJS.ErrnoException) => {
           if (event.outcome === "allowed") {
             client.destroy();
+            return;
+          }
+          if (err.code === forbiddenCode) {
+            event = { ...event, reason: refusedAddress };
+            reply(client, "403 Forbidden", `azusa egress: ${refusedAddress}`, headTimeoutMs);
             return;
           }
           event = { ...event, outcome: "failed", reason: `cannot connect: ${err.code ?? err.message}` };
@@ -218,12 +266,6 @@ export async function listenEgressProxy({
           );
         });
         up.once("connect", () => {
-          if (forbidden(up.remoteAddress ?? "")) {
-            event = { ...event, reason: `${destination} resolves to an address of a workspace network` };
-            up.destroy();
-            reply(client, "403 Forbidden", `azusa egress: ${event.reason}`, headTimeoutMs);
-            return;
-          }
           event = { ...event, outcome: "allowed" };
           delete event.reason;
           if (parsed.head) up.write(parsed.head);
