@@ -71,14 +71,15 @@ export function createEgressService({
       const batch = queue.splice(0, batchSize);
       for (let attempt = 1; ; attempt++) {
         try {
-          await db.transaction().execute(async (trx) => {
-            for (const e of batch) {
-              await audit.record(actor, "workspace.egress", `workspace:${e.workspaceId}`, detailsOf(e), {
-                tenantId: e.tenantId,
-                trx,
-              });
-            }
-          });
+          await audit.recordMany(
+            actor,
+            batch.map((e) => ({
+              action: "workspace.egress",
+              subject: `workspace:${e.workspaceId}`,
+              details: detailsOf(e),
+              tenantId: e.tenantId,
+            })),
+          );
           break;
         } catch (err) {
           if (attempt >= attempts) {
