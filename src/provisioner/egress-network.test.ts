@@ -3,7 +3,9 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { ensureTestImage } from "../../test/support/images.ts";
 import { loadConfig } from "../config.ts";
+import { createDockerDriver } from "./docker-driver.ts";
 import { createDockerClient } from "./docker-engine.ts";
 import { createEgressNetworks, egressInterfacePrefix, inSubnet, installEgressRules } from "./egress-network.ts";
 
@@ -56,6 +58,27 @@ describe("egress networks", () => {
       code: "UNAVAILABLE",
       message: "no free egress subnet left in 10.219.7.0/28",
     });
+  });
+
+  it("a driver without egress networks refuses a workspace that asks for egress, and leaves nothing", async () => {
+    const driver = createDockerDriver({ docker });
+    const s = spec();
+    const image = await ensureTestImage(docker);
+    await expect(
+      driver.create({
+        ...s,
+        image,
+        user: "azusa",
+        env: {},
+        resources: { cpus: 1, memoryMiB: 64, pids: 64 },
+        readOnlyRootFs: true,
+        workspaceFolder: "/workspace",
+        egress: true,
+      }),
+    ).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    expect(await docker.listContainers({ all: true, filters: { label: [`io.azusa.workspace=${s.id}`] } })).toEqual([]);
+    const { Volumes } = await docker.listVolumes({ filters: { label: [`io.azusa.workspace=${s.id}`] } });
+    expect(Volumes ?? []).toEqual([]);
   });
 
   it("installs each firewall rule once, however often it is asked", async () => {
