@@ -29,6 +29,8 @@ need_pkg() { # need_pkg COMMAND PACKAGE: install PACKAGE when COMMAND is missing
 
 # --- Docker engine --------------------------------------------------------------------------
 need_pkg dockerd docker.io
+# The egress fence of workspaces with an allow-list is made of iptables rules (docker.io brings it too).
+need_pkg iptables iptables
 if ! as_root docker info >/dev/null 2>&1; then
   say "starting dockerd"
   as_root mkdir -p /var/log
@@ -45,6 +47,8 @@ if $for_tests; then
   need_pkg git git
   need_pkg ssh openssh-client
   need_pkg chromium chromium
+  # The egress test stands up a network namespace as a machine beyond the host.
+  need_pkg ip iproute2
   # A static busybox lets the workspace tests build a tiny image without a registry.
   if ! dpkg -s busybox-static >/dev/null 2>&1; then
     say "installing busybox-static"

@@ -84,6 +84,18 @@ const Env = z.object({
     .url()
     .default("https://api.github.com")
     .describe("GitHub's REST API, for tenants who keep code on GitHub (GitHub Enterprise Server: https://HOST/api/v3)"),
+  AZUSA_EGRESS_PROXY_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(3128)
+    .describe("port of the egress proxy on each workspace's gateway"),
+  AZUSA_EGRESS_SUBNETS: z
+    .string()
+    .regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-8])$/, "must be an IPv4 range from /16 to /28, e.g. 10.213.0.0/16")
+    .default("10.213.0.0/16")
+    .describe("IPv4 range cut into a /28 per workspace that may reach the network"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
@@ -110,6 +122,7 @@ export interface Config {
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
   gitImportDir: string | undefined;
   githubApiUrl: string;
+  egress: { proxyPort: number; pool: string };
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -175,5 +188,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     docker,
     gitImportDir: e.AZUSA_GIT_IMPORT_DIR,
     githubApiUrl: e.AZUSA_GITHUB_API_URL,
+    egress: { proxyPort: e.AZUSA_EGRESS_PROXY_PORT, pool: e.AZUSA_EGRESS_SUBNETS },
   };
 }

@@ -27,6 +27,7 @@ import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
+import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { createJobLock } from "./jobs/job-lock.ts";
@@ -34,6 +35,7 @@ import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
+import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { defaultTemplateDir } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
@@ -73,7 +75,15 @@ export function buildAzusa(
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
-  const driver = createDockerDriver({ docker });
+  const egressNetworks = createEgressNetworks({ docker, ...config.egress });
+  const egress = createEgressService({
+    db: db.kysely,
+    audit,
+    networks: egressNetworks,
+    logger,
+    templates: () => workspaces.templates(),
+  });
+  const driver = createDockerDriver({ docker, egress: egressNetworks });
   const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
   const workspaces = createWorkspaceService({
     db: db.kysely,
@@ -81,6 +91,7 @@ export function buildAzusa(
     driver,
     templatesDir: config.templatesDir ?? defaultTemplateDir,
     logger,
+    egress,
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
   });
   const pulls = createPullService({
@@ -180,6 +191,7 @@ export function buildAzusa(
     forge,
     github,
     schedules: schedules({ offers, engineers, reminders, deliveries, notifications, pulls }),
+    egress,
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {
@@ -208,6 +220,8 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   await azusa.workspaces.templates();
   const applied = await azusa.migrate();
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
+  // Workspaces made before a restart get their egress proxies back before anyone can reach them.
+  await azusa.egress.resume();
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host }, (info) =>
       resolve({ server: s, port: info.port }),
@@ -228,6 +242,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
         await azusa.workspaces.drain();
+        await azusa.egress.shutdown();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();

@@ -39,6 +39,24 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     expect(await azusa.audit.verify()).toEqual({ ok: true, checked: 45 });
   });
 
+  it("keeps one chain when batches of events and single events interleave", async () => {
+    const batch = (n: number) =>
+      Array.from({ length: 150 }, (_, i) => ({
+        action: "workspace.egress",
+        subject: `workspace:${n}`,
+        details: { i },
+        tenantId: "t1",
+      }));
+    await Promise.all([
+      azusa.audit.recordMany(system("egress"), batch(1)),
+      azusa.audit.record(system("test"), "session.opened", "session:a"),
+      azusa.audit.recordMany(system("egress"), batch(2)),
+    ]);
+    expect(await azusa.audit.verify()).toEqual({ ok: true, checked: 5 + 301 });
+    const [newest] = await azusa.audit.list({ limit: 1 });
+    expect(newest?.seq).toBe(306);
+  });
+
   it("names a row whose details were edited", async () => {
     await sql`update audit_event set details = '{"n":99}' where seq = 3`.execute(azusa.db.kysely);
     const res = await verify();

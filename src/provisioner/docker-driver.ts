@@ -17,6 +17,7 @@ import {
   type WorkspaceStatus,
   workspaceLabels,
 } from "./driver.ts";
+import type { EgressNetwork, EgressNetworks } from "./egress-network.ts";
 
 /** The part of dockerode the driver uses. */
 export type DockerApi = Pick<
@@ -34,6 +35,8 @@ export interface DockerDriverOptions {
   stopTimeoutSeconds?: number;
   /** Prefix of container and volume names; default `azusa-ws-`. */
   namePrefix?: string;
+  /** Networks for workspaces whose spec asks for egress; without them such a spec is refused. */
+  egress?: EgressNetworks;
 }
 
 interface EngineError {
@@ -168,7 +171,12 @@ function envList(env: Record<string, string> | undefined): string[] | undefined 
 }
 
 /** The one place that says how a workspace container is confined; see the hardening test. */
-function hardenedHostConfig(spec: WorkspaceSpec, identity: Identity, volume: string): Docker.HostConfig {
+function hardenedHostConfig(
+  spec: WorkspaceSpec,
+  identity: Identity,
+  volume: string,
+  network?: EgressNetwork,
+): Docker.HostConfig {
   const bytes = spec.resources.memoryMiB * 1024 * 1024;
   const tmpfs: Record<string, string> = {};
   if (spec.readOnlyRootFs) {
@@ -192,7 +200,10 @@ function hardenedHostConfig(spec: WorkspaceSpec, identity: Identity, volume: str
     Memory: bytes,
     MemorySwap: bytes,
     NanoCpus: Math.round(spec.resources.cpus * 1e9),
-    NetworkMode: "none",
+    // Its own bridge when the template names destinations (fenced so that only the proxy answers), else none.
+    // Names are resolved by the proxy; the engine's resolver is pointed at the gateway, where the fence refuses it.
+    NetworkMode: network?.name ?? "none",
+    ...(network ? { Dns: [network.gateway] } : {}),
     ReadonlyRootfs: spec.readOnlyRootFs,
     ...(spec.readOnlyRootFs ? { Tmpfs: tmpfs } : {}),
     // NoCopy: the engine would otherwise copy the owner of the image's (or WorkingDir's freshly made)
@@ -294,6 +305,7 @@ export function createDockerDriver({
   docker,
   stopTimeoutSeconds = 5,
   namePrefix = "azusa-ws-",
+  egress,
 }: DockerDriverOptions): WorkspaceDriver {
   const isolated = { NetworkMode: "none", CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"] };
 
@@ -430,24 +442,30 @@ export function createDockerDriver({
       } catch (err) {
         throw engineError(err, "creating the volume", `volume ${name}`);
       }
+      let network: EgressNetwork | undefined;
       try {
         await prepareVolume(spec, identity, name);
+        if (spec.egress) {
+          if (!egress) throw new AppError("UNAVAILABLE", "egress to the template's destinations is not set up here");
+          network = await egress.create(spec);
+        }
         const container = await docker.createContainer({
           name,
           Image: spec.image,
           User: `${identity.uid}:${identity.gid}`,
           Entrypoint: ["sleep"],
           Cmd: ["infinity"],
-          Env: envList(spec.env),
+          Env: envList({ ...spec.env, ...(network && egress ? egress.proxyEnv(network) : {}) }),
           WorkingDir: spec.workspaceFolder,
           Labels: { ...labels, [roleLabel]: "workspace" },
-          HostConfig: hardenedHostConfig(spec, identity, name),
+          HostConfig: hardenedHostConfig(spec, identity, name, network),
         });
         return { id: spec.id, containerId: container.id, volume: name };
       } catch (err) {
-        // The volume is ours (it did not exist above); the helpers remove themselves. Containers found
+        // The volume and network are ours (made above); the helpers remove themselves. Containers found
         // by label are left alone: one may be an older workspace with this id that made createContainer fail.
         await removeVolume(name).catch(() => undefined);
+        if (network) await egress?.remove(spec.id).catch(() => undefined);
         if (statusOf(err) === 409) throw new AppError("CONFLICT", `workspace ${spec.id} already exists`);
         throw engineError(err, "creating the workspace container", `image ${spec.image}`);
       }
@@ -515,6 +533,7 @@ export function createDockerDriver({
       const ids = new Set([ref.containerId, ...(await containersOf(ref.id))]);
       for (const id of ids) await removeContainer(id);
       await removeVolume(ref.volume);
+      await egress?.remove(ref.id);
     },
 
     async list(labels = {}) {

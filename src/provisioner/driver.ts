@@ -19,6 +19,11 @@ export interface WorkspaceSpec {
   readOnlyRootFs: boolean;
   /** Absolute mount point of the persistent volume, e.g. /workspace; writable by `user` from the first start. */
   workspaceFolder: string;
+  /**
+   * True when the template names destinations: the workspace gets a network of its own on which it
+   * reaches nothing but Azusa's egress proxy (told by HTTP_PROXY and friends). Otherwise no network.
+   */
+  egress?: boolean;
 }
 
 /** Enough to find a workspace's objects again. */

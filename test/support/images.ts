@@ -28,6 +28,7 @@ const applets = [
   "id",
   "ls",
   "mkdir",
+  "nc",
   "printf",
   "pwd",
   "rm",
@@ -39,6 +40,7 @@ const applets = [
   "touch",
   "true",
   "wc",
+  "wget",
   "yes",
 ];
 

@@ -10,6 +10,7 @@ import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
+import type { EgressService } from "./egress.service.ts";
 
 export type WorkspaceState = "provisioning" | "running" | "stopped" | "destroyed" | "failed";
 
@@ -50,6 +51,7 @@ export function createWorkspaceService({
   driver,
   templatesDir,
   logger,
+  egress,
   now = () => new Date(),
   prepare,
 }: {
@@ -58,6 +60,8 @@ export function createWorkspaceService({
   driver: WorkspaceDriver;
   templatesDir: string;
   logger: Logger;
+  /** The proxy of workspaces whose template names destinations; without it they fail to provision. */
+  egress?: EgressService;
   now?: () => Date;
   /** Runs in the started container before it counts as running: the forge checks out the package's fork. */
   prepare?: (workspace: Workspace, ref: WorkspaceRef, template: WorkspaceTemplate) => Promise<void>;
@@ -125,12 +129,18 @@ export function createWorkspaceService({
         resources: template.azusa.resources,
         readOnlyRootFs: template.azusa.readOnlyRootFs,
         workspaceFolder: template.azusa.workspaceFolder,
+        egress: template.azusa.network.allow.length > 0,
       });
       await db
         .updateTable("workspace")
         .set({ container_id: ref.containerId, volume: ref.volume })
         .where("id", "=", row.id)
         .execute();
+      const allow = template.azusa.network.allow;
+      if (allow.length > 0) {
+        if (!egress) throw new Error("the template names destinations but no egress proxy is configured");
+        await egress.open({ id: row.id, tenantId: row.tenant_id, allow });
+      }
       await driver.start(ref);
       if (prepare) await prepare(toWorkspace(row), ref, template);
       await setState(row, system, "running", "provisioned for the assignment");
@@ -293,6 +303,7 @@ export function createWorkspaceService({
         throw new AppError("INVALID_STATE", `workspace is ${row.state}`, { current: row.state });
       }
       const ref = refOf(row);
+      await egress?.close(row.id);
       if (ref) await driver.destroy(ref);
       // One event, in the same transaction as the state, is the evidence of what was deleted and when.
       await setState(

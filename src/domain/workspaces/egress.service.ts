@@ -1,0 +1,196 @@
+// Egress of workspaces whose template names destinations: one proxy per workspace on its gateway,
+// the template's allow-list as its only policy, and every connection an audit event (written in batches).
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/schema.ts";
+import type { Logger } from "../../logger.ts";
+import { type EgressNetworks, inSubnet } from "../../provisioner/egress-network.ts";
+import { type EgressConnection, type EgressProxy, listenEgressProxy } from "../../provisioner/egress-proxy.ts";
+import type { Destination, WorkspaceTemplate } from "../../templates/templates.ts";
+import { system } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { AppError } from "../errors.ts";
+
+/** A workspace as egress needs to know it. */
+export interface EgressWorkspace {
+  id: string;
+  tenantId: string;
+  allow: readonly Destination[];
+}
+
+/** Options of the egress service. */
+export interface EgressServiceOptions {
+  db: Kysely<Database>;
+  audit: AuditService;
+  networks: EgressNetworks;
+  logger: Logger;
+  /** The loaded templates, to find the allow-list of workspaces already there at start-up. */
+  templates: () => Promise<Map<string, WorkspaceTemplate>>;
+  /** Most events written in one transaction; default 200. */
+  batchSize?: number;
+  /** Attempts at writing a batch before its events go to the error log instead; default 5. */
+  attempts?: number;
+}
+
+/** Whether `allow` lets `host` on `port` through: exact names and addresses only, as templates promise. */
+export function allows(allow: readonly Destination[], host: string, port: number): boolean {
+  const wanted = host.toLowerCase();
+  return allow.some((d) => d.port === port && d.host === wanted);
+}
+
+type Pending = EgressConnection & { tenantId: string };
+
+export function createEgressService({
+  db,
+  audit,
+  networks,
+  logger,
+  templates,
+  batchSize = 200,
+  attempts = 5,
+}: EgressServiceOptions) {
+  const proxies = new Map<string, Promise<EgressProxy>>();
+  const actor = system("egress");
+  const queue: Pending[] = [];
+  let writing: Promise<void> | undefined;
+
+  const detailsOf = (e: Pending): Record<string, unknown> => ({
+    destination: e.destination,
+    method: e.method,
+    outcome: e.outcome,
+    ...(e.reason ? { reason: e.reason } : {}),
+    source: e.source,
+    bytesSent: e.bytesSent,
+    bytesReceived: e.bytesReceived,
+    startedAt: e.startedAt.toISOString(),
+    endedAt: e.endedAt.toISOString(),
+  });
+
+  /** Writes what is queued, a batch per transaction; a batch that keeps failing is logged whole, not dropped. */
+  async function drainQueue(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, batchSize);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await audit.recordMany(
+            actor,
+            batch.map((e) => ({
+              action: "workspace.egress",
+              subject: `workspace:${e.workspaceId}`,
+              details: detailsOf(e),
+              tenantId: e.tenantId,
+            })),
+          );
+          break;
+        } catch (err) {
+          if (attempt >= attempts) {
+            logger.error(
+              { err, events: batch.map((e) => ({ workspace: e.workspaceId, ...detailsOf(e) })) },
+              "egress audit events could not be written",
+            );
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        }
+      }
+    }
+  }
+
+  /** Starts a writer unless one runs; connections that end together share its transaction. */
+  function kick(): void {
+    if (writing || queue.length === 0) return;
+    writing = new Promise<void>((resolve) => setImmediate(resolve)).then(drainQueue).finally(() => {
+      writing = undefined;
+      kick();
+    });
+  }
+
+  function enqueue(event: Pending): void {
+    queue.push(event);
+    kick();
+  }
+
+  async function flush(): Promise<void> {
+    while (writing) await writing;
+  }
+
+  const service = {
+    /**
+     * Starts the proxy on the workspace's gateway (idempotent). The workspace must have been created
+     * with egress; INVALID_STATE when its network is missing.
+     */
+    async open(ws: EgressWorkspace): Promise<void> {
+      const existing = proxies.get(ws.id);
+      if (existing && (await existing.then(() => true).catch(() => false))) return;
+      const started = (async () => {
+        const network = await networks.find(ws.id);
+        if (!network) throw new AppError("INVALID_STATE", `workspace ${ws.id} has no egress network`);
+        return listenEgressProxy({
+          workspaceId: ws.id,
+          host: network.gateway,
+          port: networks.proxyPort,
+          subnet: network.subnet,
+          allowed: (host, port) => allows(ws.allow, host, port),
+          forbidden: (address) => inSubnet(address, networks.pool),
+          onConnection: (event) => enqueue({ ...event, tenantId: ws.tenantId }),
+        });
+      })();
+      proxies.set(ws.id, started);
+      try {
+        await started;
+      } catch (err) {
+        proxies.delete(ws.id);
+        throw err;
+      }
+    },
+
+    /** Where the workspace's proxy listens, if it does. */
+    async address(id: string): Promise<{ host: string; port: number } | undefined> {
+      const proxy = await proxies.get(id)?.catch(() => undefined);
+      return proxy && { host: proxy.host, port: proxy.port };
+    },
+
+    /** Stops the workspace's proxy; its connections are cut and still audited. */
+    async close(id: string): Promise<void> {
+      const proxy = proxies.get(id);
+      proxies.delete(id);
+      await (await proxy?.catch(() => undefined))?.close();
+    },
+
+    /** Starts the proxies of the workspaces that were there before this process (after a restart). */
+    async resume(): Promise<void> {
+      const rows = await db
+        .selectFrom("workspace")
+        .select(["id", "tenant_id", "template"])
+        .where("state", "in", ["running", "stopped"])
+        .where("container_id", "is not", null)
+        .execute();
+      const all = await templates();
+      const fenced = rows.filter((row) => (all.get(row.template)?.azusa.network.allow.length ?? 0) > 0);
+      // After a reboot the engine brings the bridges back but nobody the rules: they go up first.
+      if (fenced.length > 0) await networks.fence();
+      for (const row of fenced) {
+        const allow = all.get(row.template)?.azusa.network.allow ?? [];
+        if (allow.length === 0) continue;
+        await service.open({ id: row.id, tenantId: row.tenant_id, allow }).catch((err: unknown) => {
+          logger.warn({ workspace: row.id, err: err instanceof Error ? err.message : err }, "egress proxy not resumed");
+        });
+      }
+    },
+
+    /** Resolves once every connection open now has ended and its audit event is written. */
+    async settled(): Promise<void> {
+      const open = await Promise.all([...proxies.values()].map((p) => p.catch(() => undefined)));
+      await Promise.all(open.map((p) => p?.idle()));
+      await flush();
+    },
+
+    /** Stops every proxy and writes the last events (before the database closes). */
+    async shutdown(): Promise<void> {
+      await Promise.all([...proxies.keys()].map((id) => service.close(id)));
+      await flush();
+    },
+  };
+  return service;
+}
+
+export type EgressService = ReturnType<typeof createEgressService>;

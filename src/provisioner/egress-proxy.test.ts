@@ -1,0 +1,178 @@
+// The egress proxy on loopback: what it forwards, what it tunnels, what it refuses, and what it reports.
+import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
+import { type AddressInfo, connect, createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inSubnet, parseCidr } from "./egress-network.ts";
+import { type EgressConnection, type EgressProxy, listenEgressProxy } from "./egress-proxy.ts";
+
+/** Sends `text`, half-closes, and collects everything until the proxy closes. */
+function ask(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = "";
+    const socket = connect({ host: "127.0.0.1", port }, () => socket.end(text));
+    socket.on("data", (d: Buffer) => {
+      got += d.toString("latin1");
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(got));
+  });
+}
+
+describe("the egress proxy", () => {
+  let origin: { port: number; seen: { url: string; headers: IncomingHttpHeaders }[]; close(): Promise<void> };
+  let closedPort: number;
+  let proxy: EgressProxy;
+  const events: EgressConnection[] = [];
+
+  beforeAll(async () => {
+    const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+    const server = createHttpServer((req, res) => {
+      seen.push({ url: req.url ?? "", headers: req.headers });
+      res.end("from the origin\n");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = {
+      port: (server.address() as AddressInfo).port,
+      seen,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+    // a port that was free a moment ago and is closed now: connecting to it is refused
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    proxy = await listenEgressProxy({
+      workspaceId: "ws-1",
+      host: "127.0.0.1",
+      port: 0,
+      subnet: "127.0.0.0/8",
+      allowed: (host, port) => host === "127.0.0.1" && (port === origin.port || port === closedPort),
+      onConnection: (e) => events.push(e),
+    });
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await origin?.close();
+  });
+
+  const last = async () => {
+    await proxy.idle();
+    return events.at(-1);
+  };
+
+  it("forwards a plain HTTP request to an allowed destination in origin form, one request per connection", async () => {
+    const res = await ask(
+      proxy.port,
+      `GET http://127.0.0.1:${origin.port}/a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nProxy-Connection: keep-alive\r\n\r\n`,
+    );
+    expect(res).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(res).toContain("from the origin");
+    expect(origin.seen.at(-1)?.url).toBe("/a?b=1");
+    expect(origin.seen.at(-1)?.headers).toMatchObject({ host: `127.0.0.1:${origin.port}`, connection: "close" });
+    expect(origin.seen.at(-1)?.headers["proxy-connection"]).toBeUndefined();
+    expect(await last()).toMatchObject({
+      workspaceId: "ws-1",
+      destination: `127.0.0.1:${origin.port}`,
+      method: "GET",
+      outcome: "allowed",
+      source: "127.0.0.1",
+    });
+  });
+
+  it("tunnels CONNECT and counts the bytes each way", async () => {
+    const res = await ask(proxy.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\nGET /t HTTP/1.0\r\n\r\n`);
+    expect(res).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
+    const event = await last();
+    expect(event).toMatchObject({ method: "CONNECT", outcome: "allowed", bytesSent: "GET /t HTTP/1.0\r\n\r\n".length });
+    expect(event?.bytesReceived).toBe(res.length - "HTTP/1.1 200 Connection Established\r\n\r\n".length);
+  });
+
+  it("refuses a destination outside the allow-list with 403 and never connects", async () => {
+    const before = origin.seen.length;
+    const res = await ask(proxy.port, `CONNECT 127.0.0.1:${origin.port + 1} HTTP/1.1\r\n\r\n`);
+    expect(res).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+    expect(res).toContain(`127.0.0.1:${origin.port + 1} is not in this workspace's allow-list`);
+    expect(origin.seen.length).toBe(before);
+    expect(await last()).toMatchObject({ outcome: "refused", bytesSent: 0, bytesReceived: 0 });
+  });
+
+  it("matches names exactly: the same server under another name is refused", async () => {
+    const res = await ask(proxy.port, `GET http://localhost:${origin.port}/ HTTP/1.1\r\n\r\n`);
+    expect(res).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+  });
+
+  it("answers 400 to what is not a proxy request, and only forwards http://", async () => {
+    expect(await ask(proxy.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect(await ask(proxy.port, "hello\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    const ftp = await ask(proxy.port, `GET ftp://127.0.0.1:${origin.port}/ HTTP/1.1\r\n\r\n`);
+    expect(ftp).toContain("only http:// is forwarded");
+    expect(await last()).toMatchObject({ outcome: "refused" });
+  });
+
+  it("answers 502 when an allowed destination does not answer, reported as failed", async () => {
+    const res = await ask(proxy.port, `CONNECT 127.0.0.1:${closedPort} HTTP/1.1\r\n\r\n`);
+    expect(res).toMatch(/^HTTP\/1\.1 502 Bad Gateway/);
+    expect(await last()).toMatchObject({ outcome: "failed", reason: "cannot connect: ECONNREFUSED" });
+  });
+
+  it("never connects to a forbidden address, named or resolved", async () => {
+    const guarded = await listenEgressProxy({
+      workspaceId: "ws-3",
+      host: "127.0.0.1",
+      port: 0,
+      subnet: "127.0.0.0/8",
+      allowed: () => true,
+      forbidden: (address) => address === "127.0.0.1" || address === "::1",
+      onConnection: (e) => events.push(e),
+    });
+    const before = origin.seen.length;
+    for (const host of ["127.0.0.1", "localhost"]) {
+      const res = await ask(guarded.port, `GET http://${host}:${origin.port}/ HTTP/1.1\r\n\r\n`);
+      await guarded.idle();
+      expect(res).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+      expect(events.at(-1)).toMatchObject({
+        workspaceId: "ws-3",
+        outcome: "refused",
+        reason: `${host}:${origin.port} resolves to an address of a workspace network`,
+        bytesSent: 0,
+      });
+    }
+    await guarded.close();
+    expect(origin.seen.length).toBe(before);
+  });
+
+  it("serves only peers from the workspace's own network", async () => {
+    const other = await listenEgressProxy({
+      workspaceId: "ws-2",
+      host: "127.0.0.1",
+      port: 0,
+      subnet: "10.213.0.16/28",
+      allowed: () => true,
+      onConnection: (e) => events.push(e),
+    });
+    const res = await ask(other.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`);
+    await other.close();
+    expect(res).toBe("");
+    expect(events.at(-1)).toMatchObject({
+      workspaceId: "ws-2",
+      outcome: "refused",
+      reason: "the connection did not come from this workspace's network",
+    });
+  });
+});
+
+describe("subnets", () => {
+  it("tells addresses inside a subnet from those outside, IPv4-mapped or not", () => {
+    expect(inSubnet("10.213.0.18", "10.213.0.16/28")).toBe(true);
+    expect(inSubnet("::ffff:10.213.0.30", "10.213.0.16/28")).toBe(true);
+    expect(inSubnet("10.213.0.32", "10.213.0.16/28")).toBe(false);
+    expect(inSubnet("fe80::1", "10.213.0.16/28")).toBe(false);
+  });
+
+  it("refuses what is not an IPv4 network", () => {
+    expect(parseCidr("10.213.0.7/16")).toEqual({ base: (10 * 256 + 213) * 65536, length: 16 });
+    expect(() => parseCidr("10.213.0.0/33")).toThrow('"10.213.0.0/33" is not an IPv4 network');
+    expect(() => parseCidr("fd00::/8")).toThrow("is not an IPv4 network");
+  });
+});

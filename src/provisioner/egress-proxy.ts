@@ -1,0 +1,313 @@
+// The egress proxy of one workspace: HTTP CONNECT and plain HTTP forwarding on the workspace's gateway,
+// letting through only the destinations its template names, and reporting every connection.
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import {
+  type AddressInfo,
+  createServer,
+  isIP,
+  isIPv6,
+  type LookupFunction,
+  type Server,
+  type Socket,
+  connect as tcpConnect,
+} from "node:net";
+import { inSubnet } from "./egress-network.ts";
+
+/** How a connection through the proxy ended. */
+export type EgressOutcome = "allowed" | "refused" | "failed";
+
+/** One connection a workspace opened to the proxy, reported once it is over. */
+export interface EgressConnection {
+  workspaceId: string;
+  /** The workspace's address. */
+  source: string;
+  /** `host:port` as the workspace asked for it (`[v6]:port` for IPv6); empty when the request made no sense. */
+  destination: string;
+  /** `CONNECT` for a tunnel, else the HTTP method of a forwarded request. */
+  method: string;
+  outcome: EgressOutcome;
+  /** Why it was refused or failed. */
+  reason?: string;
+  /** Bytes sent to the destination and received from it (after the proxy's own request line). */
+  bytesSent: number;
+  bytesReceived: number;
+  startedAt: Date;
+  endedAt: Date;
+}
+
+/** Options of one workspace's proxy. */
+export interface EgressProxyOptions {
+  workspaceId: string;
+  /** The gateway address to listen on, and the port (0: any free one, as tests use). */
+  host: string;
+  port: number;
+  /** Only peers in this subnet (the workspace's bridge) are served; others are refused and reported. */
+  subnet: string;
+  /** Whether the template lets `host` (lower case, IPv6 without brackets) on `port` through. */
+  allowed(host: string, port: number): boolean;
+  /**
+   * Addresses never connected to, whatever name led there: the workspace networks themselves, so that
+   * an allowed name resolving to another workspace's gateway does not become a way into its proxy.
+   */
+  forbidden?: (address: string) => boolean;
+  /** Called once per connection when it ends, allowed or not. */
+  onConnection(event: EgressConnection): void;
+  /** Longest request head in bytes; default 16 KiB. */
+  maxHeadBytes?: number;
+  /** Milliseconds a client has to send its request head; default 30 s. */
+  headTimeoutMs?: number;
+}
+
+/** A listening proxy. */
+export interface EgressProxy {
+  readonly workspaceId: string;
+  readonly host: string;
+  readonly port: number;
+  /** Resolves once every connection open now has ended and been reported. */
+  idle(): Promise<void>;
+  /** Stops listening, cuts open connections (they are still reported) and resolves when all are. */
+  close(): Promise<void>;
+}
+
+interface Target {
+  method: string;
+  host: string;
+  port: number;
+  /** For a forwarded request: the head to send upstream. */
+  head?: Buffer;
+}
+
+const hostHeader = (host: string) => (isIPv6(host) ? `[${host}]` : host);
+
+/** Parses a CONNECT authority or an absolute http URL; returns a message when the request is unusable. */
+function parseRequest(head: string): Target | string {
+  const [requestLine = "", ...headerLines] = head.split("\r\n");
+  const m = /^([A-Z]+) (\S+) (HTTP\/1\.[01])$/.exec(requestLine);
+  if (!m) return "not an HTTP/1 request";
+  const [, method = "", target = "", version = ""] = m;
+  if (method === "CONNECT") {
+    const a = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/]+)):(\d{1,5})$/.exec(target);
+    const port = Number(a?.[3]);
+    if (!a || port < 1 || port > 65535) return "CONNECT needs host:port";
+    return { method, host: (a[1] ?? a[2] ?? "").toLowerCase(), port };
+  }
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return "a proxied request needs an absolute http:// URL";
+  }
+  if (url.protocol !== "http:") return "only http:// is forwarded; use CONNECT for anything else";
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const port = url.port ? Number(url.port) : 80;
+  // One request per connection: the destination of a later request on the same connection could differ.
+  const dropped = /^(proxy-connection|proxy-authorization|connection|keep-alive|host):/i;
+  const headers = headerLines.filter((line) => line && !dropped.test(line));
+  const hostValue = url.port ? `${hostHeader(host)}:${port}` : hostHeader(host);
+  const lines = [`${method} ${url.pathname}${url.search} ${version}`, `Host: ${hostValue}`, ...headers];
+  return { method, host, port, head: Buffer.from(`${lines.join("\r\n")}\r\nConnection: close\r\n\r\n`, "latin1") };
+}
+
+const forbiddenCode = "EAZUSAFORBIDDEN";
+
+/** A resolver that drops forbidden addresses, and fails when none is left: nothing forbidden is ever dialled. */
+function withoutForbidden(forbidden: (address: string) => boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, found: LookupAddress[]) => {
+      if (err) return callback(err, "", 4);
+      const usable = found.filter((a) => !forbidden(a.address));
+      if (usable.length === 0) {
+        const denied = Object.assign(new Error(`${hostname} resolves only to forbidden addresses`), {
+          code: forbiddenCode,
+        });
+        return callback(denied, "", 4);
+      }
+      // net asks for every address when it may try both families, else for one
+      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, usable);
+      const [first] = usable as [LookupAddress];
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+/** Answers and closes; what the client still sends is read and dropped so that its close is seen. */
+function reply(socket: Socket, status: string, text: string, timeoutMs: number): void {
+  const body = `${text}\n`;
+  socket.resume();
+  socket.setTimeout(timeoutMs, () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Starts the proxy of one workspace on its gateway; resolves once it listens. */
+export async function listenEgressProxy({
+  workspaceId,
+  host,
+  port,
+  subnet,
+  allowed,
+  onConnection,
+  forbidden = () => false,
+  maxHeadBytes = 16 * 1024,
+  headTimeoutMs = 30_000,
+}: EgressProxyOptions): Promise<EgressProxy> {
+  const open = new Map<Socket, Promise<void>>();
+
+  function handle(client: Socket): Promise<void> {
+    const startedAt = new Date();
+    const source = (client.remoteAddress ?? "").replace(/^::ffff:/, "");
+    let reported = false;
+    let event: Omit<
+      EgressConnection,
+      "bytesSent" | "bytesReceived" | "endedAt" | "workspaceId" | "source" | "startedAt"
+    >;
+    event = { destination: "", method: "", outcome: "failed", reason: "the connection ended before its request" };
+    let upstream: Socket | undefined;
+    let upstreamBytes = () => ({ bytesSent: 0, bytesReceived: 0 });
+    // A client gone (closed or broken) leaves nothing for the destination to talk to, and the reverse.
+    client.on("error", () => upstream?.destroy());
+    client.on("close", () => upstream?.destroy());
+
+    const done = new Promise<void>((resolve) => {
+      const finish = () => {
+        if (reported) return;
+        reported = true;
+        onConnection({ workspaceId, source, startedAt, endedAt: new Date(), ...event, ...upstreamBytes() });
+        resolve();
+      };
+      let pending = 1;
+      const settle = () => {
+        if (--pending === 0) finish();
+      };
+      client.on("close", settle);
+
+      if (!inSubnet(source, subnet)) {
+        event = { ...event, outcome: "refused", reason: "the connection did not come from this workspace's network" };
+        client.destroy();
+        return;
+      }
+
+      let buffered = Buffer.alloc(0);
+      client.setTimeout(headTimeoutMs, () => {
+        event = { ...event, reason: "no request within the time allowed" };
+        client.destroy();
+      });
+      const onData = (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end < 0) {
+          if (buffered.length > maxHeadBytes) {
+            client.off("data", onData);
+            event = { ...event, outcome: "refused", reason: "request head too large" };
+            reply(client, "431 Request Header Fields Too Large", "azusa egress: request head too large", headTimeoutMs);
+          }
+          return;
+        }
+        client.off("data", onData);
+        client.off("end", endedEarly);
+        client.pause();
+        client.setTimeout(0);
+        const rest = buffered.subarray(end + 4);
+        const parsed = parseRequest(buffered.subarray(0, end).toString("latin1"));
+        if (typeof parsed === "string") {
+          event = { ...event, outcome: "refused", reason: parsed };
+          reply(client, "400 Bad Request", `azusa egress: ${parsed}`, headTimeoutMs);
+          return;
+        }
+        const destination = `${hostHeader(parsed.host)}:${parsed.port}`;
+        event = { destination, method: parsed.method, outcome: "refused" };
+        if (!allowed(parsed.host, parsed.port)) {
+          event.reason = "not in the workspace template's allow-list";
+          reply(
+            client,
+            "403 Forbidden",
+            `azusa egress: ${destination} is not in this workspace's allow-list`,
+            headTimeoutMs,
+          );
+          return;
+        }
+        const refusedAddress = `${destination} resolves to an address of a workspace network`;
+        if (isIP(parsed.host) && forbidden(parsed.host)) {
+          event.reason = refusedAddress;
+          reply(client, "403 Forbidden", `azusa egress: ${refusedAddress}`, headTimeoutMs);
+          return;
+        }
+        pending++;
+        const up = tcpConnect({
+          host: parsed.host,
+          port: parsed.port,
+          allowHalfOpen: true,
+          lookup: withoutForbidden(forbidden),
+        });
+        upstream = up;
+        upstreamBytes = () => ({ bytesSent: up.bytesWritten, bytesReceived: up.bytesRead });
+        up.on("close", () => {
+          if (event.outcome === "allowed") client.destroySoon();
+          settle();
+        });
+        up.on("error", (err: NodeJS.ErrnoException) => {
+          if (event.outcome === "allowed") {
+            client.destroy();
+            return;
+          }
+          if (err.code === forbiddenCode) {
+            event = { ...event, reason: refusedAddress };
+            reply(client, "403 Forbidden", `azusa egress: ${refusedAddress}`, headTimeoutMs);
+            return;
+          }
+          event = { ...event, outcome: "failed", reason: `cannot connect: ${err.code ?? err.message}` };
+          reply(
+            client,
+            "502 Bad Gateway",
+            `azusa egress: cannot connect to ${destination} (${err.code ?? "error"})`,
+            headTimeoutMs,
+          );
+        });
+        up.once("connect", () => {
+          event = { ...event, outcome: "allowed" };
+          delete event.reason;
+          if (parsed.head) up.write(parsed.head);
+          else client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+          if (rest.length) up.write(rest);
+          client.pipe(up);
+          up.pipe(client);
+          client.resume();
+        });
+      };
+      const endedEarly = () => client.destroy();
+      client.once("end", endedEarly);
+      client.on("data", onData);
+    });
+    return done;
+  }
+
+  // Half-open both ways: a client that has sent everything (shutdown of its side) still gets the answer.
+  const server: Server = createServer({ allowHalfOpen: true }, (client) => {
+    const done = handle(client);
+    open.set(client, done);
+    done.finally(() => open.delete(client));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+
+  return {
+    workspaceId,
+    host,
+    port: (server.address() as AddressInfo).port,
+    async idle() {
+      await Promise.all(open.values());
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of open.keys()) socket.destroy();
+      await Promise.all([closed, ...open.values()]);
+    },
+  };
+}

@@ -1,0 +1,324 @@
+// The egress allow-list on the real Docker engine and the real firewall: a workspace whose template names one
+// of two servers of this test reaches that one through Azusa's proxy, and nothing else, directly or not.
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { type AddressInfo, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDockerDriver } from "../src/provisioner/docker-driver.ts";
+import { sampleContract } from "./support/fixtures.ts";
+import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { busyboxPath, ensureTestImage } from "./support/images.ts";
+import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
+
+/** An HTTP server of the test on every address of this machine, noting who connected. */
+async function destination(name: string): Promise<{ server: Server; port: number; peers: string[] }> {
+  const peers: string[] = [];
+  const server = createServer((_req, res) => res.end(`hello from ${name}\n`));
+  server.on("connection", (socket) => peers.push((socket.remoteAddress ?? "").replace(/^::ffff:/, "")));
+  await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+  return { server, port: (server.address() as AddressInfo).port, peers };
+}
+
+/** Whether a TCP connection from this machine to host:port is accepted. */
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+
+/**
+ * A network namespace of this test reached through a veth pair from the host, with a busybox nc
+ * answering "reached" on port 8080: a stand-in for a machine the host routes to.
+ */
+async function machineBeyond() {
+  const tag = randomBytes(3).toString("hex");
+  const ns = `azt-${tag}`;
+  const [hostSide, nsSide] = [`aztv${tag}`, `aztp${tag}`];
+  const net = `198.18.${randomBytes(1)[0]}.${(randomBytes(1)[0] ?? 0) & 0xfc}`;
+  const [a, b, c, d] = net.split(".").map(Number) as [number, number, number, number];
+  const hostAddress = `${a}.${b}.${c}.${d + 1}`;
+  const address = `${a}.${b}.${c}.${d + 2}`;
+  sh("ip", ["netns", "add", ns]);
+  sh("ip", ["link", "add", hostSide, "type", "veth", "peer", "name", nsSide]);
+  sh("ip", ["link", "set", nsSide, "netns", ns]);
+  sh("ip", ["addr", "add", `${hostAddress}/30`, "dev", hostSide]);
+  sh("ip", ["link", "set", hostSide, "up"]);
+  sh("ip", ["-n", ns, "addr", "add", `${address}/30`, "dev", nsSide]);
+  sh("ip", ["-n", ns, "link", "set", nsSide, "up"]);
+  sh("ip", ["-n", ns, "link", "set", "lo", "up"]);
+  sh("ip", ["-n", ns, "route", "add", "default", "via", hostAddress]);
+  const server = spawn(
+    "ip",
+    ["netns", "exec", ns, busyboxPath, "nc", "-ll", "-p", "8080", "-e", "/bin/echo", "reached"],
+    {
+      stdio: "ignore",
+    },
+  );
+  return {
+    address,
+    /** Whether the listener answers from the host, retried while it starts. */
+    async reachable() {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        if (await reachable(address, 8080)) return true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return false;
+    },
+    async remove() {
+      server.kill();
+      sh("ip", ["link", "del", hostSide]);
+      sh("ip", ["netns", "del", ns]);
+    },
+  };
+}
+
+describe("egress allow-list", () => {
+  const docker = new Docker();
+  const driver = createDockerDriver({ docker });
+  let templatesDir: string;
+  let t: TestAzusa;
+  let operator: Client;
+  let lead: Client;
+  let sato: Client;
+  let satoId: string;
+  let pkg: Record<string, { id: string }>;
+  let allowed: Awaited<ReturnType<typeof destination>>;
+  let refused: Awaited<ReturnType<typeof destination>>;
+  let open: { id: string; containerId: string; gateway: string; address: string; network: string };
+  let beyond: Awaited<ReturnType<typeof machineBeyond>>;
+
+  /** Offers the package on `template` to sato, who accepts; resolves once the workspace is provisioned. */
+  const provision = async (wbsId: string, template: string) => {
+    const id = pkg[wbsId]?.id;
+    expect((await lead.request("PATCH", `/api/v1/packages/${id}`, { template })).status).toBe(200);
+    expect((await lead.post(`/api/v1/packages/${id}/open`)).status).toBe(200);
+    const offer = await (await lead.post(`/api/v1/packages/${id}/offers`, { engineerId: satoId })).json();
+    expect((await sato.post(`/api/v1/offers/${offer.id}/accept`)).status).toBe(200);
+    const ws = await (await sato.get(`/api/v1/packages/${id}/workspace`)).json();
+    await t.running.azusa.workspaces.settled(ws.id);
+    const settled = await (await sato.get(`/api/v1/packages/${id}/workspace`)).json();
+    expect(settled).toMatchObject({ state: "running" });
+    const [container] = await docker.listContainers({
+      filters: { label: [`io.azusa.workspace=${ws.id}`, "io.azusa.role=workspace"] },
+    });
+    return { id: ws.id as string, containerId: container?.Id as string };
+  };
+
+  /** Runs a shell script in the workspace as its user; its output and exit code. */
+  const run = async (containerId: string, script: string) => {
+    const session = await driver.exec(
+      { id: "egress-test", containerId, volume: "" },
+      { cmd: ["sh", "-c", script], tty: false },
+    );
+    session.stdin.end();
+    let out = "";
+    let err = "";
+    session.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    session.stderr?.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const { code } = await session.exit;
+    return { code, out, err };
+  };
+
+  const egressEvents = async (workspaceId: string) => {
+    await t.running.azusa.egress.settled();
+    const audit = await (await operator.get("/api/v1/audit-events?limit=100")).json();
+    return (audit.items as { action: string; subject: string; details: Record<string, unknown> }[]).filter(
+      (e) => e.action === "workspace.egress" && e.subject === `workspace:${workspaceId}`,
+    );
+  };
+
+  beforeAll(async () => {
+    const image = await ensureTestImage(docker);
+    allowed = await destination("the allowed server");
+    refused = await destination("the other server");
+    templatesDir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
+    const template = (allow: string[]) =>
+      JSON.stringify({
+        image,
+        remoteUser: "azusa",
+        customizations: {
+          azusa: { resources: { cpus: 1, memoryMiB: 256, pids: 128 }, network: { allow } },
+        },
+      });
+    writeFileSync(join(templatesDir, "default.devcontainer.json"), template([]));
+    writeFileSync(join(templatesDir, "registry.devcontainer.json"), template([`127.0.0.1:${allowed.port}`]));
+    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
+    const tokyo = await t.createTenant("東京SI");
+    await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
+    const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
+    satoId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
+    operator = await t.signIn("root@office.example");
+    const contractor = await t.signIn("buyer@tokyo-si.example");
+    lead = await t.signIn("lead@tokyo-si.example");
+    sato = await t.signIn("sato@matsumoto.example");
+    await operator.put(`/api/v1/engineers/${satoId}`, {
+      weeklyCapacityHours: 40,
+      skills: [
+        { skill: "java", level: 5 },
+        { skill: "spring", level: 5 },
+      ],
+    });
+    for (const kind of ["nda", "background_check", "security_training"]) {
+      await operator.post(`/api/v1/engineers/${satoId}/vetting`, {
+        kind,
+        issuedOn: "2026-01-01",
+        expiresOn: "2028-01-01",
+      });
+    }
+    const contract = await (
+      await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })
+    ).json();
+    await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
+      "content-type": "text/csv",
+    });
+    const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items;
+    pkg = Object.fromEntries(items.map((p: { wbsId: string }) => [p.wbsId, p]));
+
+    beyond = await machineBeyond();
+    const ws = await provision("2.3", "registry");
+    const info = await docker.getContainer(ws.containerId).inspect();
+    const network = info.HostConfig.NetworkMode as string;
+    const attachment = info.NetworkSettings.Networks[network] as { Gateway?: string; IPAddress?: string } | undefined;
+    const { Gateway: gateway = "", IPAddress: address = "" } = attachment ?? {};
+    open = { ...ws, network, gateway, address };
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+    await Promise.all([allowed?.server, refused?.server].map((s) => new Promise((resolve) => s?.close(resolve))));
+    await beyond?.remove();
+    // Whatever a failed test left behind goes too.
+    const ours = (labels: Record<string, string>) =>
+      Object.values(pkg ?? {}).some((p) => p.id === labels["io.azusa.package"]);
+    for (const c of await docker.listContainers({ all: true, filters: { label: ["io.azusa.package"] } })) {
+      if (ours(c.Labels)) await docker.getContainer(c.Id).remove({ force: true, v: true });
+    }
+    for (const n of await docker.listNetworks({ filters: { label: ["io.azusa.package"] } })) {
+      if (ours(n.Labels ?? {})) await docker.getNetwork(n.Id).remove();
+    }
+    rmSync(templatesDir, { recursive: true, force: true });
+  });
+
+  it("reaches the allowed destination through the proxy, and audits the connection", async () => {
+    const res = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    expect(res).toMatchObject({ code: 0, out: "hello from the allowed server\n" });
+    const [event] = await egressEvents(open.id);
+    expect(event?.details).toMatchObject({
+      destination: `127.0.0.1:${allowed.port}`,
+      method: "GET",
+      outcome: "allowed",
+      source: open.address,
+    });
+    expect(event?.details.bytesReceived).toBeGreaterThan(0);
+  });
+
+  it("refuses a destination the template does not name, and audits the refusal", async () => {
+    const res = await run(open.containerId, `wget -q -O - http://127.0.0.1:${refused.port}/`);
+    expect(res.code).not.toBe(0);
+    expect(res.err).toContain("403");
+    expect(refused.peers).toEqual([]);
+    const events = await egressEvents(open.id);
+    expect(events[0]?.details).toMatchObject({
+      destination: `127.0.0.1:${refused.port}`,
+      outcome: "refused",
+      reason: "not in the workspace template's allow-list",
+      bytesSent: 0,
+    });
+  });
+
+  it("tunnels CONNECT to the allowed destination only", async () => {
+    const tunnel = (port: number) =>
+      run(
+        open.containerId,
+        `printf 'CONNECT 127.0.0.1:${port} HTTP/1.1\\r\\nHost: 127.0.0.1:${port}\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | nc ${open.gateway} 3128`,
+      );
+    const through = await tunnel(allowed.port);
+    expect(through.out).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
+    expect(through.out).toContain("hello from the allowed server");
+    const blocked = await tunnel(refused.port);
+    expect(blocked.out).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+    expect(blocked.out).not.toContain("hello");
+    expect(refused.peers).toEqual([]);
+    const events = await egressEvents(open.id);
+    expect(events.slice(0, 2).map((e) => [e.details.method, e.details.outcome])).toEqual(
+      expect.arrayContaining([
+        ["CONNECT", "allowed"],
+        ["CONNECT", "refused"],
+      ]),
+    );
+  });
+
+  it("cannot reach the servers on the bridge's own address without the proxy", async () => {
+    // Both servers do answer on that address, from this machine: only the fence stands in the way.
+    expect(await reachable(open.gateway, allowed.port)).toBe(true);
+    expect(await reachable(open.gateway, refused.port)).toBe(true);
+    for (const port of [allowed.port, refused.port]) {
+      const res = await run(open.containerId, `wget -Y off -q -O - http://${open.gateway}:${port}/`);
+      expect(res).toMatchObject({ code: 1, out: "" });
+      expect(res.err).toContain("Connection refused");
+    }
+    // The servers never saw the workspace's own address: everything it got came through the proxy.
+    expect(allowed.peers).not.toContain(open.address);
+    expect(refused.peers).not.toContain(open.address);
+  });
+
+  it("cannot reach a machine beyond the host", async () => {
+    // The machine is a network namespace of this test behind a veth pair, routed by the host like any
+    // other network: without the fence the workspace's packets would be forwarded to it.
+    const listening = await beyond.reachable();
+    expect(listening).toBe(true);
+    const res = await run(open.containerId, `printf 'hi\\n' | nc ${beyond.address} 8080`);
+    expect(res.out).toBe("");
+    expect(res.err).toMatch(/refused|unreachable/i);
+  });
+
+  it("keeps every other hardening, with the proxy named in the environment", async () => {
+    const info = await docker.getContainer(open.containerId).inspect();
+    expect(info.HostConfig.NetworkMode).toBe(`azusa-egress-${open.id}`);
+    expect(info.HostConfig.CapDrop).toEqual(["ALL"]);
+    expect(info.HostConfig.SecurityOpt).toEqual(["no-new-privileges:true"]);
+    expect(info.HostConfig.PortBindings ?? {}).toEqual({});
+    expect(info.Config.Env).toContain(`https_proxy=http://${open.gateway}:3128`);
+    const network = await docker.getNetwork(open.network).inspect();
+    expect(network.Labels).toMatchObject({ "io.azusa.workspace": open.id, "io.azusa.managed": "true" });
+  });
+
+  it("gives a workspace whose template names no destination no network at all", async () => {
+    const sealed = await provision("2.1", "default");
+    const info = await docker.getContainer(sealed.containerId).inspect();
+    expect(info.HostConfig.NetworkMode).toBe("none");
+    expect(info.Config.Env.some((e) => /^https?_proxy=/i.test(e))).toBe(false);
+    const res = await run(sealed.containerId, `nc ${open.gateway} 3128 </dev/null`);
+    expect(res.err).toContain("Network is unreachable");
+  });
+
+  it("gets its proxy back when Azusa starts again", async () => {
+    await t.running.azusa.egress.shutdown();
+    const stopped = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    expect(stopped.code).not.toBe(0);
+    await t.running.azusa.egress.resume();
+    const res = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    expect(res).toMatchObject({ code: 0, out: "hello from the allowed server\n" });
+  });
+
+  it("removes the network and the proxy with the workspace", async () => {
+    const res = await lead.post(`/api/v1/workspaces/${open.id}/destroy`, { reason: "検収済み" });
+    expect(res.status).toBe(200);
+    await expect(docker.getNetwork(open.network).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+});
