@@ -65,6 +65,29 @@ const Env = z.object({
     .min(16, "must be at least 16 characters")
     .optional()
     .describe("when set, /metrics asks for Authorization: Bearer <token>"),
+  AZUSA_INSTANCE_ID: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{2,62}$/, "lower-case letters, digits, '_', '.' and '-', 3 to 63")
+    .optional()
+    .describe("this Azusa's name on the Docker objects it owns; generated once into the data directory when unset"),
+  AZUSA_WARM_POOL: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(0)
+    .describe("workspaces per template created and started ahead of assignments (0: none)"),
+  AZUSA_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3650)
+    .default(30)
+    .describe("days a workspace is kept after its package is accepted; then it and its volume are destroyed"),
+  AZUSA_IMAGE_BUILD: z
+    .enum(["on", "off"])
+    .default("on")
+    .describe("build the default workspace image at start when it is missing (infra/image/build-base.sh)"),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
 });
 
@@ -89,6 +112,10 @@ export interface Config {
   signInLimit: number;
   metricsToken: string | undefined;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
+  instanceId: string | undefined;
+  warmPool: number;
+  retentionDays: number;
+  imageBuild: boolean;
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -151,5 +178,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,
     docker,
+    instanceId: e.AZUSA_INSTANCE_ID,
+    warmPool: e.AZUSA_WARM_POOL,
+    retentionDays: e.AZUSA_RETENTION_DAYS,
+    imageBuild: e.AZUSA_IMAGE_BUILD === "on",
   };
 }

@@ -19,9 +19,11 @@ import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
+import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createImageKeeper } from "./provisioner/base-image.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { defaultTemplateDir } from "./templates/templates.ts";
@@ -37,6 +39,24 @@ export function loadSecret(config: Config): string {
     const secret = randomBytes(32).toString("base64url");
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
     return secret;
+  }
+}
+
+/**
+ * This Azusa's instance id, the `io.azusa.instance` label of every Docker object it makes: from the
+ * configuration, or generated once and kept in the data directory. Reconcile touches nothing else,
+ * so Azusas sharing one engine (tests in parallel, other checkouts) leave each other's objects alone.
+ */
+export function loadInstanceId(config: Config): string {
+  if (config.instanceId) return config.instanceId;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, "instance-id");
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    const id = `azusa-${randomBytes(6).toString("hex")}`;
+    writeFileSync(file, `${id}\n`, { mode: 0o644, flag: "wx" });
+    return id;
   }
 }
 
@@ -63,12 +83,21 @@ export function buildAzusa(
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
+  const driver = createDockerDriver({ docker, instance: loadInstanceId(config) });
+  const images = createImageKeeper({ docker, logger, build: config.imageBuild });
+  const templatesDir = config.templatesDir ?? defaultTemplateDir;
+  // The pool and the service read the same templates: loaded once, by the service.
+  const templates = () => workspaces.templates();
+  const pool = createWarmPool({ driver, size: config.warmPool, templates, logger, imageReady: images.ready });
   const workspaces = createWorkspaceService({
     db: db.kysely,
     audit,
-    driver: createDockerDriver({ docker }),
-    templatesDir: config.templatesDir ?? defaultTemplateDir,
+    driver,
+    templatesDir,
     logger,
+    pool,
+    retentionDays: config.retentionDays,
+    imageReady: images.ready,
   });
   const offers = createOfferService({
     db: db.kysely,
@@ -77,6 +106,9 @@ export function buildAzusa(
     packages,
     offerTtlHours: config.offerTtlHours,
     onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
+    // the schedule stops it within a minute if the engine does not answer now
+    onAssignmentEnded: () =>
+      workspaces.stopEnded().catch((err) => logger.warn({ err: (err as Error).message }, "stopping ended workspaces")),
   });
   const metrics = createMetrics();
   const app = createApp({
@@ -113,7 +145,9 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
-    schedules: schedules({ offers, engineers }),
+    pool,
+    images,
+    schedules: schedules({ offers, engineers, workspaces, pool: config.warmPool > 0 ? pool : undefined }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {
@@ -141,6 +175,19 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   await azusa.workspaces.templates();
   const applied = await azusa.migrate();
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
+  // Before serving: the rows and the engine agree again after a crash (an engine that does not
+  // answer is logged; the schedule tries again). The image build and the pool go on in the background.
+  try {
+    const result = await azusa.workspaces.reconcile();
+    azusa.logger.info({ result }, "workspaces reconciled");
+  } catch (err) {
+    azusa.logger.error({ err: (err as Error).message }, "reconcile at start failed");
+  }
+  const images = [...(await azusa.workspaces.templates()).values()].map((t) => t.image);
+  azusa.images
+    .ensure(images)
+    .catch((err: Error) => azusa.logger.error({ err: err.message }, "checking the workspace image failed"))
+    .then(() => azusa.pool.fill());
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host }, (info) =>
       resolve({ server: s, port: info.port }),
@@ -159,6 +206,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
         await azusa.workspaces.drain();
+        await azusa.pool.drain();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();

@@ -3,6 +3,8 @@ import cron, { type ScheduledTask } from "node-cron";
 import { system } from "../domain/actor.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
+import type { WarmPool } from "../domain/workspaces/warm-pool.ts";
+import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Logger } from "../logger.ts";
 
 /** One schedule: a cron expression in Asia/Tokyo and the work it does. */
@@ -13,11 +15,30 @@ export interface Schedule {
 }
 
 /** Azusa's schedules, for `startSchedules` and for tests that run them by hand. */
-export function schedules({ offers, engineers }: { offers: OfferService; engineers: EngineerService }): Schedule[] {
+export function schedules({
+  offers,
+  engineers,
+  workspaces,
+  pool,
+}: {
+  offers: OfferService;
+  engineers: EngineerService;
+  workspaces?: WorkspaceService;
+  pool?: WarmPool;
+}): Schedule[] {
   return [
     { name: "offers.expire", cron: "* * * * *", run: () => offers.expireOffers() },
     // Just after midnight in Tokyo, when a record's last valid day has ended.
     { name: "vetting.expire", cron: "5 0 * * *", run: () => engineers.expireVetting(system("schedule")) },
+    ...(workspaces
+      ? [
+          { name: "workspaces.reconcile", cron: "*/5 * * * *", run: () => workspaces.reconcile() },
+          { name: "workspaces.idle", cron: "* * * * *", run: () => workspaces.stopIdle() },
+          { name: "workspaces.ended", cron: "* * * * *", run: () => workspaces.stopEnded() },
+          { name: "workspaces.retention", cron: "17 * * * *", run: () => workspaces.disposeRetained() },
+        ]
+      : []),
+    ...(pool ? [{ name: "workspaces.pool", cron: "* * * * *", run: () => pool.fill() }] : []),
   ];
 }
 

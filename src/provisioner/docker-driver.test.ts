@@ -10,6 +10,8 @@ import { contractTenantId, runDriverContract } from "./driver.contract.ts";
 import type { WorkspaceRef, WorkspaceSpec } from "./driver.ts";
 
 const docker = createDockerClient(loadConfig({ DOCKER_HOST: process.env.DOCKER_HOST }).docker);
+/** This file's own instance id: other test files and Azusas on the same engine never see its objects. */
+const instance = `test-${randomBytes(6).toString("hex")}`;
 
 /** A missing engine fails these tests, in CI and here alike: a skipped driver test proves nothing. */
 async function requireEngine(): Promise<void> {
@@ -42,7 +44,7 @@ runDriverContract("docker", async () => {
   await requireEngine();
   const image = await ensureTestImage(docker);
   return {
-    driver: createDockerDriver({ docker }),
+    driver: createDockerDriver({ docker, instance }),
     image,
     cleanup: () => sweep(`io.azusa.tenant=${contractTenantId}`),
   };
@@ -50,7 +52,7 @@ runDriverContract("docker", async () => {
 
 describe("docker driver hardening", () => {
   const tenantId = `hardening-${randomBytes(4).toString("hex")}`;
-  const driver = createDockerDriver({ docker });
+  const driver = createDockerDriver({ docker, instance });
   let image = "";
   let counter = 0;
 

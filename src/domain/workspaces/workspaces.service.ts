@@ -10,6 +10,8 @@ import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
+import { type ReconcileResult, reconcile } from "./reconcile.ts";
+import { specFor, type WarmPool } from "./warm-pool.ts";
 
 export type WorkspaceState = "provisioning" | "running" | "stopped" | "destroyed" | "failed";
 
@@ -50,6 +52,9 @@ export function createWorkspaceService({
   driver,
   templatesDir,
   logger,
+  pool,
+  retentionDays = 30,
+  imageReady = async () => {},
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
@@ -57,6 +62,12 @@ export function createWorkspaceService({
   driver: WorkspaceDriver;
   templatesDir: string;
   logger: Logger;
+  /** Pre-created workspaces that an assignment claims before making its own. */
+  pool?: WarmPool;
+  /** Days a workspace outlives its package's acceptance before it is disposed of; default 30. */
+  retentionDays?: number;
+  /** Resolves once an image can be used (it may be being built), rejects with the reason it cannot. */
+  imageReady?: (image: string) => Promise<void>;
   now?: () => Date;
 }) {
   let templates: Promise<Map<string, WorkspaceTemplate>> | undefined;
@@ -112,17 +123,22 @@ export function createWorkspaceService({
       return;
     }
     try {
-      const ref = await driver.create({
-        id: row.id,
-        tenantId: row.tenant_id,
-        packageId: row.package_id,
-        image: template.image,
-        user: template.remoteUser,
-        env: template.containerEnv,
-        resources: template.azusa.resources,
-        readOnlyRootFs: template.azusa.readOnlyRootFs,
-        workspaceFolder: template.azusa.workspaceFolder,
-      });
+      const warm = pool?.claim(template.name);
+      if (warm) {
+        // A pooled workspace is already created and running; it becomes this row's.
+        await db
+          .updateTable("workspace")
+          .set({ container_id: warm.containerId, volume: warm.volume })
+          .where("id", "=", row.id)
+          .execute();
+        pool?.recorded(warm);
+        await setState(row, system, "running", "provisioned for the assignment", { warmPool: true });
+        return;
+      }
+      await imageReady(template.image);
+      const ref = await driver.create(
+        specFor(template, { id: row.id, tenantId: row.tenant_id, packageId: row.package_id }),
+      );
       await db
         .updateTable("workspace")
         .set({ container_id: ref.containerId, volume: ref.volume })
@@ -136,6 +152,25 @@ export function createWorkspaceService({
       await setState(row, system, "failed", `provisioning failed: ${message}`);
     }
   }
+
+  /** Provisions `row` in the background; `settled` and `drain` wait for it, reconcile leaves it alone. */
+  function startProvisioning(row: WorkspaceTable): void {
+    const work = service
+      .templates()
+      .then((all) => provision(row, all.get(row.template)))
+      .catch((err) => logger.error({ workspace: row.id, err }, "workspace provisioning crashed"))
+      .finally(() => inFlight.delete(row.id));
+    inFlight.set(row.id, work);
+  }
+
+  /** Stops a running workspace for Azusa's own reason (idle, assignment over), audited as workspace.stopped. */
+  async function stopFor(row: WorkspaceTable, reason: string, details: Record<string, unknown>): Promise<void> {
+    const ref = refOf(row);
+    if (ref) await driver.stop(ref);
+    await setState(row, system, "stopped", reason, details);
+  }
+
+  const minutes = (ms: number) => Math.floor(ms / 60_000);
 
   const service = {
     /** Loads the templates once; a bad template stops start-up with every problem named. */
@@ -189,12 +224,7 @@ export function createWorkspaceService({
           },
         );
       });
-      const work = service
-        .templates()
-        .then((all) => provision(row, all.get(row.template)))
-        .catch((err) => logger.error({ workspace: row.id, err }, "workspace provisioning crashed"))
-        .finally(() => inFlight.delete(row.id));
-      inFlight.set(row.id, work);
+      startProvisioning(row);
       return toWorkspace(row);
     },
 
@@ -261,6 +291,93 @@ export function createWorkspaceService({
         .execute();
     },
 
+    /**
+     * Makes the engine and the rows agree (at start and periodically): re-adopts this instance's
+     * objects a crash left unrecorded, removes orphans, marks vanished workspaces failed, and settles
+     * rows a crash left in `provisioning`. Every action is audited.
+     */
+    async reconcile(): Promise<ReconcileResult> {
+      return reconcile({
+        db,
+        audit,
+        driver,
+        actor: { kind: "system", name: "reconcile" },
+        busy: () => new Set(inFlight.keys()),
+        pooled: () => pool?.holds() ?? new Set(),
+        setState: (row, state, reason, details) =>
+          setState(row, { kind: "system", name: "reconcile" }, state, reason, details),
+        resume: (row) => startProvisioning(row),
+        now,
+      });
+    },
+
+    /**
+     * Stops running workspaces idle for longer than their template's idleTimeoutMinutes, counting from
+     * the last recorded activity, or from the last start when there was none; the reason says which.
+     */
+    async stopIdle(at: Date = now()): Promise<number> {
+      const all = await service.templates();
+      const rows = await db.selectFrom("workspace").selectAll().where("state", "=", "running").execute();
+      let stopped = 0;
+      for (const row of rows) {
+        const limit = all.get(row.template)?.azusa.idleTimeoutMinutes ?? 60;
+        // updated_at of a running row is when it last became running: activity does not touch it
+        const since = row.last_activity_at ?? row.updated_at;
+        const idle = at.getTime() - Date.parse(since);
+        if (idle <= limit * 60_000 || inFlight.has(row.id)) continue;
+        const last = row.last_activity_at ? `last activity: ${row.last_activity} at ${since}` : `no activity since its start at ${since}`;
+        await stopFor(row, `idle for ${minutes(idle)} minutes (limit ${limit}); ${last}`, {
+          idleMinutes: minutes(idle),
+          limitMinutes: limit,
+          lastActivity: row.last_activity,
+          lastActivityAt: row.last_activity_at,
+        });
+        stopped++;
+      }
+      return stopped;
+    },
+
+    /** Stops the running workspaces whose assignment has ended (withdrawn, package cancelled). */
+    async stopEnded(): Promise<number> {
+      const rows = await db
+        .selectFrom("workspace")
+        .innerJoin("assignment", "assignment.id", "workspace.assignment_id")
+        .selectAll("workspace")
+        .select(["assignment.end_reason", "assignment.ended_at"])
+        .where("workspace.state", "=", "running")
+        .where("assignment.ended_at", "is not", null)
+        .execute();
+      for (const { end_reason, ended_at, ...row } of rows) {
+        await stopFor(row, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at });
+      }
+      return rows.length;
+    },
+
+    /**
+     * Destroys, with their volumes, the workspaces of packages accepted more than the retention period
+     * ago; each disposal is one `workspace.disposed` event naming what was deleted and when.
+     */
+    async disposeRetained(at: Date = now()): Promise<number> {
+      const cutoff = new Date(at.getTime() - retentionDays * 86_400_000).toISOString();
+      const rows = await db
+        .selectFrom("workspace")
+        .innerJoin("work_package", "work_package.id", "workspace.package_id")
+        .select(["workspace.id", "work_package.updated_at as accepted_at"])
+        .where("workspace.state", "in", ["running", "stopped", "failed"])
+        .where("work_package.state", "=", "accepted")
+        // accepted is final: the package's last update is its acceptance
+        .where("work_package.updated_at", "<=", cutoff)
+        .execute();
+      for (const r of rows) {
+        await service.destroy(
+          { kind: "system", name: "retention" },
+          r.id,
+          `retention of ${retentionDays} days after acceptance on ${r.accepted_at} ended`,
+        );
+      }
+      return rows.length;
+    },
+
     /** Removes the container and its volume; the audit event is the evidence of what was deleted and when. */
     async destroy(actor: Actor, id: string, reason: string): Promise<Workspace> {
       const row = await visible(actor, id);
@@ -277,7 +394,7 @@ export function createWorkspaceService({
         actor,
         "destroyed",
         reason,
-        { container: row.container_id, volume: row.volume },
+        { container: row.container_id, volume: row.volume, deletedAt: now().toISOString() },
         "workspace.disposed",
       );
       return toWorkspace(await visible(actor, id));
