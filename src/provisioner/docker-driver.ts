@@ -410,8 +410,7 @@ export function createDockerDriver({
       try {
         const owner = await readEntryOwner(await probe.getArchive({ path: spec.workspaceFolder }));
         folderOwned =
-          owner !== undefined &&
-          owner.dir &&
+          owner?.dir === true &&
           owner.uid === identity.uid &&
           owner.gid === identity.gid &&
           (owner.mode & 0o700) === 0o700;
@@ -625,7 +624,10 @@ export function createDockerDriver({
         ...(c.Labels[labelKeys.pool] ? { pool: c.Labels[labelKeys.pool] } : {}),
         status: c.State === "running" ? "running" : "stopped",
         ...(c.Labels[roleLabel] === "workspace"
-          ? { volume: c.Mounts.find((m) => m.Type === "volume")?.Name ?? `${namePrefix}${c.Labels[labelKeys.workspace]}` }
+          ? {
+              volume:
+                c.Mounts.find((m) => m.Type === "volume")?.Name ?? `${namePrefix}${c.Labels[labelKeys.workspace]}`,
+            }
           : {}),
       }));
       for (const v of volumes) {

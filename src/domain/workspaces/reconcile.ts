@@ -76,7 +76,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
         await driver.start({ id: row.id, containerId: container.id, volume });
         kept.add(container.id).add(volume);
         for (const o of mine) {
-          if (o.id !== container.id && o.id !== volume) await discard(o, "a helper left by an interrupted provisioning");
+          if (o.id !== container.id && o.id !== volume)
+            await discard(o, "a helper left by an interrupted provisioning");
         }
         await deps.setState(row, "running", "provisioning finished after a restart", {
           reconcile: "adopted",
@@ -131,9 +132,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
           result.adopted++;
         }
         if (container.status && container.status !== row.state) {
-          await deps.setState(row, container.status === "running" ? "running" : "stopped", `found ${container.status} on the engine`, {
-            reconcile: "corrected",
-          });
+          await deps.setState(
+            row,
+            container.status === "running" ? "running" : "stopped",
+            `found ${container.status} on the engine`,
+            {
+              reconcile: "corrected",
+            },
+          );
           result.corrected++;
         }
       }

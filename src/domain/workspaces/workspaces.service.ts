@@ -325,7 +325,9 @@ export function createWorkspaceService({
         const since = row.last_activity_at ?? row.updated_at;
         const idle = at.getTime() - Date.parse(since);
         if (idle <= limit * 60_000 || inFlight.has(row.id)) continue;
-        const last = row.last_activity_at ? `last activity: ${row.last_activity} at ${since}` : `no activity since its start at ${since}`;
+        const last = row.last_activity_at
+          ? `last activity: ${row.last_activity} at ${since}`
+          : `no activity since its start at ${since}`;
         await stopFor(row, `idle for ${minutes(idle)} minutes (limit ${limit}); ${last}`, {
           idleMinutes: minutes(idle),
           limitMinutes: limit,
