@@ -205,6 +205,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
       stopping ??= (async () => {
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
+        azusa.images.stop();
         await azusa.workspaces.drain();
         await azusa.pool.drain();
         await new Promise<void>((resolve) => {

@@ -28,11 +28,16 @@ export async function imageExists(docker: Pick<Docker, "getImage">, image: strin
  * lines of its output when it fails.
  */
 export function buildBaseImage(
-  { tag = baseImageTag, script = buildScript }: { tag?: string; script?: string },
+  { tag = baseImageTag, script = buildScript, signal }: { tag?: string; script?: string; signal?: AbortSignal },
   progress: (line: string) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [script, tag], { stdio: ["ignore", "pipe", "pipe"] });
+    // its own process group, so that stopping the build stops debootstrap and docker import with it
+    const child = spawn("bash", [script, tag], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const stop = () => {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
+    };
+    signal?.addEventListener("abort", stop, { once: true });
     const tail: string[] = [];
     const onLine = (line: string) => {
       tail.push(line);
@@ -43,6 +48,7 @@ export function buildBaseImage(
     createInterface({ input: child.stderr }).on("line", onLine);
     child.on("error", reject);
     child.on("close", (code) => {
+      signal?.removeEventListener("abort", stop);
       if (code === 0) resolve();
       else reject(new Error(`building ${tag} failed (exit ${code}): ${tail.join(" | ")}`));
     });
@@ -55,43 +61,51 @@ export interface ImageKeeper {
   ready(image: string): Promise<void>;
   /** Starts building the base image in the background if `images` needs it and it is missing. */
   ensure(images: string[]): Promise<void>;
+  /** Stops a build in progress (at shutdown); workspaces waiting for it fail. */
+  stop(): void;
 }
 
-/** An ImageKeeper that builds only the base image, and only when `build` is on. */
+/** An ImageKeeper that builds only the base image (`tag`), and only when `build` is on. */
 export function createImageKeeper({
   docker,
   logger,
   build = true,
-  builder = (progress: (line: string) => void) => buildBaseImage({}, progress),
+  tag = baseImageTag,
+  builder = (progress: (line: string) => void, signal: AbortSignal) => buildBaseImage({ signal }, progress),
 }: {
   docker: Pick<Docker, "getImage">;
   logger: Logger;
   build?: boolean;
-  builder?: (progress: (line: string) => void) => Promise<void>;
+  tag?: string;
+  builder?: (progress: (line: string) => void, signal: AbortSignal) => Promise<void>;
 }): ImageKeeper {
   const builds = new Map<string, Promise<void>>();
+  const abort = new AbortController();
   return {
+    stop() {
+      abort.abort();
+    },
     async ready(image) {
       await builds.get(image);
     },
     async ensure(images) {
-      if (!images.includes(baseImageTag) || builds.has(baseImageTag)) return;
-      if (await imageExists(docker, baseImageTag)) return;
+      if (!images.includes(tag) || builds.has(tag)) return;
+      if (await imageExists(docker, tag)) return;
       if (!build) {
-        logger.warn({ image: baseImageTag }, "the default workspace image is missing; run `azusa image build`");
+        logger.warn({ image: tag }, "the default workspace image is missing; run `azusa image build`");
         return;
       }
-      logger.info({ image: baseImageTag }, "building the default workspace image in the background");
+      logger.info({ image: tag }, "building the default workspace image in the background");
       const started = Date.now();
-      const work = builder((line) => logger.info({ image: baseImageTag, line }, "image build"))
-        .then(() => logger.info({ image: baseImageTag, ms: Date.now() - started }, "workspace image built"))
+      const work = builder((line) => logger.info({ image: tag, line }, "image build"), abort.signal)
+        .then(() => logger.info({ image: tag, ms: Date.now() - started }, "workspace image built"))
         .catch((err: Error) => {
-          logger.error({ image: baseImageTag, err: err.message }, "building the workspace image failed");
+          logger.error({ image: tag, err: err.message }, "building the workspace image failed");
           // later workspaces get the reason; a later start tries again
-          throw new Error(`the image ${baseImageTag} is missing and building it failed: ${err.message}`);
+          throw new Error(`the image ${tag} is missing and building it failed: ${err.message}`);
         });
       work.catch(() => undefined);
-      builds.set(baseImageTag, work);
+      builds.set(tag, work);
     },
   };
 }
