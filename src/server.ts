@@ -147,6 +147,7 @@ export function buildAzusa(
     workspaces,
     pool,
     images,
+    driver,
     schedules: schedules({ offers, engineers, workspaces, pool: config.warmPool > 0 ? pool : undefined }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),

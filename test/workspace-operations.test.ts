@@ -289,7 +289,7 @@ describe("warm pool", () => {
     expect(info.HostConfig.Memory).toBe(128 * 1024 * 1024);
     expect(info.Config.User).toBe("1000:1000");
 
-    await t.running.azusa.pool.drain();
+    await t.running.azusa.pool.fill();
     const refilled = await poolContainers();
     // labels stay as made: the claimed container keeps its pool label beside its successor's
     const successor = refilled.find((c) => c.Id !== pooled?.Id);

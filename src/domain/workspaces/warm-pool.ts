@@ -25,7 +25,10 @@ export function specFor(
 export interface WarmPool {
   /** A running pooled workspace of `template`, taken out of the pool, or undefined when none is ready. */
   claim(template: string): WorkspaceRef | undefined;
-  /** Tells the pool that a claimed workspace is now recorded on its row (reconcile may judge it from there). */
+  /**
+   * Tells the pool that a claimed workspace is now recorded on its row (reconcile may judge it from
+   * there); the pool fills again shortly after, so that the refill does not compete with the first connection.
+   */
   recorded(ref: WorkspaceRef): void;
   /** Tops every template up to the pool size; concurrent calls share one fill. */
   fill(): Promise<void>;
@@ -46,6 +49,7 @@ export function createWarmPool({
   templates,
   logger,
   imageReady = async () => {},
+  refillDelayMs = 1000,
 }: {
   driver: WorkspaceDriver;
   size: number;
@@ -53,6 +57,8 @@ export function createWarmPool({
   logger: Logger;
   /** Resolves once the image can be used (it may be building); rejects when it cannot. */
   imageReady?: (image: string) => Promise<void>;
+  /** Wait between a claim and the refill it causes; default 1 s. */
+  refillDelayMs?: number;
 }): WarmPool {
   const ready = new Map<string, WorkspaceRef[]>();
   const pending = new Set<string>();
@@ -93,14 +99,12 @@ export function createWarmPool({
   return {
     claim(template) {
       const ref = ready.get(template)?.shift();
-      if (ref) {
-        pending.add(ref.id);
-        void this.fill();
-      }
+      if (ref) pending.add(ref.id);
       return ref;
     },
     recorded(ref) {
       pending.delete(ref.id);
+      setTimeout(() => void this.fill(), refillDelayMs).unref();
     },
     fill() {
       filling ??= fillAll().finally(() => {

@@ -131,8 +131,8 @@ export function createWorkspaceService({
           .set({ container_id: warm.containerId, volume: warm.volume })
           .where("id", "=", row.id)
           .execute();
-        pool?.recorded(warm);
         await setState(row, system, "running", "provisioned for the assignment", { warmPool: true });
+        pool?.recorded(warm);
         return;
       }
       await imageReady(template.image);
