@@ -166,6 +166,35 @@ describe("docker driver hardening", () => {
     await expect(docker.getVolume(ref.volume).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it("a folder the image already gives the user needs no helper: the engine's copy-up hands it over", async () => {
+    const s = spec({ workspaceFolder: "/home/azusa" }); // the test image's home belongs to azusa
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const ref = await driver.create(s);
+    await driver.start(ref);
+    expect((await run(ref, ["stat", "-c", "%u:%g", "/home/azusa"])).stdout).toBe("1000:1000\n");
+    expect((await run(ref, ["touch", "/home/azusa/x"])).code).toBe(0);
+    const stream = await docker.getEvents({
+      since,
+      until: Math.floor(Date.now() / 1000) + 1,
+      filters: { type: ["container"], event: ["create"], label: [`io.azusa.workspace=${s.id}`] },
+    });
+    let text = "";
+    for await (const chunk of stream) text += chunk.toString();
+    const roles = text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).Actor.Attributes["io.azusa.role"]);
+    expect(roles).not.toContain("prepare");
+    expect(roles).toContain("workspace");
+  });
+
+  it("a folder the image does not give the user is prepared by the helper", async () => {
+    const s = spec({ workspaceFolder: "/srv/work" });
+    const ref = await driver.create(s);
+    await driver.start(ref);
+    expect((await run(ref, ["stat", "-c", "%u:%g", "/srv/work"])).stdout).toBe("1000:1000\n");
+  });
+
   it("no helper container outlives create", async () => {
     const s = spec();
     await driver.create(s);
