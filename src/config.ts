@@ -65,6 +65,7 @@ const Env = z.object({
     .min(16, "must be at least 16 characters")
     .optional()
     .describe("when set, /metrics asks for Authorization: Bearer <token>"),
+  DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
   AZUSA_INSTANCE_ID: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_.-]{2,62}$/, "lower-case letters, digits, '_', '.' and '-', 3 to 63")
@@ -88,7 +89,6 @@ const Env = z.object({
     .enum(["on", "off"])
     .default("on")
     .describe("build the default workspace image at start when it is missing (infra/image/build-base.sh)"),
-  DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
