@@ -11,6 +11,7 @@ import { system } from "../src/domain/actor.ts";
 import { createLogger } from "../src/logger.ts";
 import type { WorkspaceDriver } from "../src/provisioner/driver.ts";
 import { buildAzusa } from "../src/server.ts";
+import { benchContractor, sampleContract } from "../test/support/fixtures.ts";
 import { ensureBaseImage } from "../test/support/images.ts";
 
 const RUNS = 7;
@@ -95,31 +96,15 @@ async function benchAzusa(name: string, pool: number) {
   const db = azusa.db.kysely;
   const tenant = await azusa.tenants.create(system("bench"), { name: `bench ${name}` });
   const at = new Date().toISOString();
-  const contractId = randomUUID();
-  await db
-    .insertInto("contract")
-    .values({
-      id: contractId,
-      tenant_id: tenant.id,
-      client: "bench",
-      title: "bench",
+  const contractor = benchContractor(tenant.id);
+  const contractId = (
+    await azusa.contracts.create(contractor, {
+      ...sampleContract,
       type: "ukeoi",
       confidentiality: "internal",
-      budget_yen: null,
-      period_start: "2027-01-04",
-      period_end: "2027-06-30",
-      monthly_fee_yen: null,
-      band_min_hours: null,
-      band_max_hours: null,
-      over_rate_yen: null,
-      under_rate_yen: null,
-      source_repository: null,
-      max_package_hours: 80,
-      created_by: "bench",
-      created_at: at,
-      updated_at: at,
+      leadIds: [],
     })
-    .execute();
+  ).id;
   /** A fresh assignment on its own package (the workspace service starts from an assignment). */
   async function assignment(): Promise<string> {
     const packageId = randomUUID();

@@ -30,15 +30,19 @@ import { defaultTemplateDir } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
 export function loadSecret(config: Config): string {
-  if (config.secret) return config.secret;
+  return config.secret ?? keptInDataDir(config, "secret", () => randomBytes(32).toString("base64url"), 0o600);
+}
+
+/** The content of `name` in the data directory, written once from `make` when the file is missing. */
+function keptInDataDir(config: Config, name: string, make: () => string, mode: number): string {
   mkdirSync(config.dataDir, { recursive: true });
-  const file = join(config.dataDir, "secret");
+  const file = join(config.dataDir, name);
   try {
     return readFileSync(file, "utf8").trim();
   } catch {
-    const secret = randomBytes(32).toString("base64url");
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
-    return secret;
+    const value = make();
+    writeFileSync(file, `${value}\n`, { mode, flag: "wx" });
+    return value;
   }
 }
 
@@ -48,16 +52,9 @@ export function loadSecret(config: Config): string {
  * so Azusas sharing one engine (tests in parallel, other checkouts) leave each other's objects alone.
  */
 export function loadInstanceId(config: Config): string {
-  if (config.instanceId) return config.instanceId;
-  mkdirSync(config.dataDir, { recursive: true });
-  const file = join(config.dataDir, "instance-id");
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch {
-    const id = `azusa-${randomBytes(6).toString("hex")}`;
-    writeFileSync(file, `${id}\n`, { mode: 0o644, flag: "wx" });
-    return id;
-  }
+  return (
+    config.instanceId ?? keptInDataDir(config, "instance-id", () => `azusa-${randomBytes(6).toString("hex")}`, 0o644)
+  );
 }
 
 /** Every service of one Azusa process, not yet listening. */

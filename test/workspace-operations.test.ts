@@ -9,25 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerDriver } from "../src/provisioner/docker-driver.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
-import { prepareWorkspaces, type WorkspaceSetup } from "./support/workspace-setup.ts";
+import { prepareWorkspaces, sweepInstance, type WorkspaceSetup } from "./support/workspace-setup.ts";
 
 const docker = new Docker();
 const MINUTE = 60_000;
-
-/** Removes every object of `instance`, whatever a failed test left. */
-async function sweep(instance: string): Promise<void> {
-  const label = [`io.azusa.instance=${instance}`];
-  for (const c of await docker.listContainers({ all: true, filters: { label } }))
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true })
-      .catch(() => undefined);
-  for (const v of (await docker.listVolumes({ filters: { label } })).Volumes ?? [])
-    await docker
-      .getVolume(v.Name)
-      .remove()
-      .catch(() => undefined);
-}
 
 /** A templates folder whose default template is the busybox test image, idle after 30 minutes. */
 async function testTemplates(): Promise<string> {
@@ -81,8 +66,8 @@ describe("workspace operations", () => {
 
   afterAll(async () => {
     await t?.stop();
-    await sweep(instance);
-    await sweep(foreign);
+    await sweepInstance(docker, instance);
+    await sweepInstance(docker, foreign);
     if (templatesDir) rmSync(templatesDir, { recursive: true, force: true });
   });
 
@@ -253,7 +238,7 @@ describe("warm pool", () => {
 
   afterAll(async () => {
     await t?.stop();
-    await sweep(instance);
+    await sweepInstance(docker, instance);
     if (templatesDir) rmSync(templatesDir, { recursive: true, force: true });
   });
 

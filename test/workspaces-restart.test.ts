@@ -3,28 +3,16 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startServe } from "./support/cli.ts";
-import { Client, PASSWORD } from "./support/harness.ts";
+import { Client, freePort, PASSWORD } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
-import { prepareWorkspaces } from "./support/workspace-setup.ts";
+import { prepareWorkspaces, sweepInstance } from "./support/workspace-setup.ts";
 
 const docker = new Docker();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `check` until it returns a value, failing after `ms` with what it saw last. */
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
@@ -78,16 +66,7 @@ describe("a crash during provisioning", () => {
       child.kill("SIGTERM");
       await exited(child);
     }
-    for (const c of await docker.listContainers({ all: true, filters: { label } }))
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    for (const v of (await docker.listVolumes({ filters: { label } })).Volumes ?? [])
-      await docker
-        .getVolume(v.Name)
-        .remove()
-        .catch(() => undefined);
+    await sweepInstance(docker, instance);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 

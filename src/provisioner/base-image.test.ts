@@ -24,7 +24,15 @@ describe("image keeper", () => {
   it("builds a missing image once, and a workspace waits until the build is done", async () => {
     const build = deferred();
     let builds = 0;
-    const keeper = createImageKeeper({ docker, logger, tag: missing, builder: () => (builds++, build.promise) });
+    const keeper = createImageKeeper({
+      docker,
+      logger,
+      tag: missing,
+      builder: () => {
+        builds++;
+        return build.promise;
+      },
+    });
     await keeper.ensure([missing, "other/image:1"]);
     await keeper.ensure([missing]);
     expect(builds).toBe(1);
