@@ -7,6 +7,7 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerDriver } from "../src/provisioner/docker-driver.ts";
+import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { prepareWorkspaces, sweepInstance, type WorkspaceSetup } from "./support/workspace-setup.ts";
@@ -29,7 +30,7 @@ async function testTemplates(): Promise<string> {
   return dir;
 }
 
-describe("workspace operations", () => {
+describe.each(dialects)("workspace operations on %s", (dialect) => {
   const instance = `test-ops-${randomBytes(5).toString("hex")}`;
   const foreign = `test-other-${randomBytes(5).toString("hex")}`;
   let templatesDir: string;
@@ -58,6 +59,7 @@ describe("workspace operations", () => {
   beforeAll(async () => {
     templatesDir = await testTemplates();
     t = await startTestAzusa({
+      dialect,
       env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off", AZUSA_INSTANCE_ID: instance },
     });
     operator = await t.signIn("root@office.example");
@@ -183,6 +185,15 @@ describe("workspace operations", () => {
       state: "stopped",
       reason: "the assignment ended (withdrawn)",
     });
+  });
+
+  it("cancelling the package stops its workspace at the next run of the schedule", async () => {
+    await provisioned("3.1");
+    expect((await s.lead.post(`/api/v1/packages/${s.pkg["3.1"]?.id}/cancel`, { reason: "仕様変更" })).status).toBe(200);
+
+    expect(await t.running.azusa.workspaces.stopEnded()).toBe(1);
+
+    expect(await workspaceOf("3.1")).toMatchObject({ state: "stopped", reason: "the assignment ended (cancelled)" });
   });
 
   it("after acceptance and the retention period, the workspace and its volume are disposed of, recorded once", async () => {

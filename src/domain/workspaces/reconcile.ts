@@ -45,10 +45,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const result: ReconcileResult = { adopted: 0, orphansRemoved: 0, vanished: 0, resumed: 0, corrected: 0 };
   // Rows first, then the engine: an object made after the rows were read belongs to a busy workspace.
   const busyBefore = deps.busy();
+  const pooledBefore = deps.pooled();
   const rows = await db.selectFrom("workspace").selectAll().where("state", "in", live).execute();
   const objects = await driver.inventory();
   const busy = new Set([...busyBefore, ...deps.busy()]);
-  const pooled = deps.pooled();
+  const pooled = new Set([...pooledBefore, ...deps.pooled()]);
   const kept = new Set<string>();
   const labelled = (id: string) => objects.filter((o) => o.workspaceId === id);
 
@@ -165,6 +166,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     if (kept.has(o.id) || busy.has(o.workspaceId) || pooled.has(o.workspaceId)) continue;
     // objects of a provisioning row handled above are gone already
     if (handled.has(o.workspaceId) && rows.find((r) => r.id === o.workspaceId)?.state === "provisioning") continue;
+    // a workspace provisioned or claimed since the rows were read owns it after all
+    const owner = await db
+      .selectFrom("workspace")
+      .select("id")
+      .where("state", "in", live)
+      .where((eb) => eb.or([eb("id", "=", o.workspaceId), eb("container_id", "=", o.id), eb("volume", "=", o.id)]))
+      .executeTakeFirst();
+    if (owner) continue;
     await discard(o, o.pool ? "a warm-pool workspace no process holds" : "no live workspace owns it");
   }
   return result;
