@@ -195,6 +195,19 @@ describe("docker driver hardening", () => {
     expect((await run(ref, ["stat", "-c", "%u:%g", "/srv/work"])).stdout).toBe("1000:1000\n");
   });
 
+  it("list and inventory see only their own instance's objects", async () => {
+    const other = createDockerDriver({ docker, instance: `${instance}-other` });
+    const theirs = await other.create(spec());
+    try {
+      const ids = [...(await driver.list()).map((w) => w.containerId), ...(await driver.inventory()).map((o) => o.id)];
+      expect(ids).not.toContain(theirs.containerId);
+      expect(ids).not.toContain(theirs.volume);
+      expect((await other.inventory()).map((o) => o.id).sort()).toEqual([theirs.containerId, theirs.volume].sort());
+    } finally {
+      await other.destroy(theirs);
+    }
+  });
+
   it("no helper container outlives create", async () => {
     const s = spec();
     await driver.create(s);
