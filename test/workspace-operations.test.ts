@@ -175,6 +175,16 @@ describe.each(dialects)("workspace operations on %s", (dialect) => {
     expect(stopped.reason).toMatch(/^idle for 45 minutes \(limit 30\); no activity since its start at /);
   });
 
+  it("activity from before the last start does not count against a restarted workspace", async () => {
+    const ws = await workspaceOf("1.2.2"); // stopped as idle above
+    await t.running.azusa.workspaces.recordActivity(ws.id, "ssh shell", new Date(Date.now() - 60 * MINUTE));
+    expect((await s.sato.post(`/api/v1/workspaces/${ws.id}/start`)).status).toBe(200);
+
+    await t.running.azusa.workspaces.stopIdle(new Date(Date.now() + 10 * MINUTE));
+
+    expect(await workspaceOf("1.2.2")).toMatchObject({ state: "running", reason: "started by engineer" });
+  });
+
   it("withdrawing the assignment stops its workspace with that reason", async () => {
     const ws = await provisioned("2.2");
     expect((await s.lead.post(`/api/v1/packages/${s.pkg["2.2"]?.id}/withdraw`, { reason: "体制変更" })).status).toBe(

@@ -172,6 +172,15 @@ export function createWorkspaceService({
 
   const minutes = (ms: number) => Math.floor(ms / 60_000);
 
+  /** One row's step of a schedule: a failure is logged and the other rows go on; the next run tries again. */
+  async function each(id: string, what: string, step: () => Promise<unknown>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      logger.warn({ workspace: id, err: (err as Error).message }, `${what} failed`);
+    }
+  }
+
   const service = {
     /** Loads the templates once; a bad template stops start-up with every problem named. */
     templates(): Promise<Map<string, WorkspaceTemplate>> {
@@ -321,19 +330,23 @@ export function createWorkspaceService({
       let stopped = 0;
       for (const row of rows) {
         const limit = all.get(row.template)?.azusa.idleTimeoutMinutes ?? 60;
-        // updated_at of a running row is when it last became running: activity does not touch it
-        const since = row.last_activity_at ?? row.updated_at;
+        // updated_at of a running row is when it last became running: activity does not touch it, and
+        // activity from before that start does not count
+        const active = row.last_activity_at !== null && Date.parse(row.last_activity_at) >= Date.parse(row.updated_at);
+        const since = active ? (row.last_activity_at as string) : row.updated_at;
         const idle = at.getTime() - Date.parse(since);
         if (idle <= limit * 60_000 || inFlight.has(row.id)) continue;
-        const last = row.last_activity_at
+        const last = active
           ? `last activity: ${row.last_activity} at ${since}`
           : `no activity since its start at ${since}`;
-        await stopFor(row, `idle for ${minutes(idle)} minutes (limit ${limit}); ${last}`, {
-          idleMinutes: minutes(idle),
-          limitMinutes: limit,
-          lastActivity: row.last_activity,
-          lastActivityAt: row.last_activity_at,
-        });
+        await each(row.id, "stopping an idle workspace", () =>
+          stopFor(row, `idle for ${minutes(idle)} minutes (limit ${limit}); ${last}`, {
+            idleMinutes: minutes(idle),
+            limitMinutes: limit,
+            lastActivity: row.last_activity,
+            lastActivityAt: row.last_activity_at,
+          }),
+        );
         stopped++;
       }
       return stopped;
@@ -350,7 +363,9 @@ export function createWorkspaceService({
         .where("assignment.ended_at", "is not", null)
         .execute();
       for (const { end_reason, ended_at, ...row } of rows) {
-        await stopFor(row, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at });
+        await each(row.id, "stopping the workspace of an ended assignment", () =>
+          stopFor(row, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at }),
+        );
       }
       return rows.length;
     },
@@ -371,10 +386,12 @@ export function createWorkspaceService({
         .where("work_package.updated_at", "<=", cutoff)
         .execute();
       for (const r of rows) {
-        await service.destroy(
-          { kind: "system", name: "retention" },
-          r.id,
-          `retention of ${retentionDays} days after acceptance on ${r.accepted_at} ended`,
+        await each(r.id, "disposing of a workspace after retention", () =>
+          service.destroy(
+            { kind: "system", name: "retention" },
+            r.id,
+            `retention of ${retentionDays} days after acceptance on ${r.accepted_at} ended`,
+          ),
         );
       }
       return rows.length;
