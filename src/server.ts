@@ -205,7 +205,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
         await stopSchedules();
         azusa.images.stop();
         await azusa.workspaces.drain();
-        await azusa.pool.drain();
+        await azusa.pool.empty();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();

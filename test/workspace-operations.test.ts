@@ -309,4 +309,14 @@ describe("warm pool", () => {
     expect(result.orphansRemoved).toBe(0);
     expect((await poolContainers()).map((c) => c.Id).sort()).toEqual(before);
   });
+
+  it("stopping Azusa removes the pool's unclaimed workspaces and keeps the claimed one", async () => {
+    const claimed = await t.running.azusa.db.kysely
+      .selectFrom("workspace")
+      .select("container_id")
+      .executeTakeFirstOrThrow();
+    expect(await poolContainers()).toHaveLength(2);
+    await t.running.stop();
+    expect((await poolContainers()).map((c) => c.Id)).toEqual([claimed.container_id]);
+  });
 });

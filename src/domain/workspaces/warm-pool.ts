@@ -36,6 +36,8 @@ export interface WarmPool {
   holds(): Set<string>;
   /** Waits for the fill in progress. */
   drain(): Promise<void>;
+  /** At shutdown: waits for the fill, then destroys the workspaces nobody claimed. */
+  empty(): Promise<void>;
 }
 
 /**
@@ -63,6 +65,7 @@ export function createWarmPool({
   const ready = new Map<string, WorkspaceRef[]>();
   const pending = new Set<string>();
   let filling: Promise<void> | undefined;
+  let closed = false;
 
   async function makeOne(template: WorkspaceTemplate): Promise<void> {
     const id = `pool-${randomBytes(6).toString("hex")}`;
@@ -83,7 +86,7 @@ export function createWarmPool({
   async function fillAll(): Promise<void> {
     if (size <= 0) return;
     for (const template of (await templates()).values()) {
-      const short = () => (ready.get(template.name)?.length ?? 0) < size;
+      const short = () => !closed && (ready.get(template.name)?.length ?? 0) < size;
       if (!short()) continue;
       try {
         await imageReady(template.image);
@@ -107,6 +110,7 @@ export function createWarmPool({
       setTimeout(() => void this.fill(), refillDelayMs).unref();
     },
     fill() {
+      if (closed) return Promise.resolve();
       filling ??= fillAll().finally(() => {
         filling = undefined;
       });
@@ -119,6 +123,13 @@ export function createWarmPool({
     },
     async drain() {
       await filling;
+    },
+    async empty() {
+      closed = true; // a refill timer that fires later finds the pool closed
+      await filling;
+      const left = [...ready.values()].flat();
+      ready.clear();
+      for (const ref of left) await driver.destroy(ref).catch(() => undefined); // reconcile removes what stays
     },
   };
 }
