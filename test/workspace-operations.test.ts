@@ -8,9 +8,10 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDockerDriver } from "../src/provisioner/docker-driver.ts";
 import { dialects } from "./support/databases.ts";
+import { sweepInstance } from "./support/docker.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
-import { prepareWorkspaces, sweepInstance, type WorkspaceSetup } from "./support/workspace-setup.ts";
+import { prepareWorkspaces, type WorkspaceSetup } from "./support/workspace-setup.ts";
 
 const docker = new Docker();
 const MINUTE = 60_000;

@@ -8,9 +8,10 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startServe } from "./support/cli.ts";
+import { sweepInstance } from "./support/docker.ts";
 import { Client, freePort, PASSWORD } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
-import { prepareWorkspaces, sweepInstance } from "./support/workspace-setup.ts";
+import { prepareWorkspaces } from "./support/workspace-setup.ts";
 
 const docker = new Docker();
 

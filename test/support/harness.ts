@@ -5,8 +5,9 @@ import { loadConfig } from "../../src/config.ts";
 import type { Role } from "../../src/domain/actor.ts";
 import { system } from "../../src/domain/actor.ts";
 import { createLogger } from "../../src/logger.ts";
-import { type Running, startAzusa } from "../../src/server.ts";
+import { loadInstanceId, type Running, startAzusa } from "../../src/server.ts";
 import { createTestDatabase, type TestDialect } from "./databases.ts";
+import { sweepAfterTest } from "./docker.ts";
 
 export const PASSWORD = "matsumoto-castle-1594";
 
@@ -168,6 +169,7 @@ export async function startTestAzusa({
     },
     async stop() {
       await running.stop();
+      await sweepAfterTest(loadInstanceId(config));
       await db.drop();
     },
   };

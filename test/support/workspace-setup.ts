@@ -1,6 +1,5 @@
 // Over HTTP, what a workspace test needs before its first assignment: a tenant, its contractor and
 // lead, a vetted engineer able to take every sample package, and the sample WBS imported.
-import type Docker from "dockerode";
 import { expect } from "vitest";
 import { sampleContract } from "./fixtures.ts";
 import { Client, PASSWORD } from "./harness.ts";
@@ -78,19 +77,4 @@ export async function prepareWorkspaces(base: string, operator: Client, suffix =
       return (await sato.client.get(`/api/v1/packages/${id}/workspace`)).json();
     },
   };
-}
-
-/** Removes every container and volume of Azusa instance `instance`, whatever a failed test left. */
-export async function sweepInstance(docker: Docker, instance: string): Promise<void> {
-  const label = [`io.azusa.instance=${instance}`];
-  for (const c of await docker.listContainers({ all: true, filters: { label } }))
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true })
-      .catch(() => undefined);
-  for (const v of (await docker.listVolumes({ filters: { label } })).Volumes ?? [])
-    await docker
-      .getVolume(v.Name)
-      .remove()
-      .catch(() => undefined);
 }
