@@ -6,11 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import { loadConfig } from "../src/config.ts";
-import { type Actor, system } from "../src/domain/actor.ts";
+import { system } from "../src/domain/actor.ts";
 import { structure } from "../src/domain/wbs/wbs-import.service.ts";
 import { parseWbs } from "../src/domain/wbs/wbs-parse.ts";
 import { createLogger } from "../src/logger.ts";
 import { buildAzusa } from "../src/server.ts";
+import { benchContractor } from "../test/support/fixtures.ts";
 import { generatedWbs, utf8Csv } from "../test/support/wbs-files.ts";
 
 const ITEMS = 5000;
@@ -30,14 +31,7 @@ async function main() {
     const azusa = buildAzusa(loadConfig({ AZUSA_DATA_DIR: dataDir }), { logger: createLogger({ level: "silent" }) });
     await azusa.migrate();
     const tenant = await azusa.tenants.create(system("bench"), { name: "bench tenant" });
-    const contractor: Actor = {
-      kind: "user",
-      userId: "bench",
-      email: "bench@example.com",
-      role: "contractor",
-      tenantId: tenant.id,
-      via: "session",
-    };
+    const contractor = benchContractor(tenant.id);
     const newContract = async () =>
       (
         await azusa.contracts.create(contractor, {

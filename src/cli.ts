@@ -1,9 +1,11 @@
-// The `azusa` command: serve, migrate, create the first operator, verify the audit chain.
+// The `azusa` command: serve, migrate, create the first operator, verify the audit chain, build the workspace image.
 import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { type Config, ConfigError, loadConfig, settings } from "./config.ts";
 import { system } from "./domain/actor.ts";
 import { AppError } from "./domain/errors.ts";
+import { baseImageTag, buildBaseImage, imageExists } from "./provisioner/base-image.ts";
+import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { buildAzusa, startAzusa } from "./server.ts";
 
 function config(): Config {
@@ -36,6 +38,12 @@ async function readSecretLine(prompt: string): Promise<string> {
   process.stderr.write("\n");
   return answer;
 }
+
+// Output piped into `head` and the like: a closed pipe ends the command quietly, as for any Unix tool.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
 
 const program = new Command("azusa").description("Azusa: Tokyo contracts, Matsumoto engineers, controlled workspaces");
 
@@ -106,6 +114,36 @@ audit
       process.stdout.write(`audit chain broken at event ${result.firstBad?.seq}: ${result.firstBad?.problem}\n`);
       process.exitCode = 1;
     }
+  });
+
+const image = program.command("image").description("workspace images, built here without a registry");
+image
+  .command("build")
+  .description("build the default workspace image (Debian bookworm by debootstrap, then docker import)")
+  .option("--tag <tag>", "the image's tag", baseImageTag)
+  .option("--force", "build again even when the image exists")
+  .action(async (opts: { tag: string; force?: boolean }) => {
+    const docker = createDockerClient(config().docker);
+    try {
+      await dockerProbe(docker).ping();
+    } catch (err) {
+      process.stderr.write(
+        `azusa: the Docker engine is not reachable (${(err as Error).message}); start dockerd first\n`,
+      );
+      process.exit(1);
+    }
+    if (!opts.force && (await imageExists(docker, opts.tag))) {
+      process.stdout.write(`${opts.tag} is already built; --force builds it again\n`);
+      return;
+    }
+    const started = Date.now();
+    try {
+      await buildBaseImage({ tag: opts.tag }, (line) => process.stderr.write(`${line}\n`));
+    } catch (err) {
+      process.stderr.write(`azusa: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${opts.tag} built in ${Math.round((Date.now() - started) / 1000)} s\n`);
   });
 
 program

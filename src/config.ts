@@ -96,6 +96,29 @@ const Env = z.object({
     .regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-8])$/, "must be an IPv4 range from /16 to /28, e.g. 10.213.0.0/16")
     .default("10.213.0.0/16")
     .describe("IPv4 range cut into a /28 per workspace that may reach the network"),
+  AZUSA_INSTANCE_ID: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{2,62}$/, "lower-case letters, digits, '_', '.' and '-', 3 to 63")
+    .optional()
+    .describe("this Azusa's name on the Docker objects it owns; generated once into the data directory when unset"),
+  AZUSA_WARM_POOL: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .default(0)
+    .describe("workspaces per template created and started ahead of assignments (0: none)"),
+  AZUSA_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3650)
+    .default(30)
+    .describe("days a workspace is kept after its package is accepted; then it and its volume are destroyed"),
+  AZUSA_IMAGE_BUILD: z
+    .enum(["on", "off"])
+    .default("on")
+    .describe("build the default workspace image at start when it is missing (infra/image/build-base.sh)"),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
@@ -123,6 +146,10 @@ export interface Config {
   gitImportDir: string | undefined;
   githubApiUrl: string;
   egress: { proxyPort: number; pool: string };
+  instanceId: string | undefined;
+  warmPool: number;
+  retentionDays: number;
+  imageBuild: boolean;
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -189,5 +216,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gitImportDir: e.AZUSA_GIT_IMPORT_DIR,
     githubApiUrl: e.AZUSA_GITHUB_API_URL,
     egress: { proxyPort: e.AZUSA_EGRESS_PROXY_PORT, pool: e.AZUSA_EGRESS_SUBNETS },
+    instanceId: e.AZUSA_INSTANCE_ID,
+    warmPool: e.AZUSA_WARM_POOL,
+    retentionDays: e.AZUSA_RETENTION_DAYS,
+    imageBuild: e.AZUSA_IMAGE_BUILD === "on",
   };
 }

@@ -28,11 +28,13 @@ import { createSettlementService } from "./domain/timesheets/settlements.service
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
+import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { createJobLock } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createImageKeeper } from "./provisioner/base-image.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
@@ -40,16 +42,31 @@ import { defaultTemplateDir } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
 export function loadSecret(config: Config): string {
-  if (config.secret) return config.secret;
+  return config.secret ?? keptInDataDir(config, "secret", () => randomBytes(32).toString("base64url"), 0o600);
+}
+
+/** The content of `name` in the data directory, written once from `make` when the file is missing. */
+function keptInDataDir(config: Config, name: string, make: () => string, mode: number): string {
   mkdirSync(config.dataDir, { recursive: true });
-  const file = join(config.dataDir, "secret");
+  const file = join(config.dataDir, name);
   try {
     return readFileSync(file, "utf8").trim();
   } catch {
-    const secret = randomBytes(32).toString("base64url");
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
-    return secret;
+    const value = make();
+    writeFileSync(file, `${value}\n`, { mode, flag: "wx" });
+    return value;
   }
+}
+
+/**
+ * This Azusa's instance id, the `io.azusa.instance` label of every Docker object it makes: from the
+ * configuration, or generated once and kept in the data directory. Reconcile touches nothing else,
+ * so Azusas sharing one engine (tests in parallel, other checkouts) leave each other's objects alone.
+ */
+export function loadInstanceId(config: Config): string {
+  return (
+    config.instanceId ?? keptInDataDir(config, "instance-id", () => `azusa-${randomBytes(6).toString("hex")}`, 0o644)
+  );
 }
 
 /** Every service of one Azusa process, not yet listening. */
@@ -75,7 +92,8 @@ export function buildAzusa(
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
-  const egressNetworks = createEgressNetworks({ docker, ...config.egress });
+  const instance = loadInstanceId(config);
+  const egressNetworks = createEgressNetworks({ docker, instance, ...config.egress });
   const egress = createEgressService({
     db: db.kysely,
     audit,
@@ -83,15 +101,23 @@ export function buildAzusa(
     logger,
     templates: () => workspaces.templates(),
   });
-  const driver = createDockerDriver({ docker, egress: egressNetworks });
+  const driver = createDockerDriver({ docker, instance, egress: egressNetworks });
   const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
+  const images = createImageKeeper({ docker, logger, build: config.imageBuild });
+  const templatesDir = config.templatesDir ?? defaultTemplateDir;
+  // The pool and the service read the same templates: loaded once, by the service.
+  const templates = () => workspaces.templates();
+  const pool = createWarmPool({ driver, size: config.warmPool, templates, logger, imageReady: images.ready });
   const workspaces = createWorkspaceService({
     db: db.kysely,
     audit,
     driver,
-    templatesDir: config.templatesDir ?? defaultTemplateDir,
+    templatesDir,
     logger,
     egress,
+    pool,
+    retentionDays: config.retentionDays,
+    imageReady: images.ready,
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
   });
   const pulls = createPullService({
@@ -111,6 +137,9 @@ export function buildAzusa(
     packages,
     offerTtlHours: config.offerTtlHours,
     onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
+    // the schedule stops it within a minute if the engine does not answer now
+    onAssignmentEnded: () =>
+      workspaces.stopEnded().catch((err) => logger.warn({ err: (err as Error).message }, "stopping ended workspaces")),
   });
   const notifications = createNotificationService({
     db: db.kysely,
@@ -190,8 +219,20 @@ export function buildAzusa(
     pulls,
     forge,
     github,
-    schedules: schedules({ offers, engineers, reminders, deliveries, notifications, pulls }),
     egress,
+    pool,
+    images,
+    driver,
+    schedules: schedules({
+      offers,
+      engineers,
+      reminders,
+      deliveries,
+      notifications,
+      pulls,
+      workspaces,
+      pool: config.warmPool > 0 ? pool : undefined,
+    }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {
@@ -222,6 +263,19 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
   // Workspaces made before a restart get their egress proxies back before anyone can reach them.
   await azusa.egress.resume();
+  // Before serving: the rows and the engine agree again after a crash (an engine that does not
+  // answer is logged; the schedule tries again). The image build and the pool go on in the background.
+  try {
+    const result = await azusa.workspaces.reconcile();
+    azusa.logger.info({ result }, "workspaces reconciled");
+  } catch (err) {
+    azusa.logger.error({ err: (err as Error).message }, "reconcile at start failed");
+  }
+  const images = [...(await azusa.workspaces.templates()).values()].map((t) => t.image);
+  azusa.images
+    .ensure(images)
+    .catch((err: Error) => azusa.logger.error({ err: err.message }, "checking the workspace image failed"))
+    .then(() => azusa.pool.fill());
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host }, (info) =>
       resolve({ server: s, port: info.port }),
@@ -241,8 +295,10 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
       stopping ??= (async () => {
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
+        azusa.images.stop();
         await azusa.workspaces.drain();
         await azusa.egress.shutdown();
+        await azusa.pool.empty();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           if ("closeIdleConnections" in server) server.closeIdleConnections();

@@ -85,7 +85,8 @@ async function machineBeyond() {
 
 describe("egress allow-list", () => {
   const docker = new Docker();
-  const driver = createDockerDriver({ docker });
+  // Exec only: it reaches containers by id, whatever instance made them.
+  const driver = createDockerDriver({ docker, instance: "egress-test" });
   let templatesDir: string;
   let t: TestAzusa;
   let operator: Client;

@@ -5,10 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
-import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
+import { prepareWorkspaces, type WorkspaceSetup } from "./support/workspace-setup.ts";
 
 describe("workspaces", () => {
   const docker = new Docker();
@@ -19,18 +18,13 @@ describe("workspaces", () => {
   let lead: Client;
   let sato: Client;
   let other: Client;
-  let satoId: string;
-  let contractId: string;
+  let setup: WorkspaceSetup;
   let pkg: Record<string, { id: string }>;
 
   const accept = async (wbsId: string) => {
-    const id = pkg[wbsId]?.id;
-    expect((await lead.post(`/api/v1/packages/${id}/open`)).status).toBe(200);
-    const offer = await (await lead.post(`/api/v1/packages/${id}/offers`, { engineerId: satoId })).json();
-    expect((await sato.post(`/api/v1/offers/${offer.id}/accept`)).status).toBe(200);
-    const ws = await (await sato.get(`/api/v1/packages/${id}/workspace`)).json();
+    const ws = await setup.accept(wbsId);
     await t.running.azusa.workspaces.settled(ws.id);
-    return (await (await sato.get(`/api/v1/packages/${id}/workspace`)).json()) as {
+    return (await (await sato.get(`/api/v1/packages/${pkg[wbsId]?.id}/workspace`)).json()) as {
       id: string;
       state: string;
       reason: string;
@@ -49,37 +43,11 @@ describe("workspaces", () => {
     writeFileSync(join(templatesDir, "default.devcontainer.json"), template(image));
     writeFileSync(join(templatesDir, "missing-image.devcontainer.json"), template("azusa-test/not-built:1"));
     t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
-    const tokyo = await t.createTenant("東京SI");
-    await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
-    const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
-    satoId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
-    await t.createUser("engineer", "ito@matsumoto.example");
     operator = await t.signIn("root@office.example");
-    contractor = await t.signIn("buyer@tokyo-si.example");
-    lead = await t.signIn("lead@tokyo-si.example");
-    sato = await t.signIn("sato@matsumoto.example");
+    setup = await prepareWorkspaces(t.base, operator);
+    ({ contractor, lead, sato, pkg } = setup);
+    await t.createUser("engineer", "ito@matsumoto.example");
     other = await t.signIn("ito@matsumoto.example");
-    await operator.put(`/api/v1/engineers/${satoId}`, {
-      weeklyCapacityHours: 40,
-      skills: [
-        { skill: "java", level: 5 },
-        { skill: "spring", level: 5 },
-      ],
-    });
-    for (const kind of ["nda", "background_check", "security_training"]) {
-      await operator.post(`/api/v1/engineers/${satoId}/vetting`, {
-        kind,
-        issuedOn: "2026-01-01",
-        expiresOn: "2028-01-01",
-      });
-    }
-    contractId = (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json())
-      .id;
-    await contractor.request("POST", `/api/v1/contracts/${contractId}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
-      "content-type": "text/csv",
-    });
-    const items = (await (await lead.get(`/api/v1/contracts/${contractId}/packages`)).json()).items;
-    pkg = Object.fromEntries(items.map((p: { wbsId: string }) => [p.wbsId, p]));
   });
 
   afterAll(async () => {

@@ -8,6 +8,8 @@ import type { NotificationService } from "../domain/notifications/notifications.
 import type { ReminderService } from "../domain/notifications/reminders.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
+import type { WarmPool } from "../domain/workspaces/warm-pool.ts";
+import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Logger } from "../logger.ts";
 import { type JobLock, slotOf } from "./job-lock.ts";
 
@@ -26,6 +28,8 @@ export function schedules({
   deliveries,
   notifications,
   pulls,
+  workspaces,
+  pool,
 }: {
   offers: OfferService;
   engineers: EngineerService;
@@ -33,11 +37,22 @@ export function schedules({
   deliveries?: DeliveryService;
   notifications?: NotificationService;
   pulls?: PullService;
+  workspaces?: WorkspaceService;
+  pool?: WarmPool;
 }): Schedule[] {
   const list: Schedule[] = [
     { name: "offers.expire", cron: "* * * * *", run: () => offers.expireOffers() },
     // Just after midnight in Tokyo, when a record's last valid day has ended.
     { name: "vetting.expire", cron: "5 0 * * *", run: () => engineers.expireVetting(system("schedule")) },
+    ...(workspaces
+      ? [
+          { name: "workspaces.reconcile", cron: "*/5 * * * *", run: () => workspaces.reconcile() },
+          { name: "workspaces.idle", cron: "* * * * *", run: () => workspaces.stopIdle() },
+          { name: "workspaces.ended", cron: "* * * * *", run: () => workspaces.stopEnded() },
+          { name: "workspaces.retention", cron: "17 * * * *", run: () => workspaces.disposeRetained() },
+        ]
+      : []),
+    ...(pool ? [{ name: "workspaces.pool", cron: "* * * * *", run: () => pool.fill() }] : []),
   ];
   // Notices pushes to the forks of open pull requests (reads also notice them at once).
   if (pulls) list.push({ name: "pulls.refresh", cron: "*/5 * * * *", run: () => pulls.refreshOpen() });

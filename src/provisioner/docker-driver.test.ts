@@ -10,6 +10,8 @@ import { contractTenantId, runDriverContract } from "./driver.contract.ts";
 import type { WorkspaceRef, WorkspaceSpec } from "./driver.ts";
 
 const docker = createDockerClient(loadConfig({ DOCKER_HOST: process.env.DOCKER_HOST }).docker);
+/** This file's own instance id: other test files and Azusas on the same engine never see its objects. */
+const instance = `test-${randomBytes(6).toString("hex")}`;
 
 /** A missing engine fails these tests, in CI and here alike: a skipped driver test proves nothing. */
 async function requireEngine(): Promise<void> {
@@ -42,7 +44,7 @@ runDriverContract("docker", async () => {
   await requireEngine();
   const image = await ensureTestImage(docker);
   return {
-    driver: createDockerDriver({ docker }),
+    driver: createDockerDriver({ docker, instance }),
     image,
     cleanup: () => sweep(`io.azusa.tenant=${contractTenantId}`),
   };
@@ -50,7 +52,7 @@ runDriverContract("docker", async () => {
 
 describe("docker driver hardening", () => {
   const tenantId = `hardening-${randomBytes(4).toString("hex")}`;
-  const driver = createDockerDriver({ docker });
+  const driver = createDockerDriver({ docker, instance });
   let image = "";
   let counter = 0;
 
@@ -162,6 +164,48 @@ describe("docker driver hardening", () => {
     const ref = await driver.create(spec());
     await driver.destroy(ref);
     await expect(docker.getVolume(ref.volume).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("a folder the image already gives the user needs no helper: the engine's copy-up hands it over", async () => {
+    const s = spec({ workspaceFolder: "/home/azusa" }); // the test image's home belongs to azusa
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const ref = await driver.create(s);
+    await driver.start(ref);
+    expect((await run(ref, ["stat", "-c", "%u:%g", "/home/azusa"])).stdout).toBe("1000:1000\n");
+    expect((await run(ref, ["touch", "/home/azusa/x"])).code).toBe(0);
+    const stream = await docker.getEvents({
+      since,
+      until: Math.floor(Date.now() / 1000) + 1,
+      filters: { type: ["container"], event: ["create"], label: [`io.azusa.workspace=${s.id}`] },
+    });
+    let text = "";
+    for await (const chunk of stream) text += chunk.toString();
+    const roles = text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).Actor.Attributes["io.azusa.role"]);
+    expect(roles).not.toContain("prepare");
+    expect(roles).toContain("workspace");
+  });
+
+  it("a folder the image does not give the user is prepared by the helper", async () => {
+    const s = spec({ workspaceFolder: "/srv/work" });
+    const ref = await driver.create(s);
+    await driver.start(ref);
+    expect((await run(ref, ["stat", "-c", "%u:%g", "/srv/work"])).stdout).toBe("1000:1000\n");
+  });
+
+  it("list and inventory see only their own instance's objects", async () => {
+    const other = createDockerDriver({ docker, instance: `${instance}-other` });
+    const theirs = await other.create(spec());
+    try {
+      const ids = [...(await driver.list()).map((w) => w.containerId), ...(await driver.inventory()).map((o) => o.id)];
+      expect(ids).not.toContain(theirs.containerId);
+      expect(ids).not.toContain(theirs.volume);
+      expect((await other.inventory()).map((o) => o.id).sort()).toEqual([theirs.containerId, theirs.volume].sort());
+    } finally {
+      await other.destroy(theirs);
+    }
   });
 
   it("no helper container outlives create", async () => {

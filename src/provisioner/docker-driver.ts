@@ -11,6 +11,7 @@ import {
   type ExecSession,
   type ListedWorkspace,
   labelKeys,
+  type OwnedObject,
   type WorkspaceDriver,
   type WorkspaceRef,
   type WorkspaceSpec,
@@ -22,7 +23,7 @@ import type { EgressNetwork, EgressNetworks } from "./egress-network.ts";
 /** The part of dockerode the driver uses. */
 export type DockerApi = Pick<
   Docker,
-  "createContainer" | "getContainer" | "listContainers" | "createVolume" | "getVolume" | "listVolumes"
+  "createContainer" | "getContainer" | "listContainers" | "createVolume" | "getVolume" | "listVolumes" | "getImage"
 >;
 
 /** Tells the workspace container from the short-lived container that prepares its volume. */
@@ -31,6 +32,8 @@ export const roleLabel = "io.azusa.role";
 /** Options of the Docker driver. */
 export interface DockerDriverOptions {
   docker: DockerApi;
+  /** This Azusa's instance id, on every object's `io.azusa.instance` label; list and inventory see only these. */
+  instance: string;
   /** Seconds a stopping workspace gets between SIGTERM and SIGKILL; default 5. */
   stopTimeoutSeconds?: number;
   /** Prefix of container and volume names; default `azusa-ws-`. */
@@ -92,6 +95,32 @@ async function readSingleFile(tar: NodeJS.ReadableStream): Promise<string | unde
     if (type === "0" || type === "\0") return data.toString("utf8");
     if (type !== "x" && type !== "g") return undefined; // a link or a directory: not something we resolve
     offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return undefined;
+}
+
+/** Owner and mode of the first entry of a `getArchive` tar stream (the directory itself); reads only its header. */
+async function readEntryOwner(
+  tar: NodeJS.ReadableStream,
+): Promise<{ uid: number; gid: number; mode: number; dir: boolean } | undefined> {
+  let buf = Buffer.alloc(0);
+  for await (const chunk of tar) {
+    buf = Buffer.concat([buf, Buffer.from(chunk)]);
+    if (buf.length < 512) continue;
+    const header = buf.subarray(0, 512);
+    const type = String.fromCharCode(header[156] ?? 0);
+    if (type === "x" || type === "g") {
+      // a pax header first: skip it and its data, then read the entry itself
+      const size = Number.parseInt(header.subarray(124, 136).toString("latin1").replace(/\0.*$/, "").trim() || "0", 8);
+      const next = 512 + Math.ceil(size / 512) * 512;
+      if (buf.length < next + 512) continue;
+      buf = buf.subarray(next);
+      continue;
+    }
+    const octal = (from: number, to: number) =>
+      Number.parseInt(header.subarray(from, to).toString("latin1").replace(/\0.*$/, "").trim() || "0", 8);
+    (tar as unknown as { destroy?: () => void }).destroy?.();
+    return { mode: octal(100, 108), uid: octal(108, 116), gid: octal(116, 124), dir: type === "5" };
   }
   return undefined;
 }
@@ -175,6 +204,8 @@ function hardenedHostConfig(
   spec: WorkspaceSpec,
   identity: Identity,
   volume: string,
+  labels: Record<string, string>,
+  copyUp: boolean,
   network?: EgressNetwork,
 ): Docker.HostConfig {
   const bytes = spec.resources.memoryMiB * 1024 * 1024;
@@ -206,15 +237,16 @@ function hardenedHostConfig(
     ...(network ? { Dns: [network.gateway] } : {}),
     ReadonlyRootfs: spec.readOnlyRootFs,
     ...(spec.readOnlyRootFs ? { Tmpfs: tmpfs } : {}),
-    // NoCopy: the engine would otherwise copy the owner of the image's (or WorkingDir's freshly made)
-    // directory onto the still-empty volume and undo prepareVolume; the helper already did the copy-up.
+    // The engine copies the image's directory, content and owner, into a still-empty volume at first
+    // mount. When the image's folder already belongs to the user that copy-up is all the volume needs;
+    // otherwise NoCopy, or the copied root owner would undo prepareVolume (which did the copy-up itself).
     Mounts: [
       {
         Type: "volume",
         Source: volume,
         Target: spec.workspaceFolder,
         ReadOnly: false,
-        VolumeOptions: { NoCopy: true, Labels: workspaceLabels(spec), DriverConfig: { Name: "local", Options: {} } },
+        VolumeOptions: { NoCopy: !copyUp, Labels: labels, DriverConfig: { Name: "local", Options: {} } },
       },
     ],
     RestartPolicy: { Name: "no" },
@@ -303,11 +335,16 @@ async function initialSize(session: ExecSession, cols: number, rows: number): Pr
 /** A WorkspaceDriver on one Docker engine. */
 export function createDockerDriver({
   docker,
+  instance,
   stopTimeoutSeconds = 5,
   namePrefix = "azusa-ws-",
   egress,
 }: DockerDriverOptions): WorkspaceDriver {
   const isolated = { NetworkMode: "none", CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"] };
+  const labelsOf = (spec: WorkspaceSpec) => workspaceLabels(spec, instance);
+  const mine = `${labelKeys.instance}=${instance}`;
+  /** What create learnt about an image, per image id (a rebuilt tag is another id): reading it costs a container. */
+  const imageFacts = new Map<string, Promise<{ identity: Identity; folderOwned: boolean }>>();
 
   async function removeContainer(id: string): Promise<void> {
     try {
@@ -332,7 +369,7 @@ export function createDockerDriver({
     try {
       const found = await docker.listContainers({
         all: true,
-        filters: { label: [`${labelKeys.managed}=true`, `${labelKeys.workspace}=${id}`] },
+        filters: { label: [mine, `${labelKeys.workspace}=${id}`] },
       });
       return found.map((c) => c.Id);
     } catch (err) {
@@ -340,25 +377,55 @@ export function createDockerDriver({
     }
   }
 
-  /** The user's numeric ids and home, read from the image through a container that is never started. */
-  async function lookUpIdentity(spec: WorkspaceSpec): Promise<Identity> {
-    const [userPart = "", groupPart] = spec.user.split(":");
-    if (numeric(userPart) && groupPart !== undefined && numeric(groupPart) && !spec.readOnlyRootFs) {
-      return resolveIdentity(spec.user, undefined, undefined); // nothing to look up: no home tmpfs needed
+  async function imageId(image: string): Promise<string> {
+    try {
+      return (await docker.getImage(image).inspect()).Id;
+    } catch (err) {
+      throw engineError(err, "reading the image", `image ${image}`);
     }
+  }
+
+  /**
+   * The user's numeric ids and home, and whether the image's workspace folder already belongs to
+   * that user, read through a container that is never started; remembered per image id.
+   */
+  function lookUpImage(spec: WorkspaceSpec, id: string): Promise<{ identity: Identity; folderOwned: boolean }> {
+    const key = `${id}\0${spec.user}\0${spec.workspaceFolder}`;
+    let facts = imageFacts.get(key);
+    if (!facts) {
+      facts = readImage(spec);
+      imageFacts.set(key, facts);
+      facts.catch(() => imageFacts.delete(key)); // a failure is not remembered
+    }
+    return facts;
+  }
+
+  async function readImage(spec: WorkspaceSpec): Promise<{ identity: Identity; folderOwned: boolean }> {
     let probe: Docker.Container;
     try {
       probe = await docker.createContainer({
         Image: spec.image,
         Entrypoint: ["true"],
-        Labels: { ...workspaceLabels(spec), [roleLabel]: "probe" },
+        Labels: { ...labelsOf(spec), [roleLabel]: "probe" },
         HostConfig: { ...isolated },
       });
     } catch (err) {
       throw engineError(err, "reading the image's users", `image ${spec.image}`);
     }
     try {
-      return await identityIn(probe, spec.user);
+      const identity = await identityIn(probe, spec.user);
+      let folderOwned = false;
+      try {
+        const owner = await readEntryOwner(await probe.getArchive({ path: spec.workspaceFolder }));
+        folderOwned =
+          owner?.dir === true &&
+          owner.uid === identity.uid &&
+          owner.gid === identity.gid &&
+          (owner.mode & 0o700) === 0o700;
+      } catch (err) {
+        if (statusOf(err) !== 404) throw engineError(err, "reading the workspace folder", `image ${spec.image}`);
+      }
+      return { identity, folderOwned };
     } finally {
       await removeContainer(probe.id);
     }
@@ -377,7 +444,7 @@ export function createDockerDriver({
         User: "0:0",
         Entrypoint: ["chown"],
         Cmd: ["-R", `${identity.uid}:${identity.gid}`, spec.workspaceFolder],
-        Labels: { ...workspaceLabels(spec), [roleLabel]: "prepare" },
+        Labels: { ...labelsOf(spec), [roleLabel]: "prepare" },
         HostConfig: {
           ...isolated,
           CapAdd: ["CHOWN"],
@@ -433,8 +500,8 @@ export function createDockerDriver({
     async create(spec) {
       checkWorkspaceSpec(spec);
       const name = `${namePrefix}${spec.id}`;
-      const labels = workspaceLabels(spec);
-      const identity = await lookUpIdentity(spec);
+      const labels = labelsOf(spec);
+      const { identity, folderOwned } = await lookUpImage(spec, await imageId(spec.image));
       // createVolume would quietly hand back an existing volume, with someone else's files in it
       if (await volumeExists(name)) throw new AppError("CONFLICT", `workspace ${spec.id} already has a volume`);
       try {
@@ -444,7 +511,7 @@ export function createDockerDriver({
       }
       let network: EgressNetwork | undefined;
       try {
-        await prepareVolume(spec, identity, name);
+        if (!folderOwned) await prepareVolume(spec, identity, name);
         if (spec.egress) {
           if (!egress) throw new AppError("UNAVAILABLE", "egress to the template's destinations is not set up here");
           network = await egress.create(spec);
@@ -458,7 +525,7 @@ export function createDockerDriver({
           Env: envList({ ...spec.env, ...(network && egress ? egress.proxyEnv(network) : {}) }),
           WorkingDir: spec.workspaceFolder,
           Labels: { ...labels, [roleLabel]: "workspace" },
-          HostConfig: hardenedHostConfig(spec, identity, name, network),
+          HostConfig: hardenedHostConfig(spec, identity, name, labels, folderOwned, network),
         });
         return { id: spec.id, containerId: container.id, volume: name };
       } catch (err) {
@@ -537,7 +604,7 @@ export function createDockerDriver({
     },
 
     async list(labels = {}) {
-      const filters = [`${labelKeys.managed}=true`, `${roleLabel}=workspace`];
+      const filters = [mine, `${roleLabel}=workspace`];
       for (const [k, v] of Object.entries(labels)) filters.push(`${k}=${v}`);
       let found: Docker.ContainerInfo[];
       try {
@@ -551,6 +618,49 @@ export function createDockerDriver({
         const status: WorkspaceStatus = c.State === "running" ? "running" : "stopped";
         return { id, containerId: c.Id, volume, labels: c.Labels, status };
       });
+    },
+
+    async inventory() {
+      let containers: Docker.ContainerInfo[];
+      let volumes: Docker.VolumeInspectInfo[];
+      try {
+        [containers, volumes] = await Promise.all([
+          docker.listContainers({ all: true, filters: { label: [mine] } }),
+          docker.listVolumes({ filters: { label: [mine] } }).then((r) => r.Volumes ?? []),
+        ]);
+      } catch (err) {
+        throw engineError(err, "listing this instance's objects", "workspace");
+      }
+      const owned: OwnedObject[] = containers.map((c) => ({
+        kind: "container",
+        id: c.Id,
+        workspaceId: c.Labels[labelKeys.workspace] ?? "",
+        role: c.Labels[roleLabel] ?? "",
+        ...(c.Labels[labelKeys.pool] ? { pool: c.Labels[labelKeys.pool] } : {}),
+        status: c.State === "running" ? "running" : "stopped",
+        ...(c.Labels[roleLabel] === "workspace"
+          ? {
+              volume:
+                c.Mounts.find((m) => m.Type === "volume")?.Name ?? `${namePrefix}${c.Labels[labelKeys.workspace]}`,
+            }
+          : {}),
+      }));
+      for (const v of volumes) {
+        const labels = v.Labels ?? {};
+        owned.push({
+          kind: "volume",
+          id: v.Name,
+          workspaceId: labels[labelKeys.workspace] ?? "",
+          role: "volume",
+          ...(labels[labelKeys.pool] ? { pool: labels[labelKeys.pool] } : {}),
+        });
+      }
+      return owned;
+    },
+
+    async discard(object) {
+      if (object.kind === "container") await removeContainer(object.id);
+      else await removeVolume(object.id);
     },
   };
 }

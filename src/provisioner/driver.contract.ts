@@ -1,7 +1,7 @@
 // The behaviour every WorkspaceDriver must show; each driver's test file calls runDriverContract once.
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExecRequest, ExecSession, WorkspaceDriver, WorkspaceRef, WorkspaceSpec } from "./driver.ts";
+import type { ExecRequest, ExecSession, OwnedObject, WorkspaceDriver, WorkspaceRef, WorkspaceSpec } from "./driver.ts";
 
 /** What a driver's test file hands the suite. */
 export interface DriverHarness {
@@ -187,6 +187,17 @@ export function runDriverContract(name: string, make: () => Promise<DriverHarnes
         expect(await h().driver.status(ref)).toBe("missing");
         await expect(h().driver.destroy(ref)).resolves.toBeUndefined();
         expect(await h().driver.list({ "io.azusa.workspace": ref.id })).toEqual([]);
+      });
+
+      it("inventory lists a workspace's container and volume; discarding each leaves nothing", async () => {
+        const ref = await create();
+        const mine = (await h().driver.inventory()).filter((o) => o.workspaceId === ref.id);
+        expect(mine.map((o) => `${o.kind}:${o.role}`).sort()).toEqual(["container:workspace", "volume:volume"]);
+        expect(mine.find((o) => o.kind === "container")).toMatchObject({ id: ref.containerId, volume: ref.volume });
+        for (const o of mine) await h().driver.discard(o);
+        await expect(h().driver.discard(mine[0] as OwnedObject)).resolves.toBeUndefined();
+        expect((await h().driver.inventory()).filter((o) => o.workspaceId === ref.id)).toEqual([]);
+        expect(await h().driver.status(ref)).toBe("missing");
       });
 
       it("destroy removes the volume: the same id starts again with an empty folder", async () => {

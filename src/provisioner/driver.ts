@@ -24,6 +24,8 @@ export interface WorkspaceSpec {
    * reaches nothing but Azusa's egress proxy (told by HTTP_PROXY and friends). Otherwise no network.
    */
   egress?: boolean;
+  /** Set for a warm-pool workspace made ahead of any assignment: the template it was made from. */
+  pool?: string;
 }
 
 /** Enough to find a workspace's objects again. */
@@ -84,8 +86,31 @@ export interface WorkspaceDriver {
   exec(ref: WorkspaceRef, req: ExecRequest): Promise<ExecSession>;
   /** Removes the container and the volume; idempotent: an already-gone workspace resolves. */
   destroy(ref: WorkspaceRef): Promise<void>;
-  /** Azusa-owned workspaces only, optionally narrowed to those carrying every label given. */
+  /** This instance's workspaces only, optionally narrowed to those carrying every label given. */
   list(labels?: Record<string, string>): Promise<ListedWorkspace[]>;
+  /**
+   * Every object this instance owns on the backend: workspaces, helpers a crash left behind, volumes;
+   * what reconcile compares with the database. Other instances' objects never appear.
+   */
+  inventory(): Promise<OwnedObject[]>;
+  /** Removes one object `inventory` returned; idempotent. */
+  discard(object: OwnedObject): Promise<void>;
+}
+
+/** One container or volume of this instance, as reconcile sees it. */
+export interface OwnedObject {
+  kind: "container" | "volume";
+  /** Container id or volume name. */
+  id: string;
+  /** The workspace id its labels carry (a pool id for a warm-pool workspace). */
+  workspaceId: string;
+  /** `workspace`, or a helper's role (`probe`, `prepare`); volumes have `volume`. */
+  role: string;
+  /** The template of a warm-pool object. */
+  pool?: string;
+  /** For a workspace container: its state and the volume mounted at the workspace folder. */
+  status?: WorkspaceStatus;
+  volume?: string;
 }
 
 export type ListedWorkspace = WorkspaceRef & { labels: Record<string, string>; status: WorkspaceStatus };
@@ -96,15 +121,24 @@ export const labelKeys = {
   workspace: "io.azusa.workspace",
   tenant: "io.azusa.tenant",
   package: "io.azusa.package",
+  /** Which Azusa made the object: many instances (parallel tests, other checkouts) share one engine. */
+  instance: "io.azusa.instance",
+  /** The template of a warm-pool workspace, made before any assignment claimed it. */
+  pool: "io.azusa.pool",
 } as const;
 
 /** The labels a workspace's objects carry. */
-export function workspaceLabels(spec: Pick<WorkspaceSpec, "id" | "tenantId" | "packageId">): Record<string, string> {
+export function workspaceLabels(
+  spec: Pick<WorkspaceSpec, "id" | "tenantId" | "packageId" | "pool">,
+  instance: string,
+): Record<string, string> {
   return {
     [labelKeys.managed]: "true",
+    [labelKeys.instance]: instance,
     [labelKeys.workspace]: spec.id,
     [labelKeys.tenant]: spec.tenantId,
     [labelKeys.package]: spec.packageId,
+    ...(spec.pool ? { [labelKeys.pool]: spec.pool } : {}),
   };
 }
 

@@ -10,6 +10,8 @@ import { createDockerClient } from "./docker-engine.ts";
 import { createEgressNetworks, egressInterfacePrefix, inSubnet, installEgressRules } from "./egress-network.ts";
 
 const docker = createDockerClient(loadConfig({ DOCKER_HOST: process.env.DOCKER_HOST }).docker);
+/** The instance label these tests give their objects. */
+const instance = `egress-test-${randomBytes(3).toString("hex")}`;
 const spec = () => ({ id: `egress-${randomBytes(4).toString("hex")}`, tenantId: "t-egress", packageId: "p-egress" });
 
 describe("egress networks", () => {
@@ -19,7 +21,7 @@ describe("egress networks", () => {
   });
 
   it("gives each workspace its own subnet from the pool, on a bridge the fence covers", async () => {
-    const networks = createEgressNetworks({ docker });
+    const networks = createEgressNetworks({ docker, instance });
     const [a, b] = [spec(), spec()];
     const [na, nb] = [await networks.create(a), await networks.create(b)];
     made.push({ remove: networks.remove, id: a.id }, { remove: networks.remove, id: b.id });
@@ -40,7 +42,7 @@ describe("egress networks", () => {
   });
 
   it("removes a network, and removing it again resolves", async () => {
-    const networks = createEgressNetworks({ docker });
+    const networks = createEgressNetworks({ docker, instance });
     const s = spec();
     const n = await networks.create(s);
     await networks.remove(s.id);
@@ -50,7 +52,7 @@ describe("egress networks", () => {
   });
 
   it("answers UNAVAILABLE once the pool is used up", async () => {
-    const networks = createEgressNetworks({ docker, pool: "10.219.7.0/28", prefix: 28 });
+    const networks = createEgressNetworks({ docker, instance, pool: "10.219.7.0/28", prefix: 28 });
     const first = spec();
     await networks.create(first);
     made.push({ remove: networks.remove, id: first.id });
@@ -61,7 +63,7 @@ describe("egress networks", () => {
   });
 
   it("a driver without egress networks refuses a workspace that asks for egress, and leaves nothing", async () => {
-    const driver = createDockerDriver({ docker });
+    const driver = createDockerDriver({ docker, instance });
     const s = spec();
     const image = await ensureTestImage(docker);
     await expect(

@@ -44,6 +44,8 @@ export interface EgressNetworks {
 /** Options of the egress networks. */
 export interface EgressNetworkOptions {
   docker: NetworkApi;
+  /** The Azusa instance the networks belong to (their `io.azusa.instance` label), as for the driver. */
+  instance: string;
   /** Port of the proxy on every gateway; default 3128. */
   proxyPort?: number;
   /** IPv4 range the workspace subnets are cut from; default 10.213.0.0/16. */
@@ -90,6 +92,7 @@ const messageOf = (err: unknown) =>
 /** Docker networks for workspaces with an allow-list, each a fresh subnet cut from `pool`. */
 export function createEgressNetworks({
   docker,
+  instance,
   proxyPort = 3128,
   pool = "10.213.0.0/16",
   prefix = 28,
@@ -170,7 +173,7 @@ export function createEgressNetworks({
           CheckDuplicate: true,
           Internal: false,
           EnableIPv6: false,
-          Labels: { ...workspaceLabels(spec), "io.azusa.role": egressRole },
+          Labels: { ...workspaceLabels(spec, instance), "io.azusa.role": egressRole },
           IPAM: { Driver: "default", Config: [{ Subnet: subnet, Gateway: gateway }] },
           Options: {
             "com.docker.network.bridge.name": bridge,

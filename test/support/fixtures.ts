@@ -1,4 +1,5 @@
 // Data that several test files share.
+import type { Actor } from "../../src/domain/actor.ts";
 
 /** A 請負 contract as a prime contractor would enter it. */
 export const sampleContract = {
@@ -10,3 +11,8 @@ export const sampleContract = {
   periodStart: "2027-01-04",
   periodEnd: "2027-06-30",
 };
+
+/** A contractor of `tenantId` as services see one, for benchmarks that call services without HTTP. */
+export function benchContractor(tenantId: string): Actor {
+  return { kind: "user", userId: "bench", email: "bench@example.com", role: "contractor", tenantId, via: "session" };
+}

@@ -5,8 +5,9 @@ import { loadConfig } from "../../src/config.ts";
 import type { Role } from "../../src/domain/actor.ts";
 import { system } from "../../src/domain/actor.ts";
 import { createLogger } from "../../src/logger.ts";
-import { type Running, startAzusa } from "../../src/server.ts";
+import { loadInstanceId, type Running, startAzusa } from "../../src/server.ts";
 import { createTestDatabase, type TestDialect } from "./databases.ts";
+import { sweepAfterTest } from "./docker.ts";
 
 export const PASSWORD = "matsumoto-castle-1594";
 
@@ -82,7 +83,8 @@ export interface TestAzusa {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on now, for a server that must know its address before it starts. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
@@ -110,6 +112,8 @@ export async function startTestAzusa({
     AZUSA_BASE_URL: `http://127.0.0.1:${port}`,
     AZUSA_SIGNIN_LIMIT: "1000",
     AZUSA_LOG_LEVEL: "info",
+    // tests that need the Debian base image build it once (ensureBaseImage), not every Azusa they start
+    AZUSA_IMAGE_BUILD: "off",
     ...db.env,
     ...env,
   });
@@ -165,6 +169,7 @@ export async function startTestAzusa({
     },
     async stop() {
       await running.stop();
+      await sweepAfterTest(loadInstanceId(config));
       await db.drop();
     },
   };

@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { baseImageTag, buildBaseImage, imageExists } from "../../src/provisioner/base-image.ts";
 
 /** Where Debian's `busybox-static` package puts the binary; `infra/setup.sh --for-tests` installs it. */
 export const busyboxPath = "/bin/busybox";
@@ -147,4 +148,15 @@ export async function ensureTestImage(docker: ImageApi): Promise<string> {
       .remove()
       .catch(() => undefined);
   return testImageTag;
+}
+
+/**
+ * Returns the tag of the default workspace image, building it with infra/image/build-base.sh first when
+ * it is missing (about 75 s; needs debootstrap and a Debian mirror), for tests that need a real Debian.
+ */
+export async function ensureBaseImage(docker: Pick<Docker, "getImage">): Promise<string> {
+  if (!(await imageExists(docker, baseImageTag))) {
+    await buildBaseImage({}, (line) => process.stderr.write(`${line}\n`));
+  }
+  return baseImageTag;
 }

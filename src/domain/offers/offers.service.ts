@@ -71,6 +71,7 @@ export function createOfferService({
   packages,
   offerTtlHours,
   onAssigned = async () => {},
+  onAssignmentEnded = async () => {},
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
@@ -80,6 +81,8 @@ export function createOfferService({
   offerTtlHours: number;
   /** Called after an acceptance has committed, with the new assignment (the workspace is made there). */
   onAssigned?: (assignmentId: string) => Promise<unknown>;
+  /** Called after a withdrawal that ended an assignment has committed (its workspace is stopped there). */
+  onAssignmentEnded?: (packageId: string) => Promise<unknown>;
   now?: () => Date;
 }) {
   const system: Actor = { kind: "system", name: "offers" };
@@ -353,7 +356,7 @@ export function createOfferService({
     /** The lead takes a package back: a pending offer is withdrawn, or the assignment ends and frees the capacity. */
     async withdraw(actor: Actor, packageId: string, reason: string): Promise<void> {
       await requireLead(actor, packageId);
-      await db.transaction().execute(async (trx) => {
+      const ended = await db.transaction().execute(async (trx) => {
         // The state is read inside the transaction and every write below is conditional on it, so a
         // withdrawal racing an acceptance fails whole instead of reopening an assigned package.
         const row = await trx.selectFrom("work_package").select("state").where("id", "=", packageId).executeTakeFirst();
@@ -384,7 +387,9 @@ export function createOfferService({
         }
         await packages.transition(actor, packageId, "open", { trx, reason: `withdrawn: ${reason}`, from });
         await audit.record(actor, "offer.withdrawn", `package:${packageId}`, { from, reason }, { trx });
+        return from;
       });
+      if (ended === "assigned") await onAssignmentEnded(packageId);
     },
   };
   return service;

@@ -11,6 +11,8 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
 import type { EgressService } from "./egress.service.ts";
+import { type ReconcileResult, reconcile } from "./reconcile.ts";
+import { specFor, type WarmPool } from "./warm-pool.ts";
 
 export type WorkspaceState = "provisioning" | "running" | "stopped" | "destroyed" | "failed";
 
@@ -52,6 +54,9 @@ export function createWorkspaceService({
   templatesDir,
   logger,
   egress,
+  pool,
+  retentionDays = 30,
+  imageReady = async () => {},
   now = () => new Date(),
   prepare,
 }: {
@@ -62,6 +67,12 @@ export function createWorkspaceService({
   logger: Logger;
   /** The proxy of workspaces whose template names destinations; without it they fail to provision. */
   egress?: EgressService;
+  /** Pre-created workspaces that an assignment claims before making its own. */
+  pool?: WarmPool;
+  /** Days a workspace outlives its package's acceptance before it is disposed of; default 30. */
+  retentionDays?: number;
+  /** Resolves once an image can be used (it may be being built), rejects with the reason it cannot. */
+  imageReady?: (image: string) => Promise<void>;
   now?: () => Date;
   /** Runs in the started container before it counts as running: the forge checks out the package's fork. */
   prepare?: (workspace: Workspace, ref: WorkspaceRef, template: WorkspaceTemplate) => Promise<void>;
@@ -119,24 +130,30 @@ export function createWorkspaceService({
       return;
     }
     try {
-      const ref = await driver.create({
-        id: row.id,
-        tenantId: row.tenant_id,
-        packageId: row.package_id,
-        image: template.image,
-        user: template.remoteUser,
-        env: template.containerEnv,
-        resources: template.azusa.resources,
-        readOnlyRootFs: template.azusa.readOnlyRootFs,
-        workspaceFolder: template.azusa.workspaceFolder,
-        egress: template.azusa.network.allow.length > 0,
-      });
+      const allow = template.azusa.network.allow;
+      // Pooled workspaces have no network, so a template that names destinations always gets a fresh one.
+      const warm = allow.length === 0 ? pool?.claim(template.name) : undefined;
+      if (warm) {
+        // A pooled workspace is already created and running; it becomes this row's.
+        await db
+          .updateTable("workspace")
+          .set({ container_id: warm.containerId, volume: warm.volume })
+          .where("id", "=", row.id)
+          .execute();
+        pool?.recorded(warm);
+        if (prepare) await prepare(toWorkspace(row), warm, template);
+        await setState(row, system, "running", "provisioned for the assignment", { warmPool: true });
+        return;
+      }
+      await imageReady(template.image);
+      const ref = await driver.create(
+        specFor(template, { id: row.id, tenantId: row.tenant_id, packageId: row.package_id }),
+      );
       await db
         .updateTable("workspace")
         .set({ container_id: ref.containerId, volume: ref.volume })
         .where("id", "=", row.id)
         .execute();
-      const allow = template.azusa.network.allow;
       if (allow.length > 0) {
         if (!egress) throw new Error("the template names destinations but no egress proxy is configured");
         await egress.open({ id: row.id, tenantId: row.tenant_id, allow });
@@ -148,6 +165,34 @@ export function createWorkspaceService({
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ workspace: row.id, err: message }, "workspace provisioning failed");
       await setState(row, system, "failed", `provisioning failed: ${message}`);
+    }
+  }
+
+  /** Provisions `row` in the background; `settled` and `drain` wait for it, reconcile leaves it alone. */
+  function startProvisioning(row: WorkspaceTable): void {
+    const work = service
+      .templates()
+      .then((all) => provision(row, all.get(row.template)))
+      .catch((err) => logger.error({ workspace: row.id, err }, "workspace provisioning crashed"))
+      .finally(() => inFlight.delete(row.id));
+    inFlight.set(row.id, work);
+  }
+
+  /** Stops a running workspace for Azusa's own reason (idle, assignment over), audited as workspace.stopped. */
+  async function stopFor(row: WorkspaceTable, reason: string, details: Record<string, unknown>): Promise<void> {
+    const ref = refOf(row);
+    if (ref) await driver.stop(ref);
+    await setState(row, system, "stopped", reason, details);
+  }
+
+  const minutes = (ms: number) => Math.floor(ms / 60_000);
+
+  /** One row's step of a schedule: a failure is logged and the other rows go on; the next run tries again. */
+  async function each(id: string, what: string, step: () => Promise<unknown>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      logger.warn({ workspace: id, err: (err as Error).message }, `${what} failed`);
     }
   }
 
@@ -203,12 +248,7 @@ export function createWorkspaceService({
           },
         );
       });
-      const work = service
-        .templates()
-        .then((all) => provision(row, all.get(row.template)))
-        .catch((err) => logger.error({ workspace: row.id, err }, "workspace provisioning crashed"))
-        .finally(() => inFlight.delete(row.id));
-      inFlight.set(row.id, work);
+      startProvisioning(row);
       return toWorkspace(row);
     },
 
@@ -294,6 +334,103 @@ export function createWorkspaceService({
         .execute();
     },
 
+    /**
+     * Makes the engine and the rows agree (at start and periodically): re-adopts this instance's
+     * objects a crash left unrecorded, removes orphans, marks vanished workspaces failed, and settles
+     * rows a crash left in `provisioning`. Every action is audited.
+     */
+    async reconcile(): Promise<ReconcileResult> {
+      return reconcile({
+        db,
+        audit,
+        driver,
+        actor: { kind: "system", name: "reconcile" },
+        busy: () => new Set(inFlight.keys()),
+        pooled: () => pool?.holds() ?? new Set(),
+        setState: (row, state, reason, details) =>
+          setState(row, { kind: "system", name: "reconcile" }, state, reason, details),
+        resume: (row) => startProvisioning(row),
+        now,
+      });
+    },
+
+    /**
+     * Stops running workspaces idle for longer than their template's idleTimeoutMinutes, counting from
+     * the last recorded activity, or from the last start when there was none; the reason says which.
+     */
+    async stopIdle(at: Date = now()): Promise<number> {
+      const all = await service.templates();
+      const rows = await db.selectFrom("workspace").selectAll().where("state", "=", "running").execute();
+      let stopped = 0;
+      for (const row of rows) {
+        const limit = all.get(row.template)?.azusa.idleTimeoutMinutes ?? 60;
+        // updated_at of a running row is when it last became running: activity does not touch it, and
+        // activity from before that start does not count
+        const active = row.last_activity_at !== null && Date.parse(row.last_activity_at) >= Date.parse(row.updated_at);
+        const since = active ? (row.last_activity_at as string) : row.updated_at;
+        const idle = at.getTime() - Date.parse(since);
+        if (idle <= limit * 60_000 || inFlight.has(row.id)) continue;
+        const last = active
+          ? `last activity: ${row.last_activity} at ${since}`
+          : `no activity since its start at ${since}`;
+        await each(row.id, "stopping an idle workspace", () =>
+          stopFor(row, `idle for ${minutes(idle)} minutes (limit ${limit}); ${last}`, {
+            idleMinutes: minutes(idle),
+            limitMinutes: limit,
+            lastActivity: row.last_activity,
+            lastActivityAt: row.last_activity_at,
+          }),
+        );
+        stopped++;
+      }
+      return stopped;
+    },
+
+    /** Stops the running workspaces whose assignment has ended (withdrawn, package cancelled). */
+    async stopEnded(): Promise<number> {
+      const rows = await db
+        .selectFrom("workspace")
+        .innerJoin("assignment", "assignment.id", "workspace.assignment_id")
+        .selectAll("workspace")
+        .select(["assignment.end_reason", "assignment.ended_at"])
+        .where("workspace.state", "=", "running")
+        .where("assignment.ended_at", "is not", null)
+        .execute();
+      for (const { end_reason, ended_at, ...row } of rows) {
+        await each(row.id, "stopping the workspace of an ended assignment", () =>
+          stopFor(row, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at }),
+        );
+      }
+      return rows.length;
+    },
+
+    /**
+     * Destroys, with their volumes, the workspaces of packages accepted more than the retention period
+     * ago; each disposal is one `workspace.disposed` event naming what was deleted and when.
+     */
+    async disposeRetained(at: Date = now()): Promise<number> {
+      const cutoff = new Date(at.getTime() - retentionDays * 86_400_000).toISOString();
+      const rows = await db
+        .selectFrom("workspace")
+        .innerJoin("work_package", "work_package.id", "workspace.package_id")
+        .select(["workspace.id", "work_package.updated_at as accepted_at"])
+        .where("workspace.state", "in", ["running", "stopped", "failed"])
+        .where("work_package.state", "=", "accepted")
+        // accepted is final: the package's last update is its acceptance
+        .where("work_package.updated_at", "<=", cutoff)
+        .execute();
+      for (const r of rows) {
+        await each(r.id, "disposing of a workspace after retention", () =>
+          service.destroy(
+            { kind: "system", name: "retention" },
+            r.id,
+            `retention of ${retentionDays} days after acceptance on ${r.accepted_at} ended`,
+          ),
+        );
+      }
+      return rows.length;
+    },
+
     /** Removes the container and its volume; the audit event is the evidence of what was deleted and when. */
     async destroy(actor: Actor, id: string, reason: string): Promise<Workspace> {
       const row = await visible(actor, id);
@@ -311,7 +448,7 @@ export function createWorkspaceService({
         actor,
         "destroyed",
         reason,
-        { container: row.container_id, volume: row.volume },
+        { container: row.container_id, volume: row.volume, deletedAt: now().toISOString() },
         "workspace.disposed",
       );
       return toWorkspace(await visible(actor, id));

@@ -1,0 +1,138 @@
+// Warm pool: workspaces created and started ahead of any assignment, one set per template, so that an
+// assignment claims a running container instead of waiting for create and start; refilled in the background.
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../../logger.ts";
+import type { WorkspaceDriver, WorkspaceRef, WorkspaceSpec } from "../../provisioner/driver.ts";
+import type { WorkspaceTemplate } from "../../templates/templates.ts";
+
+/** The spec a workspace of `template` is made from; `id`, tenant and package name who it is for. */
+export function specFor(
+  template: WorkspaceTemplate,
+  who: { id: string; tenantId: string; packageId: string; pool?: string },
+): WorkspaceSpec {
+  return {
+    ...who,
+    image: template.image,
+    user: template.remoteUser,
+    env: template.containerEnv,
+    resources: template.azusa.resources,
+    readOnlyRootFs: template.azusa.readOnlyRootFs,
+    workspaceFolder: template.azusa.workspaceFolder,
+    egress: template.azusa.network.allow.length > 0,
+  };
+}
+
+/** Pre-created workspaces per template. */
+export interface WarmPool {
+  /** A running pooled workspace of `template`, taken out of the pool, or undefined when none is ready. */
+  claim(template: string): WorkspaceRef | undefined;
+  /**
+   * Tells the pool that a claimed workspace is now recorded on its row (reconcile may judge it from
+   * there); the pool fills again shortly after, so that the refill does not compete with the first connection.
+   */
+  recorded(ref: WorkspaceRef): void;
+  /** Tops every template up to the pool size; concurrent calls share one fill. */
+  fill(): Promise<void>;
+  /** Workspace ids (pool ids) that the pool holds, is making or has handed out but not yet seen recorded. */
+  holds(): Set<string>;
+  /** Waits for the fill in progress. */
+  drain(): Promise<void>;
+  /** At shutdown: waits for the fill, then destroys the workspaces nobody claimed. */
+  empty(): Promise<void>;
+}
+
+/**
+ * A pool of `size` workspaces per template (0 turns it off). Pool workspaces are hardened like every
+ * other one (the same driver.create), carry the `io.azusa.pool` label and this instance's label, and
+ * belong to nobody until claimed; reconcile removes those a previous run left.
+ */
+export function createWarmPool({
+  driver,
+  size,
+  templates,
+  logger,
+  imageReady = async () => {},
+  refillDelayMs = 1000,
+}: {
+  driver: WorkspaceDriver;
+  size: number;
+  templates: () => Promise<Map<string, WorkspaceTemplate>>;
+  logger: Logger;
+  /** Resolves once the image can be used (it may be building); rejects when it cannot. */
+  imageReady?: (image: string) => Promise<void>;
+  /** Wait between a claim and the refill it causes; default 1 s. */
+  refillDelayMs?: number;
+}): WarmPool {
+  const ready = new Map<string, WorkspaceRef[]>();
+  const pending = new Set<string>();
+  let filling: Promise<void> | undefined;
+  let closed = false;
+
+  async function makeOne(template: WorkspaceTemplate): Promise<void> {
+    const id = `pool-${randomBytes(6).toString("hex")}`;
+    pending.add(id);
+    try {
+      const ref = await driver.create(
+        specFor(template, { id, tenantId: "pool", packageId: "pool", pool: template.name }),
+      );
+      await driver.start(ref);
+      const list = ready.get(template.name) ?? [];
+      list.push(ref);
+      ready.set(template.name, list);
+    } finally {
+      pending.delete(id);
+    }
+  }
+
+  async function fillAll(): Promise<void> {
+    if (size <= 0) return;
+    for (const template of (await templates()).values()) {
+      // A workspace that may reach the network gets a bridge and a proxy of its own at provisioning.
+      if (template.azusa.network.allow.length > 0) continue;
+      const short = () => !closed && (ready.get(template.name)?.length ?? 0) < size;
+      if (!short()) continue;
+      try {
+        await imageReady(template.image);
+        // One at a time, so the pool fills in the background without crowding out assignments; the
+        // count is read again each round, so that claims made during the fill are made up for too.
+        while (short()) await makeOne(template);
+      } catch (err) {
+        logger.warn({ template: template.name, err: (err as Error).message }, "warm pool could not fill");
+      }
+    }
+  }
+
+  return {
+    claim(template) {
+      const ref = ready.get(template)?.shift();
+      if (ref) pending.add(ref.id);
+      return ref;
+    },
+    recorded(ref) {
+      pending.delete(ref.id);
+      setTimeout(() => void this.fill(), refillDelayMs).unref();
+    },
+    fill() {
+      if (closed) return Promise.resolve();
+      filling ??= fillAll().finally(() => {
+        filling = undefined;
+      });
+      return filling;
+    },
+    holds() {
+      const ids = new Set(pending);
+      for (const list of ready.values()) for (const ref of list) ids.add(ref.id);
+      return ids;
+    },
+    async drain() {
+      await filling;
+    },
+    async empty() {
+      closed = true; // a refill timer that fires later finds the pool closed
+      await filling;
+      const left = [...ready.values()].flat();
+      ready.clear();
+      for (const ref of left) await driver.destroy(ref).catch(() => undefined); // reconcile removes what stays
+    },
+  };
+}

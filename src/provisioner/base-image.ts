@@ -1,0 +1,111 @@
+// The default workspace image, built here without a registry by infra/image/build-base.sh; at start
+// Azusa builds it in the background when missing, and workspaces that need it wait for the build.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type Docker from "dockerode";
+import type { Logger } from "../logger.ts";
+
+/** The image the default template names and the script builds. */
+export const baseImageTag = "azusa/workspace-base:bookworm";
+
+/** The build script in the repository. */
+export const buildScript = fileURLToPath(new URL("../../infra/image/build-base.sh", import.meta.url));
+
+/** Whether `image` is on the engine. */
+export async function imageExists(docker: Pick<Docker, "getImage">, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+/**
+ * Runs the build script for `tag`, handing each progress line to `progress`; rejects with the last
+ * lines of its output when it fails.
+ */
+export function buildBaseImage(
+  { tag = baseImageTag, script = buildScript, signal }: { tag?: string; script?: string; signal?: AbortSignal },
+  progress: (line: string) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // its own process group, so that stopping the build stops debootstrap and docker import with it
+    const child = spawn("bash", [script, tag], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const stop = () => {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+    const tail: string[] = [];
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > 5) tail.shift();
+      progress(line);
+    };
+    createInterface({ input: child.stdout }).on("line", onLine);
+    createInterface({ input: child.stderr }).on("line", onLine);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      signal?.removeEventListener("abort", stop);
+      if (code === 0) resolve();
+      else reject(new Error(`building ${tag} failed (exit ${code}): ${tail.join(" | ")}`));
+    });
+  });
+}
+
+/** Knows which images are being built, so that a workspace waits for its image instead of failing. */
+export interface ImageKeeper {
+  /** Resolves when `image` may be used; while a build of it runs, waits; rejects when that build failed. */
+  ready(image: string): Promise<void>;
+  /** Starts building the base image in the background if `images` needs it and it is missing. */
+  ensure(images: string[]): Promise<void>;
+  /** Stops a build in progress (at shutdown); workspaces waiting for it fail. */
+  stop(): void;
+}
+
+/** An ImageKeeper that builds only the base image (`tag`), and only when `build` is on. */
+export function createImageKeeper({
+  docker,
+  logger,
+  build = true,
+  tag = baseImageTag,
+  builder = (progress: (line: string) => void, signal: AbortSignal) => buildBaseImage({ signal }, progress),
+}: {
+  docker: Pick<Docker, "getImage">;
+  logger: Logger;
+  build?: boolean;
+  tag?: string;
+  builder?: (progress: (line: string) => void, signal: AbortSignal) => Promise<void>;
+}): ImageKeeper {
+  const builds = new Map<string, Promise<void>>();
+  const abort = new AbortController();
+  return {
+    stop() {
+      abort.abort();
+    },
+    async ready(image) {
+      await builds.get(image);
+    },
+    async ensure(images) {
+      if (!images.includes(tag) || builds.has(tag)) return;
+      if (await imageExists(docker, tag)) return;
+      if (!build) {
+        logger.warn({ image: tag }, "the default workspace image is missing; run `azusa image build`");
+        return;
+      }
+      logger.info({ image: tag }, "building the default workspace image in the background");
+      const started = Date.now();
+      const work = builder((line) => logger.info({ image: tag, line }, "image build"), abort.signal)
+        .then(() => logger.info({ image: tag, ms: Date.now() - started }, "workspace image built"))
+        .catch((err: Error) => {
+          logger.error({ image: tag, err: err.message }, "building the workspace image failed");
+          // later workspaces get the reason; a later start tries again
+          throw new Error(`the image ${tag} is missing and building it failed: ${err.message}`);
+        });
+      work.catch(() => undefined);
+      builds.set(tag, work);
+    },
+  };
+}

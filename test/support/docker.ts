@@ -1,0 +1,31 @@
+// Clean-up on the shared Docker engine: everything one Azusa instance made, and nothing of any other.
+import Docker from "dockerode";
+
+/** Removes every container and volume of Azusa instance `instance`, whatever a failed test left. */
+export async function sweepInstance(docker: Docker, instance: string): Promise<void> {
+  const label = [`io.azusa.instance=${instance}`];
+  for (const c of await docker.listContainers({ all: true, filters: { label } }))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  for (const v of (await docker.listVolumes({ filters: { label } })).Volumes ?? [])
+    await docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => undefined);
+}
+
+/**
+ * At the end of a test Azusa: its workspaces go with it (an engine that does not answer had none).
+ * Production keeps workspaces across restarts; a test's are throwaway like its database.
+ */
+export async function sweepAfterTest(instance: string): Promise<void> {
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch {
+    return;
+  }
+  await sweepInstance(docker, instance);
+}

@@ -1,0 +1,80 @@
+// Over HTTP, what a workspace test needs before its first assignment: a tenant, its contractor and
+// lead, a vetted engineer able to take every sample package, and the sample WBS imported.
+import { expect } from "vitest";
+import { sampleContract } from "./fixtures.ts";
+import { Client, PASSWORD } from "./harness.ts";
+import { SAMPLE_WBS_ROWS, utf8Csv } from "./wbs-files.ts";
+
+/** The people and packages of one workspace test. */
+export interface WorkspaceSetup {
+  contractor: Client;
+  lead: Client;
+  sato: Client;
+  satoId: string;
+  /** Sample packages by WBS id. */
+  pkg: Record<string, { id: string }>;
+  /** Opens the package, offers it to sato, has sato accept; returns the new workspace as sato sees it. */
+  accept(wbsId: string): Promise<{ id: string; state: string; reason: string }>;
+}
+
+/** Every skill the sample WBS asks for, at level 5. */
+const allSampleSkills = ["java", "spring", "oracle", "sql", "業務分析", "テスト設計"].map((skill) => ({
+  skill,
+  level: 5,
+}));
+
+async function invite(by: Client, base: string, email: string, role: string, tenantId: string | null) {
+  const res = await by.post("/api/v1/invitations", { email, role, tenantId });
+  expect(res.status).toBe(201);
+  const { token } = await res.json();
+  const accepted = await new Client(base).post("/api/v1/invitations/accept", {
+    token,
+    name: email.split("@")[0],
+    password: PASSWORD,
+  });
+  expect(accepted.status).toBeLessThan(300);
+  const client = new Client(base);
+  expect((await client.post("/api/auth/sign-in/email", { email, password: PASSWORD })).status).toBe(200);
+  return { client, id: (await (await client.get("/api/v1/me")).json()).id as string };
+}
+
+/**
+ * Builds the setup through the API of the Azusa at `base`, as `operator` (signed in); `suffix` keeps
+ * emails apart when one Azusa serves several setups.
+ */
+export async function prepareWorkspaces(base: string, operator: Client, suffix = ""): Promise<WorkspaceSetup> {
+  const tenant = await (await operator.post("/api/v1/tenants", { name: `東京SI${suffix}` })).json();
+  const contractor = await invite(operator, base, `buyer${suffix}@tokyo-si.example`, "contractor", tenant.id);
+  const lead = await invite(contractor.client, base, `lead${suffix}@tokyo-si.example`, "lead", tenant.id);
+  const sato = await invite(operator, base, `sato${suffix}@matsumoto.example`, "engineer", null);
+  await operator.put(`/api/v1/engineers/${sato.id}`, { weeklyCapacityHours: 40, skills: allSampleSkills });
+  for (const kind of ["nda", "background_check", "security_training"]) {
+    await operator.post(`/api/v1/engineers/${sato.id}/vetting`, {
+      kind,
+      issuedOn: "2026-01-01",
+      expiresOn: "2028-01-01",
+    });
+  }
+  const contract = await (
+    await contractor.client.post("/api/v1/contracts", { ...sampleContract, leadIds: [lead.id] })
+  ).json();
+  await contractor.client.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
+    "content-type": "text/csv",
+  });
+  const items = (await (await lead.client.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items;
+  const pkg: Record<string, { id: string }> = Object.fromEntries(items.map((p: { wbsId: string }) => [p.wbsId, p]));
+  return {
+    contractor: contractor.client,
+    lead: lead.client,
+    sato: sato.client,
+    satoId: sato.id,
+    pkg,
+    async accept(wbsId) {
+      const id = pkg[wbsId]?.id;
+      expect((await lead.client.post(`/api/v1/packages/${id}/open`)).status).toBe(200);
+      const offer = await (await lead.client.post(`/api/v1/packages/${id}/offers`, { engineerId: sato.id })).json();
+      expect((await sato.client.post(`/api/v1/offers/${offer.id}/accept`)).status).toBe(200);
+      return (await sato.client.get(`/api/v1/packages/${id}/workspace`)).json();
+    },
+  };
+}
