@@ -20,6 +20,10 @@ import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
+import { createBridge } from "./gateway/bridge.ts";
+import { loadHostKey } from "./gateway/host-key.ts";
+import { createLockout } from "./gateway/lockout.ts";
+import { createSshGateway } from "./gateway/ssh-server.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
@@ -63,10 +67,11 @@ export function buildAzusa(
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
+  const driver = createDockerDriver({ docker });
   const workspaces = createWorkspaceService({
     db: db.kysely,
     audit,
-    driver: createDockerDriver({ docker }),
+    driver,
     templatesDir: config.templatesDir ?? defaultTemplateDir,
     logger,
   });
@@ -77,6 +82,27 @@ export function buildAzusa(
     packages,
     offerTtlHours: config.offerTtlHours,
     onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
+  });
+  const bridge = createBridge({
+    db: db.kysely,
+    audit,
+    engineers,
+    packages,
+    workspaces,
+    driver,
+    logger,
+    dataDir: config.dataDir,
+    idleMs: config.ssh.idleMs,
+    maxSessionMs: config.ssh.maxSessionMs,
+  });
+  const sshGateway = createSshGateway({
+    db: db.kysely,
+    audit,
+    bridge,
+    lockout: createLockout(),
+    hostKey: loadHostKey(config.dataDir),
+    logger,
+    maxSessions: config.ssh.maxSessions,
   });
   const metrics = createMetrics();
   const app = createApp({
@@ -113,6 +139,8 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
+    bridge,
+    sshGateway,
     schedules: schedules({ offers, engineers }),
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
@@ -131,6 +159,8 @@ export interface Running {
   azusa: Azusa;
   server: ServerType;
   port: number;
+  /** The port the SSH gateway listens on. */
+  sshPort: number;
   stop(): Promise<void>;
 }
 
@@ -147,17 +177,23 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     );
     s.once("error", reject);
   });
+  const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
   const stopSchedules = config.schedules ? startSchedules(azusa.schedules, azusa.logger) : async () => {};
   azusa.logger.info({ port, host: config.host, database: config.database.dialect }, "azusa listening");
+  azusa.logger.info({ port: sshPort, host: config.ssh.host }, "ssh gateway listening");
   let stopping: Promise<void> | undefined;
   return {
     azusa,
     server,
     port,
+    sshPort,
     stop() {
       stopping ??= (async () => {
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
+        // Live SSH sessions end (their evidence written) before the database goes.
+        await azusa.sshGateway.close();
+        await azusa.bridge.close();
         await azusa.workspaces.drain();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -78,6 +78,10 @@ export interface ContractTable {
   under_rate_yen: number | string | null;
   source_repository: string | null;
   max_package_hours: number;
+  /** JSON array of CIDR blocks SSH and browser sessions may come from; "[]" means anywhere. */
+  allowed_networks?: string;
+  /** 1 when sessions record what the engineer types as well as the output. */
+  record_input?: number;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -213,6 +217,8 @@ export interface WorkspaceSessionTable {
   end_reason: string | null;
   exit_code: number | null;
   recording: string | null;
+  key_fingerprint?: string | null;
+  exit_signal?: string | null;
 }
 
 /** Bytes each way in one 5-minute bucket of a session: evidence beside reported hours, never a timer. */

@@ -49,6 +49,15 @@ const contractFields = {
     .max(2000)
     .optional()
     .describe("packages above this are flagged for splitting (default 80)"),
+  allowedNetworks: z
+    .array(z.string().max(60))
+    .max(100)
+    .optional()
+    .describe("CIDR blocks SSH and browser sessions may come from, e.g. the office's 203.0.113.0/24; empty: any"),
+  recordInput: z
+    .boolean()
+    .optional()
+    .describe("record what the engineer types too, not only the output (default false)"),
 };
 
 const NewContract = z.strictObject({ ...contractFields, type: z.enum(contractTypes) }).openapi("NewContract");
@@ -75,6 +84,8 @@ const Contract = z
     leadIds: z.array(z.string()),
     sourceRepository: z.string().nullable(),
     maxPackageHours: z.number(),
+    allowedNetworks: z.array(z.string()),
+    recordInput: z.boolean(),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
