@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sampleContract } from "./support/fixtures.ts";
@@ -136,13 +136,18 @@ describe("SSH gateway", () => {
 
   it("gives a pty session its terminal size, and the new one when it changes", async () => {
     // `script` gives ssh a terminal of 100x30; a moment later the terminal becomes 132x43.
-    const remote = `stty size; while [ "$(stty size)" = "30 100" ]; do sleep 0.1; done; stty size; exit 7`;
+    // Docker before API 1.42 sizes an exec's terminal just after the command starts: wait for a size.
+    const remote = [
+      'while [ -z "$(stty size 2>/dev/null)" ]; do sleep 0.05; done; stty size;',
+      'while [ "$(stty size 2>/dev/null)" = "30 100" ]; do sleep 0.05; done; stty size; exit 7',
+    ].join(" ");
     const inner = [
-      "stty cols 100 rows 30;",
-      "(sleep 1; stty cols 132 rows 43) &",
+      "T=$(tty); stty -F $T cols 100 rows 30;",
+      "(sleep 1; stty -F $T cols 132 rows 43) &",
       `ssh ${sshArgs({ port: t.running.sshPort, key: engineers.sato?.key.path as string, knownHosts: home.knownHosts, user: `pkg-${pkgId("2.3")}` }, ["-tt"]).join(" ")} '${remote}'`,
     ].join(" ");
-    const res = await run("script", ["-qefc", inner, "/dev/null"]);
+    // script's input stays open: at its end, script would type ^D into the terminal.
+    const res = await run("script", ["-qefc", inner, "/dev/null"], new PassThrough());
     expect(res.stdout.toString().replace(/\r/g, "")).toContain("30 100\n43 132\n");
     expect(res.code).toBe(7);
   });

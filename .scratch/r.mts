@@ -1,0 +1,10 @@
+import Docker from "dockerode";
+import { createDockerDriver } from "/work/wt/gateway/src/provisioner/docker-driver.ts";
+const docker = new Docker();
+const c = await docker.createContainer({ Image: "azusa-test/busybox:1", Cmd: ["sleep", "60"] });
+await c.start();
+const d = createDockerDriver({ docker });
+const s = await d.exec({ id: "x", containerId: c.id, volume: "v" }, { cmd: ["sh", "-c", "sleep 0.5; stty size; stty -a | head -1"], tty: true, cols: 100, rows: 30 });
+s.stdout.on("data", (b) => process.stdout.write(b));
+console.log(await s.exit);
+await c.remove({ force: true });
