@@ -17,6 +17,7 @@ import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
+import { createSessionService } from "./domain/sessions/sessions.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
@@ -99,7 +100,7 @@ export function buildAzusa(
     db: db.kysely,
     audit,
     bridge,
-    lockout: createLockout(),
+    lockout: { addresses: createLockout({ maxFailures: 20 }), accounts: createLockout({ maxFailures: 5 }) },
     hostKey: loadHostKey(config.dataDir),
     logger,
     maxSessions: config.ssh.maxSessions,
@@ -117,6 +118,7 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
+    sessions: createSessionService({ db: db.kysely, audit, dataDir: config.dataDir }),
     audit,
     logger,
     metrics,

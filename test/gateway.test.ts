@@ -1,6 +1,6 @@
 // The SSH gateway with the real OpenSSH client (and plink) against real workspaces on the Docker engine:
 // commands, terminals, streams, every refusal, revocation, recordings and the evidence sessions leave.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -171,4 +171,245 @@ describe("SSH gateway", () => {
       createHash("sha256").update(data).digest("hex"),
     );
   }, 120_000);
+
+  it("records activity in 5-minute buckets and marks the workspace in use", async () => {
+    const db = t.running.azusa.db.kysely;
+    const sessions = await db
+      .selectFrom("workspace_session")
+      .selectAll()
+      .where("package_id", "=", pkgId("2.3"))
+      .execute();
+    expect(sessions.length).toBeGreaterThanOrEqual(4);
+    const first = sessions.find((s) => s.kind === "exec" && s.exit_code === 3);
+    expect(first).toMatchObject({ channel: "ssh", source_address: "127.0.0.1", end_reason: "exited" });
+    expect(first?.ended_at).toBeTruthy();
+    const buckets = await db
+      .selectFrom("session_activity")
+      .selectAll()
+      .where("session_id", "=", first?.id as string)
+      .execute();
+    expect(buckets.length).toBeGreaterThanOrEqual(1);
+    expect(Number(buckets[0]?.bytes_out)).toBe("hello from /workspace as azusa\n".length + "oops\n".length);
+    expect(new Date(buckets[0]?.bucket_start as string).getTime() % (5 * 60_000)).toBe(0);
+    const ws = await (await lead.get(`/api/v1/packages/${pkgId("2.3")}/workspace`)).json();
+    expect(ws.lastActivity).toBe("ssh exec");
+  });
+
+  it("lets the contract's lead and operators play recordings back, and nobody else", async () => {
+    const list = await lead.get(`/api/v1/packages/${pkgId("2.3")}/sessions`);
+    expect(list.status).toBe(200);
+    const items = (await list.json()).items as { id: string; exitCode: number | null; recorded: boolean }[];
+    const session = items.find((s) => s.exitCode === 3);
+    expect(session?.recorded).toBe(true);
+    const res = await lead.get(`/api/v1/sessions/${session?.id}/recording`);
+    expect(res.status).toBe(200);
+    const file = join(home.dir, "session.cast");
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    // asciinema opens /dev/tty even for `cat`: give it a terminal.
+    const played = (
+      await run("script", ["-qec", `asciinema cat ${file}`, "/dev/null"], new PassThrough())
+    ).stdout.toString();
+    expect(played).toContain("hello from /workspace as azusa");
+    expect(played).toContain("oops");
+    expect((await operator.get(`/api/v1/sessions/${session?.id}/recording`)).status).toBe(200);
+    for (const other of [contractor, engineers.sato?.client as Client]) {
+      expect((await other.get(`/api/v1/sessions/${session?.id}/recording`)).status).toBe(404);
+      expect((await other.get(`/api/v1/packages/${pkgId("2.3")}/sessions`)).status).toBe(404);
+    }
+  });
+
+  it("records what the engineer types when the contract says so", async () => {
+    const patched = await contractor.request("PATCH", `/api/v1/contracts/${contractId}`, { recordInput: true });
+    expect(patched.status).toBe(200);
+    const res = await ssh("sato", "2.3", ["cat > /dev/null; echo stored"], "typed by sato\n");
+    expect(res.stdout.toString()).toBe("stored\n");
+    const items = (await (await lead.get(`/api/v1/packages/${pkgId("2.3")}/sessions`)).json()).items;
+    const cast = await (await lead.get(`/api/v1/sessions/${items[0].id}/recording`)).text();
+    expect(cast).toContain('"i","typed by sato\\n"]');
+    await contractor.request("PATCH", `/api/v1/contracts/${contractId}`, { recordInput: false });
+  });
+
+  it("refuses a key nobody registered", async () => {
+    const stranger = keyFile(home.dir, "stranger");
+    const res = await run("ssh", [
+      ...sshArgs(
+        {
+          port: t.running.sshPort,
+          key: stranger.path,
+          knownHosts: home.knownHosts,
+          user: `pkg-${pkgId("2.3")}`,
+        },
+        ["-o", "BindAddress=127.0.1.5"],
+      ),
+      "echo in",
+    ]);
+    expect(res.code).toBe(255);
+    expect(res.stderr).toContain("Permission denied (publickey)");
+    expect(res.stdout.toString()).toBe("");
+  });
+
+  it("refuses an engineer the package is not assigned to", async () => {
+    const res = await ssh("ito", "2.3", ["echo in"], undefined, ["-o", "BindAddress=127.0.1.1"]);
+    expect(res.code).toBe(255);
+    expect(res.stderr).toContain("Permission denied");
+    expect((await refusals())[0]?.details).toMatchObject({ code: "not_assigned", user: `pkg-${pkgId("2.3")}` });
+  });
+
+  it("refuses an engineer whose vetting has lapsed", async () => {
+    expect((await assign("2.2", "kato")).state).toBe("running");
+    expect((await ssh("kato", "2.2", ["true"])).code).toBe(0);
+    await t.running.azusa.db.kysely
+      .updateTable("vetting_record")
+      .set({ expires_on: "2026-02-01" })
+      .where("user_id", "=", engineers.kato?.id as string)
+      .execute();
+    const res = await ssh("kato", "2.2", ["echo in"], undefined, ["-o", "BindAddress=127.0.1.2"]);
+    expect(res.code).toBe(255);
+    expect((await refusals())[0]?.details).toMatchObject({ code: "vetting" });
+  });
+
+  it("refuses a destroyed workspace", async () => {
+    const ws = await assign("1.2.2", "sato");
+    expect((await lead.post(`/api/v1/workspaces/${ws.id}/destroy`, { reason: "作業中止" })).status).toBe(200);
+    const res = await ssh("sato", "1.2.2", ["echo in"], undefined, ["-o", "BindAddress=127.0.1.3"]);
+    expect(res.code).toBe(255);
+    expect((await refusals())[0]?.details).toMatchObject({ code: "no_workspace" });
+  });
+
+  it("refuses a source address outside the contract's allowed networks", async () => {
+    const bad = await contractor.request("PATCH", `/api/v1/contracts/${contractId}`, {
+      allowedNetworks: ["10.0.0.0/33"],
+    });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toContain("allowedNetworks.0");
+    const ok = await contractor.request("PATCH", `/api/v1/contracts/${contractId}`, {
+      allowedNetworks: ["127.0.0.2/32"],
+    });
+    expect((await ok.json()).allowedNetworks).toEqual(["127.0.0.2/32"]);
+    const outside = await ssh("sato", "2.3", ["echo in"], undefined, ["-o", "BindAddress=127.0.1.4"]);
+    expect(outside.code).toBe(255);
+    expect((await refusals())[0]?.details).toMatchObject({ code: "network" });
+    const inside = await ssh("sato", "2.3", ["echo in"], undefined, ["-o", "BindAddress=127.0.0.2"]);
+    expect(inside.stdout.toString()).toBe("in\n");
+    await contractor.request("PATCH", `/api/v1/contracts/${contractId}`, { allowedNetworks: [] });
+  });
+
+  it("locks out an address after 20 failures, and only that address", async () => {
+    const stranger = keyFile(home.dir, "prober");
+    for (let i = 0; i < 20; i++) {
+      const res = await run("ssh", [
+        ...sshArgs({ port: t.running.sshPort, key: stranger.path, knownHosts: home.knownHosts, user: "pkg-guess" }, [
+          "-o",
+          "BindAddress=127.0.0.9",
+        ]),
+        "true",
+      ]);
+      expect(res.code).toBe(255);
+    }
+    const locked = await ssh("sato", "2.3", ["echo in"], undefined, ["-o", "BindAddress=127.0.0.9"]);
+    expect(locked.code).toBe(255);
+    expect((await refusals())[0]?.details).toMatchObject({ code: "locked" });
+    expect((await ssh("sato", "2.3", ["echo in"])).stdout.toString()).toBe("in\n");
+  });
+
+  it("locks out an account after 5 failures, from any address", async () => {
+    expect((await assign("2.1", "ito")).state).toBe("running");
+    const stranger = keyFile(home.dir, "guesser");
+    for (let i = 0; i < 5; i++) {
+      const res = await run("ssh", [
+        ...sshArgs(
+          { port: t.running.sshPort, key: stranger.path, knownHosts: home.knownHosts, user: `pkg-${pkgId("2.1")}` },
+          ["-o", `BindAddress=127.0.2.${i + 1}`],
+        ),
+        "true",
+      ]);
+      expect(res.code).toBe(255);
+    }
+    const locked = await ssh("ito", "2.1", ["echo in"], undefined, ["-o", "BindAddress=127.0.2.100"]);
+    expect(locked.code).toBe(255);
+    expect((await refusals())[0]?.details).toMatchObject({ code: "locked", user: `pkg-${pkgId("2.1")}` });
+  });
+
+  it("refuses port forwarding and SFTP the template does not allow", async () => {
+    const forward = await ssh("sato", "2.3", [], undefined, ["-W", "127.0.0.1:22"]);
+    expect(forward.code).toBe(255);
+    expect(forward.stderr).toContain("stdio forwarding failed");
+    const remote = await ssh("sato", "2.3", ["true"], undefined, [
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-R",
+      "0:127.0.0.1:22",
+    ]);
+    expect(remote.code).toBe(255);
+    expect(remote.stderr).toContain("remote port forwarding failed");
+    const sftp = await run(
+      "sftp",
+      [
+        "-b",
+        "-",
+        ...sshArgs({
+          port: t.running.sshPort,
+          key: engineers.sato?.key.path as string,
+          knownHosts: home.knownHosts,
+          user: `pkg-${pkgId("2.3")}`,
+        }).map((a) => (a === "-p" ? "-P" : a)),
+      ],
+      "ls\n",
+    );
+    expect(sftp.code).not.toBe(0);
+    expect(sftp.stderr).toMatch(/subsystem request failed|Connection closed/);
+  });
+
+  it("works with PuTTY's plink", async () => {
+    const ppk = join(home.dir, "sato.ppk");
+    execFileSync("puttygen", [engineers.sato?.key.path as string, "-O", "private", "-o", ppk]);
+    const hostPub = join(home.dir, "host.pub");
+    writeFileSync(hostPub, `${t.running.azusa.sshGateway.hostPublicKey}\n`);
+    const fingerprint = execFileSync("ssh-keygen", ["-lf", hostPub], { encoding: "utf8" }).split(" ")[1] as string;
+    const res = await run("plink", [
+      "-batch",
+      "-ssh",
+      "-P",
+      String(t.running.sshPort),
+      "-i",
+      ppk,
+      "-hostkey",
+      fingerprint,
+      `pkg-${pkgId("2.3")}@127.0.0.1`,
+      "echo from plink; exit 3",
+    ]);
+    expect(res.stdout.toString()).toBe("from plink\n");
+    expect(res.code).toBe(3);
+  });
+
+  it("ends a live session within moments of its key being removed", async () => {
+    const child = spawn("ssh", [
+      ...sshArgs({
+        port: t.running.sshPort,
+        key: engineers.sato?.key.path as string,
+        knownHosts: home.knownHosts,
+        user: `pkg-${pkgId("2.3")}`,
+      }),
+      "echo started; sleep 600",
+    ]);
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes("started")) resolve();
+      }),
+    );
+    const removed = await engineers.sato?.client.delete(
+      `/api/v1/engineers/${engineers.sato.id}/ssh-keys/${engineers.sato.keyId}`,
+    );
+    expect(removed?.status).toBe(204);
+    expect(await exited).toBe(255);
+    expect(stdout).toBe("started\n");
+    expect(stderr).toContain("access revoked: the SSH key was removed");
+  }, 20_000);
 });

@@ -16,6 +16,7 @@ import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import { AppError, type ErrorCode } from "../domain/errors.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
+import type { SessionService } from "../domain/sessions/sessions.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
@@ -31,6 +32,7 @@ import { acceptInvitation, invitationRoutes } from "./invitations/invitations.ro
 import { offerRoutes } from "./offers/offers.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
 import { type AppEnv, createRouter } from "./router.ts";
+import { sessionRoutes } from "./sessions/sessions.routes.ts";
 import { type Metrics, observe } from "./system/metrics.ts";
 import { requestContext } from "./system/request-context.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
@@ -49,6 +51,7 @@ export interface AppDeps {
   engineers: EngineerService;
   offers: OfferService;
   workspaces: WorkspaceService;
+  sessions: SessionService;
   audit: AuditService;
   logger: Logger;
   metrics: Metrics;
@@ -231,6 +234,7 @@ export function createApp(deps: AppDeps) {
   app.route(API, engineerRoutes(deps));
   app.route(API, offerRoutes(deps));
   app.route(API, workspaceRoutes(deps));
+  app.route(API, sessionRoutes(deps));
   app.route(API, userRoutes(deps));
   app.route(API, invitationRoutes(deps));
   app.route(API, apiKeyRoutes(deps));

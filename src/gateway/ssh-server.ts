@@ -61,7 +61,8 @@ export interface SshGatewayOptions {
   db: Kysely<Database>;
   audit: AuditService;
   bridge: Bridge;
-  lockout: Lockout;
+  /** Failed logins per source address (looser: an office shares one address) and per account (user name). */
+  lockout: { addresses: Lockout; accounts: Lockout };
   hostKey: string;
   logger: Logger;
   /** Sessions (channels) open at once on one connection. */
@@ -86,11 +87,16 @@ export function createSshGateway({
   const system: Actor = { kind: "system", name: "gateway" };
   const connections = new Set<ssh2.Connection>();
 
-  const refused = (ip: string, user: string, code: string, reason: string, key?: string) => {
+  /** Logs and audits a refused login; resolves once the event is written, so the evidence precedes the answer. */
+  const refused = async (ip: string, user: string, code: string, reason: string, key?: string) => {
     logger.info({ ip, user, code, key }, "ssh login refused");
-    void audit
+    await audit
       .record(system, "ssh.refused", `ssh:${ip}`, { user, code, reason, key: key ?? null }, { tenantId: null })
       .catch((err) => logger.warn({ err }, "ssh refusal not audited"));
+  };
+  const failed = (ip: string, user: string) => {
+    const locked = [...lockout.addresses.fail(ip), ...lockout.accounts.fail(user)];
+    if (locked.length) logger.warn({ ip, user }, "ssh logins locked out");
   };
 
   const server = new ssh2.Server(
@@ -101,6 +107,11 @@ export function createSshGateway({
       let principal: Principal | undefined;
       let user = "";
       let triedKey = false;
+      let counted = false;
+      const fail = () => {
+        counted = true;
+        failed(ip, user);
+      };
       const handles = new Set<SessionHandle>();
       const grace = setTimeout(() => {
         if (!principal) client.end();
@@ -109,13 +120,13 @@ export function createSshGateway({
 
       client.on("authentication", (ctx) => {
         user = ctx.username;
-        if (lockout.locked(`addr:${ip}`) || lockout.locked(`user:${user}`)) {
-          refused(ip, user, "locked", "too many failed logins; try again later");
-          return ctx.reject([], false);
-        }
         if (ctx.method !== "publickey") return ctx.reject(["publickey"]);
         triedKey = true;
         void (async () => {
+          if (lockout.addresses.locked(ip) || lockout.accounts.locked(user)) {
+            await refused(ip, user, "locked", "too many failed logins; try again later");
+            return ctx.reject([], false);
+          }
           const packageId = packageFromUser(user);
           const fingerprint = fingerprintOf(ctx.key.data);
           const key = await db
@@ -132,8 +143,8 @@ export function createSshGateway({
           const publicKey = Array.isArray(parsed) ? parsed[0] : parsed;
           if (!publicKey || publicKey instanceof Error || !ctx.blob) return ctx.reject(["publickey"]);
           if (publicKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
-            lockout.fail(`addr:${ip}`, `user:${user}`);
-            refused(ip, user, "bad_signature", "the signature does not verify", fingerprint);
+            fail();
+            await refused(ip, user, "bad_signature", "the signature does not verify", fingerprint);
             return ctx.reject(["publickey"]);
           }
           const candidate: Principal = {
@@ -155,8 +166,8 @@ export function createSshGateway({
                 reason: `"${user}" names no package: use pkg-<package id>`,
               } as const);
           if (!decision.ok) {
-            lockout.fail(`addr:${ip}`, `user:${user}`);
-            refused(ip, user, decision.code, decision.reason, fingerprint);
+            fail();
+            await refused(ip, user, decision.code, decision.reason, fingerprint);
             return ctx.reject([], false);
           }
           principal = candidate;
@@ -253,10 +264,7 @@ export function createSshGateway({
         clearTimeout(grace);
         connections.delete(client);
         for (const h of handles) h.end("the connection closed");
-        if (!principal && triedKey) {
-          const locked = lockout.fail(`addr:${ip}`, `user:${user}`);
-          if (locked.length) logger.warn({ ip, user, locked }, "ssh logins locked out");
-        }
+        if (!principal && triedKey && !counted) fail();
       });
     },
   );
