@@ -8,13 +8,14 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { type KeyFile, keyFile, run, sshArgs, sshHome } from "./support/ssh-client.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
 
-describe("SSH gateway", () => {
+describe.each(dialects)("SSH gateway on %s", (dialect) => {
   const docker = new Docker();
   let templatesDir: string;
   let t: TestAzusa;
@@ -87,7 +88,7 @@ describe("SSH gateway", () => {
         customizations: { azusa: { resources: { cpus: 1, memoryMiB: 256, pids: 128 }, workspaceFolder: "/workspace" } },
       }),
     );
-    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
+    t = await startTestAzusa({ dialect, env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
     home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
     const tokyo = await t.createTenant("東京SI");
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
@@ -150,6 +151,15 @@ describe("SSH gateway", () => {
     const res = await run("script", ["-qefc", inner, "/dev/null"], new PassThrough());
     expect(res.stdout.toString().replace(/\r/g, "")).toContain("30 100\n43 132\n");
     expect(res.code).toBe(7);
+  });
+
+  it("starts a stopped workspace on connect, saying so on standard error", async () => {
+    const ws = await (await lead.get(`/api/v1/packages/${pkgId("2.3")}/workspace`)).json();
+    expect((await engineers.sato?.client.post(`/api/v1/workspaces/${ws.id}/stop`))?.status).toBe(200);
+    const res = await ssh("sato", "2.3", ["echo back"]);
+    expect(res.stdout.toString()).toBe("back\n");
+    expect(res.stderr).toMatch(/^azusa: starting your workspace…\r\nazusa: workspace running \([\d.]+ s\)\r\n$/);
+    expect((await (await lead.get(`/api/v1/packages/${pkgId("2.3")}/workspace`)).json()).state).toBe("running");
   });
 
   it("carries 100 MB out and 100 MB in intact", async () => {
