@@ -10,6 +10,7 @@ import type { Actor } from "../domain/actor.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import { inNetworks } from "../domain/contracts/networks.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
+import { AppError } from "../domain/errors.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Logger } from "../logger.ts";
@@ -31,6 +32,8 @@ export interface Principal {
    * resolves to a reason to end the session, or null.
    */
   recheck?: () => Promise<string | null>;
+  /** The decision made at login; a session opened within 5 s of it does not ask again. */
+  authorized?: { target: Target; at: number };
 }
 
 /** What a session may reach, decided by `authorize`. */
@@ -252,7 +255,8 @@ export function createBridge({
     };
 
     const run = async (): Promise<void> => {
-      const auth = await authorize(principal);
+      const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
+      const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
       if (!auth.ok) {
         say(`azusa: ${auth.reason}`);
         await channel.finish({ code: 1 });
@@ -318,8 +322,9 @@ export function createBridge({
         idleTimer?.refresh();
       };
 
-      try {
-        await db
+      // The evidence and the command start side by side: a login should cost what docker exec costs.
+      const evidence = db.transaction().execute(async (trx) => {
+        await trx
           .insertInto("workspace_session")
           .values({
             id,
@@ -328,7 +333,7 @@ export function createBridge({
             tenant_id: target.tenantId,
             engineer_id: principal.engineerId,
             channel: principal.transport,
-            kind: request.command ? `${kind}` : kind,
+            kind,
             source_address: principal.source,
             started_at: new Date(started).toISOString(),
             recording: recordingPath,
@@ -348,35 +353,51 @@ export function createBridge({
             source: principal.source,
             key: principal.keyFingerprint ?? null,
           },
-          { tenantId: target.tenantId },
+          { tenantId: target.tenantId, trx },
         );
-        await markStarted(principal);
-        const pty = request.pty;
+      });
+      const pty = request.pty;
+      const folder = target.template?.azusa.workspaceFolder ?? "/workspace";
+      const cmd =
+        request.kind === "exec" && request.command !== undefined
+          ? ["/bin/sh", "-c", request.command]
+          : ["/bin/sh", "-c", "if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi"];
+      const execRequest = {
+        cmd,
+        tty: Boolean(pty),
+        env: { ...request.env, ...(pty ? { TERM: pty.term || "xterm-256color" } : {}) },
+        cols: pty?.cols,
+        rows: pty?.rows,
+        workingDir: folder,
+      };
+      const starting = (async () => {
         recorder = openRecording(join(dataDir, recordingPath), {
           width: pty?.cols ?? 80,
           height: pty?.rows ?? 24,
           title: `${kind} ${principal.packageId}`,
           env: { TERM: pty?.term ?? "", SHELL: "/bin/sh" },
         });
-        await ensureRunning(target, say);
-        const folder = target.template?.azusa.workspaceFolder ?? "/workspace";
-        const cmd =
-          request.kind === "exec" && request.command !== undefined
-            ? ["/bin/sh", "-c", request.command]
-            : ["/bin/sh", "-c", "if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi"];
-        exec = await driver.exec(target.ref, {
-          cmd,
-          tty: Boolean(pty),
-          env: { ...request.env, ...(pty ? { TERM: pty.term || "xterm-256color" } : {}), HOME: "/home/azusa" },
-          cols: pty?.cols,
-          rows: pty?.rows,
-          workingDir: folder,
-        });
+        try {
+          return await driver.exec(target.ref, execRequest);
+        } catch (err) {
+          // A stopped workspace answers INVALID_STATE: start it, then run the command.
+          if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
+          await ensureRunning(target, say);
+          return await driver.exec(target.ref, execRequest);
+        }
+      })();
+      try {
+        const [written, began] = await Promise.allSettled([evidence.then(() => markStarted(principal)), starting]);
+        if (began.status === "fulfilled") exec = began.value;
+        if (written.status === "rejected") throw written.reason;
+        if (began.status === "rejected") throw began.reason;
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         logger.warn({ err: message, session: id }, "session could not start");
         say(`azusa: the session could not start: ${message}`);
         live.delete(entry);
+        // Without its evidence a command must not run on: its input closes (a shell then ends).
+        (exec?.stdin as Writable | undefined)?.end();
         recorder?.close();
         await db
           .updateTable("workspace_session")
@@ -388,9 +409,10 @@ export function createBridge({
         resolveDone({ reason: message });
         return;
       }
-      if (ended) endNow = () => {};
-      const running = exec;
-      const rec = recorder;
+      // Assigned inside the start-up closure, which the compiler does not follow.
+      const running = exec as unknown as ExecSession;
+      const rec = recorder as unknown as Recorder;
+      const endedEarly: string | null = ended;
 
       const finished = new Promise<string>((resolve) => {
         endNow = (reason) => {
@@ -398,6 +420,8 @@ export function createBridge({
           resolve(reason);
         };
       });
+      // The transport went away (or access was revoked) while the command was starting.
+      if (endedEarly) endNow(endedEarly);
       idleTimer = setTimeout(() => endNow("idle timeout"), idleMs);
       const limitTimer = setTimeout(() => endNow("session time limit reached"), maxSessionMs);
       idleTimer.unref();

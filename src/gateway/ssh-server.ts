@@ -170,7 +170,7 @@ export function createSshGateway({
             await refused(ip, user, decision.code, decision.reason, fingerprint);
             return ctx.reject([], false);
           }
-          principal = candidate;
+          principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };
           ctx.accept();
         })().catch((err) => {
           logger.error({ err, ip }, "ssh authentication failed unexpectedly");
@@ -210,8 +210,9 @@ export function createSshGateway({
             stream.once("close", () => h.end("the client closed the channel"));
             void h.done.then(({ reason }) => {
               handles.delete(h);
-              // A revoked engineer loses the whole connection, not only this channel.
-              if (reason.startsWith("access revoked")) client.end();
+              // A revoked engineer loses the whole connection, not only this channel. A client gets a moment
+              // to print what it was told: OpenSSH drops unwritten stderr when disconnected at once.
+              if (reason.startsWith("access revoked")) setTimeout(() => client.end(), 500).unref();
             });
           };
 
