@@ -46,6 +46,33 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
       input,
     );
 
+  /** An ssh session running `sleep`, resolved once its first output has arrived. */
+  const liveSession = async (who: string, wbs: string) => {
+    const child = spawn("ssh", [
+      ...sshArgs({
+        port: t.running.sshPort,
+        key: engineers[who]?.key.path as string,
+        knownHosts: home.knownHosts,
+        user: `pkg-${pkgId(wbs)}`,
+      }),
+      "echo started; sleep 600",
+    ]);
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes("started")) resolve();
+      });
+      void exited.then((code) => reject(new Error(`ssh ended (${code}) before the session started: ${stderr}`)));
+    });
+    return { exited, stdout: () => stdout, stderr: () => stderr };
+  };
+
   const addEngineer = async (name: string) => {
     const id = (await t.createUser("engineer", `${name}@matsumoto.example`)).id;
     const client = await t.signIn(`${name}@matsumoto.example`);
@@ -393,33 +420,27 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
   });
 
   it("ends a live session within moments of its key being removed", async () => {
-    const child = spawn("ssh", [
-      ...sshArgs({
-        port: t.running.sshPort,
-        key: engineers.sato?.key.path as string,
-        knownHosts: home.knownHosts,
-        user: `pkg-${pkgId("2.3")}`,
-      }),
-      "echo started; sleep 600",
-    ]);
-    let stdout = "";
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await new Promise<void>((resolve) =>
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString();
-        if (stdout.includes("started")) resolve();
-      }),
-    );
+    const live = await liveSession("sato", "2.3");
     const removed = await engineers.sato?.client.delete(
       `/api/v1/engineers/${engineers.sato.id}/ssh-keys/${engineers.sato.keyId}`,
     );
     expect(removed?.status).toBe(204);
-    expect(await exited).toBe(255);
-    expect(stdout).toBe("started\n");
-    expect(stderr).toContain("access revoked: the SSH key was removed");
+    expect(await live.exited).toBe(255);
+    expect(live.stdout()).toBe("started\n");
+    expect(live.stderr()).toContain("access revoked: the SSH key was removed");
+  }, 20_000);
+
+  it("ends a live session within moments of the package being cancelled, which ends the assignment", async () => {
+    const key = keyFile(home.dir, "sato-new");
+    const sato = engineers.sato as (typeof engineers)[string];
+    expect((await sato.client.post(`/api/v1/engineers/${sato.id}/ssh-keys`, { publicKey: key.publicKey })).status).toBe(
+      201,
+    );
+    sato.key = key;
+    const live = await liveSession("sato", "2.3");
+    const cancelled = await lead.post(`/api/v1/packages/${pkgId("2.3")}/cancel`, { reason: "体制変更" });
+    expect(cancelled.status).toBe(200);
+    expect(await live.exited).toBe(255);
+    expect(live.stderr()).toMatch(/access revoked: the package is (not assigned to this engineer|cancelled)/);
   }, 20_000);
 });

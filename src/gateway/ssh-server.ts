@@ -41,6 +41,10 @@ export const algorithms: ssh2.Algorithms = {
   compress: ["none"],
 };
 
+/** The places Debian, Fedora and Alpine put OpenSSH's sftp-server. */
+const sftpServer =
+  "for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x $s ] && exec $s; done; echo 'no sftp-server in this workspace' >&2; exit 127";
+
 /** `pkg-<id>` or the package id itself; null when the name is neither. */
 export function packageFromUser(user: string): string | null {
   const id = user.startsWith("pkg-") ? user.slice(4) : user;
@@ -113,6 +117,7 @@ export function createSshGateway({
         failed(ip, user);
       };
       const handles = new Set<SessionHandle>();
+      let openSessions = 0;
       const grace = setTimeout(() => {
         if (!principal) client.end();
       }, loginGraceMs);
@@ -185,8 +190,12 @@ export function createSshGateway({
         logger.info({ ip, engineer: who.engineerId, package: who.packageId }, "ssh login");
 
         client.on("session", (acceptSession, rejectSession) => {
-          if (handles.size >= maxSessions) return rejectSession();
+          if (openSessions >= maxSessions) return rejectSession();
           const session = acceptSession();
+          openSessions++;
+          session.once("close", () => {
+            openSessions--;
+          });
           let pty: { cols: number; rows: number; term: string } | undefined;
           const env: Record<string, string> = {};
           let handle: SessionHandle | undefined;
@@ -233,12 +242,13 @@ export function createSshGateway({
           });
           session.on("shell", (accept) => start(accept(), "shell"));
           session.on("exec", (accept, _reject, info) => start(accept(), "exec", info.command));
-          session.on("subsystem", (_accept, reject, info) => {
+          // No "sftp" listener: ssh2 then hands SFTP over as a raw subsystem channel, which the workspace's own
+          // sftp-server speaks to, through the bridge like any command, when the template allows SFTP.
+          session.on("subsystem", (accept, reject, info) => {
+            if (info.name === "sftp" && who.authorized?.target.template?.azusa.ssh.sftp) {
+              return start(accept(), "exec", sftpServer);
+            }
             logger.info({ ip, subsystem: info.name }, "ssh subsystem refused");
-            reject();
-          });
-          session.on("sftp", (_accept, reject) => {
-            logger.info({ ip }, "ssh sftp refused");
             reject();
           });
           session.on("auth-agent", (_accept, reject) => reject?.());
