@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { sampleContract } from "../test/support/fixtures.ts";
-import { type Client, startTestAzusa, type TestAzusa } from "../test/support/harness.ts";
+import { assignedWorkspaces } from "../test/support/gateway-world.ts";
+import { startTestAzusa } from "../test/support/harness.ts";
 import { ensureTestImage } from "../test/support/images.ts";
-import { keyFile, sshArgs, sshHome } from "../test/support/ssh-client.ts";
-import { utf8Csv } from "../test/support/wbs-files.ts";
+import { sshArgs, sshHome } from "../test/support/ssh-client.ts";
 
 const WORKSPACES = 50;
 const ENGINEERS = 10;
@@ -42,62 +41,6 @@ function timed(cmd: string, args: string[]): Promise<{ bytes: number; code: numb
 
 let tenantId = "none";
 
-async function setUp(t: TestAzusa, dir: string) {
-  const tenant = await t.createTenant("ベンチSI");
-  tenantId = tenant.id;
-  await t.createUser("contractor", "buyer@bench.example", tenant.id);
-  const leadId = (await t.createUser("lead", "lead@bench.example", tenant.id)).id;
-  const operator = await t.signIn("root@office.example");
-  const contractor = await t.signIn("buyer@bench.example");
-  const lead = await t.signIn("lead@bench.example");
-  const engineers: { id: string; client: Client; key: string }[] = [];
-  for (let i = 0; i < ENGINEERS; i++) {
-    const email = `se${i}@bench.example`;
-    const id = (await t.createUser("engineer", email)).id;
-    const client = await t.signIn(email);
-    await operator.put(`/api/v1/engineers/${id}`, { weeklyCapacityHours: 40, skills: [] });
-    await operator.post(`/api/v1/engineers/${id}/vetting`, {
-      kind: "nda",
-      issuedOn: "2026-01-01",
-      expiresOn: "2028-01-01",
-    });
-    const key = keyFile(dir, `se${i}`);
-    await client.post(`/api/v1/engineers/${id}/ssh-keys`, { publicKey: key.publicKey });
-    engineers.push({ id, client, key: key.path });
-  }
-  const contract = await (
-    await contractor.post("/api/v1/contracts", { ...sampleContract, confidentiality: "internal", leadIds: [leadId] })
-  ).json();
-  const rows = [["id", "title", "parent", "skills", "estimate", "depends on", "acceptance criteria"]];
-  for (let i = 1; i <= WORKSPACES; i++) rows.push([`P${i}`, `package ${i}`, "", "", "8", "", "done"]);
-  await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(rows), {
-    "content-type": "text/csv",
-  });
-  const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items as { id: string }[];
-  const targets: { packageId: string; key: string; containerId: string }[] = [];
-  for (const [i, p] of items.entries()) {
-    const engineer = engineers[i % ENGINEERS] as (typeof engineers)[number];
-    await lead.post(`/api/v1/packages/${p.id}/open`);
-    const offer = await (await lead.post(`/api/v1/packages/${p.id}/offers`, { engineerId: engineer.id })).json();
-    await engineer.client.post(`/api/v1/offers/${offer.id}/accept`);
-  }
-  await t.running.azusa.workspaces.drain();
-  for (const [i, p] of items.entries()) {
-    const row = await t.running.azusa.db.kysely
-      .selectFrom("workspace")
-      .select(["container_id", "state"])
-      .where("package_id", "=", p.id)
-      .executeTakeFirstOrThrow();
-    if (row.state !== "running" || !row.container_id) throw new Error(`workspace of ${p.id} is ${row.state}`);
-    targets.push({
-      packageId: p.id,
-      key: (engineers[i % ENGINEERS] as { key: string }).key,
-      containerId: row.container_id,
-    });
-  }
-  return targets;
-}
-
 async function main() {
   const docker = new Docker();
   const image = await ensureTestImage(docker);
@@ -120,7 +63,9 @@ async function main() {
   }, 50);
   try {
     console.log(`provisioning ${WORKSPACES} workspaces…`);
-    const targets = await setUp(t, dir);
+    const world = await assignedWorkspaces(t, dir, { workspaces: WORKSPACES, engineers: ENGINEERS });
+    tenantId = world.tenantId;
+    const targets = world.targets;
     const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
     const first = targets[0] as (typeof targets)[number];
     const ssh = (target: (typeof targets)[number], command: string) =>
