@@ -2,11 +2,11 @@
 // of the same command in the same workspace, then 200 concurrent sessions over 50 workspaces with the
 // gateway's peak memory. Azusa runs in this process, so its resident memory is the gateway's.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { assignedWorkspaces } from "../test/support/gateway-world.ts";
+import { assignedWorkspaces, templatesFolder } from "../test/support/gateway-world.ts";
 import { startTestAzusa } from "../test/support/harness.ts";
 import { ensureTestImage } from "../test/support/images.ts";
 import { sshArgs, sshHome } from "../test/support/ssh-client.ts";
@@ -44,15 +44,7 @@ let tenantId = "none";
 async function main() {
   const docker = new Docker();
   const image = await ensureTestImage(docker);
-  const templatesDir = mkdtempSync(join(tmpdir(), "azusa-bench-templates-"));
-  writeFileSync(
-    join(templatesDir, "default.devcontainer.json"),
-    JSON.stringify({
-      image,
-      remoteUser: "azusa",
-      customizations: { azusa: { resources: { cpus: 1, memoryMiB: 128, pids: 64 } } },
-    }),
-  );
+  const templatesDir = templatesFolder(image);
   const dir = mkdtempSync(join(tmpdir(), "azusa-bench-ssh-"));
   const t = await startTestAzusa({
     env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off", AZUSA_LOG_LEVEL: "warn" },

@@ -1,12 +1,11 @@
 // The gateway's session limits with the real OpenSSH client: an idle session ends, a busy one ends at the
 // absolute limit, and a connection carries at most the allowed number of sessions at once.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignedWorkspaces, type Target } from "./support/gateway-world.ts";
+import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
 import { startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { run, sshArgs, sshHome } from "./support/ssh-client.ts";
@@ -26,15 +25,7 @@ describe("SSH session limits", () => {
 
   beforeAll(async () => {
     const image = await ensureTestImage(docker);
-    dir = mkdtempSync(join(tmpdir(), "azusa-limits-"));
-    writeFileSync(
-      join(dir, "default.devcontainer.json"),
-      JSON.stringify({
-        image,
-        remoteUser: "azusa",
-        customizations: { azusa: { resources: { cpus: 1, memoryMiB: 128, pids: 64 } } },
-      }),
-    );
+    dir = templatesFolder(image);
     t = await startTestAzusa({
       env: {
         AZUSA_TEMPLATES_DIR: dir,

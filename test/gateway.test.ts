@@ -2,14 +2,14 @@
 // commands, terminals, streams, every refusal, revocation, recordings and the evidence sessions leave.
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
+import { templatesFolder } from "./support/gateway-world.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { type KeyFile, keyFile, run, sshArgs, sshHome } from "./support/ssh-client.ts";
@@ -106,15 +106,7 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
 
   beforeAll(async () => {
     const image = await ensureTestImage(docker);
-    templatesDir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
-    writeFileSync(
-      join(templatesDir, "default.devcontainer.json"),
-      JSON.stringify({
-        image,
-        remoteUser: "azusa",
-        customizations: { azusa: { resources: { cpus: 1, memoryMiB: 256, pids: 128 }, workspaceFolder: "/workspace" } },
-      }),
-    );
+    templatesDir = templatesFolder(image, 256);
     t = await startTestAzusa({ dialect, env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
     home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
     const tokyo = await t.createTenant("東京SI");

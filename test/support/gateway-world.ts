@@ -1,9 +1,25 @@
 // A tenant with one contract of generated packages, each assigned to one of a few engineers with a
 // registered key and a running workspace: what the gateway's limit tests and its benchmark start from.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sampleContract } from "./fixtures.ts";
 import type { Client, TestAzusa } from "./harness.ts";
 import { keyFile } from "./ssh-client.ts";
 import { utf8Csv } from "./wbs-files.ts";
+
+/** A new folder holding a "default" template on `image` with small resources; returns its path. */
+export function templatesFolder(image: string, memoryMiB = 128): string {
+  const dir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
+  const resources = { cpus: 1, memoryMiB, pids: 128 };
+  const template = {
+    image,
+    remoteUser: "azusa",
+    customizations: { azusa: { resources, workspaceFolder: "/workspace" } },
+  };
+  writeFileSync(join(dir, "default.devcontainer.json"), JSON.stringify(template));
+  return dir;
+}
 
 /** A package with a running workspace, and the private key file of its engineer. */
 export interface Target {
