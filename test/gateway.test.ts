@@ -143,6 +143,13 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect(res.code).toBe(3);
   });
 
+  it("returns a command killed by a signal as that signal", async () => {
+    const res = await ssh("sato", "2.3", ["echo before; kill -TERM $$"], undefined, ["-o", "LogLevel=INFO"]);
+    expect(res.stdout.toString()).toBe("before\n");
+    // OpenSSH reports an exit-signal and exits 255; an exit status of 143 would come back as 143.
+    expect(res.code).toBe(255);
+  });
+
   it("moves the package to in_progress at the first session", async () => {
     const p = await (await lead.get(`/api/v1/packages/${pkgId("2.3")}`)).json();
     expect(p.state).toBe("in_progress");
