@@ -73,6 +73,27 @@ const Env = z.object({
     .describe(
       "wait before a failed webhook delivery's first retry; each later one waits twice as long, 6 attempts in all",
     ),
+  AZUSA_SSH_PORT: port.default(2222).describe("port of the SSH gateway (0 picks a free one)"),
+  AZUSA_SSH_HOST: z.string().min(1).default("0.0.0.0").describe("address the SSH gateway binds"),
+  AZUSA_SSH_MAX_SESSIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(10)
+    .describe("sessions (shells, commands) at once on one SSH connection"),
+  AZUSA_SSH_IDLE_MINUTES: z.coerce
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(60)
+    .describe("an SSH or terminal session with no input or output for this long ends"),
+  AZUSA_SSH_MAX_SESSION_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 7)
+    .default(12)
+    .describe("no SSH or terminal session lasts longer than this, busy or not"),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
   AZUSA_GIT_IMPORT_DIR: z
     .string()
@@ -150,6 +171,7 @@ export interface Config {
   warmPool: number;
   retentionDays: number;
   imageBuild: boolean;
+  ssh: { port: number; host: string; maxSessions: number; idleMs: number; maxSessionMs: number };
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -220,5 +242,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     warmPool: e.AZUSA_WARM_POOL,
     retentionDays: e.AZUSA_RETENTION_DAYS,
     imageBuild: e.AZUSA_IMAGE_BUILD === "on",
+    ssh: {
+      port: e.AZUSA_SSH_PORT,
+      host: e.AZUSA_SSH_HOST,
+      maxSessions: e.AZUSA_SSH_MAX_SESSIONS,
+      idleMs: e.AZUSA_SSH_IDLE_MINUTES * 60_000,
+      maxSessionMs: e.AZUSA_SSH_MAX_SESSION_HOURS * 3_600_000,
+    },
   };
 }

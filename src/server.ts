@@ -23,6 +23,7 @@ import { createReminderService } from "./domain/notifications/reminders.service.
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
+import { createSessionService } from "./domain/sessions/sessions.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
@@ -30,6 +31,10 @@ import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
+import { createBridge } from "./gateway/bridge.ts";
+import { loadHostKey } from "./gateway/host-key.ts";
+import { createLockout } from "./gateway/lockout.ts";
+import { createSshGateway } from "./gateway/ssh-server.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { createJobLock } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
@@ -166,6 +171,27 @@ export function buildAzusa(
     baseUrl: config.baseUrl,
     apiUrl: config.githubApiUrl,
   });
+  const bridge = createBridge({
+    db: db.kysely,
+    audit,
+    engineers,
+    packages,
+    workspaces,
+    driver,
+    logger,
+    dataDir: config.dataDir,
+    idleMs: config.ssh.idleMs,
+    maxSessionMs: config.ssh.maxSessionMs,
+  });
+  const sshGateway = createSshGateway({
+    db: db.kysely,
+    audit,
+    bridge,
+    lockout: { addresses: createLockout({ maxFailures: 20 }), accounts: createLockout({ maxFailures: 5 }) },
+    hostKey: loadHostKey(config.dataDir),
+    logger,
+    maxSessions: config.ssh.maxSessions,
+  });
   const metrics = createMetrics();
   const app = createApp({
     auth,
@@ -179,6 +205,7 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
+    sessions: createSessionService({ db: db.kysely, audit, dataDir: config.dataDir }),
     audit,
     logger,
     metrics,
@@ -233,6 +260,8 @@ export function buildAzusa(
       workspaces,
       pool: config.warmPool > 0 ? pool : undefined,
     }),
+    bridge,
+    sshGateway,
     logger,
     migrate: () => migrate(db, { migrate: migrateAuth }),
     async close() {
@@ -251,6 +280,8 @@ export interface Running {
   azusa: Azusa;
   server: ServerType;
   port: number;
+  /** The port the SSH gateway listens on. */
+  sshPort: number;
   stop(): Promise<void>;
 }
 
@@ -282,19 +313,25 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     );
     s.once("error", reject);
   });
+  const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
   const stopSchedules = config.schedules
     ? startSchedules(azusa.schedules, azusa.logger, azusa.jobLock)
     : async () => {};
   azusa.logger.info({ port, host: config.host, database: config.database.dialect }, "azusa listening");
+  azusa.logger.info({ port: sshPort, host: config.ssh.host }, "ssh gateway listening");
   let stopping: Promise<void> | undefined;
   return {
     azusa,
     server,
     port,
+    sshPort,
     stop() {
       stopping ??= (async () => {
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
+        // Live SSH sessions end (their evidence written) before the database goes.
+        await azusa.sshGateway.close();
+        await azusa.bridge.close();
         azusa.images.stop();
         await azusa.workspaces.drain();
         await azusa.egress.shutdown();

@@ -21,6 +21,7 @@ import type { NotificationService } from "../domain/notifications/notifications.
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
+import type { SessionService } from "../domain/sessions/sessions.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
 import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
@@ -45,6 +46,7 @@ import { offerRoutes } from "./offers/offers.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
 import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { type AppEnv, createRouter } from "./router.ts";
+import { sessionRoutes } from "./sessions/sessions.routes.ts";
 import { settlementRoutes } from "./settlements/settlements.routes.ts";
 import { type Metrics, observe } from "./system/metrics.ts";
 import { requestContext } from "./system/request-context.ts";
@@ -65,6 +67,7 @@ export interface AppDeps {
   engineers: EngineerService;
   offers: OfferService;
   workspaces: WorkspaceService;
+  sessions: SessionService;
   audit: AuditService;
   logger: Logger;
   metrics: Metrics;
@@ -262,6 +265,7 @@ export function createApp(deps: AppDeps) {
   app.route(API, engineerRoutes(deps));
   app.route(API, offerRoutes(deps));
   app.route(API, workspaceRoutes(deps));
+  app.route(API, sessionRoutes(deps));
   app.route(API, userRoutes(deps));
   app.route(API, invitationRoutes(deps));
   app.route(API, apiKeyRoutes(deps));

@@ -7,6 +7,7 @@ import * as contractsAndPackages from "./migrations/2026-11-25T2000-contracts-an
 import * as engineersAndOffers from "./migrations/2026-11-25T2100-engineers-and-offers.ts";
 import * as workspaces from "./migrations/2026-11-25T2200-workspaces.ts";
 import * as sessionsAndActivity from "./migrations/2026-11-25T2230-sessions-and-activity.ts";
+import * as gateway from "./migrations/2026-11-25T2320-gateway.ts";
 import * as forge from "./migrations/2026-11-25T2330-forge.ts";
 import * as hoursAndDelivery from "./migrations/2026-11-25T2340-hours-and-delivery.ts";
 
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-25T2230-sessions-and-activity": sessionsAndActivity,
   "2026-11-25T2340-hours-and-delivery": hoursAndDelivery,
   "2026-11-25T2330-forge": forge,
+  "2026-11-25T2320-gateway": gateway,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

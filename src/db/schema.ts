@@ -88,6 +88,10 @@ export interface ContractTable {
   required_approvals?: number;
   /** 1 when the contract lets its engineers clone the canonical repository over HTTP. */
   engineer_clone_allowed?: number;
+  /** JSON array of CIDR blocks SSH and browser sessions may come from; "[]" means anywhere. */
+  allowed_networks?: string;
+  /** 1 when sessions record what the engineer types as well as the output. */
+  record_input?: number;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -223,6 +227,8 @@ export interface WorkspaceSessionTable {
   end_reason: string | null;
   exit_code: number | null;
   recording: string | null;
+  key_fingerprint?: string | null;
+  exit_signal?: string | null;
 }
 
 /** Bytes each way in one 5-minute bucket of a session: evidence beside reported hours, never a timer. */

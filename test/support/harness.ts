@@ -111,6 +111,8 @@ export async function startTestAzusa({
     AZUSA_HOST: "127.0.0.1",
     AZUSA_BASE_URL: `http://127.0.0.1:${port}`,
     AZUSA_SIGNIN_LIMIT: "1000",
+    AZUSA_SSH_PORT: "0",
+    AZUSA_SSH_HOST: "127.0.0.1",
     AZUSA_LOG_LEVEL: "info",
     // tests that need the Debian base image build it once (ensureBaseImage), not every Azusa they start
     AZUSA_IMAGE_BUILD: "off",

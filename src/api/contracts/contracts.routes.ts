@@ -78,6 +78,15 @@ const contractFields = {
     .boolean()
     .optional()
     .describe("whether the package's engineer may clone its repository over HTTP (default false)"),
+  allowedNetworks: z
+    .array(z.string().max(60))
+    .max(100)
+    .optional()
+    .describe("CIDR blocks SSH and browser sessions may come from, e.g. the office's 203.0.113.0/24; empty: any"),
+  recordInput: z
+    .boolean()
+    .optional()
+    .describe("record what the engineer types too, not only the output (default false)"),
 };
 
 /** A new contract as the API and the contract form take it. */
@@ -110,6 +119,8 @@ const Contract = z
     hourlyRateYen: z.number().nullable(),
     requiredApprovals: z.number(),
     engineerCloneAllowed: z.boolean(),
+    allowedNetworks: z.array(z.string()),
+    recordInput: z.boolean(),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -5,6 +5,7 @@ import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
+import { parseCidr } from "./networks.ts";
 
 export const contractTypes = ["ukeoi", "juninin"] as const;
 export const confidentialityLevels = ["internal", "confidential", "restricted"] as const;
@@ -42,6 +43,10 @@ export interface NewContract {
   requiredApprovals?: number;
   /** Whether the package's engineer may clone the canonical repository over HTTP (default false). */
   engineerCloneAllowed?: boolean;
+  /** CIDR blocks SSH and browser sessions may come from; empty (the default) allows any address. */
+  allowedNetworks?: string[];
+  /** Whether session recordings keep what the engineer types too (default: output only). */
+  recordInput?: boolean;
 }
 
 export type ContractChanges = Partial<Omit<NewContract, "type">>;
@@ -111,6 +116,8 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
     hourlyRateYen: num(r.hourly_rate_yen ?? null),
     requiredApprovals: Number(r.required_approvals ?? 1),
     engineerCloneAllowed: Boolean(Number(r.engineer_clone_allowed ?? 0)),
+    allowedNetworks: JSON.parse(r.allowed_networks ?? "[]") as string[],
+    recordInput: Number(r.record_input) === 1,
     createdBy: r.created_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -119,6 +126,14 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
 
 const invalid = (path: string, message: string) =>
   new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+
+/** The CIDR list, normalized and de-duplicated; VALIDATION naming the first malformed entry. */
+function checkNetworks(cidrs: string[]): string[] {
+  cidrs.forEach((c, i) => {
+    if (!parseCidr(c)) throw invalid(`allowedNetworks.${i}`, `"${c}" is not a CIDR block such as 192.0.2.0/24`);
+  });
+  return [...new Set(cidrs.map((c) => c.trim()))];
+}
 
 function checkTerms(c: { type: ContractType; band?: HoursBand | null; periodStart: string; periodEnd: string }) {
   if (c.periodEnd < c.periodStart) throw invalid("periodEnd", "must not be before periodStart");
@@ -193,6 +208,8 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
         hourly_rate_yen: input.hourlyRateYen ?? null,
         required_approvals: input.requiredApprovals ?? 1,
         engineer_clone_allowed: input.engineerCloneAllowed ? 1 : 0,
+        allowed_networks: JSON.stringify(checkNetworks(input.allowedNetworks ?? [])),
+        record_input: input.recordInput ? 1 : 0,
         created_by: (actor as { userId: string }).userId,
         created_at: now,
         updated_at: now,
@@ -265,6 +282,8 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
             hourly_rate_yen: after.hourlyRateYen,
             required_approvals: after.requiredApprovals,
             engineer_clone_allowed: after.engineerCloneAllowed ? 1 : 0,
+            allowed_networks: JSON.stringify(checkNetworks(after.allowedNetworks)),
+            record_input: after.recordInput ? 1 : 0,
             updated_at: new Date().toISOString(),
           })
           .where("id", "=", id)

@@ -1,0 +1,157 @@
+// SSH gateway benchmark: throughput and connect-and-run latency through the gateway against `docker exec`
+// of the same command in the same workspace, then 200 concurrent sessions over 50 workspaces with the
+// gateway's peak memory. Azusa runs in this process, so its resident memory is the gateway's.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { assignedWorkspaces, templatesFolder } from "../test/support/gateway-world.ts";
+import { startTestAzusa } from "../test/support/harness.ts";
+import { ensureTestImage } from "../test/support/images.ts";
+import { sshArgs, sshHome } from "../test/support/ssh-client.ts";
+
+const WORKSPACES = 50;
+const ENGINEERS = 10;
+const CONCURRENT = 200;
+const BYTES = 200 * 1024 * 1024;
+const LATENCY_RUNS = 15;
+const THROUGHPUT_TARGET = 0.9;
+const LATENCY_TARGET = 1.2;
+
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/** Runs a command, counting its output bytes; resolves with the byte count, the exit code and the milliseconds. */
+function timed(cmd: string, args: string[]): Promise<{ bytes: number; code: number | null; ms: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let bytes = 0;
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      bytes += d.length;
+      if (out.length < 200) out += d.toString();
+    });
+    child.stderr.on("data", () => undefined);
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ bytes, code, ms: performance.now() - start, out }));
+  });
+}
+
+let tenantId = "none";
+
+async function main() {
+  const docker = new Docker();
+  const image = await ensureTestImage(docker);
+  const templatesDir = templatesFolder(image);
+  const dir = mkdtempSync(join(tmpdir(), "azusa-bench-ssh-"));
+  const t = await startTestAzusa({
+    env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off", AZUSA_LOG_LEVEL: "warn" },
+  });
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 50);
+  try {
+    console.log(`provisioning ${WORKSPACES} workspaces…`);
+    const world = await assignedWorkspaces(t, dir, { workspaces: WORKSPACES, engineers: ENGINEERS });
+    tenantId = world.tenantId;
+    const targets = world.targets;
+    const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
+    const first = targets[0] as (typeof targets)[number];
+    const ssh = (target: (typeof targets)[number], command: string) =>
+      timed("ssh", [
+        ...sshArgs({
+          port: t.running.sshPort,
+          key: target.key,
+          knownHosts: home.knownHosts,
+          user: `pkg-${target.packageId}`,
+        }),
+        command,
+      ]);
+    const dockerExec = (command: string) =>
+      timed("docker", ["exec", "-u", "azusa", first.containerId, "/bin/sh", "-c", command]);
+
+    // Throughput: the same command both ways, alternating, best of three each.
+    const stream = `yes 0123456789abcdef | head -c ${BYTES}`;
+    const viaSsh: number[] = [];
+    const viaDocker: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const d = await dockerExec(stream);
+      const s = await ssh(first, stream);
+      if (d.bytes !== BYTES || s.bytes !== BYTES) throw new Error(`short output: docker ${d.bytes}, ssh ${s.bytes}`);
+      viaDocker.push(BYTES / 2 ** 20 / (d.ms / 1000));
+      viaSsh.push(BYTES / 2 ** 20 / (s.ms / 1000));
+    }
+    const sshMBps = Math.max(...viaSsh);
+    const dockerMBps = Math.max(...viaDocker);
+    const throughputRatio = round(sshMBps / dockerMBps, 2);
+    console.log(
+      `throughput  ssh ${round(sshMBps)} MiB/s, docker exec ${round(dockerMBps)} MiB/s: ${throughputRatio}× (target ≥ ${THROUGHPUT_TARGET})`,
+    );
+
+    // Latency: connect, authenticate, run `true`, exit, against `docker exec … true`.
+    const sshMs: number[] = [];
+    const dockerMs: number[] = [];
+    for (let i = 0; i < LATENCY_RUNS; i++) {
+      const d = await dockerExec("true");
+      const s = await ssh(first, "true");
+      if (d.code !== 0 || s.code !== 0) throw new Error(`true failed: docker ${d.code}, ssh ${s.code}`);
+      dockerMs.push(d.ms);
+      sshMs.push(s.ms);
+    }
+    const latencyRatio = round(median(sshMs) / median(dockerMs), 2);
+    console.log(
+      `latency     ssh ${round(median(sshMs))} ms, docker exec ${round(median(dockerMs))} ms (medians of ${LATENCY_RUNS}): ${latencyRatio}× (target ≤ ${LATENCY_TARGET})`,
+    );
+
+    // 200 sessions at once over 50 workspaces, each printing its number after a second.
+    peakRss = process.memoryUsage().rss;
+    const start = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) =>
+        ssh(targets[i % targets.length] as (typeof targets)[number], `sleep 1; echo ok-${i}`),
+      ),
+    );
+    const failed = results.filter((r, i) => r.code !== 0 || r.out !== `ok-${i}\n`).length;
+    const concurrentS = round((performance.now() - start) / 1000, 1);
+    const peakMiB = round(peakRss / 2 ** 20, 0);
+    console.log(
+      `concurrent  ${CONCURRENT} sessions over ${targets.length} workspaces: ${failed} failed, ${concurrentS} s, gateway peak RSS ${peakMiB} MiB`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: "ssh",
+        throughput_ssh_mib_s: round(sshMBps),
+        throughput_docker_mib_s: round(dockerMBps),
+        throughput_ratio: throughputRatio,
+        throughput_ratio_target: THROUGHPUT_TARGET,
+        latency_ssh_ms: round(median(sshMs)),
+        latency_docker_ms: round(median(dockerMs)),
+        latency_ratio: latencyRatio,
+        latency_ratio_target: LATENCY_TARGET,
+        concurrent_sessions: CONCURRENT,
+        concurrent_workspaces: targets.length,
+        concurrent_failed: failed,
+        concurrent_failed_target: 0,
+        peak_rss_mib: peakMiB,
+      }),
+    );
+  } finally {
+    clearInterval(sampler);
+    await t.stop();
+    // This run's workspaces only: their tenant exists in no other Azusa.
+    for (const c of await docker.listContainers({ all: true, filters: { label: [`io.azusa.tenant=${tenantId}`] } }))
+      await docker.getContainer(c.Id).remove({ force: true, v: true });
+    for (const v of (await docker.listVolumes({ filters: { label: [`io.azusa.tenant=${tenantId}`] } })).Volumes ?? [])
+      await docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(templatesDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,114 @@
+// Sessions into workspaces as evidence: who, when, from where, how it ended, and the recording, shown to
+// the contract's leads and to operators only; anyone else is answered as if nothing existed.
+import { readFile } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
+import type { Kysely } from "kysely";
+import type { Database, WorkspaceSessionTable } from "../../db/schema.ts";
+import type { Actor } from "../actor.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import { notFound } from "../errors.ts";
+
+/** One session as leads and operators see it. */
+export interface WorkspaceSession {
+  id: string;
+  packageId: string;
+  workspaceId: string;
+  engineerId: string;
+  transport: string;
+  kind: string;
+  sourceAddress: string;
+  keyFingerprint: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  endReason: string | null;
+  exitCode: number | null;
+  exitSignal: string | null;
+  recorded: boolean;
+}
+
+const toSession = (r: WorkspaceSessionTable): WorkspaceSession => ({
+  id: r.id,
+  packageId: r.package_id,
+  workspaceId: r.workspace_id,
+  engineerId: r.engineer_id,
+  transport: r.channel,
+  kind: r.kind,
+  sourceAddress: r.source_address,
+  keyFingerprint: r.key_fingerprint ?? null,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  endReason: r.end_reason,
+  exitCode: r.exit_code == null ? null : Number(r.exit_code),
+  exitSignal: r.exit_signal ?? null,
+  recorded: r.recording !== null,
+});
+
+export function createSessionService({
+  db,
+  audit,
+  dataDir,
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  /** Recordings are kept below it (`recordings/<tenant>/<session>.cast`). */
+  dataDir: string;
+}) {
+  /** Operators, and leads named on the package's contract; everyone else gets NOT_FOUND. */
+  async function mayReview(actor: Actor, packageId: string): Promise<void> {
+    if (actor.kind === "system" || actor.role === "operator") return;
+    if (actor.role === "lead") {
+      const seen = await visibleContracts(db, actor)
+        .innerJoin("work_package", "work_package.contract_id", "contract.id")
+        .select("work_package.id")
+        .where("work_package.id", "=", packageId)
+        .executeTakeFirst();
+      if (seen) return;
+    }
+    throw notFound("package");
+  }
+
+  return {
+    /** A package's sessions, newest first. */
+    async forPackage(actor: Actor, packageId: string): Promise<WorkspaceSession[]> {
+      await mayReview(actor, packageId);
+      const rows = await db
+        .selectFrom("workspace_session")
+        .selectAll()
+        .where("package_id", "=", packageId)
+        .orderBy("started_at", "desc")
+        .limit(1000)
+        .execute();
+      return rows.map(toSession);
+    },
+
+    /** A session's recording (asciicast v2 text); reading it is audited. */
+    async recording(actor: Actor, sessionId: string): Promise<{ session: WorkspaceSession; cast: Buffer }> {
+      const row = await db.selectFrom("workspace_session").selectAll().where("id", "=", sessionId).executeTakeFirst();
+      if (!row) throw notFound("session");
+      await mayReview(actor, row.package_id).catch(() => {
+        throw notFound("session");
+      });
+      if (!row.recording) throw notFound("recording");
+      const base = resolve(dataDir);
+      const file = resolve(join(base, row.recording));
+      if (!file.startsWith(`${base}${sep}`)) throw notFound("recording");
+      let cast: Buffer;
+      try {
+        cast = await readFile(file);
+      } catch {
+        throw notFound("recording");
+      }
+      await audit.record(
+        actor,
+        "session.recording_read",
+        `session:${row.id}`,
+        { packageId: row.package_id, bytes: cast.length },
+        { tenantId: row.tenant_id },
+      );
+      return { session: toSession(row), cast };
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -1,0 +1,569 @@
+// The exec bridge: one code path from any transport (an SSH channel now, a browser socket next) into a
+// command in a workspace, with the access check, session policy, recording, revocation and evidence.
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import type { Database, WorkspaceTable } from "../db/schema.ts";
+import type { Actor } from "../domain/actor.ts";
+import type { AuditService } from "../domain/audit/audit.service.ts";
+import { inNetworks } from "../domain/contracts/networks.ts";
+import type { EngineerService } from "../domain/engineers/engineers.service.ts";
+import { AppError } from "../domain/errors.ts";
+import type { PackageService } from "../domain/packages/packages.service.ts";
+import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { Logger } from "../logger.ts";
+import type { ExecSession, WorkspaceDriver, WorkspaceRef } from "../provisioner/driver.ts";
+import type { WorkspaceTemplate } from "../templates/templates.ts";
+import { openRecording, type Recorder } from "./recording.ts";
+
+/** Who wants in, from where, over what. */
+export interface Principal {
+  engineerId: string;
+  packageId: string;
+  /** The client's address as the transport saw it. */
+  source: string;
+  transport: "ssh" | "browser";
+  /** SHA256 fingerprint of the SSH key used, when there is one. */
+  keyFingerprint?: string;
+  /**
+   * A transport's own check, repeated while sessions run (e.g. "is the SSH key still registered?");
+   * resolves to a reason to end the session, or null.
+   */
+  recheck?: () => Promise<string | null>;
+  /** The decision made at login; a session opened within 5 s of it does not ask again. */
+  authorized?: { target: Target; at: number };
+}
+
+/** What a session may reach, decided by `authorize`. */
+export interface Target {
+  workspace: WorkspaceTable;
+  ref: WorkspaceRef;
+  tenantId: string;
+  template: WorkspaceTemplate | undefined;
+  recordInput: boolean;
+}
+
+/** A refusal with a stable code (for the audit log and lockout) and a reason safe to show the engineer. */
+export type Authorization = { ok: true; target: Target } | { ok: false; code: RefusalCode; reason: string };
+export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network";
+
+/** A transport's half of a session: bytes each way and how to finish. */
+export interface BridgeChannel {
+  /** What the user sends; the bridge pauses it when the command reads slowly. */
+  input: Readable;
+  /** The command's output (everything, with a tty). */
+  output: Writable;
+  /** The command's standard error, or null when the transport has one stream (it goes to `output`). */
+  errors: Writable | null;
+  /** Delivers the end status after all output, then closes; called exactly once. */
+  finish(status: { code: number } | { signal: string } | { reason: string }): Promise<void> | void;
+}
+
+/** What to run. */
+export interface SessionRequest {
+  kind: "shell" | "exec";
+  command?: string;
+  pty?: { cols: number; rows: number; term: string };
+  /** Already filtered by the transport to `allowedEnv` names. */
+  env: Record<string, string>;
+}
+
+/** A running session, as its transport sees it. */
+export interface SessionHandle {
+  id: string;
+  resize(cols: number, rows: number): void;
+  /** Ends the session now (revocation, limits, the transport went away). */
+  end(reason: string): void;
+  /** Settles once the session is over and its evidence is written. */
+  done: Promise<{ reason: string }>;
+}
+
+/** Environment names a client may set (as OpenSSH's AcceptEnv LANG LC_*); the rest are ignored. */
+export function allowedEnv(name: string): boolean {
+  return /^(LANG|LANGUAGE|LC_[A-Z]+|TZ|COLORTERM|TERM_PROGRAM|EDITOR|GIT_AUTHOR_NAME|GIT_AUTHOR_EMAIL)$/.test(name);
+}
+
+const signals: Record<number, string> = {
+  1: "HUP",
+  2: "INT",
+  3: "QUIT",
+  4: "ILL",
+  6: "ABRT",
+  8: "FPE",
+  9: "KILL",
+  10: "USR1",
+  11: "SEGV",
+  12: "USR2",
+  13: "PIPE",
+  14: "ALRM",
+  15: "TERM",
+};
+
+/** Docker reports a command killed by signal n as status 128 + n; this maps it back (SSH has exit-signal). */
+export function endStatus(exit: { code: number | null; signal: string | null }): { code: number } | { signal: string } {
+  if (exit.signal) return { signal: exit.signal.replace(/^SIG/, "") };
+  const code = exit.code ?? 255;
+  const signal = code > 128 ? signals[code - 128] : undefined;
+  return signal ? { signal } : { code };
+}
+
+const BUCKET_MS = 5 * 60_000;
+const bucketOf = (t: number) => new Date(Math.floor(t / BUCKET_MS) * BUCKET_MS).toISOString();
+
+interface Live {
+  principal: Principal;
+  handle: SessionHandle;
+}
+
+export interface BridgeOptions {
+  db: Kysely<Database>;
+  audit: AuditService;
+  engineers: EngineerService;
+  packages: PackageService;
+  workspaces: WorkspaceService;
+  driver: WorkspaceDriver;
+  logger: Logger;
+  /** Recordings go to `<dataDir>/recordings/<tenant>/<session>.cast`. */
+  dataDir: string;
+  idleMs: number;
+  maxSessionMs: number;
+  /** How often live sessions are checked again for revocation (key, assignment, vetting). */
+  recheckMs?: number;
+  /** How often activity buckets and the workspace's last activity are written at most. */
+  activityMs?: number;
+  now?: () => number;
+}
+
+/** The bridge; `close()` ends every live session and stops the revocation check. */
+export function createBridge({
+  db,
+  audit,
+  engineers,
+  packages,
+  workspaces,
+  driver,
+  logger,
+  dataDir,
+  idleMs,
+  maxSessionMs,
+  recheckMs = 1000,
+  activityMs = 30_000,
+  now = Date.now,
+}: BridgeOptions) {
+  const system: Actor = { kind: "system", name: "gateway" };
+  const live = new Set<Live>();
+
+  /** The one decision whether `principal` may open sessions, made at login and again while they run. */
+  async function authorize(principal: Principal): Promise<Authorization> {
+    const access = await engineers.access(principal.engineerId, principal.packageId);
+    if (!access.ok) {
+      return {
+        ok: false,
+        code: access.reason.startsWith("vetting") ? "vetting" : "not_assigned",
+        reason: access.reason,
+      };
+    }
+    const workspace = await db
+      .selectFrom("workspace")
+      .selectAll()
+      .where("package_id", "=", principal.packageId)
+      .where("engineer_id", "=", principal.engineerId)
+      .orderBy("created_at", "desc")
+      .executeTakeFirst();
+    if (!workspace || workspace.state === "destroyed" || !workspace.container_id || !workspace.volume) {
+      const why = workspace?.state === "destroyed" ? "the workspace was destroyed" : "the workspace is not ready";
+      return { ok: false, code: "no_workspace", reason: why };
+    }
+    if (workspace.state !== "running" && workspace.state !== "stopped") {
+      return { ok: false, code: "no_workspace", reason: `the workspace is ${workspace.state}` };
+    }
+    const contract = await db
+      .selectFrom("work_package")
+      .innerJoin("contract", "contract.id", "work_package.contract_id")
+      .select(["contract.allowed_networks", "contract.record_input", "contract.tenant_id"])
+      .where("work_package.id", "=", principal.packageId)
+      .executeTakeFirstOrThrow();
+    const networks = JSON.parse(contract.allowed_networks ?? "[]") as string[];
+    if (!inNetworks(principal.source, networks)) {
+      return { ok: false, code: "network", reason: `${principal.source} is outside the contract's allowed networks` };
+    }
+    const template = (await workspaces.templates()).get(workspace.template);
+    return {
+      ok: true,
+      target: {
+        workspace,
+        ref: { id: workspace.id, containerId: workspace.container_id, volume: workspace.volume },
+        tenantId: contract.tenant_id,
+        template,
+        recordInput: Number(contract.record_input) === 1,
+      },
+    };
+  }
+
+  /** Starts a stopped workspace, telling the user on `say`. */
+  async function ensureRunning(target: Target, say: (line: string) => void): Promise<void> {
+    const status = await driver.status(target.ref);
+    if (status === "running") return;
+    if (status === "missing") throw new Error("the workspace's container is gone");
+    say("azusa: starting your workspace…");
+    const t0 = now();
+    await workspaces.start(system, target.workspace.id);
+    say(`azusa: workspace running (${((now() - t0) / 1000).toFixed(1)} s)`);
+  }
+
+  /** Moves the package assigned → in_progress at its first session; a package already further along stays. */
+  async function markStarted(principal: Principal): Promise<void> {
+    const pkg = await db
+      .selectFrom("work_package")
+      .select("state")
+      .where("id", "=", principal.packageId)
+      .executeTakeFirst();
+    if (pkg?.state !== "assigned") return;
+    await packages
+      .transition(system, principal.packageId, "in_progress", { from: "assigned", reason: "first session" })
+      .catch((err) => logger.debug({ err, package: principal.packageId }, "package already moved on"));
+  }
+
+  /**
+   * Opens a session: checks access again, starts the workspace if needed, runs the command, and pipes
+   * both ways with backpressure until it ends. Refusals finish the channel with a reason.
+   */
+  function open(principal: Principal, request: SessionRequest, channel: BridgeChannel): SessionHandle {
+    const id = randomUUID();
+    const errors = channel.errors ?? channel.output;
+    const say = (line: string) => errors.write(`${line}\r\n`);
+    let ended: string | null = null;
+    let endNow: (reason: string) => void = (reason) => {
+      ended ??= reason;
+    };
+    let resolveDone: (v: { reason: string }) => void = () => {};
+    const done = new Promise<{ reason: string }>((r) => {
+      resolveDone = r;
+    });
+    let exec: ExecSession | undefined;
+    let recorder: Recorder | undefined;
+    const handle: SessionHandle = {
+      id,
+      resize(cols, rows) {
+        recorder?.resize(cols, rows);
+        exec?.resize(cols, rows).catch(() => undefined);
+      },
+      end: (reason) => endNow(reason),
+      done,
+    };
+
+    const run = async (): Promise<void> => {
+      const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
+      const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
+      if (!auth.ok) {
+        say(`azusa: ${auth.reason}`);
+        await channel.finish({ code: 1 });
+        resolveDone({ reason: auth.reason });
+        return;
+      }
+      const { target } = auth;
+      const started = now();
+      const entry: Live = { principal, handle };
+      live.add(entry);
+      const kind = request.kind === "exec" ? "exec" : "shell";
+      const recordingPath = join("recordings", target.tenantId, `${id}.cast`);
+      const counters = new Map<string, { in: number; out: number }>();
+      let lastWrite = started;
+      let lastActivity = started;
+      let flushing: Promise<void> = Promise.resolve();
+
+      const flushActivity = () => {
+        const rows = [...counters].map(([bucket, c]) => ({
+          session_id: id,
+          bucket_start: bucket,
+          bytes_in: c.in,
+          bytes_out: c.out,
+        }));
+        counters.clear();
+        lastWrite = now();
+        if (!rows.length) return flushing;
+        flushing = flushing.then(async () => {
+          for (const row of rows) {
+            await db
+              .insertInto("session_activity")
+              .values(row)
+              .onConflict((oc) =>
+                oc.columns(["session_id", "bucket_start"]).doUpdateSet({
+                  bytes_in: sql`session_activity.bytes_in + ${row.bytes_in}`,
+                  bytes_out: sql`session_activity.bytes_out + ${row.bytes_out}`,
+                }),
+              )
+              .execute();
+          }
+          await workspaces.recordActivity(
+            target.workspace.id,
+            `${principal.transport} ${kind}`,
+            new Date(lastActivity),
+          );
+        });
+        flushing = flushing.catch((err) => logger.warn({ err, session: id }, "session activity not written"));
+        return flushing;
+      };
+      const count = (direction: "in" | "out", bytes: number) => {
+        const t = now();
+        lastActivity = t;
+        const bucket = bucketOf(t);
+        const c = counters.get(bucket) ?? { in: 0, out: 0 };
+        c[direction] += bytes;
+        counters.set(bucket, c);
+        resetIdle();
+        if (t - lastWrite >= activityMs) void flushActivity();
+      };
+
+      let idleTimer: NodeJS.Timeout | undefined;
+      const resetIdle = () => {
+        idleTimer?.refresh();
+      };
+
+      // The evidence and the command start side by side: a login should cost what docker exec costs.
+      const evidence = db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("workspace_session")
+          .values({
+            id,
+            workspace_id: target.workspace.id,
+            package_id: principal.packageId,
+            tenant_id: target.tenantId,
+            engineer_id: principal.engineerId,
+            channel: principal.transport,
+            kind,
+            source_address: principal.source,
+            started_at: new Date(started).toISOString(),
+            recording: recordingPath,
+            key_fingerprint: principal.keyFingerprint ?? null,
+          })
+          .execute();
+        await audit.record(
+          system,
+          "session.started",
+          `session:${id}`,
+          {
+            engineerId: principal.engineerId,
+            packageId: principal.packageId,
+            workspaceId: target.workspace.id,
+            transport: principal.transport,
+            kind,
+            source: principal.source,
+            key: principal.keyFingerprint ?? null,
+          },
+          { tenantId: target.tenantId, trx },
+        );
+      });
+      const pty = request.pty;
+      const folder = target.template?.azusa.workspaceFolder ?? "/workspace";
+      const cmd =
+        request.kind === "exec" && request.command !== undefined
+          ? ["/bin/sh", "-c", request.command]
+          : ["/bin/sh", "-c", "if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi"];
+      const execRequest = {
+        cmd,
+        tty: Boolean(pty),
+        env: { ...request.env, ...(pty ? { TERM: pty.term || "xterm-256color" } : {}) },
+        cols: pty?.cols,
+        rows: pty?.rows,
+        workingDir: folder,
+      };
+      const starting = (async () => {
+        recorder = openRecording(join(dataDir, recordingPath), {
+          width: pty?.cols ?? 80,
+          height: pty?.rows ?? 24,
+          title: `${kind} ${principal.packageId}`,
+          env: { TERM: pty?.term ?? "", SHELL: "/bin/sh" },
+        });
+        try {
+          return await driver.exec(target.ref, execRequest);
+        } catch (err) {
+          // A stopped workspace answers INVALID_STATE: start it, then run the command.
+          if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
+          await ensureRunning(target, say);
+          return await driver.exec(target.ref, execRequest);
+        }
+      })();
+      try {
+        const [written, began] = await Promise.allSettled([evidence.then(() => markStarted(principal)), starting]);
+        if (began.status === "fulfilled") exec = began.value;
+        if (written.status === "rejected") throw written.reason;
+        if (began.status === "rejected") throw began.reason;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        logger.warn({ err: message, session: id }, "session could not start");
+        say(`azusa: the session could not start: ${message}`);
+        live.delete(entry);
+        // Without its evidence a command must not run on: its input closes (a shell then ends).
+        (exec?.stdin as Writable | undefined)?.end();
+        recorder?.close();
+        await db
+          .updateTable("workspace_session")
+          .set({ ended_at: new Date(now()).toISOString(), end_reason: `failed: ${message}` })
+          .where("id", "=", id)
+          .execute()
+          .catch(() => undefined);
+        await channel.finish({ code: 1 });
+        resolveDone({ reason: message });
+        return;
+      }
+      // Assigned inside the start-up closure, which the compiler does not follow.
+      const running = exec as unknown as ExecSession;
+      const rec = recorder as unknown as Recorder;
+      const endedEarly: string | null = ended;
+
+      const finished = new Promise<string>((resolve) => {
+        endNow = (reason) => {
+          ended ??= reason;
+          resolve(reason);
+        };
+      });
+      // The transport went away (or access was revoked) while the command was starting.
+      if (endedEarly) endNow(endedEarly);
+      idleTimer = setTimeout(() => endNow("idle timeout"), idleMs);
+      const limitTimer = setTimeout(() => endNow("session time limit reached"), maxSessionMs);
+      idleTimer.unref();
+      limitTimer.unref();
+
+      const tapOut = (data: Buffer) => {
+        count("out", data.length);
+        try {
+          rec.output(data);
+        } catch (err) {
+          logger.error({ err, session: id }, "recording failed; ending the session");
+          endNow("recording failed");
+        }
+      };
+      const tapIn = (data: Buffer) => {
+        count("in", data.length);
+        if (!target.recordInput) return;
+        try {
+          rec.input(data);
+        } catch (err) {
+          logger.error({ err, session: id }, "recording failed; ending the session");
+          endNow("recording failed");
+        }
+      };
+
+      // Output: piped without ending the channel, so the exit status can follow the last byte.
+      const outDone = new Promise<void>((resolve) => {
+        running.stdout.on("data", tapOut);
+        running.stdout.once("end", resolve);
+        running.stdout.pipe(channel.output, { end: false });
+      });
+      const errDone = new Promise<void>((resolve) => {
+        if (!running.stderr) return resolve();
+        running.stderr.on("data", tapOut);
+        running.stderr.once("end", resolve);
+        running.stderr.pipe(errors, { end: false });
+      });
+      channel.input.on("data", tapIn);
+      channel.input.pipe(running.stdin as Writable);
+      const completed = Promise.all([running.exit, outDone, errDone]).then(([exit]) => exit);
+
+      const result = await Promise.race([
+        completed.then((exit) => ({ exit, reason: "exited" })),
+        finished.then((reason) => ({ exit: null, reason })),
+      ]);
+      clearTimeout(idleTimer);
+      clearTimeout(limitTimer);
+      live.delete(entry);
+      channel.input.unpipe(running.stdin as Writable);
+      running.stdout.unpipe(channel.output);
+      if (running.stderr) running.stderr.unpipe(errors);
+      let recordingError: string | null = null;
+      try {
+        rec.close();
+      } catch (err) {
+        recordingError = err instanceof Error ? err.message : String(err);
+      }
+      const status = result.exit ? endStatus(result.exit) : null;
+      if (!result.exit) say(`azusa: session ended: ${result.reason}`);
+      await channel.finish(status ?? { reason: result.reason });
+      // A command still running after a forced end gets its input closed; its output is no longer read.
+      if (!result.exit) {
+        (running.stdin as Writable).end();
+        running.stdout.resume();
+        running.stderr?.resume();
+      }
+      await flushActivity();
+      const endReason = recordingError ? `recording failed: ${recordingError}` : result.reason;
+      await db
+        .updateTable("workspace_session")
+        .set({
+          ended_at: new Date(now()).toISOString(),
+          end_reason: endReason,
+          exit_code: status && "code" in status ? status.code : null,
+          exit_signal: status && "signal" in status ? status.signal : null,
+        })
+        .where("id", "=", id)
+        .execute()
+        .catch((err) => logger.warn({ err, session: id }, "session end not written"));
+      await audit
+        .record(
+          system,
+          "session.ended",
+          `session:${id}`,
+          { reason: endReason, status, seconds: Math.round((now() - started) / 1000) },
+          { tenantId: target.tenantId },
+        )
+        .catch((err) => logger.warn({ err, session: id }, "session end not audited"));
+      resolveDone({ reason: endReason });
+    };
+    run().catch((err) => {
+      logger.error({ err, session: id }, "session crashed");
+      resolveDone({ reason: "crashed" });
+    });
+    return handle;
+  }
+
+  /** Checks every live session again; those whose engineer lost the right end within one interval. */
+  async function recheck(): Promise<void> {
+    const groups = new Map<string, Live[]>();
+    for (const l of live) {
+      const key = `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}|${l.principal.keyFingerprint ?? ""}`;
+      groups.set(key, [...(groups.get(key) ?? []), l]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (sessions) => {
+        const first = sessions[0];
+        if (!first) return;
+        try {
+          const own = first.principal.recheck ? await first.principal.recheck() : null;
+          const reason = own ?? (await authorize(first.principal).then((a) => (a.ok ? null : a.reason)));
+          if (reason) for (const s of sessions) s.handle.end(`access revoked: ${reason}`);
+        } catch (err) {
+          logger.warn({ err }, "session re-check failed");
+        }
+      }),
+    );
+  }
+
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking || live.size === 0) return;
+    checking = true;
+    void recheck().finally(() => {
+      checking = false;
+    });
+  }, recheckMs);
+  timer.unref();
+
+  return {
+    authorize,
+    open,
+    /** How many sessions are running now. */
+    liveCount: () => live.size,
+    /** Ends every live session (shutdown) and waits for their evidence to be written. */
+    async close(reason = "Azusa is shutting down"): Promise<void> {
+      clearInterval(timer);
+      const handles = [...live].map((l) => l.handle);
+      for (const h of handles) h.end(reason);
+      await Promise.all(handles.map((h) => h.done));
+    },
+  };
+}
+
+export type Bridge = ReturnType<typeof createBridge>;

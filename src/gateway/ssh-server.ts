@@ -1,0 +1,303 @@
+// Azusa's own SSH server (ssh2): public-key login against the engineers' registered keys, the user name
+// picking the package, request policy from the workspace's template, and each channel handed to the bridge.
+import { createHash } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import type { Writable } from "node:stream";
+import type { Kysely } from "kysely";
+import ssh2 from "ssh2";
+import type { Database } from "../db/schema.ts";
+import type { Actor } from "../domain/actor.ts";
+import type { AuditService } from "../domain/audit/audit.service.ts";
+import type { Logger } from "../logger.ts";
+import { allowedEnv, type Bridge, type BridgeChannel, type Principal, type SessionHandle } from "./bridge.ts";
+import { publicHostKey } from "./host-key.ts";
+import type { Lockout } from "./lockout.ts";
+
+/**
+ * Modern algorithms only: no SHA-1, no CBC, no group1/group14-sha1. ssh2 always offers strict key
+ * exchange (kex-strict-s-v00@openssh.com), which closes Terrapin for chacha20-poly1305 and EtM MACs.
+ */
+export const algorithms: ssh2.Algorithms = {
+  kex: [
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384",
+    "ecdh-sha2-nistp521",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512",
+    "diffie-hellman-group14-sha256",
+  ],
+  cipher: [
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "chacha20-poly1305@openssh.com",
+    "aes128-ctr",
+    "aes192-ctr",
+    "aes256-ctr",
+  ],
+  hmac: ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512"],
+  serverHostKey: ["ssh-ed25519"],
+  compress: ["none"],
+};
+
+/** The places Debian, Fedora and Alpine put OpenSSH's sftp-server. */
+const sftpServer =
+  "for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x $s ] && exec $s; done; echo 'no sftp-server in this workspace' >&2; exit 127";
+
+/** `pkg-<id>` or the package id itself; null when the name is neither. */
+export function packageFromUser(user: string): string | null {
+  const id = user.startsWith("pkg-") ? user.slice(4) : user;
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(id) ? id : null;
+}
+
+/** "SHA256:…" of a key blob, as `ssh-keygen -lf` prints it and the ssh_key table stores it. */
+export const fingerprintOf = (blob: Buffer) =>
+  `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+
+/** Resolves once everything written to `w` so far has been handed to the transport (or it closed). */
+function flushed(w: Writable, closed: Promise<void>): Promise<void> {
+  if (w.writableLength === 0 || w.destroyed || !w.writable) return Promise.resolve();
+  return Promise.race([new Promise<void>((resolve) => w.write(Buffer.alloc(0), () => resolve())), closed]);
+}
+
+export interface SshGatewayOptions {
+  db: Kysely<Database>;
+  audit: AuditService;
+  bridge: Bridge;
+  /** Failed logins per source address (looser: an office shares one address) and per account (user name). */
+  lockout: { addresses: Lockout; accounts: Lockout };
+  hostKey: string;
+  logger: Logger;
+  /** Sessions (channels) open at once on one connection. */
+  maxSessions: number;
+  /** A connection that has not logged in after this long is closed. */
+  loginGraceMs?: number;
+  keepaliveMs?: number;
+}
+
+/** The SSH gateway; `listen` binds, `close` stops accepting and ends live connections. */
+export function createSshGateway({
+  db,
+  audit,
+  bridge,
+  lockout,
+  hostKey,
+  logger,
+  maxSessions,
+  loginGraceMs = 30_000,
+  keepaliveMs = 15_000,
+}: SshGatewayOptions) {
+  const system: Actor = { kind: "system", name: "gateway" };
+  const connections = new Set<ssh2.Connection>();
+
+  /** Logs and audits a refused login; resolves once the event is written, so the evidence precedes the answer. */
+  const refused = async (ip: string, user: string, code: string, reason: string, key?: string) => {
+    logger.info({ ip, user, code, key }, "ssh login refused");
+    await audit
+      .record(system, "ssh.refused", `ssh:${ip}`, { user, code, reason, key: key ?? null }, { tenantId: null })
+      .catch((err) => logger.warn({ err }, "ssh refusal not audited"));
+  };
+  const failed = (ip: string, user: string) => {
+    const locked = [...lockout.addresses.fail(ip), ...lockout.accounts.fail(user)];
+    if (locked.length) logger.warn({ ip, user }, "ssh logins locked out");
+  };
+
+  const server = new ssh2.Server(
+    { hostKeys: [hostKey], algorithms, keepaliveInterval: keepaliveMs, keepaliveCountMax: 3, ident: "Azusa" },
+    (client, info) => {
+      const ip = info.ip;
+      connections.add(client);
+      let principal: Principal | undefined;
+      let user = "";
+      let triedKey = false;
+      let counted = false;
+      const fail = () => {
+        counted = true;
+        failed(ip, user);
+      };
+      const handles = new Set<SessionHandle>();
+      let openSessions = 0;
+      const grace = setTimeout(() => {
+        if (!principal) client.end();
+      }, loginGraceMs);
+      grace.unref();
+
+      client.on("authentication", (ctx) => {
+        user = ctx.username;
+        if (ctx.method !== "publickey") return ctx.reject(["publickey"]);
+        triedKey = true;
+        void (async () => {
+          if (lockout.addresses.locked(ip) || lockout.accounts.locked(user)) {
+            await refused(ip, user, "locked", "too many failed logins; try again later");
+            return ctx.reject([], false);
+          }
+          const packageId = packageFromUser(user);
+          const fingerprint = fingerprintOf(ctx.key.data);
+          const key = await db
+            .selectFrom("ssh_key")
+            .innerJoin("user", "user.id", "ssh_key.user_id")
+            .select(["ssh_key.id", "ssh_key.user_id", "ssh_key.public_key"])
+            .where("ssh_key.fingerprint", "=", fingerprint)
+            .where("user.role", "=", "engineer")
+            .executeTakeFirst();
+          if (!key) return ctx.reject(["publickey"]);
+          // Without a signature the client only asks whether this key would do.
+          if (!ctx.signature) return ctx.accept();
+          const parsed = ssh2.utils.parseKey(key.public_key);
+          const publicKey = Array.isArray(parsed) ? parsed[0] : parsed;
+          if (!publicKey || publicKey instanceof Error || !ctx.blob) return ctx.reject(["publickey"]);
+          if (publicKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+            fail();
+            await refused(ip, user, "bad_signature", "the signature does not verify", fingerprint);
+            return ctx.reject(["publickey"]);
+          }
+          const candidate: Principal = {
+            engineerId: key.user_id,
+            packageId: packageId ?? "",
+            source: ip,
+            transport: "ssh",
+            keyFingerprint: fingerprint,
+            recheck: async () =>
+              (await db.selectFrom("ssh_key").select("id").where("id", "=", key.id).executeTakeFirst())
+                ? null
+                : "the SSH key was removed",
+          };
+          const decision = packageId
+            ? await bridge.authorize(candidate)
+            : ({
+                ok: false,
+                code: "not_assigned",
+                reason: `"${user}" names no package: use pkg-<package id>`,
+              } as const);
+          if (!decision.ok) {
+            fail();
+            await refused(ip, user, decision.code, decision.reason, fingerprint);
+            return ctx.reject([], false);
+          }
+          principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };
+          ctx.accept();
+        })().catch((err) => {
+          logger.error({ err, ip }, "ssh authentication failed unexpectedly");
+          ctx.reject([], false);
+        });
+      });
+
+      client.on("ready", () => {
+        clearTimeout(grace);
+        const who = principal;
+        if (!who) return client.end();
+        logger.info({ ip, engineer: who.engineerId, package: who.packageId }, "ssh login");
+
+        client.on("session", (acceptSession, rejectSession) => {
+          if (openSessions >= maxSessions) return rejectSession();
+          const session = acceptSession();
+          openSessions++;
+          session.once("close", () => {
+            openSessions--;
+          });
+          let pty: { cols: number; rows: number; term: string } | undefined;
+          const env: Record<string, string> = {};
+          let handle: SessionHandle | undefined;
+
+          const start = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string) => {
+            const closed = new Promise<void>((resolve) => stream.once("close", () => resolve()));
+            const channel: BridgeChannel = {
+              input: stream,
+              output: stream,
+              errors: stream.stderr,
+              async finish(status) {
+                await Promise.all([flushed(stream, closed), flushed(stream.stderr, closed)]);
+                if ("code" in status) stream.exit(status.code);
+                else if ("signal" in status) stream.exit(status.signal, false, "");
+                stream.end();
+              },
+            };
+            const h = bridge.open(who, { kind, command, pty, env }, channel);
+            handle = h;
+            handles.add(h);
+            stream.once("close", () => h.end("the client closed the channel"));
+            void h.done.then(({ reason }) => {
+              handles.delete(h);
+              // A revoked engineer loses the whole connection, not only this channel. A client gets a moment
+              // to print what it was told: OpenSSH drops unwritten stderr when disconnected at once.
+              if (reason.startsWith("access revoked")) setTimeout(() => client.end(), 500).unref();
+            });
+          };
+
+          session.on("pty", (accept, _reject, info) => {
+            pty = { cols: info.cols || 80, rows: info.rows || 24, term: info.term || "xterm" };
+            accept?.();
+          });
+          session.on("window-change", (accept, _reject, info) => {
+            if (pty) pty = { ...pty, cols: info.cols, rows: info.rows };
+            handle?.resize(info.cols, info.rows);
+            accept?.();
+          });
+          session.on("env", (accept, reject, info) => {
+            if (allowedEnv(info.key) && !info.val.includes("\0")) {
+              env[info.key] = info.val;
+              accept?.();
+            } else reject?.();
+          });
+          session.on("shell", (accept) => start(accept(), "shell"));
+          session.on("exec", (accept, _reject, info) => start(accept(), "exec", info.command));
+          // No "sftp" listener: ssh2 then hands SFTP over as a raw subsystem channel, which the workspace's own
+          // sftp-server speaks to, through the bridge like any command, when the template allows SFTP.
+          session.on("subsystem", (accept, reject, info) => {
+            if (info.name === "sftp" && who.authorized?.target.template?.azusa.ssh.sftp) {
+              return start(accept(), "exec", sftpServer);
+            }
+            logger.info({ ip, subsystem: info.name }, "ssh subsystem refused");
+            reject();
+          });
+          session.on("auth-agent", (_accept, reject) => reject?.());
+          session.on("x11", (_accept, reject) => reject?.());
+          session.on("signal", (accept, _reject, info) => {
+            // docker exec has no way to signal a command; the request is acknowledged and logged.
+            logger.debug({ ip, signal: info.name }, "ssh signal not delivered");
+            accept?.();
+          });
+        });
+        // Port forwarding in both directions: refused (the workspace has no network to forward into).
+        client.on("tcpip", (_accept, reject, info) => {
+          logger.info({ ip, dest: `${info.destIP}:${info.destPort}` }, "ssh port forwarding refused");
+          reject();
+        });
+        client.on("request", (_accept, reject, name) => {
+          logger.info({ ip, request: name }, "ssh global request refused");
+          reject?.();
+        });
+      });
+
+      client.on("error", (err) => logger.debug({ err: err.message, ip }, "ssh connection error"));
+      client.on("close", () => {
+        clearTimeout(grace);
+        connections.delete(client);
+        for (const h of handles) h.end("the connection closed");
+        if (!principal && triedKey && !counted) fail();
+      });
+    },
+  );
+
+  return {
+    /** The host key's public half ("ssh-ed25519 AAAA…"), for known_hosts files. */
+    hostPublicKey: publicHostKey(hostKey),
+    /** Binds; resolves with the port (useful with 0). */
+    listen(port: number, host: string): Promise<number> {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      });
+    },
+    /** Stops accepting, ends live sessions, and closes every connection. */
+    async close(): Promise<void> {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const c of connections) c.end();
+      });
+    },
+  };
+}
+
+export type SshGateway = ReturnType<typeof createSshGateway>;

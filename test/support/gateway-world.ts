@@ -1,0 +1,89 @@
+// A tenant with one contract of generated packages, each assigned to one of a few engineers with a
+// registered key and a running workspace: what the gateway's limit tests and its benchmark start from.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sampleContract } from "./fixtures.ts";
+import type { Client, TestAzusa } from "./harness.ts";
+import { keyFile } from "./ssh-client.ts";
+import { utf8Csv } from "./wbs-files.ts";
+
+/** A new folder holding a "default" template on `image` with small resources; returns its path. */
+export function templatesFolder(image: string, memoryMiB = 128): string {
+  const dir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
+  const resources = { cpus: 1, memoryMiB, pids: 128 };
+  const template = {
+    image,
+    remoteUser: "azusa",
+    customizations: { azusa: { resources, workspaceFolder: "/workspace" } },
+  };
+  writeFileSync(join(dir, "default.devcontainer.json"), JSON.stringify(template));
+  return dir;
+}
+
+/** A package with a running workspace, and the private key file of its engineer. */
+export interface Target {
+  packageId: string;
+  key: string;
+  containerId: string;
+}
+
+/** Sets up `workspaces` packages over `engineers` engineers (keys written into `dir`), provisioned and running. */
+export async function assignedWorkspaces(
+  t: TestAzusa,
+  dir: string,
+  { workspaces, engineers: engineerCount }: { workspaces: number; engineers: number },
+): Promise<{ tenantId: string; lead: Client; targets: Target[] }> {
+  const tenant = await t.createTenant("東京SI");
+  await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
+  const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
+  const operator = await t.signIn("root@office.example");
+  const contractor = await t.signIn("buyer@tokyo-si.example");
+  const lead = await t.signIn("lead@tokyo-si.example");
+  const engineers: { id: string; client: Client; key: string }[] = [];
+  for (let i = 0; i < engineerCount; i++) {
+    const email = `se${i}@matsumoto.example`;
+    const id = (await t.createUser("engineer", email)).id;
+    const client = await t.signIn(email);
+    await operator.put(`/api/v1/engineers/${id}`, { weeklyCapacityHours: 40, skills: [] });
+    await operator.post(`/api/v1/engineers/${id}/vetting`, {
+      kind: "nda",
+      issuedOn: "2026-01-01",
+      expiresOn: "2028-01-01",
+    });
+    const key = keyFile(dir, `se${i}`);
+    await client.post(`/api/v1/engineers/${id}/ssh-keys`, { publicKey: key.publicKey });
+    engineers.push({ id, client, key: key.path });
+  }
+  const contract = await (
+    await contractor.post("/api/v1/contracts", { ...sampleContract, confidentiality: "internal", leadIds: [leadId] })
+  ).json();
+  const rows = [["id", "title", "parent", "skills", "estimate", "depends on", "acceptance criteria"]];
+  for (let i = 1; i <= workspaces; i++) rows.push([`P${i}`, `package ${i}`, "", "", "8", "", "done"]);
+  await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(rows), {
+    "content-type": "text/csv",
+  });
+  const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items as { id: string }[];
+  const targets: Target[] = [];
+  for (const [i, p] of items.entries()) {
+    const engineer = engineers[i % engineerCount] as (typeof engineers)[number];
+    await lead.post(`/api/v1/packages/${p.id}/open`);
+    const offer = await (await lead.post(`/api/v1/packages/${p.id}/offers`, { engineerId: engineer.id })).json();
+    await engineer.client.post(`/api/v1/offers/${offer.id}/accept`);
+  }
+  await t.running.azusa.workspaces.drain();
+  for (const [i, p] of items.entries()) {
+    const row = await t.running.azusa.db.kysely
+      .selectFrom("workspace")
+      .select(["container_id", "state"])
+      .where("package_id", "=", p.id)
+      .executeTakeFirstOrThrow();
+    if (row.state !== "running" || !row.container_id) throw new Error(`workspace of ${p.id} is ${row.state}`);
+    targets.push({
+      packageId: p.id,
+      key: (engineers[i % engineerCount] as { key: string }).key,
+      containerId: row.container_id,
+    });
+  }
+  return { tenantId: tenant.id, lead, targets };
+}
