@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what Azusa needs on a Debian machine, and only what is missing:
-#   the Docker engine (docker.io, dockerd started in the background) and Node dependencies;
+#   the Docker engine (docker.io, dockerd started in the background), iptables, git and Node dependencies;
 #   with --for-tests also PostgreSQL (a cluster started, role "azusa" able to create test databases),
-#   git, the OpenSSH client, Chromium and a static busybox. Safe to run again: a second run changes nothing.
+#   the OpenSSH and PuTTY clients, asciinema, iproute2, Chromium with a Japanese font and a static busybox.
+#   Safe to run again: a second run changes nothing.
 set -euo pipefail
 
 for_tests=false
@@ -31,6 +32,8 @@ need_pkg() { # need_pkg COMMAND PACKAGE: install PACKAGE when COMMAND is missing
 need_pkg dockerd docker.io
 # The egress fence of workspaces with an allow-list is made of iptables rules (docker.io brings it too).
 need_pkg iptables iptables
+# The built-in forge keeps every package's canonical repository with the real git.
+need_pkg git git
 if ! as_root docker info >/dev/null 2>&1; then
   say "starting dockerd"
   as_root mkdir -p /var/log
@@ -44,7 +47,6 @@ fi
 
 # --- PostgreSQL and the clients the tests drive -----------------------------------------------
 if $for_tests; then
-  need_pkg git git
   need_pkg ssh openssh-client
   need_pkg chromium chromium
   # The egress test stands up a network namespace as a machine beyond the host.
