@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBaseImage } from "./support/base-image.ts";
 import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { inWorkspace, run } from "./support/git.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { ensureBaseImage } from "./support/images.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
 
 const SEED_FILE = "src/price.txt";
