@@ -73,6 +73,10 @@ const Env = z.object({
     .describe(
       "wait before a failed webhook delivery's first retry; each later one waits twice as long, 6 attempts in all",
     ),
+  AZUSA_WEBHOOK_LOOPBACK: z
+    .enum(["on", "off"])
+    .default("off")
+    .describe("on lets webhooks point at this machine (a local relay, tests); private addresses are always refused"),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
 });
 
@@ -97,6 +101,7 @@ export interface Config {
   signInLimit: number;
   metricsToken: string | undefined;
   webhookRetryMs: number;
+  webhookLoopback: boolean;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
 }
 
@@ -160,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,
     webhookRetryMs: e.AZUSA_WEBHOOK_RETRY_MS,
+    webhookLoopback: e.AZUSA_WEBHOOK_LOOPBACK === "on",
     docker,
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from "../../logger.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { forbidden, invalidField, notFound } from "../errors.ts";
+import { checkReceiverUrl, type ReceiverPolicy, refusedReceiver } from "./receiver-address.ts";
 
 /** The header a receiver checks: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const SIGNATURE_HEADER = "azusa-signature";
@@ -69,23 +70,6 @@ const toNotification = (r: NotificationTable): Notification => ({
   readAt: r.read_at,
 });
 
-/** A receiver address: https anywhere, or plain http to this machine (a local relay, tests). */
-function checkUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalidField("url", "is not a URL");
-  }
-  const loopback = ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw invalidField("url", "must be https:// (plain http only to this machine)");
-  }
-  if (url.username || url.password)
-    throw invalidField("url", "must not carry credentials; the signature authenticates");
-  return url.toString();
-}
-
 export function createNotificationService({
   db,
   audit,
@@ -95,6 +79,7 @@ export function createNotificationService({
   retryBaseMs = 30_000,
   maxAttempts = 6,
   timeoutMs = 10_000,
+  allowLoopbackReceivers = false,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
@@ -105,7 +90,10 @@ export function createNotificationService({
   retryBaseMs?: number;
   maxAttempts?: number;
   timeoutMs?: number;
+  /** Let webhooks point at this machine (127.0.0.0/8, ::1, localhost): a local relay, tests. */
+  allowLoopbackReceivers?: boolean;
 }) {
+  const policy: ReceiverPolicy = { allowLoopback: allowLoopbackReceivers };
   const inFlight = new Set<Promise<void>>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
@@ -126,6 +114,9 @@ export function createNotificationService({
     let error: string | null = null;
     const t0 = performance.now();
     try {
+      // Checked at every send too: the name may have been pointed at an internal address since.
+      const refused = await refusedReceiver(url, policy);
+      if (refused) throw new Error(refused);
       const res = await fetchImpl(url, {
         method: "POST",
         headers: {
@@ -318,7 +309,7 @@ export function createNotificationService({
 
     async createWebhook(actor: Actor, input: { url: string; secret: string }): Promise<Webhook> {
       const { userId, tenantId } = requireContractor(actor);
-      const url = checkUrl(input.url);
+      const url = checkReceiverUrl(input.url, policy);
       if (input.secret.length < 32) throw invalidField("secret", "must be at least 32 characters");
       const row = {
         id: randomUUID(),
