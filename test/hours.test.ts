@@ -62,6 +62,9 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await badZone.json()).error.fields[0].path).toBe("timeZone");
     const future = await record(sato, { start: "2099-01-05T09:00", end: "2099-01-05T10:00" });
     expect((await future.json()).error.fields[0].path).toBe("end");
+    const fraction = await record(sato, { date: "2026-11-03", minutes: 0.5 });
+    expect(fraction.status).toBe(400);
+    expect((await fraction.json()).error.fields[0].path).toBe("minutes");
   });
 
   it("reads times in the engineer's zone and splits an entry across Sunday midnight in Tokyo between two weeks", async () => {
@@ -99,6 +102,28 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect(seen.days[0]).toMatchObject({ rawMinutes: 52, roundedMinutes: 45 });
     expect(sheet.rawMinutes).toBe(90 + 52);
     expect(sheet.roundedMinutes).toBe(90 + 45);
+  });
+
+  it("shows an engineer's week to that engineer and the contract's people only; only its lead decides it", async () => {
+    const entry = await record(sato, { start: "2026-10-19T09:00", end: "2026-10-19T12:00" });
+    expect(entry.status).toBe(201);
+    const sheet = await sheetOf(sato, "2026-10-19");
+    const url = `/api/v1/timesheets/${sheet.id}`;
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    expect((await ito.client.get(url)).status).toBe(404);
+    expect((await ito.client.delete(`/api/v1/time-entries/${(await entry.json()).id}`)).status).toBe(404);
+    expect((await ito.client.post(`${url}/submit`)).status).toBe(404);
+    expect((await w.otherLead.get(url)).status).toBe(404);
+    const othersWeek = await w.otherLead.get(`/api/v1/timesheets?week=2026-10-19&engineerId=${sato.id}`);
+    expect((await othersWeek.json()).items).toEqual([]);
+    expect((await w.operator.get(url)).status).toBe(404);
+    expect((await w.contractor.get(url)).status).toBe(200);
+
+    expect((await sato.client.post(`${url}/submit`)).status).toBe(200);
+    expect((await w.contractor.post(`${url}/approve`)).status).toBe(403);
+    expect((await w.otherLead.post(`${url}/approve`)).status).toBe(404);
+    expect((await ito.client.post(`${url}/approve`)).status).toBe(404);
+    expect((await (await w.lead.get(url)).json()).state).toBe("submitted");
   });
 
   it("submits, rejects with a reason, resubmits, approves and locks, and reopens with an audited reason", async () => {
