@@ -280,7 +280,11 @@ export function createTimesheetService({
     opts: { reason?: string; who: "engineer" | "lead" },
   ): Promise<Timesheet> {
     const sheet = await db.transaction().execute(async (trx) => {
-      const row = await visibleSheet(trx, actor, id);
+      const seen = await visibleSheet(trx, actor, id);
+      // The engineer's lock, as `record` and `remove` take it: an entry being written into this week
+      // finishes (or waits) before the week is submitted or approved, so a locked week stays locked.
+      await lockEngineer(trx, seen.engineer_id);
+      const row = await sheetRow(trx, id);
       if (opts.who === "engineer" && (actor.kind !== "user" || actor.role !== "engineer")) {
         throw forbidden("only the engineer submits their timesheet");
       }
@@ -469,6 +473,7 @@ export function createTimesheetService({
           .where("engineer_id", "=", engineerId)
           .executeTakeFirst();
         if (!row) throw notFound("time entry");
+        await lockEngineer(trx, engineerId);
         const weeks = [...new Set(partsOf(row).map((p) => p.week))];
         await openSheets(trx, { engineerId, contractId: row.contract_id, tenantId: row.tenant_id }, weeks);
         await trx.deleteFrom("time_entry").where("id", "=", id).execute();
