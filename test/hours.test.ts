@@ -62,6 +62,12 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await badZone.json()).error.fields[0].path).toBe("timeZone");
     const future = await record(sato, { start: "2099-01-05T09:00", end: "2099-01-05T10:00" });
     expect((await future.json()).error.fields[0].path).toBe("end");
+    // A duration has no times to overlap, but a Tokyo day holds 24 hours of entries at most.
+    expect((await record(sato, { start: "2026-11-04T09:00", end: "2026-11-04T17:00" })).status).toBe(201);
+    expect((await record(sato, { date: "2026-11-04", minutes: 960 })).status).toBe(201);
+    const overfull = await record(sato, { date: "2026-11-04", minutes: 1 });
+    expect(overfull.status).toBe(409);
+    expect((await overfull.json()).error.message).toMatch(/2026-11-04 would hold 24\.02 hours/);
     const fraction = await record(sato, { date: "2026-11-03", minutes: 0.5 });
     expect(fraction.status).toBe(400);
     expect((await fraction.json()).error.fields[0].path).toBe("minutes");

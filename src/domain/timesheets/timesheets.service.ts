@@ -197,6 +197,44 @@ export function createTimesheetService({
     }
   }
 
+  /**
+   * A duration has no times to overlap, so the engineer's Tokyo days are capped instead: with the new
+   * entry's `parts`, no day may hold more than 24 hours of their entries (all contracts together).
+   */
+  async function checkDayTotals(ex: Executor, engineerId: string, parts: DayPart[]) {
+    const days = parts.map((p) => p.day);
+    const first = days[0];
+    const last = days[days.length - 1];
+    if (first === undefined || last === undefined) return;
+    const from = new Date(tokyoMidnight(first)).toISOString();
+    const to = new Date(tokyoMidnight(addDays(last, 1))).toISOString();
+    const existing = await ex
+      .selectFrom("time_entry")
+      .select(["start_at", "end_at", "work_date", "raw_minutes"])
+      .where("engineer_id", "=", engineerId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("start_at", "<", to), eb("end_at", ">", from)]),
+          eb.and([eb("work_date", ">=", first), eb("work_date", "<=", last)]),
+        ]),
+      )
+      .execute();
+    const total = new Map<string, number>();
+    for (const p of [...existing.flatMap(partsOf), ...parts]) total.set(p.day, (total.get(p.day) ?? 0) + p.minutes);
+    for (const day of days) {
+      const minutes = total.get(day) ?? 0;
+      if (minutes > MAX_ENTRY_MINUTES) {
+        throw new AppError(
+          "CONFLICT",
+          `${day} would hold ${(minutes / 60).toFixed(2)} hours of your entries: a day has 24`,
+          {
+            fields: [{ path: "minutes", message: `${day} would hold more than 24 hours` }],
+          },
+        );
+      }
+    }
+  }
+
   async function sheetRow(ex: Executor, id: string): Promise<TimesheetTable> {
     const row = await ex.selectFrom("timesheet").selectAll().where("id", "=", id).executeTakeFirst();
     if (!row) throw notFound("timesheet");
@@ -431,6 +469,7 @@ export function createTimesheetService({
             );
           }
         }
+        await checkDayTotals(trx, engineerId, parts);
         await openSheets(trx, { engineerId, contractId: pkg.contract_id, tenantId: pkg.tenant_id }, weeks);
         const row: TimeEntryTable = {
           id: randomUUID(),
