@@ -68,6 +68,13 @@ describe.each(dialects)("hours on %s", (dialect) => {
     const overfull = await record(sato, { date: "2026-11-04", minutes: 1 });
     expect(overfull.status).toBe(409);
     expect((await overfull.json()).error.message).toMatch(/2026-11-04 would hold 24\.02 hours/);
+    // The contract runs from 2026-04-01: a day before it is no work done for it.
+    const early = await record(sato, { start: "2026-03-31T23:00", end: "2026-04-01T01:00" });
+    expect(early.status).toBe(400);
+    expect((await early.json()).error.fields[0]).toMatchObject({
+      path: "start",
+      message: expect.stringMatching(/2026-03-31 is outside/),
+    });
     const fraction = await record(sato, { date: "2026-11-03", minutes: 0.5 });
     expect(fraction.status).toBe(400);
     expect((await fraction.json()).error.fields[0].path).toBe("minutes");

@@ -444,7 +444,14 @@ export function createTimesheetService({
         const pkg = await trx
           .selectFrom("work_package")
           .innerJoin("contract", "contract.id", "work_package.contract_id")
-          .select(["work_package.id", "work_package.contract_id", "work_package.tenant_id", "contract.hours_rounding"])
+          .select([
+            "work_package.id",
+            "work_package.contract_id",
+            "work_package.tenant_id",
+            "contract.hours_rounding",
+            "contract.period_start",
+            "contract.period_end",
+          ])
           .where("work_package.id", "=", input.packageId)
           .executeTakeFirst();
         if (!pkg) throw notFound("package");
@@ -452,6 +459,14 @@ export function createTimesheetService({
         const parts = partsOf({ start_at: startAt, end_at: endAt, work_date: workDate, raw_minutes: rawMinutes });
         const weeks = [...new Set(parts.map((p) => p.week))];
         await checkAssignment(trx, engineerId, pkg.id, weeks);
+        // Hours are paid under the contract: a day outside its period is not work done for it.
+        const outside = parts.find((p) => p.day < pkg.period_start || p.day > pkg.period_end);
+        if (outside) {
+          throw invalidField(
+            timed ? "start" : "date",
+            `${outside.day} is outside the contract's period (${pkg.period_start} to ${pkg.period_end})`,
+          );
+        }
         await lockEngineer(trx, engineerId);
         if (startAt && endAt) {
           const other = await trx
