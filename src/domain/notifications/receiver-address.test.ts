@@ -1,5 +1,14 @@
-import { expect, it } from "vitest";
-import { checkReceiverUrl, refusedAddress, refusedReceiver } from "./receiver-address.ts";
+import type { LookupAddress } from "node:dns";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  checkReceiverUrl,
+  guardedLookup,
+  postToReceiver,
+  refusedAddress,
+  refusedReceiver,
+} from "./receiver-address.ts";
 
 const production = { allowLoopback: false };
 const tests = { allowLoopback: true };
@@ -38,9 +47,50 @@ it("asks for https to anywhere but loopback, and no credentials in the URL", () 
   expect(checkReceiverUrl("https://hooks.example.com/x", production)).toBe("https://hooks.example.com/x");
 });
 
-it("checks the address again at send time", async () => {
-  expect(await refusedReceiver("http://localhost:9/hook", production)).toMatch(/this machine/);
-  expect(await refusedReceiver("http://127.0.0.1:9/hook", production)).toMatch(/loopback/);
-  expect(await refusedReceiver("https://169.254.169.254/x", tests)).toMatch(/link-local/);
-  expect(await refusedReceiver("http://127.0.0.1:9/hook", tests)).toBeNull();
+it("checks a literal or local receiver again at send time", () => {
+  expect(refusedReceiver("http://localhost:9/hook", production)).toMatch(/this machine/);
+  expect(refusedReceiver("http://127.0.0.1:9/hook", production)).toMatch(/loopback/);
+  expect(refusedReceiver("https://169.254.169.254/x", tests)).toMatch(/link-local/);
+  expect(refusedReceiver("http://127.0.0.1:9/hook", tests)).toBeNull();
+});
+
+describe("sending to a receiver", () => {
+  let server: Server;
+  let port = 0;
+  const got: string[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", () => {
+        got.push(body);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("refuses where the socket connects when a name resolves to a forbidden address", async () => {
+    const lookup = guardedLookup(production);
+    const refused = await new Promise<Error | null>((resolve) => lookup("localhost", {}, (err) => resolve(err)));
+    expect(refused?.message).toMatch(/refused: localhost resolves to .* loopback/);
+    const allowed = await new Promise<string | LookupAddress[]>((resolve, reject) =>
+      guardedLookup(tests)("localhost", { all: true }, (err, a) => (err ? reject(err) : resolve(a))),
+    );
+    expect(allowed).toEqual(expect.arrayContaining([expect.objectContaining({ address: expect.any(String) })]));
+  });
+
+  it("posts the body when the policy allows the address, and sends nothing when it does not", async () => {
+    const url = `http://127.0.0.1:${port}/hook`;
+    await expect(postToReceiver(url, {}, '{"a":1}', { policy: production, timeoutMs: 5_000 })).rejects.toThrow(
+      /loopback/,
+    );
+    expect(got).toEqual([]);
+    expect(await postToReceiver(url, {}, '{"a":1}', { policy: tests, timeoutMs: 5_000 })).toBe(204);
+    expect(got).toEqual(['{"a":1}']);
+  });
 });

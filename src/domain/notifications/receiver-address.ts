@@ -1,6 +1,8 @@
 // Where a tenant's webhooks may point: public addresses only, so that a webhook cannot make Azusa
 // reach its own host, the office network or a cloud metadata service (SSRF). Loopback is opt-in.
-import { lookup } from "node:dns/promises";
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from "node:dns";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { BlockList, isIP } from "node:net";
 import { invalidField } from "../errors.ts";
 
@@ -82,17 +84,70 @@ export function checkReceiverUrl(raw: string, policy: ReceiverPolicy): string {
   return url.toString();
 }
 
-/**
- * Resolves the receiver's host just before a send and refuses it when any address it resolves to is
- * internal (a public name may be pointed at a private address after the webhook was saved).
- */
-export async function refusedReceiver(url: string, policy: ReceiverPolicy): Promise<string | null> {
+/** Refuses, before a send, a receiver named by an address literal or a local name that the policy forbids. */
+export function refusedReceiver(url: string, policy: ReceiverPolicy): string | null {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
   if (isLocalName(host)) return policy.allowLoopback ? null : `${host} is this machine`;
-  const addresses = isIP(host) !== 0 ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  for (const a of addresses) {
-    const why = refusedAddress(a, policy);
-    if (why) return `refused: ${host} resolves to an address no webhook may reach (${why})`;
-  }
-  return null;
+  return isIP(host) !== 0 ? refusedAddress(host, policy) : null;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for sockets that refuses internal addresses where the connection is made: checking a
+ * name before a send and connecting later would let the name point elsewhere in between (DNS rebinding).
+ */
+export function guardedLookup(policy: ReceiverPolicy) {
+  return (hostname: string, options: LookupAllOptions | LookupOneOptions | number, callback: LookupCallback) => {
+    const opts = typeof options === "number" ? { family: options } : options;
+    dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      for (const a of addresses) {
+        const why = refusedAddress(a.address, policy);
+        if (why)
+          return callback(
+            Object.assign(new Error(`refused: ${hostname} resolves to ${why}`), { code: "EREFUSED" }),
+            [],
+          );
+      }
+      const first = addresses[0];
+      if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), []);
+      if ("all" in opts && opts.all) return callback(null, addresses);
+      return callback(null, first.address, first.family);
+    });
+  };
+}
+
+/**
+ * POSTs `body` to a receiver over node:http(s) with `guardedLookup`; redirects are not followed.
+ * Resolves to the status code; rejects on a refused address, a network error or the timeout.
+ */
+export function postToReceiver(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  { policy, timeoutMs }: { policy: ReceiverPolicy; timeoutMs: number },
+): Promise<number> {
+  const refused = refusedReceiver(url, policy);
+  if (refused) return Promise.reject(new Error(`refused: ${refused}`));
+  const target = new URL(url);
+  const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method: "POST",
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+        lookup: guardedLookup(policy) as never,
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
 }
