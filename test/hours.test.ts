@@ -315,6 +315,8 @@ describe.each(dialects)("hours on %s", (dialect) => {
   it("exports a month as CSV that Excel opens: BOM, CRLF, Japanese headers and text intact", async () => {
     await record(sato, { start: "2026-08-03T09:00", end: "2026-08-03T12:10", note: "顧客打合せ, 議事録「第2版」" });
     await record(sato, { start: "2026-07-31T23:00", end: "2026-08-01T00:30" }); // the month starts in the middle
+    const formula = '=HYPERLINK("http://attacker.example","請求書")';
+    await record(sato, { start: "2026-08-04T09:00", end: "2026-08-04T10:00", note: formula });
     const res = await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/csv");
@@ -357,9 +359,26 @@ describe.each(dialects)("hours on %s", (dialect) => {
         "下書き",
         "顧客打合せ, 議事録「第2版」",
       ],
+      // Excel would run a cell that starts with "=": the CSV carries it as text.
+      [
+        "sato",
+        "2026-08-04",
+        "2026-08-03",
+        "2.1",
+        "受注管理機能",
+        "09:00",
+        "10:00",
+        "Asia/Tokyo",
+        "60",
+        "60",
+        "15min-nearest",
+        "下書き",
+        `'${formula}`,
+      ],
     ]);
     const json = (await (await w.lead.get(`/api/v1/contracts/${w.juninin.id}/hours?month=2026-08`)).json()).items;
-    expect(json.map((r: { rawMinutes: number }) => r.rawMinutes)).toEqual([30, 190]);
+    expect(json.map((r: { rawMinutes: number }) => r.rawMinutes)).toEqual([30, 190, 60]);
+    expect(json[2].note).toBe(formula); // the JSON keeps what the engineer wrote
     // Another tenant's people, and engineers, do not read it.
     expect((await sato.client.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`)).status).toBe(404);
   });
