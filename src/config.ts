@@ -94,6 +94,10 @@ const Env = z.object({
     .max(24 * 7)
     .default(12)
     .describe("no SSH or terminal session lasts longer than this, busy or not"),
+  AZUSA_WEBHOOK_LOOPBACK: z
+    .enum(["on", "off"])
+    .default("off")
+    .describe("on lets webhooks point at this machine (a local relay, tests); private addresses are always refused"),
   DOCKER_HOST: z.string().optional().describe("Docker engine address (unix:// or tcp://); the local socket when unset"),
   AZUSA_GIT_IMPORT_DIR: z
     .string()
@@ -163,6 +167,7 @@ export interface Config {
   signInLimit: number;
   metricsToken: string | undefined;
   webhookRetryMs: number;
+  webhookLoopback: boolean;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
   gitImportDir: string | undefined;
   githubApiUrl: string;
@@ -234,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,
     webhookRetryMs: e.AZUSA_WEBHOOK_RETRY_MS,
+    webhookLoopback: e.AZUSA_WEBHOOK_LOOPBACK === "on",
     docker,
     gitImportDir: e.AZUSA_GIT_IMPORT_DIR,
     githubApiUrl: e.AZUSA_GITHUB_API_URL,

@@ -151,6 +151,7 @@ export function buildAzusa(
     audit,
     logger,
     retryBaseMs: config.webhookRetryMs,
+    allowLoopbackReceivers: config.webhookLoopback,
   });
   const timesheets = createTimesheetService({ db: db.kysely, audit, notifications });
   const settlements = createSettlementService({ db: db.kysely, audit });

@@ -25,6 +25,8 @@ function verify(req: IncomingMessage, raw: string): boolean {
   const header = String(req.headers["azusa-signature"] ?? "");
   const parts = Object.fromEntries(header.split(",").map((kv) => kv.split("=", 2) as [string, string]));
   if (!parts.t || !parts.v1) return false;
+  // A receiver refuses old timestamps, so that a captured request cannot be replayed later.
+  if (Math.abs(Date.now() / 1000 - Number(parts.t)) > 300) return false;
   const expected = createHmac("sha256", SECRET).update(`${parts.t}.${raw}`).digest();
   const given = Buffer.from(parts.v1, "hex");
   return given.length === expected.length && timingSafeEqual(given, expected);
@@ -284,5 +286,21 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     } finally {
       await hook.close();
     }
+  });
+
+  it("refuses webhooks aimed at private, link-local or reserved addresses", async () => {
+    for (const url of [
+      "https://10.0.0.5/hooks",
+      "https://169.254.169.254/latest/meta-data",
+      "https://192.168.1.10/hooks",
+      "https://[fd00::1]/hooks",
+      "https://[::ffff:10.0.0.5]/hooks",
+      "http://example.com/hooks",
+    ]) {
+      const res = await w.contractor.post("/api/v1/webhooks", { url, secret: SECRET });
+      expect(res.status, url).toBe(400);
+      expect((await res.json()).error.fields[0].path, url).toBe("url");
+    }
+    expect((await (await w.contractor.get("/api/v1/webhooks")).json()).items).toEqual([]);
   });
 });

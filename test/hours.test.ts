@@ -62,6 +62,22 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await badZone.json()).error.fields[0].path).toBe("timeZone");
     const future = await record(sato, { start: "2099-01-05T09:00", end: "2099-01-05T10:00" });
     expect((await future.json()).error.fields[0].path).toBe("end");
+    // A duration has no times to overlap, but a Tokyo day holds 24 hours of entries at most.
+    expect((await record(sato, { start: "2026-11-04T09:00", end: "2026-11-04T17:00" })).status).toBe(201);
+    expect((await record(sato, { date: "2026-11-04", minutes: 960 })).status).toBe(201);
+    const overfull = await record(sato, { date: "2026-11-04", minutes: 1 });
+    expect(overfull.status).toBe(409);
+    expect((await overfull.json()).error.message).toMatch(/2026-11-04 would hold 24\.02 hours/);
+    // The contract runs from 2026-04-01: a day before it is no work done for it.
+    const early = await record(sato, { start: "2026-03-31T23:00", end: "2026-04-01T01:00" });
+    expect(early.status).toBe(400);
+    expect((await early.json()).error.fields[0]).toMatchObject({
+      path: "start",
+      message: expect.stringMatching(/2026-03-31 is outside/),
+    });
+    const fraction = await record(sato, { date: "2026-11-03", minutes: 0.5 });
+    expect(fraction.status).toBe(400);
+    expect((await fraction.json()).error.fields[0].path).toBe("minutes");
   });
 
   it("reads times in the engineer's zone and splits an entry across Sunday midnight in Tokyo between two weeks", async () => {
@@ -99,6 +115,28 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect(seen.days[0]).toMatchObject({ rawMinutes: 52, roundedMinutes: 45 });
     expect(sheet.rawMinutes).toBe(90 + 52);
     expect(sheet.roundedMinutes).toBe(90 + 45);
+  });
+
+  it("shows an engineer's week to that engineer and the contract's people only; only its lead decides it", async () => {
+    const entry = await record(sato, { start: "2026-10-19T09:00", end: "2026-10-19T12:00" });
+    expect(entry.status).toBe(201);
+    const sheet = await sheetOf(sato, "2026-10-19");
+    const url = `/api/v1/timesheets/${sheet.id}`;
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    expect((await ito.client.get(url)).status).toBe(404);
+    expect((await ito.client.delete(`/api/v1/time-entries/${(await entry.json()).id}`)).status).toBe(404);
+    expect((await ito.client.post(`${url}/submit`)).status).toBe(404);
+    expect((await w.otherLead.get(url)).status).toBe(404);
+    const othersWeek = await w.otherLead.get(`/api/v1/timesheets?week=2026-10-19&engineerId=${sato.id}`);
+    expect((await othersWeek.json()).items).toEqual([]);
+    expect((await w.operator.get(url)).status).toBe(404);
+    expect((await w.contractor.get(url)).status).toBe(200);
+
+    expect((await sato.client.post(`${url}/submit`)).status).toBe(200);
+    expect((await w.contractor.post(`${url}/approve`)).status).toBe(403);
+    expect((await w.otherLead.post(`${url}/approve`)).status).toBe(404);
+    expect((await ito.client.post(`${url}/approve`)).status).toBe(404);
+    expect((await (await w.lead.get(url)).json()).state).toBe("submitted");
   });
 
   it("submits, rejects with a reason, resubmits, approves and locks, and reopens with an audited reason", async () => {
@@ -277,6 +315,8 @@ describe.each(dialects)("hours on %s", (dialect) => {
   it("exports a month as CSV that Excel opens: BOM, CRLF, Japanese headers and text intact", async () => {
     await record(sato, { start: "2026-08-03T09:00", end: "2026-08-03T12:10", note: "顧客打合せ, 議事録「第2版」" });
     await record(sato, { start: "2026-07-31T23:00", end: "2026-08-01T00:30" }); // the month starts in the middle
+    const formula = '=HYPERLINK("http://attacker.example","請求書")';
+    await record(sato, { start: "2026-08-04T09:00", end: "2026-08-04T10:00", note: formula });
     const res = await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/csv");
@@ -319,9 +359,26 @@ describe.each(dialects)("hours on %s", (dialect) => {
         "下書き",
         "顧客打合せ, 議事録「第2版」",
       ],
+      // Excel would run a cell that starts with "=": the CSV carries it as text.
+      [
+        "sato",
+        "2026-08-04",
+        "2026-08-03",
+        "2.1",
+        "受注管理機能",
+        "09:00",
+        "10:00",
+        "Asia/Tokyo",
+        "60",
+        "60",
+        "15min-nearest",
+        "下書き",
+        `'${formula}`,
+      ],
     ]);
     const json = (await (await w.lead.get(`/api/v1/contracts/${w.juninin.id}/hours?month=2026-08`)).json()).items;
-    expect(json.map((r: { rawMinutes: number }) => r.rawMinutes)).toEqual([30, 190]);
+    expect(json.map((r: { rawMinutes: number }) => r.rawMinutes)).toEqual([30, 190, 60]);
+    expect(json[2].note).toBe(formula); // the JSON keeps what the engineer wrote
     // Another tenant's people, and engineers, do not read it.
     expect((await sato.client.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`)).status).toBe(404);
   });

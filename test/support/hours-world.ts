@@ -46,7 +46,8 @@ export async function startHoursWorld(dialect: TestDialect, env: Record<string, 
   );
   const t = await startTestAzusa({
     dialect,
-    env: { AZUSA_SCHEDULES: "off", AZUSA_TEMPLATES_DIR: templatesDir, ...env },
+    // The tests' webhook receivers listen on loopback.
+    env: { AZUSA_SCHEDULES: "off", AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_WEBHOOK_LOOPBACK: "on", ...env },
   });
   const tenantName = "東京システムインテグレーション株式会社";
   const tenant = await t.createTenant(tenantName);

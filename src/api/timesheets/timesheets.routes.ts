@@ -18,6 +18,7 @@ const NewTimeEntry = z
     date: Day.optional().describe("with minutes instead of start and end: the Tokyo date worked"),
     minutes: z
       .number()
+      .int("whole minutes")
       .positive()
       .max(24 * 60)
       .optional(),

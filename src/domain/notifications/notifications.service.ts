@@ -7,9 +7,12 @@ import type { Logger } from "../../logger.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { forbidden, invalidField, notFound } from "../errors.ts";
+import { checkReceiverUrl, postToReceiver, type ReceiverPolicy } from "./receiver-address.ts";
 
 /** The header a receiver checks: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const SIGNATURE_HEADER = "azusa-signature";
+
+const RETRY_MARGIN_MS = 25;
 
 /** The signature header's value for `body` sent at `timestamp` (seconds) with `secret`. */
 export function signPayload(secret: string, timestamp: number, body: string): string {
@@ -69,43 +72,31 @@ const toNotification = (r: NotificationTable): Notification => ({
   readAt: r.read_at,
 });
 
-/** A receiver address: https anywhere, or plain http to this machine (a local relay, tests). */
-function checkUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalidField("url", "is not a URL");
-  }
-  const loopback = ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw invalidField("url", "must be https:// (plain http only to this machine)");
-  }
-  if (url.username || url.password)
-    throw invalidField("url", "must not carry credentials; the signature authenticates");
-  return url.toString();
-}
-
 export function createNotificationService({
   db,
   audit,
   logger,
   now = () => new Date(),
-  fetchImpl = fetch,
+  send = postToReceiver,
   retryBaseMs = 30_000,
   maxAttempts = 6,
   timeoutMs = 10_000,
+  allowLoopbackReceivers = false,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
   logger: Logger;
   now?: () => Date;
-  fetchImpl?: typeof fetch;
+  /** Sends one signed request, resolving to the status code (a receiver of the tests may be passed). */
+  send?: typeof postToReceiver;
   /** The wait before the first retry; each later one waits twice as long. */
   retryBaseMs?: number;
   maxAttempts?: number;
   timeoutMs?: number;
+  /** Let webhooks point at this machine (127.0.0.0/8, ::1, localhost): a local relay, tests. */
+  allowLoopbackReceivers?: boolean;
 }) {
+  const policy: ReceiverPolicy = { allowLoopback: allowLoopbackReceivers };
   const inFlight = new Set<Promise<void>>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
@@ -126,22 +117,20 @@ export function createNotificationService({
     let error: string | null = null;
     const t0 = performance.now();
     try {
-      const res = await fetchImpl(url, {
-        method: "POST",
-        headers: {
+      // The address is checked where the socket connects, so a name cannot be re-pointed in between.
+      statusCode = await send(
+        url,
+        {
           "content-type": "application/json",
           "user-agent": "Azusa-Webhooks/1",
           "azusa-event": d.event,
           "azusa-delivery": d.id,
           [SIGNATURE_HEADER]: signPayload(secret, timestamp, d.payload),
         },
-        body: d.payload,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      statusCode = res.status;
-      await res.body?.cancel();
-      if (res.status < 200 || res.status > 299) error = `HTTP ${res.status}`;
+        d.payload,
+        { policy, timeoutMs },
+      );
+      if (statusCode < 200 || statusCode > 299) error = `HTTP ${statusCode}`;
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }
@@ -173,10 +162,12 @@ export function createNotificationService({
     });
     if (!ok) logger.warn({ delivery: d.id, attempt: n, statusCode, error }, "webhook delivery failed");
     if (next && !stopped) {
+      // A timer may fire a millisecond before the clock reaches `next`; then nothing would be due and
+      // the retry would wait for the next schedule. A small margin makes it due when the timer fires.
       const timer = setTimeout(() => {
         timers.delete(timer);
         void service.dispatch();
-      }, wait);
+      }, wait + RETRY_MARGIN_MS);
       timer.unref();
       timers.add(timer);
     }
@@ -318,7 +309,7 @@ export function createNotificationService({
 
     async createWebhook(actor: Actor, input: { url: string; secret: string }): Promise<Webhook> {
       const { userId, tenantId } = requireContractor(actor);
-      const url = checkUrl(input.url);
+      const url = checkReceiverUrl(input.url, policy);
       if (input.secret.length < 32) throw invalidField("secret", "must be at least 32 characters");
       const row = {
         id: randomUUID(),

@@ -21,3 +21,9 @@ it("writes CSV with a BOM and CRLF, quoting what needs it", () => {
     ]),
   ).toBe('\uFEFF氏名,備考\r\n佐藤,"a, ""b"""\r\n');
 });
+
+it("neutralises text cells Excel would run as a formula, and leaves numbers alone", () => {
+  expect(toCsv([['=HYPERLINK("http://x")', "+1", "-cmd", "@SUM(A1)", "\tx", "\r=1", "安全", -5]])).toBe(
+    `\uFEFF"'=HYPERLINK(""http://x"")",'+1,'-cmd,'@SUM(A1),'\tx,"'\r=1",安全,-5\r\n`,
+  );
+});

@@ -33,3 +33,18 @@ it("rounds by the contract's rule", () => {
   expect(roundMinutes(45, "15min-up")).toBe(45);
   expect(roundMinutes(59, "30min-down")).toBe(30);
 });
+
+it("refuses dates and times that do not exist instead of rolling them over", () => {
+  for (const given of [
+    "2026-13-01T10:00",
+    "2026-02-30T10:00+09:00",
+    "2026-02-31T10:00Z",
+    "2026-11-22T10:60",
+    "2026-11-22T10:59:60",
+    "2026-11-22T24:00+09:00",
+    "2026-11-22T10:00+24:00",
+  ]) {
+    expect(() => toInstant(given, "Asia/Tokyo", "start"), given).toThrow(/start/);
+  }
+  expect(toInstant("2028-02-29T10:00+09:00", "UTC", "start").toISOString()).toBe("2028-02-29T01:00:00.000Z");
+});

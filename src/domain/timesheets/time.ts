@@ -54,7 +54,21 @@ function offsetAt(instant: number, timeZone: string): number {
 }
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
-const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/** True when the parts name a real calendar date and clock time (no 13th month, 30 February or 10:60). */
+function realDateTime(m: RegExpExecArray): boolean {
+  const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return false;
+  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+}
 
 /**
  * The instant of `given`: an ISO time with an offset (`2026-11-22T23:00+09:00`) is taken as it is;
@@ -62,16 +76,19 @@ const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}
  * skips (spring forward) is refused; one it repeats (fall back) is the earlier of the two.
  */
 export function toInstant(given: string, timeZone: string, field: string): Date {
-  if (WITH_OFFSET.test(given)) {
+  const offset = WITH_OFFSET.exec(given);
+  if (offset) {
+    if (!realDateTime(offset)) throw invalidField(field, "is not a valid date and time");
+    if (offset[9] !== undefined && (Number(offset[9]) > 14 || Number(offset[10]) > 59))
+      throw invalidField(field, "has an offset no zone uses");
     const t = Date.parse(given);
     if (Number.isNaN(t)) throw invalidField(field, "is not a valid time");
     return new Date(t);
   }
   const m = LOCAL.exec(given);
   if (!m) throw invalidField(field, "must be YYYY-MM-DDTHH:MM, with or without an offset");
+  if (!realDateTime(m)) throw invalidField(field, "is not a valid date");
   const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
-  if (Number.isNaN(wall) || new Date(wall).getUTCDate() !== Number(m[3]))
-    throw invalidField(field, "is not a valid date");
   // Two passes settle the offset for any zone; the earlier candidate wins where a wall time repeats.
   const candidates = new Set<number>();
   for (const probe of [wall - DAY / 2, wall, wall + DAY / 2]) {

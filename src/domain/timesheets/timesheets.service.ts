@@ -197,6 +197,44 @@ export function createTimesheetService({
     }
   }
 
+  /**
+   * A duration has no times to overlap, so the engineer's Tokyo days are capped instead: with the new
+   * entry's `parts`, no day may hold more than 24 hours of their entries (all contracts together).
+   */
+  async function checkDayTotals(ex: Executor, engineerId: string, parts: DayPart[]) {
+    const days = parts.map((p) => p.day);
+    const first = days[0];
+    const last = days[days.length - 1];
+    if (first === undefined || last === undefined) return;
+    const from = new Date(tokyoMidnight(first)).toISOString();
+    const to = new Date(tokyoMidnight(addDays(last, 1))).toISOString();
+    const existing = await ex
+      .selectFrom("time_entry")
+      .select(["start_at", "end_at", "work_date", "raw_minutes"])
+      .where("engineer_id", "=", engineerId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("start_at", "<", to), eb("end_at", ">", from)]),
+          eb.and([eb("work_date", ">=", first), eb("work_date", "<=", last)]),
+        ]),
+      )
+      .execute();
+    const total = new Map<string, number>();
+    for (const p of [...existing.flatMap(partsOf), ...parts]) total.set(p.day, (total.get(p.day) ?? 0) + p.minutes);
+    for (const day of days) {
+      const minutes = total.get(day) ?? 0;
+      if (minutes > MAX_ENTRY_MINUTES) {
+        throw new AppError(
+          "CONFLICT",
+          `${day} would hold ${(minutes / 60).toFixed(2)} hours of your entries: a day has 24`,
+          {
+            fields: [{ path: "minutes", message: `${day} would hold more than 24 hours` }],
+          },
+        );
+      }
+    }
+  }
+
   async function sheetRow(ex: Executor, id: string): Promise<TimesheetTable> {
     const row = await ex.selectFrom("timesheet").selectAll().where("id", "=", id).executeTakeFirst();
     if (!row) throw notFound("timesheet");
@@ -280,7 +318,11 @@ export function createTimesheetService({
     opts: { reason?: string; who: "engineer" | "lead" },
   ): Promise<Timesheet> {
     const sheet = await db.transaction().execute(async (trx) => {
-      const row = await visibleSheet(trx, actor, id);
+      const seen = await visibleSheet(trx, actor, id);
+      // The engineer's lock, as `record` and `remove` take it: an entry being written into this week
+      // finishes (or waits) before the week is submitted or approved, so a locked week stays locked.
+      await lockEngineer(trx, seen.engineer_id);
+      const row = await sheetRow(trx, id);
       if (opts.who === "engineer" && (actor.kind !== "user" || actor.role !== "engineer")) {
         throw forbidden("only the engineer submits their timesheet");
       }
@@ -402,7 +444,14 @@ export function createTimesheetService({
         const pkg = await trx
           .selectFrom("work_package")
           .innerJoin("contract", "contract.id", "work_package.contract_id")
-          .select(["work_package.id", "work_package.contract_id", "work_package.tenant_id", "contract.hours_rounding"])
+          .select([
+            "work_package.id",
+            "work_package.contract_id",
+            "work_package.tenant_id",
+            "contract.hours_rounding",
+            "contract.period_start",
+            "contract.period_end",
+          ])
           .where("work_package.id", "=", input.packageId)
           .executeTakeFirst();
         if (!pkg) throw notFound("package");
@@ -410,6 +459,14 @@ export function createTimesheetService({
         const parts = partsOf({ start_at: startAt, end_at: endAt, work_date: workDate, raw_minutes: rawMinutes });
         const weeks = [...new Set(parts.map((p) => p.week))];
         await checkAssignment(trx, engineerId, pkg.id, weeks);
+        // Hours are paid under the contract: a day outside its period is not work done for it.
+        const outside = parts.find((p) => p.day < pkg.period_start || p.day > pkg.period_end);
+        if (outside) {
+          throw invalidField(
+            timed ? "start" : "date",
+            `${outside.day} is outside the contract's period (${pkg.period_start} to ${pkg.period_end})`,
+          );
+        }
         await lockEngineer(trx, engineerId);
         if (startAt && endAt) {
           const other = await trx
@@ -427,6 +484,7 @@ export function createTimesheetService({
             );
           }
         }
+        await checkDayTotals(trx, engineerId, parts);
         await openSheets(trx, { engineerId, contractId: pkg.contract_id, tenantId: pkg.tenant_id }, weeks);
         const row: TimeEntryTable = {
           id: randomUUID(),
@@ -469,6 +527,7 @@ export function createTimesheetService({
           .where("engineer_id", "=", engineerId)
           .executeTakeFirst();
         if (!row) throw notFound("time entry");
+        await lockEngineer(trx, engineerId);
         const weeks = [...new Set(partsOf(row).map((p) => p.week))];
         await openSheets(trx, { engineerId, contractId: row.contract_id, tenantId: row.tenant_id }, weeks);
         await trx.deleteFrom("time_entry").where("id", "=", id).execute();
