@@ -139,7 +139,9 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     const made = await offer("2.1", "sato");
     expect(made.status).toBe(201);
     const o = await made.json();
-    expect((await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}`)).json()).resolves.toMatchObject({ state: "offered" });
+    await expect((await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}`)).json()).resolves.toMatchObject({
+      state: "offered",
+    });
     const sato = engineers.sato?.client as Client;
     expect((await sato.get(`/api/v1/packages/${pkg["2.1"]?.id}`)).status).toBe(200);
     expect((await (await sato.get("/api/v1/offers")).json()).items[0]).toMatchObject({ id: o.id, state: "pending" });
@@ -158,7 +160,9 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     const res = await offer("2.1", "suzuki");
     expect(res.status).toBe(409);
     expect((await res.json()).error.message).toMatch(/not eligible: .*java level 2, needs 3/);
-    expect((await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}`)).json()).resolves.toMatchObject({ state: "open" });
+    await expect((await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}`)).json()).resolves.toMatchObject({
+      state: "open",
+    });
   });
 
   it("reopens the package when the engineer declines, with a reason", async () => {
@@ -169,7 +173,9 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     const res = await ito.post(`/api/v1/offers/${o.id}/decline`, { reason: "他案件と重なるため" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ state: "declined", reason: "他案件と重なるため" });
-    expect((await lead.get(`/api/v1/packages/${pkg["2.3"]?.id}`)).json()).resolves.toMatchObject({ state: "open" });
+    await expect((await lead.get(`/api/v1/packages/${pkg["2.3"]?.id}`)).json()).resolves.toMatchObject({
+      state: "open",
+    });
   });
 
   it("shows a declined package to the engineer no more", async () => {
@@ -227,7 +233,9 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     expect(await job?.run()).toBeGreaterThanOrEqual(1);
     const offers = await (await lead.get(`/api/v1/offers?packageId=${pkg["2.3"]?.id}`)).json();
     expect(offers.items[0]).toMatchObject({ id: o.id, state: "expired" });
-    expect((await lead.get(`/api/v1/packages/${pkg["2.3"]?.id}`)).json()).resolves.toMatchObject({ state: "open" });
+    await expect((await lead.get(`/api/v1/packages/${pkg["2.3"]?.id}`)).json()).resolves.toMatchObject({
+      state: "open",
+    });
     expect((await engineers.ito?.client.post(`/api/v1/offers/${o.id}/accept`))?.status).toBe(409);
   });
 
@@ -260,7 +268,9 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     const refused = await offer("2.3", "single");
     expect(refused.status).toBe(409);
     expect((await lead.post(`/api/v1/packages/${pkg["2.1"]?.id}/withdraw`, { reason: "体制変更" })).status).toBe(204);
-    expect((await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}`)).json()).resolves.toMatchObject({ state: "open" });
+    await expect((await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}`)).json()).resolves.toMatchObject({
+      state: "open",
+    });
     await accept("2.3", "single");
     const audit = await (await contractor.get("/api/v1/audit-events?limit=50")).json();
     expect(audit.items.map((e: { action: string }) => e.action)).toContain("offer.withdrawn");

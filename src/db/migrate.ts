@@ -19,9 +19,9 @@ export const migrations: Record<string, Migration> = {
   "2026-11-25T2100-engineers-and-offers": engineersAndOffers,
   "2026-11-25T2200-workspaces": workspaces,
   "2026-11-25T2230-sessions-and-activity": sessionsAndActivity,
-  "2026-11-25T2340-hours-and-delivery": hoursAndDelivery,
-  "2026-11-25T2330-forge": forge,
   "2026-11-25T2320-gateway": gateway,
+  "2026-11-25T2330-forge": forge,
+  "2026-11-25T2340-hours-and-delivery": hoursAndDelivery,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

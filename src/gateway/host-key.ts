@@ -1,5 +1,5 @@
 // The gateway's ed25519 host key: generated once, kept in the data directory, so clients see the same key.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ssh2 from "ssh2";
 
@@ -12,18 +12,34 @@ export function loadHostKey(dataDir: string): string {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   mkdirSync(dataDir, { recursive: true });
-  const { private: privateKey, public: publicKey } = ssh2.utils.generateKeyPairSync("ed25519", {
-    comment: "azusa-gateway",
-  });
+  const { private: privateKey, public: publicKey } = generateHostKey();
+  // Written aside, then linked into place: the link appears whole or not at all, and fails when another
+  // process got there first (whose key is then the one), so nobody ever reads a half-written key.
+  const pending = `${file}.${process.pid}.tmp`;
+  writeFileSync(pending, privateKey, { mode: 0o600 });
   try {
-    // "wx": two processes starting at once must not overwrite each other's key.
-    writeFileSync(file, privateKey, { mode: 0o600, flag: "wx" });
-    writeFileSync(`${file}.pub`, `${publicKey}\n`, { mode: 0o644 });
+    linkSync(pending, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return readFileSync(file, "utf8");
     throw err;
+  } finally {
+    rmSync(pending, { force: true });
   }
+  writeFileSync(`${file}.pub`, `${publicKey}\n`, { mode: 0o644 });
   return privateKey;
+}
+
+/**
+ * A fresh ed25519 pair that ssh2 can read back. About one key in 250 that ssh2's generator writes has
+ * a public half with its leading zero byte dropped, which its own parser then refuses: such a key is
+ * thrown away and another made.
+ */
+function generateHostKey(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: "azusa-gateway" });
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+  }
+  throw new Error("could not generate a readable SSH host key");
 }
 
 /** The public half in authorized_keys/known_hosts form ("ssh-ed25519 AAAA…"). */
