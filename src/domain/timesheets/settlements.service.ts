@@ -21,7 +21,9 @@ export interface Band {
 /** Where the month's hours fell against the band, and the amount that gives (yen, rounded half up). */
 export function settleBand(hours: number, band: Band): { basis: "under" | "within" | "over"; amountYen: number } {
   if (hours < band.minHours) {
-    return { basis: "under", amountYen: Math.round(band.monthlyFeeYen - (band.minHours - hours) * band.underRateYen) };
+    // The deduction can use up the fee but never turn it into a debt of the engineer's.
+    const amount = Math.round(band.monthlyFeeYen - (band.minHours - hours) * band.underRateYen);
+    return { basis: "under", amountYen: Math.max(0, amount) };
   }
   if (hours > band.maxHours) {
     return { basis: "over", amountYen: Math.round(band.monthlyFeeYen + (hours - band.maxHours) * band.overRateYen) };

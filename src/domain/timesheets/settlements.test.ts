@@ -13,6 +13,11 @@ it("deducts below the band and adds above it, by the hour", () => {
   expect(settleBand(181.5, band)).toEqual({ basis: "over", amountYen: 807_500 });
 });
 
+it("deducts no further than the fee: a nearly empty month pays nothing, never less", () => {
+  expect(settleBand(3, band)).toEqual({ basis: "under", amountYen: 0 });
+  expect(settleBand(0, { ...band, underRateYen: 1_000 })).toEqual({ basis: "under", amountYen: 660_000 });
+});
+
 it("writes CSV with a BOM and CRLF, quoting what needs it", () => {
   expect(
     toCsv([
