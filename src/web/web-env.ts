@@ -20,6 +20,8 @@ export interface WebEnv {
     user: WebUser | null;
     /** The token every form of this session carries; empty when nobody is signed in. */
     csrfToken: string;
+    /** How many of the signed-in person's notifications are unread, for the header. */
+    unread: number;
   };
 }
 
@@ -64,6 +66,11 @@ export type WebDeps = Pick<
   | "logger"
   | "baseUrl"
   | "wbsLimit"
+  | "pulls"
+  | "timesheets"
+  | "settlements"
+  | "deliveries"
+  | "notifications"
 > & {
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that
