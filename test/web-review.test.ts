@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
-import { launchBrowser } from "./support/browser.ts";
+import { launchBrowser, signInPage } from "./support/browser.ts";
 import { PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { pullRequestOn } from "./support/pull-requests.ts";
@@ -26,13 +26,7 @@ describe("review, hours and inspection in a browser", () => {
   let rival: { id: string; number: number };
 
   async function signIn(email: string): Promise<Page> {
-    const context = await browser.newContext({ locale: "en-US", viewport: { width: 1366, height: 900 } });
-    page = await context.newPage();
-    await page.goto(`${w.t.base}/`);
-    await page.getByLabel("メールアドレス").fill(email);
-    await page.getByLabel("パスワード").fill(PASSWORD);
-    await page.getByRole("button", { name: "サインイン" }).click();
-    await page.waitForURL((url) => url.pathname !== "/sign-in");
+    page = await signInPage(browser, w.t.base, email, PASSWORD, { width: 1366, height: 900 });
     return page;
   }
 

@@ -93,3 +93,9 @@ export async function orNull<T>(work: Promise<T>): Promise<T | null> {
     throw err;
   }
 }
+
+/** One field of a parsed form (parsed with `all: true`, so a field may be a list) as trimmed text. */
+export function formText(form: Record<string, unknown>, name: string): string {
+  const v = form[name];
+  return String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
+}

@@ -6,7 +6,7 @@ import type { Delivery } from "../../domain/delivery/delivery.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
-import { render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
+import { formText, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
 
 type Waiting = { pkg: WorkPackage; contract: Contract; delivery: Delivery };
 
@@ -104,9 +104,8 @@ export function deliveryPages(deps: WebDeps) {
     .post("/packages/:id/reject-delivery", async (c) => {
       const user = requireRole(c, "contractor");
       const form = await c.req.parseBody({ all: true });
-      const raw = Array.isArray(form.reasons) ? form.reasons[0] : form.reasons;
       // One reason a line, as a contractor writes a list of findings.
-      const reasons = String(raw ?? "")
+      const reasons = formText(form, "reasons")
         .split(/\r?\n/)
         .map((r) => r.trim())
         .filter(Boolean);

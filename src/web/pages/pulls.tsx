@@ -7,7 +7,16 @@ import type { NewReview, PullRequest } from "../../domain/pulls/pulls.service.ts
 import type { Diff, DiffFile } from "../../git/diff.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
-import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
+import {
+  formText,
+  orNull,
+  render,
+  requireRole,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+  type WebUser,
+} from "../web-env.ts";
 
 type Listed = { pkg: WorkPackage; pulls: PullRequest[] };
 
@@ -339,11 +348,6 @@ function MyPulls({
   );
 }
 
-const field = (form: Record<string, unknown>, name: string) => {
-  const v = form[name];
-  return String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
-};
-
 /** The pull request pages. */
 export function pullPages(deps: WebDeps) {
   /** Every package of the lead's contracts that has pull requests. */
@@ -400,13 +404,13 @@ export function pullPages(deps: WebDeps) {
       const user = requireRole(c, "lead");
       const id = c.req.param("id");
       const form = await c.req.parseBody({ all: true });
-      const verdict = field(form, "verdict") as NewReview["verdict"];
+      const verdict = formText(form, "verdict") as NewReview["verdict"];
       if (!["approve", "request_changes", "comment"].includes(verdict))
         throw new AppError("VALIDATION", "verdict: choose approve, request changes or comment", {
           fields: [{ path: "verdict", message: "invalid" }],
         });
-      const at = field(form, "at");
-      const commentBody = field(form, "commentBody");
+      const at = formText(form, "at");
+      const commentBody = formText(form, "commentBody");
       const comments: NonNullable<NewReview["comments"]> = [];
       if (at || commentBody) {
         const m = /^(\d+):(.+)$/.exec(at);
@@ -418,7 +422,7 @@ export function pullPages(deps: WebDeps) {
         comments.push({ path: m[2] ?? "", line: Number(m[1]), body: commentBody });
       }
       try {
-        await deps.pulls.review(user, id, { verdict, body: field(form, "body"), comments });
+        await deps.pulls.review(user, id, { verdict, body: formText(form, "body"), comments });
       } catch (err) {
         const fields = err instanceof AppError && err.code === "VALIDATION" ? err.details?.fields : undefined;
         if (Array.isArray(fields)) return pullPage(c, id, { error: fields }, 400);
@@ -448,7 +452,7 @@ export function pullPages(deps: WebDeps) {
       const packageId = c.req.param("id");
       const form = await c.req.parseBody({ all: true });
       try {
-        await deps.pulls.open(user, packageId, { branch: field(form, "branch"), title: field(form, "title") });
+        await deps.pulls.open(user, packageId, { branch: formText(form, "branch"), title: formText(form, "title") });
       } catch (err) {
         if (
           err instanceof AppError &&

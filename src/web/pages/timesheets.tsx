@@ -7,7 +7,16 @@ import { addDays, isMonday, tokyoDay, weekOf } from "../../domain/timesheets/tim
 import type { NewTimeEntry, Timesheet } from "../../domain/timesheets/timesheets.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
-import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
+import {
+  formText,
+  orNull,
+  render,
+  requireRole,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+  type WebUser,
+} from "../web-env.ts";
 
 const hours = (minutes: number) => Math.round((minutes / 60) * 100) / 100;
 type Entry = Timesheet["entries"][number];
@@ -275,16 +284,11 @@ function Approvals({
   );
 }
 
-const text = (form: Record<string, unknown>, name: string) => {
-  const v = form[name];
-  return String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
-};
-
 /** The form's fields as the service's entry: times when given, else a date and minutes. */
 function entryFrom(form: Record<string, unknown>): NewTimeEntry {
-  const input: NewTimeEntry = { packageId: text(form, "packageId") };
+  const input: NewTimeEntry = { packageId: formText(form, "packageId") };
   const [start, end, zone, date, minutes, note] = ["start", "end", "timeZone", "date", "minutes", "note"].map((n) =>
-    text(form, n),
+    formText(form, n),
   );
   if (start || end) {
     input.start = start || undefined;
@@ -346,7 +350,7 @@ export function timesheetPages(deps: WebDeps) {
     .post("/time-entries", async (c) => {
       const user = requireRole(c, "engineer");
       const form = await c.req.parseBody({ all: true });
-      const week = weekParam(text(form, "week"));
+      const week = weekParam(formText(form, "week"));
       try {
         const entry = await deps.timesheets.record(user, entryFrom(form));
         const shown = entry.days[0]?.week ?? week;
@@ -359,7 +363,7 @@ export function timesheetPages(deps: WebDeps) {
     })
     .post("/time-entries/:id/remove", async (c) => {
       const user = requireRole(c, "engineer");
-      const week = weekParam(text(await c.req.parseBody({ all: true }), "week"));
+      const week = weekParam(formText(await c.req.parseBody({ all: true }), "week"));
       await deps.timesheets.remove(user, c.req.param("id"));
       return c.redirect(`/my-hours?week=${week}&notice=removed`, 303);
     })
@@ -377,7 +381,7 @@ export function timesheetPages(deps: WebDeps) {
         await deps.timesheets.approve(user, id);
         return c.redirect("/timesheets?notice=approved", 303);
       }
-      const reason = text(await c.req.parseBody({ all: true }), "reason");
+      const reason = formText(await c.req.parseBody({ all: true }), "reason");
       const t = c.get("t");
       if (!reason) return approvals(c, user, [{ path: t(`approvals.${action}Reason`), message: t("common.required") }]);
       if (action === "reject") await deps.timesheets.reject(user, id, reason);
