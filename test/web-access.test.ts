@@ -118,6 +118,24 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     expect((await getPage(as.otherContractor, "/hours")).html).not.toContain(sampleContract.title);
   });
 
+  it("answers 404 to review, hours and inspection forms from people who may not use them, and changes nothing", async () => {
+    const post = async (who: Client, path: string, fields: Record<string, string> = {}) => {
+      const _csrf = csrfTokenIn((await getPage(who, "/notifications")).html);
+      return (await postForm(who, path, { _csrf, ...fields })).status;
+    };
+    expect(await post(as.engineer, `/packages/${packageId}/pulls`, { branch: "feature/x", title: "x" })).toBe(404);
+    expect(await post(as.otherLead, `/pulls/${pullId}/reviews`, { verdict: "approve" })).toBe(404);
+    expect(await post(as.otherLead, `/pulls/${pullId}/merge`)).toBe(404);
+    expect(await post(as.contractor, `/pulls/${pullId}/reviews`, { verdict: "approve" })).toBe(404);
+    expect(await post(as.otherContractor, `/packages/${packageId}/accept-delivery`)).toBe(404);
+    expect(await post(as.lead, `/packages/${packageId}/accept-delivery`)).toBe(404);
+    expect(await post(as.engineer, "/timesheets/no-such-sheet/approve")).toBe(404);
+    expect(await post(as.lead, "/timesheets/no-such-sheet/approve")).toBe(404);
+    expect(await post(as.contractor, "/notifications/no-such-notification/read")).toBe(404);
+    const pr = await (await as.lead.get(`/api/v1/pulls/${pullId}`)).json();
+    expect(pr).toMatchObject({ state: "open", reviews: [] });
+  });
+
   it("sends a stranger to sign in and back to the page afterwards", async () => {
     const page = await getPage(t.anonymous(), `/contracts/${contractId}`);
     expect(page.status).toBe(303);
