@@ -10,6 +10,7 @@ import { tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
 import { launchBrowser, signInPage } from "./support/browser.ts";
 import { PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 import { pullRequestOn } from "./support/pull-requests.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
@@ -129,6 +130,17 @@ describe("review, hours and inspection in a browser", () => {
   });
 
   it("the lead approves the submitted week beside the evidence; the engineer is told and marks it read", async () => {
+    // A rejection without a reason is refused, naming the field, and the week stays submitted.
+    const sato = (w.engineers.sato as { id: string }).id;
+    const week = async () =>
+      (await (await w.lead.get(`/api/v1/timesheets?week=${weekOf(day)}&engineerId=${sato}`)).json()).items;
+    const [submitted] = await week();
+    const _csrf = csrfTokenIn((await getPage(w.lead, "/timesheets")).html);
+    const refused = await postForm(w.lead, `/timesheets/${submitted.id}/reject`, { _csrf, reason: " " });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain("差し戻しの理由");
+    expect((await week()).map((s: { state: string }) => s.state)).toEqual(["submitted"]);
+
     const p = await signIn("lead@tokyo-si.example");
     // Submitting told the lead: the header counts it.
     expect(await p.locator("header a.unread .badge").textContent()).toBe("1");
@@ -139,12 +151,7 @@ describe("review, hours and inspection in a browser", () => {
     await sheet.getByRole("button", { name: /承認する/ }).click();
     await p.getByRole("status").filter({ hasText: "タイムシートを承認しました。" }).waitFor();
     expect(await p.locator("section.sheet .badge").first().textContent()).toBe("承認済み");
-    const states = (
-      await (
-        await w.lead.get(`/api/v1/timesheets?week=${weekOf(day)}&engineerId=${(w.engineers.sato as { id: string }).id}`)
-      ).json()
-    ).items;
-    expect(states.map((s: { state: string }) => s.state)).toEqual(["approved"]);
+    expect((await week()).map((s: { state: string }) => s.state)).toEqual(["approved"]);
 
     const e = await signIn("sato@matsumoto.example");
     expect(await e.locator("header a.unread .badge").textContent()).toBe("1");
