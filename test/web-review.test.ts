@@ -197,6 +197,22 @@ describe("review, hours and inspection in a browser", () => {
     expect((await (await w.lead.get(`/api/v1/pulls/${rival.id}`)).json()).state).toBe("open");
   });
 
+  it("the engineer sees their pull requests with the lead's line comment; opening one needs the workspace running", async () => {
+    const p = await signIn("ito@matsumoto.example");
+    await p.getByRole("navigation").getByRole("link", { name: "プルリクエスト" }).click();
+    const section = p.locator("section", { has: p.getByRole("heading", { name: "2.1 受注管理機能" }) });
+    expect(await section.getByRole("row", { name: /受注登録画面/ }).textContent()).toContain("マージ済み");
+    expect(await section.getByRole("row", { name: /受注登録（別案）/ }).textContent()).toContain("レビュー待ち");
+    expect(await section.textContent()).toContain("order.txt:2 顧客コードも必要です");
+    await section.getByLabel("フォークのブランチ名").fill("feature/customer-code");
+    await section.getByLabel("タイトル").fill("顧客コード");
+    await section.getByRole("button", { name: "プルリクエストを作成" }).click();
+    // The workspace's image was never built, so Azusa cannot read its fork: the page says so and opens nothing.
+    expect(await p.getByRole("alert").textContent()).toContain("workspace is");
+    const pulls = (await (await w.lead.get(`/api/v1/packages/${reviewPackage}/pulls`)).json()).items;
+    expect(pulls).toHaveLength(2);
+  });
+
   it("a contractor accepts a delivery (検収) and reads the month's hours and settlement against the band", async () => {
     const delivered = w.ukeoi.packages["2.3"] as string;
     await w.assign(delivered, "kato");
