@@ -9,6 +9,7 @@ import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import {
   formText,
+  heldPackages,
   orNull,
   render,
   requireRole,
@@ -358,14 +359,8 @@ export function pullPages(deps: WebDeps) {
     return items.filter((i) => i.pulls.length > 0);
   };
   const engineerItems = async (user: WebUser): Promise<Listed[]> => {
-    const accepted = (await deps.offers.list(user)).filter((o) => o.state === "accepted");
-    const items = await Promise.all(
-      accepted.map(async (o) => {
-        const pkg = await orNull(deps.packages.get(user, o.packageId));
-        return pkg ? { pkg, pulls: (await orNull(deps.pulls.list(user, pkg.id))) ?? [] } : null;
-      }),
-    );
-    return items.filter((i) => i !== null);
+    const held = await heldPackages(deps, user);
+    return Promise.all(held.map(async (pkg) => ({ pkg, pulls: (await orNull(deps.pulls.list(user, pkg.id))) ?? [] })));
   };
   const pullPage = async (
     c: WebContext,

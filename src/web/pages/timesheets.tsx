@@ -9,6 +9,7 @@ import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
 import {
   formText,
+  heldPackages,
   orNull,
   render,
   requireRole,
@@ -312,13 +313,8 @@ export function timesheetPages(deps: WebDeps) {
   const thisWeek = () => weekOf(tokyoDay(Date.now()));
   const weekParam = (value: string | undefined) => (value && isMonday(value) ? value : thisWeek());
 
-  const myPackages = async (user: WebUser) => {
-    const accepted = (await deps.offers.list(user)).filter((o) => o.state === "accepted");
-    const pkgs = await Promise.all(accepted.map((o) => orNull(deps.packages.get(user, o.packageId))));
-    return pkgs.filter((p) => p !== null);
-  };
   const myHours = async (c: WebContext, user: WebUser, week: string, error?: { path: string; message: string }[]) => {
-    const [sheets, packages] = await Promise.all([deps.timesheets.week(user, { week }), myPackages(user)]);
+    const [sheets, packages] = await Promise.all([deps.timesheets.week(user, { week }), heldPackages(deps, user)]);
     return render(
       c,
       <MyHours c={c} week={week} sheets={sheets} packages={packages} error={error} />,
