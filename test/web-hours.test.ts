@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
 import { dialects } from "./support/databases.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
-import { getPage } from "./support/pages.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 
 describe.each(dialects)("the timesheet pages on %s", (dialect) => {
   let w: HoursWorld;
@@ -16,7 +16,7 @@ describe.each(dialects)("the timesheet pages on %s", (dialect) => {
   });
   afterAll(() => w?.stop());
 
-  it("lists a submitted week for the contract's lead only, and shows a draft to nobody but the engineer", async () => {
+  it("lists a submitted week for the contract's lead only, approves it and reopens it with a reason", async () => {
     const sato = w.engineers.sato as HoursWorld["engineers"][string];
     const entry = await sato.client.post("/api/v1/time-entries", {
       packageId: w.juninin.packages["2.1"],
@@ -41,5 +41,21 @@ describe.each(dialects)("the timesheet pages on %s", (dialect) => {
     const other = await getPage(w.otherLead, "/timesheets");
     expect(other.html).not.toContain("設計レビュー対応");
     expect(other.html).toContain("承認待ちのタイムシートはありません。");
+
+    // Approve, then reopen: a reopening needs its reason, and the week goes back to the engineer as a draft.
+    const _csrf = csrfTokenIn(lead.html);
+    expect((await postForm(w.lead, `/timesheets/${sheet.id}/approve`, { _csrf })).location).toBe(
+      "/timesheets?notice=approved",
+    );
+    const refused = await postForm(w.lead, `/timesheets/${sheet.id}/reopen`, { _csrf, reason: "" });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain("再オープンの理由");
+    const state = async () =>
+      (await (await w.lead.get(`/api/v1/timesheets/${sheet.id}`)).json()) as { state: string; reason: string | null };
+    expect((await state()).state).toBe("approved");
+    const reopened = await postForm(w.lead, `/timesheets/${sheet.id}/reopen`, { _csrf, reason: "作業日の誤り" });
+    expect(reopened.location).toBe("/timesheets?notice=reopened");
+    expect(await state()).toMatchObject({ state: "draft", reason: "作業日の誤り" });
+    expect((await getPage(sato.client, `/my-hours?week=${weekOf(day)}`)).html).toContain("この週を提出する");
   });
 });
