@@ -223,6 +223,23 @@ function MyHours({
 const myNotices = { recorded: "myHours.recorded", removed: "myHours.removed", submitted: "myHours.submitted" } as const;
 const leadNotices = { approved: "hours.approved", rejected: "hours.rejected", reopened: "hours.reopened" } as const;
 
+/** Rejecting and reopening a week both need a reason, given in the same small form. */
+function ReasonForm({ c, sheetId, action }: { c: WebContext; sheetId: string; action: "reject" | "reopen" }) {
+  const t = c.get("t");
+  return (
+    <form method="post" action={`/timesheets/${sheetId}/${action}`} class="row">
+      <CsrfField c={c} />
+      <label>
+        {t(`approvals.${action}Reason`)}
+        <input type="text" name="reason" required maxlength={1000} />
+      </label>
+      <button type="submit" class="secondary">
+        {t(`approvals.${action}`)}
+      </button>
+    </form>
+  );
+}
+
 function Approvals({
   c,
   sheets,
@@ -256,28 +273,10 @@ function Approvals({
                   {t("approvals.approve")}
                 </button>
               </form>
-              <form method="post" action={`/timesheets/${s.id}/reject`} class="row">
-                <CsrfField c={c} />
-                <label>
-                  {t("approvals.rejectReason")}
-                  <input type="text" name="reason" required maxlength={1000} />
-                </label>
-                <button type="submit" class="secondary">
-                  {t("approvals.reject")}
-                </button>
-              </form>
+              <ReasonForm c={c} sheetId={s.id} action="reject" />
             </div>
           ) : (
-            <form method="post" action={`/timesheets/${s.id}/reopen`} class="row">
-              <CsrfField c={c} />
-              <label>
-                {t("approvals.reopenReason")}
-                <input type="text" name="reason" required maxlength={1000} />
-              </label>
-              <button type="submit" class="secondary">
-                {t("approvals.reopen")}
-              </button>
-            </form>
+            <ReasonForm c={c} sheetId={s.id} action="reopen" />
           )}
         </section>
       ))}
