@@ -5,6 +5,7 @@ import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
+import { pullRequestOn } from "./support/pull-requests.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
 
 type Who = "operator" | "contractor" | "lead" | "engineer";
@@ -15,6 +16,7 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
   let contractId: string;
   let packageId: string;
   let engineerId: string;
+  let pullId: string;
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect, env: { AZUSA_SCHEDULES: "off" } });
@@ -42,6 +44,7 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     });
     const items = (await (await as.lead.get(`/api/v1/contracts/${contractId}/packages`)).json()).items;
     packageId = items.find((p: { wbsId: string }) => p.wbsId === "2.1").id;
+    pullId = (await pullRequestOn(t, packageId, { title: "受注画面", files: { "order.txt": "受注\n" } })).id;
   });
   afterAll(() => t?.stop());
 
@@ -58,9 +61,22 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     "/workspaces": ["operator"],
     "/audit": ["operator"],
     "/invitations": ["operator", "contractor"],
+    "/reviews": ["lead"],
+    "/packages/:package/pulls": ["lead"],
+    "/pulls/:pull": ["lead"],
+    "/timesheets": ["lead"],
+    "/my-pulls": ["engineer"],
+    "/my-hours": ["engineer"],
+    "/deliveries": ["contractor"],
+    "/hours": ["contractor"],
+    "/notifications": ["operator", "contractor", "lead", "engineer"],
   };
   const pathOf = (pattern: string) =>
-    pattern.replace(":contract", contractId).replace(":package", packageId).replace(":engineer", engineerId);
+    pattern
+      .replace(":contract", contractId)
+      .replace(":package", packageId)
+      .replace(":engineer", engineerId)
+      .replace(":pull", pullId);
 
   it("answers each role 200 on its own pages and 404 on every other page", async () => {
     const seen: Record<string, Record<Who, number>> = {};
@@ -95,6 +111,29 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
       expect((await getPage(client, `/packages/${packageId}`)).status).toBe(404);
     }
     expect((await getPage(as.otherContractor, "/contracts")).html).not.toContain(sampleContract.title);
+    // A lead not on the contract sees neither the pull request nor the package's list of them.
+    expect((await getPage(as.otherLead, `/pulls/${pullId}`)).status).toBe(404);
+    expect((await getPage(as.otherLead, `/packages/${packageId}/pulls`)).status).toBe(404);
+    expect((await getPage(as.otherLead, "/reviews")).html).not.toContain("受注画面");
+    expect((await getPage(as.otherContractor, "/hours")).html).not.toContain(sampleContract.title);
+  });
+
+  it("answers 404 to review, hours and inspection forms from people who may not use them, and changes nothing", async () => {
+    const post = async (who: Client, path: string, fields: Record<string, string> = {}) => {
+      const _csrf = csrfTokenIn((await getPage(who, "/notifications")).html);
+      return (await postForm(who, path, { _csrf, ...fields })).status;
+    };
+    expect(await post(as.engineer, `/packages/${packageId}/pulls`, { branch: "feature/x", title: "x" })).toBe(404);
+    expect(await post(as.otherLead, `/pulls/${pullId}/reviews`, { verdict: "approve" })).toBe(404);
+    expect(await post(as.otherLead, `/pulls/${pullId}/merge`)).toBe(404);
+    expect(await post(as.contractor, `/pulls/${pullId}/reviews`, { verdict: "approve" })).toBe(404);
+    expect(await post(as.otherContractor, `/packages/${packageId}/accept-delivery`)).toBe(404);
+    expect(await post(as.lead, `/packages/${packageId}/accept-delivery`)).toBe(404);
+    expect(await post(as.engineer, "/timesheets/no-such-sheet/approve")).toBe(404);
+    expect(await post(as.lead, "/timesheets/no-such-sheet/approve")).toBe(404);
+    expect(await post(as.contractor, "/notifications/no-such-notification/read")).toBe(404);
+    const pr = await (await as.lead.get(`/api/v1/pulls/${pullId}`)).json();
+    expect(pr).toMatchObject({ state: "open", reviews: [] });
   });
 
   it("sends a stranger to sign in and back to the page afterwards", async () => {

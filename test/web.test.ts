@@ -7,7 +7,7 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "./support/browser.ts";
+import { launchBrowser, signInPage } from "./support/browser.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
@@ -29,13 +29,7 @@ describe("the pages in a browser", () => {
 
   /** A fresh browser (English-speaking, to show that Japanese stays the default) signed in through the form. */
   async function signIn(email: string): Promise<Page> {
-    const context = await browser.newContext({ locale: "en-US", viewport: { width: 1366, height: 768 } });
-    page = await context.newPage();
-    await page.goto(`${t.base}/`);
-    await page.getByLabel("メールアドレス").fill(email);
-    await page.getByLabel("パスワード").fill(PASSWORD);
-    await page.getByRole("button", { name: "サインイン" }).click();
-    await page.waitForURL((url) => url.pathname !== "/sign-in");
+    page = await signInPage(browser, t.base, email, PASSWORD);
     return page;
   }
 

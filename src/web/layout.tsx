@@ -9,14 +9,20 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
   contractor: [
     { href: "/contracts", label: "nav.contracts" },
     { href: "/invitations", label: "nav.invitations" },
+    { href: "/deliveries", label: "nav.deliveries" },
+    { href: "/hours", label: "nav.hours" },
   ],
   lead: [
     { href: "/board", label: "nav.board" },
     { href: "/contracts", label: "nav.contracts" },
+    { href: "/reviews", label: "nav.reviews" },
+    { href: "/timesheets", label: "nav.timesheets" },
   ],
   engineer: [
     { href: "/offers", label: "nav.offers" },
     { href: "/my-packages", label: "nav.myPackages" },
+    { href: "/my-pulls", label: "nav.myPulls" },
+    { href: "/my-hours", label: "nav.myHours" },
   ],
   operator: [
     { href: "/engineers", label: "nav.engineers" },
@@ -104,6 +110,12 @@ export function Layout({ c, title, children }: { c: WebContext; title: string; c
             >
               {t("lang.switch")}
             </a>
+            {user ? (
+              <a href="/notifications" class="unread" aria-current={path === "/notifications" ? "page" : undefined}>
+                {t("nav.notifications")} <span class="badge">{c.get("unread")}</span>
+                <span class="visually-hidden">{t("notifications.unreadCount", { count: c.get("unread") })}</span>
+              </a>
+            ) : null}
             {user ? (
               <form method="post" action="/sign-out" class="inline">
                 <CsrfField c={c} />

@@ -6,6 +6,7 @@ import type { AppDeps } from "../api/app.ts";
 import type { AppEnv } from "../api/router.ts";
 import type { Actor, Role } from "../domain/actor.ts";
 import { AppError, notFound } from "../domain/errors.ts";
+import type { WorkPackage } from "../domain/packages/packages.service.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
 
 /** The person behind a page request; pages are for people signed in with a session, never API keys. */
@@ -20,6 +21,8 @@ export interface WebEnv {
     user: WebUser | null;
     /** The token every form of this session carries; empty when nobody is signed in. */
     csrfToken: string;
+    /** How many of the signed-in person's notifications are unread, for the header. */
+    unread: number;
   };
 }
 
@@ -64,6 +67,11 @@ export type WebDeps = Pick<
   | "logger"
   | "baseUrl"
   | "wbsLimit"
+  | "pulls"
+  | "timesheets"
+  | "settlements"
+  | "deliveries"
+  | "notifications"
 > & {
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that
@@ -85,4 +93,20 @@ export async function orNull<T>(work: Promise<T>): Promise<T | null> {
     if (err instanceof AppError && err.code === "NOT_FOUND") return null;
     throw err;
   }
+}
+
+/** One field of a parsed form (parsed with `all: true`, so a field may be a list) as trimmed text. */
+export function formText(form: Record<string, unknown>, name: string): string {
+  const v = form[name];
+  return String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
+}
+
+/**
+ * The packages an engineer holds: those of the offers they accepted that they may still see (an assignment
+ * that has ended makes its package invisible again: it is not "mine" any more).
+ */
+export async function heldPackages(deps: Pick<WebDeps, "offers" | "packages">, user: WebUser): Promise<WorkPackage[]> {
+  const accepted = (await deps.offers.list(user)).filter((o) => o.state === "accepted");
+  const pkgs = await Promise.all(accepted.map((o) => orNull(deps.packages.get(user, o.packageId))));
+  return pkgs.filter((p) => p !== null);
 }

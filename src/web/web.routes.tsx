@@ -10,11 +10,16 @@ import { AppError, notFound } from "../domain/errors.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
 import { Layout } from "./layout.tsx";
 import { contractPages } from "./pages/contracts.tsx";
+import { deliveryPages } from "./pages/deliveries.tsx";
 import { engineerPages } from "./pages/engineer.tsx";
+import { hoursPages } from "./pages/hours.tsx";
 import { invitationPages } from "./pages/invitations.tsx";
+import { notificationPages } from "./pages/notifications.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
+import { pullPages } from "./pages/pulls.tsx";
 import { sessionPages } from "./pages/session.tsx";
+import { timesheetPages } from "./pages/timesheets.tsx";
 import { csrfTokenFor, csrfTokenMatches, render, type WebContext, type WebDeps, type WebEnv } from "./web-env.ts";
 
 /** Paths that are not pages: the API, better-auth, and the operational endpoints. */
@@ -75,6 +80,7 @@ export function webRoutes(deps: WebDeps) {
       c.set("t", translator("ja"));
       c.set("user", null);
       c.set("csrfToken", "");
+      c.set("unread", 0);
     }
     const status =
       appError.code === "NOT_FOUND"
@@ -122,6 +128,7 @@ export function webRoutes(deps: WebDeps) {
     const user = principal && principal.via === "session" && cookie ? { kind: "user" as const, ...principal } : null;
     c.set("user", user);
     c.set("csrfToken", user && cookie ? csrfTokenFor(cookie) : "");
+    c.set("unread", user ? (await deps.notifications.list(user, { unread: true })).length : 0);
     if (!user && !publicPages.has(path)) {
       return c.redirect(signInUrl(c, cookie !== null), 303);
     }
@@ -141,6 +148,11 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", engineerPages(deps));
   web.route("/", operatorPages(deps));
   web.route("/", invitationPages(deps));
+  web.route("/", pullPages(deps));
+  web.route("/", timesheetPages(deps));
+  web.route("/", deliveryPages(deps));
+  web.route("/", hoursPages(deps));
+  web.route("/", notificationPages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

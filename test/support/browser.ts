@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core, started the way this closed network needs.
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -18,4 +18,25 @@ export function launchBrowser(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * A fresh browser context (English-speaking, to show that Japanese stays the default) signed in to Azusa
+ * at `base` through the sign-in form; returns its page once it has left the sign-in page.
+ */
+export async function signInPage(
+  browser: Browser,
+  base: string,
+  email: string,
+  password: string,
+  viewport = { width: 1366, height: 768 },
+): Promise<Page> {
+  const context = await browser.newContext({ locale: "en-US", viewport });
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await page.getByLabel("メールアドレス").fill(email);
+  await page.getByLabel("パスワード").fill(password);
+  await page.getByRole("button", { name: "サインイン" }).click();
+  await page.waitForURL((url) => url.pathname !== "/sign-in");
+  return page;
 }

@@ -564,6 +564,29 @@ export function createTimesheetService({
       return Promise.all(rows.map((r) => view(db, r)));
     },
 
+    /**
+     * The sheets waiting for a decision (submitted) and the approved ones a reopening may concern, on the
+     * contracts the actor sees; each with its engineer's name, for the lead's approval page.
+     */
+    async forReview(actor: Actor): Promise<(Timesheet & { engineerName: string })[]> {
+      if (actor.kind === "user" && actor.role === "engineer") throw forbidden("engineers read their own weeks");
+      const visible = visibleContracts(db, actor).select("contract.id");
+      const rows = await db
+        .selectFrom("timesheet")
+        .innerJoin("user", "user.id", "timesheet.engineer_id")
+        .selectAll("timesheet")
+        .select("user.name as engineer_name")
+        .where("timesheet.contract_id", "in", visible)
+        .where("timesheet.state", "in", ["submitted", "approved"])
+        .orderBy("timesheet.week_start", "desc")
+        .orderBy("user.name")
+        .limit(100)
+        .execute();
+      return Promise.all(
+        rows.map(async ({ engineer_name, ...r }) => ({ ...(await view(db, r)), engineerName: engineer_name })),
+      );
+    },
+
     async get(actor: Actor, id: string): Promise<Timesheet> {
       return view(db, await visibleSheet(db, actor, id));
     },

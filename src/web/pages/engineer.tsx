@@ -6,7 +6,16 @@ import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
-import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
+import {
+  heldPackages,
+  orNull,
+  render,
+  requireRole,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+  type WebUser,
+} from "../web-env.ts";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
 
@@ -180,16 +189,12 @@ export function engineerPages(deps: WebDeps) {
     })
     .get("/my-packages", async (c) => {
       const user = requireRole(c, "engineer");
-      const accepted = (await deps.offers.list(user)).filter((o) => o.state === "accepted");
-      const items = (
-        await Promise.all(
-          accepted.map(async (o) => {
-            // An assignment that has ended makes its package invisible again: it is not "mine" any more.
-            const pkg = await orNull(deps.packages.get(user, o.packageId));
-            return pkg ? { pkg, workspace: await orNull(deps.workspaces.forPackage(user, pkg.id)) } : null;
-          }),
-        )
-      ).filter((i) => i !== null);
+      const items = await Promise.all(
+        (await heldPackages(deps, user)).map(async (pkg) => ({
+          pkg,
+          workspace: await orNull(deps.workspaces.forPackage(user, pkg.id)),
+        })),
+      );
       return render(c, <MyPackages c={c} items={items} />);
     });
 }

@@ -226,6 +226,11 @@ function PackageDetail({
           </table>
         </section>
       ) : null}
+      {lead ? (
+        <p>
+          <a href={`/packages/${pkg.id}/pulls`}>{t("pulls.title")}</a>
+        </p>
+      ) : null}
       <section aria-labelledby="workspace">
         <h2 id="workspace">{t("package.workspace")}</h2>
         {workspace ? (

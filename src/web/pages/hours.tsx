@@ -1,0 +1,115 @@
+// Contractor: a month's hours per contract (approved and not yet approved), the CSV export for billing, and
+// for 準委任 contracts each engineer's settlement against the monthly band.
+import { Hono } from "hono";
+import type { Contract } from "../../domain/contracts/contracts.service.ts";
+import type { HoursRow, Settlement } from "../../domain/timesheets/settlements.service.ts";
+import { tokyoDay } from "../../domain/timesheets/time.ts";
+import { DataTable, Layout } from "../layout.tsx";
+import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+
+const hours = (minutes: number) => Math.round((minutes / 60) * 100) / 100;
+const yen = (n: number) => new Intl.NumberFormat("ja-JP").format(n);
+
+/** The month before or after `month` (YYYY-MM). */
+const shift = (month: string, by: number) => {
+  const [y, m] = month.split("-").map(Number) as [number, number];
+  const d = new Date(Date.UTC(y, m - 1 + by, 1));
+  return d.toISOString().slice(0, 7);
+};
+
+type ContractMonth = { contract: Contract; rows: HoursRow[]; settlements: Settlement[] | null };
+
+function ContractHours({ c, month, item }: { c: WebContext; month: string; item: ContractMonth }) {
+  const t = c.get("t");
+  const { contract, rows, settlements } = item;
+  const approved = rows.filter((r) => r.weekState === "approved").reduce((s, r) => s + r.roundedMinutes, 0);
+  const pending = rows.filter((r) => r.weekState !== "approved").reduce((s, r) => s + r.roundedMinutes, 0);
+  return (
+    <section aria-labelledby={`contract-${contract.id}`} class="contract-hours">
+      <h2 id={`contract-${contract.id}`}>
+        {contract.title} <span class="badge">{t(`contract.type.${contract.type}`)}</span>
+      </h2>
+      <p>
+        {t("monthHours.totals", { approved: hours(approved), pending: hours(pending), rows: rows.length })}{" "}
+        <a href={`/api/v1/contracts/${contract.id}/hours.csv?month=${month}`} download={`hours-${month}.csv`}>
+          {t("monthHours.csv")}
+        </a>
+      </p>
+      {contract.band ? (
+        <p class="hint">
+          {t("monthHours.band", {
+            min: contract.band.minHours,
+            max: contract.band.maxHours,
+            fee: yen(contract.band.monthlyFeeYen),
+            over: yen(contract.band.overRateYen),
+            under: yen(contract.band.underRateYen),
+          })}
+        </p>
+      ) : null}
+      {settlements ? (
+        <DataTable
+          empty={t("monthHours.noSettlement")}
+          count={settlements.length}
+          cols={[
+            t("package.engineer"),
+            { label: t("monthHours.approved"), num: true },
+            { label: t("monthHours.pending"), num: true },
+            t("monthHours.basis"),
+            { label: t("monthHours.base"), num: true },
+            { label: t("monthHours.adjustments"), num: true },
+            { label: t("monthHours.amount"), num: true },
+          ]}
+        >
+          {settlements.map((s) => (
+            <tr>
+              <th scope="row">{s.engineerName}</th>
+              <td class="num">{t("common.hours", { hours: s.approvedHours })}</td>
+              <td class="num">{t("common.hours", { hours: s.pendingHours })}</td>
+              <td>{t(`monthHours.basis.${s.basis}`)}</td>
+              <td class="num">{t("common.yen", { amount: yen(s.baseAmountYen) })}</td>
+              <td class="num">
+                {t("common.yen", { amount: yen(s.adjustments.reduce((sum, a) => sum + a.amountYen, 0)) })}
+              </td>
+              <td class="num">{t("common.yen", { amount: yen(s.amountYen) })}</td>
+            </tr>
+          ))}
+        </DataTable>
+      ) : null}
+    </section>
+  );
+}
+
+function MonthHours({ c, month, items }: { c: WebContext; month: string; items: ContractMonth[] }) {
+  const t = c.get("t");
+  return (
+    <Layout c={c} title={t("monthHours.title", { month })}>
+      <p class="row">
+        <a href={`/hours?month=${shift(month, -1)}`}>{t("monthHours.previous")}</a>{" "}
+        <a href={`/hours?month=${shift(month, 1)}`}>{t("monthHours.next")}</a>
+      </p>
+      {items.length === 0 ? <p>{t("contracts.empty")}</p> : null}
+      {items.map((item) => (
+        <ContractHours c={c} month={month} item={item} />
+      ))}
+    </Layout>
+  );
+}
+
+/** The month's hours page. */
+export function hoursPages(deps: WebDeps) {
+  return new Hono<WebEnv>().get("/hours", async (c) => {
+    const user = requireRole(c, "contractor");
+    const asked = c.req.query("month");
+    const month = asked && /^\d{4}-(0[1-9]|1[0-2])$/.test(asked) ? asked : tokyoDay(Date.now()).slice(0, 7);
+    const contracts = await deps.contracts.list(user);
+    const items = await Promise.all(
+      contracts.map(async (contract) => ({
+        contract,
+        rows: await deps.settlements.hours(user, contract.id, month),
+        settlements:
+          contract.type === "juninin" && contract.band ? await deps.settlements.settle(user, contract.id, month) : null,
+      })),
+    );
+    return render(c, <MonthHours c={c} month={month} items={items} />);
+  });
+}
