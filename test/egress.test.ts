@@ -14,6 +14,7 @@ import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { busyboxPath, ensureTestImage } from "./support/images.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
+import { vetFully } from "./support/workspace-setup.ts";
 
 /** An HTTP server of the test on every address of this machine, noting who connected. */
 async function destination(name: string): Promise<{ server: Server; port: number; peers: string[] }> {
@@ -174,13 +175,7 @@ describe("egress allow-list", () => {
         { skill: "spring", level: 5 },
       ],
     });
-    for (const kind of ["nda", "background_check", "security_training"]) {
-      await operator.post(`/api/v1/engineers/${satoId}/vetting`, {
-        kind,
-        issuedOn: "2026-01-01",
-        expiresOn: "2028-01-01",
-      });
-    }
+    await vetFully(operator, satoId);
     const contract = await (
       await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })
     ).json();

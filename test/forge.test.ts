@@ -12,6 +12,7 @@ import { inWorkspace, run } from "./support/git.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
+import { vetFully } from "./support/workspace-setup.ts";
 
 const SEED_FILE = "src/price.txt";
 const SEED_TEXT = "price = 100\ntax = 0.10\ntotal = price * (1 + tax)\n";
@@ -112,13 +113,7 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
           { skill: "spring", level: 5 },
         ],
       });
-      for (const kind of ["nda", "background_check", "security_training"]) {
-        await operator.post(`/api/v1/engineers/${id}/vetting`, {
-          kind,
-          issuedOn: "2026-01-01",
-          expiresOn: "2028-01-01",
-        });
-      }
+      await vetFully(operator, id);
     }
     const contract = await (
       await contractor.post("/api/v1/contracts", {

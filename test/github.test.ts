@@ -13,6 +13,7 @@ import { loadFixtures, type Replay, startReplay } from "./support/github-replay.
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
+import { vetFully } from "./support/workspace-setup.ts";
 
 const TOKEN = "ghp_R3playedT0kenThatMustNeverBeShown01";
 const fixtures = fileURLToPath(new URL("./fixtures/github/package-repository.json", import.meta.url));
@@ -107,13 +108,7 @@ describe("GitHub", () => {
       weeklyCapacityHours: 40,
       skills: [{ skill: "java", level: 5 }],
     });
-    for (const kind of ["nda", "background_check", "security_training"]) {
-      await operator.post(`/api/v1/engineers/${satoId}/vetting`, {
-        kind,
-        issuedOn: "2026-01-01",
-        expiresOn: "2028-01-01",
-      });
-    }
+    await vetFully(operator, satoId);
     const contract = await (
       await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })
     ).json();

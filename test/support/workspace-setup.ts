@@ -48,21 +48,8 @@ export async function prepareWorkspaces(base: string, operator: Client, suffix =
   const lead = await invite(contractor.client, base, `lead${suffix}@tokyo-si.example`, "lead", tenant.id);
   const sato = await invite(operator, base, `sato${suffix}@matsumoto.example`, "engineer", null);
   await operator.put(`/api/v1/engineers/${sato.id}`, { weeklyCapacityHours: 40, skills: allSampleSkills });
-  for (const kind of ["nda", "background_check", "security_training"]) {
-    await operator.post(`/api/v1/engineers/${sato.id}/vetting`, {
-      kind,
-      issuedOn: "2026-01-01",
-      expiresOn: "2028-01-01",
-    });
-  }
-  const contract = await (
-    await contractor.client.post("/api/v1/contracts", { ...sampleContract, leadIds: [lead.id] })
-  ).json();
-  await contractor.client.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
-    "content-type": "text/csv",
-  });
-  const items = (await (await lead.client.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items;
-  const pkg: Record<string, { id: string }> = Object.fromEntries(items.map((p: { wbsId: string }) => [p.wbsId, p]));
+  await vetFully(operator, sato.id);
+  const { packages: pkg } = await importSampleContract(contractor.client, lead.client, lead.id);
   return {
     contractor: contractor.client,
     lead: lead.client,
@@ -77,4 +64,31 @@ export async function prepareWorkspaces(base: string, operator: Client, suffix =
       return (await sato.client.get(`/api/v1/packages/${id}/workspace`)).json();
     },
   };
+}
+
+/** Records, as `operator`, every vetting an engineer needs (NDA, background check, security training) until 2028. */
+export async function vetFully(operator: Client, engineerId: string): Promise<void> {
+  for (const kind of ["nda", "background_check", "security_training"]) {
+    const res = await operator.post(`/api/v1/engineers/${engineerId}/vetting`, {
+      kind,
+      issuedOn: "2026-01-01",
+      expiresOn: "2028-01-01",
+    });
+    expect(res.status).toBe(201);
+  }
+}
+
+/** The sample contract with `leadId` as its lead and the sample WBS imported; its packages by WBS id. */
+export async function importSampleContract(
+  contractor: Client,
+  lead: Client,
+  leadId: string,
+): Promise<{ contractId: string; packages: Record<string, { id: string }> }> {
+  const contract = await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json();
+  const imported = await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
+    "content-type": "text/csv",
+  });
+  expect(imported.status).toBeLessThan(300);
+  const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items;
+  return { contractId: contract.id, packages: Object.fromEntries(items.map((p: { wbsId: string }) => [p.wbsId, p])) };
 }
