@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
+import { WebSocketServer } from "ws";
 import { createApp } from "./api/app.ts";
 import { createMetrics } from "./api/system/metrics.ts";
 import { createAuth } from "./auth/auth.ts";
@@ -224,6 +225,7 @@ export function buildAzusa(
     deliveries,
     orders,
     notifications,
+    bridge,
   });
   return {
     app,
@@ -308,7 +310,9 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     .catch((err: Error) => azusa.logger.error({ err: err.message }, "checking the workspace image failed"))
     .then(() => azusa.pool.fill());
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host }, (info) =>
+    // The browser terminal's WebSockets are upgraded by node-server and answered by the app's routes.
+    const websocket = { server: new WebSocketServer({ noServer: true, maxPayload: 1 << 20 }) };
+    const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host, websocket }, (info) =>
       resolve({ server: s, port: info.port }),
     );
     s.once("error", reject);

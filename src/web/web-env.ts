@@ -64,6 +64,8 @@ export type WebDeps = Pick<
   | "logger"
   | "baseUrl"
   | "wbsLimit"
+  | "bridge"
+  | "trustProxy"
 > & {
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that

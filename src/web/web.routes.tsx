@@ -15,6 +15,7 @@ import { invitationPages } from "./pages/invitations.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
 import { sessionPages } from "./pages/session.tsx";
+import { terminalPages } from "./pages/terminal.tsx";
 import { csrfTokenFor, csrfTokenMatches, render, type WebContext, type WebDeps, type WebEnv } from "./web-env.ts";
 
 /** Paths that are not pages: the API, better-auth, and the operational endpoints. */
@@ -141,6 +142,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", engineerPages(deps));
   web.route("/", operatorPages(deps));
   web.route("/", invitationPages(deps));
+  web.route("/", terminalPages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

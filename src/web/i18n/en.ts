@@ -242,4 +242,12 @@ export const en: Record<MessageKey, string> = {
   "invitations.status": "Status",
   "invitations.expires": "Expires",
   "invitations.empty": "No invitations yet.",
+  "terminal.open": "Open terminal",
+  "terminal.title": "Terminal: {wbs} {title}",
+  "terminal.label": "Workspace terminal",
+  "terminal.hint": "A shell in the workspace folder {folder}. Like SSH, the session is recorded.",
+  "terminal.connecting": "Connecting…",
+  "terminal.connected": "Connected.",
+  "terminal.ended": "The session has ended.",
+  "terminal.reconnect": "Connect again",
 };

@@ -242,6 +242,14 @@ export const ja = {
   "invitations.status": "状態",
   "invitations.expires": "有効期限",
   "invitations.empty": "招待はまだありません。",
+  "terminal.open": "ターミナルを開く",
+  "terminal.title": "ターミナル: {wbs} {title}",
+  "terminal.label": "ワークスペースのターミナル",
+  "terminal.hint": "ワークスペース {folder} のシェルです。操作は SSH と同じく記録されます。",
+  "terminal.connecting": "接続しています…",
+  "terminal.connected": "接続しました。",
+  "terminal.ended": "セッションが終了しました。",
+  "terminal.reconnect": "もう一度接続する",
 } as const;
 
 /** A key of the dictionary: a page can only ask for a string that exists. */
