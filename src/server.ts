@@ -36,6 +36,7 @@ import { createBridge } from "./gateway/bridge.ts";
 import { loadHostKey } from "./gateway/host-key.ts";
 import { createLockout } from "./gateway/lockout.ts";
 import { createSshGateway } from "./gateway/ssh-server.ts";
+import { createWorkspaceFiles } from "./gateway/workspace-files.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { createJobLock } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
@@ -226,6 +227,7 @@ export function buildAzusa(
     orders,
     notifications,
     bridge,
+    workspaceFiles: createWorkspaceFiles({ bridge, driver, workspaces, audit }),
   });
   return {
     app,

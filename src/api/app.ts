@@ -28,6 +28,7 @@ import type { TimesheetService } from "../domain/timesheets/timesheets.service.t
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Bridge } from "../gateway/bridge.ts";
+import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
 import type { BuiltinForge } from "../git/builtin-forge.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
@@ -92,6 +93,8 @@ export interface AppDeps {
   signInLimit?: number;
   /** The exec bridge the browser terminal shares with the SSH gateway. */
   bridge: Bridge;
+  /** The web IDE's files, through the driver's exec. */
+  workspaceFiles: WorkspaceFiles;
 }
 
 const safeEqual = (a: string, b: string) => {

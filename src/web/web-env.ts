@@ -66,6 +66,7 @@ export type WebDeps = Pick<
   | "wbsLimit"
   | "bridge"
   | "trustProxy"
+  | "workspaceFiles"
 > & {
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that

@@ -11,6 +11,7 @@ import { chooseLang, translator } from "./i18n/i18n.ts";
 import { Layout } from "./layout.tsx";
 import { contractPages } from "./pages/contracts.tsx";
 import { engineerPages } from "./pages/engineer.tsx";
+import { idePages } from "./pages/ide.tsx";
 import { invitationPages } from "./pages/invitations.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
@@ -143,6 +144,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", operatorPages(deps));
   web.route("/", invitationPages(deps));
   web.route("/", terminalPages(deps));
+  web.route("/", idePages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

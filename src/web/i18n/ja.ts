@@ -250,6 +250,17 @@ export const ja = {
   "terminal.connected": "接続しました。",
   "terminal.ended": "セッションが終了しました。",
   "terminal.reconnect": "もう一度接続する",
+  "ide.open": "Web IDE",
+  "ide.title": "Web IDE: {wbs} {title}",
+  "ide.files": "ファイル",
+  "ide.up": "上のフォルダへ",
+  "ide.link": "シンボリックリンク（IDE では開けません）",
+  "ide.search": "ファイル内を検索",
+  "ide.searchButton": "検索",
+  "ide.hits": "{count} 件見つかりました",
+  "ide.save": "保存する",
+  "ide.saved": "{path} を保存しました。",
+  "ide.pick": "左の一覧からファイルを選んでください。",
 } as const;
 
 /** A key of the dictionary: a page can only ask for a string that exists. */

@@ -7,6 +7,7 @@ import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
+import { idePath } from "./ide.tsx";
 import { terminalPath } from "./terminal.tsx";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
@@ -119,9 +120,14 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
             <td>
               {/* Where the browser terminal and the web IDE open from; a stopped workspace starts on connect. */}
               {workspace?.state === "running" || workspace?.state === "stopped" ? (
-                <a href={terminalPath(pkg.id)} aria-label={`${t("terminal.open")}: ${pkg.title}`}>
-                  {t("terminal.open")}
-                </a>
+                <>
+                  <a href={terminalPath(pkg.id)} aria-label={`${t("terminal.open")}: ${pkg.title}`}>
+                    {t("terminal.open")}
+                  </a>{" "}
+                  <a href={idePath(pkg.id)} aria-label={`${t("ide.open")}: ${pkg.title}`}>
+                    {t("ide.open")}
+                  </a>
+                </>
               ) : null}
               {workspace?.state === "running" || workspace?.state === "stopped" ? (
                 <form
