@@ -142,26 +142,38 @@ describe("the browser terminal", () => {
     expect(await handshake(url, { cookie: lead.cookie }, origin)).toBe(404);
   });
 
-  it("ends a terminal when its engineer signs out", async () => {
-    const session = await t.signIn("se0@matsumoto.example");
+  /** A terminal opened over a socket with `client`'s cookie, as the page opens it. */
+  async function terminal(client: Client) {
     const ws = new WebSocket(socketUrl(mine.packageId), {
-      headers: { cookie: session.cookie },
+      headers: { cookie: client.cookie },
       origin: new URL(t.base).origin,
     });
-    let text = "";
-    let ended = "";
+    const seen = { text: "", ended: "" };
     ws.on("message", (data: Buffer, binary: boolean) => {
-      if (binary) text += data.toString();
-      else ended = JSON.parse(data.toString()).status.reason;
+      if (binary) seen.text += data.toString();
+      else seen.ended = JSON.parse(data.toString()).status.reason;
     });
     const closed = new Promise<number>((resolve) => ws.once("close", resolve));
     await new Promise((resolve) => ws.once("open", resolve));
-    ws.send(Buffer.from("echo ready-$((1+1))\n"));
-    await expect.poll(() => text).toContain("ready-2");
+    return { ws, seen, closed };
+  }
+
+  it("ends a terminal when the sign-in session that opened it ends, and only that one", async () => {
+    const session = await t.signIn("se0@matsumoto.example");
+    const ending = await terminal(session);
+    const staying = await terminal(engineer);
+    ending.ws.send(Buffer.from("echo ready-$((1+1))\n"));
+    await expect.poll(() => ending.seen.text).toContain("ready-2");
     expect((await session.post("/api/auth/sign-out")).status).toBe(200);
-    expect(await closed).toBe(1000);
-    expect(ended).toBe("access revoked: signed out");
-    expect(text).toContain("azusa: session ended: access revoked: signed out");
+    expect(await ending.closed).toBe(1000);
+    expect(ending.seen.ended).toBe("access revoked: signed out");
+    expect(ending.seen.text).toContain("azusa: session ended: access revoked: signed out");
+    // The terminal of the engineer's other sign-in, from the same address, goes on.
+    staying.ws.send(Buffer.from("echo still-$((2+3))\n"));
+    await expect.poll(() => staying.seen.text).toContain("still-5");
+    expect(staying.seen.ended).toBe("");
+    staying.ws.close();
+    await staying.closed;
   });
 
   it("answers 404 for the page to anyone but the package's engineer", async () => {
