@@ -124,6 +124,13 @@ describe("the web IDE", () => {
     const inside = await save("/workspace/notes.txt");
     expect(inside.status).toBe(303);
     expect(inWorkspace("cat /workspace/notes.txt")).toBe("x");
+    // "New file" makes an empty file, and never empties one that exists.
+    const create = (path: string) =>
+      postForm(engineer, `${ide()}/save`, { _csrf: token, path, content: "", create: "1", eol: "lf" });
+    expect((await create("src/app.ts")).status).toBe(400);
+    expect(inWorkspace("cat /workspace/src/app.ts")).toContain("export const answer");
+    expect((await create("src/new.ts")).status).toBe(303);
+    expect(inWorkspace("wc -c < /workspace/src/new.ts").trim()).toBe("0");
     // A save is activity: the workspace shows it as its last.
     const ws = await t.running.azusa.db.kysely
       .selectFrom("workspace")

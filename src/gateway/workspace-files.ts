@@ -56,7 +56,8 @@ done`,
 exec cat -- "$f"`,
   save: `${inside}f="$real/$3"
 [ -L "$f" ] && { echo "a symbolic link" >&2; exit 4; }
-[ -d "$f" ] && { echo "a folder" >&2; exit 5; }
+[ -d "$f" ] && { echo "a folder" >&2; exit 4; }
+[ "$4" = new ] && [ -e "$f" ] && { echo "already exists" >&2; exit 4; }
 cat > "$f"`,
   search: `${inside}cd -- "$root" || exit 5
 command -v grep >/dev/null || { echo "this workspace has no grep" >&2; exit 7; }
@@ -160,17 +161,21 @@ export function createWorkspaceFiles({ bridge, driver, workspaces, audit }: Work
       return { path: at.rel, content: r.stdout };
     },
 
-    /** Writes a file (its folder must exist); audited with its path and size, and counted as activity. */
+    /**
+     * Writes a file (its folder must exist; with `create`, the file must not); audited with its path and
+     * size, and counted as activity.
+     */
     async save(
       actor: Actor,
       scope: FileScope,
       path: string,
       content: Buffer,
+      { create = false }: { create?: boolean } = {},
     ): Promise<{ path: string; bytes: number }> {
       const at = place(scope.folder, path, "path");
       if (!at.rel) throw invalidField("path", "names the workspace folder, not a file");
       if (content.length > MAX_FILE_BYTES) throw invalidField("content", `is larger than ${MAX_FILE_BYTES} bytes`);
-      const r = await run(scope, scripts.save, [at.dir, at.name], content);
+      const r = await run(scope, scripts.save, [at.dir, at.name, create ? "new" : "replace"], content);
       if (r.code !== 0) throw refused(r.code, r.stderr, "path");
       const { workspace, tenantId } = scope.target;
       await audit.record(

@@ -261,4 +261,6 @@ export const en: Record<MessageKey, string> = {
   "ide.save": "Save",
   "ide.saved": "Saved {path}.",
   "ide.pick": "Pick a file from the list.",
+  "ide.newFile": "New file (path in the workspace)",
+  "ide.create": "Create",
 };

@@ -261,6 +261,8 @@ export const ja = {
   "ide.save": "保存する",
   "ide.saved": "{path} を保存しました。",
   "ide.pick": "左の一覧からファイルを選んでください。",
+  "ide.newFile": "新しいファイル（ワークスペースからのパス）",
+  "ide.create": "作成する",
 } as const;
 
 /** A key of the dictionary: a page can only ask for a string that exists. */

@@ -100,6 +100,19 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
               </li>
             ))}
           </ul>
+          <form method="post" action={`/my-packages/${v.packageId}/ide/save`} class="ide-new">
+            <CsrfField c={c} />
+            <input type="hidden" name="dir" value={v.dir} />
+            <input type="hidden" name="content" value="" />
+            <input type="hidden" name="create" value="1" />
+            <label>
+              {t("ide.newFile")}
+              <input type="text" name="path" value={v.dir ? `${v.dir}/` : ""} required maxlength={500} />
+            </label>
+            <button type="submit" class="secondary">
+              {t("ide.create")}
+            </button>
+          </form>
         </nav>
         <div class="ide-main">
           <form method="get" action={idePath(v.packageId)} class="row">
@@ -242,7 +255,9 @@ export function idePages(deps: WebDeps) {
       const content = form.eol === "crlf" ? raw.replace(/\n/g, "\r\n") : raw;
       const scope = await deps.workspaceFiles.scope(user.userId, packageId, clientIp(c, deps.trustProxy));
       try {
-        await deps.workspaceFiles.save(user, scope, path, Buffer.from(content, "utf8"));
+        await deps.workspaceFiles.save(user, scope, path, Buffer.from(content, "utf8"), {
+          create: form.create === "1",
+        });
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
         return page(c, { error: err.message }, 400);
