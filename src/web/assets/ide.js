@@ -5,7 +5,7 @@ const host = document.getElementById("ide-editor");
 const form = document.getElementById("ide-form");
 
 if (area && host && form) {
-  // Monaco's workers come from blob: URLs, which the page's policy refuses: it runs them in the page.
+  // Monaco's workers would come from blob: URLs, which the page's policy refuses: none is started.
   globalThis.MonacoEnvironment = { getWorker: () => Promise.reject(new Error("no workers")) };
   const loader = document.createElement("script");
   loader.src = "/assets/monaco/vs/loader.js";
