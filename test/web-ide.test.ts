@@ -124,6 +124,11 @@ describe("the web IDE", () => {
     const inside = await save("/workspace/notes.txt");
     expect(inside.status).toBe(303);
     expect(inWorkspace("cat /workspace/notes.txt")).toBe("x");
+    // A file that is not text is not opened in the editor, so it cannot be saved back changed.
+    inWorkspace("printf 'a\\000b' > /workspace/blob.bin");
+    const blob = await getPage(engineer, `${ide()}?file=blob.bin`);
+    expect(blob.html).toContain("blob.bin はテキストファイルではないため");
+    expect(blob.html).not.toContain('id="ide-content"');
     // "New file" makes an empty file, and never empties one that exists.
     const create = (path: string) =>
       postForm(engineer, `${ide()}/save`, { _csrf: token, path, content: "", create: "1", eol: "lf" });

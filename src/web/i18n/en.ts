@@ -263,4 +263,5 @@ export const en: Record<MessageKey, string> = {
   "ide.pick": "Pick a file from the list.",
   "ide.newFile": "New file (path in the workspace)",
   "ide.create": "Create",
+  "ide.binary": "{path} is not a text file; the editor does not open it.",
 };

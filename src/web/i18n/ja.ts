@@ -263,6 +263,7 @@ export const ja = {
   "ide.pick": "左の一覧からファイルを選んでください。",
   "ide.newFile": "新しいファイル（ワークスペースからのパス）",
   "ide.create": "作成する",
+  "ide.binary": "{path} はテキストファイルではないため、エディターでは開けません。",
 } as const;
 
 /** A key of the dictionary: a page can only ask for a string that exists. */

@@ -1,5 +1,6 @@
 // The web IDE: the workspace folder's tree, an editor (Monaco, served by Azusa, over a plain form that works
 // without it), save, search in files and the terminal, in one page. Files go through src/gateway/workspace-files.ts.
+import { isUtf8 } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, extname, join, normalize } from "node:path";
@@ -197,7 +198,10 @@ export function idePages(deps: WebDeps) {
     const q = c.req.query("q");
     const fileName = c.req.query("file");
     const opened = fileName ? await files.read(scope, fileName) : null;
-    const text = opened?.content.toString("utf8");
+    // A file that is not UTF-8 text (a NUL byte, or bytes UTF-8 cannot read) is not opened: saving it
+    // back from the editor would change it.
+    const binary = opened ? opened.content.includes(0) || !isUtf8(opened.content) : false;
+    const text = binary ? undefined : opened?.content.toString("utf8");
     const view: View = {
       packageId,
       title: c.get("t")("ide.title", { wbs: pkg.wbsId, title: pkg.title }),
@@ -209,6 +213,7 @@ export function idePages(deps: WebDeps) {
           ? { path: opened.path, content: text.replace(/\r\n/g, "\n"), crlf: text.includes("\r\n") }
           : null,
       search: q ? { q, hits: await files.search(scope, q) } : null,
+      ...(binary ? { error: c.get("t")("ide.binary", { path: opened?.path ?? "" }) } : {}),
       ...extra,
     };
     const res = render(c, <IdePage c={c} v={view} />, status);
