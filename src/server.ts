@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
+import { WebSocketServer } from "ws";
 import { createApp } from "./api/app.ts";
 import { createMetrics } from "./api/system/metrics.ts";
 import { createAuth } from "./auth/auth.ts";
@@ -35,6 +36,7 @@ import { createBridge } from "./gateway/bridge.ts";
 import { loadHostKey } from "./gateway/host-key.ts";
 import { createLockout } from "./gateway/lockout.ts";
 import { createSshGateway } from "./gateway/ssh-server.ts";
+import { createWorkspaceFiles } from "./gateway/workspace-files.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { createJobLock } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
@@ -225,6 +227,8 @@ export function buildAzusa(
     deliveries,
     orders,
     notifications,
+    bridge,
+    workspaceFiles: createWorkspaceFiles({ bridge, driver, workspaces, audit }),
   });
   return {
     app,
@@ -309,7 +313,9 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     .catch((err: Error) => azusa.logger.error({ err: err.message }, "checking the workspace image failed"))
     .then(() => azusa.pool.fill());
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host }, (info) =>
+    // The browser terminal's WebSockets are upgraded by node-server and answered by the app's routes.
+    const websocket = { server: new WebSocketServer({ noServer: true, maxPayload: 1 << 20 }) };
+    const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host, websocket }, (info) =>
       resolve({ server: s, port: info.port }),
     );
     s.once("error", reject);

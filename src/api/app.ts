@@ -27,12 +27,15 @@ import type { SettlementService } from "../domain/timesheets/settlements.service
 import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { Bridge } from "../gateway/bridge.ts";
+import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
 import type { BuiltinForge } from "../git/builtin-forge.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { webRoutes } from "../web/web.routes.tsx";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { auditRoutes } from "./audit/audit.routes.ts";
+import { clientIp } from "./client-ip.ts";
 import { contractRoutes } from "./contracts/contracts.routes.ts";
 import { deliveryRoutes } from "./deliveries/deliveries.routes.ts";
 import { docsRoutes } from "./docs/docs.routes.ts";
@@ -88,6 +91,10 @@ export interface AppDeps {
   github: GithubService;
   /** Failed sign-ins per address per minute (the form's and Git's Basic credentials). */
   signInLimit?: number;
+  /** The exec bridge the browser terminal shares with the SSH gateway. */
+  bridge: Bridge;
+  /** The web IDE's files, through the driver's exec. */
+  workspaceFiles: WorkspaceFiles;
 }
 
 const safeEqual = (a: string, b: string) => {
@@ -110,15 +117,6 @@ const authPaths = new Set([
   "/change-password",
 ]);
 const publicPaths = new Set([`${API}/openapi.json`, `${API}${acceptInvitation.path}`]);
-
-/** The client's address: the socket's peer, or the first X-Forwarded-For hop behind a trusted proxy. */
-function clientIp(c: Context<AppEnv>, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  return c.env?.incoming?.socket.remoteAddress ?? "unknown";
-}
 
 const authErrorCode = (status: number): ErrorCode =>
   status === 401

@@ -154,6 +154,12 @@ export function createBridge({
 }: BridgeOptions) {
   const system: Actor = { kind: "system", name: "gateway" };
   const live = new Set<Live>();
+  const checkIds = new WeakMap<() => Promise<string | null>, number>();
+  let nextCheckId = 0;
+  const checkId = (f: () => Promise<string | null>) => {
+    if (!checkIds.has(f)) checkIds.set(f, ++nextCheckId);
+    return checkIds.get(f);
+  };
 
   /** The one decision whether `principal` may open sessions, made at login and again while they run. */
   async function authorize(principal: Principal): Promise<Authorization> {
@@ -523,7 +529,9 @@ export function createBridge({
   async function recheck(): Promise<void> {
     const groups = new Map<string, Live[]>();
     for (const l of live) {
-      const key = `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}|${l.principal.keyFingerprint ?? ""}`;
+      // A browser terminal's own check is its sign-in session's: terminals of two sessions are checked apart.
+      const own = l.principal.transport === "browser" && l.principal.recheck ? checkId(l.principal.recheck) : "";
+      const key = `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}|${l.principal.keyFingerprint ?? ""}|${own}`;
       groups.set(key, [...(groups.get(key) ?? []), l]);
     }
     await Promise.all(

@@ -66,8 +66,23 @@ export const FieldErrors = ({ c, fields }: { c: WebContext; fields: { path: stri
   );
 };
 
-/** A whole page: `title` is the heading and the document title. */
-export function Layout({ c, title, children }: { c: WebContext; title: string; children: Child }) {
+/**
+ * A whole page: `title` is the heading and the document title; `scripts` (ES modules) and `styles` are
+ * Azusa's own files a page adds (the policy allows no other).
+ */
+export function Layout({
+  c,
+  title,
+  children,
+  scripts = [],
+  styles = [],
+}: {
+  c: WebContext;
+  title: string;
+  children: Child;
+  scripts?: string[];
+  styles?: string[];
+}) {
   const t = c.get("t");
   const lang = c.get("lang");
   const user = c.get("user");
@@ -79,6 +94,12 @@ export function Layout({ c, title, children }: { c: WebContext; title: string; c
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} — ${t("app.name")}`}</title>
         <link rel="stylesheet" href="/assets/azusa.css" />
+        {styles.map((href) => (
+          <link rel="stylesheet" href={href} />
+        ))}
+        {scripts.map((src) => (
+          <script type="module" src={src} />
+        ))}
       </head>
       <body>
         <a class="skip" href="#main">

@@ -72,6 +72,9 @@ export type WebDeps = Pick<
   | "settlements"
   | "deliveries"
   | "notifications"
+  | "bridge"
+  | "trustProxy"
+  | "workspaceFiles"
 > & {
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that

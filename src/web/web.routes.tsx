@@ -13,12 +13,14 @@ import { contractPages } from "./pages/contracts.tsx";
 import { deliveryPages } from "./pages/deliveries.tsx";
 import { engineerPages } from "./pages/engineer.tsx";
 import { hoursPages } from "./pages/hours.tsx";
+import { idePages } from "./pages/ide.tsx";
 import { invitationPages } from "./pages/invitations.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
 import { pullPages } from "./pages/pulls.tsx";
 import { sessionPages } from "./pages/session.tsx";
+import { terminalPages } from "./pages/terminal.tsx";
 import { timesheetPages } from "./pages/timesheets.tsx";
 import { csrfTokenFor, csrfTokenMatches, render, type WebContext, type WebDeps, type WebEnv } from "./web-env.ts";
 
@@ -153,6 +155,8 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", deliveryPages(deps));
   web.route("/", hoursPages(deps));
   web.route("/", notificationPages(deps));
+  web.route("/", terminalPages(deps));
+  web.route("/", idePages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

@@ -16,6 +16,8 @@ import {
   type WebEnv,
   type WebUser,
 } from "../web-env.ts";
+import { idePath } from "./ide.tsx";
+import { terminalPath } from "./terminal.tsx";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
 
@@ -125,7 +127,17 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
                 : t("workspaces.never")}
             </td>
             <td>
-              {/* Where the browser terminal and the web IDE will open from. */}
+              {/* Where the browser terminal and the web IDE open from; a stopped workspace starts on connect. */}
+              {workspace?.state === "running" || workspace?.state === "stopped" ? (
+                <>
+                  <a href={terminalPath(pkg.id)} aria-label={`${t("terminal.open")}: ${pkg.title}`}>
+                    {t("terminal.open")}
+                  </a>{" "}
+                  <a href={idePath(pkg.id)} aria-label={`${t("ide.open")}: ${pkg.title}`}>
+                    {t("ide.open")}
+                  </a>
+                </>
+              ) : null}
               {workspace?.state === "running" || workspace?.state === "stopped" ? (
                 <form
                   method="post"

@@ -1,0 +1,52 @@
+// The browser terminal's page script: xterm.js in #terminal, wired to Azusa's terminal socket. Binary frames
+// carry keystrokes and output; text frames carry control messages (resize from here, the end from Azusa).
+import { FitAddon } from "/assets/xterm/addon-fit.mjs";
+import { Terminal } from "/assets/xterm/xterm.mjs";
+
+const host = document.getElementById("terminal");
+const status = document.getElementById("terminal-status");
+const reconnect = document.getElementById("terminal-reconnect");
+
+const term = new Terminal({
+  cursorBlink: true,
+  fontFamily: '"DejaVu Sans Mono", "Noto Sans Mono CJK JP", monospace',
+  fontSize: 14,
+  scrollback: 5000,
+});
+const fit = new FitAddon();
+term.loadAddon(fit);
+term.open(host);
+fit.fit();
+
+const url = new URL(host.dataset.socket, location.href);
+url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+url.searchParams.set("cols", String(term.cols));
+url.searchParams.set("rows", String(term.rows));
+const socket = new WebSocket(url);
+socket.binaryType = "arraybuffer";
+const encoder = new TextEncoder();
+
+const send = (data) => {
+  if (socket.readyState === WebSocket.OPEN) socket.send(data);
+};
+
+socket.addEventListener("open", () => {
+  status.textContent = status.dataset.connected;
+  term.focus();
+});
+socket.addEventListener("message", (event) => {
+  if (typeof event.data === "string") return; // the end message; the close that follows says it
+  term.write(new Uint8Array(event.data));
+});
+socket.addEventListener("close", () => {
+  status.textContent = status.dataset.ended;
+  host.dataset.state = "ended";
+  reconnect.hidden = false;
+  term.options.disableStdin = true;
+});
+
+term.onData((data) => send(encoder.encode(data)));
+// Mouse reports in some modes arrive as a "binary" string: one byte per character.
+term.onBinary((data) => send(Uint8Array.from(data, (ch) => ch.charCodeAt(0) & 0xff)));
+term.onResize(({ cols, rows }) => send(JSON.stringify({ type: "resize", cols, rows })));
+addEventListener("resize", () => fit.fit());

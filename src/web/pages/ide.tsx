@@ -1,0 +1,273 @@
+// The web IDE: the workspace folder's tree, an editor (Monaco, served by Azusa, over a plain form that works
+// without it), save, search in files and the terminal, in one page. Files go through src/gateway/workspace-files.ts.
+import { isUtf8 } from "node:buffer";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, extname, join, normalize } from "node:path";
+import { Hono } from "hono";
+import { clientIp } from "../../api/client-ip.ts";
+import { AppError } from "../../domain/errors.ts";
+import type { FileEntry, SearchHit } from "../../gateway/workspace-files.ts";
+import { CsrfField, Layout, Notice } from "../layout.tsx";
+import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { terminalPath } from "./terminal.tsx";
+
+// The package's "require" entry is min/vs/index.js: its folder is the AMD build the page loads.
+const monacoDir = dirname(createRequire(import.meta.url).resolve("monaco-editor"));
+const types: Record<string, string> = {
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".ttf": "font/ttf",
+};
+
+/** Monaco's language for a file name; plain text when it is not one of these. */
+const languages: Record<string, string> = {
+  ".ts": "typescript",
+  ".tsx": "typescript",
+  ".js": "javascript",
+  ".mjs": "javascript",
+  ".json": "json",
+  ".md": "markdown",
+  ".py": "python",
+  ".java": "java",
+  ".go": "go",
+  ".sh": "shell",
+  ".yml": "yaml",
+  ".yaml": "yaml",
+  ".css": "css",
+  ".html": "html",
+  ".sql": "sql",
+  ".xml": "xml",
+  ".rs": "rust",
+  ".c": "c",
+  ".cpp": "cpp",
+  ".kt": "kotlin",
+};
+
+/** The IDE's address for a package, with the folder shown, the file open and the search asked. */
+export const idePath = (packageId: string, q: { dir?: string; file?: string; q?: string } = {}) => {
+  const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][]);
+  return `/my-packages/${packageId}/ide${params.size ? `?${params}` : ""}`;
+};
+
+interface View {
+  packageId: string;
+  title: string;
+  folder: string;
+  dir: string;
+  entries: FileEntry[];
+  file: { path: string; content: string; crlf: boolean } | null;
+  search: { q: string; hits: SearchHit[] } | null;
+  notice?: string;
+  error?: string;
+}
+
+function IdePage({ c, v }: { c: WebContext; v: View }) {
+  const t = c.get("t");
+  const parent = v.dir.includes("/") ? v.dir.slice(0, v.dir.lastIndexOf("/")) : "";
+  return (
+    <Layout
+      c={c}
+      title={v.title}
+      scripts={["/assets/ide.js", "/assets/terminal.js"]}
+      styles={["/assets/xterm/xterm.css", "/assets/terminal.css", "/assets/ide.css"]}
+    >
+      {v.notice ? <Notice kind="ok">{v.notice}</Notice> : null}
+      {v.error ? <Notice kind="error">{v.error}</Notice> : null}
+      <div class="ide">
+        <nav class="ide-tree" aria-label={t("ide.files")}>
+          <h2>{v.dir ? `${v.folder}/${v.dir}` : v.folder}</h2>
+          <ul>
+            {v.dir ? (
+              <li>
+                <a href={idePath(v.packageId, { dir: parent })}>{t("ide.up")}</a>
+              </li>
+            ) : null}
+            {v.entries.map((e) => (
+              <li class={`ide-${e.kind}`}>
+                {e.kind === "dir" ? (
+                  <a href={idePath(v.packageId, { dir: e.path })}>{`${e.name}/`}</a>
+                ) : e.kind === "file" ? (
+                  <a
+                    href={idePath(v.packageId, { dir: v.dir, file: e.path })}
+                    aria-current={v.file?.path === e.path ? "page" : undefined}
+                  >
+                    {e.name}
+                  </a>
+                ) : (
+                  <span title={t("ide.link")}>{`${e.name} ↪`}</span>
+                )}
+              </li>
+            ))}
+          </ul>
+          <form method="post" action={`/my-packages/${v.packageId}/ide/save`} class="ide-new">
+            <CsrfField c={c} />
+            <input type="hidden" name="dir" value={v.dir} />
+            <input type="hidden" name="content" value="" />
+            <input type="hidden" name="create" value="1" />
+            <label>
+              {t("ide.newFile")}
+              <input type="text" name="path" value={v.dir ? `${v.dir}/` : ""} required maxlength={500} />
+            </label>
+            <button type="submit" class="secondary">
+              {t("ide.create")}
+            </button>
+          </form>
+        </nav>
+        <div class="ide-main">
+          <form method="get" action={idePath(v.packageId)} class="row">
+            <input type="hidden" name="dir" value={v.dir} />
+            {v.file ? <input type="hidden" name="file" value={v.file.path} /> : null}
+            <label>
+              {t("ide.search")}
+              <input type="search" name="q" value={v.search?.q ?? ""} maxlength={200} />
+            </label>
+            <button type="submit" class="secondary">
+              {t("ide.searchButton")}
+            </button>
+          </form>
+          {v.search ? (
+            <section aria-labelledby="ide-hits">
+              <h2 id="ide-hits">{t("ide.hits", { count: v.search.hits.length })}</h2>
+              <ul class="ide-hits">
+                {v.search.hits.map((h) => (
+                  <li>
+                    <a href={idePath(v.packageId, { dir: v.dir, file: h.path })}>{`${h.path}:${h.line}`}</a>{" "}
+                    <code>{h.text}</code>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
+          {v.file ? (
+            <form method="post" action={`/my-packages/${v.packageId}/ide/save`} id="ide-form">
+              <CsrfField c={c} />
+              <input type="hidden" name="path" value={v.file.path} />
+              <input type="hidden" name="dir" value={v.dir} />
+              <input type="hidden" name="eol" value={v.file.crlf ? "crlf" : "lf"} />
+              <label for="ide-content">{v.file.path}</label>
+              {/* The parser drops a textarea's first newline: one is added so that the file's own survives. */}
+              <textarea
+                id="ide-content"
+                name="content"
+                spellcheck={false}
+                data-language={languages[extname(v.file.path).toLowerCase()] ?? "plaintext"}
+              >{`\n${v.file.content}`}</textarea>
+              <div id="ide-editor" class="ide-editor" hidden />
+              <button type="submit">{t("ide.save")}</button>
+            </form>
+          ) : (
+            <p class="hint">{t("ide.pick")}</p>
+          )}
+        </div>
+      </div>
+      <h2>{t("terminal.label")}</h2>
+      <p id="terminal-status" role="status" data-connected={t("terminal.connected")} data-ended={t("terminal.ended")}>
+        {t("terminal.connecting")}
+      </p>
+      <section
+        id="terminal"
+        class="terminal terminal-small"
+        aria-label={t("terminal.label")}
+        data-socket={`${terminalPath(v.packageId)}/socket`}
+      />
+      <p>
+        <a href={idePath(v.packageId, { dir: v.dir, file: v.file?.path })} id="terminal-reconnect" hidden>
+          {t("terminal.reconnect")}
+        </a>
+      </p>
+    </Layout>
+  );
+}
+
+/** The IDE page, its save, and Monaco's files. */
+export function idePages(deps: WebDeps) {
+  const cache = new Map<string, ArrayBuffer>();
+  const socketOrigin = new URL(deps.baseUrl).origin.replace(/^http/, "ws");
+  const own = readFileSync(new URL("../assets/ide.js", import.meta.url), "utf8");
+  const ownCss = readFileSync(new URL("../assets/ide.css", import.meta.url), "utf8");
+
+  const page = async (c: WebContext, extra: { notice?: string; error?: string } = {}, status: 200 | 400 = 200) => {
+    const user = requireRole(c, "engineer");
+    const packageId = c.req.param("packageId") as string;
+    const files = deps.workspaceFiles;
+    const scope = await files.scope(user.userId, packageId, clientIp(c, deps.trustProxy));
+    const pkg = await deps.packages.get(user, packageId);
+    const dir = c.req.query("dir") ?? "";
+    const q = c.req.query("q");
+    const fileName = c.req.query("file");
+    const opened = fileName ? await files.read(scope, fileName) : null;
+    // A file that is not UTF-8 text (a NUL byte, or bytes UTF-8 cannot read) is not opened: saving it
+    // back from the editor would change it.
+    const binary = opened ? opened.content.includes(0) || !isUtf8(opened.content) : false;
+    const text = binary ? undefined : opened?.content.toString("utf8");
+    const view: View = {
+      packageId,
+      title: c.get("t")("ide.title", { wbs: pkg.wbsId, title: pkg.title }),
+      folder: scope.folder,
+      dir,
+      entries: await files.list(scope, dir),
+      file:
+        opened && text !== undefined
+          ? { path: opened.path, content: text.replace(/\r\n/g, "\n"), crlf: text.includes("\r\n") }
+          : null,
+      search: q ? { q, hits: await files.search(scope, q) } : null,
+      ...(binary ? { error: c.get("t")("ide.binary", { path: opened?.path ?? "" }) } : {}),
+      ...extra,
+    };
+    const res = render(c, <IdePage c={c} v={view} />, status);
+    // Monaco writes its theme and layout into <style> elements: this page alone allows inline styles
+    // (never inline scripts), and its terminal's socket.
+    const csp = (res.headers.get("content-security-policy") ?? "").replace(
+      "style-src 'self'",
+      "style-src 'self' 'unsafe-inline'",
+    );
+    res.headers.set("content-security-policy", `${csp}; connect-src 'self' ${socketOrigin}`);
+    return res;
+  };
+
+  return new Hono<WebEnv>()
+    .get("/assets/ide.js", (c) => c.body(own, 200, { "content-type": "text/javascript; charset=utf-8" }))
+    .get("/assets/ide.css", (c) => c.body(ownCss, 200, { "content-type": "text/css; charset=utf-8" }))
+    .get("/assets/monaco/vs/*", (c, next) => {
+      const rel = normalize(c.req.path.slice("/assets/monaco/vs/".length));
+      const type = types[extname(rel)];
+      if (!type || rel.startsWith("..") || rel.startsWith("/")) return next();
+      let body = cache.get(rel);
+      if (!body) {
+        try {
+          const bytes = readFileSync(join(monacoDir, rel));
+          body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        } catch {
+          return next();
+        }
+        cache.set(rel, body);
+      }
+      return c.body(body, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
+    })
+    .get("/my-packages/:packageId/ide", (c) => {
+      const saved = c.req.query("notice") === "saved" ? c.req.query("file") : undefined;
+      return page(c, saved ? { notice: c.get("t")("ide.saved", { path: saved }) } : {});
+    })
+    .post("/my-packages/:packageId/ide/save", async (c) => {
+      const user = requireRole(c, "engineer");
+      const packageId = c.req.param("packageId");
+      const form = await c.req.parseBody();
+      const path = String(form.path ?? "");
+      // A form sends a textarea's lines with CRLF, whatever the file had: LF unless the file used CRLF.
+      const raw = String(form.content ?? "").replace(/\r\n/g, "\n");
+      const content = form.eol === "crlf" ? raw.replace(/\n/g, "\r\n") : raw;
+      const scope = await deps.workspaceFiles.scope(user.userId, packageId, clientIp(c, deps.trustProxy));
+      try {
+        await deps.workspaceFiles.save(user, scope, path, Buffer.from(content, "utf8"), {
+          create: form.create === "1",
+        });
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
+        return page(c, { error: err.message }, 400);
+      }
+      const back = idePath(packageId, { dir: String(form.dir ?? ""), file: path });
+      return c.redirect(`${back}${back.includes("?") ? "&" : "?"}notice=saved`, 303);
+    });
+}

@@ -1,0 +1,154 @@
+// The web IDE in Debian's Chromium against a real workspace on the Debian base image: the engineer opens
+// a file from the tree, edits it in Monaco, saves, finds it in the workspace and in a search; saves are
+// audited and count as activity; paths outside the workspace folder are refused, and nobody else gets in.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "./support/browser.ts";
+import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
+import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { ensureBaseImage } from "./support/images.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
+
+const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+
+describe("the web IDE", () => {
+  const docker = new Docker();
+  let templatesDir: string;
+  let keysDir: string;
+  let t: TestAzusa;
+  let browser: Browser;
+  let page: Page | undefined;
+  let mine: Target;
+  let engineer: Client;
+  let otherEngineer: Client;
+
+  /** Runs a shell command in the workspace as its user, the way a test looks inside without Azusa. */
+  const inWorkspace = (script: string) =>
+    execFileSync("docker", ["exec", "-u", "1000", mine.containerId, "sh", "-c", script]).toString();
+  const ide = () => `/my-packages/${mine.packageId}/ide`;
+
+  beforeAll(async () => {
+    templatesDir = templatesFolder(await ensureBaseImage(docker), 256);
+    keysDir = mkdtempSync(join(tmpdir(), "azusa-ide-"));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
+    const world = await assignedWorkspaces(t, keysDir, { workspaces: 1, engineers: 2 });
+    mine = world.targets[0] as Target;
+    engineer = await t.signIn("se0@matsumoto.example");
+    otherEngineer = await t.signIn("se1@matsumoto.example");
+    inWorkspace(
+      "mkdir -p /workspace/src && printf 'const greeting = 1;\\n' > /workspace/src/app.ts && ln -s /etc /workspace/etc-link",
+    );
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    if (page) await page.screenshot({ path: join(ARTIFACTS, "web-ide.png"), fullPage: true });
+    await browser?.close();
+    await t?.stop();
+    rmSync(templatesDir, { recursive: true, force: true });
+    rmSync(keysDir, { recursive: true, force: true });
+  });
+
+  it("opens a file from the tree, edits it in the editor, saves it, and the workspace has the change", async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    page = await context.newPage();
+    await page.goto(`${t.base}/`);
+    await page.getByLabel("メールアドレス").fill("se0@matsumoto.example");
+    await page.getByLabel("パスワード").fill(PASSWORD);
+    await page.getByRole("button", { name: "サインイン" }).click();
+    await page.waitForURL((url) => url.pathname !== "/sign-in");
+    await page.goto(`${t.base}/my-packages`);
+    await page.getByRole("link", { name: /^Web IDE/ }).click();
+    const tree = page.getByRole("navigation", { name: "ファイル" });
+    await tree.getByRole("link", { name: "src/" }).click();
+    await tree.getByRole("link", { name: "app.ts" }).click();
+    await page.locator("#ide-editor[data-ready=true]").waitFor();
+    await page.locator("#ide-editor .view-lines").click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("export const answer = 6 * 7;");
+    await page.getByRole("button", { name: "保存する" }).click();
+    await page.getByRole("status").filter({ hasText: "src/app.ts を保存しました。" }).waitFor();
+
+    expect(inWorkspace("cat /workspace/src/app.ts")).toBe("const greeting = 1;\nexport const answer = 6 * 7;");
+    expect(inWorkspace("stat -c %U /workspace/src/app.ts").trim()).toBe("azusa");
+
+    await page.getByLabel("ファイル内を検索").fill("answer");
+    await page.getByRole("button", { name: "検索", exact: true }).click();
+    await page.getByRole("link", { name: "src/app.ts:2" }).waitFor();
+    // The terminal of the same page, through the same bridge.
+    await page.getByRole("status").filter({ hasText: "接続しました。" }).waitFor();
+
+    const saved = await t.running.azusa.db.kysely
+      .selectFrom("audit_event")
+      .select(["details", "actor_id"])
+      .where("action", "=", "workspace.file_saved")
+      .execute();
+    expect(saved).toHaveLength(1);
+    expect(JSON.parse(saved[0]?.details as string)).toEqual({
+      packageId: mine.packageId,
+      path: "src/app.ts",
+      bytes: "const greeting = 1;\nexport const answer = 6 * 7;".length,
+    });
+    await page.screenshot({ path: join(ARTIFACTS, "web-ide.png"), fullPage: true });
+    // Leaving the page ends its terminal session, whose evidence is then written.
+    await context.close();
+    page = undefined;
+    const open = () =>
+      t.running.azusa.db.kysely
+        .selectFrom("workspace_session")
+        .select("id")
+        .where("package_id", "=", mine.packageId)
+        .where("ended_at", "is", null)
+        .execute();
+    await expect.poll(async () => (await open()).length).toBe(0);
+  });
+
+  it("refuses paths outside the workspace folder: '..', absolute paths elsewhere, symbolic links out", async () => {
+    const token = csrfTokenIn((await getPage(engineer, ide())).html);
+    const save = (path: string) => postForm(engineer, `${ide()}/save`, { _csrf: token, path, content: "x", eol: "lf" });
+    for (const path of ["../etc/passwd", "src/../../etc/passwd", "/etc/passwd", "etc-link/azusa-was-here"]) {
+      const res = await save(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 400 });
+      expect(res.html).toContain("path");
+    }
+    expect(inWorkspace("ls /etc | grep -c azusa-was-here || true").trim()).toBe("0");
+    expect((await getPage(engineer, `${ide()}?file=../../etc/passwd`)).status).toBe(400);
+    expect((await getPage(engineer, `${ide()}?file=etc-link/passwd`)).status).toBe(400);
+    expect((await getPage(engineer, `${ide()}?dir=etc-link`)).status).toBe(400);
+    const inside = await save("/workspace/notes.txt");
+    expect(inside.status).toBe(303);
+    expect(inWorkspace("cat /workspace/notes.txt")).toBe("x");
+    // A file that is not text is not opened in the editor, so it cannot be saved back changed.
+    inWorkspace("printf 'a\\000b' > /workspace/blob.bin");
+    const blob = await getPage(engineer, `${ide()}?file=blob.bin`);
+    expect(blob.html).toContain("blob.bin はテキストファイルではないため");
+    expect(blob.html).not.toContain('id="ide-content"');
+    // "New file" makes an empty file, and never empties one that exists.
+    const create = (path: string) =>
+      postForm(engineer, `${ide()}/save`, { _csrf: token, path, content: "", create: "1", eol: "lf" });
+    expect((await create("src/app.ts")).status).toBe(400);
+    expect(inWorkspace("cat /workspace/src/app.ts")).toContain("export const answer");
+    expect((await create("src/new.ts")).status).toBe(303);
+    expect(inWorkspace("wc -c < /workspace/src/new.ts").trim()).toBe("0");
+    // A save is activity: the workspace shows it as its last.
+    const ws = await t.running.azusa.db.kysely
+      .selectFrom("workspace")
+      .select("last_activity")
+      .where("package_id", "=", mine.packageId)
+      .executeTakeFirstOrThrow();
+    expect(ws.last_activity).toBe("web IDE save");
+  });
+
+  it("answers 404 to another engineer, for the page and for a save", async () => {
+    expect((await getPage(otherEngineer, ide())).status).toBe(404);
+    const token = csrfTokenIn((await getPage(otherEngineer, "/my-packages")).html);
+    const res = await postForm(otherEngineer, `${ide()}/save`, { _csrf: token, path: "x.txt", content: "x" });
+    expect(res.status).toBe(404);
+  });
+});

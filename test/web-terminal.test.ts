@@ -1,0 +1,186 @@
+// The browser terminal in Debian's Chromium against a real workspace: the engineer opens it from "my
+// packages" and runs a command; the session is the bridge's (channel "browser", a playable recording);
+// sockets from another site or without a session are refused, and nobody else sees the page.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import Docker from "dockerode";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { launchBrowser } from "./support/browser.ts";
+import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
+import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { ensureTestImage } from "./support/images.ts";
+import { run } from "./support/ssh-client.ts";
+
+const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+
+/** How a WebSocket handshake went: opened (and closed again at once), or the HTTP status it got instead. */
+function handshake(url: string, headers: Record<string, string>, origin?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers, origin });
+    ws.once("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once("error", reject);
+  });
+}
+
+describe("the browser terminal", () => {
+  const docker = new Docker();
+  let templatesDir: string;
+  let keysDir: string;
+  let t: TestAzusa;
+  let browser: Browser;
+  let page: Page | undefined;
+  let lead: Client;
+  let mine: Target;
+  let engineer: Client;
+  let otherEngineer: Client;
+
+  const socketUrl = (packageId: string) =>
+    `${t.base.replace(/^http/, "ws")}/my-packages/${packageId}/terminal/socket?cols=80&rows=24`;
+
+  beforeAll(async () => {
+    templatesDir = templatesFolder(await ensureTestImage(docker));
+    keysDir = mkdtempSync(join(tmpdir(), "azusa-terminal-"));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
+    const world = await assignedWorkspaces(t, keysDir, { workspaces: 2, engineers: 2 });
+    lead = world.lead;
+    mine = world.targets[0] as Target;
+    engineer = await t.signIn("se0@matsumoto.example");
+    otherEngineer = await t.signIn("se1@matsumoto.example");
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    if (page) await page.screenshot({ path: join(ARTIFACTS, "web-terminal.png"), fullPage: true });
+    await browser?.close();
+    await t?.stop();
+    rmSync(templatesDir, { recursive: true, force: true });
+    rmSync(keysDir, { recursive: true, force: true });
+  });
+
+  it("runs a command typed in the page, recorded as a browser session that plays back", async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    page = await context.newPage();
+    const refused: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text()) && /connect|script/i.test(m.text()))
+        refused.push(m.text());
+    });
+    await page.goto(`${t.base}/`);
+    await page.getByLabel("メールアドレス").fill("se0@matsumoto.example");
+    await page.getByLabel("パスワード").fill(PASSWORD);
+    await page.getByRole("button", { name: "サインイン" }).click();
+    await page.waitForURL((url) => url.pathname !== "/sign-in");
+    await page.goto(`${t.base}/my-packages`);
+    await page.getByRole("link", { name: /^ターミナルを開く/ }).click();
+    expect(new URL(page.url()).pathname).toBe(`/my-packages/${mine.packageId}/terminal`);
+    await page.getByRole("status").filter({ hasText: "接続しました。" }).waitFor();
+
+    await page.locator("#terminal .xterm-helper-textarea").focus();
+    await page.keyboard.type("echo azusa-$((6*7))");
+    await page.keyboard.press("Enter");
+    const rows = page.locator("#terminal .xterm-rows");
+    await rows.filter({ hasText: "azusa-42" }).waitFor();
+    expect(await rows.textContent()).toContain("/workspace");
+
+    await page.keyboard.type("exit");
+    await page.keyboard.press("Enter");
+    await page.getByRole("status").filter({ hasText: "セッションが終了しました。" }).waitFor();
+    await page.getByRole("link", { name: "もう一度接続する" }).waitFor();
+    expect(refused).toEqual([]);
+
+    const sessions = await t.running.azusa.db.kysely
+      .selectFrom("workspace_session")
+      .selectAll()
+      .where("package_id", "=", mine.packageId)
+      .execute();
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]).toMatchObject({ channel: "browser", kind: "shell", exit_code: 0 });
+    const listed = await (await lead.get(`/api/v1/packages/${mine.packageId}/sessions`)).json();
+    const session = listed.items.find((s: { id: string }) => s.id === sessions[0]?.id);
+    expect(session?.recorded).toBe(true);
+    const recording = await lead.get(`/api/v1/sessions/${session.id}/recording`);
+    expect(recording.status).toBe(200);
+    const file = join(keysDir, "browser.cast");
+    writeFileSync(file, Buffer.from(await recording.arrayBuffer()));
+    // asciinema opens /dev/tty even for `cat`: give it a terminal.
+    const played = (await run("script", ["-qec", `asciinema cat ${file}`, "/dev/null"], new PassThrough())).stdout;
+    expect(played.toString()).toContain("azusa-42");
+    const audit = await t.running.azusa.db.kysely
+      .selectFrom("audit_event")
+      .select(["action", "details"])
+      .where("subject", "=", `session:${session.id}`)
+      .execute();
+    // The lead's playback above is evidence too.
+    expect(audit.map((a) => a.action).sort()).toEqual(["session.ended", "session.recording_read", "session.started"]);
+    expect(JSON.parse(audit.find((a) => a.action === "session.started")?.details as string)).toMatchObject({
+      transport: "browser",
+      kind: "shell",
+    });
+  });
+
+  it("opens the socket only for the package's own engineer, signed in, from Azusa's own pages", async () => {
+    const url = socketUrl(mine.packageId);
+    const origin = new URL(t.base).origin;
+    expect(await handshake(url, { cookie: engineer.cookie }, origin)).toBe(101);
+    expect(await handshake(url, { cookie: engineer.cookie }, "http://evil.example")).toBe(403);
+    expect(await handshake(url, { cookie: engineer.cookie })).toBe(403);
+    expect(await handshake(url, {}, origin)).toBe(303);
+    expect(await handshake(url, { cookie: otherEngineer.cookie }, origin)).toBe(404);
+    expect(await handshake(url, { cookie: lead.cookie }, origin)).toBe(404);
+  });
+
+  /** A terminal opened over a socket with `client`'s cookie, as the page opens it. */
+  async function terminal(client: Client) {
+    const ws = new WebSocket(socketUrl(mine.packageId), {
+      headers: { cookie: client.cookie },
+      origin: new URL(t.base).origin,
+    });
+    const seen = { text: "", ended: "" };
+    ws.on("message", (data: Buffer, binary: boolean) => {
+      if (binary) seen.text += data.toString();
+      else seen.ended = JSON.parse(data.toString()).status.reason;
+    });
+    const closed = new Promise<number>((resolve) => ws.once("close", resolve));
+    await new Promise((resolve) => ws.once("open", resolve));
+    return { ws, seen, closed };
+  }
+
+  it("ends a terminal when the sign-in session that opened it ends, and only that one", async () => {
+    const session = await t.signIn("se0@matsumoto.example");
+    const ending = await terminal(session);
+    const staying = await terminal(engineer);
+    ending.ws.send(Buffer.from("echo ready-$((1+1))\n"));
+    await expect.poll(() => ending.seen.text).toContain("ready-2");
+    expect((await session.post("/api/auth/sign-out")).status).toBe(200);
+    expect(await ending.closed).toBe(1000);
+    expect(ending.seen.ended).toBe("access revoked: signed out");
+    expect(ending.seen.text).toContain("azusa: session ended: access revoked: signed out");
+    // The terminal of the engineer's other sign-in, from the same address, goes on.
+    staying.ws.send(Buffer.from("echo still-$((2+3))\n"));
+    await expect.poll(() => staying.seen.text).toContain("still-5");
+    expect(staying.seen.ended).toBe("");
+    staying.ws.close();
+    await staying.closed;
+  });
+
+  it("answers 404 for the page to anyone but the package's engineer", async () => {
+    const path = `/my-packages/${mine.packageId}/terminal`;
+    expect((await engineer.get(path)).status).toBe(200);
+    expect((await otherEngineer.get(path)).status).toBe(404);
+    expect((await lead.get(path)).status).toBe(404);
+    expect((await otherEngineer.get("/my-packages")).status).toBe(200);
+  });
+});
