@@ -8,14 +8,17 @@ import type { Client, TestAzusa } from "./harness.ts";
 import { keyFile } from "./ssh-client.ts";
 import { utf8Csv } from "./wbs-files.ts";
 
-/** A new folder holding a "default" template on `image` with small resources; returns its path. */
-export function templatesFolder(image: string, memoryMiB = 128): string {
+/**
+ * A new folder holding a "default" template on `image` with small resources; returns its path.
+ * `azusa` adds to its `customizations.azusa` (e.g. `ssh: { portForwarding: [...] }`).
+ */
+export function templatesFolder(image: string, memoryMiB = 128, azusa: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
   const resources = { cpus: 1, memoryMiB, pids: 128 };
   const template = {
     image,
     remoteUser: "azusa",
-    customizations: { azusa: { resources, workspaceFolder: "/workspace" } },
+    customizations: { azusa: { resources, workspaceFolder: "/workspace", ...azusa } },
   };
   writeFileSync(join(dir, "default.devcontainer.json"), JSON.stringify(template));
   return dir;
