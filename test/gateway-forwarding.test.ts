@@ -87,7 +87,7 @@ describe("SSH port forwarding and signals", () => {
 
   beforeAll(async () => {
     const image = await ensureTestImage(docker);
-    dir = templatesFolder(image, 128, { ssh: { portForwarding: ["localhost:3000"] } });
+    dir = templatesFolder(image, 128, { ssh: { portForwarding: ["localhost:3000", "localhost:3002"] } });
     t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off" } });
     home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
     const world = await assignedWorkspaces(t, dir, { workspaces: 1, engineers: 1 });
@@ -156,6 +156,19 @@ describe("SSH port forwarding and signals", () => {
         reason: "the workspace's template does not allow forwarding there",
       });
     }
+  }, 30_000);
+
+  it("closes a forward whose allowed destination has no server, and audits why", async () => {
+    const port = await freePort();
+    const ssh = await forwarding([`${port}:localhost:3002`]);
+    try {
+      expect(await exchange(port, "GET / HTTP/1.0\r\n\r\n")).toHaveProperty("error");
+    } finally {
+      ssh.kill();
+    }
+    const event = await forwardEvent((e) => e.details.destination === "localhost:3002");
+    expect(event.details.outcome).toMatch(/^failed: .*refused/i);
+    expect(event.details.bytesOut).toBe(0);
   }, 30_000);
 
   it("delivers a client's TERM to the command, which ends with exit-signal TERM", async () => {

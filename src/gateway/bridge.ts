@@ -664,12 +664,15 @@ export function createBridge({
     relay.stderr?.on("data", (d: Buffer) => {
       if (complaint.length < 500) complaint += d.toString();
     });
+    let idle: NodeJS.Timeout | undefined;
     relay.stdout.on("data", (d: Buffer) => {
       bytes.out += d.length;
+      idle?.refresh();
       touch();
     });
     stream.on("data", (d: Buffer) => {
       bytes.in += d.length;
+      idle?.refresh();
       touch();
     });
     stream.on("error", () => undefined);
@@ -690,12 +693,15 @@ export function createBridge({
     const entry: Live = { principal, handle };
     live.add(entry);
     stream.once("close", () => endNow("closed"));
+    idle = setTimeout(() => endNow("idle timeout"), idleMs);
     const limit = setTimeout(() => endNow("session time limit reached"), maxSessionMs);
+    idle.unref();
     limit.unref();
     const result = await Promise.race([
       relay.exit.then((exit) => ({ exit, reason: "closed" })),
       forced.then((reason) => ({ exit: null, reason })),
     ]);
+    clearTimeout(idle);
     clearTimeout(limit);
     live.delete(entry);
     if (!stream.destroyed) stream.end();
