@@ -1,15 +1,14 @@
 // Port forwarding and signals through the SSH gateway: `ssh -L` reaches a server listening on the
 // workspace's own localhost when the template lists it, nothing else; a client's signal ends a command.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { type AddressInfo, connect, createServer } from "node:net";
 import Docker from "dockerode";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
-import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
-import { ensureTestImage } from "./support/images.ts";
-import { run, sshArgs, sshHome } from "./support/ssh-client.ts";
+import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
+import type { Client } from "./support/harness.ts";
+import { run } from "./support/ssh-client.ts";
 
 interface ForwardEvent {
   action: string;
@@ -40,18 +39,9 @@ function exchange(port: number, request: string): Promise<{ reply: string } | { 
 }
 
 describe("SSH port forwarding and signals", () => {
-  const docker = new Docker();
-  let dir: string;
-  let t: TestAzusa;
+  let world: GatewayWorld;
   let operator: Client;
-  let target: Target;
-  let tenantId: string;
-  let home: { dir: string; knownHosts: string };
-  const args = (extra: string[] = []) =>
-    sshArgs(
-      { port: t.running.sshPort, key: target.key, knownHosts: home.knownHosts, user: `pkg-${target.packageId}` },
-      extra,
-    );
+  const args = (extra: string[] = []) => world.args(extra);
 
   const forwardEvents = async () =>
     ((await (await operator.get("/api/v1/audit-events?limit=100")).json()).items as ForwardEvent[]).filter(
@@ -86,14 +76,10 @@ describe("SSH port forwarding and signals", () => {
   };
 
   beforeAll(async () => {
-    const image = await ensureTestImage(docker);
-    dir = templatesFolder(image, 128, { ssh: { portForwarding: ["localhost:3000", "localhost:3002"] } });
-    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off" } });
-    home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
-    const world = await assignedWorkspaces(t, dir, { workspaces: 1, engineers: 1 });
-    tenantId = world.tenantId;
-    target = world.targets[0] as Target;
-    operator = await t.signIn("root@office.example");
+    world = await oneWorkspaceWorld(new Docker(), {
+      azusa: { ssh: { portForwarding: ["localhost:3000", "localhost:3002"] } },
+    });
+    operator = await world.t.signIn("root@office.example");
     // A dev server on the workspace's own loopback: the workspace has no network, so only it can reach it.
     const server = await run("ssh", [
       ...args(),
@@ -103,11 +89,7 @@ describe("SSH port forwarding and signals", () => {
   }, 120_000);
 
   afterAll(async () => {
-    await t?.stop();
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`io.azusa.tenant=${tenantId}`] } }))
-      await docker.getContainer(c.Id).remove({ force: true, v: true });
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (home) rmSync(home.dir, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it("forwards a local port to the server on the workspace's localhost the template lists", async () => {
@@ -117,19 +99,20 @@ describe("SSH port forwarding and signals", () => {
       const res = await fetch(`http://127.0.0.1:${port}/index.html`);
       expect(res.status).toBe(200);
       expect(await res.text()).toBe("hello from the workspace\n");
+      const event = await forwardEvent((e) => e.details.outcome === "closed");
+      expect(event.details.destination).toBe("localhost:3000");
+      expect(event.details.bytesIn).toBeGreaterThan(0);
+      expect(event.details.bytesOut).toBeGreaterThan(25);
+      // Read while the connection's own command still runs: its end would count as activity too.
+      const ws = await world.t.running.azusa.db.kysely
+        .selectFrom("workspace")
+        .select("last_activity")
+        .where("package_id", "=", world.target.packageId)
+        .executeTakeFirstOrThrow();
+      expect(ws.last_activity).toBe("ssh forward");
     } finally {
       ssh.kill();
     }
-    const event = await forwardEvent((e) => e.details.outcome === "closed");
-    expect(event.details.destination).toBe("localhost:3000");
-    expect(event.details.bytesIn).toBeGreaterThan(0);
-    expect(event.details.bytesOut).toBeGreaterThan(25);
-    const ws = await t.running.azusa.db.kysely
-      .selectFrom("workspace")
-      .select("last_activity")
-      .where("package_id", "=", target.packageId)
-      .executeTakeFirstOrThrow();
-    expect(ws.last_activity).toBe("ssh forward");
   }, 30_000);
 
   it("refuses a destination the template does not list, and audits the refusal", async () => {
@@ -178,9 +161,9 @@ describe("SSH port forwarding and signals", () => {
       client.once("error", reject);
       client.connect({
         host: "127.0.0.1",
-        port: t.running.sshPort,
-        username: `pkg-${target.packageId}`,
-        privateKey: readFileSync(target.key),
+        port: world.t.running.sshPort,
+        username: `pkg-${world.target.packageId}`,
+        privateKey: readFileSync(world.target.key),
       });
     });
     try {

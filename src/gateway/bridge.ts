@@ -705,20 +705,21 @@ export function createBridge({
     clearTimeout(limit);
     live.delete(entry);
     if (!stream.destroyed) stream.end();
-    if (!result.exit) {
+    let exit = result.exit;
+    if (!exit) {
       // The relay outlives its channel when its peer keeps the connection open: its input ends, then it is stopped.
       (relay.stdin as Writable).end();
       relay.stdout.resume();
-      const exited = await Promise.race([
-        relay.exit.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+      exit = await Promise.race([
+        relay.exit,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000).unref()),
       ]);
-      if (!exited) await relay.signal?.("KILL");
+      if (!exit) await relay.signal?.("KILL");
     }
     endNow(result.reason);
-    const code = result.exit?.code;
-    const failed = result.exit && code !== 0 && bytes.out === 0;
-    const outcome = failed ? `failed: ${complaint.trim() || `relay exited with ${code}`}` : result.reason;
+    // A relay that could not connect closes the channel itself, often before its status is known.
+    const failed = result.reason === "closed" && exit && exit.code !== 0 && bytes.out === 0;
+    const outcome = failed ? `failed: ${complaint.trim() || `relay exited with ${exit?.code}`}` : result.reason;
     await workspaces
       .recordActivity(target.workspace.id, `${principal.transport} forward`, new Date(now()))
       .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));

@@ -291,7 +291,12 @@ async function signalExec(
   let pid: number;
   let containerId: string;
   try {
-    const info = await exec.inspect();
+    // The engine can report a command that has started writing as not running yet: asked again shortly.
+    let info = await exec.inspect();
+    for (let delay = 5; !(info.Running && info.Pid) && info.ExitCode === null && delay < 500; delay *= 2) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      info = await exec.inspect();
+    }
     if (!info.Running || !info.Pid) return notDelivered("the command is not running");
     pid = info.Pid;
     containerId = info.ContainerID;
