@@ -5,6 +5,7 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBaseImage, ensureTestImage } from "../../test/support/images.ts";
 import { createDockerDriver } from "../provisioner/docker-driver.ts";
+import { collect } from "../provisioner/driver.contract.ts";
 import type { WorkspaceRef } from "../provisioner/driver.ts";
 import { relayScript } from "./bridge.ts";
 
@@ -15,17 +16,8 @@ const driver = createDockerDriver({ docker, instance: `test-${randomBytes(6).toS
 /** Runs `cmd` in the workspace with `input`, and resolves with its output and exit code. */
 async function run(ref: WorkspaceRef, cmd: string[], input = "") {
   const session = await driver.exec(ref, { cmd, tty: false });
-  let stdout = "";
-  let stderr = "";
-  session.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  session.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
   session.stdin.end(input);
-  const { code } = await session.exit;
-  return { stdout, stderr, code };
+  return collect(session);
 }
 
 const relay = (ref: WorkspaceRef, host: string, port: number, input: string) =>
