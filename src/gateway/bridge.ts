@@ -677,6 +677,8 @@ export function createBridge({
     });
     stream.on("error", () => undefined);
     stream.pipe(relay.stdin as Writable);
+    // The channel ends after the relay's last byte (exit can settle while output is still on its way).
+    const drained = new Promise<void>((resolve) => relay.stdout.once("end", resolve));
     relay.stdout.pipe(stream);
 
     let endNow: (reason: string) => void = () => {};
@@ -698,16 +700,17 @@ export function createBridge({
     idle.unref();
     limit.unref();
     const result = await Promise.race([
-      relay.exit.then((exit) => ({ exit, reason: "closed" })),
+      Promise.all([relay.exit, drained]).then(([exit]) => ({ exit, reason: "closed" })),
       forced.then((reason) => ({ exit: null, reason })),
     ]);
     clearTimeout(idle);
     clearTimeout(limit);
     live.delete(entry);
-    if (!stream.destroyed) stream.end();
     let exit = result.exit;
     if (!exit) {
       // The relay outlives its channel when its peer keeps the connection open: its input ends, then it is stopped.
+      relay.stdout.unpipe(stream);
+      if (!stream.destroyed) stream.end();
       (relay.stdin as Writable).end();
       relay.stdout.resume();
       exit = await Promise.race([
