@@ -108,7 +108,12 @@ export function buildAzusa(
     logger,
     templates: () => workspaces.templates(),
   });
-  const driver = createDockerDriver({ docker, instance, egress: egressNetworks });
+  const driver = createDockerDriver({
+    docker,
+    instance,
+    egress: egressNetworks,
+    localEngine: "socketPath" in config.docker,
+  });
   const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });
   const templatesDir = config.templatesDir ?? defaultTemplateDir;

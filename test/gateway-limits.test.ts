@@ -1,52 +1,28 @@
 // The gateway's session limits with the real OpenSSH client: an idle session ends, a busy one ends at the
 // absolute limit, and a connection carries at most the allowed number of sessions at once.
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
-import { startTestAzusa, type TestAzusa } from "./support/harness.ts";
-import { ensureTestImage } from "./support/images.ts";
-import { run, sshArgs, sshHome } from "./support/ssh-client.ts";
+import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
+import { run } from "./support/ssh-client.ts";
 
 describe("SSH session limits", () => {
-  const docker = new Docker();
-  let dir: string;
-  let t: TestAzusa;
-  let target: Target;
-  let tenantId: string;
-  let home: { dir: string; knownHosts: string };
-  const args = (extra: string[] = []) =>
-    sshArgs(
-      { port: t.running.sshPort, key: target.key, knownHosts: home.knownHosts, user: `pkg-${target.packageId}` },
-      extra,
-    );
+  let world: GatewayWorld;
+  const args = (extra: string[] = []) => world.args(extra);
 
   beforeAll(async () => {
-    const image = await ensureTestImage(docker);
-    dir = templatesFolder(image);
-    t = await startTestAzusa({
+    world = await oneWorkspaceWorld(new Docker(), {
       env: {
-        AZUSA_TEMPLATES_DIR: dir,
-        AZUSA_SCHEDULES: "off",
         AZUSA_SSH_IDLE_MINUTES: "0.03", // 1.8 s
         AZUSA_SSH_MAX_SESSION_HOURS: "0.001", // 3.6 s
         AZUSA_SSH_MAX_SESSIONS: "1",
       },
     });
-    home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
-    const world = await assignedWorkspaces(t, dir, { workspaces: 1, engineers: 1 });
-    tenantId = world.tenantId;
-    target = world.targets[0] as Target;
   }, 120_000);
 
   afterAll(async () => {
-    await t?.stop();
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`io.azusa.tenant=${tenantId}`] } }))
-      await docker.getContainer(c.Id).remove({ force: true, v: true });
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (home) rmSync(home.dir, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it("ends a session with neither input nor output for the idle time", async () => {
@@ -62,7 +38,7 @@ describe("SSH session limits", () => {
   }, 30_000);
 
   it("refuses a second session on one connection beyond the limit", async () => {
-    const socket = join(home.dir, "mux");
+    const socket = join(world.home.dir, "mux");
     const master = spawn("ssh", [...args(["-M", "-S", socket, "-N"])], { stdio: "ignore" });
     try {
       await new Promise<void>((resolve, reject) => {

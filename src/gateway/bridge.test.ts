@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { allowedEnv, endStatus } from "./bridge.ts";
+import { execSignal } from "../provisioner/driver.ts";
+import { parseTemplate } from "../templates/templates.ts";
+import { allowedEnv, endStatus, forwardAllowed } from "./bridge.ts";
 
 describe("exec bridge", () => {
   it("maps Docker's 128 + n back to the signal that killed the command", () => {
@@ -17,5 +19,25 @@ describe("exec bridge", () => {
     for (const name of ["LANG", "LC_ALL", "LC_CTYPE", "TZ", "COLORTERM"]) expect(allowedEnv(name)).toBe(true);
     for (const name of ["PATH", "LD_PRELOAD", "HOME", "SHELL", "BASH_ENV", "lang"])
       expect(allowedEnv(name)).toBe(false);
+  });
+
+  it("lets a client send the signals a terminal user means, by either spelling, and no others", () => {
+    expect(execSignal("TERM")).toBe("TERM");
+    expect(execSignal("SIGINT")).toBe("INT");
+    expect(execSignal("usr1")).toBe("USR1");
+    for (const name of ["STOP", "SEGV", "CONT", "", "TERM; rm", "9"]) expect(execSignal(name)).toBeNull();
+  });
+
+  it("forwards only to a destination the template lists, host without case, port exactly", () => {
+    const parsed = parseTemplate(
+      "web",
+      JSON.stringify({ image: "x", customizations: { azusa: { ssh: { portForwarding: ["localhost:3000"] } } } }),
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    expect(forwardAllowed(parsed.template, { host: "localhost", port: 3000 })).toBe(true);
+    expect(forwardAllowed(parsed.template, { host: "LOCALHOST", port: 3000 })).toBe(true);
+    expect(forwardAllowed(parsed.template, { host: "localhost", port: 3001 })).toBe(false);
+    expect(forwardAllowed(parsed.template, { host: "127.0.0.1", port: 3000 })).toBe(false);
+    expect(forwardAllowed(undefined, { host: "localhost", port: 3000 })).toBe(false);
   });
 });

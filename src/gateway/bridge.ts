@@ -2,7 +2,7 @@
 // command in a workspace, with the access check, session policy, recording, revocation and evidence.
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { Duplex, Readable, Writable } from "node:stream";
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
 import type { Database, WorkspaceTable } from "../db/schema.ts";
@@ -14,7 +14,13 @@ import { AppError } from "../domain/errors.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Logger } from "../logger.ts";
-import type { ExecSession, WorkspaceDriver, WorkspaceRef } from "../provisioner/driver.ts";
+import {
+  type ExecSession,
+  execSignal,
+  type SignalOutcome,
+  type WorkspaceDriver,
+  type WorkspaceRef,
+} from "../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../templates/templates.ts";
 import { openRecording, type Recorder } from "./recording.ts";
 
@@ -74,10 +80,41 @@ export interface SessionRequest {
 export interface SessionHandle {
   id: string;
   resize(cols: number, rows: number): void;
+  /** Sends a signal ("TERM", "INT", …; allow-listed) to the command; says why when it could not. */
+  signal(name: string): Promise<SignalOutcome>;
   /** Ends the session now (revocation, limits, the transport went away). */
   end(reason: string): void;
   /** Settles once the session is over and its evidence is written. */
   done: Promise<{ reason: string }>;
+}
+
+/** Where a local forward (ssh -L) wants to connect, as the workspace sees it. */
+export interface ForwardRequest {
+  host: string;
+  port: number;
+}
+
+/** A transport's half of a forward: accept it (a byte stream both ways) or refuse it. */
+export interface ForwardChannel {
+  accept(): Duplex;
+  reject(): void;
+}
+
+/**
+ * The relay a forward runs in the workspace, as `sh -c relay azusa-forward host port`: the workspace's
+ * own `nc`, or bash's /dev/tcp, so it connects from inside the workspace's network namespace (where
+ * its dev server listens) without any server installed there. It picks its tool as it starts.
+ */
+export const relayScript = [
+  'if command -v nc >/dev/null 2>&1; then exec nc "$1" "$2"; fi',
+  `if [ -x /bin/bash ]; then exec /bin/bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; cat <&3 & exec cat >&3' bash "$1" "$2"; fi`,
+  "echo 'azusa: the workspace has neither nc nor bash to relay with' >&2; exit 127",
+].join("\n");
+
+/** Whether a template's `portForwarding` list names `request` (host compared without case). */
+export function forwardAllowed(template: WorkspaceTemplate | undefined, request: ForwardRequest): boolean {
+  const host = request.host.toLowerCase();
+  return Boolean(template?.azusa.ssh.portForwarding.some((d) => d.host === host && d.port === request.port));
 }
 
 /** Environment names a client may set (as OpenSSH's AcceptEnv LANG LC_*); the rest are ignored. */
@@ -255,6 +292,19 @@ export function createBridge({
       resize(cols, rows) {
         recorder?.resize(cols, rows);
         exec?.resize(cols, rows).catch(() => undefined);
+      },
+      async signal(name) {
+        const allowed = execSignal(name);
+        const outcome: SignalOutcome = !allowed
+          ? { delivered: false, reason: "not a signal a session may send" }
+          : !exec?.signal
+            ? { delivered: false, reason: exec ? "the workspace cannot signal commands" : "no command is running" }
+            : await exec.signal(allowed);
+        logger.info(
+          { session: id, signal: name, ...outcome },
+          outcome.delivered ? "signal delivered" : "signal not delivered",
+        );
+        return outcome;
       },
       end: (reason) => endNow(reason),
       done,
@@ -559,9 +609,144 @@ export function createBridge({
   }, recheckMs);
   timer.unref();
 
+  /**
+   * A local forward: allowed only to a destination the workspace's template lists, and relayed through
+   * a command in the workspace. Every forward, refused or not, is audited as `<transport>.forward` with
+   * its destination, bytes and outcome, and counts as activity. Resolves once it is over.
+   */
+  async function forward(principal: Principal, request: ForwardRequest, channel: ForwardChannel): Promise<void> {
+    const id = randomUUID();
+    const destination = `${request.host}:${request.port}`;
+    const action = `${principal.transport}.forward`;
+    const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
+    const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
+    const who = {
+      engineerId: principal.engineerId,
+      packageId: principal.packageId,
+      source: principal.source,
+      destination,
+    };
+    const tenantId = auth.ok ? auth.target.tenantId : (principal.authorized?.target.tenantId ?? null);
+    const note = (details: Record<string, unknown>) =>
+      audit
+        .record(system, action, `forward:${id}`, { ...who, ...details }, { tenantId })
+        .catch((err) => logger.warn({ err, forward: id }, "forward not audited"));
+    if (!auth.ok || !forwardAllowed(auth.target.template, request)) {
+      const reason = auth.ok ? "the workspace's template does not allow forwarding there" : auth.reason;
+      logger.info({ ...who, reason }, "port forwarding refused");
+      channel.reject();
+      await note({ outcome: "refused", reason });
+      return;
+    }
+    const { target } = auth;
+    const started = now();
+    const execRequest = {
+      cmd: ["/bin/sh", "-c", relayScript, "azusa-forward", request.host, String(request.port)],
+      tty: false,
+    };
+    let relay: ExecSession;
+    try {
+      relay = await driver.exec(target.ref, execRequest).catch(async (err) => {
+        if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
+        await ensureRunning(target, () => undefined);
+        return driver.exec(target.ref, execRequest);
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger.warn({ err: message, forward: id }, "forward could not start");
+      channel.reject();
+      await note({ outcome: `failed: ${message}` });
+      return;
+    }
+    const stream = channel.accept();
+    const bytes = { in: 0, out: 0 };
+    let lastWrite = started;
+    const touch = () => {
+      if (now() - lastWrite < activityMs) return;
+      lastWrite = now();
+      void workspaces
+        .recordActivity(target.workspace.id, `${principal.transport} forward`, new Date(lastWrite))
+        .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
+    };
+    let complaint = "";
+    relay.stderr?.on("data", (d: Buffer) => {
+      if (complaint.length < 500) complaint += d.toString();
+    });
+    let idle: NodeJS.Timeout | undefined;
+    relay.stdout.on("data", (d: Buffer) => {
+      bytes.out += d.length;
+      idle?.refresh();
+      touch();
+    });
+    stream.on("data", (d: Buffer) => {
+      bytes.in += d.length;
+      idle?.refresh();
+      touch();
+    });
+    stream.on("error", () => undefined);
+    stream.pipe(relay.stdin as Writable);
+    // The channel ends after the relay's last byte (exit can settle while output is still on its way).
+    const drained = new Promise<void>((resolve) => relay.stdout.once("end", resolve));
+    relay.stdout.pipe(stream);
+
+    let endNow: (reason: string) => void = () => {};
+    const forced = new Promise<string>((resolve) => {
+      endNow = resolve;
+    });
+    const handle: SessionHandle = {
+      id,
+      resize: () => undefined,
+      signal: async () => ({ delivered: false, reason: "a forward has no command to signal" }),
+      end: (reason) => endNow(reason),
+      done: forced.then((reason) => ({ reason })),
+    };
+    const entry: Live = { principal, handle };
+    live.add(entry);
+    stream.once("close", () => endNow("closed"));
+    idle = setTimeout(() => endNow("idle timeout"), idleMs);
+    const limit = setTimeout(() => endNow("session time limit reached"), maxSessionMs);
+    idle.unref();
+    limit.unref();
+    const result = await Promise.race([
+      Promise.all([relay.exit, drained]).then(([exit]) => ({ exit, reason: "closed" })),
+      forced.then((reason) => ({ exit: null, reason })),
+    ]);
+    clearTimeout(idle);
+    clearTimeout(limit);
+    live.delete(entry);
+    let exit = result.exit;
+    if (!exit) {
+      // The relay outlives its channel when its peer keeps the connection open: its input ends, then it is stopped.
+      relay.stdout.unpipe(stream);
+      if (!stream.destroyed) stream.end();
+      (relay.stdin as Writable).end();
+      relay.stdout.resume();
+      exit = await Promise.race([
+        relay.exit,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000).unref()),
+      ]);
+      if (!exit) await relay.signal?.("KILL");
+    }
+    endNow(result.reason);
+    // A relay that could not connect closes the channel itself, often before its status is known.
+    const failed = result.reason === "closed" && exit && exit.code !== 0 && bytes.out === 0;
+    const outcome = failed ? `failed: ${complaint.trim() || `relay exited with ${exit?.code}`}` : result.reason;
+    await workspaces
+      .recordActivity(target.workspace.id, `${principal.transport} forward`, new Date(now()))
+      .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
+    await note({
+      workspaceId: target.workspace.id,
+      outcome,
+      bytesIn: bytes.in,
+      bytesOut: bytes.out,
+      seconds: Math.round((now() - started) / 1000),
+    });
+  }
+
   return {
     authorize,
     open,
+    forward,
     /** How many sessions are running now. */
     liveCount: () => live.size,
     /** Ends every live session (shutdown) and waits for their evidence to be written. */

@@ -71,6 +71,8 @@ export interface SshGatewayOptions {
   logger: Logger;
   /** Sessions (channels) open at once on one connection. */
   maxSessions: number;
+  /** Forwarded connections open at once on one connection (each is a command in the workspace); default 32. */
+  maxForwards?: number;
   /** A connection that has not logged in after this long is closed. */
   loginGraceMs?: number;
   keepaliveMs?: number;
@@ -85,6 +87,7 @@ export function createSshGateway({
   hostKey,
   logger,
   maxSessions,
+  maxForwards = 32,
   loginGraceMs = 30_000,
   keepaliveMs = 15_000,
 }: SshGatewayOptions) {
@@ -118,6 +121,7 @@ export function createSshGateway({
       };
       const handles = new Set<SessionHandle>();
       let openSessions = 0;
+      let openForwards = 0;
       const grace = setTimeout(() => {
         if (!principal) client.end();
       }, loginGraceMs);
@@ -253,17 +257,27 @@ export function createSshGateway({
           });
           session.on("auth-agent", (_accept, reject) => reject?.());
           session.on("x11", (_accept, reject) => reject?.());
+          // Acknowledged like OpenSSH does; the bridge logs a signal it could not deliver.
           session.on("signal", (accept, _reject, info) => {
-            // docker exec has no way to signal a command; the request is acknowledged and logged.
-            logger.debug({ ip, signal: info.name }, "ssh signal not delivered");
             accept?.();
+            void handle?.signal(info.name);
           });
         });
-        // Port forwarding in both directions: refused (the workspace has no network to forward into).
-        client.on("tcpip", (_accept, reject, info) => {
-          logger.info({ ip, dest: `${info.destIP}:${info.destPort}` }, "ssh port forwarding refused");
-          reject();
+        // Local forwards (ssh -L, -W) to destinations the template lists, relayed from inside the workspace.
+        client.on("tcpip", (accept, reject, info) => {
+          if (openForwards >= maxForwards) {
+            logger.info({ ip, dest: `${info.destIP}:${info.destPort}` }, "ssh port forwarding refused: too many");
+            return reject();
+          }
+          openForwards++;
+          void bridge
+            .forward(who, { host: info.destIP, port: info.destPort }, { accept, reject })
+            .catch((err) => logger.error({ err, ip }, "ssh port forwarding failed"))
+            .finally(() => {
+              openForwards--;
+            });
         });
+        // Remote forwards (ssh -R, tcpip-forward) and every other global request: refused.
         client.on("request", (_accept, reject, name) => {
           logger.info({ ip, request: name }, "ssh global request refused");
           reject?.();

@@ -208,6 +208,26 @@ describe("docker driver hardening", () => {
     }
   });
 
+  it("a signal reaches the command's process on a local engine; a remote engine and an ended command decline", async () => {
+    const ref = await driver.create(spec());
+    await driver.start(ref);
+    const started = async (d: typeof driver) => {
+      const session = await d.exec(ref, { cmd: ["/bin/sh", "-c", "echo up; exec sleep 60"], tty: false });
+      session.stderr?.resume();
+      await new Promise((resolve) => session.stdout.once("data", resolve));
+      return session;
+    };
+    const remote = await started(createDockerDriver({ docker, instance, localEngine: false }));
+    expect(await remote.signal?.("INT")).toEqual({ delivered: false, reason: "the engine is remote" });
+    const local = await started(driver);
+    expect(await local.signal?.("TERM")).toEqual({ delivered: true });
+    expect(await local.exit).toEqual({ code: 143, signal: null });
+    expect(await local.signal?.("TERM")).toEqual({ delivered: false, reason: "the command has ended" });
+    expect(await remote.signal?.("KILL")).toEqual({ delivered: false, reason: "the engine is remote" });
+    remote.stdout.resume();
+    await driver.destroy(ref);
+  });
+
   it("no helper container outlives create", async () => {
     const s = spec();
     await driver.create(s);

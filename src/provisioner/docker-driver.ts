@@ -1,4 +1,5 @@
 // The Docker workspace driver: one hardened container and one named volume per workspace, through dockerode.
+import { readlink } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { PassThrough, Writable } from "node:stream";
 import type Docker from "dockerode";
@@ -9,9 +10,11 @@ import {
   checkUser,
   checkWorkspaceSpec,
   type ExecSession,
+  type ExecSignal,
   type ListedWorkspace,
   labelKeys,
   type OwnedObject,
+  type SignalOutcome,
   type WorkspaceDriver,
   type WorkspaceRef,
   type WorkspaceSpec,
@@ -40,6 +43,11 @@ export interface DockerDriverOptions {
   namePrefix?: string;
   /** Networks for workspaces whose spec asks for egress; without them such a spec is refused. */
   egress?: EgressNetworks;
+  /**
+   * True when the engine runs on this host (a unix socket): a command's process id is then one of
+   * ours, and signals go to it directly. Default true; a remote engine cannot signal a command.
+   */
+  localEngine?: boolean;
 }
 
 interface EngineError {
@@ -268,7 +276,55 @@ async function exitStatus(exec: Docker.Exec): Promise<{ code: number | null; sig
   }
 }
 
-function openSession(exec: Docker.Exec, socket: Socket, tty: boolean): ExecSession {
+const notDelivered = (reason: string): SignalOutcome => ({ delivered: false, reason });
+
+/**
+ * Signals an exec's process from the host: the engine's exec API has no signal call, but it reports
+ * the process id in the host's PID namespace. The id is used only when it sits in the workspace's own
+ * PID namespace (not ours): so a reused id, or an engine in another namespace, never signals a stranger.
+ */
+async function signalExec(
+  exec: Docker.Exec,
+  containerPid: (containerId: string) => Promise<number>,
+  name: ExecSignal,
+): Promise<SignalOutcome> {
+  let pid: number;
+  let containerId: string;
+  try {
+    // The engine can report a command that has started writing as not running yet: asked again shortly.
+    let info = await exec.inspect();
+    for (let delay = 5; !(info.Running && info.Pid) && info.ExitCode === null && delay < 500; delay *= 2) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      info = await exec.inspect();
+    }
+    if (!info.Running || !info.Pid) return notDelivered("the command is not running");
+    pid = info.Pid;
+    containerId = info.ContainerID;
+  } catch {
+    return notDelivered("the command is gone");
+  }
+  const namespace = (p: number | "self") => readlink(`/proc/${p}/ns/pid`).catch(() => null);
+  const [own, workspace, target] = await Promise.all([
+    namespace("self"),
+    containerPid(containerId).then(namespace, () => null),
+    namespace(pid),
+  ]);
+  if (!target) return notDelivered("the process is not visible from here");
+  if (target === own || target !== workspace) return notDelivered("the process is not in the workspace");
+  try {
+    process.kill(pid, `SIG${name}`);
+    return { delivered: true };
+  } catch (err) {
+    return notDelivered((err as NodeJS.ErrnoException).code === "ESRCH" ? "the process is gone" : String(err));
+  }
+}
+
+function openSession(
+  exec: Docker.Exec,
+  socket: Socket,
+  tty: boolean,
+  containerPid: ((containerId: string) => Promise<number>) | null,
+): ExecSession {
   const stdout = new PassThrough({ highWaterMark: 64 * 1024 });
   const stderr = tty ? null : new PassThrough({ highWaterMark: 64 * 1024 });
   const sink = stderr ? createDemuxer(stdout, stderr) : createRelay(stdout);
@@ -305,6 +361,11 @@ function openSession(exec: Docker.Exec, socket: Socket, tty: boolean): ExecSessi
     stdout,
     stderr,
     exit,
+    async signal(name) {
+      if (!containerPid) return notDelivered("the engine is remote");
+      if (ended) return notDelivered("the command has ended");
+      return signalExec(exec, containerPid, name);
+    },
     async resize(cols, rows) {
       if (!tty || ended) return;
       try {
@@ -339,8 +400,10 @@ export function createDockerDriver({
   stopTimeoutSeconds = 5,
   namePrefix = "azusa-ws-",
   egress,
+  localEngine = true,
 }: DockerDriverOptions): WorkspaceDriver {
   const isolated = { NetworkMode: "none", CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"] };
+  const containerPid = async (containerId: string) => (await docker.getContainer(containerId).inspect()).State.Pid;
   const labelsOf = (spec: WorkspaceSpec) => workspaceLabels(spec, instance);
   const mine = `${labelKeys.instance}=${instance}`;
   /** What create learnt about an image, per image id (a rebuilt tag is another id): reading it costs a container. */
@@ -591,7 +654,7 @@ export function createDockerDriver({
         if (statusOf(err) === 409) throw new AppError("INVALID_STATE", `workspace ${ref.id} is not running`);
         throw engineError(err, "running a command", `workspace ${ref.id}`);
       }
-      const session = openSession(exec, socket, req.tty);
+      const session = openSession(exec, socket, req.tty, localEngine ? containerPid : null);
       if (req.tty && req.cols && req.rows) await initialSize(session, req.cols, req.rows);
       return session;
     },

@@ -27,7 +27,7 @@ function expectedBase64OfZeros(bytes: number): string {
 }
 
 /** Collects a finished command's output and status. */
-async function collect(session: ExecSession): Promise<{ stdout: string; stderr: string; code: number | null }> {
+export async function collect(session: ExecSession): Promise<{ stdout: string; stderr: string; code: number | null }> {
   let stdout = "";
   let stderr = "";
   session.stdout.on("data", (chunk: Buffer) => {

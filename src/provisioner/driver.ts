@@ -71,6 +71,22 @@ export interface ExecSession {
    * is null when the backend does not report signals (Docker reports a killed process as 128 + n).
    */
   exit: Promise<{ code: number | null; signal: string | null }>;
+  /**
+   * Sends `name` to the command's process (not its children); absent when the backend cannot signal
+   * at all. Resolves with why it was not delivered (remote engine, command gone); never throws.
+   */
+  signal?(name: ExecSignal): Promise<SignalOutcome>;
+}
+
+/** Signals a user may send to a command (RFC 4254 names, without "SIG"): the ones a terminal user means. */
+export const execSignals = ["HUP", "INT", "QUIT", "KILL", "USR1", "USR2", "ALRM", "TERM"] as const;
+export type ExecSignal = (typeof execSignals)[number];
+export type SignalOutcome = { delivered: true } | { delivered: false; reason: string };
+
+/** `name` as an allowed signal, or null; accepts "TERM" and "SIGTERM". */
+export function execSignal(name: string): ExecSignal | null {
+  const bare = name.toUpperCase().replace(/^SIG/, "");
+  return (execSignals as readonly string[]).includes(bare) ? (bare as ExecSignal) : null;
 }
 
 /** A backend that keeps workspaces: Docker now, Swarm later. */

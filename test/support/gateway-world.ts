@@ -1,21 +1,26 @@
 // A tenant with one contract of generated packages, each assigned to one of a few engineers with a
 // registered key and a running workspace: what the gateway's limit tests and its benchmark start from.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type Docker from "dockerode";
 import { sampleContract } from "./fixtures.ts";
-import type { Client, TestAzusa } from "./harness.ts";
-import { keyFile } from "./ssh-client.ts";
+import { type Client, startTestAzusa, type TestAzusa } from "./harness.ts";
+import { ensureTestImage } from "./images.ts";
+import { keyFile, sshArgs, sshHome } from "./ssh-client.ts";
 import { utf8Csv } from "./wbs-files.ts";
 
-/** A new folder holding a "default" template on `image` with small resources; returns its path. */
-export function templatesFolder(image: string, memoryMiB = 128): string {
+/**
+ * A new folder holding a "default" template on `image` with small resources; returns its path.
+ * `azusa` adds to its `customizations.azusa` (e.g. `ssh: { portForwarding: [...] }`).
+ */
+export function templatesFolder(image: string, memoryMiB = 128, azusa: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
   const resources = { cpus: 1, memoryMiB, pids: 128 };
   const template = {
     image,
     remoteUser: "azusa",
-    customizations: { azusa: { resources, workspaceFolder: "/workspace" } },
+    customizations: { azusa: { resources, workspaceFolder: "/workspace", ...azusa } },
   };
   writeFileSync(join(dir, "default.devcontainer.json"), JSON.stringify(template));
   return dir;
@@ -86,4 +91,48 @@ export async function assignedWorkspaces(
     });
   }
   return { tenantId: tenant.id, lead, targets };
+}
+
+/** One Azusa with one engineer's running workspace, and the OpenSSH arguments to log into it. */
+export interface GatewayWorld {
+  t: TestAzusa;
+  target: Target;
+  tenantId: string;
+  home: { dir: string; knownHosts: string };
+  /** `ssh` arguments for the engineer's login to the package; `extra` go before the destination. */
+  args(extra?: string[]): string[];
+  /** Stops Azusa and removes the tenant's containers, volumes and the files written. */
+  stop(): Promise<void>;
+}
+
+/** Starts Azusa with `env` on a busybox template (plus `azusa` customizations) and one assigned workspace. */
+export async function oneWorkspaceWorld(
+  docker: Docker,
+  { env = {}, azusa = {} }: { env?: Record<string, string>; azusa?: Record<string, unknown> } = {},
+): Promise<GatewayWorld> {
+  const image = await ensureTestImage(docker);
+  const dir = templatesFolder(image, 128, azusa);
+  const t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off", ...env } });
+  const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
+  const world = await assignedWorkspaces(t, dir, { workspaces: 1, engineers: 1 });
+  const target = world.targets[0] as Target;
+  return {
+    t,
+    target,
+    tenantId: world.tenantId,
+    home,
+    args: (extra = []) =>
+      sshArgs(
+        { port: t.running.sshPort, key: target.key, knownHosts: home.knownHosts, user: `pkg-${target.packageId}` },
+        extra,
+      ),
+    async stop() {
+      await t.stop();
+      const label = `io.azusa.tenant=${world.tenantId}`;
+      for (const c of await docker.listContainers({ all: true, filters: { label: [label] } }))
+        await docker.getContainer(c.Id).remove({ force: true, v: true });
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(home.dir, { recursive: true, force: true });
+    },
+  };
 }

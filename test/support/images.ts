@@ -26,6 +26,7 @@ const applets = [
   "env",
   "false",
   "head",
+  "httpd",
   "id",
   "ls",
   "mkdir",

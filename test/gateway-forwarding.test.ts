@@ -1,0 +1,186 @@
+// Port forwarding and signals through the SSH gateway: `ssh -L` reaches a server listening on the
+// workspace's own localhost when the template lists it, nothing else; a client's signal ends a command.
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { type AddressInfo, connect, createServer } from "node:net";
+import Docker from "dockerode";
+import ssh2 from "ssh2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
+import type { Client } from "./support/harness.ts";
+import { run } from "./support/ssh-client.ts";
+
+interface ForwardEvent {
+  action: string;
+  details: { destination: string; outcome: string; bytesIn?: number; bytesOut?: number; reason?: string };
+}
+
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Connects to a local port, sends `request`, and resolves with all it got back, or the error. */
+function exchange(port: number, request: string): Promise<{ reply: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let reply = "";
+    socket.on("connect", () => socket.write(request));
+    socket.on("data", (d: Buffer) => {
+      reply += d.toString();
+    });
+    socket.on("error", (err) => resolve({ error: err.message }));
+    socket.on("close", () => resolve(reply ? { reply } : { error: "closed without an answer" }));
+  });
+}
+
+describe("SSH port forwarding and signals", () => {
+  let world: GatewayWorld;
+  let operator: Client;
+  const args = (extra: string[] = []) => world.args(extra);
+
+  const forwardEvents = async () =>
+    ((await (await operator.get("/api/v1/audit-events?limit=100")).json()).items as ForwardEvent[]).filter(
+      (e) => e.action === "ssh.forward",
+    );
+
+  /** Polls the audit log until an ssh.forward event matches (a forward is audited once it is over). */
+  const forwardEvent = async (match: (e: ForwardEvent) => boolean): Promise<ForwardEvent> => {
+    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+      const found = (await forwardEvents()).find(match);
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  };
+
+  /** An ssh connection holding `forwards` (-L specs), resolved once its listeners are up. */
+  const forwarding = async (forwards: string[]) => {
+    const child = spawn("ssh", [
+      ...args(["-o", "ExitOnForwardFailure=yes", ...forwards.flatMap((f) => ["-L", f])]),
+      "echo ready; exec sleep 600",
+    ]) as ChildProcessWithoutNullStreams;
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    // OpenSSH binds local forwards before it opens the session, so "ready" means they listen.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once("data", () => resolve());
+      child.once("close", (code) => reject(new Error(`ssh ended (${code}): ${stderr}`)));
+    });
+    return child;
+  };
+
+  beforeAll(async () => {
+    world = await oneWorkspaceWorld(new Docker(), {
+      azusa: { ssh: { portForwarding: ["localhost:3000", "localhost:3002"] } },
+    });
+    operator = await world.t.signIn("root@office.example");
+    // A dev server on the workspace's own loopback: the workspace has no network, so only it can reach it.
+    const server = await run("ssh", [
+      ...args(),
+      "mkdir -p /tmp/www && echo 'hello from the workspace' > /tmp/www/index.html && httpd -p 127.0.0.1:3000 -h /tmp/www",
+    ]);
+    expect(server.code).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  it("forwards a local port to the server on the workspace's localhost the template lists", async () => {
+    const port = await freePort();
+    const ssh = await forwarding([`${port}:localhost:3000`]);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/index.html`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("hello from the workspace\n");
+      const event = await forwardEvent((e) => e.details.outcome === "closed");
+      expect(event.details.destination).toBe("localhost:3000");
+      expect(event.details.bytesIn).toBeGreaterThan(0);
+      expect(event.details.bytesOut).toBeGreaterThan(25);
+      // Read while the connection's own command still runs: its end would count as activity too.
+      const ws = await world.t.running.azusa.db.kysely
+        .selectFrom("workspace")
+        .select("last_activity")
+        .where("package_id", "=", world.target.packageId)
+        .executeTakeFirstOrThrow();
+      expect(ws.last_activity).toBe("ssh forward");
+    } finally {
+      ssh.kill();
+    }
+  }, 30_000);
+
+  it("refuses a destination the template does not list, and audits the refusal", async () => {
+    const [allowed, otherPort, otherHost] = [await freePort(), await freePort(), await freePort()];
+    const ssh = await forwarding([
+      `${allowed}:localhost:3000`,
+      `${otherPort}:localhost:3001`,
+      `${otherHost}:10.0.0.1:3000`,
+    ]);
+    try {
+      for (const port of [otherPort, otherHost]) {
+        expect(await exchange(port, "GET / HTTP/1.0\r\n\r\n")).toHaveProperty("error");
+      }
+      // The same connection still forwards where the template allows.
+      const ok = await exchange(allowed, "GET /index.html HTTP/1.0\r\n\r\n");
+      expect("reply" in ok && ok.reply).toContain("hello from the workspace");
+    } finally {
+      ssh.kill();
+    }
+    for (const destination of ["localhost:3001", "10.0.0.1:3000"]) {
+      const event = await forwardEvent((e) => e.details.destination === destination);
+      expect(event.details).toMatchObject({
+        outcome: "refused",
+        reason: "the workspace's template does not allow forwarding there",
+      });
+    }
+  }, 30_000);
+
+  it("closes a forward whose allowed destination has no server, and audits why", async () => {
+    const port = await freePort();
+    const ssh = await forwarding([`${port}:localhost:3002`]);
+    try {
+      expect(await exchange(port, "GET / HTTP/1.0\r\n\r\n")).toHaveProperty("error");
+    } finally {
+      ssh.kill();
+    }
+    const event = await forwardEvent((e) => e.details.destination === "localhost:3002");
+    expect(event.details.outcome).toMatch(/^failed: .*refused/i);
+    expect(event.details.bytesOut).toBe(0);
+  }, 30_000);
+
+  it("delivers a client's TERM to the command, which ends with exit-signal TERM", async () => {
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once("ready", () => resolve());
+      client.once("error", reject);
+      client.connect({
+        host: "127.0.0.1",
+        port: world.t.running.sshPort,
+        username: `pkg-${world.target.packageId}`,
+        privateKey: readFileSync(world.target.key),
+      });
+    });
+    try {
+      const ended = await new Promise<{ code: number | null; signal: string | undefined }>((resolve, reject) => {
+        client.exec("echo started; exec sleep 60", (err, stream) => {
+          if (err) return reject(err);
+          stream.on("data", (d: Buffer) => {
+            if (d.toString().includes("started")) stream.signal("TERM");
+          });
+          stream.stderr.resume();
+          stream.once("exit", (code: number | null, signal?: string) => resolve({ code, signal }));
+        });
+      });
+      // ssh2's client names the exit-signal "SIGTERM"; OpenSSH's would say "Killed by signal 15".
+      expect(ended).toEqual({ code: null, signal: "SIGTERM" });
+    } finally {
+      client.end();
+    }
+  }, 30_000);
+});
