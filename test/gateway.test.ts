@@ -166,7 +166,9 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     // Docker before API 1.42 sizes an exec's terminal just after the command starts: wait for a size.
     const remote = [
       'while [ -z "$(stty size 2>/dev/null)" ]; do sleep 0.05; done; stty size;',
-      'while [ "$(stty size 2>/dev/null)" = "30 100" ]; do sleep 0.05; done; stty size; exit 7',
+      // stty on the client may set columns and rows one at a time: wait (at most 10 s) for both.
+      'i=0; while [ "$(stty size 2>/dev/null)" != "43 132" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done;',
+      "stty size; exit 7",
     ].join(" ");
     const inner = [
       "T=$(tty); stty -F $T cols 100 rows 30;",
