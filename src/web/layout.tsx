@@ -29,6 +29,8 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
     { href: "/workspaces", label: "nav.workspaces" },
     { href: "/audit", label: "nav.audit" },
     { href: "/invitations", label: "nav.invitations" },
+    { href: "/recordings", label: "nav.recordings" },
+    { href: "/templates", label: "nav.templates" },
   ],
 };
 

@@ -75,6 +75,7 @@ export type WebDeps = Pick<
   | "bridge"
   | "trustProxy"
   | "workspaceFiles"
+  | "sessions"
 > & {
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that

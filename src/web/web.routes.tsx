@@ -19,7 +19,9 @@ import { notificationPages } from "./pages/notifications.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
 import { pullPages } from "./pages/pulls.tsx";
+import { recordingPages } from "./pages/recordings.tsx";
 import { sessionPages } from "./pages/session.tsx";
+import { templatePages } from "./pages/templates.tsx";
 import { terminalPages } from "./pages/terminal.tsx";
 import { timesheetPages } from "./pages/timesheets.tsx";
 import { csrfTokenFor, csrfTokenMatches, render, type WebContext, type WebDeps, type WebEnv } from "./web-env.ts";
@@ -157,6 +159,8 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", notificationPages(deps));
   web.route("/", terminalPages(deps));
   web.route("/", idePages(deps));
+  web.route("/", recordingPages(deps));
+  web.route("/", templatePages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

@@ -44,6 +44,13 @@ const toSession = (r: WorkspaceSessionTable): WorkspaceSession => ({
   recorded: r.recording !== null,
 });
 
+/** A session with the names a page shows beside it: the engineer and the work package. */
+export interface ListedSession extends WorkspaceSession {
+  engineerName: string;
+  wbsId: string;
+  packageTitle: string;
+}
+
 export function createSessionService({
   db,
   audit,
@@ -80,6 +87,44 @@ export function createSessionService({
         .limit(1000)
         .execute();
       return rows.map(toSession);
+    },
+
+    /**
+     * Sessions with the engineer's and the package's names, newest first: one package's for whoever may
+     * review it, or (no package) every tenant's for operators only; anyone else gets NOT_FOUND.
+     */
+    async listed(actor: Actor, options: { packageId?: string; sessionId?: string; limit?: number } = {}) {
+      if (options.packageId) await mayReview(actor, options.packageId);
+      else if (!options.sessionId && actor.kind !== "system" && actor.role !== "operator") throw notFound("page");
+      let query = db
+        .selectFrom("workspace_session")
+        .leftJoin("user", "user.id", "workspace_session.engineer_id")
+        .leftJoin("work_package", "work_package.id", "workspace_session.package_id")
+        .selectAll("workspace_session")
+        .select(["user.name as engineer_name", "work_package.wbs_id", "work_package.title as package_title"])
+        .orderBy("workspace_session.started_at", "desc")
+        .limit(Math.min(options.limit ?? 200, 1000));
+      if (options.packageId) query = query.where("workspace_session.package_id", "=", options.packageId);
+      if (options.sessionId) query = query.where("workspace_session.id", "=", options.sessionId);
+      const rows = await query.execute();
+      return rows.map(
+        (r): ListedSession => ({
+          ...toSession(r),
+          engineerName: r.engineer_name ?? r.engineer_id,
+          wbsId: r.wbs_id ?? "",
+          packageTitle: r.package_title ?? "",
+        }),
+      );
+    },
+
+    /** One session as listed, for whoever may review its package; reading it is not reading its recording. */
+    async get(actor: Actor, sessionId: string): Promise<ListedSession> {
+      const [session] = await this.listed(actor, { sessionId });
+      if (!session) throw notFound("session");
+      await mayReview(actor, session.packageId).catch(() => {
+        throw notFound("session");
+      });
+      return session;
     },
 
     /** A session's recording (asciicast v2 text); reading it is audited. */

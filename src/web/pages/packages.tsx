@@ -231,6 +231,11 @@ function PackageDetail({
           <a href={`/packages/${pkg.id}/pulls`}>{t("pulls.title")}</a>
         </p>
       ) : null}
+      {lead ? (
+        <p>
+          <a href={`/packages/${pkg.id}/recordings`}>{t("recordings.link")}</a>
+        </p>
+      ) : null}
       <section aria-labelledby="workspace">
         <h2 id="workspace">{t("package.workspace")}</h2>
         {workspace ? (
