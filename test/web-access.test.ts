@@ -17,6 +17,7 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
   let packageId: string;
   let engineerId: string;
   let pullId: string;
+  let sessionId: string;
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect, env: { AZUSA_SCHEDULES: "off" } });
@@ -45,6 +46,26 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     const items = (await (await as.lead.get(`/api/v1/contracts/${contractId}/packages`)).json()).items;
     packageId = items.find((p: { wbsId: string }) => p.wbsId === "2.1").id;
     pullId = (await pullRequestOn(t, packageId, { title: "受注画面", files: { "order.txt": "受注\n" } })).id;
+    // A past session of the package, as the gateway leaves it (the player page needs no recording to answer).
+    sessionId = "session-web-access";
+    await t.running.azusa.db.kysely
+      .insertInto("workspace_session")
+      .values({
+        id: sessionId,
+        workspace_id: "workspace-web-access",
+        package_id: packageId,
+        tenant_id: tokyo.id,
+        engineer_id: engineerId,
+        channel: "ssh",
+        kind: "shell",
+        source_address: "127.0.0.1",
+        started_at: "2026-11-20T01:00:00.000Z",
+        ended_at: "2026-11-20T01:05:00.000Z",
+        end_reason: "exit",
+        exit_code: 0,
+        recording: null,
+      })
+      .execute();
   });
   afterAll(() => t?.stop());
 
@@ -70,13 +91,18 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     "/deliveries": ["contractor"],
     "/hours": ["contractor"],
     "/notifications": ["operator", "contractor", "lead", "engineer"],
+    "/recordings": ["operator"],
+    "/packages/:package/recordings": ["lead"],
+    "/recordings/:session": ["operator", "lead"],
+    "/templates": ["operator"],
   };
   const pathOf = (pattern: string) =>
     pattern
       .replace(":contract", contractId)
       .replace(":package", packageId)
       .replace(":engineer", engineerId)
-      .replace(":pull", pullId);
+      .replace(":pull", pullId)
+      .replace(":session", sessionId);
 
   it("answers each role 200 on its own pages and 404 on every other page", async () => {
     const seen: Record<string, Record<Who, number>> = {};
@@ -116,6 +142,10 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     expect((await getPage(as.otherLead, `/packages/${packageId}/pulls`)).status).toBe(404);
     expect((await getPage(as.otherLead, "/reviews")).html).not.toContain("受注画面");
     expect((await getPage(as.otherContractor, "/hours")).html).not.toContain(sampleContract.title);
+    // Nor the package's sessions, nor a session's player.
+    expect((await getPage(as.otherLead, `/packages/${packageId}/recordings`)).status).toBe(404);
+    expect((await getPage(as.otherLead, `/recordings/${sessionId}`)).status).toBe(404);
+    expect((await getPage(as.lead, `/packages/${packageId}/recordings`)).html).toContain("127.0.0.1");
   });
 
   it("answers 404 to review, hours and inspection forms from people who may not use them, and changes nothing", async () => {

@@ -162,7 +162,7 @@ function Player({ c, session }: { c: WebContext; session: ListedSession }) {
   );
 }
 
-/** The recordings pages: every session (operators), one package's (its lead, operators), and the player. */
+/** The recordings pages: every session (operators), one package's (its contract's lead), and the player. */
 export function recordingPages(deps: WebDeps) {
   return new Hono<WebEnv>()
     .get("/assets/player.js", (c) =>
@@ -177,7 +177,8 @@ export function recordingPages(deps: WebDeps) {
       return render(c, <SessionList c={c} title={c.get("t")("recordings.title")} sessions={sessions} showPackage />);
     })
     .get("/packages/:packageId/recordings", async (c) => {
-      const user = requireRole(c, "operator", "lead");
+      // Operators have every tenant's sessions at /recordings; this is the lead's view of one package.
+      const user = requireRole(c, "lead");
       const packageId = c.req.param("packageId");
       const [pkg, sessions] = await Promise.all([
         deps.packages.get(user, packageId),
