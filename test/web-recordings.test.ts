@@ -113,6 +113,10 @@ describe("session recordings and templates in the browser", () => {
     await screen.filter({ hasText: "make test" }).waitFor();
     // The output came ten minutes later in the session: it is not on the screen until the player gets there.
     expect(await screen.textContent()).not.toContain("recorded-output-42");
+    // It plays on its own and pauses on request; 4× speed is one of the choices.
+    await page.getByRole("button", { name: "一時停止" }).click();
+    await page.getByRole("button", { name: "再生" }).waitFor();
+    await page.getByLabel("速度").selectOption("4");
 
     await page.getByRole("button", { name: "最後まで進める" }).click();
     await screen.filter({ hasText: "recorded-output-42" }).waitFor();

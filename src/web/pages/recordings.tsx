@@ -8,6 +8,7 @@ import { DataTable, Layout } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const player = readFileSync(new URL("../assets/player.js", import.meta.url), "utf8");
+const playerCss = readFileSync(new URL("../assets/player.css", import.meta.url), "utf8");
 
 /** The player page of a session. */
 export const recordingPath = (sessionId: string) => `/recordings/${sessionId}`;
@@ -96,7 +97,7 @@ function Player({ c, session }: { c: WebContext; session: ListedSession }) {
       c={c}
       title={t("player.title", { wbs: session.wbsId, title: session.packageTitle })}
       scripts={["/assets/player.js"]}
-      styles={["/assets/xterm/xterm.css", "/assets/terminal.css"]}
+      styles={["/assets/xterm/xterm.css", "/assets/terminal.css", "/assets/player.css"]}
     >
       <dl class="facts">
         <dt>{t("recordings.engineer")}</dt>
@@ -116,7 +117,7 @@ function Player({ c, session }: { c: WebContext; session: ListedSession }) {
       </dl>
       {session.recorded ? (
         <>
-          <div class="row" role="toolbar" aria-label={t("player.controls")}>
+          <div class="player-controls" role="toolbar" aria-label={t("player.controls")}>
             <button
               type="button"
               id="player-toggle"
@@ -170,6 +171,9 @@ export function recordingPages(deps: WebDeps) {
         "content-type": "text/javascript; charset=utf-8",
         "cache-control": "public, max-age=3600",
       }),
+    )
+    .get("/assets/player.css", (c) =>
+      c.body(playerCss, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
     )
     .get("/recordings", async (c) => {
       const user = requireRole(c, "operator");
