@@ -75,6 +75,29 @@ export function createSessionService({
     throw notFound("package");
   }
 
+  /** Sessions joined with the names a page shows, newest first; the callers check who may see them. */
+  async function named(where: { packageId?: string; sessionId?: string; limit?: number }): Promise<ListedSession[]> {
+    let query = db
+      .selectFrom("workspace_session")
+      .leftJoin("user", "user.id", "workspace_session.engineer_id")
+      .leftJoin("work_package", "work_package.id", "workspace_session.package_id")
+      .selectAll("workspace_session")
+      .select(["user.name as engineer_name", "work_package.wbs_id", "work_package.title as package_title"])
+      .orderBy("workspace_session.started_at", "desc")
+      .limit(Math.min(where.limit ?? 200, 1000));
+    if (where.packageId) query = query.where("workspace_session.package_id", "=", where.packageId);
+    if (where.sessionId) query = query.where("workspace_session.id", "=", where.sessionId);
+    const rows = await query.execute();
+    return rows.map(
+      (r): ListedSession => ({
+        ...toSession(r),
+        engineerName: r.engineer_name ?? r.engineer_id,
+        wbsId: r.wbs_id ?? "",
+        packageTitle: r.package_title ?? "",
+      }),
+    );
+  }
+
   return {
     /** A package's sessions, newest first. */
     async forPackage(actor: Actor, packageId: string): Promise<WorkspaceSession[]> {
@@ -93,33 +116,15 @@ export function createSessionService({
      * Sessions with the engineer's and the package's names, newest first: one package's for whoever may
      * review it, or (no package) every tenant's for operators only; anyone else gets NOT_FOUND.
      */
-    async listed(actor: Actor, options: { packageId?: string; sessionId?: string; limit?: number } = {}) {
+    async listed(actor: Actor, options: { packageId?: string; limit?: number } = {}): Promise<ListedSession[]> {
       if (options.packageId) await mayReview(actor, options.packageId);
-      else if (!options.sessionId && actor.kind !== "system" && actor.role !== "operator") throw notFound("page");
-      let query = db
-        .selectFrom("workspace_session")
-        .leftJoin("user", "user.id", "workspace_session.engineer_id")
-        .leftJoin("work_package", "work_package.id", "workspace_session.package_id")
-        .selectAll("workspace_session")
-        .select(["user.name as engineer_name", "work_package.wbs_id", "work_package.title as package_title"])
-        .orderBy("workspace_session.started_at", "desc")
-        .limit(Math.min(options.limit ?? 200, 1000));
-      if (options.packageId) query = query.where("workspace_session.package_id", "=", options.packageId);
-      if (options.sessionId) query = query.where("workspace_session.id", "=", options.sessionId);
-      const rows = await query.execute();
-      return rows.map(
-        (r): ListedSession => ({
-          ...toSession(r),
-          engineerName: r.engineer_name ?? r.engineer_id,
-          wbsId: r.wbs_id ?? "",
-          packageTitle: r.package_title ?? "",
-        }),
-      );
+      else if (actor.kind !== "system" && actor.role !== "operator") throw notFound("page");
+      return named({ packageId: options.packageId, limit: options.limit });
     },
 
-    /** One session as listed, for whoever may review its package; reading it is not reading its recording. */
+    /** One session as listed, for whoever may review its package; this is not a read of its recording. */
     async get(actor: Actor, sessionId: string): Promise<ListedSession> {
-      const [session] = await this.listed(actor, { sessionId });
+      const [session] = await named({ sessionId, limit: 1 });
       if (!session) throw notFound("session");
       await mayReview(actor, session.packageId).catch(() => {
         throw notFound("session");
