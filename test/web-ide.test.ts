@@ -8,7 +8,7 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "./support/browser.ts";
+import { launchBrowser, signInPage } from "./support/browser.ts";
 import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
@@ -56,13 +56,7 @@ describe("the web IDE", () => {
   });
 
   it("opens a file from the tree, edits it in the editor, saves it, and the workspace has the change", async () => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    page = await context.newPage();
-    await page.goto(`${t.base}/`);
-    await page.getByLabel("メールアドレス").fill("se0@matsumoto.example");
-    await page.getByLabel("パスワード").fill(PASSWORD);
-    await page.getByRole("button", { name: "サインイン" }).click();
-    await page.waitForURL((url) => url.pathname !== "/sign-in");
+    page = await signInPage(browser, t.base, "se0@matsumoto.example", PASSWORD, { width: 1366, height: 900 });
     await page.goto(`${t.base}/my-packages`);
     await page.getByRole("link", { name: /^Web IDE/ }).click();
     const tree = page.getByRole("navigation", { name: "ファイル" });
@@ -97,7 +91,7 @@ describe("the web IDE", () => {
     });
     await page.screenshot({ path: join(ARTIFACTS, "web-ide.png"), fullPage: true });
     // Leaving the page ends its terminal session, whose evidence is then written.
-    await context.close();
+    await page.context().close();
     page = undefined;
     const open = () =>
       t.running.azusa.db.kysely

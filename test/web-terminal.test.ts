@@ -9,7 +9,7 @@ import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { launchBrowser } from "./support/browser.ts";
+import { launchBrowser, signInPage } from "./support/browser.ts";
 import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
@@ -71,18 +71,12 @@ describe("the browser terminal", () => {
   });
 
   it("runs a command typed in the page, recorded as a browser session that plays back", async () => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-    page = await context.newPage();
+    page = await signInPage(browser, t.base, "se0@matsumoto.example", PASSWORD);
     const refused: string[] = [];
     page.on("console", (m) => {
       if (m.type() === "error" && /Content Security Policy/i.test(m.text()) && /connect|script/i.test(m.text()))
         refused.push(m.text());
     });
-    await page.goto(`${t.base}/`);
-    await page.getByLabel("メールアドレス").fill("se0@matsumoto.example");
-    await page.getByLabel("パスワード").fill(PASSWORD);
-    await page.getByRole("button", { name: "サインイン" }).click();
-    await page.waitForURL((url) => url.pathname !== "/sign-in");
     await page.goto(`${t.base}/my-packages`);
     await page.getByRole("link", { name: /^ターミナルを開く/ }).click();
     expect(new URL(page.url()).pathname).toBe(`/my-packages/${mine.packageId}/terminal`);
