@@ -8,6 +8,7 @@ import { AppError } from "../../domain/errors.ts";
 import type { PullService } from "../../domain/pulls/pulls.service.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { advertiseRefs, uploadPack } from "../../git/smart-http.ts";
+import { clientIp } from "../client-ip.ts";
 import type { AppEnv } from "../router.ts";
 
 const challenge = { "www-authenticate": 'Basic realm="Azusa", charset="UTF-8"' };
@@ -57,6 +58,8 @@ export function gitRoutes(deps: {
   audit: AuditService;
   /** Failed sign-ins per client address per minute before 429; the sign-in form's limit. */
   signInLimit?: number;
+  /** Behind a trusted proxy the client is the first X-Forwarded-For hop, as for sign-in. */
+  trustProxy: boolean;
 }) {
   const app = new Hono<AppEnv>();
   const limiter = failureLimiter(deps.signInLimit ?? 10);
@@ -65,7 +68,7 @@ export function gitRoutes(deps: {
     c: { req: { header(name: string): string | undefined }; env?: AppEnv["Bindings"] },
     name: string,
   ) {
-    const ip = c.env?.incoming?.socket.remoteAddress ?? "unknown";
+    const ip = clientIp(c, deps.trustProxy);
     if (limiter.blocked(ip)) throw new AppError("RATE_LIMITED", "too many failed sign-ins; wait a minute");
     const header = c.req.header("authorization");
     const principal = await principalOf(deps.credentials, header);
