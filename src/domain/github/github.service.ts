@@ -395,7 +395,8 @@ export function createGithubService({
       } catch {
         throw invalid("body", "not JSON");
       }
-      if (!p.repository?.full_name || !p.pull_request) throw invalid("body", "not a pull request event");
+      if (typeof p !== "object" || p === null || !p.repository?.full_name || !p.pull_request?.head)
+        throw invalid("body", "not a pull request event");
       const repo = await db
         .selectFrom("repository")
         .select(["package_id", "tenant_id"])
