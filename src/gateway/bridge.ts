@@ -323,7 +323,7 @@ export function createBridge({
       const started = now();
       const entry: Live = { principal, handle };
       live.add(entry);
-      const kind = request.kind === "exec" ? "exec" : "shell";
+      const kind = request.kind;
       const recordingPath = join("recordings", target.tenantId, `${id}.cast`);
       const counters = new Map<string, { in: number; out: number }>();
       let lastWrite = started;
