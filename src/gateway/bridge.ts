@@ -55,6 +55,19 @@ export interface Target {
 export type Authorization = { ok: true; target: Target } | { ok: false; code: RefusalCode; reason: string };
 export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network";
 
+/** Resolves once everything written to `w` so far has been handed on (or `w` closed). */
+function drained(w: Writable): Promise<void> {
+  if (w.writableLength === 0 || w.destroyed || !w.writable) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      w.off("close", done);
+      resolve();
+    };
+    w.once("close", done);
+    w.write(Buffer.alloc(0), () => done());
+  });
+}
+
 /** A transport's half of a session: bytes each way and how to finish. */
 export interface BridgeChannel {
   /** What the user sends; the bridge pauses it when the command reads slowly. */
@@ -63,7 +76,7 @@ export interface BridgeChannel {
   output: Writable;
   /** The command's standard error, or null when the transport has one stream (it goes to `output`). */
   errors: Writable | null;
-  /** Delivers the end status after all output, then closes; called exactly once. */
+  /** Delivers the end status, then closes; called exactly once, once `output` and `errors` have drained. */
   finish(status: { code: number } | { signal: string } | { reason: string }): Promise<void> | void;
 }
 
@@ -537,6 +550,8 @@ export function createBridge({
       }
       const status = result.exit ? endStatus(result.exit) : null;
       if (!result.exit) say(`azusa: session ended: ${result.reason}`);
+      // The end status goes after the last byte of output, whatever the transport.
+      await Promise.all([drained(channel.output), channel.errors ? drained(channel.errors) : undefined]);
       await channel.finish(status ?? { reason: result.reason });
       // A command still running after a forced end gets its input closed; its output is no longer read.
       if (!result.exit) {

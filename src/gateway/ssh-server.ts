@@ -2,7 +2,6 @@
 // picking the package, request policy from the workspace's template, and each channel handed to the bridge.
 import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { Writable } from "node:stream";
 import type { Kysely } from "kysely";
 import ssh2 from "ssh2";
 import type { Database } from "../db/schema.ts";
@@ -54,12 +53,6 @@ export function packageFromUser(user: string): string | null {
 /** "SHA256:…" of a key blob, as `ssh-keygen -lf` prints it and the ssh_key table stores it. */
 export const fingerprintOf = (blob: Buffer) =>
   `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-
-/** Resolves once everything written to `w` so far has been handed to the transport (or it closed). */
-function flushed(w: Writable, closed: Promise<void>): Promise<void> {
-  if (w.writableLength === 0 || w.destroyed || !w.writable) return Promise.resolve();
-  return Promise.race([new Promise<void>((resolve) => w.write(Buffer.alloc(0), () => resolve())), closed]);
-}
 
 export interface SshGatewayOptions {
   db: Kysely<Database>;
@@ -205,13 +198,11 @@ export function createSshGateway({
           let handle: SessionHandle | undefined;
 
           const start = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string) => {
-            const closed = new Promise<void>((resolve) => stream.once("close", () => resolve()));
             const channel: BridgeChannel = {
               input: stream,
               output: stream,
               errors: stream.stderr,
-              async finish(status) {
-                await Promise.all([flushed(stream, closed), flushed(stream.stderr, closed)]);
+              finish(status) {
                 if ("code" in status) stream.exit(status.code);
                 else if ("signal" in status) stream.exit(status.signal, false, "");
                 stream.end();
