@@ -205,8 +205,14 @@ describe("review, hours and inspection in a browser", () => {
     expect(await section.getByRole("row", { name: /受注登録（別案）/ }).textContent()).toContain("レビュー待ち");
     expect(await section.textContent()).toContain("order.txt:2 顧客コードも必要です");
     await section.getByLabel("フォークのブランチ名").fill("feature/customer-code");
-    await section.getByLabel("タイトル").fill("顧客コード");
+    // A title of spaces passes the form's `required`; the service refuses it, naming the field.
+    await section.getByLabel("タイトル").fill("   ");
     await section.getByRole("button", { name: "プルリクエストを作成" }).click();
+    expect(await p.getByRole("alert").textContent()).toContain("title: between 1 and 200 characters");
+    const again = p.locator("section", { has: p.getByRole("heading", { name: "2.1 受注管理機能" }) });
+    await again.getByLabel("フォークのブランチ名").fill("feature/customer-code");
+    await again.getByLabel("タイトル").fill("顧客コード");
+    await again.getByRole("button", { name: "プルリクエストを作成" }).click();
     // The workspace's image was never built, so Azusa cannot read its fork: the page says so and opens nothing.
     expect(await p.getByRole("alert").textContent()).toContain("workspace is");
     const pulls = (await (await w.lead.get(`/api/v1/packages/${reviewPackage}/pulls`)).json()).items;

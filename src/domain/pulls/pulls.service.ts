@@ -427,6 +427,9 @@ export function createPullService({
         throw forbidden("only the package's engineer opens pull requests");
       const pkg = await visiblePackage(actor, packageId);
       checkBranch(input.branch);
+      // The API's schema says so too; the pages call the service directly.
+      const title = input.title.trim();
+      if (title.length === 0 || title.length > 200) throw invalid("title", "between 1 and 200 characters");
       const ws = await db
         .selectFrom("workspace")
         .select(["id", "state"])
@@ -471,7 +474,7 @@ export function createPullService({
             number: n,
             workspace_id: ws.id,
             author_id: actor.userId,
-            title: input.title,
+            title,
             description: input.description ?? "",
             source_branch: input.branch,
             target_branch: repo.defaultBranch,
