@@ -57,7 +57,17 @@ export async function createTestDatabase(dialect: TestDialect): Promise<TestData
     database: { dialect: "postgres", url: url.toString() },
     dataDir,
     async drop() {
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // FORCE cannot end an autovacuum worker that happens to be in the database (it runs as the
+      // superuser, which role azusa may not signal); it finishes within moments, so try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          break;
+        } catch (err) {
+          if ((err as { code?: string }).code !== "42501" || attempt >= 20) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
