@@ -300,11 +300,15 @@ export function createBridge({
     });
     let exec: ExecSession | undefined;
     let recorder: Recorder | undefined;
+    // One resize at a time: two calls in flight may reach the engine out of order and leave the older size.
+    let resizing: Promise<void> = Promise.resolve();
     const handle: SessionHandle = {
       id,
       resize(cols, rows) {
         recorder?.resize(cols, rows);
-        exec?.resize(cols, rows).catch(() => undefined);
+        const running = exec;
+        if (!running) return;
+        resizing = resizing.then(() => running.resize(cols, rows)).catch(() => undefined);
       },
       async signal(name) {
         const allowed = execSignal(name);
