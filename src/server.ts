@@ -1,7 +1,9 @@
 // The composition root: builds every part once from the configuration and wires them together.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { type ServerType, serve } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import { createApp } from "./api/app.ts";
@@ -34,6 +36,7 @@ import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { createBridge } from "./gateway/bridge.ts";
 import { loadHostKey } from "./gateway/host-key.ts";
+import { createIdeProxy } from "./gateway/ide-proxy.ts";
 import { createLockout } from "./gateway/lockout.ts";
 import { createSshGateway } from "./gateway/ssh-server.ts";
 import { createWorkspaceFiles } from "./gateway/workspace-files.ts";
@@ -46,6 +49,7 @@ import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { defaultTemplateDir } from "./templates/templates.ts";
+import { ideUpgradeHandler } from "./web/pages/ide-app.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
 export function loadSecret(config: Config): string {
@@ -201,6 +205,7 @@ export function buildAzusa(
     maxSessions: config.ssh.maxSessions,
   });
   const metrics = createMetrics();
+  const ideProxy = createIdeProxy({ bridge, workspaces, driver, logger, baseUrl: config.baseUrl });
   const app = createApp({
     auth,
     credentials,
@@ -234,9 +239,19 @@ export function buildAzusa(
     notifications,
     bridge,
     workspaceFiles: createWorkspaceFiles({ bridge, driver, workspaces, audit }),
+    ideProxy,
   });
   return {
     app,
+    ideProxy,
+    /** Takes the upgrades (WebSockets) of a template's own IDE; false for any other. */
+    ideUpgrade: ideUpgradeHandler({
+      credentials,
+      ideProxy,
+      trustProxy: config.trustProxy,
+      baseUrl: config.baseUrl,
+      logger,
+    }),
     db,
     audit,
     accounts,
@@ -325,6 +340,12 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     );
     s.once("error", reject);
   });
+  // A template's IDE answers its own WebSocket handshakes, so its upgrades bypass node-server's.
+  const upgrades = server.listeners("upgrade") as ((...args: unknown[]) => void)[];
+  server.removeAllListeners("upgrade");
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!azusa.ideUpgrade(req, socket, head)) for (const listener of upgrades) listener(req, socket, head);
+  });
   const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
   const stopSchedules = config.schedules
     ? startSchedules(azusa.schedules, azusa.logger, azusa.jobLock)
@@ -343,6 +364,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
         await stopSchedules();
         // Live SSH sessions end (their evidence written) before the database goes.
         await azusa.sshGateway.close();
+        azusa.ideProxy.close();
         await azusa.bridge.close();
         azusa.images.stop();
         await azusa.workspaces.drain();

@@ -2,24 +2,20 @@
 // a file from the tree, edits it in Monaco, saves, finds it in the workspace and in a search; saves are
 // audited and count as activity; paths outside the workspace folder are refused, and nobody else gets in.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, signInPage } from "./support/browser.ts";
-import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
-import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { signInPage } from "./support/browser.ts";
+import type { Target } from "./support/gateway-world.ts";
+import { type Client, PASSWORD, type TestAzusa } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
-
-const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+import { ARTIFACTS, startWebWorld, type WebWorld } from "./support/web-world.ts";
 
 describe("the web IDE", () => {
   const docker = new Docker();
-  let templatesDir: string;
-  let keysDir: string;
+  let w: WebWorld;
   let t: TestAzusa;
   let browser: Browser;
   let page: Page | undefined;
@@ -33,27 +29,14 @@ describe("the web IDE", () => {
   const ide = () => `/my-packages/${mine.packageId}/ide`;
 
   beforeAll(async () => {
-    templatesDir = templatesFolder(await ensureBaseImage(docker), 256);
-    keysDir = mkdtempSync(join(tmpdir(), "azusa-ide-"));
-    mkdirSync(ARTIFACTS, { recursive: true });
-    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
-    const world = await assignedWorkspaces(t, keysDir, { workspaces: 1, engineers: 2 });
-    mine = world.targets[0] as Target;
-    engineer = await t.signIn("se0@matsumoto.example");
-    otherEngineer = await t.signIn("se1@matsumoto.example");
+    w = await startWebWorld(await ensureBaseImage(docker), { name: "web-ide", memoryMiB: 256 });
+    ({ t, mine, engineer, otherEngineer, browser } = w);
     inWorkspace(
       "mkdir -p /workspace/src && printf 'const greeting = 1;\\n' > /workspace/src/app.ts && ln -s /etc /workspace/etc-link",
     );
-    browser = await launchBrowser();
   });
 
-  afterAll(async () => {
-    if (page) await page.screenshot({ path: join(ARTIFACTS, "web-ide.png"), fullPage: true });
-    await browser?.close();
-    await t?.stop();
-    rmSync(templatesDir, { recursive: true, force: true });
-    rmSync(keysDir, { recursive: true, force: true });
-  });
+  afterAll(() => w?.stop(page));
 
   it("opens a file from the tree, edits it in the editor, saves it, and the workspace has the change", async () => {
     page = await signInPage(browser, t.base, "se0@matsumoto.example", PASSWORD, { width: 1366, height: 900 });

@@ -1,21 +1,19 @@
 // The browser terminal in Debian's Chromium against a real workspace: the engineer opens it from "my
 // packages" and runs a command; the session is the bridge's (channel "browser", a playable recording);
 // sockets from another site or without a session are refused, and nobody else sees the page.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { launchBrowser, signInPage } from "./support/browser.ts";
-import { assignedWorkspaces, type Target, templatesFolder } from "./support/gateway-world.ts";
-import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { signInPage } from "./support/browser.ts";
+import type { Target } from "./support/gateway-world.ts";
+import { type Client, PASSWORD, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { run } from "./support/ssh-client.ts";
-
-const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+import { ARTIFACTS, startWebWorld, type WebWorld } from "./support/web-world.ts";
 
 /** How a WebSocket handshake went: opened (and closed again at once), or the HTTP status it got instead. */
 function handshake(url: string, headers: Record<string, string>, origin?: string): Promise<number> {
@@ -36,8 +34,7 @@ function handshake(url: string, headers: Record<string, string>, origin?: string
 
 describe("the browser terminal", () => {
   const docker = new Docker();
-  let templatesDir: string;
-  let keysDir: string;
+  let w: WebWorld;
   let t: TestAzusa;
   let browser: Browser;
   let page: Page | undefined;
@@ -50,25 +47,11 @@ describe("the browser terminal", () => {
     `${t.base.replace(/^http/, "ws")}/my-packages/${packageId}/terminal/socket?cols=80&rows=24`;
 
   beforeAll(async () => {
-    templatesDir = templatesFolder(await ensureTestImage(docker));
-    keysDir = mkdtempSync(join(tmpdir(), "azusa-terminal-"));
-    mkdirSync(ARTIFACTS, { recursive: true });
-    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
-    const world = await assignedWorkspaces(t, keysDir, { workspaces: 2, engineers: 2 });
-    lead = world.lead;
-    mine = world.targets[0] as Target;
-    engineer = await t.signIn("se0@matsumoto.example");
-    otherEngineer = await t.signIn("se1@matsumoto.example");
-    browser = await launchBrowser();
+    w = await startWebWorld(await ensureTestImage(docker), { name: "web-terminal", workspaces: 2 });
+    ({ t, lead, mine, engineer, otherEngineer, browser } = w);
   });
 
-  afterAll(async () => {
-    if (page) await page.screenshot({ path: join(ARTIFACTS, "web-terminal.png"), fullPage: true });
-    await browser?.close();
-    await t?.stop();
-    rmSync(templatesDir, { recursive: true, force: true });
-    rmSync(keysDir, { recursive: true, force: true });
-  });
+  afterAll(() => w?.stop(page));
 
   it("runs a command typed in the page, recorded as a browser session that plays back", async () => {
     page = await signInPage(browser, t.base, "se0@matsumoto.example", PASSWORD);
@@ -107,7 +90,7 @@ describe("the browser terminal", () => {
     expect(session?.recorded).toBe(true);
     const recording = await lead.get(`/api/v1/sessions/${session.id}/recording`);
     expect(recording.status).toBe(200);
-    const file = join(keysDir, "browser.cast");
+    const file = join(ARTIFACTS, "web-terminal.cast");
     writeFileSync(file, Buffer.from(await recording.arrayBuffer()));
     // asciinema opens /dev/tty even for `cat`: give it a terminal.
     const played = (await run("script", ["-qec", `asciinema cat ${file}`, "/dev/null"], new PassThrough())).stdout;

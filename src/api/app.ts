@@ -28,6 +28,7 @@ import type { TimesheetService } from "../domain/timesheets/timesheets.service.t
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Bridge } from "../gateway/bridge.ts";
+import type { IdeProxy } from "../gateway/ide-proxy.ts";
 import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
 import type { BuiltinForge } from "../git/builtin-forge.ts";
 import type { Logger } from "../logger.ts";
@@ -95,6 +96,8 @@ export interface AppDeps {
   bridge: Bridge;
   /** The web IDE's files, through the driver's exec. */
   workspaceFiles: WorkspaceFiles;
+  /** The proxy to a template's own IDE, behind the pages' sign-in. */
+  ideProxy: IdeProxy;
 }
 
 const safeEqual = (a: string, b: string) => {

@@ -40,4 +40,16 @@ describe("exec bridge", () => {
     expect(forwardAllowed(parsed.template, { host: "127.0.0.1", port: 3000 })).toBe(false);
     expect(forwardAllowed(undefined, { host: "localhost", port: 3000 })).toBe(false);
   });
+
+  it("lets the IDE proxy reach the template's IDE port on the workspace's loopback, and nothing else", () => {
+    const parsed = parseTemplate("ide", JSON.stringify({ image: "x", customizations: { azusa: { idePort: 8443 } } }));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    expect(forwardAllowed(parsed.template, { host: "127.0.0.1", port: 8443, ide: true })).toBe(true);
+    expect(forwardAllowed(parsed.template, { host: "127.0.0.1", port: 8443 })).toBe(false);
+    expect(forwardAllowed(parsed.template, { host: "127.0.0.1", port: 8444, ide: true })).toBe(false);
+    expect(forwardAllowed(parsed.template, { host: "10.0.0.1", port: 8443, ide: true })).toBe(false);
+    const none = parseTemplate("plain", JSON.stringify({ image: "x" }));
+    if (!none.ok) throw new Error(JSON.stringify(none.problems));
+    expect(forwardAllowed(none.template, { host: "127.0.0.1", port: 8443, ide: true })).toBe(false);
+  });
 });

@@ -105,6 +105,8 @@ export interface SessionHandle {
 export interface ForwardRequest {
   host: string;
   port: number;
+  /** A connection to the template's own IDE (the browser's IDE proxy), allowed by `idePort` alone. */
+  ide?: boolean;
 }
 
 /** A transport's half of a forward: accept it (a byte stream both ways) or refuse it. */
@@ -127,6 +129,7 @@ export const relayScript = [
 /** Whether a template's `portForwarding` list names `request` (host compared without case). */
 export function forwardAllowed(template: WorkspaceTemplate | undefined, request: ForwardRequest): boolean {
   const host = request.host.toLowerCase();
+  if (request.ide) return host === "127.0.0.1" && template?.azusa.idePort === request.port;
   return Boolean(template?.azusa.ssh.portForwarding.some((d) => d.host === host && d.port === request.port));
 }
 

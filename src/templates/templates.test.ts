@@ -49,6 +49,7 @@ describe("parseTemplate", () => {
         ssh: { sftp: false, portForwarding: [], agentForwarding: false, x11: false },
         idleTimeoutMinutes: 60,
         idePort: null,
+        ideCommand: null,
         workspaceFolder: "/workspace",
       },
     });
@@ -174,6 +175,29 @@ describe("parseTemplate", () => {
       { path: "customizations.azusa.idleTimeoutMinutes", message: "must be at least 5" },
       { path: "customizations.azusa.idePort", message: "must be at most 65535" },
       { path: "customizations.azusa.workspaceFolder", message: 'must not contain "." or ".."' },
+    ]);
+  });
+
+  it("takes the command that starts a template's IDE as arguments or as a shell line", () => {
+    const vector = ["code-server", "--auth", "none", "--bind-addr", "127.0.0.1:8443", "/workspace"];
+    expect(templateOf(withAzusa({ idePort: 8443, ideCommand: vector })).azusa).toMatchObject({
+      idePort: 8443,
+      ideCommand: vector,
+    });
+    expect(
+      templateOf(withAzusa({ idePort: 3000, ideCommand: "openvscode-server --port 3000" })).azusa.ideCommand,
+    ).toEqual(["/bin/sh", "-c", "openvscode-server --port 3000"]);
+  });
+
+  it("refuses an IDE command without the port it listens on, and an empty one", () => {
+    expect(problemsOf(withAzusa({ ideCommand: "code-server" }))).toEqual([
+      {
+        path: "customizations.azusa.ideCommand",
+        message: "needs customizations.azusa.idePort: the port the IDE listens on",
+      },
+    ]);
+    expect(problemsOf(withAzusa({ idePort: 8443, ideCommand: [] }))).toEqual([
+      { path: "customizations.azusa.ideCommand", message: "must have at least 1 item(s)" },
     ]);
   });
 

@@ -34,6 +34,11 @@ export interface WorkspaceTemplate {
     idleTimeoutMinutes: number;
     /** Port of an IDE server (code-server, openvscode-server) inside the image; default null. */
     idePort: number | null;
+    /**
+     * What starts that IDE when nothing listens on `idePort` yet (run in the workspace folder as the
+     * session user, in the background); a string becomes ["/bin/sh", "-c", string]. Null: the image starts it.
+     */
+    ideCommand: string[] | null;
     /** Where the repository is checked out; default "/workspace". */
     workspaceFolder: string;
   };
@@ -194,6 +199,13 @@ const azusa = z
       .prefault({}),
     idleTimeoutMinutes: z.int().min(5).max(1440).default(60),
     idePort: port.nullable().default(null),
+    ideCommand: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+        error: "must be a command string or a non-empty array of arguments",
+      })
+      .nullable()
+      .default(null)
+      .transform((c) => (typeof c === "string" ? ["/bin/sh", "-c", c] : c)),
     workspaceFolder: folder.default("/workspace"),
   })
   .prefault({});
@@ -360,6 +372,13 @@ export function parseTemplate(name: string, text: string): TemplateResult {
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
 
   const t = parsed.data;
+  if (t.customizations.azusa.ideCommand && t.customizations.azusa.idePort === null) {
+    const path = "customizations.azusa.ideCommand";
+    return {
+      ok: false,
+      problems: [{ path, message: "needs customizations.azusa.idePort: the port the IDE listens on" }],
+    };
+  }
   const { resources } = t.customizations.azusa;
   const mib = 2 ** 20;
   const gib = 2 ** 30;

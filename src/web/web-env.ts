@@ -2,6 +2,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppDeps } from "../api/app.ts";
 import type { AppEnv } from "../api/router.ts";
 import type { Actor, Role } from "../domain/actor.ts";
@@ -75,6 +76,7 @@ export type WebDeps = Pick<
   | "bridge"
   | "trustProxy"
   | "workspaceFiles"
+  | "ideProxy"
   | "sessions"
 > & {
   /**
@@ -85,7 +87,7 @@ export type WebDeps = Pick<
 };
 
 /** Sends a whole page as HTML5. */
-export function render(c: WebContext, page: JSX.Element, status: 200 | 400 | 401 | 403 | 404 | 409 | 429 | 500 = 200) {
+export function render(c: WebContext, page: JSX.Element, status: ContentfulStatusCode = 200) {
   return c.html(`<!DOCTYPE html>${page.toString()}`, status);
 }
 

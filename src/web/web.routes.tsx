@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
-import { errorResponse, toAppError } from "../api/errors.ts";
+import { errorResponse, statusOf, toAppError } from "../api/errors.ts";
 import { sessionCookieFrom } from "../auth/credentials.ts";
 import { AppError, notFound } from "../domain/errors.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
@@ -14,6 +14,7 @@ import { deliveryPages } from "./pages/deliveries.tsx";
 import { engineerPages } from "./pages/engineer.tsx";
 import { hoursPages } from "./pages/hours.tsx";
 import { idePages } from "./pages/ide.tsx";
+import { ideAppPages } from "./pages/ide-app.ts";
 import { invitationPages } from "./pages/invitations.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { operatorPages } from "./pages/operator.tsx";
@@ -86,17 +87,7 @@ export function webRoutes(deps: WebDeps) {
       c.set("csrfToken", "");
       c.set("unread", 0);
     }
-    const status =
-      appError.code === "NOT_FOUND"
-        ? 404
-        : appError.code === "FORBIDDEN"
-          ? 403
-          : appError.code === "CONFLICT" || appError.code === "INVALID_STATE"
-            ? 409
-            : appError.code === "INTERNAL"
-              ? 500
-              : 400;
-    return render(c, <ErrorPage c={c} err={appError} />, status);
+    return render(c, <ErrorPage c={c} err={appError} />, statusOf[appError.code]);
   });
 
   web.get("/assets/azusa.css", (c) =>
@@ -113,6 +104,9 @@ export function webRoutes(deps: WebDeps) {
       },
     }),
   );
+
+  // A template's own IDE answers under its path with its own pages, scripts and policies.
+  web.route("/", ideAppPages(deps));
 
   // Language, the signed-in person and the form token, for every page.
   web.use("*", async (c, next) => {

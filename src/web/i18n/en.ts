@@ -397,6 +397,7 @@ export const en: Record<MessageKey, string> = {
   "ide.searchButton": "Search",
   "ide.hits": "{count} found",
   "ide.save": "Save",
+  "ide.appFailed": "The workspace's own IDE did not start ({reason}); Azusa's editor is open instead.",
   "ide.saved": "Saved {path}.",
   "ide.pick": "Pick a file from the list.",
   "ide.newFile": "New file (path in the workspace)",

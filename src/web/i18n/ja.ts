@@ -397,6 +397,7 @@ export const ja = {
   "ide.searchButton": "検索",
   "ide.hits": "{count} 件見つかりました",
   "ide.save": "保存する",
+  "ide.appFailed": "ワークスペースの IDE が起動しませんでした（{reason}）。代わりに Azusa のエディタを開いています。",
   "ide.saved": "{path} を保存しました。",
   "ide.pick": "左の一覧からファイルを選んでください。",
   "ide.newFile": "新しいファイル（ワークスペースからのパス）",

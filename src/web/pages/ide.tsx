@@ -6,7 +6,8 @@ import { createRequire } from "node:module";
 import { dirname, extname, join, normalize } from "node:path";
 import { Hono } from "hono";
 import { clientIp } from "../../api/client-ip.ts";
-import { AppError } from "../../domain/errors.ts";
+import { AppError, notFound } from "../../domain/errors.ts";
+import { ideAppPath } from "../../gateway/ide-proxy.ts";
 import type { FileEntry, SearchHit } from "../../gateway/workspace-files.ts";
 import { CsrfField, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
@@ -46,13 +47,18 @@ const languages: Record<string, string> = {
 };
 
 /** The IDE's address for a package, with the folder shown, the file open and the search asked. */
-export const idePath = (packageId: string, q: { dir?: string; file?: string; q?: string } = {}) => {
+export const idePath = (
+  packageId: string,
+  q: { dir?: string; file?: string; q?: string; builtin?: "1" | undefined } = {},
+) => {
   const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][]);
   return `/my-packages/${packageId}/ide${params.size ? `?${params}` : ""}`;
 };
 
 interface View {
   packageId: string;
+  /** Azusa's own editor although the template names an IDE: kept on every link of the page. */
+  builtin?: "1";
   title: string;
   folder: string;
   dir: string;
@@ -81,16 +87,16 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
           <ul>
             {v.dir ? (
               <li>
-                <a href={idePath(v.packageId, { dir: parent })}>{t("ide.up")}</a>
+                <a href={idePath(v.packageId, { dir: parent, builtin: v.builtin })}>{t("ide.up")}</a>
               </li>
             ) : null}
             {v.entries.map((e) => (
               <li class={`ide-${e.kind}`}>
                 {e.kind === "dir" ? (
-                  <a href={idePath(v.packageId, { dir: e.path })}>{`${e.name}/`}</a>
+                  <a href={idePath(v.packageId, { dir: e.path, builtin: v.builtin })}>{`${e.name}/`}</a>
                 ) : e.kind === "file" ? (
                   <a
-                    href={idePath(v.packageId, { dir: v.dir, file: e.path })}
+                    href={idePath(v.packageId, { dir: v.dir, file: e.path, builtin: v.builtin })}
                     aria-current={v.file?.path === e.path ? "page" : undefined}
                   >
                     {e.name}
@@ -104,6 +110,7 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
           <form method="post" action={`/my-packages/${v.packageId}/ide/save`} class="ide-new">
             <CsrfField c={c} />
             <input type="hidden" name="dir" value={v.dir} />
+            {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
             <input type="hidden" name="content" value="" />
             <input type="hidden" name="create" value="1" />
             <label>
@@ -118,6 +125,7 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
         <div class="ide-main">
           <form method="get" action={idePath(v.packageId)} class="row">
             <input type="hidden" name="dir" value={v.dir} />
+            {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
             {v.file ? <input type="hidden" name="file" value={v.file.path} /> : null}
             <label>
               {t("ide.search")}
@@ -133,7 +141,9 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
               <ul class="ide-hits">
                 {v.search.hits.map((h) => (
                   <li>
-                    <a href={idePath(v.packageId, { dir: v.dir, file: h.path })}>{`${h.path}:${h.line}`}</a>{" "}
+                    <a
+                      href={idePath(v.packageId, { dir: v.dir, file: h.path, builtin: v.builtin })}
+                    >{`${h.path}:${h.line}`}</a>{" "}
                     <code>{h.text}</code>
                   </li>
                 ))}
@@ -145,6 +155,7 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
               <CsrfField c={c} />
               <input type="hidden" name="path" value={v.file.path} />
               <input type="hidden" name="dir" value={v.dir} />
+              {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
               <input type="hidden" name="eol" value={v.file.crlf ? "crlf" : "lf"} />
               <label for="ide-content">{v.file.path}</label>
               {/* The parser drops a textarea's first newline: one is added so that the file's own survives. */}
@@ -173,7 +184,11 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
         data-socket={`${terminalPath(v.packageId)}/socket`}
       />
       <p>
-        <a href={idePath(v.packageId, { dir: v.dir, file: v.file?.path })} id="terminal-reconnect" hidden>
+        <a
+          href={idePath(v.packageId, { dir: v.dir, file: v.file?.path, builtin: v.builtin })}
+          id="terminal-reconnect"
+          hidden
+        >
           {t("terminal.reconnect")}
         </a>
       </p>
@@ -188,7 +203,11 @@ export function idePages(deps: WebDeps) {
   const own = readFileSync(new URL("../assets/ide.js", import.meta.url), "utf8");
   const ownCss = readFileSync(new URL("../assets/ide.css", import.meta.url), "utf8");
 
-  const page = async (c: WebContext, extra: { notice?: string; error?: string } = {}, status: 200 | 400 = 200) => {
+  const page = async (
+    c: WebContext,
+    extra: { notice?: string; error?: string; builtin?: "1" } = {},
+    status: 200 | 400 = 200,
+  ) => {
     const user = requireRole(c, "engineer");
     const packageId = c.req.param("packageId") as string;
     const files = deps.workspaceFiles;
@@ -204,6 +223,7 @@ export function idePages(deps: WebDeps) {
     const text = binary ? undefined : opened?.content.toString("utf8");
     const view: View = {
       packageId,
+      ...(c.req.query("builtin") === "1" ? { builtin: "1" as const } : {}),
       title: c.get("t")("ide.title", { wbs: pkg.wbsId, title: pkg.title }),
       folder: scope.folder,
       dir,
@@ -246,8 +266,21 @@ export function idePages(deps: WebDeps) {
       }
       return c.body(body, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
     })
-    .get("/my-packages/:packageId/ide", (c) => {
+    .get("/my-packages/:packageId/ide", async (c) => {
       const saved = c.req.query("notice") === "saved" ? c.req.query("file") : undefined;
+      // A template that names its own IDE gets that IDE, started when it is not running; Azusa's
+      // editor stays one link away (?builtin=1) and takes over when the template's IDE does not start.
+      if (c.req.query("builtin") !== "1") {
+        const user = requireRole(c, "engineer");
+        const packageId = c.req.param("packageId");
+        const source = clientIp(c, deps.trustProxy);
+        const ide = await deps.ideProxy.ensure({ engineerId: user.userId, packageId, source, transport: "browser" });
+        if (ide.kind === "ready") return c.redirect(`${ideAppPath(packageId)}/`, 303);
+        if (ide.kind === "failed" && ide.status === 404) throw notFound("page");
+        if (ide.kind === "failed") {
+          return page(c, { error: c.get("t")("ide.appFailed", { reason: ide.reason }), builtin: "1" });
+        }
+      }
       return page(c, saved ? { notice: c.get("t")("ide.saved", { path: saved }) } : {});
     })
     .post("/my-packages/:packageId/ide/save", async (c) => {
@@ -267,7 +300,8 @@ export function idePages(deps: WebDeps) {
         if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
         return page(c, { error: err.message }, 400);
       }
-      const back = idePath(packageId, { dir: String(form.dir ?? ""), file: path });
+      const builtin = form.builtin === "1" ? "1" : undefined;
+      const back = idePath(packageId, { dir: String(form.dir ?? ""), file: path, builtin });
       return c.redirect(`${back}${back.includes("?") ? "&" : "?"}notice=saved`, 303);
     });
 }
