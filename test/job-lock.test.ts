@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { addDays, tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
+import { createJobLock } from "../src/jobs/job-lock.ts";
 import { runSchedule, type Schedule } from "../src/jobs/schedules.ts";
 import { createLogger } from "../src/logger.ts";
 import { type Azusa, buildAzusa } from "../src/server.ts";
@@ -63,6 +64,33 @@ describe.each(dialects)("schedules on two instances sharing %s", (dialect) => {
     expect(await runSchedule(job, b.jobLock, logger, new Date("2026-11-23T00:00:40Z"))).toBe(false);
     expect(await runSchedule(job, b.jobLock, logger, new Date("2026-11-23T00:01:05Z"))).toBe(true);
     expect(runs).toBe(2);
+  });
+
+  it("keeps the lock of a job that runs longer than the lock's lifetime", async () => {
+    // Each instance's own clock, moved by hand: the holder renews on a short real interval.
+    let clock = new Date("2026-11-23T03:00:00Z").getTime();
+    const now = () => new Date(clock);
+    const ttlMs = 60_000;
+    const holder = createJobLock({ db: a.db.kysely, ttlMs, renewMs: 10, now });
+    const other = createJobLock({ db: b.db.kysely, ttlMs, now });
+    const name = `test.long.${dialect}`;
+    const expiry = async () =>
+      (await a.db.kysely.selectFrom("job_lock").select("expires_at").where("name", "=", name).executeTakeFirst())
+        ?.expires_at;
+    const gate = deferred();
+    const fallback = setTimeout(gate.resolve, 10_000);
+    const running = holder.run(name, "slot-1", () => gate.promise);
+    await expect.poll(expiry).toBe("2026-11-23T03:01:00.000Z");
+    // Most of its lifetime later, a renewal pushes the expiry out from the holder's now.
+    clock += 50_000;
+    await expect.poll(expiry, { timeout: 5_000 }).toBe("2026-11-23T03:01:50.000Z");
+    // Past the first expiry the next slot's firing finds the lock still held.
+    clock += 20_000;
+    expect(await other.run(name, "slot-2", async () => undefined)).toBe(false);
+    gate.resolve();
+    clearTimeout(fallback);
+    expect(await running).toBe(true);
+    expect(await other.run(name, "slot-2", async () => undefined)).toBe(true);
   });
 
   it("sends the Monday reminder for last week's draft once when both instances fire", async () => {

@@ -21,12 +21,15 @@ export function createJobLock({
   db,
   owner = randomUUID(),
   ttlMs = 10 * 60_000,
+  renewMs = ttlMs / 3,
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
   owner?: string;
   /** A crashed holder's lock is free again after this long. */
   ttlMs?: number;
+  /** How often a holder at work pushes its expiry out again, so a job longer than `ttlMs` keeps its lock. */
+  renewMs?: number;
   now?: () => Date;
 }): JobLock {
   async function acquire(name: string, slot: string): Promise<boolean> {
@@ -48,6 +51,15 @@ export function createJobLock({
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
+  async function renew(name: string): Promise<void> {
+    await db
+      .updateTable("job_lock")
+      .set({ expires_at: new Date(now().getTime() + ttlMs).toISOString() })
+      .where("name", "=", name)
+      .where("owner", "=", owner)
+      .execute();
+  }
+
   async function release(name: string): Promise<void> {
     await db
       .updateTable("job_lock")
@@ -61,9 +73,17 @@ export function createJobLock({
     owner,
     async run(name, slot, work) {
       if (!(await acquire(name, slot))) return false;
+      // Renewals never overlap: a slow database must not pile them up.
+      let renewing: Promise<void> = Promise.resolve();
+      const timer = setInterval(() => {
+        renewing = renewing.then(() => renew(name)).catch(() => undefined);
+      }, renewMs);
+      timer.unref();
       try {
         await work();
       } finally {
+        clearInterval(timer);
+        await renewing;
         await release(name);
       }
       return true;
