@@ -3,6 +3,7 @@
 // its band, and the month's hours as CSV for Excel.
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createReminderService } from "../src/domain/notifications/reminders.service.ts";
 import { CSV_HEADERS } from "../src/domain/timesheets/settlements.service.ts";
 import { dialects } from "./support/databases.ts";
 import { BAND, type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
@@ -28,6 +29,38 @@ describe.each(dialects)("hours on %s", (dialect) => {
     await w.assign(w.juninin.packages["2.3"] as string, "kato");
   });
   afterAll(() => w?.stop());
+
+  it("reminds on Monday each engineer who held an assignment last week and recorded nothing, once", async () => {
+    const azusa = w.t.running.azusa;
+    // A Monday morning in Tokyo whose last week nobody has recorded anything in.
+    const reminders = createReminderService({
+      db: azusa.db.kysely,
+      notifications: azusa.notifications,
+      now: () => new Date("2027-01-04T00:30:00Z"),
+    });
+    expect(await reminders.timesheets()).toBe(3);
+    await reminders.timesheets();
+    for (const name of ["sato", "ito", "kato"]) {
+      const who = w.engineers[name] as HoursWorld["engineers"][string];
+      const told = (await (await who.client.get("/api/v1/notifications")).json()).items.filter((n: { title: string }) =>
+        n.title.startsWith("2026-12-28 の週"),
+      );
+      expect(told).toEqual([
+        expect.objectContaining({
+          kind: "timesheet.reminder",
+          body: "この週の作業時間がまだ記録されていません。",
+          title: expect.stringContaining("（"),
+        }),
+      ]);
+    }
+    // The week before the assignments began is nobody's to fill.
+    const before = createReminderService({
+      db: azusa.db.kysely,
+      notifications: azusa.notifications,
+      now: () => new Date("2026-11-09T00:30:00Z"),
+    });
+    expect(await before.timesheets()).toBe(0);
+  });
 
   it("refuses an entry that overlaps one of the engineer's own, naming it", async () => {
     const first = await record(sato, { start: "2026-11-02T09:00", end: "2026-11-02T12:00" });

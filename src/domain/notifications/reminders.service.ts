@@ -15,7 +15,10 @@ export function createReminderService({
   now?: () => Date;
 }) {
   return {
-    /** Monday: engineers whose sheets of last week are still draft or rejected. Returns how many sheets. */
+    /**
+     * Monday: engineers whose sheets of last week are still draft or rejected, and engineers who held an
+     * assignment on a contract last week but recorded no time on it at all. Returns how many were told.
+     */
     async timesheets(): Promise<number> {
       const lastWeek = addDays(weekOf(tokyoDay(now().getTime())), -7);
       const sheets = await db
@@ -36,7 +39,41 @@ export function createReminderService({
           dedupeKey: `timesheet.reminder:${s.id}`,
         });
       }
-      return sheets.length;
+      // The week in Tokyo, as the instants assignments are stored in.
+      const from = new Date(`${lastWeek}T00:00:00+09:00`).toISOString();
+      const to = new Date(`${addDays(lastWeek, 7)}T00:00:00+09:00`).toISOString();
+      const missing = await db
+        .selectFrom("assignment")
+        .innerJoin("work_package", "work_package.id", "assignment.package_id")
+        .innerJoin("contract", "contract.id", "work_package.contract_id")
+        .select(["assignment.engineer_id", "contract.id as contract_id", "contract.title", "contract.tenant_id"])
+        .distinct()
+        .where("assignment.started_at", "<", to)
+        .where((eb) => eb.or([eb("assignment.ended_at", "is", null), eb("assignment.ended_at", ">=", from)]))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("timesheet")
+                .select("timesheet.id")
+                .whereRef("timesheet.engineer_id", "=", "assignment.engineer_id")
+                .whereRef("timesheet.contract_id", "=", "contract.id")
+                .where("timesheet.week_start", "=", lastWeek),
+            ),
+          ),
+        )
+        .execute();
+      for (const m of missing) {
+        await notifications.notify(db, {
+          userIds: [m.engineer_id],
+          tenantId: null,
+          kind: "timesheet.reminder",
+          title: `${lastWeek} の週のタイムシートを提出してください（${m.title}）`,
+          body: "この週の作業時間がまだ記録されていません。",
+          subject: `contract:${m.contract_id}`,
+          dedupeKey: `timesheet.missing:${m.engineer_id}:${m.contract_id}:${lastWeek}`,
+        });
+      }
+      return sheets.length + missing.length;
     },
 
     /** Offers that expire within `hours` hours, to the engineer they were made to. */
