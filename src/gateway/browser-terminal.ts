@@ -7,6 +7,9 @@ import type { Bridge, Principal, SessionHandle } from "./bridge.ts";
 export interface TerminalSocket {
   send(data: Buffer | string, done?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
+  /** Stops reading frames from the page (the `ws` socket's pause), so keystrokes wait in the network. */
+  pause(): void;
+  resume(): void;
 }
 
 /**
@@ -39,7 +42,14 @@ export function openBrowserTerminal(
   socket: TerminalSocket,
   pty: { cols: number; rows: number },
 ): BrowserTerminal {
-  const input = new PassThrough();
+  // Keystrokes the command has not read yet: past this much, the page's frames wait in the network.
+  const input = new PassThrough({ highWaterMark: 64 * 1024 });
+  let paused = false;
+  input.on("drain", () => {
+    if (!paused) return;
+    paused = false;
+    socket.resume();
+  });
   let open = true;
   const output = new Writable({
     // The next chunk waits for the socket to take this one: a slow page slows the command, never Azusa's memory.
@@ -78,7 +88,10 @@ export function openBrowserTerminal(
         if (parsed.type === "resize" && cols && rows) handle.resize(cols, rows);
         return;
       }
-      input.write(Buffer.isBuffer(data) ? data : Buffer.from(data));
+      if (!input.write(Buffer.isBuffer(data) ? data : Buffer.from(data)) && !paused) {
+        paused = true;
+        socket.pause();
+      }
     },
     closed() {
       open = false;

@@ -157,6 +157,8 @@ export function terminalPages(deps: WebDeps) {
               {
                 send: (data, done) => socket.send(data, done),
                 close: (code, reason) => socket.close(code, reason),
+                pause: () => socket.pause(),
+                resume: () => socket.resume(),
               },
               { cols: size("cols", 80), rows: size("rows", 24) },
             );
