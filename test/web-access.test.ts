@@ -166,6 +166,19 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     expect(pr).toMatchObject({ state: "open", reviews: [] });
   });
 
+  it("refuses overlong text from a form as the API does, naming the field, and records nothing", async () => {
+    const _csrf = csrfTokenIn((await getPage(as.lead, "/notifications")).html);
+    const review = await postForm(as.lead, `/pulls/${pullId}/reviews`, {
+      _csrf,
+      verdict: "comment",
+      body: "長".repeat(20_001),
+    });
+    expect(review.status).toBe(400);
+    expect(review.html).toContain("must be at most 20000 characters");
+    const pr = await (await as.lead.get(`/api/v1/pulls/${pullId}`)).json();
+    expect(pr.reviews).toEqual([]);
+  });
+
   it("sends a stranger to sign in and back to the page afterwards", async () => {
     const page = await getPage(t.anonymous(), `/contracts/${contractId}`);
     expect(page.status).toBe(303);

@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppDeps } from "../api/app.ts";
 import type { AppEnv } from "../api/router.ts";
 import type { Actor, Role } from "../domain/actor.ts";
-import { AppError, notFound } from "../domain/errors.ts";
+import { AppError, invalidField, notFound } from "../domain/errors.ts";
 import type { WorkPackage } from "../domain/packages/packages.service.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
 
@@ -102,9 +102,12 @@ export async function orNull<T>(work: Promise<T>): Promise<T | null> {
 }
 
 /** One field of a parsed form (parsed with `all: true`, so a field may be a list) as trimmed text. */
-export function formText(form: Record<string, unknown>, name: string): string {
+export function formText(form: Record<string, unknown>, name: string, max = 2000): string {
   const v = form[name];
-  return String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
+  const text = String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
+  // The same bounds as the API's schemas: a page is no back door for a megabyte of text.
+  if (text.length > max) throw invalidField(name, `must be at most ${max} characters`);
+  return text;
 }
 
 /**

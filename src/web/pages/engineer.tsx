@@ -7,6 +7,7 @@ import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import {
+  formText,
   heldPackages,
   orNull,
   render,
@@ -185,7 +186,7 @@ export function engineerPages(deps: WebDeps) {
     .post("/offers/:id/decline", async (c) => {
       const user = requireRole(c, "engineer");
       const id = c.req.param("id");
-      const reason = String((await c.req.parseBody()).reason ?? "").trim();
+      const reason = formText(await c.req.parseBody(), "reason", 1000);
       if (!reason) {
         const fields = [{ path: c.get("t")("offers.reason"), message: c.get("t")("common.required") }];
         return render(c, <Offers c={c} offers={await pending(user)} error={{ offerId: id, fields }} />, 400);

@@ -10,7 +10,7 @@ import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
-import { orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { formText, orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
 
@@ -313,7 +313,7 @@ export function packagePages(deps: WebDeps) {
         });
       }
       await deps.offers.offer(user, id, engineerId);
-      const params = new URLSearchParams({ notice: "offered", name: String(form.name ?? "") });
+      const params = new URLSearchParams({ notice: "offered", name: formText(form, "name", 200) });
       return c.redirect(`/packages/${id}?${params}`, 303);
     });
 }

@@ -405,7 +405,7 @@ export function pullPages(deps: WebDeps) {
           fields: [{ path: "verdict", message: "invalid" }],
         });
       const at = formText(form, "at");
-      const commentBody = formText(form, "commentBody");
+      const commentBody = formText(form, "commentBody", 10_000);
       const comments: NonNullable<NewReview["comments"]> = [];
       if (at || commentBody) {
         const m = /^(\d+):(.+)$/.exec(at);
@@ -417,7 +417,7 @@ export function pullPages(deps: WebDeps) {
         comments.push({ path: m[2] ?? "", line: Number(m[1]), body: commentBody });
       }
       try {
-        await deps.pulls.review(user, id, { verdict, body: formText(form, "body"), comments });
+        await deps.pulls.review(user, id, { verdict, body: formText(form, "body", 20_000), comments });
       } catch (err) {
         const fields = err instanceof AppError && err.code === "VALIDATION" ? err.details?.fields : undefined;
         if (Array.isArray(fields)) return pullPage(c, id, { error: fields }, 400);

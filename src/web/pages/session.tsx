@@ -4,7 +4,7 @@ import type { Role } from "../../domain/actor.ts";
 import { AppError } from "../../domain/errors.ts";
 import type { MessageKey } from "../i18n/i18n.ts";
 import { FieldErrors, Layout, menus, Notice } from "../layout.tsx";
-import { render, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { formText, render, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 /** Only a path on this site may follow sign-in; anything else would make the form an open redirect. */
 export const safeNext = (next: unknown): string =>
@@ -141,7 +141,8 @@ export function sessionPages(deps: WebDeps) {
       if (fields.length)
         return render(c, <AcceptInvitation c={c} token={token} error={{ message: "", fields }} />, 400);
       try {
-        await deps.accounts.acceptInvitation({ token, name: String(form.name), password: String(form.password) });
+        const name = formText(form, "name", 200);
+        await deps.accounts.acceptInvitation({ token, name, password: String(form.password) });
       } catch (err) {
         if (!(err instanceof AppError) || err.code === "INTERNAL") throw err;
         return render(c, <AcceptInvitation c={c} token={token} error={{ message: err.message }} />, 400);
