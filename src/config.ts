@@ -17,7 +17,9 @@ const Env = z.object({
     .string()
     .min(32, "must be at least 32 characters")
     .optional()
-    .describe("signing secret for sessions; generated once and kept in the data directory when unset"),
+    .describe(
+      "signing secret for sessions and the key sealing stored secrets; generated once and kept in the data directory when unset",
+    ),
   AZUSA_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info")

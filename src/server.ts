@@ -10,6 +10,7 @@ import { createApp } from "./api/app.ts";
 import { createMetrics } from "./api/system/metrics.ts";
 import { createAuth } from "./auth/auth.ts";
 import { createCredentialStore } from "./auth/credentials.ts";
+import { createSealer, sealStoredSecrets } from "./auth/sealed.ts";
 import type { Config } from "./config.ts";
 import { openDatabase } from "./db/db.ts";
 import { migrate } from "./db/migrate.ts";
@@ -86,9 +87,11 @@ export function buildAzusa(
   { logger = createLogger({ level: config.logLevel }) }: { logger?: Logger } = {},
 ) {
   const db = openDatabase(config.database);
+  const secret = loadSecret(config);
+  const sealer = createSealer(secret);
   const { auth, migrate: migrateAuth } = createAuth({
     db,
-    secret: loadSecret(config),
+    secret,
     baseUrl: config.baseUrl,
     signInLimit: config.signInLimit,
     logger,
@@ -163,6 +166,7 @@ export function buildAzusa(
     logger,
     retryBaseMs: config.webhookRetryMs,
     allowLoopbackReceivers: config.webhookLoopback,
+    sealer,
   });
   const timesheets = createTimesheetService({ db: db.kysely, audit, notifications });
   const settlements = createSettlementService({ db: db.kysely, audit });
@@ -178,6 +182,7 @@ export function buildAzusa(
   const jobLock = createJobLock({ db: db.kysely });
   const github = createGithubService({
     db: db.kysely,
+    sealer,
     audit,
     packages,
     baseUrl: config.baseUrl,
@@ -243,6 +248,7 @@ export function buildAzusa(
   });
   return {
     app,
+    sealer,
     ideProxy,
     /** Takes the upgrades (WebSockets) of a template's own IDE; false for any other. */
     ideUpgrade: ideUpgradeHandler({
@@ -317,6 +323,9 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   await azusa.workspaces.templates();
   const applied = await azusa.migrate();
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
+  // Secrets saved before they were sealed at rest are sealed now.
+  const sealed = await sealStoredSecrets(azusa.db.kysely, azusa.sealer);
+  if (sealed) azusa.logger.info({ sealed }, "stored secrets sealed");
   // Workspaces made before a restart get their egress proxies back before anyone can reach them.
   await azusa.egress.resume();
   // Before serving: the rows and the engine agree again after a crash (an engine that does not

@@ -4,6 +4,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sealStoredSecrets } from "../src/auth/sealed.ts";
 import { system } from "../src/domain/actor.ts";
 import { createDeliveryService } from "../src/domain/delivery/delivery.service.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
@@ -263,6 +264,16 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
       const listed = await (await w.contractor.get("/api/v1/webhooks")).text();
       expect(listed).toContain("…0123");
       expect(listed).not.toContain(SECRET);
+      // At rest the secret is sealed; one saved before sealing existed is sealed at the next start.
+      const db = w.t.running.azusa.db.kysely;
+      const stored = async () =>
+        (await db.selectFrom("webhook").select("secret").where("id", "=", id).executeTakeFirstOrThrow()).secret;
+      expect(await stored()).toMatch(/^sealed:v1:/);
+      expect(await stored()).not.toContain(SECRET);
+      await db.updateTable("webhook").set({ secret: SECRET }).where("id", "=", id).execute();
+      expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(1);
+      expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(0);
+      expect(w.t.running.azusa.sealer.open(await stored())).toBe(SECRET);
 
       const pkg = await reviewed("2.1");
       const delivery = await (await sato.client.post(`/api/v1/packages/${pkg.id}/deliver`)).json();

@@ -141,6 +141,15 @@ describe("GitHub", () => {
     expect(await (await contractor.get(`/api/v1/tenants/${tokyoId}/github`)).text()).not.toContain(TOKEN);
     expect((await osaka.get(`/api/v1/tenants/${tokyoId}/github`)).status).toBe(404);
     expect((await lead.put(`/api/v1/tenants/${tokyoId}/github`, { organization: "x", token: TOKEN })).status).toBe(403);
+    // Nor kept in the clear: the token and the webhook secret are sealed at rest.
+    const row = await t.running.azusa.db.kysely
+      .selectFrom("tenant_github")
+      .select(["token", "webhook_secret"])
+      .where("tenant_id", "=", tokyoId)
+      .executeTakeFirstOrThrow();
+    expect(row.token).toMatch(/^sealed:v1:/);
+    expect(row.webhook_secret).toMatch(/^sealed:v1:/);
+    expect(t.running.azusa.sealer.open(row.token)).toBe(TOKEN);
   });
 
   it("makes the package's private repository, protects main with the lead's review and adds the engineer", async () => {

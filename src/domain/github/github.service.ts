@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Webhooks } from "@octokit/webhooks";
 import type { Kysely, Transaction } from "kysely";
+import type { Sealer } from "../../auth/sealed.ts";
 import type { Database, PullRequestTable } from "../../db/schema.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { createGithubForge, type GithubApi, githubClient } from "../../git/github-forge.ts";
@@ -52,6 +53,8 @@ interface PullPayload {
 /** Options of the GitHub service. */
 export interface GithubServiceOptions {
   db: Kysely<Database>;
+  /** The token and the webhook secret are stored sealed. */
+  sealer: Sealer;
   audit: AuditService;
   packages: PackageService;
   /** Azusa's public URL: webhooks point back at it. */
@@ -74,6 +77,7 @@ export function createGithubService({
   apiUrl,
   client = (token) => githubClient(token, apiUrl),
   now = () => new Date(),
+  sealer,
 }: GithubServiceOptions) {
   const system: Actor = { kind: "system", name: "github" };
   const webhookUrl = (tenantId: string) => new URL(`/webhooks/github/${tenantId}`, baseUrl).toString();
@@ -84,7 +88,8 @@ export function createGithubService({
   }
 
   async function settingsRow(tenantId: string) {
-    return db.selectFrom("tenant_github").selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
+    const row = await db.selectFrom("tenant_github").selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
+    return row && { ...row, token: sealer.open(row.token), webhook_secret: sealer.open(row.webhook_secret) };
   }
 
   async function upsertPull(trx: Transaction<Database>, packageId: string, tenantId: string, p: PullPayload) {
@@ -278,12 +283,16 @@ export function createGithubService({
           .select("webhook_secret")
           .where("tenant_id", "=", tenantId)
           .executeTakeFirst();
-        const values = { organization: input.organization, token: input.token, updated_at: at };
+        const values = { organization: input.organization, token: sealer.seal(input.token), updated_at: at };
         if (had) await trx.updateTable("tenant_github").set(values).where("tenant_id", "=", tenantId).execute();
         else
           await trx
             .insertInto("tenant_github")
-            .values({ tenant_id: tenantId, ...values, webhook_secret: randomBytes(32).toString("base64url") })
+            .values({
+              tenant_id: tenantId,
+              ...values,
+              webhook_secret: sealer.seal(randomBytes(32).toString("base64url")),
+            })
             .execute();
         // The token and the secret stay out of the audit log.
         await audit.record(

@@ -2,6 +2,7 @@
 // retried with exponential backoff, every attempt recorded.
 import { createHmac, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
+import type { Sealer } from "../../auth/sealed.ts";
 import type { Database, Executor, NotificationTable, WebhookDeliveryTable } from "../../db/schema.ts";
 import type { Logger } from "../../logger.ts";
 import type { Actor } from "../actor.ts";
@@ -82,7 +83,10 @@ export function createNotificationService({
   maxAttempts = 6,
   timeoutMs = 10_000,
   allowLoopbackReceivers = false,
+  sealer,
 }: {
+  /** Webhook secrets are stored sealed. */
+  sealer: Sealer;
   db: Kysely<Database>;
   audit: AuditService;
   logger: Logger;
@@ -262,7 +266,7 @@ export function createNotificationService({
               .where("next_attempt_at", "=", d.next_attempt_at)
               .executeTakeFirst();
             if (Number(claimed.numUpdatedRows) !== 1) return;
-            await attempt(d, url, secret);
+            await attempt(d, url, sealer.open(secret));
           }),
         );
       })().catch((err) => logger.error({ err }, "webhook dispatch failed"));
@@ -315,7 +319,7 @@ export function createNotificationService({
         id: randomUUID(),
         tenant_id: tenantId,
         url,
-        secret: input.secret,
+        secret: sealer.seal(input.secret),
         created_by: userId,
         created_at: now().toISOString(),
         removed_at: null,
@@ -337,7 +341,12 @@ export function createNotificationService({
         .where("removed_at", "is", null)
         .orderBy("created_at")
         .execute();
-      return rows.map((r) => ({ id: r.id, url: r.url, secretHint: `…${r.secret.slice(-4)}`, createdAt: r.created_at }));
+      return rows.map((r) => ({
+        id: r.id,
+        url: r.url,
+        secretHint: `…${sealer.open(r.secret).slice(-4)}`,
+        createdAt: r.created_at,
+      }));
     },
 
     async removeWebhook(actor: Actor, id: string): Promise<void> {
