@@ -345,6 +345,45 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await w.contractor.get(`/api/v1/contracts/${w.ukeoi.id}/settlements?month=2026-09`)).status).toBe(409);
   });
 
+  it("closes a month once every hour in it is approved, and then keeps its figures as billed", async () => {
+    const base = `/api/v1/contracts/${w.juninin.id}/settlements`;
+    const stillPending = await w.contractor.post(`${base}/close`, { month: "2026-09" });
+    expect(stillPending.status).toBe(409);
+    expect((await stillPending.json()).error.message).toBe("hours of 2026-09 are not approved yet: sato (8 h)");
+    const lastWeek = await sheetOf(sato, "2026-09-28");
+    expect((await sato.client.post(`/api/v1/timesheets/${lastWeek.id}/submit`)).status).toBe(200);
+    expect((await w.lead.post(`/api/v1/timesheets/${lastWeek.id}/approve`)).status).toBe(200);
+
+    expect((await w.lead.post(`${base}/close`, { month: "2026-09" })).status).toBe(403);
+    const early = await w.contractor.post(`${base}/close`, { month: "2099-01" });
+    expect((await early.json()).error).toMatchObject({ code: "INVALID_STATE", message: "2099-01 is not over yet" });
+    const closed = await w.contractor.post(`${base}/close`, { month: "2026-09" });
+    expect(closed.status).toBe(201);
+    const month = await closed.json();
+    expect(month.closed).toMatchObject({ by: expect.any(String), at: expect.any(String) });
+    const amounts = Object.fromEntries(
+      month.items.map((i: { engineerName: string; amountYen: number }) => [i.engineerName, i.amountYen]),
+    );
+    expect(amounts).toEqual({ ito: BAND.monthlyFeeYen, kato: 830_000, sato: 788_000 });
+    expect(await (await w.contractor.get(`${base}?month=2026-09`)).json()).toEqual(month);
+    expect((await w.contractor.post(`${base}/close`, { month: "2026-09" })).status).toBe(409);
+
+    // Closed: nothing in it changes, neither an amount nor an approved week.
+    const kato = w.engineers.kato as { id: string };
+    const adjust = { engineerId: kato.id, month: "2026-09", amountYen: 1_000, reason: "交通費" };
+    expect((await w.contractor.post(`${base}/adjustments`, adjust)).status).toBe(409);
+    const reopenWeek = await w.lead.post(`/api/v1/timesheets/${lastWeek.id}/reopen`, { reason: "確認のため" });
+    expect((await reopenWeek.json()).error.message).toBe("2026-09 is closed: the contractor reopens the month first");
+
+    expect((await w.contractor.post(`${base}/reopen`, { month: "2026-09" })).status).toBe(400); // no reason
+    const reopened = await w.contractor.post(`${base}/reopen`, { month: "2026-09", reason: "交通費の計上漏れ" });
+    expect(reopened.status).toBe(200);
+    expect((await reopened.json()).closed).toBeNull();
+    expect((await w.contractor.post(`${base}/adjustments`, adjust)).status).toBe(201);
+    const events = (await (await w.contractor.get("/api/v1/audit-events")).json()).items as { action: string }[];
+    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(["settlement.closed", "settlement.reopened"]));
+  });
+
   it("exports a month as CSV that Excel opens: BOM, CRLF, Japanese headers and text intact", async () => {
     await record(sato, { start: "2026-08-03T09:00", end: "2026-08-03T12:10", note: "顧客打合せ, 議事録「第2版」" });
     await record(sato, { start: "2026-07-31T23:00", end: "2026-08-01T00:30" }); // the month starts in the middle

@@ -285,6 +285,17 @@ export interface SettlementAdjustmentTable {
   created_at: string;
 }
 
+/** A 準委任 month closed by the contractor, with its settlements as they were at the close. */
+export interface SettlementCloseTable {
+  contract_id: string;
+  month: string;
+  tenant_id: string;
+  /** JSON of the month's settlements. */
+  settlements: string;
+  closed_by: string;
+  closed_at: string;
+}
+
 /** A 請負 delivery and its inspection (検収). */
 export interface DeliveryTable {
   id: string;
@@ -422,6 +433,7 @@ export interface Database {
   time_entry: TimeEntryTable;
   timesheet: TimesheetTable;
   settlement_adjustment: SettlementAdjustmentTable;
+  settlement_close: SettlementCloseTable;
   delivery: DeliveryTable;
   job_lock: JobLockTable;
   notification: NotificationTable;

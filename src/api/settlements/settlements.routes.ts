@@ -51,7 +51,18 @@ const Settlement = z
   })
   .openapi("Settlement");
 
-const Settlements = json(z.object({ items: z.array(Settlement) }));
+const Settlements = json(
+  z
+    .object({
+      month: z.string(),
+      closed: z
+        .object({ at: z.string(), by: z.string() })
+        .nullable()
+        .describe("when the contractor closed the month; its figures are then frozen as they were"),
+      items: z.array(Settlement),
+    })
+    .openapi("MonthSettlement"),
+);
 
 /** A GET of one contract's month. */
 const monthRoute = (path: string, summary: string, content: Parameters<typeof createRoute>[0]["responses"][number]) =>
@@ -105,6 +116,31 @@ const adjust = createRoute({
   responses: { 201: { description: "The month's settlements", content: Settlements }, ...errorResponses },
 });
 
+const close = createRoute({
+  method: "post",
+  path: "/contracts/{id}/settlements/close",
+  tags: ["settlements"],
+  summary:
+    "Close an ended 準委任 month (contractors): every hour approved, the figures frozen; its weeks can no longer be reopened nor its amounts adjusted",
+  request: { params: IdParam, body: { required: true, content: json(z.strictObject({ month: Month })) } },
+  responses: { 201: { description: "The month, closed", content: Settlements }, ...errorResponses },
+});
+
+const reopenMonth = createRoute({
+  method: "post",
+  path: "/contracts/{id}/settlements/reopen",
+  tags: ["settlements"],
+  summary: "Open a closed month again (contractors), with a reason; audited",
+  request: {
+    params: IdParam,
+    body: {
+      required: true,
+      content: json(z.strictObject({ month: Month, reason: z.string().trim().min(1, "say why").max(2000) })),
+    },
+  },
+  responses: { 200: { description: "The month, live again", content: Settlements }, ...errorResponses },
+});
+
 export const settlementRoutes = (deps: { settlements: SettlementService }) =>
   createRouter()
     .openapi(hours, async (c) =>
@@ -123,11 +159,15 @@ export const settlementRoutes = (deps: { settlements: SettlementService }) =>
       });
     })
     .openapi(settle, async (c) =>
-      c.json(
-        { items: await deps.settlements.settle(actorOf(c), c.req.valid("param").id, c.req.valid("query").month) },
-        200,
-      ),
+      c.json(await deps.settlements.settle(actorOf(c), c.req.valid("param").id, c.req.valid("query").month), 200),
     )
     .openapi(adjust, async (c) =>
-      c.json({ items: await deps.settlements.adjust(actorOf(c), c.req.valid("param").id, c.req.valid("json")) }, 201),
-    );
+      c.json(await deps.settlements.adjust(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 201),
+    )
+    .openapi(close, async (c) =>
+      c.json(await deps.settlements.close(actorOf(c), c.req.valid("param").id, c.req.valid("json").month), 201),
+    )
+    .openapi(reopenMonth, async (c) => {
+      const { month, reason } = c.req.valid("json");
+      return c.json(await deps.settlements.reopenMonth(actorOf(c), c.req.valid("param").id, month, reason), 200);
+    });

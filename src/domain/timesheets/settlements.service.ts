@@ -7,7 +7,7 @@ import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { AppError, forbidden, notFound } from "../errors.ts";
-import { monthRange, roundMinutes, tokyoMidnight } from "./time.ts";
+import { monthRange, roundMinutes, tokyoDay, tokyoMidnight } from "./time.ts";
 import { partsOf } from "./timesheets.service.ts";
 
 export interface Band {
@@ -43,6 +43,14 @@ export interface Settlement {
   baseAmountYen: number;
   adjustments: { id: string; amountYen: number; reason: string; createdBy: string; createdAt: string }[];
   amountYen: number;
+}
+
+/** A month's settlements, live or as they were when the contractor closed the month. */
+export interface MonthSettlement {
+  month: string;
+  /** When and by whom the month was closed; null while its figures still follow the timesheets. */
+  closed: { at: string; by: string } | null;
+  items: Settlement[];
 }
 
 /** One Tokyo day's share of one entry, as billing reads it. */
@@ -181,6 +189,78 @@ export function createSettlementService({
     );
   }
 
+  /** A closed month's figures, or null. */
+  async function closedMonth(contractId: string, month: string): Promise<MonthSettlement | null> {
+    const row = await db
+      .selectFrom("settlement_close")
+      .selectAll()
+      .where("contract_id", "=", contractId)
+      .where("month", "=", month)
+      .executeTakeFirst();
+    if (!row) return null;
+    return { month, closed: { at: row.closed_at, by: row.closed_by }, items: JSON.parse(row.settlements) };
+  }
+
+  /** The month's settlements as the timesheets and adjustments say now. */
+  async function live(c: ContractTable, month: string): Promise<Settlement[]> {
+    const contractId = c.id;
+    if (c.type !== "juninin" || c.band_min_hours == null) {
+      throw new AppError("INVALID_STATE", "a 請負 (ukeoi) contract is paid per accepted delivery, not by hours", {
+        current: c.type,
+      });
+    }
+    const band: Band = {
+      monthlyFeeYen: Number(c.monthly_fee_yen),
+      minHours: Number(c.band_min_hours),
+      maxHours: Number(c.band_max_hours),
+      overRateYen: Number(c.over_rate_yen),
+      underRateYen: Number(c.under_rate_yen),
+    };
+    const list = await rows(contractId, month);
+    const adjustments = await db
+      .selectFrom("settlement_adjustment")
+      .selectAll()
+      .where("contract_id", "=", contractId)
+      .where("month", "=", month)
+      .orderBy("created_at")
+      .execute();
+    const engineers = new Map<string, string>();
+    for (const r of list) engineers.set(r.engineerId, r.engineerName);
+    const missing = adjustments.map((a) => a.engineer_id).filter((id) => !engineers.has(id));
+    if (missing.length) {
+      const users = await db.selectFrom("user").select(["id", "name"]).where("id", "in", missing).execute();
+      for (const u of users) engineers.set(u.id, u.name);
+    }
+    const out: Settlement[] = [];
+    for (const [engineerId, engineerName] of engineers) {
+      const mine = list.filter((r) => r.engineerId === engineerId);
+      const approved = mine.filter((r) => r.weekState === "approved").reduce((s, r) => s + r.roundedMinutes, 0);
+      const pending = mine.filter((r) => r.weekState !== "approved").reduce((s, r) => s + r.roundedMinutes, 0);
+      const { basis, amountYen } = settleBand(approved / 60, band);
+      const adj = adjustments
+        .filter((a) => a.engineer_id === engineerId)
+        .map((a) => ({
+          id: a.id,
+          amountYen: Number(a.amount_yen),
+          reason: a.reason,
+          createdBy: a.created_by,
+          createdAt: a.created_at,
+        }));
+      out.push({
+        engineerId,
+        engineerName,
+        month,
+        approvedHours: hours(approved),
+        pendingHours: hours(pending),
+        basis,
+        baseAmountYen: amountYen,
+        adjustments: adj,
+        amountYen: amountYen + adj.reduce((s, a) => s + a.amountYen, 0),
+      });
+    }
+    return out.sort((a, b) => a.engineerName.localeCompare(b.engineerName));
+  }
+
   const service = {
     /** The month's hours of a contract, one row per entry and Tokyo day (leads and contractors who see it). */
     async hours(actor: Actor, contractId: string, month: string): Promise<HoursRow[]> {
@@ -211,64 +291,84 @@ export function createSettlementService({
       ]);
     },
 
-    /** 準委任: each engineer's approved hours of the month against the band, with adjustments. */
-    async settle(actor: Actor, contractId: string, month: string): Promise<Settlement[]> {
+    /**
+     * 準委任: each engineer's approved hours of the month against the band, with adjustments; once the
+     * contractor has closed the month, the figures as they were then.
+     */
+    async settle(actor: Actor, contractId: string, month: string): Promise<MonthSettlement> {
       const c = await contractFor(actor, contractId);
-      if (c.type !== "juninin" || c.band_min_hours == null) {
-        throw new AppError("INVALID_STATE", "a 請負 (ukeoi) contract is paid per accepted delivery, not by hours", {
-          current: c.type,
-        });
+      const closed = await closedMonth(contractId, month);
+      if (closed) return closed;
+      return { month, closed: null, items: await live(c, month) };
+    },
+
+    /**
+     * Closes an ended month (contractors): every hour in it approved, its settlements kept as they are now.
+     * Afterwards its weeks cannot be reopened nor its amounts adjusted until the month is reopened.
+     */
+    async close(actor: Actor, contractId: string, month: string): Promise<MonthSettlement> {
+      const c = await contractFor(actor, contractId);
+      if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only a contractor closes a month");
+      if (monthRange(month).to > tokyoDay(now().getTime())) {
+        throw new AppError("INVALID_STATE", `${month} is not over yet`);
       }
-      const band: Band = {
-        monthlyFeeYen: Number(c.monthly_fee_yen),
-        minHours: Number(c.band_min_hours),
-        maxHours: Number(c.band_max_hours),
-        overRateYen: Number(c.over_rate_yen),
-        underRateYen: Number(c.under_rate_yen),
-      };
-      const list = await rows(contractId, month);
-      const adjustments = await db
-        .selectFrom("settlement_adjustment")
-        .selectAll()
-        .where("contract_id", "=", contractId)
-        .where("month", "=", month)
-        .orderBy("created_at")
-        .execute();
-      const engineers = new Map<string, string>();
-      for (const r of list) engineers.set(r.engineerId, r.engineerName);
-      const missing = adjustments.map((a) => a.engineer_id).filter((id) => !engineers.has(id));
-      if (missing.length) {
-        const users = await db.selectFrom("user").select(["id", "name"]).where("id", "in", missing).execute();
-        for (const u of users) engineers.set(u.id, u.name);
+      const items = await live(c, month);
+      const pending = items.filter((i) => i.pendingHours > 0);
+      if (pending.length) {
+        const who = pending.map((i) => `${i.engineerName} (${i.pendingHours} h)`).join(", ");
+        throw new AppError("INVALID_STATE", `hours of ${month} are not approved yet: ${who}`);
       }
-      const out: Settlement[] = [];
-      for (const [engineerId, engineerName] of engineers) {
-        const mine = list.filter((r) => r.engineerId === engineerId);
-        const approved = mine.filter((r) => r.weekState === "approved").reduce((s, r) => s + r.roundedMinutes, 0);
-        const pending = mine.filter((r) => r.weekState !== "approved").reduce((s, r) => s + r.roundedMinutes, 0);
-        const { basis, amountYen } = settleBand(approved / 60, band);
-        const adj = adjustments
-          .filter((a) => a.engineer_id === engineerId)
-          .map((a) => ({
-            id: a.id,
-            amountYen: Number(a.amount_yen),
-            reason: a.reason,
-            createdBy: a.created_by,
-            createdAt: a.created_at,
-          }));
-        out.push({
-          engineerId,
-          engineerName,
-          month,
-          approvedHours: hours(approved),
-          pendingHours: hours(pending),
-          basis,
-          baseAmountYen: amountYen,
-          adjustments: adj,
-          amountYen: amountYen + adj.reduce((s, a) => s + a.amountYen, 0),
-        });
-      }
-      return out.sort((a, b) => a.engineerName.localeCompare(b.engineerName));
+      const at = now().toISOString();
+      await db.transaction().execute(async (trx) => {
+        const done = await trx
+          .insertInto("settlement_close")
+          .values({
+            contract_id: contractId,
+            month,
+            tenant_id: c.tenant_id,
+            settlements: JSON.stringify(items),
+            closed_by: actor.userId,
+            closed_at: at,
+          })
+          .onConflict((oc) => oc.columns(["contract_id", "month"]).doNothing())
+          .executeTakeFirst();
+        if (Number(done.numInsertedOrUpdatedRows ?? 0) !== 1) {
+          throw new AppError("INVALID_STATE", `${month} is closed already`);
+        }
+        await audit.record(
+          actor,
+          "settlement.closed",
+          `contract:${contractId}`,
+          { month, engineers: items.length, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) },
+          { trx, tenantId: c.tenant_id },
+        );
+      });
+      return { month, closed: { at, by: actor.userId }, items };
+    },
+
+    /** Opens a closed month again (contractors), with a reason that goes to the audit log. */
+    async reopenMonth(actor: Actor, contractId: string, month: string, reason: string): Promise<MonthSettlement> {
+      const c = await contractFor(actor, contractId);
+      if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only a contractor reopens a month");
+      await db.transaction().execute(async (trx) => {
+        const done = await trx
+          .deleteFrom("settlement_close")
+          .where("contract_id", "=", contractId)
+          .where("month", "=", month)
+          .executeTakeFirst();
+        if (Number(done.numDeletedRows) !== 1) throw new AppError("INVALID_STATE", `${month} is not closed`);
+        await audit.record(
+          actor,
+          "settlement.reopened",
+          `contract:${contractId}`,
+          { month, reason },
+          {
+            trx,
+            tenantId: c.tenant_id,
+          },
+        );
+      });
+      return { month, closed: null, items: await live(c, month) };
     },
 
     /** A contractor corrects a month's amount up or down; the reason is required and audited. */
@@ -276,12 +376,15 @@ export function createSettlementService({
       actor: Actor,
       contractId: string,
       input: { engineerId: string; month: string; amountYen: number; reason: string },
-    ): Promise<Settlement[]> {
+    ): Promise<MonthSettlement> {
       const c = await contractFor(actor, contractId);
       if (actor.kind !== "user" || actor.role !== "contractor")
         throw forbidden("only a contractor adjusts a settlement");
       if (c.type !== "juninin")
         throw new AppError("INVALID_STATE", "only a 準委任 (juninin) month is settled by hours");
+      if (await closedMonth(contractId, input.month)) {
+        throw new AppError("INVALID_STATE", `${input.month} is closed: reopen the month to adjust it`);
+      }
       const assigned = await db
         .selectFrom("assignment")
         .innerJoin("work_package", "work_package.id", "assignment.package_id")

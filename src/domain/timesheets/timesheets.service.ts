@@ -334,6 +334,20 @@ export function createTimesheetService({
           current: row.state,
         });
       }
+      if (to === "draft") {
+        // A week of a month the contractor has closed stays as billed until the month is reopened.
+        const months = [...new Set([row.week_start.slice(0, 7), addDays(row.week_start, 6).slice(0, 7)])];
+        const closed = await trx
+          .selectFrom("settlement_close")
+          .select("month")
+          .where("contract_id", "=", row.contract_id)
+          .where("month", "in", months)
+          .execute();
+        if (closed.length) {
+          const which = closed.map((m) => m.month).join(", ");
+          throw new AppError("INVALID_STATE", `${which} is closed: the contractor reopens the month first`);
+        }
+      }
       const at = now().toISOString();
       const decidedBy = actor.kind === "user" ? actor.userId : `system:${actor.name}`;
       const changes =

@@ -2,10 +2,10 @@
 // for 準委任 contracts each engineer's settlement against the monthly band.
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
-import type { HoursRow, Settlement } from "../../domain/timesheets/settlements.service.ts";
+import type { HoursRow, MonthSettlement } from "../../domain/timesheets/settlements.service.ts";
 import { tokyoDay } from "../../domain/timesheets/time.ts";
-import { DataTable, Layout } from "../layout.tsx";
-import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { CsrfField, DataTable, Layout, Notice } from "../layout.tsx";
+import { formText, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const hours = (minutes: number) => Math.round((minutes / 60) * 100) / 100;
 const yen = (n: number) => new Intl.NumberFormat("ja-JP").format(n);
@@ -17,7 +17,7 @@ const shift = (month: string, by: number) => {
   return d.toISOString().slice(0, 7);
 };
 
-type ContractMonth = { contract: Contract; rows: HoursRow[]; settlements: Settlement[] | null };
+type ContractMonth = { contract: Contract; rows: HoursRow[]; settlements: MonthSettlement | null };
 
 function ContractHours({ c, month, item }: { c: WebContext; month: string; item: ContractMonth }) {
   const t = c.get("t");
@@ -46,10 +46,13 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           })}
         </p>
       ) : null}
+      {settlements?.closed ? (
+        <p class="badge">{t("monthHours.closedAt", { at: settlements.closed.at.slice(0, 16).replace("T", " ") })}</p>
+      ) : null}
       {settlements ? (
         <DataTable
           empty={t("monthHours.noSettlement")}
-          count={settlements.length}
+          count={settlements.items.length}
           cols={[
             t("package.engineer"),
             { label: t("monthHours.approved"), num: true },
@@ -60,7 +63,7 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
             { label: t("monthHours.amount"), num: true },
           ]}
         >
-          {settlements.map((s) => (
+          {settlements.items.map((s) => (
             <tr>
               <th scope="row">{s.engineerName}</th>
               <td class="num">{t("common.hours", { hours: s.approvedHours })}</td>
@@ -75,14 +78,40 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           ))}
         </DataTable>
       ) : null}
+      {settlements && !settlements.closed ? (
+        <form method="post" action="/hours/close" class="row">
+          <CsrfField c={c} />
+          <input type="hidden" name="contractId" value={contract.id} />
+          <input type="hidden" name="month" value={month} />
+          <button type="submit">{t("monthHours.close", { month })}</button>
+        </form>
+      ) : null}
+      {settlements?.closed ? (
+        <form method="post" action="/hours/reopen" class="row">
+          <CsrfField c={c} />
+          <input type="hidden" name="contractId" value={contract.id} />
+          <input type="hidden" name="month" value={month} />
+          <label>
+            {t("monthHours.reopenReason")}
+            <input type="text" name="reason" required maxlength={2000} />
+          </label>
+          <button type="submit" class="secondary">
+            {t("monthHours.reopen")}
+          </button>
+        </form>
+      ) : null}
     </section>
   );
 }
 
 function MonthHours({ c, month, items }: { c: WebContext; month: string; items: ContractMonth[] }) {
   const t = c.get("t");
+  const notice = c.req.query("notice");
   return (
     <Layout c={c} title={t("monthHours.title", { month })}>
+      {notice === "closed" || notice === "reopened" ? (
+        <Notice kind="ok">{t(`monthHours.${notice}`, { month })}</Notice>
+      ) : null}
       <p class="row">
         <a href={`/hours?month=${shift(month, -1)}`}>{t("monthHours.previous")}</a>{" "}
         <a href={`/hours?month=${shift(month, 1)}`}>{t("monthHours.next")}</a>
@@ -97,19 +126,39 @@ function MonthHours({ c, month, items }: { c: WebContext; month: string; items: 
 
 /** The month's hours page. */
 export function hoursPages(deps: WebDeps) {
-  return new Hono<WebEnv>().get("/hours", async (c) => {
-    const user = requireRole(c, "contractor");
-    const asked = c.req.query("month");
-    const month = asked && /^\d{4}-(0[1-9]|1[0-2])$/.test(asked) ? asked : tokyoDay(Date.now()).slice(0, 7);
-    const contracts = await deps.contracts.list(user);
-    const items = await Promise.all(
-      contracts.map(async (contract) => ({
-        contract,
-        rows: await deps.settlements.hours(user, contract.id, month),
-        settlements:
-          contract.type === "juninin" && contract.band ? await deps.settlements.settle(user, contract.id, month) : null,
-      })),
-    );
-    return render(c, <MonthHours c={c} month={month} items={items} />);
-  });
+  /** The contract and month a close or reopen form names. */
+  const target = async (c: WebContext) => {
+    const form = await c.req.parseBody();
+    return { form, contractId: formText(form, "contractId", 100), month: formText(form, "month", 7) };
+  };
+  return new Hono<WebEnv>()
+    .post("/hours/close", async (c) => {
+      const user = requireRole(c, "contractor");
+      const { contractId, month } = await target(c);
+      await deps.settlements.close(user, contractId, month);
+      return c.redirect(`/hours?month=${month}&notice=closed`, 303);
+    })
+    .post("/hours/reopen", async (c) => {
+      const user = requireRole(c, "contractor");
+      const { form, contractId, month } = await target(c);
+      await deps.settlements.reopenMonth(user, contractId, month, formText(form, "reason"));
+      return c.redirect(`/hours?month=${month}&notice=reopened`, 303);
+    })
+    .get("/hours", async (c) => {
+      const user = requireRole(c, "contractor");
+      const asked = c.req.query("month");
+      const month = asked && /^\d{4}-(0[1-9]|1[0-2])$/.test(asked) ? asked : tokyoDay(Date.now()).slice(0, 7);
+      const contracts = await deps.contracts.list(user);
+      const items = await Promise.all(
+        contracts.map(async (contract) => ({
+          contract,
+          rows: await deps.settlements.hours(user, contract.id, month),
+          settlements:
+            contract.type === "juninin" && contract.band
+              ? await deps.settlements.settle(user, contract.id, month)
+              : null,
+        })),
+      );
+      return render(c, <MonthHours c={c} month={month} items={items} />);
+    });
 }
