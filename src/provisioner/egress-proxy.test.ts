@@ -142,6 +142,38 @@ describe("the egress proxy", () => {
     expect(origin.seen.length).toBe(before);
   });
 
+  it("answers 503 to a connection beyond the workspace's limit, and serves again once one ends", async () => {
+    const limited = await listenEgressProxy({
+      workspaceId: "ws-4",
+      host: "127.0.0.1",
+      port: 0,
+      subnet: "127.0.0.0/8",
+      allowed: () => true,
+      maxConnections: 2,
+      onConnection: (e) => events.push(e),
+    });
+    // Two tunnels held open (their request sent, nothing closed) fill the limit.
+    const held = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<import("node:net").Socket>((resolve) => {
+            const s = connect({ host: "127.0.0.1", port: limited.port }, () =>
+              s.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`),
+            );
+            s.once("data", () => resolve(s));
+          }),
+      ),
+    );
+    const third = await ask(limited.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`);
+    expect(third).toMatch(/^HTTP\/1\.1 503 Service Unavailable/);
+    expect(third).toContain("too many connections at once (at most 2)");
+    for (const s of held) s.destroy();
+    await limited.idle();
+    const again = await ask(limited.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\nGET / HTTP/1.0\r\n\r\n`);
+    expect(again).toMatch(/^HTTP\/1\.1 200 Connection Established/);
+    await limited.close();
+  });
+
   it("serves only peers from the workspace's own network", async () => {
     const other = await listenEgressProxy({
       workspaceId: "ws-2",

@@ -56,6 +56,8 @@ export interface EgressProxyOptions {
   maxHeadBytes?: number;
   /** Milliseconds a client has to send its request head; default 30 s. */
   headTimeoutMs?: number;
+  /** Connections open at once from the workspace; more are answered 503. Default 128. */
+  maxConnections?: number;
 }
 
 /** A listening proxy. */
@@ -152,10 +154,11 @@ export async function listenEgressProxy({
   forbidden = () => false,
   maxHeadBytes = 16 * 1024,
   headTimeoutMs = 30_000,
+  maxConnections = 128,
 }: EgressProxyOptions): Promise<EgressProxy> {
   const open = new Map<Socket, Promise<void>>();
 
-  function handle(client: Socket): Promise<void> {
+  function handle(client: Socket, crowded: boolean): Promise<void> {
     const startedAt = new Date();
     const source = (client.remoteAddress ?? "").replace(/^::ffff:/, "");
     let reported = false;
@@ -186,6 +189,14 @@ export async function listenEgressProxy({
       if (!inSubnet(source, subnet)) {
         event = { ...event, outcome: "refused", reason: "the connection did not come from this workspace's network" };
         client.destroy();
+        return;
+      }
+
+      // One workspace cannot hold the gateway's sockets and memory by opening connections without end.
+      if (crowded) {
+        const reason = `too many connections at once (at most ${maxConnections})`;
+        event = { ...event, outcome: "refused", reason };
+        reply(client, "503 Service Unavailable", `azusa egress: ${reason}`, headTimeoutMs);
         return;
       }
 
@@ -285,7 +296,7 @@ export async function listenEgressProxy({
 
   // Half-open both ways: a client that has sent everything (shutdown of its side) still gets the answer.
   const server: Server = createServer({ allowHalfOpen: true }, (client) => {
-    const done = handle(client);
+    const done = handle(client, open.size >= maxConnections);
     open.set(client, done);
     done.finally(() => open.delete(client));
   });
