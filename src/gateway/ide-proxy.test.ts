@@ -60,6 +60,8 @@ describe("the IDE proxy", () => {
         "content-type": "text/html",
         "transfer-encoding": "chunked",
         location: "/login",
+        "service-worker-allowed": "/",
+        "clear-site-data": '"cookies"',
         "set-cookie": ["better-auth.session_token=forged; Path=/", "code-server-session=1; Path=/"],
       },
       "/my-packages/p1/ide/app",
@@ -67,6 +69,8 @@ describe("the IDE proxy", () => {
     expect(out.get("location")).toBe("/my-packages/p1/ide/app/login");
     expect(out.getSetCookie()).toEqual(["code-server-session=1; Path=/"]);
     expect(out.has("transfer-encoding")).toBe(false);
+    expect(out.has("service-worker-allowed")).toBe(false);
+    expect(out.has("clear-site-data")).toBe(false);
     expect(out.get("x-frame-options")).toBe("SAMEORIGIN");
     expect(downstreamHeaders({ location: "//elsewhere.example/x" }, "/p").get("location")).toBe(
       "//elsewhere.example/x",

@@ -30,6 +30,9 @@ const hopByHop = new Set([
   "upgrade",
 ]);
 const azusaCookie = /^(?:__Secure-)?better-auth\./;
+// What an IDE's answer may not do to the rest of Azusa's origin: widen a service worker's scope beyond
+// its own path, or wipe the origin's storage and cookies.
+const originWide = new Set(["service-worker-allowed", "clear-site-data"]);
 
 /** The cookie header without Azusa's own cookies; null when nothing is left. */
 export function foreignCookies(header: string | undefined): string | null {
@@ -75,7 +78,7 @@ export function upstreamHeaders(
 export function downstreamHeaders(headers: IncomingHttpHeaders, prefix: string): Headers {
   const out = new Headers();
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || hopByHop.has(name)) continue;
+    if (value === undefined || hopByHop.has(name) || originWide.has(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) {
       if (name === "set-cookie" && azusaCookie.test(v.trimStart())) continue;
       out.append(name, name === "location" && v.startsWith("/") && !v.startsWith("//") ? `${prefix}${v}` : v);
