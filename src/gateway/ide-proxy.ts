@@ -246,6 +246,14 @@ export function createIdeProxy({ bridge, workspaces, driver, logger, baseUrl, id
       }) as unknown as Agent["createConnection"];
       agent = created;
       agents.set(key, agent);
+      // One agent per engineer, package and address; the oldest goes when there are many.
+      if (agents.size > 256) {
+        const [oldest] = agents;
+        if (oldest) {
+          oldest[1].destroy();
+          agents.delete(oldest[0]);
+        }
+      }
     }
     return agent;
   }
