@@ -152,10 +152,10 @@ export function streamPair(): [Duplex, Duplex & { setTimeout(ms: number, cb?: ()
 // Probes the IDE's port from inside the workspace ($1) and, when nothing listens and a command is given
 // ($2…), starts it in the background in the workspace folder ($WS) and waits for it to listen.
 const ensureScript = `port=$1; shift
-probe() {
-  if command -v nc >/dev/null 2>&1 && nc -z 127.0.0.1 "$port" 2>/dev/null; then return 0; fi
-  [ -x /bin/bash ] && /bin/bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$port" 2>/dev/null
-}
+if command -v nc >/dev/null 2>&1; then probe() { nc -z 127.0.0.1 "$port" 2>/dev/null; }
+elif [ -x /bin/bash ]; then probe() { /bin/bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$port" 2>/dev/null; }
+else echo "the workspace has neither nc nor bash to reach its IDE with" >&2; exit 127
+fi
 probe && exit 0
 [ $# -gt 0 ] || { echo "nothing listens on port $port and the template names no ideCommand" >&2; exit 3; }
 cd -- "$WS" 2>/dev/null || cd /
