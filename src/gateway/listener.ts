@@ -204,8 +204,11 @@ export interface Accepted {
   id: number;
   /** The peer inside the workspace (empty address and port 0 for a unix socket). */
   origin: { address: string; port: number };
-  /** Joins the connection to `stream` both ways; resolves once both are closed, with the bytes carried. */
-  attach(stream: Duplex): Promise<{ in: number; out: number }>;
+  /**
+   * Joins the connection to `stream` both ways (`onBytes` hears of each chunk, for activity); resolves once
+   * both are closed, with the bytes carried: `in` from the stream into the workspace, `out` the other way.
+   */
+  attach(stream: Duplex, onBytes?: (n: number) => void): Promise<{ in: number; out: number }>;
   /** Closes the connection in the workspace (the transport would not take it). */
   refuse(): void;
 }
@@ -275,7 +278,7 @@ export function runListener(
         conn.gone = true;
         conns.delete(id);
       },
-      attach(stream) {
+      attach(stream, onBytes = () => undefined) {
         const bytes = { in: 0, out: 0 };
         let inFlight = 0;
         let ended = false;
@@ -295,6 +298,7 @@ export function runListener(
         };
         conn.deliver = (data) => {
           bytes.out += data.length;
+          onBytes(data.length);
           // Acknowledged once the channel took it: perl reads on only as fast as the client takes it.
           stream.write(data, () => ack(id, data.length));
         };
@@ -308,6 +312,7 @@ export function runListener(
         else if (conn.gone) conn.abort();
         stream.on("data", (data: Buffer) => {
           bytes.in += data.length;
+          onBytes(data.length);
           inFlight += data.length;
           send("D", id, data);
           if (inFlight >= window) stream.pause();

@@ -105,12 +105,19 @@ export interface GatewayWorld {
   stop(): Promise<void>;
 }
 
-/** Starts Azusa with `env` on a busybox template (plus `azusa` customizations) and one assigned workspace. */
+/**
+ * Starts Azusa with `env` on a busybox template (or `image`, e.g. the Debian base image; plus `azusa`
+ * customizations) and one assigned workspace.
+ */
 export async function oneWorkspaceWorld(
   docker: Docker,
-  { env = {}, azusa = {} }: { env?: Record<string, string>; azusa?: Record<string, unknown> } = {},
+  {
+    env = {},
+    azusa = {},
+    image: chosen,
+  }: { env?: Record<string, string>; azusa?: Record<string, unknown>; image?: string } = {},
 ): Promise<GatewayWorld> {
-  const image = await ensureTestImage(docker);
+  const image = chosen ?? (await ensureTestImage(docker));
   const dir = templatesFolder(image, 128, azusa);
   const t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off", ...env } });
   const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
