@@ -77,7 +77,7 @@ describe("SSH port forwarding and signals", () => {
 
   beforeAll(async () => {
     world = await oneWorkspaceWorld(new Docker(), {
-      azusa: { ssh: { portForwarding: ["localhost:3000", "localhost:3002"] } },
+      azusa: { ssh: { portForwarding: ["localhost:3000", "localhost:3002"], x11: true, remoteForwarding: [3005] } },
     });
     operator = await world.t.signIn("root@office.example");
     // A dev server on the workspace's own loopback: the workspace has no network, so only it can reach it.
@@ -152,6 +152,22 @@ describe("SSH port forwarding and signals", () => {
     const event = await forwardEvent((e) => e.details.destination === "localhost:3002");
     expect(event.details.outcome).toMatch(/^failed: .*refused/i);
     expect(event.details.bytesOut).toBe(0);
+  }, 30_000);
+
+  it("says why when the workspace has no perl to listen with for X11 or ssh -R, and audits it", async () => {
+    // The busybox image has no perl: the template allows both, the workspace cannot listen.
+    const x11 = await run("ssh", [...args(["-Y"]), 'echo "DISPLAY=[$DISPLAY]"'], undefined, {
+      ...process.env,
+      DISPLAY: "127.0.0.1:59",
+    });
+    expect(x11.stdout.toString()).toBe("DISPLAY=[]\n");
+    expect(x11.stderr).toContain("azusa: X11 forwarding is not available: the workspace has no perl to listen with");
+    expect(x11.code).toBe(0);
+    const remote = await run("ssh", [...args(["-o", "ExitOnForwardFailure=yes", "-R", "3005:127.0.0.1:9"]), "true"]);
+    expect(remote.code).toBe(255);
+    expect(remote.stderr).toContain("remote port forwarding failed for listen port 3005");
+    const event = await forwardEvent((e) => e.details.destination === "127.0.0.1:3005");
+    expect(event.details.outcome).toBe("failed: the workspace has no perl to listen with");
   }, 30_000);
 
   it("delivers a client's TERM to the command, which ends with exit-signal TERM", async () => {
