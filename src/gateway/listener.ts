@@ -345,7 +345,7 @@ export function runListener(
         else conn.pending.push(frame.payload);
         break;
       case "A":
-        conn.acked?.(frame.payload.readUInt32BE(0));
+        if (frame.payload.length === 4) conn.acked?.(frame.payload.readUInt32BE(0));
         break;
       case "E":
         conn.peerEnded = true;
