@@ -1,11 +1,12 @@
 // Remote port forwarding (ssh -R), agent forwarding (ssh -A) and X11 forwarding (ssh -Y) through the SSH
 // gateway into a real Debian-base workspace, with the real OpenSSH client, ssh-agent and a loopback "X server".
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
+import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
 import type { Client } from "./support/harness.ts";
@@ -173,6 +174,48 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
         outcome: "refused",
         reason: "the workspace's template does not allow remote forwarding from that port",
       });
+    }, 30_000);
+
+    it("stops listening when the client cancels the forward", async () => {
+      // OpenSSH cancels only from its interactive escape or a mux master; ssh2's client says it directly.
+      const client = new ssh2.Client();
+      await new Promise<void>((resolve, reject) => {
+        client.once("ready", () => resolve());
+        client.once("error", reject);
+        client.connect({
+          host: "127.0.0.1",
+          port: allowing.t.running.sshPort,
+          username: `pkg-${allowing.target.packageId}`,
+          privateKey: readFileSync(allowing.target.key),
+        });
+      });
+      client.on("tcp connection", (_info, accept) => accept().end("from the client\n"));
+      const probe = () =>
+        new Promise<string>((resolve, reject) => {
+          client.exec("bash -c 'exec 3<>/dev/tcp/127.0.0.1/7000 && cat <&3' 2>/dev/null || echo closed", (err, ch) => {
+            if (err) return reject(err);
+            let out = "";
+            ch.on("data", (d: Buffer) => {
+              out += d.toString();
+            });
+            ch.stderr.resume();
+            ch.once("close", () => resolve(out));
+          });
+        });
+      try {
+        await new Promise<void>((resolve, reject) =>
+          client.forwardIn("localhost", 7000, (err) => (err ? reject(err) : resolve())),
+        );
+        expect(await probe()).toBe("from the client\n");
+        await new Promise<void>((resolve, reject) =>
+          client.unforwardIn("localhost", 7000, (err) => (err ? reject(err) : resolve())),
+        );
+        const ended = await forwardEvent((e) => e.details.outcome === "cancelled by the client");
+        expect(ended.details).toMatchObject({ kind: "remote", destination: "127.0.0.1:7000" });
+        expect(await probe()).toBe("closed\n");
+      } finally {
+        client.end();
+      }
     }, 30_000);
   });
 
