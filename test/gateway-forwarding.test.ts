@@ -1,12 +1,10 @@
 // Port forwarding and signals through the SSH gateway: `ssh -L` reaches a server listening on the
 // workspace's own localhost when the template lists it, nothing else; a client's signal ends a command.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { type AddressInfo, connect, createServer } from "node:net";
 import Docker from "dockerode";
-import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
+import { type GatewayWorld, oneWorkspaceWorld, ssh2Login } from "./support/gateway-world.ts";
 import type { Client } from "./support/harness.ts";
 import { run } from "./support/ssh-client.ts";
 
@@ -171,17 +169,7 @@ describe("SSH port forwarding and signals", () => {
   }, 30_000);
 
   it("delivers a client's TERM to the command, which ends with exit-signal TERM", async () => {
-    const client = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
-      client.once("ready", () => resolve());
-      client.once("error", reject);
-      client.connect({
-        host: "127.0.0.1",
-        port: world.t.running.sshPort,
-        username: `pkg-${world.target.packageId}`,
-        privateKey: readFileSync(world.target.key),
-      });
-    });
+    const client = await ssh2Login(world);
     try {
       const ended = await new Promise<{ code: number | null; signal: string | undefined }>((resolve, reject) => {
         client.exec("echo started; exec sleep 60", (err, stream) => {

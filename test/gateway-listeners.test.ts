@@ -1,14 +1,13 @@
 // Remote port forwarding (ssh -R), agent forwarding (ssh -A) and X11 forwarding (ssh -Y) through the SSH
 // gateway into a real Debian-base workspace, with the real OpenSSH client, ssh-agent and a loopback "X server".
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
+import { type GatewayWorld, oneWorkspaceWorld, ssh2Login } from "./support/gateway-world.ts";
 import type { Client } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
 import { keyFile, run } from "./support/ssh-client.ts";
@@ -178,17 +177,7 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
 
     it("stops listening when the client cancels the forward", async () => {
       // OpenSSH cancels only from its interactive escape or a mux master; ssh2's client says it directly.
-      const client = new ssh2.Client();
-      await new Promise<void>((resolve, reject) => {
-        client.once("ready", () => resolve());
-        client.once("error", reject);
-        client.connect({
-          host: "127.0.0.1",
-          port: allowing.t.running.sshPort,
-          username: `pkg-${allowing.target.packageId}`,
-          privateKey: readFileSync(allowing.target.key),
-        });
-      });
+      const client = await ssh2Login(allowing);
       client.on("tcp connection", (_info, accept) => accept().end("from the client\n"));
       const probe = () =>
         new Promise<string>((resolve, reject) => {

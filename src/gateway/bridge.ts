@@ -682,27 +682,34 @@ export function createBridge({
   timer.unref();
 
   /**
-   * A local forward: allowed only to a destination the workspace's template lists, and relayed through
-   * a command in the workspace. Every forward, refused or not, is audited as `<transport>.forward` with
-   * its destination, bytes and outcome, and counts as activity. Resolves once it is over.
+   * What a forward or a listener does first: the access decision (the login's, if recent) and a writer of
+   * its `<transport>.forward` audit events, each carrying who asked and `what`.
    */
-  async function forward(principal: Principal, request: ForwardRequest, channel: ForwardChannel): Promise<void> {
+  async function forwardStart(principal: Principal, what: Record<string, unknown>) {
     const id = randomUUID();
-    const destination = `${request.host}:${request.port}`;
-    const action = `${principal.transport}.forward`;
     const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
     const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
     const who = {
       engineerId: principal.engineerId,
       packageId: principal.packageId,
       source: principal.source,
-      destination,
+      ...what,
     };
     const tenantId = auth.ok ? auth.target.tenantId : (principal.authorized?.target.tenantId ?? null);
     const note = (details: Record<string, unknown>) =>
       audit
-        .record(system, action, `forward:${id}`, { ...who, ...details }, { tenantId })
+        .record(system, `${principal.transport}.forward`, `forward:${id}`, { ...who, ...details }, { tenantId })
         .catch((err) => logger.warn({ err, forward: id }, "forward not audited"));
+    return { id, auth, who, note };
+  }
+
+  /**
+   * A local forward: allowed only to a destination the workspace's template lists, and relayed through
+   * a command in the workspace. Every forward, refused or not, is audited as `<transport>.forward` with
+   * its destination, bytes and outcome, and counts as activity. Resolves once it is over.
+   */
+  async function forward(principal: Principal, request: ForwardRequest, channel: ForwardChannel): Promise<void> {
+    const { id, auth, who, note } = await forwardStart(principal, { destination: `${request.host}:${request.port}` });
     if (!auth.ok || !forwardAllowed(auth.target.template, request)) {
       const reason = auth.ok ? "the workspace's template does not allow forwarding there" : auth.reason;
       logger.info({ ...who, reason }, "port forwarding refused");
@@ -825,23 +832,8 @@ export function createBridge({
     request: ListenRequest,
     channel: ListenChannel,
   ): Promise<{ ok: true; listening: Listening } | { ok: false; reason: string }> {
-    const id = randomUUID();
-    const action = `${principal.transport}.forward`;
     const destination = request.kind === "remote" ? `127.0.0.1:${request.port}` : request.kind;
-    const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
-    const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
-    const who = {
-      engineerId: principal.engineerId,
-      packageId: principal.packageId,
-      source: principal.source,
-      kind: request.kind,
-      destination,
-    };
-    const tenantId = auth.ok ? auth.target.tenantId : (principal.authorized?.target.tenantId ?? null);
-    const note = (details: Record<string, unknown>) =>
-      audit
-        .record(system, action, `forward:${id}`, { ...who, ...details }, { tenantId })
-        .catch((err) => logger.warn({ err, forward: id }, "forward not audited"));
+    const { id, auth, who, note } = await forwardStart(principal, { kind: request.kind, destination });
     const refusal = auth.ok ? listenRefusal(auth.target.template, request) : auth.reason;
     if (!auth.ok || refusal) {
       const reason = refusal ?? "refused";

@@ -1,9 +1,10 @@
 // A tenant with one contract of generated packages, each assigned to one of a few engineers with a
 // registered key and a running workspace: what the gateway's limit tests and its benchmark start from.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import ssh2 from "ssh2";
 import { sampleContract } from "./fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./harness.ts";
 import { ensureTestImage } from "./images.ts";
@@ -142,4 +143,20 @@ export async function oneWorkspaceWorld(
       rmSync(home.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** ssh2's client logged into the world's package: beside OpenSSH, for requests its command line cannot make. */
+export async function ssh2Login(world: GatewayWorld): Promise<ssh2.Client> {
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once("ready", () => resolve());
+    client.once("error", reject);
+    client.connect({
+      host: "127.0.0.1",
+      port: world.t.running.sshPort,
+      username: `pkg-${world.target.packageId}`,
+      privateKey: readFileSync(world.target.key),
+    });
+  });
+  return client;
 }
