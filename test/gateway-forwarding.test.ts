@@ -4,14 +4,15 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { type AddressInfo, connect, createServer } from "node:net";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayWorld, oneWorkspaceWorld, ssh2Login } from "./support/gateway-world.ts";
+import {
+  type ForwardEvent,
+  type GatewayWorld,
+  oneWorkspaceWorld,
+  ssh2Login,
+  forwardEvent as waitForEvent,
+} from "./support/gateway-world.ts";
 import type { Client } from "./support/harness.ts";
 import { run } from "./support/ssh-client.ts";
-
-interface ForwardEvent {
-  action: string;
-  details: { destination: string; outcome: string; bytesIn?: number; bytesOut?: number; reason?: string };
-}
 
 /** A loopback port nobody listens on right now. */
 async function freePort(): Promise<number> {
@@ -41,19 +42,7 @@ describe("SSH port forwarding and signals", () => {
   let operator: Client;
   const args = (extra: string[] = []) => world.args(extra);
 
-  const forwardEvents = async () =>
-    ((await (await operator.get("/api/v1/audit-events?limit=100")).json()).items as ForwardEvent[]).filter(
-      (e) => e.action === "ssh.forward",
-    );
-
-  /** Polls the audit log until an ssh.forward event matches (a forward is audited once it is over). */
-  const forwardEvent = async (match: (e: ForwardEvent) => boolean): Promise<ForwardEvent> => {
-    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-      const found = (await forwardEvents()).find(match);
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  };
+  const forwardEvent = (match: (e: ForwardEvent) => boolean) => waitForEvent(operator, match);
 
   /** An ssh connection holding `forwards` (-L specs), resolved once its listeners are up. */
   const forwarding = async (forwards: string[]) => {

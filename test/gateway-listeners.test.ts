@@ -7,15 +7,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayWorld, oneWorkspaceWorld, ssh2Login } from "./support/gateway-world.ts";
+import {
+  type ForwardEvent,
+  type GatewayWorld,
+  oneWorkspaceWorld,
+  ssh2Login,
+  forwardEvent as waitForEvent,
+} from "./support/gateway-world.ts";
 import type { Client } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
 import { keyFile, run } from "./support/ssh-client.ts";
-
-interface ForwardEvent {
-  action: string;
-  details: { kind?: string; destination: string; outcome: string; reason?: string; bytesIn?: number };
-}
 
 const docker = new Docker();
 
@@ -124,19 +125,7 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  const forwardEvents = async () =>
-    ((await (await operator.get("/api/v1/audit-events?limit=200")).json()).items as ForwardEvent[]).filter(
-      (e) => e.action === "ssh.forward",
-    );
-
-  /** Polls the audit log until an ssh.forward event matches (connections are audited once they are over). */
-  const forwardEvent = async (match: (e: ForwardEvent) => boolean): Promise<ForwardEvent> => {
-    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-      const found = (await forwardEvents()).find(match);
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  };
+  const forwardEvent = (match: (e: ForwardEvent) => boolean) => waitForEvent(operator, match);
 
   describe("remote forwarding", () => {
     it("lets a command in the workspace reach the client's loopback server through a port the template lists", async () => {

@@ -160,3 +160,29 @@ export async function ssh2Login(world: GatewayWorld): Promise<ssh2.Client> {
   });
   return client;
 }
+
+/** An `ssh.forward` audit event as the audit API shows it (local forwards have no `kind`). */
+export interface ForwardEvent {
+  action: string;
+  details: {
+    kind?: string;
+    destination: string;
+    outcome: string;
+    reason?: string;
+    bytesIn?: number;
+    bytesOut?: number;
+  };
+}
+
+/**
+ * Polls the audit log (as `operator`) until an `ssh.forward` event matches: forwards and their
+ * connections are audited once they are over, which the client does not wait for.
+ */
+export async function forwardEvent(operator: Client, match: (e: ForwardEvent) => boolean): Promise<ForwardEvent> {
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    const page = (await (await operator.get("/api/v1/audit-events?limit=200")).json()).items as ForwardEvent[];
+    const found = page.find((e) => e.action === "ssh.forward" && match(e));
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
