@@ -143,10 +143,15 @@ describe("SSH port forwarding and signals", () => {
 
   it("says why when the workspace has no perl to listen with for X11 or ssh -R, and audits it", async () => {
     // The busybox image has no perl: the template allows both, the workspace cannot listen.
-    const x11 = await run("ssh", [...args(["-Y"]), 'echo "DISPLAY=[$DISPLAY]"'], undefined, {
-      ...process.env,
-      DISPLAY: "127.0.0.1:59",
-    });
+    const x11 = await run(
+      "ssh",
+      [...args(["-Y", "-o", "XAuthLocation=/nonexistent"]), 'echo "DISPLAY=[$DISPLAY]"'],
+      undefined,
+      {
+        ...process.env,
+        DISPLAY: "127.0.0.1:59",
+      },
+    );
     expect(x11.stdout.toString()).toBe("DISPLAY=[]\n");
     expect(x11.stderr).toContain("azusa: X11 forwarding is not available: the workspace has no perl to listen with");
     expect(x11.code).toBe(0);

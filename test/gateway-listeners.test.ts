@@ -242,10 +242,13 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
       xserver?.close();
     });
 
+    // -Y: trusted, so the client needs no xauth to make an untrusted cookie; without xauth data (there
+    // is no real X server) it makes up the real cookie too, and still swaps in it for its stand-in.
+    const x11 = ["-Y", "-o", "XAuthLocation=/nonexistent"];
     const clientEnv = () => ({ ...process.env, DISPLAY: `127.0.0.1:${display}`, XAUTHORITY: join(scratch, "none") });
 
     it("gives the session a DISPLAY whose connections reach the client's X server, cookie swapped by the client", async () => {
-      const res = await run("ssh", [...allowing.args(["-Y"]), x11Client], undefined, clientEnv());
+      const res = await run("ssh", [...allowing.args(x11), x11Client], undefined, clientEnv());
       expect(res.stdout.toString()).toMatch(/^[0-9a-f]{32} hello from the X server\n$/);
       expect(res.code).toBe(0);
       // The workspace holds the client's stand-in cookie; the X server sees the real one the client put back.
@@ -259,7 +262,7 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
     }, 30_000);
 
     it("sets no DISPLAY when the template does not allow X11", async () => {
-      const res = await run("ssh", [...refusing.args(["-Y"]), 'echo "DISPLAY=[$DISPLAY]"'], undefined, clientEnv());
+      const res = await run("ssh", [...refusing.args(x11), 'echo "DISPLAY=[$DISPLAY]"'], undefined, clientEnv());
       expect(res.stdout.toString()).toBe("DISPLAY=[]\n");
       expect(res.stderr).toContain("X11 forwarding request failed");
     }, 30_000);
