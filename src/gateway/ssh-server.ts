@@ -429,7 +429,7 @@ export function createSshGateway({
                 ),
             ).then((r) => {
               if (!r.ok) {
-                remote.delete(key);
+                if (remote.get(key) === listening) remote.delete(key);
                 reject?.();
                 return null;
               }
