@@ -163,6 +163,7 @@ describe("workspace listener", () => {
       const slow = new PassThrough({ highWaterMark: 16 * 1024 });
       const input = new PassThrough();
       const carried = conn.attach(Duplex.from({ readable: input, writable: slow }));
+      // A bound can only be watched over time: however long this waits, no more than a window may pile up.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(slow.readableLength + slow.writableLength).toBeLessThanOrEqual(WINDOW + 64 * 1024);
       // Reading it all lets the sender finish.
