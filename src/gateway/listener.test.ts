@@ -1,7 +1,7 @@
 // The workspace listener: its frames (fast, no Docker), and the perl listener itself in a real Debian-base
 // workspace, where connections made inside reach a stream on this side both ways, with bounded memory.
 import { randomBytes } from "node:crypto";
-import { Duplex, PassThrough } from "node:stream";
+import { Duplex, PassThrough, Readable } from "node:stream";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkspaces } from "../../test/support/driver-workspaces.ts";
@@ -175,6 +175,37 @@ describe("workspace listener", () => {
       input.end();
       expect((await carried).out).toBe(8388608);
       expect(total).toBe(8388608);
+    } finally {
+      await listener.close();
+    }
+  }, 60_000);
+
+  it("stops taking this side's bytes while the workspace does not read them", async () => {
+    const ref = refs.debian as WorkspaceRef;
+    const { listener, next } = await listen(ref, { kind: "tcp", first: 7104, last: 7104 });
+    const size = 32 * 1024 * 1024;
+    try {
+      // The reader in the workspace connects, then reads only once told to.
+      const go = `/tmp/go-${randomBytes(4).toString("hex")}`;
+      const client = bash(
+        ref,
+        `exec 3<>/dev/tcp/127.0.0.1/7104; until [ -e ${go} ]; do sleep 0.1; done; head -c ${size} <&3 | wc -c`,
+      );
+      const conn = await next();
+      // This side offers 32 MiB in 64 KiB pieces, each only once the last was taken.
+      let offered = 0;
+      const source = Readable.from(
+        (function* () {
+          for (; offered < size; offered += 64 * 1024) yield Buffer.alloc(64 * 1024, 7);
+        })(),
+      );
+      const carried = conn.attach(Duplex.from({ readable: source, writable: new PassThrough() }));
+      // Again watched over time: a window plus the kernel's socket buffers may leave, not the rest.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(offered).toBeLessThan(size / 2);
+      await bash(ref, `touch ${go}`);
+      expect(await client).toMatchObject({ code: 0, stdout: `${size}\n` });
+      expect((await carried).in).toBe(size);
     } finally {
       await listener.close();
     }

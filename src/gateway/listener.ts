@@ -20,6 +20,8 @@ export interface Frame {
 const HEADER = 9;
 /** Bytes in flight per connection and direction; the perl side uses the same figure. */
 export const WINDOW = 256 * 1024;
+/** The most data Azusa puts in one frame (perl reads 32 KiB at a time). */
+const FRAME_DATA = 32 * 1024;
 /** The largest payload a frame may carry; anything bigger means the stream is corrupt. */
 export const MAX_PAYLOAD = 1024 * 1024;
 
@@ -280,12 +282,36 @@ export function runListener(
       },
       attach(stream, onBytes = () => undefined) {
         const bytes = { in: 0, out: 0 };
+        // This side's bytes not yet acknowledged by perl stay under `window`; the rest waits here, the stream paused.
         let inFlight = 0;
+        let held: Buffer | null = null;
+        let paused = false;
         let ended = false;
+        let endSent = false;
+        const pump = () => {
+          while (held && inFlight < window && !conn.gone) {
+            const n = Math.min(held.length, window - inFlight, FRAME_DATA);
+            const part = held.subarray(0, n);
+            held = n === held.length ? null : held.subarray(n);
+            inFlight += n;
+            send("D", id, part);
+          }
+          if (held && !paused) {
+            paused = true;
+            stream.pause();
+          } else if (!held && paused) {
+            paused = false;
+            stream.resume();
+          }
+          if (ended && !held && !endSent && !conn.gone) {
+            endSent = true;
+            send("E", id);
+          }
+        };
         const done = new Promise<{ in: number; out: number }>((resolve) => {
           stream.once("close", () => {
             // Both ends finished: perl writes what it still holds, then closes by itself. Otherwise an abort.
-            if (!conn.gone && !(ended && conn.peerEnded)) send("C", id);
+            if (!conn.gone && !(endSent && conn.peerEnded)) send("C", id);
             conn.gone = true;
             conns.delete(id);
             resolve(bytes);
@@ -304,7 +330,7 @@ export function runListener(
         };
         conn.acked = (n) => {
           inFlight -= n;
-          if (inFlight < window && stream.isPaused()) stream.resume();
+          pump();
         };
         for (const data of conn.pending) conn.deliver(data);
         conn.pending = [];
@@ -313,13 +339,12 @@ export function runListener(
         stream.on("data", (data: Buffer) => {
           bytes.in += data.length;
           onBytes(data.length);
-          inFlight += data.length;
-          send("D", id, data);
-          if (inFlight >= window) stream.pause();
+          held = held ? Buffer.concat([held, data]) : data;
+          pump();
         });
         stream.once("end", () => {
           ended = true;
-          if (!conn.gone) send("E", id);
+          pump();
         });
         return done;
       },
