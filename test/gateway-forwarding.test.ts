@@ -1,19 +1,18 @@
 // Port forwarding and signals through the SSH gateway: `ssh -L` reaches a server listening on the
 // workspace's own localhost when the template lists it, nothing else; a client's signal ends a command.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { type AddressInfo, connect, createServer } from "node:net";
 import Docker from "dockerode";
-import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
+import {
+  type ForwardEvent,
+  type GatewayWorld,
+  oneWorkspaceWorld,
+  ssh2Login,
+  forwardEvent as waitForEvent,
+} from "./support/gateway-world.ts";
 import type { Client } from "./support/harness.ts";
 import { run } from "./support/ssh-client.ts";
-
-interface ForwardEvent {
-  action: string;
-  details: { destination: string; outcome: string; bytesIn?: number; bytesOut?: number; reason?: string };
-}
 
 /** A loopback port nobody listens on right now. */
 async function freePort(): Promise<number> {
@@ -43,19 +42,7 @@ describe("SSH port forwarding and signals", () => {
   let operator: Client;
   const args = (extra: string[] = []) => world.args(extra);
 
-  const forwardEvents = async () =>
-    ((await (await operator.get("/api/v1/audit-events?limit=100")).json()).items as ForwardEvent[]).filter(
-      (e) => e.action === "ssh.forward",
-    );
-
-  /** Polls the audit log until an ssh.forward event matches (a forward is audited once it is over). */
-  const forwardEvent = async (match: (e: ForwardEvent) => boolean): Promise<ForwardEvent> => {
-    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-      const found = (await forwardEvents()).find(match);
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  };
+  const forwardEvent = (match: (e: ForwardEvent) => boolean) => waitForEvent(operator, match);
 
   /** An ssh connection holding `forwards` (-L specs), resolved once its listeners are up. */
   const forwarding = async (forwards: string[]) => {
@@ -77,7 +64,7 @@ describe("SSH port forwarding and signals", () => {
 
   beforeAll(async () => {
     world = await oneWorkspaceWorld(new Docker(), {
-      azusa: { ssh: { portForwarding: ["localhost:3000", "localhost:3002"] } },
+      azusa: { ssh: { portForwarding: ["localhost:3000", "localhost:3002"], x11: true, remoteForwarding: [3005] } },
     });
     operator = await world.t.signIn("root@office.example");
     // A dev server on the workspace's own loopback: the workspace has no network, so only it can reach it.
@@ -154,18 +141,29 @@ describe("SSH port forwarding and signals", () => {
     expect(event.details.bytesOut).toBe(0);
   }, 30_000);
 
+  it("says why when the workspace has no perl to listen with for X11 or ssh -R, and audits it", async () => {
+    // The busybox image has no perl: the template allows both, the workspace cannot listen.
+    const x11 = await run(
+      "ssh",
+      [...args(["-Y", "-o", "XAuthLocation=/nonexistent"]), 'echo "DISPLAY=[$DISPLAY]"'],
+      undefined,
+      {
+        ...process.env,
+        DISPLAY: "127.0.0.1:59",
+      },
+    );
+    expect(x11.stdout.toString()).toBe("DISPLAY=[]\n");
+    expect(x11.stderr).toContain("azusa: X11 forwarding is not available: the workspace has no perl to listen with");
+    expect(x11.code).toBe(0);
+    const remote = await run("ssh", [...args(["-o", "ExitOnForwardFailure=yes", "-R", "3005:127.0.0.1:9"]), "true"]);
+    expect(remote.code).toBe(255);
+    expect(remote.stderr).toContain("remote port forwarding failed for listen port 3005");
+    const event = await forwardEvent((e) => e.details.destination === "127.0.0.1:3005");
+    expect(event.details.outcome).toBe("failed: the workspace has no perl to listen with");
+  }, 30_000);
+
   it("delivers a client's TERM to the command, which ends with exit-signal TERM", async () => {
-    const client = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
-      client.once("ready", () => resolve());
-      client.once("error", reject);
-      client.connect({
-        host: "127.0.0.1",
-        port: world.t.running.sshPort,
-        username: `pkg-${world.target.packageId}`,
-        privateKey: readFileSync(world.target.key),
-      });
-    });
+    const client = await ssh2Login(world);
     try {
       const ended = await new Promise<{ code: number | null; signal: string | undefined }>((resolve, reject) => {
         client.exec("echo started; exec sleep 60", (err, stream) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { execSignal } from "../provisioner/driver.ts";
 import { parseTemplate } from "../templates/templates.ts";
-import { allowedEnv, endStatus, forwardAllowed } from "./bridge.ts";
+import { allowedEnv, endStatus, forwardAllowed, listenRefusal } from "./bridge.ts";
 
 describe("exec bridge", () => {
   it("maps Docker's 128 + n back to the signal that killed the command", () => {
@@ -51,5 +51,43 @@ describe("exec bridge", () => {
     const none = parseTemplate("plain", JSON.stringify({ image: "x" }));
     if (!none.ok) throw new Error(JSON.stringify(none.problems));
     expect(forwardAllowed(none.template, { host: "127.0.0.1", port: 8443, ide: true })).toBe(false);
+  });
+
+  it("listens for ssh -R only on the listed ports of the workspace's loopback, and for agent and X11 when allowed", () => {
+    const parsed = parseTemplate(
+      "gui",
+      JSON.stringify({
+        image: "x",
+        customizations: { azusa: { ssh: { remoteForwarding: [7000], agentForwarding: true, x11: true } } },
+      }),
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const template = parsed.template;
+    for (const address of ["", "localhost", "LOCALHOST", "127.0.0.1"]) {
+      expect(listenRefusal(template, { kind: "remote", address, port: 7000 })).toBeNull();
+    }
+    expect(listenRefusal(template, { kind: "remote", address: "0.0.0.0", port: 7000 })).toBe(
+      "remote forwarding listens only on the workspace's 127.0.0.1",
+    );
+    for (const port of [0, 7001]) {
+      expect(listenRefusal(template, { kind: "remote", address: "localhost", port })).toBe(
+        "the workspace's template does not allow remote forwarding from that port",
+      );
+    }
+    expect(listenRefusal(template, { kind: "agent" })).toBeNull();
+    const x11 = { kind: "x11", protocol: "MIT-MAGIC-COOKIE-1", cookie: "0123456789abcdef", screen: 0 } as const;
+    expect(listenRefusal(template, x11)).toBeNull();
+    for (const bad of [
+      { ...x11, cookie: "'; rm -rf ~ #" },
+      { ...x11, cookie: "abc" },
+      { ...x11, protocol: "MIT MAGIC" },
+    ]) {
+      expect(listenRefusal(template, bad)).toBe("the X11 authentication data is malformed");
+    }
+    expect(listenRefusal(undefined, { kind: "agent" })).toBe(
+      "the workspace's template does not allow agent forwarding",
+    );
+    expect(listenRefusal(undefined, x11)).toBe("the workspace's template does not allow X11 forwarding");
+    expect(listenRefusal(undefined, { kind: "remote", address: "localhost", port: 7000 })).not.toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 // The exec bridge: one code path from any transport (an SSH channel now, a browser socket next) into a
 // command in a workspace, with the access check, session policy, recording, revocation and evidence.
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
 import type { Kysely } from "kysely";
@@ -22,6 +22,7 @@ import {
   type WorkspaceRef,
 } from "../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../templates/templates.ts";
+import { type ListenSpec, listenerCommand, runListener, type WorkspaceListener } from "./listener.ts";
 import { openRecording, type Recorder } from "./recording.ts";
 
 /** Who wants in, from where, over what. */
@@ -132,6 +133,58 @@ export function forwardAllowed(template: WorkspaceTemplate | undefined, request:
   if (request.ide) return host === "127.0.0.1" && template?.azusa.idePort === request.port;
   return Boolean(template?.azusa.ssh.portForwarding.some((d) => d.host === host && d.port === request.port));
 }
+
+/** What a transport asks to have listened for inside the workspace: ssh -R, agent or X11 forwarding. */
+export type ListenRequest =
+  | { kind: "remote"; address: string; port: number }
+  | { kind: "agent" }
+  | { kind: "x11"; protocol: string; cookie: string; screen: number };
+
+/** The addresses a remote forward may name: all mean the workspace's 127.0.0.1, where it listens. */
+const loopbackNames = ["", "localhost", "127.0.0.1"];
+
+/** Why the template refuses `request`, or null when it allows it. */
+export function listenRefusal(template: WorkspaceTemplate | undefined, request: ListenRequest): string | null {
+  const ssh = template?.azusa.ssh;
+  switch (request.kind) {
+    case "remote":
+      if (!loopbackNames.includes(request.address.toLowerCase())) {
+        return "remote forwarding listens only on the workspace's 127.0.0.1";
+      }
+      return ssh?.remoteForwarding.includes(request.port)
+        ? null
+        : "the workspace's template does not allow remote forwarding from that port";
+    case "agent":
+      return ssh?.agentForwarding ? null : "the workspace's template does not allow agent forwarding";
+    case "x11":
+      if (!ssh?.x11) return "the workspace's template does not allow X11 forwarding";
+      // They end up in a file in the workspace and a perl command line: printable, bounded, hex.
+      if (!/^[\x21-\x7e]{1,64}$/.test(request.protocol) || !/^(?:[0-9a-f]{2}){1,128}$/i.test(request.cookie)) {
+        return "the X11 authentication data is malformed";
+      }
+      return null;
+  }
+}
+
+/** A transport's half of a listener: a channel for each connection accepted in the workspace. */
+export interface ListenChannel {
+  /** Opens the transport's channel for a connection from `origin`; rejects when the client or a limit refuses it. */
+  open(origin: { address: string; port: number }): Promise<Duplex>;
+}
+
+/** A listener running in the workspace on behalf of one connection (or session). */
+export interface Listening {
+  /** Environment for the sessions that asked: SSH_AUTH_SOCK, or DISPLAY and XAUTHORITY; none for ssh -R. */
+  env: Record<string, string>;
+  /** Stops listening and closes its connections. */
+  end(reason: string): void;
+  /** Settles once it is over and audited. */
+  done: Promise<{ reason: string }>;
+}
+
+/** The first X11 display a listener tries (as OpenSSH's X11DisplayOffset), and the last. */
+const X11_FIRST_DISPLAY = 10;
+const X11_LAST_DISPLAY = 99;
 
 /** Environment names a client may set (as OpenSSH's AcceptEnv LANG LC_*); the rest are ignored. */
 export function allowedEnv(name: string): boolean {
@@ -632,27 +685,34 @@ export function createBridge({
   timer.unref();
 
   /**
-   * A local forward: allowed only to a destination the workspace's template lists, and relayed through
-   * a command in the workspace. Every forward, refused or not, is audited as `<transport>.forward` with
-   * its destination, bytes and outcome, and counts as activity. Resolves once it is over.
+   * What a forward or a listener does first: the access decision (the login's, if recent) and a writer of
+   * its `<transport>.forward` audit events, each carrying who asked and `what`.
    */
-  async function forward(principal: Principal, request: ForwardRequest, channel: ForwardChannel): Promise<void> {
+  async function forwardStart(principal: Principal, what: Record<string, unknown>) {
     const id = randomUUID();
-    const destination = `${request.host}:${request.port}`;
-    const action = `${principal.transport}.forward`;
     const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
     const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
     const who = {
       engineerId: principal.engineerId,
       packageId: principal.packageId,
       source: principal.source,
-      destination,
+      ...what,
     };
     const tenantId = auth.ok ? auth.target.tenantId : (principal.authorized?.target.tenantId ?? null);
     const note = (details: Record<string, unknown>) =>
       audit
-        .record(system, action, `forward:${id}`, { ...who, ...details }, { tenantId })
+        .record(system, `${principal.transport}.forward`, `forward:${id}`, { ...who, ...details }, { tenantId })
         .catch((err) => logger.warn({ err, forward: id }, "forward not audited"));
+    return { id, auth, who, note };
+  }
+
+  /**
+   * A local forward: allowed only to a destination the workspace's template lists, and relayed through
+   * a command in the workspace. Every forward, refused or not, is audited as `<transport>.forward` with
+   * its destination, bytes and outcome, and counts as activity. Resolves once it is over.
+   */
+  async function forward(principal: Principal, request: ForwardRequest, channel: ForwardChannel): Promise<void> {
+    const { id, auth, who, note } = await forwardStart(principal, { destination: `${request.host}:${request.port}` });
     if (!auth.ok || !forwardAllowed(auth.target.template, request)) {
       const reason = auth.ok ? "the workspace's template does not allow forwarding there" : auth.reason;
       logger.info({ ...who, reason }, "port forwarding refused");
@@ -765,10 +825,139 @@ export function createBridge({
     });
   }
 
+  /**
+   * A listener in the workspace (ssh -R, agent, X11) when the template allows it; each connection accepted
+   * there becomes a transport channel. Audited as `<transport>.forward` with its kind: the refusal, each
+   * connection (origin, bytes), and the listener's end; counts as activity; ends on revocation like a session.
+   */
+  async function listen(
+    principal: Principal,
+    request: ListenRequest,
+    channel: ListenChannel,
+  ): Promise<{ ok: true; listening: Listening } | { ok: false; reason: string }> {
+    const destination = request.kind === "remote" ? `127.0.0.1:${request.port}` : request.kind;
+    const { id, auth, who, note } = await forwardStart(principal, { kind: request.kind, destination });
+    const refusal = auth.ok ? listenRefusal(auth.target.template, request) : auth.reason;
+    if (!auth.ok || refusal) {
+      const reason = refusal ?? "refused";
+      logger.info({ ...who, reason }, "forwarding refused");
+      await note({ outcome: "refused", reason });
+      return { ok: false, reason };
+    }
+    const { target } = auth;
+    const started = now();
+    const scratch = `/tmp/azusa-${request.kind}-${randomBytes(8).toString("hex")}`;
+    const spec: ListenSpec =
+      request.kind === "remote"
+        ? { kind: "tcp", first: request.port, last: request.port }
+        : request.kind === "agent"
+          ? { kind: "unix", dir: scratch }
+          : {
+              kind: "tcp",
+              first: 6000 + X11_FIRST_DISPLAY,
+              last: 6000 + X11_LAST_DISPLAY,
+              xauth: { dir: scratch, protocol: request.protocol, cookie: request.cookie },
+            };
+    const what = `${principal.transport} ${request.kind === "remote" ? "forward" : request.kind}`;
+    let lastWrite = 0;
+    const touch = (force = false) => {
+      if (!force && now() - lastWrite < activityMs) return;
+      lastWrite = now();
+      void workspaces
+        .recordActivity(target.workspace.id, what, new Date(lastWrite))
+        .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
+    };
+    let connections = 0;
+    let listener: WorkspaceListener;
+    try {
+      const execRequest = { cmd: listenerCommand(spec), tty: false };
+      const exec = await driver.exec(target.ref, execRequest).catch(async (err) => {
+        if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
+        await ensureRunning(target, () => undefined);
+        return driver.exec(target.ref, execRequest);
+      });
+      listener = await runListener(exec, (conn) => {
+        connections++;
+        const origin = conn.origin.address ? `${conn.origin.address}:${conn.origin.port}` : "";
+        const opened = now();
+        channel.open(conn.origin).then(
+          async (stream) => {
+            touch(true);
+            const bytes = await conn.attach(stream, () => touch());
+            touch(true);
+            await note({
+              workspaceId: target.workspace.id,
+              origin,
+              outcome: "closed",
+              bytesIn: bytes.in,
+              bytesOut: bytes.out,
+              seconds: Math.round((now() - opened) / 1000),
+            });
+          },
+          async (err: unknown) => {
+            conn.refuse();
+            const message = err instanceof Error ? err.message : String(err);
+            await note({ workspaceId: target.workspace.id, origin, outcome: `refused: ${message}` });
+          },
+        );
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger.warn({ err: message, forward: id }, "forwarding could not start");
+      await note({ workspaceId: target.workspace.id, outcome: `failed: ${message}` });
+      return { ok: false, reason: message };
+    }
+    const env: Record<string, string> =
+      request.kind === "agent"
+        ? { SSH_AUTH_SOCK: listener.bound }
+        : request.kind === "x11"
+          ? {
+              DISPLAY: `localhost:${Number(listener.bound) - 6000}.${request.screen}`,
+              XAUTHORITY: `${scratch}/Xauthority`,
+            }
+          : {};
+    await note({ workspaceId: target.workspace.id, outcome: "listening", ...env });
+    let endNow: (reason: string) => void = () => {};
+    const forced = new Promise<string>((resolve) => {
+      endNow = resolve;
+    });
+    const limit = setTimeout(() => endNow("session time limit reached"), maxSessionMs);
+    limit.unref();
+    let resolveDone: (v: { reason: string }) => void = () => {};
+    const done = new Promise<{ reason: string }>((resolve) => {
+      resolveDone = resolve;
+    });
+    const handle: SessionHandle = {
+      id,
+      resize: () => undefined,
+      signal: async () => ({ delivered: false, reason: "a listener has no command to signal" }),
+      end: (reason) => endNow(reason),
+      done,
+    };
+    const entry: Live = { principal, handle };
+    live.add(entry);
+    void (async () => {
+      const reason = await Promise.race([forced, listener.closed]);
+      clearTimeout(limit);
+      live.delete(entry);
+      await listener.close();
+      touch(true);
+      await note({
+        workspaceId: target.workspace.id,
+        outcome: reason,
+        connections,
+        seconds: Math.round((now() - started) / 1000),
+      });
+      resolveDone({ reason });
+    })();
+    return { ok: true, listening: { env, end: handle.end, done } };
+  }
+
   return {
     authorize,
     open,
     forward,
+    listen,
     /** How many sessions are running now. */
     liveCount: () => live.size,
     /** Ends every live session (shutdown) and waits for their evidence to be written. */

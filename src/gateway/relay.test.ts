@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorkspaces } from "../../test/support/driver-workspaces.ts";
 import { ensureBaseImage, ensureTestImage } from "../../test/support/images.ts";
 import { createDockerDriver } from "../provisioner/docker-driver.ts";
 import { collect } from "../provisioner/driver.contract.ts";
@@ -28,21 +29,7 @@ describe("forward relay", () => {
 
   beforeAll(async () => {
     const images = { busybox: await ensureTestImage(docker), debian: await ensureBaseImage(docker) };
-    for (const [name, image] of Object.entries(images)) {
-      const ref = await driver.create({
-        id: `${tenantId}-${name}`,
-        tenantId,
-        packageId: "pkg-relay",
-        image,
-        user: "azusa",
-        env: {},
-        resources: { cpus: 0.5, memoryMiB: 128, pids: 64 },
-        readOnlyRootFs: true,
-        workspaceFolder: "/workspace",
-      });
-      await driver.start(ref);
-      refs[name] = ref;
-    }
+    Object.assign(refs, await startWorkspaces(driver, tenantId, images, "pkg-relay"));
   }, 300_000);
 
   afterAll(async () => {

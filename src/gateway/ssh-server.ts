@@ -2,13 +2,23 @@
 // picking the package, request policy from the workspace's template, and each channel handed to the bridge.
 import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Kysely } from "kysely";
 import ssh2 from "ssh2";
 import type { Database } from "../db/schema.ts";
 import type { Actor } from "../domain/actor.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import type { Logger } from "../logger.ts";
-import { allowedEnv, type Bridge, type BridgeChannel, type Principal, type SessionHandle } from "./bridge.ts";
+import {
+  allowedEnv,
+  type Bridge,
+  type BridgeChannel,
+  type Listening,
+  type ListenRequest,
+  listenRefusal,
+  type Principal,
+  type SessionHandle,
+} from "./bridge.ts";
 import { publicHostKey } from "./host-key.ts";
 import type { Lockout } from "./lockout.ts";
 
@@ -50,6 +60,27 @@ export function packageFromUser(user: string): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(id) ? id : null;
 }
 
+/**
+ * Opens an `auth-agent@openssh.com` channel to the client (agent forwarding). ssh2 1.x's server speaks
+ * the message (`Protocol.openssh_authAgent`) but has no method for it, so this does what its
+ * `x11`/`forwardOut` do: register the pending channel, then ask the client.
+ */
+export function openAgentChannel(client: ssh2.Connection): Promise<Duplex> {
+  const internals = client as unknown as {
+    _chanMgr: { add(callback: unknown): number };
+    _protocol: { openssh_authAgent(channel: number, window: number, packetSize: number): void };
+  };
+  return new Promise((resolve, reject) => {
+    const callback = Object.assign(
+      (err: Error | undefined, stream: ssh2.ServerChannel) => (err ? reject(err) : resolve(stream)),
+      { type: "auth-agent@openssh.com" },
+    );
+    const local = internals._chanMgr.add(callback);
+    if (local === -1) return reject(new Error("no free channels"));
+    internals._protocol.openssh_authAgent(local, 2 * 1024 * 1024, 32 * 1024);
+  });
+}
+
 /** "SHA256:…" of a key blob, as `ssh-keygen -lf` prints it and the ssh_key table stores it. */
 export const fingerprintOf = (blob: Buffer) =>
   `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
@@ -66,6 +97,8 @@ export interface SshGatewayOptions {
   maxSessions: number;
   /** Forwarded connections open at once on one connection (each is a command in the workspace); default 32. */
   maxForwards?: number;
+  /** Remote forwards (ssh -R) listening at once on one connection; default 8. */
+  maxRemoteForwards?: number;
   /** A connection that has not logged in after this long is closed. */
   loginGraceMs?: number;
   keepaliveMs?: number;
@@ -81,6 +114,7 @@ export function createSshGateway({
   logger,
   maxSessions,
   maxForwards = 32,
+  maxRemoteForwards = 8,
   loginGraceMs = 30_000,
   keepaliveMs = 15_000,
 }: SshGatewayOptions) {
@@ -106,7 +140,8 @@ export function createSshGateway({
       connections.add(client);
       // SSH sends many small packets that wait on each other's answers: without this, Nagle's algorithm
       // meets the client's delayed ACK and each login round trip can cost 40 ms more.
-      client.setNoDelay(true);
+      // (ssh2's Connection has setNoDelay; its type declarations do not list it.)
+      (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
       let principal: Principal | undefined;
       let user = "";
       let triedKey = false;
@@ -116,6 +151,8 @@ export function createSshGateway({
         failed(ip, user);
       };
       const handles = new Set<SessionHandle>();
+      const listenings = new Set<Listening>();
+      let connectionClosed = false;
       let openSessions = 0;
       let openForwards = 0;
       const grace = setTimeout(() => {
@@ -188,6 +225,40 @@ export function createSshGateway({
         const who = principal;
         if (!who) return client.end();
         logger.info({ ip, engineer: who.engineerId, package: who.packageId }, "ssh login");
+        const template = () => who.authorized?.target.template;
+        /** A channel back to the client for a connection accepted in the workspace, within `maxForwards`. */
+        const limited = async (open: () => Promise<Duplex>): Promise<Duplex> => {
+          if (openForwards >= maxForwards) throw new Error("too many forwarded connections");
+          openForwards++;
+          try {
+            const stream = await open();
+            stream.once("close", () => {
+              openForwards--;
+            });
+            return stream;
+          } catch (err) {
+            openForwards--;
+            throw err;
+          }
+        };
+        /** Starts a listener in the workspace, tied to this connection: it ends with it, or ends it when revoked. */
+        const listen = async (
+          request: ListenRequest,
+          open: (origin: { address: string; port: number }) => Promise<Duplex>,
+        ) => {
+          const result = await bridge.listen(who, request, { open: (origin) => limited(() => open(origin)) });
+          if (!result.ok) return result;
+          const l = result.listening;
+          listenings.add(l);
+          if (connectionClosed) l.end("the connection closed");
+          void l.done.then(({ reason }) => {
+            listenings.delete(l);
+            if (reason.startsWith("access revoked")) setTimeout(() => client.end(), 500).unref();
+          });
+          return result;
+        };
+        let agent: Promise<{ ok: true; listening: Listening } | { ok: false; reason: string }> | undefined;
+        const remote = new Map<string, Promise<Listening | null>>();
 
         client.on("session", (acceptSession, rejectSession) => {
           if (openSessions >= maxSessions) return rejectSession();
@@ -199,8 +270,26 @@ export function createSshGateway({
           let pty: { cols: number; rows: number; term: string } | undefined;
           const env: Record<string, string> = {};
           let handle: SessionHandle | undefined;
+          // Agent and X11 listeners asked for before the command: it starts once they listen, with their env.
+          const preparing: Promise<void>[] = [];
+          const notices: string[] = [];
+          let x11: Listening | undefined;
+          let sessionClosed = false;
+          session.once("close", () => {
+            sessionClosed = true;
+            x11?.end("the session ended");
+          });
 
           const start = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string) => {
+            // As with OpenSSH, remote forwards asked for before the session listen before its command runs.
+            const waiting = [...preparing, ...remote.values()];
+            if (!waiting.length) return begin(stream, kind, command);
+            void Promise.all(waiting).then(() => {
+              for (const line of notices) stream.stderr.write(`${line}\r\n`);
+              begin(stream, kind, command);
+            });
+          };
+          const begin = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string) => {
             const channel: BridgeChannel = {
               input: stream,
               output: stream,
@@ -215,6 +304,7 @@ export function createSshGateway({
             handle = h;
             handles.add(h);
             stream.once("close", () => h.end("the client closed the channel"));
+            if (sessionClosed) h.end("the client closed the channel");
             void h.done.then(({ reason }) => {
               handles.delete(h);
               // A revoked engineer loses the whole connection, not only this channel. A client gets a moment
@@ -249,8 +339,61 @@ export function createSshGateway({
             logger.info({ ip, subsystem: info.name }, "ssh subsystem refused");
             reject();
           });
-          session.on("auth-agent", (_accept, reject) => reject?.());
-          session.on("x11", (_accept, reject) => reject?.());
+          // Agent forwarding: one socket per connection in the workspace, for the sessions that ask.
+          session.on("auth-agent", (accept, reject) => {
+            const refusal = listenRefusal(template(), { kind: "agent" });
+            if (refusal) {
+              logger.info({ ip, reason: refusal }, "ssh agent forwarding refused");
+              return reject?.();
+            }
+            accept?.();
+            const current = agent ?? listen({ kind: "agent" }, () => openAgentChannel(client));
+            if (!agent) {
+              agent = current;
+              // A listener that ended is started again by the next session that asks.
+              void current
+                .then((r) => (r.ok ? r.listening.done : undefined))
+                .then(() => {
+                  if (agent === current) agent = undefined;
+                });
+            }
+            preparing.push(
+              current.then((r) => {
+                if (r.ok) Object.assign(env, r.listening.env);
+                else notices.push(`azusa: agent forwarding is not available: ${r.reason}`);
+              }),
+            );
+          });
+          // X11 forwarding: a display in the workspace for this session, with the client's (fake) cookie.
+          session.on("x11", (accept, reject, info) => {
+            const cookie = info.cookie as unknown;
+            const request: ListenRequest = {
+              kind: "x11",
+              protocol: info.protocol,
+              cookie: Buffer.isBuffer(cookie) ? cookie.toString("latin1") : String(cookie),
+              screen: info.screen,
+            };
+            const refusal = listenRefusal(template(), request);
+            if (refusal || x11) {
+              logger.info({ ip, reason: refusal ?? "already forwarding X11" }, "ssh X11 forwarding refused");
+              return reject?.();
+            }
+            accept?.();
+            preparing.push(
+              listen(
+                request,
+                (origin) =>
+                  new Promise((resolve, fail) =>
+                    client.x11(origin.address, origin.port, (err, ch) => (err ? fail(err) : resolve(ch))),
+                  ),
+              ).then((r) => {
+                if (!r.ok) return void notices.push(`azusa: X11 forwarding is not available: ${r.reason}`);
+                x11 = r.listening;
+                if (sessionClosed) x11.end("the session ended");
+                Object.assign(env, r.listening.env);
+              }),
+            );
+          });
           // Acknowledged like OpenSSH does; the bridge logs a signal it could not deliver.
           session.on("signal", (accept, _reject, info) => {
             accept?.();
@@ -271,8 +414,43 @@ export function createSshGateway({
               openForwards--;
             });
         });
-        // Remote forwards (ssh -R, tcpip-forward) and every other global request: refused.
-        client.on("request", (_accept, reject, name) => {
+        // Remote forwards (ssh -R) from ports the template lists, listening on the workspace's 127.0.0.1.
+        client.on("request", (accept, reject, name, info) => {
+          const key = `${info?.bindAddr}:${info?.bindPort}`;
+          if (name === "tcpip-forward") {
+            const { bindAddr, bindPort } = info;
+            if (remote.has(key) || remote.size >= maxRemoteForwards) {
+              logger.info({ ip, bind: key }, "ssh remote forwarding refused: already listening or too many");
+              return reject?.();
+            }
+            const listening = listen(
+              { kind: "remote", address: bindAddr, port: bindPort },
+              (origin) =>
+                new Promise((resolve, fail) =>
+                  client.forwardOut(bindAddr, bindPort, origin.address, origin.port, (err, ch) =>
+                    err ? fail(err) : resolve(ch),
+                  ),
+                ),
+            ).then((r) => {
+              if (!r.ok) {
+                if (remote.get(key) === listening) remote.delete(key);
+                reject?.();
+                return null;
+              }
+              accept?.();
+              void r.listening.done.then(() => {
+                if (remote.get(key) === listening) remote.delete(key);
+              });
+              return r.listening;
+            });
+            remote.set(key, listening);
+            return;
+          }
+          if (name === "cancel-tcpip-forward" && remote.has(key)) {
+            void remote.get(key)?.then((l) => l?.end("cancelled by the client"));
+            remote.delete(key);
+            return accept?.();
+          }
           logger.info({ ip, request: name }, "ssh global request refused");
           reject?.();
         });
@@ -282,7 +460,9 @@ export function createSshGateway({
       client.on("close", () => {
         clearTimeout(grace);
         connections.delete(client);
+        connectionClosed = true;
         for (const h of handles) h.end("the connection closed");
+        for (const l of listenings) l.end("the connection closed");
         if (!principal && triedKey && !counted) fail();
       });
     },

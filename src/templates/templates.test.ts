@@ -46,7 +46,7 @@ describe("parseTemplate", () => {
         resources: { cpus: 2, memoryMiB: 4096, pids: 512 },
         readOnlyRootFs: true,
         network: { allow: [] },
-        ssh: { sftp: false, portForwarding: [], agentForwarding: false, x11: false },
+        ssh: { sftp: false, portForwarding: [], agentForwarding: false, x11: false, remoteForwarding: [] },
         idleTimeoutMinutes: 60,
         idePort: null,
         ideCommand: null,
@@ -205,7 +205,7 @@ describe("parseTemplate", () => {
     const template = templateOf(
       withAzusa({
         network: { allow: ["Registry.NPMjs.org:443", "[2001:db8::1]:443", { host: "10.1.2.3", port: 5432 }] },
-        ssh: { sftp: true, portForwarding: ["localhost:3000"] },
+        ssh: { sftp: true, portForwarding: ["localhost:3000"], remoteForwarding: [8080] },
       }),
     );
     expect(template.azusa.network.allow).toEqual([
@@ -218,6 +218,7 @@ describe("parseTemplate", () => {
       portForwarding: [{ host: "localhost", port: 3000 }],
       agentForwarding: false,
       x11: false,
+      remoteForwarding: [8080],
     });
   });
 

@@ -29,7 +29,14 @@ export interface WorkspaceTemplate {
     /** Destinations the egress proxy lets through; default none, i.e. no network at all. */
     network: { allow: Destination[] };
     /** SSH request types the gateway allows; all refused by default. */
-    ssh: { sftp: boolean; portForwarding: Destination[]; agentForwarding: boolean; x11: boolean };
+    ssh: {
+      sftp: boolean;
+      portForwarding: Destination[];
+      agentForwarding: boolean;
+      x11: boolean;
+      /** Ports on the workspace's 127.0.0.1 that `ssh -R` may listen on; default none. */
+      remoteForwarding: number[];
+    };
     /** Default 60; between 5 and 1440. */
     idleTimeoutMinutes: number;
     /** Port of an IDE server (code-server, openvscode-server) inside the image; default null. */
@@ -195,6 +202,7 @@ const azusa = z
         portForwarding: z.array(destination).default([]),
         agentForwarding: z.boolean().default(false),
         x11: z.boolean().default(false),
+        remoteForwarding: z.array(port).default([]),
       })
       .prefault({}),
     idleTimeoutMinutes: z.int().min(5).max(1440).default(60),

@@ -1,9 +1,10 @@
 // A tenant with one contract of generated packages, each assigned to one of a few engineers with a
 // registered key and a running workspace: what the gateway's limit tests and its benchmark start from.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import ssh2 from "ssh2";
 import { sampleContract } from "./fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./harness.ts";
 import { ensureTestImage } from "./images.ts";
@@ -105,12 +106,19 @@ export interface GatewayWorld {
   stop(): Promise<void>;
 }
 
-/** Starts Azusa with `env` on a busybox template (plus `azusa` customizations) and one assigned workspace. */
+/**
+ * Starts Azusa with `env` on a busybox template (or `image`, e.g. the Debian base image; plus `azusa`
+ * customizations) and one assigned workspace.
+ */
 export async function oneWorkspaceWorld(
   docker: Docker,
-  { env = {}, azusa = {} }: { env?: Record<string, string>; azusa?: Record<string, unknown> } = {},
+  {
+    env = {},
+    azusa = {},
+    image: chosen,
+  }: { env?: Record<string, string>; azusa?: Record<string, unknown>; image?: string } = {},
 ): Promise<GatewayWorld> {
-  const image = await ensureTestImage(docker);
+  const image = chosen ?? (await ensureTestImage(docker));
   const dir = templatesFolder(image, 128, azusa);
   const t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off", ...env } });
   const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
@@ -135,4 +143,46 @@ export async function oneWorkspaceWorld(
       rmSync(home.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** ssh2's client logged into the world's package: beside OpenSSH, for requests its command line cannot make. */
+export async function ssh2Login(world: GatewayWorld): Promise<ssh2.Client> {
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once("ready", () => resolve());
+    client.once("error", reject);
+    client.connect({
+      host: "127.0.0.1",
+      port: world.t.running.sshPort,
+      username: `pkg-${world.target.packageId}`,
+      privateKey: readFileSync(world.target.key),
+    });
+  });
+  return client;
+}
+
+/** An `ssh.forward` audit event as the audit API shows it (local forwards have no `kind`). */
+export interface ForwardEvent {
+  action: string;
+  details: {
+    kind?: string;
+    destination: string;
+    outcome: string;
+    reason?: string;
+    bytesIn?: number;
+    bytesOut?: number;
+  };
+}
+
+/**
+ * Polls the audit log (as `operator`) until an `ssh.forward` event matches: forwards and their
+ * connections are audited once they are over, which the client does not wait for.
+ */
+export async function forwardEvent(operator: Client, match: (e: ForwardEvent) => boolean): Promise<ForwardEvent> {
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    const page = (await (await operator.get("/api/v1/audit-events?limit=200")).json()).items as ForwardEvent[];
+    const found = page.find((e) => e.action === "ssh.forward" && match(e));
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }

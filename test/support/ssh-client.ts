@@ -33,10 +33,15 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `command` and collects its output; `input` is written to its stdin (then closed). */
-export function run(command: string, args: string[], input?: Buffer | string | Readable): Promise<Run> {
+/** Runs `command` (with `env`, default ours) and collects its output; `input` is written to its stdin (then closed). */
+export function run(
+  command: string,
+  args: string[],
+  input?: Buffer | string | Readable,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env });
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (d: Buffer) => out.push(d));

@@ -451,6 +451,7 @@ export const en: Record<MessageKey, string> = {
   "templates.network": "Network allow-list",
   "templates.ssh": "SSH features allowed",
   "templates.portForwarding": "port forwarding",
+  "templates.remoteForwarding": "remote port forwarding",
   "templates.agentForwarding": "agent forwarding",
   "templates.idle": "Idle timeout",
   "templates.minutes": "{minutes} min",

@@ -451,6 +451,7 @@ export const ja = {
   "templates.network": "許可する通信先",
   "templates.ssh": "許可する SSH 機能",
   "templates.portForwarding": "ポート転送",
+  "templates.remoteForwarding": "リモートポート転送",
   "templates.agentForwarding": "エージェント転送",
   "templates.idle": "アイドル停止",
   "templates.minutes": "{minutes} 分",

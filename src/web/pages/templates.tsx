@@ -35,6 +35,9 @@ function Templates({ c, templates }: { c: WebContext; templates: WorkspaceTempla
             ssh.portForwarding.length > 0
               ? `${t("templates.portForwarding")} (${destinations(ssh.portForwarding)})`
               : null,
+            ssh.remoteForwarding.length > 0
+              ? `${t("templates.remoteForwarding")} (${ssh.remoteForwarding.join(", ")})`
+              : null,
             ssh.agentForwarding ? t("templates.agentForwarding") : null,
             ssh.x11 ? "X11" : null,
           ].filter((f) => f !== null);
