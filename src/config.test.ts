@@ -28,6 +28,18 @@ describe("loadConfig", () => {
     });
   });
 
+  it("serves templates' own IDEs on port 8081 by default, at an address with the package in its host", () => {
+    expect(loadConfig({}).ide).toEqual({ port: 8081, url: null });
+    expect(loadConfig({ AZUSA_IDE_PORT: "off" }).ide).toBeNull();
+    expect(loadConfig({ AZUSA_IDE_URL: "https://{package}.ide.azusa.example/" }).ide).toEqual({
+      port: 8081,
+      url: "https://{package}.ide.azusa.example",
+    });
+    for (const url of ["https://ide.azusa.example/{package}", "https://x{package}.ide.example", "ftp://{package}.x"]) {
+      expect(() => loadConfig({ AZUSA_IDE_URL: url })).toThrow(/AZUSA_IDE_URL: must be http\(s\):\/\/\{package\}/);
+    }
+  });
+
   it("lists every bad value at once", () => {
     let caught: unknown;
     try {

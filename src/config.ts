@@ -146,6 +146,22 @@ const Env = z.object({
     .enum(["on", "off"])
     .default("on")
     .describe("build the default workspace image at start when it is missing (infra/image/build-base.sh)"),
+  AZUSA_IDE_PORT: z
+    .union([z.literal("off"), port])
+    .default(8081)
+    .describe(
+      "port of the listener serving templates' own IDEs, each on an origin of its own (0 picks a free one; off: none)",
+    ),
+  AZUSA_IDE_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\/\{package\}\.[^/]+$/.test(u.replace(/\/$/, "")), {
+      message: 'must be http(s)://{package}.<domain>[:port], e.g. "https://{package}.ide.azusa.example"',
+    })
+    .optional()
+    .describe(
+      "public address of a package's IDE, {package} standing for its id; http://{package}.ide.localhost:<AZUSA_IDE_PORT> when unset",
+    ),
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
@@ -179,6 +195,8 @@ export interface Config {
   retentionDays: number;
   imageBuild: boolean;
   ssh: { port: number; host: string; maxSessions: number; idleMs: number; maxSessionMs: number };
+  /** The IDE listener; null when off. `url` null: derived from the port it listens on. */
+  ide: { port: number; url: string | null } | null;
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -257,5 +275,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleMs: e.AZUSA_SSH_IDLE_MINUTES * 60_000,
       maxSessionMs: e.AZUSA_SSH_MAX_SESSION_HOURS * 3_600_000,
     },
+    ide:
+      e.AZUSA_IDE_PORT === "off" ? null : { port: e.AZUSA_IDE_PORT, url: e.AZUSA_IDE_URL?.replace(/\/$/, "") ?? null },
   };
 }

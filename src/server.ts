@@ -1,9 +1,7 @@
 // The composition root: builds every part once from the configuration and wires them together.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
 import { type ServerType, serve } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import { createApp } from "./api/app.ts";
@@ -37,6 +35,7 @@ import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { createBridge } from "./gateway/bridge.ts";
 import { loadHostKey } from "./gateway/host-key.ts";
+import { createIdeOrigin, createIdeTokens } from "./gateway/ide-origin.ts";
 import { createIdeProxy } from "./gateway/ide-proxy.ts";
 import { createLockout } from "./gateway/lockout.ts";
 import { createSshGateway } from "./gateway/ssh-server.ts";
@@ -50,7 +49,6 @@ import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { defaultTemplateDir } from "./templates/templates.ts";
-import { ideUpgradeHandler } from "./web/pages/ide-app.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
 export function loadSecret(config: Config): string {
@@ -211,6 +209,17 @@ export function buildAzusa(
   });
   const metrics = createMetrics();
   const ideProxy = createIdeProxy({ bridge, workspaces, driver, logger, baseUrl: config.baseUrl });
+  const ideOrigin = config.ide
+    ? createIdeOrigin({
+        ideProxy,
+        credentials,
+        tokens: createIdeTokens(secret),
+        baseUrl: config.baseUrl,
+        url: config.ide.url,
+        trustProxy: config.trustProxy,
+        logger,
+      })
+    : null;
   const app = createApp({
     auth,
     credentials,
@@ -245,19 +254,13 @@ export function buildAzusa(
     bridge,
     workspaceFiles: createWorkspaceFiles({ bridge, driver, workspaces, audit }),
     ideProxy,
+    ideOrigin,
   });
   return {
     app,
     sealer,
     ideProxy,
-    /** Takes the upgrades (WebSockets) of a template's own IDE; false for any other. */
-    ideUpgrade: ideUpgradeHandler({
-      credentials,
-      ideProxy,
-      trustProxy: config.trustProxy,
-      baseUrl: config.baseUrl,
-      logger,
-    }),
+    ideOrigin,
     db,
     audit,
     accounts,
@@ -313,6 +316,8 @@ export interface Running {
   port: number;
   /** The port the SSH gateway listens on. */
   sshPort: number;
+  /** The port of the IDE listener, or null when it is off. */
+  idePort: number | null;
   stop(): Promise<void>;
 }
 
@@ -349,30 +354,28 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     );
     s.once("error", reject);
   });
-  // A template's IDE answers its own WebSocket handshakes, so its upgrades bypass node-server's.
-  const upgrades = server.listeners("upgrade") as ((...args: unknown[]) => void)[];
-  server.removeAllListeners("upgrade");
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!azusa.ideUpgrade(req, socket, head)) for (const listener of upgrades) listener(req, socket, head);
-  });
+  const idePort = config.ide && azusa.ideOrigin ? await azusa.ideOrigin.listen(config.ide.port, config.host) : null;
   const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
   const stopSchedules = config.schedules
     ? startSchedules(azusa.schedules, azusa.logger, azusa.jobLock)
     : async () => {};
   azusa.logger.info({ port, host: config.host, database: config.database.dialect }, "azusa listening");
   azusa.logger.info({ port: sshPort, host: config.ssh.host }, "ssh gateway listening");
+  if (idePort !== null) azusa.logger.info({ port: idePort, host: config.host }, "ide listener listening");
   let stopping: Promise<void> | undefined;
   return {
     azusa,
     server,
     port,
     sshPort,
+    idePort,
     stop() {
       stopping ??= (async () => {
         // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
         await stopSchedules();
         // Live SSH sessions end (their evidence written) before the database goes.
         await azusa.sshGateway.close();
+        await azusa.ideOrigin?.close();
         azusa.ideProxy.close();
         await azusa.bridge.close();
         azusa.images.stop();

@@ -28,6 +28,7 @@ import type { TimesheetService } from "../domain/timesheets/timesheets.service.t
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Bridge } from "../gateway/bridge.ts";
+import type { IdeOrigin } from "../gateway/ide-origin.ts";
 import type { IdeProxy } from "../gateway/ide-proxy.ts";
 import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
 import type { BuiltinForge } from "../git/builtin-forge.ts";
@@ -98,6 +99,8 @@ export interface AppDeps {
   workspaceFiles: WorkspaceFiles;
   /** The proxy to a template's own IDE, behind the pages' sign-in. */
   ideProxy: IdeProxy;
+  /** The listener of the IDEs' own origins; null when off (AZUSA_IDE_PORT=off). */
+  ideOrigin: IdeOrigin | null;
 }
 
 const safeEqual = (a: string, b: string) => {

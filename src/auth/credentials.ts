@@ -60,6 +60,11 @@ export function sessionCookieFrom(headers: Headers): string | null {
   return value ? value : null;
 }
 
+/** The session cookie as the browser sent it, `name=value`, or null. */
+export function sessionCookiePair(headers: Headers): string | null {
+  return /(?:^|;\s*)((?:__Secure-)?better-auth\.session_token=[^;]+)/.exec(headers.get("cookie") ?? "")?.[1] ?? null;
+}
+
 type Resolved = Principal & { via: "session" | "api_key" };
 
 /**

@@ -1,20 +1,18 @@
 // The proxy to a template's own IDE (code-server, openvscode-server) behind Azusa's sign-in: every
 // connection is a browser forward through the bridge (same access check, audit, activity, revocation).
-import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import { Duplex, Readable } from "node:stream";
+import {
+  Agent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from "node:http";
+import { Duplex, pipeline } from "node:stream";
 import type { Logger } from "pino";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { WorkspaceDriver } from "../provisioner/driver.ts";
 import type { Bridge, Principal } from "./bridge.ts";
-
-/** Where a package's proxied IDE lives; everything under it goes to the IDE with this prefix taken off. */
-export const ideAppPath = (packageId: string) => `/my-packages/${packageId}/ide/app`;
-
-/** The package of an IDE proxy path, and the path the IDE sees; null for any other path. */
-export function ideAppTarget(pathname: string): { packageId: string; rest: string } | null {
-  const m = /^\/my-packages\/([^/]+)\/ide\/app(\/.*)?$/.exec(pathname);
-  return m?.[1] ? { packageId: m[1], rest: m[2] ?? "" } : null;
-}
 
 // Headers that belong to one hop, never passed on (RFC 9110 §7.6.1), and Azusa's own credentials,
 // which the IDE must never see: the workspace's code runs beside it.
@@ -29,7 +27,7 @@ const hopByHop = new Set([
   "transfer-encoding",
   "upgrade",
 ]);
-const azusaCookie = /^(?:__Secure-)?better-auth\./;
+const azusaCookie = /^(?:(?:__Secure-)?better-auth\.|azusa_ide=)/;
 // What an IDE's answer may not do to the rest of Azusa's origin: widen a service worker's scope beyond
 // its own path, or wipe the origin's storage and cookies.
 const originWide = new Set(["service-worker-allowed", "clear-site-data"]);
@@ -40,14 +38,14 @@ export function foreignCookies(header: string | undefined): string | null {
   const kept = header
     .split(";")
     .map((c) => c.trim())
-    .filter((c) => c && !azusaCookie.test(c.slice(0, c.indexOf("=") >>> 0)));
+    .filter((c) => c && !azusaCookie.test(c));
   return kept.length ? kept.join("; ") : null;
 }
 
 /** Headers for the IDE: the browser's, less hop-by-hop ones and Azusa's credentials, plus X-Forwarded-*. */
 export function upstreamHeaders(
   headers: IncomingHttpHeaders,
-  via: { prefix: string; client: string; proto: string; upgrade: boolean },
+  via: { client: string; proto: string; upgrade: boolean },
 ): Record<string, string | string[]> {
   const named = new Set(
     String(headers.connection ?? "")
@@ -70,23 +68,89 @@ export function upstreamHeaders(
   out["x-forwarded-for"] = via.client;
   out["x-forwarded-proto"] = via.proto;
   if (headers.host) out["x-forwarded-host"] = headers.host;
-  out["x-forwarded-prefix"] = via.prefix;
   return out;
 }
 
-/** The IDE's response headers for the browser: no hop-by-hop ones, no cookie of Azusa's name, redirects kept under the prefix. */
-export function downstreamHeaders(headers: IncomingHttpHeaders, prefix: string): Headers {
+/** The IDE's response headers for the browser: no hop-by-hop ones, nothing aimed at Azusa's own cookies. */
+export function downstreamHeaders(headers: IncomingHttpHeaders): Headers {
   const out = new Headers();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || hopByHop.has(name) || originWide.has(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) {
       if (name === "set-cookie" && azusaCookie.test(v.trimStart())) continue;
-      out.append(name, name === "location" && v.startsWith("/") && !v.startsWith("//") ? `${prefix}${v}` : v);
+      out.append(name, v);
     }
   }
-  // The IDE frames its own pages (webviews); Azusa's pages stay unframeable.
-  if (!out.has("x-frame-options")) out.set("x-frame-options", "SAMEORIGIN");
   return out;
+}
+
+/** `headers` as node's writeHead takes them, each Set-Cookie on its own. */
+function headerPairs(headers: Headers): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") out[name] = value;
+  });
+  const cookies = headers.getSetCookie();
+  if (cookies.length) out["set-cookie"] = cookies;
+  return out;
+}
+
+/** `headers` as the lines of a response head, each ending in CRLF. */
+function headerLines(headers: Headers): string {
+  const lines: string[] = [];
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") lines.push(`${name}: ${value}\r\n`);
+  });
+  for (const c of headers.getSetCookie()) lines.push(`set-cookie: ${c}\r\n`);
+  return lines.join("");
+}
+
+/** A response head read off a raw connection, and what came after it. */
+interface Head {
+  status: number;
+  reason: string;
+  headers: IncomingHttpHeaders;
+  /** Bytes that came after the head in the same read. */
+  rest: Buffer;
+}
+
+/** Reads one response head from `stream` (at most `max` bytes); null when it ends first or is not HTTP. */
+export function readHead(stream: Duplex, max: number): Promise<Head | null> {
+  return new Promise((resolve) => {
+    let buffered = Buffer.alloc(0);
+    const done = (head: Head | null) => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("close", onEnd);
+      stream.pause();
+      resolve(head);
+    };
+    const onEnd = () => done(null);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (buffered.length > max) done(null);
+        return;
+      }
+      const [statusLine = "", ...lines] = buffered.subarray(0, end).toString("latin1").split("\r\n");
+      const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
+      if (!m) return done(null);
+      const headers: IncomingHttpHeaders = {};
+      for (const line of lines) {
+        const colon = line.indexOf(":");
+        if (colon <= 0) return done(null);
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        if (name === "set-cookie") headers["set-cookie"] = [...(headers["set-cookie"] ?? []), value];
+        else headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+      }
+      done({ status: Number(m[1]), reason: m[2] ?? "", headers, rest: buffered.subarray(end + 4) });
+    };
+    stream.on("data", onData);
+    stream.once("end", onEnd);
+    stream.once("close", onEnd);
+  });
 }
 
 /**
@@ -292,65 +356,73 @@ export function createIdeProxy({ bridge, workspaces, driver, logger, baseUrl, id
       return { kind: "failed", status: 502, reason };
     },
 
-    /** Sends `req` (its path already without the prefix, `path`) to the IDE and answers with its response. */
-    async request(principal: Principal, port: number, req: Request, path: string, prefix: string): Promise<Response> {
-      const url = new URL(req.url);
-      const incoming: IncomingHttpHeaders = {};
-      req.headers.forEach((value, name) => {
-        incoming[name] = value;
-      });
-      const headers = upstreamHeaders(incoming, {
-        prefix,
-        client: principal.source,
-        proto,
-        upgrade: false,
-      });
-      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    /**
+     * Sends the browser's request to the IDE and its answer back, both streamed. `path` is the request
+     * target as the browser sent it (still percent-encoded). Rejects when the IDE cannot be reached.
+     */
+    async request(
+      principal: Principal,
+      port: number,
+      req: IncomingMessage,
+      res: ServerResponse,
+      path: string,
+    ): Promise<void> {
+      const headers = upstreamHeaders(req.headers, { client: principal.source, proto, upgrade: false });
+      const answer = await new Promise<IncomingMessage>((resolve, reject) => {
         const out = httpRequest(
-          { agent: agentFor(principal, port), method: req.method, path: `${path}${url.search}`, headers },
+          { agent: agentFor(principal, port), method: req.method, path, headers, setHost: false },
           resolve,
         );
         out.on("error", reject);
-        if (req.body && req.method !== "GET" && req.method !== "HEAD") {
-          Readable.fromWeb(req.body as import("node:stream/web").ReadableStream).pipe(out);
-        } else out.end();
+        // An aborted upload ends the upstream request too, rather than leaving a pooled connection waiting.
+        pipeline(req, out, (err) => {
+          if (err) out.destroy(err);
+        });
       });
-      const status = res.statusCode ?? 502;
-      const body = status === 204 || status === 304 || req.method === "HEAD" ? null : Readable.toWeb(res);
-      if (!body) res.resume();
-      return new Response(body as ReadableStream | null, { status, headers: downstreamHeaders(res.headers, prefix) });
+      const status = answer.statusCode ?? 502;
+      res.writeHead(status, headerPairs(downstreamHeaders(answer.headers)));
+      pipeline(answer, res, () => undefined);
+      res.once("close", () => {
+        if (!answer.complete) answer.destroy();
+      });
     },
 
     /**
-     * Hands an upgraded connection (a WebSocket) to the IDE as it came, less Azusa's credentials: the
-     * IDE answers the handshake itself and the bytes then flow both ways until either side closes.
+     * Hands an upgrade (a WebSocket) to the IDE, less Azusa's credentials. Only the IDE's `101` to a
+     * WebSocket upgrade turns the connection into a byte pipe, its headers filtered like any answer;
+     * anything else is passed on as an ordinary answer and both connections are closed.
      */
-    async upgrade(
-      principal: Principal,
-      port: number,
-      incoming: IncomingMessage,
-      socket: Duplex,
-      head: Buffer,
-      path: string,
-      prefix: string,
-    ): Promise<void> {
+    async upgrade(principal: Principal, port: number, incoming: IncomingMessage, socket: Duplex, head: Buffer) {
       const upstream = await connect(principal, port);
-      const headers = upstreamHeaders(incoming.headers, {
-        prefix,
-        client: principal.source,
-        proto,
-        upgrade: true,
-      });
-      const lines = [`${incoming.method ?? "GET"} ${path} HTTP/1.1`];
+      // The browser may have gone while the relay started.
+      if (socket.destroyed) return void upstream.destroy();
+      socket.once("close", () => upstream.destroy());
+      upstream.once("close", () => socket.destroy());
+      socket.on("error", () => upstream.destroy());
+      upstream.on("error", () => socket.destroy());
+      const headers = upstreamHeaders(incoming.headers, { client: principal.source, proto, upgrade: true });
+      const lines = [`${incoming.method ?? "GET"} ${incoming.url ?? "/"} HTTP/1.1`];
       for (const [name, value] of Object.entries(headers)) {
         for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
       }
       upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
       if (head.length) upstream.write(head);
-      socket.on("error", () => upstream.destroy());
-      upstream.on("error", () => socket.destroy());
-      socket.once("close", () => upstream.destroy());
-      upstream.once("close", () => socket.destroy());
+      const answer = await readHead(upstream, 64 * 1024);
+      if (!answer) return void socket.destroy();
+      const switching = answer.status === 101 && /^websocket$/i.test(String(answer.headers.upgrade ?? ""));
+      const out = downstreamHeaders(answer.headers);
+      if (!switching) {
+        // Not a WebSocket after all: the answer goes back and the connection ends with it.
+        out.set("connection", "close");
+        socket.write(`HTTP/1.1 ${answer.status} ${answer.reason}\r\n${headerLines(out)}\r\n`);
+        if (answer.rest.length) socket.write(answer.rest);
+        upstream.pipe(socket);
+        return;
+      }
+      out.set("connection", "Upgrade");
+      out.set("upgrade", "websocket");
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(out)}\r\n`);
+      if (answer.rest.length) socket.write(answer.rest);
       socket.pipe(upstream);
       upstream.pipe(socket);
     },

@@ -77,6 +77,7 @@ export type WebDeps = Pick<
   | "trustProxy"
   | "workspaceFiles"
   | "ideProxy"
+  | "ideOrigin"
   | "sessions"
 > & {
   /**

@@ -14,7 +14,6 @@ import { deliveryPages } from "./pages/deliveries.tsx";
 import { engineerPages } from "./pages/engineer.tsx";
 import { hoursPages } from "./pages/hours.tsx";
 import { idePages } from "./pages/ide.tsx";
-import { ideAppPages } from "./pages/ide-app.ts";
 import { invitationPages } from "./pages/invitations.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { operatorPages } from "./pages/operator.tsx";
@@ -104,9 +103,6 @@ export function webRoutes(deps: WebDeps) {
       },
     }),
   );
-
-  // A template's own IDE answers under its path with its own pages, scripts and policies.
-  web.route("/", ideAppPages(deps));
 
   // Language, the signed-in person and the form token, for every page.
   web.use("*", async (c, next) => {

@@ -113,6 +113,8 @@ export async function startTestAzusa({
     AZUSA_SIGNIN_LIMIT: "1000",
     AZUSA_SSH_PORT: "0",
     AZUSA_SSH_HOST: "127.0.0.1",
+    // each Azusa of the tests its own IDE listener, at http://{package}.ide.localhost:<its port>
+    AZUSA_IDE_PORT: "0",
     AZUSA_LOG_LEVEL: "info",
     // tests that need the Debian base image build it once (ensureBaseImage), not every Azusa they start
     AZUSA_IMAGE_BUILD: "off",

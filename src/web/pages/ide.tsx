@@ -6,8 +6,8 @@ import { createRequire } from "node:module";
 import { dirname, extname, join, normalize } from "node:path";
 import { Hono } from "hono";
 import { clientIp } from "../../api/client-ip.ts";
+import { sessionCookiePair } from "../../auth/credentials.ts";
 import { AppError, notFound } from "../../domain/errors.ts";
-import { ideAppPath } from "../../gateway/ide-proxy.ts";
 import type { FileEntry, SearchHit } from "../../gateway/workspace-files.ts";
 import { CsrfField, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
@@ -268,17 +268,24 @@ export function idePages(deps: WebDeps) {
     })
     .get("/my-packages/:packageId/ide", async (c) => {
       const saved = c.req.query("notice") === "saved" ? c.req.query("file") : undefined;
-      // A template that names its own IDE gets that IDE, started when it is not running; Azusa's
-      // editor stays one link away (?builtin=1) and takes over when the template's IDE does not start.
+      // A template that names its own IDE gets that IDE (started when it is not running), on an origin of
+      // its own entered with a ticket; Azusa's editor stays one link away (?builtin=1) and takes over, with
+      // the reason, when the template's IDE cannot be opened.
       if (c.req.query("builtin") !== "1") {
         const user = requireRole(c, "engineer");
         const packageId = c.req.param("packageId");
         const source = clientIp(c, deps.trustProxy);
-        const ide = await deps.ideProxy.ensure({ engineerId: user.userId, packageId, source, transport: "browser" });
-        if (ide.kind === "ready") return c.redirect(`${ideAppPath(packageId)}/`, 303);
+        const ide = await deps.ideProxy
+          .ensure({ engineerId: user.userId, packageId, source, transport: "browser" })
+          .catch((err: Error) => ({ kind: "failed" as const, status: 502 as const, reason: err.message }));
         if (ide.kind === "failed" && ide.status === 404) throw notFound("page");
-        if (ide.kind === "failed") {
-          return page(c, { error: c.get("t")("ide.appFailed", { reason: ide.reason }), builtin: "1" });
+        const signIn = sessionCookiePair(c.req.raw.headers);
+        if (ide.kind === "ready" && deps.ideOrigin && signIn) {
+          return c.redirect(deps.ideOrigin.enter(signIn, user.userId, packageId), 303);
+        }
+        if (ide.kind !== "none") {
+          const reason = ide.kind === "failed" ? ide.reason : "the IDE listener is off (AZUSA_IDE_PORT=off)";
+          return page(c, { error: c.get("t")("ide.appFailed", { reason }), builtin: "1" });
         }
       }
       return page(c, saved ? { notice: c.get("t")("ide.saved", { path: saved }) } : {});
