@@ -12,7 +12,7 @@ import { Duplex, pipeline } from "node:stream";
 import type { Logger } from "pino";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { WorkspaceDriver } from "../provisioner/driver.ts";
-import type { Bridge, Principal } from "./bridge.ts";
+import type { Authorization, Bridge, Principal } from "./bridge.ts";
 
 // Headers that belong to one hop, never passed on (RFC 9110 §7.6.1), and Azusa's own credentials,
 // which the IDE must never see: the workspace's code runs beside it.
@@ -253,8 +253,19 @@ export function createIdeProxy({ bridge, workspaces, driver, logger, baseUrl, id
   const proto = new URL(baseUrl).protocol.slice(0, -1);
 
   /** The template's IDE port for `principal`'s workspace, or why there is none it may reach. */
+  // A page of an IDE loads many files at once: one decision serves them for a moment (as long as the
+  // bridge's revocation check lets a live session run on).
+  const decided = new Map<string, { at: number; result: Promise<Authorization> }>();
   async function portFor(principal: Principal): Promise<{ port: number; principal: Principal } | IdeUnavailable> {
-    const auth = await bridge.authorize(principal);
+    const key = `${principal.engineerId}|${principal.packageId}|${principal.source}`;
+    const now = Date.now();
+    let recent = decided.get(key);
+    if (!recent || now - recent.at > 1000) {
+      recent = { at: now, result: bridge.authorize(principal) };
+      decided.set(key, recent);
+      for (const [k, v] of decided) if (now - v.at > 1000) decided.delete(k);
+    }
+    const auth = await recent.result;
     if (!auth.ok) return { status: 404, reason: auth.reason };
     const port = auth.target.template?.azusa.idePort;
     if (!port) return { status: 404, reason: "the workspace's template names no IDE" };
@@ -299,7 +310,11 @@ export function createIdeProxy({ bridge, workspaces, driver, logger, baseUrl, id
   function agentFor(principal: Principal, port: number): Agent {
     const key = `${principal.engineerId}|${principal.packageId}|${principal.source}|${port}`;
     let agent = agents.get(key);
-    if (!agent) {
+    if (agent) {
+      // Most recently used last: the pool that goes when there are many is the one idle longest.
+      agents.delete(key);
+      agents.set(key, agent);
+    } else {
       const created = new Agent({ keepAlive: true, maxSockets: 6, timeout: idleMs });
       created.createConnection = ((_opts: unknown, done: (err: Error | null, s?: Duplex) => void) => {
         connect(principal, port).then(
