@@ -1,7 +1,9 @@
 // The composition root: builds every part once from the configuration and wires them together.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { type ServerType, serve } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import { createApp } from "./api/app.ts";
@@ -354,6 +356,16 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     );
     s.once("error", reject);
   });
+  // node-server answers WebSocket upgrades and leaves any other kind hanging: those are refused here, by
+  // one listener in its place (node-server refuses failed handshakes only while it is the only listener).
+  const [upgradeWebSockets] = server.listeners("upgrade") as ((req: IncomingMessage, ...rest: unknown[]) => void)[];
+  if (upgradeWebSockets) {
+    server.removeAllListeners("upgrade");
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (req.headers.upgrade?.toLowerCase() === "websocket") return upgradeWebSockets(req, socket, head);
+      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    });
+  }
   const idePort = config.ide && azusa.ideOrigin ? await azusa.ideOrigin.listen(config.ide.port, config.host) : null;
   const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
   const stopSchedules = config.schedules

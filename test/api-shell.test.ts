@@ -1,4 +1,5 @@
 // The API shell as a client meets it: one error body everywhere, health, readiness, metrics and docs.
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 
@@ -78,6 +79,22 @@ describe("the API shell", () => {
       expect(res.status).toBe(403);
       expect((await res.json()).error.code).toBe("FORBIDDEN");
     });
+  });
+
+  it("refuses an upgrade to anything but a WebSocket instead of leaving the connection hanging", async () => {
+    const port = Number(new URL(t.base).port);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = "";
+      const socket = connect({ host: "127.0.0.1", port }, () =>
+        socket.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"),
+      );
+      socket.on("data", (d: Buffer) => {
+        got += d.toString();
+      });
+      socket.on("close", () => resolve(got));
+      socket.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 
   it("answers /healthz", async () => {
