@@ -178,12 +178,16 @@ export function createNotificationService({
   }
 
   const service = {
-    /** Writes the in-app notifications and queues the webhook deliveries, in the caller's transaction. */
-    async notify(ex: Executor, notice: Notice): Promise<void> {
+    /**
+     * Writes the in-app notifications and queues the webhook deliveries, in the caller's transaction.
+     * Resolves to how many people were told now: those told under the same dedupe key before are not.
+     */
+    async notify(ex: Executor, notice: Notice): Promise<number> {
       const at = now().toISOString();
       const users = [...new Set(notice.userIds)];
+      let told = 0;
       if (users.length) {
-        await ex
+        const written = await ex
           .insertInto("notification")
           .values(
             users.map((user_id) => ({
@@ -200,9 +204,10 @@ export function createNotificationService({
             })),
           )
           .onConflict((oc) => oc.columns(["user_id", "dedupe_key"]).doNothing())
-          .execute();
+          .executeTakeFirst();
+        told = Number(written.numInsertedOrUpdatedRows ?? 0);
       }
-      if (!notice.tenantId || !notice.webhook) return;
+      if (!notice.tenantId || !notice.webhook) return told;
       const hooks = await ex
         .selectFrom("webhook")
         .select("id")
@@ -234,6 +239,7 @@ export function createNotificationService({
           })
           .execute();
       }
+      return told;
     },
 
     /**
