@@ -1,6 +1,6 @@
 // The egress proxy on loopback: what it forwards, what it tunnels, what it refuses, and what it reports.
 import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inSubnet, parseCidr } from "./egress-network.ts";
 import { type EgressConnection, type EgressProxy, listenEgressProxy } from "./egress-proxy.ts";
@@ -171,6 +171,60 @@ describe("the egress proxy", () => {
     await limited.idle();
     const again = await ask(limited.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\nGET / HTTP/1.0\r\n\r\n`);
     expect(again).toMatch(/^HTTP\/1\.1 200 Connection Established/);
+    await limited.close();
+  });
+
+  it("lets a refused connection go at once and reports a burst of refusals as a few events with their count", async () => {
+    const mine: EgressConnection[] = [];
+    const limited = await listenEgressProxy({
+      workspaceId: "ws-5",
+      host: "127.0.0.1",
+      port: 0,
+      subnet: "127.0.0.0/8",
+      allowed: () => true,
+      maxConnections: 2,
+      // Long enough that a refused socket kept until this timeout would outlive the test.
+      headTimeoutMs: 60_000,
+      onConnection: (e) => mine.push(e),
+    });
+    const held = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect({ host: "127.0.0.1", port: limited.port }, () =>
+              s.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`),
+            );
+            s.once("data", () => resolve(s));
+          }),
+      ),
+    );
+    // Clients that never close their side: a loop in a workspace that opens and forgets.
+    const refused = await Promise.all(
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<{ socket: Socket; answer: string }>((resolve) => {
+            let answer = "";
+            const s = connect({ host: "127.0.0.1", port: limited.port, allowHalfOpen: true }, () =>
+              s.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`),
+            );
+            s.on("error", () => undefined);
+            s.on("data", (d: Buffer) => {
+              answer += d.toString("latin1");
+            });
+            s.once("end", () => resolve({ socket: s, answer }));
+          }),
+      ),
+    );
+    for (const { answer } of refused) expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable/);
+    // The proxy holds only the two tunnels, though none of the refused clients has closed.
+    await expect.poll(() => limited.connections()).toBe(2);
+    for (const s of held) s.destroy();
+    await limited.idle();
+    const refusals = mine.filter((e) => e.reason?.startsWith("too many connections at once"));
+    expect(refusals.length).toBeLessThanOrEqual(2);
+    expect(refusals.reduce((sum, e) => sum + (e.refusedCount ?? 0), 0)).toBe(40);
+    for (const { socket } of refused) socket.destroy();
     await limited.close();
   });
 
