@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sealStoredSecrets } from "../src/auth/sealed.ts";
+import { sealContext, sealStoredSecrets } from "../src/auth/sealed.ts";
 import { system } from "../src/domain/actor.ts";
 import { createDeliveryService } from "../src/domain/delivery/delivery.service.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
@@ -297,7 +297,7 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
       await db.updateTable("webhook").set({ secret: SECRET }).where("id", "=", id).execute();
       expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(1);
       expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(0);
-      expect(w.t.running.azusa.sealer.open(await stored())).toBe(SECRET);
+      expect(w.t.running.azusa.sealer.open(await stored(), sealContext.webhook(id))).toBe(SECRET);
 
       const pkg = await reviewed("2.1");
       const delivery = await (await sato.client.post(`/api/v1/packages/${pkg.id}/deliver`)).json();
