@@ -7,6 +7,7 @@ import { createReminderService } from "../src/domain/notifications/reminders.ser
 import { CSV_HEADERS } from "../src/domain/timesheets/settlements.service.ts";
 import { dialects } from "./support/databases.ts";
 import { BAND, type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 
 describe.each(dialects)("hours on %s", (dialect) => {
   let w: HoursWorld;
@@ -383,6 +384,116 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await w.contractor.post(`${base}/adjustments`, adjust)).status).toBe(201);
     const events = (await (await w.contractor.get("/api/v1/audit-events")).json()).items as { action: string }[];
     expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(["settlement.closed", "settlement.reopened"]));
+  });
+
+  it("keeps a closed month still: no hours land in it, and reopening it keeps what was billed", async () => {
+    const base = `/api/v1/contracts/${w.juninin.id}/settlements`;
+    const closed = await w.contractor.post(`${base}/close`, { month: "2026-09" });
+    expect(closed.status).toBe(201);
+    const billed = (await closed.json()).items;
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    const kato = w.engineers.kato as HoursWorld["engineers"][string];
+    const closedMessage = "2026-09 is closed: the contractor reopens the month first";
+
+    // A new entry in the closed month, in a week nobody has submitted, is refused, naming the month.
+    const late = await record(ito, { packageId: w.juninin.packages["2.2"], date: "2026-09-22", minutes: 60 });
+    expect(late.status).toBe(409);
+    expect((await late.json()).error).toMatchObject({ code: "INVALID_STATE", message: closedMessage });
+
+    // Hours of the closed month that got into a week anyway (written before this guard) are not submitted.
+    const db = w.t.running.azusa.db.kysely;
+    const { tenant_id } = await db
+      .selectFrom("contract")
+      .select("tenant_id")
+      .where("id", "=", w.juninin.id)
+      .executeTakeFirstOrThrow();
+    const at = new Date().toISOString();
+    await db
+      .insertInto("time_entry")
+      .values({
+        id: `entry-closed-${dialect}`,
+        engineer_id: ito.id,
+        package_id: w.juninin.packages["2.2"] as string,
+        contract_id: w.juninin.id,
+        tenant_id,
+        start_at: null,
+        end_at: null,
+        time_zone: "Asia/Tokyo",
+        start_given: null,
+        end_given: null,
+        work_date: "2026-09-23",
+        raw_minutes: 60,
+        rounded_minutes: 60,
+        rounding_rule: "15min-nearest",
+        note: "",
+        created_at: at,
+      })
+      .execute();
+    await db
+      .insertInto("timesheet")
+      .values({
+        id: `sheet-closed-${dialect}`,
+        engineer_id: ito.id,
+        contract_id: w.juninin.id,
+        tenant_id,
+        week_start: "2026-09-21",
+        state: "draft",
+        reason: null,
+        submitted_at: null,
+        decided_at: null,
+        decided_by: null,
+        updated_at: at,
+      })
+      .execute();
+    const submitted = await ito.client.post(`/api/v1/timesheets/sheet-closed-${dialect}/submit`);
+    expect(submitted.status).toBe(409);
+    expect((await submitted.json()).error.message).toBe(closedMessage);
+
+    // A week across the month's end whose hours all fall in October goes ahead.
+    expect(
+      (await record(kato, { packageId: w.juninin.packages["2.3"], date: "2026-10-01", minutes: 120 })).status,
+    ).toBe(201);
+    const across = await sheetOf(kato, "2026-09-28");
+    expect((await kato.client.post(`/api/v1/timesheets/${across.id}/submit`)).status).toBe(200);
+    expect((await w.lead.post(`/api/v1/timesheets/${across.id}/approve`)).status).toBe(200);
+    expect(await (await w.contractor.get(`${base}?month=2026-09`)).json()).toMatchObject({ items: billed });
+
+    // The page's forms: a malformed month and an empty reason are the contractor's mistakes, named.
+    const page = await getPage(w.contractor, "/hours?month=2026-09");
+    expect(page.html).toContain('action="/hours/reopen"');
+    const _csrf = csrfTokenIn(page.html);
+    const form = { _csrf, contractId: w.juninin.id };
+    for (const path of ["/hours/close", "/hours/reopen"]) {
+      const malformed = await postForm(w.contractor, path, { ...form, month: "2025-9", reason: "確認" });
+      expect(malformed.status).toBe(400);
+      expect(malformed.html).toContain("month: must be YYYY-MM");
+    }
+    const noReason = await postForm(w.contractor, "/hours/reopen", { ...form, month: "2026-09", reason: " " });
+    expect(noReason.status).toBe(400);
+    expect(noReason.html).toContain("reason: say why");
+    expect((await w.contractor.get(`${base}?month=2026-09`)).status).toBe(200);
+    expect((await (await w.contractor.get(`${base}?month=2026-09`)).json()).closed).not.toBeNull();
+
+    const reopened = await postForm(w.contractor, "/hours/reopen", {
+      ...form,
+      month: "2026-09",
+      reason: "請求書の再発行",
+    });
+    expect(reopened.location).toBe("/hours?month=2026-09&notice=reopened");
+    const events = (await (await w.contractor.get("/api/v1/audit-events")).json()).items as {
+      action: string;
+      details: Record<string, unknown>;
+    }[];
+    const reopenedEvent = events.find(
+      (e) => e.action === "settlement.reopened" && e.details.reason === "請求書の再発行",
+    );
+    expect(reopenedEvent?.details).toMatchObject({
+      month: "2026-09",
+      settlements: billed,
+      closedAt: expect.any(String),
+    });
+    // Open again, the month takes the hours it refused.
+    expect((await ito.client.post(`/api/v1/timesheets/sheet-closed-${dialect}/submit`)).status).toBe(200);
   });
 
   it("exports a month as CSV that Excel opens: BOM, CRLF, Japanese headers and text intact", async () => {
