@@ -2,9 +2,10 @@
 // beside raw time), the weekly timesheet flow with locking, session evidence, the 準委任 month against
 // its band, and the month's hours as CSV for Excel.
 import { parse } from "csv-parse/sync";
+import type { KyselyPlugin } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReminderService } from "../src/domain/notifications/reminders.service.ts";
-import { CSV_HEADERS } from "../src/domain/timesheets/settlements.service.ts";
+import { CSV_HEADERS, createSettlementService } from "../src/domain/timesheets/settlements.service.ts";
 import { dialects } from "./support/databases.ts";
 import { BAND, type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
@@ -494,6 +495,82 @@ describe.each(dialects)("hours on %s", (dialect) => {
     });
     // Open again, the month takes the hours it refused.
     expect((await ito.client.post(`/api/v1/timesheets/sheet-closed-${dialect}/submit`)).status).toBe(200);
+  });
+
+  it("closes a month and reopens one of its weeks or adjusts it one after the other, never at once", async () => {
+    const kato = w.engineers.kato as HoursWorld["engineers"][string];
+    expect(
+      (await record(kato, { packageId: w.juninin.packages["2.3"], date: "2026-06-03", minutes: 480 })).status,
+    ).toBe(201);
+    const week = await sheetOf(kato, "2026-06-01");
+    expect((await kato.client.post(`/api/v1/timesheets/${week.id}/submit`)).status).toBe(200);
+    expect((await w.lead.post(`/api/v1/timesheets/${week.id}/approve`)).status).toBe(200);
+
+    // A close that stops halfway through reading the month's figures, until `release` opens.
+    const azusa = w.t.running.azusa;
+    let paused = () => {};
+    const reached = new Promise<void>((resolve) => {
+      paused = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new Set<unknown>();
+    const pause: KyselyPlugin = {
+      transformQuery: ({ node, queryId }) => {
+        if (node.kind === "SelectQueryNode" && JSON.stringify(node).includes('"settlement_adjustment"'))
+          slow.add(queryId);
+        return node;
+      },
+      transformResult: async ({ result, queryId }) => {
+        if (slow.has(queryId)) {
+          paused();
+          await released;
+        }
+        return result;
+      },
+    };
+    const settlements = createSettlementService({ db: azusa.db.kysely.withPlugin(pause), audit: azusa.audit });
+    const buyer = await azusa.db.kysely
+      .selectFrom("user")
+      .select(["id", "tenantId"])
+      .where("email", "=", "buyer@tokyo-si.example")
+      .executeTakeFirstOrThrow();
+    const contractor = {
+      kind: "user",
+      userId: buyer.id,
+      email: "buyer@tokyo-si.example",
+      role: "contractor",
+      tenantId: buyer.tenantId,
+      via: "session",
+    } as const;
+    const closing = settlements.close(contractor, w.juninin.id, "2026-06");
+    await reached;
+    // The lead reopens the week and the contractor adjusts the month while the close is at work: each waits
+    // for the close, then finds the month closed.
+    const reopening = w.lead.post(`/api/v1/timesheets/${week.id}/reopen`, { reason: "確認のため" });
+    const adjusting = w.contractor.post(`/api/v1/contracts/${w.juninin.id}/settlements/adjustments`, {
+      engineerId: kato.id,
+      month: "2026-06",
+      amountYen: 5_000,
+      reason: "交通費",
+    });
+    await Promise.race([Promise.all([reopening, adjusting]), new Promise((resolve) => setTimeout(resolve, 300))]);
+    release();
+    const closed = await closing;
+    expect(closed.items).toEqual([
+      expect.objectContaining({ engineerName: "kato", approvedHours: 8, pendingHours: 0 }),
+    ]);
+    const reopened = await reopening;
+    expect(reopened.status).toBe(409);
+    expect((await reopened.json()).error.message).toBe("2026-06 is closed: the contractor reopens the month first");
+    expect((await sheetOf(kato, "2026-06-01")).state).toBe("approved");
+    const adjusted = await adjusting;
+    expect(adjusted.status).toBe(409);
+    expect((await adjusted.json()).error.message).toBe("2026-06 is closed: reopen the month to adjust it");
+    const month = await (await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/settlements?month=2026-06`)).json();
+    expect(month.items[0]).toMatchObject({ adjustments: [], amountYen: closed.items[0]?.amountYen });
   });
 
   it("exports a month as CSV that Excel opens: BOM, CRLF, Japanese headers and text intact", async () => {
