@@ -6,6 +6,7 @@ import type { KyselyPlugin } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReminderService } from "../src/domain/notifications/reminders.service.ts";
 import { CSV_HEADERS, createSettlementService } from "../src/domain/timesheets/settlements.service.ts";
+import { weekOf } from "../src/domain/timesheets/time.ts";
 import { dialects } from "./support/databases.ts";
 import { BAND, type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
@@ -22,6 +23,14 @@ describe.each(dialects)("hours on %s", (dialect) => {
   };
   const record = (who: HoursWorld["engineers"][string], body: Record<string, unknown>) =>
     who.client.post("/api/v1/time-entries", { packageId: w.juninin.packages["2.1"], timeZone: "Asia/Tokyo", ...body });
+  /** Records a duration on the package, then the engineer submits the week and the lead approves it. */
+  const approvedWeek = async (who: HoursWorld["engineers"][string], wbs: string, date: string, minutes: number) => {
+    expect((await record(who, { packageId: w.juninin.packages[wbs], date, minutes })).status).toBe(201);
+    const week = await sheetOf(who, weekOf(date));
+    expect((await who.client.post(`/api/v1/timesheets/${week.id}/submit`)).status).toBe(200);
+    expect((await w.lead.post(`/api/v1/timesheets/${week.id}/approve`)).status).toBe(200);
+    return week as { id: string };
+  };
 
   beforeAll(async () => {
     w = await startHoursWorld(dialect);
@@ -451,12 +460,7 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await submitted.json()).error.message).toBe(closedMessage);
 
     // A week across the month's end whose hours all fall in October goes ahead.
-    expect(
-      (await record(kato, { packageId: w.juninin.packages["2.3"], date: "2026-10-01", minutes: 120 })).status,
-    ).toBe(201);
-    const across = await sheetOf(kato, "2026-09-28");
-    expect((await kato.client.post(`/api/v1/timesheets/${across.id}/submit`)).status).toBe(200);
-    expect((await w.lead.post(`/api/v1/timesheets/${across.id}/approve`)).status).toBe(200);
+    await approvedWeek(kato, "2.3", "2026-10-01", 120);
     expect(await (await w.contractor.get(`${base}?month=2026-09`)).json()).toMatchObject({ items: billed });
 
     // The page's forms: a malformed month and an empty reason are the contractor's mistakes, named.
@@ -499,12 +503,7 @@ describe.each(dialects)("hours on %s", (dialect) => {
 
   it("closes a month and reopens one of its weeks or adjusts it one after the other, never at once", async () => {
     const kato = w.engineers.kato as HoursWorld["engineers"][string];
-    expect(
-      (await record(kato, { packageId: w.juninin.packages["2.3"], date: "2026-06-03", minutes: 480 })).status,
-    ).toBe(201);
-    const week = await sheetOf(kato, "2026-06-01");
-    expect((await kato.client.post(`/api/v1/timesheets/${week.id}/submit`)).status).toBe(200);
-    expect((await w.lead.post(`/api/v1/timesheets/${week.id}/approve`)).status).toBe(200);
+    const week = await approvedWeek(kato, "2.3", "2026-06-03", 480);
 
     // A close that stops halfway through reading the month's figures, until `release` opens.
     const azusa = w.t.running.azusa;

@@ -18,6 +18,20 @@ function ask(port: number, text: string): Promise<string> {
   });
 }
 
+/** Opens `n` tunnels to `to` through the proxy and holds them open (their request sent, nothing closed). */
+function holdTunnels(port: number, to: number, n: number): Promise<Socket[]> {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const s = connect({ host: "127.0.0.1", port }, () => s.write(`CONNECT 127.0.0.1:${to} HTTP/1.1\r\n\r\n`));
+          s.once("data", () => resolve(s));
+        }),
+    ),
+  );
+}
+
 describe("the egress proxy", () => {
   let origin: { port: number; seen: { url: string; headers: IncomingHttpHeaders }[]; close(): Promise<void> };
   let closedPort: number;
@@ -54,6 +68,15 @@ describe("the egress proxy", () => {
   afterAll(async () => {
     await proxy?.close();
     await origin?.close();
+  });
+
+  /** A proxy on loopback that lets everything through. */
+  const openProxy = (workspaceId: string) => ({
+    workspaceId,
+    host: "127.0.0.1",
+    port: 0,
+    subnet: "127.0.0.0/8",
+    allowed: () => true,
   });
 
   const last = async () => {
@@ -153,17 +176,7 @@ describe("the egress proxy", () => {
       onConnection: (e) => events.push(e),
     });
     // Two tunnels held open (their request sent, nothing closed) fill the limit.
-    const held = await Promise.all(
-      [1, 2].map(
-        () =>
-          new Promise<import("node:net").Socket>((resolve) => {
-            const s = connect({ host: "127.0.0.1", port: limited.port }, () =>
-              s.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`),
-            );
-            s.once("data", () => resolve(s));
-          }),
-      ),
-    );
+    const held = await holdTunnels(limited.port, origin.port, 2);
     const third = await ask(limited.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`);
     expect(third).toMatch(/^HTTP\/1\.1 503 Service Unavailable/);
     expect(third).toContain("too many connections at once (at most 2)");
@@ -177,27 +190,13 @@ describe("the egress proxy", () => {
   it("lets a refused connection go at once and reports a burst of refusals as a few events with their count", async () => {
     const mine: EgressConnection[] = [];
     const limited = await listenEgressProxy({
-      workspaceId: "ws-5",
-      host: "127.0.0.1",
-      port: 0,
-      subnet: "127.0.0.0/8",
-      allowed: () => true,
+      ...openProxy("ws-5"),
       maxConnections: 2,
       // Long enough that a refused socket kept until this timeout would outlive the test.
       headTimeoutMs: 60_000,
       onConnection: (e) => mine.push(e),
     });
-    const held = await Promise.all(
-      [1, 2].map(
-        () =>
-          new Promise<Socket>((resolve) => {
-            const s = connect({ host: "127.0.0.1", port: limited.port }, () =>
-              s.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`),
-            );
-            s.once("data", () => resolve(s));
-          }),
-      ),
-    );
+    const held = await holdTunnels(limited.port, origin.port, 2);
     // Clients that never close their side: a loop in a workspace that opens and forgets.
     const refused = await Promise.all(
       Array.from(
