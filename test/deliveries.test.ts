@@ -4,12 +4,13 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sealStoredSecrets } from "../src/auth/sealed.ts";
+import { sealContext, sealStoredSecrets } from "../src/auth/sealed.ts";
 import { system } from "../src/domain/actor.ts";
 import { createDeliveryService } from "../src/domain/delivery/delivery.service.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
 import { dialects } from "./support/databases.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 
 const SECRET = "whsec-tokyo-si-0123456789abcdef-0123";
 
@@ -136,6 +137,29 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     expect((await sato.client.post(`/api/v1/packages/${pkg.id}/deliver`)).status).toBe(201);
     const list = (await (await w.lead.get(`/api/v1/packages/${pkg.id}/deliveries`)).json()).items;
     expect(list.map((d: { decision: string | null }) => d.decision)).toEqual([null, "rejected"]);
+  });
+
+  it("takes up to 50 reasons a line from the page's form, each as long as the API allows, and names reasons beyond that", async () => {
+    const pkg = await reviewed("3.2");
+    expect((await sato.client.post(`/api/v1/packages/${pkg.id}/deliver`)).status).toBe(201);
+    const page = await getPage(w.contractor, "/deliveries");
+    const _csrf = csrfTokenIn(page.html);
+    const reject = (reasons: string) =>
+      postForm(w.contractor, `/packages/${pkg.id}/reject-delivery`, { _csrf, reasons });
+    const tooMany = await reject(Array.from({ length: 51 }, (_, i) => `指摘 ${i + 1}`).join("\n"));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.html).toContain("reasons: at most 50 reasons");
+    const tooLong = await reject(`短い指摘\n${"長".repeat(2001)}`);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.html).toContain("reasons: each reason");
+    expect(await stateOf(pkg.id)).toBe("delivered");
+    // Three long findings are more than 2000 characters together, and each is within the API's bound.
+    const long = ["一", "二", "三"].map((n) => `${n}：${"詳".repeat(1500)}`);
+    const rejected = await reject(long.join("\r\n"));
+    expect(rejected.location).toBe("/deliveries?notice=rejected");
+    expect(await stateOf(pkg.id)).toBe("in_progress");
+    const [latest] = (await (await w.lead.get(`/api/v1/packages/${pkg.id}/deliveries`)).json()).items;
+    expect(latest.reasons).toEqual(long);
   });
 
   it("asks the delivery gate first: a refusing gate (the forge's unmerged pull request) stops the delivery", async () => {
@@ -273,7 +297,7 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
       await db.updateTable("webhook").set({ secret: SECRET }).where("id", "=", id).execute();
       expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(1);
       expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(0);
-      expect(w.t.running.azusa.sealer.open(await stored())).toBe(SECRET);
+      expect(w.t.running.azusa.sealer.open(await stored(), sealContext.webhook(id))).toBe(SECRET);
 
       const pkg = await reviewed("2.1");
       const delivery = await (await sato.client.post(`/api/v1/packages/${pkg.id}/deliver`)).json();

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sealContext } from "../src/auth/sealed.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { loadFixtures, type Replay, startReplay } from "./support/github-replay.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
@@ -149,7 +150,7 @@ describe("GitHub", () => {
       .executeTakeFirstOrThrow();
     expect(row.token).toMatch(/^sealed:v1:/);
     expect(row.webhook_secret).toMatch(/^sealed:v1:/);
-    expect(t.running.azusa.sealer.open(row.token)).toBe(TOKEN);
+    expect(t.running.azusa.sealer.open(row.token, sealContext.githubToken(tokyoId))).toBe(TOKEN);
   });
 
   it("makes the package's private repository, protects main with the lead's review and adds the engineer", async () => {

@@ -2,11 +2,14 @@
 // beside raw time), the weekly timesheet flow with locking, session evidence, the 準委任 month against
 // its band, and the month's hours as CSV for Excel.
 import { parse } from "csv-parse/sync";
+import type { KyselyPlugin } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReminderService } from "../src/domain/notifications/reminders.service.ts";
-import { CSV_HEADERS } from "../src/domain/timesheets/settlements.service.ts";
+import { CSV_HEADERS, createSettlementService } from "../src/domain/timesheets/settlements.service.ts";
+import { weekOf } from "../src/domain/timesheets/time.ts";
 import { dialects } from "./support/databases.ts";
 import { BAND, type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 
 describe.each(dialects)("hours on %s", (dialect) => {
   let w: HoursWorld;
@@ -20,6 +23,14 @@ describe.each(dialects)("hours on %s", (dialect) => {
   };
   const record = (who: HoursWorld["engineers"][string], body: Record<string, unknown>) =>
     who.client.post("/api/v1/time-entries", { packageId: w.juninin.packages["2.1"], timeZone: "Asia/Tokyo", ...body });
+  /** Records a duration on the package, then the engineer submits the week and the lead approves it. */
+  const approvedWeek = async (who: HoursWorld["engineers"][string], wbs: string, date: string, minutes: number) => {
+    expect((await record(who, { packageId: w.juninin.packages[wbs], date, minutes })).status).toBe(201);
+    const week = await sheetOf(who, weekOf(date));
+    expect((await who.client.post(`/api/v1/timesheets/${week.id}/submit`)).status).toBe(200);
+    expect((await w.lead.post(`/api/v1/timesheets/${week.id}/approve`)).status).toBe(200);
+    return week as { id: string };
+  };
 
   beforeAll(async () => {
     w = await startHoursWorld(dialect);
@@ -39,7 +50,8 @@ describe.each(dialects)("hours on %s", (dialect) => {
       now: () => new Date("2027-01-04T00:30:00Z"),
     });
     expect(await reminders.timesheets()).toBe(3);
-    await reminders.timesheets();
+    // Run again (a second instance, a restart): everyone was told already, so nobody is told now.
+    expect(await reminders.timesheets()).toBe(0);
     for (const name of ["sato", "ito", "kato"]) {
       const who = w.engineers[name] as HoursWorld["engineers"][string];
       const told = (await (await who.client.get("/api/v1/notifications")).json()).items.filter((n: { title: string }) =>
@@ -382,6 +394,182 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await w.contractor.post(`${base}/adjustments`, adjust)).status).toBe(201);
     const events = (await (await w.contractor.get("/api/v1/audit-events")).json()).items as { action: string }[];
     expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(["settlement.closed", "settlement.reopened"]));
+  });
+
+  it("keeps a closed month still: no hours land in it, and reopening it keeps what was billed", async () => {
+    const base = `/api/v1/contracts/${w.juninin.id}/settlements`;
+    const closed = await w.contractor.post(`${base}/close`, { month: "2026-09" });
+    expect(closed.status).toBe(201);
+    const billed = (await closed.json()).items;
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    const kato = w.engineers.kato as HoursWorld["engineers"][string];
+    const closedMessage = "2026-09 is closed: the contractor reopens the month first";
+
+    // A new entry in the closed month, in a week nobody has submitted, is refused, naming the month.
+    const late = await record(ito, { packageId: w.juninin.packages["2.2"], date: "2026-09-22", minutes: 60 });
+    expect(late.status).toBe(409);
+    expect((await late.json()).error).toMatchObject({ code: "INVALID_STATE", message: closedMessage });
+
+    // Hours of the closed month that got into a week anyway (written before this guard) are not submitted.
+    const db = w.t.running.azusa.db.kysely;
+    const { tenant_id } = await db
+      .selectFrom("contract")
+      .select("tenant_id")
+      .where("id", "=", w.juninin.id)
+      .executeTakeFirstOrThrow();
+    const at = new Date().toISOString();
+    await db
+      .insertInto("time_entry")
+      .values({
+        id: `entry-closed-${dialect}`,
+        engineer_id: ito.id,
+        package_id: w.juninin.packages["2.2"] as string,
+        contract_id: w.juninin.id,
+        tenant_id,
+        start_at: null,
+        end_at: null,
+        time_zone: "Asia/Tokyo",
+        start_given: null,
+        end_given: null,
+        work_date: "2026-09-23",
+        raw_minutes: 60,
+        rounded_minutes: 60,
+        rounding_rule: "15min-nearest",
+        note: "",
+        created_at: at,
+      })
+      .execute();
+    await db
+      .insertInto("timesheet")
+      .values({
+        id: `sheet-closed-${dialect}`,
+        engineer_id: ito.id,
+        contract_id: w.juninin.id,
+        tenant_id,
+        week_start: "2026-09-21",
+        state: "draft",
+        reason: null,
+        submitted_at: null,
+        decided_at: null,
+        decided_by: null,
+        updated_at: at,
+      })
+      .execute();
+    const submitted = await ito.client.post(`/api/v1/timesheets/sheet-closed-${dialect}/submit`);
+    expect(submitted.status).toBe(409);
+    expect((await submitted.json()).error.message).toBe(closedMessage);
+
+    // A week across the month's end whose hours all fall in October goes ahead.
+    await approvedWeek(kato, "2.3", "2026-10-01", 120);
+    expect(await (await w.contractor.get(`${base}?month=2026-09`)).json()).toMatchObject({ items: billed });
+
+    // The page's forms: a malformed month and an empty reason are the contractor's mistakes, named.
+    const page = await getPage(w.contractor, "/hours?month=2026-09");
+    expect(page.html).toContain('action="/hours/reopen"');
+    const _csrf = csrfTokenIn(page.html);
+    const form = { _csrf, contractId: w.juninin.id };
+    for (const path of ["/hours/close", "/hours/reopen"]) {
+      const malformed = await postForm(w.contractor, path, { ...form, month: "2025-9", reason: "確認" });
+      expect(malformed.status).toBe(400);
+      expect(malformed.html).toContain("month: must be YYYY-MM");
+    }
+    const noReason = await postForm(w.contractor, "/hours/reopen", { ...form, month: "2026-09", reason: " " });
+    expect(noReason.status).toBe(400);
+    expect(noReason.html).toContain("reason: say why");
+    expect((await w.contractor.get(`${base}?month=2026-09`)).status).toBe(200);
+    expect((await (await w.contractor.get(`${base}?month=2026-09`)).json()).closed).not.toBeNull();
+
+    const reopened = await postForm(w.contractor, "/hours/reopen", {
+      ...form,
+      month: "2026-09",
+      reason: "請求書の再発行",
+    });
+    expect(reopened.location).toBe("/hours?month=2026-09&notice=reopened");
+    const events = (await (await w.contractor.get("/api/v1/audit-events")).json()).items as {
+      action: string;
+      details: Record<string, unknown>;
+    }[];
+    const reopenedEvent = events.find(
+      (e) => e.action === "settlement.reopened" && e.details.reason === "請求書の再発行",
+    );
+    expect(reopenedEvent?.details).toMatchObject({
+      month: "2026-09",
+      settlements: billed,
+      closedAt: expect.any(String),
+    });
+    // Open again, the month takes the hours it refused.
+    expect((await ito.client.post(`/api/v1/timesheets/sheet-closed-${dialect}/submit`)).status).toBe(200);
+  });
+
+  it("closes a month and reopens one of its weeks or adjusts it one after the other, never at once", async () => {
+    const kato = w.engineers.kato as HoursWorld["engineers"][string];
+    const week = await approvedWeek(kato, "2.3", "2026-06-03", 480);
+
+    // A close that stops halfway through reading the month's figures, until `release` opens.
+    const azusa = w.t.running.azusa;
+    let paused = () => {};
+    const reached = new Promise<void>((resolve) => {
+      paused = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new Set<unknown>();
+    const pause: KyselyPlugin = {
+      transformQuery: ({ node, queryId }) => {
+        if (node.kind === "SelectQueryNode" && JSON.stringify(node).includes('"settlement_adjustment"'))
+          slow.add(queryId);
+        return node;
+      },
+      transformResult: async ({ result, queryId }) => {
+        if (slow.has(queryId)) {
+          paused();
+          await released;
+        }
+        return result;
+      },
+    };
+    const settlements = createSettlementService({ db: azusa.db.kysely.withPlugin(pause), audit: azusa.audit });
+    const buyer = await azusa.db.kysely
+      .selectFrom("user")
+      .select(["id", "tenantId"])
+      .where("email", "=", "buyer@tokyo-si.example")
+      .executeTakeFirstOrThrow();
+    const contractor = {
+      kind: "user",
+      userId: buyer.id,
+      email: "buyer@tokyo-si.example",
+      role: "contractor",
+      tenantId: buyer.tenantId,
+      via: "session",
+    } as const;
+    const closing = settlements.close(contractor, w.juninin.id, "2026-06");
+    await reached;
+    // The lead reopens the week and the contractor adjusts the month while the close is at work: each waits
+    // for the close, then finds the month closed.
+    const reopening = w.lead.post(`/api/v1/timesheets/${week.id}/reopen`, { reason: "確認のため" });
+    const adjusting = w.contractor.post(`/api/v1/contracts/${w.juninin.id}/settlements/adjustments`, {
+      engineerId: kato.id,
+      month: "2026-06",
+      amountYen: 5_000,
+      reason: "交通費",
+    });
+    await Promise.race([Promise.all([reopening, adjusting]), new Promise((resolve) => setTimeout(resolve, 300))]);
+    release();
+    const closed = await closing;
+    expect(closed.items).toEqual([
+      expect.objectContaining({ engineerName: "kato", approvedHours: 8, pendingHours: 0 }),
+    ]);
+    const reopened = await reopening;
+    expect(reopened.status).toBe(409);
+    expect((await reopened.json()).error.message).toBe("2026-06 is closed: the contractor reopens the month first");
+    expect((await sheetOf(kato, "2026-06-01")).state).toBe("approved");
+    const adjusted = await adjusting;
+    expect(adjusted.status).toBe(409);
+    expect((await adjusted.json()).error.message).toBe("2026-06 is closed: reopen the month to adjust it");
+    const month = await (await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/settlements?month=2026-06`)).json();
+    expect(month.items[0]).toMatchObject({ adjustments: [], amountYen: closed.items[0]?.amountYen });
   });
 
   it("exports a month as CSV that Excel opens: BOM, CRLF, Japanese headers and text intact", async () => {

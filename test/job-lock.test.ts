@@ -1,5 +1,6 @@
 // Two Azusa instances on one database: each firing of a schedule runs on one of them only, and a
 // reminder is sent once, on SQLite and PostgreSQL alike.
+import type { KyselyPlugin } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { addDays, tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
@@ -91,6 +92,62 @@ describe.each(dialects)("schedules on two instances sharing %s", (dialect) => {
     clearTimeout(fallback);
     expect(await running).toBe(true);
     expect(await other.run(name, "slot-2", async () => undefined)).toBe(true);
+  });
+
+  it("warns when a holder's lock was taken over while its job still runs", async () => {
+    const warnings: { msg: string; job?: string }[] = [];
+    const warnLogger = createLogger({
+      level: "warn",
+      destination: { write: (line) => warnings.push(JSON.parse(line)) },
+    });
+    const holder = createJobLock({ db: a.db.kysely, renewMs: 5, logger: warnLogger });
+    const name = `test.lost.${dialect}`;
+    const gate = deferred();
+    const fallback = setTimeout(gate.resolve, 10_000);
+    const running = holder.run(name, "slot-1", () => gate.promise);
+    await expect
+      .poll(() => a.db.kysely.selectFrom("job_lock").select("owner").where("name", "=", name).executeTakeFirst())
+      .toEqual({ owner: holder.owner });
+    // Another instance took the lock over (as it may once the lock has expired).
+    await b.db.kysely.updateTable("job_lock").set({ owner: "another-instance" }).where("name", "=", name).execute();
+    await expect
+      .poll(() => warnings.map((w) => w.msg))
+      .toContain("job lock lost while the job runs: it expired and was taken over");
+    gate.resolve();
+    clearTimeout(fallback);
+    expect(await running).toBe(true);
+    expect(warnings.filter((w) => w.job === name)).toHaveLength(1); // told once, not on every tick
+  });
+
+  it("skips a renewal while the previous one is still in flight instead of queueing them", async () => {
+    // The holder's database answers its updates only once `slow` opens: its first renewal hangs.
+    const slow = deferred();
+    let updates = 0;
+    const held = new Set<unknown>();
+    const plugin: KyselyPlugin = {
+      transformQuery: ({ node, queryId }) => {
+        if (node.kind === "UpdateQueryNode") {
+          updates++;
+          held.add(queryId);
+        }
+        return node;
+      },
+      transformResult: async ({ result, queryId }) => {
+        if (held.has(queryId)) await slow.promise;
+        return result;
+      },
+    };
+    const holder = createJobLock({ db: a.db.kysely.withPlugin(plugin), renewMs: 5 });
+    const work = deferred();
+    const running = holder.run(`test.slow.${dialect}`, "slot-1", () => work.promise);
+    await expect.poll(() => updates).toBe(1);
+    // Twenty intervals pass while the first renewal hangs.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    slow.resolve();
+    work.resolve();
+    expect(await running).toBe(true);
+    // The one renewal, and the release: no backlog of renewals ran once the database answered.
+    expect(updates).toBe(2);
   });
 
   it("sends the Monday reminder for last week's draft once when both instances fire", async () => {

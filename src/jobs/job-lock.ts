@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.ts";
+import type { Logger } from "../logger.ts";
 
 /** The minute a firing belongs to: every instance woken by the same cron tick agrees on it. */
 export const slotOf = (at: Date): string => new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
@@ -23,8 +24,11 @@ export function createJobLock({
   ttlMs = 10 * 60_000,
   renewMs = ttlMs / 3,
   now = () => new Date(),
+  logger,
 }: {
   db: Kysely<Database>;
+  /** Told when a holder finds its lock taken over while its job still runs; none by default. */
+  logger?: Pick<Logger, "warn">;
   owner?: string;
   /** A crashed holder's lock is free again after this long. */
   ttlMs?: number;
@@ -51,13 +55,15 @@ export function createJobLock({
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
-  async function renew(name: string): Promise<void> {
-    await db
+  /** Pushes the expiry out; false when the row is no longer this instance's (it expired and was taken over). */
+  async function renew(name: string): Promise<boolean> {
+    const done = await db
       .updateTable("job_lock")
       .set({ expires_at: new Date(now().getTime() + ttlMs).toISOString() })
       .where("name", "=", name)
       .where("owner", "=", owner)
-      .execute();
+      .executeTakeFirst();
+    return Number(done.numUpdatedRows) === 1;
   }
 
   async function release(name: string): Promise<void> {
@@ -73,10 +79,28 @@ export function createJobLock({
     owner,
     async run(name, slot, work) {
       if (!(await acquire(name, slot))) return false;
-      // Renewals never overlap: a slow database must not pile them up.
-      let renewing: Promise<void> = Promise.resolve();
+      // Renewals never overlap: a tick that finds one still in flight is skipped, so a slow database
+      // does not pile them up.
+      let renewing: Promise<void> | undefined;
+      let lost = false;
       const timer = setInterval(() => {
-        renewing = renewing.then(() => renew(name)).catch(() => undefined);
+        if (renewing) return;
+        renewing = renew(name)
+          .then(
+            (held) => {
+              if (held || lost) return;
+              lost = true;
+              // The job goes on (it cannot be stopped halfway safely), but another instance may run it too.
+              logger?.warn(
+                { job: name, owner, slot },
+                "job lock lost while the job runs: it expired and was taken over",
+              );
+            },
+            (err: unknown) => logger?.warn({ job: name, owner, err }, "job lock renewal failed"),
+          )
+          .finally(() => {
+            renewing = undefined;
+          });
       }, renewMs);
       timer.unref();
       try {

@@ -1,6 +1,6 @@
 // The egress proxy on loopback: what it forwards, what it tunnels, what it refuses, and what it reports.
 import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inSubnet, parseCidr } from "./egress-network.ts";
 import { type EgressConnection, type EgressProxy, listenEgressProxy } from "./egress-proxy.ts";
@@ -16,6 +16,20 @@ function ask(port: number, text: string): Promise<string> {
     socket.on("error", reject);
     socket.on("close", () => resolve(got));
   });
+}
+
+/** Opens `n` tunnels to `to` through the proxy and holds them open (their request sent, nothing closed). */
+function holdTunnels(port: number, to: number, n: number): Promise<Socket[]> {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const s = connect({ host: "127.0.0.1", port }, () => s.write(`CONNECT 127.0.0.1:${to} HTTP/1.1\r\n\r\n`));
+          s.once("data", () => resolve(s));
+        }),
+    ),
+  );
 }
 
 describe("the egress proxy", () => {
@@ -54,6 +68,15 @@ describe("the egress proxy", () => {
   afterAll(async () => {
     await proxy?.close();
     await origin?.close();
+  });
+
+  /** A proxy on loopback that lets everything through. */
+  const openProxy = (workspaceId: string) => ({
+    workspaceId,
+    host: "127.0.0.1",
+    port: 0,
+    subnet: "127.0.0.0/8",
+    allowed: () => true,
   });
 
   const last = async () => {
@@ -153,17 +176,7 @@ describe("the egress proxy", () => {
       onConnection: (e) => events.push(e),
     });
     // Two tunnels held open (their request sent, nothing closed) fill the limit.
-    const held = await Promise.all(
-      [1, 2].map(
-        () =>
-          new Promise<import("node:net").Socket>((resolve) => {
-            const s = connect({ host: "127.0.0.1", port: limited.port }, () =>
-              s.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`),
-            );
-            s.once("data", () => resolve(s));
-          }),
-      ),
-    );
+    const held = await holdTunnels(limited.port, origin.port, 2);
     const third = await ask(limited.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`);
     expect(third).toMatch(/^HTTP\/1\.1 503 Service Unavailable/);
     expect(third).toContain("too many connections at once (at most 2)");
@@ -171,6 +184,46 @@ describe("the egress proxy", () => {
     await limited.idle();
     const again = await ask(limited.port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\nGET / HTTP/1.0\r\n\r\n`);
     expect(again).toMatch(/^HTTP\/1\.1 200 Connection Established/);
+    await limited.close();
+  });
+
+  it("lets a refused connection go at once and reports a burst of refusals as a few events with their count", async () => {
+    const mine: EgressConnection[] = [];
+    const limited = await listenEgressProxy({
+      ...openProxy("ws-5"),
+      maxConnections: 2,
+      // Long enough that a refused socket kept until this timeout would outlive the test.
+      headTimeoutMs: 60_000,
+      onConnection: (e) => mine.push(e),
+    });
+    const held = await holdTunnels(limited.port, origin.port, 2);
+    // Clients that never close their side: a loop in a workspace that opens and forgets.
+    const refused = await Promise.all(
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<{ socket: Socket; answer: string }>((resolve) => {
+            let answer = "";
+            const s = connect({ host: "127.0.0.1", port: limited.port, allowHalfOpen: true }, () =>
+              s.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\n\r\n`),
+            );
+            s.on("error", () => undefined);
+            s.on("data", (d: Buffer) => {
+              answer += d.toString("latin1");
+            });
+            s.once("end", () => resolve({ socket: s, answer }));
+          }),
+      ),
+    );
+    for (const { answer } of refused) expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable/);
+    // The proxy holds only the two tunnels, though none of the refused clients has closed.
+    await expect.poll(() => limited.connections()).toBe(2);
+    for (const s of held) s.destroy();
+    await limited.idle();
+    const refusals = mine.filter((e) => e.reason?.startsWith("too many connections at once"));
+    expect(refusals.length).toBeLessThanOrEqual(2);
+    expect(refusals.reduce((sum, e) => sum + (e.refusedCount ?? 0), 0)).toBe(40);
+    for (const { socket } of refused) socket.destroy();
     await limited.close();
   });
 

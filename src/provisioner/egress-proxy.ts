@@ -28,6 +28,11 @@ export interface EgressConnection {
   outcome: EgressOutcome;
   /** Why it was refused or failed. */
   reason?: string;
+  /**
+   * Connections refused for being over `maxConnections` are reported together: this many in one event
+   * (see `onConnection`). Absent on every other event, each of which is one connection.
+   */
+  refusedCount?: number;
   /** Bytes sent to the destination and received from it (after the proxy's own request line). */
   bytesSent: number;
   bytesReceived: number;
@@ -50,13 +55,18 @@ export interface EgressProxyOptions {
    * an allowed name resolving to another workspace's gateway does not become a way into its proxy.
    */
   forbidden?: (address: string) => boolean;
-  /** Called once per connection when it ends, allowed or not. */
+  /**
+   * Called once per connection when it ends, allowed or not; except connections refused for being over
+   * `maxConnections`: a loop of those must flood neither the gateway nor the audit log, so they are
+   * reported together, at most one event a second, its `refusedCount` saying how many it stands for
+   * (the first refusal after a quiet second is reported at once, with a count of 1).
+   */
   onConnection(event: EgressConnection): void;
   /** Longest request head in bytes; default 16 KiB. */
   maxHeadBytes?: number;
   /** Milliseconds a client has to send its request head; default 30 s. */
   headTimeoutMs?: number;
-  /** Connections open at once from the workspace; more are answered 503. Default 128. */
+  /** Connections open at once from the workspace; more are answered 503 and closed at once. Default 128. */
   maxConnections?: number;
 }
 
@@ -65,8 +75,10 @@ export interface EgressProxy {
   readonly workspaceId: string;
   readonly host: string;
   readonly port: number;
-  /** Resolves once every connection open now has ended and been reported. */
+  /** Resolves once every connection open now has ended and been reported, refusals waiting to be reported too. */
   idle(): Promise<void>;
+  /** How many sockets the proxy holds now (clients' connections, not those to destinations). */
+  connections(): Promise<number>;
   /** Stops listening, cuts open connections (they are still reported) and resolves when all are. */
   close(): Promise<void>;
 }
@@ -158,7 +170,72 @@ export async function listenEgressProxy({
 }: EgressProxyOptions): Promise<EgressProxy> {
   const open = new Map<Socket, Promise<void>>();
 
-  function handle(client: Socket, crowded: boolean): Promise<void> {
+  // Refusals for being over the limit, gathered into one event a second.
+  const crowd = {
+    /** Until when a refusal waits to be reported with others. */
+    quietUntil: 0,
+    count: 0,
+    first: new Date(0),
+    source: "",
+    timer: undefined as NodeJS.Timeout | undefined,
+    reported: Promise.resolve(),
+    release: () => {},
+  };
+  const CROWD_WINDOW_MS = 1000;
+
+  function reportCrowd(): void {
+    if (crowd.timer) clearTimeout(crowd.timer);
+    crowd.timer = undefined;
+    const count = crowd.count;
+    crowd.count = 0;
+    crowd.quietUntil = Date.now() + CROWD_WINDOW_MS;
+    if (count > 0) {
+      const limit = `too many connections at once (at most ${maxConnections})`;
+      onConnection({
+        workspaceId,
+        source: crowd.source,
+        destination: "",
+        method: "",
+        outcome: "refused",
+        reason: count === 1 ? limit : `${limit}: ${count} connections refused in the last second`,
+        refusedCount: count,
+        bytesSent: 0,
+        bytesReceived: 0,
+        startedAt: crowd.first,
+        endedAt: new Date(),
+      });
+    }
+    crowd.release();
+  }
+
+  /** Answers 503 and lets the socket go at once: a refused connection holds nothing until its client closes. */
+  function refuseCrowded(client: Socket, source: string): void {
+    client.on("error", () => undefined);
+    client.resume();
+    const body = `azusa egress: too many connections at once (at most ${maxConnections})\n`;
+    client.end(
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      () => client.destroy(),
+    );
+    if (crowd.count === 0) crowd.first = new Date();
+    crowd.count++;
+    crowd.source = source;
+    const wait = crowd.quietUntil - Date.now();
+    if (wait <= 0) {
+      reportCrowd();
+      return;
+    }
+    if (!crowd.timer) {
+      crowd.reported = new Promise<void>((resolve) => {
+        crowd.release = resolve;
+      });
+      crowd.timer = setTimeout(reportCrowd, wait);
+      crowd.timer.unref();
+    }
+  }
+
+  function handle(client: Socket): Promise<void> {
     const startedAt = new Date();
     const source = (client.remoteAddress ?? "").replace(/^::ffff:/, "");
     let reported = false;
@@ -189,14 +266,6 @@ export async function listenEgressProxy({
       if (!inSubnet(source, subnet)) {
         event = { ...event, outcome: "refused", reason: "the connection did not come from this workspace's network" };
         client.destroy();
-        return;
-      }
-
-      // One workspace cannot hold the gateway's sockets and memory by opening connections without end.
-      if (crowded) {
-        const reason = `too many connections at once (at most ${maxConnections})`;
-        event = { ...event, outcome: "refused", reason };
-        reply(client, "503 Service Unavailable", `azusa egress: ${reason}`, headTimeoutMs);
         return;
       }
 
@@ -296,7 +365,13 @@ export async function listenEgressProxy({
 
   // Half-open both ways: a client that has sent everything (shutdown of its side) still gets the answer.
   const server: Server = createServer({ allowHalfOpen: true }, (client) => {
-    const done = handle(client, open.size >= maxConnections);
+    // One workspace cannot hold the gateway's sockets and memory by opening connections without end.
+    const source = (client.remoteAddress ?? "").replace(/^::ffff:/, "");
+    if (open.size >= maxConnections && inSubnet(source, subnet)) {
+      refuseCrowded(client, source);
+      return;
+    }
+    const done = handle(client);
     open.set(client, done);
     done.finally(() => open.delete(client));
   });
@@ -313,9 +388,15 @@ export async function listenEgressProxy({
     host,
     port: (server.address() as AddressInfo).port,
     async idle() {
-      await Promise.all(open.values());
+      await Promise.all([...open.values(), crowd.reported]);
+    },
+    connections() {
+      return new Promise<number>((resolve, reject) =>
+        server.getConnections((err, count) => (err ? reject(err) : resolve(count))),
+      );
     },
     async close() {
+      reportCrowd();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of open.keys()) socket.destroy();
       await Promise.all([closed, ...open.values()]);

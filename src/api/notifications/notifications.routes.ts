@@ -21,7 +21,11 @@ const Webhook = z
   .object({
     id: z.string(),
     url: z.string(),
-    secretHint: z.string().describe("the secret's last four characters; the secret is never returned"),
+    secretHint: z
+      .string()
+      .describe(
+        "the secret's last four characters; the secret is never returned. `unreadable` when it cannot be opened (AZUSA_SECRET changed): set the webhook again",
+      ),
     createdAt: z.string(),
   })
   .openapi("Webhook");

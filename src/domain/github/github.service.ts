@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Webhooks } from "@octokit/webhooks";
 import type { Kysely, Transaction } from "kysely";
-import type { Sealer } from "../../auth/sealed.ts";
+import { type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
 import type { Database, PullRequestTable } from "../../db/schema.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { createGithubForge, type GithubApi, githubClient } from "../../git/github-forge.ts";
@@ -87,10 +87,23 @@ export function createGithubService({
     if (actor.role !== "contractor") throw forbidden("only the tenant's contractors manage its GitHub settings");
   }
 
+  const storedRow = (tenantId: string) =>
+    db.selectFrom("tenant_github").selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
+
+  /** The tenant's settings with the token and webhook secret opened (throws when one cannot be). */
   async function settingsRow(tenantId: string) {
-    const row = await db.selectFrom("tenant_github").selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
-    return row && { ...row, token: sealer.open(row.token), webhook_secret: sealer.open(row.webhook_secret) };
+    const row = await storedRow(tenantId);
+    return (
+      row && {
+        ...row,
+        token: sealer.open(row.token, sealContext.githubToken(tenantId)),
+        webhook_secret: sealer.open(row.webhook_secret, sealContext.githubWebhookSecret(tenantId)),
+      }
+    );
   }
+
+  const newWebhookSecret = (tenantId: string) =>
+    sealer.seal(randomBytes(32).toString("base64url"), sealContext.githubWebhookSecret(tenantId));
 
   async function upsertPull(trx: Transaction<Database>, packageId: string, tenantId: string, p: PullPayload) {
     const pr = p.pull_request;
@@ -264,12 +277,17 @@ export function createGithubService({
   const service = {
     async settings(actor: Actor, tenantId: string): Promise<GithubSettings> {
       requireContractorOf(actor, tenantId);
-      const row = await settingsRow(tenantId);
+      // Nothing sealed is opened to show these: they stay readable when AZUSA_SECRET has changed.
+      const row = await storedRow(tenantId);
       if (!row) throw notFound("GitHub settings");
       return { organization: row.organization, tokenSet: true, webhookUrl: webhookUrl(tenantId) };
     },
 
-    /** Sets the organization and token; the webhook secret is made once, so that earlier repositories' hooks keep working. */
+    /**
+     * Sets the organization and token; the webhook secret is made once, so that earlier repositories' hooks
+     * keep working, and made anew only when the stored one cannot be opened (AZUSA_SECRET changed): then
+     * the audit event says so, and earlier repositories' hooks need the new secret.
+     */
     async configure(
       actor: Actor,
       tenantId: string,
@@ -283,23 +301,39 @@ export function createGithubService({
           .select("webhook_secret")
           .where("tenant_id", "=", tenantId)
           .executeTakeFirst();
-        const values = { organization: input.organization, token: sealer.seal(input.token), updated_at: at };
-        if (had) await trx.updateTable("tenant_github").set(values).where("tenant_id", "=", tenantId).execute();
+        const values = {
+          organization: input.organization,
+          token: sealer.seal(input.token, sealContext.githubToken(tenantId)),
+          updated_at: at,
+        };
+        const unreadable =
+          had !== undefined &&
+          tryOpen(sealer, had.webhook_secret, sealContext.githubWebhookSecret(tenantId)) === undefined;
+        if (had)
+          await trx
+            .updateTable("tenant_github")
+            .set(unreadable ? { ...values, webhook_secret: newWebhookSecret(tenantId) } : values)
+            .where("tenant_id", "=", tenantId)
+            .execute();
         else
           await trx
             .insertInto("tenant_github")
-            .values({
-              tenant_id: tenantId,
-              ...values,
-              webhook_secret: sealer.seal(randomBytes(32).toString("base64url")),
-            })
+            .values({ tenant_id: tenantId, ...values, webhook_secret: newWebhookSecret(tenantId) })
             .execute();
         // The token and the secret stay out of the audit log.
         await audit.record(
           actor,
           "github.configured",
           `tenant:${tenantId}`,
-          { organization: input.organization },
+          {
+            organization: input.organization,
+            ...(unreadable
+              ? {
+                  webhookSecretRegenerated:
+                    "the stored webhook secret could not be opened (AZUSA_SECRET changed?): a new one was made; earlier repositories' hooks need it",
+                }
+              : {}),
+          },
           { trx },
         );
       });
@@ -389,7 +423,8 @@ export function createGithubService({
       tenantId: string,
       delivery: { event: string; signature: string; payload: string },
     ): Promise<{ handled: boolean }> {
-      const settings = await settingsRow(tenantId);
+      // A secret that cannot be opened (AZUSA_SECRET changed) verifies nothing, as a wrong signature.
+      const settings = await settingsRow(tenantId).catch(() => undefined);
       const ok =
         settings !== undefined &&
         delivery.signature !== "" &&

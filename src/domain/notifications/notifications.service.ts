@@ -2,7 +2,7 @@
 // retried with exponential backoff, every attempt recorded.
 import { createHmac, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Sealer } from "../../auth/sealed.ts";
+import { type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
 import type { Database, Executor, NotificationTable, WebhookDeliveryTable } from "../../db/schema.ts";
 import type { Logger } from "../../logger.ts";
 import type { Actor } from "../actor.ts";
@@ -14,6 +14,9 @@ import { checkReceiverUrl, postToReceiver, type ReceiverPolicy } from "./receive
 export const SIGNATURE_HEADER = "azusa-signature";
 
 const RETRY_MARGIN_MS = 25;
+
+/** Why a delivery whose webhook's secret cannot be opened is given up at once. */
+export const UNREADABLE_SECRET = "the webhook's secret cannot be opened (AZUSA_SECRET changed?): set the webhook again";
 
 /** The signature header's value for `body` sent at `timestamp` (seconds) with `secret`. */
 export function signPayload(secret: string, timestamp: number, body: string): string {
@@ -48,7 +51,10 @@ export interface Notification {
 export interface Webhook {
   id: string;
   url: string;
-  /** The last four characters only: the secret itself is never given back. */
+  /**
+   * The last four characters only: the secret itself is never given back. `unreadable` when the stored
+   * secret cannot be opened (AZUSA_SECRET changed): the webhook has to be set again.
+   */
   secretHint: string;
   createdAt: string;
 }
@@ -177,13 +183,47 @@ export function createNotificationService({
     }
   }
 
+  /** Ends a pending delivery as failed without sending it, the reason recorded as its attempt's error. */
+  async function giveUp(d: WebhookDeliveryTable, reason: string): Promise<void> {
+    const n = Number(d.attempts) + 1;
+    const failed = await db.transaction().execute(async (trx) => {
+      // The same guard as a claim: another dispatch that got here first has already recorded it.
+      const done = await trx
+        .updateTable("webhook_delivery")
+        .set({ attempts: n, state: "failed", next_attempt_at: null })
+        .where("id", "=", d.id)
+        .where("state", "=", "pending")
+        .where("attempts", "=", d.attempts)
+        .where("next_attempt_at", "=", d.next_attempt_at)
+        .executeTakeFirst();
+      if (Number(done.numUpdatedRows) !== 1) return false;
+      await trx
+        .insertInto("webhook_attempt")
+        .values({
+          delivery_id: d.id,
+          attempt: n,
+          at: now().toISOString(),
+          status_code: null,
+          error: reason,
+          duration_ms: 0,
+        })
+        .execute();
+      return true;
+    });
+    if (failed) logger.warn({ delivery: d.id, webhook: d.webhook_id, error: reason }, "webhook delivery given up");
+  }
+
   const service = {
-    /** Writes the in-app notifications and queues the webhook deliveries, in the caller's transaction. */
-    async notify(ex: Executor, notice: Notice): Promise<void> {
+    /**
+     * Writes the in-app notifications and queues the webhook deliveries, in the caller's transaction.
+     * Resolves to how many people were told now: those told under the same dedupe key before are not.
+     */
+    async notify(ex: Executor, notice: Notice): Promise<number> {
       const at = now().toISOString();
       const users = [...new Set(notice.userIds)];
+      let told = 0;
       if (users.length) {
-        await ex
+        const written = await ex
           .insertInto("notification")
           .values(
             users.map((user_id) => ({
@@ -200,9 +240,10 @@ export function createNotificationService({
             })),
           )
           .onConflict((oc) => oc.columns(["user_id", "dedupe_key"]).doNothing())
-          .execute();
+          .executeTakeFirst();
+        told = Number(written.numInsertedOrUpdatedRows ?? 0);
       }
-      if (!notice.tenantId || !notice.webhook) return;
+      if (!notice.tenantId || !notice.webhook) return told;
       const hooks = await ex
         .selectFrom("webhook")
         .select("id")
@@ -234,6 +275,7 @@ export function createNotificationService({
           })
           .execute();
       }
+      return told;
     },
 
     /**
@@ -255,7 +297,11 @@ export function createNotificationService({
           .limit(100)
           .execute();
         await Promise.all(
-          due.map(async ({ url, secret, ...d }) => {
+          due.map(async ({ url, secret: sealed, ...d }) => {
+            // Opened before the claim: a secret that cannot be opened fails the delivery for good, with
+            // its reason, instead of leaving it pending to be claimed and thrown on without end.
+            const secret = tryOpen(sealer, sealed, sealContext.webhook(d.webhook_id));
+            if (secret === undefined) return giveUp(d, UNREADABLE_SECRET);
             const lease = new Date(at.getTime() + timeoutMs * 2).toISOString();
             const claimed = await db
               .updateTable("webhook_delivery")
@@ -266,7 +312,7 @@ export function createNotificationService({
               .where("next_attempt_at", "=", d.next_attempt_at)
               .executeTakeFirst();
             if (Number(claimed.numUpdatedRows) !== 1) return;
-            await attempt(d, url, sealer.open(secret));
+            await attempt(d, url, secret);
           }),
         );
       })().catch((err) => logger.error({ err }, "webhook dispatch failed"));
@@ -315,11 +361,12 @@ export function createNotificationService({
       const { userId, tenantId } = requireContractor(actor);
       const url = checkReceiverUrl(input.url, policy);
       if (input.secret.length < 32) throw invalidField("secret", "must be at least 32 characters");
+      const id = randomUUID();
       const row = {
-        id: randomUUID(),
+        id,
         tenant_id: tenantId,
         url,
-        secret: sealer.seal(input.secret),
+        secret: sealer.seal(input.secret, sealContext.webhook(id)),
         created_by: userId,
         created_at: now().toISOString(),
         removed_at: null,
@@ -341,12 +388,15 @@ export function createNotificationService({
         .where("removed_at", "is", null)
         .orderBy("created_at")
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        url: r.url,
-        secretHint: `…${sealer.open(r.secret).slice(-4)}`,
-        createdAt: r.created_at,
-      }));
+      return rows.map((r) => {
+        const secret = tryOpen(sealer, r.secret, sealContext.webhook(r.id));
+        return {
+          id: r.id,
+          url: r.url,
+          secretHint: secret === undefined ? "unreadable" : `…${secret.slice(-4)}`,
+          createdAt: r.created_at,
+        };
+      });
     },
 
     async removeWebhook(actor: Actor, id: string): Promise<void> {

@@ -17,7 +17,8 @@ export function createReminderService({
   return {
     /**
      * Monday: engineers whose sheets of last week are still draft or rejected, and engineers who held an
-     * assignment on a contract last week but recorded no time on it at all. Returns how many were told.
+     * assignment on a contract last week but recorded no time on it at all. Resolves to how many
+     * notifications were written now: a run after the first tells nobody again and resolves to 0.
      */
     async timesheets(): Promise<number> {
       const lastWeek = addDays(weekOf(tokyoDay(now().getTime())), -7);
@@ -28,8 +29,9 @@ export function createReminderService({
         .where("timesheet.week_start", "=", lastWeek)
         .where("timesheet.state", "in", ["draft", "rejected"])
         .execute();
+      let told = 0;
       for (const s of sheets) {
-        await notifications.notify(db, {
+        told += await notifications.notify(db, {
           userIds: [s.engineer_id],
           tenantId: null,
           kind: "timesheet.reminder",
@@ -63,7 +65,7 @@ export function createReminderService({
         )
         .execute();
       for (const m of missing) {
-        await notifications.notify(db, {
+        told += await notifications.notify(db, {
           userIds: [m.engineer_id],
           tenantId: null,
           kind: "timesheet.reminder",
@@ -73,10 +75,10 @@ export function createReminderService({
           dedupeKey: `timesheet.missing:${m.engineer_id}:${m.contract_id}:${lastWeek}`,
         });
       }
-      return sheets.length + missing.length;
+      return told;
     },
 
-    /** Offers that expire within `hours` hours, to the engineer they were made to. */
+    /** Offers that expire within `hours` hours, to the engineer they were made to; resolves to how many were told now. */
     async offers(hours = 24): Promise<number> {
       const at = now();
       const rows = await db
@@ -87,8 +89,9 @@ export function createReminderService({
         .where("offer.expires_at", ">", at.toISOString())
         .where("offer.expires_at", "<=", new Date(at.getTime() + hours * 3_600_000).toISOString())
         .execute();
+      let told = 0;
       for (const o of rows) {
-        await notifications.notify(db, {
+        told += await notifications.notify(db, {
           userIds: [o.engineer_id],
           tenantId: null,
           kind: "offer.expiring",
@@ -98,10 +101,10 @@ export function createReminderService({
           dedupeKey: `offer.expiring:${o.id}`,
         });
       }
-      return rows.length;
+      return told;
     },
 
-    /** Vetting records that run out within `days` days, to the engineer and the operators. */
+    /** Vetting records that run out within `days` days, to the engineer and the operators; resolves to how many notifications were written now. */
     async vetting(days = 30): Promise<number> {
       const today = tokyoDay(now().getTime());
       const rows = await db
@@ -115,8 +118,9 @@ export function createReminderService({
       const operators = (await db.selectFrom("user").select("id").where("role", "=", "operator").execute()).map(
         (u) => u.id,
       );
+      let told = 0;
       for (const r of rows) {
-        await notifications.notify(db, {
+        told += await notifications.notify(db, {
           userIds: [r.user_id, ...operators],
           tenantId: null,
           kind: "vetting.expiring",
@@ -126,7 +130,7 @@ export function createReminderService({
           dedupeKey: `vetting.expiring:${r.id}`,
         });
       }
-      return rows.length;
+      return told;
     },
   };
 }

@@ -2,11 +2,12 @@
 // adjustments, each with a reason), and the month's hours as rows for billing (JSON, or CSV for Excel).
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { ContractTable, Database } from "../../db/schema.ts";
+import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
+import { AppError, forbidden, invalidField, notFound } from "../errors.ts";
+import { checkMonth, lockContract } from "./month-close.ts";
 import { monthRange, roundMinutes, tokyoDay, tokyoMidnight } from "./time.ts";
 import { partsOf } from "./timesheets.service.ts";
 
@@ -134,11 +135,11 @@ export function createSettlementService({
   }
 
   /** Every day-part of the contract's entries that falls in the month, with its week's state. */
-  async function rows(contractId: string, month: string): Promise<HoursRow[]> {
+  async function rows(ex: Executor, contractId: string, month: string): Promise<HoursRow[]> {
     const { from, to } = monthRange(month);
     const fromIso = new Date(tokyoMidnight(from)).toISOString();
     const toIso = new Date(tokyoMidnight(to)).toISOString();
-    const entries = await db
+    const entries = await ex
       .selectFrom("time_entry")
       .innerJoin("work_package", "work_package.id", "time_entry.package_id")
       .innerJoin("user", "user.id", "time_entry.engineer_id")
@@ -152,7 +153,7 @@ export function createSettlementService({
         ]),
       )
       .execute();
-    const sheets = await db
+    const sheets = await ex
       .selectFrom("timesheet")
       .select(["engineer_id", "week_start", "state"])
       .where("contract_id", "=", contractId)
@@ -190,8 +191,8 @@ export function createSettlementService({
   }
 
   /** A closed month's figures, or null. */
-  async function closedMonth(contractId: string, month: string): Promise<MonthSettlement | null> {
-    const row = await db
+  async function closedMonth(ex: Executor, contractId: string, month: string): Promise<MonthSettlement | null> {
+    const row = await ex
       .selectFrom("settlement_close")
       .selectAll()
       .where("contract_id", "=", contractId)
@@ -202,7 +203,7 @@ export function createSettlementService({
   }
 
   /** The month's settlements as the timesheets and adjustments say now. */
-  async function live(c: ContractTable, month: string): Promise<Settlement[]> {
+  async function live(ex: Executor, c: ContractTable, month: string): Promise<Settlement[]> {
     const contractId = c.id;
     if (c.type !== "juninin" || c.band_min_hours == null) {
       throw new AppError("INVALID_STATE", "a 請負 (ukeoi) contract is paid per accepted delivery, not by hours", {
@@ -216,8 +217,8 @@ export function createSettlementService({
       overRateYen: Number(c.over_rate_yen),
       underRateYen: Number(c.under_rate_yen),
     };
-    const list = await rows(contractId, month);
-    const adjustments = await db
+    const list = await rows(ex, contractId, month);
+    const adjustments = await ex
       .selectFrom("settlement_adjustment")
       .selectAll()
       .where("contract_id", "=", contractId)
@@ -228,7 +229,7 @@ export function createSettlementService({
     for (const r of list) engineers.set(r.engineerId, r.engineerName);
     const missing = adjustments.map((a) => a.engineer_id).filter((id) => !engineers.has(id));
     if (missing.length) {
-      const users = await db.selectFrom("user").select(["id", "name"]).where("id", "in", missing).execute();
+      const users = await ex.selectFrom("user").select(["id", "name"]).where("id", "in", missing).execute();
       for (const u of users) engineers.set(u.id, u.name);
     }
     const out: Settlement[] = [];
@@ -264,8 +265,9 @@ export function createSettlementService({
   const service = {
     /** The month's hours of a contract, one row per entry and Tokyo day (leads and contractors who see it). */
     async hours(actor: Actor, contractId: string, month: string): Promise<HoursRow[]> {
+      checkMonth(month);
       await contractFor(actor, contractId);
-      return rows(contractId, month);
+      return rows(db, contractId, month);
     },
 
     /** The same rows as CSV with Japanese headers. */
@@ -296,10 +298,11 @@ export function createSettlementService({
      * contractor has closed the month, the figures as they were then.
      */
     async settle(actor: Actor, contractId: string, month: string): Promise<MonthSettlement> {
+      checkMonth(month);
       const c = await contractFor(actor, contractId);
-      const closed = await closedMonth(contractId, month);
+      const closed = await closedMonth(db, contractId, month);
       if (closed) return closed;
-      return { month, closed: null, items: await live(c, month) };
+      return { month, closed: null, items: await live(db, c, month) };
     },
 
     /**
@@ -307,20 +310,26 @@ export function createSettlementService({
      * Afterwards its weeks cannot be reopened nor its amounts adjusted until the month is reopened.
      */
     async close(actor: Actor, contractId: string, month: string): Promise<MonthSettlement> {
+      checkMonth(month);
       const c = await contractFor(actor, contractId);
       if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only a contractor closes a month");
       if (monthRange(month).to > tokyoDay(now().getTime())) {
         throw new AppError("INVALID_STATE", `${month} is not over yet`);
       }
-      const items = await live(c, month);
-      const pending = items.filter((i) => i.pendingHours > 0);
-      if (pending.length) {
-        const who = pending.map((i) => `${i.engineerName} (${i.pendingHours} h)`).join(", ");
-        throw new AppError("INVALID_STATE", `hours of ${month} are not approved yet: ${who}`);
-      }
       const at = now().toISOString();
-      await db.transaction().execute(async (trx) => {
-        const done = await trx
+      // The check, the figures and the close in one transaction under the contract's lock: a week reopened
+      // or an entry recorded meanwhile either comes before (and is seen here) or waits and finds it closed.
+      const items = await db.transaction().execute(async (trx) => {
+        await lockContract(trx, contractId);
+        if (await closedMonth(trx, contractId, month))
+          throw new AppError("INVALID_STATE", `${month} is closed already`);
+        const items = await live(trx, c, month);
+        const pending = items.filter((i) => i.pendingHours > 0);
+        if (pending.length) {
+          const who = pending.map((i) => `${i.engineerName} (${i.pendingHours} h)`).join(", ");
+          throw new AppError("INVALID_STATE", `hours of ${month} are not approved yet: ${who}`);
+        }
+        await trx
           .insertInto("settlement_close")
           .values({
             contract_id: contractId,
@@ -330,11 +339,7 @@ export function createSettlementService({
             closed_by: actor.userId,
             closed_at: at,
           })
-          .onConflict((oc) => oc.columns(["contract_id", "month"]).doNothing())
-          .executeTakeFirst();
-        if (Number(done.numInsertedOrUpdatedRows ?? 0) !== 1) {
-          throw new AppError("INVALID_STATE", `${month} is closed already`);
-        }
+          .execute();
         await audit.record(
           actor,
           "settlement.closed",
@@ -342,33 +347,47 @@ export function createSettlementService({
           { month, engineers: items.length, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) },
           { trx, tenantId: c.tenant_id },
         );
+        return items;
       });
       return { month, closed: { at, by: actor.userId }, items };
     },
 
-    /** Opens a closed month again (contractors), with a reason that goes to the audit log. */
+    /**
+     * Opens a closed month again (contractors), with a reason (1 to 2000 characters). The figures as they
+     * were closed (what was invoiced) stay in the `settlement.reopened` audit event.
+     */
     async reopenMonth(actor: Actor, contractId: string, month: string, reason: string): Promise<MonthSettlement> {
+      checkMonth(month);
+      const why = reason.trim();
+      if (!why) throw invalidField("reason", "say why the month is reopened");
+      if (why.length > 2000) throw invalidField("reason", "must be at most 2000 characters");
       const c = await contractFor(actor, contractId);
       if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only a contractor reopens a month");
-      await db.transaction().execute(async (trx) => {
-        const done = await trx
+      return db.transaction().execute(async (trx) => {
+        await lockContract(trx, contractId);
+        const closed = await closedMonth(trx, contractId, month);
+        if (!closed?.closed) throw new AppError("INVALID_STATE", `${month} is not closed`);
+        await trx
           .deleteFrom("settlement_close")
           .where("contract_id", "=", contractId)
           .where("month", "=", month)
-          .executeTakeFirst();
-        if (Number(done.numDeletedRows) !== 1) throw new AppError("INVALID_STATE", `${month} is not closed`);
+          .execute();
         await audit.record(
           actor,
           "settlement.reopened",
           `contract:${contractId}`,
-          { month, reason },
           {
-            trx,
-            tenantId: c.tenant_id,
+            month,
+            reason: why,
+            // What the close said, as it was billed: reopening does not lose it.
+            closedAt: closed.closed.at,
+            closedBy: closed.closed.by,
+            settlements: closed.items,
           },
+          { trx, tenantId: c.tenant_id },
         );
+        return { month, closed: null, items: await live(trx, c, month) };
       });
-      return { month, closed: null, items: await live(c, month) };
     },
 
     /** A contractor corrects a month's amount up or down; the reason is required and audited. */
@@ -377,14 +396,12 @@ export function createSettlementService({
       contractId: string,
       input: { engineerId: string; month: string; amountYen: number; reason: string },
     ): Promise<MonthSettlement> {
+      checkMonth(input.month);
       const c = await contractFor(actor, contractId);
       if (actor.kind !== "user" || actor.role !== "contractor")
         throw forbidden("only a contractor adjusts a settlement");
       if (c.type !== "juninin")
         throw new AppError("INVALID_STATE", "only a 準委任 (juninin) month is settled by hours");
-      if (await closedMonth(contractId, input.month)) {
-        throw new AppError("INVALID_STATE", `${input.month} is closed: reopen the month to adjust it`);
-      }
       const assigned = await db
         .selectFrom("assignment")
         .innerJoin("work_package", "work_package.id", "assignment.package_id")
@@ -398,6 +415,11 @@ export function createSettlementService({
         });
       }
       await db.transaction().execute(async (trx) => {
+        // Under the contract's lock, as closing takes it: an adjustment lands before the close or not at all.
+        await lockContract(trx, contractId);
+        if (await closedMonth(trx, contractId, input.month)) {
+          throw new AppError("INVALID_STATE", `${input.month} is closed: reopen the month to adjust it`);
+        }
         const id = randomUUID();
         await trx
           .insertInto("settlement_adjustment")

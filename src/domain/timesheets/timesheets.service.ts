@@ -9,6 +9,7 @@ import { seesContract, visibleContracts } from "../contracts/contracts.service.t
 import { AppError, forbidden, invalidField, notFound } from "../errors.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import { type Evidence, evidenceFor } from "./evidence.ts";
+import { lockContract, refuseClosed } from "./month-close.ts";
 import {
   addDays,
   type DayPart,
@@ -258,10 +259,11 @@ export function createTimesheetService({
     return rows.map((r) => r.user_id);
   }
 
-  async function view(ex: Executor, row: TimesheetTable): Promise<Timesheet> {
+  /** The sheet's entries: its engineer's on its contract that touch its week. */
+  function entriesOf(ex: Executor, row: TimesheetTable): Promise<TimeEntryTable[]> {
     const weekFrom = new Date(tokyoMidnight(row.week_start)).toISOString();
     const weekTo = new Date(tokyoMidnight(addDays(row.week_start, 7))).toISOString();
-    const entries = await ex
+    return ex
       .selectFrom("time_entry")
       .selectAll()
       .where("engineer_id", "=", row.engineer_id)
@@ -275,6 +277,10 @@ export function createTimesheetService({
       .orderBy("start_at")
       .orderBy("work_date")
       .execute();
+  }
+
+  async function view(ex: Executor, row: TimesheetTable): Promise<Timesheet> {
+    const entries = await entriesOf(ex, row);
     let raw = 0;
     let rounded = 0;
     const out: Timesheet["entries"] = [];
@@ -322,6 +328,8 @@ export function createTimesheetService({
       // The engineer's lock, as `record` and `remove` take it: an entry being written into this week
       // finishes (or waits) before the week is submitted or approved, so a locked week stays locked.
       await lockEngineer(trx, seen.engineer_id);
+      // Then the contract's, as closing a month takes it: the month's close and this change are serial.
+      await lockContract(trx, seen.contract_id);
       const row = await sheetRow(trx, id);
       if (opts.who === "engineer" && (actor.kind !== "user" || actor.role !== "engineer")) {
         throw forbidden("only the engineer submits their timesheet");
@@ -334,20 +342,16 @@ export function createTimesheetService({
           current: row.state,
         });
       }
-      if (to === "draft") {
-        // A week of a month the contractor has closed stays as billed until the month is reopened.
-        const months = [...new Set([row.week_start.slice(0, 7), addDays(row.week_start, 6).slice(0, 7)])];
-        const closed = await trx
-          .selectFrom("settlement_close")
-          .select("month")
-          .where("contract_id", "=", row.contract_id)
-          .where("month", "in", months)
-          .execute();
-        if (closed.length) {
-          const which = closed.map((m) => m.month).join(", ");
-          throw new AppError("INVALID_STATE", `${which} is closed: the contractor reopens the month first`);
-        }
-      }
+      // A week of a month the contractor has closed stays as billed until the month is reopened: it is not
+      // reopened, and no hours of that month are submitted or approved in it.
+      const months =
+        to === "draft"
+          ? [row.week_start.slice(0, 7), addDays(row.week_start, 6).slice(0, 7)]
+          : (await entriesOf(trx, row))
+              .flatMap(partsOf)
+              .filter((p) => p.week === row.week_start)
+              .map((p) => p.day.slice(0, 7));
+      await refuseClosed(trx, row.contract_id, months);
       const at = now().toISOString();
       const decidedBy = actor.kind === "user" ? actor.userId : `system:${actor.name}`;
       const changes =
@@ -482,6 +486,13 @@ export function createTimesheetService({
           );
         }
         await lockEngineer(trx, engineerId);
+        // Hours of a month the contractor has closed would change what was billed.
+        await lockContract(trx, pkg.contract_id);
+        await refuseClosed(
+          trx,
+          pkg.contract_id,
+          parts.map((p) => p.day.slice(0, 7)),
+        );
         if (startAt && endAt) {
           const other = await trx
             .selectFrom("time_entry")

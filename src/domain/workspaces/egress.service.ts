@@ -58,6 +58,8 @@ export function createEgressService({
     method: e.method,
     outcome: e.outcome,
     ...(e.reason ? { reason: e.reason } : {}),
+    // One event for a second's refusals over the connection limit: how many it stands for.
+    ...(e.refusedCount ? { refusedCount: e.refusedCount } : {}),
     source: e.source,
     bytesSent: e.bytesSent,
     bytesReceived: e.bytesReceived,

@@ -3,12 +3,17 @@
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
 import type { Delivery } from "../../domain/delivery/delivery.service.ts";
+import { invalidField } from "../../domain/errors.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { formText, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
 
 type Waiting = { pkg: WorkPackage; contract: Contract; delivery: Delivery };
+
+/** The API's bounds on a rejection's reasons (src/api/deliveries). */
+const MAX_REASONS = 50;
+const MAX_REASON = 2000;
 
 const notices = { accepted: "deliveries.accepted", rejected: "deliveries.rejected" } as const;
 
@@ -104,11 +109,16 @@ export function deliveryPages(deps: WebDeps) {
     .post("/packages/:id/reject-delivery", async (c) => {
       const user = requireRole(c, "contractor");
       const form = await c.req.parseBody({ all: true });
-      // One reason a line, as a contractor writes a list of findings.
-      const reasons = formText(form, "reasons")
+      // One reason a line, as a contractor writes a list of findings; bounded as the API bounds the list:
+      // at most 50 reasons of at most 2000 characters each.
+      const reasons = formText(form, "reasons", MAX_REASONS * (MAX_REASON + 2))
         .split(/\r?\n/)
         .map((r) => r.trim())
         .filter(Boolean);
+      if (reasons.length > MAX_REASONS) throw invalidField("reasons", `at most ${MAX_REASONS} reasons, one a line`);
+      if (reasons.some((r) => r.length > MAX_REASON)) {
+        throw invalidField("reasons", `each reason (one a line) must be at most ${MAX_REASON} characters`);
+      }
       if (reasons.length === 0) {
         const t = c.get("t");
         const fields = [{ path: t("deliveries.reasons"), message: t("common.required") }];

@@ -1,0 +1,51 @@
+// A contractor's closed 準委任 month holds still: what changes its hours (an entry, a week submitted,
+// approved or reopened, an adjustment) and closing or reopening it take the contract's lock and check it.
+import type { Transaction } from "kysely";
+import type { Database, Executor } from "../../db/schema.ts";
+import { AppError, invalidField } from "../errors.ts";
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** Refuses anything but YYYY-MM with a month 01 to 12 (VALIDATION naming `month`). */
+export function checkMonth(month: string): string {
+  if (!MONTH.test(month)) throw invalidField("month", "must be YYYY-MM with a month from 01 to 12");
+  return month;
+}
+
+/**
+ * Holds the contract's row until commit, so that closing its month and changing the month's hours happen
+ * one after the other. The first statement of the transaction and a write: on PostgreSQL a row lock
+ * (as SELECT … FOR UPDATE), on SQLite the write lock taken before anything is read.
+ */
+export async function lockContract(trx: Transaction<Database>, contractId: string): Promise<void> {
+  await trx
+    .updateTable("contract")
+    .set((eb) => ({ id: eb.ref("id") }))
+    .where("id", "=", contractId)
+    .execute();
+}
+
+/** Which of `months` (YYYY-MM) the contractor has closed on the contract. */
+export async function closedMonths(ex: Executor, contractId: string, months: readonly string[]): Promise<string[]> {
+  if (months.length === 0) return [];
+  const rows = await ex
+    .selectFrom("settlement_close")
+    .select("month")
+    .where("contract_id", "=", contractId)
+    .where("month", "in", [...new Set(months)])
+    .orderBy("month")
+    .execute();
+  return rows.map((r) => r.month);
+}
+
+/** INVALID_STATE naming the months when any of `months` is closed on the contract. */
+export async function refuseClosed(ex: Executor, contractId: string, months: readonly string[]): Promise<void> {
+  const closed = await closedMonths(ex, contractId, months);
+  if (closed.length) {
+    throw new AppError(
+      "INVALID_STATE",
+      `${closed.join(", ")} ${closed.length === 1 ? "is" : "are"} closed: the contractor reopens the month first`,
+      { closedMonths: closed },
+    );
+  }
+}
