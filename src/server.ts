@@ -179,7 +179,7 @@ export function buildAzusa(
   });
   const orders = { terms: orderTerms.bind(null, db.kysely), render: renderOrder };
   const reminders = createReminderService({ db: db.kysely, notifications });
-  const jobLock = createJobLock({ db: db.kysely });
+  const jobLock = createJobLock({ db: db.kysely, logger });
   const github = createGithubService({
     db: db.kysely,
     sealer,
