@@ -42,6 +42,10 @@ export function startServe(
         HOME: process.env.HOME ?? "/root",
         AZUSA_HOST: "127.0.0.1",
         AZUSA_PORT: "0",
+        // free ports for the SSH gateway and the IDE listener too: tests that serve at once must not collide
+        AZUSA_SSH_HOST: "127.0.0.1",
+        AZUSA_SSH_PORT: "0",
+        AZUSA_IDE_PORT: "0",
         ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],
