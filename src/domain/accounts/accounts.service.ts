@@ -2,7 +2,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { CredentialStore } from "../../auth/credentials.ts";
-import { preparedFirst } from "../../db/db.ts";
+import { type Db, preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
 import { type Actor, type Role, tenantRoles } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -83,15 +83,18 @@ export function createAccountService({
   audit,
   credentials,
   now = () => new Date(),
+  prepare = (build) => preparedFirst(db, build),
 }: {
   db: Kysely<Database>;
   audit: AuditService;
   credentials: CredentialStore;
   now?: () => Date;
+  /** How hot reads are compiled once: `Db.preparedFirst` (synchronous on SQLite), or through `db`. */
+  prepare?: Db["preparedFirst"];
 }) {
   const userColumns = ["id", "email", "name", "role", "tenantId", "createdAt"] as const;
   // Every signed-in page and script asks for its own profile: that read is compiled once.
-  const ownProfile = preparedFirst(db, (id) => db.selectFrom("user").select(userColumns).where("id", "=", id));
+  const ownProfile = prepare((id) => db.selectFrom("user").select(userColumns).where("id", "=", id));
 
   async function emailTaken(email: string): Promise<boolean> {
     const u = await db.selectFrom("user").select("id").where("email", "=", email).executeTakeFirst();
