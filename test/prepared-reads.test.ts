@@ -43,6 +43,14 @@ describe.each(dialects)("prepared reads on %s", (dialect) => {
     expect(await read("mat")).toEqual({ id: "mat", name: "Matsumoto" });
     expect(await read("shj")).toEqual({ id: "shj", name: "Shinjuku" });
     expect(await read("kof")).toBeUndefined();
+    const nameOf = db.preparedFirst((id) =>
+      db.kysely
+        .selectFrom("station" as never)
+        .select(["name"] as never[])
+        .where("id" as never, "=", id as never),
+    );
+    expect(await nameOf("shj")).toEqual({ name: "Shinjuku" });
+    expect(await nameOf("kof")).toBeUndefined();
   });
 
   it("reads what is committed: not a transaction's writes until it commits", async () => {

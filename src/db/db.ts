@@ -117,6 +117,13 @@ function wrap(kysely: Kysely<Database>, dialect: Dialect, reader?: ReturnType<ty
       if (!reader) return preparedFirst(kysely, build);
       const { sql: text, parameters, slots } = compileOnce(build);
       let statement: SQLite.Statement | undefined;
+      // Most hot reads take their argument as their only parameter: then it is bound as is.
+      if (parameters.length === 1) {
+        return (argument: string) => {
+          statement ??= reader.prepare(text);
+          return statement.get(argument) as R | undefined;
+        };
+      }
       return (argument: string) => {
         statement ??= reader.prepare(text);
         const values = [...parameters];

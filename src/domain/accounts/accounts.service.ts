@@ -38,7 +38,10 @@ const mayInvite: Record<Role, readonly Role[]> = {
 
 const INVITATION_DAYS = 7;
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
-const iso = (d: Date | string) => new Date(d).toISOString();
+const canonicalIso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// SQLite hands back the ISO text that was stored (better-auth writes `toISOString()`): parsing it only to print
+// it again costs more than the rest of turning a row into a user.
+const iso = (d: Date | string) => (typeof d === "string" && canonicalIso.test(d) ? d : new Date(d).toISOString());
 
 type UserRow = {
   id: string;
