@@ -132,7 +132,7 @@ const authErrorCode = (status: number): ErrorCode =>
             : "INTERNAL";
 
 export function createApp(deps: AppDeps) {
-  const app = createRouter();
+  const app = createRouter({ memo: true });
   const { logger } = deps;
 
   // One frame for the request id, the security headers, the request log and the metrics: every middleware
