@@ -98,7 +98,7 @@ export function buildAzusa(
   });
   const credentials = createCredentialStore(auth, db);
   const audit = createAuditService({ db: db.kysely });
-  const accounts = createAccountService({ db: db.kysely, audit, credentials });
+  const accounts = createAccountService({ db: db.kysely, audit, credentials, prepare: db.preparedFirst });
   const apiKeys = createApiKeyService({ credentials, audit });
   const tenants = createTenantService({ db: db.kysely, audit });
   const contracts = createContractService({ db: db.kysely, audit });

@@ -1,6 +1,10 @@
 // The router type every API module builds on: validation failures become one VALIDATION error.
 import type { HttpBindings } from "@hono/node-server";
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Result, Router } from "hono/router";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { SmartRouter } from "hono/router/smart-router";
+import { TrieRouter } from "hono/router/trie-router";
 import type { Actor } from "../domain/actor.ts";
 import { AppError } from "../domain/errors.ts";
 
@@ -16,9 +20,51 @@ export interface AppEnv {
 /** A zod issue path as a dotted field name, `body` when the whole body was wrong. */
 const fieldName = (path: readonly PropertyKey[]) => (path.length ? path.map(String).join(".") : "body");
 
-/** A router whose failed validations throw `VALIDATION` naming each wrong field. */
-export const createRouter = () =>
+/**
+ * Hono's default router, remembering what it matched for the last `size` method-and-path pairs. Azusa's routes
+ * do not suit the RegExp router (a static `/packages/merge` after `/packages/:id`), so matching walks a trie of
+ * some three hundred routes on every request; a match depends on nothing but the method and the path.
+ */
+export class MemoRouter<T> implements Router<T> {
+  readonly name = "MemoRouter";
+  readonly #inner: Router<T> = new SmartRouter<T>({ routers: [new RegExpRouter(), new TrieRouter()] });
+  readonly #matches = new Map<string, Result<T>>();
+
+  constructor(private readonly size = 1_000) {}
+
+  /** How many method-and-path pairs are remembered. */
+  get remembered(): number {
+    return this.#matches.size;
+  }
+
+  add(method: string, path: string, handler: T): void {
+    this.#matches.clear();
+    this.#inner.add(method, path, handler);
+  }
+
+  match(method: string, path: string): Result<T> {
+    const key = `${method} ${path}`;
+    let result = this.#matches.get(key);
+    if (result === undefined) {
+      result = this.#inner.match(method, path);
+      // Paths carry ids, so the pairs are many: the oldest goes first, and a flood of new paths costs no memory.
+      if (this.#matches.size >= this.size) {
+        const oldest = this.#matches.keys().next().value;
+        if (oldest !== undefined) this.#matches.delete(oldest);
+      }
+      this.#matches.set(key, result);
+    }
+    return result;
+  }
+}
+
+/**
+ * A router whose failed validations throw `VALIDATION` naming each wrong field. `memo` gives the application that
+ * serves requests a `MemoRouter`; the modules mounted into it need none (their routes are copied into it).
+ */
+export const createRouter = ({ memo = false }: { memo?: boolean } = {}) =>
   new OpenAPIHono<AppEnv>({
+    ...(memo ? { router: new MemoRouter() } : {}),
     defaultHook: (result) => {
       if (result.success) return;
       const fields: { path: string; message: string }[] = [];

@@ -4,6 +4,7 @@ import { type BetterAuthOptions, betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import type { Db } from "../db/db.ts";
 import type { Logger } from "../logger.ts";
+import { quietAuthStorages } from "./quiet-storage.ts";
 
 /** Header that carries the client address Azusa saw on the socket; any copy sent by a client is dropped. */
 export const CLIENT_IP_HEADER = "x-azusa-client-ip";
@@ -76,9 +77,13 @@ function options({ db, secret, baseUrl, signInLimit, logger }: AuthOptions) {
 export function createAuth(opts: AuthOptions) {
   const config = options(opts);
   const auth = betterAuth(config);
+  // Started before anything can call better-auth, so that its storages are the quiet ones from their first run.
+  const quieted = quietAuthStorages();
+  quieted.catch(() => {});
   return {
     auth,
     async migrate() {
+      await quieted;
       const { runMigrations } = await getMigrations(config);
       await runMigrations();
     },

@@ -24,7 +24,15 @@ export interface Db {
   /** Resolves when a trivial query succeeds; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * A read on a hot path, compiled once (see `preparedFirst`). On an SQLite file it runs synchronously on a
+   * read-only connection of its own, which reads what is committed, as any other request would on PostgreSQL.
+   */
+  preparedFirst<R>(build: (argument: string) => Compilable<R>): (argument: string) => MaybePromise<R | undefined>;
 }
+
+/** A value, or a promise of it: a synchronous read spares its caller's await a promise. */
+export type MaybePromise<T> = T | Promise<T>;
 
 /** Opens the database; for SQLite the file and its folder are created when missing. */
 export function openDatabase(database: Config["database"]): Db {
@@ -41,7 +49,32 @@ export function openDatabase(database: Config["database"]): Db {
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return wrap(kysely, "sqlite");
+  // A memory database is private to its connection: there, prepared reads go through Kysely's one connection.
+  return wrap(kysely, "sqlite", database.file === ":memory:" ? undefined : sqliteReader(database.file));
+}
+
+/**
+ * A read-only connection to the same SQLite file, opened at its first read (after the migrations). In WAL mode it
+ * reads the last commit while the main connection writes, so it neither waits for Kysely's one connection nor sees
+ * another request's open transaction.
+ */
+function sqliteReader(file: string) {
+  let reader: SQLite.Database | undefined;
+  let closed = false;
+  return {
+    prepare(sql: string): SQLite.Statement {
+      if (closed) throw new Error("the database is closed");
+      if (!reader) {
+        reader = new SQLite(file, { readonly: true, fileMustExist: true });
+        reader.pragma("busy_timeout = 5000");
+      }
+      return reader.prepare(sql);
+    },
+    close() {
+      closed = true;
+      reader?.close();
+    },
+  };
 }
 
 /**
@@ -69,14 +102,35 @@ export function withStatementCache(db: SQLite.Database, max = 1000): SqliteDatab
   };
 }
 
-function wrap(kysely: Kysely<Database>, dialect: Dialect): Db {
+function wrap(kysely: Kysely<Database>, dialect: Dialect, reader?: ReturnType<typeof sqliteReader>): Db {
   return {
     kysely,
     dialect,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
-    close: () => kysely.destroy(),
+    async close() {
+      reader?.close();
+      await kysely.destroy();
+    },
+    preparedFirst<R>(build: (argument: string) => Compilable<R>) {
+      if (!reader) return preparedFirst(kysely, build);
+      const { sql: text, parameters, slots } = compileOnce(build);
+      let statement: SQLite.Statement | undefined;
+      // Most hot reads take their argument as their only parameter: then it is bound as is.
+      if (parameters.length === 1) {
+        return (argument: string) => {
+          statement ??= reader.prepare(text);
+          return statement.get(argument) as R | undefined;
+        };
+      }
+      return (argument: string) => {
+        statement ??= reader.prepare(text);
+        const values = [...parameters];
+        for (const i of slots) values[i] = argument;
+        return statement.get(values) as R | undefined;
+      };
+    },
   };
 }
 
@@ -91,13 +145,19 @@ export function preparedFirst<R>(
   kysely: Kysely<Database>,
   build: (argument: string) => Compilable<R>,
 ): (argument: string) => Promise<R | undefined> {
+  const { sql: text, parameters: fixed, slots } = compileOnce(build);
+  return async (argument) => {
+    const parameters = [...fixed];
+    for (const i of slots) parameters[i] = argument;
+    const { rows } = await kysely.executeQuery<R>(CompiledQuery.raw(text, parameters));
+    return rows[0];
+  };
+}
+
+/** The query's SQL and parameters, and where in them the argument goes. */
+function compileOnce(build: (argument: string) => Compilable<unknown>) {
   const compiled = build(ARGUMENT).compile();
   const slots = compiled.parameters.flatMap((p, i) => (p === ARGUMENT ? [i] : []));
   if (slots.length === 0) throw new Error("preparedFirst: the query does not use its argument");
-  return async (argument) => {
-    const parameters = [...compiled.parameters];
-    for (const i of slots) parameters[i] = argument;
-    const { rows } = await kysely.executeQuery<R>(CompiledQuery.raw(compiled.sql, parameters));
-    return rows[0];
-  };
+  return { sql: compiled.sql, parameters: compiled.parameters, slots };
 }

@@ -32,29 +32,27 @@ export function observe<E extends Env>(
   done?: (c: Context<E>, ms: number) => void,
 ): MiddlewareHandler<E> {
   // Labelled children are looked up once per label set; `inc(labels)` would validate and hash every time.
-  const counters = new Map<string, Counter.Internal>();
-  const timers = new Map<string, Histogram.Internal<"method" | "route">>();
+  const series = new Map<string, { counter: Counter.Internal; timer: Histogram.Internal<"method" | "route"> }>();
   return async (c, next) => {
     const start = performance.now();
     await next();
     const method = c.req.method;
-    const route = c.req.routePath === "/*" || !c.req.routePath ? "unmatched" : c.req.routePath;
-    const status = String(c.res.status);
-    const timerKey = `${method} ${route}`;
-    let timer = timers.get(timerKey);
-    if (!timer) {
-      timer = metrics.duration.labels({ method, route });
-      timers.set(timerKey, timer);
-    }
-    const counterKey = `${timerKey} ${status}`;
-    let counter = counters.get(counterKey);
-    if (!counter) {
-      counter = metrics.requests.labels({ method, route, status });
-      counters.set(counterKey, counter);
+    // `routePath` maps every matched handler to its path on each read: read it once.
+    const routePath = c.req.routePath;
+    const route = routePath === "/*" || !routePath ? "unmatched" : routePath;
+    const status = c.res.status;
+    const key = `${status} ${method} ${route}`;
+    let children = series.get(key);
+    if (!children) {
+      children = {
+        counter: metrics.requests.labels({ method, route, status: String(status) }),
+        timer: metrics.duration.labels({ method, route }),
+      };
+      series.set(key, children);
     }
     const ms = performance.now() - start;
-    counter.inc();
-    timer.observe(ms / 1000);
+    children.counter.inc();
+    children.timer.observe(ms / 1000);
     done?.(c, ms);
   };
 }

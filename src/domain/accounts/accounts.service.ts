@@ -2,7 +2,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { CredentialStore } from "../../auth/credentials.ts";
-import { preparedFirst } from "../../db/db.ts";
+import { type Db, preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
 import { type Actor, type Role, tenantRoles } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -38,7 +38,10 @@ const mayInvite: Record<Role, readonly Role[]> = {
 
 const INVITATION_DAYS = 7;
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
-const iso = (d: Date | string) => new Date(d).toISOString();
+const canonicalIso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// SQLite hands back the ISO text that was stored (better-auth writes `toISOString()`): parsing it only to print
+// it again costs more than the rest of turning a row into a user.
+const iso = (d: Date | string) => (typeof d === "string" && canonicalIso.test(d) ? d : new Date(d).toISOString());
 
 type UserRow = {
   id: string;
@@ -83,15 +86,18 @@ export function createAccountService({
   audit,
   credentials,
   now = () => new Date(),
+  prepare = (build) => preparedFirst(db, build),
 }: {
   db: Kysely<Database>;
   audit: AuditService;
   credentials: CredentialStore;
   now?: () => Date;
+  /** How hot reads are compiled once: `Db.preparedFirst` (synchronous on SQLite), or through `db`. */
+  prepare?: Db["preparedFirst"];
 }) {
   const userColumns = ["id", "email", "name", "role", "tenantId", "createdAt"] as const;
   // Every signed-in page and script asks for its own profile: that read is compiled once.
-  const ownProfile = preparedFirst(db, (id) => db.selectFrom("user").select(userColumns).where("id", "=", id));
+  const ownProfile = prepare((id) => db.selectFrom("user").select(userColumns).where("id", "=", id));
 
   async function emailTaken(email: string): Promise<boolean> {
     const u = await db.selectFrom("user").select("id").where("email", "=", email).executeTakeFirst();
