@@ -138,6 +138,7 @@ export function buildAzusa(
     retentionDays: config.retentionDays,
     imageReady: images.ready,
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
+    prepareEarly: (ws) => pulls.prepareRepository(ws.packageId),
   });
   const pulls = createPullService({
     db: db.kysely,

@@ -378,6 +378,11 @@ export function createPullService({
      * Provisioning hook: makes the workspace's fork from the canonical repository and checks it out
      * in the workspace folder with the fork as `origin`. Images without git get no fork (noted in the audit log).
      */
+    /** The package's repository made ahead of its first workspace (nothing when it lives on GitHub). */
+    async prepareRepository(packageId: string): Promise<void> {
+      if (!(await onGithub(packageId))) await ensureRepository(packageId);
+    },
+
     async prepareWorkspace(
       workspace: { id: string; packageId: string; engineerId: string },
       ref: WorkspaceRef,
@@ -394,16 +399,16 @@ export function createPullService({
         );
       if (await onGithub(workspace.packageId)) return void (await skip("the repository is on GitHub"));
       const repo = await ensureRepository(workspace.packageId);
-      if (!(await hasGit(driver, ref))) return void (await skip("the workspace image has no git"));
-      const engineer = await db
-        .selectFrom("user")
-        .select(["name", "email"])
-        .where("id", "=", workspace.engineerId)
-        .executeTakeFirst();
       const dir = mkdtempSync(join(tmpdir(), "azusa-seed-"));
       try {
+        // What needs the workspace and what needs only the repository go side by side.
         const file = join(dir, "seed.bundle");
-        await forge.bundleDefault(repo, file);
+        const [withGit, engineer] = await Promise.all([
+          hasGit(driver, ref),
+          db.selectFrom("user").select(["name", "email"]).where("id", "=", workspace.engineerId).executeTakeFirst(),
+          forge.bundleDefault(repo, file),
+        ]);
+        if (!withGit) return void (await skip("the workspace image has no git"));
         await seedFork(driver, { ref, folder }, readFileSync(file), {
           name: engineer?.name ?? "engineer",
           email: engineer?.email ?? "engineer@localhost",
@@ -411,12 +416,15 @@ export function createPullService({
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-      await forge.grantEngineer(repo, { login: workspace.engineerId });
+      const [, head] = await Promise.all([
+        forge.grantEngineer(repo, { login: workspace.engineerId }),
+        forge.headOf(repo, repo.defaultBranch),
+      ]);
       await audit.record(
         system,
         "repository.fork_created",
         `workspace:${workspace.id}`,
-        { packageId: workspace.packageId, head: await forge.headOf(repo, repo.defaultBranch) },
+        { packageId: workspace.packageId, head },
         { tenantId },
       );
     },

@@ -59,6 +59,7 @@ export function createWorkspaceService({
   imageReady = async () => {},
   now = () => new Date(),
   prepare,
+  prepareEarly,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
@@ -76,6 +77,11 @@ export function createWorkspaceService({
   now?: () => Date;
   /** Runs in the started container before it counts as running: the forge checks out the package's fork. */
   prepare?: (workspace: Workspace, ref: WorkspaceRef, template: WorkspaceTemplate) => Promise<void>;
+  /**
+   * Work of `prepare` that needs no container (the package's repository), started as provisioning begins so
+   * that it runs while the container is made; its failure is left for `prepare` to meet and report.
+   */
+  prepareEarly?: (workspace: Workspace) => Promise<unknown>;
 }) {
   let templates: Promise<Map<string, WorkspaceTemplate>> | undefined;
   const inFlight = new Map<string, Promise<void>>();
@@ -129,6 +135,7 @@ export function createWorkspaceService({
       await setState(row, system, "failed", `no workspace template named "${row.template}"`);
       return;
     }
+    const early = prepareEarly?.(toWorkspace(row)).catch(() => undefined);
     try {
       const allow = template.azusa.network.allow;
       // Pooled workspaces have no network, so a template that names destinations always gets a fresh one.
@@ -141,6 +148,7 @@ export function createWorkspaceService({
           .where("id", "=", row.id)
           .execute();
         pool?.recorded(warm);
+        await early;
         if (prepare) await prepare(toWorkspace(row), warm, template);
         await setState(row, system, "running", "provisioned for the assignment", { warmPool: true });
         return;
@@ -159,12 +167,15 @@ export function createWorkspaceService({
         await egress.open({ id: row.id, tenantId: row.tenant_id, allow });
       }
       await driver.start(ref);
+      await early;
       if (prepare) await prepare(toWorkspace(row), ref, template);
       await setState(row, system, "running", "provisioned for the assignment");
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ workspace: row.id, err: message }, "workspace provisioning failed");
       await setState(row, system, "failed", `provisioning failed: ${message}`);
+    } finally {
+      await early;
     }
   }
 
