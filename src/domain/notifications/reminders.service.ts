@@ -29,17 +29,21 @@ export function createReminderService({
         .where("timesheet.week_start", "=", lastWeek)
         .where("timesheet.state", "in", ["draft", "rejected"])
         .execute();
-      let told = 0;
-      for (const s of sheets) {
-        told += await notifications.notify(db, {
-          userIds: [s.engineer_id],
+      /** One reminder of last week's sheet on a contract; resolves to how many were told (0: told before). */
+      const remind = (engineerId: string, contract: string, body: string, subject: string, dedupeKey: string) =>
+        notifications.notify(db, {
+          userIds: [engineerId],
           tenantId: null,
           kind: "timesheet.reminder",
-          title: `${lastWeek} の週のタイムシートを提出してください（${s.title}）`,
-          body: s.state === "rejected" ? "差し戻されたタイムシートを修正して再提出してください。" : "",
-          subject: `timesheet:${s.id}`,
-          dedupeKey: `timesheet.reminder:${s.id}`,
+          title: `${lastWeek} の週のタイムシートを提出してください（${contract}）`,
+          body,
+          subject,
+          dedupeKey,
         });
+      let told = 0;
+      for (const s of sheets) {
+        const body = s.state === "rejected" ? "差し戻されたタイムシートを修正して再提出してください。" : "";
+        told += await remind(s.engineer_id, s.title, body, `timesheet:${s.id}`, `timesheet.reminder:${s.id}`);
       }
       // The week in Tokyo, as the instants assignments are stored in.
       const from = new Date(`${lastWeek}T00:00:00+09:00`).toISOString();
@@ -65,15 +69,9 @@ export function createReminderService({
         )
         .execute();
       for (const m of missing) {
-        told += await notifications.notify(db, {
-          userIds: [m.engineer_id],
-          tenantId: null,
-          kind: "timesheet.reminder",
-          title: `${lastWeek} の週のタイムシートを提出してください（${m.title}）`,
-          body: "この週の作業時間がまだ記録されていません。",
-          subject: `contract:${m.contract_id}`,
-          dedupeKey: `timesheet.missing:${m.engineer_id}:${m.contract_id}:${lastWeek}`,
-        });
+        const key = `timesheet.missing:${m.engineer_id}:${m.contract_id}:${lastWeek}`;
+        const body = "この週の作業時間がまだ記録されていません。";
+        told += await remind(m.engineer_id, m.title, body, `contract:${m.contract_id}`, key);
       }
       return told;
     },
