@@ -216,7 +216,7 @@ export function buildAzusa(
     ? createIdeOrigin({
         ideProxy,
         credentials,
-        tokens: createIdeTokens(secret),
+        tokens: createIdeTokens(sealer),
         baseUrl: config.baseUrl,
         url: config.ide.url,
         trustProxy: config.trustProxy,

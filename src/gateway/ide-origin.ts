@@ -2,12 +2,13 @@
 // default), never on Azusa's: whatever answers on the IDE's port inside the workspace is the workspace's
 // code, and its scripts must not act as the engineer on Azusa's pages and API, nor reach another package.
 // The engineer arrives with a one-minute ticket from Azusa's page and gets a cookie of that origin alone.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { CredentialStore } from "../auth/credentials.ts";
+import { isSealed, type Sealer, tryOpen } from "../auth/sealed.ts";
 import type { Principal } from "./bridge.ts";
 import type { IdeProxy } from "./ide-proxy.ts";
 
@@ -26,23 +27,16 @@ interface Entry {
   expires: number;
 }
 
-/** Seals entries under a key derived from Azusa's secret; a ticket never opens as a cookie, nor the reverse. */
-export function createIdeTokens(secret: string) {
-  const key = Buffer.from(hkdfSync("sha256", secret, "azusa", "ide entries v1", 32));
-  const seal = (kind: string, entry: Entry) => {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
-    cipher.setAAD(Buffer.from(`${kind}:${entry.packageId}`));
-    const body = Buffer.concat([cipher.update(JSON.stringify(entry), "utf8"), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
-  };
+/** Entries sealed like stored secrets, bound to their kind and package: a ticket never opens as a cookie, nor the reverse. */
+export function createIdeTokens(sealer: Sealer) {
+  const context = (kind: string, packageId: string) => `ide:${kind}:${packageId}`;
+  const seal = (kind: string, entry: Entry) => sealer.seal(JSON.stringify(entry), context(kind, entry.packageId));
   const open = (kind: string, packageId: string, token: string, now: number): Entry | null => {
+    // Only a sealed value: the sealer passes anything else through as it is.
+    const text = isSealed(token) ? tryOpen(sealer, token, context(kind, packageId)) : undefined;
+    if (!text) return null;
     try {
-      const raw = Buffer.from(token, "base64url");
-      const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
-      decipher.setAAD(Buffer.from(`${kind}:${packageId}`));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      const entry = JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8"));
+      const entry = JSON.parse(text) as Entry;
       return entry.packageId === packageId && typeof entry.expires === "number" && entry.expires > now ? entry : null;
     } catch {
       return null;
@@ -217,7 +211,7 @@ export function createIdeOrigin({ ideProxy, credentials, tokens, baseUrl, url, t
     /** The IDE's address for a package, entered with a fresh ticket for the engineer signed in with `signIn`. */
     enter(signIn: string, engineerId: string, packageId: string): string {
       const ticket = tokens.ticket(signIn, engineerId, packageId);
-      return `${addresses().origin(packageId)}${ENTER_PATH}?ticket=${ticket}`;
+      return `${addresses().origin(packageId)}${ENTER_PATH}?ticket=${encodeURIComponent(ticket)}`;
     },
     async listen(port: number, host: string): Promise<number> {
       const s = createServer((req, res) => {

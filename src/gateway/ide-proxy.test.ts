@@ -1,6 +1,7 @@
 // The IDE proxy's header rules, its response-head reader and its in-process socket pair; the IDE origins'
 // tickets and addresses. The proxy itself is tested end to end in test/web-ide-app.test.ts.
 import { describe, expect, it } from "vitest";
+import { createSealer } from "../auth/sealed.ts";
 import { createIdeTokens, ideAddresses } from "./ide-origin.ts";
 import { downstreamHeaders, foreignCookies, readHead, streamPair, upstreamHeaders } from "./ide-proxy.ts";
 
@@ -120,14 +121,17 @@ describe("the IDE origins", () => {
   });
 
   it("opens a ticket only for its package, within its minute, and never as a cookie", () => {
-    const tokens = createIdeTokens("a-secret-of-azusa-with-enough-entropy");
+    const tokens = createIdeTokens(createSealer("a-secret-of-azusa-with-enough-entropy"));
     const now = Date.parse("2026-11-26T01:00:00Z");
     const ticket = tokens.ticket("better-auth.session_token=s", "e1", "p1", now);
     expect(tokens.openTicket("p1", ticket, now + 59_000)).toMatchObject({ engineerId: "e1", packageId: "p1" });
     expect(tokens.openTicket("p1", ticket, now + 61_000)).toBeNull();
     expect(tokens.openTicket("p2", ticket, now)).toBeNull();
     expect(tokens.openCookie("p1", ticket, now)).toBeNull();
-    expect(createIdeTokens("another-secret-of-azusa-entirely").openTicket("p1", ticket, now)).toBeNull();
+    expect(createIdeTokens(createSealer("another-secret-of-azusa-entirely")).openTicket("p1", ticket, now)).toBeNull();
+    // Anything but a sealed value is refused, though the sealer passes plain text through.
+    const plain = JSON.stringify({ signIn: "x", engineerId: "e1", packageId: "p1", expires: now + 60_000 });
+    expect(tokens.openTicket("p1", plain, now)).toBeNull();
     const cookie = tokens.cookie({ signIn: "better-auth.session_token=s", engineerId: "e1", packageId: "p1" }, now);
     expect(tokens.openCookie("p1", cookie, now + 3_600_000)?.signIn).toBe("better-auth.session_token=s");
     expect(tokens.openCookie("p2", cookie, now)).toBeNull();
