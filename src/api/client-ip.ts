@@ -1,4 +1,5 @@
-// The address a request came from, read one way by every entry point (sign-in, the browser terminal).
+// The address a request came from, read one way by every entry point (sign-in, the browser terminal, the IDE).
+import type { IncomingMessage } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 
 /** The client's address: the socket's peer, or the first X-Forwarded-For hop behind a trusted proxy. */
@@ -6,9 +7,16 @@ export function clientIp(
   c: { req: { header(name: string): string | undefined }; env?: Partial<HttpBindings> },
   trustProxy: boolean,
 ): string {
-  if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  return c.env?.incoming?.socket.remoteAddress ?? "unknown";
+  return addressOf(c.req.header("x-forwarded-for"), c.env?.incoming?.socket.remoteAddress, trustProxy);
+}
+
+/** The same for a request node's HTTP server hands over as it is (the IDE listener's). */
+export function requestIp(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = req.headers["x-forwarded-for"];
+  return addressOf(Array.isArray(forwarded) ? forwarded[0] : forwarded, req.socket.remoteAddress, trustProxy);
+}
+
+function addressOf(forwardedFor: string | undefined, peer: string | undefined, trustProxy: boolean): string {
+  const forwarded = trustProxy ? forwardedFor?.split(",")[0]?.trim() : undefined;
+  return forwarded || peer || "unknown";
 }

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { requestIp } from "../api/client-ip.ts";
 import type { CredentialStore } from "../auth/credentials.ts";
 import { isSealed, type Sealer, tryOpen } from "../auth/sealed.ts";
 import type { Principal } from "./bridge.ts";
@@ -96,14 +97,7 @@ export function createIdeOrigin({ ideProxy, credentials, tokens, baseUrl, url, t
     if (!known) throw new Error("the IDE listener is not listening yet");
     return known;
   };
-  const source = (req: IncomingMessage) => {
-    const forwarded = trustProxy
-      ? String(req.headers["x-forwarded-for"] ?? "")
-          .split(",")[0]
-          ?.trim()
-      : "";
-    return forwarded || req.socket.remoteAddress || "unknown";
-  };
+  const source = (req: IncomingMessage) => requestIp(req, trustProxy);
   const hostOf = (req: IncomingMessage) =>
     (trustProxy ? String(req.headers["x-forwarded-host"] ?? "") : "") || req.headers.host;
 
