@@ -216,7 +216,8 @@ export function endStatus(exit: { code: number | null; signal: string | null }):
 }
 
 const BUCKET_MS = 5 * 60_000;
-const bucketOf = (t: number) => new Date(Math.floor(t / BUCKET_MS) * BUCKET_MS).toISOString();
+/** A bucket's start as stored, from its number (instants / BUCKET_MS). */
+const bucketStart = (n: number) => new Date(n * BUCKET_MS).toISOString();
 
 interface Live {
   principal: Principal;
@@ -398,7 +399,8 @@ export function createBridge({
       live.add(entry);
       const kind = request.kind;
       const recordingPath = join("recordings", target.tenantId, `${id}.cast`);
-      const counters = new Map<string, { in: number; out: number }>();
+      // Keyed by bucket number: a chunk of data costs a division, not a Date; the ISO start is made when written.
+      const counters = new Map<number, { in: number; out: number }>();
       let lastWrite = started;
       let lastActivity = started;
       let flushing: Promise<void> = Promise.resolve();
@@ -406,7 +408,7 @@ export function createBridge({
       const flushActivity = () => {
         const rows = [...counters].map(([bucket, c]) => ({
           session_id: id,
-          bucket_start: bucket,
+          bucket_start: bucketStart(bucket),
           bytes_in: c.in,
           bytes_out: c.out,
         }));
@@ -438,10 +440,13 @@ export function createBridge({
       const count = (direction: "in" | "out", bytes: number) => {
         const t = now();
         lastActivity = t;
-        const bucket = bucketOf(t);
-        const c = counters.get(bucket) ?? { in: 0, out: 0 };
+        const bucket = Math.floor(t / BUCKET_MS);
+        let c = counters.get(bucket);
+        if (!c) {
+          c = { in: 0, out: 0 };
+          counters.set(bucket, c);
+        }
         c[direction] += bytes;
-        counters.set(bucket, c);
         resetIdle();
         if (t - lastWrite >= activityMs) void flushActivity();
       };
