@@ -261,12 +261,6 @@ export function createBridge({
 }: BridgeOptions) {
   const system: Actor = { kind: "system", name: "gateway" };
   const live = new Set<Live>();
-  const checkIds = new WeakMap<() => Promise<string | null>, number>();
-  let nextCheckId = 0;
-  const checkId = (f: () => Promise<string | null>) => {
-    if (!checkIds.has(f)) checkIds.set(f, ++nextCheckId);
-    return checkIds.get(f);
-  };
 
   /** The one decision whether `principal` may open sessions, made at login and again while they run. */
   async function authorize(principal: Principal): Promise<Authorization> {
@@ -657,26 +651,33 @@ export function createBridge({
 
   /** Checks every live session again; those whose engineer lost the right end within one interval. */
   async function recheck(): Promise<void> {
-    const groups = new Map<string, Live[]>();
+    // Each transport's own check once (an SSH connection's key, a browser's sign-in), and the access
+    // decision once per engineer, package and address: the sessions that share one share its answer.
+    const byAccess = new Map<string, Live[]>();
+    const byOwn = new Map<() => Promise<string | null>, Live[]>();
     for (const l of live) {
-      // A browser terminal's own check is its sign-in session's: terminals of two sessions are checked apart.
-      const own = l.principal.transport === "browser" && l.principal.recheck ? checkId(l.principal.recheck) : "";
-      const key = `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}|${l.principal.keyFingerprint ?? ""}|${own}`;
-      groups.set(key, [...(groups.get(key) ?? []), l]);
+      const key = `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}`;
+      byAccess.set(key, [...(byAccess.get(key) ?? []), l]);
+      const own = l.principal.recheck;
+      if (own) byOwn.set(own, [...(byOwn.get(own) ?? []), l]);
     }
-    await Promise.all(
-      [...groups.values()].map(async (sessions) => {
-        const first = sessions[0];
-        if (!first) return;
-        try {
-          const own = first.principal.recheck ? await first.principal.recheck() : null;
-          const reason = own ?? (await authorize(first.principal).then((a) => (a.ok ? null : a.reason)));
-          if (reason) for (const s of sessions) s.handle.end(`access revoked: ${reason}`);
-        } catch (err) {
-          logger.warn({ err }, "session re-check failed");
-        }
-      }),
-    );
+    const endAll = async (sessions: Live[], decide: () => Promise<string | null>) => {
+      try {
+        const reason = await decide();
+        if (reason) for (const s of sessions) s.handle.end(`access revoked: ${reason}`);
+      } catch (err) {
+        logger.warn({ err }, "session re-check failed");
+      }
+    };
+    await Promise.all([
+      ...[...byOwn].map(([check, sessions]) => endAll(sessions, check)),
+      ...[...byAccess.values()].map((sessions) =>
+        endAll(sessions, async () => {
+          const first = sessions[0];
+          return first ? authorize(first.principal).then((a) => (a.ok ? null : a.reason)) : null;
+        }),
+      ),
+    ]);
   }
 
   let checking = false;
