@@ -32,12 +32,18 @@ describe.each(dialects)("accounts on %s", (dialect) => {
     it("returns a session for the right password and the session reaches /me", async () => {
       const me = await as.engineer.get("/api/v1/me");
       expect(me.status).toBe(200);
-      expect(await me.json()).toMatchObject({
+      const body = await me.json();
+      expect(body).toMatchObject({
         email: "sato@matsumoto.example",
         role: "engineer",
         tenantId: null,
         via: "session",
       });
+      // /me answers from the credential check; it is the same profile as the user's row.
+      const row = await (await as.engineer.get(`/api/v1/users/${body.id}`)).json();
+      expect(body).toEqual({ ...row, via: "session" });
+      expect(row.name).not.toBe("");
+      expect(new Date(row.createdAt).toISOString()).toBe(row.createdAt);
     });
 
     it("refuses a wrong password with the common error body and records the failure", async () => {
@@ -310,7 +316,10 @@ describe.each(dialects)("accounts on %s", (dialect) => {
       const script = t.anonymous();
       const me = await script.request("GET", "/api/v1/me", undefined, { "x-api-key": key.key });
       expect(me.status).toBe(200);
-      expect(await me.json()).toMatchObject({ email: "buyer@tokyo-si.example", via: "api_key" });
+      const profile = await me.json();
+      expect(profile).toMatchObject({ email: "buyer@tokyo-si.example", via: "api_key" });
+      const row = await (await as.contractor.get(`/api/v1/users/${profile.id}`)).json();
+      expect(profile).toEqual({ ...row, via: "api_key" });
       const bearer = await script.request("GET", "/api/v1/tenants", undefined, { authorization: `Bearer ${key.key}` });
       expect((await bearer.json()).items.map((x: { id: string }) => x.id)).toEqual([tokyo.id]);
 

@@ -258,6 +258,7 @@ export function createApp(deps: AppDeps) {
     const known = deps.credentials.remembered(c.req.raw.headers);
     if (known) {
       c.set("actor", { kind: "user", ...known });
+      c.set("principal", known);
       return next();
     }
     return authenticate(c, next);
@@ -266,6 +267,7 @@ export function createApp(deps: AppDeps) {
     const principal = await deps.credentials.principal(c.req.raw.headers);
     const actor: Actor | null = principal ? { kind: "user", ...principal } : null;
     c.set("actor", actor);
+    c.set("principal", principal);
     const path = c.req.path;
     if (!actor && !publicPaths.has(path) && !path.startsWith(`${API}/docs`)) {
       throw new AppError("UNAUTHENTICATED", "sign in first, or send an API key in x-api-key");

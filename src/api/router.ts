@@ -5,6 +5,7 @@ import type { Result, Router } from "hono/router";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
+import type { Principal } from "../auth/credentials.ts";
 import type { Actor } from "../domain/actor.ts";
 import { AppError } from "../domain/errors.ts";
 
@@ -14,6 +15,8 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     actor: Actor | null;
+    /** The signed-in user as the credential check read them (`actor` is who acts; this adds the profile). */
+    principal: Principal | null;
   };
 }
 

@@ -4,12 +4,14 @@ import { isRole, type Role } from "../domain/actor.ts";
 import { API_KEY_PREFIX, type Auth } from "./auth.ts";
 import { PrincipalCache } from "./principal-cache.ts";
 
-/** A signed-in user as the session or API key reveals them. */
+/** A signed-in user as the session or API key reveals them: the user row read with the credential. */
 export interface Principal {
   userId: string;
   email: string;
+  name: string;
   role: Role;
   tenantId: string | null;
+  createdAt: string;
 }
 
 export interface ApiKeySummary {
@@ -81,11 +83,18 @@ export function createCredentialStore(
   async function userById(id: string): Promise<Principal | null> {
     const u = await db.kysely
       .selectFrom("user")
-      .select(["id", "email", "role", "tenantId"])
+      .select(["id", "email", "name", "role", "tenantId", "createdAt"])
       .where("id", "=", id)
       .executeTakeFirst();
     if (!u || !isRole(u.role)) return null;
-    return { userId: u.id, email: u.email, role: u.role, tenantId: u.tenantId };
+    return {
+      userId: u.id,
+      email: u.email,
+      name: u.name,
+      role: u.role,
+      tenantId: u.tenantId,
+      createdAt: iso(u.createdAt) ?? "",
+    };
   }
 
   return {
@@ -186,13 +195,22 @@ export function createCredentialStore(
       if (cached) return cached;
       const session = await auth.api.getSession({ headers });
       if (!session) return null;
-      const u = session.user as { id: string; email: string; role?: unknown; tenantId?: string | null };
+      const u = session.user as {
+        id: string;
+        email: string;
+        name: string;
+        createdAt: Date;
+        role?: unknown;
+        tenantId?: string | null;
+      };
       if (!isRole(u.role)) return null;
       const resolved: Resolved = {
         userId: u.id,
         email: u.email,
+        name: u.name,
         role: u.role,
         tenantId: u.tenantId ?? null,
+        createdAt: iso(u.createdAt) ?? "",
         via: "session",
       };
       cache.set(cookie, u.id, resolved, new Date(session.session.expiresAt).getTime());

@@ -57,11 +57,24 @@ const changeRole = createRoute({
 
 export const userRoutes = (deps: { accounts: AccountService }) =>
   createRouter()
-    .openapi(me, async (c) => {
+    // The profile read with the credential, as better-auth's get-session answers: fresh within the credential
+    // store's memory (5 s), and at once after a role change or revocation in this process.
+    .openapi(me, (c) => {
+      const p = c.get("principal");
       const actor = actorOf(c);
-      if (actor.kind !== "user") throw new Error("a system actor has no profile");
-      const user = await deps.accounts.get(actor, actor.userId);
-      return c.json({ ...user, via: actor.via }, 200);
+      if (!p || actor.kind !== "user") throw new Error("a system actor has no profile");
+      return c.json(
+        {
+          id: p.userId,
+          email: p.email,
+          name: p.name,
+          role: p.role,
+          tenantId: p.tenantId,
+          createdAt: p.createdAt,
+          via: actor.via,
+        },
+        200,
+      );
     })
     .openapi(list, async (c) => c.json({ items: await deps.accounts.list(actorOf(c)) }, 200))
     .openapi(get, async (c) => c.json(await deps.accounts.get(actorOf(c), c.req.valid("param").id), 200))
