@@ -81,6 +81,45 @@ describe("the API shell", () => {
     });
   });
 
+  it("gives every kind of response the security headers and its request id", async () => {
+    const security = {
+      "x-content-type-options": "nosniff",
+      "x-frame-options": "DENY",
+      "referrer-policy": "no-referrer",
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-resource-policy": "same-origin",
+      "origin-agent-cluster": "?1",
+      "x-dns-prefetch-control": "off",
+      "x-permitted-cross-domain-policies": "none",
+    };
+    const anonymous = t.anonymous();
+    const answers = {
+      "JSON read": await operator.get("/api/v1/me"),
+      "unknown route": await operator.get("/api/v1/nothing-here"),
+      "sign-in refused by better-auth": await anonymous.post("/api/auth/sign-in/email", {
+        email: "root@office.example",
+        password: "not-the-password",
+      }),
+      page: await operator.get("/"),
+      "page redirect": await anonymous.get("/contracts"),
+      "docs page": await anonymous.get("/api/v1/docs"),
+      metrics: await anonymous.get("/metrics"),
+      stylesheet: await anonymous.get("/assets/azusa.css"),
+    };
+    for (const [what, res] of Object.entries(answers)) {
+      const seen = Object.fromEntries(Object.keys(security).map((name) => [name, res.headers.get(name)]));
+      expect({ what, ...seen }).toEqual({ what, ...security });
+      expect(res.headers.get("x-request-id"), what).toMatch(/^[\w.:-]+$/);
+      // One of each: a header given twice would reach the browser as a list.
+      expect(res.headers.get("x-frame-options"), what).toBe("DENY");
+    }
+    expect(answers.page.headers.get("content-security-policy")).toContain("default-src");
+    const traced = await operator.request("GET", "/api/v1/me", undefined, { "x-request-id": "trace-1594.castle" });
+    expect(traced.headers.get("x-request-id")).toBe("trace-1594.castle");
+    const refused = await operator.request("GET", "/api/v1/me", undefined, { "x-request-id": "not plain<script>" });
+    expect(refused.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("refuses an upgrade to anything but a WebSocket instead of leaving the connection hanging", async () => {
     const port = Number(new URL(t.base).port);
     const answer = await new Promise<string>((resolve, reject) => {
