@@ -164,6 +164,19 @@ describe.each(dialects)("workspace operations on %s", (dialect) => {
     expect((await workspaceOf("2.1")).state).toBe("running");
   });
 
+  it("keeps the latest activity when a connection reports an earlier one as it ends", async () => {
+    const ws = await workspaceOf("2.1");
+    const at = Date.now() + 60 * MINUTE; // after the "web IDE save" noted above
+    await t.running.azusa.workspaces.recordActivity(ws.id, "ssh shell", new Date(at));
+    await t.running.azusa.workspaces.recordActivity(ws.id, "browser forward", new Date(at - 10 * MINUTE));
+    const row = await t.running.azusa.db.kysely
+      .selectFrom("workspace")
+      .select(["last_activity", "last_activity_at"])
+      .where("id", "=", ws.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ last_activity: "ssh shell", last_activity_at: new Date(at).toISOString() });
+  });
+
   it("a workspace without activity counts its idle time from its last start", async () => {
     const ws = await workspaceOf("2.1");
     await t.running.azusa.db.kysely

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { execSignal } from "../provisioner/driver.ts";
 import { parseTemplate } from "../templates/templates.ts";
-import { allowedEnv, endStatus, forwardAllowed, listenRefusal } from "./bridge.ts";
+import {
+  allowedEnv,
+  countsAsActivity,
+  endStatus,
+  forwardAllowed,
+  IDE_KEEPALIVE_BYTES,
+  listenRefusal,
+} from "./bridge.ts";
 
 describe("exec bridge", () => {
   it("maps Docker's 128 + n back to the signal that killed the command", () => {
@@ -39,6 +46,16 @@ describe("exec bridge", () => {
     expect(forwardAllowed(parsed.template, { host: "localhost", port: 3001 })).toBe(false);
     expect(forwardAllowed(parsed.template, { host: "127.0.0.1", port: 3000 })).toBe(false);
     expect(forwardAllowed(undefined, { host: "localhost", port: 3000 })).toBe(false);
+  });
+
+  it("counts an IDE tab's own keep-alives as no activity, and everything else a forward carries as activity", () => {
+    const ide = { host: "127.0.0.1", port: 8443, ide: true };
+    // VS Code's keep-alive: a 13-byte header in a masked WebSocket frame.
+    expect(countsAsActivity(ide, 19)).toBe(false);
+    expect(countsAsActivity(ide, IDE_KEEPALIVE_BYTES - 1)).toBe(false);
+    expect(countsAsActivity(ide, IDE_KEEPALIVE_BYTES)).toBe(true);
+    expect(countsAsActivity(ide, 4096)).toBe(true);
+    expect(countsAsActivity({ host: "localhost", port: 3000 }, 1)).toBe(true);
   });
 
   it("lets the IDE proxy reach the template's IDE port on the workspace's loopback, and nothing else", () => {

@@ -127,6 +127,18 @@ export const relayScript = [
   "echo 'azusa: the workspace has neither nc nor bash to relay with' >&2; exit 127",
 ].join("\n");
 
+/**
+ * Chunks smaller than this on an IDE connection are the keep-alives and acknowledgements an open tab exchanges on
+ * its own (VS Code's are a 13-byte header in a WebSocket frame): counting them as activity would keep a forgotten
+ * tab's workspace from ever idling. What the engineer does (an edit, a keystroke in its terminal, a file
+ * opened, output arriving) travels in larger messages.
+ */
+export const IDE_KEEPALIVE_BYTES = 64;
+
+/** Whether `bytes` of a forward's traffic, either way, count as the engineer's activity in the workspace. */
+export const countsAsActivity = (request: ForwardRequest, bytes: number): boolean =>
+  !request.ide || bytes >= IDE_KEEPALIVE_BYTES;
+
 /** Whether a template's `portForwarding` list names `request` (host compared without case). */
 export function forwardAllowed(template: WorkspaceTemplate | undefined, request: ForwardRequest): boolean {
   const host = request.host.toLowerCase();
@@ -749,9 +761,13 @@ export function createBridge({
     const stream = channel.accept();
     const bytes = { in: 0, out: 0 };
     let lastWrite = started;
-    const touch = () => {
-      if (now() - lastWrite < activityMs) return;
-      lastWrite = now();
+    // When the engineer last did something through it: an IDE tab's own keep-alives do not count.
+    let lastActive = request.ide ? 0 : started;
+    const touch = (length: number) => {
+      if (!countsAsActivity(request, length)) return;
+      lastActive = now();
+      if (lastActive - lastWrite < activityMs) return;
+      lastWrite = lastActive;
       void workspaces
         .recordActivity(target.workspace.id, `${principal.transport} forward`, new Date(lastWrite))
         .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
@@ -764,12 +780,12 @@ export function createBridge({
     relay.stdout.on("data", (d: Buffer) => {
       bytes.out += d.length;
       idle?.refresh();
-      touch();
+      touch(d.length);
     });
     stream.on("data", (d: Buffer) => {
       bytes.in += d.length;
       idle?.refresh();
-      touch();
+      touch(d.length);
     });
     stream.on("error", () => undefined);
     stream.pipe(relay.stdin as Writable);
@@ -819,9 +835,16 @@ export function createBridge({
     // A relay that could not connect closes the channel itself, often before its status is known.
     const failed = result.reason === "closed" && exit && exit.code !== 0 && bytes.out === 0;
     const outcome = failed ? `failed: ${complaint.trim() || `relay exited with ${exit?.code}`}` : result.reason;
-    await workspaces
-      .recordActivity(target.workspace.id, `${principal.transport} forward`, new Date(now()))
-      .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
+    // The last activity is when it happened: an IDE connection that carried only keep-alives leaves none.
+    if (lastActive > 0) {
+      await workspaces
+        .recordActivity(
+          target.workspace.id,
+          `${principal.transport} forward`,
+          new Date(request.ide ? lastActive : now()),
+        )
+        .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
+    }
     await note({
       workspaceId: target.workspace.id,
       outcome,

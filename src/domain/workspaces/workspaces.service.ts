@@ -334,14 +334,18 @@ export function createWorkspaceService({
     },
 
     /**
-     * Notes that the workspace is in use (`what`: "ssh shell", "web IDE save", …) so that the idle timer
-     * starts again; not audited, as sessions and saves have their own events.
+     * Notes that the workspace was in use at `at` (`what`: "ssh shell", "web IDE save", …) so that the idle timer
+     * starts again from then, unless a later use is already noted; not audited, as sessions and saves have their
+     * own events.
      */
     async recordActivity(id: string, what: string, at: Date = now()): Promise<void> {
+      const iso = at.toISOString();
+      // Only forward: a connection reporting, as it ends, when it was last used must not hide a later use.
       await db
         .updateTable("workspace")
-        .set({ last_activity_at: at.toISOString(), last_activity: what })
+        .set({ last_activity_at: iso, last_activity: what })
         .where("id", "=", id)
+        .where((eb) => eb.or([eb("last_activity_at", "is", null), eb("last_activity_at", "<=", iso)]))
         .execute();
     },
 
