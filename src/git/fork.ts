@@ -53,24 +53,26 @@ async function run(
 const failed = (what: string, r: { code: number | null; stderr: string }) =>
   new Error(`${what} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
 
-/** Whether the workspace's image has git at all (the fast test images do not). */
-export async function hasGit(driver: WorkspaceDriver, ref: WorkspaceRef): Promise<boolean> {
-  const r = await run(driver, ref, ["sh", "-c", "command -v git"]);
-  return r.code === 0;
-}
+/** What seeding a fork did: the commit checked out, or nothing because the image has no git. */
+export type SeedResult = { seeded: true; head: string } | { seeded: false; reason: string };
+
+/** The seed script's exit status when the image has no git (the fast test images). */
+const NO_GIT = 3;
 
 /**
  * Makes the fork from a bundle of the canonical default branch and checks it out in the workspace
- * folder with the fork as `origin`. `identity` becomes the checkout's commit author.
+ * folder with the fork as `origin`, in one exec. `identity` becomes the checkout's commit author.
+ * An image without git gets no fork; any other failure rejects with git's message.
  */
 export async function seedFork(
   driver: WorkspaceDriver,
   target: ForkTarget,
   bundle: Buffer,
   identity: { name: string; email: string },
-): Promise<void> {
+): Promise<SeedResult> {
   // Paths and names reach the script as arguments, never spliced into its text.
   const script = `set -e
+if ! command -v git >/dev/null 2>&1; then cat >/dev/null; exit ${NO_GIT}; fi
 folder="$1"; fork="$folder/${FORK_DIR}"
 mkdir -p "$folder/.azusa"
 cat > "$folder/.azusa/seed.bundle"
@@ -85,6 +87,7 @@ git remote add origin "$fork"
 echo "/.azusa/" >> .git/info/exclude
 git fetch -q origin
 git checkout -q -B main --track origin/main
+git rev-parse HEAD
 `;
   const r = await run(
     driver,
@@ -94,7 +97,9 @@ git checkout -q -B main --track origin/main
       input: bundle,
     },
   );
+  if (r.code === NO_GIT) return { seeded: false, reason: "the workspace image has no git" };
   if (r.code !== 0) throw failed("seeding the workspace's fork", r);
+  return { seeded: true, head: r.stdout.trim() };
 }
 
 /**

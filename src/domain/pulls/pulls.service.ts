@@ -2,16 +2,13 @@
 // each workspace, pull requests from a fork branch to main, reviews bound to the head they judged, and the
 // merge after enough approvals. Every step is audited; the package moves in and out of review.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Kysely } from "kysely";
 import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
-import { type ForkTarget, hasGit, seedFork, withForkBundle } from "../../git/fork.ts";
+import { type ForkTarget, seedFork, withForkBundle } from "../../git/fork.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import type { Actor } from "../actor.ts";
@@ -399,32 +396,21 @@ export function createPullService({
         );
       if (await onGithub(workspace.packageId)) return void (await skip("the repository is on GitHub"));
       const repo = await ensureRepository(workspace.packageId);
-      const dir = mkdtempSync(join(tmpdir(), "azusa-seed-"));
-      try {
-        // What needs the workspace and what needs only the repository go side by side.
-        const file = join(dir, "seed.bundle");
-        const [withGit, engineer] = await Promise.all([
-          hasGit(driver, ref),
-          db.selectFrom("user").select(["name", "email"]).where("id", "=", workspace.engineerId).executeTakeFirst(),
-          forge.bundleDefault(repo, file),
-        ]);
-        if (!withGit) return void (await skip("the workspace image has no git"));
-        await seedFork(driver, { ref, folder }, readFileSync(file), {
-          name: engineer?.name ?? "engineer",
-          email: engineer?.email ?? "engineer@localhost",
-        });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-      const [, head] = await Promise.all([
-        forge.grantEngineer(repo, { login: workspace.engineerId }),
-        forge.headOf(repo, repo.defaultBranch),
+      const [bundle, engineer] = await Promise.all([
+        forge.bundleDefault(repo),
+        db.selectFrom("user").select(["name", "email"]).where("id", "=", workspace.engineerId).executeTakeFirst(),
       ]);
+      const seeded = await seedFork(driver, { ref, folder }, bundle, {
+        name: engineer?.name ?? "engineer",
+        email: engineer?.email ?? "engineer@localhost",
+      });
+      if (!seeded.seeded) return void (await skip(seeded.reason));
+      await forge.grantEngineer(repo, { login: workspace.engineerId });
       await audit.record(
         system,
         "repository.fork_created",
         `workspace:${workspace.id}`,
-        { packageId: workspace.packageId, head },
+        { packageId: workspace.packageId, head: seeded.head },
         { tenantId },
       );
     },
