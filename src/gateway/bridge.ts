@@ -286,6 +286,11 @@ export function createBridge({
     if (workspace.state !== "running" && workspace.state !== "stopped") {
       return { ok: false, code: "no_workspace", reason: `the workspace is ${workspace.state}` };
     }
+    // Handed over before its code is checked out: nobody gets in to an empty workspace; they wait for it.
+    if (!workspace.prepared_at) {
+      const ready = await workspaces.ready(workspace.id);
+      if (!ready.ok) return { ok: false, code: "no_workspace", reason: ready.reason };
+    }
     const contract = await db
       .selectFrom("work_package")
       .innerJoin("contract", "contract.id", "work_package.contract_id")

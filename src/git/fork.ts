@@ -71,9 +71,11 @@ export async function seedFork(
   identity: { name: string; email: string },
 ): Promise<SeedResult> {
   // Paths and names reach the script as arguments, never spliced into its text.
+  // Run again after an interruption, it starts over: nobody has been let in before it finished.
   const script = `set -e
 if ! command -v git >/dev/null 2>&1; then cat >/dev/null; exit ${NO_GIT}; fi
 folder="$1"; fork="$folder/${FORK_DIR}"
+rm -rf "$fork"
 mkdir -p "$folder/.azusa"
 cat > "$folder/.azusa/seed.bundle"
 git clone -q --bare "$folder/.azusa/seed.bundle" "$fork"
@@ -83,10 +85,11 @@ cd "$folder"
 git init -q -b main
 git config user.name "$2"
 git config user.email "$3"
-git remote add origin "$fork"
-echo "/.azusa/" >> .git/info/exclude
+git config remote.origin.url "$fork"
+git config remote.origin.fetch "+refs/heads/*:refs/remotes/origin/*"
+grep -qsx "/.azusa/" .git/info/exclude || echo "/.azusa/" >> .git/info/exclude
 git fetch -q origin
-git checkout -q -B main --track origin/main
+git checkout -q -f -B main --track origin/main
 git rev-parse HEAD
 `;
   const r = await run(

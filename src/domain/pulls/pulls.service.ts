@@ -253,10 +253,13 @@ export function createPullService({
       });
   };
 
-  /** The fork a workspace holds, if the workspace is running (a stopped one cannot be read). */
+  /**
+   * The fork a workspace holds, if the workspace is running (a stopped one cannot be read) and its
+   * checkout has finished (before that there is no fork to read).
+   */
   async function forkTarget(workspaceId: string): Promise<ForkTarget | null> {
     const ws = await db.selectFrom("workspace").selectAll().where("id", "=", workspaceId).executeTakeFirst();
-    if (!ws?.container_id || !ws.volume || ws.state !== "running") return null;
+    if (!ws?.container_id || !ws.volume || ws.state !== "running" || !ws.prepared_at) return null;
     const ref: WorkspaceRef = { id: ws.id, containerId: ws.container_id, volume: ws.volume };
     return { ref, folder: await workspaceFolder(ws.template) };
   }
@@ -371,15 +374,16 @@ export function createPullService({
   const service = {
     ensureRepository,
 
-    /**
-     * Provisioning hook: makes the workspace's fork from the canonical repository and checks it out
-     * in the workspace folder with the fork as `origin`. Images without git get no fork (noted in the audit log).
-     */
     /** The package's repository made ahead of its first workspace (nothing when it lives on GitHub). */
     async prepareRepository(packageId: string): Promise<void> {
       if (!(await onGithub(packageId))) await ensureRepository(packageId);
     },
 
+    /**
+     * Provisioning hook: makes the workspace's fork from the canonical repository and checks it out
+     * in the workspace folder with the fork as `origin`, in one exec. Images without git get no fork
+     * (noted in the audit log). Run again on a workspace whose checkout was interrupted, it starts over.
+     */
     async prepareWorkspace(
       workspace: { id: string; packageId: string; engineerId: string },
       ref: WorkspaceRef,
@@ -426,7 +430,7 @@ export function createPullService({
       if (title.length === 0 || title.length > 200) throw invalid("title", "between 1 and 200 characters");
       const ws = await db
         .selectFrom("workspace")
-        .select(["id", "state"])
+        .select(["id", "state", "prepared_at"])
         .where("package_id", "=", packageId)
         .where("engineer_id", "=", actor.userId)
         .where("state", "!=", "destroyed")
@@ -435,7 +439,12 @@ export function createPullService({
       if (!ws) throw new AppError("INVALID_STATE", "the package has no workspace to open a pull request from");
       const repo = await ensureRepository(packageId);
       if (!(await importFork(repo, packageId, ws.id)))
-        throw new AppError("INVALID_STATE", `workspace is ${ws.state}: start it so that Azusa can read its fork`);
+        throw new AppError(
+          "INVALID_STATE",
+          ws.state === "running" && !ws.prepared_at
+            ? "the workspace's code is still being checked out; try again in a moment"
+            : `workspace is ${ws.state}: start it so that Azusa can read its fork`,
+        );
       const head = (await forge.forkBranches(repo, ws.id)).get(input.branch);
       if (!head)
         throw invalid("branch", `no branch "${input.branch}" in the workspace's fork; push it to origin first`);
