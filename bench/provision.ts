@@ -155,7 +155,7 @@ async function benchAzusa(name: string, pool: number) {
     const started = performance.now();
     const ws = await azusa.workspaces.provisionForAssignment(assignmentId);
     const ready = azusa.workspaces.ready(ws.id).then((r) => ({ ...r, at: performance.now() }));
-    await azusa.workspaces.settled(ws.id);
+    await azusa.workspaces.handedOver(ws.id);
     const row = await db.selectFrom("workspace").selectAll().where("id", "=", ws.id).executeTakeFirstOrThrow();
     if (row.state !== "running" || !row.container_id || !row.volume) {
       await ready;

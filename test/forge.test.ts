@@ -33,7 +33,6 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
 
   const workspaceOf = async (engineer: Client, packageId: string) => {
     const ws = await (await engineer.get(`/api/v1/packages/${packageId}/workspace`)).json();
-    // handed over first, its code checked out right after: the container is read directly below
     await t.running.azusa.workspaces.settled(ws.id);
     expect(await t.running.azusa.workspaces.ready(ws.id)).toEqual({ ok: true });
     const now = await (await engineer.get(`/api/v1/packages/${packageId}/workspace`)).json();

@@ -359,11 +359,16 @@ export function createWorkspaceService({
       await Promise.all(inFlight.values());
     },
 
-    /**
-     * Resolves once the workspace's provisioning has finished, however it ended: it is running (handed
-     * over; its code may still be being checked out, which `ready` waits for) or failed.
-     */
+    /** Resolves once the workspace's provisioning, and the checkout after it, have finished, however they ended. */
     async settled(id: string): Promise<void> {
+      await inFlight.get(id);
+    },
+
+    /**
+     * Resolves once the workspace is handed over (running) or has failed: the moment it takes commands.
+     * Its code may still be being checked out then; `ready` and `settled` wait for that too.
+     */
+    async handedOver(id: string): Promise<void> {
       await (handedOver.get(id) ?? inFlight.get(id));
     },
 
@@ -535,11 +540,17 @@ export function createWorkspaceService({
         .where("workspace.state", "=", "running")
         .where("assignment.ended_at", "is not", null)
         .execute();
-      for (const { end_reason, ended_at, ...row } of rows) {
-        // a checkout in progress finishes first; the next run stops it
-        if (inFlight.has(row.id)) continue;
-        await each(row.id, "stopping the workspace of an ended assignment", () =>
-          stopFor(row, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at }),
+      for (const { end_reason, ended_at, ...found } of rows) {
+        let row: WorkspaceTable | undefined = found;
+        if (inFlight.has(row.id)) {
+          // A checkout in progress finishes first (stopping under it would fail the workspace).
+          await inFlight.get(row.id);
+          row = await db.selectFrom("workspace").selectAll().where("id", "=", found.id).executeTakeFirst();
+          if (row?.state !== "running") continue;
+        }
+        const current = row;
+        await each(current.id, "stopping the workspace of an ended assignment", () =>
+          stopFor(current, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at }),
         );
       }
       return rows.length;
