@@ -2,15 +2,14 @@
 // SSH session opened at once still finds the code, a checkout that fails fails the workspace with the
 // reason (SSH says why), and one a restart interrupted is done again by reconcile before anyone gets in.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { sweepInstance } from "./support/docker.ts";
 import { sampleContract } from "./support/fixtures.ts";
-import { run as git, inWorkspace } from "./support/git.ts";
+import { forgeFolders, inWorkspace, sourceRepository } from "./support/git.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
 import { type KeyFile, keyFile, run, sshArgs, sshHome } from "./support/ssh-client.ts";
@@ -74,31 +73,17 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
 
   beforeAll(async () => {
     const image = await ensureBaseImage(docker);
-    dir = mkdtempSync(join(tmpdir(), "azusa-checkout-"));
-    const templates = join(dir, "templates");
-    const imports = join(dir, "imports");
-    mkdirSync(templates);
-    mkdirSync(imports);
-    writeFileSync(
-      join(templates, "default.devcontainer.json"),
-      JSON.stringify({
-        image,
-        remoteUser: "azusa",
-        customizations: { azusa: { resources: { cpus: 1, memoryMiB: 256, pids: 256 } } },
-      }),
-    );
+    const folders = forgeFolders("azusa-checkout-", image);
+    dir = folders.dir;
+    const { templates, imports } = folders;
     // The contract's source: a few MB of data that do not compress, so that checking it out takes longer
     // than an SSH login does; a session let in before the checkout had finished would see no code.
-    const work = join(dir, "source");
-    mkdirSync(join(work, "src"), { recursive: true });
-    writeFileSync(join(work, SEED_FILE), SEED_TEXT);
-    writeFileSync(join(work, "src", "fixtures.bin"), randomBytes(8 * 1024 * 1024));
-    const g = (...args: string[]) =>
-      git("git", ["-c", "user.name=Tokyo SI", "-c", "user.email=dev@tokyo-si.example", ...args], { cwd: work });
-    await g("init", "-q", "-b", "main");
-    await g("add", ".");
-    await g("commit", "-q", "-m", "販売管理: 価格計算");
-    expect((await git("git", ["clone", "-q", "--bare", work, join(imports, "hanbai.git")])).code).toBe(0);
+    await sourceRepository(
+      join(dir, "source"),
+      join(imports, "hanbai.git"),
+      { [SEED_FILE]: SEED_TEXT, "src/fixtures.bin": randomBytes(8 * 1024 * 1024) },
+      "販売管理: 価格計算",
+    );
     // A source in the import folder that is no repository at all: its checkout cannot succeed.
     mkdirSync(join(imports, "broken.git"));
 
