@@ -129,10 +129,14 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     await t.running.azusa.workspaces.handedOver(ws);
     expect(await workspaceOf(packageId)).toMatchObject({ state: "running" });
 
-    const r = await ssh(packageId, `cat ${SEED_FILE}; git log --format=%s; git remote get-url origin`);
+    const r = await ssh(
+      packageId,
+      `cat ${SEED_FILE}; git log --format=%s; git remote get-url origin; git -C .azusa/origin.git symbolic-ref HEAD`,
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout.toString()).toBe(`${SEED_TEXT}販売管理: 価格計算\n/workspace/.azusa/origin.git\n`);
+    // the fork's own HEAD names main too, so that cloning the fork checks main out
+    expect(r.stdout.toString()).toBe(`${SEED_TEXT}販売管理: 価格計算\n/workspace/.azusa/origin.git\nrefs/heads/main\n`);
     const actions = (await auditEvents()).filter((e) => e.subject === `workspace:${ws}`).map((e) => e.action);
     expect(actions).toContain("repository.fork_created");
   });

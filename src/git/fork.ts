@@ -70,25 +70,23 @@ export async function seedFork(
   bundle: Buffer,
   identity: { name: string; email: string },
 ): Promise<SeedResult> {
-  // Paths and names reach the script as arguments, never spliced into its text.
-  // Run again after an interruption, it starts over: nobody has been let in before it finished.
+  // Paths and names reach the script as arguments, never spliced into its text. Run again after an
+  // interruption, it starts over: nobody has been let in before it finished. The checkout is a local clone
+  // of the fork (its objects hard-linked, not copied), with the engineer's identity written by the clone.
   const script = `set -e
 if ! command -v git >/dev/null 2>&1; then cat >/dev/null; exit ${NO_GIT}; fi
-folder="$1"; fork="$folder/${FORK_DIR}"
-rm -rf "$fork"
+folder="$1"; fork="$folder/${FORK_DIR}"; clone="$folder/.azusa/clone"; bundle="$folder/.azusa/seed.bundle"
+rm -rf "$fork" "$clone" "$folder/.git"
 mkdir -p "$folder/.azusa"
-cat > "$folder/.azusa/seed.bundle"
-git clone -q --bare "$folder/.azusa/seed.bundle" "$fork"
-rm -f "$folder/.azusa/seed.bundle"
-git -C "$fork" remote remove origin
+cat > "$bundle"
+git init -q --bare -b main "$fork"
+git -C "$fork" fetch -q "$bundle" "+refs/heads/*:refs/heads/*"
+rm -f "$bundle"
+git clone -q --no-checkout -c user.name="$2" -c user.email="$3" "$fork" "$clone"
+mv "$clone/.git" "$folder/.git"
+rmdir "$clone"
 cd "$folder"
-git init -q -b main
-git config user.name "$2"
-git config user.email "$3"
-git config remote.origin.url "$fork"
-git config remote.origin.fetch "+refs/heads/*:refs/remotes/origin/*"
-grep -qsx "/.azusa/" .git/info/exclude || echo "/.azusa/" >> .git/info/exclude
-git fetch -q origin
+mkdir -p .git/info && echo "/.azusa/" >> .git/info/exclude
 git checkout -q -f -B main --track origin/main
 git rev-parse HEAD
 `;
