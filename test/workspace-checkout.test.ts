@@ -123,6 +123,19 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it("makes the package's repository when the package is offered, before anyone accepts", async () => {
+    const packageId = seeded["2.1"] as string;
+    expect((await lead.post(`/api/v1/packages/${packageId}/open`)).status).toBe(200);
+    expect((await lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId: satoId })).status).toBe(201);
+    await t.running.azusa.pulls.drain();
+
+    const created = (await auditEvents()).find(
+      (e) => e.action === "repository.created" && e.subject === `package:${packageId}`,
+    );
+    expect(created?.details).toMatchObject({ forge: "builtin", seededFrom: expect.stringContaining("hanbai.git") });
+    expect((await sato.get(`/api/v1/packages/${packageId}/workspace`)).status).toBe(404);
+  });
+
   it("lets an SSH session opened as soon as the workspace is handed over find the package's code", async () => {
     const packageId = seeded["2.3"] as string;
     const ws = await accept(packageId);
@@ -150,6 +163,10 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     expect(now).toMatchObject({ state: "failed" });
     expect(now.reason).toMatch(/^checking out the package's code failed: git clone failed/);
     expect(await t.running.azusa.workspaces.ready(ws)).toEqual({ ok: false, reason: now.reason });
+
+    await t.running.azusa.pulls.drain();
+    // tried first when the package was offered, and logged there too
+    expect(t.logs.join("")).toContain("making the package's repository ahead of its workspace failed");
 
     const r = await ssh(packageId, "ls");
     expect(r.code).toBe(255);

@@ -125,6 +125,8 @@ export function createPullService({
   now = () => new Date(),
 }: PullServiceOptions) {
   const system: Actor = { kind: "system", name: "forge" };
+  // Repositories being made ahead of their first workspace (prepareAhead).
+  const ahead = new Set<Promise<void>>();
   // One git operation per package at a time: a refresh, a merge and a fork import must not interleave.
   const locks = new Map<string, Promise<unknown>>();
   function serial<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -377,6 +379,37 @@ export function createPullService({
     /** The package's repository made ahead of its first workspace (nothing when it lives on GitHub). */
     async prepareRepository(packageId: string): Promise<void> {
       if (!(await onGithub(packageId))) await ensureRepository(packageId);
+    },
+
+    /**
+     * Starts making the package's repository in the background once the package is offered, so that the
+     * workspace of whoever accepts finds it made (a large source takes a while to clone). A tenant with a
+     * GitHub organization is left alone: its lead may still put the repository there until someone accepts.
+     * A failure is logged; provisioning tries again and reports it there. `drain` waits for these.
+     */
+    prepareAhead(packageId: string): void {
+      const work: Promise<void> = (async () => {
+        const github = await db
+          .selectFrom("work_package")
+          .innerJoin("tenant_github", "tenant_github.tenant_id", "work_package.tenant_id")
+          .select("tenant_github.tenant_id")
+          .where("work_package.id", "=", packageId)
+          .executeTakeFirst();
+        if (!github) await service.prepareRepository(packageId);
+      })()
+        .catch((err) =>
+          logger.warn(
+            { package: packageId, err: err instanceof Error ? err.message : String(err) },
+            "making the package's repository ahead of its workspace failed; provisioning tries again",
+          ),
+        )
+        .finally(() => ahead.delete(work));
+      ahead.add(work);
+    },
+
+    /** Resolves once every repository being made ahead has been made or has failed (before shutting down). */
+    async drain(): Promise<void> {
+      await Promise.all(ahead);
     },
 
     /**
