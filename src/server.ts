@@ -160,6 +160,7 @@ export function buildAzusa(
     // the schedule stops it within a minute if the engine does not answer now
     onAssignmentEnded: () =>
       workspaces.stopEnded().catch((err) => logger.warn({ err: (err as Error).message }, "stopping ended workspaces")),
+    onOffered: (packageId) => pulls.prepareAhead(packageId),
   });
   const notifications = createNotificationService({
     db: db.kysely,
@@ -393,6 +394,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
         await azusa.bridge.close();
         azusa.images.stop();
         await azusa.workspaces.drain();
+        await azusa.pulls.drain();
         await azusa.egress.shutdown();
         await azusa.pool.empty();
         await new Promise<void>((resolve) => {

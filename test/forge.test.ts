@@ -1,14 +1,13 @@
 // The built-in forge end to end with the real git: inside a real workspace the engineer pushes a branch to
 // the fork, opens a pull request, the lead reviews over HTTP, Azusa merges into the canonical repository,
 // and leads and contractors (not other engineers) clone it read-only over Git's smart HTTP.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
-import { inWorkspace, run } from "./support/git.ts";
+import { forgeFolders, inWorkspace, run, sourceRepository } from "./support/git.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
@@ -34,6 +33,7 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
   const workspaceOf = async (engineer: Client, packageId: string) => {
     const ws = await (await engineer.get(`/api/v1/packages/${packageId}/workspace`)).json();
     await t.running.azusa.workspaces.settled(ws.id);
+    expect(await t.running.azusa.workspaces.ready(ws.id)).toEqual({ ok: true });
     const now = await (await engineer.get(`/api/v1/packages/${packageId}/workspace`)).json();
     expect(now).toMatchObject({ state: "running" });
     const [c] = await docker.listContainers({
@@ -63,30 +63,12 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
 
   beforeAll(async () => {
     const image = await ensureBaseImage(docker);
-    dir = mkdtempSync(join(tmpdir(), "azusa-forge-"));
-    const templates = join(dir, "templates");
-    const imports = join(dir, "imports");
-    mkdirSync(templates);
-    mkdirSync(imports);
-    writeFileSync(
-      join(templates, "default.devcontainer.json"),
-      JSON.stringify({
-        image,
-        remoteUser: "azusa",
-        customizations: { azusa: { resources: { cpus: 1, memoryMiB: 256, pids: 256 } } },
-      }),
-    );
+    const folders = forgeFolders("azusa-forge-", image);
+    dir = folders.dir;
+    const { templates, imports } = folders;
     // The contract's source repository: a local repository in the folder Azusa may import from.
     const seed = join(imports, "hanbai.git");
-    const work = join(dir, "seed-work");
-    mkdirSync(join(work, "src"), { recursive: true });
-    writeFileSync(join(work, SEED_FILE), SEED_TEXT);
-    const g = (...args: string[]) =>
-      run("git", ["-c", "user.name=Tokyo SI", "-c", "user.email=dev@tokyo-si.example", ...args], { cwd: work });
-    await g("init", "-q", "-b", "main");
-    await g("add", ".");
-    await g("commit", "-q", "-m", "販売管理: 価格計算");
-    expect((await run("git", ["clone", "-q", "--bare", work, seed])).code).toBe(0);
+    await sourceRepository(join(dir, "seed-work"), seed, { [SEED_FILE]: SEED_TEXT }, "販売管理: 価格計算");
 
     t = await startTestAzusa({
       dialect,

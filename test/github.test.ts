@@ -182,6 +182,29 @@ describe("GitHub", () => {
     expect(t.logs.join("")).not.toContain(secret);
   });
 
+  it("leaves the repository of a package offered by a GitHub tenant to be made on GitHub", async () => {
+    const contractId = (await (await lead.get(`/api/v1/packages/${packageId}`)).json()).contractId;
+    const other = (await (await lead.get(`/api/v1/contracts/${contractId}/packages`)).json()).items.find(
+      (p: { wbsId: string }) => p.wbsId === "1.2.2",
+    ).id as string;
+    // sato can take that one too
+    const operator = await t.signIn("root@office.example");
+    await operator.put(`/api/v1/engineers/${satoId}`, {
+      weeklyCapacityHours: 80,
+      skills: ["java", "spring"].map((skill) => ({ skill, level: 5 })),
+    });
+    expect((await lead.post(`/api/v1/packages/${other}/open`)).status).toBe(200);
+    expect((await lead.post(`/api/v1/packages/${other}/offers`, { engineerId: satoId })).status).toBe(201);
+    await t.running.azusa.pulls.drain();
+    // no built-in repository was made ahead, so the lead may still put this one on GitHub
+    const repository = await t.running.azusa.db.kysely
+      .selectFrom("repository")
+      .select("forge")
+      .where("package_id", "=", other)
+      .executeTakeFirst();
+    expect(repository).toBeUndefined();
+  });
+
   it("refuses a webhook whose signature does not match", async () => {
     expect((await deliver("pull_request", pullEvent("opened", sha(1)), "not-the-secret")).status).toBe(401);
     const unsigned = await t

@@ -11,6 +11,7 @@ import * as gateway from "./migrations/2026-11-25T2320-gateway.ts";
 import * as forge from "./migrations/2026-11-25T2330-forge.ts";
 import * as hoursAndDelivery from "./migrations/2026-11-25T2340-hours-and-delivery.ts";
 import * as monthClose from "./migrations/2026-11-26T0200-month-close.ts";
+import * as workspacePrepared from "./migrations/2026-11-26T0330-workspace-prepared.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-25T2330-forge": forge,
   "2026-11-25T2340-hours-and-delivery": hoursAndDelivery,
   "2026-11-26T0200-month-close": monthClose,
+  "2026-11-26T0330-workspace-prepared": workspacePrepared,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

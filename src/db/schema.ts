@@ -210,6 +210,8 @@ export interface WorkspaceTable {
   /** When something last showed the workspace is in use, and what it was (feeds the idle timer). */
   last_activity_at: string | null;
   last_activity: string | null;
+  /** When its prepare hook (the checkout of the package's fork) finished; null until then. */
+  prepared_at: string | null;
 }
 
 /** One SSH or browser-terminal connection's channel into a workspace. */

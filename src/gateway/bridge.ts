@@ -296,7 +296,14 @@ export function createBridge({
       return { ok: false, code: "no_workspace", reason: why };
     }
     if (workspace.state !== "running" && workspace.state !== "stopped") {
-      return { ok: false, code: "no_workspace", reason: `the workspace is ${workspace.state}` };
+      // a failed one says why (a provisioning or a checkout that went wrong)
+      const why = workspace.state === "failed" ? `: ${workspace.reason}` : "";
+      return { ok: false, code: "no_workspace", reason: `the workspace is ${workspace.state}${why}` };
+    }
+    // Handed over before its code is checked out: nobody gets in to an empty workspace; they wait for it.
+    if (!workspace.prepared_at) {
+      const ready = await workspaces.ready(workspace.id);
+      if (!ready.ok) return { ok: false, code: "no_workspace", reason: ready.reason };
     }
     const contract = await db
       .selectFrom("work_package")

@@ -1,16 +1,52 @@
 // The built-in forge: a canonical bare repository per package under the data directory, driven through
-// the real git by simple-git. Only Azusa writes to it; workspaces reach it through their fork (fork.ts).
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+// the real git. Only Azusa writes to it; workspaces reach it through their fork (fork.ts).
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { simpleGit } from "simple-git";
 import { AppError } from "../domain/errors.ts";
 import { type Diff, parseDiff } from "./diff.ts";
 import type { Forge, RepositoryInfo, RepositorySpec } from "./forge.ts";
 
 /** Who Azusa's own commits (first commits, merges) are by. */
-const AZUSA_IDENTITY = ["user.name=Azusa", "user.email=azusa@localhost"];
+const AZUSA_IDENTITY = ["-c", "user.name=Azusa", "-c", "user.email=azusa@localhost"];
+
+/**
+ * Runs git in `dir` (or in no repository) and resolves with its output; an exit status outside `ok` (0 by
+ * default) rejects with git's own message. A plain spawn rather than simple-git: simple-git waits a further
+ * 50 ms after every command that prints nothing, and most of the forge's commands print nothing.
+ */
+export function runGit(
+  dir: string | undefined,
+  args: string[],
+  opts: { input?: string | Buffer; ok?: number[] } = {},
+): Promise<Buffer> {
+  const ok = opts.ok ?? [0];
+  return new Promise((done, fail) => {
+    const child = spawn("git", [...AZUSA_IDENTITY, ...args], {
+      cwd: dir,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.once("error", fail);
+    // git may exit before reading all of its input (a failure): that is reported by its exit status.
+    child.stdin.once("error", () => undefined);
+    child.stdin.end(opts.input ?? "");
+    child.once("close", (code, signal) => {
+      if (code !== null && ok.includes(code)) return done(Buffer.concat(out));
+      const message = Buffer.concat(err).toString("utf8").trim().slice(0, 500);
+      fail(new Error(`git ${args[0]} failed (${signal ?? `exit ${code}`})${message ? `: ${message}` : ""}`));
+    });
+  });
+}
+
+/** runGit's output as text. */
+const gitText = async (dir: string | undefined, args: string[], ok?: number[]) =>
+  (await runGit(dir, args, { ok })).toString("utf8");
 
 /** Refs kept for Azusa's own use: fork branches and pull request heads; never advertised to readers. */
 export const forkRef = (workspaceId: string, branch = "") => `refs/azusa/forks/${workspaceId}/${branch}`;
@@ -77,7 +113,8 @@ export interface BuiltinForgeOptions {
 /** The built-in forge over the real git. */
 export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
   const pathOf = (repo: RepositoryInfo) => resolve(root, repo.name);
-  const git = (dir: string) => simpleGit({ baseDir: dir, config: AZUSA_IDENTITY });
+  /** git in one repository, its output as text. */
+  const git = (dir: string) => ({ raw: (args: string[], ok?: number[]) => gitText(dir, args, ok) });
 
   async function revParse(dir: string, ref: string): Promise<string | null> {
     try {
@@ -87,18 +124,22 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     }
   }
 
+  /**
+   * The first commit (a README naming the package) on main, written by one `git fast-import` straight into
+   * the bare repository: no working tree, no clone, no push.
+   */
   async function firstCommit(bare: string, title: string): Promise<void> {
-    const work = mkdtempSync(join(tmpdir(), "azusa-seed-"));
-    try {
-      writeFileSync(join(work, "README.md"), `# ${title}\n\nThis repository was created by Azusa.\n`);
-      const g = git(work);
-      await g.raw(["init", "-q", "-b", "main"]);
-      await g.raw(["add", "README.md"]);
-      await g.raw(["commit", "-q", "-m", "Initial commit"]);
-      await g.raw(["push", "-q", bare, "main:refs/heads/main"]);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    const readme = Buffer.from(`# ${title}\n\nThis repository was created by Azusa.\n`, "utf8");
+    const message = Buffer.from("Initial commit\n", "utf8");
+    const who = `Azusa <azusa@localhost> ${Math.floor(Date.now() / 1000)} +0000`;
+    const stream = Buffer.concat([
+      Buffer.from(`blob\nmark :1\ndata ${readme.length}\n`),
+      readme,
+      Buffer.from(`\ncommit refs/heads/main\nauthor ${who}\ncommitter ${who}\ndata ${message.length}\n`),
+      message,
+      Buffer.from("M 100644 :1 README.md\n\ndone\n"),
+    ]);
+    await runGit(bare, ["fast-import", "--quiet", "--done"], { input: stream });
   }
 
   const forge = {
@@ -112,27 +153,34 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       }
       const repo = { name: `${spec.tenantId}/${spec.packageId}.git`, defaultBranch: "main" };
       const dir = pathOf(repo);
-      if (await revParse(dir, "refs/heads/main")) return repo;
+      // Only whole repositories are ever renamed into place; one without main is a crash's leftover.
+      if (existsSync(dir) && (await revParse(dir, "refs/heads/main"))) return repo;
       mkdirSync(dirname(dir), { recursive: true });
       const seed = localSeed(spec.seed, importDir);
       // Built beside its final place and renamed: a crash leaves no half-made repository behind.
-      rmSync(dir, { recursive: true, force: true });
-      if (seed) {
-        await simpleGit().raw(["clone", "-q", "--bare", "--no-hardlinks", seed, dir]);
-        const g = git(dir);
-        await g.raw(["remote", "remove", "origin"]);
-        // The canonical branch is main, whatever the seed called its default branch.
-        if (!(await revParse(dir, "refs/heads/main"))) await g.raw(["branch", "main", "HEAD"]);
-        await g.raw(["symbolic-ref", "HEAD", "refs/heads/main"]);
-      } else {
-        await simpleGit().raw(["init", "-q", "--bare", "-b", "main", dir]);
-        await firstCommit(dir, spec.title);
+      const building = `${dir}.building-${process.pid}-${Date.now()}`;
+      try {
+        if (seed) {
+          await git(dirname(dir)).raw(["clone", "-q", "--bare", "--no-hardlinks", seed, building]);
+          const g = git(building);
+          await g.raw(["remote", "remove", "origin"]);
+          // The canonical branch is main, whatever the seed called its default branch.
+          if (!(await revParse(building, "refs/heads/main"))) await g.raw(["branch", "main", "HEAD"]);
+          await g.raw(["symbolic-ref", "HEAD", "refs/heads/main"]);
+        } else {
+          await git(dirname(dir)).raw(["init", "-q", "--bare", "-b", "main", building]);
+          await firstCommit(building, spec.title);
+        }
+        const g = git(building);
+        // Readers see branches and tags only; no push is ever accepted over HTTP.
+        await g.raw(["config", "uploadpack.hideRefs", "refs/azusa"]);
+        await g.raw(["config", "http.receivepack", "false"]);
+        await g.raw(["config", "receive.denyNonFastForwards", "true"]);
+        rmSync(dir, { recursive: true, force: true });
+        renameSync(building, dir);
+      } finally {
+        rmSync(building, { recursive: true, force: true });
       }
-      const g = git(dir);
-      // Readers see branches and tags only; no push is ever accepted over HTTP.
-      await g.raw(["config", "uploadpack.hideRefs", "refs/azusa"]);
-      await g.raw(["config", "http.receivepack", "false"]);
-      await g.raw(["config", "receive.denyNonFastForwards", "true"]);
       return repo;
     },
 
@@ -146,9 +194,8 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     },
 
     async protection(repo: RepositoryInfo): Promise<{ requiredApprovals: number } | null> {
-      const value = await git(pathOf(repo))
-        .raw(["config", "--get", "azusa.requiredApprovals"])
-        .catch(() => "");
+      // exit 1: not set
+      const value = await git(pathOf(repo)).raw(["config", "--get", "azusa.requiredApprovals"], [0, 1]);
       return value.trim() ? { requiredApprovals: Number(value.trim()) } : null;
     },
 
@@ -159,9 +206,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     },
 
     async engineers(repo: RepositoryInfo): Promise<string[]> {
-      const out = await git(pathOf(repo))
-        .raw(["config", "--get-all", "azusa.engineer"])
-        .catch(() => "");
+      const out = await git(pathOf(repo)).raw(["config", "--get-all", "azusa.engineer"], [0, 1]);
       return out.split("\n").filter(Boolean);
     },
 
@@ -188,8 +233,8 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     },
 
     /** A bundle of the default branch, to seed a fork. */
-    async bundleDefault(repo: RepositoryInfo, file: string): Promise<void> {
-      await git(pathOf(repo)).raw(["bundle", "create", "-q", file, `refs/heads/${repo.defaultBranch}`]);
+    async bundleDefault(repo: RepositoryInfo): Promise<Buffer> {
+      return runGit(pathOf(repo), ["bundle", "create", "-q", "-", `refs/heads/${repo.defaultBranch}`]);
     },
 
     /** Keeps a pull request's head reachable even when its fork branch goes away. */
@@ -231,9 +276,8 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       const target = `refs/heads/${repo.defaultBranch}`;
       const base = await revParse(dir, target);
       if (!base) throw new AppError("INVALID_STATE", "the repository has no default branch");
-      // A clean merge prints the tree; a conflicted one (exit status 1, which simple-git does not treat as a
-      // failure when stderr is empty) prints the tree, then the conflicted paths.
-      const out = await g.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", base, head]);
+      // A clean merge prints the tree; a conflicted one (exit status 1) prints the tree, then the conflicted paths.
+      const out = await g.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", base, head], [0, 1]);
       const [tree = "", ...rest] = out.split("\n").map((l) => l.trim());
       const conflicts = [...new Set(rest.filter(Boolean))];
       if (conflicts.length) return { ok: false, conflicts };

@@ -53,38 +53,42 @@ async function run(
 const failed = (what: string, r: { code: number | null; stderr: string }) =>
   new Error(`${what} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
 
-/** Whether the workspace's image has git at all (the fast test images do not). */
-export async function hasGit(driver: WorkspaceDriver, ref: WorkspaceRef): Promise<boolean> {
-  const r = await run(driver, ref, ["sh", "-c", "command -v git"]);
-  return r.code === 0;
-}
+/** What seeding a fork did: the commit checked out, or nothing because the image has no git. */
+export type SeedResult = { seeded: true; head: string } | { seeded: false; reason: string };
+
+/** The seed script's exit status when the image has no git (the fast test images). */
+const NO_GIT = 3;
 
 /**
  * Makes the fork from a bundle of the canonical default branch and checks it out in the workspace
- * folder with the fork as `origin`. `identity` becomes the checkout's commit author.
+ * folder with the fork as `origin`, in one exec. `identity` becomes the checkout's commit author.
+ * An image without git gets no fork; any other failure rejects with git's message.
  */
 export async function seedFork(
   driver: WorkspaceDriver,
   target: ForkTarget,
   bundle: Buffer,
   identity: { name: string; email: string },
-): Promise<void> {
-  // Paths and names reach the script as arguments, never spliced into its text.
+): Promise<SeedResult> {
+  // Paths and names reach the script as arguments, never spliced into its text. Run again after an
+  // interruption, it starts over: nobody has been let in before it finished. The checkout is a local clone
+  // of the fork (its objects hard-linked, not copied), with the engineer's identity written by the clone.
   const script = `set -e
-folder="$1"; fork="$folder/${FORK_DIR}"
+if ! command -v git >/dev/null 2>&1; then cat >/dev/null; exit ${NO_GIT}; fi
+folder="$1"; fork="$folder/${FORK_DIR}"; clone="$folder/.azusa/clone"; bundle="$folder/.azusa/seed.bundle"
+rm -rf "$fork" "$clone" "$folder/.git"
 mkdir -p "$folder/.azusa"
-cat > "$folder/.azusa/seed.bundle"
-git clone -q --bare "$folder/.azusa/seed.bundle" "$fork"
-rm -f "$folder/.azusa/seed.bundle"
-git -C "$fork" remote remove origin
+cat > "$bundle"
+git init -q --bare -b main "$fork"
+git -C "$fork" fetch -q "$bundle" "+refs/heads/*:refs/heads/*"
+rm -f "$bundle"
+git clone -q --no-checkout -c user.name="$2" -c user.email="$3" "$fork" "$clone"
+mv "$clone/.git" "$folder/.git"
+rmdir "$clone"
 cd "$folder"
-git init -q -b main
-git config user.name "$2"
-git config user.email "$3"
-git remote add origin "$fork"
-echo "/.azusa/" >> .git/info/exclude
-git fetch -q origin
-git checkout -q -B main --track origin/main
+mkdir -p .git/info && echo "/.azusa/" >> .git/info/exclude
+git checkout -q -f -B main --track origin/main
+git rev-parse HEAD
 `;
   const r = await run(
     driver,
@@ -94,7 +98,9 @@ git checkout -q -B main --track origin/main
       input: bundle,
     },
   );
+  if (r.code === NO_GIT) return { seeded: false, reason: "the workspace image has no git" };
   if (r.code !== 0) throw failed("seeding the workspace's fork", r);
+  return { seeded: true, head: r.stdout.trim() };
 }
 
 /**

@@ -1,5 +1,8 @@
 // Runs the real git and docker CLIs the way a person at a terminal would, collecting what they print.
 import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 
 export interface Run {
   code: number | null;
@@ -42,3 +45,52 @@ export function run(
 /** A shell script run inside a workspace container as its user, in the workspace folder. */
 export const inWorkspace = (containerId: string, script: string) =>
   run("docker", ["exec", "-w", "/workspace", containerId, "bash", "-euo", "pipefail", "-c", script]);
+
+/**
+ * A scratch folder for a forge test: `templates/` with a "default" template on `image` (small resources)
+ * and `imports/`, the folder Azusa may import contracts' source repositories from.
+ */
+export function forgeFolders(prefix: string, image: string): { dir: string; templates: string; imports: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const templates = join(dir, "templates");
+  const imports = join(dir, "imports");
+  mkdirSync(templates);
+  mkdirSync(imports);
+  writeFileSync(
+    join(templates, "default.devcontainer.json"),
+    JSON.stringify({
+      image,
+      remoteUser: "azusa",
+      customizations: { azusa: { resources: { cpus: 1, memoryMiB: 256, pids: 256 } } },
+    }),
+  );
+  return { dir, templates, imports };
+}
+
+/**
+ * A contract's source repository: `files` (path → content) committed once with `message` by the prime
+ * contractor in a scratch checkout at `work`, then cloned bare to `bare`.
+ */
+export async function sourceRepository(
+  work: string,
+  bare: string,
+  files: Record<string, string | Buffer>,
+  message: string,
+): Promise<void> {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(work, path)), { recursive: true });
+    writeFileSync(join(work, path), content);
+  }
+  const g = (...args: string[]) =>
+    run("git", ["-c", "user.name=Tokyo SI", "-c", "user.email=dev@tokyo-si.example", ...args], { cwd: work });
+  for (const step of [
+    ["init", "-q", "-b", "main"],
+    ["add", "."],
+    ["commit", "-q", "-m", message],
+  ]) {
+    const r = await g(...step);
+    if (r.code !== 0) throw new Error(`git ${step[0]} failed: ${r.stderr}`);
+  }
+  const r = await run("git", ["clone", "-q", "--bare", work, bare]);
+  if (r.code !== 0) throw new Error(`git clone failed: ${r.stderr}`);
+}

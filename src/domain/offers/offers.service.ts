@@ -72,6 +72,7 @@ export function createOfferService({
   offerTtlHours,
   onAssigned = async () => {},
   onAssignmentEnded = async () => {},
+  onOffered = () => {},
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
@@ -83,6 +84,8 @@ export function createOfferService({
   onAssigned?: (assignmentId: string) => Promise<unknown>;
   /** Called after a withdrawal that ended an assignment has committed (its workspace is stopped there). */
   onAssignmentEnded?: (packageId: string) => Promise<unknown>;
+  /** Called after an offer has committed, to get the package ready ahead of an acceptance; must not throw. */
+  onOffered?: (packageId: string) => void;
   now?: () => Date;
 }) {
   const system: Actor = { kind: "system", name: "offers" };
@@ -233,6 +236,7 @@ export function createOfferService({
           { trx, tenantId: p.tenantId },
         );
       });
+      onOffered(packageId);
       return toOffer(row);
     },
 

@@ -2,16 +2,13 @@
 // each workspace, pull requests from a fork branch to main, reviews bound to the head they judged, and the
 // merge after enough approvals. Every step is audited; the package moves in and out of review.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Kysely } from "kysely";
 import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
-import { type ForkTarget, hasGit, seedFork, withForkBundle } from "../../git/fork.ts";
+import { type ForkTarget, seedFork, withForkBundle } from "../../git/fork.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import type { Actor } from "../actor.ts";
@@ -128,6 +125,8 @@ export function createPullService({
   now = () => new Date(),
 }: PullServiceOptions) {
   const system: Actor = { kind: "system", name: "forge" };
+  // Repositories being made ahead of their first workspace (prepareAhead).
+  const ahead = new Set<Promise<void>>();
   // One git operation per package at a time: a refresh, a merge and a fork import must not interleave.
   const locks = new Map<string, Promise<unknown>>();
   function serial<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -256,10 +255,13 @@ export function createPullService({
       });
   };
 
-  /** The fork a workspace holds, if the workspace is running (a stopped one cannot be read). */
+  /**
+   * The fork a workspace holds, if the workspace is running (a stopped one cannot be read) and its
+   * checkout has finished (before that there is no fork to read).
+   */
   async function forkTarget(workspaceId: string): Promise<ForkTarget | null> {
     const ws = await db.selectFrom("workspace").selectAll().where("id", "=", workspaceId).executeTakeFirst();
-    if (!ws?.container_id || !ws.volume || ws.state !== "running") return null;
+    if (!ws?.container_id || !ws.volume || ws.state !== "running" || !ws.prepared_at) return null;
     const ref: WorkspaceRef = { id: ws.id, containerId: ws.container_id, volume: ws.volume };
     return { ref, folder: await workspaceFolder(ws.template) };
   }
@@ -374,15 +376,47 @@ export function createPullService({
   const service = {
     ensureRepository,
 
-    /**
-     * Provisioning hook: makes the workspace's fork from the canonical repository and checks it out
-     * in the workspace folder with the fork as `origin`. Images without git get no fork (noted in the audit log).
-     */
     /** The package's repository made ahead of its first workspace (nothing when it lives on GitHub). */
     async prepareRepository(packageId: string): Promise<void> {
       if (!(await onGithub(packageId))) await ensureRepository(packageId);
     },
 
+    /**
+     * Starts making the package's repository in the background once the package is offered, so that the
+     * workspace of whoever accepts finds it made (a large source takes a while to clone). A tenant with a
+     * GitHub organization is left alone: its lead may still put the repository there until someone accepts.
+     * A failure is logged; provisioning tries again and reports it there. `drain` waits for these.
+     */
+    prepareAhead(packageId: string): void {
+      const work: Promise<void> = (async () => {
+        const github = await db
+          .selectFrom("work_package")
+          .innerJoin("tenant_github", "tenant_github.tenant_id", "work_package.tenant_id")
+          .select("tenant_github.tenant_id")
+          .where("work_package.id", "=", packageId)
+          .executeTakeFirst();
+        if (!github) await service.prepareRepository(packageId);
+      })()
+        .catch((err) =>
+          logger.warn(
+            { package: packageId, err: err instanceof Error ? err.message : String(err) },
+            "making the package's repository ahead of its workspace failed; provisioning tries again",
+          ),
+        )
+        .finally(() => ahead.delete(work));
+      ahead.add(work);
+    },
+
+    /** Resolves once every repository being made ahead has been made or has failed (before shutting down). */
+    async drain(): Promise<void> {
+      await Promise.all(ahead);
+    },
+
+    /**
+     * Provisioning hook: makes the workspace's fork from the canonical repository and checks it out
+     * in the workspace folder with the fork as `origin`, in one exec. Images without git get no fork
+     * (noted in the audit log). Run again on a workspace whose checkout was interrupted, it starts over.
+     */
     async prepareWorkspace(
       workspace: { id: string; packageId: string; engineerId: string },
       ref: WorkspaceRef,
@@ -399,32 +433,21 @@ export function createPullService({
         );
       if (await onGithub(workspace.packageId)) return void (await skip("the repository is on GitHub"));
       const repo = await ensureRepository(workspace.packageId);
-      const dir = mkdtempSync(join(tmpdir(), "azusa-seed-"));
-      try {
-        // What needs the workspace and what needs only the repository go side by side.
-        const file = join(dir, "seed.bundle");
-        const [withGit, engineer] = await Promise.all([
-          hasGit(driver, ref),
-          db.selectFrom("user").select(["name", "email"]).where("id", "=", workspace.engineerId).executeTakeFirst(),
-          forge.bundleDefault(repo, file),
-        ]);
-        if (!withGit) return void (await skip("the workspace image has no git"));
-        await seedFork(driver, { ref, folder }, readFileSync(file), {
-          name: engineer?.name ?? "engineer",
-          email: engineer?.email ?? "engineer@localhost",
-        });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-      const [, head] = await Promise.all([
-        forge.grantEngineer(repo, { login: workspace.engineerId }),
-        forge.headOf(repo, repo.defaultBranch),
+      const [bundle, engineer] = await Promise.all([
+        forge.bundleDefault(repo),
+        db.selectFrom("user").select(["name", "email"]).where("id", "=", workspace.engineerId).executeTakeFirst(),
       ]);
+      const seeded = await seedFork(driver, { ref, folder }, bundle, {
+        name: engineer?.name ?? "engineer",
+        email: engineer?.email ?? "engineer@localhost",
+      });
+      if (!seeded.seeded) return void (await skip(seeded.reason));
+      await forge.grantEngineer(repo, { login: workspace.engineerId });
       await audit.record(
         system,
         "repository.fork_created",
         `workspace:${workspace.id}`,
-        { packageId: workspace.packageId, head },
+        { packageId: workspace.packageId, head: seeded.head },
         { tenantId },
       );
     },
@@ -440,7 +463,7 @@ export function createPullService({
       if (title.length === 0 || title.length > 200) throw invalid("title", "between 1 and 200 characters");
       const ws = await db
         .selectFrom("workspace")
-        .select(["id", "state"])
+        .select(["id", "state", "prepared_at"])
         .where("package_id", "=", packageId)
         .where("engineer_id", "=", actor.userId)
         .where("state", "!=", "destroyed")
@@ -449,7 +472,12 @@ export function createPullService({
       if (!ws) throw new AppError("INVALID_STATE", "the package has no workspace to open a pull request from");
       const repo = await ensureRepository(packageId);
       if (!(await importFork(repo, packageId, ws.id)))
-        throw new AppError("INVALID_STATE", `workspace is ${ws.state}: start it so that Azusa can read its fork`);
+        throw new AppError(
+          "INVALID_STATE",
+          ws.state === "running" && !ws.prepared_at
+            ? "the workspace's code is still being checked out; try again in a moment"
+            : `workspace is ${ws.state}: start it so that Azusa can read its fork`,
+        );
       const head = (await forge.forkBranches(repo, ws.id)).get(input.branch);
       if (!head)
         throw invalid("branch", `no branch "${input.branch}" in the workspace's fork; push it to origin first`);

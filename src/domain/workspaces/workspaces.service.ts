@@ -75,7 +75,11 @@ export function createWorkspaceService({
   /** Resolves once an image can be used (it may be being built), rejects with the reason it cannot. */
   imageReady?: (image: string) => Promise<void>;
   now?: () => Date;
-  /** Runs in the started container before it counts as running: the forge checks out the package's fork. */
+  /**
+   * Runs in the started container once it is handed over (the forge checks out the package's fork); no
+   * session, browser terminal or fork read begins before it has finished (see `ready`). Runs again after
+   * an interruption, so it must cope with what an interrupted run left.
+   */
   prepare?: (workspace: Workspace, ref: WorkspaceRef, template: WorkspaceTemplate) => Promise<void>;
   /**
    * Work of `prepare` that needs no container (the package's repository), started as provisioning begins so
@@ -84,7 +88,10 @@ export function createWorkspaceService({
   prepareEarly?: (workspace: Workspace) => Promise<unknown>;
 }) {
   let templates: Promise<Map<string, WorkspaceTemplate>> | undefined;
+  // Provisioning and the checkout after it, per workspace: drain waits for them, reconcile leaves them alone.
   const inFlight = new Map<string, Promise<void>>();
+  // Settles when the workspace of a provisioning in flight is handed over (running) or has failed.
+  const handedOver = new Map<string, Promise<void>>();
   const system: Actor = { kind: "system", name: "workspaces" };
 
   /** Moves the workspace to `state` and records it; the event is `workspace.<state>` unless named. */
@@ -130,12 +137,17 @@ export function createWorkspaceService({
     return row;
   }
 
-  async function provision(row: WorkspaceTable, template: WorkspaceTemplate | undefined) {
+  /**
+   * Makes the container (or claims a pooled one), hands the workspace over as running, then checks its code
+   * out (`checkout`); `handOver` is called once the row is running or failed.
+   */
+  async function provision(row: WorkspaceTable, template: WorkspaceTemplate | undefined, handOver: () => void) {
     if (!template) {
       await setState(row, system, "failed", `no workspace template named "${row.template}"`);
       return;
     }
     const early = prepareEarly?.(toWorkspace(row)).catch(() => undefined);
+    let ref: WorkspaceRef;
     try {
       const allow = template.azusa.network.allow;
       // Pooled workspaces have no network, so a template that names destinations always gets a fresh one.
@@ -148,45 +160,123 @@ export function createWorkspaceService({
           .where("id", "=", row.id)
           .execute();
         pool?.recorded(warm);
-        await early;
-        if (prepare) await prepare(toWorkspace(row), warm, template);
-        await setState(row, system, "running", "provisioned for the assignment", { warmPool: true });
-        return;
+        ref = warm;
+      } else {
+        await imageReady(template.image);
+        ref = await driver.create(
+          specFor(template, { id: row.id, tenantId: row.tenant_id, packageId: row.package_id }),
+        );
+        await db
+          .updateTable("workspace")
+          .set({ container_id: ref.containerId, volume: ref.volume })
+          .where("id", "=", row.id)
+          .execute();
+        if (allow.length > 0) {
+          if (!egress) throw new Error("the template names destinations but no egress proxy is configured");
+          await egress.open({ id: row.id, tenantId: row.tenant_id, allow });
+        }
+        await driver.start(ref);
       }
-      await imageReady(template.image);
-      const ref = await driver.create(
-        specFor(template, { id: row.id, tenantId: row.tenant_id, packageId: row.package_id }),
-      );
-      await db
-        .updateTable("workspace")
-        .set({ container_id: ref.containerId, volume: ref.volume })
-        .where("id", "=", row.id)
-        .execute();
-      if (allow.length > 0) {
-        if (!egress) throw new Error("the template names destinations but no egress proxy is configured");
-        await egress.open({ id: row.id, tenantId: row.tenant_id, allow });
-      }
-      await driver.start(ref);
-      await early;
-      if (prepare) await prepare(toWorkspace(row), ref, template);
-      await setState(row, system, "running", "provisioned for the assignment");
+      await setState(row, system, "running", "provisioned for the assignment", warm ? { warmPool: true } : {});
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ workspace: row.id, err: message }, "workspace provisioning failed");
       await setState(row, system, "failed", `provisioning failed: ${message}`);
-    } finally {
       await early;
+      return;
+    } finally {
+      handOver();
+    }
+    await checkout({ ...row, state: "running" }, ref, template, early);
+  }
+
+  /**
+   * Runs the prepare hook in a running workspace and records that it finished. A failure fails the
+   * workspace with the reason (so nobody is let into a workspace without its code), logged and audited.
+   */
+  async function checkout(
+    row: WorkspaceTable,
+    ref: WorkspaceRef,
+    template: WorkspaceTemplate,
+    early?: Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await early;
+      if (prepare) await prepare(toWorkspace(row), ref, template);
+      await db.updateTable("workspace").set({ prepared_at: now().toISOString() }).where("id", "=", row.id).execute();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger.warn({ workspace: row.id, err: message }, "checking out the workspace's code failed");
+      const current = await db
+        .selectFrom("workspace")
+        .select(["id", "tenant_id", "state"])
+        .where("id", "=", row.id)
+        .executeTakeFirst();
+      if (current && current.state !== "destroyed" && current.state !== "failed")
+        await setState(current, system, "failed", `checking out the package's code failed: ${message}`);
     }
   }
 
-  /** Provisions `row` in the background; `settled` and `drain` wait for it, reconcile leaves it alone. */
+  /** Tracks `work` as in flight for `id` until it ends; a crash in it is logged. */
+  function track(id: string, work: Promise<void>): void {
+    const tracked = work
+      .catch((err) => logger.error({ workspace: id, err }, "workspace provisioning crashed"))
+      .finally(() => {
+        inFlight.delete(id);
+        handedOver.delete(id);
+      });
+    inFlight.set(id, tracked);
+  }
+
+  /** Provisions `row` in the background; `settled`, `ready` and `drain` wait for it, reconcile leaves it alone. */
   function startProvisioning(row: WorkspaceTable): void {
-    const work = service
-      .templates()
-      .then((all) => provision(row, all.get(row.template)))
-      .catch((err) => logger.error({ workspace: row.id, err }, "workspace provisioning crashed"))
-      .finally(() => inFlight.delete(row.id));
-    inFlight.set(row.id, work);
+    let handOver: () => void = () => {};
+    handedOver.set(
+      row.id,
+      new Promise<void>((resolve) => {
+        handOver = resolve;
+      }),
+    );
+    track(
+      row.id,
+      service
+        .templates()
+        .then((all) => provision(row, all.get(row.template), handOver))
+        .finally(() => handOver()),
+    );
+  }
+
+  /**
+   * Checks out the code of a workspace whose checkout was interrupted (a restart): started first when it
+   * is stopped, audited as workspace.resumed.
+   */
+  function resumeCheckout(row: WorkspaceTable): void {
+    const ref = refOf(row);
+    if (!ref) return;
+    track(
+      row.id,
+      (async () => {
+        const template = (await service.templates()).get(row.template);
+        await audit.record(
+          system,
+          "workspace.resumed",
+          `workspace:${row.id}`,
+          { reason: "checking out its code was interrupted; doing it again" },
+          { tenantId: row.tenant_id },
+        );
+        if (!template) {
+          await setState(row, system, "failed", `no workspace template named "${row.template}"`);
+          return;
+        }
+        let current = row;
+        if (row.state === "stopped") {
+          await driver.start(ref);
+          await setState(row, system, "running", "started to finish checking out its code");
+          current = { ...row, state: "running" };
+        }
+        await checkout(current, ref, template);
+      })(),
+    );
   }
 
   /** Stops a running workspace for Azusa's own reason (idle, assignment over), audited as workspace.stopped. */
@@ -245,6 +335,7 @@ export function createWorkspaceService({
         updated_at: at,
         last_activity_at: null,
         last_activity: null,
+        prepared_at: null,
       };
       await db.transaction().execute(async (trx) => {
         await trx.insertInto("workspace").values(row).execute();
@@ -263,14 +354,41 @@ export function createWorkspaceService({
       return toWorkspace(row);
     },
 
-    /** Resolves once every provisioning in progress has finished (before shutting down). */
+    /** Resolves once every provisioning and checkout in progress has finished (before shutting down). */
     async drain(): Promise<void> {
       await Promise.all(inFlight.values());
     },
 
-    /** Resolves once the workspace's provisioning has finished, however it ended. */
+    /** Resolves once the workspace's provisioning, and the checkout after it, have finished, however they ended. */
     async settled(id: string): Promise<void> {
       await inFlight.get(id);
+    },
+
+    /**
+     * Resolves once the workspace is handed over (running) or has failed: the moment it takes commands.
+     * Its code may still be being checked out then; `ready` and `settled` wait for that too.
+     */
+    async handedOver(id: string): Promise<void> {
+      await (handedOver.get(id) ?? inFlight.get(id));
+    },
+
+    /**
+     * Whether the workspace's code is checked out, once a checkout in progress here has finished: every way
+     * in (SSH, browser terminal, web IDE, fork reads) asks this first. Not ready: it failed (the reason
+     * says why) or it is still under way (in another Azusa, or to be resumed by reconcile).
+     */
+    async ready(id: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+      await inFlight.get(id);
+      const row = await db
+        .selectFrom("workspace")
+        .select(["state", "reason", "prepared_at"])
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (!row) return { ok: false, reason: "the workspace does not exist" };
+      if (row.prepared_at) return { ok: true };
+      if (row.state === "failed") return { ok: false, reason: row.reason };
+      if (row.state === "destroyed") return { ok: false, reason: "the workspace was destroyed" };
+      return { ok: false, reason: "the workspace's code is still being checked out; try again in a moment" };
     },
 
     /** Every workspace with its package and engineer, newest first; operators only (others ask per package). */
@@ -320,6 +438,8 @@ export function createWorkspaceService({
     },
 
     async stop(actor: Actor, id: string): Promise<Workspace> {
+      // A checkout in progress finishes first: stopping under it would fail the workspace.
+      if ((await visible(actor, id)).state === "running") await inFlight.get(id);
       const row = await visible(actor, id);
       const ref = refOf(row);
       if (!ref || (row.state !== "running" && row.state !== "stopped")) {
@@ -355,7 +475,7 @@ export function createWorkspaceService({
      * rows a crash left in `provisioning`. Every action is audited.
      */
     async reconcile(): Promise<ReconcileResult> {
-      return reconcile({
+      const result = await reconcile({
         db,
         audit,
         driver,
@@ -367,6 +487,19 @@ export function createWorkspaceService({
         resume: (row) => startProvisioning(row),
         now,
       });
+      // Handed over, but the checkout never finished (a crash, or a provisioning adopted above): again.
+      const unprepared = await db
+        .selectFrom("workspace")
+        .selectAll()
+        .where("state", "in", ["running", "stopped"])
+        .where("prepared_at", "is", null)
+        .execute();
+      for (const row of unprepared) {
+        if (inFlight.has(row.id)) continue;
+        resumeCheckout(row);
+        result.resumed++;
+      }
+      return result;
     },
 
     /**
@@ -411,9 +544,17 @@ export function createWorkspaceService({
         .where("workspace.state", "=", "running")
         .where("assignment.ended_at", "is not", null)
         .execute();
-      for (const { end_reason, ended_at, ...row } of rows) {
-        await each(row.id, "stopping the workspace of an ended assignment", () =>
-          stopFor(row, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at }),
+      for (const { end_reason, ended_at, ...found } of rows) {
+        let row: WorkspaceTable | undefined = found;
+        if (inFlight.has(row.id)) {
+          // A checkout in progress finishes first (stopping under it would fail the workspace).
+          await inFlight.get(row.id);
+          row = await db.selectFrom("workspace").selectAll().where("id", "=", found.id).executeTakeFirst();
+          if (row?.state !== "running") continue;
+        }
+        const current = row;
+        await each(current.id, "stopping the workspace of an ended assignment", () =>
+          stopFor(current, `the assignment ended (${end_reason ?? "ended"})`, { assignmentEndedAt: ended_at }),
         );
       }
       return rows.length;
@@ -448,6 +589,7 @@ export function createWorkspaceService({
 
     /** Removes the container and its volume; the audit event is the evidence of what was deleted and when. */
     async destroy(actor: Actor, id: string, reason: string): Promise<Workspace> {
+      if ((await visible(actor, id)).state === "running") await inFlight.get(id);
       const row = await visible(actor, id);
       if (actor.kind === "user" && actor.role !== "operator" && actor.role !== "lead")
         throw forbidden("only operators and the contract's lead destroy workspaces");
