@@ -149,13 +149,26 @@ describe("the API shell", () => {
     expect(res.status).toBe(200);
   });
 
-  it("counts requests for Prometheus", async () => {
+  it("counts requests for Prometheus, each scrape adding what came since the last", async () => {
+    const scrape = async () => {
+      const res = await t.anonymous().get("/metrics");
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const count = (text: string, route: string, status: number) =>
+      Number(
+        new RegExp(`azusa_http_requests_total\\{method="GET",route="${route}",status="${status}"\\} (\\d+)`).exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    const before = await scrape();
+    for (let i = 0; i < 3; i++) await t.anonymous().get("/healthz");
+    const after = await scrape();
+    expect(count(after, "/healthz", 200)).toBe(count(before, "/healthz", 200) + 3);
     await t.anonymous().get("/healthz");
-    const res = await t.anonymous().get("/metrics");
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    expect(text).toMatch(/azusa_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
-    expect(text).toContain("azusa_http_request_duration_seconds_bucket");
+    expect(count(await scrape(), "/healthz", 200)).toBe(count(before, "/healthz", 200) + 4);
+    expect(after).toMatch(/azusa_http_request_duration_seconds_count\{method="GET",route="\/healthz"\} \d+/);
+    expect(after).toContain("azusa_http_request_duration_seconds_bucket");
   });
 
   it("publishes an OpenAPI document of every route", async () => {
