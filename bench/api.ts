@@ -17,7 +17,7 @@ import { startAzusa } from "../src/server.ts";
 const CONNECTIONS = 32;
 const WARMUP_S = 1;
 const DURATION_S = 4;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const RPS_RATIO_TARGET = 0.4;
 const READY_TIMEOUT_MS = 30_000;
 // Well above warm-up + run for both servers; a hung bench must not hold CI forever.

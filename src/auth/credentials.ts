@@ -97,6 +97,54 @@ export function createCredentialStore(
     };
   }
 
+  /** Lookups under way, by credential. */
+  const resolving = new Map<string, Promise<Resolved | null>>();
+
+  /** Forgets the user's credentials; a lookup under way is not joined any more (it may predate a revocation). */
+  function forgetUser(userId: string): void {
+    cache.forgetUser(userId);
+    resolving.clear();
+  }
+
+  async function resolveApiKey(key: string): Promise<Resolved | null> {
+    const since = cache.generation;
+    const result = await auth.api.verifyApiKey({ body: { key } });
+    if (!result.valid || !result.key) return null;
+    const p = await userById(result.key.referenceId);
+    // Keys are for a contractor's scripts: a user who is no longer a contractor loses them.
+    if (p?.role !== "contractor") return null;
+    const resolved: Resolved = { ...p, via: "api_key" };
+    const expires = result.key.expiresAt ? new Date(result.key.expiresAt).getTime() : undefined;
+    cache.set(key, p.userId, resolved, expires, since);
+    return resolved;
+  }
+
+  async function resolveSession(cookie: string, headers: Headers): Promise<Resolved | null> {
+    const since = cache.generation;
+    const session = await auth.api.getSession({ headers });
+    if (!session) return null;
+    const u = session.user as {
+      id: string;
+      email: string;
+      name: string;
+      createdAt: Date;
+      role?: unknown;
+      tenantId?: string | null;
+    };
+    if (!isRole(u.role)) return null;
+    const resolved: Resolved = {
+      userId: u.id,
+      email: u.email,
+      name: u.name,
+      role: u.role,
+      tenantId: u.tenantId ?? null,
+      createdAt: iso(u.createdAt) ?? "",
+      via: "session",
+    };
+    cache.set(cookie, u.id, resolved, new Date(session.session.expiresAt).getTime(), since);
+    return resolved;
+  }
+
   return {
     async createUser({ email, name, password, role, tenantId }) {
       const ctx = await auth.$context;
@@ -121,9 +169,11 @@ export function createCredentialStore(
     },
 
     async revokeSessions(userId) {
-      cache.forgetUser(userId);
+      forgetUser(userId);
       const ctx = await auth.$context;
       await ctx.internalAdapter.deleteUserSessions(userId);
+      // Again: a lookup that read a session before it was deleted must not have left it remembered.
+      forgetUser(userId);
     },
 
     async createApiKey(userId, name, expiresInDays) {
@@ -170,51 +220,26 @@ export function createCredentialStore(
         .where("id" as never, "=", keyId as never)
         .where("referenceId" as never, "=", userId as never)
         .executeTakeFirst();
-      cache.forgetUser(userId);
+      forgetUser(userId);
       return Number(res.numDeletedRows) > 0;
     },
 
-    async principal(headers) {
+    principal(headers) {
       const key = apiKeyFrom(headers);
-      if (key) {
-        const cached = cache.get(key);
-        if (cached) return cached;
-        const result = await auth.api.verifyApiKey({ body: { key } });
-        if (!result.valid || !result.key) return null;
-        const p = await userById(result.key.referenceId);
-        // Keys are for a contractor's scripts: a user who is no longer a contractor loses them.
-        if (p?.role !== "contractor") return null;
-        const resolved: Resolved = { ...p, via: "api_key" };
-        const expires = result.key.expiresAt ? new Date(result.key.expiresAt).getTime() : undefined;
-        cache.set(key, p.userId, resolved, expires);
-        return resolved;
+      const credential = key ?? sessionCookieFrom(headers);
+      if (!credential) return Promise.resolve(null);
+      const cached = cache.get(credential);
+      if (cached) return Promise.resolve(cached);
+      // Requests that arrive together with one credential (a page's assets, a script's burst, everyone after the
+      // memory of it expired) share one lookup.
+      let pending = resolving.get(credential);
+      if (!pending) {
+        pending = (key ? resolveApiKey(key) : resolveSession(credential, headers)).finally(() =>
+          resolving.delete(credential),
+        );
+        resolving.set(credential, pending);
       }
-      const cookie = sessionCookieFrom(headers);
-      if (!cookie) return null;
-      const cached = cache.get(cookie);
-      if (cached) return cached;
-      const session = await auth.api.getSession({ headers });
-      if (!session) return null;
-      const u = session.user as {
-        id: string;
-        email: string;
-        name: string;
-        createdAt: Date;
-        role?: unknown;
-        tenantId?: string | null;
-      };
-      if (!isRole(u.role)) return null;
-      const resolved: Resolved = {
-        userId: u.id,
-        email: u.email,
-        name: u.name,
-        role: u.role,
-        tenantId: u.tenantId ?? null,
-        createdAt: iso(u.createdAt) ?? "",
-        via: "session",
-      };
-      cache.set(cookie, u.id, resolved, new Date(session.session.expiresAt).getTime());
-      return resolved;
+      return pending;
     },
 
     remembered(headers) {
@@ -238,8 +263,11 @@ export function createCredentialStore(
     forget(headers) {
       const cookie = sessionCookieFrom(headers);
       const known = cookie ? cache.get(cookie) : undefined;
-      if (known) cache.forgetUser(known.userId);
-      else if (cookie) cache.forgetCredential(cookie);
+      if (known) forgetUser(known.userId);
+      else if (cookie) {
+        cache.forgetCredential(cookie);
+        resolving.clear();
+      }
     },
   };
 }

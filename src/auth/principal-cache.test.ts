@@ -27,6 +27,21 @@ describe("PrincipalCache", () => {
     expect([c.get("cookie-a"), c.get("key-a")]).toEqual([undefined, undefined]);
   });
 
+  it("does not store what a lookup found when something was forgotten while it ran", () => {
+    clock = 0;
+    const c = cache();
+    const before = c.generation;
+    c.forgetUser("u1"); // a revocation lands while the lookup reads the session
+    c.set("cookie-a", "u1", "alice", undefined, before);
+    expect(c.get("cookie-a")).toBeUndefined();
+    const now = c.generation;
+    c.set("cookie-a", "u1", "alice", undefined, now);
+    expect(c.get("cookie-a")).toBe("alice");
+    c.forgetCredential("cookie-b");
+    c.set("cookie-c", "u3", "carol", undefined, now);
+    expect(c.get("cookie-c")).toBeUndefined();
+  });
+
   it("stays within its size by dropping the oldest entry", () => {
     clock = 0;
     const c = cache();

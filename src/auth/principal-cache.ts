@@ -10,6 +10,12 @@ interface Entry<T> {
 /** Maps a credential (a signed session cookie, an API key) to its principal for at most `ttlMs`. */
 export class PrincipalCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
+  #generation = 0;
+
+  /** Moves on at every forget: a lookup that began before one must not store what it found (`set`'s `since`). */
+  get generation(): number {
+    return this.#generation;
+  }
 
   constructor(
     private readonly ttlMs = 5_000,
@@ -27,9 +33,18 @@ export class PrincipalCache<T> {
     return entry.value;
   }
 
-  /** Remembers `value` until the TTL passes or `notAfter` (the credential's own expiry), whichever is first. */
-  set(credential: string, userId: string, value: T, notAfter = Number.POSITIVE_INFINITY): void {
-    if (this.ttlMs <= 0) return;
+  /**
+   * Remembers `value` until the TTL passes or `notAfter` (the credential's own expiry), whichever is first; not
+   * when something was forgotten since `since` (the generation its lookup began in), which it may predate.
+   */
+  set(
+    credential: string,
+    userId: string,
+    value: T,
+    notAfter = Number.POSITIVE_INFINITY,
+    since = this.#generation,
+  ): void {
+    if (this.ttlMs <= 0 || since !== this.#generation) return;
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: drop the oldest entry.
       const oldest = this.entries.keys().next().value;
@@ -39,11 +54,13 @@ export class PrincipalCache<T> {
   }
 
   forgetCredential(credential: string): void {
+    this.#generation++;
     this.entries.delete(credential);
   }
 
   /** Forgets every credential of one user: their sessions were revoked or their role changed. */
   forgetUser(userId: string): void {
+    this.#generation++;
     for (const [credential, entry] of this.entries) {
       if (entry.userId === userId) this.entries.delete(credential);
     }
