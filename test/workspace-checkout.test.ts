@@ -69,6 +69,7 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     }[];
 
   let seeded: Record<string, string>;
+  let tokyoId: string;
   let broken: Record<string, string>;
 
   beforeAll(async () => {
@@ -97,6 +98,7 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
       },
     });
     const tokyo = await t.createTenant("東京SI");
+    tokyoId = tokyo.id;
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
     const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
     satoId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
@@ -129,11 +131,26 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     expect((await lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId: satoId })).status).toBe(201);
     await t.running.azusa.pulls.drain();
 
-    const created = (await auditEvents()).find(
-      (e) => e.action === "repository.created" && e.subject === `package:${packageId}`,
-    );
-    expect(created?.details).toMatchObject({ forge: "builtin", seededFrom: expect.stringContaining("hanbai.git") });
+    // Made in the forge, seeded from the contract's source, and not yet recorded: until someone accepts, the
+    // tenant may still put the package's repository on GitHub.
+    const repo = { name: `${tokyoId}/${packageId}.git`, defaultBranch: "main" };
+    expect(await t.running.azusa.forge.headOf(repo, "main")).toMatch(/^[0-9a-f]{40}$/);
+    const made = (e: { action: string; subject: string }) =>
+      e.action === "repository.created" && e.subject === `package:${packageId}`;
+    expect((await auditEvents()).find(made)).toBeUndefined();
     expect((await sato.get(`/api/v1/packages/${packageId}/workspace`)).status).toBe(404);
+
+    // Accepting records the repository made ahead, as it was made.
+    const offers = (await (await sato.get("/api/v1/offers")).json()).items as { id: string; packageId: string }[];
+    const offer = offers.find((o) => o.packageId === packageId);
+    expect((await sato.post(`/api/v1/offers/${offer?.id}/accept`)).status).toBe(200);
+    const ws = (await (await sato.get(`/api/v1/packages/${packageId}/workspace`)).json()).id;
+    await t.running.azusa.workspaces.settled(ws);
+    expect((await auditEvents()).find(made)?.details).toMatchObject({
+      forge: "builtin",
+      seededFrom: expect.stringContaining("hanbai.git"),
+    });
+    expect(await workspaceOf(packageId)).toMatchObject({ state: "running" });
   });
 
   it("lets an SSH session opened as soon as the workspace is handed over find the package's code", async () => {

@@ -177,16 +177,20 @@ describe.each(dialects)("workspace operations on %s", (dialect) => {
     expect(row).toEqual({ last_activity: "ssh shell", last_activity_at: new Date(at).toISOString() });
   });
 
-  it("a workspace without activity counts its idle time from its last start", async () => {
+  it("a workspace without activity counts its idle time from its last start, or its code's checkout after it", async () => {
     const ws = await workspaceOf("2.1");
+    // Its code was checked out after it was handed over: the idle time counts from then.
+    const checkedOut = new Date(Date.parse(ws.updatedAt) + 10 * MINUTE).toISOString();
     await t.running.azusa.db.kysely
       .updateTable("workspace")
-      .set({ last_activity_at: null, last_activity: null })
+      .set({ last_activity_at: null, last_activity: null, prepared_at: checkedOut })
       .where("id", "=", ws.id)
       .execute();
+    await t.running.azusa.workspaces.stopIdle(new Date(Date.parse(ws.updatedAt) + 35 * MINUTE));
+    expect((await workspaceOf("2.1")).state).toBe("running");
     await t.running.azusa.workspaces.stopIdle(new Date(Date.parse(ws.updatedAt) + 45 * MINUTE));
     const stopped = await workspaceOf("2.1");
-    expect(stopped.reason).toMatch(/^idle for 45 minutes \(limit 30\); no activity since its start at /);
+    expect(stopped.reason).toBe(`idle for 35 minutes (limit 30); no activity since its start at ${checkedOut}`);
   });
 
   it("activity from before the last start does not count against a restarted workspace", async () => {

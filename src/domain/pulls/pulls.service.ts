@@ -154,6 +154,35 @@ export function createPullService({
       ?.forge === "github";
 
   /** The package's canonical repository, made on first use from the contract's source or a first commit. */
+  /**
+   * Makes the package's repository in the forge (a no-op when it is already there) without recording it: the
+   * row and its audit event are written when a workspace first needs it.
+   */
+  async function makeOnDisk(packageId: string) {
+    const pkg = await db
+      .selectFrom("work_package")
+      .innerJoin("contract", "contract.id", "work_package.contract_id")
+      .select([
+        "work_package.id",
+        "work_package.tenant_id",
+        "work_package.wbs_id",
+        "work_package.title",
+        "contract.source_repository",
+        "contract.required_approvals",
+      ])
+      .where("work_package.id", "=", packageId)
+      .executeTakeFirst();
+    if (!pkg) throw notFound("package");
+    const info = await forge.createRepository({
+      tenantId: pkg.tenant_id,
+      packageId: pkg.id,
+      title: `${pkg.wbs_id} ${pkg.title}`,
+      seed: pkg.source_repository,
+    });
+    await forge.protectDefaultBranch(info, { requiredApprovals: Number(pkg.required_approvals) });
+    return { pkg, info };
+  }
+
   async function ensureRepository(packageId: string): Promise<RepositoryInfo> {
     const row = await db.selectFrom("repository").selectAll().where("package_id", "=", packageId).executeTakeFirst();
     if (row) return infoOf(row);
@@ -164,27 +193,7 @@ export function createPullService({
         .where("package_id", "=", packageId)
         .executeTakeFirst();
       if (again) return infoOf(again);
-      const pkg = await db
-        .selectFrom("work_package")
-        .innerJoin("contract", "contract.id", "work_package.contract_id")
-        .select([
-          "work_package.id",
-          "work_package.tenant_id",
-          "work_package.wbs_id",
-          "work_package.title",
-          "contract.source_repository",
-          "contract.required_approvals",
-        ])
-        .where("work_package.id", "=", packageId)
-        .executeTakeFirst();
-      if (!pkg) throw notFound("package");
-      const info = await forge.createRepository({
-        tenantId: pkg.tenant_id,
-        packageId: pkg.id,
-        title: `${pkg.wbs_id} ${pkg.title}`,
-        seed: pkg.source_repository,
-      });
-      await forge.protectDefaultBranch(info, { requiredApprovals: Number(pkg.required_approvals) });
+      const { pkg, info } = await makeOnDisk(packageId);
       await db.transaction().execute(async (trx) => {
         await trx
           .insertInto("repository")
@@ -395,7 +404,9 @@ export function createPullService({
           .select("tenant_github.tenant_id")
           .where("work_package.id", "=", packageId)
           .executeTakeFirst();
-        if (!github) await service.prepareRepository(packageId);
+        // Made, not recorded: until someone accepts, the tenant may still set up GitHub and its lead put the
+        // repository there, which a recorded built-in repository would refuse.
+        if (!github) await serial(`repo:${packageId}`, () => makeOnDisk(packageId));
       })()
         .catch((err) =>
           logger.warn(

@@ -250,12 +250,16 @@ export function createWorkspaceService({
    * Checks out the code of a workspace whose checkout was interrupted (a restart): started first when it
    * is stopped, audited as workspace.resumed.
    */
-  function resumeCheckout(row: WorkspaceTable): void {
-    const ref = refOf(row);
+  function resumeCheckout(found: WorkspaceTable): void {
+    const ref = refOf(found);
     if (!ref) return;
     track(
-      row.id,
+      found.id,
       (async () => {
+        // Read again under the tracking: a checkout that finished (or a stop, a destroy) since reconcile looked
+        // must not be redone, which would wipe the fork an engineer is already working in.
+        const row = await db.selectFrom("workspace").selectAll().where("id", "=", found.id).executeTakeFirst();
+        if (!row || row.prepared_at || (row.state !== "running" && row.state !== "stopped")) return;
         const template = (await service.templates()).get(row.template);
         await audit.record(
           system,
@@ -270,13 +274,29 @@ export function createWorkspaceService({
         }
         let current = row;
         if (row.state === "stopped") {
-          await driver.start(ref);
+          try {
+            await driver.start(ref);
+          } catch (err) {
+            // Not left stopped without its code, asked to wait for a checkout nobody runs: it fails, saying why.
+            const message = err instanceof Error ? err.message : String(err);
+            logger.warn({ workspace: row.id, err: message }, "starting a workspace to finish its checkout failed");
+            await setState(row, system, "failed", `starting it to finish checking out its code failed: ${message}`);
+            return;
+          }
           await setState(row, system, "running", "started to finish checking out its code");
           current = { ...row, state: "running" };
         }
         await checkout(current, ref, template);
       })(),
     );
+  }
+
+  /**
+   * Waits for a checkout under way in a handed-over workspace: running, or stopped while reconcile starts it to
+   * finish one (a stop or destroy under it would fail the workspace, or be undone by it).
+   */
+  async function checkoutDone(row: { id: string; state: string }): Promise<void> {
+    if (row.state === "running" || row.state === "stopped") await inFlight.get(row.id);
   }
 
   /** Stops a running workspace for Azusa's own reason (idle, assignment over), audited as workspace.stopped. */
@@ -439,7 +459,7 @@ export function createWorkspaceService({
 
     async stop(actor: Actor, id: string): Promise<Workspace> {
       // A checkout in progress finishes first: stopping under it would fail the workspace.
-      if ((await visible(actor, id)).state === "running") await inFlight.get(id);
+      await checkoutDone(await visible(actor, id));
       const row = await visible(actor, id);
       const ref = refOf(row);
       if (!ref || (row.state !== "running" && row.state !== "stopped")) {
@@ -513,9 +533,13 @@ export function createWorkspaceService({
       for (const row of rows) {
         const limit = all.get(row.template)?.azusa.idleTimeoutMinutes ?? 60;
         // updated_at of a running row is when it last became running: activity does not touch it, and
-        // activity from before that start does not count
-        const active = row.last_activity_at !== null && Date.parse(row.last_activity_at) >= Date.parse(row.updated_at);
-        const since = active ? (row.last_activity_at as string) : row.updated_at;
+        // activity from before that start does not count; a first checkout that ended later starts it afresh
+        const started =
+          row.prepared_at && Date.parse(row.prepared_at) > Date.parse(row.updated_at)
+            ? row.prepared_at
+            : row.updated_at;
+        const active = row.last_activity_at !== null && Date.parse(row.last_activity_at) >= Date.parse(started);
+        const since = active ? (row.last_activity_at as string) : started;
         const idle = at.getTime() - Date.parse(since);
         if (idle <= limit * 60_000 || inFlight.has(row.id)) continue;
         const last = active
@@ -589,7 +613,7 @@ export function createWorkspaceService({
 
     /** Removes the container and its volume; the audit event is the evidence of what was deleted and when. */
     async destroy(actor: Actor, id: string, reason: string): Promise<Workspace> {
-      if ((await visible(actor, id)).state === "running") await inFlight.get(id);
+      await checkoutDone(await visible(actor, id));
       const row = await visible(actor, id);
       if (actor.kind === "user" && actor.role !== "operator" && actor.role !== "lead")
         throw forbidden("only operators and the contract's lead destroy workspaces");
