@@ -1,8 +1,8 @@
 // The built-in forge: a canonical bare repository per package under the data directory, driven through
 // the real git. Only Azusa writes to it; workspaces reach it through their fork (fork.ts).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from "node:fs";
-import { dirname, isAbsolute, resolve, sep } from "node:path";
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppError } from "../domain/errors.ts";
 import { type Diff, parseDiff } from "./diff.ts";
@@ -110,8 +110,40 @@ export interface BuiltinForgeOptions {
   importDir?: string;
 }
 
-/** The built-in forge over the real git. */
+/** A repository being built beside its place: `<package>.git.building-<pid>-<time>`. */
+const BUILDING = /\.git\.building-(\d+)-\d+$/;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * Removes what a crash left of repositories being built (a whole clone of a source, maybe): those of processes
+ * that are gone; another Azusa on the same folder may be building its own. Returns how many went.
+ */
+export function sweepUnfinished(root: string): number {
+  let removed = 0;
+  const folders = existsSync(root) ? readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
+  for (const tenant of folders) {
+    for (const entry of readdirSync(join(root, tenant.name))) {
+      const pid = BUILDING.exec(entry)?.[1];
+      if (!pid || alive(Number(pid))) continue;
+      rmSync(join(root, tenant.name, entry), { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** The built-in forge over the real git; what a crash left half-built is swept as it is made. */
 export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
+  sweepUnfinished(root);
   const pathOf = (repo: RepositoryInfo) => resolve(root, repo.name);
   /** git in one repository, its output as text. */
   const git = (dir: string) => ({ raw: (args: string[], ok?: number[]) => gitText(dir, args, ok) });
