@@ -238,11 +238,12 @@ export function createApp(deps: AppDeps) {
     const headers = new Headers(c.req.raw.headers);
     headers.set(CLIENT_IP_HEADER, clientIp(c, deps.trustProxy));
     const body = c.req.method === "POST" ? await c.req.arrayBuffer() : undefined;
-    // Sign-out, session revocation and a password change end sessions: forget them before better-auth acts.
-    if (c.req.method === "POST" && c.req.path !== "/api/auth/sign-in/email") deps.credentials.forget(headers);
+    // Sign-out, session revocation and a password change end sessions: forget them before better-auth acts,
+    // and after (a lookup that read the session before better-auth ended it must not have left it remembered).
+    const endsSessions = c.req.method === "POST" && c.req.path !== "/api/auth/sign-in/email";
+    if (endsSessions) deps.credentials.forget(headers);
     const res = await deps.auth.handler(new Request(c.req.raw.url, { method: c.req.method, headers, body }));
-    // And after: a lookup that read the session before better-auth ended it must not have left it remembered.
-    if (c.req.method === "POST" && c.req.path !== "/api/auth/sign-in/email") deps.credentials.forget(headers);
+    if (endsSessions) deps.credentials.forget(headers);
     if (c.req.path === "/api/auth/sign-in/email")
       await auditSignIn(deps.audit, c, body, res, clientIp(c, deps.trustProxy));
     if (res.ok) return res;

@@ -69,6 +69,29 @@ export function sessionCookiePair(headers: Headers): string | null {
 
 type Resolved = Principal & { via: "session" | "api_key" };
 
+/** A user as better-auth's session and Azusa's user table both give it. */
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role?: unknown;
+  tenantId?: string | null;
+  createdAt: Date | string;
+}
+
+/** The principal a user row makes, or null for a row without one of Azusa's roles. */
+const toPrincipal = (u: UserRow): Principal | null =>
+  isRole(u.role)
+    ? {
+        userId: u.id,
+        email: u.email,
+        name: u.name,
+        role: u.role,
+        tenantId: u.tenantId ?? null,
+        createdAt: iso(u.createdAt) ?? "",
+      }
+    : null;
+
 /**
  * `cacheMs`: how long a resolved credential is remembered. Revocations made through this store end
  * at once; a session deleted by another Azusa process on the same database ends within `cacheMs`.
@@ -86,15 +109,7 @@ export function createCredentialStore(
       .select(["id", "email", "name", "role", "tenantId", "createdAt"])
       .where("id", "=", id)
       .executeTakeFirst();
-    if (!u || !isRole(u.role)) return null;
-    return {
-      userId: u.id,
-      email: u.email,
-      name: u.name,
-      role: u.role,
-      tenantId: u.tenantId,
-      createdAt: iso(u.createdAt) ?? "",
-    };
+    return u ? toPrincipal(u) : null;
   }
 
   /** Lookups under way, by credential. */
@@ -123,25 +138,10 @@ export function createCredentialStore(
     const since = cache.generation;
     const session = await auth.api.getSession({ headers });
     if (!session) return null;
-    const u = session.user as {
-      id: string;
-      email: string;
-      name: string;
-      createdAt: Date;
-      role?: unknown;
-      tenantId?: string | null;
-    };
-    if (!isRole(u.role)) return null;
-    const resolved: Resolved = {
-      userId: u.id,
-      email: u.email,
-      name: u.name,
-      role: u.role,
-      tenantId: u.tenantId ?? null,
-      createdAt: iso(u.createdAt) ?? "",
-      via: "session",
-    };
-    cache.set(cookie, u.id, resolved, new Date(session.session.expiresAt).getTime(), since);
+    const p = toPrincipal(session.user as UserRow);
+    if (!p) return null;
+    const resolved: Resolved = { ...p, via: "session" };
+    cache.set(cookie, p.userId, resolved, new Date(session.session.expiresAt).getTime(), since);
     return resolved;
   }
 
@@ -234,10 +234,14 @@ export function createCredentialStore(
       // memory of it expired) share one lookup.
       let pending = resolving.get(credential);
       if (!pending) {
-        pending = (key ? resolveApiKey(key) : resolveSession(credential, headers)).finally(() =>
-          resolving.delete(credential),
-        );
-        resolving.set(credential, pending);
+        const lookup: Promise<Resolved | null> = (
+          key ? resolveApiKey(key) : resolveSession(credential, headers)
+        ).finally(() => {
+          // a forget may have replaced it with a newer lookup meanwhile
+          if (resolving.get(credential) === lookup) resolving.delete(credential);
+        });
+        pending = lookup;
+        resolving.set(credential, lookup);
       }
       return pending;
     },
