@@ -153,7 +153,6 @@ export function createPullService({
     (await db.selectFrom("repository").select("forge").where("package_id", "=", packageId).executeTakeFirst())
       ?.forge === "github";
 
-  /** The package's canonical repository, made on first use from the contract's source or a first commit. */
   /**
    * Makes the package's repository in the forge (a no-op when it is already there) without recording it: the
    * row and its audit event are written when a workspace first needs it.
@@ -183,6 +182,7 @@ export function createPullService({
     return { pkg, info };
   }
 
+  /** The package's canonical repository, made on first use from the contract's source or a first commit. */
   async function ensureRepository(packageId: string): Promise<RepositoryInfo> {
     const row = await db.selectFrom("repository").selectAll().where("package_id", "=", packageId).executeTakeFirst();
     if (row) return infoOf(row);
