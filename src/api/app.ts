@@ -196,7 +196,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.onError((err, c) => {
-    const appError = toAppError(err);
+    const appError = toAppError(err, c.req.header("content-type"));
     if (appError.code === "INTERNAL") {
       logger.error({ requestId: c.get("requestId"), err }, "unexpected error");
     }

@@ -13,6 +13,7 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   CONFLICT: 409,
   INVALID_STATE: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -54,12 +55,25 @@ export function errorResponse(c: Context, err: AppError) {
   );
 }
 
-/** Turns anything thrown into an AppError; unexpected errors become INTERNAL without their details. */
-export function toAppError(err: unknown): AppError {
+/**
+ * Turns anything thrown into an AppError; unexpected errors become INTERNAL without their details. `contentType`
+ * is the request's, named when a route refuses it.
+ */
+export function toAppError(err: unknown, contentType?: string): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException) {
     const status = err.status;
     if (status === 413) return new AppError("PAYLOAD_TOO_LARGE", "request body is too large");
+    // zod-openapi refuses a body whose content type the route does not declare (or a body without one).
+    if (status === 415) {
+      const sent = contentType
+        ? `content type ${JSON.stringify(contentType.slice(0, 100))}`
+        : "a body without a content type";
+      return new AppError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `${sent} is not accepted here: send the body as the route's entry in /api/v1/openapi.json says (JSON routes take application/json)`,
+      );
+    }
     if (status === 401) return new AppError("UNAUTHENTICATED", "sign in first");
     if (status === 403) return new AppError("FORBIDDEN", err.message || "forbidden");
     if (status === 404) return new AppError("NOT_FOUND", "not found");

@@ -9,6 +9,7 @@ export const errorCodes = [
   "CONFLICT",
   "INVALID_STATE",
   "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
   "RATE_LIMITED",
   "UNAVAILABLE",
   "INTERNAL",
