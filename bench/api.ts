@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { loadConfig } from "../src/config.ts";
-import { system } from "../src/domain/actor.ts";
+import { system } from "../src/kernel/actor.ts";
 import { startAzusa } from "../src/server.ts";
 
 const CONNECTIONS = 32;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { loadConfig } from "../src/config.ts";
-import { system } from "../src/domain/actor.ts";
+import { system } from "../src/kernel/actor.ts";
 import { createLogger } from "../src/logger.ts";
 import type { WorkspaceDriver } from "../src/provisioner/driver.ts";
 import { buildAzusa } from "../src/server.ts";

@@ -2,8 +2,8 @@
 import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { type Config, ConfigError, loadConfig, settings } from "./config.ts";
-import { system } from "./domain/actor.ts";
-import { AppError } from "./domain/errors.ts";
+import { system } from "./kernel/actor.ts";
+import { AppError } from "./kernel/errors.ts";
 import { baseImageTag, buildBaseImage, imageExists } from "./provisioner/base-image.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { buildAzusa, startAzusa } from "./server.ts";

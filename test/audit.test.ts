@@ -2,8 +2,8 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
-import { system } from "../src/domain/actor.ts";
 import { hashEvent } from "../src/domain/audit/audit.service.ts";
+import { system } from "../src/kernel/actor.ts";
 import { createLogger } from "../src/logger.ts";
 import { type Azusa, buildAzusa } from "../src/server.ts";
 import { runCli } from "./support/cli.ts";

@@ -2,9 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
-import { system } from "../src/domain/actor.ts";
-import { AppError } from "../src/domain/errors.ts";
 import { packageStates, transitions } from "../src/domain/packages/lifecycle.ts";
+import { system } from "../src/kernel/actor.ts";
+import { AppError } from "../src/kernel/errors.ts";
 import { createLogger } from "../src/logger.ts";
 import { type Azusa, buildAzusa } from "../src/server.ts";
 import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.ts";

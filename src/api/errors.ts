@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, type ErrorCode, errorCodes } from "../domain/errors.ts";
+import { AppError, type ErrorCode, errorCodes } from "../kernel/errors.ts";
 
 export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION: 400,

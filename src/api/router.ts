@@ -6,8 +6,8 @@ import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import type { Principal } from "../auth/credentials.ts";
-import type { Actor } from "../domain/actor.ts";
-import { AppError } from "../domain/errors.ts";
+import type { Actor } from "../kernel/actor.ts";
+import { AppError } from "../kernel/errors.ts";
 
 export interface AppEnv {
   /** The Node request and response, when served by @hono/node-server. */

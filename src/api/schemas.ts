@@ -1,6 +1,6 @@
 // Schemas shared by several route modules.
 import { z } from "@hono/zod-openapi";
-import { roles } from "../domain/actor.ts";
+import { roles } from "../kernel/actor.ts";
 
 export const Id = z.string().min(1).max(128);
 export const IdParam = z.object({ id: Id.openapi({ param: { name: "id", in: "path" } }) });

@@ -1,6 +1,6 @@
 // The narrow face of better-auth that Azusa's services use: accounts, sessions and API keys.
 import type { Db } from "../db/db.ts";
-import { isRole, type Role } from "../domain/actor.ts";
+import { isRole, type Role } from "../kernel/actor.ts";
 import { API_KEY_PREFIX, type Auth } from "./auth.ts";
 import { PrincipalCache } from "./principal-cache.ts";
 

@@ -6,13 +6,13 @@ import type { Duplex, Readable, Writable } from "node:stream";
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
 import type { Database, WorkspaceTable } from "../db/schema.ts";
-import type { Actor } from "../domain/actor.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import { inNetworks } from "../domain/contracts/networks.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
-import { AppError } from "../domain/errors.ts";
 import type { PackageService } from "../domain/packages/packages.service.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { Actor } from "../kernel/actor.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
 import {
   type ExecSession,

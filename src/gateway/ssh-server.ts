@@ -6,8 +6,8 @@ import type { Duplex } from "node:stream";
 import type { Kysely } from "kysely";
 import ssh2 from "ssh2";
 import type { Database } from "../db/schema.ts";
-import type { Actor } from "../domain/actor.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
+import type { Actor } from "../kernel/actor.ts";
 import type { Logger } from "../logger.ts";
 import {
   allowedEnv,

@@ -2,10 +2,10 @@
 // plain POSIX shell), never through a server inside the workspace, and never outside its folder.
 import { posix } from "node:path";
 import type { Writable } from "node:stream";
-import type { Actor } from "../domain/actor.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
-import { AppError, invalidField, notFound } from "../domain/errors.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { Actor } from "../kernel/actor.ts";
+import { AppError, invalidField, notFound } from "../kernel/errors.ts";
 import type { WorkspaceDriver } from "../provisioner/driver.ts";
 import type { Bridge, Target } from "./bridge.ts";
 

@@ -1,7 +1,7 @@
 // The GitHub forge: a private repository per package in the tenant's organization, its default branch
 // protected by the lead's review, the engineer added with push access, and a webhook back to Azusa.
 import { Octokit } from "@octokit/rest";
-import { AppError } from "../domain/errors.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { Forge, RepositoryInfo, RepositorySpec } from "./forge.ts";
 
 /** The part of Octokit the forge uses; tests point a real Octokit at a replay server. */

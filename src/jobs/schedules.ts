@@ -1,7 +1,6 @@
 // The schedules Azusa runs on its own: each calls a domain service, never a route. Every run takes the
 // schedule's database lock first, so instances sharing a database never run one firing twice.
 import cron, { type ScheduledTask } from "node-cron";
-import { system } from "../domain/actor.ts";
 import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
@@ -10,6 +9,7 @@ import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { WarmPool } from "../domain/workspaces/warm-pool.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import { system } from "../kernel/actor.ts";
 import type { Logger } from "../logger.ts";
 import { type JobLock, slotOf } from "./job-lock.ts";
 

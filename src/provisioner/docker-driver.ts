@@ -3,7 +3,7 @@ import { readlink } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { PassThrough, Writable } from "node:stream";
 import type Docker from "dockerode";
-import { AppError } from "../domain/errors.ts";
+import { AppError } from "../kernel/errors.ts";
 import { createDemuxer, createRelay, demuxBuffer } from "./docker-stream.ts";
 import {
   checkEnv,

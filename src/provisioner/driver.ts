@@ -1,5 +1,5 @@
 // What the domain needs from a workspace backend; every implementation passes driver.contract.ts.
-import { AppError } from "../domain/errors.ts";
+import { AppError } from "../kernel/errors.ts";
 
 /** What a workspace is made from. */
 export interface WorkspaceSpec {

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { isIPv4 } from "node:net";
 import type Docker from "dockerode";
-import { AppError } from "../domain/errors.ts";
+import { AppError } from "../kernel/errors.ts";
 import { labelKeys, type WorkspaceSpec, workspaceLabels } from "./driver.ts";
 
 /** Every egress bridge's interface name starts with this, so one set of firewall rules covers them all. */

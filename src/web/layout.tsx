@@ -1,6 +1,6 @@
 // The frame of every page: language, landmarks, the menu of the signed-in role, sign-out and the language switch.
 import type { Child } from "hono/jsx";
-import type { Role } from "../domain/actor.ts";
+import type { Role } from "../kernel/actor.ts";
 import type { MessageKey } from "./i18n/i18n.ts";
 import type { WebContext } from "./web-env.ts";
 

@@ -5,9 +5,9 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppDeps } from "../api/app.ts";
 import type { AppEnv } from "../api/router.ts";
-import type { Actor, Role } from "../domain/actor.ts";
-import { AppError, invalidField, notFound } from "../domain/errors.ts";
 import type { WorkPackage } from "../domain/packages/packages.service.ts";
+import type { Actor, Role } from "../kernel/actor.ts";
+import { AppError, invalidField, notFound } from "../kernel/errors.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
 
 /** The person behind a page request; pages are for people signed in with a session, never API keys. */

@@ -6,7 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
 import { errorResponse, statusOf, toAppError } from "../api/errors.ts";
 import { sessionCookieFrom } from "../auth/credentials.ts";
-import { AppError, notFound } from "../domain/errors.ts";
+import { AppError, notFound } from "../kernel/errors.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
 import { Layout } from "./layout.tsx";
 import { contractPages } from "./pages/contracts.tsx";

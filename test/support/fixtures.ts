@@ -1,5 +1,5 @@
 // Data that several test files share.
-import type { Actor } from "../../src/domain/actor.ts";
+import type { Actor } from "../../src/kernel/actor.ts";
 
 /** A 請負 contract as a prime contractor would enter it. */
 export const sampleContract = {

@@ -2,8 +2,8 @@
 import { type AddressInfo, createServer } from "node:net";
 import { Writable } from "node:stream";
 import { loadConfig } from "../../src/config.ts";
-import type { Role } from "../../src/domain/actor.ts";
-import { system } from "../../src/domain/actor.ts";
+import type { Role } from "../../src/kernel/actor.ts";
+import { system } from "../../src/kernel/actor.ts";
 import { createLogger } from "../../src/logger.ts";
 import { loadInstanceId, type Running, startAzusa } from "../../src/server.ts";
 import { createTestDatabase, type TestDialect } from "./databases.ts";

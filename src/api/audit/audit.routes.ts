@@ -1,7 +1,7 @@
 // HTTP for the audit log: operators read all of it, contractors their tenant's part.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AuditService } from "../../domain/audit/audit.service.ts";
-import { forbidden } from "../../domain/errors.ts";
+import { forbidden } from "../../kernel/errors.ts";
 import { errorResponses } from "../errors.ts";
 import { actorOf, createRouter } from "../router.ts";
 import { json } from "../schemas.ts";

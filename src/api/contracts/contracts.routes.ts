@@ -6,11 +6,11 @@ import {
   confidentialityLevels,
   contractTypes,
 } from "../../domain/contracts/contracts.service.ts";
-import { AppError } from "../../domain/errors.ts";
 import type { PackageService } from "../../domain/packages/packages.service.ts";
 import { ROUNDING } from "../../domain/timesheets/time.ts";
 import type { WbsImportService } from "../../domain/wbs/wbs-import.service.ts";
 import type { WbsFormat } from "../../domain/wbs/wbs-parse.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { errorResponses } from "../errors.ts";
 import { WorkPackage } from "../packages/packages.routes.ts";
 import { actorOf, createRouter } from "../router.ts";

@@ -1,8 +1,8 @@
 // HTTP for 請負 delivery and inspection (検収), and the printable order document of an assignment.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Actor } from "../../domain/actor.ts";
 import type { DeliveryService } from "../../domain/delivery/delivery.service.ts";
 import type { OrderTerms } from "../../domain/delivery/order-document.ts";
+import type { Actor } from "../../kernel/actor.ts";
 import { errorResponses } from "../errors.ts";
 import { actorOf, createRouter } from "../router.ts";
 import { IdParam, json } from "../schemas.ts";

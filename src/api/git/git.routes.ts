@@ -2,12 +2,12 @@
 // with the caller's email and password, or an API key as the password. Pushing is never accepted.
 import { Hono } from "hono";
 import type { CredentialStore, Principal } from "../../auth/credentials.ts";
-import { type Actor, system } from "../../domain/actor.ts";
 import type { AuditService } from "../../domain/audit/audit.service.ts";
-import { AppError } from "../../domain/errors.ts";
 import type { PullService } from "../../domain/pulls/pulls.service.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { advertiseRefs, uploadPack } from "../../git/smart-http.ts";
+import { type Actor, system } from "../../kernel/actor.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { clientIp } from "../client-ip.ts";
 import type { AppEnv } from "../router.ts";
 

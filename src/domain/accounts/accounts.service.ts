@@ -4,9 +4,9 @@ import type { Kysely } from "kysely";
 import type { CredentialStore } from "../../auth/credentials.ts";
 import { type Db, preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
-import { type Actor, type Role, tenantRoles } from "../actor.ts";
+import { type Actor, type Role, tenantRoles } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 
 export interface User {
   id: string;

@@ -1,8 +1,8 @@
 // API keys for a contractor's scripts: created and revoked by the contractor, never shown twice.
 import type { ApiKeySummary, CredentialStore } from "../../auth/credentials.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { forbidden, notFound } from "../errors.ts";
 
 function keyOwner(actor: Actor): string {
   if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only contractors hold API keys");

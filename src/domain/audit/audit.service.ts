@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { AuditEventTable, Database, Executor } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 

@@ -2,9 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import { parseCidr } from "./networks.ts";
 
 export const contractTypes = ["ukeoi", "juninin"] as const;

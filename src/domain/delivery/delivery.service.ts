@@ -3,10 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, DeliveryTable } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { seesContract } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { addDays, tokyoDay } from "../timesheets/time.ts";

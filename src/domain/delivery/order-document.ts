@@ -3,9 +3,9 @@
 // as one HTML page that prints on A4.
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { notFound } from "../../kernel/errors.ts";
 import { seesContract } from "../contracts/contracts.service.ts";
-import { notFound } from "../errors.ts";
 import { tokyoDay } from "../timesheets/time.ts";
 import { MAX_PAYMENT_DAYS } from "./delivery.service.ts";
 

@@ -3,10 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, EngineerProfileTable, Executor, SshKeyTable } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { tokyoDate } from "../dates.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import { type Confidentiality, type MatchEngineer, requiredVetting, type VettingKind } from "../matching/matching.ts";
 import { normalizeSkills } from "../skills.ts";
 import { parseSshPublicKey } from "./ssh-keys.ts";

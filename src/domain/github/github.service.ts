@@ -7,10 +7,10 @@ import { type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
 import type { Database, PullRequestTable } from "../../db/schema.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { createGithubForge, type GithubApi, githubClient } from "../../git/github-forge.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "../pulls/review-rules.ts";
 

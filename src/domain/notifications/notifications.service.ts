@@ -4,10 +4,10 @@ import { createHmac, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
 import type { Database, Executor, NotificationTable, WebhookDeliveryTable } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import type { Logger } from "../../logger.ts";
-import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { forbidden, invalidField, notFound } from "../errors.ts";
 import { checkReceiverUrl, postToReceiver, type ReceiverPolicy } from "./receiver-address.ts";
 
 /** The header a receiver checks: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */

@@ -3,12 +3,12 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, OfferTable } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { tokyoDate } from "../dates.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import {
   type Confidentiality,
   describeIneligibility,

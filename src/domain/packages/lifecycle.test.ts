@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../errors.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { assertTransition, canTransition, packageStates, transitions } from "./lifecycle.ts";
 
 describe("the package lifecycle", () => {

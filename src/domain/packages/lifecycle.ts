@@ -1,6 +1,6 @@
 // The work package lifecycle, in one place: which state may follow which, and who may ask for it.
-import type { Role } from "../actor.ts";
-import { AppError } from "../errors.ts";
+import type { Role } from "../../kernel/actor.ts";
+import { AppError } from "../../kernel/errors.ts";
 
 export const packageStates = [
   "draft",

@@ -3,10 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, WorkPackageTable } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import { normalizeSkills } from "../skills.ts";
 import { assertTransition, editableStates, type PackageState, requestableBy } from "./lifecycle.ts";
 import { computePlan, findCycle, type PlanNode } from "./plan.ts";

@@ -9,13 +9,13 @@ import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { type ForkTarget, seedFork, withForkBundle } from "../../git/fork.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
-import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
 

@@ -2,7 +2,7 @@
 // moves in and out of review along legal paths only.
 import type { Transaction } from "kysely";
 import type { Database } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { PackageState } from "../packages/lifecycle.ts";
 import type { PackageService } from "../packages/packages.service.ts";

@@ -4,10 +4,10 @@ import { readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceSessionTable } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { notFound } from "../errors.ts";
 
 /** One session as leads and operators see it. */
 export interface WorkspaceSession {

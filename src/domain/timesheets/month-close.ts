@@ -2,7 +2,7 @@
 // approved or reopened, an adjustment) and closing or reopening it take the contract's lock and check it.
 import type { Transaction } from "kysely";
 import type { Database, Executor } from "../../db/schema.ts";
-import { AppError, invalidField } from "../errors.ts";
+import { AppError, invalidField } from "../../kernel/errors.ts";
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 

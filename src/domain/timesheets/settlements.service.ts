@@ -3,10 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, invalidField, notFound } from "../errors.ts";
 import { checkMonth, lockContract } from "./month-close.ts";
 import { monthRange, roundMinutes, tokyoDay, tokyoMidnight } from "./time.ts";
 import { partsOf } from "./timesheets.service.ts";

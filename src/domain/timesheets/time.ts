@@ -1,6 +1,6 @@
 // Wall-clock times in any IANA zone turned into instants, and instants cut into Tokyo days and
 // Monday–Sunday weeks, with nothing but Intl (Asia/Tokyo has no daylight saving: +09:00 all year).
-import { invalidField } from "../errors.ts";
+import { invalidField } from "../../kernel/errors.ts";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;

@@ -3,10 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, TimeEntryTable, TimesheetTable } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { seesContract, visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, invalidField, notFound } from "../errors.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import { type Evidence, evidenceFor } from "./evidence.ts";
 import { lockContract, refuseClosed } from "./month-close.ts";

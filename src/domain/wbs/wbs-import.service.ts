@@ -3,10 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, WbsGroupTable, WorkPackageTable } from "../../db/schema.ts";
-import type { Actor } from "../actor.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import { type ContractPlan, planOf } from "../packages/packages.service.ts";
 import { findCycle, type PlanNode } from "../packages/plan.ts";
 import { parseWbs, type WbsFormat, type WbsItem, type WbsProblem } from "./wbs-parse.ts";

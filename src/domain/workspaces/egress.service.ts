@@ -2,13 +2,13 @@
 // the template's allow-list as its only policy, and every connection an audit event (written in batches).
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
+import { system } from "../../kernel/actor.ts";
+import { AppError } from "../../kernel/errors.ts";
 import type { Logger } from "../../logger.ts";
 import { type EgressNetworks, inSubnet } from "../../provisioner/egress-network.ts";
 import { type EgressConnection, type EgressProxy, listenEgressProxy } from "../../provisioner/egress-proxy.ts";
 import type { Destination, WorkspaceTemplate } from "../../templates/templates.ts";
-import { system } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { AppError } from "../errors.ts";
 
 /** A workspace as egress needs to know it. */
 export interface EgressWorkspace {

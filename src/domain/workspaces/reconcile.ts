@@ -2,8 +2,8 @@
 // agree after a crash or a hand on the engine: re-adopt, remove orphans, mark vanished, settle stuck rows.
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
 import type { OwnedObject, WorkspaceDriver } from "../../provisioner/driver.ts";
-import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
 /** What one reconcile pass did, by kind of action. */

@@ -3,13 +3,13 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import { loadTemplates, type WorkspaceTemplate } from "../../templates/templates.ts";
-import type { Actor } from "../actor.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { AppError, forbidden, notFound } from "../errors.ts";
 import type { EgressService } from "./egress.service.ts";
 import { type ReconcileResult, reconcile } from "./reconcile.ts";
 import { specFor, type WarmPool } from "./warm-pool.ts";

@@ -4,9 +4,9 @@ import { Hono } from "hono";
 import { NewContract } from "../../api/contracts/contracts.routes.ts";
 import type { User } from "../../domain/accounts/accounts.service.ts";
 import { type Contract, confidentialityLevels, contractTypes } from "../../domain/contracts/contracts.service.ts";
-import { AppError } from "../../domain/errors.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { ContractPlan, WorkPackage } from "../../domain/packages/packages.service.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 

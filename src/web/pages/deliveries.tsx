@@ -3,8 +3,8 @@
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
 import type { Delivery } from "../../domain/delivery/delivery.service.ts";
-import { invalidField } from "../../domain/errors.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
+import { invalidField } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { formText, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";

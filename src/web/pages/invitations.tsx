@@ -1,9 +1,9 @@
 // Operators and contractors invite people: the form, the one-time link to hand over, and the invitations so far.
 import { Hono } from "hono";
 import type { Invitation } from "../../domain/accounts/accounts.service.ts";
-import type { Role } from "../../domain/actor.ts";
-import { AppError } from "../../domain/errors.ts";
 import type { Tenant } from "../../domain/tenants/tenants.service.ts";
+import type { Role } from "../../kernel/actor.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";

@@ -3,9 +3,9 @@
 import { Hono } from "hono";
 import type { AuditEvent, VerifyResult } from "../../domain/audit/audit.service.ts";
 import type { Engineer } from "../../domain/engineers/engineers.service.ts";
-import { AppError } from "../../domain/errors.ts";
 import { type VettingKind, vettingKinds } from "../../domain/matching/matching.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";

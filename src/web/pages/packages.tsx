@@ -2,12 +2,12 @@
 // each, opening a package and offering it to an engineer.
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
-import { AppError } from "../../domain/errors.ts";
 import type { Ineligibility } from "../../domain/matching/matching.ts";
 import type { Offer, Suggestions } from "../../domain/offers/offers.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
 import { formText, orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";

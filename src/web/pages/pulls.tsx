@@ -1,10 +1,10 @@
 // Pull requests in the browser: the lead's list and review page (the diff by file and hunk with line numbers,
 // line comments, approve / request changes / comment, merge), and the engineer's own pull requests.
 import { Hono } from "hono";
-import { AppError } from "../../domain/errors.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { NewReview, PullRequest } from "../../domain/pulls/pulls.service.ts";
 import type { Diff, DiffFile } from "../../git/diff.ts";
+import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import {

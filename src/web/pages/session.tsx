@@ -1,7 +1,7 @@
 // Signing in and out through better-auth, accepting an invitation, and the way home for each role.
 import { Hono } from "hono";
-import type { Role } from "../../domain/actor.ts";
-import { AppError } from "../../domain/errors.ts";
+import type { Role } from "../../kernel/actor.ts";
+import { AppError } from "../../kernel/errors.ts";
 import type { MessageKey } from "../i18n/i18n.ts";
 import { FieldErrors, Layout, menus, Notice } from "../layout.tsx";
 import { formText, render, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";

@@ -7,8 +7,8 @@ import { upgradeWebSocket } from "@hono/node-server";
 import { Hono } from "hono";
 import type { WebSocket } from "ws";
 import { clientIp } from "../../api/client-ip.ts";
-import { AppError, notFound } from "../../domain/errors.ts";
 import { type BrowserTerminal, openBrowserTerminal } from "../../gateway/browser-terminal.ts";
+import { AppError, notFound } from "../../kernel/errors.ts";
 import { Layout } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
 

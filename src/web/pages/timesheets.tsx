@@ -1,10 +1,10 @@
 // Hours in the browser: the engineer records entries and submits the week, each entry with the session
 // evidence beside it; the lead approves or rejects the submitted weeks of their contracts and reopens approved ones.
 import { Hono } from "hono";
-import { AppError, invalidField } from "../../domain/errors.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import { addDays, isMonday, tokyoDay, weekOf } from "../../domain/timesheets/time.ts";
 import type { NewTimeEntry, Timesheet } from "../../domain/timesheets/timesheets.service.ts";
+import { AppError, invalidField } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
 import {
