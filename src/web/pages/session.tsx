@@ -6,9 +6,25 @@ import type { MessageKey } from "../i18n/i18n.ts";
 import { FieldErrors, Layout, menus, Notice } from "../layout.tsx";
 import { formText, render, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
-/** Only a path on this site may follow sign-in; anything else would make the form an open redirect. */
-export const safeNext = (next: unknown): string =>
-  typeof next === "string" && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+const HERE = "http://azusa.invalid";
+
+/**
+ * Only a path on this site may follow sign-in; anything else would make the form an open redirect, so `next` is
+ * resolved the way a browser resolves a `Location` (which drops tabs and newlines and reads a backslash as `/`), and only a
+ * path that stays on this origin, written out normalised, is kept. Anything else goes home (`/`).
+ */
+export const safeNext = (next: unknown): string => {
+  if (typeof next !== "string" || !next.startsWith("/") || next.length > 2000) return "/";
+  let url: URL;
+  try {
+    url = new URL(next, HERE);
+  } catch {
+    return "/";
+  }
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  // A path normalised to start with `//` (from `/.//host` or `/a/../..//host`) is another host's address again.
+  return url.origin === HERE && path.startsWith("/") && !path.startsWith("//") ? path : "/";
+};
 
 /** The first page of each role. */
 const homeOf = (role: Role) => menus[role][0]?.href ?? "/";
