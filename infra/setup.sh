@@ -81,8 +81,12 @@ if $for_tests; then
 fi
 
 # --- Node dependencies ------------------------------------------------------------------------
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Installed again only when the lock file's content changes: a fresh checkout (a git worktree sharing
+# node_modules, a new clone) has a newer lock file but the same dependencies.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.bin/vitest ] || [ "$(cat node_modules/.azusa-lock 2>/dev/null)" != "$lock_hash" ]; then
   say "installing Node dependencies (the first time compiles better-sqlite3, about 2 minutes)"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.azusa-lock
 fi
 say "ready"
