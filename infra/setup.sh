@@ -34,6 +34,10 @@ need_pkg dockerd docker.io
 need_pkg iptables iptables
 # The built-in forge keeps every package's canonical repository with the real git.
 need_pkg git git
+# Size-limited workspace volumes: ext4 in a sparse file (mkfs.ext4, debugfs) on a loop device (losetup).
+need_pkg mkfs.ext4 e2fsprogs
+need_pkg debugfs e2fsprogs
+need_pkg losetup mount
 if ! as_root docker info >/dev/null 2>&1; then
   say "starting dockerd"
   as_root mkdir -p /var/log

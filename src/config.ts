@@ -142,6 +142,15 @@ const Env = z.object({
     .max(3650)
     .default(30)
     .describe("days a workspace is kept after its package is accepted; then it and its volume are destroyed"),
+  AZUSA_WORKSPACE_DISK_MIB: z.coerce
+    .number()
+    .int()
+    .min(64)
+    .max(16 * 1024 * 1024)
+    .default(10240)
+    .describe(
+      "size in MiB of a workspace's volume when its template names none (customizations.azusa.resources.diskMiB)",
+    ),
   AZUSA_IMAGE_BUILD: z
     .enum(["on", "off"])
     .default("on")
@@ -193,6 +202,7 @@ export interface Config {
   instanceId: string | undefined;
   warmPool: number;
   retentionDays: number;
+  workspaceDiskMiB: number;
   imageBuild: boolean;
   ssh: { port: number; host: string; maxSessions: number; idleMs: number; maxSessionMs: number };
   /** The IDE listener; null when off. `url` null: derived from the port it listens on. */
@@ -267,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     instanceId: e.AZUSA_INSTANCE_ID,
     warmPool: e.AZUSA_WARM_POOL,
     retentionDays: e.AZUSA_RETENTION_DAYS,
+    workspaceDiskMiB: e.AZUSA_WORKSPACE_DISK_MIB,
     imageBuild: e.AZUSA_IMAGE_BUILD === "on",
     ssh: {
       port: e.AZUSA_SSH_PORT,

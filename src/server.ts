@@ -50,6 +50,7 @@ import { createImageKeeper } from "./provisioner/base-image.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
+import { createLoopDisks } from "./provisioner/loop-disks.ts";
 import { defaultTemplateDir } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
@@ -115,11 +116,14 @@ export function buildAzusa(
     logger,
     templates: () => workspaces.templates(),
   });
+  const localEngine = "socketPath" in config.docker;
   const driver = createDockerDriver({
     docker,
     instance,
     egress: egressNetworks,
-    localEngine: "socketPath" in config.docker,
+    localEngine,
+    // a loop device is made on this host, so only an engine here can mount it
+    ...(localEngine ? { disks: createLoopDisks({ dir: join(config.dataDir, "disks") }) } : {}),
   });
   const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });
@@ -132,6 +136,7 @@ export function buildAzusa(
     audit,
     driver,
     templatesDir,
+    diskMiB: config.workspaceDiskMiB,
     logger,
     egress,
     pool,

@@ -1,5 +1,9 @@
 // The Docker driver against the real engine: the shared contract, then what the hardening looks like from both sides.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImage } from "../../test/support/images.ts";
@@ -8,6 +12,7 @@ import { createDockerDriver, resolveIdentity } from "./docker-driver.ts";
 import { createDockerClient } from "./docker-engine.ts";
 import { contractTenantId, runDriverContract } from "./driver.contract.ts";
 import type { WorkspaceRef, WorkspaceSpec } from "./driver.ts";
+import { createLoopDisks } from "./loop-disks.ts";
 
 const docker = createDockerClient(loadConfig({ DOCKER_HOST: process.env.DOCKER_HOST }).docker);
 /** This file's own instance id: other test files and Azusas on the same engine never see its objects. */
@@ -233,6 +238,106 @@ describe("docker driver hardening", () => {
     await driver.create(s);
     const left = await docker.listContainers({ all: true, filters: { label: [`io.azusa.workspace=${s.id}`] } });
     expect(left.map((c) => c.Labels["io.azusa.role"])).toEqual(["workspace"]);
+  });
+});
+
+describe("size-limited workspace volumes", () => {
+  const tenantId = `disk-${randomBytes(4).toString("hex")}`;
+  const dir = mkdtempSync(join(tmpdir(), "azusa-disks-"));
+  const disks = createLoopDisks({ dir });
+  const driver = createDockerDriver({ docker, instance, disks });
+  const made: WorkspaceRef[] = [];
+  let image = "";
+  let counter = 0;
+
+  const spec = (diskMiB: number): WorkspaceSpec => ({
+    id: `${tenantId}-${++counter}`,
+    tenantId,
+    packageId: "pkg-disk",
+    image,
+    user: "azusa",
+    env: {},
+    resources: { cpus: 0.5, memoryMiB: 128, pids: 64, diskMiB },
+    readOnlyRootFs: true,
+    workspaceFolder: "/workspace",
+  });
+
+  async function make(diskMiB: number): Promise<WorkspaceRef> {
+    const ref = await driver.create(spec(diskMiB));
+    made.push(ref);
+    await driver.start(ref);
+    return ref;
+  }
+
+  async function sh(ref: WorkspaceRef, script: string): Promise<{ out: string; code: number | null }> {
+    const session = await driver.exec(ref, { cmd: ["/bin/sh", "-c", script], tty: false });
+    session.stdin.end();
+    let out = "";
+    session.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    session.stderr?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const { code } = await session.exit;
+    return { out, code };
+  }
+
+  /** Loop devices backed by `file`, as the host's losetup lists them. */
+  const loopsOf = (file: string) =>
+    execFileSync("losetup", ["--associated", file, "--noheadings", "--output", "NAME"]).toString().trim();
+
+  beforeAll(async () => {
+    await requireEngine();
+    image = await ensureTestImage(docker);
+  });
+
+  afterAll(async () => {
+    for (const ref of made) await driver.destroy(ref).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writing past the size fails with ENOSPC inside the workspace, and the host's file stays within it", async () => {
+    const ref = await make(64);
+    const { out, code } = await sh(
+      ref,
+      "head -c 104857600 /dev/zero | cat > /workspace/big; echo rc=$?; ls -A /workspace",
+    );
+    expect(out).toContain("No space left on device");
+    expect(out).toMatch(/rc=[1-9]/);
+    expect(out.trim().split("\n").at(-1)).toBe("big"); // no lost+found beside the engineer's files
+    expect(code).toBe(0);
+    const file = join(dir, `${ref.volume}.ext4`);
+    expect(statSync(file).blocks * 512).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect((await sh(ref, "stat -c %u:%g /workspace")).out).toBe("1000:1000\n");
+  });
+
+  it("a disk whose loop device went away (a reboot) is attached again at start, its files intact", async () => {
+    const ref = await make(64);
+    expect((await sh(ref, "echo kept > /workspace/note")).code).toBe(0);
+    await driver.stop(ref);
+    const file = join(dir, `${ref.volume}.ext4`);
+    execFileSync("losetup", ["--detach", loopsOf(file)]);
+    expect(loopsOf(file)).toBe("");
+    await driver.start(ref);
+    expect((await sh(ref, "cat /workspace/note")).out).toBe("kept\n");
+    expect(readlinkSync(disks.device(ref.volume))).toBe(loopsOf(file));
+  });
+
+  it("destroy detaches the disk and deletes its file", async () => {
+    const ref = await make(64);
+    const file = join(dir, `${ref.volume}.ext4`);
+    await driver.destroy(ref);
+    expect(() => statSync(file)).toThrow();
+    expect(execFileSync("losetup", ["--list", "--noheadings", "--output", "BACK-FILE"]).toString()).not.toContain(file);
+  });
+
+  it("a driver without disks refuses a size it cannot honour, and leaves nothing behind", async () => {
+    const plain = createDockerDriver({ docker, instance });
+    const s = spec(64);
+    await expect(plain.create(s)).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    const label = `io.azusa.workspace=${s.id}`;
+    expect((await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []).toEqual([]);
   });
 });
 

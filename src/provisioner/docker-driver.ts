@@ -22,6 +22,7 @@ import {
   workspaceLabels,
 } from "./driver.ts";
 import type { EgressNetwork, EgressNetworks } from "./egress-network.ts";
+import type { LoopDisks } from "./loop-disks.ts";
 
 /** The part of dockerode the driver uses. */
 export type DockerApi = Pick<
@@ -48,6 +49,11 @@ export interface DockerDriverOptions {
    * ours, and signals go to it directly. Default true; a remote engine cannot signal a command.
    */
   localEngine?: boolean;
+  /**
+   * Where volumes of a spec with `resources.diskMiB` get their size-limited disk; the engine must run on
+   * this host. Without it `diskMiB` cannot be honoured and such a spec is refused.
+   */
+  disks?: LoopDisks;
 }
 
 interface EngineError {
@@ -401,6 +407,7 @@ export function createDockerDriver({
   namePrefix = "azusa-ws-",
   egress,
   localEngine = true,
+  disks,
 }: DockerDriverOptions): WorkspaceDriver {
   const isolated = { NetworkMode: "none", CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"] };
   const containerPid = async (containerId: string) => (await docker.getContainer(containerId).inspect()).State.Pid;
@@ -425,6 +432,7 @@ export function createDockerDriver({
     } catch (err) {
       if (statusOf(err) !== 404) throw engineError(err, "removing the volume", `volume ${name}`);
     }
+    await disks?.remove(name);
   }
 
   /** Every container carrying the workspace's label: the workspace itself and any helper left by a crash. */
@@ -567,14 +575,27 @@ export function createDockerDriver({
       const { identity, folderOwned } = await lookUpImage(spec, await imageId(spec.image));
       // createVolume would quietly hand back an existing volume, with someone else's files in it
       if (await volumeExists(name)) throw new AppError("CONFLICT", `workspace ${spec.id} already has a volume`);
+      const { diskMiB } = spec.resources;
+      if (diskMiB !== undefined && !disks) {
+        throw new AppError("UNAVAILABLE", "resources.diskMiB: size-limited volumes are not set up on this engine");
+      }
+      let disk: string | undefined;
       try {
-        await docker.createVolume({ Name: name, Driver: "local", Labels: labels });
+        // the disk's root is made the user's own, so it needs no preparing
+        if (diskMiB !== undefined) disk = await disks?.make(name, diskMiB, identity);
+        await docker.createVolume({
+          Name: name,
+          Driver: "local",
+          Labels: labels,
+          ...(disk ? { DriverOpts: { type: "ext4", device: disk, o: "nodev,nosuid,discard" } } : {}),
+        });
       } catch (err) {
+        if (disk) await disks?.remove(name).catch(() => undefined);
         throw engineError(err, "creating the volume", `volume ${name}`);
       }
       let network: EgressNetwork | undefined;
       try {
-        if (!folderOwned) await prepareVolume(spec, identity, name);
+        if (!folderOwned && !disk) await prepareVolume(spec, identity, name);
         if (spec.egress) {
           if (!egress) throw new AppError("UNAVAILABLE", "egress to the template's destinations is not set up here");
           network = await egress.create(spec);
@@ -602,6 +623,12 @@ export function createDockerDriver({
     },
 
     async start(ref) {
+      try {
+        // a loop device does not outlive a reboot; the volume mounts whatever its link names
+        await disks?.attach(ref.volume);
+      } catch (err) {
+        throw new Error(`attaching the disk of workspace ${ref.id}: ${(err as Error).message}`, { cause: err });
+      }
       try {
         await docker.getContainer(ref.containerId).start();
       } catch (err) {

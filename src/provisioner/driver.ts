@@ -15,7 +15,11 @@ export interface WorkspaceSpec {
    */
   user: string;
   env: Record<string, string>;
-  resources: { cpus: number; memoryMiB: number; pids: number };
+  /**
+   * `diskMiB`: the size of the persistent volume, file system included; writing past it fails with
+   * ENOSPC inside the workspace. Without it the volume takes what the engine's disk has.
+   */
+  resources: { cpus: number; memoryMiB: number; pids: number; diskMiB?: number };
   readOnlyRootFs: boolean;
   /** Absolute mount point of the persistent volume, e.g. /workspace; writable by `user` from the first start. */
   workspaceFolder: string;
@@ -193,6 +197,10 @@ export function checkWorkspaceSpec(spec: WorkspaceSpec): void {
   if (!(cpus > 0 && cpus <= 256)) throw invalid("resources.cpus", "must be above 0 and at most 256");
   if (!(Number.isInteger(memoryMiB) && memoryMiB >= 16)) throw invalid("resources.memoryMiB", "at least 16");
   if (!(Number.isInteger(pids) && pids >= 8)) throw invalid("resources.pids", "an integer of at least 8");
+  const disk = spec.resources.diskMiB;
+  if (disk !== undefined && !(Number.isInteger(disk) && disk >= 64)) {
+    throw invalid("resources.diskMiB", "an integer of at least 64");
+  }
   const folder = spec.workspaceFolder;
   if (!folder.startsWith("/") || folder === "/" || folder.split("/").some((p) => p === "." || p === "..")) {
     throw invalid("workspaceFolder", "must be an absolute path below /");

@@ -43,7 +43,7 @@ describe("parseTemplate", () => {
       postCreateCommand: null,
       hostRequirements: { cpus: 2, memoryMiB: 4096, storageGiB: null },
       azusa: {
-        resources: { cpus: 2, memoryMiB: 4096, pids: 512 },
+        resources: { cpus: 2, memoryMiB: 4096, pids: 512, diskMiB: 10240 },
         readOnlyRootFs: true,
         network: { allow: [] },
         ssh: { sftp: false, portForwarding: [], agentForwarding: false, x11: false, remoteForwarding: [] },
@@ -245,6 +245,15 @@ describe("parseTemplate", () => {
       { path: `${at}.3`, message: expect.stringContaining('"[address]:port" for IPv6') },
       { path: `${at}.4.port`, message: "must be at least 1" },
       { path: `${at}.5.host`, message: "is not a valid IP address" },
+    ]);
+  });
+
+  it("sizes the workspace volume from the template, or from the setting when it names none", () => {
+    expect(templateOf(withAzusa({ resources: { diskMiB: 2048 } })).azusa.resources.diskMiB).toBe(2048);
+    const template = templateOf(parseTemplate("t", '{ "image": "busybox:latest" }', { diskMiB: 512 }));
+    expect(template.azusa.resources.diskMiB).toBe(512);
+    expect(problemsOf(withAzusa({ resources: { diskMiB: 10 } }))).toEqual([
+      { path: "customizations.azusa.resources.diskMiB", message: "must be at least 64" },
     ]);
   });
 

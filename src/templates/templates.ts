@@ -22,8 +22,11 @@ export interface WorkspaceTemplate {
   /** What a Docker host needs to run the workspace; defaults to the workspace's own resources. */
   hostRequirements: { cpus: number; memoryMiB: number; storageGiB: number | null };
   azusa: {
-    /** Defaults 2 CPUs, 4096 MiB, 512 processes. */
-    resources: { cpus: number; memoryMiB: number; pids: number };
+    /**
+     * Defaults 2 CPUs, 4096 MiB, 512 processes; `diskMiB`, the size of the workspace volume, defaults to
+     * the setting AZUSA_WORKSPACE_DISK_MIB (10240).
+     */
+    resources: { cpus: number; memoryMiB: number; pids: number; diskMiB: number };
     /** Default true: the root file system is read-only and scratch space lives on tmpfs. */
     readOnlyRootFs: boolean;
     /** Destinations the egress proxy lets through; default none, i.e. no network at all. */
@@ -192,6 +195,11 @@ const azusa = z
         cpus: z.number().min(0.1).max(16).default(2),
         memoryMiB: z.int().min(64).default(4096),
         pids: z.int().min(64).max(4096).default(512),
+        diskMiB: z
+          .int()
+          .min(64)
+          .max(16 * 1024 * 1024)
+          .optional(),
       })
       .prefault({}),
     readOnlyRootFs: z.boolean().default(true),
@@ -350,11 +358,23 @@ function parseJsonc(file: string): { ok: true; value: unknown } | { ok: false; m
   }
 }
 
+/** Defaults that come from Azusa's settings rather than from the template. */
+export interface TemplateDefaults {
+  /** Size of a workspace volume whose template names none (AZUSA_WORKSPACE_DISK_MIB). */
+  diskMiB: number;
+}
+
+const builtInDefaults: TemplateDefaults = { diskMiB: 10240 };
+
 /**
  * Validates one template's text (JSON with comments and trailing commas, as devcontainer.json
  * allows). Returns the template with every default filled in, or every problem found.
  */
-export function parseTemplate(name: string, text: string): TemplateResult {
+export function parseTemplate(
+  name: string,
+  text: string,
+  defaults: TemplateDefaults = builtInDefaults,
+): TemplateResult {
   const problems: TemplateProblem[] = [];
   // The name ends up in container names and labels, which allow only these characters.
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {
@@ -408,7 +428,7 @@ export function parseTemplate(name: string, text: string): TemplateResult {
           t.hostRequirements?.memory === undefined ? resources.memoryMiB : Math.ceil(t.hostRequirements.memory / mib),
         storageGiB: t.hostRequirements?.storage === undefined ? null : Math.ceil(t.hostRequirements.storage / gib),
       },
-      azusa: t.customizations.azusa,
+      azusa: { ...t.customizations.azusa, resources: { ...resources, diskMiB: resources.diskMiB ?? defaults.diskMiB } },
     },
   };
 }
@@ -417,12 +437,15 @@ export function parseTemplate(name: string, text: string): TemplateResult {
  * Loads every `*.devcontainer.json` in `dir`, each named after its file. Throws a TemplateError
  * naming every problem of every bad file, so that an operator fixes them all in one go.
  */
-export async function loadTemplates(dir: string): Promise<Map<string, WorkspaceTemplate>> {
+export async function loadTemplates(
+  dir: string,
+  defaults: TemplateDefaults = builtInDefaults,
+): Promise<Map<string, WorkspaceTemplate>> {
   const files = (await readdir(dir)).filter((f) => f.endsWith(suffix)).sort();
   const templates = new Map<string, WorkspaceTemplate>();
   const problems: (TemplateProblem & { file: string })[] = [];
   for (const file of files) {
-    const result = parseTemplate(file.slice(0, -suffix.length), await readFile(join(dir, file), "utf8"));
+    const result = parseTemplate(file.slice(0, -suffix.length), await readFile(join(dir, file), "utf8"), defaults);
     if (result.ok) templates.set(result.template.name, result.template);
     else problems.push(...result.problems.map((p) => ({ file, ...p })));
   }

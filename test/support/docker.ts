@@ -1,7 +1,9 @@
 // Clean-up on the shared Docker engine: everything one Azusa instance made, and nothing of any other.
+import { dirname } from "node:path";
 import Docker from "dockerode";
+import { createLoopDisks } from "../../src/provisioner/loop-disks.ts";
 
-/** Removes every container and volume of Azusa instance `instance`, whatever a failed test left. */
+/** Removes every container and volume of Azusa instance `instance`, and their disks, whatever a failed test left. */
 export async function sweepInstance(docker: Docker, instance: string): Promise<void> {
   const label = [`io.azusa.instance=${instance}`];
   for (const c of await docker.listContainers({ all: true, filters: { label } }))
@@ -9,11 +11,19 @@ export async function sweepInstance(docker: Docker, instance: string): Promise<v
       .getContainer(c.Id)
       .remove({ force: true })
       .catch(() => undefined);
-  for (const v of (await docker.listVolumes({ filters: { label } })).Volumes ?? [])
+  for (const v of (await docker.listVolumes({ filters: { label } })).Volumes ?? []) {
     await docker
       .getVolume(v.Name)
       .remove()
       .catch(() => undefined);
+    // a size-limited volume's loop device would outlive the test's data directory
+    const device = v.Options?.device;
+    if (device?.endsWith(`/${v.Name}.dev`)) {
+      await createLoopDisks({ dir: dirname(device) })
+        .remove(v.Name)
+        .catch(() => undefined);
+    }
+  }
 }
 
 /**

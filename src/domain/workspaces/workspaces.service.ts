@@ -52,6 +52,7 @@ export function createWorkspaceService({
   audit,
   driver,
   templatesDir,
+  diskMiB = 10240,
   logger,
   egress,
   pool,
@@ -65,6 +66,8 @@ export function createWorkspaceService({
   audit: AuditService;
   driver: WorkspaceDriver;
   templatesDir: string;
+  /** Size of a workspace volume whose template names none; default 10240. */
+  diskMiB?: number;
   logger: Logger;
   /** The proxy of workspaces whose template names destinations; without it they fail to provision. */
   egress?: EgressService;
@@ -320,7 +323,7 @@ export function createWorkspaceService({
   const service = {
     /** Loads the templates once; a bad template stops start-up with every problem named. */
     templates(): Promise<Map<string, WorkspaceTemplate>> {
-      templates ??= loadTemplates(templatesDir);
+      templates ??= loadTemplates(templatesDir, { diskMiB });
       return templates;
     },
 
