@@ -102,7 +102,7 @@ export function buildAzusa(
   const accounts = createAccountService({ db: db.kysely, audit, credentials, prepare: db.preparedFirst });
   const apiKeys = createApiKeyService({ credentials, audit });
   const tenants = createTenantService({ db: db.kysely, audit });
-  const contracts = createContractService({ db: db.kysely, audit });
+  const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   const wbs = createWbsImportService({ db: db.kysely, audit });
   const engineers = createEngineerService({ db: db.kysely, audit });

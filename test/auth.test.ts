@@ -178,13 +178,25 @@ describe.each(dialects)("accounts on %s", (dialect) => {
     }
 
     it("lets a contractor invite a lead into their own tenant only", async () => {
-      const res = await as.contractor.post("/api/v1/invitations", {
+      // Another tenant's id is refused as any foreign id is, never quietly rewritten to the caller's tenant.
+      const foreign = await as.contractor.post("/api/v1/invitations", {
         email: "lead2@tokyo-si.example",
         role: "lead",
         tenantId: osaka.id,
       });
-      expect(res.status).toBe(201);
-      expect((await res.json()).tenantId).toBe(tokyo.id);
+      expect(foreign.status).toBe(404);
+      expect((await foreign.json()).error.code).toBe("NOT_FOUND");
+      const invited = (await (await as.operator.get("/api/v1/invitations")).json()).items as { email: string }[];
+      expect(invited.map((i) => i.email)).not.toContain("lead2@tokyo-si.example");
+      for (const tenantId of [tokyo.id, undefined]) {
+        const res = await as.contractor.post("/api/v1/invitations", {
+          email: `lead-${tenantId ?? "own"}@tokyo-si.example`,
+          role: "lead",
+          tenantId,
+        });
+        expect(res.status).toBe(201);
+        expect((await res.json()).tenantId).toBe(tokyo.id);
+      }
       const engineer = await as.contractor.post("/api/v1/invitations", { email: "e@x.example", role: "engineer" });
       expect(engineer.status).toBe(403);
     });

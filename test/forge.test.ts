@@ -1,7 +1,7 @@
 // The built-in forge end to end with the real git: inside a real workspace the engineer pushes a branch to
 // the fork, opens a pull request, the lead reviews over HTTP, Azusa merges into the canonical repository,
 // and leads and contractors (not other engineers) clone it read-only over Git's smart HTTP.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,6 +75,9 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
       env: { AZUSA_TEMPLATES_DIR: templates, AZUSA_SCHEDULES: "off", AZUSA_GIT_IMPORT_DIR: imports },
     });
     const tokyo = await t.createTenant("東京SI");
+    // Each tenant's sources live in its own folder of the import folder.
+    mkdirSync(join(imports, tokyo.id));
+    renameSync(seed, join(imports, tokyo.id, "hanbai.git"));
     const osaka = await t.createTenant("大阪SI");
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
     const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
@@ -101,7 +104,7 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
       await contractor.post("/api/v1/contracts", {
         ...sampleContract,
         leadIds: [leadId],
-        sourceRepository: `file://${seed}`,
+        sourceRepository: `file://${join(imports, tokyo.id, "hanbai.git")}`,
       })
     ).json();
     expect(contract).toMatchObject({ requiredApprovals: 1, engineerCloneAllowed: false });

@@ -2,7 +2,7 @@
 // SSH session opened at once still finds the code, a checkout that fails fails the workspace with the
 // reason (SSH says why), and one a restart interrupted is done again by reconcile before anyone gets in.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -85,8 +85,9 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
       { [SEED_FILE]: SEED_TEXT, "src/fixtures.bin": randomBytes(8 * 1024 * 1024) },
       "販売管理: 価格計算",
     );
-    // A source in the import folder that is no repository at all: its checkout cannot succeed.
-    mkdirSync(join(imports, "broken.git"));
+    // A source that is a repository when the contract names it and loses its objects afterwards: its
+    // checkout cannot succeed.
+    await sourceRepository(join(dir, "broken-work"), join(imports, "broken.git"), { "a.txt": "a\n" }, "a");
 
     t = await startTestAzusa({
       dialect,
@@ -99,6 +100,9 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     });
     const tokyo = await t.createTenant("東京SI");
     tokyoId = tokyo.id;
+    // Each tenant's sources live in its own folder of the import folder.
+    mkdirSync(join(imports, tokyoId));
+    for (const name of ["hanbai.git", "broken.git"]) renameSync(join(imports, name), join(imports, tokyoId, name));
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
     const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
     satoId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
@@ -114,8 +118,9 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     key = keyFile(dir, "sato");
     expect((await sato.post(`/api/v1/engineers/${satoId}/ssh-keys`, { publicKey: key.publicKey })).status).toBe(201);
     home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
-    seeded = await contractFrom(`file://${join(imports, "hanbai.git")}`, leadId);
-    broken = await contractFrom(`file://${join(imports, "broken.git")}`, leadId);
+    seeded = await contractFrom(`file://${join(imports, tokyoId, "hanbai.git")}`, leadId);
+    broken = await contractFrom("broken.git", leadId);
+    rmSync(join(imports, tokyoId, "broken.git", "objects"), { recursive: true, force: true });
   }, 180_000);
 
   afterAll(async () => {

@@ -1,11 +1,14 @@
-// The built-in forge over the real git: the shared forge contract, and local seeds limited to one folder.
+// The built-in forge over the real git: the shared forge contract, and sources only from the tenant's own
+// import folder.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createBuiltinForge, localSeed, sweepUnfinished } from "./builtin-forge.ts";
+import { AppError } from "../kernel/errors.ts";
+import { createBuiltinForge, sweepUnfinished } from "./builtin-forge.ts";
 import { forgeContract } from "./forge.contract.ts";
+import { checkImportSource, importSource } from "./import-source.ts";
 
 const root = mkdtempSync(join(tmpdir(), "azusa-forge-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -17,19 +20,78 @@ forgeContract("built-in", async () => ({
   engineer: "sato",
 }));
 
-describe("local seeds", () => {
-  it("come only from the import folder, never from elsewhere on the machine or the network", () => {
-    const imports = join(root, "imports");
-    mkdirSync(join(imports, "ok.git"), { recursive: true });
-    mkdirSync(join(root, "secret.git"));
-    symlinkSync(join(root, "secret.git"), join(imports, "link.git"));
-    expect(localSeed(join(imports, "ok.git"), imports)).toBe(join(imports, "ok.git"));
-    expect(localSeed(`file://${join(imports, "ok.git")}`, imports)).toBe(join(imports, "ok.git"));
-    expect(localSeed(join(root, "secret.git"), imports)).toBeNull();
-    expect(localSeed(`${imports}/../secret.git`, imports)).toBeNull();
-    expect(localSeed(join(imports, "link.git"), imports)).toBeNull();
-    expect(localSeed("https://github.com/octocat/Hello-World.git", imports)).toBeNull();
-    expect(localSeed(join(imports, "ok.git"), undefined)).toBeNull();
+describe("sources in the tenant's import folder", () => {
+  const imports = join(root, "imports");
+  const git = (...args: string[]) => spawnSync("git", args, { encoding: "utf8" });
+  const makeRepo = (dir: string) => {
+    git("init", "-q", "-b", "trunk", dir);
+    writeFileSync(join(dir, "app.ts"), "export const client = 'secret';\n");
+    git("-C", dir, "add", ".");
+    git("-C", dir, "-c", "user.name=c", "-c", "user.email=c@example.invalid", "commit", "-q", "-m", "client code");
+  };
+  mkdirSync(join(imports, "tenant-a"), { recursive: true });
+  mkdirSync(join(imports, "tenant-b"), { recursive: true });
+  makeRepo(join(imports, "tenant-a", "ok"));
+  makeRepo(join(imports, "tenant-b", "theirs"));
+  makeRepo(join(root, "elsewhere"));
+  symlinkSync(join(imports, "tenant-b", "theirs"), join(imports, "tenant-a", "link"));
+  symlinkSync(join(imports, "tenant-a", "ok"), join(imports, "tenant-a", "inside-link"));
+  const refused = (source: string, tenant = "tenant-a") => {
+    try {
+      importSource(source, imports, tenant);
+    } catch (err) {
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe("VALIDATION");
+      expect((err as AppError).message).toMatch(/^sourceRepository: /);
+      return (err as AppError).message;
+    }
+    throw new Error(`${source} was accepted`);
+  };
+
+  it("are named relative to the tenant's folder, as an absolute path inside it, or as a file:/// URL", () => {
+    const ok = join(imports, "tenant-a", "ok");
+    expect(importSource("ok", imports, "tenant-a")).toBe(ok);
+    expect(importSource(ok, imports, "tenant-a")).toBe(ok);
+    expect(importSource(`file://${ok}`, imports, "tenant-a")).toBe(ok);
+    expect(importSource("inside-link", imports, "tenant-a")).toBe(ok);
+  });
+
+  it("never reach another tenant's folder, a path leading out, the network, or a path that does not exist", () => {
+    const outside = refused(join(imports, "tenant-b", "theirs"));
+    expect(outside).toMatch(/inside the tenant's import folder/);
+    // Outside the folder, whether a path exists is never told.
+    expect(refused(join(imports, "tenant-b", "no-such"))).toBe(outside);
+    expect(refused("../tenant-b/theirs")).toBe(outside);
+    expect(refused(join(root, "elsewhere"))).toBe(outside);
+    expect(refused("/etc")).toBe(outside);
+    expect(refused(".")).toBe(outside);
+    expect(refused("link")).toMatch(/a link leads out/);
+    expect(refused("missing.git")).toMatch(/no repository at this path/);
+    expect(refused("https://example.invalid/client.git")).toMatch(/network addresses are never fetched/);
+    expect(refused("git@example.invalid:client.git")).toMatch(/network addresses are never fetched/);
+    expect(refused("ok", "tenant-c")).toMatch(/no import folder yet/);
+    expect(() => importSource("ok", undefined, "tenant-a")).toThrow(/AZUSA_GIT_IMPORT_DIR/);
+  });
+
+  it("must be a Git repository with a commit when a contract names them", async () => {
+    mkdirSync(join(imports, "tenant-a", "plain-folder"));
+    await expect(checkImportSource("ok", imports, "tenant-a")).resolves.toBe(join(imports, "tenant-a", "ok"));
+    await expect(checkImportSource("plain-folder", imports, "tenant-a")).rejects.toThrow(/not a Git repository/);
+  });
+
+  it("seed the canonical repository, and a source that went away is an error, not a first commit", async () => {
+    const forge = createBuiltinForge({ root: join(root, "seeded"), importDir: imports });
+    const repo = await forge.createRepository({ tenantId: "tenant-a", packageId: "p1", title: "P1", seed: "ok" });
+    const log = git("--git-dir", forge.pathOf(repo), "log", "--format=%s", "main");
+    expect(log.stdout.trim()).toBe("client code");
+    await expect(
+      forge.createRepository({ tenantId: "tenant-a", packageId: "p2", title: "P2", seed: "gone.git" }),
+    ).rejects.toThrow(/sourceRepository: no repository/);
+    await expect(
+      forge.createRepository({ tenantId: "tenant-a", packageId: "p3", title: "P3", seed: "../tenant-b/theirs" }),
+    ).rejects.toThrow(/sourceRepository: must name a repository/);
+    expect(existsSync(join(root, "seeded", "tenant-a", "p2.git"))).toBe(false);
+    expect(existsSync(join(root, "seeded", "tenant-a", "p3.git"))).toBe(false);
   });
 });
 

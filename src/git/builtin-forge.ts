@@ -1,12 +1,12 @@
 // The built-in forge: a canonical bare repository per package under the data directory, driven through
 // the real git. Only Azusa writes to it; workspaces reach it through their fork (fork.ts).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { AppError } from "../kernel/errors.ts";
 import { type Diff, parseDiff } from "./diff.ts";
 import type { Forge, RepositoryInfo, RepositorySpec } from "./forge.ts";
+import { importSource } from "./import-source.ts";
 
 /** Who Azusa's own commits (first commits, merges) are by. */
 const AZUSA_IDENTITY = ["-c", "user.name=Azusa", "-c", "user.email=azusa@localhost"];
@@ -68,32 +68,6 @@ export function checkBranch(name: string, path = "branch"): void {
   if (!ok) throw new AppError("VALIDATION", `${path}: not a branch name`, { fields: [{ path, message: "invalid" }] });
 }
 
-/**
- * A seed as a local path inside `importDir`, or null: network addresses are never fetched, and a path
- * elsewhere (another tenant's repository, a system folder) is never read.
- */
-export function localSeed(seed: string | null | undefined, importDir: string | undefined): string | null {
-  if (!seed || !importDir) return null;
-  let path: string;
-  try {
-    path = seed.startsWith("file://") ? fileURLToPath(seed) : seed;
-  } catch {
-    return null;
-  }
-  if (!isAbsolute(path)) return null;
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return null;
-    }
-  };
-  const base = real(importDir);
-  const target = real(path);
-  if (!base || !target) return null;
-  return target === base || target.startsWith(`${base}${sep}`) ? target : null;
-}
-
 export interface MergeResult {
   ok: boolean;
   /** The new tip of the target branch when ok. */
@@ -106,7 +80,7 @@ export interface MergeResult {
 export interface BuiltinForgeOptions {
   /** Where repositories live: `<root>/<tenant>/<package>.git`. */
   root: string;
-  /** The only folder local seeds may come from; none when unset. */
+  /** The folder sources come from, one folder per tenant (`<importDir>/<tenant id>/`); none when unset. */
   importDir?: string;
 }
 
@@ -188,7 +162,8 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       // Only whole repositories are ever renamed into place; one without main is a crash's leftover.
       if (existsSync(dir) && (await revParse(dir, "refs/heads/main"))) return repo;
       mkdirSync(dirname(dir), { recursive: true });
-      const seed = localSeed(spec.seed, importDir);
+      // Checked again here, not only when the contract was saved: the folder may have changed since.
+      const seed = spec.seed ? importSource(spec.seed, importDir, spec.tenantId) : null;
       // Built beside its final place and renamed: a crash leaves no half-made repository behind.
       const building = `${dir}.building-${process.pid}-${Date.now()}`;
       try {

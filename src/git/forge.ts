@@ -7,7 +7,10 @@ export interface RepositorySpec {
   packageId: string;
   /** Shown to people: the package's WBS id and title. */
   title: string;
-  /** A local path or file:// URL whose default branch seeds the repository; otherwise a first commit. */
+  /**
+   * A repository in the tenant's import folder (import-source.ts) whose default branch seeds the repository;
+   * a source that is not there is an error, never a first commit. None: a first commit.
+   */
   seed?: string | null;
 }
 

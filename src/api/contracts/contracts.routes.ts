@@ -33,8 +33,8 @@ const RepoUrl = z
   .string()
   .max(500)
   .regex(
-    /^(https:\/\/|ssh:\/\/|git@|file:\/\/\/|\/)[^\s]+$/,
-    "must be an https://, ssh://, git@ or file:/// repository address, or an absolute path",
+    /^(?:file:\/\/\/\S+|[^\s:]+)$/,
+    "must name a repository in the tenant's import folder (a name such as client.git, a path or a file:/// URL); network addresses are never fetched",
   );
 
 const contractFields = {

@@ -138,6 +138,8 @@ export function createAccountService({
       const email = input.email.toLowerCase();
       let tenantId: string | null = null;
       if (tenantRoles.includes(input.role)) {
+        // A contractor invites into its own tenant only; naming another is refused as any foreign id is.
+        if (actor.role !== "operator" && input.tenantId && input.tenantId !== actor.tenantId) throw notFound("tenant");
         tenantId = actor.role === "operator" ? (input.tenantId ?? null) : actor.tenantId;
         if (!tenantId) {
           throw new AppError("VALIDATION", `tenantId is required to invite a ${input.role}`, {

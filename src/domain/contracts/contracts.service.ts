@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
+import { checkImportSource } from "../../git/import-source.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -144,7 +145,21 @@ function checkTerms(c: { type: ContractType; band?: HoursBand | null; periodStar
   if (c.band && c.band.minHours >= c.band.maxHours) throw invalid("band.maxHours", "must be above band.minHours");
 }
 
-export function createContractService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
+export function createContractService({
+  db,
+  audit,
+  importDir,
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  /** `AZUSA_GIT_IMPORT_DIR`: a contract's source is a repository in `<importDir>/<tenant id>/`. */
+  importDir?: string;
+}) {
+  /** A named source must be a repository in the tenant's own import folder; 400 naming `sourceRepository` otherwise. */
+  const checkSource = async (tenantId: string, source: string | null | undefined) => {
+    if (source) await checkImportSource(source, importDir, tenantId);
+  };
+
   async function leadsOf(contractIds: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (contractIds.length === 0) return out;
@@ -184,6 +199,7 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
     async create(actor: Actor, input: NewContract): Promise<Contract> {
       const tenantId = requireContractor(actor);
       checkTerms(input);
+      await checkSource(tenantId, input.sourceRepository);
       const now = new Date().toISOString();
       const leadIds = [...new Set(input.leadIds ?? [])];
       const row: ContractTable = {
@@ -258,6 +274,9 @@ export function createContractService({ db, audit }: { db: Kysely<Database>; aud
       const tenantId = requireContractor(actor);
       const after = { ...before, ...changes, band: changes.band === undefined ? before.band : changes.band };
       checkTerms(after);
+      if (changes.sourceRepository !== undefined && changes.sourceRepository !== before.sourceRepository) {
+        await checkSource(tenantId, changes.sourceRepository);
+      }
       const leadIds = changes.leadIds ? [...new Set(changes.leadIds)] : before.leadIds;
       await db.transaction().execute(async (trx) => {
         await checkLeads(trx, tenantId, leadIds);
