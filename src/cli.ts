@@ -1,12 +1,12 @@
 // The `azusa` command: serve, migrate, create the first operator, verify the audit chain, build the workspace image.
 import { createInterface } from "node:readline";
 import { Command } from "commander";
-import { type Config, ConfigError, loadConfig, settings } from "./config.ts";
+import { type Config, ConfigError, loadConfig, StartupError, settings } from "./config.ts";
 import { system } from "./kernel/actor.ts";
 import { AppError } from "./kernel/errors.ts";
 import { baseImageTag, buildBaseImage, imageExists } from "./provisioner/base-image.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
-import { buildAzusa, startAzusa } from "./server.ts";
+import { buildAzusa, reachDatabase, startAzusa } from "./server.ts";
 
 function config(): Config {
   try {
@@ -67,7 +67,9 @@ program
   .command("migrate")
   .description("bring the database up to date")
   .action(async () => {
-    const azusa = buildAzusa(config());
+    const conf = config();
+    const azusa = buildAzusa(conf);
+    await reachDatabase(azusa.db, conf);
     const applied = await azusa.migrate();
     process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
     await azusa.close();
@@ -153,4 +155,13 @@ program
     for (const s of settings) process.stdout.write(`${s.name.padEnd(20)} ${s.description}\n`);
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // A setting that names something unusable ends the command as a bad setting does: one line, exit 2.
+  if (err instanceof StartupError) {
+    process.stderr.write(`azusa: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -96,6 +96,12 @@ const Env = z.object({
     .max(24 * 7)
     .default(12)
     .describe("no SSH or terminal session lasts longer than this, busy or not"),
+  AZUSA_SHUTDOWN_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(600)
+    .default(10)
+    .describe("at SIGTERM, work still unfinished after this many seconds is abandoned and the process exits (code 1)"),
   AZUSA_WEBHOOK_LOOPBACK: z
     .enum(["on", "off"])
     .default("off")
@@ -205,6 +211,8 @@ export interface Config {
   workspaceDiskMiB: number;
   imageBuild: boolean;
   ssh: { port: number; host: string; maxSessions: number; idleMs: number; maxSessionMs: number };
+  /** How long a graceful stop may take before it is abandoned. */
+  shutdownMs: number;
   /** The IDE listener; null when off. `url` null: derived from the port it listens on. */
   ide: { port: number; url: string | null } | null;
 }
@@ -214,6 +222,18 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
+  }
+}
+
+/**
+ * Raised at start-up when a setting is well formed but what it names does not work: a database that does
+ * not answer, a data directory that cannot be written, a secret that cannot be read, a template refused.
+ * The message names the setting or the path and holds no credential; the CLI prints it as one line.
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
   }
 }
 
@@ -286,6 +306,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleMs: e.AZUSA_SSH_IDLE_MINUTES * 60_000,
       maxSessionMs: e.AZUSA_SSH_MAX_SESSION_HOURS * 3_600_000,
     },
+    shutdownMs: e.AZUSA_SHUTDOWN_SECONDS * 1000,
     ide:
       e.AZUSA_IDE_PORT === "off" ? null : { port: e.AZUSA_IDE_PORT, url: e.AZUSA_IDE_URL?.replace(/\/$/, "") ?? null },
   };

@@ -1,6 +1,6 @@
 // The composition root: builds every part once from the configuration and wires them together.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
@@ -11,8 +11,8 @@ import { createMetrics } from "./api/system/metrics.ts";
 import { createAuth } from "./auth/auth.ts";
 import { createCredentialStore } from "./auth/credentials.ts";
 import { createSealer, sealStoredSecrets } from "./auth/sealed.ts";
-import type { Config } from "./config.ts";
-import { openDatabase } from "./db/db.ts";
+import { type Config, StartupError } from "./config.ts";
+import { type Db, openDatabase } from "./db/db.ts";
 import { migrate } from "./db/migrate.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
@@ -51,11 +51,18 @@ import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { createLoopDisks } from "./provisioner/loop-disks.ts";
-import { defaultTemplateDir } from "./templates/templates.ts";
+import { defaultTemplateDir, TemplateError } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
 export function loadSecret(config: Config): string {
-  return config.secret ?? keptInDataDir(config, "secret", () => randomBytes(32).toString("base64url"), 0o600);
+  if (config.secret) return config.secret;
+  try {
+    return keptInDataDir(config, "secret", () => randomBytes(32).toString("base64url"), 0o600);
+  } catch (err) {
+    throw new StartupError(
+      `AZUSA_SECRET: unset, and the kept secret ${join(config.dataDir, "secret")} cannot be read (${reason(err)}); make it readable or set AZUSA_SECRET`,
+    );
+  }
 }
 
 /** The content of `name` in the data directory, written once from `make` when the file is missing. */
@@ -64,10 +71,41 @@ function keptInDataDir(config: Config, name: string, make: () => string, mode: n
   const file = join(config.dataDir, name);
   try {
     return readFileSync(file, "utf8").trim();
-  } catch {
+  } catch (err) {
+    // Only a missing file is made; one that exists but cannot be read is an error, never replaced.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     const value = make();
     writeFileSync(file, `${value}\n`, { mode, flag: "wx" });
     return value;
+  }
+}
+
+/** Why a file or connection failed, on one line and without a stack: the error's code or message. */
+function reason(err: unknown): string {
+  const e = err as { code?: string; message?: string; details?: { reason?: string } };
+  return (e.details?.reason || e.message || e.code || String(err)).replace(/\s+/g, " ").trim();
+}
+
+/** Fails start-up, naming AZUSA_DATA_DIR, unless the data directory exists (or can be made) and takes a file. */
+function checkDataDir(dir: string): void {
+  const probe = join(dir, `.write-check-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, "");
+  } catch (err) {
+    throw new StartupError(`AZUSA_DATA_DIR: cannot write to ${dir} (${reason(err)})`);
+  }
+  rmSync(probe, { force: true });
+}
+
+/** The database a configuration names, without its credentials: `host:port/name`, or the SQLite file. */
+function databaseName(database: Config["database"]): string {
+  if (database.dialect === "sqlite") return database.file;
+  try {
+    const url = new URL(database.url);
+    return `${url.hostname}:${url.port || "5432"}${url.pathname}`;
+  } catch {
+    return "the database";
   }
 }
 
@@ -82,12 +120,32 @@ export function loadInstanceId(config: Config): string {
   );
 }
 
+/** A database that does not answer is named (a StartupError) before anything else needs it. */
+export async function reachDatabase(db: Db, config: Config): Promise<void> {
+  try {
+    await db.ping();
+  } catch (err) {
+    const setting = config.database.dialect === "postgres" ? "DATABASE_URL" : "AZUSA_DATA_DIR";
+    throw new StartupError(
+      `${setting}: the database ${databaseName(config.database)} does not answer (${reason(err)})`,
+    );
+  }
+}
+
 /** Every service of one Azusa process, not yet listening. */
 export function buildAzusa(
   config: Config,
   { logger = createLogger({ level: config.logLevel }) }: { logger?: Logger } = {},
 ) {
-  const db = openDatabase(config.database);
+  checkDataDir(config.dataDir);
+  let db: Db;
+  try {
+    db = openDatabase(config.database);
+  } catch (err) {
+    throw new StartupError(
+      `AZUSA_DATA_DIR: cannot open the database ${databaseName(config.database)} (${reason(err)})`,
+    );
+  }
   const secret = loadSecret(config);
   const sealer = createSealer(secret);
   const { auth, migrate: migrateAuth } = createAuth({
@@ -333,8 +391,18 @@ export interface Running {
 /** Migrates, then listens; resolves once the port is bound. */
 export async function startAzusa(config: Config, opts: { logger?: Logger } = {}): Promise<Running> {
   const azusa = buildAzusa(config, opts);
-  // A bad template stops start-up here, with every problem named, rather than at the first assignment.
-  await azusa.workspaces.templates();
+  try {
+    // A bad template stops start-up here, with every problem named, rather than at the first assignment.
+    await azusa.workspaces.templates();
+    await reachDatabase(azusa.db, config);
+  } catch (err) {
+    await azusa.close().catch(() => {});
+    if (err instanceof TemplateError) {
+      const problems = err.problems.map((p) => `${p.file}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
+      throw new StartupError(`AZUSA_TEMPLATES_DIR: invalid workspace templates in ${err.dir}: ${problems.join("; ")}`);
+    }
+    throw err;
+  }
   const applied = await azusa.migrate();
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
   // Secrets saved before they were sealed at rest are sealed now.
@@ -390,23 +458,47 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     idePort,
     stop() {
       stopping ??= (async () => {
-        // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
-        await stopSchedules();
-        // Live SSH sessions end (their evidence written) before the database goes.
-        await azusa.sshGateway.close();
-        await azusa.ideOrigin?.close();
-        azusa.ideProxy.close();
-        await azusa.bridge.close();
-        azusa.images.stop();
-        await azusa.workspaces.drain();
-        await azusa.pulls.drain();
-        await azusa.egress.shutdown();
-        await azusa.pool.empty();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          if ("closeIdleConnections" in server) server.closeIdleConnections();
-        });
-        await azusa.close();
+        let step = "schedules";
+        const work = (async () => {
+          // Stop the schedules and stop accepting, let requests in flight finish, then close the database.
+          await stopSchedules();
+          // Live SSH sessions end (their evidence written) before the database goes; clients are told why.
+          step = "ssh sessions";
+          await azusa.sshGateway.close();
+          step = "ide sessions";
+          await azusa.ideOrigin?.close();
+          azusa.ideProxy.close();
+          await azusa.bridge.close();
+          azusa.images.stop();
+          step = "workspace operations";
+          await azusa.workspaces.drain();
+          await azusa.pulls.drain();
+          await azusa.egress.shutdown();
+          await azusa.pool.empty();
+          step = "requests in flight";
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            if ("closeIdleConnections" in server) server.closeIdleConnections();
+          });
+          step = "database";
+          await azusa.close();
+        })();
+        // A stop is bounded (AZUSA_SHUTDOWN_SECONDS): what is unfinished then is left to reconcile at the next start.
+        let timer: NodeJS.Timeout | undefined;
+        const late = await Promise.race([
+          work.then(() => false),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), config.shutdownMs);
+          }),
+        ]).finally(() => clearTimeout(timer));
+        if (late) {
+          azusa.logger.warn(
+            { pending: step, seconds: config.shutdownMs / 1000 },
+            "shutdown took longer than AZUSA_SHUTDOWN_SECONDS; stopping with work unfinished",
+          );
+          if ("closeAllConnections" in server) server.closeAllConnections();
+          throw new Error(`shutdown took longer than ${config.shutdownMs / 1000} s (waiting for ${step})`);
+        }
       })();
       return stopping;
     },

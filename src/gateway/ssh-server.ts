@@ -81,6 +81,47 @@ export function openAgentChannel(client: ssh2.Connection): Promise<Duplex> {
   });
 }
 
+/** What SSH clients are told when the gateway closes for a shutdown; OpenSSH prints it. */
+export const RESTARTING = "Azusa is restarting; reconnect in a moment";
+
+/**
+ * Ends a connection with SSH_MSG_DISCONNECT carrying `description` (RFC 4253 §11.1), reason
+ * BY_APPLICATION. ssh2's `end()` always sends the description empty, so this builds the packet the way
+ * its `Protocol.disconnect` does, with the text added, and then ends the socket.
+ */
+export function disconnectWith(client: ssh2.Connection, description: string): void {
+  const internals = client as unknown as {
+    _sock?: { writable?: boolean; end(): void };
+    _protocol: {
+      _packetRW: {
+        write: {
+          allocStartKEX: number;
+          alloc(length: number, force: boolean): Buffer;
+          finalize(p: Buffer, force: boolean): Buffer;
+        };
+      };
+      _cipher: { encrypt(packet: Buffer): void };
+    };
+  };
+  const sock = internals._sock;
+  if (!sock?.writable) return;
+  try {
+    const text = Buffer.from(description, "utf8");
+    const write = internals._protocol._packetRW.write;
+    const p = write.allocStartKEX;
+    const packet = write.alloc(1 + 4 + 4 + text.length + 4, true);
+    packet[p] = 1; // SSH_MSG_DISCONNECT
+    packet.writeUInt32BE(11, p + 1); // SSH_DISCONNECT_BY_APPLICATION
+    packet.writeUInt32BE(text.length, p + 5);
+    text.copy(packet, p + 9);
+    packet.writeUInt32BE(0, p + 9 + text.length); // language tag: none
+    internals._protocol._cipher.encrypt(write.finalize(packet, true));
+    sock.end();
+  } catch {
+    client.end();
+  }
+}
+
 /** "SHA256:…" of a key blob, as `ssh-keygen -lf` prints it and the ssh_key table stores it. */
 export const fingerprintOf = (blob: Buffer) =>
   `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
@@ -478,11 +519,11 @@ export function createSshGateway({
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       });
     },
-    /** Stops accepting, ends live sessions, and closes every connection. */
-    async close(): Promise<void> {
+    /** Stops accepting, ends live sessions, and closes every connection, telling each client why. */
+    async close(reason = RESTARTING): Promise<void> {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const c of connections) c.end();
+        for (const c of connections) disconnectWith(c, reason);
       });
     },
   };

@@ -1,0 +1,79 @@
+// Start-up with a setting that names something unusable: one line `azusa: …` naming it, exit code 2, no stack.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type CliResult, runCli } from "../support/cli.ts";
+
+const dirs: string[] = [];
+const dataDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "azusa-start-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** The command failed as a bad setting does: exit 2, one line on standard error, no stack trace. */
+function expectOneLine(res: CliResult, ...names: string[]) {
+  expect(res.code).toBe(2);
+  const lines = res.stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^azusa: /);
+  for (const name of names) expect(lines[0]).toContain(name);
+  expect(res.stderr).not.toMatch(/\n\s+at /);
+  expect(res.stderr).not.toContain(".ts:");
+}
+
+describe("azusa serve refuses what its settings name, in one line", () => {
+  it("a PostgreSQL that does not answer, without repeating its password", async () => {
+    const res = await runCli(["serve"], {
+      AZUSA_DATA_DIR: dataDir(),
+      AZUSA_PORT: "0",
+      AZUSA_SSH_PORT: "0",
+      AZUSA_IDE_PORT: "off",
+      DATABASE_URL: "postgres://azusa:hunter2-secret@127.0.0.1:1/azusa",
+    });
+    expectOneLine(res, "DATABASE_URL", "127.0.0.1:1/azusa");
+    expect(res.stderr).not.toContain("hunter2-secret");
+  });
+
+  it("migrate likewise", async () => {
+    const res = await runCli(["migrate"], {
+      AZUSA_DATA_DIR: dataDir(),
+      DATABASE_URL: "postgres://azusa:hunter2-secret@127.0.0.1:1/azusa",
+    });
+    expectOneLine(res, "DATABASE_URL", "127.0.0.1:1/azusa");
+    expect(res.stderr).not.toContain("hunter2-secret");
+  });
+
+  it("a data directory that cannot be written", async () => {
+    // A path below a plain file can never be a folder, even for root.
+    const file = join(dataDir(), "not-a-folder");
+    writeFileSync(file, "");
+    const res = await runCli(["serve"], { AZUSA_DATA_DIR: join(file, "data"), AZUSA_PORT: "0", AZUSA_SSH_PORT: "0" });
+    expectOneLine(res, "AZUSA_DATA_DIR", join(file, "data"));
+  });
+
+  it("a kept secret that cannot be read, which is never replaced by a new one", async () => {
+    const dir = dataDir();
+    // A folder where the secret file should be: reading it fails for root too.
+    mkdirSync(join(dir, "secret"));
+    const res = await runCli(["serve"], { AZUSA_DATA_DIR: dir, AZUSA_PORT: "0", AZUSA_SSH_PORT: "0" });
+    expectOneLine(res, "AZUSA_SECRET", join(dir, "secret"));
+  });
+
+  it("a template refused at start-up, naming the folder and the file", async () => {
+    const templates = dataDir();
+    writeFileSync(join(templates, "broken.devcontainer.json"), '{ "image": 42 }');
+    const res = await runCli(["serve"], {
+      AZUSA_DATA_DIR: dataDir(),
+      AZUSA_PORT: "0",
+      AZUSA_SSH_PORT: "0",
+      AZUSA_TEMPLATES_DIR: templates,
+    });
+    expectOneLine(res, "AZUSA_TEMPLATES_DIR", templates, "broken.devcontainer.json: image");
+    expect(res.stderr).not.toContain("TemplateError");
+  });
+});
