@@ -95,6 +95,65 @@ describe("sources in the tenant's import folder", () => {
   });
 });
 
+describe("a repository seeded from a source", () => {
+  const git = (dir: string, ...args: string[]) =>
+    spawnSync("git", ["-C", dir, "-c", "user.name=c", "-c", "user.email=c@example.invalid", ...args], {
+      encoding: "utf8",
+    });
+
+  it("holds only the source's branches and tags and the objects they reach, in one pack", async () => {
+    const imports = join(root, "reachable-imports");
+    const source = join(imports, "tenant-a", "big");
+    mkdirSync(source, { recursive: true });
+    git(source, "init", "-q", "-b", "main");
+    writeFileSync(join(source, "app.ts"), "export const a = 1;\n");
+    git(source, "add", ".");
+    git(source, "commit", "-q", "-m", "first");
+    git(source, "tag", "v1.0");
+    // History the source's pack still holds but nothing reaches: a commit with a large file, then dropped.
+    writeFileSync(join(source, "dump.bin"), Buffer.alloc(2 * 1024 * 1024, 7));
+    git(source, "add", ".");
+    git(source, "commit", "-q", "-m", "dropped");
+    const dropped = git(source, "rev-parse", "HEAD:dump.bin").stdout.trim();
+    git(source, "reset", "-q", "--hard", "HEAD~1");
+    git(source, "reflog", "expire", "--expire=now", "--all");
+    git(source, "repack", "-q", "-a", "-d");
+    // As in a partial clone: a .promisor file beside the pack.
+    const pack = spawnSync("sh", ["-c", `ls ${source}/.git/objects/pack/*.pack`], { encoding: "utf8" }).stdout.trim();
+    writeFileSync(pack.replace(/\.pack$/, ".promisor"), "");
+    expect(git(source, "cat-file", "-e", dropped).status).toBe(0);
+
+    const forge = createBuiltinForge({ root: join(root, "reachable"), importDir: imports });
+    const repo = await forge.createRepository({ tenantId: "tenant-a", packageId: "p1", title: "P1", seed: "big" });
+    const dir = forge.pathOf(repo);
+    expect(git(dir, "for-each-ref", "--format=%(refname)").stdout.split("\n").filter(Boolean)).toEqual([
+      "refs/heads/main",
+      "refs/tags/v1.0",
+    ]);
+    expect(git(dir, "cat-file", "-e", dropped).status).not.toBe(0);
+    const packs = spawnSync("ls", [join(dir, "objects", "pack")], { encoding: "utf8" }).stdout.split("\n");
+    expect(packs.filter((f) => f.endsWith(".promisor"))).toEqual([]);
+    expect(packs.filter((f) => f.endsWith(".pack"))).toHaveLength(1);
+    // Exactly what a fresh repack of the reachable objects holds: same count, no loose objects, no more bytes.
+    const counts = (d: string) =>
+      Object.fromEntries(
+        git(d, "count-objects", "-v")
+          .stdout.trim()
+          .split("\n")
+          .map((l) => l.split(": ") as [string, string]),
+      );
+    const reachable = git(dir, "rev-list", "--objects", "--all").stdout.trim().split("\n").length;
+    const made = counts(dir);
+    expect(Number(made["in-pack"])).toBe(reachable);
+    expect(Number(made.count)).toBe(0);
+    const fresh = join(root, "reachable-fresh.git");
+    spawnSync("cp", ["-r", dir, fresh]);
+    git(fresh, "repack", "-q", "-a", "-d", "-f");
+    expect(Number(counts(fresh)["in-pack"])).toBe(reachable);
+    expect(Number(made["size-pack"])).toBeLessThanOrEqual(Number(counts(fresh)["size-pack"]) + 4);
+  });
+});
+
 describe("repositories a crash left half-built", () => {
   it("are removed when their process is gone, and left to a process still building them", () => {
     const repos = join(root, "sweep");

@@ -168,7 +168,10 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       const building = `${dir}.building-${process.pid}-${Date.now()}`;
       try {
         if (seed) {
-          await git(dirname(dir)).raw(["clone", "-q", "--bare", "--no-hardlinks", seed, building]);
+          // Through Git's own transport, never a copy of the source's files: the repository gets the source's
+          // branches and tags and only the objects they reach, in one pack (no unreachable history, no
+          // .promisor file of a partial clone).
+          await git(dirname(dir)).raw(["clone", "-q", "--bare", "--no-local", seed, building]);
           const g = git(building);
           await g.raw(["remote", "remove", "origin"]);
           // The canonical branch is main, whatever the seed called its default branch.
