@@ -11,11 +11,14 @@ import {
 } from "./bridge.ts";
 
 describe("exec bridge", () => {
-  it("maps Docker's 128 + n back to the signal that killed the command", () => {
-    expect(endStatus({ code: 137, signal: null })).toEqual({ signal: "KILL" });
-    expect(endStatus({ code: 143, signal: null })).toEqual({ signal: "TERM" });
-    expect(endStatus({ code: 130, signal: null })).toEqual({ signal: "INT" });
-    expect(endStatus({ code: 3, signal: null })).toEqual({ code: 3 });
+  it("reports exit codes as exit codes, and 128 + n as a signal only when the session sent that signal", () => {
+    // `exit 130` and friends are ordinary exit codes: OpenSSH would exit 255 and plink print
+    // "unrecognised signal" if they were reported as signals.
+    for (const code of [129, 130, 137, 143, 158]) expect(endStatus({ code, signal: null })).toEqual({ code });
+    expect(endStatus({ code: 130, signal: null }, new Set(["INT"]))).toEqual({ signal: "INT" });
+    expect(endStatus({ code: 143, signal: null }, new Set(["TERM"]))).toEqual({ signal: "TERM" });
+    expect(endStatus({ code: 143, signal: null }, new Set(["INT"]))).toEqual({ code: 143 });
+    expect(endStatus({ code: 3, signal: null }, new Set(["INT"]))).toEqual({ code: 3 });
     expect(endStatus({ code: 128, signal: null })).toEqual({ code: 128 });
     expect(endStatus({ code: 200, signal: null })).toEqual({ code: 200 });
     expect(endStatus({ code: null, signal: null })).toEqual({ code: 255 });

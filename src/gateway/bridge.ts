@@ -219,12 +219,19 @@ const signals: Record<number, string> = {
   15: "TERM",
 };
 
-/** Docker reports a command killed by signal n as status 128 + n; this maps it back (SSH has exit-signal). */
-export function endStatus(exit: { code: number | null; signal: string | null }): { code: number } | { signal: string } {
+/**
+ * How a command ended, for SSH's exit-status or exit-signal. Docker reports a command killed by signal n as
+ * status 128 + n, which an ordinary `exit 130` also gives; so 128 + n becomes a signal only when the session
+ * delivered that very signal (`sent`). Any other status is an exit code, as the command gave it.
+ */
+export function endStatus(
+  exit: { code: number | null; signal: string | null },
+  sent: ReadonlySet<string> = new Set(),
+): { code: number } | { signal: string } {
   if (exit.signal) return { signal: exit.signal.replace(/^SIG/, "") };
   const code = exit.code ?? 255;
   const signal = code > 128 ? signals[code - 128] : undefined;
-  return signal ? { signal } : { code };
+  return signal && sent.has(signal) ? { signal } : { code };
 }
 
 const BUCKET_MS = 5 * 60_000;
@@ -370,6 +377,8 @@ export function createBridge({
     });
     let exec: ExecSession | undefined;
     let recorder: Recorder | undefined;
+    /** Signals delivered to the command: only these turn a status of 128 + n into an exit-signal. */
+    const sent = new Set<string>();
     // One resize at a time: two calls in flight may reach the engine out of order and leave the older size.
     let resizing: Promise<void> = Promise.resolve();
     const handle: SessionHandle = {
@@ -387,6 +396,7 @@ export function createBridge({
           : !exec?.signal
             ? { delivered: false, reason: exec ? "the workspace cannot signal commands" : "no command is running" }
             : await exec.signal(allowed);
+        if (allowed && outcome.delivered) sent.add(allowed);
         logger.info(
           { session: id, signal: name, ...outcome },
           outcome.delivered ? "signal delivered" : "signal not delivered",
@@ -626,7 +636,7 @@ export function createBridge({
       } catch (err) {
         recordingError = err instanceof Error ? err.message : String(err);
       }
-      const status = result.exit ? endStatus(result.exit) : null;
+      const status = result.exit ? endStatus(result.exit, sent) : null;
       if (!result.exit) say(`azusa: session ended: ${result.reason}`);
       // The end status goes after the last byte of output, whatever the transport.
       await Promise.all([drained(channel.output), channel.errors ? drained(channel.errors) : undefined]);
