@@ -1,9 +1,10 @@
 // The egress allow-list on the real Docker engine and the real firewall: a workspace whose template names one
-// of two servers of this test reaches that one through Azusa's proxy, and nothing else, directly or not.
+// of two servers of this test, on a machine beyond the host, reaches that one through Azusa's proxy, and
+// nothing else, directly or not. (An allow-list may not name this machine itself.)
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,13 +17,23 @@ import { busyboxPath, ensureTestImage } from "./support/images.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
 import { vetFully } from "./support/workspace-setup.ts";
 
+/** A server the test's HTTP servers report to: its port, and the addresses that connected to it. */
+type Destination = { port: number; peers: string[]; close(): void };
+
+// Run in the machine beyond: answers "hello from <name>", prints its port, then each peer's address.
+const serverScript = `
+const server = require("node:http").createServer((_req, res) => res.end("hello from " + process.argv[1] + "\\n"));
+server.on("connection", (s) => console.log("peer " + (s.remoteAddress || "").replace(/^::ffff:/, "")));
+server.listen(0, "0.0.0.0", () => console.log("port " + server.address().port));
+`;
+
 /** An HTTP server of the test on every address of this machine, noting who connected. */
-async function destination(name: string): Promise<{ server: Server; port: number; peers: string[] }> {
+async function destination(name: string): Promise<Destination> {
   const peers: string[] = [];
   const server = createServer((_req, res) => res.end(`hello from ${name}\n`));
   server.on("connection", (socket) => peers.push((socket.remoteAddress ?? "").replace(/^::ffff:/, "")));
   await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
-  return { server, port: (server.address() as AddressInfo).port, peers };
+  return { port: (server.address() as AddressInfo).port, peers, close: () => server.close() };
 }
 
 /** Whether a TCP connection from this machine to host:port is accepted. */
@@ -66,8 +77,31 @@ async function machineBeyond() {
       stdio: "ignore",
     },
   );
+  const servers: ReturnType<typeof spawn>[] = [];
   return {
     address,
+    /** An HTTP server in the machine, answering "hello from <name>" and noting who connected. */
+    async serve(name: string): Promise<Destination> {
+      const child = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", serverScript, name], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      servers.push(child);
+      const peers: string[] = [];
+      const port = await new Promise<number>((resolve, reject) => {
+        let buffered = "";
+        child.stdout?.on("data", (chunk: Buffer) => {
+          buffered += chunk.toString();
+          const lines = buffered.split("\n");
+          buffered = lines.pop() ?? "";
+          for (const line of lines) {
+            if (line.startsWith("port ")) resolve(Number(line.slice(5)));
+            if (line.startsWith("peer ")) peers.push(line.slice(5));
+          }
+        });
+        child.on("exit", (code) => reject(new Error(`the server in ${ns} exited with ${code}`)));
+      });
+      return { port, peers, close: () => child.kill() };
+    },
     /** Whether the listener answers from the host, retried while it starts. */
     async reachable() {
       for (let attempt = 0; attempt < 50; attempt++) {
@@ -78,6 +112,7 @@ async function machineBeyond() {
     },
     async remove() {
       server.kill();
+      for (const child of servers) child.kill();
       sh("ip", ["link", "del", hostSide]);
       sh("ip", ["netns", "del", ns]);
     },
@@ -95,8 +130,12 @@ describe("egress allow-list", () => {
   let sato: Client;
   let satoId: string;
   let pkg: Record<string, { id: string }>;
-  let allowed: Awaited<ReturnType<typeof destination>>;
-  let refused: Awaited<ReturnType<typeof destination>>;
+  let allowed: Destination;
+  let refused: Destination;
+  /** A server on this machine itself, which no allow-list may name. */
+  let local: Destination;
+  /** host:port of a server beyond the host, as the proxy and its audit events name it. */
+  const beyondAt = (d: Destination) => `${beyond.address}:${d.port}`;
   let open: { id: string; containerId: string; gateway: string; address: string; network: string };
   let beyond: Awaited<ReturnType<typeof machineBeyond>>;
 
@@ -146,8 +185,10 @@ describe("egress allow-list", () => {
 
   beforeAll(async () => {
     const image = await ensureTestImage(docker);
-    allowed = await destination("the allowed server");
-    refused = await destination("the other server");
+    beyond = await machineBeyond();
+    allowed = await beyond.serve("the allowed server");
+    refused = await beyond.serve("the other server");
+    local = await destination("this machine");
     templatesDir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
     const template = (allow: string[]) =>
       JSON.stringify({
@@ -158,7 +199,7 @@ describe("egress allow-list", () => {
         },
       });
     writeFileSync(join(templatesDir, "default.devcontainer.json"), template([]));
-    writeFileSync(join(templatesDir, "registry.devcontainer.json"), template([`127.0.0.1:${allowed.port}`]));
+    writeFileSync(join(templatesDir, "registry.devcontainer.json"), template([beyondAt(allowed)]));
     t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
     const tokyo = await t.createTenant("東京SI");
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
@@ -185,7 +226,6 @@ describe("egress allow-list", () => {
     const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items;
     pkg = Object.fromEntries(items.map((p: { wbsId: string }) => [p.wbsId, p]));
 
-    beyond = await machineBeyond();
     const ws = await provision("2.3", "registry");
     const info = await docker.getContainer(ws.containerId).inspect();
     const network = info.HostConfig.NetworkMode as string;
@@ -196,7 +236,7 @@ describe("egress allow-list", () => {
 
   afterAll(async () => {
     await t?.stop();
-    await Promise.all([allowed?.server, refused?.server].map((s) => new Promise((resolve) => s?.close(resolve))));
+    local?.close();
     await beyond?.remove();
     // Whatever a failed test left behind goes too.
     const ours = (labels: Record<string, string>) =>
@@ -211,11 +251,11 @@ describe("egress allow-list", () => {
   });
 
   it("reaches the allowed destination through the proxy, and audits the connection", async () => {
-    const res = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    const res = await run(open.containerId, `wget -q -O - http://${beyondAt(allowed)}/`);
     expect(res).toMatchObject({ code: 0, out: "hello from the allowed server\n" });
     const [event] = await egressEvents(open.id);
     expect(event?.details).toMatchObject({
-      destination: `127.0.0.1:${allowed.port}`,
+      destination: beyondAt(allowed),
       method: "GET",
       outcome: "allowed",
       source: open.address,
@@ -224,13 +264,13 @@ describe("egress allow-list", () => {
   });
 
   it("refuses a destination the template does not name, and audits the refusal", async () => {
-    const res = await run(open.containerId, `wget -q -O - http://127.0.0.1:${refused.port}/`);
+    const res = await run(open.containerId, `wget -q -O - http://${beyondAt(refused)}/`);
     expect(res.code).not.toBe(0);
     expect(res.err).toContain("403");
     expect(refused.peers).toEqual([]);
     const events = await egressEvents(open.id);
     expect(events[0]?.details).toMatchObject({
-      destination: `127.0.0.1:${refused.port}`,
+      destination: beyondAt(refused),
       outcome: "refused",
       reason: "not in the workspace template's allow-list",
       bytesSent: 0,
@@ -241,7 +281,7 @@ describe("egress allow-list", () => {
     const tunnel = (port: number) =>
       run(
         open.containerId,
-        `printf 'CONNECT 127.0.0.1:${port} HTTP/1.1\\r\\nHost: 127.0.0.1:${port}\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | nc ${open.gateway} 3128`,
+        `printf 'CONNECT ${beyond.address}:${port} HTTP/1.1\\r\\nHost: ${beyond.address}:${port}\\r\\n\\r\\nGET / HTTP/1.0\\r\\n\\r\\n' | nc ${open.gateway} 3128`,
       );
     const through = await tunnel(allowed.port);
     expect(through.out).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
@@ -259,18 +299,18 @@ describe("egress allow-list", () => {
     );
   });
 
-  it("cannot reach the servers on the bridge's own address without the proxy", async () => {
-    // Both servers do answer on that address, from this machine: only the fence stands in the way.
-    expect(await reachable(open.gateway, allowed.port)).toBe(true);
-    expect(await reachable(open.gateway, refused.port)).toBe(true);
-    for (const port of [allowed.port, refused.port]) {
-      const res = await run(open.containerId, `wget -Y off -q -O - http://${open.gateway}:${port}/`);
-      expect(res).toMatchObject({ code: 1, out: "" });
-      expect(res.err).toContain("Connection refused");
+  it("cannot reach this machine's servers on the bridge's own address, nor the servers beyond without the proxy", async () => {
+    // The server does answer on that address, from this machine: only the fence stands in the way.
+    expect(await reachable(open.gateway, local.port)).toBe(true);
+    const res = await run(open.containerId, `wget -Y off -q -O - http://${open.gateway}:${local.port}/`);
+    expect(res).toMatchObject({ code: 1, out: "" });
+    expect(res.err).toContain("Connection refused");
+    for (const d of [allowed, refused]) {
+      const direct = await run(open.containerId, `wget -Y off -q -O - http://${beyondAt(d)}/`);
+      expect(direct).toMatchObject({ code: 1, out: "" });
     }
-    // The servers never saw the workspace's own address: everything it got came through the proxy.
-    expect(allowed.peers).not.toContain(open.address);
-    expect(refused.peers).not.toContain(open.address);
+    // No server ever saw the workspace's own address: everything it got came through the proxy.
+    for (const d of [local, allowed, refused]) expect(d.peers).not.toContain(open.address);
   });
 
   it("cannot reach a machine beyond the host", async () => {
@@ -305,10 +345,10 @@ describe("egress allow-list", () => {
 
   it("gets its proxy back when Azusa starts again", async () => {
     await t.running.azusa.egress.shutdown();
-    const stopped = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    const stopped = await run(open.containerId, `wget -q -O - http://${beyondAt(allowed)}/`);
     expect(stopped.code).not.toBe(0);
     await t.running.azusa.egress.resume();
-    const res = await run(open.containerId, `wget -q -O - http://127.0.0.1:${allowed.port}/`);
+    const res = await run(open.containerId, `wget -q -O - http://${beyondAt(allowed)}/`);
     expect(res).toMatchObject({ code: 0, out: "hello from the allowed server\n" });
   });
 

@@ -1,11 +1,13 @@
 // Pins down which devcontainer.json templates Azusa accepts, what it fills in, and how it reports mistakes.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   defaultTemplateDir,
   loadTemplates,
+  machineHosts,
   parseTemplate,
   TemplateError,
   type TemplateProblem,
@@ -245,6 +247,51 @@ describe("parseTemplate", () => {
       { path: `${at}.3`, message: expect.stringContaining('"[address]:port" for IPv6') },
       { path: `${at}.4.port`, message: "must be at least 1" },
       { path: `${at}.5.host`, message: "is not a valid IP address" },
+    ]);
+  });
+
+  it("refuses an allow-list entry that reaches this machine, link-local or metadata addresses, naming each", () => {
+    const allow = [
+      "registry.npmjs.org:443",
+      "127.0.0.1:5432",
+      "127.8.9.10:80",
+      "[::1]:22",
+      "localhost:8080",
+      "api.localhost:80",
+      "169.254.169.254:80",
+      "[fe80::1]:80",
+      "[::ffff:127.0.0.1]:80",
+      "0.0.0.0:8080",
+      "192.0.2.77:443",
+      "azusa-host:443",
+      "10.1.2.3:443",
+    ];
+    const result = parseTemplate(
+      "t",
+      JSON.stringify({ image: "busybox:latest", customizations: { azusa: { network: { allow } } } }),
+      { diskMiB: 10240, ownHosts: ["192.0.2.77", "azusa-host"] },
+    );
+    const at = "customizations.azusa.network.allow";
+    expect(problemsOf(result)).toEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => ({
+        path: `${at}.${i}`,
+        message: expect.stringContaining("a workspace may never reach"),
+      })),
+    );
+    expect(problemsOf(result)[0]?.message).toMatch(/^"127\.0\.0\.1" names this machine/);
+    expect(problemsOf(result)[10]?.message).toBe(
+      '"azusa-host" is this machine\'s own name, which a workspace may never reach',
+    );
+  });
+
+  it("refuses this machine's own addresses, read from its interfaces when not given", () => {
+    const own = machineHosts().find((h) => isIP(h) === 4 && !h.startsWith("127."));
+    if (!own) throw new Error("this machine has no IPv4 address besides loopback to test with");
+    expect(problemsOf(withAzusa({ network: { allow: [`${own}:443`] } }))).toEqual([
+      {
+        path: "customizations.azusa.network.allow.0",
+        message: `"${own}" is an address of this machine, which a workspace may never reach`,
+      },
     ]);
   });
 

@@ -1,7 +1,8 @@
 // Workspace templates: the subset of devcontainer.json that Azusa can honour without weakening a
 // workspace's isolation, validated strictly so that every mistake is reported, none is ignored.
 import { readdir, readFile } from "node:fs/promises";
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
+import { hostname, networkInterfaces } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -358,13 +359,49 @@ function parseJsonc(file: string): { ok: true; value: unknown } | { ok: false; m
   }
 }
 
-/** Defaults that come from Azusa's settings rather than from the template. */
+/** What a template is checked against beyond its own text: Azusa's settings and the machine it runs on. */
 export interface TemplateDefaults {
   /** Size of a workspace volume whose template names none (AZUSA_WORKSPACE_DISK_MIB). */
   diskMiB: number;
+  /** This machine's own addresses and names, which no allow-list may name; default: read from the machine. */
+  ownHosts?: string[];
 }
 
 const builtInDefaults: TemplateDefaults = { diskMiB: 10240 };
+
+/** This machine's addresses (every interface) and its host name, lower-cased. */
+export function machineHosts(): string[] {
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+  return [...new Set([...addresses, hostname()].map((h) => h.toLowerCase().replace(/%.*$/, "")))];
+}
+
+/** Addresses that reach this machine, or link-local and metadata services, whatever the host's interfaces. */
+const neverAllowed = new BlockList();
+neverAllowed.addSubnet("0.0.0.0", 8, "ipv4"); // "this network": 0.0.0.0 reaches the machine's own services
+neverAllowed.addSubnet("127.0.0.0", 8, "ipv4");
+neverAllowed.addSubnet("169.254.0.0", 16, "ipv4"); // link-local, with cloud metadata at 169.254.169.254
+neverAllowed.addAddress("::", "ipv6");
+neverAllowed.addAddress("::1", "ipv6");
+neverAllowed.addSubnet("fe80::", 10, "ipv6");
+
+/** Why an allow-list may not name `host` (a valid name or address), or undefined when it may. */
+function reachesMachine(host: string, own: Set<string>): string | undefined {
+  const family = isIP(host);
+  if (family !== 0) {
+    const literal = host.toLowerCase();
+    if (neverAllowed.check(literal, family === 4 ? "ipv4" : "ipv6")) {
+      return "names this machine or a link-local or metadata address, which a workspace may never reach";
+    }
+    if (own.has(literal)) return "is an address of this machine, which a workspace may never reach";
+    return undefined;
+  }
+  const name = host.toLowerCase().replace(/\.$/, "");
+  if (name === "localhost" || name.endsWith(".localhost")) {
+    return "names this machine (localhost), which a workspace may never reach";
+  }
+  if (own.has(name)) return "is this machine's own name, which a workspace may never reach";
+  return undefined;
+}
 
 /**
  * Validates one template's text (JSON with comments and trailing commas, as devcontainer.json
@@ -407,6 +444,12 @@ export function parseTemplate(
       problems: [{ path, message: "needs customizations.azusa.idePort: the port the IDE listens on" }],
     };
   }
+  const own = new Set((defaults.ownHosts ?? machineHosts()).map((h) => h.toLowerCase()));
+  const reaching = t.customizations.azusa.network.allow.flatMap((d, i) => {
+    const why = reachesMachine(d.host, own);
+    return why ? [{ path: `customizations.azusa.network.allow.${i}`, message: `"${d.host}" ${why}` }] : [];
+  });
+  if (reaching.length > 0) return { ok: false, problems: reaching };
   const { resources } = t.customizations.azusa;
   const mib = 2 ** 20;
   const gib = 2 ** 30;
@@ -444,8 +487,9 @@ export async function loadTemplates(
   const files = (await readdir(dir)).filter((f) => f.endsWith(suffix)).sort();
   const templates = new Map<string, WorkspaceTemplate>();
   const problems: (TemplateProblem & { file: string })[] = [];
+  const settings = { ...defaults, ownHosts: defaults.ownHosts ?? machineHosts() };
   for (const file of files) {
-    const result = parseTemplate(file.slice(0, -suffix.length), await readFile(join(dir, file), "utf8"), defaults);
+    const result = parseTemplate(file.slice(0, -suffix.length), await readFile(join(dir, file), "utf8"), settings);
     if (result.ok) templates.set(result.template.name, result.template);
     else problems.push(...result.problems.map((p) => ({ file, ...p })));
   }
