@@ -6,7 +6,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import type { Auth } from "../auth/auth.ts";
 import { CLIENT_IP_HEADER } from "../auth/auth.ts";
-import type { CredentialStore } from "../auth/credentials.ts";
+import { apiKeyFrom, type CredentialStore, sessionCookieFrom } from "../auth/credentials.ts";
 import type { AccountService } from "../domain/accounts/accounts.service.ts";
 import type { ApiKeyService } from "../domain/accounts/api-keys.service.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
@@ -169,10 +169,26 @@ export function createApp(deps: AppDeps) {
       throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than ${deps.bodyLimit} bytes`);
     },
   });
-  // Browsers send a cross-site POST without a preflight only for form-like bodies; such a POST must come
-  // from Azusa's own pages. Other methods and JSON bodies need a preflight, which Azusa never grants.
-  const sameOrigin = csrf({ origin: new URL(deps.baseUrl).origin });
+  // A request that a session cookie authenticates must come from Azusa's own pages, whatever its body: browsers
+  // name the origin of every POST, PUT, PATCH and DELETE, and a JSON body is no guarantee (a foreign page can send
+  // one as text/plain, or a same-site one can send it outright). Scripts holding an API key are not browsers and
+  // are exempt, as are requests with no cookie (a sign-in, Git's Basic credentials, webhooks); a form-like POST of
+  // those must still come from this origin, as browsers send those cross-site without a preflight.
+  const ownOrigin = new URL(deps.baseUrl).origin;
+  const sameOrigin = csrf({ origin: ownOrigin });
   const checkOrigin = async (c: Context<AppEnv>, next: () => Promise<void>): Promise<void> => {
+    const headers = c.req.raw.headers;
+    if (sessionCookieFrom(headers) && !apiKeyFrom(headers)) {
+      const origin = headers.get("origin");
+      if (origin !== ownOrigin) {
+        throw new AppError(
+          "FORBIDDEN",
+          `${origin ? `Origin ${JSON.stringify(origin.slice(0, 200))}` : "a request without an Origin header"} refused: with a session cookie, changes must come from ${ownOrigin} (scripts send an API key)`,
+        );
+      }
+      return next();
+    }
+    if (c.req.method !== "POST") return next();
     try {
       await sameOrigin(c, next);
     } catch (err) {
@@ -191,7 +207,7 @@ export function createApp(deps: AppDeps) {
   app.use("*", (c, next) => {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return next();
-    const inner = method === "POST" ? () => checkOrigin(c, next) : next;
+    const inner = method === "OPTIONS" ? next : () => checkOrigin(c, next);
     return wbsUpload.test(c.req.path) ? inner() : limitBody(c, inner);
   });
 

@@ -1,6 +1,6 @@
 // Hostile or careless requests get an honest 4xx with the one error body, never a 500, and change nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "../support/harness.ts";
+import { type ApiResponse, type Client, PASSWORD, startTestAzusa, type TestAzusa } from "../support/harness.ts";
 import { getPage } from "../support/pages.ts";
 
 describe("hostile requests", () => {
@@ -82,6 +82,85 @@ describe("hostile requests", () => {
       expect((await getPage(operator, "/sign-in?next=%2Fcontracts%3Fq%3D1")).location).toBe("/contracts?q=1");
       expect((await getPage(operator, "/sign-in?next=/a/../contracts")).location).toBe("/contracts");
       expect((await getPage(operator, "/sign-in?next=/%E5%A5%91%E7%B4%84")).location).toBe("/%E5%A5%91%E7%B4%84");
+    });
+  });
+
+  describe("the origin of a change made with a session cookie", () => {
+    let contractor: Client;
+    let key: string;
+    let contractId: string;
+
+    beforeAll(async () => {
+      const tenant = await t.createTenant("東京システム");
+      const u = await t.createUser("contractor", "origin@tokyo-si.example", tenant.id);
+      contractor = await t.signIn(u.email);
+      key = (await (await contractor.post("/api/v1/api-keys", { name: "export" })).json()).key;
+      const created = await contractor.post("/api/v1/contracts", {
+        client: "信州銀行",
+        title: "勘定系更改",
+        type: "ukeoi",
+        confidentiality: "internal",
+        periodStart: "2027-01-01",
+        periodEnd: "2027-06-30",
+      });
+      expect(created.status).toBe(201);
+      contractId = (await created.json()).id;
+    });
+
+    /** A request with the contractor's cookie and exactly these headers (no Origin unless given). */
+    const send = (method: string, path: string, body: unknown, headers: Record<string, string>) =>
+      fetch(`${t.base}${path}`, {
+        method,
+        headers: { cookie: contractor.cookie, "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      }) as Promise<ApiResponse>;
+
+    it.each([
+      ["a foreign", { origin: "https://evil.example" }],
+      ["a look-alike", { origin: "http://127.0.0.1.evil.example" }],
+      ["the string null for an", { origin: "null" }],
+      ["no", {}],
+    ])("refuses a JSON POST with %s Origin, creating nothing", async (_what, headers) => {
+      const res = await send("POST", "/api/v1/contracts", { client: "x", title: "乗っ取り" }, headers);
+      expect(res.status).toBe(403);
+      expect((await res.json()).error).toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining("Origin") });
+      const list = await (await contractor.get("/api/v1/contracts")).json();
+      expect(list.items.map((c: { title: string }) => c.title)).toEqual(["勘定系更改"]);
+    });
+
+    it("refuses a PATCH and a DELETE from elsewhere, changing nothing", async () => {
+      const patch = await send("PATCH", `/api/v1/contracts/${contractId}`, { title: "改竄" }, {});
+      expect(patch.status).toBe(403);
+      const keys = await (await contractor.get("/api/v1/api-keys")).json();
+      const del = await send("DELETE", `/api/v1/api-keys/${keys.items[0].id}`, undefined, {
+        origin: "https://evil.example",
+      });
+      expect(del.status).toBe(403);
+      expect((await (await contractor.get(`/api/v1/contracts/${contractId}`)).json()).title).toBe("勘定系更改");
+      expect((await (await contractor.get("/api/v1/api-keys")).json()).items).toHaveLength(1);
+    });
+
+    it("accepts the same change from Azusa's own origin", async () => {
+      const res = await send(
+        "PATCH",
+        `/api/v1/contracts/${contractId}`,
+        { title: "勘定系更改 第2期" },
+        {
+          origin: t.base,
+        },
+      );
+      expect(res.status).toBe(200);
+      await send("PATCH", `/api/v1/contracts/${contractId}`, { title: "勘定系更改" }, { origin: t.base });
+    });
+
+    it("exempts a script with an API key, which sends no Origin", async () => {
+      const res = await fetch(`${t.base}/api/v1/contracts/${contractId}`, {
+        method: "PATCH",
+        headers: { "x-api-key": key, "content-type": "application/json" },
+        body: JSON.stringify({ budgetYen: 1_000_000 }),
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { budgetYen: number }).budgetYen).toBe(1_000_000);
     });
   });
 });
