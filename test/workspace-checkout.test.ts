@@ -176,6 +176,15 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     expect(actions).toContain("repository.fork_created");
   });
 
+  it("keeps the fork in .azusa/, which the engineer sees in the folder and git leaves out of the checkout", async () => {
+    const packageId = seeded["2.2"] as string;
+    await t.running.azusa.workspaces.settled(await accept(packageId));
+    const r = await ssh(packageId, "ls -A /workspace; echo --; git status --porcelain --ignored; echo --");
+    expect(r.stderr).toBe("");
+    // ignored, never untracked: git status stays clean and git add -A leaves it out
+    expect(r.stdout.toString()).toBe(".azusa\n.git\nsrc\n--\n!! .azusa/\n--\n");
+  });
+
   it("fails a workspace whose checkout fails, with the reason, and tells SSH why", async () => {
     const packageId = broken["2.3"] as string;
     const ws = await accept(packageId);
