@@ -45,10 +45,15 @@ export const errorResponses = {
   409: { description: "Conflicts with the current state", content: errorContent },
 } as const;
 
-/** Writes the error body for an AppError. */
+/** The `retry-after` of an UNAVAILABLE answer, in seconds. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Writes the error body for an AppError (and `retry-after` when it is UNAVAILABLE). */
 export function errorResponse(c: Context, err: AppError) {
   const requestId = c.get("requestId") ?? "unknown";
   const fields = err.details?.fields as { path: string; message: string }[] | undefined;
+  // A part that does not answer (the database) is expected back within moments: clients may retry then.
+  if (err.code === "UNAVAILABLE") c.header("retry-after", String(RETRY_AFTER_SECONDS));
   return c.json(
     { error: { code: err.code, message: err.message, requestId, ...(fields ? { fields } : {}) } },
     statusOf[err.code],

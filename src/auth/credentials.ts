@@ -1,6 +1,7 @@
 // The narrow face of better-auth that Azusa's services use: accounts, sessions and API keys.
-import type { Db } from "../db/db.ts";
+import { type Db, databaseUnavailable } from "../db/db.ts";
 import { isRole, type Role } from "../kernel/actor.ts";
+import { AppError } from "../kernel/errors.ts";
 import { API_KEY_PREFIX, type Auth } from "./auth.ts";
 import { PrincipalCache } from "./principal-cache.ts";
 
@@ -145,6 +146,29 @@ export function createCredentialStore(
     return resolved;
   }
 
+  /**
+   * better-auth answers "no such key" (or fails its own way) when the database does not answer: a refusal or a
+   * failure is believed only if the database answers now. Otherwise the caller gets UNAVAILABLE (503), never
+   * 401, so that a script does not throw away a working key.
+   */
+  async function believed(lookup: Promise<Resolved | null>): Promise<Resolved | null> {
+    let outcome: { resolved: Resolved | null } | { err: unknown };
+    try {
+      outcome = { resolved: await lookup };
+    } catch (err) {
+      outcome = { err };
+    }
+    if (!("resolved" in outcome) || outcome.resolved === null) {
+      try {
+        await db.ping();
+      } catch (err) {
+        throw err instanceof AppError ? err : databaseUnavailable(err);
+      }
+    }
+    if ("err" in outcome) throw outcome.err;
+    return outcome.resolved;
+  }
+
   return {
     async createUser({ email, name, password, role, tenantId }) {
       const ctx = await auth.$context;
@@ -234,8 +258,8 @@ export function createCredentialStore(
       // memory of it expired) share one lookup.
       let pending = resolving.get(credential);
       if (!pending) {
-        const lookup: Promise<Resolved | null> = (
-          key ? resolveApiKey(key) : resolveSession(credential, headers)
+        const lookup: Promise<Resolved | null> = believed(
+          key ? resolveApiKey(key) : resolveSession(credential, headers),
         ).finally(() => {
           // a forget may have replaced it with a newer lookup meanwhile
           if (resolving.get(credential) === lookup) resolving.delete(credential);

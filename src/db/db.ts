@@ -7,12 +7,15 @@ import {
   CompiledQuery,
   Kysely,
   PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
   type SqliteDatabase,
   SqliteDialect,
   sql,
 } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { Database } from "./schema.ts";
 
 export type Dialect = "sqlite" | "postgres";
@@ -37,10 +40,14 @@ export type MaybePromise<T> = T | Promise<T>;
 /** Opens the database; for SQLite the file and its folder are created when missing. */
 export function openDatabase(database: Config["database"]): Db {
   if (database.dialect === "postgres") {
-    const pool = new pg.Pool({ connectionString: database.url, max: 10 });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
+    // A server that does not answer at all fails a connection after 10 s rather than holding a request for ever.
+    const pool = new pg.Pool({ connectionString: database.url, max: 10, connectionTimeoutMillis: 10_000 });
+    // A connection lost (PostgreSQL restarting) must not crash the process: idle clients report to the pool,
+    // and a client in use reports here too (pg-pool listens only while it is idle). A broken client is not
+    // queryable; the pool drops it when it is released, and the next query connects afresh.
     pool.on("error", () => {});
-    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    pool.on("connect", (client) => client.on("error", () => {}));
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: unavailableWhenDown(pool) }) });
     return wrap(kysely, "postgres");
   }
   if (database.file !== ":memory:") mkdirSync(dirname(database.file), { recursive: true });
@@ -51,6 +58,66 @@ export function openDatabase(database: Config["database"]): Db {
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   // A memory database is private to its connection: there, prepared reads go through Kysely's one connection.
   return wrap(kysely, "sqlite", database.file === ":memory:" ? undefined : sqliteReader(database.file));
+}
+
+/** Node's and PostgreSQL's codes of a connection that failed or was lost (SQLSTATE class 08 and 57P01–57P03). */
+const connectionCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+/** The messages of node-postgres for a connection lost or never made (its errors carry no code). */
+const connectionMessages =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Client was closed|connection error/i;
+
+/** Whether `err` says the database could not be reached, rather than that a statement was wrong. */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && (connectionCodes.has(code) || code.startsWith("08"))) return true;
+  return connectionMessages.test(err.message);
+}
+
+/**
+ * The error every caller sees while the database does not answer: UNAVAILABLE (503 with retry-after).
+ * `details.reason` keeps node-postgres's own words for the log; they are never sent to a client.
+ */
+export const databaseUnavailable = (cause?: unknown) =>
+  new AppError("UNAVAILABLE", "the database does not answer at the moment; try again shortly", {
+    reason: cause instanceof Error ? cause.message || (cause as { code?: string }).code : undefined,
+  });
+
+/**
+ * The pool as Kysely sees it, with a lost or refused connection turned into UNAVAILABLE: callers (routes,
+ * the gateway, schedules) tell an outage from a fault without knowing node-postgres.
+ */
+function unavailableWhenDown(pool: pg.Pool): PostgresPool {
+  const translate = (err: unknown) => (isConnectionError(err) ? databaseUnavailable(err) : err);
+  return {
+    async connect() {
+      const client = await pool.connect().catch((err: unknown) => {
+        throw translate(err);
+      });
+      const query = (...args: unknown[]) => {
+        const result = (client.query as (...a: unknown[]) => unknown)(...args);
+        return result instanceof Promise
+          ? result.catch((err: unknown) => {
+              throw translate(err);
+            })
+          : result;
+      };
+      return { query, release: () => client.release() } as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import ssh2 from "ssh2";
 import type { Database } from "../db/schema.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import type { Actor } from "../kernel/actor.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
 import {
   allowedEnv,
@@ -83,6 +84,8 @@ export function openAgentChannel(client: ssh2.Connection): Promise<Duplex> {
 
 /** What SSH clients are told when the gateway closes for a shutdown; OpenSSH prints it. */
 export const RESTARTING = "Azusa is restarting; reconnect in a moment";
+/** What an SSH client is told when its login cannot be checked because the database does not answer. */
+export const UNAVAILABLE = "Azusa cannot check logins for a moment (its database does not answer); try again shortly";
 
 /**
  * Ends a connection with SSH_MSG_DISCONNECT carrying `description` (RFC 4253 §11.1), reason
@@ -256,6 +259,11 @@ export function createSshGateway({
           principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };
           ctx.accept();
         })().catch((err) => {
+          // The database away (restarting) is no fault of the client's and no failed login: it is told so.
+          if (err instanceof AppError && err.code === "UNAVAILABLE") {
+            logger.warn({ ip, err: err.message }, "ssh login while the database does not answer");
+            return disconnectWith(client, UNAVAILABLE);
+          }
           logger.error({ err, ip }, "ssh authentication failed unexpectedly");
           ctx.reject([], false);
         });

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
-import { errorResponse, statusOf, toAppError } from "../api/errors.ts";
+import { errorResponse, RETRY_AFTER_SECONDS, statusOf, toAppError } from "../api/errors.ts";
 import { sessionCookieFrom } from "../auth/credentials.ts";
 import { AppError, notFound } from "../kernel/errors.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
@@ -86,6 +86,7 @@ export function webRoutes(deps: WebDeps) {
       c.set("csrfToken", "");
       c.set("unread", 0);
     }
+    if (appError.code === "UNAVAILABLE") c.header("retry-after", String(RETRY_AFTER_SECONDS));
     return render(c, <ErrorPage c={c} err={appError} />, statusOf[appError.code]);
   });
 
