@@ -14,6 +14,7 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   INVALID_STATE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  RANGE_NOT_SATISFIABLE: 416,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -34,7 +35,7 @@ export const ErrorBody = z
   })
   .openapi("Error");
 
-const errorContent = { "application/json": { schema: ErrorBody } };
+export const errorContent = { "application/json": { schema: ErrorBody } };
 
 /** The error responses every authenticated route can give, for its OpenAPI entry. */
 export const errorResponses = {

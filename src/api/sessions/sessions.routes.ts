@@ -1,9 +1,11 @@
 // HTTP for sessions into workspaces: the list of a package's sessions and each one's recording.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { SessionService } from "../../domain/sessions/sessions.service.ts";
-import { errorResponses } from "../errors.ts";
+import { AppError } from "../../kernel/errors.ts";
+import { errorContent, errorResponse, errorResponses } from "../errors.ts";
 import { actorOf, createRouter } from "../router.ts";
 import { IdParam, json } from "../schemas.ts";
+import { streamOf } from "../stream.ts";
 
 const Session = z
   .object({
@@ -41,9 +43,14 @@ const recording = createRoute({
   path: "/sessions/{id}/recording",
   tags: ["sessions"],
   summary: "The session's recording as asciicast v2 (the contract's leads, operators); audited",
-  request: { params: IdParam },
+  description:
+    "Streamed from disk. A single byte range (`Range: bytes=a-b`) is answered with 206 once the recording's size " +
+    "is known; other ranges are ignored and the whole recording is sent.",
+  request: { params: IdParam, headers: z.object({ range: z.string().optional() }) },
   responses: {
     200: { description: "asciicast v2", content: { "application/x-asciicast": { schema: z.string() } } },
+    206: { description: "The range asked for", content: { "application/x-asciicast": { schema: z.string() } } },
+    416: { description: "The range lies past the recording's end", content: errorContent },
     ...errorResponses,
   },
 });
@@ -54,9 +61,27 @@ export const sessionRoutes = (deps: { sessions: SessionService }) =>
       c.json({ items: await deps.sessions.forPackage(actorOf(c), c.req.valid("param").id) }, 200),
     )
     .openapi(recording, async (c) => {
-      const { session, cast } = await deps.sessions.recording(actorOf(c), c.req.valid("param").id);
-      return c.body(new Uint8Array(cast), 200, {
+      const read = await deps.sessions
+        .recording(actorOf(c), c.req.valid("param").id, { range: c.req.header("range") })
+        .catch((err: unknown) => {
+          if (!(err instanceof AppError && err.code === "RANGE_NOT_SATISFIABLE")) throw err;
+          return err;
+        });
+      if (read instanceof AppError) {
+        c.header("content-range", `bytes */${read.details?.size}`);
+        return errorResponse(c, read) as never;
+      }
+      const { session, stream, range, size } = read;
+      const headers: Record<string, string> = {
         "content-type": "application/x-asciicast",
         "content-disposition": `attachment; filename="${session.id}.cast"`,
-      });
+        "accept-ranges": "bytes",
+      };
+      if (range) {
+        headers["content-range"] = `bytes ${range.start}-${range.end}/${size}`;
+        headers["content-length"] = String(range.end - range.start + 1);
+      } else if (size !== null) {
+        headers["content-length"] = String(size);
+      }
+      return c.body(streamOf(stream), range ? 206 : 200, headers) as never;
     });

@@ -1,6 +1,5 @@
 // Sessions into workspaces as evidence: who, when, from where, how it ended, and the recording, shown to
 // the contract's leads and to operators only; anyone else is answered as if nothing existed.
-import { readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceSessionTable } from "../../db/schema.ts";
@@ -8,6 +7,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
+import { type RecordingRead, readRecording } from "./recording-file.ts";
 
 /** One session as leads and operators see it. */
 export interface WorkspaceSession {
@@ -132,8 +132,15 @@ export function createSessionService({
       return session;
     },
 
-    /** A session's recording (asciicast v2 text); reading it is audited. */
-    async recording(actor: Actor, sessionId: string): Promise<{ session: WorkspaceSession; cast: Buffer }> {
+    /**
+     * A session's recording as plain asciicast v2, streamed from disk (or the byte range `range`, an HTTP
+     * `Range` header, asks for); reading it is audited. Only a missing file is NOT_FOUND.
+     */
+    async recording(
+      actor: Actor,
+      sessionId: string,
+      options: { range?: string } = {},
+    ): Promise<{ session: WorkspaceSession } & RecordingRead> {
       const row = await db.selectFrom("workspace_session").selectAll().where("id", "=", sessionId).executeTakeFirst();
       if (!row) throw notFound("session");
       await mayReview(actor, row.package_id).catch(() => {
@@ -143,20 +150,20 @@ export function createSessionService({
       const base = resolve(dataDir);
       const file = resolve(join(base, row.recording));
       if (!file.startsWith(`${base}${sep}`)) throw notFound("recording");
-      let cast: Buffer;
+      const read = await readRecording(file, { range: options.range });
       try {
-        cast = await readFile(file);
-      } catch {
-        throw notFound("recording");
+        await audit.record(
+          actor,
+          "session.recording_read",
+          `session:${row.id}`,
+          { packageId: row.package_id, bytes: read.size, range: read.range },
+          { tenantId: row.tenant_id },
+        );
+      } catch (err) {
+        read.stream.destroy();
+        throw err;
       }
-      await audit.record(
-        actor,
-        "session.recording_read",
-        `session:${row.id}`,
-        { packageId: row.package_id, bytes: cast.length },
-        { tenantId: row.tenant_id },
-      );
-      return { session: toSession(row), cast };
+      return { session: toSession(row), ...read };
     },
   };
 }
