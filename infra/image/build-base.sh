@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Builds the default workspace image without a registry: Debian bookworm by debootstrap, with git, bash,
-# ca-certificates and a non-root user "azusa" (uid 1000), imported into the local Docker engine.
+# ca-certificates, OpenSSH's sftp-server and a non-root user "azusa" (uid 1000), imported into the local
+# Docker engine.
 #   infra/image/build-base.sh [TAG]     (default azusa/workspace-base:bookworm)
+#   infra/image/build-base.sh --recipe  prints the recipe an image carries in its io.azusa.image.recipe label
 # Progress goes to stderr; a second run rebuilds. Needs root (debootstrap) and a reachable Debian mirror.
 set -euo pipefail
 
 tag="${1:-azusa/workspace-base:bookworm}"
 mirror="${AZUSA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-packages="git,bash,ca-certificates,less,procps,openssh-client"
+# openssh-sftp-server: what the SSH gateway runs for SFTP when a template allows it
+packages="git,bash,ca-certificates,less,procps,openssh-client,openssh-sftp-server"
 recipe="bookworm minbase ${packages} user=azusa:1000 v1"
+if [ "$tag" = "--recipe" ]; then echo "$recipe"; exit 0; fi
 
 step() { echo "image: $*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

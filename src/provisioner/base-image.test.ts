@@ -65,7 +65,27 @@ describe("image keeper", () => {
     await createImageKeeper({ docker, logger, tag: missing, builder }).ensure(["other/image:1"]);
     await createImageKeeper({ docker, logger, tag: missing, builder, build: false }).ensure([missing]);
     const busybox = await ensureTestImage(docker);
-    await createImageKeeper({ docker, logger, tag: busybox, builder }).ensure([busybox]);
+    await createImageKeeper({ docker, logger, tag: busybox, builder, recipe: async () => undefined }).ensure([busybox]);
     expect(builds).toBe(0);
+  });
+
+  it("rebuilds an image made from another recipe in the background, while workspaces go on using it", async () => {
+    const build = deferred();
+    let builds = 0;
+    const busybox = await ensureTestImage(docker); // carries no io.azusa.image.recipe label: an older recipe
+    const keeper = createImageKeeper({
+      docker,
+      logger,
+      tag: busybox,
+      recipe: async () => "bookworm minbase git,openssh-sftp-server v2",
+      builder: () => {
+        builds++;
+        return build.promise;
+      },
+    });
+    await keeper.ensure([busybox]);
+    expect(builds).toBe(1);
+    await keeper.ready(busybox); // resolves with the build still running
+    build.resolve();
   });
 });

@@ -1,6 +1,6 @@
 // The default workspace image, built here without a registry by infra/image/build-base.sh; at start
 // Azusa builds it in the background when missing, and workspaces that need it wait for the build.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
@@ -19,6 +19,26 @@ export async function imageExists(docker: Pick<Docker, "getImage">, image: strin
     return true;
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** The label on a built image that names what it was built from (packages, user, version). */
+export const recipeLabel = "io.azusa.image.recipe";
+
+/** The recipe the build script puts on the image it builds now (`build-base.sh --recipe`). */
+export function baseImageRecipe(script = buildScript): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("bash", [script, "--recipe"], (err, stdout) => (err ? reject(err) : resolve(String(stdout).trim())));
+  });
+}
+
+/** The recipe label of `image`, null when it has none, undefined when the image is missing. */
+export async function imageRecipe(docker: Pick<Docker, "getImage">, image: string): Promise<string | null | undefined> {
+  try {
+    return (await docker.getImage(image).inspect()).Config?.Labels?.[recipeLabel] ?? null;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
     throw err;
   }
 }
@@ -59,7 +79,10 @@ export function buildBaseImage(
 export interface ImageKeeper {
   /** Resolves when `image` may be used; while a build of it runs, waits; rejects when that build failed. */
   ready(image: string): Promise<void>;
-  /** Starts building the base image in the background if `images` needs it and it is missing. */
+  /**
+   * Starts building the base image in the background if `images` needs it and it is missing, or was built
+   * from an older recipe (then workspaces keep using the old image until the new one is there).
+   */
   ensure(images: string[]): Promise<void>;
   /** Stops a build in progress (at shutdown); workspaces waiting for it fail. */
   stop(): void;
@@ -72,12 +95,15 @@ export function createImageKeeper({
   build = true,
   tag = baseImageTag,
   builder = (progress: (line: string) => void, signal: AbortSignal) => buildBaseImage({ signal }, progress),
+  recipe = () => baseImageRecipe(),
 }: {
   docker: Pick<Docker, "getImage">;
   logger: Logger;
   build?: boolean;
   tag?: string;
   builder?: (progress: (line: string) => void, signal: AbortSignal) => Promise<void>;
+  /** The recipe label the image must carry (default: the build script's); undefined: any image of `tag` will do. */
+  recipe?: () => Promise<string | undefined>;
 }): ImageKeeper {
   const builds = new Map<string, Promise<void>>();
   const abort = new AbortController();
@@ -90,7 +116,21 @@ export function createImageKeeper({
     },
     async ensure(images) {
       if (!images.includes(tag) || builds.has(tag)) return;
-      if (await imageExists(docker, tag)) return;
+      const [has, wanted] = await Promise.all([imageRecipe(docker, tag), recipe()]);
+      if (has !== undefined) {
+        if (wanted === undefined || has === wanted) return;
+        if (!build) {
+          logger.warn({ image: tag }, "the default workspace image is out of date; run `azusa image build`");
+          return;
+        }
+        // the old image serves meanwhile: nobody waits for this build
+        logger.info({ image: tag }, "rebuilding the out-of-date default workspace image in the background");
+        builder((line) => logger.info({ image: tag, line }, "image build"), abort.signal).then(
+          () => logger.info({ image: tag }, "workspace image rebuilt"),
+          (err: Error) => logger.error({ image: tag, err: err.message }, "rebuilding the workspace image failed"),
+        );
+        return;
+      }
       if (!build) {
         logger.warn({ image: tag }, "the default workspace image is missing; run `azusa image build`");
         return;

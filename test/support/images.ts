@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
-import { baseImageTag, buildBaseImage, imageExists } from "../../src/provisioner/base-image.ts";
+import { baseImageRecipe, baseImageTag, buildBaseImage, imageRecipe } from "../../src/provisioner/base-image.ts";
 
 /** Where Debian's `busybox-static` package puts the binary; `infra/setup.sh --for-tests` installs it. */
 export const busyboxPath = "/bin/busybox";
@@ -156,7 +156,8 @@ export async function ensureTestImage(docker: ImageApi): Promise<string> {
  * it is missing (about 75 s; needs debootstrap and a Debian mirror), for tests that need a real Debian.
  */
 export async function ensureBaseImage(docker: Pick<Docker, "getImage">): Promise<string> {
-  if (!(await imageExists(docker, baseImageTag))) {
+  // built again when the build script's recipe changed (a package added), as Azusa does at start
+  if ((await imageRecipe(docker, baseImageTag)) !== (await baseImageRecipe())) {
     await buildBaseImage({}, (line) => process.stderr.write(`${line}\n`));
   }
   return baseImageTag;
