@@ -202,6 +202,7 @@ export function buildAzusa(
     imageReady: images.ready,
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
     prepareEarly: (ws) => pulls.prepareRepository(ws.packageId),
+    onStarted: (ws) => pulls.syncPackageForks(ws.packageId),
   });
   const pulls = createPullService({
     db: db.kysely,

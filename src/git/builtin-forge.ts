@@ -51,6 +51,29 @@ const gitText = async (dir: string | undefined, args: string[], ok?: number[]) =
 /** Refs kept for Azusa's own use: fork branches and pull request heads; never advertised to readers. */
 export const forkRef = (workspaceId: string, branch = "") => `refs/azusa/forks/${workspaceId}/${branch}`;
 export const pullRef = (number: number) => `refs/azusa/pulls/${number}/head`;
+/** What was last sent to a workspace's fork of a published ref (`refs/heads/main`, `refs/tags/v1`). */
+export const sentRef = (workspaceId: string, ref = "") => `refs/azusa/sent/${workspaceId}/${ref}`;
+
+/** A published ref and the object it points at, as sent to a fork. */
+export interface PublishedRef {
+  ref: string;
+  sha: string;
+}
+
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** The refs a bundle carries, read from its header (`<sha> <ref>` lines; prerequisites start with `-`). */
+export function bundleRefs(bundle: Buffer): PublishedRef[] {
+  const end = bundle.indexOf("\n\n");
+  const header = bundle.subarray(0, Math.max(end, 0)).toString("utf8").split("\n").slice(1);
+  return header.flatMap((line) => {
+    const [sha = "", ref = ""] = line.split(" ");
+    return SHA.test(sha) && ref ? [{ ref, sha }] : [];
+  });
+}
+
+/** True when git refused to write a bundle because it would carry nothing. */
+export const emptyBundle = (err: unknown) => err instanceof Error && /empty bundle/.test(err.message);
 
 const safeId = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -220,14 +243,69 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       return out.split("\n").filter(Boolean);
     },
 
-    /** Fetches a fork's branches from a bundle file into `refs/azusa/forks/<workspace>/`, dropping deleted ones. */
-    async importFork(repo: RepositoryInfo, workspaceId: string, bundle: string): Promise<Map<string, string>> {
+    /**
+     * Sets `refs/azusa/forks/<workspace>/` to the fork's branches (`heads`, branch → commit), dropping deleted
+     * ones, with the new objects from `bundle` (a bundle of what the fork has beyond `knownTo`; none when the
+     * push made no objects). Every branch must point at a commit the bundle brought or one already known to be
+     * in the fork: a fork cannot name commits of another one.
+     */
+    async importFork(
+      repo: RepositoryInfo,
+      workspaceId: string,
+      heads: Map<string, string>,
+      bundle: string | null,
+    ): Promise<Map<string, string>> {
       if (!safeId.test(workspaceId)) throw new AppError("VALIDATION", "workspace id must be a plain name");
+      for (const [branch, sha] of heads) {
+        checkBranch(branch);
+        if (!SHA.test(sha)) throw new Error(`the fork's branch ${branch} names no commit`);
+      }
       const dir = pathOf(repo);
       const g = git(dir);
-      await g.raw(["bundle", "verify", "-q", bundle]);
-      await g.raw(["fetch", "-q", "--prune", "--force", "--no-tags", bundle, `+refs/heads/*:${forkRef(workspaceId)}*`]);
+      const tips: string[] = [];
+      if (bundle) {
+        await g.raw(["bundle", "verify", "-q", bundle]);
+        // Only the objects: refs are set below, from `heads`.
+        const listed = await g.raw(["bundle", "unbundle", bundle]);
+        for (const line of listed.split("\n")) {
+          const sha = line.split(" ")[0] ?? "";
+          if (SHA.test(sha)) tips.push(sha);
+        }
+      }
+      const wanted = [...heads.values()];
+      if (wanted.length) {
+        // Prints what is reachable from the fork's branches but neither from what it sent nor from what it had.
+        const stray = await g.raw([
+          "rev-list",
+          "--max-count=1",
+          ...wanted,
+          "--not",
+          ...tips,
+          ...(await forge.knownTo(repo, workspaceId)),
+        ]);
+        if (stray.trim()) throw new Error("the fork's branches name commits it did not send");
+      }
+      const had = await forge.forkBranches(repo, workspaceId);
+      const updates = [
+        ...[...heads].map(([branch, sha]) => `update ${forkRef(workspaceId, branch)} ${sha}`),
+        ...[...had.keys()].filter((b) => !heads.has(b)).map((b) => `delete ${forkRef(workspaceId, b)}`),
+      ];
+      if (updates.length) await runGit(dir, ["update-ref", "--stdin"], { input: `${updates.join("\n")}\n` });
       return forge.forkBranches(repo, workspaceId);
+    },
+
+    /**
+     * Commits the canonical repository knows a workspace's fork holds: its branches as last imported and the
+     * published branches last sent to it. A fork's bundle leaves out what these reach.
+     */
+    async knownTo(repo: RepositoryInfo, workspaceId: string): Promise<string[]> {
+      const out = await git(pathOf(repo)).raw([
+        "for-each-ref",
+        "--format=%(objectname)",
+        forkRef(workspaceId),
+        sentRef(workspaceId, "refs/heads/"),
+      ]);
+      return [...new Set(out.split("\n").filter(Boolean))];
     },
 
     /** The fork's branches as last imported. */
@@ -242,9 +320,68 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       return branches;
     },
 
-    /** A bundle of the default branch, to seed a fork. */
-    async bundleDefault(repo: RepositoryInfo): Promise<Buffer> {
-      return runGit(pathOf(repo), ["bundle", "create", "-q", "-", `refs/heads/${repo.defaultBranch}`]);
+    /** A bundle of every branch and tag, the refs a clone gets, to seed a fork; with the refs it carries. */
+    async bundlePublished(repo: RepositoryInfo): Promise<{ bundle: Buffer; refs: PublishedRef[] }> {
+      const bundle = await runGit(pathOf(repo), ["bundle", "create", "-q", "-", "--branches", "--tags"]);
+      return { bundle, refs: bundleRefs(bundle) };
+    },
+
+    /**
+     * The published refs (branches and tags) that moved since they were last sent to a workspace's fork, and a
+     * bundle of the objects the fork lacks for them: only what goes beyond `knownTo`, unless `full`. No refs
+     * when the fork is up to date; no bundle when the refs moved to commits the fork has.
+     */
+    async publishedFor(
+      repo: RepositoryInfo,
+      workspaceId: string,
+      { full = false }: { full?: boolean } = {},
+    ): Promise<{ refs: PublishedRef[]; bundle: Buffer | null }> {
+      const dir = pathOf(repo);
+      const list = async (...patterns: string[]) =>
+        (await git(dir).raw(["for-each-ref", "--format=%(objectname) %(refname)", ...patterns]))
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => {
+            const [sha = "", ref = ""] = line.split(" ");
+            return { ref, sha };
+          });
+      const prefix = sentRef(workspaceId);
+      const sent = new Map((await list(prefix)).map((r) => [r.ref.slice(prefix.length), r.sha]));
+      const refs = (await list("refs/heads/", "refs/tags/")).filter((r) => sent.get(r.ref) !== r.sha);
+      if (!refs.length) return { refs, bundle: null };
+      const known = full ? [] : await forge.knownTo(repo, workspaceId);
+      try {
+        const bundle = await runGit(dir, ["bundle", "create", "-q", "-", ...refs.map((r) => r.ref), "--not", ...known]);
+        return { refs: bundleRefs(bundle), bundle };
+      } catch (err) {
+        if (emptyBundle(err)) return { refs, bundle: null };
+        throw err;
+      }
+    },
+
+    /** Records that these published refs now are in a workspace's fork. */
+    async markSent(repo: RepositoryInfo, workspaceId: string, refs: PublishedRef[]): Promise<void> {
+      if (!safeId.test(workspaceId)) throw new AppError("VALIDATION", "workspace id must be a plain name");
+      if (!refs.length) return;
+      const input = refs.map((r) => `update ${sentRef(workspaceId, r.ref)} ${r.sha}\n`).join("");
+      await runGit(pathOf(repo), ["update-ref", "--stdin"], { input });
+    },
+
+    /**
+     * Packs the repository with git's own maintenance (the gc task: one pack, loose objects packed, refs packed),
+     * when it holds more than one pack or any loose object. Returns whether it ran.
+     */
+    async maintain(repo: RepositoryInfo): Promise<boolean> {
+      const dir = pathOf(repo);
+      const counts = Object.fromEntries(
+        (await git(dir).raw(["count-objects", "-v"]))
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => l.split(": ") as [string, string]),
+      );
+      if (Number(counts.count) === 0 && Number(counts.packs) <= 1) return false;
+      await git(dir).raw(["maintenance", "run", "--quiet", "--task=gc"]);
+      return true;
     },
 
     /** Keeps a pull request's head reachable even when its fork branch goes away. */

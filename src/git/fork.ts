@@ -60,7 +60,7 @@ export type SeedResult = { seeded: true; head: string } | { seeded: false; reaso
 const NO_GIT = 3;
 
 /**
- * Makes the fork from a bundle of the canonical default branch and checks it out in the workspace
+ * Makes the fork from a bundle of the canonical branches and tags and checks it out in the workspace
  * folder with the fork as `origin`, in one exec. `identity` becomes the checkout's commit author.
  * An image without git gets no fork; any other failure rejects with git's message.
  */
@@ -80,7 +80,7 @@ rm -rf "$fork" "$clone" "$folder/.git"
 mkdir -p "$folder/.azusa"
 cat > "$bundle"
 git init -q --bare -b main "$fork"
-git -C "$fork" fetch -q "$bundle" "+refs/heads/*:refs/heads/*"
+git -C "$fork" fetch -q "$bundle" "+refs/heads/*:refs/heads/*" "+refs/tags/*:refs/tags/*"
 rm -f "$bundle"
 git clone -q --no-checkout -c user.name="$2" -c user.email="$3" "$fork" "$clone"
 mv "$clone/.git" "$folder/.git"
@@ -103,27 +103,117 @@ git rev-parse HEAD
   return { seeded: true, head: r.stdout.trim() };
 }
 
+/** A branch of the fork as listed by git; anything else the workspace prints is ignored. */
+const HEAD_LINE = /^([0-9a-f]{40}(?:[0-9a-f]{24})?) refs\/heads\/(\S+)$/;
+
+/** The fork's branches (name → commit), listed in one short exec; fails when the workspace is not running. */
+export async function forkHeads(driver: WorkspaceDriver, target: ForkTarget): Promise<Map<string, string>> {
+  const r = await run(driver, target.ref, [
+    "git",
+    "-C",
+    `${target.folder}/${FORK_DIR}`,
+    "for-each-ref",
+    "--format=%(objectname) %(refname)",
+    "refs/heads/",
+  ]);
+  if (r.code !== 0) throw failed("listing the workspace's fork", r);
+  const heads = new Map<string, string>();
+  for (const line of r.stdout.split("\n")) {
+    const m = HEAD_LINE.exec(line);
+    if (m?.[1] && m[2]) heads.set(m[2], m[1]);
+  }
+  return heads;
+}
+
+/** The exit status of `git bundle create` that found nothing to carry ("Refusing to create empty bundle"). */
+const EMPTY = 9;
+
 /**
- * Takes every branch of the fork out as a bundle file and hands it to `use`; the file is gone after.
- * Fails when the fork has no branch or the workspace is not running.
+ * Takes the fork's branches out as a bundle file of only what `known` (commits the canonical repository knows
+ * the fork holds) does not reach, and hands it to `use`; the file is gone after. `use` gets null when the
+ * branches carry nothing new (a branch made or moved to a commit already known). Fails when the workspace
+ * is not running.
  */
 export async function withForkBundle<T>(
   driver: WorkspaceDriver,
   target: ForkTarget,
-  use: (file: string) => Promise<T>,
+  known: string[],
+  use: (file: string | null) => Promise<T>,
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "azusa-fork-"));
   const file = join(dir, "fork.bundle");
+  // Commits missing from the fork (a branch deleted and pruned since) are left out of `--not`, not an error.
+  // The bundle goes to stdout through fd 3 while git's messages are caught to tell "nothing new" apart.
+  const script = `fork="$1"; shift
+exec 3>&1
+if err=$(git -C "$fork" bundle create -q - --branches --ignore-missing --not "$@" 2>&1 1>&3); then exit 0; fi
+case "$err" in *"empty bundle"*) exit ${EMPTY};; esac
+echo "$err" >&2
+exit 1
+`;
   try {
     const r = await run(
       driver,
       target.ref,
-      ["git", "-C", `${target.folder}/${FORK_DIR}`, "bundle", "create", "-q", "-", "--branches"],
+      ["sh", "-c", script, "fork-bundle", `${target.folder}/${FORK_DIR}`, ...known],
       { stdoutFile: file },
     );
+    if (r.code === EMPTY) return await use(null);
     if (r.code !== 0) throw failed("reading the workspace's fork", r);
     return await use(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What bringing a fork's published refs up to date did. */
+export type UpdateResult =
+  | { ok: true /** Branches and tags the engineer moved elsewhere, left as they are. */; kept: string[] }
+  | { ok: false; reason: "missing-prerequisites" };
+
+/** The update script's exit status when the fork lacks commits the bundle builds on. */
+const MISSING = 4;
+
+/**
+ * Brings published refs (branches and tags of the canonical repository) into the fork: the objects from
+ * `bundle` (none when the fork has them), then each ref set where the fork lacks it or holds an ancestor of it
+ * (a fast-forward). A branch or tag the engineer moved elsewhere is kept and reported. `missing-prerequisites`:
+ * the bundle builds on commits the fork no longer has; send a whole one.
+ */
+export async function updateFork(
+  driver: WorkspaceDriver,
+  target: ForkTarget,
+  bundle: Buffer | null,
+  refs: { ref: string; sha: string }[],
+): Promise<UpdateResult> {
+  // Refs and commits reach the script as arguments, never spliced into its text.
+  const script = `set -e
+fork="$1"; shift
+incoming="$fork/../incoming.bundle"
+cat > "$incoming"
+if [ -s "$incoming" ]; then
+  if ! git -C "$fork" bundle verify -q "$incoming" >/dev/null 2>&1; then rm -f "$incoming"; exit ${MISSING}; fi
+  git -C "$fork" bundle unbundle "$incoming" >/dev/null
+fi
+rm -f "$incoming"
+while [ $# -ge 2 ]; do
+  sha="$1"; ref="$2"; shift 2
+  cur=$(git -C "$fork" rev-parse -q --verify "$ref" || true)
+  if [ -z "$cur" ]; then git -C "$fork" update-ref "$ref" "$sha" ""
+  elif [ "$cur" = "$sha" ]; then :
+  elif case "$ref" in refs/heads/*) git -C "$fork" merge-base --is-ancestor "$cur" "$sha";; *) false;; esac; then
+    git -C "$fork" update-ref "$ref" "$sha" "$cur"
+  else echo "$ref"; fi
+done
+`;
+  const args = refs.flatMap((r) => [r.sha, r.ref]);
+  const r = await run(
+    driver,
+    target.ref,
+    ["sh", "-c", script, "update-fork", `${target.folder}/${FORK_DIR}`, ...args],
+    { input: bundle ?? Buffer.alloc(0) },
+  );
+  if (r.code === MISSING) return { ok: false, reason: "missing-prerequisites" };
+  if (r.code !== 0) throw failed("bringing the workspace's fork up to date", r);
+  return { ok: true, kept: r.stdout.split("\n").filter(Boolean) };
 }

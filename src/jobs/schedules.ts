@@ -56,6 +56,8 @@ export function schedules({
   ];
   // Notices pushes to the forks of open pull requests (reads also notice them at once).
   if (pulls) list.push({ name: "pulls.refresh", cron: "*/5 * * * *", run: () => pulls.refreshOpen() });
+  // Forks a merge could not reach (stopped then) brought up to date; canonical repositories packed.
+  if (pulls) list.push({ name: "repositories.maintain", cron: "23 * * * *", run: () => pulls.maintainRepositories() });
   if (reminders) {
     list.push(
       // Monday morning: last week's timesheets that are not submitted yet.

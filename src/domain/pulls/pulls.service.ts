@@ -8,7 +8,7 @@ import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
-import { type ForkTarget, seedFork, withForkBundle } from "../../git/fork.ts";
+import { type ForkTarget, forkHeads, seedFork, updateFork, withForkBundle } from "../../git/fork.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { Logger } from "../../logger.ts";
@@ -275,14 +275,71 @@ export function createPullService({
     return { ref, folder: await workspaceFolder(ws.template) };
   }
 
-  /** Brings the fork's branches into the canonical repository's private refs; false when it could not. */
+  /**
+   * Brings the fork's branches into the canonical repository's private refs; false when it could not. A fork
+   * whose branches did not move costs one listing; a push carries only the objects the canonical side lacks.
+   */
   async function importFork(repo: RepositoryInfo, packageId: string, workspaceId: string): Promise<boolean> {
     const target = await forkTarget(workspaceId);
     if (!target) return false;
-    await serial(`repo:${packageId}`, () =>
-      withForkBundle(driver, target, (file) => forge.importFork(repo, workspaceId, file)),
-    );
+    await serial(`repo:${packageId}`, async () => {
+      const heads = await forkHeads(driver, target);
+      const had = await forge.forkBranches(repo, workspaceId);
+      if (heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha)) return;
+      const known = await forge.knownTo(repo, workspaceId);
+      await withForkBundle(driver, target, known, (file) => forge.importFork(repo, workspaceId, heads, file));
+    });
     return true;
+  }
+
+  /**
+   * Brings the canonical branches and tags into a running workspace's fork (what moved since they were last
+   * sent, with only the objects the fork lacks), so that `git fetch origin` in the workspace sees merged work.
+   * A branch or tag the engineer moved elsewhere is kept, and logged. False when the fork cannot be reached.
+   */
+  async function syncFork(repo: RepositoryInfo, packageId: string, workspaceId: string): Promise<boolean> {
+    const target = await forkTarget(workspaceId);
+    if (!target) return false;
+    await serial(`repo:${packageId}`, async () => {
+      let out = await forge.publishedFor(repo, workspaceId);
+      if (!out.refs.length) return;
+      let result = await updateFork(driver, target, out.bundle, out.refs);
+      if (!result.ok) {
+        // The fork lost commits it was sent (a branch deleted and pruned): send the whole history of what moved.
+        out = await forge.publishedFor(repo, workspaceId, { full: true });
+        result = await updateFork(driver, target, out.bundle, out.refs);
+      }
+      if (!result.ok) throw new Error("the workspace's fork refused a whole bundle");
+      await forge.markSent(repo, workspaceId, out.refs);
+      if (result.kept.length)
+        logger.info(
+          { workspace: workspaceId, refs: result.kept },
+          "fork refs the engineer moved elsewhere were kept as they are",
+        );
+    });
+    return true;
+  }
+
+  /** syncFork for every running workspace of a package on the built-in forge; a failure is logged. */
+  async function syncPackageForks(packageId: string): Promise<void> {
+    const row = await db.selectFrom("repository").selectAll().where("package_id", "=", packageId).executeTakeFirst();
+    if (!row || row.forge !== forge.kind) return;
+    const repo = infoOf(row);
+    const workspaces = await db
+      .selectFrom("workspace")
+      .select("id")
+      .where("package_id", "=", packageId)
+      .where("state", "=", "running")
+      .where("prepared_at", "is not", null)
+      .execute();
+    for (const ws of workspaces) {
+      await syncFork(repo, packageId, ws.id).catch((err) =>
+        logger.warn(
+          { workspace: ws.id, err: err instanceof Error ? err.message : String(err) },
+          "bringing the workspace's fork up to date failed; the next sync tries again",
+        ),
+      );
+    }
   }
 
   /**
@@ -444,8 +501,8 @@ export function createPullService({
         );
       if (await onGithub(workspace.packageId)) return void (await skip("the repository is on GitHub"));
       const repo = await ensureRepository(workspace.packageId);
-      const [bundle, engineer] = await Promise.all([
-        forge.bundleDefault(repo),
+      const [{ bundle, refs }, engineer] = await Promise.all([
+        forge.bundlePublished(repo),
         db.selectFrom("user").select(["name", "email"]).where("id", "=", workspace.engineerId).executeTakeFirst(),
       ]);
       const seeded = await seedFork(driver, { ref, folder }, bundle, {
@@ -453,6 +510,7 @@ export function createPullService({
         email: engineer?.email ?? "engineer@localhost",
       });
       if (!seeded.seeded) return void (await skip(seeded.reason));
+      await forge.markSent(repo, workspace.id, refs);
       await forge.grantEngineer(repo, { login: workspace.engineerId });
       await audit.record(
         system,
@@ -707,6 +765,8 @@ export function createPullService({
           { tenantId: pr.tenant_id, trx },
         );
       });
+      // The merged main reaches the workspaces before the lead hears it is merged.
+      await syncPackageForks(pr.package_id);
       return service.get(actor, id);
     },
 
@@ -729,6 +789,31 @@ export function createPullService({
         .where("id", "=", packageId)
         .executeTakeFirst();
       return row?.tenant_id ?? null;
+    },
+
+    /** Brings the forks of a package's running workspaces up to date (after a merge, a start). */
+    syncPackageForks,
+
+    /**
+     * The periodic pass over built-in repositories: brings every running workspace's fork up to date with its
+     * canonical branches and tags (one that was stopped at a merge, say), and packs each repository with git's
+     * own maintenance. Returns how many repositories were packed.
+     */
+    async maintainRepositories(): Promise<number> {
+      const rows = await db.selectFrom("repository").selectAll().where("forge", "=", forge.kind).execute();
+      let packed = 0;
+      for (const row of rows) {
+        await syncPackageForks(row.package_id);
+        try {
+          if (await serial(`repo:${row.package_id}`, () => forge.maintain(infoOf(row)))) packed++;
+        } catch (err) {
+          logger.warn(
+            { package: row.package_id, err: err instanceof Error ? err.message : String(err) },
+            "packing the package's repository failed; the next run tries again",
+          );
+        }
+      }
+      return packed;
     },
 
     /** The periodic check: notices pushes to the forks of every open pull request. */

@@ -61,6 +61,7 @@ export function createWorkspaceService({
   now = () => new Date(),
   prepare,
   prepareEarly,
+  onStarted,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
@@ -89,6 +90,11 @@ export function createWorkspaceService({
    * that it runs while the container is made; its failure is left for `prepare` to meet and report.
    */
   prepareEarly?: (workspace: Workspace) => Promise<unknown>;
+  /**
+   * Runs once a stopped workspace with its code checked out is started again (the forge brings its fork up to
+   * date with work merged meanwhile); a failure is logged, the start stands.
+   */
+  onStarted?: (workspace: Workspace) => Promise<void>;
 }) {
   let templates: Promise<Map<string, WorkspaceTemplate>> | undefined;
   // Provisioning and the checkout after it, per workspace: drain waits for them, reconcile leaves them alone.
@@ -455,8 +461,16 @@ export function createWorkspaceService({
         });
       }
       await driver.start(ref);
-      if (row.state !== "running")
+      if (row.state !== "running") {
         await setState(row, actor, "running", actor.kind === "user" ? `started by ${actor.role}` : "started");
+        if (row.prepared_at)
+          await onStarted?.(toWorkspace({ ...row, state: "running" })).catch((err) =>
+            logger.warn(
+              { workspace: id, err: err instanceof Error ? err.message : String(err) },
+              "after-start work failed",
+            ),
+          );
+      }
       return toWorkspace(await visible(actor, id));
     },
 
