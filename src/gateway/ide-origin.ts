@@ -7,9 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { requestIp } from "../api/client-ip.ts";
 import type { CredentialStore } from "../auth/credentials.ts";
 import { isSealed, type Sealer, tryOpen } from "../auth/sealed.ts";
+import { requestIp } from "../http/client-ip.ts";
 import type { Principal } from "./bridge.ts";
 import type { IdeProxy } from "./ide-proxy.ts";
 

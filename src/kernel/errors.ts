@@ -1,4 +1,4 @@
-// The closed set of error codes that every layer may raise, kept below the domain; src/api/errors.ts maps them to HTTP.
+// The closed set of error codes that every layer may raise, kept below the domain; src/http/errors.ts maps them to HTTP.
 
 /** Every failure Azusa reports has one of these codes. */
 export const errorCodes = [

@@ -3,11 +3,30 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AppDeps } from "../api/app.ts";
-import type { AppEnv } from "../api/router.ts";
-import type { WorkPackage } from "../domain/packages/packages.service.ts";
+import type { CredentialStore } from "../auth/credentials.ts";
+import type { AccountService } from "../domain/accounts/accounts.service.ts";
+import type { AuditService } from "../domain/audit/audit.service.ts";
+import type { ContractService } from "../domain/contracts/contracts.service.ts";
+import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
+import type { EngineerService } from "../domain/engineers/engineers.service.ts";
+import type { NotificationService } from "../domain/notifications/notifications.service.ts";
+import type { OfferService } from "../domain/offers/offers.service.ts";
+import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
+import type { PullService } from "../domain/pulls/pulls.service.ts";
+import type { SessionService } from "../domain/sessions/sessions.service.ts";
+import type { TenantService } from "../domain/tenants/tenants.service.ts";
+import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
+import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
+import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
+import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { Bridge } from "../gateway/bridge.ts";
+import type { IdeOrigin } from "../gateway/ide-origin.ts";
+import type { IdeProxy } from "../gateway/ide-proxy.ts";
+import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
+import type { AppEnv } from "../http/router.ts";
 import type { Actor, Role } from "../kernel/actor.ts";
 import { AppError, invalidField, notFound } from "../kernel/errors.ts";
+import type { Logger } from "../logger.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
 
 /** The person behind a page request; pages are for people signed in with a session, never API keys. */
@@ -31,7 +50,7 @@ export type WebContext = Context<WebEnv>;
 
 /**
  * The form token of a session: an HMAC keyed by the session cookie, which a page on another site can
- * neither read nor compute. It adds to the Origin check every POST already passes (src/api/app.ts).
+ * neither read nor compute. It adds to the Origin check every POST already passes (src/http/app.ts).
  */
 export function csrfTokenFor(sessionCookie: string): string {
   return createHmac("sha256", sessionCookie).update("azusa web form").digest("base64url");
@@ -53,39 +72,41 @@ export function requireRole(c: WebContext, ...roles: Role[]): WebUser {
 }
 
 /** What the pages need: the application's services, and a way to hand a request to better-auth's routes. */
-export type WebDeps = Pick<
-  AppDeps,
-  | "credentials"
-  | "accounts"
-  | "tenants"
-  | "contracts"
-  | "packages"
-  | "wbs"
-  | "engineers"
-  | "offers"
-  | "workspaces"
-  | "audit"
-  | "logger"
-  | "baseUrl"
-  | "wbsLimit"
-  | "pulls"
-  | "timesheets"
-  | "settlements"
-  | "deliveries"
-  | "notifications"
-  | "bridge"
-  | "trustProxy"
-  | "workspaceFiles"
-  | "ideProxy"
-  | "ideOrigin"
-  | "sessions"
-> & {
+export interface WebDeps {
+  credentials: CredentialStore;
+  accounts: AccountService;
+  tenants: TenantService;
+  contracts: ContractService;
+  packages: PackageService;
+  wbs: WbsImportService;
+  engineers: EngineerService;
+  offers: OfferService;
+  workspaces: WorkspaceService;
+  sessions: SessionService;
+  audit: AuditService;
+  pulls: PullService;
+  timesheets: TimesheetService;
+  settlements: SettlementService;
+  deliveries: DeliveryService;
+  notifications: NotificationService;
+  logger: Logger;
+  baseUrl: string;
+  wbsLimit: number;
+  trustProxy: boolean;
+  /** The exec bridge the browser terminal shares with the SSH gateway. */
+  bridge: Bridge;
+  /** The web IDE's files, through the driver's exec. */
+  workspaceFiles: WorkspaceFiles;
+  /** The proxy to a template's own IDE, behind the pages' sign-in. */
+  ideProxy: IdeProxy;
+  /** The listener of the IDEs' own origins; null when off (AZUSA_IDE_PORT=off). */
+  ideOrigin: IdeOrigin | null;
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that
    * the sign-in throttle and its audit events are the same for the page as for the API.
    */
   dispatch(request: Request, env: WebEnv["Bindings"]): Response | Promise<Response>;
-};
+}
 
 /** Sends a whole page as HTML5. */
 export function render(c: WebContext, page: JSX.Element, status: ContentfulStatusCode = 200) {

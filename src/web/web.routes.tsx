@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
-import { errorResponse, RETRY_AFTER_SECONDS, statusOf, toAppError } from "../api/errors.ts";
 import { sessionCookieFrom } from "../auth/credentials.ts";
+import { errorResponse, RETRY_AFTER_SECONDS, statusOf, toAppError } from "../http/errors.ts";
 import { AppError, notFound } from "../kernel/errors.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
 import { Layout } from "./layout.tsx";
@@ -94,7 +94,7 @@ export function webRoutes(deps: WebDeps) {
     c.body(stylesheet, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
   );
 
-  // A WBS is larger than other forms (src/api/app.ts exempts this path from the general limit).
+  // A WBS is larger than other forms (src/http/app.ts exempts this path from the general limit).
   web.use(
     "/contracts/:id/wbs",
     bodyLimit({

@@ -1,8 +1,8 @@
 // HTTP for a contractor's API keys.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { ApiKeyService } from "../../domain/accounts/api-keys.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const ApiKey = z

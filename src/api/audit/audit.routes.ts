@@ -1,9 +1,9 @@
 // HTTP for the audit log: operators read all of it, contractors their tenant's part.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AuditService } from "../../domain/audit/audit.service.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { forbidden } from "../../kernel/errors.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
 import { json } from "../schemas.ts";
 
 const AuditEvent = z

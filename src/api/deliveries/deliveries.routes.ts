@@ -2,9 +2,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { DeliveryService } from "../../domain/delivery/delivery.service.ts";
 import type { OrderTerms } from "../../domain/delivery/order-document.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Delivery = z

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Hono } from "hono";
-import type { AppEnv } from "../router.ts";
+import type { AppEnv } from "../../http/router.ts";
 
 const assets: Record<string, string> = {
   "swagger-ui.css": "text/css; charset=utf-8",

@@ -2,8 +2,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { EngineerService } from "../../domain/engineers/engineers.service.ts";
 import { vettingKinds } from "../../domain/matching/matching.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 
 const Skill = z.strictObject({

@@ -6,10 +6,10 @@ import type { AuditService } from "../../domain/audit/audit.service.ts";
 import type { PullService } from "../../domain/pulls/pulls.service.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { advertiseRefs, uploadPack } from "../../git/smart-http.ts";
+import { clientIp } from "../../http/client-ip.ts";
+import type { AppEnv } from "../../http/router.ts";
 import { type Actor, system } from "../../kernel/actor.ts";
 import { AppError } from "../../kernel/errors.ts";
-import { clientIp } from "../client-ip.ts";
-import type { AppEnv } from "../router.ts";
 
 const challenge = { "www-authenticate": 'Basic realm="Azusa", charset="UTF-8"' };
 

@@ -3,8 +3,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Hono } from "hono";
 import type { GithubService } from "../../domain/github/github.service.ts";
-import { errorResponses } from "../errors.ts";
-import { type AppEnv, actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { type AppEnv, actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Settings = z

@@ -1,8 +1,8 @@
 // HTTP for invitations: the only way in besides `azusa admin create`.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccountService } from "../../domain/accounts/accounts.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { Email, Id, IdParam, json, RoleSchema } from "../schemas.ts";
 import { User } from "../users/users.routes.ts";
 

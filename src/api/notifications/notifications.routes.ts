@@ -1,8 +1,8 @@
 // HTTP for the caller's in-app notifications and the tenant's outgoing webhooks.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { NotificationService } from "../../domain/notifications/notifications.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Notification = z

@@ -1,8 +1,8 @@
 // HTTP for suggestions, offers and their answers, and withdrawal.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OfferService } from "../../domain/offers/offers.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 
 const Offer = z

@@ -1,8 +1,8 @@
 // HTTP for pull requests: opened by the package's engineer from a fork branch, reviewed and merged by the lead.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { PullService } from "../../domain/pulls/pulls.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Comment = z.strictObject({

@@ -1,9 +1,9 @@
 // HTTP for sessions into workspaces: the list of a package's sessions and each one's recording.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { SessionService } from "../../domain/sessions/sessions.service.ts";
+import { errorContent, errorResponse, errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { AppError } from "../../kernel/errors.ts";
-import { errorContent, errorResponse, errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
 import { IdParam, json } from "../schemas.ts";
 import { streamOf } from "../stream.ts";
 

@@ -2,8 +2,8 @@
 // settlement against the band with its adjustments.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { SettlementService } from "../../domain/timesheets/settlements.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 
 const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "must be YYYY-MM");

@@ -1,8 +1,8 @@
 // HTTP for tenants (prime contractors).
 import { createRoute, z } from "@hono/zod-openapi";
 import type { TenantService } from "../../domain/tenants/tenants.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Tenant = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi("Tenant");

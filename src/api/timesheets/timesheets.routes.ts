@@ -3,8 +3,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { TimesheetService } from "../../domain/timesheets/timesheets.service.ts";
 import { timesheetStates } from "../../domain/timesheets/timesheets.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 
 const Day = z.iso.date().describe("YYYY-MM-DD");

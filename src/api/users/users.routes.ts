@@ -1,8 +1,8 @@
 // HTTP for users: who am I, who is in my tenant, and role changes by operators.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccountService } from "../../domain/accounts/accounts.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { Id, IdParam, json, RoleSchema } from "../schemas.ts";
 
 export const User = z

@@ -1,8 +1,8 @@
 // HTTP for workspaces: the one of a package, and starting, stopping and destroying it.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { WorkspaceService } from "../../domain/workspaces/workspaces.service.ts";
-import { errorResponses } from "../errors.ts";
-import { actorOf, createRouter } from "../router.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Workspace = z

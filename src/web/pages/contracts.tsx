@@ -1,8 +1,8 @@
 // Contractor and lead: the contracts they see, one contract's progress and critical path, and the WBS upload
 // that shows a refused file's problems row by row.
 import { Hono } from "hono";
-import { NewContract } from "../../api/contracts/contracts.routes.ts";
 import type { User } from "../../domain/accounts/accounts.service.ts";
+import { NewContract } from "../../domain/contracts/contract-input.ts";
 import { type Contract, confidentialityLevels, contractTypes } from "../../domain/contracts/contracts.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { ContractPlan, WorkPackage } from "../../domain/packages/packages.service.ts";

@@ -2,7 +2,7 @@
 // writes: headers set on Node's response are merged into whatever the handler returns.
 import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
-import type { AppEnv } from "../router.ts";
+import type { AppEnv } from "./router.ts";
 
 const securityHeaders: [string, string][] = [
   ["x-content-type-options", "nosniff"],

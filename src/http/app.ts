@@ -1,115 +1,47 @@
-// The Hono application: middleware, authentication, every API module and the generated OpenAPI document.
+// The Hono application: request context, errors, authentication and operational endpoints; mounts src/api and src/web.
 import { timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
+import { API, type ApiDeps, isPublicApiPath, mountApi } from "../api/api.routes.ts";
 import type { Auth } from "../auth/auth.ts";
 import { CLIENT_IP_HEADER } from "../auth/auth.ts";
-import { apiKeyFrom, type CredentialStore, sessionCookieFrom } from "../auth/credentials.ts";
-import type { AccountService } from "../domain/accounts/accounts.service.ts";
-import type { ApiKeyService } from "../domain/accounts/api-keys.service.ts";
+import { apiKeyFrom, sessionCookieFrom } from "../auth/credentials.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
-import type { ContractService } from "../domain/contracts/contracts.service.ts";
-import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
-import type { OrderTerms } from "../domain/delivery/order-document.ts";
-import type { EngineerService } from "../domain/engineers/engineers.service.ts";
-import type { GithubService } from "../domain/github/github.service.ts";
-import type { NotificationService } from "../domain/notifications/notifications.service.ts";
-import type { OfferService } from "../domain/offers/offers.service.ts";
-import type { PackageService } from "../domain/packages/packages.service.ts";
-import type { PullService } from "../domain/pulls/pulls.service.ts";
-import type { SessionService } from "../domain/sessions/sessions.service.ts";
-import type { TenantService } from "../domain/tenants/tenants.service.ts";
-import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
-import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
-import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
-import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
-import type { Bridge } from "../gateway/bridge.ts";
-import type { IdeOrigin } from "../gateway/ide-origin.ts";
-import type { IdeProxy } from "../gateway/ide-proxy.ts";
-import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
-import type { BuiltinForge } from "../git/builtin-forge.ts";
 import { type Actor, isRole, system } from "../kernel/actor.ts";
 import { AppError, type ErrorCode } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { webRoutes } from "../web/web.routes.tsx";
-import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
-import { auditRoutes } from "./audit/audit.routes.ts";
+import type { WebDeps } from "../web/web-env.ts";
 import { clientIp } from "./client-ip.ts";
-import { contractRoutes } from "./contracts/contracts.routes.ts";
-import { deliveryRoutes } from "./deliveries/deliveries.routes.ts";
-import { docsRoutes } from "./docs/docs.routes.ts";
-import { engineerRoutes } from "./engineers/engineers.routes.ts";
 import { errorResponse, toAppError } from "./errors.ts";
-import { gitRoutes } from "./git/git.routes.ts";
-import { githubRoutes, githubWebhookRoutes } from "./github/github.routes.ts";
-import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
-import { notificationRoutes } from "./notifications/notifications.routes.ts";
-import { offerRoutes } from "./offers/offers.routes.ts";
-import { packageRoutes } from "./packages/packages.routes.ts";
-import { pullRoutes } from "./pulls/pulls.routes.ts";
+import { type Metrics, observe } from "./metrics.ts";
+import { requestStamp } from "./request-context.ts";
 import { type AppEnv, createRouter } from "./router.ts";
-import { sessionRoutes } from "./sessions/sessions.routes.ts";
-import { settlementRoutes } from "./settlements/settlements.routes.ts";
-import { type Metrics, observe } from "./system/metrics.ts";
-import { requestStamp } from "./system/request-context.ts";
-import { tenantRoutes } from "./tenants/tenants.routes.ts";
-import { timesheetRoutes } from "./timesheets/timesheets.routes.ts";
-import { userRoutes } from "./users/users.routes.ts";
-import { workspaceRoutes } from "./workspaces/workspaces.routes.ts";
 
-export interface AppDeps {
-  auth: Auth;
-  credentials: CredentialStore;
-  accounts: AccountService;
-  apiKeys: ApiKeyService;
-  tenants: TenantService;
-  contracts: ContractService;
-  packages: PackageService;
-  wbs: WbsImportService;
-  engineers: EngineerService;
-  offers: OfferService;
-  workspaces: WorkspaceService;
-  sessions: SessionService;
-  audit: AuditService;
-  logger: Logger;
-  metrics: Metrics;
-  probes: { database(): Promise<void>; docker: EngineProbe };
-  baseUrl: string;
-  bodyLimit: number;
-  wbsLimit: number;
-  trustProxy: boolean;
-  /** When set, /metrics needs it as a bearer token. */
-  metricsToken?: string;
-  timesheets: TimesheetService;
-  settlements: SettlementService;
-  deliveries: DeliveryService;
-  orders: { terms(actor: Actor, assignmentId: string): Promise<OrderTerms>; render(t: OrderTerms): string };
-  notifications: NotificationService;
-  pulls: PullService;
-  forge: BuiltinForge;
-  github: GithubService;
-  /** Failed sign-ins per address per minute (the form's and Git's Basic credentials). */
-  signInLimit?: number;
-  /** The exec bridge the browser terminal shares with the SSH gateway. */
-  bridge: Bridge;
-  /** The web IDE's files, through the driver's exec. */
-  workspaceFiles: WorkspaceFiles;
-  /** The proxy to a template's own IDE, behind the pages' sign-in. */
-  ideProxy: IdeProxy;
-  /** The listener of the IDEs' own origins; null when off (AZUSA_IDE_PORT=off). */
-  ideOrigin: IdeOrigin | null;
-}
+/** What the application needs: what the API modules and the pages take, and what this layer uses itself. */
+export type AppDeps = ApiDeps &
+  Omit<WebDeps, "dispatch"> & {
+    auth: Auth;
+    audit: AuditService;
+    logger: Logger;
+    metrics: Metrics;
+    probes: { database(): Promise<void>; docker: EngineProbe };
+    bodyLimit: number;
+    trustProxy: boolean;
+    /** When set, /metrics needs it as a bearer token. */
+    metricsToken?: string;
+    /** Failed sign-ins per address per minute (the form's and Git's Basic credentials). */
+    signInLimit?: number;
+  };
 
 const safeEqual = (a: string, b: string) => {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 };
-
-const API = "/api/v1";
 
 /** better-auth endpoints exposed under /api/auth; everything else it offers stays internal. */
 const authPaths = new Set([
@@ -122,7 +54,6 @@ const authPaths = new Set([
   "/revoke-other-sessions",
   "/change-password",
 ]);
-const publicPaths = new Set([`${API}/openapi.json`, `${API}${acceptInvitation.path}`]);
 
 const authErrorCode = (status: number): ErrorCode =>
   status === 401
@@ -287,59 +218,15 @@ export function createApp(deps: AppDeps) {
     const actor: Actor | null = principal ? { kind: "user", ...principal } : null;
     c.set("actor", actor);
     c.set("principal", principal);
-    const path = c.req.path;
-    if (!actor && !publicPaths.has(path) && !path.startsWith(`${API}/docs`)) {
+    if (!actor && !isPublicApiPath(c.req.path)) {
       throw new AppError("UNAUTHENTICATED", "sign in first, or send an API key in x-api-key");
     }
     await next();
   };
 
-  app.route(API, tenantRoutes(deps));
-  app.route(API, contractRoutes(deps));
-  app.route(API, packageRoutes(deps));
-  app.route(API, engineerRoutes(deps));
-  app.route(API, offerRoutes(deps));
-  app.route(API, workspaceRoutes(deps));
-  app.route(API, sessionRoutes(deps));
-  app.route(API, userRoutes(deps));
-  app.route(API, invitationRoutes(deps));
-  app.route(API, apiKeyRoutes(deps));
-  app.route(API, auditRoutes(deps));
-  app.route(API, timesheetRoutes(deps));
-  app.route(API, settlementRoutes(deps));
-  app.route(API, deliveryRoutes(deps));
-  app.route(API, notificationRoutes(deps));
-  app.route(API, pullRoutes(deps));
-  app.route("/git", gitRoutes(deps));
-  app.route(API, githubRoutes(deps));
-  app.route("/webhooks/github", githubWebhookRoutes(deps));
-  app.route(`${API}/docs`, docsRoutes({ base: `${API}/docs`, specUrl: `${API}/openapi.json` }));
+  mountApi(app, deps);
   // The pages (src/web), outside /api: the same services, so the same visibility; sign-in goes through /api/auth.
   app.route("/", webRoutes({ ...deps, dispatch: (request, env) => app.fetch(request, env) }));
-
-  app.openAPIRegistry.registerComponent("securitySchemes", "session", {
-    type: "apiKey",
-    in: "cookie",
-    name: "better-auth.session_token",
-    description: "Sign in with POST /api/auth/sign-in/email",
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
-    type: "apiKey",
-    in: "header",
-    name: "x-api-key",
-    description: "A contractor's API key",
-  });
-  app.doc31(`${API}/openapi.json`, {
-    openapi: "3.1.0",
-    info: {
-      title: "Azusa API",
-      version: "1",
-      description:
-        "Contracts, work packages, engineers and workspaces. Errors share one body: `{ error: { code, message, requestId } }`.",
-    },
-    servers: [{ url: deps.baseUrl }],
-    security: [{ session: [] }, { apiKey: [] }],
-  });
 
   return app;
 }
