@@ -419,6 +419,9 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   } catch (err) {
     azusa.logger.error({ err: (err as Error).message }, "reconcile at start failed");
   }
+  // A merge a crash interrupted: the canonical branch and the pull request agree again.
+  const settled = await azusa.pulls.settleMerges();
+  if (settled) azusa.logger.info({ settled }, "interrupted merges settled");
   const images = [...(await azusa.workspaces.templates()).values()].map((t) => t.image);
   azusa.images
     .ensure(images)

@@ -44,6 +44,13 @@ export function runGit(
   });
 }
 
+/** Whether git exits 0 (a question it answers by its status, or a compare-and-swap). */
+const succeeds = (dir: string, args: string[]) =>
+  runGit(dir, args).then(
+    () => true,
+    () => false,
+  );
+
 /** runGit's output as text. */
 const gitText = async (dir: string | undefined, args: string[], ok?: number[]) =>
   (await runGit(dir, args, { ok })).toString("utf8");
@@ -418,10 +425,26 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
      * (`git merge-tree --write-tree`); the branch moves only if nobody moved it meanwhile.
      */
     async merge(repo: RepositoryInfo, head: string, message: string): Promise<MergeResult> {
+      const made = await forge.mergeCommit(repo, head, message);
+      if (!made.ok) return made;
+      if (!(await forge.advance(repo, made.sha, made.base))) {
+        throw new AppError("CONFLICT", "the default branch moved during the merge; try again");
+      }
+      return { ok: true, sha: made.sha };
+    },
+
+    /**
+     * The merge commit of `head` into the default branch as it is now, written as an object but referenced by
+     * nothing yet (`advance` makes it the branch's tip), or the conflicted paths.
+     */
+    async mergeCommit(
+      repo: RepositoryInfo,
+      head: string,
+      message: string,
+    ): Promise<{ ok: true; sha: string; base: string } | { ok: false; conflicts: string[] }> {
       const dir = pathOf(repo);
       const g = git(dir);
-      const target = `refs/heads/${repo.defaultBranch}`;
-      const base = await revParse(dir, target);
+      const base = await revParse(dir, `refs/heads/${repo.defaultBranch}`);
       if (!base) throw new AppError("INVALID_STATE", "the repository has no default branch");
       // A clean merge prints the tree; a conflicted one (exit status 1) prints the tree, then the conflicted paths.
       const out = await g.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", base, head], [0, 1]);
@@ -430,8 +453,17 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       if (conflicts.length) return { ok: false, conflicts };
       if (!/^[0-9a-f]{40,64}$/.test(tree)) throw new Error(`git merge-tree printed no tree: ${out.slice(0, 200)}`);
       const sha = (await g.raw(["commit-tree", tree, "-p", base, "-p", head, "-m", message])).trim();
-      await g.raw(["update-ref", "-m", message, target, sha, base]);
-      return { ok: true, sha };
+      return { ok: true, sha, base };
+    },
+
+    /** Moves the default branch from `base` to `sha`; false when it is no longer at `base` (somebody moved it). */
+    async advance(repo: RepositoryInfo, sha: string, base: string): Promise<boolean> {
+      return succeeds(pathOf(repo), ["update-ref", "-m", "merge", `refs/heads/${repo.defaultBranch}`, sha, base]);
+    },
+
+    /** Whether the default branch contains `sha` (is it, or descends from it). */
+    async contains(repo: RepositoryInfo, sha: string): Promise<boolean> {
+      return succeeds(pathOf(repo), ["merge-base", "--is-ancestor", sha, `refs/heads/${repo.defaultBranch}`]);
     },
   } satisfies Forge & Record<string, unknown>;
   return forge;

@@ -55,7 +55,14 @@ export function schedules({
     ...(pool ? [{ name: "workspaces.pool", cron: "* * * * *", run: () => pool.fill() }] : []),
   ];
   // Notices pushes to the forks of open pull requests (reads also notice them at once).
-  if (pulls) list.push({ name: "pulls.refresh", cron: "*/5 * * * *", run: () => pulls.refreshOpen() });
+  // Merges a crash interrupted are settled first (the branch and the pull request agree again).
+  if (pulls) {
+    list.push({
+      name: "pulls.refresh",
+      cron: "*/5 * * * *",
+      run: async () => ({ settled: await pulls.settleMerges(), refreshed: await pulls.refreshOpen() }),
+    });
+  }
   // Forks a merge could not reach (stopped then) brought up to date; canonical repositories packed.
   if (pulls) list.push({ name: "repositories.maintain", cron: "23 * * * *", run: () => pulls.maintainRepositories() });
   if (reminders) {

@@ -380,6 +380,64 @@ export function createPullService({
     return (await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst()) ?? pr;
   }
 
+  /** A claim older than this is a crashed merge's (a live merge holds it for the moments a ref update takes). */
+  const MERGE_CLAIM_MS = 60_000;
+  const claimExpired = (pr: PullRequestTable) => Date.parse(pr.updated_at) <= now().getTime() - MERGE_CLAIM_MS;
+
+  /** Marks a claimed merge done, with its event; false when it was done already (or the claim is gone). */
+  async function completeMerge(pr: PullRequestTable, sha: string, actor: Actor, recovered = false): Promise<boolean> {
+    const at = now().toISOString();
+    return db.transaction().execute(async (trx) => {
+      const done = await trx
+        .updateTable("pull_request")
+        .set({ state: "merged", merged_at: at, updated_at: at })
+        .where("id", "=", pr.id)
+        .where("state", "=", "open")
+        .where("merge_sha", "=", sha)
+        .executeTakeFirst();
+      if (Number(done.numUpdatedRows) !== 1) return false;
+      await audit.record(
+        actor,
+        "pull_request.merged",
+        `pull_request:${pr.id}`,
+        {
+          packageId: pr.package_id,
+          number: pr.number,
+          head: pr.head_sha,
+          merge: sha,
+          ...(recovered ? { recovered: true, mergedBy: pr.merged_by } : {}),
+        },
+        { tenantId: pr.tenant_id, trx },
+      );
+      return true;
+    });
+  }
+
+  async function releaseClaim(id: string, sha: string): Promise<void> {
+    await db
+      .updateTable("pull_request")
+      .set({ merge_sha: null, merged_by: null })
+      .where("id", "=", id)
+      .where("state", "=", "open")
+      .where("merge_sha", "=", sha)
+      .execute();
+  }
+
+  /**
+   * Settles the claim a crashed merge left: the branch has the merge commit → the pull request is merged (its
+   * event says it was recovered); it does not → the claim is released and the merge may be tried again.
+   * Callers hold the package's lock.
+   */
+  async function settleClaim(repo: RepositoryInfo, pr: PullRequestTable): Promise<"merged" | "released"> {
+    const sha = pr.merge_sha as string;
+    if (await forge.contains(repo, sha)) {
+      await completeMerge(pr, sha, system, true);
+      return "merged";
+    }
+    await releaseClaim(pr.id, sha);
+    return "released";
+  }
+
   async function view(pr: PullRequestTable, requiredApprovals: number): Promise<PullRequest> {
     const reviews = await db
       .selectFrom("pull_review")
@@ -730,40 +788,55 @@ export function createPullService({
         );
       }
       const repo = await ensureRepository(pr.package_id);
-      const result = await serial(`repo:${pr.package_id}`, () =>
-        forge.merge(repo, pr.head_sha, `Merge pull request #${pr.number}: ${pr.title}\n\nFrom ${pr.source_branch}.`),
-      );
-      if (!result.ok) {
-        const files = result.conflicts ?? [];
-        await audit.record(
-          actor,
-          "pull_request.merge_conflict",
-          `pull_request:${pr.id}`,
-          { files },
-          { tenantId: pr.tenant_id },
+      await serial(`repo:${pr.package_id}`, async () => {
+        // As the row is now, under the package's lock: a merge that finished meanwhile (or runs in another
+        // process) wins, and this one adds nothing.
+        let row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirstOrThrow();
+        if (row.state === "open" && row.merge_sha && claimExpired(row)) {
+          await settleClaim(repo, row);
+          row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirstOrThrow();
+        }
+        if (row.state !== "open")
+          throw new AppError("INVALID_STATE", `pull request is ${row.state}`, { current: row.state });
+        if (row.merge_sha) throw new AppError("CONFLICT", "the pull request is being merged by another request");
+        if (row.head_sha !== pr.head_sha)
+          throw new AppError("CONFLICT", "the pull request's head moved; review it again");
+        const made = await forge.mergeCommit(
+          repo,
+          pr.head_sha,
+          `Merge pull request #${pr.number}: ${pr.title}\n\nFrom ${pr.source_branch}.`,
         );
-        throw new AppError("CONFLICT", `merge conflict in ${files.join(", ")}`, { files });
-      }
-      const at = now().toISOString();
-      await db.transaction().execute(async (trx) => {
-        await trx
+        if (!made.ok) {
+          await audit.record(
+            actor,
+            "pull_request.merge_conflict",
+            `pull_request:${pr.id}`,
+            { files: made.conflicts },
+            { tenantId: pr.tenant_id },
+          );
+          throw new AppError("CONFLICT", `merge conflict in ${made.conflicts.join(", ")}`, { files: made.conflicts });
+        }
+        // The claim: the merge commit recorded on the open pull request, by one conditional update that exactly
+        // one caller wins, before the branch moves. After a crash it tells reconcile what was under way.
+        const claimed = await db
           .updateTable("pull_request")
           .set({
-            state: "merged",
-            merge_sha: result.sha ?? null,
+            merge_sha: made.sha,
             merged_by: actor.kind === "user" ? actor.userId : null,
-            merged_at: at,
-            updated_at: at,
+            updated_at: now().toISOString(),
           })
           .where("id", "=", pr.id)
-          .execute();
-        await audit.record(
-          actor,
-          "pull_request.merged",
-          `pull_request:${pr.id}`,
-          { packageId: pr.package_id, number: pr.number, head: pr.head_sha, merge: result.sha },
-          { tenantId: pr.tenant_id, trx },
-        );
+          .where("state", "=", "open")
+          .where("merge_sha", "is", null)
+          .executeTakeFirst();
+        if (Number(claimed.numUpdatedRows) !== 1) {
+          throw new AppError("CONFLICT", "the pull request is being merged by another request");
+        }
+        if (!(await forge.advance(repo, made.sha, made.base))) {
+          await releaseClaim(pr.id, made.sha);
+          throw new AppError("CONFLICT", "the default branch moved during the merge; try again");
+        }
+        await completeMerge(row, made.sha, actor);
       });
       // The merged main reaches the workspaces before the lead hears it is merged.
       await syncPackageForks(pr.package_id);
@@ -817,6 +890,27 @@ export function createPullService({
     },
 
     /** The periodic check: notices pushes to the forks of every open pull request. */
+    /** Settles merges a crash interrupted (claims older than a minute); returns how many were settled. */
+    async settleMerges(): Promise<number> {
+      const stale = await db
+        .selectFrom("pull_request")
+        .selectAll()
+        .where("state", "=", "open")
+        .where("merge_sha", "is not", null)
+        .where("updated_at", "<=", new Date(now().getTime() - MERGE_CLAIM_MS).toISOString())
+        .execute();
+      for (const pr of stale) {
+        const repo = await ensureRepository(pr.package_id);
+        await serial(`repo:${pr.package_id}`, async () => {
+          const row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst();
+          if (row?.state === "open" && row.merge_sha && claimExpired(row)) {
+            logger.info({ pullRequest: pr.id, outcome: await settleClaim(repo, row) }, "interrupted merge settled");
+          }
+        });
+      }
+      return stale.length;
+    },
+
     async refreshOpen(): Promise<number> {
       const open = await db.selectFrom("pull_request").selectAll().where("state", "=", "open").execute();
       let changed = 0;
