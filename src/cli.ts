@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { type Config, ConfigError, loadConfig, StartupError, settings } from "./config.ts";
 import { system } from "./kernel/actor.ts";
 import { AppError } from "./kernel/errors.ts";
+import { nameProblem } from "./kernel/text.ts";
 import { baseImageTag, buildBaseImage, imageExists } from "./provisioner/base-image.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { buildAzusa, reachDatabase, startAzusa } from "./server.ts";
@@ -82,6 +83,12 @@ admin
   .requiredOption("--email <email>", "the operator's email")
   .option("--name <name>", "display name", "Operator")
   .action(async (opts: { email: string; name: string }) => {
+    const name = opts.name.trim();
+    const problem = nameProblem(name);
+    if (problem) {
+      process.stderr.write(`azusa: --name ${problem}\n`);
+      process.exit(2);
+    }
     const password = await readSecretLine("Password (12 characters or more): ");
     if (password.length < 12) {
       process.stderr.write("azusa: password must be at least 12 characters\n");
@@ -90,7 +97,7 @@ admin
     const azusa = buildAzusa(config());
     await azusa.migrate();
     try {
-      const user = await azusa.accounts.createOperator(system("cli"), { email: opts.email, name: opts.name, password });
+      const user = await azusa.accounts.createOperator(system("cli"), { email: opts.email, name, password });
       process.stdout.write(`operator created: ${user.email} (${user.id})\n`);
     } catch (err) {
       if (err instanceof AppError) {

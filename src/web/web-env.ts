@@ -26,6 +26,7 @@ import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
 import type { AppEnv } from "../http/router.ts";
 import type { Actor, Role } from "../kernel/actor.ts";
 import { AppError, invalidField, notFound } from "../kernel/errors.ts";
+import { nameProblem } from "../kernel/text.ts";
 import type { Logger } from "../logger.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
 
@@ -129,6 +130,14 @@ export function formText(form: Record<string, unknown>, name: string, max = 2000
   const text = String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
   // The same bounds as the API's schemas: a page is no back door for a megabyte of text.
   if (text.length > max) throw invalidField(name, `must be at most ${max} characters`);
+  return text;
+}
+
+/** A name or a title from a form: `formText`, and refused as the API refuses it (`nameProblem`). */
+export function formName(form: Record<string, unknown>, name: string, max = 200): string {
+  const text = formText(form, name, max);
+  const problem = nameProblem(text);
+  if (problem) throw invalidField(name, problem);
   return text;
 }
 

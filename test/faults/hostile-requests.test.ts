@@ -1,7 +1,9 @@
 // Hostile or careless requests get an honest 4xx with the one error body, never a 500, and change nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sampleContract } from "../support/fixtures.ts";
 import { type ApiResponse, type Client, PASSWORD, startTestAzusa, type TestAzusa } from "../support/harness.ts";
 import { getPage } from "../support/pages.ts";
+import { SAMPLE_WBS_ROWS, utf8Csv } from "../support/wbs-files.ts";
 
 describe("hostile requests", () => {
   let t: TestAzusa;
@@ -161,6 +163,107 @@ describe("hostile requests", () => {
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { budgetYen: number }).budgetYen).toBe(1_000_000);
+    });
+  });
+
+  describe("names and titles", () => {
+    let contractor: Client;
+    let lead: Client;
+    let contractId: string;
+    let packageId: string;
+
+    beforeAll(async () => {
+      const tenant = await t.createTenant("名前検査");
+      await t.createUser("contractor", "names@tokyo-si.example", tenant.id);
+      const leadId = (await t.createUser("lead", "names-lead@tokyo-si.example", tenant.id)).id;
+      contractor = await t.signIn("names@tokyo-si.example");
+      lead = await t.signIn("names-lead@tokyo-si.example");
+      contractId = (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json())
+        .id;
+      const imported = await contractor.request(
+        "POST",
+        `/api/v1/contracts/${contractId}/wbs`,
+        utf8Csv(SAMPLE_WBS_ROWS),
+        {
+          "content-type": "text/csv",
+        },
+      );
+      expect(imported.status).toBe(201);
+      packageId = (await imported.json()).packages[0].id;
+    });
+
+    const hostile = [
+      ["NUL", "東京\u0000システム", "control characters"],
+      ["a lone surrogate", "東京\ud800", "unpaired surrogate"],
+      ["a right-to-left override", "請求書\u202Efdp.exe", "bidirectional controls"],
+      ["only zero-width spaces", "\u200b\u200b\u200b", "empty"],
+      ["only spaces", "  \u3000 ", "empty"],
+    ] as const;
+
+    /** Expects a 400 naming `field` (and what was wrong with it). */
+    const refused = async (res: ApiResponse, field: string, problem: string) => {
+      expect(res.status).toBe(400);
+      const { error } = await res.json();
+      expect(error.code).toBe("VALIDATION");
+      expect(error.fields).toEqual([{ path: field, message: expect.stringContaining(problem) }]);
+    };
+
+    it.each(hostile)("refuses a tenant name with %s, creating none", async (_what, name, problem) => {
+      const before = (await (await operator.get("/api/v1/tenants")).json()).items.length;
+      await refused(await operator.post("/api/v1/tenants", { name }), "name", problem);
+      expect((await (await operator.get("/api/v1/tenants")).json()).items).toHaveLength(before);
+    });
+
+    it.each(hostile)("refuses a contract's title and client with %s", async (_what, text, problem) => {
+      await refused(await contractor.post("/api/v1/contracts", { ...sampleContract, title: text }), "title", problem);
+      await refused(await contractor.post("/api/v1/contracts", { ...sampleContract, client: text }), "client", problem);
+      await refused(
+        await contractor.request("PATCH", `/api/v1/contracts/${contractId}`, { title: text }),
+        "title",
+        problem,
+      );
+      expect((await (await contractor.get(`/api/v1/contracts/${contractId}`)).json()).title).toBe(sampleContract.title);
+    });
+
+    it.each(hostile)("refuses a package title with %s", async (_what, title, problem) => {
+      const before = (await (await lead.get(`/api/v1/packages/${packageId}`)).json()).title;
+      await refused(await lead.request("PATCH", `/api/v1/packages/${packageId}`, { title }), "title", problem);
+      expect((await (await lead.get(`/api/v1/packages/${packageId}`)).json()).title).toBe(before);
+    });
+
+    it.each(hostile)("refuses an API key name with %s", async (_what, name, problem) => {
+      await refused(await contractor.post("/api/v1/api-keys", { name }), "name", problem);
+      expect((await (await contractor.get("/api/v1/api-keys")).json()).items).toEqual([]);
+    });
+
+    it.each(hostile)("refuses a person's name with %s, over the API and in the form", async (what, name, problem) => {
+      const email = `newcomer-${hostile.findIndex(([w]) => w === what)}@matsumoto.example`;
+      const invitation = await (await operator.post("/api/v1/invitations", { email, role: "engineer" })).json();
+      const res = await t
+        .anonymous()
+        .post("/api/v1/invitations/accept", { token: invitation.token, name, password: PASSWORD });
+      await refused(res, "name", problem);
+      // A form is sent as UTF-8, in which a lone surrogate cannot be written (it arrives as U+FFFD).
+      if (!/\p{Cs}/u.test(name)) {
+        const form = await fetch(`${t.base}/invite`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: t.base },
+          body: new URLSearchParams({ token: invitation.token, name, password: PASSWORD }).toString(),
+        });
+        expect(form.status).toBe(400);
+        // Blank names meet the form's own "required" first; the others its message.
+        expect(await form.text()).toMatch(new RegExp(`name: [^<]*${problem}|<strong>name</strong>`));
+      }
+      // The invitation is still open: nothing was half-made of the account.
+      const items = (await (await operator.get("/api/v1/invitations")).json()).items;
+      expect(items.find((i: { id: string }) => i.id === invitation.id).status).toBe("pending");
+    });
+
+    it("keeps a name of ordinary text, trimmed", async () => {
+      const res = await operator.post("/api/v1/tenants", { name: "  🚄 あずさ　システム  " });
+      expect(res.status).toBe(201);
+      expect((await res.json()).name).toBe("🚄 あずさ　システム");
     });
   });
 });

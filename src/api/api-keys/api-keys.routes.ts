@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { ApiKeyService } from "../../domain/accounts/api-keys.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { NameText } from "../../kernel/text.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const ApiKey = z
@@ -17,7 +18,7 @@ const ApiKey = z
 
 const NewApiKey = z
   .strictObject({
-    name: z.string().trim().min(1).max(64),
+    name: NameText(64),
     expiresInDays: z.number().int().min(1).max(366).nullable().optional(),
   })
   .openapi("NewApiKey");

@@ -4,10 +4,11 @@ import type { EngineerService } from "../../domain/engineers/engineers.service.t
 import { vettingKinds } from "../../domain/matching/matching.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { NameText } from "../../kernel/text.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 
 const Skill = z.strictObject({
-  skill: z.string().trim().min(1).max(64),
+  skill: NameText(64),
   level: z.number().int().min(1).max(7).describe("ITSS level 1–7"),
 });
 const Hours = z.number().min(0).max(80).describe("hours a week");

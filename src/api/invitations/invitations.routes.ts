@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { AccountService } from "../../domain/accounts/accounts.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { NameText } from "../../kernel/text.ts";
 import { Email, Id, IdParam, json, RoleSchema } from "../schemas.ts";
 import { User } from "../users/users.routes.ts";
 
@@ -26,7 +27,7 @@ const NewInvitation = z
 const Acceptance = z
   .strictObject({
     token: z.string().min(20).max(200),
-    name: z.string().trim().min(1).max(200),
+    name: NameText(200),
     password: z.string().min(12, "must be at least 12 characters").max(256),
   })
   .openapi("InvitationAcceptance");

@@ -4,11 +4,12 @@ import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { PackageService } from "../../domain/packages/packages.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { NameText } from "../../kernel/text.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 
 const Skill = z
   .strictObject({
-    skill: z.string().trim().min(1).max(64),
+    skill: NameText(64),
     level: z.number().int().min(1).max(7).describe("ITSS level 1–7"),
   })
   .openapi("Skill");
@@ -38,7 +39,7 @@ const Hours = z.number().positive().max(10000);
 
 const PackageChanges = z
   .strictObject({
-    title: z.string().trim().min(1).max(200).optional(),
+    title: NameText(200).optional(),
     skills: z.array(Skill).max(30).optional(),
     estimateHours: Hours.optional(),
     acceptanceCriteria: z.string().max(10000).optional(),
@@ -52,7 +53,7 @@ const Split = z
     parts: z
       .array(
         z.strictObject({
-          title: z.string().trim().min(1).max(200),
+          title: NameText(200),
           estimateHours: Hours,
           skills: z.array(Skill).max(30).optional(),
           acceptanceCriteria: z.string().max(10000).optional(),
@@ -64,7 +65,7 @@ const Split = z
   .openapi("PackageSplit");
 
 const Merge = z
-  .strictObject({ packageIds: z.array(Id).min(2).max(50), title: z.string().trim().min(1).max(200).optional() })
+  .strictObject({ packageIds: z.array(Id).min(2).max(50), title: NameText(200).optional() })
   .openapi("PackageMerge");
 
 const Move = z.strictObject({ reason: z.string().trim().max(1000).optional() }).openapi("PackageMove");

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { PullService } from "../../domain/pulls/pulls.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { NameText } from "../../kernel/text.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Comment = z.strictObject({
@@ -95,7 +96,7 @@ const open = createRoute({
       content: json(
         z.strictObject({
           branch: z.string().min(1).max(200).describe("a branch pushed to the workspace's origin"),
-          title: z.string().trim().min(1).max(200),
+          title: NameText(200),
           description: z.string().max(20_000).optional(),
         }),
       ),

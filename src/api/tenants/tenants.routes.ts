@@ -3,10 +3,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { TenantService } from "../../domain/tenants/tenants.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { NameText } from "../../kernel/text.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const Tenant = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi("Tenant");
-const NewTenant = z.strictObject({ name: z.string().trim().min(1).max(200) }).openapi("NewTenant");
+const NewTenant = z.strictObject({ name: NameText(200) }).openapi("NewTenant");
 
 const create = createRoute({
   method: "post",

@@ -1,5 +1,6 @@
 // A contract as the API and the contract form take it: one schema, so the page and the API check the same.
 import { z } from "@hono/zod-openapi";
+import { NameText } from "../../kernel/text.ts";
 import { ROUNDING } from "../timesheets/time.ts";
 import { confidentialityLevels, contractTypes } from "./contracts.service.ts";
 
@@ -25,8 +26,8 @@ const RepoUrl = z
   );
 
 const contractFields = {
-  client: z.string().trim().min(1).max(200).describe("the end client (発注元)"),
-  title: z.string().trim().min(1).max(200),
+  client: NameText(200).describe("the end client (発注元)"),
+  title: NameText(200),
   confidentiality: z.enum(confidentialityLevels).describe("restricted: data such as My Number"),
   budgetYen: Yen.nullable().optional(),
   periodStart: Day,

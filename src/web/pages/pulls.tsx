@@ -8,6 +8,7 @@ import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import {
+  formName,
   formText,
   heldPackages,
   orNull,
@@ -447,7 +448,7 @@ export function pullPages(deps: WebDeps) {
       const packageId = c.req.param("id");
       const form = await c.req.parseBody({ all: true });
       try {
-        await deps.pulls.open(user, packageId, { branch: formText(form, "branch"), title: formText(form, "title") });
+        await deps.pulls.open(user, packageId, { branch: formText(form, "branch"), title: formName(form, "title") });
       } catch (err) {
         if (
           err instanceof AppError &&

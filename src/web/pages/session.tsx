@@ -4,7 +4,7 @@ import type { Role } from "../../kernel/actor.ts";
 import { AppError } from "../../kernel/errors.ts";
 import type { MessageKey } from "../i18n/i18n.ts";
 import { FieldErrors, Layout, menus, Notice } from "../layout.tsx";
-import { formText, render, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { formName, render, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const HERE = "http://azusa.invalid";
 
@@ -157,7 +157,7 @@ export function sessionPages(deps: WebDeps) {
       if (fields.length)
         return render(c, <AcceptInvitation c={c} token={token} error={{ message: "", fields }} />, 400);
       try {
-        const name = formText(form, "name", 200);
+        const name = formName(form, "name", 200);
         await deps.accounts.acceptInvitation({ token, name, password: String(form.password) });
       } catch (err) {
         if (!(err instanceof AppError) || err.code === "INTERNAL") throw err;
