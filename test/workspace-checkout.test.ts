@@ -176,6 +176,19 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     expect(actions).toContain("repository.fork_created");
   });
 
+  it("says in the API and on the engineer's page when the code is checked out, and how long it took", async () => {
+    const packageId = seeded["2.3"] as string;
+    const ws = await workspaceOf(packageId);
+    await t.running.azusa.workspaces.settled(ws.id);
+    const done = await workspaceOf(packageId);
+    expect(done).toMatchObject({ state: "running", checkout: "done", checkedOutAt: expect.any(String) });
+    expect(Date.parse(done.checkedOutAt)).toBeGreaterThanOrEqual(Date.parse(done.createdAt));
+    expect(done.checkoutMs).toBe(Date.parse(done.checkedOutAt) - Date.parse(done.createdAt));
+    const page = await (await sato.get("/my-packages")).text();
+    expect(page).toContain('data-checkout="done"');
+    expect(page).toContain(`（受諾から ${(done.checkoutMs / 1000).toFixed(1)} 秒）`);
+  });
+
   it("keeps the fork in .azusa/, which the engineer sees in the folder and git leaves out of the checkout", async () => {
     const packageId = seeded["2.2"] as string;
     await t.running.azusa.workspaces.settled(await accept(packageId));
@@ -191,7 +204,7 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     await t.running.azusa.workspaces.settled(ws);
 
     const now = await workspaceOf(packageId);
-    expect(now).toMatchObject({ state: "failed" });
+    expect(now).toMatchObject({ state: "failed", checkout: "failed", checkedOutAt: null, checkoutMs: null });
     expect(now.reason).toMatch(/^checking out the package's code failed: git clone failed/);
     expect(await t.running.azusa.workspaces.ready(ws)).toEqual({ ok: false, reason: now.reason });
 
@@ -219,6 +232,8 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
       filters: { label: [`io.azusa.workspace=${ws}`, "io.azusa.role=workspace"] },
     });
     expect((await inWorkspace(container?.Id as string, "rm -rf src .azusa/origin.git")).code).toBe(0);
+    // The API tells what only an SSH login told before: running, its code not there yet.
+    expect(await workspaceOf(packageId)).toMatchObject({ state: "running", checkout: "pending", checkedOutAt: null });
 
     expect((await ssh(packageId, "ls")).code).toBe(255);
     expect((await auditEvents()).find((e) => e.action === "ssh.refused")?.details).toMatchObject({
@@ -229,6 +244,7 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     const result = await t.running.azusa.workspaces.reconcile();
     expect(result.resumed).toBe(1);
     await t.running.azusa.workspaces.settled(ws);
+    expect(await workspaceOf(packageId)).toMatchObject({ state: "running", checkout: "done" });
 
     const r = await ssh(packageId, `cat ${SEED_FILE}; git status --porcelain; git log --format=%s`);
     expect(r.code).toBe(0);

@@ -1,7 +1,8 @@
 // The frame of every page: language, landmarks, the menu of the signed-in role, sign-out and the language switch.
 import type { Child } from "hono/jsx";
+import type { Workspace } from "../domain/workspaces/workspaces.service.ts";
 import type { Role } from "../kernel/actor.ts";
-import type { MessageKey } from "./i18n/i18n.ts";
+import { formatDateTime, type MessageKey } from "./i18n/i18n.ts";
 import type { WebContext } from "./web-env.ts";
 
 /** The menu of each role; a new page (pull requests, timesheets, terminal) adds one line here. */
@@ -43,6 +44,29 @@ function withLang(c: WebContext, lang: string): string {
 
 /** A hidden field carrying the session's form token; every form of a signed-in page includes it. */
 export const CsrfField = ({ c }: { c: WebContext }) => <input type="hidden" name="_csrf" value={c.get("csrfToken")} />;
+
+/** Whether a workspace's code is checked out yet, and when it was, with how long that took from the offer accepted. */
+export const CheckoutNote = ({
+  c,
+  workspace,
+}: {
+  c: WebContext;
+  workspace: Pick<Workspace, "checkout" | "checkedOutAt" | "checkoutMs">;
+}) => {
+  const t = c.get("t");
+  const text =
+    workspace.checkout === "done"
+      ? t("ws.checkout.done", {
+          at: formatDateTime(c.get("lang"), workspace.checkedOutAt),
+          seconds: ((workspace.checkoutMs ?? 0) / 1000).toFixed(1),
+        })
+      : t(`ws.checkout.${workspace.checkout}`);
+  return (
+    <span class={`badge checkout-${workspace.checkout}`} data-checkout={workspace.checkout}>
+      {text}
+    </span>
+  );
+};
 
 /** A notice above the content: `status` for news, `alert` for problems, so screen readers announce it. */
 export const Notice = ({ kind, children }: { kind: "ok" | "error"; children: Child }) => (

@@ -15,6 +15,17 @@ const Workspace = z
     reason: z.string().describe("why it is in this state"),
     lastActivityAt: z.string().nullable().describe("when something last showed it in use"),
     lastActivity: z.string().nullable().describe("what that was, e.g. an SSH shell"),
+    checkout: z
+      .enum(["pending", "done", "failed"])
+      .describe(
+        "whether the package's code is checked out: pending while it is (the workspace may already be running), done, or failed (see reason)",
+      ),
+    checkedOutAt: z.string().nullable().describe("when the checkout finished"),
+    checkoutMs: z
+      .number()
+      .int()
+      .nullable()
+      .describe("milliseconds from the workspace's creation (the offer accepted) to its code checked out"),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -27,6 +27,15 @@ export interface Workspace {
   /** When something last showed the workspace in use, and what (an SSH session, a save in the web IDE). */
   lastActivityAt: string | null;
   lastActivity: string | null;
+  /**
+   * Whether the package's code is checked out: `pending` while it is being checked out (the workspace may
+   * already read `running`), `done`, or `failed` (the workspace failed before its code was there; `reason` says why).
+   */
+  checkout: "pending" | "done" | "failed";
+  /** When the checkout finished. */
+  checkedOutAt: string | null;
+  /** From the workspace's creation (the offer accepted) to its code checked out, in milliseconds. */
+  checkoutMs: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -40,6 +49,9 @@ const toWorkspace = (r: WorkspaceTable): Workspace => ({
   reason: r.reason,
   lastActivityAt: r.last_activity_at,
   lastActivity: r.last_activity,
+  checkout: r.prepared_at ? "done" : r.state === "failed" || r.state === "destroyed" ? "failed" : "pending",
+  checkedOutAt: r.prepared_at,
+  checkoutMs: r.prepared_at ? Math.max(0, Date.parse(r.prepared_at) - Date.parse(r.created_at)) : null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

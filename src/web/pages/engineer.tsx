@@ -5,7 +5,7 @@ import type { Offer } from "../../domain/offers/offers.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
-import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import {
   formText,
   heldPackages,
@@ -116,7 +116,7 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
               {workspace ? (
                 <>
                   <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
-                  <span class="hint">{workspace.reason}</span>
+                  <CheckoutNote c={c} workspace={workspace} /> <span class="hint">{workspace.reason}</span>
                 </>
               ) : (
                 t("package.noWorkspace")

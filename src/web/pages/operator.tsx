@@ -7,7 +7,7 @@ import { type VettingKind, vettingKinds } from "../../domain/matching/matching.t
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
-import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -165,7 +165,7 @@ function Workspaces({
             <td>{w.engineerName}</td>
             <td>{w.template}</td>
             <td>
-              <span class="badge">{t(`ws.state.${w.state}`)}</span>
+              <span class="badge">{t(`ws.state.${w.state}`)}</span> <CheckoutNote c={c} workspace={w} />
             </td>
             <td>{w.reason}</td>
             <td>

@@ -9,7 +9,7 @@ import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
-import { CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
+import { CheckoutNote, CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
 import { formText, orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
@@ -240,7 +240,8 @@ function PackageDetail({
         <h2 id="workspace">{t("package.workspace")}</h2>
         {workspace ? (
           <p>
-            <span class="badge">{t(`ws.state.${workspace.state}`)}</span> {workspace.reason}
+            <span class="badge">{t(`ws.state.${workspace.state}`)}</span> <CheckoutNote c={c} workspace={workspace} />{" "}
+            {workspace.reason}
           </p>
         ) : (
           <p>{t("package.noWorkspace")}</p>
