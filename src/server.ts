@@ -41,6 +41,7 @@ import { createLockout } from "./gateway/lockout.ts";
 import { createSshGateway } from "./gateway/ssh-server.ts";
 import { createWorkspaceFiles } from "./gateway/workspace-files.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
+import { sweepForkBundles } from "./git/fork.ts";
 import { createApp } from "./http/app.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { createJobLock } from "./jobs/job-lock.ts";
@@ -119,6 +120,9 @@ export function loadInstanceId(config: Config): string {
     config.instanceId ?? keptInDataDir(config, "instance-id", () => `azusa-${randomBytes(6).toString("hex")}`, 0o644)
   );
 }
+
+/** Where files in flight are kept (fork bundles): under the data directory, never the host's /tmp. */
+export const scratchDir = (config: Config) => join(config.dataDir, "scratch");
 
 /** A database that does not answer is named (a StartupError) before anything else needs it. */
 export async function reachDatabase(db: Db, config: Config): Promise<void> {
@@ -213,6 +217,7 @@ export function buildAzusa(
     driver,
     workspaceFolder: async (name) => (await workspaces.templates()).get(name)?.azusa.workspaceFolder ?? "/workspace",
     logger,
+    scratchDir: scratchDir(config),
   });
   const offers = createOfferService({
     db: db.kysely,
@@ -419,6 +424,9 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   } catch (err) {
     azusa.logger.error({ err: (err as Error).message }, "reconcile at start failed");
   }
+  // Fork bundles (engineers' commits) a crashed process left behind.
+  const swept = sweepForkBundles(scratchDir(config));
+  if (swept) azusa.logger.info({ swept }, "leftover fork bundles removed");
   // A merge a crash interrupted: the canonical branch and the pull request agree again.
   const settled = await azusa.pulls.settleMerges();
   if (settled) azusa.logger.info({ settled }, "interrupted merges settled");

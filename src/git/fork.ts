@@ -1,8 +1,8 @@
 // A workspace's fork: a bare repository inside the workspace's own volume that the checkout uses as
 // `origin`. Bundles cross between it and the canonical repository through `docker exec` streams, so the
 // workspace needs no network and never sees the canonical repository.
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { WorkspaceDriver, WorkspaceRef } from "../provisioner/driver.ts";
@@ -138,9 +138,13 @@ export async function withForkBundle<T>(
   driver: WorkspaceDriver,
   target: ForkTarget,
   known: string[],
+  scratch: string,
   use: (file: string | null) => Promise<T>,
 ): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), "azusa-fork-"));
+  // The engineer's commits never land in the host's /tmp: the bundle is kept under the data directory,
+  // in a folder named after this process so that a sweep at start can tell a crashed one's leftovers.
+  mkdirSync(scratch, { recursive: true, mode: 0o700 });
+  const dir = mkdtempSync(join(scratch, `fork-${hostname()}-${process.pid}-`));
   const file = join(dir, "fork.bundle");
   // Commits missing from the fork (a branch deleted and pruned since) are left out of `--not`, not an error.
   // The bundle goes to stdout through fd 3 while git's messages are caught to tell "nothing new" apart.
@@ -163,6 +167,41 @@ exit 1
     return await use(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes fork bundles a crashed process left in `scratch`: those of this host whose process is gone, and any
+ * older than a day (another host's, which cannot be asked). Returns how many were removed.
+ */
+export function sweepForkBundles(scratch: string, now = Date.now()): number {
+  let entries: string[];
+  try {
+    entries = readdirSync(scratch);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of entries) {
+    const m = /^fork-(.+)-(\d+)-[^-]+$/.exec(name);
+    if (!m) continue;
+    const path = join(scratch, name);
+    const mine = m[1] === hostname();
+    const stale = mine ? !alive(Number(m[2])) : now - statSync(path).mtimeMs > 86_400_000;
+    if (!stale) continue;
+    rmSync(path, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/** Whether a process of this host runs with `pid` (this one's own is alive, a bundle of it in flight). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

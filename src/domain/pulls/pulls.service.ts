@@ -110,6 +110,8 @@ export interface PullServiceOptions {
   /** The workspace folder a template mounts its volume at (/workspace by default). */
   workspaceFolder: (template: string) => Promise<string>;
   logger: Logger;
+  /** Where fork bundles are written while they are imported (under the data directory, never /tmp). */
+  scratchDir: string;
   now?: () => Date;
 }
 
@@ -122,6 +124,7 @@ export function createPullService({
   driver,
   workspaceFolder,
   logger,
+  scratchDir,
   now = () => new Date(),
 }: PullServiceOptions) {
   const system: Actor = { kind: "system", name: "forge" };
@@ -287,7 +290,9 @@ export function createPullService({
       const had = await forge.forkBranches(repo, workspaceId);
       if (heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha)) return;
       const known = await forge.knownTo(repo, workspaceId);
-      await withForkBundle(driver, target, known, (file) => forge.importFork(repo, workspaceId, heads, file));
+      await withForkBundle(driver, target, known, scratchDir, (file) =>
+        forge.importFork(repo, workspaceId, heads, file),
+      );
     });
     return true;
   }
