@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealContext, sealStoredSecrets } from "../src/auth/sealed.ts";
 import { createDeliveryService } from "../src/domain/delivery/delivery.service.ts";
+import { ORDER_CSP } from "../src/domain/delivery/order-document.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
 import { system } from "../src/kernel/actor.ts";
 import { dialects } from "./support/databases.ts";
@@ -221,6 +222,7 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     const res = await sato.client.get(`/api/v1/assignments/${pkg.assignmentId}/order`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("content-security-policy")).toBe(ORDER_CSP);
     const html = await res.text();
     for (const text of [
       "<h1>発注書</h1>",

@@ -1,7 +1,7 @@
 // HTTP for 請負 delivery and inspection (検収), and the printable order document of an assignment.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { DeliveryService } from "../../domain/delivery/delivery.service.ts";
-import type { OrderTerms } from "../../domain/delivery/order-document.ts";
+import { ORDER_CSP, type OrderTerms } from "../../domain/delivery/order-document.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -103,5 +103,5 @@ export const deliveryRoutes = (deps: {
     .openapi(list, async (c) => c.json({ items: await deps.deliveries.list(actorOf(c), c.req.valid("param").id) }, 200))
     .openapi(order, async (c) => {
       const terms = await deps.orders.terms(actorOf(c), c.req.valid("param").id);
-      return c.html(deps.orders.render(terms), 200);
+      return c.html(deps.orders.render(terms), 200, { "content-security-policy": ORDER_CSP });
     });

@@ -1,6 +1,7 @@
 // The order document (発注書) of an assignment: the terms the Subcontract Act requires in writing
 // (parties, order date, deliverable, delivery date and place, inspection, price, payment date and method),
 // as one HTML page that prints on A4.
+import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -117,15 +118,8 @@ export async function orderTerms(db: Kysely<Database>, actor: Actor, assignmentI
   };
 }
 
-/** The order as a printable Japanese HTML page. */
-export function renderOrder(t: OrderTerms): string {
-  const row = (label: string, value: string) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`;
-  return `<!doctype html>
-<html lang="ja">
-<head>
-<meta charset="utf-8">
-<title>発注書 ${escapeHtml(t.orderNumber)}</title>
-<style>
+/** The order page's one style sheet, inline so that the page prints as it is saved. */
+const ORDER_STYLE = `
   @page { size: A4; margin: 18mm 16mm; }
   body { font-family: "Noto Sans CJK JP", "Hiragino Kaku Gothic ProN", "Yu Gothic", sans-serif; color: #111; font-size: 10.5pt; line-height: 1.6; margin: 0 auto; max-width: 180mm; }
   h1 { text-align: center; letter-spacing: 0.6em; font-size: 20pt; margin: 0 0 8mm; }
@@ -139,7 +133,23 @@ export function renderOrder(t: OrderTerms): string {
   .note { margin-top: 6mm; font-size: 9pt; color: #333; }
   @media screen { body { padding: 12mm 0; } }
   @media print { th { background: #eee !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
-</style>
+`;
+
+/**
+ * The order page's Content-Security-Policy: nothing but its own inline style sheet (named by its hash), no script,
+ * no form, no frame around it. The page shows names and titles that its readers did not write.
+ */
+export const ORDER_CSP = `default-src 'none'; style-src 'sha256-${createHash("sha256").update(ORDER_STYLE).digest("base64")}'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`;
+
+/** The order as a printable Japanese HTML page. */
+export function renderOrder(t: OrderTerms): string {
+  const row = (label: string, value: string) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`;
+  return `<!doctype html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<title>発注書 ${escapeHtml(t.orderNumber)}</title>
+<style>${ORDER_STYLE}</style>
 </head>
 <body>
 <h1>発注書</h1>
