@@ -208,7 +208,9 @@ describe.each(dialects)("workspace operations on %s", (dialect) => {
     expect((await s.lead.post(`/api/v1/packages/${s.pkg["2.2"]?.id}/withdraw`, { reason: "体制変更" })).status).toBe(
       204,
     );
-    expect(await workspaceOf("2.2")).toMatchObject({
+    // the former engineer sees it no more; the lead does
+    expect((await s.sato.get(`/api/v1/packages/${s.pkg["2.2"]?.id}/workspace`)).status).toBe(404);
+    expect(await (await s.lead.get(`/api/v1/packages/${s.pkg["2.2"]?.id}/workspace`)).json()).toMatchObject({
       id: ws.id,
       state: "stopped",
       reason: "the assignment ended (withdrawn)",
@@ -221,7 +223,10 @@ describe.each(dialects)("workspace operations on %s", (dialect) => {
 
     expect(await t.running.azusa.workspaces.stopEnded()).toBe(1);
 
-    expect(await workspaceOf("3.1")).toMatchObject({ state: "stopped", reason: "the assignment ended (cancelled)" });
+    expect(await (await s.lead.get(`/api/v1/packages/${s.pkg["3.1"]?.id}/workspace`)).json()).toMatchObject({
+      state: "stopped",
+      reason: "the assignment ended (cancelled)",
+    });
   });
 
   it("after acceptance and the retention period, the workspace and its volume are disposed of, recorded once", async () => {

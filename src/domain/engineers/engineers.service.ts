@@ -427,6 +427,10 @@ export function createEngineerService({
         .executeTakeFirst();
       if (!assignment) return { ok: false, reason: "the package is not assigned to this engineer" };
       if (assignment.state === "cancelled") return { ok: false, reason: "the package is cancelled" };
+      // 検収 ends the engineer's work on the package: no session, terminal, IDE or fork read after it
+      if (assignment.state === "accepted") {
+        return { ok: false, reason: "the package was accepted (検収): the engineer's access has ended" };
+      }
       const day = today(now());
       const valid = await db
         .selectFrom("vetting_record")

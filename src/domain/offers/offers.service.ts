@@ -23,6 +23,9 @@ import type { PackageService } from "../packages/packages.service.ts";
 
 export type OfferState = "pending" | "accepted" | "declined" | "expired" | "withdrawn";
 
+/** Package states whose assignment a lead may withdraw: once delivered, acceptance or rejection decides. */
+const withdrawable: readonly string[] = ["assigned", "in_progress", "changes_requested", "in_review"];
+
 export interface Offer {
   id: string;
   packageId: string;
@@ -357,7 +360,11 @@ export function createOfferService({
       return due.length;
     },
 
-    /** The lead takes a package back: a pending offer is withdrawn, or the assignment ends and frees the capacity. */
+    /**
+     * The lead takes a package back: a pending offer is withdrawn, or the assignment ends and frees the
+     * capacity, also after the engineer has started (until delivery). The package opens again; the ended
+     * assignment's sessions end and its workspace stops, keeping its volume until someone destroys it.
+     */
     async withdraw(actor: Actor, packageId: string, reason: string): Promise<void> {
       await requireLead(actor, packageId);
       const ended = await db.transaction().execute(async (trx) => {
@@ -373,7 +380,7 @@ export function createOfferService({
             .where("state", "=", "pending")
             .executeTakeFirst();
           if (offer) await close(trx, offer, "withdrawn", reason);
-        } else if (from === "assigned") {
+        } else if (from && withdrawable.includes(from)) {
           await trx
             .updateTable("assignment")
             .set({ ended_at: now().toISOString(), end_reason: "withdrawn" })
@@ -383,7 +390,7 @@ export function createOfferService({
         } else {
           throw new AppError(
             "INVALID_STATE",
-            `package is ${from}: only an offered or assigned package can be withdrawn`,
+            `package is ${from}: only an offered package, or one assigned and not yet delivered, can be withdrawn`,
             {
               current: from,
             },
@@ -393,7 +400,7 @@ export function createOfferService({
         await audit.record(actor, "offer.withdrawn", `package:${packageId}`, { from, reason }, { trx });
         return from;
       });
-      if (ended === "assigned") await onAssignmentEnded(packageId);
+      if (ended !== "offered") await onAssignmentEnded(packageId);
     },
   };
   return service;

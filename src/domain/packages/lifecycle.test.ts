@@ -15,6 +15,11 @@ describe("the package lifecycle", () => {
     expect(canTransition("changes_requested", "in_progress")).toBe(true);
   });
 
+  it("takes a package back to open from every state before delivery, for a withdrawal", () => {
+    const reopenable = packageStates.filter((s) => canTransition(s, "open"));
+    expect(reopenable).toEqual(["draft", "offered", "assigned", "in_progress", "in_review", "changes_requested"]);
+  });
+
   it("ends in accepted and cancelled, with nothing after", () => {
     for (const to of packageStates) {
       expect(canTransition("accepted", to)).toBe(false);
@@ -54,6 +59,6 @@ describe("the package lifecycle", () => {
         }
       }
     }
-    expect(illegal).toBe(10 * 10 - 19); // 19 legal moves in the table
+    expect(illegal).toBe(10 * 10 - 22); // 22 legal moves in the table
   });
 });

@@ -20,16 +20,17 @@ export type PackageState = (typeof packageStates)[number];
 /**
  * Every legal move. Offers move `open → offered → assigned` (or back to `open` when declined,
  * expired or withdrawn); the first session moves `assigned → in_progress`; pull requests move
- * work into and out of review; the contractor accepts a delivery (検収) or sends it back.
+ * work into and out of review; the contractor accepts a delivery (検収) or sends it back. A lead's
+ * withdrawal of the assignment takes a package back to `open` from any state before delivery.
  */
 export const transitions: Readonly<Record<PackageState, readonly PackageState[]>> = {
   draft: ["open", "cancelled"],
   open: ["offered", "cancelled"],
   offered: ["assigned", "open", "cancelled"],
   assigned: ["in_progress", "open", "cancelled"],
-  in_progress: ["in_review", "cancelled"],
-  in_review: ["changes_requested", "delivered", "cancelled"],
-  changes_requested: ["in_progress", "cancelled"],
+  in_progress: ["in_review", "open", "cancelled"],
+  in_review: ["changes_requested", "delivered", "open", "cancelled"],
+  changes_requested: ["in_progress", "open", "cancelled"],
   delivered: ["accepted", "in_progress"],
   accepted: [],
   cancelled: [],

@@ -490,6 +490,14 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
         if (actor.kind === "user" && !requestableBy[actor.role]?.includes(to)) {
           throw forbidden(`a ${actor.role} cannot move a package to ${to}`);
         }
+        // Back to open from an offer or an assignment is a withdrawal, which ends them too (offers.withdraw).
+        if (to === "open" && row.state !== "draft") {
+          throw new AppError(
+            "INVALID_STATE",
+            `package is ${row.state}: only a draft opens; to take an offered or assigned package back, withdraw it`,
+            { current: row.state },
+          );
+        }
         if (to === "open") {
           const deps = (await dependenciesOf(trx, [id])).get(id) ?? [];
           const cancelled = deps.length

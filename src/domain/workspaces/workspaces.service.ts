@@ -140,13 +140,24 @@ export function createWorkspaceService({
     });
   }
 
-  /** The workspace row, if the actor may see it: its engineer, the contract's people, or an operator. */
+  /**
+   * The workspace row, if the actor may see it: its engineer while the assignment lasts (a former engineer,
+   * after a withdrawal or a cancellation, sees nothing), the contract's people, or an operator.
+   */
   async function visible(actor: Actor, id: string): Promise<WorkspaceTable> {
     const row = await db.selectFrom("workspace").selectAll().where("id", "=", id).executeTakeFirst();
     if (!row) throw notFound("workspace");
     if (actor.kind === "system" || actor.role === "operator") return row;
     if (actor.role === "engineer") {
       if (row.engineer_id !== actor.userId) throw notFound("workspace");
+      const live = await db
+        .selectFrom("assignment")
+        .select("id")
+        .where("id", "=", row.assignment_id)
+        .where("engineer_id", "=", actor.userId)
+        .where("ended_at", "is", null)
+        .executeTakeFirst();
+      if (!live) throw notFound("workspace");
       return row;
     }
     const contract = await visibleContracts(db, actor)
@@ -464,8 +475,24 @@ export function createWorkspaceService({
       return toWorkspace(await visible(actor, row.id));
     },
 
+    /**
+     * Starts a stopped workspace: its engineer does, while the assignment lasts and until the package is
+     * accepted (検収) or cancelled; Azusa itself does when a session, the terminal or the IDE needs it.
+     * Leads and operators stop and destroy workspaces but never start one: nobody else works in it.
+     */
     async start(actor: Actor, id: string): Promise<Workspace> {
       const row = await visible(actor, id);
+      if (actor.kind === "user") {
+        if (actor.role !== "engineer") throw forbidden("only the package's engineer starts its workspace");
+        const pkg = await db
+          .selectFrom("work_package")
+          .select("state")
+          .where("id", "=", row.package_id)
+          .executeTakeFirst();
+        if (pkg?.state === "accepted" || pkg?.state === "cancelled") {
+          throw forbidden(`the package is ${pkg.state}: its engineer's access to the workspace has ended`);
+        }
+      }
       const ref = refOf(row);
       if (!ref || (row.state !== "stopped" && row.state !== "running")) {
         throw new AppError("INVALID_STATE", `workspace is ${row.state}: only a stopped workspace starts`, {
@@ -486,7 +513,14 @@ export function createWorkspaceService({
       return toWorkspace(await visible(actor, id));
     },
 
+    /**
+     * Stops a workspace: its engineer, the contract's lead or an operator (taking access away at once);
+     * not a contractor, who has no say over when an engineer works.
+     */
     async stop(actor: Actor, id: string): Promise<Workspace> {
+      if (actor.kind === "user" && actor.role === "contractor") {
+        throw forbidden("only the package's engineer, the contract's lead or an operator stops a workspace");
+      }
       // A checkout in progress finishes first: stopping under it would fail the workspace.
       await checkoutDone(await visible(actor, id));
       const row = await visible(actor, id);

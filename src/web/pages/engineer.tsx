@@ -128,8 +128,9 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
                 : t("workspaces.never")}
             </td>
             <td>
-              {/* Where the browser terminal and the web IDE open from; a stopped workspace starts on connect. */}
-              {workspace?.state === "running" || workspace?.state === "stopped" ? (
+              {/* Where the browser terminal and the web IDE open from; a stopped workspace starts on connect.
+                  After 検収 the engineer's access has ended: neither opens, and only a running workspace stops. */}
+              {(workspace?.state === "running" || workspace?.state === "stopped") && pkg.state !== "accepted" ? (
                 <>
                   <a href={terminalPath(pkg.id)} aria-label={`${t("terminal.open")}: ${pkg.title}`}>
                     {t("terminal.open")}
@@ -139,7 +140,7 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
                   </a>
                 </>
               ) : null}
-              {workspace?.state === "running" || workspace?.state === "stopped" ? (
+              {workspace?.state === "running" || (workspace?.state === "stopped" && pkg.state !== "accepted") ? (
                 <form
                   method="post"
                   action={`/workspaces/${workspace.id}/${workspace.state === "running" ? "stop" : "start"}`}
