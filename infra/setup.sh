@@ -55,8 +55,9 @@ if $for_tests; then
   need_pkg chromium chromium
   # The egress test stands up a network namespace as a machine beyond the host.
   need_pkg ip iproute2
-  # The SSH gateway's tests: PuTTY's plink and puttygen, asciinema to play recordings, script for a pty.
+  # The SSH gateway's tests: PuTTY's plink and puttygen, dropbear's dbclient, asciinema to play recordings, script for a pty.
   need_pkg plink putty-tools
+  need_pkg dbclient dropbear-bin
   need_pkg asciinema asciinema
   need_pkg script bsdutils
   # A static busybox lets the workspace tests build a tiny image without a registry.

@@ -1,8 +1,8 @@
-// The SSH gateway with the real OpenSSH client (and plink) against real workspaces on the Docker engine:
+// The SSH gateway with the real OpenSSH client (and plink, dbclient) against real workspaces on the Docker engine:
 // commands, terminals, streams, every refusal, revocation, recordings and the evidence sessions leave.
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import Docker from "dockerode";
@@ -99,6 +99,10 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     return (await (await lead.get(`/api/v1/packages/${id}/workspace`)).json()) as { id: string; state: string };
   };
 
+  const refusalEvents = async () =>
+    (await (await operator.get("/api/v1/audit-events?limit=50")).json()).items.filter(
+      (e: { action: string }) => e.action === "ssh.refused",
+    ) as { subject: string; details: { code: string; user: string; key: string | null; reason: string } }[];
   const refusals = async () =>
     (await (await operator.get("/api/v1/audit-events?limit=50")).json()).items.filter(
       (e: { action: string }) => e.action === "ssh.refused",
@@ -290,6 +294,12 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect(res.code).toBe(255);
     expect(res.stderr).toContain("Permission denied (publickey)");
     expect(res.stdout.toString()).toBe("");
+    // Audited with the address and the key's fingerprint, as ssh-keygen -l shows it.
+    const fingerprint = execFileSync("ssh-keygen", ["-lf", `${stranger.path}.pub`], { encoding: "utf8" }).split(" ")[1];
+    expect((await refusalEvents())[0]).toMatchObject({
+      subject: "ssh:127.0.1.5",
+      details: { code: "unknown_key", key: fingerprint, user: `pkg-${pkgId("2.3")}` },
+    });
   });
 
   it("refuses an engineer the package is not assigned to", async () => {
@@ -356,23 +366,119 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect((await ssh("sato", "2.3", ["echo in"])).stdout.toString()).toBe("in\n");
   });
 
-  it("locks out an account after 5 failures, from any address", async () => {
+  it("locks out a package after 5 failures for the addresses that failed, by either spelling of its name", async () => {
     expect((await assign("2.1", "ito")).state).toBe("running");
     const stranger = keyFile(home.dir, "guesser");
     for (let i = 0; i < 5; i++) {
+      // Both spellings name one package: pkg-<id> and the bare id count together.
+      const user = i % 2 ? pkgId("2.1") : `pkg-${pkgId("2.1")}`;
       const res = await run("ssh", [
-        ...sshArgs(
-          { port: t.running.sshPort, key: stranger.path, knownHosts: home.knownHosts, user: `pkg-${pkgId("2.1")}` },
-          ["-o", `BindAddress=127.0.2.${i + 1}`],
-        ),
+        ...sshArgs({ port: t.running.sshPort, key: stranger.path, knownHosts: home.knownHosts, user }, [
+          "-o",
+          `BindAddress=127.0.2.${i + 1}`,
+        ]),
         "true",
       ]);
       expect(res.code).toBe(255);
     }
-    const locked = await ssh("ito", "2.1", ["echo in"], undefined, ["-o", "BindAddress=127.0.2.100"]);
-    expect(locked.code).toBe(255);
-    expect((await refusals())[0]?.details).toMatchObject({ code: "locked", user: `pkg-${pkgId("2.1")}` });
+    // From an address that failed, even the right key is locked out, whichever spelling it uses.
+    for (const user of [`pkg-${pkgId("2.1")}`, pkgId("2.1")]) {
+      const locked = await run("ssh", [
+        ...sshArgs(
+          { port: t.running.sshPort, key: engineers.ito?.key.path as string, knownHosts: home.knownHosts, user },
+          ["-o", "BindAddress=127.0.2.1"],
+        ),
+        "echo in",
+      ]);
+      expect(locked.code).toBe(255);
+      expect((await refusals())[0]?.details).toMatchObject({ code: "locked", user });
+    }
+    // The right key from an address that has not failed is never locked out by guesses made elsewhere.
+    const fresh = await ssh("ito", "2.1", ["echo in"], undefined, ["-o", "BindAddress=127.0.2.100"]);
+    expect(fresh.stdout.toString()).toBe("in\n");
   });
+
+  it("counts every key one connection offers, and closes it past six", async () => {
+    const keys = Array.from({ length: 8 }, (_, i) => keyFile(home.dir, `many-${i}`));
+    const res = await run("ssh", [
+      ...sshArgs(
+        {
+          port: t.running.sshPort,
+          key: keys[0]?.path as string,
+          knownHosts: home.knownHosts,
+          user: `pkg-${pkgId("2.3")}`,
+        },
+        ["-o", "BindAddress=127.0.3.1", ...keys.slice(1).flatMap((k) => ["-i", k.path])],
+      ),
+      "true",
+    ]);
+    expect(res.code).toBe(255);
+    const mine = (await refusalEvents()).filter((e) => e.subject === "ssh:127.0.3.1");
+    // Newest first: five unknown keys (the fifth locks the package for this address), one refused as
+    // locked, and the seventh ends the connection; keys sent after it are not even looked at.
+    expect(mine.map((e) => e.details.code)).toEqual(["too_many_keys", "locked", ...Array(5).fill("unknown_key")]);
+    expect(new Set(mine.map((e) => e.details.key)).size).toBe(7);
+  });
+
+  it("refuses SHA-1 RSA signatures and takes rsa-sha2-512 alone, as server-sig-algs says", async () => {
+    const rsa = join(home.dir, "sato-rsa");
+    execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "3072", "-N", "", "-C", "sato-rsa", "-f", rsa]);
+    const publicKey = execFileSync("ssh-keygen", ["-y", "-f", rsa], { encoding: "utf8" }).trim();
+    const sato = engineers.sato as (typeof engineers)[string];
+    expect((await sato.client.post(`/api/v1/engineers/${sato.id}/ssh-keys`, { publicKey })).status).toBe(201);
+    const login = (algorithms: string, address: string) =>
+      run("ssh", [
+        ...sshArgs({ port: t.running.sshPort, key: rsa, knownHosts: home.knownHosts, user: `pkg-${pkgId("2.3")}` }, [
+          "-o",
+          `PubkeyAcceptedAlgorithms=${algorithms}`,
+          "-o",
+          `BindAddress=${address}`,
+        ]),
+        "echo in",
+      ]);
+    // A client that offers only rsa-sha2-512 relies on the server-sig-algs list being well formed.
+    expect((await login("rsa-sha2-512", "127.0.3.2")).stdout.toString()).toBe("in\n");
+    // A client held to SHA-1 (ssh-rsa) finds it nowhere in the list and cannot log in with the key.
+    const sha1 = await login("ssh-rsa", "127.0.3.3");
+    expect(sha1.code).toBe(255);
+    expect(sha1.stderr).toContain("Permission denied (publickey)");
+    // The list as the client read it: well formed, no SHA-1 RSA, no DSA.
+    const verbose = await run("ssh", [
+      ...sshArgs({ port: t.running.sshPort, key: rsa, knownHosts: home.knownHosts, user: `pkg-${pkgId("2.3")}` }, [
+        "-v",
+        "-o",
+        "BindAddress=127.0.3.4",
+      ]),
+      "true",
+    ]);
+    const list = /server-sig-algs=<([^>]*)>/.exec(verbose.stderr)?.[1]?.split(",");
+    expect(list).toEqual([
+      "ssh-ed25519",
+      "ecdsa-sha2-nistp256",
+      "ecdsa-sha2-nistp384",
+      "ecdsa-sha2-nistp521",
+      "rsa-sha2-512",
+      "rsa-sha2-256",
+    ]);
+  });
+
+  it("works with dropbear's dbclient, which sends its first key exchange packet on a guess", async () => {
+    const sato = engineers.sato as (typeof engineers)[string];
+    const key = join(home.dir, "sato.dropbear");
+    execFileSync("dropbearconvert", ["openssh", "dropbear", sato.key.path, key], { stdio: "ignore" });
+    // dbclient checks the host key against $HOME/.ssh/known_hosts, where it names a host without its port.
+    const dbHome = join(home.dir, "dbhome");
+    mkdirSync(join(dbHome, ".ssh"), { recursive: true });
+    writeFileSync(join(dbHome, ".ssh", "known_hosts"), `127.0.0.1 ${t.running.azusa.sshGateway.hostPublicKey}\n`);
+    const res = await run(
+      "dbclient",
+      ["-i", key, "-p", String(t.running.sshPort), `pkg-${pkgId("2.3")}@127.0.0.1`, "echo from dropbear; exit 4"],
+      undefined,
+      { ...process.env, HOME: dbHome },
+    );
+    expect(res.stdout.toString()).toBe("from dropbear\n");
+    expect(res.code).toBe(4);
+  }, 20_000);
 
   it("refuses port forwarding and SFTP the template does not allow", async () => {
     const forward = await ssh("sato", "2.3", [], undefined, ["-W", "127.0.0.1:22"]);

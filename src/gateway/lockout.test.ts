@@ -23,4 +23,18 @@ describe("lockout", () => {
     expect(lockout.fail("pkg-a")).toEqual([]);
     expect(lockout.locked("pkg-a")).toBe(false);
   });
+
+  it("tells whether a key failed lately, and forgets its failures after a success", () => {
+    let now = 0;
+    const lockout = createLockout({ maxFailures: 3, windowMs: 60_000, now: () => now });
+    expect(lockout.failedRecently("198.51.100.7")).toBe(false);
+    lockout.fail("198.51.100.7");
+    lockout.fail("198.51.100.7");
+    expect(lockout.failedRecently("198.51.100.7")).toBe(true);
+    lockout.clear("198.51.100.7");
+    expect(lockout.failedRecently("198.51.100.7")).toBe(false);
+    expect(lockout.fail("198.51.100.7")).toEqual([]);
+    now += 60_001;
+    expect(lockout.failedRecently("198.51.100.7")).toBe(false);
+  });
 });

@@ -1,5 +1,5 @@
-// Repeated authentication failures lock out a source address and an account (the user name asked for)
-// for a while, across connections; kept in memory, so a restart forgets them.
+// Repeated authentication failures lock out a source address and an account (the package asked for) for a
+// while, across connections; kept in memory, so a restart forgets them.
 
 /** How many failures within `windowMs` lock a key out, and for how long. */
 export interface LockoutOptions {
@@ -34,6 +34,14 @@ export function createLockout({
       if (until > now()) return true;
       lockedUntil.delete(key);
       return false;
+    },
+    /** True while `key` is locked out or has failures within the window. */
+    failedRecently(key: string): boolean {
+      return this.locked(key) || prune(key, now()).length > 0;
+    },
+    /** Forgets `key`'s failures (after a success); a lock in force stays. */
+    clear(key: string): void {
+      failures.delete(key);
     },
     /** Counts a failure for each key; returns the keys this failure locked. */
     fail(...keys: string[]): string[] {

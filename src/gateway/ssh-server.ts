@@ -51,6 +51,9 @@ export const algorithms: ssh2.Algorithms = {
   compress: ["none"],
 };
 
+/** Keys a client may offer on one connection (OpenSSH's own MaxAuthTries is 6). */
+export const MAX_KEYS_PER_CONNECTION = 6;
+
 /** The places Debian, Fedora and Alpine put OpenSSH's sftp-server. */
 const sftpServer =
   "for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x $s ] && exec $s; done; echo 'no sftp-server in this workspace' >&2; exit 127";
@@ -172,10 +175,21 @@ export function createSshGateway({
       .record(system, "ssh.refused", `ssh:${ip}`, { user, code, reason, key: key ?? null }, { tenantId: null })
       .catch((err) => logger.warn({ err }, "ssh refusal not audited"));
   };
+  /** What a lockout counts against besides the address: the package asked for, by either spelling of it. */
+  const accountOf = (user: string) => {
+    const packageId = packageFromUser(user);
+    return packageId ? `pkg:${packageId}` : `user:${user}`;
+  };
   const failed = (ip: string, user: string) => {
-    const locked = [...lockout.addresses.fail(ip), ...lockout.accounts.fail(user)];
+    const locked = [...lockout.addresses.fail(ip), ...lockout.accounts.fail(accountOf(user))];
     if (locked.length) logger.warn({ ip, user }, "ssh logins locked out");
   };
+  /**
+   * Locked out: the address, or the package for an address that has itself failed lately. A correct key from
+   * an address that has not failed is never locked out, whoever guesses at the package elsewhere.
+   */
+  const lockedOut = (ip: string, user: string) =>
+    lockout.addresses.locked(ip) || (lockout.accounts.locked(accountOf(user)) && lockout.addresses.failedRecently(ip));
 
   const server = new ssh2.Server(
     { hostKeys: [hostKey], algorithms, keepaliveInterval: keepaliveMs, keepaliveCountMax: 3, ident: "Azusa" },
@@ -194,6 +208,9 @@ export function createSshGateway({
         counted = true;
         failed(ip, user);
       };
+      /** Keys offered on this connection, by fingerprint: each counts once, however often it is offered. */
+      const offered = new Set<string>();
+      let tooManyKeys = false;
       const handles = new Set<SessionHandle>();
       const listenings = new Set<Listening>();
       let connectionClosed = false;
@@ -209,12 +226,29 @@ export function createSshGateway({
         if (ctx.method !== "publickey") return ctx.reject(["publickey"]);
         triedKey = true;
         void (async () => {
-          if (lockout.addresses.locked(ip) || lockout.accounts.locked(user)) {
-            await refused(ip, user, "locked", "too many failed logins; try again later");
-            return ctx.reject([], false);
+          const fingerprint = fingerprintOf(ctx.key.data);
+          const first = !offered.has(fingerprint);
+          offered.add(fingerprint);
+          if (offered.size > MAX_KEYS_PER_CONNECTION) {
+            ctx.reject([], false);
+            if (tooManyKeys) return;
+            tooManyKeys = true;
+            fail();
+            await refused(ip, user, "too_many_keys", `more than ${MAX_KEYS_PER_CONNECTION} keys offered`, fingerprint);
+            return client.end();
+          }
+          if (lockedOut(ip, user)) {
+            if (first) await refused(ip, user, "locked", "too many failed logins; try again later", fingerprint);
+            return ctx.reject(["publickey"]);
+          }
+          // SHA-1 signatures (ssh-rsa) and DSA keys are refused; an RSA key signs with rsa-sha2-256/512.
+          if (ctx.key.algo === "ssh-dss" || (ctx.key.algo === "ssh-rsa" && !ctx.hashAlgo)) {
+            if (first) {
+              await refused(ip, user, "weak_algorithm", `${ctx.key.algo} with SHA-1 is not accepted`, fingerprint);
+            }
+            return ctx.reject(["publickey"]);
           }
           const packageId = packageFromUser(user);
-          const fingerprint = fingerprintOf(ctx.key.data);
           const key = await db
             .selectFrom("ssh_key")
             .innerJoin("user", "user.id", "ssh_key.user_id")
@@ -222,7 +256,14 @@ export function createSshGateway({
             .where("ssh_key.fingerprint", "=", fingerprint)
             .where("user.role", "=", "engineer")
             .executeTakeFirst();
-          if (!key) return ctx.reject(["publickey"]);
+          if (!key) {
+            // Every key offered counts, and every refusal is audited with the key's fingerprint.
+            if (first) {
+              fail();
+              await refused(ip, user, "unknown_key", "the key is not registered to an engineer", fingerprint);
+            }
+            return ctx.reject(["publickey"]);
+          }
           // Without a signature the client only asks whether this key would do.
           if (!ctx.signature) return ctx.accept();
           const parsed = ssh2.utils.parseKey(key.public_key);
@@ -257,6 +298,9 @@ export function createSshGateway({
             return ctx.reject([], false);
           }
           principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };
+          // A success forgets this address's and package's failures (the other keys an agent offered first).
+          lockout.addresses.clear(ip);
+          lockout.accounts.clear(accountOf(user));
           ctx.accept();
         })().catch((err) => {
           // The database away (restarting) is no fault of the client's and no failed login: it is told so.
