@@ -168,6 +168,20 @@ describe("a template's own IDE, on an origin of its own behind Azusa's sign-in",
     expect(builtin.body).toContain('name="builtin" value="1"');
   });
 
+  it("lets a ticket in once only, even when it is used twice at once", async () => {
+    const page = await ask(`${t.base}${entry()}`, { headers: { cookie: engineer.cookie } });
+    const ticketUrl = String(page.headers.location);
+    const uses = await Promise.all([ask(ticketUrl), ask(ticketUrl)]);
+    const admitted = uses.filter((u) => u.headers.location === "/");
+    expect(admitted).toHaveLength(1);
+    expect(admitted[0]?.headers["set-cookie"]?.[0]).toMatch(/^azusa_ide=/);
+    const refused = uses.find((u) => u !== admitted[0]);
+    expect(refused).toMatchObject({ status: 303, headers: { location: `${t.base}${entry()}` } });
+    expect(refused?.headers["set-cookie"]).toBeUndefined();
+    // and later, within its minute, still not
+    expect((await ask(ticketUrl)).headers["set-cookie"]).toBeUndefined();
+  });
+
   it("passes requests on as sent, without Azusa's cookies, and drops cookies the IDE sets under Azusa's names", async () => {
     const cookie = await enter(engineer);
     const res = await ask(`${ideOf(mine.packageId)}/headers/a%20b?x=1`, {

@@ -122,6 +122,21 @@ export function createIdeOrigin({ ideProxy, credentials, tokens, baseUrl, url, t
     };
   }
 
+  /**
+   * Tickets already used, until they expire: a ticket lets one browser in once. A ticket is used within the minute
+   * it lives, so those used first expire about first: the front of the map is swept at each use.
+   */
+  const spent = new Map<string, number>();
+  const spend = (ticket: string, expires: number, now = Date.now()): boolean => {
+    for (const [used, until] of spent) {
+      if (until > now) break;
+      spent.delete(used);
+    }
+    if (spent.has(ticket)) return false;
+    spent.set(ticket, expires);
+    return true;
+  };
+
   const answer = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
     res.end(`${text}\n`);
@@ -138,7 +153,8 @@ export function createIdeOrigin({ ideProxy, credentials, tokens, baseUrl, url, t
     if (target.startsWith(`${ENTER_PATH}?`)) {
       const ticket = new URLSearchParams(target.slice(ENTER_PATH.length + 1)).get("ticket") ?? "";
       const entry = tokens.openTicket(packageId, ticket);
-      if (!entry || !(await stillSignedIn(entry))) {
+      // A ticket is spent at its first use, before anything is awaited: a second use, even at once, finds it gone.
+      if (!entry || !spend(ticket, entry.expires) || !(await stillSignedIn(entry))) {
         return answer(res, 303, "the ticket is not valid here; open the IDE from Azusa", { location: entryPage });
       }
       const cookie = tokens.cookie({ signIn: entry.signIn, engineerId: entry.engineerId, packageId });

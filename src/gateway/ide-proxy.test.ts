@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createSealer } from "../auth/sealed.ts";
 import { createIdeTokens, ideAddresses } from "./ide-origin.ts";
-import { downstreamHeaders, foreignCookies, readHead, streamPair, upstreamHeaders } from "./ide-proxy.ts";
+import { cookieName, downstreamHeaders, foreignCookies, readHead, streamPair, upstreamHeaders } from "./ide-proxy.ts";
 
 describe("the IDE proxy", () => {
   it("keeps the IDE's cookies and drops Azusa's", () => {
@@ -60,6 +60,24 @@ describe("the IDE proxy", () => {
     expect(out.has("transfer-encoding")).toBe(false);
     expect(out.has("service-worker-allowed")).toBe(false);
     expect(out.has("clear-site-data")).toBe(false);
+  });
+
+  it("reads cookie names as browsers do: spaces and tabs around the name do not hide Azusa's", () => {
+    const forged = [
+      "azusa_ide =forged; Path=/",
+      "\tazusa_ide=forged",
+      " azusa_ide\t = forged; Path=/",
+      "better-auth.session_token =x",
+      "__Secure-better-auth.session_token=x; Secure",
+      "__Host-better-auth.session_token=x; Secure; Path=/",
+      "__SECURE-better-auth.session_data=x; Secure",
+      "azusa_ide; Path=/",
+    ];
+    const out = downstreamHeaders({ "set-cookie": [...forged, "azusa_ide_theme=dark", "ide =1"] });
+    expect(out.getSetCookie()).toEqual(["azusa_ide_theme=dark", "ide =1"]);
+    expect(foreignCookies("azusa_ide =t; theme=dark;\tbetter-auth.session_token = s; azusa_ide")).toBe("theme=dark");
+    expect(cookieName(" azusa_ide\t= x; Path=/")).toBe("azusa_ide");
+    expect(cookieName("lonely")).toBe("lonely");
   });
 
   it("reads a response head off a raw connection, with what came after it in the same read", async () => {

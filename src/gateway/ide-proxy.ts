@@ -27,7 +27,23 @@ const hopByHop = new Set([
   "transfer-encoding",
   "upgrade",
 ]);
-const azusaCookie = /^(?:(?:__Secure-)?better-auth\.|azusa_ide=)/;
+/** Azusa's own cookie names (better-auth's, prefixed or not, and the IDE origin's entry). */
+const azusaCookieName = /^(?:(?:__secure-|__host-)?better-auth\.|azusa_ide$)/i;
+
+/**
+ * The name of the cookie a `name=value` pair (of a Cookie or a Set-Cookie header) sets, read as browsers read it
+ * (RFC 6265bis, "parse a cookie string"): up to the first `;`, then up to the first `=`, with spaces and tabs around
+ * it dropped, so `azusa_ide =x` names `azusa_ide`. A pair without `=` is a cookie without a name: its value is
+ * returned, since that is what the browser sends back in the name's place.
+ */
+export function cookieName(pair: string): string {
+  const first = pair.split(";", 1)[0] ?? "";
+  const eq = first.indexOf("=");
+  return (eq === -1 ? first : first.slice(0, eq)).replace(/^[ \t]+|[ \t]+$/g, "");
+}
+
+/** Whether a cookie pair names one of Azusa's own cookies. */
+const isAzusaCookie = (pair: string) => azusaCookieName.test(cookieName(pair));
 // What an IDE's answer may not do to the rest of Azusa's origin: widen a service worker's scope beyond
 // its own path, or wipe the origin's storage and cookies.
 const originWide = new Set(["service-worker-allowed", "clear-site-data"]);
@@ -38,7 +54,7 @@ export function foreignCookies(header: string | undefined): string | null {
   const kept = header
     .split(";")
     .map((c) => c.trim())
-    .filter((c) => c && !azusaCookie.test(c));
+    .filter((c) => c && !isAzusaCookie(c));
   return kept.length ? kept.join("; ") : null;
 }
 
@@ -77,7 +93,7 @@ export function downstreamHeaders(headers: IncomingHttpHeaders): Headers {
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || hopByHop.has(name) || originWide.has(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) {
-      if (name === "set-cookie" && azusaCookie.test(v.trimStart())) continue;
+      if (name === "set-cookie" && isAzusaCookie(v)) continue;
       out.append(name, v);
     }
   }
