@@ -103,43 +103,24 @@ git rev-parse HEAD
   return { seeded: true, head: r.stdout.trim() };
 }
 
-/** A branch of the fork as listed by git; anything else the workspace prints is ignored. */
-const HEAD_LINE = /^([0-9a-f]{40}(?:[0-9a-f]{24})?) refs\/heads\/(\S+)$/;
-
-/** The fork's branches (name → commit), listed in one short exec; fails when the workspace is not running. */
-export async function forkHeads(driver: WorkspaceDriver, target: ForkTarget): Promise<Map<string, string>> {
-  const r = await run(driver, target.ref, [
-    "git",
-    "-C",
-    `${target.folder}/${FORK_DIR}`,
-    "for-each-ref",
-    "--format=%(objectname) %(refname)",
-    "refs/heads/",
-  ]);
-  if (r.code !== 0) throw failed("listing the workspace's fork", r);
-  const heads = new Map<string, string>();
-  for (const line of r.stdout.split("\n")) {
-    const m = HEAD_LINE.exec(line);
-    if (m?.[1] && m[2]) heads.set(m[2], m[1]);
-  }
-  return heads;
-}
+/** A branch of the fork as the bundling script lists it; anything else the workspace prints is ignored. */
+const HEAD_LINE = /^head ([0-9a-f]{40}(?:[0-9a-f]{24})?) refs\/heads\/(\S+)$/;
 
 /** The exit status of `git bundle create` that found nothing to carry ("Refusing to create empty bundle"). */
 const EMPTY = 9;
 
 /**
- * Takes the fork's branches out as a bundle file of only what `known` (commits the canonical repository knows
- * the fork holds) does not reach, and hands it to `use`; the file is gone after. `use` gets null when the
- * branches carry nothing new (a branch made or moved to a commit already known). Fails when the workspace
- * is not running.
+ * Lists the fork's branches (name → commit) and takes them out as a bundle file of only what `known` (commits
+ * the canonical repository knows the fork holds) does not reach, in one exec, and hands both to `use`; the
+ * file is gone after. The file is null when the branches carry nothing new (none moved, or one was made or
+ * moved to a commit already known). Fails when the workspace is not running.
  */
 export async function withForkBundle<T>(
   driver: WorkspaceDriver,
   target: ForkTarget,
   known: string[],
   scratch: string,
-  use: (file: string | null) => Promise<T>,
+  use: (heads: Map<string, string>, file: string | null) => Promise<T>,
 ): Promise<T> {
   // The engineer's commits never land in the host's /tmp: the bundle is kept under the data directory,
   // in a folder named after this process so that a sweep at start can tell a crashed one's leftovers.
@@ -147,8 +128,10 @@ export async function withForkBundle<T>(
   const dir = mkdtempSync(join(scratch, `fork-${hostname()}-${process.pid}-`));
   const file = join(dir, "fork.bundle");
   // Commits missing from the fork (a branch deleted and pruned since) are left out of `--not`, not an error.
-  // The bundle goes to stdout through fd 3 while git's messages are caught to tell "nothing new" apart.
+  // The branches are listed on stderr; the bundle goes to stdout through fd 3 while git's messages are caught
+  // to tell "nothing new" apart.
   const script = `fork="$1"; shift
+git -C "$fork" for-each-ref --format='head %(objectname) %(refname)' refs/heads/ >&2 || exit 1
 exec 3>&1
 if err=$(git -C "$fork" bundle create -q - --branches --ignore-missing --not "$@" 2>&1 1>&3); then exit 0; fi
 case "$err" in *"empty bundle"*) exit ${EMPTY};; esac
@@ -162,9 +145,13 @@ exit 1
       ["sh", "-c", script, "fork-bundle", `${target.folder}/${FORK_DIR}`, ...known],
       { stdoutFile: file },
     );
-    if (r.code === EMPTY) return await use(null);
-    if (r.code !== 0) throw failed("reading the workspace's fork", r);
-    return await use(file);
+    if (r.code !== 0 && r.code !== EMPTY) throw failed("reading the workspace's fork", r);
+    const heads = new Map<string, string>();
+    for (const line of r.stderr.split("\n")) {
+      const m = HEAD_LINE.exec(line);
+      if (m?.[1] && m[2]) heads.set(m[2], m[1]);
+    }
+    return await use(heads, r.code === EMPTY ? null : file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

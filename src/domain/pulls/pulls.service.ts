@@ -8,7 +8,7 @@ import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
-import { type ForkTarget, forkHeads, seedFork, updateFork, withForkBundle } from "../../git/fork.ts";
+import { type ForkTarget, seedFork, updateFork, withForkBundle } from "../../git/fork.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { Logger } from "../../logger.ts";
@@ -279,20 +279,19 @@ export function createPullService({
   }
 
   /**
-   * Brings the fork's branches into the canonical repository's private refs; false when it could not. A fork
-   * whose branches did not move costs one listing; a push carries only the objects the canonical side lacks.
+   * Brings the fork's branches into the canonical repository's private refs; false when it could not. One exec
+   * lists the fork's branches and bundles only the objects the canonical side lacks (none when nothing moved).
    */
   async function importFork(repo: RepositoryInfo, packageId: string, workspaceId: string): Promise<boolean> {
     const target = await forkTarget(workspaceId);
     if (!target) return false;
     await serial(`repo:${packageId}`, async () => {
-      const heads = await forkHeads(driver, target);
-      const had = await forge.forkBranches(repo, workspaceId);
-      if (heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha)) return;
       const known = await forge.knownTo(repo, workspaceId);
-      await withForkBundle(driver, target, known, scratchDir, (file) =>
-        forge.importFork(repo, workspaceId, heads, file),
-      );
+      await withForkBundle(driver, target, known, scratchDir, async (heads, file) => {
+        const had = await forge.forkBranches(repo, workspaceId);
+        if (!file && heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha)) return;
+        await forge.importFork(repo, workspaceId, heads, file);
+      });
     });
     return true;
   }
@@ -667,7 +666,9 @@ export function createPullService({
         return n;
       });
       await forge.pin(repo, number, head);
-      return service.get(actor, id);
+      // The fork was read a moment ago: shown as opened, without reading it again.
+      const row = await db.selectFrom("pull_request").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      return view(row, Number(pkg.required_approvals));
     },
 
     async list(actor: Actor, packageId: string): Promise<PullRequest[]> {
