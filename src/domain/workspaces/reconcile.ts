@@ -13,6 +13,8 @@ export interface ReconcileResult {
   vanished: number;
   resumed: number;
   corrected: number;
+  /** Assignments a crash left without a workspace, provisioned now. */
+  provisioned: number;
 }
 
 /** What reconcile needs from the workspace service. */
@@ -42,7 +44,14 @@ const live = ["provisioning", "running", "stopped", "failed"];
 /** One pass; every action is an audit event. Safe to run while the service works: busy rows are skipped. */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const { db, audit, driver, actor } = deps;
-  const result: ReconcileResult = { adopted: 0, orphansRemoved: 0, vanished: 0, resumed: 0, corrected: 0 };
+  const result: ReconcileResult = {
+    adopted: 0,
+    orphansRemoved: 0,
+    vanished: 0,
+    resumed: 0,
+    corrected: 0,
+    provisioned: 0,
+  };
   // Rows first, then the engine: an object made after the rows were read belongs to a busy workspace.
   const busyBefore = deps.busy();
   const pooledBefore = deps.pooled();

@@ -582,6 +582,21 @@ export function createWorkspaceService({
         resumeCheckout(row);
         result.resumed++;
       }
+      // Assignments a crash left without a workspace (the process died between the acceptance and the
+      // provisioning) get one now; if it cannot be made it fails with its reason, which the lead sees. Only
+      // those older than a minute: a live acceptance provisions its own at once.
+      const bare = await db
+        .selectFrom("assignment")
+        .leftJoin("workspace", "workspace.assignment_id", "assignment.id")
+        .select("assignment.id")
+        .where("assignment.ended_at", "is", null)
+        .where("workspace.id", "is", null)
+        .where("assignment.started_at", "<=", new Date(now().getTime() - 60_000).toISOString())
+        .execute();
+      for (const a of bare) {
+        await service.provisionForAssignment(a.id);
+        result.provisioned++;
+      }
       return result;
     },
 
