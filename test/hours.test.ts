@@ -83,6 +83,28 @@ describe.each(dialects)("hours on %s", (dialect) => {
     const body = await overlapping.json();
     expect(body.error.code).toBe("CONFLICT");
     expect(body.error.message).toContain(id);
+    // The times are the reader's (Tokyo), not UTC.
+    expect(body.error.message).toContain("2026-11-02 09:00 (Asia/Tokyo) to 2026-11-02 12:00 (Asia/Tokyo)");
+    // Asked in Japanese, the same refusal speaks Japanese, with the same code and field path.
+    const inJapanese = await sato.client.request(
+      "POST",
+      "/api/v1/time-entries",
+      {
+        packageId: w.juninin.packages["2.1"],
+        timeZone: "Asia/Tokyo",
+        start: "2026-11-02T11:30",
+        end: "2026-11-02T13:00",
+      },
+      { "accept-language": "ja,en;q=0.8" },
+    );
+    expect(inJapanese.status).toBe(409);
+    expect(inJapanese.headers.get("content-language")).toBe("ja");
+    const ja = (await inJapanese.json()).error;
+    expect(ja.code).toBe("CONFLICT");
+    expect(ja.message).toBe(
+      `2026-11-02 09:00 (Asia/Tokyo)〜2026-11-02 12:00 (Asia/Tokyo) の記録（${id}）と時間が重なっています`,
+    );
+    expect(ja.fields).toEqual([{ path: "start", message: `記録 ${id} と重なっています` }]);
     // Touching is not overlapping.
     expect((await record(sato, { start: "2026-11-02T12:00", end: "2026-11-02T13:00" })).status).toBe(201);
   });
@@ -369,6 +391,18 @@ describe.each(dialects)("hours on %s", (dialect) => {
     expect((await w.lead.post(`${base}/close`, { month: "2026-09" })).status).toBe(403);
     const early = await w.contractor.post(`${base}/close`, { month: "2099-01" });
     expect((await early.json()).error).toMatchObject({ code: "INVALID_STATE", message: "2099-01 is not over yet" });
+    const earlyJa = await w.contractor.request(
+      "POST",
+      `${base}/close`,
+      { month: "2099-01" },
+      {
+        "accept-language": "ja",
+      },
+    );
+    expect((await earlyJa.json()).error).toMatchObject({
+      code: "INVALID_STATE",
+      message: "2099-01 はまだ終わっていません",
+    });
     const closed = await w.contractor.post(`${base}/close`, { month: "2026-09" });
     expect(closed.status).toBe(201);
     const month = await closed.json();

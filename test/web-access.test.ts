@@ -174,7 +174,7 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
       body: "長".repeat(20_001),
     });
     expect(review.status).toBe(400);
-    expect(review.html).toContain("must be at most 20000 characters");
+    expect(review.html).toContain("20000 文字以内で入力してください");
     const pr = await (await as.lead.get(`/api/v1/pulls/${pullId}`)).json();
     expect(pr.reviews).toEqual([]);
   });

@@ -120,7 +120,8 @@ describe("review, hours and inspection in a browser", () => {
     await p.getByLabel("開始", { exact: true }).fill(`${day}T11:00`);
     await p.getByLabel("終了", { exact: true }).fill(`${day}T13:00`);
     await p.getByRole("button", { name: "記録する" }).click();
-    expect(await p.getByRole("alert").textContent()).toContain("start");
+    expect(await p.getByRole("alert").textContent()).toContain("開始: 記録");
+    expect(await p.getByRole("alert").textContent()).toContain("と重なっています");
     expect(await p.getByRole("row", { name: /受注画面の実装/ }).count()).toBe(1);
 
     await p.getByRole("button", { name: "この週を提出する" }).click();
@@ -208,7 +209,7 @@ describe("review, hours and inspection in a browser", () => {
     // A title of spaces passes the form's `required`; the service refuses it, naming the field.
     await section.getByLabel("タイトル").fill("   ");
     await section.getByRole("button", { name: "プルリクエストを作成" }).click();
-    expect(await p.getByRole("alert").textContent()).toContain("title: between 1 and 200 characters");
+    expect(await p.getByRole("alert").textContent()).toContain("タイトル: 1〜200 文字で入力してください");
     const again = p.locator("section", { has: p.getByRole("heading", { name: "2.1 受注管理機能" }) });
     await again.getByLabel("フォークのブランチ名").fill("feature/customer-code");
     await again.getByLabel("タイトル").fill("顧客コード");

@@ -3,7 +3,8 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, type ErrorCode, errorCodes } from "../kernel/errors.ts";
+import { AppError, type ErrorCode, errorCodes, fail, localizeError } from "../kernel/errors.ts";
+import { langFromAcceptLanguage, text } from "../kernel/messages.ts";
 
 export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION: 400,
@@ -49,16 +50,19 @@ export const errorResponses = {
 /** The `retry-after` of an UNAVAILABLE answer, in seconds. */
 export const RETRY_AFTER_SECONDS = 5;
 
-/** Writes the error body for an AppError (and `retry-after` when it is UNAVAILABLE). */
+/**
+ * Writes the error body for an AppError (and `retry-after` when it is UNAVAILABLE): the message in English,
+ * or in Japanese when the request's `Accept-Language` prefers it (the code and the field paths stay the same).
+ */
 export function errorResponse(c: Context, err: AppError) {
   const requestId = c.get("requestId") ?? "unknown";
-  const fields = err.details?.fields as { path: string; message: string }[] | undefined;
+  const lang = langFromAcceptLanguage(c.req.header("accept-language"));
+  const { message, fields } = localizeError(err, { lang });
   // A part that does not answer (the database) is expected back within moments: clients may retry then.
   if (err.code === "UNAVAILABLE") c.header("retry-after", String(RETRY_AFTER_SECONDS));
-  return c.json(
-    { error: { code: err.code, message: err.message, requestId, ...(fields ? { fields } : {}) } },
-    statusOf[err.code],
-  );
+  c.header("content-language", lang);
+  c.header("vary", "Accept-Language", { append: true });
+  return c.json({ error: { code: err.code, message, requestId, ...(fields ? { fields } : {}) } }, statusOf[err.code]);
 }
 
 /**
@@ -69,7 +73,7 @@ export function toAppError(err: unknown, contentType?: string): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException) {
     const status = err.status;
-    if (status === 413) return new AppError("PAYLOAD_TOO_LARGE", "request body is too large");
+    if (status === 413) return fail("PAYLOAD_TOO_LARGE", text("error.tooLarge"));
     // zod-openapi refuses a body whose content type the route does not declare (or a body without one).
     if (status === 415) {
       const sent = contentType
@@ -80,10 +84,10 @@ export function toAppError(err: unknown, contentType?: string): AppError {
         `${sent} is not accepted here: send the body as the route's entry in /api/v1/openapi.json says (JSON routes take application/json)`,
       );
     }
-    if (status === 401) return new AppError("UNAUTHENTICATED", "sign in first");
+    if (status === 401) return fail("UNAUTHENTICATED", text("error.signIn"));
     if (status === 403) return new AppError("FORBIDDEN", err.message || "forbidden");
     if (status === 404) return new AppError("NOT_FOUND", "not found");
     if (status === 400) return new AppError("VALIDATION", err.message || "bad request");
   }
-  return new AppError("INTERNAL", "internal error");
+  return fail("INTERNAL", text("error.internal"));
 }

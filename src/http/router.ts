@@ -7,7 +7,8 @@ import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import type { Principal } from "../auth/credentials.ts";
 import type { Actor } from "../kernel/actor.ts";
-import { AppError } from "../kernel/errors.ts";
+import { AppError, type FieldProblem, fail, fieldProblem } from "../kernel/errors.ts";
+import { type IssueLike, issueText, fieldName as labelOf, text } from "../kernel/messages.ts";
 
 export interface AppEnv {
   /** The Node request and response, when served by @hono/node-server. */
@@ -70,24 +71,34 @@ export const createRouter = ({ memo = false }: { memo?: boolean } = {}) =>
     ...(memo ? { router: new MemoRouter() } : {}),
     defaultHook: (result) => {
       if (result.success) return;
-      const fields: { path: string; message: string }[] = [];
+      const fields: FieldProblem[] = [];
       for (const issue of result.error.issues) {
         if (issue.code === "unrecognized_keys") {
           for (const key of issue.keys) {
-            fields.push({ path: fieldName([...issue.path, key]), message: "unknown field" });
+            fields.push(fieldProblem(fieldName([...issue.path, key]), text("issue.unknownField")));
           }
         } else {
-          fields.push({ path: fieldName(issue.path), message: issue.message });
+          const path = fieldName(issue.path);
+          const said = issueText(issue as IssueLike);
+          fields.push(said ? { path, message: issue.message, text: said } : { path, message: issue.message });
         }
       }
       const summary = fields.map((f) => `${f.path}: ${f.message}`).join("; ");
-      throw new AppError("VALIDATION", `invalid ${result.target}: ${summary}`, { fields });
+      const problems = fields.map((f) =>
+        text("issue.problem", { field: labelOf(f.path), message: f.text ?? f.message }),
+      );
+      throw new AppError(
+        "VALIDATION",
+        `invalid ${result.target}: ${summary}`,
+        { fields },
+        text("issue.summary", { target: result.target, problems }),
+      );
     },
   });
 
 /** The actor of a request that passed the authentication guard. */
 export function actorOf(c: { get(key: "actor"): Actor | null }): Actor {
   const actor = c.get("actor");
-  if (!actor) throw new AppError("UNAUTHENTICATED", "sign in first");
+  if (!actor) throw fail("UNAUTHENTICATED", text("error.signIn"));
   return actor;
 }

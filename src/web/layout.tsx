@@ -2,6 +2,8 @@
 import type { Child } from "hono/jsx";
 import type { Workspace } from "../domain/workspaces/workspaces.service.ts";
 import type { Role } from "../kernel/actor.ts";
+import { type FieldProblem, fieldLabel } from "../kernel/errors.ts";
+import { say } from "../kernel/messages.ts";
 import { formatDateTime, type MessageKey } from "./i18n/i18n.ts";
 import type { WebContext } from "./web-env.ts";
 
@@ -76,15 +78,16 @@ export const Notice = ({ kind, children }: { kind: "ok" | "error"; children: Chi
 );
 
 /** Problems with what was submitted, each naming its field. */
-export const FieldErrors = ({ c, fields }: { c: WebContext; fields: { path: string; message: string }[] }) => {
+export const FieldErrors = ({ c, fields }: { c: WebContext; fields: FieldProblem[] }) => {
   const t = c.get("t");
+  const reader = { lang: c.get("lang") };
   return (
     <div class="notice notice-error" role="alert">
       <p>{t("common.errors")}</p>
       <ul>
         {fields.map((f) => (
           <li>
-            <strong>{f.path}</strong>: {f.message}
+            <strong>{fieldLabel(reader, f.path)}</strong>: {f.text ? say(reader, f.text) : f.message}
           </li>
         ))}
       </ul>

@@ -25,7 +25,8 @@ import type { IdeProxy } from "../gateway/ide-proxy.ts";
 import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
 import type { AppEnv } from "../http/router.ts";
 import type { Actor, Role } from "../kernel/actor.ts";
-import { AppError, invalidField, notFound } from "../kernel/errors.ts";
+import { AppError, type FieldProblem, invalidField, localizeError, notFound } from "../kernel/errors.ts";
+import { type IssueLike, issueText, say, type Text, text } from "../kernel/messages.ts";
 import { nameProblem } from "../kernel/text.ts";
 import type { Logger } from "../logger.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
@@ -124,13 +125,40 @@ export async function orNull<T>(work: Promise<T>): Promise<T | null> {
   }
 }
 
+/** A catalogue message in the page's language; moments in it are shown in Asia/Tokyo, as every page shows them. */
+export const sayText = (c: WebContext, message: Text): string => say({ lang: c.get("lang") }, message);
+
+/** An error's message in the page's language (as raised where it has no catalogue text). */
+export const sayError = (c: WebContext, err: AppError): string => localizeError(err, { lang: c.get("lang") }).message;
+
+/**
+ * The field problems of a refused form, in the page's language: the error's own list of fields, or the
+ * whole message under `fallbackPath` when it names none.
+ */
+export function problemsOf(c: WebContext, err: AppError, fallbackPath = "body"): FieldProblem[] {
+  const local = localizeError(err, { lang: c.get("lang") });
+  return local.fields ?? [{ path: fallbackPath, message: local.message }];
+}
+
+/** A form's validation issues (zod) as field problems in the page's language. */
+export function issueProblems(
+  c: WebContext,
+  issues: readonly (IssueLike & { path: readonly PropertyKey[] })[],
+): FieldProblem[] {
+  return issues.map((i) => {
+    const path = i.path.map(String).join(".") || "body";
+    const said = issueText(i);
+    return { path, message: said ? sayText(c, said) : i.message };
+  });
+}
+
 /** One field of a parsed form (parsed with `all: true`, so a field may be a list) as trimmed text. */
 export function formText(form: Record<string, unknown>, name: string, max = 2000): string {
   const v = form[name];
-  const text = String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
+  const value = String(Array.isArray(v) ? v[0] : (v ?? "")).trim();
   // The same bounds as the API's schemas: a page is no back door for a megabyte of text.
-  if (text.length > max) throw invalidField(name, `must be at most ${max} characters`);
-  return text;
+  if (value.length > max) throw invalidField(name, text("issue.longString", { n: max }));
+  return value;
 }
 
 /** A name or a title from a form: `formText`, and refused as the API refuses it (`nameProblem`). */

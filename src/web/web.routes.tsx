@@ -6,7 +6,8 @@ import { bodyLimit } from "hono/body-limit";
 import { getCookie, setCookie } from "hono/cookie";
 import { sessionCookieFrom } from "../auth/credentials.ts";
 import { errorResponse, RETRY_AFTER_SECONDS, statusOf, toAppError } from "../http/errors.ts";
-import { AppError, notFound } from "../kernel/errors.ts";
+import { type AppError, fail, notFound } from "../kernel/errors.ts";
+import { text } from "../kernel/messages.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
 import { Layout } from "./layout.tsx";
 import { contractPages } from "./pages/contracts.tsx";
@@ -24,7 +25,15 @@ import { sessionPages } from "./pages/session.tsx";
 import { templatePages } from "./pages/templates.tsx";
 import { terminalPages } from "./pages/terminal.tsx";
 import { timesheetPages } from "./pages/timesheets.tsx";
-import { csrfTokenFor, csrfTokenMatches, render, type WebContext, type WebDeps, type WebEnv } from "./web-env.ts";
+import {
+  csrfTokenFor,
+  csrfTokenMatches,
+  render,
+  sayError,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+} from "./web-env.ts";
 
 /** Paths that are not pages: the API, better-auth, and the operational endpoints. */
 const notAPage = (path: string) =>
@@ -56,7 +65,7 @@ function ErrorPage({ c, err }: { c: WebContext; err: AppError }) {
         ? t("error.forbidden.body")
         : err.code === "INTERNAL"
           ? ""
-          : err.message;
+          : sayError(c, err);
   return (
     <Layout c={c} title={title}>
       <div class="notice notice-error" role="alert">
@@ -100,7 +109,7 @@ export function webRoutes(deps: WebDeps) {
     bodyLimit({
       maxSize: deps.wbsLimit,
       onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", `the WBS file is larger than ${deps.wbsLimit} bytes`);
+        throw fail("PAYLOAD_TOO_LARGE", text("wbs.tooLarge", { bytes: deps.wbsLimit }));
       },
     }),
   );
@@ -131,7 +140,7 @@ export function webRoutes(deps: WebDeps) {
       // `all`: the body is parsed once and kept, so repeated fields (checkboxes) must stay lists for the page.
       const form = await c.req.parseBody({ all: true });
       if (!csrfTokenMatches(c.get("csrfToken"), form._csrf)) {
-        throw new AppError("FORBIDDEN", "the form token is missing or belongs to another session");
+        throw fail("FORBIDDEN", text("error.csrf"));
       }
     }
     await next();

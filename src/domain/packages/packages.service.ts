@@ -1,10 +1,12 @@
 // Work packages: reading them with their plan, editing, splitting and merging while still in planning,
 // and moving them through the lifecycle with an audit event for every move.
+
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, WorkPackageTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, fieldProblem, forbidden, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeSkills } from "../skills.ts";
@@ -180,8 +182,9 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
   function refuseCycle(nodes: Map<string, PlanNode>) {
     const cycle = findCycle([...nodes.values()]);
     if (cycle) {
-      throw new AppError("CONFLICT", `dependency cycle: ${cycle.join(" → ")} (each depends on the next)`, {
-        fields: [{ path: "dependsOn", message: `cycle ${cycle.join(" → ")}` }],
+      const shown = cycle.join(" → ");
+      throw fail("CONFLICT", text("wbs.cycle", { cycle: shown }), {
+        fields: [fieldProblem("dependsOn", text("wbs.cycleField", { cycle: shown }))],
       });
     }
   }

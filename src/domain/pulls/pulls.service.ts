@@ -1,6 +1,7 @@
 // Repositories and pull requests on the built-in forge: the canonical repository of a package, the fork of
 // each workspace, pull requests from a fork branch to main, reviews bound to the head they judged, and the
 // merge after enough approvals. Every step is audited; the package moves in and out of review.
+
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
@@ -10,7 +11,8 @@ import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { type ForkTarget, seedFork, updateFork, withForkBundle } from "../../git/fork.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { type Text, text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -96,8 +98,7 @@ export function tally(
   return { approvals, blocked };
 }
 
-const invalid = (path: string, message: string) =>
-  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+const invalid = (path: string, message: Text) => invalidField(path, message);
 
 /** Options of the pull request service. */
 export interface PullServiceOptions {
@@ -591,7 +592,7 @@ export function createPullService({
       checkBranch(input.branch);
       // The API's schema says so too; the pages call the service directly.
       const title = input.title.trim();
-      if (title.length === 0 || title.length > 200) throw invalid("title", "between 1 and 200 characters");
+      if (title.length === 0 || title.length > 200) throw invalid("title", text("issue.between", { min: 1, max: 200 }));
       const ws = await db
         .selectFrom("workspace")
         .select(["id", "state", "prepared_at"])
@@ -610,10 +611,9 @@ export function createPullService({
             : `workspace is ${ws.state}: start it so that Azusa can read its fork`,
         );
       const head = (await forge.forkBranches(repo, ws.id)).get(input.branch);
-      if (!head)
-        throw invalid("branch", `no branch "${input.branch}" in the workspace's fork; push it to origin first`);
+      if (!head) throw invalid("branch", text("pulls.noBranch", { branch: input.branch }));
       if ((await forge.ahead(repo, head)) === 0)
-        throw invalid("branch", `"${input.branch}" has no commits that ${repo.defaultBranch} lacks`);
+        throw invalid("branch", text("pulls.noNewCommits", { branch: input.branch, base: repo.defaultBranch }));
       const already = await db
         .selectFrom("pull_request")
         .select("number")
@@ -712,9 +712,10 @@ export function createPullService({
         const diff = await forge.diff(repo, pullRef(pr.number));
         comments.forEach((c, i) => {
           const file = diff.files.find((f) => f.path === c.path);
-          if (!file) throw invalid(`comments.${i}.path`, `"${c.path}" is not changed by this pull request`);
+          if (!file) throw invalid(`comments.${i}.path`, text("pulls.pathUnchanged", { path: c.path }));
           const lines = new Set(file.hunks.flatMap((h) => h.lines.map((l) => l.newLine)));
-          if (!lines.has(c.line)) throw invalid(`comments.${i}.line`, `line ${c.line} of ${c.path} is not in the diff`);
+          if (!lines.has(c.line))
+            throw invalid(`comments.${i}.line`, text("pulls.lineNotInDiff", { line: c.line, path: c.path }));
         });
       }
       const verdict: Verdict =
@@ -724,7 +725,7 @@ export function createPullService({
             ? "changes_requested"
             : "commented";
       if (verdict === "changes_requested" && !input.body?.trim() && comments.length === 0)
-        throw invalid("body", "say what should change");
+        throw invalid("body", text("pulls.sayWhat"));
       const reviewId = randomUUID();
       await db.transaction().execute(async (trx) => {
         await trx

@@ -1,10 +1,12 @@
 // What a contract's month comes to: 準委任 hours against the monthly band with its rates (plus
 // adjustments, each with a reason), and the month's hours as rows for billing (JSON, or CSV for Excel).
+
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { checkMonth, lockContract } from "./month-close.ts";
@@ -314,7 +316,7 @@ export function createSettlementService({
       const c = await contractFor(actor, contractId);
       if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only a contractor closes a month");
       if (monthRange(month).to > tokyoDay(now().getTime())) {
-        throw new AppError("INVALID_STATE", `${month} is not over yet`);
+        throw fail("INVALID_STATE", text("month.notOver", { month }));
       }
       const at = now().toISOString();
       // The check, the figures and the close in one transaction under the contract's lock: a week reopened
@@ -322,7 +324,7 @@ export function createSettlementService({
       const items = await db.transaction().execute(async (trx) => {
         await lockContract(trx, contractId);
         if (await closedMonth(trx, contractId, month))
-          throw new AppError("INVALID_STATE", `${month} is closed already`);
+          throw fail("INVALID_STATE", text("month.closedAlready", { month }));
         const items = await live(trx, c, month);
         const pending = items.filter((i) => i.pendingHours > 0);
         if (pending.length) {

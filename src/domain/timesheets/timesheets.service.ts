@@ -1,10 +1,12 @@
 // Time entries engineers report and the weekly timesheets (per engineer, contract and Monday–Sunday
 // week in Asia/Tokyo) that leads approve: draft → submitted → approved (locked) or rejected.
+
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, TimeEntryTable, TimesheetTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, fieldProblem, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { seesContract, visibleContracts } from "../contracts/contracts.service.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
@@ -502,10 +504,17 @@ export function createTimesheetService({
             .where("end_at", ">", startAt)
             .executeTakeFirst();
           if (other) {
-            throw new AppError(
+            throw fail(
               "CONFLICT",
-              `overlaps your entry ${other.id} from ${other.start_at} to ${other.end_at}`,
-              { entryId: other.id, fields: [{ path: "start", message: `overlaps entry ${other.id}` }] },
+              text("hours.overlaps", {
+                entryId: other.id,
+                start: { moment: other.start_at ?? "" },
+                end: { moment: other.end_at ?? "" },
+              }),
+              {
+                entryId: other.id,
+                fields: [fieldProblem("start", text("hours.overlapsField", { entryId: other.id }))],
+              },
             );
           }
         }

@@ -1,10 +1,12 @@
 // Turns a WBS file into a contract's packages: leaves become packages, parents groupings, dependencies
 // checked and planned; all in one transaction, so a refused file leaves nothing behind.
+
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, WbsGroupTable, WorkPackageTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { said, stateText, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { type ContractPlan, planOf } from "../packages/packages.service.ts";
@@ -43,6 +45,7 @@ function refuse(problems: WbsProblem[]): never {
   const fields = problems.slice(0, MAX_PROBLEMS).map((p) => ({
     path: [p.row != null ? `row ${p.row}` : null, p.field].filter(Boolean).join(" ") || "file",
     message: p.message,
+    ...(p.text ? { text: p.text } : {}),
   }));
   const first = fields[0];
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
@@ -142,7 +145,7 @@ export function structure(items: WbsItem[]): {
       problems.push({
         row,
         field: "dependsOn",
-        message: `dependency cycle: ${cycle.join(" → ")} (each depends on the next)`,
+        ...said(text("wbs.cycle", { cycle: cycle.join(" → ") })),
       });
     }
   }
@@ -210,13 +213,9 @@ export function createWbsImportService({ db, audit }: { db: Kysely<Database>; au
           .where("state", "not in", ["draft", "cancelled"])
           .executeTakeFirst();
         if (live) {
-          throw new AppError(
-            "INVALID_STATE",
-            `package ${live.wbs_id} is ${live.state}: edit the packages instead of importing again`,
-            {
-              current: live.state,
-            },
-          );
+          throw fail("INVALID_STATE", text("wbs.packageLive", { wbsId: live.wbs_id, state: stateText(live.state) }), {
+            current: live.state,
+          });
         }
         // Offers and assignments are evidence of who worked on what: a WBS that has had any stays.
         const offered = await trx
@@ -226,13 +225,7 @@ export function createWbsImportService({ db, audit }: { db: Kysely<Database>; au
           .where("work_package.contract_id", "=", contractId)
           .executeTakeFirst();
         if (offered) {
-          throw new AppError(
-            "INVALID_STATE",
-            `package ${offered.wbs_id} has been offered: edit the packages instead of importing again`,
-            {
-              current: "offered",
-            },
-          );
+          throw fail("INVALID_STATE", text("wbs.packageOffered", { wbsId: offered.wbs_id }), { current: "offered" });
         }
         await trx.deleteFrom("work_package").where("contract_id", "=", contractId).execute();
         await trx.deleteFrom("wbs_group").where("contract_id", "=", contractId).execute();

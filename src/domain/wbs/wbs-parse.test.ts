@@ -37,10 +37,10 @@ function itemsOf(result: WbsParseResult): WbsItem[] {
   return result.items;
 }
 
-/** The problems of a result that must have failed. */
+/** The problems of a result that must have failed, as the API reports them in English. */
 function problemsOf(result: WbsParseResult): WbsProblem[] {
   if (result.ok) throw new Error("expected problems, but the file parsed");
-  return result.problems;
+  return result.problems.map(({ row, field, message }) => ({ row, field, message }));
 }
 
 const byId = (items: WbsItem[], id: string) => items.find((i) => i.wbsId === id);

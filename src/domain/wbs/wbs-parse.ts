@@ -1,8 +1,10 @@
 // Reads an uploaded WBS (CSV, JSON, YAML or xlsx, as Japanese prime contractors produce them) into
 // flat items, collecting every problem with its row and column instead of stopping at the first.
+
 import { parse as parseCsvSync } from "csv-parse/sync";
 import type ExcelJS from "exceljs";
 import { parseDocument } from "yaml";
+import { msg, said, type Text, wbsField } from "../../kernel/messages.ts";
 
 /** The file formats a WBS can be uploaded in. */
 export type WbsFormat = "csv" | "json" | "yaml" | "xlsx";
@@ -38,6 +40,8 @@ export interface WbsProblem {
   row: number | null;
   field: string | null;
   message: string;
+  /** The message from the catalogue, so that a page can show it in the reader's language. */
+  text?: Text;
 }
 
 /** The items of a valid file, or every problem found in an invalid one. */
@@ -172,25 +176,25 @@ const slashAfterLevel = /(?<=\d)\s*\//;
 /** Collects skills, keeping the higher level of a name written twice. */
 class SkillList {
   readonly levels = new Map<string, number>();
-  readonly problems: string[] = [];
+  readonly problems: Text[] = [];
 
   add(rawName: string, rawLevel: unknown, written: string): void {
     // Lower-case ASCII letters only: other scripts stay as written (after NFKC).
     let name = clean(rawName);
     name = nonAscii.test(name) ? name.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : name.toLowerCase();
     if (name === "") {
-      this.problems.push(`"${written}" has no skill name`);
+      this.problems.push(msg("wbs.skillNoName", { written }));
       return;
     }
     let levelText = clean(typeof rawLevel === "string" ? rawLevel : String(rawLevel ?? ""));
     if (!/^\d$/.test(levelText)) levelText = levelText.replace(/^(?:lv\.?|level|レベル)\s*/i, "");
     if (levelText === "") {
-      this.problems.push(`"${written}" has no level; write it as ${name}:3 (ITSS level 1 to 7)`);
+      this.problems.push(msg("wbs.skillNoLevel", { written, name }));
       return;
     }
     const level = /^\d+$/.test(levelText) ? Number(levelText) : Number.NaN;
     if (!(level >= 1 && level <= 7)) {
-      this.problems.push(`"${written}" has level "${levelText}"; ITSS levels are 1 to 7`);
+      this.problems.push(msg("wbs.skillBadLevel", { written, level: levelText }));
       return;
     }
     this.levels.set(name, Math.max(level, this.levels.get(name) ?? 0));
@@ -214,16 +218,16 @@ class SkillList {
   addObject(obj: Record<string, unknown>): void {
     const name = obj.skill ?? obj.name;
     if (typeof name === "string" || typeof name === "number") this.add(String(name), obj.level, String(name));
-    else this.problems.push(`${JSON.stringify(obj)} has no "skill"`);
+    else this.problems.push(msg("wbs.skillNoSkill", { value: JSON.stringify(obj) }));
   }
 
-  result(): { skills: WbsSkill[]; problems: string[] } {
+  result(): { skills: WbsSkill[]; problems: Text[] } {
     return { skills: Array.from(this.levels, ([skill, level]) => ({ skill, level })), problems: this.problems };
   }
 }
 
 /** Reads a skills cell or value (`"java:4; oracle:3"`, `["java:4"]`, `[{skill, level}]`, `{java: 4}`). */
-export function parseSkills(value: unknown): { skills: WbsSkill[]; problems: string[] } {
+export function parseSkills(value: unknown): { skills: WbsSkill[]; problems: Text[] } {
   const list = new SkillList();
   if (value === null || value === undefined || value === "") return list.result();
   if (typeof value === "string") list.addText(value);
@@ -231,12 +235,12 @@ export function parseSkills(value: unknown): { skills: WbsSkill[]; problems: str
     for (const entry of value) {
       if (typeof entry === "string") list.addText(entry);
       else if (isRecord(entry)) list.addObject(entry);
-      else list.problems.push(`${JSON.stringify(entry)} is not a skill; write it as "java:3"`);
+      else list.problems.push(msg("wbs.notASkill", { value: JSON.stringify(entry) }));
     }
   } else if (isRecord(value)) {
     if ("skill" in value || ("name" in value && "level" in value)) list.addObject(value);
     else for (const [name, level] of Object.entries(value)) list.add(name, level, `${name}: ${String(level)}`);
-  } else list.problems.push(`${JSON.stringify(value)} is not a list of skills; write it as "java:4; sql:3"`);
+  } else list.problems.push(msg("wbs.notSkills", { value: JSON.stringify(value) }));
   return list.result();
 }
 
@@ -249,19 +253,19 @@ const estimatePattern = /^(-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+)\s*(h|
  * Reads an estimate: `40`, `40h`, `４０時間`, `12.5人時`, `1,200`, or `5人日` (× 8 hours). Empty gives
  * null; anything else gives an error phrase to put after the quoted value.
  */
-export function parseEstimateHours(value: unknown): { hours: number | null } | { error: string } {
+export function parseEstimateHours(value: unknown): { hours: number | null } | { error: Text } {
   let hours: number;
   if (typeof value === "number") hours = value;
   else {
     const text = clean(typeof value === "string" ? value : String(value ?? ""));
     if (text === "") return { hours: null };
     const m = estimatePattern.exec(text);
-    if (!m?.[1]) return { error: "is not a number of hours" };
+    if (!m?.[1]) return { error: msg("wbs.notHours") };
     hours = Number(m[1].replace(/,/g, "")) * (m[2] === "人日" ? 8 : 1);
   }
-  if (!Number.isFinite(hours)) return { error: "is not a number of hours" };
-  if (hours <= 0) return { error: "must be more than 0 hours" };
-  if (hours > WBS_MAX_ESTIMATE_HOURS) return { error: `is more than ${WBS_MAX_ESTIMATE_HOURS} hours; split the item` };
+  if (!Number.isFinite(hours)) return { error: msg("wbs.notHours") };
+  if (hours <= 0) return { error: msg("wbs.hoursNotPositive") };
+  if (hours > WBS_MAX_ESTIMATE_HOURS) return { error: msg("wbs.hoursTooMany", { max: WBS_MAX_ESTIMATE_HOURS }) };
   return { hours };
 }
 
@@ -273,8 +277,8 @@ const idSeparators = /[\s,;、]+/;
 
 class Problems {
   readonly list: WbsProblem[] = [];
-  add(row: number | null, field: string | null, message: string): void {
-    this.list.push({ row, field, message });
+  add(row: number | null, field: string | null, message: string | Text): void {
+    this.list.push(typeof message === "string" ? { row, field, message } : { row, field, ...said(message) });
   }
   get count(): number {
     return this.list.length;
@@ -286,7 +290,7 @@ class Problems {
     const more = sorted.length - WBS_MAX_PROBLEMS;
     return [
       ...sorted.slice(0, WBS_MAX_PROBLEMS),
-      { row: null, field: null, message: `… and ${more} more problem${more === 1 ? "" : "s"}` },
+      { row: null, field: null, ...said(msg(more === 1 ? "wbs.moreOne" : "wbs.more", { more })) },
     ];
   }
 }
@@ -530,12 +534,12 @@ async function readXlsxRows(bytes: Uint8Array, problems: Problems): Promise<Tabl
     // ExcelJS types its input as an ArrayBuffer; a copy gives exactly that.
     await workbook.xlsx.load(new Uint8Array(bytes).buffer);
   } catch {
-    problems.add(null, null, "could not read the spreadsheet; open it in Excel and save it again as .xlsx");
+    problems.add(null, null, msg("wbs.unreadableXlsx"));
     return undefined;
   }
   const sheet = workbook.worksheets.find((ws) => ws.name.trim().toLowerCase() === "wbs") ?? workbook.worksheets[0];
   if (!sheet) {
-    problems.add(null, null, "the file is empty: the workbook has no sheets");
+    problems.add(null, null, msg("wbs.noSheets"));
     return undefined;
   }
   const rows: TableRow[] = [];
@@ -562,7 +566,7 @@ function tableToItems(rows: TableRow[], problems: Problems, checkWidth: boolean)
   const filled = rows.filter((r) => r.cells.some((c) => !isBlank(c)));
   const first = filled[0];
   if (!first) {
-    problems.add(null, null, "the file is empty");
+    problems.add(null, null, msg("wbs.fileEmpty"));
     return undefined;
   }
   const mapsIdAndTitle = (r: TableRow) => {
@@ -584,7 +588,7 @@ function tableToItems(rows: TableRow[], problems: Problems, checkWidth: boolean)
     }
     const earlier = columns.get(field);
     if (earlier) {
-      problems.add(header.row, field, `columns "${earlier.label}" and "${label}" both mean ${field}; keep one`);
+      problems.add(header.row, field, msg("wbs.sameColumn", { a: earlier.label, b: label, field: wbsField(field) }));
     } else columns.set(field, { index, label });
   });
   const found = header.cells.map(headerText).filter((h) => h !== "");
@@ -593,14 +597,18 @@ function tableToItems(rows: TableRow[], problems: Problems, checkWidth: boolean)
     problems.add(
       header.row,
       field,
-      `no ${field} column (such as ${headerExamples[field]}); the header row has: ${found.map((h) => `"${h}"`).join(", ")}`,
+      msg("wbs.noColumn", {
+        field: wbsField(field),
+        examples: headerExamples[field],
+        found: found.map((h) => `"${h}"`).join(", "),
+      }),
     );
   }
   if (!columns.has("id") || !columns.has("title")) return undefined;
 
   const data = filled.slice(headerIndex + 1);
   if (data.length === 0) {
-    problems.add(null, null, "no WBS rows after the header");
+    problems.add(null, null, msg("wbs.noRows"));
     return undefined;
   }
   const mapped = [...columns].map(([field, c]) => ({ field, index: c.index }));
@@ -611,11 +619,7 @@ function tableToItems(rows: TableRow[], problems: Problems, checkWidth: boolean)
       r.cells.length > header.cells.length &&
       r.cells.slice(header.cells.length).some((c) => !isBlank(c))
     ) {
-      problems.add(
-        r.row,
-        null,
-        `this row has ${r.cells.length} cells but the header has ${header.cells.length}; a value containing the delimiter needs "quotes"`,
-      );
+      problems.add(r.row, null, msg("wbs.cellCount", { cells: r.cells.length, header: header.cells.length }));
     }
     const values: RawItem["values"] = {};
     for (const { field, index } of mapped) values[field] = r.cells[index];
@@ -633,7 +637,7 @@ const MAX_DEPTH = 50;
 /** Maps parsed JSON/YAML to raw items, numbering them depth-first from 1. */
 function treeToItems(doc: unknown, problems: Problems, yaml: boolean): Reading | undefined {
   if (doc === null || doc === undefined) {
-    problems.add(null, null, "the file is empty");
+    problems.add(null, null, msg("wbs.fileEmpty"));
     return undefined;
   }
   let list: unknown = doc;
@@ -642,7 +646,7 @@ function treeToItems(doc: unknown, problems: Problems, yaml: boolean): Reading |
     list = key === undefined ? undefined : doc[key];
   }
   if (!Array.isArray(list)) {
-    problems.add(null, null, 'expected a list of WBS items, or an object with an "items" list');
+    problems.add(null, null, msg("wbs.notAList"));
     return undefined;
   }
   const items: RawItem[] = [];
@@ -657,7 +661,7 @@ function treeToItems(doc: unknown, problems: Problems, yaml: boolean): Reading |
     for (const entry of entries) {
       const row = ++count;
       if (!isRecord(entry)) {
-        problems.add(row, null, `item ${row} is not an object with an id and a title`);
+        problems.add(row, null, msg("wbs.notAnItem", { row }));
         continue;
       }
       const values: RawItem["values"] = {};
@@ -674,15 +678,15 @@ function treeToItems(doc: unknown, problems: Problems, yaml: boolean): Reading |
         if (!field) {
           if (!ignored.includes(key)) ignored.push(key);
         } else if (labels[field] !== undefined) {
-          problems.add(row, field, `keys "${labels[field]}" and "${key}" both mean ${field}; keep one`);
+          problems.add(row, field, msg("wbs.sameKey", { a: labels[field] ?? "", b: key, field: wbsField(field) }));
         } else {
           values[field] = value(v);
           labels[field] = key;
         }
       }
       if (children === undefined || children === null || children === "") continue;
-      if (!Array.isArray(children)) problems.add(row, "children", "children must be a list of items");
-      else if (depth >= MAX_DEPTH) problems.add(row, "children", `items are nested more than ${MAX_DEPTH} levels deep`);
+      if (!Array.isArray(children)) problems.add(row, "children", msg("wbs.childrenNotList"));
+      else if (depth >= MAX_DEPTH) problems.add(row, "children", msg("wbs.tooDeep", { max: MAX_DEPTH }));
       else {
         const id = values.id;
         const enclosingId = typeof id === "string" || typeof id === "number" ? clean(String(id)) : "";
@@ -693,7 +697,7 @@ function treeToItems(doc: unknown, problems: Problems, yaml: boolean): Reading |
   walk(list, undefined, 0);
 
   if (count === 0) {
-    problems.add(null, null, "no WBS items in the file");
+    problems.add(null, null, msg("wbs.noItems"));
     return undefined;
   }
   let missing = false;
@@ -703,7 +707,11 @@ function treeToItems(doc: unknown, problems: Problems, yaml: boolean): Reading |
     problems.add(
       null,
       field,
-      `no item has ${field === "id" ? "an" : "a"} ${field} key (such as ${headerExamples[field]}); the keys found are: ${keysSeen.map((k) => `"${k}"`).join(", ")}`,
+      msg(field === "id" ? "wbs.noIdKey" : "wbs.noKey", {
+        field: wbsField(field),
+        examples: headerExamples[field],
+        found: keysSeen.map((k) => `"${k}"`).join(", "),
+      }),
     );
   }
   return missing ? undefined : { items, ignored, unit: "item" };
@@ -775,7 +783,7 @@ class ItemReader {
     return this.raw.labels[field] ?? field;
   }
 
-  report(field: string, message: string): void {
+  report(field: string, message: Text): void {
     this.problems.add(this.raw.row, field, message);
   }
 
@@ -785,22 +793,16 @@ class ItemReader {
     if (typeof value === "string") return value.includes("\r") ? clean(value).replace(/\r\n?/g, "\n") : clean(value);
     if (typeof value === "number" || typeof value === "boolean") return String(value);
     if (value instanceof UnreadableCell) {
-      this.report(field, `${this.label(field)}: ${value.reason}`);
+      this.report(field, msg("wbs.unreadableCell", { label: this.label(field), reason: value.reason }));
       return undefined;
     }
     if (value instanceof Date) {
       const date = value.toISOString().slice(0, 10);
       if (field !== "id" && field !== "parent" && field !== "dependsOn") return date;
-      this.report(
-        field,
-        `Excel turned ${this.label(field)} into the date ${date}; format the column as text and retype it`,
-      );
+      this.report(field, msg("wbs.excelDate", { label: this.label(field), date }));
       return undefined;
     }
-    this.report(
-      field,
-      `${this.label(field)} must be ${this.unit === "item" ? "a string" : "text"}, not a list or object`,
-    );
+    this.report(field, msg(this.unit === "item" ? "wbs.notAString" : "wbs.notText", { label: this.label(field) }));
     return undefined;
   }
 
@@ -809,17 +811,17 @@ class ItemReader {
     const id = this.text("id");
     if (id === undefined) return "";
     const label = this.label("id");
-    if (id === "") this.report("id", `${label} is empty`);
-    else if (id.length > 64) this.report("id", `${label} "${id}" is longer than 64 characters`);
-    else if (idSeparators.test(id)) this.report("id", `${label} "${id}" contains a space or a separator (, ; 、)`);
+    if (id === "") this.report("id", msg("wbs.empty", { label }));
+    else if (id.length > 64) this.report("id", msg("wbs.idTooLong", { label, id }));
+    else if (idSeparators.test(id)) this.report("id", msg("wbs.idSeparator", { label, id }));
     return id;
   }
 
   title(): string {
     const title = this.text("title");
-    if (title === "") this.report("title", `${this.label("title")} is empty`);
+    if (title === "") this.report("title", msg("wbs.empty", { label: this.label("title") }));
     else if (title !== undefined && title.length > 200) {
-      this.report("title", `${this.label("title")} is longer than 200 characters (${title.length})`);
+      this.report("title", msg("wbs.titleTooLong", { label: this.label("title"), length: title.length }));
     }
     return title ?? "";
   }
@@ -831,7 +833,7 @@ class ItemReader {
     if (explicit !== null && enclosing.id !== null && explicit !== enclosing.id) {
       this.report(
         "parent",
-        `${this.label("parent")} "${explicit}" disagrees with the enclosing item "${enclosing.id}"`,
+        msg("wbs.parentDisagrees", { label: this.label("parent"), parent: explicit, enclosing: enclosing.id }),
       );
     }
     return enclosing.id ?? explicit;
@@ -839,7 +841,8 @@ class ItemReader {
 
   skills(): WbsSkill[] {
     const { skills, problems } = parseSkills(this.raw.values.skills);
-    for (const message of problems) this.report("skills", `${this.label("skills")} ${message}`);
+    for (const message of problems)
+      this.report("skills", msg("wbs.labelled", { label: this.label("skills"), message }));
     return skills;
   }
 
@@ -849,7 +852,10 @@ class ItemReader {
     if (written === undefined) return null;
     const estimate = parseEstimateHours(written);
     if ("hours" in estimate) return estimate.hours;
-    this.report("estimate", `${this.label("estimate")} "${String(written)}" ${estimate.error}`);
+    this.report(
+      "estimate",
+      msg("wbs.quoted", { label: this.label("estimate"), value: String(written), message: estimate.error }),
+    );
     return null;
   }
 
@@ -890,7 +896,15 @@ function validate(reading: Reading, problems: Problems): WbsItem[] {
     const earlier = byId.get(item.wbsId);
     if (earlier === undefined) byId.set(item.wbsId, item);
     else
-      problems.add(item.row, "id", `${labels(i).id ?? "id"} "${item.wbsId}" is already used on ${unit} ${earlier.row}`);
+      problems.add(
+        item.row,
+        "id",
+        msg(unit === "row" ? "wbs.idUsedRow" : "wbs.idUsedItem", {
+          label: labels(i).id ?? "id",
+          id: item.wbsId,
+          row: earlier.row,
+        }),
+      );
   });
 
   // References may point forwards, so they are checked once every id is known.
@@ -899,18 +913,17 @@ function validate(reading: Reading, problems: Problems): WbsItem[] {
     const parentLabel = labels(i).parent ?? "parent";
     const dependsLabel = labels(i).dependsOn ?? "dependsOn";
     if (item.parentId !== null && item.wbsId !== "") {
-      if (item.parentId === item.wbsId)
-        problems.add(item.row, "parent", `${parentLabel}: an item cannot be its own parent`);
+      if (item.parentId === item.wbsId) problems.add(item.row, "parent", msg("wbs.ownParent", { label: parentLabel }));
       else {
         const parent = byId.get(item.parentId);
-        if (!parent) problems.add(item.row, "parent", `${parentLabel} "${item.parentId}" is not an id in this file`);
+        if (!parent) problems.add(item.row, "parent", msg("wbs.unknownId", { label: parentLabel, id: item.parentId }));
         else if (parent.row > item.row) parentsComeFirst = false;
       }
     }
     for (const dep of item.dependsOn) {
-      if (dep === item.wbsId) problems.add(item.row, "dependsOn", `${dependsLabel}: an item cannot depend on itself`);
+      if (dep === item.wbsId) problems.add(item.row, "dependsOn", msg("wbs.ownDependency", { label: dependsLabel }));
       else if (!byId.has(dep))
-        problems.add(item.row, "dependsOn", `${dependsLabel} "${dep}" is not an id in this file`);
+        problems.add(item.row, "dependsOn", msg("wbs.unknownId", { label: dependsLabel, id: dep }));
     }
   });
   // A loop needs some parent below its child; the usual file, parents first, cannot have one.
@@ -935,7 +948,7 @@ function reportParentLoops(byId: Map<string, WbsItem>, parentLabel: (item: WbsIt
       const first = loop.reduce((a, b) => (b.row < a.row ? b : a));
       const at = loop.indexOf(first);
       const ids = [...loop.slice(at), ...loop.slice(0, at), first].map((i) => i.wbsId);
-      problems.add(first.row, "parent", `${parentLabel(first)} makes a loop: ${ids.join(" → ")}`);
+      problems.add(first.row, "parent", msg("wbs.parentLoop", { label: parentLabel(first), ids: ids.join(" → ") }));
     }
     for (const item of path) state.set(item.wbsId, "done");
   }
@@ -952,7 +965,7 @@ export async function parseWbs(input: WbsInput): Promise<WbsParseResult> {
   const problems = new Problems();
   const { bytes } = input;
   if (bytes.length === 0) {
-    problems.add(null, null, "the file is empty");
+    problems.add(null, null, msg("wbs.fileEmpty"));
     return fail(problems);
   }
   const detected = detectWbsFormat(input);
@@ -965,7 +978,7 @@ export async function parseWbs(input: WbsInput): Promise<WbsParseResult> {
   let reading: Reading | undefined;
   if (format === "xlsx") {
     if (!startsWith(bytes, ZIP)) {
-      problems.add(null, null, "could not read the spreadsheet: the file is not an .xlsx workbook");
+      problems.add(null, null, msg("wbs.notXlsx"));
       return fail(problems);
     }
     const rows = await readXlsxRows(bytes, problems);
@@ -973,12 +986,11 @@ export async function parseWbs(input: WbsInput): Promise<WbsParseResult> {
   } else {
     const decoded = decodeWbsText(bytes);
     if (decoded === undefined) {
-      const advice = format === "json" || format === "yaml" ? "save it as UTF-8" : "save it as UTF-8 CSV";
-      problems.add(null, null, `the file is neither UTF-8 nor Shift_JIS (CP932); ${advice}`);
+      problems.add(null, null, msg(format === "json" || format === "yaml" ? "wbs.encoding" : "wbs.encodingCsv"));
       return fail(problems);
     }
     if (decoded.trim() === "") {
-      problems.add(null, null, "the file is empty");
+      problems.add(null, null, msg("wbs.fileEmpty"));
       return fail(problems);
     }
     format ??= sniffTextFormat(decoded);

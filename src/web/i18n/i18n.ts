@@ -1,17 +1,15 @@
 // Picks the language of a page and turns dictionary keys into text; Japanese unless the person chose English.
+import { isLang, type Lang } from "../../kernel/messages.ts";
 import { en } from "./en.ts";
 import { ja, type MessageKey } from "./ja.ts";
 
-export const langs = ["ja", "en"] as const;
-export type Lang = (typeof langs)[number];
+export { isLang, type Lang, langs } from "../../kernel/messages.ts";
 export type { MessageKey };
 
 /** Text for a key, with `{name}` placeholders filled from `vars`. */
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 const dictionaries: Record<Lang, Record<MessageKey, string>> = { ja, en };
-
-export const isLang = (value: unknown): value is Lang => langs.includes(value as Lang);
 
 /**
  * The language of a request: `?lang=` when given (the switch link), else the `lang` cookie, else Japanese.

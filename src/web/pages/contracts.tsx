@@ -6,22 +6,36 @@ import { NewContract } from "../../domain/contracts/contract-input.ts";
 import { type Contract, confidentialityLevels, contractTypes } from "../../domain/contracts/contracts.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { ContractPlan, WorkPackage } from "../../domain/packages/packages.service.ts";
-import { AppError } from "../../kernel/errors.ts";
+import { AppError, type FieldProblem, fail, fieldLabel } from "../../kernel/errors.ts";
+import { type Reader, say, type Text, text } from "../../kernel/messages.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
-import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import {
+  issueProblems,
+  problemsOf,
+  render,
+  requireRole,
+  sayError,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+} from "../web-env.ts";
 
 /** One problem of a refused WBS, split into its row and field ("row 4 estimate" → 4, "estimate"). */
 export interface RowError {
   row: number | null;
   field: string;
   message: string;
+  text?: Text;
 }
 
 /** Reads the import's field paths (`row 4 estimate`, `row 7`, `file`) back into rows and fields. */
-export function rowErrors(fields: { path: string; message: string }[]): RowError[] {
-  return fields.map(({ path, message }) => {
+export function rowErrors(fields: FieldProblem[]): RowError[] {
+  return fields.map(({ path, message, text }) => {
     const m = /^row (\d+)(?: (.+))?$/.exec(path);
-    return m ? { row: Number(m[1]), field: m[2] ?? "", message } : { row: null, field: path, message };
+    const said = text ? { text } : {};
+    return m
+      ? { row: Number(m[1]), field: m[2] ?? "", message, ...said }
+      : { row: null, field: path, message, ...said };
   });
 }
 
@@ -177,8 +191,15 @@ function NewContractForm({
   );
 }
 
+/** A WBS column by the name the import's hint uses (作業名, not the generic タイトル). */
+const wbsFieldLabel = (reader: Reader, field: string) => {
+  const label = fieldLabel(reader, `wbs.${field}`);
+  return label === `wbs.${field}` ? fieldLabel(reader, field) : label;
+};
+
 function WbsErrors({ c, errors }: { c: WebContext; errors: RowError[] }) {
   const t = c.get("t");
+  const reader = { lang: c.get("lang") };
   return (
     <div class="notice notice-error" role="alert" id="wbs-errors">
       <p>{t("wbs.refused")}</p>
@@ -188,8 +209,8 @@ function WbsErrors({ c, errors }: { c: WebContext; errors: RowError[] }) {
           {errors.map((e) => (
             <tr>
               <td class="num">{e.row ?? t("wbs.wholeFile")}</td>
-              <td>{e.field}</td>
-              <td>{e.message}</td>
+              <td>{e.field ? wbsFieldLabel(reader, e.field) : ""}</td>
+              <td>{e.text ? say(reader, e.text) : e.message}</td>
             </tr>
           ))}
         </tbody>
@@ -360,10 +381,10 @@ export function contractPages(deps: WebDeps) {
           return c.redirect(`/contracts/${contract.id}?notice=created`, 303);
         } catch (err) {
           if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
-          fields = (err.details?.fields as typeof fields | undefined) ?? [{ path: "", message: err.message }];
+          fields = problemsOf(c, err, "body");
         }
       } else {
-        fields = parsed.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "body", message: i.message }));
+        fields = issueProblems(c, parsed.error.issues);
       }
       return render(c, <NewContractForm c={c} leads={await leadsOf(c)} fields={fields} />, 400);
     })
@@ -388,7 +409,7 @@ export function contractPages(deps: WebDeps) {
       if (!(file instanceof File) || file.size === 0) {
         errors = [{ row: null, field: "file", message: c.get("t")("common.required") }];
       } else if (file.size > deps.wbsLimit) {
-        throw new AppError("PAYLOAD_TOO_LARGE", `the WBS file is larger than ${deps.wbsLimit} bytes`);
+        throw fail("PAYLOAD_TOO_LARGE", text("wbs.tooLarge", { bytes: deps.wbsLimit }));
       } else {
         try {
           const result = await deps.wbs.import(user, id, {
@@ -399,8 +420,8 @@ export function contractPages(deps: WebDeps) {
           return c.redirect(`/contracts/${id}?imported=${result.packages.length}`, 303);
         } catch (err) {
           if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
-          const fields = (err.details?.fields as { path: string; message: string }[] | undefined) ?? [
-            { path: "file", message: err.message },
+          const fields = (err.details?.fields as FieldProblem[] | undefined) ?? [
+            { path: "file", message: sayError(c, err) },
           ];
           errors = rowErrors(fields);
         }

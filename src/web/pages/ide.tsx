@@ -10,7 +10,7 @@ import type { FileEntry, SearchHit } from "../../gateway/workspace-files.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import { AppError, notFound } from "../../kernel/errors.ts";
 import { CsrfField, Layout, Notice } from "../layout.tsx";
-import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { render, requireRole, sayError, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 import { terminalPath } from "./terminal.tsx";
 
 // The package's "require" entry is min/vs/index.js: its folder is the AMD build the page loads.
@@ -305,7 +305,7 @@ export function idePages(deps: WebDeps) {
         });
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
-        return page(c, { error: err.message }, 400);
+        return page(c, { error: sayError(c, err) }, 400);
       }
       const builtin = form.builtin === "1" ? "1" : undefined;
       const back = idePath(packageId, { dir: String(form.dir ?? ""), file: path, builtin });

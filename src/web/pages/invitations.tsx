@@ -6,7 +6,7 @@ import type { Role } from "../../kernel/actor.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
-import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 /** Whom each role may invite, as the form offers it (the account service decides for itself too). */
 const invitable: Partial<Record<Role, Role[]>> = {
@@ -118,9 +118,7 @@ export function invitationPages(deps: WebDeps) {
         return render(c, await page(c, { link }));
       } catch (err) {
         if (!(err instanceof AppError) || (err.code !== "VALIDATION" && err.code !== "CONFLICT")) throw err;
-        const fields = (err.details?.fields as { path: string; message: string }[] | undefined) ?? [
-          { path: "email", message: err.message },
-        ];
+        const fields = problemsOf(c, err, "email");
         return render(c, await page(c, { fields }), 400);
       }
     });

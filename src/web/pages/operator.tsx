@@ -8,7 +8,7 @@ import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
-import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const isVettingKind = (v: string): v is VettingKind => vettingKinds.includes(v as VettingKind);
@@ -265,7 +265,7 @@ export function operatorPages(deps: WebDeps) {
           return c.redirect(`/engineers/${id}?notice=vetting`, 303);
         } catch (err) {
           if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
-          fields.push(...((err.details?.fields as typeof fields | undefined) ?? [{ path: "", message: err.message }]));
+          fields.push(...problemsOf(c, err, "body"));
         }
       }
       const engineer = await deps.engineers.get(user, id);

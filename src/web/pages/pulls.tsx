@@ -12,8 +12,10 @@ import {
   formText,
   heldPackages,
   orNull,
+  problemsOf,
   render,
   requireRole,
+  sayError,
   type WebContext,
   type WebDeps,
   type WebEnv,
@@ -455,8 +457,8 @@ export function pullPages(deps: WebDeps) {
           (err.code === "VALIDATION" || err.code === "INVALID_STATE" || err.code === "CONFLICT")
         ) {
           const fields = Array.isArray(err.details?.fields)
-            ? (err.details.fields as { path: string; message: string }[])
-            : [{ path: c.get("t")("myPulls.branch"), message: err.message }];
+            ? problemsOf(c, err)
+            : [{ path: c.get("t")("myPulls.branch"), message: sayError(c, err) }];
           return render(c, <MyPulls c={c} items={await engineerItems(user)} error={{ packageId, fields }} />, 400);
         }
         throw err;

@@ -4,7 +4,7 @@ import type { Role } from "../../kernel/actor.ts";
 import { AppError } from "../../kernel/errors.ts";
 import type { MessageKey } from "../i18n/i18n.ts";
 import { FieldErrors, Layout, menus, Notice } from "../layout.tsx";
-import { formName, render, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { formName, render, sayError, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const HERE = "http://azusa.invalid";
 
@@ -161,7 +161,7 @@ export function sessionPages(deps: WebDeps) {
         await deps.accounts.acceptInvitation({ token, name, password: String(form.password) });
       } catch (err) {
         if (!(err instanceof AppError) || err.code === "INTERNAL") throw err;
-        return render(c, <AcceptInvitation c={c} token={token} error={{ message: err.message }} />, 400);
+        return render(c, <AcceptInvitation c={c} token={token} error={{ message: sayError(c, err) }} />, 400);
       }
       return c.redirect("/sign-in?welcome=1", 303);
     });

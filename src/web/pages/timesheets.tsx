@@ -11,6 +11,7 @@ import {
   formText,
   heldPackages,
   orNull,
+  problemsOf,
   render,
   requireRole,
   type WebContext,
@@ -328,13 +329,13 @@ export function timesheetPages(deps: WebDeps) {
     return render(c, <Approvals c={c} sheets={sheets} packages={names} error={error} />, error ? 400 : 200);
   };
   /** A refused form shows its fields on the page again; other failures go to the error page. */
-  const fieldsOf = (err: unknown) =>
+  const fieldsOf = (c: WebContext, err: unknown) =>
     err instanceof AppError &&
     (err.code === "VALIDATION" || err.code === "CONFLICT") &&
     Array.isArray(err.details?.fields)
-      ? (err.details.fields as { path: string; message: string }[])
+      ? problemsOf(c, err)
       : err instanceof AppError && err.code === "VALIDATION"
-        ? [{ path: "body", message: err.message }]
+        ? problemsOf(c, err)
         : null;
 
   return new Hono<WebEnv>()
@@ -351,7 +352,7 @@ export function timesheetPages(deps: WebDeps) {
         const shown = entry.days[0]?.week ?? week;
         return c.redirect(`/my-hours?week=${shown}&notice=recorded`, 303);
       } catch (err) {
-        const fields = fieldsOf(err);
+        const fields = fieldsOf(c, err);
         if (fields) return myHours(c, user, week, fields);
         throw err;
       }

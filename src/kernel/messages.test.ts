@@ -1,0 +1,61 @@
+// The catalogue agrees with itself, and a message reads the same in both languages but for its words.
+import { describe, expect, it } from "vitest";
+import { catalogue, formatMoment, issueText, langFromAcceptLanguage, type MessageId, say, text } from "./messages.ts";
+
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe("the message catalogue", () => {
+  it("fills the same placeholders in both languages, and leaves no text empty", () => {
+    const keys = Object.keys(catalogue) as MessageId[];
+    const mismatched = keys.filter(
+      (k) => placeholders(catalogue[k].en).join() !== placeholders(catalogue[k].ja).join(),
+    );
+    expect(mismatched).toEqual([]);
+    expect(keys.filter((k) => !catalogue[k].en.trim() || !catalogue[k].ja.trim())).toEqual([]);
+  });
+
+  it("translates the messages inside a message, and shows moments in the reader's zone", () => {
+    const m = text("wbs.packageLive", { wbsId: "1.2", state: text("state.in_progress") });
+    expect(say("en", m)).toBe("package 1.2 is in progress: edit the packages instead of importing again");
+    expect(say("ja", m)).toContain("作業パッケージ 1.2 は作業中です");
+    expect(formatMoment("2026-12-01T00:07:00.000Z")).toBe("2026-12-01 09:07 (Asia/Tokyo)");
+    expect(formatMoment("2026-12-01T00:07:00.000Z", "Europe/London")).toBe("2026-12-01 00:07 (Europe/London)");
+    const overlap = text("hours.overlaps", {
+      entryId: "e1",
+      start: { moment: "2026-12-01T00:07:00.000Z" },
+      end: { moment: "2026-12-01T01:00:00.000Z" },
+    });
+    expect(say({ lang: "ja" }, overlap)).toBe(
+      "2026-12-01 09:07 (Asia/Tokyo)〜2026-12-01 10:00 (Asia/Tokyo) の記録（e1）と時間が重なっています",
+    );
+  });
+
+  it("answers in Japanese only when Accept-Language ranks it above English", () => {
+    expect(langFromAcceptLanguage(undefined)).toBe("en");
+    expect(langFromAcceptLanguage("ja")).toBe("ja");
+    expect(langFromAcceptLanguage("ja-JP,ja;q=0.9,en;q=0.8")).toBe("ja");
+    expect(langFromAcceptLanguage("en-US,en;q=0.9,ja;q=0.8")).toBe("en");
+    expect(langFromAcceptLanguage("fr,ja;q=0.5")).toBe("ja");
+    expect(langFromAcceptLanguage("ja;q=0,en")).toBe("en");
+    expect(langFromAcceptLanguage("de")).toBe("en");
+  });
+
+  it("says validation issues in Japanese without zod's English type names", () => {
+    const required = issueText({
+      code: "invalid_type",
+      message: "Invalid input: expected string, received undefined",
+      expected: "string",
+    });
+    const wrong = issueText({
+      code: "invalid_type",
+      message: "Invalid input: expected string, received number",
+      expected: "string",
+    });
+    expect(wrong && say("ja", wrong)).toBe("文字列で入力してください");
+    expect(required && say("ja", required)).toBe("入力してください");
+    const long = issueText({ code: "too_big", message: "Too big", origin: "string", maximum: 200 });
+    expect(long && say("ja", long)).toBe("200 文字以内で入力してください");
+    expect(long && say("en", long)).toBe("must be at most 200 characters");
+    expect(issueText({ code: "custom", message: "own words" })).toBeUndefined();
+  });
+});

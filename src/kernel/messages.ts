@@ -1,0 +1,494 @@
+// Messages the domain raises, in English (the API's default) and Japanese: one catalogue below both the
+// API and the pages, so that an error reads the same wherever it is shown. Kept apart from the pages'
+// own dictionary (src/web/i18n), which holds what only a page says.
+
+/** The languages Azusa speaks. */
+export const langs = ["ja", "en"] as const;
+export type Lang = (typeof langs)[number];
+
+export const isLang = (value: unknown): value is Lang => langs.includes(value as Lang);
+
+/** A value filled into a message: plain, another message (translated too), or a moment shown in the reader's zone. */
+export type Param = string | number | Text | { moment: string } | Param[];
+
+/** A message to show: a catalogue key and the values of its `{name}` placeholders. */
+export interface Text {
+  key: MessageId;
+  params?: Record<string, Param>;
+}
+
+/** The catalogue: each message in both languages with the same placeholders (src/kernel/messages.test.ts). */
+export const catalogue = {
+  // Names of fields, used where a message names what was wrong.
+  "field.id": { en: "id", ja: "WBS番号" },
+  "field.title": { en: "title", ja: "タイトル" },
+  "field.wbs.id": { en: "id", ja: "WBS番号" },
+  "field.wbs.title": { en: "title", ja: "作業名" },
+  "field.wbs.parent": { en: "parent", ja: "親WBS" },
+  "field.wbs.skills": { en: "skills", ja: "必要スキル" },
+  "field.wbs.estimate": { en: "estimate", ja: "見積工数" },
+  "field.wbs.dependsOn": { en: "dependsOn", ja: "先行作業" },
+  "field.wbs.acceptanceCriteria": { en: "acceptanceCriteria", ja: "受入基準" },
+  "field.wbs.template": { en: "template", ja: "テンプレート" },
+  "field.wbs.children": { en: "children", ja: "子項目" },
+  "field.parent": { en: "parent", ja: "親WBS" },
+  "field.skills": { en: "skills", ja: "必要スキル" },
+  "field.estimate": { en: "estimate", ja: "見積工数" },
+  "field.estimateHours": { en: "estimateHours", ja: "見積工数" },
+  "field.dependsOn": { en: "dependsOn", ja: "先行作業" },
+  "field.acceptance": { en: "acceptance", ja: "受入基準" },
+  "field.acceptanceCriteria": { en: "acceptanceCriteria", ja: "受入基準" },
+  "field.template": { en: "template", ja: "テンプレート" },
+  "field.children": { en: "children", ja: "子項目" },
+  "field.file": { en: "file", ja: "ファイル" },
+  "field.start": { en: "start", ja: "開始" },
+  "field.end": { en: "end", ja: "終了" },
+  "field.date": { en: "date", ja: "作業日" },
+  "field.minutes": { en: "minutes", ja: "作業時間（分）" },
+  "field.timeZone": { en: "timeZone", ja: "タイムゾーン" },
+  "field.packageId": { en: "packageId", ja: "作業パッケージ" },
+  "field.email": { en: "email", ja: "メールアドレス" },
+  "field.role": { en: "role", ja: "役割" },
+  "field.tenantId": { en: "tenantId", ja: "テナント" },
+  "field.token": { en: "token", ja: "招待トークン" },
+  "field.name": { en: "name", ja: "氏名" },
+  "field.password": { en: "password", ja: "パスワード" },
+  "field.reason": { en: "reason", ja: "理由" },
+  "field.reasons": { en: "reasons", ja: "差し戻しの理由" },
+  "field.body": { en: "body", ja: "本文" },
+  "field.branch": { en: "branch", ja: "ブランチ" },
+  "field.month": { en: "month", ja: "月" },
+  "field.kind": { en: "kind", ja: "種類" },
+  "field.issuedOn": { en: "issuedOn", ja: "発行日" },
+  "field.expiresOn": { en: "expiresOn", ja: "有効期限" },
+  "field.path": { en: "path", ja: "パス" },
+  "field.content": { en: "content", ja: "内容" },
+  "field.weeklyCapacityHours": { en: "weeklyCapacityHours", ja: "稼働可能時間（週）" },
+  "field.invoiceNumber": { en: "invoiceNumber", ja: "適格請求書発行事業者登録番号" },
+  "field.client": { en: "client", ja: "発注者" },
+  "field.type": { en: "type", ja: "契約形態" },
+  "field.confidentiality": { en: "confidentiality", ja: "機密区分" },
+  "field.budgetYen": { en: "budgetYen", ja: "予算" },
+  "field.periodStart": { en: "periodStart", ja: "開始日" },
+  "field.periodEnd": { en: "periodEnd", ja: "終了日" },
+  "field.leadIds": { en: "leadIds", ja: "リーダー" },
+  "field.band": { en: "band", ja: "月間精算幅" },
+  "field.maxPackageHours": { en: "maxPackageHours", ja: "パッケージ上限" },
+
+  // States named inside messages.
+  "state.draft": { en: "draft", ja: "下書き" },
+  "state.open": { en: "open", ja: "募集中" },
+  "state.offered": { en: "offered", ja: "オファー中" },
+  "state.assigned": { en: "assigned", ja: "アサイン済み" },
+  "state.in_progress": { en: "in progress", ja: "作業中" },
+  "state.in_review": { en: "in review", ja: "レビュー中" },
+  "state.changes_requested": { en: "changes requested", ja: "修正依頼" },
+  "state.delivered": { en: "delivered", ja: "納品済み" },
+  "state.accepted": { en: "accepted", ja: "検収済み" },
+  "state.cancelled": { en: "cancelled", ja: "取消" },
+
+  // Validation of what was sent.
+  "issue.required": { en: "required", ja: "入力してください" },
+  "issue.type": { en: "expected {expected}", ja: "{expected}で入力してください" },
+  "issue.shortString": { en: "must be at least {n} characters", ja: "{n} 文字以上で入力してください" },
+  "issue.longString": { en: "must be at most {n} characters", ja: "{n} 文字以内で入力してください" },
+  "issue.fewItems": { en: "must have at least {n} items", ja: "{n} 件以上が必要です" },
+  "issue.manyItems": { en: "must have at most {n} items", ja: "{n} 件までです" },
+  "issue.between": { en: "between {min} and {max} characters", ja: "{min}〜{max} 文字で入力してください" },
+  "issue.small": { en: "must be at least {n}", ja: "{n} 以上にしてください" },
+  "issue.big": { en: "must be at most {n}", ja: "{n} 以下にしてください" },
+  "issue.format": { en: "is not a valid {format}", ja: "{format}の形式が正しくありません" },
+  "issue.oneOf": { en: "must be one of {values}", ja: "{values} のいずれかにしてください" },
+  "issue.unknownField": { en: "unknown field", ja: "この項目は受け付けていません" },
+  "issue.invalid": { en: "is not valid", ja: "正しくありません" },
+  "issue.summary": { en: "invalid {target}: {problems}", ja: "送信内容（{target}）を確認してください: {problems}" },
+  "issue.problem": { en: "{field}: {message}", ja: "{field}: {message}" },
+  "type.number": { en: "a number", ja: "数値" },
+  "type.string": { en: "text", ja: "文字列" },
+  "type.boolean": { en: "true or false", ja: "はい・いいえ" },
+  "type.array": { en: "a list", ja: "一覧" },
+  "type.object": { en: "an object", ja: "オブジェクト" },
+  "format.email": { en: "e-mail address", ja: "メールアドレス" },
+  "format.date": { en: "date (YYYY-MM-DD)", ja: "日付（YYYY-MM-DD）" },
+  "format.datetime": { en: "date and time", ja: "日時" },
+  "format.uuid": { en: "id", ja: "ID" },
+  "format.url": { en: "URL", ja: "URL" },
+  "format.pattern": { en: "value", ja: "値" },
+
+  // Errors every layer can give.
+  "error.notFound": { en: "{what} not found", ja: "{what}が見つかりません" },
+  "error.forbidden": { en: "you may not do this", ja: "この操作は許可されていません" },
+  "error.signIn": { en: "sign in first", ja: "先にサインインしてください" },
+  "error.internal": { en: "internal error", ja: "内部エラーが発生しました" },
+  "error.tooLarge": { en: "request body is too large", ja: "送信された内容が大きすぎます" },
+  "error.csrf": {
+    en: "the form token is missing or belongs to another session",
+    ja: "フォームの有効期限が切れたか、別のセッションのものです",
+  },
+  "what.page": { en: "page", ja: "ページ" },
+  "what.contract": { en: "contract", ja: "契約" },
+  "what.package": { en: "package", ja: "作業パッケージ" },
+  "what.offer": { en: "offer", ja: "オファー" },
+  "what.engineer": { en: "engineer", ja: "エンジニア" },
+  "what.workspace": { en: "workspace", ja: "ワークスペース" },
+  "what.pull": { en: "pull request", ja: "プルリクエスト" },
+  "what.delivery": { en: "delivery", ja: "納品" },
+  "what.timesheet": { en: "timesheet", ja: "タイムシート" },
+  "what.entry": { en: "time entry", ja: "作業時間の記録" },
+  "what.invitation": { en: "invitation", ja: "招待" },
+  "what.notification": { en: "notification", ja: "通知" },
+  "what.session": { en: "session", ja: "セッション" },
+  "what.recording": { en: "recording", ja: "セッション記録" },
+  "what.file": { en: "file", ja: "ファイル" },
+
+  // The WBS and its packages.
+  "wbs.cycle": {
+    en: "dependency cycle: {cycle} (each depends on the next)",
+    ja: "先行作業が循環しています: {cycle}（それぞれが次の作業を先行作業にしています）",
+  },
+  "wbs.cycleField": { en: "cycle {cycle}", ja: "循環 {cycle}" },
+  "wbs.packageLive": {
+    en: "package {wbsId} is {state}: edit the packages instead of importing again",
+    ja: "作業パッケージ {wbsId} は{state}です。取り込み直さずに、パッケージを個別に編集してください",
+  },
+  "wbs.packageOffered": {
+    en: "package {wbsId} has been offered: edit the packages instead of importing again",
+    ja: "作業パッケージ {wbsId} はオファー済みです。取り込み直さずに、パッケージを個別に編集してください",
+  },
+  "wbs.skillNoName": { en: '"{written}" has no skill name', ja: "「{written}」にスキル名がありません" },
+  "wbs.skillNoLevel": {
+    en: '"{written}" has no level; write it as {name}:3 (ITSS level 1 to 7)',
+    ja: "「{written}」にレベルがありません。{name}:3 のように書いてください（ITSS レベル 1〜7）",
+  },
+  "wbs.skillBadLevel": {
+    en: '"{written}" has level "{level}"; ITSS levels are 1 to 7',
+    ja: "「{written}」のレベル「{level}」は使えません。ITSS レベルは 1〜7 です",
+  },
+  "wbs.skillNoSkill": { en: '{value} has no "skill"', ja: '{value} に "skill" がありません' },
+  "wbs.notASkill": {
+    en: '{value} is not a skill; write it as "java:3"',
+    ja: '{value} はスキルとして読めません。"java:3" のように書いてください',
+  },
+  "wbs.notSkills": {
+    en: '{value} is not a list of skills; write it as "java:4; sql:3"',
+    ja: '{value} はスキルの一覧として読めません。"java:4; sql:3" のように書いてください',
+  },
+  "wbs.notHours": { en: "is not a number of hours", ja: "は時間数として読めません" },
+  "wbs.hoursNotPositive": { en: "must be more than 0 hours", ja: "は 0 時間より多くしてください" },
+  "wbs.hoursTooMany": {
+    en: "is more than {max} hours; split the item",
+    ja: "は {max} 時間を超えています。項目を分割してください",
+  },
+  "wbs.quoted": { en: '{label} "{value}" {message}', ja: "{label}「{value}」{message}" },
+  "wbs.labelled": { en: "{label} {message}", ja: "{label}: {message}" },
+  "wbs.more": { en: "… and {more} more problems", ja: "…ほか {more} 件の問題があります" },
+  "wbs.moreOne": { en: "… and {more} more problem", ja: "…ほか {more} 件の問題があります" },
+  "wbs.fileEmpty": { en: "the file is empty", ja: "ファイルが空です" },
+  "wbs.unreadableXlsx": {
+    en: "could not read the spreadsheet; open it in Excel and save it again as .xlsx",
+    ja: "スプレッドシートを読み込めませんでした。Excel で開き、.xlsx として保存し直してください",
+  },
+  "wbs.notXlsx": {
+    en: "could not read the spreadsheet: the file is not an .xlsx workbook",
+    ja: "スプレッドシートを読み込めませんでした: .xlsx ブックではありません",
+  },
+  "wbs.noSheets": {
+    en: "the file is empty: the workbook has no sheets",
+    ja: "ファイルが空です: ブックにシートがありません",
+  },
+  "wbs.encoding": {
+    en: "the file is neither UTF-8 nor Shift_JIS (CP932); save it as UTF-8",
+    ja: "ファイルが UTF-8 でも Shift_JIS（CP932）でもありません。UTF-8 で保存してください",
+  },
+  "wbs.encodingCsv": {
+    en: "the file is neither UTF-8 nor Shift_JIS (CP932); save it as UTF-8 CSV",
+    ja: "ファイルが UTF-8 でも Shift_JIS（CP932）でもありません。CSV UTF-8 で保存してください",
+  },
+  "wbs.sameColumn": {
+    en: 'columns "{a}" and "{b}" both mean {field}; keep one',
+    ja: "列「{a}」と「{b}」はどちらも{field}です。どちらか一つにしてください",
+  },
+  "wbs.sameKey": {
+    en: 'keys "{a}" and "{b}" both mean {field}; keep one',
+    ja: "キー「{a}」と「{b}」はどちらも{field}です。どちらか一つにしてください",
+  },
+  "wbs.noColumn": {
+    en: "no {field} column (such as {examples}); the header row has: {found}",
+    ja: "{field}の列（{examples} など）がありません。見出し行にあるのは: {found}",
+  },
+  "wbs.noIdKey": {
+    en: "no item has an {field} key (such as {examples}); the keys found are: {found}",
+    ja: "{field}のキー（{examples} など）を持つ項目がありません。見つかったキー: {found}",
+  },
+  "wbs.noKey": {
+    en: "no item has a {field} key (such as {examples}); the keys found are: {found}",
+    ja: "{field}のキー（{examples} など）を持つ項目がありません。見つかったキー: {found}",
+  },
+  "wbs.noRows": { en: "no WBS rows after the header", ja: "見出し行の後に WBS の行がありません" },
+  "wbs.noItems": { en: "no WBS items in the file", ja: "ファイルに WBS の項目がありません" },
+  "wbs.cellCount": {
+    en: 'this row has {cells} cells but the header has {header}; a value containing the delimiter needs "quotes"',
+    ja: 'この行のセルは {cells} 個ですが、見出しは {header} 個です。区切り文字を含む値は "引用符" で囲んでください',
+  },
+  "wbs.notAList": {
+    en: 'expected a list of WBS items, or an object with an "items" list',
+    ja: 'WBS 項目の一覧、または "items" に一覧を持つオブジェクトが必要です',
+  },
+  "wbs.notAnItem": {
+    en: "item {row} is not an object with an id and a title",
+    ja: "項目 {row} は番号と作業名を持つオブジェクトではありません",
+  },
+  "wbs.childrenNotList": { en: "children must be a list of items", ja: "children は項目の一覧にしてください" },
+  "wbs.tooDeep": { en: "items are nested more than {max} levels deep", ja: "項目の入れ子が {max} 階層を超えています" },
+  "wbs.unreadableCell": { en: "{label}: {reason}", ja: "{label}: {reason}" },
+  "wbs.excelDate": {
+    en: "Excel turned {label} into the date {date}; format the column as text and retype it",
+    ja: "Excel が{label}を日付 {date} に変えています。列の書式を文字列にして入力し直してください",
+  },
+  "wbs.notAString": {
+    en: "{label} must be a string, not a list or object",
+    ja: "{label}は一覧やオブジェクトではなく文字列にしてください",
+  },
+  "wbs.notText": {
+    en: "{label} must be text, not a list or object",
+    ja: "{label}は一覧やオブジェクトではなく文字にしてください",
+  },
+  "wbs.empty": { en: "{label} is empty", ja: "{label}が空です" },
+  "wbs.idTooLong": { en: '{label} "{id}" is longer than 64 characters', ja: "{label}「{id}」が 64 文字を超えています" },
+  "wbs.idSeparator": {
+    en: '{label} "{id}" contains a space or a separator (, ; 、)',
+    ja: "{label}「{id}」に空白または区切り文字（, ; 、）が含まれています",
+  },
+  "wbs.titleTooLong": {
+    en: "{label} is longer than 200 characters ({length})",
+    ja: "{label}が 200 文字を超えています（{length} 文字）",
+  },
+  "wbs.parentDisagrees": {
+    en: '{label} "{parent}" disagrees with the enclosing item "{enclosing}"',
+    ja: "{label}「{parent}」が、囲んでいる項目「{enclosing}」と一致しません",
+  },
+  "wbs.idUsedRow": {
+    en: '{label} "{id}" is already used on row {row}',
+    ja: "{label}「{id}」は {row} 行目ですでに使われています",
+  },
+  "wbs.idUsedItem": {
+    en: '{label} "{id}" is already used on item {row}',
+    ja: "{label}「{id}」は項目 {row} ですでに使われています",
+  },
+  "wbs.ownParent": { en: "{label}: an item cannot be its own parent", ja: "{label}: 自分自身を親にはできません" },
+  "wbs.ownDependency": {
+    en: "{label}: an item cannot depend on itself",
+    ja: "{label}: 自分自身を先行作業にはできません",
+  },
+  "wbs.unknownId": {
+    en: '{label} "{id}" is not an id in this file',
+    ja: "{label}「{id}」はこのファイルにない番号です",
+  },
+  "wbs.parentLoop": { en: "{label} makes a loop: {ids}", ja: "{label}が循環しています: {ids}" },
+  "wbs.tooLarge": {
+    en: "the WBS file is larger than {bytes} bytes",
+    ja: "WBS ファイルが {bytes} バイトを超えています",
+  },
+
+  // Pull requests.
+  "pulls.noBranch": {
+    en: `no branch "{branch}" in the workspace's fork; push it to origin first`,
+    ja: "ワークスペースのフォークにブランチ「{branch}」がありません。先に origin へ push してください",
+  },
+  "pulls.noNewCommits": {
+    en: `"{branch}" has no commits that {base} lacks`,
+    ja: "ブランチ「{branch}」には {base} にないコミットがありません",
+  },
+  "pulls.pathUnchanged": {
+    en: `"{path}" is not changed by this pull request`,
+    ja: "「{path}」はこのプルリクエストで変更されていません",
+  },
+  "pulls.lineNotInDiff": {
+    en: "line {line} of {path} is not in the diff",
+    ja: "{path} の {line} 行目は差分に含まれていません",
+  },
+  "pulls.sayWhat": { en: "say what should change", ja: "何を修正すべきかを書いてください" },
+
+  // Hours, timesheets and months.
+  "hours.overlaps": {
+    en: "overlaps your entry {entryId} from {start} to {end}",
+    ja: "{start}〜{end} の記録（{entryId}）と時間が重なっています",
+  },
+  "hours.overlapsField": { en: "overlaps entry {entryId}", ja: "記録 {entryId} と重なっています" },
+  "month.notOver": { en: "{month} is not over yet", ja: "{month} はまだ終わっていません" },
+  "month.closedAlready": { en: "{month} is closed already", ja: "{month} はすでに締めています" },
+} as const satisfies Record<string, { en: string; ja: string }>;
+
+export type MessageId = keyof typeof catalogue;
+
+/** A message with its values, to raise or to show. */
+export const text = (key: MessageId, params?: Record<string, Param>): Text => (params ? { key, params } : { key });
+/** `text` under another name, for modules where `text` names something else. */
+export const msg = text;
+
+/** A WBS column's name as a message value (作業名, 見積工数, …). */
+export const wbsField = (field: string): Param => {
+  const key = `field.wbs.${field}`;
+  return key in catalogue ? text(key as MessageId) : field;
+};
+
+/** A message with its English words, to spread into an object that keeps both (a WBS problem, a field problem). */
+export const said = (message: Text): { message: string; text: Text } => ({ message: english(message), text: message });
+
+/** A package state as a message value (`in_progress` reads "in progress" / 作業中). */
+export const stateText = (state: string): Param => {
+  const key = `state.${state}`;
+  return key in catalogue ? text(key as MessageId) : state;
+};
+
+/** A moment as people read it: `2026-12-01 09:07 (Asia/Tokyo)`, in `zone` (Asia/Tokyo unless the reader has one). */
+export function formatMoment(iso: string, zone = "Asia/Tokyo"): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(date);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} (${zone})`;
+}
+
+/** How a message is written out: the language, and the reader's time zone for moments. */
+export interface Reader {
+  lang: Lang;
+  zone?: string;
+}
+
+/** The words of a message for a reader, every placeholder filled (messages inside it translated too). */
+export function say(reader: Reader | Lang, message: Text): string {
+  const r = typeof reader === "string" ? { lang: reader } : reader;
+  const template: string = catalogue[message.key][r.lang];
+  const params = message.params;
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => {
+    const value = params[name];
+    if (value === undefined) return m;
+    return sayParam(r, value);
+  });
+}
+
+function sayParam(r: Reader, value: Param): string {
+  if (typeof value === "string" || typeof value === "number") return String(value);
+  if (Array.isArray(value)) return value.map((v) => sayParam(r, v)).join(r.lang === "ja" ? "、" : "; ");
+  if ("moment" in value) return formatMoment(value.moment, r.zone);
+  return say(r, value);
+}
+
+/** A field's name as a message value: its label from the catalogue when it has one, else the path as written. */
+export function fieldName(path: string): Param {
+  const key = `field.${path}`;
+  return key in catalogue ? text(key as MessageId) : path;
+}
+
+/** The shape of a zod issue this module reads (structural, so the kernel does not depend on zod). */
+export interface IssueLike {
+  code: string;
+  message: string;
+  expected?: unknown;
+  input?: unknown;
+  minimum?: unknown;
+  maximum?: unknown;
+  origin?: unknown;
+  format?: unknown;
+  values?: unknown[];
+  keys?: string[];
+  params?: Record<string, unknown>;
+}
+
+/**
+ * A validation issue as a catalogue message. A schema's own message is kept as written unless the schema
+ * names a catalogue message in the issue's `params.text`; the built-in kinds have their own texts.
+ */
+export function issueText(issue: IssueLike): Text | undefined {
+  const named = issue.params?.text as Text | undefined;
+  if (named && named.key in catalogue) return named;
+  const size = (n: unknown) => (typeof n === "bigint" || typeof n === "number" ? String(n) : "?");
+  switch (issue.code) {
+    case "invalid_type":
+      // zod leaves the input out of its issues; its message says what was received.
+      return issue.input === undefined && /received undefined$/.test(issue.message)
+        ? text("issue.required")
+        : text("issue.type", { expected: typeName(issue.expected) });
+    case "too_small":
+      if (issue.origin === "string")
+        return issue.minimum === 1 ? text("issue.required") : text("issue.shortString", { n: size(issue.minimum) });
+      if (issue.origin === "array" || issue.origin === "set") return text("issue.fewItems", { n: size(issue.minimum) });
+      return text("issue.small", { n: size(issue.minimum) });
+    case "too_big":
+      if (issue.origin === "string") return text("issue.longString", { n: size(issue.maximum) });
+      if (issue.origin === "array" || issue.origin === "set")
+        return text("issue.manyItems", { n: size(issue.maximum) });
+      return text("issue.big", { n: size(issue.maximum) });
+    case "invalid_format":
+      return text("issue.format", { format: formatName(issue.format) });
+    case "invalid_value":
+      return text("issue.oneOf", { values: (issue.values ?? []).map((v) => String(v)).join(", ") });
+    case "unrecognized_keys":
+      return text("issue.unknownField");
+    case "not_multiple_of":
+    case "invalid_union":
+    case "invalid_key":
+    case "invalid_element":
+      return text("issue.invalid");
+    default:
+      return undefined;
+  }
+}
+
+const typeName = (expected: unknown): Param =>
+  expected === "number" || expected === "int"
+    ? text("type.number")
+    : expected === "string"
+      ? text("type.string")
+      : expected === "boolean"
+        ? text("type.boolean")
+        : expected === "array"
+          ? text("type.array")
+          : expected === "object"
+            ? text("type.object")
+            : String(expected);
+
+const formatName = (format: unknown): Param =>
+  format === "email"
+    ? text("format.email")
+    : format === "date"
+      ? text("format.date")
+      : format === "datetime"
+        ? text("format.datetime")
+        : format === "uuid"
+          ? text("format.uuid")
+          : format === "url"
+            ? text("format.url")
+            : text("format.pattern");
+
+/** The English words of a message: what the API says unless Japanese is asked for, and what logs keep. */
+export const english = (message: Text): string => say("en", message);
+
+/**
+ * The language an `Accept-Language` header prefers among ours: Japanese when `ja` ranks above `en`
+ * (by q-value, then by order), English otherwise, the API's default.
+ */
+export function langFromAcceptLanguage(header: string | null | undefined): Lang {
+  if (!header) return "en";
+  let best: { lang: Lang; q: number } | null = null;
+  for (const part of header.split(",").slice(0, 20)) {
+    const [tag = "", ...rest] = part.trim().split(";");
+    const primary = tag.trim().toLowerCase().split("-")[0];
+    if (!isLang(primary)) continue;
+    const qParam = rest.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!Number.isFinite(q) || q <= 0) continue;
+    if (!best || q > best.q) best = { lang: primary, q };
+  }
+  return best?.lang ?? "en";
+}
