@@ -7,7 +7,7 @@ import type { AppEnv } from "./router.ts";
 const securityHeaders: [string, string][] = [
   ["x-content-type-options", "nosniff"],
   ["x-frame-options", "DENY"],
-  ["referrer-policy", "no-referrer"],
+  ["referrer-policy", "same-origin"],
   ["cross-origin-opener-policy", "same-origin"],
   ["cross-origin-resource-policy", "same-origin"],
   ["origin-agent-cluster", "?1"],
