@@ -107,7 +107,23 @@ describe("parseWbs: CSV", () => {
       ["1", "①髙島屋向け帳票"],
     ];
     const items = itemsOf(await parseWbs({ bytes: sjisCsv(rows) }));
-    expect(items[0]?.title).toBe("1髙島屋向け帳票"); // NFKC turns ① into 1
+    expect(items[0]?.title).toBe("①髙島屋向け帳票"); // a title is kept as written
+  });
+
+  it("keeps titles and acceptance criteria as written, folding only ids, numbers, units and headers", async () => {
+    const rows = [
+      ["作業番号", "作業名称", "見積工数（人時）", "先行WBS", "受入れ基準"],
+      ["１．１", "　①帳票㈱対応ﾃｽﾄ～　", "１６人時", "", "「帳票（請求書）」が　ＰＤＦ で出力される"],
+      ["１．２", "ＡＢＣ画面", "８", "１．１", ""],
+    ];
+    const items = itemsOf(await parseWbs({ bytes: utf8Csv(rows) }));
+    expect(items[0]).toMatchObject({
+      wbsId: "1.1",
+      title: "①帳票㈱対応ﾃｽﾄ～",
+      estimateHours: 16,
+      acceptanceCriteria: "「帳票（請求書）」が　ＰＤＦ で出力される",
+    });
+    expect(items[1]).toMatchObject({ wbsId: "1.2", title: "ＡＢＣ画面", dependsOn: ["1.1"] });
   });
 
   it("reads UTF-8 CSV with a BOM (Excel's CSV UTF-8)", async () => {
@@ -345,7 +361,8 @@ describe("parseWbs: headers", () => {
       {
         row: 1,
         field: "id",
-        message: 'no id column (such as "id", "WBS番号" or "番号"); the header row has: "作業", "作業名", "工数"',
+        message:
+          'no id column (such as "id", "WBS番号", "作業番号" or "番号"); the header row has: "作業", "作業名", "工数"',
       },
     ]);
   });

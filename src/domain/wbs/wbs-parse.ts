@@ -82,6 +82,13 @@ export const wbsHeaderAliases: Readonly<Record<WbsField, readonly string[]>> = {
     "wbs no",
     "wbs番号",
     "wbsコード",
+    "wbs no.",
+    "作業番号",
+    "作業no",
+    "作業no.",
+    "タスク番号",
+    "項目番号",
+    "管理番号",
     "番号",
     "no",
     "no.",
@@ -89,9 +96,35 @@ export const wbsHeaderAliases: Readonly<Record<WbsField, readonly string[]>> = {
     "コード",
     "code",
   ],
-  title: ["title", "name", "task", "task name", "作業名", "タスク名", "タスク", "件名", "作業項目", "名称"],
-  parent: ["parent", "parent id", "parent wbs", "親", "親id", "親wbs", "親番号", "親wbs番号", "上位wbs"],
-  skills: ["skills", "skill", "required skills", "必要スキル", "スキル", "スキル要件"],
+  title: [
+    "title",
+    "name",
+    "task",
+    "task name",
+    "作業名",
+    "作業名称",
+    "タスク名",
+    "タスク名称",
+    "タスク",
+    "件名",
+    "作業項目",
+    "作業項目名",
+    "名称",
+  ],
+  parent: [
+    "parent",
+    "parent id",
+    "parent wbs",
+    "親",
+    "親id",
+    "親wbs",
+    "親番号",
+    "親wbs番号",
+    "親作業番号",
+    "上位wbs",
+    "上位番号",
+  ],
+  skills: ["skills", "skill", "required skills", "必要スキル", "必要なスキル", "スキル", "スキル要件", "必要技術"],
   estimate: [
     "estimate",
     "estimate hours",
@@ -106,7 +139,13 @@ export const wbsHeaderAliases: Readonly<Record<WbsField, readonly string[]>> = {
     "見積(h)",
     "見積工数(h)",
     "工数(h)",
+    "見積工数(人時)",
+    "見積工数(時間)",
+    "工数(人時)",
+    "工数(時間)",
+    "見積(時間)",
     "予定工数",
+    "予定時間",
   ],
   dependsOn: [
     "depends on",
@@ -119,6 +158,10 @@ export const wbsHeaderAliases: Readonly<Record<WbsField, readonly string[]>> = {
     "依存関係",
     "先行",
     "先行タスク",
+    "先行wbs",
+    "先行番号",
+    "先行作業番号",
+    "前工程",
   ],
   acceptanceCriteria: [
     "acceptance criteria",
@@ -130,6 +173,10 @@ export const wbsHeaderAliases: Readonly<Record<WbsField, readonly string[]>> = {
     "完了基準",
     "検収条件",
     "受入条件",
+    "受入れ基準",
+    "受け入れ条件",
+    "検収基準",
+    "合格基準",
   ],
   template: ["template", "workspace template", "テンプレート"],
 };
@@ -138,7 +185,10 @@ export const wbsHeaderAliases: Readonly<Record<WbsField, readonly string[]>> = {
 export const wbsChildrenKeys: readonly string[] = ["children", "子", "子タスク"];
 
 /** How messages about a missing id or title column suggest the header to add. */
-const headerExamples = { id: '"id", "WBS番号" or "番号"', title: '"title", "作業名" or "タスク名"' } as const;
+const headerExamples = {
+  id: '"id", "WBS番号", "作業番号" or "番号"',
+  title: '"title", "作業名" or "タスク名"',
+} as const;
 
 /** The most problems reported one by one; the rest are counted in a last line. */
 export const WBS_MAX_PROBLEMS = 100;
@@ -165,6 +215,9 @@ export function wbsFieldForHeader(header: string): WbsField | undefined {
 // Values
 
 const nonAscii = /[\u0080-\uffff]/;
+
+/** Fields whose text is kept exactly as written (trimmed only): what people sign and inspect. */
+const writtenAsIs: ReadonlySet<string> = new Set<WbsField>(["title", "acceptanceCriteria"]);
 
 /** NFKC and trim: full-width digits, colons and spaces become ASCII. ASCII text is NFKC already. */
 const clean = (text: string) => (nonAscii.test(text) ? text.normalize("NFKC") : text).trim();
@@ -790,7 +843,12 @@ class ItemReader {
   /** Text of a scalar; reports and returns undefined for lists, objects and unreadable cells. */
   text(field: WbsField, value: unknown = this.raw.values[field]): string | undefined {
     if (value === undefined || value === null) return "";
-    if (typeof value === "string") return value.includes("\r") ? clean(value).replace(/\r\n?/g, "\n") : clean(value);
+    if (typeof value === "string") {
+      // Titles and acceptance criteria go onto the order document and are judged at 検収: kept as written
+      // (①, ㈱, half-width kana, full-width brackets), only trimmed; ids, numbers and units are folded by NFKC.
+      const kept = writtenAsIs.has(field) ? value.trim() : clean(value);
+      return kept.includes("\r") ? kept.replace(/\r\n?/g, "\n") : kept;
+    }
     if (typeof value === "number" || typeof value === "boolean") return String(value);
     if (value instanceof UnreadableCell) {
       this.report(field, msg("wbs.unreadableCell", { label: this.label(field), reason: value.reason }));
