@@ -25,6 +25,8 @@ import { createReminderService } from "./domain/notifications/reminders.service.
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
+import { createSessionAccess } from "./domain/sessions/access.ts";
+import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
@@ -32,14 +34,15 @@ import { createTimesheetService } from "./domain/timesheets/timesheets.service.t
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
+import { createWorkspaceFiles } from "./domain/workspaces/workspace-files.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { createBridge } from "./gateway/bridge.ts";
+import { browserTerminals } from "./gateway/browser-terminal.ts";
 import { loadHostKey } from "./gateway/host-key.ts";
 import { createIdeOrigin, createIdeTokens } from "./gateway/ide-origin.ts";
 import { createIdeProxy } from "./gateway/ide-proxy.ts";
 import { createLockout } from "./gateway/lockout.ts";
 import { createSshGateway } from "./gateway/ssh-server.ts";
-import { createWorkspaceFiles } from "./gateway/workspace-files.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { sweepForkBundles } from "./git/fork.ts";
 import { createApp } from "./http/app.ts";
@@ -259,11 +262,11 @@ export function buildAzusa(
     baseUrl: config.baseUrl,
     apiUrl: config.githubApiUrl,
   });
+  const sessionAccess = createSessionAccess({ db: db.kysely, engineers, workspaces });
+  const sessionLog = createSessionLog({ db: db.kysely, audit, packages, logger });
   const bridge = createBridge({
-    db: db.kysely,
-    audit,
-    engineers,
-    packages,
+    access: sessionAccess,
+    log: sessionLog,
     workspaces,
     driver,
     logger,
@@ -272,8 +275,8 @@ export function buildAzusa(
     maxSessionMs: config.ssh.maxSessionMs,
   });
   const sshGateway = createSshGateway({
-    db: db.kysely,
-    audit,
+    access: sessionAccess,
+    log: sessionLog,
     bridge,
     lockout: { addresses: createLockout({ maxFailures: 20 }), accounts: createLockout({ maxFailures: 5 }) },
     hostKey: loadHostKey(config.dataDir),
@@ -324,8 +327,8 @@ export function buildAzusa(
     deliveries,
     orders,
     notifications,
-    bridge,
-    workspaceFiles: createWorkspaceFiles({ bridge, driver, workspaces, audit }),
+    terminals: browserTerminals(bridge),
+    workspaceFiles: createWorkspaceFiles({ access: sessionAccess, driver, workspaces, audit }),
     ideProxy,
     ideOrigin,
   });

@@ -3,35 +3,19 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
-import type { Kysely } from "kysely";
-import { sql } from "kysely";
-import type { Database, WorkspaceTable } from "../db/schema.ts";
-import type { AuditService } from "../domain/audit/audit.service.ts";
-import { inNetworks } from "../domain/contracts/networks.ts";
-import type { EngineerService } from "../domain/engineers/engineers.service.ts";
-import type { PackageService } from "../domain/packages/packages.service.ts";
+import type { AccessRequest, Authorization, SessionAccess, Target } from "../domain/sessions/access.ts";
+import { BUCKET_MS, recordingPath, type SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Actor } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
-import {
-  type ExecSession,
-  execSignal,
-  type SignalOutcome,
-  type WorkspaceDriver,
-  type WorkspaceRef,
-} from "../provisioner/driver.ts";
+import { type ExecSession, execSignal, type SignalOutcome, type WorkspaceDriver } from "../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../templates/templates.ts";
 import { type ListenSpec, listenerCommand, runListener, type WorkspaceListener } from "./listener.ts";
 import { openRecording, type Recorder } from "./recording.ts";
 
-/** Who wants in, from where, over what. */
-export interface Principal {
-  engineerId: string;
-  packageId: string;
-  /** The client's address as the transport saw it. */
-  source: string;
-  transport: "ssh" | "browser";
+/** Who wants in, from where, over what, with what the transport itself keeps checking. */
+export interface Principal extends AccessRequest {
   /** SHA256 fingerprint of the SSH key used, when there is one. */
   keyFingerprint?: string;
   /**
@@ -42,19 +26,6 @@ export interface Principal {
   /** The decision made at login; a session opened within 5 s of it does not ask again. */
   authorized?: { target: Target; at: number };
 }
-
-/** What a session may reach, decided by `authorize`. */
-export interface Target {
-  workspace: WorkspaceTable;
-  ref: WorkspaceRef;
-  tenantId: string;
-  template: WorkspaceTemplate | undefined;
-  recordInput: boolean;
-}
-
-/** A refusal with a stable code (for the audit log and lockout) and a reason safe to show the engineer. */
-export type Authorization = { ok: true; target: Target } | { ok: false; code: RefusalCode; reason: string };
-export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network";
 
 /** Resolves once everything written to `w` so far has been handed on (or `w` closed). */
 function drained(w: Writable): Promise<void> {
@@ -234,20 +205,16 @@ export function endStatus(
   return signal && sent.has(signal) ? { signal } : { code };
 }
 
-const BUCKET_MS = 5 * 60_000;
-/** A bucket's start as stored, from its number (instants / BUCKET_MS). */
-const bucketStart = (n: number) => new Date(n * BUCKET_MS).toISOString();
-
 interface Live {
   principal: Principal;
   handle: SessionHandle;
 }
 
 export interface BridgeOptions {
-  db: Kysely<Database>;
-  audit: AuditService;
-  engineers: EngineerService;
-  packages: PackageService;
+  /** The access decision every session, forward and listener asks, at its start and while it runs. */
+  access: SessionAccess;
+  /** Where sessions, their activity and forwards are recorded. */
+  log: SessionLog;
   workspaces: WorkspaceService;
   driver: WorkspaceDriver;
   logger: Logger;
@@ -264,10 +231,8 @@ export interface BridgeOptions {
 
 /** The bridge; `close()` ends every live session and stops the revocation check. */
 export function createBridge({
-  db,
-  audit,
-  engineers,
-  packages,
+  access,
+  log,
   workspaces,
   driver,
   logger,
@@ -282,58 +247,7 @@ export function createBridge({
   const live = new Set<Live>();
 
   /** The one decision whether `principal` may open sessions, made at login and again while they run. */
-  async function authorize(principal: Principal): Promise<Authorization> {
-    const access = await engineers.access(principal.engineerId, principal.packageId);
-    if (!access.ok) {
-      return {
-        ok: false,
-        code: access.reason.startsWith("vetting") ? "vetting" : "not_assigned",
-        reason: access.reason,
-      };
-    }
-    const workspace = await db
-      .selectFrom("workspace")
-      .selectAll()
-      .where("package_id", "=", principal.packageId)
-      .where("engineer_id", "=", principal.engineerId)
-      .orderBy("created_at", "desc")
-      .executeTakeFirst();
-    if (!workspace || workspace.state === "destroyed" || !workspace.container_id || !workspace.volume) {
-      const why = workspace?.state === "destroyed" ? "the workspace was destroyed" : "the workspace is not ready";
-      return { ok: false, code: "no_workspace", reason: why };
-    }
-    if (workspace.state !== "running" && workspace.state !== "stopped") {
-      // a failed one says why (a provisioning or a checkout that went wrong)
-      const why = workspace.state === "failed" ? `: ${workspace.reason}` : "";
-      return { ok: false, code: "no_workspace", reason: `the workspace is ${workspace.state}${why}` };
-    }
-    // Handed over before its code is checked out: nobody gets in to an empty workspace; they wait for it.
-    if (!workspace.prepared_at) {
-      const ready = await workspaces.ready(workspace.id);
-      if (!ready.ok) return { ok: false, code: "no_workspace", reason: ready.reason };
-    }
-    const contract = await db
-      .selectFrom("work_package")
-      .innerJoin("contract", "contract.id", "work_package.contract_id")
-      .select(["contract.allowed_networks", "contract.record_input", "contract.tenant_id"])
-      .where("work_package.id", "=", principal.packageId)
-      .executeTakeFirstOrThrow();
-    const networks = JSON.parse(contract.allowed_networks ?? "[]") as string[];
-    if (!inNetworks(principal.source, networks)) {
-      return { ok: false, code: "network", reason: `${principal.source} is outside the contract's allowed networks` };
-    }
-    const template = (await workspaces.templates()).get(workspace.template);
-    return {
-      ok: true,
-      target: {
-        workspace,
-        ref: { id: workspace.id, containerId: workspace.container_id, volume: workspace.volume },
-        tenantId: contract.tenant_id,
-        template,
-        recordInput: Number(contract.record_input) === 1,
-      },
-    };
-  }
+  const authorize = (principal: Principal): Promise<Authorization> => access.authorize(principal);
 
   /** Starts a stopped workspace, telling the user on `say`. */
   async function ensureRunning(target: Target, say: (line: string) => void): Promise<void> {
@@ -344,19 +258,6 @@ export function createBridge({
     const t0 = now();
     await workspaces.start(system, target.workspace.id);
     say(`azusa: workspace running (${((now() - t0) / 1000).toFixed(1)} s)`);
-  }
-
-  /** Moves the package assigned → in_progress at its first session; a package already further along stays. */
-  async function markStarted(principal: Principal): Promise<void> {
-    const pkg = await db
-      .selectFrom("work_package")
-      .select("state")
-      .where("id", "=", principal.packageId)
-      .executeTakeFirst();
-    if (pkg?.state !== "assigned") return;
-    await packages
-      .transition(system, principal.packageId, "in_progress", { from: "assigned", reason: "first session" })
-      .catch((err) => logger.debug({ err, package: principal.packageId }, "package already moved on"));
   }
 
   /**
@@ -421,7 +322,7 @@ export function createBridge({
       const entry: Live = { principal, handle };
       live.add(entry);
       const kind = request.kind;
-      const recordingPath = join("recordings", target.tenantId, `${id}.cast`);
+      const recording = recordingPath(target.tenantId, id);
       // Keyed by bucket number: a chunk of data costs a division, not a Date; the ISO start is made when written.
       const counters = new Map<number, { in: number; out: number }>();
       let lastWrite = started;
@@ -429,28 +330,12 @@ export function createBridge({
       let flushing: Promise<void> = Promise.resolve();
 
       const flushActivity = () => {
-        const rows = [...counters].map(([bucket, c]) => ({
-          session_id: id,
-          bucket_start: bucketStart(bucket),
-          bytes_in: c.in,
-          bytes_out: c.out,
-        }));
+        const buckets = new Map(counters);
         counters.clear();
         lastWrite = now();
-        if (!rows.length) return flushing;
+        if (!buckets.size) return flushing;
         flushing = flushing.then(async () => {
-          for (const row of rows) {
-            await db
-              .insertInto("session_activity")
-              .values(row)
-              .onConflict((oc) =>
-                oc.columns(["session_id", "bucket_start"]).doUpdateSet({
-                  bytes_in: sql`session_activity.bytes_in + ${row.bytes_in}`,
-                  bytes_out: sql`session_activity.bytes_out + ${row.bytes_out}`,
-                }),
-              )
-              .execute();
-          }
+          await log.activity(id, buckets);
           await workspaces.recordActivity(
             target.workspace.id,
             `${principal.transport} ${kind}`,
@@ -480,38 +365,17 @@ export function createBridge({
       };
 
       // The evidence and the command start side by side: a login should cost what docker exec costs.
-      const evidence = db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto("workspace_session")
-          .values({
-            id,
-            workspace_id: target.workspace.id,
-            package_id: principal.packageId,
-            tenant_id: target.tenantId,
-            engineer_id: principal.engineerId,
-            channel: principal.transport,
-            kind,
-            source_address: principal.source,
-            started_at: new Date(started).toISOString(),
-            recording: recordingPath,
-            key_fingerprint: principal.keyFingerprint ?? null,
-          })
-          .execute();
-        await audit.record(
-          system,
-          "session.started",
-          `session:${id}`,
-          {
-            engineerId: principal.engineerId,
-            packageId: principal.packageId,
-            workspaceId: target.workspace.id,
-            transport: principal.transport,
-            kind,
-            source: principal.source,
-            key: principal.keyFingerprint ?? null,
-          },
-          { tenantId: target.tenantId, trx },
-        );
+      const evidence = log.started({
+        id,
+        workspaceId: target.workspace.id,
+        packageId: principal.packageId,
+        tenantId: target.tenantId,
+        engineerId: principal.engineerId,
+        transport: principal.transport,
+        kind,
+        source: principal.source,
+        startedAt: started,
+        keyFingerprint: principal.keyFingerprint,
       });
       const pty = request.pty;
       const folder = target.template?.azusa.workspaceFolder ?? "/workspace";
@@ -528,7 +392,7 @@ export function createBridge({
         workingDir: folder,
       };
       const starting = (async () => {
-        recorder = openRecording(join(dataDir, recordingPath), {
+        recorder = openRecording(join(dataDir, recording), {
           width: pty?.cols ?? 80,
           height: pty?.rows ?? 24,
           title: `${kind} ${principal.packageId}`,
@@ -544,7 +408,7 @@ export function createBridge({
         }
       })();
       try {
-        const [written, began] = await Promise.allSettled([evidence.then(() => markStarted(principal)), starting]);
+        const [written, began] = await Promise.allSettled([evidence, starting]);
         if (began.status === "fulfilled") exec = began.value;
         if (written.status === "rejected") throw written.reason;
         if (began.status === "rejected") throw began.reason;
@@ -556,12 +420,7 @@ export function createBridge({
         // Without its evidence a command must not run on: its input closes (a shell then ends).
         (exec?.stdin as Writable | undefined)?.end();
         recorder?.close();
-        await db
-          .updateTable("workspace_session")
-          .set({ ended_at: new Date(now()).toISOString(), end_reason: `failed: ${message}` })
-          .where("id", "=", id)
-          .execute()
-          .catch(() => undefined);
+        await log.failed(id, message, now());
         await channel.finish({ code: 1 });
         resolveDone({ reason: message });
         return;
@@ -649,26 +508,12 @@ export function createBridge({
       }
       await flushActivity();
       const endReason = recordingError ? `recording failed: ${recordingError}` : result.reason;
-      await db
-        .updateTable("workspace_session")
-        .set({
-          ended_at: new Date(now()).toISOString(),
-          end_reason: endReason,
-          exit_code: status && "code" in status ? status.code : null,
-          exit_signal: status && "signal" in status ? status.signal : null,
-        })
-        .where("id", "=", id)
-        .execute()
-        .catch((err) => logger.warn({ err, session: id }, "session end not written"));
-      await audit
-        .record(
-          system,
-          "session.ended",
-          `session:${id}`,
-          { reason: endReason, status, seconds: Math.round((now() - started) / 1000) },
-          { tenantId: target.tenantId },
-        )
-        .catch((err) => logger.warn({ err, session: id }, "session end not audited"));
+      await log.ended(id, target.tenantId, {
+        reason: endReason,
+        status,
+        at: now(),
+        seconds: Math.round((now() - started) / 1000),
+      });
       resolveDone({ reason: endReason });
     };
     run().catch((err) => {
@@ -735,9 +580,7 @@ export function createBridge({
     };
     const tenantId = auth.ok ? auth.target.tenantId : (principal.authorized?.target.tenantId ?? null);
     const note = (details: Record<string, unknown>) =>
-      audit
-        .record(system, `${principal.transport}.forward`, `forward:${id}`, { ...who, ...details }, { tenantId })
-        .catch((err) => logger.warn({ err, forward: id }, "forward not audited"));
+      log.forward(principal.transport, id, { ...who, ...details }, tenantId);
     return { id, auth, who, note };
   }
 

@@ -100,3 +100,9 @@ export function openBrowserTerminal(
     },
   };
 }
+
+/** The browser terminals of `bridge`, as the terminal page takes them. */
+export const browserTerminals = (bridge: Bridge) => ({
+  open: (principal: Principal, socket: TerminalSocket, pty: { cols: number; rows: number }) =>
+    openBrowserTerminal(bridge, principal, socket, pty),
+});

@@ -10,9 +10,10 @@ import {
 } from "node:http";
 import { Duplex, pipeline } from "node:stream";
 import type { Logger } from "pino";
+import type { Authorization } from "../domain/sessions/access.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { WorkspaceDriver } from "../provisioner/driver.ts";
-import type { Authorization, Bridge, Principal } from "./bridge.ts";
+import type { Bridge, Principal } from "./bridge.ts";
 
 // Headers that belong to one hop, never passed on (RFC 9110 §7.6.1), and Azusa's own credentials,
 // which the IDE must never see: the workspace's code runs beside it.

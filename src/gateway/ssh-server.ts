@@ -3,11 +3,9 @@
 import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { Kysely } from "kysely";
 import ssh2 from "ssh2";
-import type { Database } from "../db/schema.ts";
-import type { AuditService } from "../domain/audit/audit.service.ts";
-import type { Actor } from "../kernel/actor.ts";
+import type { SessionAccess } from "../domain/sessions/access.ts";
+import type { SessionLog } from "../domain/sessions/session-log.ts";
 import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
 import {
@@ -133,8 +131,10 @@ export const fingerprintOf = (blob: Buffer) =>
   `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 
 export interface SshGatewayOptions {
-  db: Kysely<Database>;
-  audit: AuditService;
+  /** Finds the key a client logs in with, and keeps checking it is still registered. */
+  access: SessionAccess;
+  /** Where refused logins are recorded. */
+  log: SessionLog;
   bridge: Bridge;
   /** Failed logins per source address (looser: an office shares one address) and per account (user name). */
   lockout: { addresses: Lockout; accounts: Lockout };
@@ -153,8 +153,8 @@ export interface SshGatewayOptions {
 
 /** The SSH gateway; `listen` binds, `close` stops accepting and ends live connections. */
 export function createSshGateway({
-  db,
-  audit,
+  access,
+  log,
   bridge,
   lockout,
   hostKey,
@@ -165,15 +165,12 @@ export function createSshGateway({
   loginGraceMs = 30_000,
   keepaliveMs = 15_000,
 }: SshGatewayOptions) {
-  const system: Actor = { kind: "system", name: "gateway" };
   const connections = new Set<ssh2.Connection>();
 
   /** Logs and audits a refused login; resolves once the event is written, so the evidence precedes the answer. */
   const refused = async (ip: string, user: string, code: string, reason: string, key?: string) => {
     logger.info({ ip, user, code, key }, "ssh login refused");
-    await audit
-      .record(system, "ssh.refused", `ssh:${ip}`, { user, code, reason, key: key ?? null }, { tenantId: null })
-      .catch((err) => logger.warn({ err }, "ssh refusal not audited"));
+    await log.loginRefused(ip, user, code, reason, key);
   };
   /** What a lockout counts against besides the address: the package asked for, by either spelling of it. */
   const accountOf = (user: string) => {
@@ -249,13 +246,7 @@ export function createSshGateway({
             return ctx.reject(["publickey"]);
           }
           const packageId = packageFromUser(user);
-          const key = await db
-            .selectFrom("ssh_key")
-            .innerJoin("user", "user.id", "ssh_key.user_id")
-            .select(["ssh_key.id", "ssh_key.user_id", "ssh_key.public_key"])
-            .where("ssh_key.fingerprint", "=", fingerprint)
-            .where("user.role", "=", "engineer")
-            .executeTakeFirst();
+          const key = await access.loginKey(fingerprint);
           if (!key) {
             // Every key offered counts, and every refusal is audited with the key's fingerprint.
             if (first) {
@@ -266,7 +257,7 @@ export function createSshGateway({
           }
           // Without a signature the client only asks whether this key would do.
           if (!ctx.signature) return ctx.accept();
-          const parsed = ssh2.utils.parseKey(key.public_key);
+          const parsed = ssh2.utils.parseKey(key.publicKey);
           const publicKey = Array.isArray(parsed) ? parsed[0] : parsed;
           if (!publicKey || publicKey instanceof Error || !ctx.blob) return ctx.reject(["publickey"]);
           if (publicKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
@@ -275,15 +266,12 @@ export function createSshGateway({
             return ctx.reject(["publickey"]);
           }
           const candidate: Principal = {
-            engineerId: key.user_id,
+            engineerId: key.userId,
             packageId: packageId ?? "",
             source: ip,
             transport: "ssh",
             keyFingerprint: fingerprint,
-            recheck: async () =>
-              (await db.selectFrom("ssh_key").select("id").where("id", "=", key.id).executeTakeFirst())
-                ? null
-                : "the SSH key was removed",
+            recheck: () => access.keyRevoked(key.id),
           };
           const decision = packageId
             ? await bridge.authorize(candidate)

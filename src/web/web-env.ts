@@ -13,16 +13,14 @@ import type { NotificationService } from "../domain/notifications/notifications.
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
+import type { AccessRequest } from "../domain/sessions/access.ts";
 import type { SessionService } from "../domain/sessions/sessions.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
 import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
+import type { WorkspaceFiles } from "../domain/workspaces/workspace-files.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
-import type { Bridge } from "../gateway/bridge.ts";
-import type { IdeOrigin } from "../gateway/ide-origin.ts";
-import type { IdeProxy } from "../gateway/ide-proxy.ts";
-import type { WorkspaceFiles } from "../gateway/workspace-files.ts";
 import type { AppEnv } from "../http/router.ts";
 import type { Actor, Role } from "../kernel/actor.ts";
 import { AppError, type FieldProblem, invalidField, localizeError, notFound } from "../kernel/errors.ts";
@@ -95,19 +93,50 @@ export interface WebDeps {
   baseUrl: string;
   wbsLimit: number;
   trustProxy: boolean;
-  /** The exec bridge the browser terminal shares with the SSH gateway. */
-  bridge: Bridge;
+  /** Terminals on the exec bridge the browser shares with SSH (src/gateway/browser-terminal.ts). */
+  terminals: BrowserTerminals;
   /** The web IDE's files, through the driver's exec. */
   workspaceFiles: WorkspaceFiles;
-  /** The proxy to a template's own IDE, behind the pages' sign-in. */
-  ideProxy: IdeProxy;
-  /** The listener of the IDEs' own origins; null when off (AZUSA_IDE_PORT=off). */
-  ideOrigin: IdeOrigin | null;
+  /** The proxy to a template's own IDE, behind the pages' sign-in (src/gateway/ide-proxy.ts). */
+  ideProxy: {
+    /** Starts the template's IDE in the workspace when it is not running; `none` when the template names none. */
+    ensure(
+      request: AccessRequest,
+    ): Promise<{ kind: "ready" } | { kind: "none" } | { kind: "failed"; status: 404 | 502; reason: string }>;
+  };
+  /** The listener of the IDEs' own origins (src/gateway/ide-origin.ts); null when off (AZUSA_IDE_PORT=off). */
+  ideOrigin: {
+    /** The address that lets the signed-in engineer into the package's IDE origin. */
+    enter(signIn: string, engineerId: string, packageId: string): string;
+  } | null;
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that
    * the sign-in throttle and its audit events are the same for the page as for the API.
    */
   dispatch(request: Request, env: WebEnv["Bindings"]): Response | Promise<Response>;
+}
+
+/** What the terminal page needs of a WebSocket. */
+export interface TerminalSocket {
+  send(data: Buffer | string, done?: (err?: Error) => void): void;
+  close(code?: number, reason?: string): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** A terminal on an open socket: the page's frames go in, the workspace's output goes out on the socket. */
+export interface BrowserTerminal {
+  message(data: string | ArrayBuffer | Buffer): void;
+  closed(): void;
+}
+
+/** The browser terminals: a shell with a tty in the engineer's workspace, for a page's socket. */
+export interface BrowserTerminals {
+  open(
+    who: AccessRequest & { recheck?: () => Promise<string | null> },
+    socket: TerminalSocket,
+    pty: { cols: number; rows: number },
+  ): BrowserTerminal;
 }
 
 /** Sends a whole page as HTML5. */

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { dirname, extname, join, normalize } from "node:path";
 import { Hono } from "hono";
 import { sessionCookiePair } from "../../auth/credentials.ts";
-import type { FileEntry, SearchHit } from "../../gateway/workspace-files.ts";
+import type { FileEntry, SearchHit } from "../../domain/workspaces/workspace-files.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import { AppError, notFound } from "../../kernel/errors.ts";
 import { CsrfField, Layout, Notice } from "../layout.tsx";

@@ -6,11 +6,18 @@ import { dirname, join } from "node:path";
 import { upgradeWebSocket } from "@hono/node-server";
 import { Hono } from "hono";
 import type { WebSocket } from "ws";
-import { type BrowserTerminal, openBrowserTerminal } from "../../gateway/browser-terminal.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import { AppError, notFound } from "../../kernel/errors.ts";
 import { Layout } from "../layout.tsx";
-import { render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
+import {
+  type BrowserTerminal,
+  render,
+  requireRole,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+  type WebUser,
+} from "../web-env.ts";
 
 const require = createRequire(import.meta.url);
 const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
@@ -143,8 +150,7 @@ export function terminalPages(deps: WebDeps) {
         return {
           onOpen(_event, ws) {
             const socket = ws.raw as WebSocket;
-            terminal = openBrowserTerminal(
-              deps.bridge,
+            terminal = deps.terminals.open(
               {
                 engineerId: user.userId,
                 packageId: c.req.param("packageId") as string,

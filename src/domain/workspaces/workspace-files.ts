@@ -2,12 +2,12 @@
 // plain POSIX shell), never through a server inside the workspace, and never outside its folder.
 import { posix } from "node:path";
 import type { Writable } from "node:stream";
-import type { AuditService } from "../domain/audit/audit.service.ts";
-import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
-import type { Actor } from "../kernel/actor.ts";
-import { AppError, invalidField, notFound } from "../kernel/errors.ts";
-import type { WorkspaceDriver } from "../provisioner/driver.ts";
-import type { Bridge, Target } from "./bridge.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, invalidField, notFound } from "../../kernel/errors.ts";
+import type { WorkspaceDriver } from "../../provisioner/driver.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import type { SessionAccess, Target } from "../sessions/access.ts";
+import type { WorkspaceService } from "./workspaces.service.ts";
 
 /** The largest file the editor opens or saves. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -65,14 +65,15 @@ grep -rnIF --exclude-dir=.git -e "$3" . 2>/dev/null | head -n ${MAX_HITS}`,
 };
 
 export interface WorkspaceFilesOptions {
-  bridge: Bridge;
+  /** The access decision every way into a workspace passes, asked before every call. */
+  access: SessionAccess;
   driver: WorkspaceDriver;
   workspaces: WorkspaceService;
   audit: AuditService;
 }
 
-/** Files of a workspace for its engineer; every call passes the bridge's access check first. */
-export function createWorkspaceFiles({ bridge, driver, workspaces, audit }: WorkspaceFilesOptions) {
+/** Files of a workspace for its engineer; every call passes the sessions' access check first. */
+export function createWorkspaceFiles({ access, driver, workspaces, audit }: WorkspaceFilesOptions) {
   /**
    * A path the engineer gave, relative to the folder (or absolute inside it), as the folder it is in and
    * its last name. `..` is refused outright, whatever it would resolve to.
@@ -124,7 +125,7 @@ export function createWorkspaceFiles({ bridge, driver, workspaces, audit }: Work
   return {
     /** The engineer's workspace of `packageId` if the one access check (as for SSH) lets them in now. */
     async scope(engineerId: string, packageId: string, source: string): Promise<FileScope> {
-      const auth = await bridge.authorize({ engineerId, packageId, source, transport: "browser" });
+      const auth = await access.authorize({ engineerId, packageId, source, transport: "browser" });
       if (!auth.ok) {
         if (auth.code === "not_assigned") throw notFound("package");
         throw new AppError(auth.code === "no_workspace" ? "INVALID_STATE" : "FORBIDDEN", auth.reason);

@@ -1,0 +1,123 @@
+// The access decision for every way into a workspace (SSH, the browser terminal, the web IDE, forwards and
+// listeners): made here once, at login and again while sessions run; the gateway only carries bytes.
+import type { Kysely } from "kysely";
+import type { Database, WorkspaceTable } from "../../db/schema.ts";
+import type { WorkspaceRef } from "../../provisioner/driver.ts";
+import type { WorkspaceTemplate } from "../../templates/templates.ts";
+import { inNetworks } from "../contracts/networks.ts";
+import type { EngineerService } from "../engineers/engineers.service.ts";
+import type { WorkspaceService } from "../workspaces/workspaces.service.ts";
+
+/** Who wants in, from where, over what. */
+export interface AccessRequest {
+  engineerId: string;
+  packageId: string;
+  /** The client's address as the transport saw it. */
+  source: string;
+  transport: "ssh" | "browser";
+}
+
+/** What a session may reach, decided by `authorize`. */
+export interface Target {
+  workspace: WorkspaceTable;
+  ref: WorkspaceRef;
+  tenantId: string;
+  template: WorkspaceTemplate | undefined;
+  recordInput: boolean;
+}
+
+/** A refusal with a stable code (for the audit log and lockout) and a reason safe to show the engineer. */
+export type Authorization = { ok: true; target: Target } | { ok: false; code: RefusalCode; reason: string };
+export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network";
+
+/** An engineer's registered SSH key, found by its fingerprint. */
+export interface LoginKey {
+  id: string;
+  userId: string;
+  publicKey: string;
+}
+
+export interface SessionAccessOptions {
+  db: Kysely<Database>;
+  engineers: EngineerService;
+  workspaces: WorkspaceService;
+}
+
+/** The access decisions; `authorize` is the one every transport asks. */
+export function createSessionAccess({ db, engineers, workspaces }: SessionAccessOptions) {
+  return {
+    /** The one decision whether `request` may open sessions: assignment, vetting, workspace, source network. */
+    async authorize(request: AccessRequest): Promise<Authorization> {
+      const access = await engineers.access(request.engineerId, request.packageId);
+      if (!access.ok) {
+        return {
+          ok: false,
+          code: access.reason.startsWith("vetting") ? "vetting" : "not_assigned",
+          reason: access.reason,
+        };
+      }
+      const workspace = await db
+        .selectFrom("workspace")
+        .selectAll()
+        .where("package_id", "=", request.packageId)
+        .where("engineer_id", "=", request.engineerId)
+        .orderBy("created_at", "desc")
+        .executeTakeFirst();
+      if (!workspace || workspace.state === "destroyed" || !workspace.container_id || !workspace.volume) {
+        const why = workspace?.state === "destroyed" ? "the workspace was destroyed" : "the workspace is not ready";
+        return { ok: false, code: "no_workspace", reason: why };
+      }
+      if (workspace.state !== "running" && workspace.state !== "stopped") {
+        // a failed one says why (a provisioning or a checkout that went wrong)
+        const why = workspace.state === "failed" ? `: ${workspace.reason}` : "";
+        return { ok: false, code: "no_workspace", reason: `the workspace is ${workspace.state}${why}` };
+      }
+      // Handed over before its code is checked out: nobody gets in to an empty workspace; they wait for it.
+      if (!workspace.prepared_at) {
+        const ready = await workspaces.ready(workspace.id);
+        if (!ready.ok) return { ok: false, code: "no_workspace", reason: ready.reason };
+      }
+      const contract = await db
+        .selectFrom("work_package")
+        .innerJoin("contract", "contract.id", "work_package.contract_id")
+        .select(["contract.allowed_networks", "contract.record_input", "contract.tenant_id"])
+        .where("work_package.id", "=", request.packageId)
+        .executeTakeFirstOrThrow();
+      const networks = JSON.parse(contract.allowed_networks ?? "[]") as string[];
+      if (!inNetworks(request.source, networks)) {
+        return { ok: false, code: "network", reason: `${request.source} is outside the contract's allowed networks` };
+      }
+      const template = (await workspaces.templates()).get(workspace.template);
+      return {
+        ok: true,
+        target: {
+          workspace,
+          ref: { id: workspace.id, containerId: workspace.container_id, volume: workspace.volume },
+          tenantId: contract.tenant_id,
+          template,
+          recordInput: Number(contract.record_input) === 1,
+        },
+      };
+    },
+
+    /** The engineer's key with this fingerprint ("SHA256:…"), or null: only engineers log in with a key. */
+    async loginKey(fingerprint: string): Promise<LoginKey | null> {
+      const key = await db
+        .selectFrom("ssh_key")
+        .innerJoin("user", "user.id", "ssh_key.user_id")
+        .select(["ssh_key.id", "ssh_key.user_id", "ssh_key.public_key"])
+        .where("ssh_key.fingerprint", "=", fingerprint)
+        .where("user.role", "=", "engineer")
+        .executeTakeFirst();
+      return key ? { id: key.id, userId: key.user_id, publicKey: key.public_key } : null;
+    },
+
+    /** Null while the key is still registered; the reason to end its sessions once it is not. */
+    async keyRevoked(keyId: string): Promise<string | null> {
+      const row = await db.selectFrom("ssh_key").select("id").where("id", "=", keyId).executeTakeFirst();
+      return row ? null : "the SSH key was removed";
+    },
+  };
+}
+
+export type SessionAccess = ReturnType<typeof createSessionAccess>;

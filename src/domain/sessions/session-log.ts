@@ -1,0 +1,176 @@
+// The session log: every row and audit event a way into a workspace leaves behind (the session, its
+// activity per time bucket, its recording's place, forwards and refused logins), written here and only here.
+import { join } from "node:path";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import type { Database } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import type { Logger } from "../../logger.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import type { PackageService } from "../packages/packages.service.ts";
+
+/** Activity is kept per bucket of this many milliseconds. */
+export const BUCKET_MS = 5 * 60_000;
+
+/** Where a session's recording lives, relative to the data folder: `recordings/<tenant>/<session>.cast`. */
+export const recordingPath = (tenantId: string, sessionId: string) => join("recordings", tenantId, `${sessionId}.cast`);
+
+/** A session as it starts. */
+export interface SessionStart {
+  id: string;
+  workspaceId: string;
+  packageId: string;
+  tenantId: string;
+  engineerId: string;
+  transport: "ssh" | "browser";
+  kind: string;
+  source: string;
+  startedAt: number;
+  keyFingerprint?: string;
+}
+
+/** How a command ended: its exit code, or the signal that ended it. */
+export type EndStatus = { code: number } | { signal: string };
+
+export interface SessionLogOptions {
+  db: Kysely<Database>;
+  audit: AuditService;
+  packages: PackageService;
+  logger: Logger;
+}
+
+/** The writer of sessions' evidence. */
+export function createSessionLog({ db, audit, packages, logger }: SessionLogOptions) {
+  const system: Actor = { kind: "system", name: "gateway" };
+
+  /** Moves the package assigned → in_progress at its first session; a package already further along stays. */
+  async function markStarted(packageId: string): Promise<void> {
+    const pkg = await db.selectFrom("work_package").select("state").where("id", "=", packageId).executeTakeFirst();
+    if (pkg?.state !== "assigned") return;
+    await packages
+      .transition(system, packageId, "in_progress", { from: "assigned", reason: "first session" })
+      .catch((err) => logger.debug({ err, package: packageId }, "package already moved on"));
+  }
+
+  return {
+    /** The session row and its `session.started` event, in one transaction; then the package is in progress. */
+    async started(s: SessionStart): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("workspace_session")
+          .values({
+            id: s.id,
+            workspace_id: s.workspaceId,
+            package_id: s.packageId,
+            tenant_id: s.tenantId,
+            engineer_id: s.engineerId,
+            channel: s.transport,
+            kind: s.kind,
+            source_address: s.source,
+            started_at: new Date(s.startedAt).toISOString(),
+            recording: recordingPath(s.tenantId, s.id),
+            key_fingerprint: s.keyFingerprint ?? null,
+          })
+          .execute();
+        await audit.record(
+          system,
+          "session.started",
+          `session:${s.id}`,
+          {
+            engineerId: s.engineerId,
+            packageId: s.packageId,
+            workspaceId: s.workspaceId,
+            transport: s.transport,
+            kind: s.kind,
+            source: s.source,
+            key: s.keyFingerprint ?? null,
+          },
+          { tenantId: s.tenantId, trx },
+        );
+      });
+      await markStarted(s.packageId);
+    },
+
+    /** A session that could not start: it ends at once with the reason. */
+    async failed(id: string, message: string, at: number): Promise<void> {
+      await db
+        .updateTable("workspace_session")
+        .set({ ended_at: new Date(at).toISOString(), end_reason: `failed: ${message}` })
+        .where("id", "=", id)
+        .execute()
+        .catch(() => undefined);
+    },
+
+    /** Bytes in and out per bucket (keyed by bucket number, instants / BUCKET_MS), added to what is there. */
+    async activity(id: string, buckets: Map<number, { in: number; out: number }>): Promise<void> {
+      for (const [bucket, c] of buckets) {
+        const row = {
+          session_id: id,
+          bucket_start: new Date(bucket * BUCKET_MS).toISOString(),
+          bytes_in: c.in,
+          bytes_out: c.out,
+        };
+        await db
+          .insertInto("session_activity")
+          .values(row)
+          .onConflict((oc) =>
+            oc.columns(["session_id", "bucket_start"]).doUpdateSet({
+              bytes_in: sql`session_activity.bytes_in + ${row.bytes_in}`,
+              bytes_out: sql`session_activity.bytes_out + ${row.bytes_out}`,
+            }),
+          )
+          .execute();
+      }
+    },
+
+    /** The session's end and its `session.ended` event; failures are logged, never thrown. */
+    async ended(
+      id: string,
+      tenantId: string,
+      end: { reason: string; status: EndStatus | null; at: number; seconds: number },
+    ): Promise<void> {
+      const { status } = end;
+      await db
+        .updateTable("workspace_session")
+        .set({
+          ended_at: new Date(end.at).toISOString(),
+          end_reason: end.reason,
+          exit_code: status && "code" in status ? status.code : null,
+          exit_signal: status && "signal" in status ? status.signal : null,
+        })
+        .where("id", "=", id)
+        .execute()
+        .catch((err) => logger.warn({ err, session: id }, "session end not written"));
+      await audit
+        .record(
+          system,
+          "session.ended",
+          `session:${id}`,
+          { reason: end.reason, status, seconds: end.seconds },
+          { tenantId },
+        )
+        .catch((err) => logger.warn({ err, session: id }, "session end not audited"));
+    },
+
+    /** A `<transport>.forward` event of a forward or listener; failures are logged, never thrown. */
+    async forward(
+      transport: "ssh" | "browser",
+      forwardId: string,
+      details: Record<string, unknown>,
+      tenantId: string | null,
+    ): Promise<void> {
+      await audit
+        .record(system, `${transport}.forward`, `forward:${forwardId}`, details, { tenantId })
+        .catch((err) => logger.warn({ err, forward: forwardId }, "forward not audited"));
+    },
+
+    /** An `ssh.refused` event: a login turned away, with its stable code. */
+    async loginRefused(ip: string, user: string, code: string, reason: string, key?: string): Promise<void> {
+      await audit
+        .record(system, "ssh.refused", `ssh:${ip}`, { user, code, reason, key: key ?? null }, { tenantId: null })
+        .catch((err) => logger.warn({ err }, "ssh refusal not audited"));
+    },
+  };
+}
+
+export type SessionLog = ReturnType<typeof createSessionLog>;
