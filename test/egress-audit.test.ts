@@ -3,12 +3,12 @@
 import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, dialects, type TestDatabase } from "../../../test/support/databases.ts";
-import { loadConfig } from "../../config.ts";
-import { createLogger } from "../../logger.ts";
-import type { EgressNetworks } from "../../provisioner/egress-network.ts";
-import { type Azusa, buildAzusa } from "../../server.ts";
-import { allows, createEgressService, type EgressService } from "./egress.service.ts";
+import { loadConfig } from "../src/config.ts";
+import { allows, createEgressService, type EgressService } from "../src/domain/workspaces/egress.service.ts";
+import { createLogger } from "../src/logger.ts";
+import type { EgressNetworks } from "../src/provisioner/egress-network.ts";
+import { type Azusa, buildAzusa } from "../src/server.ts";
+import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.ts";
 
 /** Loopback in the place of a workspace's bridge: the proxy listens on 127.0.0.1 and serves 127.0.0.0/8. */
 const loopbackNetworks: EgressNetworks = {
