@@ -28,6 +28,7 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
   let satoPackage: string;
   let itoPackage: string;
   let satoContainer: string;
+  let itoContainer: string;
   let contractorKey: string;
 
   const workspaceOf = async (engineer: Client, packageId: string) => {
@@ -116,7 +117,7 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
     satoPackage = byWbs["2.3"];
     itoPackage = byWbs["1.2.2"];
     satoContainer = await assign(satoPackage, satoId, sato);
-    await assign(itoPackage, itoId, ito);
+    itoContainer = await assign(itoPackage, itoId, ito);
     contractorKey = (await (await contractor.post("/api/v1/api-keys", { name: "ci" })).json()).key;
   }, 180_000);
 
@@ -335,5 +336,23 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
     const push = await run("git", ["push", "origin", "HEAD:refs/heads/main"], { cwd: byLead.into });
     expect(push.code).not.toBe(0);
     expect(push.stderr).toMatch(/403|read-only/);
+  });
+
+  it("keeps each package's work to its own workspace: another package's commits are nowhere in it", async () => {
+    const sato = await inWorkspace(satoContainer, "git fetch -q origin && git rev-parse origin/main feature/tax");
+    expect(sato.code).toBe(0);
+    const shas = sato.stdout.trim().split("\n");
+    expect(shas).toHaveLength(2);
+    // Seeded from the same source, but neither the merge nor the engineer's branch of the other package is there,
+    // not after a fetch either, and the fork borrows no object store.
+    const ito = await inWorkspace(
+      itoContainer,
+      `git fetch -q origin
+       for sha in ${shas.join(" ")}; do git cat-file -e "$sha" 2>/dev/null && echo "has $sha"; done
+       git log --all --format=%s | grep -c '軽減税率に対応' || true
+       test -e .azusa/origin.git/objects/info/alternates && echo alternates || true`,
+    );
+    expect(ito.code).toBe(0);
+    expect(ito.stdout.trim()).toBe("0");
   });
 });
