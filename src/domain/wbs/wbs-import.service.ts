@@ -38,6 +38,8 @@ export interface WbsImportResult {
 }
 
 const DEFAULT_TEMPLATE = "default";
+/** The most items (rows) one WBS may have; a larger one is refused with 413 before it is checked. */
+export const MAX_WBS_ITEMS = 50_000;
 const MAX_PROBLEMS = 100;
 
 /** Refuses the file with every problem found, each naming its row and field. */
@@ -52,7 +54,11 @@ function refuse(problems: WbsProblem[]): never {
   throw new AppError("VALIDATION", `the WBS was not imported: ${first?.path}: ${first?.message}${more}`, { fields });
 }
 
-/** Checks the tree and the dependencies between items; returns leaves with dependencies expanded to leaves. */
+/**
+ * Checks the tree and the dependencies between items; returns leaves with dependencies expanded to leaves. Linear in
+ * the items and the dependencies it expands to, and without recursion, so that neither a large WBS nor a deep one
+ * (a parent chain thousands of levels long) costs more than its size.
+ */
 export function structure(items: WbsItem[]): {
   leaves: WbsItem[];
   groups: WbsItem[];
@@ -67,32 +73,69 @@ export function structure(items: WbsItem[]): {
       problems.push({ row: item.row, field: "parent", message: `parent "${item.parentId}" is not an id in this WBS` });
       continue;
     }
-    children.set(item.parentId, [...(children.get(item.parentId) ?? []), item]);
+    const siblings = children.get(item.parentId);
+    if (siblings) siblings.push(item);
+    else children.set(item.parentId, [item]);
   }
-  // A parent chain that loops would make an item its own ancestor.
+  // A parent chain that loops would make an item its own ancestor. Each chain is walked once: what is known of an
+  // ancestor (it reaches the top, or it reaches a loop) holds for everything below it.
+  const reachesLoop = new Map<string, boolean>();
   for (const item of items) {
-    const seen = new Set<string>([item.wbsId]);
-    let up = item.parentId ? byId.get(item.parentId) : undefined;
+    const path: string[] = [];
+    const onPath = new Set<string>();
+    let up: WbsItem | undefined = item;
+    let loops = false;
     while (up) {
-      if (seen.has(up.wbsId)) {
-        problems.push({
-          row: item.row,
-          field: "parent",
-          message: `"${item.wbsId}" is its own ancestor through its parents`,
-        });
+      const known = reachesLoop.get(up.wbsId);
+      if (known !== undefined) {
+        loops = known;
         break;
       }
-      seen.add(up.wbsId);
+      if (onPath.has(up.wbsId)) {
+        loops = true;
+        break;
+      }
+      path.push(up.wbsId);
+      onPath.add(up.wbsId);
       up = up.parentId ? byId.get(up.parentId) : undefined;
+    }
+    for (const id of path) reachesLoop.set(id, loops);
+    if (loops) {
+      problems.push({
+        row: item.row,
+        field: "parent",
+        message: `"${item.wbsId}" is its own ancestor through its parents`,
+      });
     }
   }
   const isGroup = (id: string) => children.has(id);
   const leaves = items.filter((i) => !isGroup(i.wbsId));
   const groups = items.filter((i) => isGroup(i.wbsId));
-  const leavesUnder = (id: string): string[] =>
-    isGroup(id) ? (children.get(id) ?? []).flatMap((c) => leavesUnder(c.wbsId)) : [id];
+  // The leaves under each grouping asked about, found with a stack of our own and remembered; a grouping inside a
+  // loop of parents has none (the file is refused anyway).
+  const leavesOf = new Map<string, string[]>();
+  const leavesUnder = (id: string): string[] => {
+    if (!isGroup(id)) return [id];
+    const remembered = leavesOf.get(id);
+    if (remembered) return remembered;
+    if (reachesLoop.get(id)) return [];
+    const found: string[] = [];
+    const stack = [id];
+    while (stack.length) {
+      const next = stack.pop() as string;
+      const kids = children.get(next);
+      if (!kids) {
+        found.push(next);
+        continue;
+      }
+      // in reverse, so that the leaves come out in the file's order
+      for (let i = kids.length - 1; i >= 0; i--) stack.push((kids[i] as WbsItem).wbsId);
+    }
+    leavesOf.set(id, found);
+    return found;
+  };
 
-  const dependsOn = new Map<string, string[]>();
+  const dependsOn = new Map<string, Set<string>>();
   for (const leaf of leaves) {
     if (leaf.estimateHours == null) {
       problems.push({
@@ -101,7 +144,7 @@ export function structure(items: WbsItem[]): {
         message: `"${leaf.wbsId}" is a work package and needs an estimate in hours`,
       });
     }
-    const deps: string[] = [];
+    const deps = new Set<string>();
     for (const d of leaf.dependsOn) {
       if (!byId.has(d)) {
         problems.push({
@@ -112,9 +155,9 @@ export function structure(items: WbsItem[]): {
         continue;
       }
       // A dependency on a grouping means every package under it.
-      deps.push(...leavesUnder(d));
+      for (const l of leavesUnder(d)) deps.add(l);
     }
-    dependsOn.set(leaf.wbsId, [...new Set(deps)]);
+    dependsOn.set(leaf.wbsId, deps);
   }
   for (const group of groups) {
     for (const d of group.dependsOn) {
@@ -127,17 +170,21 @@ export function structure(items: WbsItem[]): {
       }
     }
     // A grouping's own dependencies hold for every package under it.
+    const extra = group.dependsOn.filter((d) => byId.has(d)).flatMap(leavesUnder);
+    if (extra.length === 0) continue;
     for (const leafId of leavesUnder(group.wbsId)) {
-      const extra = group.dependsOn.filter((d) => byId.has(d)).flatMap(leavesUnder);
-      dependsOn.set(leafId, [...new Set([...(dependsOn.get(leafId) ?? []), ...extra])]);
+      const deps = dependsOn.get(leafId);
+      if (deps) for (const d of extra) deps.add(d);
     }
   }
+  const expanded = new Map<string, string[]>();
+  for (const [id, deps] of dependsOn) expanded.set(id, [...deps]);
   if (problems.length === 0) {
     const nodes: PlanNode[] = leaves.map((l) => ({
       id: l.wbsId,
       label: l.wbsId,
       hours: l.estimateHours ?? 0,
-      dependsOn: dependsOn.get(l.wbsId) ?? [],
+      dependsOn: expanded.get(l.wbsId) ?? [],
     }));
     const cycle = findCycle(nodes);
     if (cycle) {
@@ -150,7 +197,7 @@ export function structure(items: WbsItem[]): {
     }
   }
   if (problems.length) refuse(problems);
-  return { leaves, groups, dependsOn };
+  return { leaves, groups, dependsOn: expanded };
 }
 
 export function createWbsImportService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
@@ -170,6 +217,12 @@ export function createWbsImportService({ db, audit }: { db: Kysely<Database>; au
       }
       const parsed = await parseWbs(upload);
       if (!parsed.ok) refuse(parsed.problems);
+      if (parsed.items.length > MAX_WBS_ITEMS) {
+        throw new AppError(
+          "PAYLOAD_TOO_LARGE",
+          `the WBS has ${parsed.items.length} items; at most ${MAX_WBS_ITEMS} are imported at once (split the contract)`,
+        );
+      }
       const { leaves, groups, dependsOn } = structure(parsed.items);
       const maxHours = Number(contract.max_package_hours);
       const now = new Date().toISOString();
@@ -255,7 +308,11 @@ export function createWbsImportService({ db, audit }: { db: Kysely<Database>; au
       });
 
       const depsById = new Map<string, string[]>();
-      for (const e of edges) depsById.set(e.package_id, [...(depsById.get(e.package_id) ?? []), e.depends_on_id]);
+      for (const e of edges) {
+        const deps = depsById.get(e.package_id);
+        if (deps) deps.push(e.depends_on_id);
+        else depsById.set(e.package_id, [e.depends_on_id]);
+      }
       const nodes = new Map<string, PlanNode>(
         packageRows.map((r) => [
           r.id,
