@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
 import type { AccessRequest, Authorization, SessionAccess, Target } from "../domain/sessions/access.ts";
 import { BUCKET_MS, recordingPath, type SessionLog } from "../domain/sessions/session-log.ts";
+import { channelRefusal } from "../domain/sessions/transfer-policy.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Actor } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
@@ -56,6 +57,8 @@ export interface BridgeChannel {
 export interface SessionRequest {
   kind: "shell" | "exec";
   command?: string;
+  /** The subsystem the client asked for ("sftp"), whose server `command` runs. */
+  subsystem?: string;
   pty?: { cols: number; rows: number; term: string };
   /** Already filtered by the transport to `allowedEnv` names. */
   env: Record<string, string>;
@@ -123,11 +126,19 @@ export type ListenRequest =
   | { kind: "agent" }
   | { kind: "x11"; protocol: string; cookie: string; screen: number };
 
+/** Why a restricted contract's package refuses every forward, whatever its template says. */
+export const RESTRICTED_FORWARDS = "this package's contract is restricted: no forwarding";
+
 /** The addresses a remote forward may name: all mean the workspace's 127.0.0.1, where it listens. */
 const loopbackNames = ["", "localhost", "127.0.0.1"];
 
-/** Why the template refuses `request`, or null when it allows it. */
-export function listenRefusal(template: WorkspaceTemplate | undefined, request: ListenRequest): string | null {
+/** Why the template (or a restricted contract) refuses `request`, or null when it allows it. */
+export function listenRefusal(
+  template: WorkspaceTemplate | undefined,
+  request: ListenRequest,
+  restricted = false,
+): string | null {
+  if (restricted) return RESTRICTED_FORWARDS;
   const ssh = template?.azusa.ssh;
   switch (request.kind) {
     case "remote":
@@ -318,6 +329,33 @@ export function createBridge({
         return;
       }
       const { target } = auth;
+      const ssh = target.template?.azusa.ssh;
+      const refusal = channelRefusal(
+        { fileTransfer: Boolean(ssh?.fileTransfer), git: Boolean(ssh?.git), restricted: target.restricted },
+        { kind: request.kind, command: request.command, pty: Boolean(request.pty), subsystem: request.subsystem },
+      );
+      if (refusal) {
+        // Said to the client (scp, sftp, git and rsync print it) and kept as evidence, what was asked included.
+        say(`azusa: ${refusal.message}`);
+        logger.info({ session: id, reason: refusal.reason }, "session channel refused");
+        await log.channelRefused(
+          principal.transport,
+          target.workspace.id,
+          {
+            engineerId: principal.engineerId,
+            packageId: principal.packageId,
+            source: principal.source,
+            kind: request.subsystem ? "subsystem" : request.kind,
+            pty: Boolean(request.pty),
+            ...(request.subsystem ? { subsystem: request.subsystem } : { command: request.command ?? null }),
+            reason: refusal.reason,
+          },
+          target.tenantId,
+        );
+        await channel.finish({ code: 1 });
+        resolveDone({ reason: refusal.message });
+        return;
+      }
       const started = now();
       const entry: Live = { principal, handle };
       live.add(entry);
@@ -591,8 +629,12 @@ export function createBridge({
    */
   async function forward(principal: Principal, request: ForwardRequest, channel: ForwardChannel): Promise<void> {
     const { id, auth, who, note } = await forwardStart(principal, { destination: `${request.host}:${request.port}` });
-    if (!auth.ok || !forwardAllowed(auth.target.template, request)) {
-      const reason = auth.ok ? "the workspace's template does not allow forwarding there" : auth.reason;
+    if (!auth.ok || auth.target.restricted || !forwardAllowed(auth.target.template, request)) {
+      const reason = !auth.ok
+        ? auth.reason
+        : auth.target.restricted
+          ? RESTRICTED_FORWARDS
+          : "the workspace's template does not allow forwarding there";
       logger.info({ ...who, reason }, "port forwarding refused");
       channel.reject();
       await note({ outcome: "refused", reason });
@@ -726,7 +768,7 @@ export function createBridge({
   ): Promise<{ ok: true; listening: Listening } | { ok: false; reason: string }> {
     const destination = request.kind === "remote" ? `127.0.0.1:${request.port}` : request.kind;
     const { id, auth, who, note } = await forwardStart(principal, { kind: request.kind, destination });
-    const refusal = auth.ok ? listenRefusal(auth.target.template, request) : auth.reason;
+    const refusal = auth.ok ? listenRefusal(auth.target.template, request, auth.target.restricted) : auth.reason;
     if (!auth.ok || refusal) {
       const reason = refusal ?? "refused";
       logger.info({ ...who, reason }, "forwarding refused");

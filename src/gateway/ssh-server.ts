@@ -307,6 +307,7 @@ export function createSshGateway({
         if (!who) return client.end();
         logger.info({ ip, engineer: who.engineerId, package: who.packageId }, "ssh login");
         const template = () => who.authorized?.target.template;
+        const restricted = () => Boolean(who.authorized?.target.restricted);
         /** A channel back to the client for a connection accepted in the workspace, within `maxForwards`. */
         const limited = async (open: () => Promise<Duplex>): Promise<Duplex> => {
           if (openForwards >= maxForwards) throw new Error("too many forwarded connections");
@@ -361,16 +362,16 @@ export function createSshGateway({
             x11?.end("the session ended");
           });
 
-          const start = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string) => {
+          const start = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string, subsystem?: string) => {
             // As with OpenSSH, remote forwards asked for before the session listen before its command runs.
             const waiting = [...preparing, ...remote.values()];
-            if (!waiting.length) return begin(stream, kind, command);
+            if (!waiting.length) return begin(stream, kind, command, subsystem);
             void Promise.all(waiting).then(() => {
               for (const line of notices) stream.stderr.write(`${line}\r\n`);
-              begin(stream, kind, command);
+              begin(stream, kind, command, subsystem);
             });
           };
-          const begin = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string) => {
+          const begin = (stream: ssh2.ServerChannel, kind: "shell" | "exec", command?: string, subsystem?: string) => {
             const channel: BridgeChannel = {
               input: stream,
               output: stream,
@@ -381,7 +382,7 @@ export function createSshGateway({
                 stream.end();
               },
             };
-            const h = bridge.open(who, { kind, command, pty, env }, channel);
+            const h = bridge.open(who, { kind, command, subsystem, pty, env }, channel);
             handle = h;
             handles.add(h);
             stream.once("close", () => h.end("the client closed the channel"));
@@ -412,17 +413,16 @@ export function createSshGateway({
           session.on("shell", (accept) => start(accept(), "shell"));
           session.on("exec", (accept, _reject, info) => start(accept(), "exec", info.command));
           // No "sftp" listener: ssh2 then hands SFTP over as a raw subsystem channel, which the workspace's own
-          // sftp-server speaks to, through the bridge like any command, when the template allows SFTP.
+          // sftp-server speaks to, through the bridge like any command. The bridge refuses it, with a message
+          // the client prints and an audit event, unless the template allows file transfer.
           session.on("subsystem", (accept, reject, info) => {
-            if (info.name === "sftp" && who.authorized?.target.template?.azusa.ssh.sftp) {
-              return start(accept(), "exec", sftpServer);
-            }
+            if (info.name === "sftp") return start(accept(), "exec", sftpServer, "sftp");
             logger.info({ ip, subsystem: info.name }, "ssh subsystem refused");
             reject();
           });
           // Agent forwarding: one socket per connection in the workspace, for the sessions that ask.
           session.on("auth-agent", (accept, reject) => {
-            const refusal = listenRefusal(template(), { kind: "agent" });
+            const refusal = listenRefusal(template(), { kind: "agent" }, restricted());
             if (refusal) {
               logger.info({ ip, reason: refusal }, "ssh agent forwarding refused");
               return reject?.();
@@ -454,7 +454,7 @@ export function createSshGateway({
               cookie: Buffer.isBuffer(cookie) ? cookie.toString("latin1") : String(cookie),
               screen: info.screen,
             };
-            const refusal = listenRefusal(template(), request);
+            const refusal = listenRefusal(template(), request, restricted());
             if (refusal || x11) {
               logger.info({ ip, reason: refusal ?? "already forwarding X11" }, "ssh X11 forwarding refused");
               return reject?.();

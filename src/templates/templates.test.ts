@@ -48,7 +48,14 @@ describe("parseTemplate", () => {
         resources: { cpus: 2, memoryMiB: 4096, pids: 512, diskMiB: 10240 },
         readOnlyRootFs: true,
         network: { allow: [] },
-        ssh: { sftp: false, portForwarding: [], agentForwarding: false, x11: false, remoteForwarding: [] },
+        ssh: {
+          fileTransfer: false,
+          git: false,
+          portForwarding: [],
+          agentForwarding: false,
+          x11: false,
+          remoteForwarding: [],
+        },
         idleTimeoutMinutes: 60,
         idePort: null,
         ideCommand: null,
@@ -216,7 +223,8 @@ describe("parseTemplate", () => {
       { host: "10.1.2.3", port: 5432 },
     ]);
     expect(template.azusa.ssh).toEqual({
-      sftp: true,
+      fileTransfer: true,
+      git: false,
       portForwarding: [{ host: "localhost", port: 3000 }],
       agentForwarding: false,
       x11: false,
@@ -378,7 +386,11 @@ describe("loadTemplates", () => {
     expect(templates.get("default")).toMatchObject({
       image: "azusa/workspace-base:bookworm",
       remoteUser: "azusa",
-      azusa: { network: { allow: [] }, ssh: { sftp: false, portForwarding: [] }, readOnlyRootFs: true },
+      azusa: {
+        network: { allow: [] },
+        ssh: { fileTransfer: false, git: false, portForwarding: [] },
+        readOnlyRootFs: true,
+      },
     });
     const text = await readFile(join(defaultTemplateDir, "default.devcontainer.json"), "utf8");
     expect(parseTemplate("default", text).ok).toBe(true);

@@ -32,9 +32,14 @@ export interface WorkspaceTemplate {
     readOnlyRootFs: boolean;
     /** Destinations the egress proxy lets through; default none, i.e. no network at all. */
     network: { allow: Destination[] };
-    /** SSH request types the gateway allows; all refused by default. */
+    /**
+     * What may cross the SSH boundary besides an interactive terminal; all refused by default.
+     * `fileTransfer`: SFTP, scp in both modes, rsync (`sftp: true` is read as the same); `git`: Git over
+     * SSH from outside (clone, fetch, push of the workspace's repositories).
+     */
     ssh: {
-      sftp: boolean;
+      fileTransfer: boolean;
+      git: boolean;
       portForwarding: Destination[];
       agentForwarding: boolean;
       x11: boolean;
@@ -207,7 +212,10 @@ const azusa = z
     network: z.strictObject({ allow: z.array(destination).default([]) }).prefault({}),
     ssh: z
       .strictObject({
+        fileTransfer: z.boolean().default(false),
+        // the older spelling of fileTransfer, which never covered scp and rsync: read as the same switch
         sftp: z.boolean().default(false),
+        git: z.boolean().default(false),
         portForwarding: z.array(destination).default([]),
         agentForwarding: z.boolean().default(false),
         x11: z.boolean().default(false),
@@ -451,6 +459,7 @@ export function parseTemplate(
   });
   if (reaching.length > 0) return { ok: false, problems: reaching };
   const { resources } = t.customizations.azusa;
+  const { sftp, ...ssh } = t.customizations.azusa.ssh;
   const mib = 2 ** 20;
   const gib = 2 ** 30;
   return {
@@ -471,7 +480,11 @@ export function parseTemplate(
           t.hostRequirements?.memory === undefined ? resources.memoryMiB : Math.ceil(t.hostRequirements.memory / mib),
         storageGiB: t.hostRequirements?.storage === undefined ? null : Math.ceil(t.hostRequirements.storage / gib),
       },
-      azusa: { ...t.customizations.azusa, resources: { ...resources, diskMiB: resources.diskMiB ?? defaults.diskMiB } },
+      azusa: {
+        ...t.customizations.azusa,
+        resources: { ...resources, diskMiB: resources.diskMiB ?? defaults.diskMiB },
+        ssh: { ...ssh, fileTransfer: ssh.fileTransfer || sftp },
+      },
     },
   };
 }

@@ -24,6 +24,8 @@ export interface Target {
   tenantId: string;
   template: WorkspaceTemplate | undefined;
   recordInput: boolean;
+  /** The contract is `restricted`: interactive terminals only, no transfer, no forwarding. */
+  restricted: boolean;
 }
 
 /** A refusal with a stable code (for the audit log and lockout) and a reason safe to show the engineer. */
@@ -80,7 +82,12 @@ export function createSessionAccess({ db, engineers, workspaces }: SessionAccess
       const contract = await db
         .selectFrom("work_package")
         .innerJoin("contract", "contract.id", "work_package.contract_id")
-        .select(["contract.allowed_networks", "contract.record_input", "contract.tenant_id"])
+        .select([
+          "contract.allowed_networks",
+          "contract.record_input",
+          "contract.tenant_id",
+          "contract.confidentiality",
+        ])
         .where("work_package.id", "=", request.packageId)
         .executeTakeFirstOrThrow();
       const networks = JSON.parse(contract.allowed_networks ?? "[]") as string[];
@@ -96,6 +103,7 @@ export function createSessionAccess({ db, engineers, workspaces }: SessionAccess
           tenantId: contract.tenant_id,
           template,
           recordInput: Number(contract.record_input) === 1,
+          restricted: contract.confidentiality === "restricted",
         },
       };
     },

@@ -164,6 +164,21 @@ export function createSessionLog({ db, audit, packages, logger }: SessionLogOpti
         .catch((err) => logger.warn({ err, forward: forwardId }, "forward not audited"));
     },
 
+    /**
+     * A `<transport>.channel_refused` event: a session channel the transfer policy or a restricted contract
+     * turned away, with what was asked (command or subsystem) and why; failures are logged, never thrown.
+     */
+    async channelRefused(
+      transport: "ssh" | "browser",
+      workspaceId: string,
+      details: Record<string, unknown>,
+      tenantId: string,
+    ): Promise<void> {
+      await audit
+        .record(system, `${transport}.channel_refused`, `workspace:${workspaceId}`, details, { tenantId })
+        .catch((err) => logger.warn({ err, workspace: workspaceId }, "refused channel not audited"));
+    },
+
     /** An `ssh.refused` event: a login turned away, with its stable code. */
     async loginRefused(ip: string, user: string, code: string, reason: string, key?: string): Promise<void> {
       await audit

@@ -454,6 +454,9 @@ export const en: Record<MessageKey, string> = {
   "templates.network": "Network allow-list",
   "templates.ssh": "SSH features allowed",
   "templates.portForwarding": "port forwarding",
+  "templates.fileTransfer": "file transfer (SFTP, scp, rsync)",
+  "contracts.restrictedSsh":
+    "Restricted: engineers work only in interactive terminals (SSH with a pty, the browser terminal). Commands without a terminal, file transfer (SFTP, scp, rsync), Git over SSH and every forward are refused, whatever the template allows.",
   "templates.remoteForwarding": "remote port forwarding",
   "templates.agentForwarding": "agent forwarding",
   "templates.idle": "Idle timeout",

@@ -454,6 +454,9 @@ export const ja = {
   "templates.network": "許可する通信先",
   "templates.ssh": "許可する SSH 機能",
   "templates.portForwarding": "ポート転送",
+  "templates.fileTransfer": "ファイル転送 (SFTP, scp, rsync)",
+  "contracts.restrictedSsh":
+    "極秘: 作業は対話型端末 (pty 付きの SSH、ブラウザ端末) のみです。端末なしのコマンド、ファイル転送 (SFTP, scp, rsync)、SSH 経由の Git、すべての転送はテンプレートの設定にかかわらず拒否されます。",
   "templates.remoteForwarding": "リモートポート転送",
   "templates.agentForwarding": "エージェント転送",
   "templates.idle": "アイドル停止",

@@ -259,7 +259,10 @@ function ContractDetail({
           <dt>{t("contracts.type")}</dt>
           <dd>{t(`contract.type.${contract.type}`)}</dd>
           <dt>{t("contracts.confidentiality")}</dt>
-          <dd>{t(`confidentiality.${contract.confidentiality}`)}</dd>
+          <dd>
+            {t(`confidentiality.${contract.confidentiality}`)}
+            {contract.confidentiality === "restricted" ? <p>{t("contracts.restrictedSsh")}</p> : null}
+          </dd>
           <dt>{t("contracts.period")}</dt>
           <dd>
             {contract.periodStart} – {contract.periodEnd}

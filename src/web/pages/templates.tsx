@@ -31,7 +31,8 @@ function Templates({ c, templates }: { c: WebContext; templates: WorkspaceTempla
         {templates.map((tpl) => {
           const ssh = tpl.azusa.ssh;
           const features = [
-            ssh.sftp ? "SFTP" : null,
+            ssh.fileTransfer ? t("templates.fileTransfer") : null,
+            ssh.git ? "Git" : null,
             ssh.portForwarding.length > 0
               ? `${t("templates.portForwarding")} (${destinations(ssh.portForwarding)})`
               : null,
