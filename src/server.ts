@@ -12,6 +12,7 @@ import { createSealer, sealStoredSecrets } from "./auth/sealed.ts";
 import { type Config, StartupError } from "./config.ts";
 import { type Db, openDatabase } from "./db/db.ts";
 import { migrate } from "./db/migrate.ts";
+import { claimSqliteFile, SqliteInUse } from "./db/sqlite-owner.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
@@ -135,6 +136,24 @@ export async function reachDatabase(db: Db, config: Config): Promise<void> {
     const setting = config.database.dialect === "postgres" ? "DATABASE_URL" : "AZUSA_DATA_DIR";
     throw new StartupError(
       `${setting}: the database ${databaseName(config.database)} does not answer (${reason(err)})`,
+    );
+  }
+}
+
+/**
+ * An SQLite file serves one `azusa serve`: a second process on it is refused at start-up (a StartupError),
+ * since schedules, reconcile and the gateway of two processes would contend over one file. Returns the
+ * release. PostgreSQL takes any number of processes.
+ */
+function claimDatabase(config: Config): () => void {
+  const { database } = config;
+  if (database.dialect !== "sqlite" || database.file === ":memory:") return () => {};
+  try {
+    return claimSqliteFile(database.file);
+  } catch (err) {
+    if (!(err instanceof SqliteInUse)) throw err;
+    throw new StartupError(
+      `AZUSA_DATA_DIR: ${err.message}; SQLite serves one process: stop that one, or use PostgreSQL (DATABASE_URL) to run several`,
     );
   }
 }
@@ -400,12 +419,15 @@ export interface Running {
 /** Migrates, then listens; resolves once the port is bound. */
 export async function startAzusa(config: Config, opts: { logger?: Logger } = {}): Promise<Running> {
   const azusa = buildAzusa(config, opts);
+  let release = () => {};
   try {
+    release = claimDatabase(config);
     // A bad template stops start-up here, with every problem named, rather than at the first assignment.
     await azusa.workspaces.templates();
     await reachDatabase(azusa.db, config);
   } catch (err) {
     await azusa.close().catch(() => {});
+    release();
     if (err instanceof TemplateError) {
       const problems = err.problems.map((p) => `${p.file}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
       throw new StartupError(`AZUSA_TEMPLATES_DIR: invalid workspace templates in ${err.dir}: ${problems.join("; ")}`);
@@ -497,6 +519,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
           });
           step = "database";
           await azusa.close();
+          release();
         })();
         // A stop is bounded (AZUSA_SHUTDOWN_SECONDS): what is unfinished then is left to reconcile at the next start.
         let timer: NodeJS.Timeout | undefined;

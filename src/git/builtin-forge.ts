@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { AppError } from "../kernel/errors.ts";
+import { processAlive } from "../kernel/process.ts";
 import { type Diff, parseDiff } from "./diff.ts";
 import type { Forge, RepositoryInfo, RepositorySpec } from "./forge.ts";
 import { importSource } from "./import-source.ts";
@@ -117,16 +118,6 @@ export interface BuiltinForgeOptions {
 /** A repository being built beside its place: `<package>.git.building-<pid>-<time>`. */
 const BUILDING = /\.git\.building-(\d+)-\d+$/;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
 /**
  * Removes what a crash left of repositories being built (a whole clone of a source, maybe): those of processes
  * that are gone; another Azusa on the same folder may be building its own. Returns how many went.
@@ -137,7 +128,7 @@ export function sweepUnfinished(root: string): number {
   for (const tenant of folders) {
     for (const entry of readdirSync(join(root, tenant.name))) {
       const pid = BUILDING.exec(entry)?.[1];
-      if (!pid || alive(Number(pid))) continue;
+      if (!pid || processAlive(Number(pid))) continue;
       rmSync(join(root, tenant.name, entry), { recursive: true, force: true });
       removed++;
     }

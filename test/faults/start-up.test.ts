@@ -1,9 +1,10 @@
-// Start-up with a setting that names something unusable: one line `azusa: …` naming it, exit code 2, no stack.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// Start-up with a setting that names something unusable: one line `azusa: …` naming it, exit code 2, no stack;
+// and a second process on one SQLite file, refused the same way.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CliResult, runCli } from "../support/cli.ts";
+import { type CliResult, runCli, startServe } from "../support/cli.ts";
 
 const dirs: string[] = [];
 const dataDir = () => {
@@ -76,4 +77,26 @@ describe("azusa serve refuses what its settings name, in one line", () => {
     expectOneLine(res, "AZUSA_TEMPLATES_DIR", templates, "broken.devcontainer.json: image");
     expect(res.stderr).not.toContain("TemplateError");
   });
+});
+
+describe("one SQLite file serves one process", () => {
+  it("refuses a second azusa serve on the same file, and takes over from one killed with -9", async () => {
+    const dir = dataDir();
+    const env = { AZUSA_DATA_DIR: dir, AZUSA_IMAGE_BUILD: "off", AZUSA_SCHEDULES: "off" };
+    const first = await startServe(env);
+    try {
+      const second = await runCli(["serve"], { ...env, AZUSA_PORT: "0", AZUSA_SSH_PORT: "0", AZUSA_IDE_PORT: "off" });
+      expectOneLine(second, "AZUSA_DATA_DIR", join(dir, "azusa.sqlite"), `pid ${first.child.pid}`, "PostgreSQL");
+      // The first goes on serving.
+      expect((await fetch(`http://127.0.0.1:${first.port}/healthz`)).status).toBe(200);
+    } finally {
+      first.child.kill("SIGKILL");
+      await new Promise((r) => first.child.once("exit", r));
+    }
+    // The claim of a process that is gone is taken over; a clean stop gives it back.
+    const third = await startServe(env);
+    third.child.kill("SIGTERM");
+    expect(await new Promise((r) => third.child.once("exit", r))).toBe(0);
+    expect(existsSync(join(dir, "azusa.sqlite.owner"))).toBe(false);
+  }, 180_000);
 });
