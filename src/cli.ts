@@ -46,7 +46,9 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const program = new Command("azusa").description("Azusa: Tokyo contracts, Matsumoto engineers, controlled workspaces");
+const program = new Command("azusa").description(
+  "Azusa: Tokyo contracts, engineers in satellite offices, controlled workspaces",
+);
 
 program
   .command("serve")

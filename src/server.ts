@@ -24,6 +24,7 @@ import { createGithubService } from "./domain/github/github.service.ts";
 import { createNotificationService } from "./domain/notifications/notifications.service.ts";
 import { createReminderService } from "./domain/notifications/reminders.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
+import { createOfficeService } from "./domain/offices/offices.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
 import { createSessionAccess } from "./domain/sessions/access.ts";
@@ -186,6 +187,7 @@ export function buildAzusa(
   const accounts = createAccountService({ db: db.kysely, audit, credentials, prepare: db.preparedFirst });
   const apiKeys = createApiKeyService({ credentials, audit });
   const tenants = createTenantService({ db: db.kysely, audit });
+  const offices = createOfficeService({ db: db.kysely, audit });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   const wbs = createWbsImportService({ db: db.kysely, audit });
@@ -321,6 +323,7 @@ export function buildAzusa(
     accounts,
     apiKeys,
     tenants,
+    offices,
     contracts,
     packages,
     wbs,
@@ -360,6 +363,7 @@ export function buildAzusa(
     audit,
     accounts,
     tenants,
+    offices,
     contracts,
     packages,
     wbs,

@@ -13,6 +13,7 @@ import { githubRoutes, githubWebhookRoutes } from "./github/github.routes.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
 import { notificationRoutes } from "./notifications/notifications.routes.ts";
 import { offerRoutes } from "./offers/offers.routes.ts";
+import { officeRoutes } from "./offices/offices.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
 import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { sessionRoutes } from "./sessions/sessions.routes.ts";
@@ -43,7 +44,8 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof notificationRoutes>[0] &
   Parameters<typeof pullRoutes>[0] &
   Parameters<typeof gitRoutes>[0] &
-  Parameters<typeof githubRoutes>[0] & { baseUrl: string };
+  Parameters<typeof githubRoutes>[0] &
+  Parameters<typeof officeRoutes>[0] & { baseUrl: string };
 
 /** Paths under /api/v1 that need no caller: the OpenAPI document, its docs, and accepting an invitation. */
 export function isPublicApiPath(path: string): boolean {
@@ -68,6 +70,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, deliveryRoutes(deps));
   app.route(API, notificationRoutes(deps));
   app.route(API, pullRoutes(deps));
+  app.route(API, officeRoutes(deps));
   app.route("/git", gitRoutes(deps));
   app.route(API, githubRoutes(deps));
   app.route("/webhooks/github", githubWebhookRoutes(deps));

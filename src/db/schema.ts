@@ -431,7 +431,40 @@ export interface TenantGithubTable {
   updated_at: string;
 }
 
+/** A satellite office (サテライトオフィス): where operators and engineers live and work. */
+export interface OfficeTable {
+  id: string;
+  name: string;
+  prefecture: string;
+  town: string;
+  address: string;
+  /** IANA zone, e.g. Asia/Tokyo. */
+  time_zone: string;
+  contact: string;
+  /** Public description, shown to anyone thinking of working there. */
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Where an operator or an engineer belongs: one office per person. */
+export interface OfficeMemberTable {
+  user_id: string;
+  office_id: string;
+  since: string;
+}
+
+/** An operator who manages every office. */
+export interface OfficeAdminTable {
+  user_id: string;
+  granted_by: string;
+  granted_at: string;
+}
+
 export interface Database {
+  office: OfficeTable;
+  office_member: OfficeMemberTable;
+  office_admin: OfficeAdminTable;
   time_entry: TimeEntryTable;
   timesheet: TimesheetTable;
   settlement_adjustment: SettlementAdjustmentTable;

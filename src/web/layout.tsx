@@ -34,6 +34,7 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
     { href: "/invitations", label: "nav.invitations" },
     { href: "/recordings", label: "nav.recordings" },
     { href: "/templates", label: "nav.templates" },
+    { href: "/offices", label: "nav.offices" },
   ],
 };
 

@@ -11,6 +11,7 @@ import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
+import type { OfficeService } from "../domain/offices/offices.service.ts";
 import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { AccessRequest } from "../domain/sessions/access.ts";
@@ -76,6 +77,7 @@ export interface WebDeps {
   credentials: CredentialStore;
   accounts: AccountService;
   tenants: TenantService;
+  offices: OfficeService;
   contracts: ContractService;
   packages: PackageService;
   wbs: WbsImportService;

@@ -17,6 +17,7 @@ import { hoursPages } from "./pages/hours.tsx";
 import { idePages } from "./pages/ide.tsx";
 import { invitationPages } from "./pages/invitations.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
+import { officePages } from "./pages/offices.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
 import { pullPages } from "./pages/pulls.tsx";
@@ -161,6 +162,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", idePages(deps));
   web.route("/", recordingPages(deps));
   web.route("/", templatePages(deps));
+  web.route("/", officePages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

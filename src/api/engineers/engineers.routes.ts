@@ -5,7 +5,7 @@ import { vettingKinds } from "../../domain/matching/matching.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
 import { NameText } from "../../kernel/text.ts";
-import { Id, IdParam, json } from "../schemas.ts";
+import { Id, IdParam, json, TimeZone } from "../schemas.ts";
 
 const Skill = z.strictObject({
   skill: NameText(64),
@@ -53,17 +53,7 @@ const Engineer = z
 const Profile = z
   .strictObject({
     weeklyCapacityHours: Hours,
-    timeZone: z
-      .string()
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat("en", { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, "not a known time zone")
-      .optional(),
+    timeZone: TimeZone.optional(),
     invoiceNumber: z
       .string()
       .regex(/^T\d{13}$/, "a qualified invoice registration number is T followed by 13 digits")
