@@ -222,4 +222,11 @@ describe.each(dialects)("history between the fork and the canonical repository (
     // Packed already: the next run leaves it alone.
     expect(await t.running.azusa.pulls.maintainRepositories()).toBe(0);
   });
+
+  it("leaves a workspace whose fork is gone alone when the canonical repository moves", async () => {
+    expect((await git("tag", "v2.0", "main")).code).toBe(0);
+    expect((await inWorkspace(container, "rm -rf .azusa/origin.git")).code).toBe(0);
+    await t.running.azusa.pulls.maintainRepositories();
+    expect(t.logs.join("")).not.toContain("bringing the workspace's fork up to date failed");
+  });
 });

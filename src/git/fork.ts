@@ -195,7 +195,7 @@ function alive(pid: number): boolean {
 /** What bringing a fork's published refs up to date did. */
 export type UpdateResult =
   | { ok: true /** Branches and tags the engineer moved elsewhere, left as they are. */; kept: string[] }
-  | { ok: false; reason: "missing-prerequisites" };
+  | { ok: false; reason: "missing-prerequisites" | "no-fork" };
 
 /** The update script's exit status when the fork lacks commits the bundle builds on. */
 const MISSING = 4;
@@ -204,7 +204,8 @@ const MISSING = 4;
  * Brings published refs (branches and tags of the canonical repository) into the fork: the objects from
  * `bundle` (none when the fork has them), then each ref set where the fork lacks it or holds an ancestor of it
  * (a fast-forward). A branch or tag the engineer moved elsewhere is kept and reported. `missing-prerequisites`:
- * the bundle builds on commits the fork no longer has; send a whole one.
+ * the bundle builds on commits the fork no longer has; send a whole one. `no-fork`: the workspace has no fork
+ * (an image without git, or the engineer removed it); nothing to bring up to date.
  */
 export async function updateFork(
   driver: WorkspaceDriver,
@@ -215,6 +216,7 @@ export async function updateFork(
   // Refs and commits reach the script as arguments, never spliced into its text.
   const script = `set -e
 fork="$1"; shift
+if ! command -v git >/dev/null 2>&1 || [ ! -d "$fork/objects" ]; then cat >/dev/null; exit ${NO_GIT}; fi
 incoming="$fork/../incoming.bundle"
 cat > "$incoming"
 if [ -s "$incoming" ]; then
@@ -240,6 +242,7 @@ done
     { input: bundle ?? Buffer.alloc(0) },
   );
   if (r.code === MISSING) return { ok: false, reason: "missing-prerequisites" };
+  if (r.code === NO_GIT) return { ok: false, reason: "no-fork" };
   if (r.code !== 0) throw failed("bringing the workspace's fork up to date", r);
   return { ok: true, kept: r.stdout.split("\n").filter(Boolean) };
 }

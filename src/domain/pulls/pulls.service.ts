@@ -309,6 +309,7 @@ export function createPullService({
       let out = await forge.publishedFor(repo, workspaceId);
       if (!out.refs.length) return;
       let result = await updateFork(driver, target, out.bundle, out.refs);
+      if (!result.ok && result.reason === "no-fork") return;
       if (!result.ok) {
         // The fork lost commits it was sent (a branch deleted and pruned): send the whole history of what moved.
         out = await forge.publishedFor(repo, workspaceId, { full: true });
