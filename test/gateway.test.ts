@@ -399,6 +399,8 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
   });
 
   it("counts every key one connection offers, and closes it past six", async () => {
+    // A login forgets the package's earlier failures, so that this connection's keys are all that count.
+    expect((await ssh("sato", "2.3", ["true"])).code).toBe(0);
     const keys = Array.from({ length: 8 }, (_, i) => keyFile(home.dir, `many-${i}`));
     const res = await run("ssh", [
       ...sshArgs(
