@@ -37,7 +37,7 @@ import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceFiles } from "./domain/workspaces/workspace-files.ts";
-import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
+import { createWorkspaceService, leaseOwner } from "./domain/workspaces/workspaces.service.ts";
 import { createBridge } from "./gateway/bridge.ts";
 import { browserTerminals } from "./gateway/browser-terminal.ts";
 import { loadHostKey } from "./gateway/host-key.ts";
@@ -230,6 +230,8 @@ export function buildAzusa(
     imageReady: images.ready,
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
     prepareEarly: (ws) => pulls.prepareRepository(ws.packageId),
+    // A crashed process's operation is free again a minute after its last renewal.
+    leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: leaseOwner() }),
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId),
   });
   const pulls = createPullService({

@@ -16,14 +16,16 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
     await w?.stop();
   });
 
-  it("an assignment left without a workspace is provisioned by reconcile; the lead sees the outcome", async () => {
-    const packageId = w.ukeoi.packages["1.1.1"] as string;
-    const sato = w.engineers.sato as HoursWorld["engineers"][string];
+  /**
+   * What an acceptance had committed when its process died: the offer taken, the package assigned, the
+   * assignment made two minutes ago — and no workspace, which is made only after that commit.
+   */
+  const acceptedWithoutWorkspace = async (packageId: string, name: string) => {
+    const engineer = w.engineers[name] as HoursWorld["engineers"][string];
     expect((await w.lead.post(`/api/v1/packages/${packageId}/open`)).status).toBe(200);
-    const offer = await (await w.lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId: sato.id })).json();
-    // What the acceptance had committed when the process died: the offer taken, the package assigned, the
-    // assignment made (two minutes ago) — and no workspace, which is made only after that commit.
-    const { db, packages, workspaces } = w.t.running.azusa;
+    const offer = await (await w.lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId: engineer.id })).json();
+    const { db, packages } = w.t.running.azusa;
+    const assignmentId = randomUUID();
     await db.kysely.transaction().execute(async (trx) => {
       await trx.updateTable("offer").set({ state: "accepted" }).where("id", "=", offer.id).execute();
       await packages.transition(system("test"), packageId, "assigned", {
@@ -34,9 +36,9 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
       await trx
         .insertInto("assignment")
         .values({
-          id: randomUUID(),
+          id: assignmentId,
           package_id: packageId,
-          engineer_id: sato.id,
+          engineer_id: engineer.id,
           offer_id: offer.id,
           weekly_hours: 1,
           started_at: new Date(Date.now() - 120_000).toISOString(),
@@ -45,6 +47,13 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
         })
         .execute();
     });
+    return { assignmentId, engineerId: engineer.id };
+  };
+
+  it("an assignment left without a workspace is provisioned by reconcile; the lead sees the outcome", async () => {
+    const packageId = w.ukeoi.packages["1.1.1"] as string;
+    const { workspaces } = w.t.running.azusa;
+    await acceptedWithoutWorkspace(packageId, "sato");
     expect((await w.lead.get(`/api/v1/packages/${packageId}/workspace`)).status).toBe(404);
 
     const result = await workspaces.reconcile();
@@ -56,5 +65,74 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
     expect(await seen.json()).toMatchObject({ state: "failed", reason: expect.stringMatching(/image/) });
     // A second pass finds nothing more to do.
     expect((await workspaces.reconcile()).provisioned).toBe(0);
+  });
+
+  it("a provisioning another live process holds the lease of is left alone, and resumed once the lease expires", async () => {
+    const packageId = w.ukeoi.packages["1.1.2"] as string;
+    const { assignmentId, engineerId } = await acceptedWithoutWorkspace(packageId, "kato");
+    const { db, workspaces } = w.t.running.azusa;
+    const kysely = db.kysely;
+    const pkg = await kysely
+      .selectFrom("work_package")
+      .selectAll()
+      .where("id", "=", packageId)
+      .executeTakeFirstOrThrow();
+    // Another process (same instance) has made the row and is provisioning it, its lease renewed a moment ago.
+    const id = randomUUID();
+    const at = new Date().toISOString();
+    await kysely
+      .insertInto("workspace")
+      .values({
+        id,
+        assignment_id: assignmentId,
+        package_id: packageId,
+        tenant_id: pkg.tenant_id,
+        engineer_id: engineerId,
+        template: pkg.template,
+        state: "provisioning",
+        reason: "assignment accepted",
+        container_id: null,
+        volume: null,
+        created_at: at,
+        updated_at: at,
+        last_activity_at: null,
+        last_activity: null,
+        prepared_at: null,
+      })
+      .execute();
+    const lease = { name: `workspace:${id}`, owner: "another-process", slot: "its-slot" };
+    await kysely
+      .insertInto("job_lock")
+      .values({ ...lease, expires_at: new Date(Date.now() + 60_000).toISOString() })
+      .execute();
+    const resumed = () =>
+      kysely
+        .selectFrom("audit_event")
+        .select("seq")
+        .where("action", "=", "workspace.resumed")
+        .where("subject", "=", `workspace:${id}`)
+        .execute();
+
+    await workspaces.reconcile();
+    await workspaces.drain();
+    expect(await resumed()).toHaveLength(0);
+    const untouched = await kysely
+      .selectFrom("workspace")
+      .select("state")
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    expect(untouched.state).toBe("provisioning");
+
+    // The other process died: its lease ran out. Now this one takes the work over.
+    await kysely
+      .updateTable("job_lock")
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where("name", "=", lease.name)
+      .execute();
+    await workspaces.reconcile();
+    await workspaces.drain();
+    expect(await resumed()).toHaveLength(1);
+    const settled = await kysely.selectFrom("workspace").select("state").where("id", "=", id).executeTakeFirstOrThrow();
+    expect(settled.state).toBe("failed"); // the template's image is never built
   });
 });

@@ -1,6 +1,7 @@
 // One workspace per assignment: provisioned from the package's template when the engineer accepts,
 // started, stopped and destroyed through the workspace driver, every change with its reason, audited.
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -59,6 +60,20 @@ const toWorkspace = (r: WorkspaceTable): Workspace => ({
 const refOf = (r: WorkspaceTable): WorkspaceRef | null =>
   r.container_id && r.volume ? { id: r.id, containerId: r.container_id, volume: r.volume } : null;
 
+/** The owner of this process's leases: its host and process id, so that a restart on the host sees it is gone. */
+export const leaseOwner = (): string => `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+
+/** Whether a lease owner is a process of this host that no longer runs. */
+function ownerGone(owner: string): boolean {
+  const [host, pid] = owner.split("/");
+  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
 export function createWorkspaceService({
   db,
   audit,
@@ -71,6 +86,7 @@ export function createWorkspaceService({
   retentionDays = 30,
   imageReady = async () => {},
   now = () => new Date(),
+  leases,
   prepare,
   prepareEarly,
   onStarted,
@@ -90,6 +106,11 @@ export function createWorkspaceService({
   retentionDays?: number;
   /** Resolves once an image can be used (it may be being built), rejects with the reason it cannot. */
   imageReady?: (image: string) => Promise<void>;
+  /**
+   * Leases of workspace operations shared by the processes on one database (owner, expiry, renewed while the
+   * operation runs): a provisioning or checkout another live process holds is neither resumed nor cleaned up.
+   */
+  leases?: { run(name: string, slot: string, work: () => Promise<unknown>): Promise<boolean> };
   now?: () => Date;
   /**
    * Runs in the started container once it is handed over (the forge checks out the package's fork); no
@@ -249,8 +270,16 @@ export function createWorkspaceService({
     }
   }
 
-  /** Tracks `work` as in flight for `id` until it ends; a crash in it is logged. */
-  function track(id: string, work: Promise<void>): void {
+  /**
+   * Runs `start` as in flight for `id` until it ends; a crash in it is logged. Under the workspace's lease
+   * (when there are leases): work another live process holds is left to it, never done twice at once.
+   */
+  function track(id: string, start: () => Promise<void>): Promise<void> {
+    const work = leases
+      ? leases.run(`workspace:${id}`, randomUUID(), start).then((ran) => {
+          if (!ran) logger.info({ workspace: id }, "workspace operation left to the process holding its lease");
+        })
+      : start();
     const tracked = work
       .catch((err) => logger.error({ workspace: id, err }, "workspace provisioning crashed"))
       .finally(() => {
@@ -258,6 +287,34 @@ export function createWorkspaceService({
         handedOver.delete(id);
       });
     inFlight.set(id, tracked);
+    return tracked;
+  }
+
+  /**
+   * Workspaces whose operation a live process (this one or another) holds the lease of. A lease of a process
+   * of this host that is gone (killed, restarted) is released at once rather than left to expire.
+   */
+  async function leased(): Promise<Set<string>> {
+    const rows = await db
+      .selectFrom("job_lock")
+      .select(["name", "owner"])
+      .where("name", "like", "workspace:%")
+      .where("expires_at", ">", now().toISOString())
+      .execute();
+    const live = new Set<string>();
+    for (const r of rows) {
+      if (!ownerGone(r.owner)) {
+        live.add(r.name.slice("workspace:".length));
+        continue;
+      }
+      await db
+        .updateTable("job_lock")
+        .set({ expires_at: now().toISOString() })
+        .where("name", "=", r.name)
+        .where("owner", "=", r.owner)
+        .execute();
+    }
+    return live;
   }
 
   /** Provisions `row` in the background; `settled`, `ready` and `drain` wait for it, reconcile leaves it alone. */
@@ -269,13 +326,9 @@ export function createWorkspaceService({
         handOver = resolve;
       }),
     );
-    track(
-      row.id,
-      service
-        .templates()
-        .then((all) => provision(row, all.get(row.template), handOver))
-        .finally(() => handOver()),
-    );
+    void track(row.id, () =>
+      service.templates().then((all) => provision(row, all.get(row.template), handOver)),
+    ).finally(() => handOver());
   }
 
   /**
@@ -285,42 +338,39 @@ export function createWorkspaceService({
   function resumeCheckout(found: WorkspaceTable): void {
     const ref = refOf(found);
     if (!ref) return;
-    track(
-      found.id,
-      (async () => {
-        // Read again under the tracking: a checkout that finished (or a stop, a destroy) since reconcile looked
-        // must not be redone, which would wipe the fork an engineer is already working in.
-        const row = await db.selectFrom("workspace").selectAll().where("id", "=", found.id).executeTakeFirst();
-        if (!row || row.prepared_at || (row.state !== "running" && row.state !== "stopped")) return;
-        const template = (await service.templates()).get(row.template);
-        await audit.record(
-          system,
-          "workspace.resumed",
-          `workspace:${row.id}`,
-          { reason: "checking out its code was interrupted; doing it again" },
-          { tenantId: row.tenant_id },
-        );
-        if (!template) {
-          await setState(row, system, "failed", `no workspace template named "${row.template}"`);
+    void track(found.id, async () => {
+      // Read again under the tracking: a checkout that finished (or a stop, a destroy) since reconcile looked
+      // must not be redone, which would wipe the fork an engineer is already working in.
+      const row = await db.selectFrom("workspace").selectAll().where("id", "=", found.id).executeTakeFirst();
+      if (!row || row.prepared_at || (row.state !== "running" && row.state !== "stopped")) return;
+      const template = (await service.templates()).get(row.template);
+      await audit.record(
+        system,
+        "workspace.resumed",
+        `workspace:${row.id}`,
+        { reason: "checking out its code was interrupted; doing it again" },
+        { tenantId: row.tenant_id },
+      );
+      if (!template) {
+        await setState(row, system, "failed", `no workspace template named "${row.template}"`);
+        return;
+      }
+      let current = row;
+      if (row.state === "stopped") {
+        try {
+          await driver.start(ref);
+        } catch (err) {
+          // Not left stopped without its code, asked to wait for a checkout nobody runs: it fails, saying why.
+          const message = err instanceof Error ? err.message : String(err);
+          logger.warn({ workspace: row.id, err: message }, "starting a workspace to finish its checkout failed");
+          await setState(row, system, "failed", `starting it to finish checking out its code failed: ${message}`);
           return;
         }
-        let current = row;
-        if (row.state === "stopped") {
-          try {
-            await driver.start(ref);
-          } catch (err) {
-            // Not left stopped without its code, asked to wait for a checkout nobody runs: it fails, saying why.
-            const message = err instanceof Error ? err.message : String(err);
-            logger.warn({ workspace: row.id, err: message }, "starting a workspace to finish its checkout failed");
-            await setState(row, system, "failed", `starting it to finish checking out its code failed: ${message}`);
-            return;
-          }
-          await setState(row, system, "running", "started to finish checking out its code");
-          current = { ...row, state: "running" };
-        }
-        await checkout(current, ref, template);
-      })(),
-    );
+        await setState(row, system, "running", "started to finish checking out its code");
+        current = { ...row, state: "running" };
+      }
+      await checkout(current, ref, template);
+    });
   }
 
   /**
@@ -558,12 +608,14 @@ export function createWorkspaceService({
      * rows a crash left in `provisioning`. Every action is audited.
      */
     async reconcile(): Promise<ReconcileResult> {
+      // Work another process holds the lease of is its own, however it looks from here.
+      const elsewhere = await leased();
       const result = await reconcile({
         db,
         audit,
         driver,
         actor: { kind: "system", name: "reconcile" },
-        busy: () => new Set(inFlight.keys()),
+        busy: () => new Set([...inFlight.keys(), ...elsewhere]),
         pooled: () => pool?.holds() ?? new Set(),
         setState: (row, state, reason, details) =>
           setState(row, { kind: "system", name: "reconcile" }, state, reason, details),
@@ -578,7 +630,7 @@ export function createWorkspaceService({
         .where("prepared_at", "is", null)
         .execute();
       for (const row of unprepared) {
-        if (inFlight.has(row.id)) continue;
+        if (inFlight.has(row.id) || elsewhere.has(row.id)) continue;
         resumeCheckout(row);
         result.resumed++;
       }
