@@ -42,6 +42,9 @@ const DEFAULT_TEMPLATE = "default";
 export const MAX_WBS_ITEMS = 50_000;
 const MAX_PROBLEMS = 100;
 
+/** Lets the event loop run what is waiting (timers, sockets) before going on. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Refuses the file with every problem found, each naming its row and field. */
 function refuse(problems: WbsProblem[]): never {
   const fields = problems.slice(0, MAX_PROBLEMS).map((p) => ({
@@ -282,22 +285,29 @@ export function createWbsImportService({ db, audit }: { db: Kysely<Database>; au
         }
         await trx.deleteFrom("work_package").where("contract_id", "=", contractId).execute();
         await trx.deleteFrom("wbs_group").where("contract_id", "=", contractId).execute();
-        // Batches keep each statement under the engines' limits on bound parameters.
-        for (let i = 0; i < groupRows.length; i += 500)
+        // Batches keep each statement under the engines' limits on bound parameters; between them the event loop
+        // gets a turn (SQLite runs each statement synchronously), so a large WBS does not hold up other requests.
+        for (let i = 0; i < groupRows.length; i += 500) {
           await trx
             .insertInto("wbs_group")
             .values(groupRows.slice(i, i + 500))
             .execute();
-        for (let i = 0; i < packageRows.length; i += 500)
+          await yieldToLoop();
+        }
+        for (let i = 0; i < packageRows.length; i += 500) {
           await trx
             .insertInto("work_package")
             .values(packageRows.slice(i, i + 500))
             .execute();
-        for (let i = 0; i < edges.length; i += 2000)
+          await yieldToLoop();
+        }
+        for (let i = 0; i < edges.length; i += 2000) {
           await trx
             .insertInto("package_dependency")
             .values(edges.slice(i, i + 2000))
             .execute();
+          await yieldToLoop();
+        }
         await audit.record(
           actor,
           "wbs.imported",
