@@ -253,7 +253,7 @@ describe("hostile requests", () => {
         });
         expect(form.status).toBe(400);
         // Blank names meet the form's own "required" first; the others its message.
-        expect(await form.text()).toMatch(new RegExp(`name: [^<]*${problem}|<strong>name</strong>`));
+        expect(await form.text()).toMatch(new RegExp(`name: [^<]*${problem}|<strong>(name|氏名)</strong>`));
       }
       // The invitation is still open: nothing was half-made of the account.
       const items = (await (await operator.get("/api/v1/invitations")).json()).items;
