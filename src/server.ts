@@ -40,7 +40,7 @@ import { createWorkspaceFiles } from "./domain/workspaces/workspace-files.ts";
 import { createWorkspaceService, leaseOwner } from "./domain/workspaces/workspaces.service.ts";
 import { createBridge } from "./gateway/bridge.ts";
 import { browserTerminals } from "./gateway/browser-terminal.ts";
-import { loadHostKey } from "./gateway/host-key.ts";
+import { hostKeyFingerprint, loadHostKey } from "./gateway/host-key.ts";
 import { createIdeOrigin, createIdeTokens } from "./gateway/ide-origin.ts";
 import { createIdeProxy } from "./gateway/ide-proxy.ts";
 import { createLockout } from "./gateway/lockout.ts";
@@ -306,6 +306,12 @@ export function buildAzusa(
     logger,
     maxSessions: config.ssh.maxSessions,
   });
+  const sshAccess = {
+    host: new URL(config.baseUrl).hostname,
+    port: config.ssh.port,
+    hostPublicKey: sshGateway.hostPublicKey,
+    fingerprint: hostKeyFingerprint(sshGateway.hostPublicKey),
+  };
   const metrics = createMetrics();
   const ideProxy = createIdeProxy({ bridge, workspaces, driver, logger, baseUrl: config.baseUrl });
   const ideOrigin = config.ide
@@ -355,9 +361,11 @@ export function buildAzusa(
     workspaceFiles: createWorkspaceFiles({ access: sessionAccess, driver, workspaces, audit }),
     ideProxy,
     ideOrigin,
+    sshAccess,
   });
   return {
     app,
+    sshAccess,
     sealer,
     ideProxy,
     ideOrigin,
@@ -486,6 +494,7 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   }
   const idePort = config.ide && azusa.ideOrigin ? await azusa.ideOrigin.listen(config.ide.port, config.host) : null;
   const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
+  azusa.sshAccess.port = sshPort;
   const stopSchedules = config.schedules
     ? startSchedules(azusa.schedules, azusa.logger, azusa.jobLock)
     : async () => {};

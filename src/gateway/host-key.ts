@@ -1,4 +1,5 @@
 // The gateway's ed25519 host key: generated once, kept in the data directory, so clients see the same key.
+import { createHash } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ssh2 from "ssh2";
@@ -40,6 +41,12 @@ function generateHostKey(): { private: string; public: string } {
     if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
   }
   throw new Error("could not generate a readable SSH host key");
+}
+
+/** The fingerprint `ssh` prints for a public key ("SHA256:" and the unpadded base64 of the key blob's SHA-256). */
+export function hostKeyFingerprint(publicKey: string): string {
+  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? "", "base64");
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 
 /** The public half in authorized_keys/known_hosts form ("ssh-ed25519 AAAA…"). */

@@ -72,6 +72,17 @@ export function requireRole(c: WebContext, ...roles: Role[]): WebUser {
   return user;
 }
 
+/** Where the SSH gateway is reached and the key it proves itself with. */
+export interface SshAccess {
+  /** The host name engineers connect to: the host of AZUSA_BASE_URL. */
+  host: string;
+  port: number;
+  /** "ssh-ed25519 AAAA…", for known_hosts. */
+  hostPublicKey: string;
+  /** As `ssh` prints it: "SHA256:…". */
+  fingerprint: string;
+}
+
 /** What the pages need: the application's services, and a way to hand a request to better-auth's routes. */
 export interface WebDeps {
   credentials: CredentialStore;
@@ -111,6 +122,8 @@ export interface WebDeps {
     /** The address that lets the signed-in engineer into the package's IDE origin. */
     enter(signIn: string, engineerId: string, packageId: string): string;
   } | null;
+  /** How engineers reach the SSH gateway, for the connection instructions (the port is set once it listens). */
+  sshAccess: SshAccess;
   /**
    * Runs a request through the application itself: sign-in and sign-out go through /api/auth so that
    * the sign-in throttle and its audit events are the same for the page as for the API.

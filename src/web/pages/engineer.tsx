@@ -5,6 +5,7 @@ import type { Offer } from "../../domain/offers/offers.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
+import { activity, workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import {
   formText,
@@ -12,6 +13,7 @@ import {
   orNull,
   render,
   requireRole,
+  type SshAccess,
   type WebContext,
   type WebDeps,
   type WebEnv,
@@ -86,7 +88,68 @@ function Offers({
 /** News after a redirect to "my packages", by the `notice` it names. */
 const myNotices = { accepted: "offers.accepted", started: "mine.started", stopped: "mine.stopped" } as const;
 
-function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; workspace: Workspace | null }[] }) {
+/** The ssh user that picks a package at the gateway. */
+const sshUser = (pkg: WorkPackage) => `pkg-${pkg.id}`;
+
+/**
+ * How to reach a package's workspace from the engineer's own machine: the exact command, the host key's
+ * fingerprint to compare on first connection, a ready ~/.ssh/config block, and notes for PuTTY, Tera Term
+ * and (where the template allows what it needs) VS Code Remote-SSH.
+ */
+function HowToConnect({
+  c,
+  pkg,
+  ssh,
+  forwardsToLocalhost,
+}: {
+  c: WebContext;
+  pkg: WorkPackage;
+  ssh: SshAccess;
+  forwardsToLocalhost: boolean;
+}) {
+  const t = c.get("t");
+  const user = sshUser(pkg);
+  const alias = `azusa-${pkg.wbsId}`;
+  const knownHost = ssh.port === 22 ? ssh.host : `[${ssh.host}]:${ssh.port}`;
+  const headingId = `connect-${pkg.id}`;
+  return (
+    <section class="connect" aria-labelledby={headingId}>
+      <h2 id={headingId}>{t("connect.title", { wbs: pkg.wbsId, title: pkg.title })}</h2>
+      <p>{t("connect.command")}</p>
+      <pre>
+        <code>{`ssh -p ${ssh.port} ${user}@${ssh.host}`}</code>
+      </pre>
+      <p>
+        {t("connect.fingerprint")} <code class="fingerprint">{ssh.fingerprint}</code>
+      </p>
+      <p class="hint">{t("connect.fingerprintHint")}</p>
+      <p>{t("connect.knownHosts")}</p>
+      <pre>
+        <code>{`${knownHost} ${ssh.hostPublicKey}`}</code>
+      </pre>
+      <p>{t("connect.config", { alias })}</p>
+      <pre>
+        <code>{`Host ${alias}\n  HostName ${ssh.host}\n  Port ${ssh.port}\n  User ${user}\n  IdentitiesOnly yes\n  IdentityFile ~/.ssh/id_ed25519`}</code>
+      </pre>
+      <h3>PuTTY</h3>
+      <p>{t("connect.putty", { host: ssh.host, port: ssh.port, user })}</p>
+      <h3>Tera Term</h3>
+      <p>{t("connect.teraterm", { host: ssh.host, port: ssh.port, user })}</p>
+      <h3>VS Code Remote-SSH</h3>
+      <p>{forwardsToLocalhost ? t("connect.vscode", { alias }) : t("connect.vscodeNot")}</p>
+    </section>
+  );
+}
+
+function MyPackages({
+  c,
+  items,
+  ssh,
+}: {
+  c: WebContext;
+  items: { pkg: WorkPackage; workspace: Workspace | null; forwardsToLocalhost: boolean }[];
+  ssh: SshAccess;
+}) {
   const t = c.get("t");
   const notice = myNotices[c.req.query("notice") as keyof typeof myNotices];
   const lang = c.get("lang");
@@ -116,7 +179,8 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
               {workspace ? (
                 <>
                   <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
-                  <CheckoutNote c={c} workspace={workspace} /> <span class="hint">{workspace.reason}</span>
+                  <CheckoutNote c={c} workspace={workspace} />{" "}
+                  <span class="hint">{workspaceReason(t, workspace.reason)}</span>
                 </>
               ) : (
                 t("package.noWorkspace")
@@ -124,7 +188,7 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
             </td>
             <td>
               {workspace?.lastActivityAt
-                ? `${formatDateTime(lang, workspace.lastActivityAt)} ${workspace.lastActivity ?? ""}`
+                ? `${formatDateTime(lang, workspace.lastActivityAt)} ${activity(t, workspace.lastActivity)}`
                 : t("workspaces.never")}
             </td>
             <td>
@@ -159,6 +223,11 @@ function MyPackages({ c, items }: { c: WebContext; items: { pkg: WorkPackage; wo
           </tr>
         ))}
       </DataTable>
+      {items
+        .filter(({ workspace }) => workspace && workspace.state !== "destroyed")
+        .map(({ pkg, forwardsToLocalhost }) => (
+          <HowToConnect c={c} pkg={pkg} ssh={ssh} forwardsToLocalhost={forwardsToLocalhost} />
+        ))}
     </Layout>
   );
 }
@@ -203,12 +272,16 @@ export function engineerPages(deps: WebDeps) {
     })
     .get("/my-packages", async (c) => {
       const user = requireRole(c, "engineer");
+      const templates = await deps.workspaces.templates();
       const items = await Promise.all(
-        (await heldPackages(deps, user)).map(async (pkg) => ({
-          pkg,
-          workspace: await orNull(deps.workspaces.forPackage(user, pkg.id)),
-        })),
+        (await heldPackages(deps, user)).map(async (pkg) => {
+          const workspace = await orNull(deps.workspaces.forPackage(user, pkg.id));
+          const forwards = templates.get(workspace?.template ?? pkg.template)?.azusa.ssh.portForwarding ?? [];
+          // VS Code Remote-SSH reaches its server through a forward to the workspace's own loopback.
+          const forwardsToLocalhost = forwards.some((d) => d.host === "127.0.0.1" || d.host === "localhost");
+          return { pkg, workspace, forwardsToLocalhost };
+        }),
       );
-      return render(c, <MyPackages c={c} items={items} />);
+      return render(c, <MyPackages c={c} items={items} ssh={deps.sshAccess} />);
     });
 }

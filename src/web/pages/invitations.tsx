@@ -5,6 +5,7 @@ import type { Tenant } from "../../domain/tenants/tenants.service.ts";
 import type { Role } from "../../kernel/actor.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
+import { invitationStatus } from "../i18n/stored.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
@@ -77,7 +78,7 @@ function Invitations({
           <tr>
             <td>{i.email}</td>
             <td>{t(`role.${i.role}`)}</td>
-            <td>{i.status}</td>
+            <td>{invitationStatus(t, i.status)}</td>
             <td>{formatDateTime(lang, i.expiresAt)}</td>
           </tr>
         ))}

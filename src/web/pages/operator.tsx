@@ -7,6 +7,7 @@ import { type VettingKind, vettingKinds } from "../../domain/matching/matching.t
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
+import { activity, workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
@@ -167,10 +168,10 @@ function Workspaces({
             <td>
               <span class="badge">{t(`ws.state.${w.state}`)}</span> <CheckoutNote c={c} workspace={w} />
             </td>
-            <td>{w.reason}</td>
+            <td>{workspaceReason(t, w.reason)}</td>
             <td>
               {w.lastActivityAt
-                ? `${formatDateTime(lang, w.lastActivityAt)} ${w.lastActivity ?? ""}`
+                ? `${formatDateTime(lang, w.lastActivityAt)} ${activity(t, w.lastActivity)}`
                 : t("workspaces.never")}
             </td>
           </tr>

@@ -1,5 +1,6 @@
 // Lead (and contractor): the package board by state, one package with its suggestions and the reasons for
 // each, opening a package and offering it to an engineer.
+
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
 import type { Ineligibility } from "../../domain/matching/matching.ts";
@@ -9,6 +10,7 @@ import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
+import { workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
 import { formText, orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
@@ -241,7 +243,7 @@ function PackageDetail({
         {workspace ? (
           <p>
             <span class="badge">{t(`ws.state.${workspace.state}`)}</span> <CheckoutNote c={c} workspace={workspace} />{" "}
-            {workspace.reason}
+            {workspaceReason(t, workspace.reason)}
           </p>
         ) : (
           <p>{t("package.noWorkspace")}</p>

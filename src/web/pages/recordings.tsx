@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import type { ListedSession } from "../../domain/sessions/sessions.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
+import { sessionEnd } from "../i18n/stored.ts";
 import { DataTable, Layout } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
@@ -30,7 +31,7 @@ function exitOf(c: WebContext, s: ListedSession): string {
   const parts: string[] = [];
   if (s.exitCode !== null) parts.push(t("recordings.exitCode", { code: s.exitCode }));
   if (s.exitSignal) parts.push(t("recordings.exitSignal", { signal: s.exitSignal }));
-  if (s.endReason) parts.push(s.endReason);
+  if (s.endReason) parts.push(sessionEnd(t, s.endReason));
   return parts.join(" · ");
 }
 

@@ -1,0 +1,100 @@
+// Words the services store as evidence in English (why a workspace changed state, what it was last used
+// for, why a session ended), shown in the page's language: each known form is a dictionary entry, its
+// variable parts kept; a form not known here is shown as stored rather than guessed.
+import type { MessageKey, Translate } from "./i18n.ts";
+
+type Rule = [RegExp, MessageKey, ...string[]];
+
+/** Patterns of stored reasons, tried in order; the named groups fill the entry's placeholders. */
+const workspaceReasons: Rule[] = [
+  [/^provisioned for the assignment$/, "reason.provisioned"],
+  [/^provisioning finished after a restart$/, "reason.provisionedAfterRestart"],
+  [/^provisioning was interrupted and the assignment has ended$/, "reason.interruptedEnded"],
+  [/^its container vanished from the engine$/, "reason.vanished"],
+  [/^no workspace template named "(?<name>.*)"$/, "reason.noTemplate"],
+  [/^provisioning failed: (?<detail>.*)$/s, "reason.provisionFailed"],
+  [/^checking out the package's code failed: (?<detail>.*)$/s, "reason.checkoutFailed"],
+  [/^starting it to finish checking out its code failed: (?<detail>.*)$/s, "reason.checkoutStartFailed"],
+  [/^started to finish checking out its code$/, "reason.checkoutStarted"],
+  [/^started by (?<role>\w+)$/, "reason.startedBy"],
+  [/^started$/, "reason.started"],
+  [/^stopped by (?<role>\w+)$/, "reason.stoppedBy"],
+  [/^stopped$/, "reason.stopped"],
+  [/^idle for (?<minutes>\d+) minutes \(limit (?<limit>\d+)\); .*$/s, "reason.idle"],
+  [/^the assignment ended \((?<why>.*)\)$/, "reason.assignmentEnded"],
+];
+
+/** How sessions end, as the gateway records them. */
+const sessionEnds: Rule[] = [
+  [/^exited$/, "end.exited"],
+  [/^the browser closed the terminal$/, "end.browserClosed"],
+  [/^the client closed the channel$/, "end.clientClosed"],
+  [/^the connection closed$/, "end.connectionClosed"],
+  [/^the session ended$/, "end.sessionEnded"],
+  [/^cancelled by the client$/, "end.cancelled"],
+  [/^access revoked: (?<detail>.*)$/s, "end.revoked"],
+  [/^recording failed: (?<detail>.*)$/s, "end.recordingFailed"],
+  [/^failed: (?<detail>.*)$/s, "end.failed"],
+];
+
+const roleKeys: Record<string, MessageKey> = {
+  operator: "role.operator",
+  contractor: "role.contractor",
+  lead: "role.lead",
+  engineer: "role.engineer",
+};
+
+function apply(t: Translate, rules: Rule[], stored: string): string {
+  for (const [pattern, key] of rules) {
+    const m = pattern.exec(stored);
+    if (!m) continue;
+    const vars: Record<string, string> = { ...m.groups };
+    if (vars.role) vars.role = roleKeys[vars.role] ? t(roleKeys[vars.role] as MessageKey) : vars.role;
+    if (vars.why) vars.why = vars.why === "cancelled" ? t("state.cancelled") : vars.why;
+    return t(key, vars);
+  }
+  return stored;
+}
+
+/** Why a workspace is in its state, in the page's language. */
+export const workspaceReason = (t: Translate, stored: string | null): string =>
+  stored ? apply(t, workspaceReasons, stored) : "";
+
+/** How a session ended, in the page's language. */
+export const sessionEnd = (t: Translate, stored: string): string => apply(t, sessionEnds, stored);
+
+/** What a workspace was last used for (`ssh shell`, `browser exec`, `web IDE save`), in the page's language. */
+export function activity(t: Translate, stored: string | null): string {
+  if (!stored) return "";
+  if (stored === "web IDE save") return t("activity.ideSave");
+  const [transport = "", kind = ""] = stored.split(" ", 2);
+  const transportKey = `activity.transport.${transport}`;
+  const kindKey = `activity.kind.${kind}`;
+  const known = (key: string): key is MessageKey => key in transportKeys || key in kindKeys;
+  if (!known(transportKey) || !known(kindKey)) return stored;
+  return t("activity.what", { transport: t(transportKey), kind: t(kindKey) });
+}
+
+const transportKeys = { "activity.transport.ssh": 1, "activity.transport.browser": 1 };
+const kindKeys = {
+  "activity.kind.shell": 1,
+  "activity.kind.exec": 1,
+  "activity.kind.subsystem": 1,
+  "activity.kind.sftp": 1,
+  "activity.kind.forward": 1,
+  "activity.kind.local": 1,
+  "activity.kind.x11": 1,
+};
+
+/** An invitation's status in the page's language. */
+export function invitationStatus(t: Translate, status: string): string {
+  const key = `invitation.status.${status}`;
+  return key in statusKeys ? t(key as MessageKey) : status;
+}
+
+const statusKeys = {
+  "invitation.status.pending": 1,
+  "invitation.status.accepted": 1,
+  "invitation.status.revoked": 1,
+  "invitation.status.expired": 1,
+};
