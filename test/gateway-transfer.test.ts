@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RESTRICTED_FORWARDS } from "../src/gateway/bridge.ts";
+import { RESTRICTED_FORWARDS } from "../src/gateway/policy.ts";
 import { forwardEvent, type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
 import type { Client } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";

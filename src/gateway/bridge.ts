@@ -1,6 +1,6 @@
 // The exec bridge: one code path from any transport (an SSH channel now, a browser socket next) into a
 // command in a workspace, with the access check, session policy, recording, revocation and evidence.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
 import type { AccessRequest, Authorization, SessionAccess, Target } from "../domain/sessions/access.ts";
@@ -11,8 +11,8 @@ import type { Actor } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
 import { type ExecSession, execSignal, type SignalOutcome, type WorkspaceDriver } from "../provisioner/driver.ts";
-import type { WorkspaceTemplate } from "../templates/templates.ts";
-import { type ListenSpec, listenerCommand, runListener, type WorkspaceListener } from "./listener.ts";
+import { createForwards } from "./forwards.ts";
+import { endStatus } from "./policy.ts";
 import { openRecording, type Recorder } from "./recording.ts";
 
 /** Who wants in, from where, over what, with what the transport itself keeps checking. */
@@ -76,88 +76,10 @@ export interface SessionHandle {
   done: Promise<{ reason: string }>;
 }
 
-/** Where a local forward (ssh -L) wants to connect, as the workspace sees it. */
-export interface ForwardRequest {
-  host: string;
-  port: number;
-  /** A connection to the template's own IDE (the browser's IDE proxy), allowed by `idePort` alone. */
-  ide?: boolean;
-}
-
 /** A transport's half of a forward: accept it (a byte stream both ways) or refuse it. */
 export interface ForwardChannel {
   accept(): Duplex;
   reject(): void;
-}
-
-/**
- * The relay a forward runs in the workspace, as `sh -c relay azusa-forward host port`: the workspace's
- * own `nc`, or bash's /dev/tcp, so it connects from inside the workspace's network namespace (where
- * its dev server listens) without any server installed there. It picks its tool as it starts.
- */
-export const relayScript = [
-  'if command -v nc >/dev/null 2>&1; then exec nc "$1" "$2"; fi',
-  `if [ -x /bin/bash ]; then exec /bin/bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; cat <&3 & exec cat >&3' bash "$1" "$2"; fi`,
-  "echo 'azusa: the workspace has neither nc nor bash to relay with' >&2; exit 127",
-].join("\n");
-
-/**
- * Chunks smaller than this on an IDE connection are the keep-alives and acknowledgements an open tab exchanges on
- * its own (VS Code's are a 13-byte header in a WebSocket frame): counting them as activity would keep a forgotten
- * tab's workspace from ever idling. What the engineer does (an edit, a keystroke in its terminal, a file
- * opened, output arriving) travels in larger messages.
- */
-export const IDE_KEEPALIVE_BYTES = 64;
-
-/** Whether `bytes` of a forward's traffic, either way, count as the engineer's activity in the workspace. */
-export const countsAsActivity = (request: ForwardRequest, bytes: number): boolean =>
-  !request.ide || bytes >= IDE_KEEPALIVE_BYTES;
-
-/** Whether a template's `portForwarding` list names `request` (host compared without case). */
-export function forwardAllowed(template: WorkspaceTemplate | undefined, request: ForwardRequest): boolean {
-  const host = request.host.toLowerCase();
-  if (request.ide) return host === "127.0.0.1" && template?.azusa.idePort === request.port;
-  return Boolean(template?.azusa.ssh.portForwarding.some((d) => d.host === host && d.port === request.port));
-}
-
-/** What a transport asks to have listened for inside the workspace: ssh -R, agent or X11 forwarding. */
-export type ListenRequest =
-  | { kind: "remote"; address: string; port: number }
-  | { kind: "agent" }
-  | { kind: "x11"; protocol: string; cookie: string; screen: number };
-
-/** Why a restricted contract's package refuses every forward, whatever its template says. */
-export const RESTRICTED_FORWARDS = "this package's contract is restricted: no forwarding";
-
-/** The addresses a remote forward may name: all mean the workspace's 127.0.0.1, where it listens. */
-const loopbackNames = ["", "localhost", "127.0.0.1"];
-
-/** Why the template (or a restricted contract) refuses `request`, or null when it allows it. */
-export function listenRefusal(
-  template: WorkspaceTemplate | undefined,
-  request: ListenRequest,
-  restricted = false,
-): string | null {
-  if (restricted) return RESTRICTED_FORWARDS;
-  const ssh = template?.azusa.ssh;
-  switch (request.kind) {
-    case "remote":
-      if (!loopbackNames.includes(request.address.toLowerCase())) {
-        return "remote forwarding listens only on the workspace's 127.0.0.1";
-      }
-      return ssh?.remoteForwarding.includes(request.port)
-        ? null
-        : "the workspace's template does not allow remote forwarding from that port";
-    case "agent":
-      return ssh?.agentForwarding ? null : "the workspace's template does not allow agent forwarding";
-    case "x11":
-      if (!ssh?.x11) return "the workspace's template does not allow X11 forwarding";
-      // They end up in a file in the workspace and a perl command line: printable, bounded, hex.
-      if (!/^[\x21-\x7e]{1,64}$/.test(request.protocol) || !/^(?:[0-9a-f]{2}){1,128}$/i.test(request.cookie)) {
-        return "the X11 authentication data is malformed";
-      }
-      return null;
-  }
 }
 
 /** A transport's half of a listener: a channel for each connection accepted in the workspace. */
@@ -176,47 +98,8 @@ export interface Listening {
   done: Promise<{ reason: string }>;
 }
 
-/** The first X11 display a listener tries (as OpenSSH's X11DisplayOffset), and the last. */
-const X11_FIRST_DISPLAY = 10;
-const X11_LAST_DISPLAY = 99;
-
-/** Environment names a client may set (as OpenSSH's AcceptEnv LANG LC_*); the rest are ignored. */
-export function allowedEnv(name: string): boolean {
-  return /^(LANG|LANGUAGE|LC_[A-Z]+|TZ|COLORTERM|TERM_PROGRAM|EDITOR|GIT_AUTHOR_NAME|GIT_AUTHOR_EMAIL)$/.test(name);
-}
-
-const signals: Record<number, string> = {
-  1: "HUP",
-  2: "INT",
-  3: "QUIT",
-  4: "ILL",
-  6: "ABRT",
-  8: "FPE",
-  9: "KILL",
-  10: "USR1",
-  11: "SEGV",
-  12: "USR2",
-  13: "PIPE",
-  14: "ALRM",
-  15: "TERM",
-};
-
-/**
- * How a command ended, for SSH's exit-status or exit-signal. Docker reports a command killed by signal n as
- * status 128 + n, which an ordinary `exit 130` also gives; so 128 + n becomes a signal only when the session
- * delivered that very signal (`sent`). Any other status is an exit code, as the command gave it.
- */
-export function endStatus(
-  exit: { code: number | null; signal: string | null },
-  sent: ReadonlySet<string> = new Set(),
-): { code: number } | { signal: string } {
-  if (exit.signal) return { signal: exit.signal.replace(/^SIG/, "") };
-  const code = exit.code ?? 255;
-  const signal = code > 128 ? signals[code - 128] : undefined;
-  return signal && sent.has(signal) ? { signal } : { code };
-}
-
-interface Live {
+/** A session, forward or listener that is running, and who opened it. */
+export interface Live {
   principal: Principal;
   handle: SessionHandle;
 }
@@ -259,6 +142,12 @@ export function createBridge({
 
   /** The one decision whether `principal` may open sessions, made at login and again while they run. */
   const authorize = (principal: Principal): Promise<Authorization> => access.authorize(principal);
+
+  /** The decision made at login when it is recent (within 5 s), else a fresh one. */
+  const decide = (principal: Principal): Promise<Authorization> => {
+    const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
+    return recent ? Promise.resolve({ ok: true, target: recent.target }) : authorize(principal);
+  };
 
   /** Starts a stopped workspace, telling the user on `say`. */
   async function ensureRunning(target: Target, say: (line: string) => void): Promise<void> {
@@ -320,8 +209,7 @@ export function createBridge({
     };
 
     const run = async (): Promise<void> => {
-      const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
-      const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
+      const auth = await decide(principal);
       if (!auth.ok) {
         say(`azusa: ${auth.reason}`);
         await channel.finish({ code: 1 });
@@ -602,287 +490,19 @@ export function createBridge({
   }, recheckMs);
   timer.unref();
 
-  /**
-   * What a forward or a listener does first: the access decision (the login's, if recent) and a writer of
-   * its `<transport>.forward` audit events, each carrying who asked and `what`.
-   */
-  async function forwardStart(principal: Principal, what: Record<string, unknown>) {
-    const id = randomUUID();
-    const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
-    const auth: Authorization = recent ? { ok: true, target: recent.target } : await authorize(principal);
-    const who = {
-      engineerId: principal.engineerId,
-      packageId: principal.packageId,
-      source: principal.source,
-      ...what,
-    };
-    const tenantId = auth.ok ? auth.target.tenantId : (principal.authorized?.target.tenantId ?? null);
-    const note = (details: Record<string, unknown>) =>
-      log.forward(principal.transport, id, { ...who, ...details }, tenantId);
-    return { id, auth, who, note };
-  }
-
-  /**
-   * A local forward: allowed only to a destination the workspace's template lists, and relayed through
-   * a command in the workspace. Every forward, refused or not, is audited as `<transport>.forward` with
-   * its destination, bytes and outcome, and counts as activity. Resolves once it is over.
-   */
-  async function forward(principal: Principal, request: ForwardRequest, channel: ForwardChannel): Promise<void> {
-    const { id, auth, who, note } = await forwardStart(principal, { destination: `${request.host}:${request.port}` });
-    if (!auth.ok || auth.target.restricted || !forwardAllowed(auth.target.template, request)) {
-      const reason = !auth.ok
-        ? auth.reason
-        : auth.target.restricted
-          ? RESTRICTED_FORWARDS
-          : "the workspace's template does not allow forwarding there";
-      logger.info({ ...who, reason }, "port forwarding refused");
-      channel.reject();
-      await note({ outcome: "refused", reason });
-      return;
-    }
-    const { target } = auth;
-    const started = now();
-    const execRequest = {
-      cmd: ["/bin/sh", "-c", relayScript, "azusa-forward", request.host, String(request.port)],
-      tty: false,
-    };
-    let relay: ExecSession;
-    try {
-      relay = await driver.exec(target.ref, execRequest).catch(async (err) => {
-        if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
-        await ensureRunning(target, () => undefined);
-        return driver.exec(target.ref, execRequest);
-      });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      logger.warn({ err: message, forward: id }, "forward could not start");
-      channel.reject();
-      await note({ outcome: `failed: ${message}` });
-      return;
-    }
-    const stream = channel.accept();
-    const bytes = { in: 0, out: 0 };
-    let lastWrite = started;
-    // When the engineer last did something through it: an IDE tab's own keep-alives do not count.
-    let lastActive = request.ide ? 0 : started;
-    const touch = (length: number) => {
-      if (!countsAsActivity(request, length)) return;
-      lastActive = now();
-      if (lastActive - lastWrite < activityMs) return;
-      lastWrite = lastActive;
-      void workspaces
-        .recordActivity(target.workspace.id, `${principal.transport} forward`, new Date(lastWrite))
-        .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
-    };
-    let complaint = "";
-    relay.stderr?.on("data", (d: Buffer) => {
-      if (complaint.length < 500) complaint += d.toString();
-    });
-    let idle: NodeJS.Timeout | undefined;
-    relay.stdout.on("data", (d: Buffer) => {
-      bytes.out += d.length;
-      idle?.refresh();
-      touch(d.length);
-    });
-    stream.on("data", (d: Buffer) => {
-      bytes.in += d.length;
-      idle?.refresh();
-      touch(d.length);
-    });
-    stream.on("error", () => undefined);
-    stream.pipe(relay.stdin as Writable);
-    // The channel ends after the relay's last byte (exit can settle while output is still on its way).
-    const drained = new Promise<void>((resolve) => relay.stdout.once("end", resolve));
-    relay.stdout.pipe(stream);
-
-    let endNow: (reason: string) => void = () => {};
-    const forced = new Promise<string>((resolve) => {
-      endNow = resolve;
-    });
-    const handle: SessionHandle = {
-      id,
-      resize: () => undefined,
-      signal: async () => ({ delivered: false, reason: "a forward has no command to signal" }),
-      end: (reason) => endNow(reason),
-      done: forced.then((reason) => ({ reason })),
-    };
-    const entry: Live = { principal, handle };
-    live.add(entry);
-    stream.once("close", () => endNow("closed"));
-    idle = setTimeout(() => endNow("idle timeout"), idleMs);
-    const limit = setTimeout(() => endNow("session time limit reached"), maxSessionMs);
-    idle.unref();
-    limit.unref();
-    const result = await Promise.race([
-      Promise.all([relay.exit, drained]).then(([exit]) => ({ exit, reason: "closed" })),
-      forced.then((reason) => ({ exit: null, reason })),
-    ]);
-    clearTimeout(idle);
-    clearTimeout(limit);
-    live.delete(entry);
-    let exit = result.exit;
-    if (!exit) {
-      // The relay outlives its channel when its peer keeps the connection open: its input ends, then it is stopped.
-      relay.stdout.unpipe(stream);
-      if (!stream.destroyed) stream.end();
-      (relay.stdin as Writable).end();
-      relay.stdout.resume();
-      exit = await Promise.race([
-        relay.exit,
-        new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000).unref()),
-      ]);
-      if (!exit) await relay.signal?.("KILL");
-    }
-    endNow(result.reason);
-    // A relay that could not connect closes the channel itself, often before its status is known.
-    const failed = result.reason === "closed" && exit && exit.code !== 0 && bytes.out === 0;
-    const outcome = failed ? `failed: ${complaint.trim() || `relay exited with ${exit?.code}`}` : result.reason;
-    // The last activity is when it happened: an IDE connection that carried only keep-alives leaves none.
-    if (lastActive > 0) {
-      await workspaces
-        .recordActivity(
-          target.workspace.id,
-          `${principal.transport} forward`,
-          new Date(request.ide ? lastActive : now()),
-        )
-        .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
-    }
-    await note({
-      workspaceId: target.workspace.id,
-      outcome,
-      bytesIn: bytes.in,
-      bytesOut: bytes.out,
-      seconds: Math.round((now() - started) / 1000),
-    });
-  }
-
-  /**
-   * A listener in the workspace (ssh -R, agent, X11) when the template allows it; each connection accepted
-   * there becomes a transport channel. Audited as `<transport>.forward` with its kind: the refusal, each
-   * connection (origin, bytes), and the listener's end; counts as activity; ends on revocation like a session.
-   */
-  async function listen(
-    principal: Principal,
-    request: ListenRequest,
-    channel: ListenChannel,
-  ): Promise<{ ok: true; listening: Listening } | { ok: false; reason: string }> {
-    const destination = request.kind === "remote" ? `127.0.0.1:${request.port}` : request.kind;
-    const { id, auth, who, note } = await forwardStart(principal, { kind: request.kind, destination });
-    const refusal = auth.ok ? listenRefusal(auth.target.template, request, auth.target.restricted) : auth.reason;
-    if (!auth.ok || refusal) {
-      const reason = refusal ?? "refused";
-      logger.info({ ...who, reason }, "forwarding refused");
-      await note({ outcome: "refused", reason });
-      return { ok: false, reason };
-    }
-    const { target } = auth;
-    const started = now();
-    const scratch = `/tmp/azusa-${request.kind}-${randomBytes(8).toString("hex")}`;
-    const spec: ListenSpec =
-      request.kind === "remote"
-        ? { kind: "tcp", first: request.port, last: request.port }
-        : request.kind === "agent"
-          ? { kind: "unix", dir: scratch }
-          : {
-              kind: "tcp",
-              first: 6000 + X11_FIRST_DISPLAY,
-              last: 6000 + X11_LAST_DISPLAY,
-              xauth: { dir: scratch, protocol: request.protocol, cookie: request.cookie },
-            };
-    const what = `${principal.transport} ${request.kind === "remote" ? "forward" : request.kind}`;
-    let lastWrite = 0;
-    const touch = (force = false) => {
-      if (!force && now() - lastWrite < activityMs) return;
-      lastWrite = now();
-      void workspaces
-        .recordActivity(target.workspace.id, what, new Date(lastWrite))
-        .catch((err) => logger.warn({ err, forward: id }, "forward activity not written"));
-    };
-    let connections = 0;
-    let listener: WorkspaceListener;
-    try {
-      const execRequest = { cmd: listenerCommand(spec), tty: false };
-      const exec = await driver.exec(target.ref, execRequest).catch(async (err) => {
-        if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
-        await ensureRunning(target, () => undefined);
-        return driver.exec(target.ref, execRequest);
-      });
-      listener = await runListener(exec, (conn) => {
-        connections++;
-        const origin = conn.origin.address ? `${conn.origin.address}:${conn.origin.port}` : "";
-        const opened = now();
-        channel.open(conn.origin).then(
-          async (stream) => {
-            touch(true);
-            const bytes = await conn.attach(stream, () => touch());
-            touch(true);
-            await note({
-              workspaceId: target.workspace.id,
-              origin,
-              outcome: "closed",
-              bytesIn: bytes.in,
-              bytesOut: bytes.out,
-              seconds: Math.round((now() - opened) / 1000),
-            });
-          },
-          async (err: unknown) => {
-            conn.refuse();
-            const message = err instanceof Error ? err.message : String(err);
-            await note({ workspaceId: target.workspace.id, origin, outcome: `refused: ${message}` });
-          },
-        );
-      });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      logger.warn({ err: message, forward: id }, "forwarding could not start");
-      await note({ workspaceId: target.workspace.id, outcome: `failed: ${message}` });
-      return { ok: false, reason: message };
-    }
-    const env: Record<string, string> =
-      request.kind === "agent"
-        ? { SSH_AUTH_SOCK: listener.bound }
-        : request.kind === "x11"
-          ? {
-              DISPLAY: `localhost:${Number(listener.bound) - 6000}.${request.screen}`,
-              XAUTHORITY: `${scratch}/Xauthority`,
-            }
-          : {};
-    await note({ workspaceId: target.workspace.id, outcome: "listening", ...env });
-    let endNow: (reason: string) => void = () => {};
-    const forced = new Promise<string>((resolve) => {
-      endNow = resolve;
-    });
-    const limit = setTimeout(() => endNow("session time limit reached"), maxSessionMs);
-    limit.unref();
-    let resolveDone: (v: { reason: string }) => void = () => {};
-    const done = new Promise<{ reason: string }>((resolve) => {
-      resolveDone = resolve;
-    });
-    const handle: SessionHandle = {
-      id,
-      resize: () => undefined,
-      signal: async () => ({ delivered: false, reason: "a listener has no command to signal" }),
-      end: (reason) => endNow(reason),
-      done,
-    };
-    const entry: Live = { principal, handle };
-    live.add(entry);
-    void (async () => {
-      const reason = await Promise.race([forced, listener.closed]);
-      clearTimeout(limit);
-      live.delete(entry);
-      await listener.close();
-      touch(true);
-      await note({
-        workspaceId: target.workspace.id,
-        outcome: reason,
-        connections,
-        seconds: Math.round((now() - started) / 1000),
-      });
-      resolveDone({ reason });
-    })();
-    return { ok: true, listening: { env, end: handle.end, done } };
-  }
+  const { forward, listen } = createForwards({
+    decide,
+    ensureRunning,
+    live,
+    log,
+    workspaces,
+    driver,
+    logger,
+    idleMs,
+    maxSessionMs,
+    activityMs,
+    now,
+  });
 
   return {
     authorize,

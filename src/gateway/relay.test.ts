@@ -8,7 +8,7 @@ import { ensureBaseImage, ensureTestImage } from "../../test/support/images.ts";
 import { createDockerDriver } from "../provisioner/docker-driver.ts";
 import { collect } from "../provisioner/driver.contract.ts";
 import type { WorkspaceRef } from "../provisioner/driver.ts";
-import { relayScript } from "./bridge.ts";
+import { relayScript } from "./policy.ts";
 
 const docker = new Docker();
 const tenantId = `relay-${randomBytes(4).toString("hex")}`;

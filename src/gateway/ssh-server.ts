@@ -8,18 +8,10 @@ import type { SessionAccess } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
-import {
-  allowedEnv,
-  type Bridge,
-  type BridgeChannel,
-  type Listening,
-  type ListenRequest,
-  listenRefusal,
-  type Principal,
-  type SessionHandle,
-} from "./bridge.ts";
+import type { Bridge, BridgeChannel, Listening, Principal, SessionHandle } from "./bridge.ts";
 import { publicHostKey } from "./host-key.ts";
 import type { Lockout } from "./lockout.ts";
+import { allowedEnv, type ListenRequest, listenRefusal } from "./policy.ts";
 
 /**
  * Modern algorithms only: no SHA-1, no CBC, no group1/group14-sha1. ssh2 always offers strict key

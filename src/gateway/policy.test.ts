@@ -8,7 +8,7 @@ import {
   forwardAllowed,
   IDE_KEEPALIVE_BYTES,
   listenRefusal,
-} from "./bridge.ts";
+} from "./policy.ts";
 
 describe("exec bridge", () => {
   it("reports exit codes as exit codes, and 128 + n as a signal only when the session sent that signal", () => {
