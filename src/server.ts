@@ -16,6 +16,7 @@ import { claimSqliteFile, SqliteInUse } from "./db/sqlite-owner.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
+import { createAvailabilityService } from "./domain/availability/availability.service.ts";
 import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createDeliveryService } from "./domain/delivery/delivery.service.ts";
 import { orderTerms, renderOrder } from "./domain/delivery/order-document.ts";
@@ -188,6 +189,7 @@ export function buildAzusa(
   const apiKeys = createApiKeyService({ credentials, audit });
   const tenants = createTenantService({ db: db.kysely, audit });
   const offices = createOfficeService({ db: db.kysely, audit });
+  const availability = createAvailabilityService({ db: db.kysely, audit });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   const wbs = createWbsImportService({ db: db.kysely, audit });
@@ -332,6 +334,7 @@ export function buildAzusa(
     apiKeys,
     tenants,
     offices,
+    availability,
     contracts,
     packages,
     wbs,
@@ -374,6 +377,7 @@ export function buildAzusa(
     accounts,
     tenants,
     offices,
+    availability,
     contracts,
     packages,
     wbs,

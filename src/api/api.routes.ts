@@ -4,6 +4,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/router.ts";
 import { apiKeyRoutes } from "./api-keys/api-keys.routes.ts";
 import { auditRoutes } from "./audit/audit.routes.ts";
+import { availabilityRoutes } from "./availability/availability.routes.ts";
 import { contractRoutes } from "./contracts/contracts.routes.ts";
 import { deliveryRoutes } from "./deliveries/deliveries.routes.ts";
 import { docsRoutes } from "./docs/docs.routes.ts";
@@ -45,7 +46,8 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof pullRoutes>[0] &
   Parameters<typeof gitRoutes>[0] &
   Parameters<typeof githubRoutes>[0] &
-  Parameters<typeof officeRoutes>[0] & { baseUrl: string };
+  Parameters<typeof officeRoutes>[0] &
+  Parameters<typeof availabilityRoutes>[0] & { baseUrl: string };
 
 /** Paths under /api/v1 that need no caller: the OpenAPI document, its docs, and accepting an invitation. */
 export function isPublicApiPath(path: string): boolean {
@@ -71,6 +73,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, notificationRoutes(deps));
   app.route(API, pullRoutes(deps));
   app.route(API, officeRoutes(deps));
+  app.route(API, availabilityRoutes(deps));
   app.route("/git", gitRoutes(deps));
   app.route(API, githubRoutes(deps));
   app.route("/webhooks/github", githubWebhookRoutes(deps));

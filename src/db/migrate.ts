@@ -13,6 +13,7 @@ import * as hoursAndDelivery from "./migrations/2026-11-25T2340-hours-and-delive
 import * as monthClose from "./migrations/2026-11-26T0200-month-close.ts";
 import * as workspacePrepared from "./migrations/2026-11-26T0330-workspace-prepared.ts";
 import * as offices from "./migrations/2026-11-26T0500-offices.ts";
+import * as availability from "./migrations/2026-11-26T0510-availability.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-26T0200-month-close": monthClose,
   "2026-11-26T0330-workspace-prepared": workspacePrepared,
   "2026-11-26T0500-offices": offices,
+  "2026-11-26T0510-availability": availability,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

@@ -461,7 +461,33 @@ export interface OfficeAdminTable {
   granted_at: string;
 }
 
+/** An engineer's own statement of when they usually work, in `time_zone`; never a control of working times. */
+export interface AvailabilityTable {
+  user_id: string;
+  time_zone: string;
+  updated_at: string;
+}
+
+/** One weekly window: ISO weekday (1 Monday … 7 Sunday), minutes from local midnight, end exclusive. */
+export interface AvailabilityWindowTable {
+  user_id: string;
+  weekday: number;
+  start_minute: number;
+  end_minute: number;
+}
+
+/** Days (inclusive, local dates) when the engineer is away whatever the weekly windows say. */
+export interface AvailabilityExceptionTable {
+  user_id: string;
+  from_day: string;
+  to_day: string;
+  note: string;
+}
+
 export interface Database {
+  availability: AvailabilityTable;
+  availability_window: AvailabilityWindowTable;
+  availability_exception: AvailabilityExceptionTable;
   office: OfficeTable;
   office_member: OfficeMemberTable;
   office_admin: OfficeAdminTable;

@@ -26,6 +26,7 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
     { href: "/my-packages", label: "nav.myPackages" },
     { href: "/my-pulls", label: "nav.myPulls" },
     { href: "/my-hours", label: "nav.myHours" },
+    { href: "/my-availability", label: "nav.myAvailability" },
   ],
   operator: [
     { href: "/engineers", label: "nav.engineers" },

@@ -6,6 +6,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { CredentialStore } from "../auth/credentials.ts";
 import type { AccountService } from "../domain/accounts/accounts.service.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
+import type { AvailabilityService } from "../domain/availability/availability.service.ts";
 import type { ContractService } from "../domain/contracts/contracts.service.ts";
 import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
@@ -89,6 +90,7 @@ export interface WebDeps {
   accounts: AccountService;
   tenants: TenantService;
   offices: OfficeService;
+  availability: AvailabilityService;
   contracts: ContractService;
   packages: PackageService;
   wbs: WbsImportService;

@@ -10,6 +10,7 @@ import { type AppError, fail, notFound } from "../kernel/errors.ts";
 import { text } from "../kernel/messages.ts";
 import { chooseLang, translator } from "./i18n/i18n.ts";
 import { Layout } from "./layout.tsx";
+import { availabilityPages } from "./pages/availability.tsx";
 import { contractPages } from "./pages/contracts.tsx";
 import { deliveryPages } from "./pages/deliveries.tsx";
 import { engineerPages } from "./pages/engineer.tsx";
@@ -163,6 +164,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", recordingPages(deps));
   web.route("/", templatePages(deps));
   web.route("/", officePages(deps));
+  web.route("/", availabilityPages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

@@ -1,0 +1,210 @@
+// Availability: an engineer's own statement of when they usually work (weekly windows in their time zone) and of
+// dated exceptions (school holidays, a hospital week). It is for planning and matching only: nothing refuses
+// access or work outside it, since a contractor must not direct when a 請負 or 準委任 engineer works.
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { isTimeZone } from "../timesheets/time.ts";
+
+export const weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export type Weekday = (typeof weekdays)[number];
+
+/** A weekly window, local times `HH:MM` in the availability's time zone; `end` may be `24:00`. */
+export interface AvailabilityWindow {
+  day: Weekday;
+  start: string;
+  end: string;
+}
+
+/** Days away, inclusive, as local dates `YYYY-MM-DD`. */
+export interface AvailabilityException {
+  from: string;
+  to: string;
+  note: string;
+}
+
+export interface Availability {
+  engineerId: string;
+  timeZone: string;
+  windows: AvailabilityWindow[];
+  /** The hours of the weekly windows together. */
+  weeklyHours: number;
+  exceptions: AvailabilityException[];
+  /** Null until the engineer first states their availability. */
+  updatedAt: string | null;
+}
+
+export interface AvailabilityInput {
+  timeZone: string;
+  windows: AvailabilityWindow[];
+  exceptions: AvailabilityException[];
+}
+
+export const MAX_WINDOWS = 50;
+export const MAX_EXCEPTIONS = 100;
+
+const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function minutesOf(clock: string, field: string): number {
+  const m = CLOCK.exec(clock);
+  if (!m) throw invalidField(field, "must be a time HH:MM between 00:00 and 24:00");
+  return clock === "24:00" ? 1440 : Number(m[1]) * 60 + Number(m[2]);
+}
+
+const clockOf = (minutes: number) =>
+  `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+
+function isDay(day: string): boolean {
+  if (!DAY.test(day)) return false;
+  const d = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day;
+}
+
+/** The rows an input stands for, or a VALIDATION error naming the first wrong field. */
+function rowsOf(input: AvailabilityInput) {
+  if (!isTimeZone(input.timeZone)) throw invalidField("timeZone", "not a known time zone");
+  if (input.windows.length > MAX_WINDOWS) throw invalidField("windows", `at most ${MAX_WINDOWS} windows`);
+  if (input.exceptions.length > MAX_EXCEPTIONS)
+    throw invalidField("exceptions", `at most ${MAX_EXCEPTIONS} exceptions`);
+  const windows = input.windows.map((w, i) => {
+    const weekday = weekdays.indexOf(w.day) + 1;
+    if (weekday === 0) throw invalidField(`windows.${i}.day`, `must be one of ${weekdays.join(", ")}`);
+    const start = minutesOf(w.start, `windows.${i}.start`);
+    const end = minutesOf(w.end, `windows.${i}.end`);
+    if (end <= start) throw invalidField(`windows.${i}.end`, "must be after start");
+    return { index: i, weekday, start, end };
+  });
+  const sorted = [...windows].sort((a, b) => a.weekday - b.weekday || a.start - b.start);
+  for (let k = 1; k < sorted.length; k++) {
+    const [prev, cur] = [sorted[k - 1], sorted[k]];
+    if (prev && cur && prev.weekday === cur.weekday && cur.start < prev.end) {
+      throw invalidField(`windows.${Math.max(prev.index, cur.index)}`, "overlaps another window of the same day");
+    }
+  }
+  const exceptions = input.exceptions.map((e, i) => {
+    if (!isDay(e.from)) throw invalidField(`exceptions.${i}.from`, "must be a date YYYY-MM-DD");
+    if (!isDay(e.to)) throw invalidField(`exceptions.${i}.to`, "must be a date YYYY-MM-DD");
+    if (e.to < e.from) throw invalidField(`exceptions.${i}.to`, "must not be before from");
+    return { from: e.from, to: e.to, note: e.note };
+  });
+  return { windows: sorted, exceptions: exceptions.sort((a, b) => a.from.localeCompare(b.from)) };
+}
+
+export function createAvailabilityService({
+  db,
+  audit,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  now?: () => Date;
+}) {
+  async function engineer(id: string): Promise<{ timeZone: string }> {
+    const user = await db.selectFrom("user").select("role").where("id", "=", id).executeTakeFirst();
+    if (user?.role !== "engineer") throw notFound("engineer");
+    const profile = await db
+      .selectFrom("engineer_profile")
+      .select("time_zone")
+      .where("user_id", "=", id)
+      .executeTakeFirst();
+    return { timeZone: profile?.time_zone ?? "Asia/Tokyo" };
+  }
+
+  /** The engineer themself and operators read it; anyone else is told the engineer does not exist. */
+  function mayRead(actor: Actor, id: string): void {
+    if (actor.kind === "system" || actor.role === "operator") return;
+    if (actor.role === "engineer" && actor.userId === id) return;
+    throw notFound("engineer");
+  }
+
+  return {
+    async get(actor: Actor, id: string): Promise<Availability> {
+      mayRead(actor, id);
+      const { timeZone } = await engineer(id);
+      const [head, windows, exceptions] = await Promise.all([
+        db.selectFrom("availability").selectAll().where("user_id", "=", id).executeTakeFirst(),
+        db
+          .selectFrom("availability_window")
+          .select(["weekday", "start_minute", "end_minute"])
+          .where("user_id", "=", id)
+          .orderBy("weekday")
+          .orderBy("start_minute")
+          .execute(),
+        db
+          .selectFrom("availability_exception")
+          .select(["from_day", "to_day", "note"])
+          .where("user_id", "=", id)
+          .orderBy("from_day")
+          .execute(),
+      ]);
+      const minutes = windows.reduce((sum, w) => sum + Number(w.end_minute) - Number(w.start_minute), 0);
+      return {
+        engineerId: id,
+        timeZone: head?.time_zone ?? timeZone,
+        windows: windows.map((w) => ({
+          day: weekdays[Number(w.weekday) - 1] ?? "mon",
+          start: clockOf(Number(w.start_minute)),
+          end: clockOf(Number(w.end_minute)),
+        })),
+        weeklyHours: minutes / 60,
+        exceptions: exceptions.map((e) => ({ from: e.from_day, to: e.to_day, note: e.note })),
+        updatedAt: head?.updated_at ?? null,
+      };
+    },
+
+    /** The engineer states their availability, replacing what they stated before; nobody else may. */
+    async put(actor: Actor, id: string, input: AvailabilityInput): Promise<Availability> {
+      mayRead(actor, id);
+      if (actor.kind === "user" && actor.userId !== id) {
+        throw forbidden("availability is the engineer's own statement; only they change it");
+      }
+      await engineer(id);
+      const rows = rowsOf(input);
+      const at = now().toISOString();
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom("availability_window").where("user_id", "=", id).execute();
+        await trx.deleteFrom("availability_exception").where("user_id", "=", id).execute();
+        const had = await trx.selectFrom("availability").select("user_id").where("user_id", "=", id).executeTakeFirst();
+        if (had) {
+          await trx
+            .updateTable("availability")
+            .set({ time_zone: input.timeZone, updated_at: at })
+            .where("user_id", "=", id)
+            .execute();
+        } else {
+          await trx
+            .insertInto("availability")
+            .values({ user_id: id, time_zone: input.timeZone, updated_at: at })
+            .execute();
+        }
+        if (rows.windows.length) {
+          await trx
+            .insertInto("availability_window")
+            .values(
+              rows.windows.map((w) => ({ user_id: id, weekday: w.weekday, start_minute: w.start, end_minute: w.end })),
+            )
+            .execute();
+        }
+        if (rows.exceptions.length) {
+          await trx
+            .insertInto("availability_exception")
+            .values(rows.exceptions.map((e) => ({ user_id: id, from_day: e.from, to_day: e.to, note: e.note })))
+            .execute();
+        }
+        await audit.record(
+          actor,
+          "availability.updated",
+          `engineer:${id}`,
+          { windows: rows.windows.length, exceptions: rows.exceptions.length },
+          { trx, tenantId: null },
+        );
+      });
+      return this.get(actor, id);
+    },
+  };
+}
+
+export type AvailabilityService = ReturnType<typeof createAvailabilityService>;
