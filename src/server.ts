@@ -31,6 +31,7 @@ import { createPullService } from "./domain/pulls/pulls.service.ts";
 import { createSessionAccess } from "./domain/sessions/access.ts";
 import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
+import { createTaskService } from "./domain/tasks/tasks.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
@@ -190,6 +191,7 @@ export function buildAzusa(
   const tenants = createTenantService({ db: db.kysely, audit });
   const offices = createOfficeService({ db: db.kysely, audit });
   const availability = createAvailabilityService({ db: db.kysely, audit });
+  const tasks = createTaskService({ db: db.kysely, audit });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   const wbs = createWbsImportService({ db: db.kysely, audit });
@@ -335,6 +337,7 @@ export function buildAzusa(
     tenants,
     offices,
     availability,
+    tasks,
     contracts,
     packages,
     wbs,

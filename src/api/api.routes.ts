@@ -19,6 +19,7 @@ import { packageRoutes } from "./packages/packages.routes.ts";
 import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { sessionRoutes } from "./sessions/sessions.routes.ts";
 import { settlementRoutes } from "./settlements/settlements.routes.ts";
+import { taskRoutes } from "./tasks/tasks.routes.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
 import { timesheetRoutes } from "./timesheets/timesheets.routes.ts";
 import { userRoutes } from "./users/users.routes.ts";
@@ -47,7 +48,8 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof gitRoutes>[0] &
   Parameters<typeof githubRoutes>[0] &
   Parameters<typeof officeRoutes>[0] &
-  Parameters<typeof availabilityRoutes>[0] & { baseUrl: string };
+  Parameters<typeof availabilityRoutes>[0] &
+  Parameters<typeof taskRoutes>[0] & { baseUrl: string };
 
 /** Paths under /api/v1 that need no caller: the OpenAPI document, its docs, and accepting an invitation. */
 export function isPublicApiPath(path: string): boolean {
@@ -74,6 +76,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, pullRoutes(deps));
   app.route(API, officeRoutes(deps));
   app.route(API, availabilityRoutes(deps));
+  app.route(API, taskRoutes(deps));
   app.route("/git", gitRoutes(deps));
   app.route(API, githubRoutes(deps));
   app.route("/webhooks/github", githubWebhookRoutes(deps));

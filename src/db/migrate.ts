@@ -14,6 +14,7 @@ import * as monthClose from "./migrations/2026-11-26T0200-month-close.ts";
 import * as workspacePrepared from "./migrations/2026-11-26T0330-workspace-prepared.ts";
 import * as offices from "./migrations/2026-11-26T0500-offices.ts";
 import * as availability from "./migrations/2026-11-26T0510-availability.ts";
+import * as taskBatches from "./migrations/2026-11-26T0600-task-batches.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-26T0330-workspace-prepared": workspacePrepared,
   "2026-11-26T0500-offices": offices,
   "2026-11-26T0510-availability": availability,
+  "2026-11-26T0600-task-batches": taskBatches,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

@@ -484,10 +484,35 @@ export interface AvailabilityExceptionTable {
   note: string;
 }
 
+/** A batch of task work on a contract: its field schema (JSON) and what an accepted item pays. */
+export interface TaskBatchTable {
+  id: string;
+  tenant_id: string;
+  contract_id: string;
+  title: string;
+  fields: string;
+  unit_price_yen: number | null;
+  retention_until: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One item of a batch: a row to key or verify, as the CSV gave it (JSON, header → value). */
+export interface TaskItemTable {
+  id: string;
+  batch_id: string;
+  seq: number;
+  source: string;
+  created_at: string;
+}
+
 export interface Database {
   availability: AvailabilityTable;
   availability_window: AvailabilityWindowTable;
   availability_exception: AvailabilityExceptionTable;
+  task_batch: TaskBatchTable;
+  task_item: TaskItemTable;
   office: OfficeTable;
   office_member: OfficeMemberTable;
   office_admin: OfficeAdminTable;

@@ -140,6 +140,7 @@ export const catalogue = {
   "what.session": { en: "session", ja: "セッション" },
   "what.recording": { en: "recording", ja: "セッション記録" },
   "what.file": { en: "file", ja: "ファイル" },
+  "what.taskBatch": { en: "task batch", ja: "タスクバッチ" },
 
   // The WBS and its packages.
   "wbs.cycle": {

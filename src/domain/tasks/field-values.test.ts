@@ -8,6 +8,7 @@ import {
   readIndividualNumber,
   readInvoiceNumber,
   readYen,
+  type TaskField,
 } from "./field-values.ts";
 
 // Every number here is generated from an arbitrary base by the published formula; none is anyone's.
@@ -213,7 +214,7 @@ describe("a field of the schema", () => {
   });
 
   it("accepts a choice keyed in full width and stores it as the schema writes it", () => {
-    const field = { name: "kind", type: "choice", required: true, choices: ["A", "B"] } as const;
+    const field: TaskField = { name: "kind", type: "choice", required: true, choices: ["A", "B"] };
     expect(readFieldValue(field, "Ａ")).toEqual({ ok: true, value: "A" });
     expect(readFieldValue(field, "C")).toEqual({ ok: false, refusal: "not_a_choice" });
   });

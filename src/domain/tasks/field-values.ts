@@ -187,7 +187,7 @@ export interface TaskField {
   type: TaskFieldType;
   required: boolean;
   /** The accepted values of a `choice` field, as shown. */
-  choices?: readonly string[];
+  choices?: string[];
   /** For an `invoice_number` field: also require the check digit of a corporate number. */
   corporateOnly?: boolean;
 }

@@ -1,0 +1,122 @@
+// HTTP for task batches: a contract's data-entry work, its field schema, and items imported from a CSV.
+import { createRoute, z } from "@hono/zod-openapi";
+import { taskFieldTypes } from "../../domain/tasks/field-values.ts";
+import type { TaskService } from "../../domain/tasks/tasks.service.ts";
+import { errorResponses } from "../../http/errors.ts";
+import { actorOf, createRouter } from "../../http/router.ts";
+import { NameText } from "../../kernel/text.ts";
+import { IdParam, json } from "../schemas.ts";
+
+const TaskField = z
+  .strictObject({
+    name: NameText(100),
+    type: z.enum(taskFieldTypes),
+    required: z.boolean().default(false),
+    choices: z.array(NameText(200)).min(1).max(200).optional(),
+    corporateOnly: z.boolean().optional().describe("invoice_number only: the 13 digits must be a corporate number"),
+  })
+  .openapi("TaskField");
+
+const NewTaskBatch = z
+  .strictObject({
+    title: NameText(200),
+    fields: z.array(TaskField).min(1).max(100),
+    unitPriceYen: z.number().int().min(0).max(10_000_000).nullable().optional(),
+    retentionUntil: z.iso.date().describe("YYYY-MM-DD: the last day documents and sensitive values are kept"),
+  })
+  .openapi("NewTaskBatch");
+
+const TaskBatch = z
+  .object({
+    id: z.string(),
+    contractId: z.string(),
+    title: z.string(),
+    fields: z.array(TaskField),
+    unitPriceYen: z.number().nullable(),
+    retentionUntil: z.string(),
+    itemCount: z.number(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("TaskBatch");
+
+const TaskItem = z
+  .object({ id: z.string(), seq: z.number(), source: z.record(z.string(), z.string()) })
+  .openapi("TaskItem");
+
+const create = createRoute({
+  method: "post",
+  path: "/contracts/{id}/task-batches",
+  tags: ["tasks"],
+  summary: "Create a task batch on a contract (its contractors)",
+  request: { params: IdParam, body: { required: true, content: json(NewTaskBatch) } },
+  responses: { 201: { description: "Created", content: json(TaskBatch) }, ...errorResponses },
+});
+const list = createRoute({
+  method: "get",
+  path: "/contracts/{id}/task-batches",
+  tags: ["tasks"],
+  summary: "The task batches of a contract",
+  request: { params: IdParam },
+  responses: {
+    200: { description: "Batches", content: json(z.object({ items: z.array(TaskBatch) })) },
+    ...errorResponses,
+  },
+});
+const get = createRoute({
+  method: "get",
+  path: "/task-batches/{id}",
+  tags: ["tasks"],
+  summary: "One task batch",
+  request: { params: IdParam },
+  responses: { 200: { description: "The batch", content: json(TaskBatch) }, ...errorResponses },
+});
+const importItems = createRoute({
+  method: "post",
+  path: "/task-batches/{id}/items",
+  tags: ["tasks"],
+  summary: "Add items from a CSV whose header names the batch's fields (its contractors)",
+  request: {
+    params: IdParam,
+    body: { required: true, content: json(z.strictObject({ csv: z.string().min(1) }).openapi("TaskItemsCsv")) },
+  },
+  responses: {
+    201: { description: "Imported", content: json(z.object({ imported: z.number(), itemCount: z.number() })) },
+    ...errorResponses,
+  },
+});
+const items = createRoute({
+  method: "get",
+  path: "/task-batches/{id}/items",
+  tags: ["tasks"],
+  summary: "A batch's items in order, after position `after`",
+  request: {
+    params: IdParam,
+    query: z.object({
+      after: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+  },
+  responses: {
+    200: { description: "Items", content: json(z.object({ items: z.array(TaskItem) })) },
+    ...errorResponses,
+  },
+});
+
+export const taskRoutes = (deps: { tasks: TaskService }) =>
+  createRouter()
+    .openapi(create, async (c) =>
+      c.json(await deps.tasks.create(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 201),
+    )
+    .openapi(list, async (c) => c.json({ items: await deps.tasks.list(actorOf(c), c.req.valid("param").id) }, 200))
+    .openapi(get, async (c) => c.json(await deps.tasks.get(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(importItems, async (c) =>
+      c.json(await deps.tasks.importCsv(actorOf(c), c.req.valid("param").id, c.req.valid("json").csv), 201),
+    )
+    .openapi(items, async (c) => {
+      const { after, limit } = c.req.valid("query");
+      return c.json(
+        { items: await deps.tasks.items(actorOf(c), c.req.valid("param").id, { offset: after, limit }) },
+        200,
+      );
+    });

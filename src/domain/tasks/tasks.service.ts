@@ -1,0 +1,243 @@
+// Task batches: a contract's data-entry and checking work, its field schema and the items imported from a CSV.
+import { randomUUID } from "node:crypto";
+import { parse as parseCsv } from "csv-parse/sync";
+import type { Kysely } from "kysely";
+import type { Database, TaskBatchTable } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import { normalizeWidth, type TaskField } from "./field-values.ts";
+
+/** The most items one CSV import may bring; a larger file is refused with 413 before anything is written. */
+export const MAX_TASK_ITEMS = 50_000;
+/** The most fields a batch's schema may declare. */
+export const MAX_TASK_FIELDS = 100;
+
+export interface NewTaskBatch {
+  title: string;
+  fields: TaskField[];
+  /** 請負: yen paid per accepted item; null when the work is paid by hours under 準委任. */
+  unitPriceYen?: number | null;
+  /** The last day documents and sensitive values are kept (YYYY-MM-DD). */
+  retentionUntil: string;
+}
+
+export interface TaskBatch {
+  id: string;
+  contractId: string;
+  title: string;
+  fields: TaskField[];
+  unitPriceYen: number | null;
+  retentionUntil: string;
+  itemCount: number;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface TaskItem {
+  id: string;
+  seq: number;
+  source: Record<string, string>;
+}
+
+const toBatch = (r: TaskBatchTable, itemCount: number): TaskBatch => ({
+  id: r.id,
+  contractId: r.contract_id,
+  title: r.title,
+  fields: JSON.parse(r.fields) as TaskField[],
+  unitPriceYen: r.unit_price_yen == null ? null : Number(r.unit_price_yen),
+  retentionUntil: r.retention_until,
+  itemCount,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+});
+
+/** The schema's problems, each naming the field it is about. */
+function checkFields(fields: TaskField[]): void {
+  if (fields.length === 0) throw invalidField("fields", "a batch needs at least one field");
+  if (fields.length > MAX_TASK_FIELDS) throw invalidField("fields", `at most ${MAX_TASK_FIELDS} fields`);
+  const seen = new Set<string>();
+  fields.forEach((field, i) => {
+    const key = normalizeWidth(field.name);
+    if (seen.has(key)) throw invalidField(`fields.${i}.name`, `a second field named ${field.name}`);
+    seen.add(key);
+    if (field.type === "choice" && !field.choices?.length) {
+      throw invalidField(`fields.${i}.choices`, "a choice field needs its choices");
+    }
+    if (field.type !== "choice" && field.choices !== undefined) {
+      throw invalidField(`fields.${i}.choices`, "only a choice field has choices");
+    }
+    if (field.type !== "invoice_number" && field.corporateOnly !== undefined) {
+      throw invalidField(`fields.${i}.corporateOnly`, "only an invoice_number field takes corporateOnly");
+    }
+  });
+}
+
+export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
+  /** Batches whose contract the actor sees (its tenant's contractors, the leads named on it). */
+  const visibleBatches = (actor: Actor) =>
+    visibleContracts(db, actor).innerJoin("task_batch", "task_batch.contract_id", "contract.id");
+
+  function requireContractor(actor: Actor): { tenantId: string; userId: string } {
+    if (actor.kind !== "user" || actor.role !== "contractor" || !actor.tenantId) {
+      throw forbidden("only a contractor of the tenant manages its task batches");
+    }
+    return { tenantId: actor.tenantId, userId: actor.userId };
+  }
+
+  async function counts(batchIds: string[]): Promise<Map<string, number>> {
+    if (batchIds.length === 0) return new Map();
+    const rows = await db
+      .selectFrom("task_item")
+      .select(["batch_id", (eb) => eb.fn.countAll<number | string>().as("n")])
+      .where("batch_id", "in", batchIds)
+      .groupBy("batch_id")
+      .execute();
+    return new Map(rows.map((r) => [r.batch_id, Number(r.n)]));
+  }
+
+  async function batchRow(actor: Actor, id: string): Promise<TaskBatchTable> {
+    const row = await visibleBatches(actor).selectAll("task_batch").where("task_batch.id", "=", id).executeTakeFirst();
+    if (!row) throw notFound("taskBatch");
+    return row;
+  }
+
+  const service = {
+    async create(actor: Actor, contractId: string, input: NewTaskBatch): Promise<TaskBatch> {
+      const contract = await visibleContracts(db, actor)
+        .select(["contract.id", "contract.tenant_id"])
+        .where("contract.id", "=", contractId)
+        .executeTakeFirst();
+      if (!contract) throw notFound("contract");
+      const { userId } = requireContractor(actor);
+      checkFields(input.fields);
+      const now = new Date().toISOString();
+      const row: TaskBatchTable = {
+        id: randomUUID(),
+        tenant_id: contract.tenant_id,
+        contract_id: contract.id,
+        title: input.title,
+        fields: JSON.stringify(input.fields),
+        unit_price_yen: input.unitPriceYen ?? null,
+        retention_until: input.retentionUntil,
+        created_by: userId,
+        created_at: now,
+        updated_at: now,
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto("task_batch").values(row).execute();
+        await audit.record(
+          actor,
+          "task_batch.created",
+          `task_batch:${row.id}`,
+          { contractId, title: row.title, fields: input.fields.length },
+          { trx },
+        );
+      });
+      return toBatch(row, 0);
+    },
+
+    async list(actor: Actor, contractId: string): Promise<TaskBatch[]> {
+      const rows = await visibleBatches(actor)
+        .selectAll("task_batch")
+        .where("task_batch.contract_id", "=", contractId)
+        .orderBy("task_batch.created_at", "desc")
+        .execute();
+      const n = await counts(rows.map((r) => r.id));
+      return rows.map((r) => toBatch(r, n.get(r.id) ?? 0));
+    },
+
+    /** The batch if the actor sees its contract; otherwise NOT_FOUND, as if it did not exist. */
+    async get(actor: Actor, id: string): Promise<TaskBatch> {
+      const row = await batchRow(actor, id);
+      return toBatch(row, (await counts([id])).get(id) ?? 0);
+    },
+
+    /**
+     * Adds the rows of a CSV (a header row naming schema fields, then one item per row) after the
+     * batch's items. All rows or none: a file with any problem writes nothing.
+     */
+    async importCsv(actor: Actor, batchId: string, csv: string): Promise<{ imported: number; itemCount: number }> {
+      const batch = await batchRow(actor, batchId);
+      requireContractor(actor);
+      const fields = JSON.parse(batch.fields) as TaskField[];
+      let records: string[][];
+      try {
+        records = parseCsv(csv.replace(/^\uFEFF/u, ""), {
+          skip_empty_lines: true,
+          relax_column_count: false,
+          to: MAX_TASK_ITEMS + 2,
+        }) as string[][];
+      } catch (err) {
+        throw invalidField("csv", `not a CSV file: ${(err as Error).message.split("\n")[0]}`);
+      }
+      const [header, ...rows] = records;
+      if (!header) throw invalidField("csv", "the file is empty");
+      if (rows.length > MAX_TASK_ITEMS) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `a CSV brings at most ${MAX_TASK_ITEMS} items at once`);
+      }
+      if (rows.length === 0) throw invalidField("csv", "the file has a header but no rows");
+      const byName = new Map(fields.map((f) => [normalizeWidth(f.name), f]));
+      const names = header.map((h) => normalizeWidth(h));
+      names.forEach((name, i) => {
+        const field = byName.get(name);
+        if (!field) throw invalidField("csv", `column ${i + 1} (${header[i]}) is not a field of the batch`);
+        // Individual numbers are keyed on the entry form, never imported in clear.
+        if (field.type === "individual_number") {
+          throw invalidField("csv", `column ${i + 1} (${header[i]}) is an individual number, which is not imported`);
+        }
+      });
+      if (new Set(names).size !== names.length) throw invalidField("csv", "a column is named twice");
+
+      const now = new Date().toISOString();
+      return db.transaction().execute(async (trx) => {
+        const last = await trx
+          .selectFrom("task_item")
+          .select((eb) => eb.fn.max("seq").as("seq"))
+          .where("batch_id", "=", batchId)
+          .executeTakeFirst();
+        const start = Number(last?.seq ?? 0);
+        const values = rows.map((row, r) => ({
+          id: randomUUID(),
+          batch_id: batchId,
+          seq: start + r + 1,
+          source: JSON.stringify(Object.fromEntries(names.map((name, i) => [name, row[i] ?? ""]))),
+          created_at: now,
+        }));
+        // Chunks keep each statement under both databases' bound-parameter limits.
+        for (let i = 0; i < values.length; i += 500) {
+          await trx
+            .insertInto("task_item")
+            .values(values.slice(i, i + 500))
+            .execute();
+        }
+        await audit.record(
+          actor,
+          "task_batch.items_imported",
+          `task_batch:${batchId}`,
+          { items: values.length },
+          { trx },
+        );
+        return { imported: values.length, itemCount: start + values.length };
+      });
+    },
+
+    /** Items of a batch the actor sees, in order, a page at a time. */
+    async items(actor: Actor, batchId: string, page: { offset: number; limit: number }): Promise<TaskItem[]> {
+      await batchRow(actor, batchId);
+      const rows = await db
+        .selectFrom("task_item")
+        .select(["id", "seq", "source"])
+        .where("batch_id", "=", batchId)
+        .where("seq", ">", page.offset)
+        .orderBy("seq")
+        .limit(page.limit)
+        .execute();
+      return rows.map((r) => ({ id: r.id, seq: Number(r.seq), source: JSON.parse(r.source) }));
+    },
+  };
+  return service;
+}
+
+export type TaskService = ReturnType<typeof createTaskService>;
