@@ -96,6 +96,18 @@ const Env = z.object({
     .max(24 * 7)
     .default(12)
     .describe("no SSH or terminal session lasts longer than this, busy or not"),
+  AZUSA_RECORDING_MAX_MIB: z.coerce
+    .number()
+    .positive()
+    .default(1024)
+    .describe(
+      "a session's recording takes at most this much disk (compressed); past it the session goes on unrecorded",
+    ),
+  AZUSA_RECORDING_WORKSPACE_MAX_MIB: z.coerce
+    .number()
+    .positive()
+    .default(10240)
+    .describe("the recordings of one workspace's sessions take at most this much disk together (compressed)"),
   AZUSA_SHUTDOWN_SECONDS: z.coerce
     .number()
     .positive()
@@ -211,6 +223,8 @@ export interface Config {
   workspaceDiskMiB: number;
   imageBuild: boolean;
   ssh: { port: number; host: string; maxSessions: number; idleMs: number; maxSessionMs: number };
+  /** Caps on recordings' size on disk, in bytes. */
+  recordings: { sessionBytes: number; workspaceBytes: number };
   /** How long a graceful stop may take before it is abandoned. */
   shutdownMs: number;
   /** The IDE listener; null when off. `url` null: derived from the port it listens on. */
@@ -299,6 +313,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.AZUSA_RETENTION_DAYS,
     workspaceDiskMiB: e.AZUSA_WORKSPACE_DISK_MIB,
     imageBuild: e.AZUSA_IMAGE_BUILD === "on",
+    recordings: {
+      sessionBytes: Math.round(e.AZUSA_RECORDING_MAX_MIB * 1024 * 1024),
+      workspaceBytes: Math.round(e.AZUSA_RECORDING_WORKSPACE_MAX_MIB * 1024 * 1024),
+    },
     ssh: {
       port: e.AZUSA_SSH_PORT,
       host: e.AZUSA_SSH_HOST,

@@ -28,6 +28,7 @@ import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createOfficeService } from "./domain/offices/offices.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
+import { closeAbandonedSessions } from "./domain/sessions/abandoned.ts";
 import { createSessionAccess } from "./domain/sessions/access.ts";
 import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
@@ -290,7 +291,14 @@ export function buildAzusa(
     apiUrl: config.githubApiUrl,
   });
   const sessionAccess = createSessionAccess({ db: db.kysely, engineers, workspaces });
-  const sessionLog = createSessionLog({ db: db.kysely, audit, packages, logger });
+  const sessionLog = createSessionLog({
+    db: db.kysely,
+    audit,
+    packages,
+    logger,
+    instance,
+    recordingCaps: config.recordings,
+  });
   const bridge = createBridge({
     access: sessionAccess,
     log: sessionLog,
@@ -460,6 +468,15 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   // Secrets saved before they were sealed at rest are sealed now.
   const sealed = await sealStoredSecrets(azusa.db.kysely, azusa.sealer);
   if (sealed) azusa.logger.info({ sealed }, "stored secrets sealed");
+  // Sessions a crash left open are closed, ended at their recording's last event.
+  const abandoned = await closeAbandonedSessions({
+    db: azusa.db.kysely,
+    audit: azusa.audit,
+    dataDir: config.dataDir,
+    instance: loadInstanceId(config),
+    logger: azusa.logger,
+  });
+  if (abandoned) azusa.logger.warn({ sessions: abandoned }, "sessions left open by a crash closed");
   // Workspaces made before a restart get their egress proxies back before anyone can reach them.
   await azusa.egress.resume();
   // Before serving: the rows and the engine agree again after a crash (an engine that does not

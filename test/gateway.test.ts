@@ -246,13 +246,34 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
   it("lets the contract's lead and operators play recordings back, and nobody else", async () => {
     const list = await lead.get(`/api/v1/packages/${pkgId("2.3")}/sessions`);
     expect(list.status).toBe(200);
-    const items = (await list.json()).items as { id: string; exitCode: number | null; recorded: boolean }[];
+    const items = (await list.json()).items as {
+      id: string;
+      exitCode: number | null;
+      recorded: boolean;
+      kind: string;
+      command: string | null;
+    }[];
     const session = items.find((s) => s.exitCode === 3);
     expect(session?.recorded).toBe(true);
+    // The exact command line is kept: in the session list, the audit event and the recording's title.
+    const command = "echo hello from $(pwd) as $(id -un); echo oops >&2; exit 3";
+    expect(session).toMatchObject({ kind: "exec", command });
+    const started = await t.running.azusa.db.kysely
+      .selectFrom("audit_event")
+      .select("details")
+      .where("subject", "=", `session:${session?.id}`)
+      .where("action", "=", "session.started")
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(started.details)).toMatchObject({ kind: "exec", command });
     const res = await lead.get(`/api/v1/sessions/${session?.id}/recording`);
     expect(res.status).toBe(200);
     const file = join(home.dir, "session.cast");
-    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const cast = Buffer.from(await res.arrayBuffer());
+    writeFileSync(file, cast);
+    expect(JSON.parse(cast.toString("utf8").split("\n")[0] as string)).toMatchObject({
+      title: `exec ${command}`,
+      command,
+    });
     // asciinema opens /dev/tty even for `cat`: give it a terminal.
     const played = (
       await run("script", ["-qec", `asciinema cat ${file}`, "/dev/null"], new PassThrough())

@@ -7,29 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, startServe } from "./support/cli.ts";
+import { exited, runCli, startServe, until } from "./support/cli.ts";
 import { sweepInstance } from "./support/docker.ts";
 import { Client, freePort, PASSWORD } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { prepareWorkspaces } from "./support/workspace-setup.ts";
 
 const docker = new Docker();
-
-/** Polls `check` until it returns a value, failing after `ms` with what it saw last. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) =>
-    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve()),
-  );
 
 describe("a crash during provisioning", () => {
   const instance = `test-restart-${randomBytes(5).toString("hex")}`;

@@ -231,6 +231,18 @@ export interface WorkspaceSessionTable {
   recording: string | null;
   key_fingerprint?: string | null;
   exit_signal?: string | null;
+  /** The exact command line of an exec session (an SFTP session's server command too). */
+  command?: string | null;
+  /** The SSH subsystem asked for ("sftp"), when the session is one. */
+  subsystem?: string | null;
+  /** The recording's size on disk (compressed). */
+  recording_bytes?: number | string | null;
+  /** The recording's size as the plain asciicast v2 a download yields. */
+  recording_plain_bytes?: number | string | null;
+  /** When the recording reached its cap; the session went on unrecorded from then. */
+  recording_truncated_at?: string | null;
+  /** The Azusa process (its instance id) that runs or ran the session. */
+  instance?: string | null;
 }
 
 /** Bytes each way in one 5-minute bucket of a session: evidence beside reported hours, never a timer. */

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Duplex, Readable, Writable } from "node:stream";
 import type { AccessRequest, Authorization, SessionAccess, Target } from "../domain/sessions/access.ts";
+import { openRecording, type Recorder, type RecordingTotals } from "../domain/sessions/recorder.ts";
 import { BUCKET_MS, recordingPath, type SessionLog } from "../domain/sessions/session-log.ts";
 import { channelRefusal } from "../domain/sessions/transfer-policy.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
@@ -13,7 +14,6 @@ import type { Logger } from "../logger.ts";
 import { type ExecSession, execSignal, type SignalOutcome, type WorkspaceDriver } from "../provisioner/driver.ts";
 import { createForwards } from "./forwards.ts";
 import { endStatus } from "./policy.ts";
-import { openRecording, type Recorder } from "./recording.ts";
 
 /** Who wants in, from where, over what, with what the transport itself keeps checking. */
 export interface Principal extends AccessRequest {
@@ -56,6 +56,7 @@ export interface BridgeChannel {
 /** What to run. */
 export interface SessionRequest {
   kind: "shell" | "exec";
+  /** The exact command line of an exec (for a subsystem, the server command that speaks it). */
   command?: string;
   /** The subsystem the client asked for ("sftp"), whose server `command` runs. */
   subsystem?: string;
@@ -112,7 +113,7 @@ export interface BridgeOptions {
   workspaces: WorkspaceService;
   driver: WorkspaceDriver;
   logger: Logger;
-  /** Recordings go to `<dataDir>/recordings/<tenant>/<session>.cast`. */
+  /** Recordings go to `<dataDir>/recordings/<tenant>/<session>.cast.gz`. */
   dataDir: string;
   idleMs: number;
   maxSessionMs: number;
@@ -249,6 +250,8 @@ export function createBridge({
       live.add(entry);
       const kind = request.kind;
       const recording = recordingPath(target.tenantId, id);
+      const command = request.kind === "exec" ? (request.command ?? "") : null;
+      const subsystem = request.subsystem ?? null;
       // Keyed by bucket number: a chunk of data costs a division, not a Date; the ISO start is made when written.
       const counters = new Map<number, { in: number; out: number }>();
       let lastWrite = started;
@@ -302,6 +305,8 @@ export function createBridge({
         source: principal.source,
         startedAt: started,
         keyFingerprint: principal.keyFingerprint,
+        command,
+        subsystem,
       });
       const pty = request.pty;
       const folder = target.template?.azusa.workspaceFolder ?? "/workspace";
@@ -318,12 +323,36 @@ export function createBridge({
         workingDir: folder,
       };
       const starting = (async () => {
-        recorder = openRecording(join(dataDir, recording), {
-          width: pty?.cols ?? 80,
-          height: pty?.rows ?? 24,
-          title: `${kind} ${principal.packageId}`,
-          env: { TERM: pty?.term ?? "", SHELL: "/bin/sh" },
-        });
+        const budget = await log.recordingBudget(target.workspace.id);
+        recorder = openRecording(
+          join(dataDir, recording),
+          {
+            width: pty?.cols ?? 80,
+            height: pty?.rows ?? 24,
+            title: subsystem
+              ? `subsystem ${subsystem}`
+              : command !== null
+                ? `exec ${command}`
+                : `shell ${principal.packageId}`,
+            ...(command !== null ? { command } : {}),
+            env: { TERM: pty?.term ?? "", SHELL: "/bin/sh" },
+          },
+          {
+            now,
+            limitBytes: budget.bytes,
+            limitName: budget.name,
+            // Past its cap the recording says so and stops; the row and the audit log say so too.
+            onTruncated: (at, storedBytes) => {
+              void evidence
+                .then(() => log.truncated(id, target.tenantId, { at, storedBytes, cap: budget }))
+                .catch((err) => logger.warn({ err, session: id }, "recording truncation not written"));
+            },
+            onError: (err) => {
+              logger.error({ err, session: id }, "recording failed; ending the session");
+              endNow("recording failed");
+            },
+          },
+        );
         try {
           return await driver.exec(target.ref, execRequest);
         } catch (err) {
@@ -345,7 +374,7 @@ export function createBridge({
         live.delete(entry);
         // Without its evidence a command must not run on: its input closes (a shell then ends).
         (exec?.stdin as Writable | undefined)?.end();
-        recorder?.close();
+        await recorder?.close().catch(() => undefined);
         await log.failed(id, message, now());
         await channel.finish({ code: 1 });
         resolveDone({ reason: message });
@@ -369,24 +398,14 @@ export function createBridge({
       idleTimer.unref();
       limitTimer.unref();
 
+      // A recording that cannot be written ends the session through its onError.
       const tapOut = (data: Buffer) => {
         count("out", data.length);
-        try {
-          rec.output(data);
-        } catch (err) {
-          logger.error({ err, session: id }, "recording failed; ending the session");
-          endNow("recording failed");
-        }
+        rec.output(data);
       };
       const tapIn = (data: Buffer) => {
         count("in", data.length);
-        if (!target.recordInput) return;
-        try {
-          rec.input(data);
-        } catch (err) {
-          logger.error({ err, session: id }, "recording failed; ending the session");
-          endNow("recording failed");
-        }
+        if (target.recordInput) rec.input(data);
       };
 
       // Output: piped without ending the channel, so the exit status can follow the last byte.
@@ -416,8 +435,9 @@ export function createBridge({
       running.stdout.unpipe(channel.output);
       if (running.stderr) running.stderr.unpipe(errors);
       let recordingError: string | null = null;
+      let totals: RecordingTotals | null = null;
       try {
-        rec.close();
+        totals = await rec.close();
       } catch (err) {
         recordingError = err instanceof Error ? err.message : String(err);
       }
@@ -439,6 +459,7 @@ export function createBridge({
         status,
         at: now(),
         seconds: Math.round((now() - started) / 1000),
+        recording: totals,
       });
       resolveDone({ reason: endReason });
     };

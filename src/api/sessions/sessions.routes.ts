@@ -15,6 +15,8 @@ const Session = z
     engineerId: z.string(),
     transport: z.string().describe("ssh or browser"),
     kind: z.string().describe("shell or exec"),
+    command: z.string().nullable().describe("the exact command line of an exec session; null for a shell"),
+    subsystem: z.string().nullable().describe("the SSH subsystem (sftp) when the session is one"),
     sourceAddress: z.string(),
     keyFingerprint: z.string().nullable(),
     startedAt: z.string(),
@@ -23,6 +25,10 @@ const Session = z
     exitCode: z.number().nullable(),
     exitSignal: z.string().nullable(),
     recorded: z.boolean(),
+    recordingTruncatedAt: z
+      .string()
+      .nullable()
+      .describe("when the recording reached its cap; the session went on unrecorded from then"),
   })
   .openapi("WorkspaceSession");
 

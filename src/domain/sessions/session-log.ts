@@ -12,8 +12,15 @@ import type { PackageService } from "../packages/packages.service.ts";
 /** Activity is kept per bucket of this many milliseconds. */
 export const BUCKET_MS = 5 * 60_000;
 
-/** Where a session's recording lives, relative to the data folder: `recordings/<tenant>/<session>.cast`. */
-export const recordingPath = (tenantId: string, sessionId: string) => join("recordings", tenantId, `${sessionId}.cast`);
+/** Where a session's recording lives, relative to the data folder: `recordings/<tenant>/<session>.cast.gz`. */
+export const recordingPath = (tenantId: string, sessionId: string) =>
+  join("recordings", tenantId, `${sessionId}.cast.gz`);
+
+/** The caps on recordings' size on disk, in bytes. */
+export interface RecordingCaps {
+  sessionBytes: number;
+  workspaceBytes: number;
+}
 
 /** A session as it starts. */
 export interface SessionStart {
@@ -27,6 +34,10 @@ export interface SessionStart {
   source: string;
   startedAt: number;
   keyFingerprint?: string;
+  /** The exact command line of an exec session; null for a shell. */
+  command?: string | null;
+  /** The SSH subsystem ("sftp") when the session is one. */
+  subsystem?: string | null;
 }
 
 /** How a command ended: its exit code, or the signal that ended it. */
@@ -37,10 +48,21 @@ export interface SessionLogOptions {
   audit: AuditService;
   packages: PackageService;
   logger: Logger;
+  /** This process's instance id, kept on its session rows so that its next start closes those a crash left open. */
+  instance?: string;
+  /** Caps on recordings' size on disk; unbounded when unset. */
+  recordingCaps?: RecordingCaps;
 }
 
 /** The writer of sessions' evidence. */
-export function createSessionLog({ db, audit, packages, logger }: SessionLogOptions) {
+export function createSessionLog({
+  db,
+  audit,
+  packages,
+  logger,
+  instance,
+  recordingCaps = { sessionBytes: Number.POSITIVE_INFINITY, workspaceBytes: Number.POSITIVE_INFINITY },
+}: SessionLogOptions) {
   const system: Actor = { kind: "system", name: "gateway" };
 
   /** Moves the package assigned → in_progress at its first session; a package already further along stays. */
@@ -70,6 +92,9 @@ export function createSessionLog({ db, audit, packages, logger }: SessionLogOpti
             started_at: new Date(s.startedAt).toISOString(),
             recording: recordingPath(s.tenantId, s.id),
             key_fingerprint: s.keyFingerprint ?? null,
+            command: s.command ?? null,
+            subsystem: s.subsystem ?? null,
+            instance: instance ?? null,
           })
           .execute();
         await audit.record(
@@ -82,6 +107,8 @@ export function createSessionLog({ db, audit, packages, logger }: SessionLogOpti
             workspaceId: s.workspaceId,
             transport: s.transport,
             kind: s.kind,
+            command: s.command ?? null,
+            subsystem: s.subsystem ?? null,
             source: s.source,
             key: s.keyFingerprint ?? null,
           },
@@ -127,9 +154,16 @@ export function createSessionLog({ db, audit, packages, logger }: SessionLogOpti
     async ended(
       id: string,
       tenantId: string,
-      end: { reason: string; status: EndStatus | null; at: number; seconds: number },
+      end: {
+        reason: string;
+        status: EndStatus | null;
+        at: number;
+        seconds: number;
+        /** What the recording took, once closed. */
+        recording?: { storedBytes: number; plainBytes: number } | null;
+      },
     ): Promise<void> {
-      const { status } = end;
+      const { status, recording } = end;
       await db
         .updateTable("workspace_session")
         .set({
@@ -137,6 +171,7 @@ export function createSessionLog({ db, audit, packages, logger }: SessionLogOpti
           end_reason: end.reason,
           exit_code: status && "code" in status ? status.code : null,
           exit_signal: status && "signal" in status ? status.signal : null,
+          ...(recording ? { recording_bytes: recording.storedBytes, recording_plain_bytes: recording.plainBytes } : {}),
         })
         .where("id", "=", id)
         .execute()
@@ -150,6 +185,43 @@ export function createSessionLog({ db, audit, packages, logger }: SessionLogOpti
           { tenantId },
         )
         .catch((err) => logger.warn({ err, session: id }, "session end not audited"));
+    },
+
+    /**
+     * What a new recording in `workspaceId` may take on disk: the per-session cap, or what the workspace's
+     * cap leaves after its earlier sessions' recordings, whichever is less, with the name of that cap.
+     */
+    async recordingBudget(workspaceId: string): Promise<{ bytes: number; name: string }> {
+      const used = await db
+        .selectFrom("workspace_session")
+        .select((eb) => eb.fn.sum<number | string | null>("recording_bytes").as("bytes"))
+        .where("workspace_id", "=", workspaceId)
+        .executeTakeFirst();
+      const left = Math.max(0, recordingCaps.workspaceBytes - Number(used?.bytes ?? 0));
+      const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+      return left < recordingCaps.sessionBytes
+        ? { bytes: left, name: `the workspace's cap of ${mib(recordingCaps.workspaceBytes)} for recordings` }
+        : { bytes: recordingCaps.sessionBytes, name: `the per-session cap of ${mib(recordingCaps.sessionBytes)}` };
+    },
+
+    /** The recording reached its cap at `at`: the row keeps the instant, a `session.recording_truncated` event names the cap. */
+    async truncated(
+      id: string,
+      tenantId: string,
+      t: { at: Date; storedBytes: number; cap: { bytes: number; name: string } },
+    ): Promise<void> {
+      await db
+        .updateTable("workspace_session")
+        .set({ recording_truncated_at: t.at.toISOString() })
+        .where("id", "=", id)
+        .execute();
+      await audit.record(
+        system,
+        "session.recording_truncated",
+        `session:${id}`,
+        { at: t.at.toISOString(), storedBytes: t.storedBytes, cap: t.cap.name, capBytes: t.cap.bytes },
+        { tenantId },
+      );
     },
 
     /** A `<transport>.forward` event of a forward or listener; failures are logged, never thrown. */

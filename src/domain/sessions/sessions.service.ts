@@ -17,6 +17,10 @@ export interface WorkspaceSession {
   engineerId: string;
   transport: string;
   kind: string;
+  /** The exact command line of an exec session; null for a shell. */
+  command: string | null;
+  /** The SSH subsystem ("sftp") when the session is one. */
+  subsystem: string | null;
   sourceAddress: string;
   keyFingerprint: string | null;
   startedAt: string;
@@ -25,6 +29,8 @@ export interface WorkspaceSession {
   exitCode: number | null;
   exitSignal: string | null;
   recorded: boolean;
+  /** When the recording reached its cap (the session went on unrecorded), or null. */
+  recordingTruncatedAt: string | null;
 }
 
 const toSession = (r: WorkspaceSessionTable): WorkspaceSession => ({
@@ -34,6 +40,8 @@ const toSession = (r: WorkspaceSessionTable): WorkspaceSession => ({
   engineerId: r.engineer_id,
   transport: r.channel,
   kind: r.kind,
+  command: r.command ?? null,
+  subsystem: r.subsystem ?? null,
   sourceAddress: r.source_address,
   keyFingerprint: r.key_fingerprint ?? null,
   startedAt: r.started_at,
@@ -42,6 +50,7 @@ const toSession = (r: WorkspaceSessionTable): WorkspaceSession => ({
   exitCode: r.exit_code == null ? null : Number(r.exit_code),
   exitSignal: r.exit_signal ?? null,
   recorded: r.recording !== null,
+  recordingTruncatedAt: r.recording_truncated_at ?? null,
 });
 
 /** A session with the names a page shows beside it: the engineer and the work package. */
@@ -150,7 +159,8 @@ export function createSessionService({
       const base = resolve(dataDir);
       const file = resolve(join(base, row.recording));
       if (!file.startsWith(`${base}${sep}`)) throw notFound("recording");
-      const read = await readRecording(file, { range: options.range });
+      const plainSize = row.recording_plain_bytes == null ? null : Number(row.recording_plain_bytes);
+      const read = await readRecording(file, { range: options.range, plainSize });
       try {
         await audit.record(
           actor,

@@ -473,6 +473,7 @@ export const en: Record<MessageKey, string> = {
   "recordings.recording": "Recording",
   "recordings.play": "Play",
   "recordings.notRecorded": "not recorded",
+  "recordings.truncated": "recording truncated from {at} (cap reached)",
   "recordings.running": "still connected",
   "recordings.exitCode": "exit status {code}",
   "recordings.exitSignal": "signal {signal}",

@@ -473,6 +473,7 @@ export const ja = {
   "recordings.recording": "記録",
   "recordings.play": "再生",
   "recordings.notRecorded": "記録なし",
+  "recordings.truncated": "{at} 以降は記録上限のため未記録",
   "recordings.running": "接続中",
   "recordings.exitCode": "終了コード {code}",
   "recordings.exitSignal": "シグナル {signal}",

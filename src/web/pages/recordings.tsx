@@ -24,6 +24,17 @@ export function duration(startedAt: string, endedAt: string | null): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
+/** Over what and how: "ssh / shell", "ssh / sftp", or "ssh / exec" with the exact command line. */
+function Channel({ session }: { session: ListedSession }) {
+  const what = `${session.transport} / ${session.subsystem ?? session.kind}`;
+  if (session.command === null || session.subsystem) return <>{what}</>;
+  return (
+    <>
+      {what} <code class="command">{session.command}</code>
+    </>
+  );
+}
+
 /** How a session ended: its exit status, its signal, or why Azusa ended it. */
 function exitOf(c: WebContext, s: ListedSession): string {
   const t = c.get("t");
@@ -32,6 +43,8 @@ function exitOf(c: WebContext, s: ListedSession): string {
   if (s.exitCode !== null) parts.push(t("recordings.exitCode", { code: s.exitCode }));
   if (s.exitSignal) parts.push(t("recordings.exitSignal", { signal: s.exitSignal }));
   if (s.endReason) parts.push(sessionEnd(t, s.endReason));
+  if (s.recordingTruncatedAt)
+    parts.push(t("recordings.truncated", { at: formatDateTime(c.get("lang"), s.recordingTruncatedAt) }));
   return parts.join(" · ");
 }
 
@@ -77,7 +90,9 @@ function SessionList({
             <td>
               <code>{s.sourceAddress}</code>
             </td>
-            <td>{`${s.transport} / ${s.kind}`}</td>
+            <td>
+              <Channel session={s} />
+            </td>
             <td class="num">{duration(s.startedAt, s.endedAt)}</td>
             <td>{exitOf(c, s)}</td>
             <td>
@@ -110,7 +125,9 @@ function Player({ c, session }: { c: WebContext; session: ListedSession }) {
           <code>{session.sourceAddress}</code>
         </dd>
         <dt>{t("recordings.channel")}</dt>
-        <dd>{`${session.transport} / ${session.kind}`}</dd>
+        <dd>
+          <Channel session={session} />
+        </dd>
         <dt>{t("recordings.duration")}</dt>
         <dd>{duration(session.startedAt, session.endedAt)}</dd>
         <dt>{t("recordings.exit")}</dt>

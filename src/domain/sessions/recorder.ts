@@ -1,0 +1,161 @@
+// A session's recording as asciicast v2 (playable with `asciinema play`/`cat` once inflated), written while
+// it runs: gzip-compressed off the event loop, flushed to the file at least every second so that a crash
+// loses at most the last second, and bounded by a cap past which it says it was truncated and stops.
+import { createWriteStream, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { constants, createGzip } from "node:zlib";
+
+/** What a recording took, once closed. */
+export interface RecordingTotals {
+  /** Bytes of the plain asciicast file a download yields. */
+  plainBytes: number;
+  /** Bytes on disk. */
+  storedBytes: number;
+  /** When the cap was reached (ISO instant), or null. */
+  truncatedAt: string | null;
+}
+
+/** Writes one `.cast.gz` file. A write that fails calls `onError`; the caller ends the session (fail closed). */
+export interface Recorder {
+  output(data: Buffer): void;
+  input(data: Buffer): void;
+  resize(cols: number, rows: number): void;
+  /** Writes what is buffered and closes the file; rejects when the file could not be written. */
+  close(): Promise<RecordingTotals>;
+}
+
+export interface RecordingOptions {
+  now?: () => number;
+  /** Bytes on disk this recording may take; past it the recording is truncated and the session goes on. */
+  limitBytes?: number;
+  /** What the truncation notice names as the cap that was reached ("the per-session cap of 1024 MiB"). */
+  limitName?: string;
+  /** The recording reached its cap at `at`. */
+  onTruncated?: (at: Date, storedBytes: number) => void;
+  /** The file could not be written. */
+  onError?: (err: Error) => void;
+  /** How often what was recorded reaches the file at least. */
+  flushMs?: number;
+}
+
+/** Compressed text waits in memory up to this much before it is handed to the file. */
+const WRITE_BUFFER = 64 * 1024;
+
+/**
+ * Opens `file` (creating its folder; mode 0600; never overwriting) and writes the asciicast header. The file
+ * is one gzip stream; each flush ends at a byte boundary a reader can inflate up to, so a recording cut short
+ * by a crash is read up to its last flush.
+ */
+export function openRecording(
+  file: string,
+  header: { width: number; height: number; title: string; env: Record<string, string>; command?: string },
+  {
+    now = Date.now,
+    limitBytes = Number.POSITIVE_INFINITY,
+    limitName = "the recording's cap",
+    onTruncated = () => {},
+    onError = () => {},
+    flushMs = 1000,
+  }: RecordingOptions = {},
+): Recorder {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const fd = openSync(file, "wx", 0o600);
+  const out = createWriteStream("", { fd, highWaterMark: WRITE_BUFFER });
+  const gzip = createGzip({ level: constants.Z_BEST_SPEED });
+  const started = now();
+  const decoders = { o: new StringDecoder("utf8"), i: new StringDecoder("utf8") };
+  let failed: Error | null = null;
+  let closed = false;
+  let truncatedAt: string | null = null;
+  let plainBytes = 0;
+  let storedBytes = 0;
+  let dirty = false;
+
+  const fail = (err: Error) => {
+    if (failed) return;
+    failed = err;
+    gzip.destroy();
+    out.destroy();
+    onError(err);
+  };
+  gzip.on("data", (chunk: Buffer) => {
+    storedBytes += chunk.length;
+  });
+  gzip.on("error", fail);
+  out.on("error", fail);
+  gzip.pipe(out);
+
+  const push = (line: string) => {
+    const text = `${line}\n`;
+    plainBytes += Buffer.byteLength(text);
+    dirty = true;
+    gzip.write(text);
+  };
+  const elapsed = () => ((now() - started) / 1000).toFixed(6);
+  /** Past the cap the notice is the last event; the session itself goes on. */
+  const withinCap = (): boolean => {
+    if (truncatedAt) return false;
+    // Text still queued for the compressor counts as stored: the cap holds however fast output comes.
+    if (storedBytes + gzip.writableLength < limitBytes) return true;
+    const at = new Date(now());
+    truncatedAt = at.toISOString();
+    push(
+      `[${elapsed()},"o",${JSON.stringify(
+        `\r\n[azusa: recording truncated at ${truncatedAt}: ${limitName} was reached; the session went on unrecorded]\r\n`,
+      )}]`,
+    );
+    onTruncated(at, storedBytes);
+    return false;
+  };
+  const event = (kind: "o" | "i", data: Buffer) => {
+    if (closed || failed || !withinCap()) return;
+    // A multi-byte character split across chunks is decoded whole; bytes that are not UTF-8 become U+FFFD.
+    const text = decoders[kind].write(data);
+    if (text) push(`[${elapsed()},"${kind}",${JSON.stringify(text)}]`);
+  };
+
+  push(
+    JSON.stringify({
+      version: 2,
+      width: header.width,
+      height: header.height,
+      timestamp: Math.floor(started / 1000),
+      title: header.title,
+      ...(header.command !== undefined ? { command: header.command } : {}),
+      env: header.env,
+    }),
+  );
+  const flush = () => {
+    if (!dirty || closed || failed) return;
+    dirty = false;
+    gzip.flush(constants.Z_SYNC_FLUSH);
+  };
+  flush();
+  const timer = setInterval(flush, flushMs);
+  timer.unref();
+
+  return {
+    output: (data) => event("o", data),
+    input: (data) => event("i", data),
+    resize(cols, rows) {
+      if (!closed && !failed && withinCap()) push(`[${elapsed()},"r","${cols}x${rows}"]`);
+    },
+    close() {
+      if (closed) return Promise.reject(new Error("the recording is already closed"));
+      closed = true;
+      clearInterval(timer);
+      return new Promise<RecordingTotals>((resolve, reject) => {
+        const finish = () => (failed ? reject(failed) : resolve({ plainBytes, storedBytes, truncatedAt }));
+        if (failed) {
+          gzip.destroy();
+          out.destroy();
+          finish();
+          return;
+        }
+        out.once("close", finish);
+        gzip.end();
+      });
+    },
+  };
+}
