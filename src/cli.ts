@@ -1,4 +1,5 @@
 // The `azusa` command: serve, migrate, create the first operator, verify the audit chain, build the workspace image.
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { type Config, ConfigError, loadConfig, StartupError, settings } from "./config.ts";
@@ -114,13 +115,27 @@ admin
 const audit = program.command("audit").description("the audit log");
 audit
   .command("verify")
-  .description("walk the hash chain; exit 1 naming the first changed or removed row")
-  .action(async () => {
+  .description("walk the keyed hash chain; exit 1 naming the first changed or removed event")
+  .option("--checkpoints <file>", "also check the chain against the signed checkpoints in this file")
+  .action(async (opts: { checkpoints?: string }) => {
+    let lines: string[] | null = null;
+    if (opts.checkpoints) {
+      try {
+        lines = readFileSync(opts.checkpoints, "utf8").split("\n");
+      } catch (err) {
+        process.stderr.write(
+          `azusa: --checkpoints: cannot read ${opts.checkpoints} (${(err as NodeJS.ErrnoException).code})\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+    }
     const azusa = buildAzusa(config());
-    const result = await azusa.audit.verify();
+    const result = lines ? await azusa.audit.verifyCheckpoints(lines) : await azusa.audit.verify();
     await azusa.close();
     if (result.ok) {
-      process.stdout.write(`audit chain intact: ${result.checked} events\n`);
+      const against = "checkpoints" in result ? `, ${result.checkpoints} checkpoints agree` : "";
+      process.stdout.write(`audit chain intact: ${result.checked} events${against}\n`);
     } else {
       process.stdout.write(`audit chain broken at event ${result.firstBad?.seq}: ${result.firstBad?.problem}\n`);
       process.exitCode = 1;

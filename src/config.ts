@@ -1,5 +1,10 @@
 // The one place that reads the environment: every setting is validated here, with its default.
+import { readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import { z } from "zod";
+
+/** The development default of AZUSA_AUDIT_KEY: public, so it protects nothing; production refuses to start without a key. */
+export const DEVELOPMENT_AUDIT_KEY = "azusa-development-audit-key: not a secret, set AZUSA_AUDIT_KEY";
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -96,6 +101,35 @@ const Env = z.object({
     .max(24 * 7)
     .default(12)
     .describe("no SSH or terminal session lasts longer than this, busy or not"),
+  NODE_ENV: z.string().optional().describe("`production` refuses to start without an audit key of its own"),
+  AZUSA_AUDIT_KEY: z
+    .string()
+    .min(32, "must be at least 32 characters")
+    .optional()
+    .describe(
+      "the audit chain's HMAC key; keep it outside the database and the data directory (a public default in development)",
+    ),
+  AZUSA_AUDIT_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("a file holding the audit chain's key, instead of AZUSA_AUDIT_KEY"),
+  AZUSA_AUDIT_CHECKPOINT_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("file outside the data directory that signed checkpoints of the audit chain are appended to"),
+  AZUSA_AUDIT_CHECKPOINT_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe("URL that signed checkpoints of the audit chain are POSTed to (JSON)"),
+  AZUSA_AUDIT_CHECKPOINT_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 3600)
+    .default(60)
+    .describe("how often a checkpoint of the audit chain is written, when the chain has moved"),
   AZUSA_RECORDING_MAX_MIB: z.coerce
     .number()
     .positive()
@@ -192,7 +226,7 @@ const Env = z.object({
 });
 
 /** Settings whose values are never repeated in an error message: they hold credentials. */
-const sensitive = new Set(["AZUSA_SECRET", "DATABASE_URL", "AZUSA_METRICS_TOKEN"]);
+const sensitive = new Set(["AZUSA_SECRET", "DATABASE_URL", "AZUSA_METRICS_TOKEN", "AZUSA_AUDIT_KEY"]);
 
 /** Validated settings of one Azusa process. */
 export interface Config {
@@ -223,6 +257,8 @@ export interface Config {
   workspaceDiskMiB: number;
   imageBuild: boolean;
   ssh: { port: number; host: string; maxSessions: number; idleMs: number; maxSessionMs: number };
+  /** The audit chain's key and where its checkpoints go. */
+  audit: { key: string; checkpointFile: string | null; checkpointUrl: string | null; checkpointMs: number };
   /** Caps on recordings' size on disk, in bytes. */
   recordings: { sessionBytes: number; workspaceBytes: number };
   /** How long a graceful stop may take before it is abandoned. */
@@ -257,6 +293,39 @@ export const settings = Object.entries(Env.shape).map(([name, schema]) => ({
   description: schema.description ?? "",
 }));
 
+/**
+ * The audit chain's key: AZUSA_AUDIT_KEY, or the file AZUSA_AUDIT_KEY_FILE names (outside the data
+ * directory); the public development default unless NODE_ENV is production, where a missing key stops start-up.
+ */
+function readAuditKey(e: z.infer<typeof Env>, problems: string[]): string {
+  let key = e.AZUSA_AUDIT_KEY;
+  const inDataDir = (file: string) => !relative(resolve(e.AZUSA_DATA_DIR), resolve(file)).startsWith("..");
+  if (e.AZUSA_AUDIT_KEY_FILE) {
+    if (key) problems.push("AZUSA_AUDIT_KEY_FILE: set either it or AZUSA_AUDIT_KEY, not both");
+    else if (inDataDir(e.AZUSA_AUDIT_KEY_FILE)) {
+      problems.push("AZUSA_AUDIT_KEY_FILE: must be outside AZUSA_DATA_DIR, where a copy of the database would find it");
+    } else {
+      try {
+        key = readFileSync(e.AZUSA_AUDIT_KEY_FILE, "utf8").trim();
+        if (key.length < 32) problems.push("AZUSA_AUDIT_KEY_FILE: the key in it must be at least 32 characters");
+      } catch (err) {
+        problems.push(`AZUSA_AUDIT_KEY_FILE: cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      }
+    }
+  }
+  if (e.AZUSA_AUDIT_CHECKPOINT_FILE && inDataDir(e.AZUSA_AUDIT_CHECKPOINT_FILE)) {
+    problems.push(
+      "AZUSA_AUDIT_CHECKPOINT_FILE: must be outside AZUSA_DATA_DIR, beyond the reach of whoever can write the database",
+    );
+  }
+  if (!key && e.NODE_ENV === "production") {
+    problems.push(
+      "AZUSA_AUDIT_KEY: required in production (NODE_ENV=production): the audit chain's key, kept outside the database and the data directory (or AZUSA_AUDIT_KEY_FILE)",
+    );
+  }
+  return key ?? DEVELOPMENT_AUDIT_KEY;
+}
+
 function parseDocker(value: string | undefined, problems: string[]): Config["docker"] {
   if (!value) return { socketPath: "/var/run/docker.sock" };
   if (value.startsWith("unix://")) return { socketPath: value.slice("unix://".length) };
@@ -283,6 +352,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  const auditKey = readAuditKey(e, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.AZUSA_PORT,
@@ -313,6 +383,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.AZUSA_RETENTION_DAYS,
     workspaceDiskMiB: e.AZUSA_WORKSPACE_DISK_MIB,
     imageBuild: e.AZUSA_IMAGE_BUILD === "on",
+    audit: {
+      key: auditKey,
+      checkpointFile: e.AZUSA_AUDIT_CHECKPOINT_FILE ? resolve(e.AZUSA_AUDIT_CHECKPOINT_FILE) : null,
+      checkpointUrl: e.AZUSA_AUDIT_CHECKPOINT_URL ?? null,
+      checkpointMs: Math.round(e.AZUSA_AUDIT_CHECKPOINT_SECONDS * 1000),
+    },
     recordings: {
       sessionBytes: Math.round(e.AZUSA_RECORDING_MAX_MIB * 1024 * 1024),
       workspaceBytes: Math.round(e.AZUSA_RECORDING_WORKSPACE_MAX_MIB * 1024 * 1024),

@@ -16,6 +16,7 @@ import { claimSqliteFile, SqliteInUse } from "./db/sqlite-owner.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
+import { startCheckpoints } from "./domain/audit/checkpoints.ts";
 import { createAvailabilityService } from "./domain/availability/availability.service.ts";
 import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createDeliveryService } from "./domain/delivery/delivery.service.ts";
@@ -186,7 +187,7 @@ export function buildAzusa(
     logger,
   });
   const credentials = createCredentialStore(auth, db);
-  const audit = createAuditService({ db: db.kysely });
+  const audit = createAuditService({ db: db.kysely, key: config.audit.key });
   const accounts = createAccountService({ db: db.kysely, audit, credentials, prepare: db.preparedFirst });
   const apiKeys = createApiKeyService({ credentials, audit });
   const tenants = createTenantService({ db: db.kysely, audit });
@@ -421,7 +422,13 @@ export function buildAzusa(
     bridge,
     sshGateway,
     logger,
-    migrate: () => migrate(db, { migrate: migrateAuth }),
+    async migrate() {
+      const applied = await migrate(db, { migrate: migrateAuth });
+      // A chain written before it had a key is keyed now, once its plain links check.
+      const { adopted } = await audit.adoptKey();
+      if (adopted) logger.info({ events: adopted }, "audit chain keyed");
+      return applied;
+    },
     async close() {
       // better-auth checks the schema in the background at start; let it finish before the pool goes.
       await auth.$context.catch(() => {});
@@ -519,6 +526,14 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
   const idePort = config.ide && azusa.ideOrigin ? await azusa.ideOrigin.listen(config.ide.port, config.host) : null;
   const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
   azusa.sshAccess.port = sshPort;
+  // Signed checkpoints of the audit chain leave the database (a file outside it, a webhook), as configured.
+  const checkpoints = startCheckpoints({
+    audit: azusa.audit,
+    file: config.audit.checkpointFile,
+    url: config.audit.checkpointUrl,
+    intervalMs: config.audit.checkpointMs,
+    logger: azusa.logger,
+  });
   const stopSchedules = config.schedules
     ? startSchedules(azusa.schedules, azusa.logger, azusa.jobLock)
     : async () => {};
@@ -551,6 +566,8 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
           await azusa.pulls.drain();
           await azusa.egress.shutdown();
           await azusa.pool.empty();
+          step = "audit checkpoint";
+          await checkpoints.stop();
           step = "requests in flight";
           await new Promise<void>((resolve) => {
             server.close(() => resolve());

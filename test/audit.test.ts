@@ -1,21 +1,32 @@
-// The audit chain: appends from many callers stay one chain, and `azusa audit verify` finds tampering.
+// The audit chain: appends from many callers stay one chain, and `azusa audit verify` finds tampering, even
+// by someone who can write the database and has the source code but not the key; with the checkpoints
+// written outside the database it finds a removed tail too.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.ts";
+import { DEVELOPMENT_AUDIT_KEY, loadConfig } from "../src/config.ts";
 import { hashEvent } from "../src/domain/audit/audit.service.ts";
+import { startCheckpoints } from "../src/domain/audit/checkpoints.ts";
 import { system } from "../src/kernel/actor.ts";
 import { createLogger } from "../src/logger.ts";
 import { type Azusa, buildAzusa } from "../src/server.ts";
 import { runCli } from "./support/cli.ts";
 import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.ts";
 
+/** The key of the tests' chains: set as an operator would, and unknown to the forger below. */
+const AUDIT_KEY = "test-audit-key-kept-outside-the-database-0123456789";
+
 describe.each(dialects)("the audit log on %s", (dialect) => {
   let db: TestDatabase;
   let azusa: Azusa;
+  let env: Record<string, string>;
 
   beforeEach(async () => {
     db = await createTestDatabase(dialect);
-    azusa = buildAzusa(loadConfig(db.env), { logger: createLogger({ level: "silent" }) });
+    env = { ...db.env, AZUSA_AUDIT_KEY: AUDIT_KEY };
+    azusa = buildAzusa(loadConfig(env), { logger: createLogger({ level: "silent" }) });
     await azusa.migrate();
     for (let i = 1; i <= 5; i++) {
       await azusa.audit.record(system("test"), "package.opened", `package:${i}`, { n: i }, { tenantId: "t1" });
@@ -26,7 +37,28 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     await db.drop();
   });
 
-  const verify = () => runCli(["audit", "verify"], db.env);
+  const verify = (...args: string[]) => runCli(["audit", "verify", ...args], env);
+
+  /**
+   * What someone with write access to the database and the source code does: rewrite event `seq`, then link
+   * every later event and the head again the way the code does, with the one key they can know (the
+   * public development default) or none.
+   */
+  async function forge(seq: number, change: Record<string, string>, key: string | null): Promise<void> {
+    const kysely = azusa.db.kysely;
+    const rows = await kysely.selectFrom("audit_event").selectAll().orderBy("seq", "asc").execute();
+    let prev = rows.find((r) => Number(r.seq) === seq - 1)?.hash ?? "0".repeat(64);
+    for (const raw of rows.filter((r) => Number(r.seq) >= seq)) {
+      const row = { ...raw, seq: Number(raw.seq), ...(Number(raw.seq) === seq ? change : {}), prev_hash: prev };
+      prev = hashEvent(row, key);
+      await kysely
+        .updateTable("audit_event")
+        .set({ ...(Number(raw.seq) === seq ? change : {}), prev_hash: row.prev_hash, hash: prev })
+        .where("seq", "=", row.seq)
+        .execute();
+    }
+    await kysely.updateTable("audit_head").set({ hash: prev }).where("id", "=", 1).execute();
+  }
 
   it("verifies an untouched chain", async () => {
     expect(await verify()).toMatchObject({ code: 0, stdout: "audit chain intact: 5 events\n" });
@@ -64,22 +96,81 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     expect(res.stdout).toBe("audit chain broken at event 3: changed\n");
   });
 
-  it("names a row rewritten with a freshly computed hash", async () => {
-    const row = await azusa.db.kysely
-      .selectFrom("audit_event")
-      .selectAll()
-      .where("seq", "=", 2)
-      .executeTakeFirstOrThrow();
-    const forged = { ...row, seq: Number(row.seq), action: "package.cancelled" };
-    await azusa.db.kysely
-      .updateTable("audit_event")
-      .set({ action: forged.action, hash: hashEvent(forged) })
-      .where("seq", "=", 2)
-      .execute();
-    expect(await verify()).toMatchObject({
-      code: 1,
-      stdout: "audit chain broken at event 2: changed (event 3 no longer links to it)\n",
-    });
+  it("names an event edited and relinked, with every later link and the head, by someone without the key", {
+    timeout: 120_000,
+  }, async () => {
+    for (const key of [null, DEVELOPMENT_AUDIT_KEY]) {
+      await forge(2, { action: "package.cancelled" }, key);
+      expect(await verify()).toMatchObject({ code: 1, stdout: "audit chain broken at event 2: changed\n" });
+    }
+    // The same forgery with the key would pass: the key is what the chain's trust rests on.
+    await forge(2, { action: "package.cancelled" }, AUDIT_KEY);
+    expect(await verify()).toMatchObject({ code: 0 });
+  });
+
+  it("finds the newest events removed with the head moved back, against the checkpoints written outside", {
+    timeout: 120_000,
+  }, async () => {
+    const outside = mkdtempSync(join(tmpdir(), "azusa-checkpoints-"));
+    const file = join(outside, "audit.checkpoints");
+    try {
+      const writer = startCheckpoints({
+        audit: azusa.audit,
+        file,
+        url: null,
+        intervalMs: 3_600_000,
+        logger: createLogger({ level: "silent" }),
+      });
+      await writer.write();
+      await writer.stop();
+      expect(
+        readFileSync(file, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+      ).toEqual([expect.objectContaining({ seq: 5 })]);
+      expect(await verify("--checkpoints", file)).toMatchObject({
+        code: 0,
+        stdout: "audit chain intact: 5 events, 1 checkpoints agree\n",
+      });
+
+      // The last two events go, and the head is set to the third, as it was then: the chain alone is intact.
+      const third = await azusa.db.kysely
+        .selectFrom("audit_event")
+        .select("hash")
+        .where("seq", "=", 3)
+        .executeTakeFirstOrThrow();
+      await sql`delete from audit_event where seq > 3`.execute(azusa.db.kysely);
+      await azusa.db.kysely.updateTable("audit_head").set({ seq: 3, hash: third.hash }).where("id", "=", 1).execute();
+      expect(await verify()).toMatchObject({ code: 0, stdout: "audit chain intact: 3 events\n" });
+      const res = await verify("--checkpoints", file);
+      expect(res.code).toBe(1);
+      expect(res.stdout).toMatch(
+        /^audit chain broken at event 4: removed \(the checkpoint of \S+ names event 5; the chain ends at event 3\)\n$/,
+      );
+
+      // A checkpoint not signed with the key is refused, not believed.
+      const forged = { seq: 3, hash: third.hash, at: new Date().toISOString(), mac: "00".repeat(32) };
+      const other = join(outside, "forged.checkpoints");
+      writeFileSync(other, `${JSON.stringify(forged)}\n`);
+      expect((await verify("--checkpoints", other)).stdout).toBe(
+        "audit chain broken at event 0: checkpoint on line 1 is not signed with this key\n",
+      );
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("keys a chain written before the key existed, once its plain links check", { timeout: 120_000 }, async () => {
+    // As an older Azusa left it: plain SHA-256 links, not keyed.
+    await forge(1, {}, null);
+    await azusa.db.kysely.updateTable("audit_head").set({ keyed: 0 }).where("id", "=", 1).execute();
+    expect(await verify()).toMatchObject({ code: 0, stdout: "audit chain intact: 5 events\n" });
+    expect(await azusa.audit.adoptKey()).toEqual({ adopted: 5 });
+    expect(await azusa.audit.adoptKey()).toEqual({ adopted: 0 });
+    expect(await verify()).toMatchObject({ code: 0, stdout: "audit chain intact: 5 events\n" });
+    await forge(3, { action: "package.cancelled" }, null);
+    expect(await verify()).toMatchObject({ code: 1, stdout: "audit chain broken at event 3: changed\n" });
   });
 
   it("names a removed row", async () => {

@@ -1,5 +1,5 @@
 // Table types for Kysely. Timestamps are ISO-8601 strings so that SQLite and PostgreSQL agree.
-import type { Kysely, Transaction } from "kysely";
+import type { Generated, Kysely, Transaction } from "kysely";
 
 /** A prime contractor: the unit of data isolation. */
 export interface TenantTable {
@@ -59,6 +59,8 @@ export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: string;
+  /** 1 once the chain is linked under AZUSA_AUDIT_KEY. */
+  keyed: Generated<number>;
 }
 
 export interface ContractTable {

@@ -1,5 +1,6 @@
-// The append-only audit log: each event carries the hash of the one before, so edits and removals show.
-import { createHash } from "node:crypto";
+// The append-only audit log: each event carries a keyed hash (HMAC-SHA256) of itself and the one before, so
+// edits and removals show, and someone with write access to the database but not the key cannot redo them.
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { AuditEventTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -26,7 +27,11 @@ export interface VerifyResult {
   firstBad?: { seq: number; problem: string };
 }
 
-export function hashEvent(row: Omit<AuditEventTable, "hash">): string {
+/**
+ * An event's link in the chain: HMAC-SHA256 under `key` of its fields and the previous link. Without a key
+ * (`null`) the plain SHA-256 of chains written before the key existed, kept only to adopt them.
+ */
+export function hashEvent(row: Omit<AuditEventTable, "hash">, key: string | null): string {
   const canonical = JSON.stringify([
     row.seq,
     row.at,
@@ -38,7 +43,25 @@ export function hashEvent(row: Omit<AuditEventTable, "hash">): string {
     row.details,
     row.prev_hash,
   ]);
-  return createHash("sha256").update(canonical).digest("hex");
+  return (key === null ? createHash("sha256") : createHmac("sha256", key)).update(canonical).digest("hex");
+}
+
+/** A checkpoint of the chain that leaves the database: the head at an instant, signed with the key. */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  at: string;
+  mac: string;
+}
+
+const checkpointMac = (key: string, c: Omit<Checkpoint, "mac">) =>
+  createHmac("sha256", key).update(`azusa-audit-checkpoint|${c.seq}|${c.hash}|${c.at}`).digest("hex");
+
+/** Whether `c` was signed with `key`. */
+function signedBy(key: string, c: Checkpoint): boolean {
+  const want = Buffer.from(checkpointMac(key, c), "hex");
+  const got = Buffer.from(typeof c.mac === "string" ? c.mac : "", "hex");
+  return got.length === want.length && timingSafeEqual(got, want);
 }
 
 const actorColumns = (actor: Actor) =>
@@ -47,7 +70,16 @@ const actorColumns = (actor: Actor) =>
     : { actor_id: `system:${actor.name}`, actor_role: "system" };
 
 /** Records who did what to which subject. Builds an audit service over one database. */
-export function createAuditService({ db, now = () => new Date() }: { db: Kysely<Database>; now?: () => Date }) {
+export function createAuditService({
+  db,
+  key,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  /** The chain's key (AZUSA_AUDIT_KEY); it lives neither in the database nor in the data directory. */
+  key: string;
+  now?: () => Date;
+}) {
   async function append(
     trx: Executor,
     actor: Actor,
@@ -74,7 +106,7 @@ export function createAuditService({ db, now = () => new Date() }: { db: Kysely<
       details: JSON.stringify(details),
       prev_hash: head.hash,
     };
-    const hash = hashEvent(row);
+    const hash = hashEvent(row, key);
     await trx
       .insertInto("audit_event")
       .values({ ...row, hash })
@@ -83,7 +115,120 @@ export function createAuditService({ db, now = () => new Date() }: { db: Kysely<
     return row.seq;
   }
 
+  /** The chain's head now, signed. */
+  async function checkpoint(): Promise<Checkpoint> {
+    const head = await db
+      .selectFrom("audit_head")
+      .select(["seq", "hash"])
+      .where("id", "=", 1)
+      .executeTakeFirstOrThrow();
+    const c = { seq: Number(head.seq), hash: head.hash, at: now().toISOString() };
+    return { ...c, mac: checkpointMac(key, c) };
+  }
+
   return {
+    checkpoint,
+
+    /**
+     * Keys a chain written before the chain had a key: its plain SHA-256 links are checked, then every event
+     * is linked again under the key, once. A chain that does not check is left as it is and refused.
+     */
+    async adoptKey(): Promise<{ adopted: number }> {
+      return db.transaction().execute(async (trx) => {
+        // Touching the head first takes the write lock, as an append does: two starts key the chain once.
+        await trx
+          .updateTable("audit_head")
+          .set((eb) => ({ keyed: eb.ref("keyed") }))
+          .where("id", "=", 1)
+          .execute();
+        const head = await trx
+          .selectFrom("audit_head")
+          .select(["seq", "keyed"])
+          .where("id", "=", 1)
+          .executeTakeFirstOrThrow();
+        if (Number(head.keyed) === 1) return { adopted: 0 };
+        let prev = GENESIS_HASH;
+        let seq = 0;
+        const rows = await trx.selectFrom("audit_event").selectAll().orderBy("seq", "asc").execute();
+        for (const raw of rows) {
+          const row = { ...raw, seq: Number(raw.seq) };
+          if (row.seq !== seq + 1 || row.prev_hash !== prev || hashEvent(row, null) !== row.hash) {
+            throw new Error(
+              `the audit chain (written before AZUSA_AUDIT_KEY) is broken at event ${seq + 1}; it is not keyed`,
+            );
+          }
+          prev = row.hash;
+          seq = row.seq;
+        }
+        if (seq !== Number(head.seq)) throw new Error(`the audit chain is broken at event ${seq + 1}; it is not keyed`);
+        prev = GENESIS_HASH;
+        for (const raw of rows) {
+          const row = { ...raw, seq: Number(raw.seq), prev_hash: prev };
+          prev = hashEvent(row, key);
+          await trx
+            .updateTable("audit_event")
+            .set({ prev_hash: row.prev_hash, hash: prev })
+            .where("seq", "=", row.seq)
+            .execute();
+        }
+        await trx.updateTable("audit_head").set({ hash: prev, keyed: 1 }).where("id", "=", 1).execute();
+        return { adopted: rows.length };
+      });
+    },
+
+    /**
+     * Checks the chain against checkpoints written outside the database (one JSON object a line): each must
+     * be signed with the key and name an event the chain still holds with the same hash, so that removing
+     * the newest events and moving the head back is found too.
+     */
+    async verifyCheckpoints(lines: string[]): Promise<VerifyResult & { checkpoints: number }> {
+      const walked = await this.verify();
+      if (!walked.ok) return { ...walked, checkpoints: 0 };
+      const last = walked.checked;
+      let checkpoints = 0;
+      for (const [i, line] of lines.entries()) {
+        if (!line.trim()) continue;
+        let c: Checkpoint;
+        try {
+          c = JSON.parse(line) as Checkpoint;
+        } catch {
+          c = { seq: 0, hash: "", at: "", mac: "" };
+        }
+        if (!signedBy(key, c)) {
+          return {
+            ok: false,
+            checked: last,
+            checkpoints,
+            firstBad: { seq: 0, problem: `checkpoint on line ${i + 1} is not signed with this key` },
+          };
+        }
+        if (c.seq > last) {
+          return {
+            ok: false,
+            checked: last,
+            checkpoints,
+            firstBad: {
+              seq: last + 1,
+              problem: `removed (the checkpoint of ${c.at} names event ${c.seq}; the chain ends at event ${last})`,
+            },
+          };
+        }
+        if (c.seq > 0) {
+          const event = await db.selectFrom("audit_event").select("hash").where("seq", "=", c.seq).executeTakeFirst();
+          if (event?.hash !== c.hash) {
+            return {
+              ok: false,
+              checked: last,
+              checkpoints,
+              firstBad: { seq: c.seq, problem: `changed (the checkpoint of ${c.at} names another event ${c.seq})` },
+            };
+          }
+        }
+        checkpoints++;
+      }
+      return { ok: true, checked: last, checkpoints };
+    },
+
     /**
      * Appends one event. Pass `trx` to make the event part of the caller's transaction, so that a
      * change and its audit record land together or not at all.
@@ -131,7 +276,7 @@ export function createAuditService({ db, now = () => new Date() }: { db: Kysely<
             details: JSON.stringify(e.details),
             prev_hash: prev,
           };
-          prev = hashEvent(row);
+          prev = hashEvent(row, key);
           return { ...row, hash: prev };
         });
         // 100 rows of 10 columns stay well under every driver's limit on bound parameters
@@ -171,6 +316,9 @@ export function createAuditService({ db, now = () => new Date() }: { db: Kysely<
     /** Walks the whole chain in order and names the first row that was changed or removed. */
     async verify(): Promise<VerifyResult> {
       const pageSize = 1000;
+      // A chain not yet keyed (its Azusa has not started since the key came) is walked by its plain links.
+      const keyed = await db.selectFrom("audit_head").select("keyed").where("id", "=", 1).executeTakeFirst();
+      const linkKey = Number(keyed?.keyed) === 1 ? key : null;
       let expectedSeq = 1;
       let prevHash = GENESIS_HASH;
       let checked = 0;
@@ -196,7 +344,7 @@ export function createAuditService({ db, now = () => new Date() }: { db: Kysely<
               firstBad: { seq, problem: `changed (event ${row.seq} no longer links to it)` },
             };
           }
-          if (hashEvent(row) !== row.hash) {
+          if (hashEvent(row, linkKey) !== row.hash) {
             return { ok: false, checked, firstBad: { seq: row.seq, problem: "changed" } };
           }
           prevHash = row.hash;
