@@ -342,4 +342,19 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     ).toBe(404);
     expect((await engineers.sato?.client.get(`/api/v1/packages/${pkg["2.1"]?.id}/suggestions`))?.status).toBe(404);
   });
+
+  it("takes the hours of an engineer's stated weekly windows as their capacity, where they stated any", async () => {
+    const ito = engineers.ito as { id: string; client: Client };
+    const why = async () => {
+      const s = await (await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}/suggestions`)).json();
+      return s.ineligible.find((i: { name: string }) => i.name === "ito")?.why.join("; ") ?? null;
+    };
+    expect(await why()).toBeNull();
+    const oneHour = { timeZone: "Asia/Tokyo", windows: [{ day: "mon", start: "10:00", end: "11:00" }], exceptions: [] };
+    expect((await ito.client.put(`/api/v1/engineers/${ito.id}/availability`, oneHour)).status).toBe(200);
+    expect(await why()).toMatch(/spare|over capacity/);
+    // Without windows, the weekly capacity applies again.
+    await ito.client.put(`/api/v1/engineers/${ito.id}/availability`, { ...oneHour, windows: [] });
+    expect(await why()).toBeNull();
+  });
 });

@@ -362,7 +362,7 @@ export function createEngineerService({
       const rows = await q.execute();
       const idList = rows.map((r) => r.id);
       if (idList.length === 0) return [];
-      const [skills, vetting, assignments] = await Promise.all([
+      const [skills, vetting, assignments, windows] = await Promise.all([
         ex.selectFrom("engineer_skill").selectAll().where("user_id", "in", idList).execute(),
         ex
           .selectFrom("vetting_record")
@@ -376,7 +376,18 @@ export function createEngineerService({
           .select(["engineer_id", "package_id", "weekly_hours", "ended_at", "end_reason"])
           .where("engineer_id", "in", idList)
           .execute(),
+        // Where an engineer has stated weekly windows, the hours they add up to are their capacity.
+        ex
+          .selectFrom("availability_window")
+          .select((eb) => [
+            "user_id",
+            eb.fn.sum<number | string>(eb("end_minute", "-", eb.ref("start_minute"))).as("minutes"),
+          ])
+          .where("user_id", "in", idList)
+          .groupBy("user_id")
+          .execute(),
       ]);
+      const windowHours = new Map(windows.map((w) => [w.user_id, Number(w.minutes) / 60]));
       const byId = new Map<
         string,
         MatchEngineer & {
@@ -391,7 +402,7 @@ export function createEngineerService({
           name: r.name,
           skills: new Map(),
           vettingValidUntil: new Map(),
-          weeklyCapacityHours: Number(r.weekly_capacity_hours),
+          weeklyCapacityHours: windowHours.get(r.id) ?? Number(r.weekly_capacity_hours),
           committedWeeklyHours: 0,
           history: new Set(),
         });
