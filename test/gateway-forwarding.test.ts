@@ -119,6 +119,13 @@ describe("SSH port forwarding and signals", () => {
     } finally {
       ssh.kill();
     }
+    // A refused forward says why, as the client prints it (-W: one forward on standard input and output).
+    // (OpenSSH prints the refusal at its INFO level; -v shows it over the tests' LogLevel=ERROR.)
+    const stdio = await run("ssh", [...args(["-v", "-W", "localhost:3001"])]);
+    expect(stdio.code).toBe(255);
+    expect(stdio.stderr).toContain(
+      "open failed: administratively prohibited: azusa: the workspace's template does not allow forwarding there",
+    );
     for (const destination of ["localhost:3001", "10.0.0.1:3000"]) {
       const event = await forwardEvent((e) => e.details.destination === destination);
       expect(event.details).toMatchObject({

@@ -209,7 +209,7 @@ describe("review, hours and inspection in a browser", () => {
     // A title of spaces passes the form's `required`; the service refuses it, naming the field.
     await section.getByLabel("タイトル").fill("   ");
     await section.getByRole("button", { name: "プルリクエストを作成" }).click();
-    expect(await p.getByRole("alert").textContent()).toContain("タイトル: 1〜200 文字で入力してください");
+    expect(await p.getByRole("alert").textContent()).toContain("タイトル: 空白や見えない文字だけにはできません");
     const again = p.locator("section", { has: p.getByRole("heading", { name: "2.1 受注管理機能" }) });
     await again.getByLabel("フォークのブランチ名").fill("feature/customer-code");
     await again.getByLabel("タイトル").fill("顧客コード");

@@ -77,10 +77,11 @@ export interface SessionHandle {
   done: Promise<{ reason: string }>;
 }
 
-/** A transport's half of a forward: accept it (a byte stream both ways) or refuse it. */
+/** A transport's half of a forward: accept it (a byte stream both ways) or refuse it, saying why. */
 export interface ForwardChannel {
   accept(): Duplex;
-  reject(): void;
+  /** `prohibited`: refused by policy (SSH's "administratively prohibited"), not a connection that failed. */
+  reject(reason?: string, prohibited?: boolean): void;
 }
 
 /** A transport's half of a listener: a channel for each connection accepted in the workspace. */

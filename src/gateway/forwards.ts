@@ -85,7 +85,7 @@ export function createForwards({
           ? RESTRICTED_FORWARDS
           : "the workspace's template does not allow forwarding there";
       logger.info({ ...who, reason }, "port forwarding refused");
-      channel.reject();
+      channel.reject(reason, true);
       await note({ outcome: "refused", reason });
       return;
     }
@@ -105,7 +105,7 @@ export function createForwards({
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ err: message, forward: id }, "forward could not start");
-      channel.reject();
+      channel.reject("the workspace could not relay the connection");
       await note({ outcome: `failed: ${message}` });
       return;
     }

@@ -41,6 +41,9 @@ export const algorithms: ssh2.Algorithms = {
   compress: ["none"],
 };
 
+/** SSH's reason code for a channel refused by policy (RFC 4254 section 5.1). */
+const SSH_OPEN_ADMINISTRATIVELY_PROHIBITED = 1;
+
 /** Keys a client may offer on one connection (OpenSSH's own MaxAuthTries is 6). */
 export const MAX_KEYS_PER_CONNECTION = 6;
 
@@ -475,13 +478,20 @@ export function createSshGateway({
         });
         // Local forwards (ssh -L, -W) to destinations the template lists, relayed from inside the workspace.
         client.on("tcpip", (accept, reject, info) => {
+          // ssh2, as patched (patches/), sends a description and a reason code with a refusal; the client
+          // prints them ("open failed: administratively prohibited: azusa: …").
+          const refuse = (why?: string, prohibited?: boolean) =>
+            (reject as (description?: string, code?: number) => void)(
+              why ? `azusa: ${why}` : undefined,
+              prohibited ? SSH_OPEN_ADMINISTRATIVELY_PROHIBITED : undefined,
+            );
           if (openForwards >= maxForwards) {
             logger.info({ ip, dest: `${info.destIP}:${info.destPort}` }, "ssh port forwarding refused: too many");
-            return reject();
+            return refuse(`too many forwarded connections (at most ${maxForwards})`, true);
           }
           openForwards++;
           void bridge
-            .forward(who, { host: info.destIP, port: info.destPort }, { accept, reject })
+            .forward(who, { host: info.destIP, port: info.destPort }, { accept, reject: refuse })
             .catch((err) => logger.error({ err, ip }, "ssh port forwarding failed"))
             .finally(() => {
               openForwards--;

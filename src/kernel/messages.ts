@@ -89,6 +89,23 @@ export const catalogue = {
 
   // Validation of what was sent.
   "issue.required": { en: "required", ja: "入力してください" },
+  // What a name or a title may not hold (kernel/text.ts).
+  "name.control": {
+    en: "must not contain control characters ({char})",
+    ja: "制御文字（{char}）は使えません",
+  },
+  "name.surrogate": {
+    en: "must not contain an unpaired surrogate ({char})",
+    ja: "対になっていないサロゲート（{char}）は使えません",
+  },
+  "name.bidi": {
+    en: "must not contain bidirectional controls ({char})",
+    ja: "文字の向きを変える制御文字（{char}）は使えません",
+  },
+  "name.blank": {
+    en: "must not be empty or only invisible characters",
+    ja: "空白や見えない文字だけにはできません",
+  },
   "issue.type": { en: "expected {expected}", ja: "{expected}で入力してください" },
   "issue.shortString": { en: "must be at least {n} characters", ja: "{n} 文字以上で入力してください" },
   "issue.longString": { en: "must be at most {n} characters", ja: "{n} 文字以内で入力してください" },

@@ -1,5 +1,6 @@
 // What a name or a title may hold: text that shows as what it says, on one line, and is not blank.
 import { z } from "@hono/zod-openapi";
+import { english, type Text, text } from "./messages.ts";
 
 /** C0 and C1 controls (NUL, escape, newline, tab, …) and the line and paragraph separators. */
 const CONTROL = /[\p{Cc}\u2028\u2029]/u;
@@ -13,18 +14,25 @@ const INVISIBLE = /[\p{White_Space}\p{Cf}\u115F\u1160\u3164\uFFA0\u2800]/gu;
 const codePoint = (ch: string) => `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
 /**
- * Why `text` cannot be a name or a title, or null when it can: it holds a control character, an unpaired
- * surrogate or a bidirectional control, or nothing visible at all (empty, spaces, only zero-width characters).
+ * Why `value` cannot be a name or a title, as a catalogue message, or null when it can: it holds a control
+ * character, an unpaired surrogate or a bidirectional control, or nothing visible at all (empty, spaces, only
+ * zero-width characters).
  */
-export function nameProblem(text: string): string | null {
-  const control = CONTROL.exec(text);
-  if (control) return `must not contain control characters (${codePoint(control[0])})`;
-  const surrogate = UNPAIRED_SURROGATE.exec(text);
-  if (surrogate) return `must not contain an unpaired surrogate (${codePoint(surrogate[0])})`;
-  const bidi = BIDI_CONTROL.exec(text);
-  if (bidi) return `must not contain bidirectional controls (${codePoint(bidi[0])})`;
-  if (text.replace(INVISIBLE, "") === "") return "must not be empty or only invisible characters";
+export function nameProblemText(value: string): Text | null {
+  const control = CONTROL.exec(value);
+  if (control) return text("name.control", { char: codePoint(control[0]) });
+  const surrogate = UNPAIRED_SURROGATE.exec(value);
+  if (surrogate) return text("name.surrogate", { char: codePoint(surrogate[0]) });
+  const bidi = BIDI_CONTROL.exec(value);
+  if (bidi) return text("name.bidi", { char: codePoint(bidi[0]) });
+  if (value.replace(INVISIBLE, "") === "") return text("name.blank");
   return null;
+}
+
+/** nameProblemText in English, or null. */
+export function nameProblem(value: string): string | null {
+  const problem = nameProblemText(value);
+  return problem ? english(problem) : null;
 }
 
 /**
@@ -36,7 +44,8 @@ export const NameText = (max = 200) =>
     .string()
     .trim()
     .max(max)
-    .superRefine((text, ctx) => {
-      const problem = nameProblem(text);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    .superRefine((value, ctx) => {
+      // The catalogue message rides along, so that a page or Accept-Language: ja says it in Japanese.
+      const problem = nameProblemText(value);
+      if (problem) ctx.addIssue({ code: "custom", message: english(problem), params: { text: problem } });
     });

@@ -27,7 +27,7 @@ import type { AppEnv } from "../http/router.ts";
 import type { Actor, Role } from "../kernel/actor.ts";
 import { AppError, type FieldProblem, invalidField, localizeError, notFound } from "../kernel/errors.ts";
 import { type IssueLike, issueText, say, type Text, text } from "../kernel/messages.ts";
-import { nameProblem } from "../kernel/text.ts";
+import { nameProblemText } from "../kernel/text.ts";
 import type { Logger } from "../logger.ts";
 import type { Lang, Translate } from "./i18n/i18n.ts";
 
@@ -207,10 +207,10 @@ export function formText(form: Record<string, unknown>, name: string, max = 2000
   return value;
 }
 
-/** A name or a title from a form: `formText`, and refused as the API refuses it (`nameProblem`). */
+/** A name or a title from a form: `formText`, and refused as the API refuses it (`nameProblemText`). */
 export function formName(form: Record<string, unknown>, name: string, max = 200): string {
   const text = formText(form, name, max);
-  const problem = nameProblem(text);
+  const problem = nameProblemText(text);
   if (problem) throw invalidField(name, problem);
   return text;
 }
