@@ -67,6 +67,13 @@ const Env = z.object({
     .positive()
     .default(10)
     .describe("sign-in attempts per address per minute"),
+  AZUSA_BRAND_LINE: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("the line shown under the name on the sign-in page; unset: a line that names no town"),
   AZUSA_METRICS_TOKEN: z
     .string()
     .min(16, "must be at least 16 characters")
@@ -245,6 +252,8 @@ export interface Config {
   trustProxy: boolean;
   signInLimit: number;
   metricsToken: string | undefined;
+  /** The sign-in page's brand line (AZUSA_BRAND_LINE); undefined: the dictionary's own. */
+  brandLine: string | undefined;
   webhookRetryMs: number;
   webhookLoopback: boolean;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
@@ -372,6 +381,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.AZUSA_TRUST_PROXY,
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
     metricsToken: e.AZUSA_METRICS_TOKEN,
+    brandLine: e.AZUSA_BRAND_LINE,
     webhookRetryMs: e.AZUSA_WEBHOOK_RETRY_MS,
     webhookLoopback: e.AZUSA_WEBHOOK_LOOPBACK === "on",
     docker,

@@ -367,6 +367,7 @@ export function buildAzusa(
     wbsLimit: config.wbsLimit,
     trustProxy: config.trustProxy,
     metricsToken: config.metricsToken,
+    brandLine: config.brandLine,
     timesheets,
     settlements,
     deliveries,

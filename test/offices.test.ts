@@ -176,3 +176,24 @@ describe.each(dialects)("offices on %s", (dialect) => {
     }
   });
 });
+
+describe("the brand line", () => {
+  it("names no town unless configured, and shows what AZUSA_BRAND_LINE says", async () => {
+    const plain = await startTestAzusa();
+    try {
+      for (const lang of ["ja", "en"]) {
+        const page = await getPage(plain.anonymous(), `/sign-in?lang=${lang}`);
+        expect(page.html).toMatch(/id="brand-line">[^<]+</);
+        expect(page.html).not.toMatch(/松本|Matsumoto/);
+      }
+    } finally {
+      await plain.stop();
+    }
+    const branded = await startTestAzusa({ env: { AZUSA_BRAND_LINE: "東京の仕事を、上田で" } });
+    try {
+      expect((await getPage(branded.anonymous(), "/sign-in")).html).toContain("東京の仕事を、上田で");
+    } finally {
+      await branded.stop();
+    }
+  });
+});

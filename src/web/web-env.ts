@@ -106,6 +106,8 @@ export interface WebDeps {
   notifications: NotificationService;
   logger: Logger;
   baseUrl: string;
+  /** The sign-in page's brand line; undefined: the dictionary's, which names no town. */
+  brandLine?: string;
   wbsLimit: number;
   trustProxy: boolean;
   /** Terminals on the exec bridge the browser shares with SSH (src/gateway/browser-terminal.ts). */

@@ -33,14 +33,19 @@ function SignIn({
   c,
   next,
   message,
+  brandLine,
 }: {
   c: WebContext;
   next: string;
   message?: { kind: "ok" | "error"; key: MessageKey };
+  brandLine: string | undefined;
 }) {
   const t = c.get("t");
   return (
     <Layout c={c} title={t("signIn.title")}>
+      <p class="hint" id="brand-line">
+        {brandLine ?? t("app.tagline")}
+      </p>
       {message ? <Notice kind={message.kind}>{t(message.key)}</Notice> : null}
       <form method="post" action="/sign-in" class="stack card">
         <input type="hidden" name="next" value={next} />
@@ -126,7 +131,7 @@ export function sessionPages(deps: WebDeps) {
           : c.req.query("welcome")
             ? ({ kind: "ok", key: "signIn.welcome" } as const)
             : undefined;
-      return render(c, <SignIn c={c} next={next} message={message} />);
+      return render(c, <SignIn c={c} next={next} message={message} brandLine={deps.brandLine} />);
     })
     .post("/sign-in", async (c) => {
       const form = await c.req.parseBody();
@@ -137,7 +142,11 @@ export function sessionPages(deps: WebDeps) {
       });
       if (!res.ok) {
         const key = res.status === 429 ? "signIn.throttled" : "signIn.failed";
-        return render(c, <SignIn c={c} next={next} message={{ kind: "error", key }} />, res.status === 429 ? 429 : 401);
+        return render(
+          c,
+          <SignIn c={c} next={next} message={{ kind: "error", key }} brandLine={deps.brandLine} />,
+          res.status === 429 ? 429 : 401,
+        );
       }
       passCookies(c, res);
       const { user } = (await res.json()) as { user: { role: Role } };
