@@ -54,6 +54,9 @@ describe("sources in the tenant's import folder", () => {
     expect(importSource(ok, imports, "tenant-a")).toBe(ok);
     expect(importSource(`file://${ok}`, imports, "tenant-a")).toBe(ok);
     expect(importSource("inside-link", imports, "tenant-a")).toBe(ok);
+    // A name that merely begins with two dots lies inside the folder.
+    makeRepo(join(imports, "tenant-a", "..dotted.git"));
+    expect(importSource("..dotted.git", imports, "tenant-a")).toBe(join(imports, "tenant-a", "..dotted.git"));
   });
 
   it("never reach another tenant's folder, a path leading out, the network, or a path that does not exist", () => {

@@ -19,7 +19,8 @@ function refuse(message: string): AppError {
 /** True when `path` is `base` or lies below it (both resolved). */
 const within = (base: string, path: string) => {
   const rel = relative(base, path);
-  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && rel.split(sep)[0] !== "..");
+  // Only the component `..` leads out: a name such as `..client.git` lies inside.
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 };
 
 /**
