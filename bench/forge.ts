@@ -1,4 +1,4 @@
-// Forge benchmark on a real-sized repository (bench/forge-repo.ts: 2,600 commits, 420 tags, a pack of
+// Forge benchmark on a real-sized repository (bench/support/forge-repo.ts: 2,600 commits, 420 tags, a pack of
 // about 18 MB made by `git fast-import`), with the built-in forge, real workspaces and the real git, side by
 // side in one run: accept → code checked out against a plain `git clone --no-local` in a fresh container of
 // the same image; what a one-line push adds to the canonical repository; opening and reading pull requests;
