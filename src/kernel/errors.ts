@@ -1,5 +1,5 @@
 // The closed set of error codes that every layer may raise, kept below the domain; src/http/errors.ts maps them to HTTP.
-import { catalogue, english, type MessageId, type Reader, say, type Text, text } from "./messages.ts";
+import { catalogue, english, fieldName, type MessageId, type Reader, say, type Text, text } from "./messages.ts";
 
 /** Every failure Azusa reports has one of these codes. */
 export const errorCodes = [
@@ -74,9 +74,12 @@ export const invalidField = (path: string, message: string | Text) => {
 
 /** The name of a field for a reader: its label from the catalogue when it has one, else the path as sent. */
 export function fieldLabel(reader: Reader, path: string): string {
-  const key = `field.${path}`;
-  return key in catalogue ? say(reader, text(key as MessageId)) : path;
+  return sayName(reader, fieldName(path));
 }
+
+/** A name that is a catalogue message (a field's label) or plain text, for a reader. */
+export const sayName = (reader: Reader, name: Text | string): string =>
+  typeof name === "string" ? name : say(reader, name);
 
 /**
  * An error's message and field problems as a reader should see them: from the catalogue in their language

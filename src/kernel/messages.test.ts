@@ -1,6 +1,16 @@
 // The catalogue agrees with itself, and a message reads the same in both languages but for its words.
 import { describe, expect, it } from "vitest";
-import { catalogue, formatMoment, issueText, langFromAcceptLanguage, type MessageId, say, text } from "./messages.ts";
+import {
+  catalogue,
+  fieldName,
+  formatMoment,
+  issueText,
+  langFromAcceptLanguage,
+  type MessageId,
+  say,
+  text,
+  wbsField,
+} from "./messages.ts";
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -12,6 +22,21 @@ describe("the message catalogue", () => {
     );
     expect(mismatched).toEqual([]);
     expect(keys.filter((k) => !catalogue[k].en.trim() || !catalogue[k].ja.trim())).toEqual([]);
+  });
+
+  it("names each field once: a WBS column by its field's label, but its title as 作業名", () => {
+    const ja = (name: ReturnType<typeof fieldName>) => (typeof name === "string" ? name : say("ja", name));
+    expect(ja(wbsField("estimate"))).toBe("見積工数");
+    expect(ja(wbsField("dependsOn"))).toBe("先行作業");
+    expect(ja(wbsField("id"))).toBe("WBS番号");
+    expect(ja(wbsField("title"))).toBe("作業名");
+    expect(ja(fieldName("title"))).toBe("タイトル");
+    expect(ja(wbsField("colour"))).toBe("colour");
+    const labels = Object.keys(catalogue).filter((k) => k.startsWith("field."));
+    const wbsOnly = labels.filter((k) => k.startsWith("field.wbs."));
+    expect(
+      wbsOnly.filter((k) => labels.includes(`field.${k.slice("field.wbs.".length)}`) && k !== "field.wbs.title"),
+    ).toEqual([]);
   });
 
   it("translates the messages inside a message, and shows moments in the reader's zone", () => {

@@ -19,18 +19,11 @@ export interface Text {
 
 /** The catalogue: each message in both languages with the same placeholders (src/kernel/messages.test.ts). */
 export const catalogue = {
-  // Names of fields, used where a message names what was wrong.
+  // Names of fields, used where a message names what was wrong: one label per field path (`fieldName`); a WBS
+  // column reads the same but for the title, which a WBS calls 作業名 (`wbsField`).
   "field.id": { en: "id", ja: "WBS番号" },
   "field.title": { en: "title", ja: "タイトル" },
-  "field.wbs.id": { en: "id", ja: "WBS番号" },
   "field.wbs.title": { en: "title", ja: "作業名" },
-  "field.wbs.parent": { en: "parent", ja: "親WBS" },
-  "field.wbs.skills": { en: "skills", ja: "必要スキル" },
-  "field.wbs.estimate": { en: "estimate", ja: "見積工数" },
-  "field.wbs.dependsOn": { en: "dependsOn", ja: "先行作業" },
-  "field.wbs.acceptanceCriteria": { en: "acceptanceCriteria", ja: "受入基準" },
-  "field.wbs.template": { en: "template", ja: "テンプレート" },
-  "field.wbs.children": { en: "children", ja: "子項目" },
   "field.parent": { en: "parent", ja: "親WBS" },
   "field.skills": { en: "skills", ja: "必要スキル" },
   "field.estimate": { en: "estimate", ja: "見積工数" },
@@ -344,11 +337,9 @@ export const text = (key: MessageId, params?: Record<string, Param>): Text => (p
 /** `text` under another name, for modules where `text` names something else. */
 export const msg = text;
 
-/** A WBS column's name as a message value (作業名, 見積工数, …). */
-export const wbsField = (field: string): Param => {
-  const key = `field.wbs.${field}`;
-  return key in catalogue ? text(key as MessageId) : field;
-};
+/** A WBS column's name as a message value (作業名, 見積工数, …): the field's label, but a WBS calls its title 作業名. */
+export const wbsField = (field: string): Text | string =>
+  field === "title" ? text("field.wbs.title") : fieldName(field);
 
 /** A message with its English words, to spread into an object that keeps both (a WBS problem, a field problem). */
 export const said = (message: Text): { message: string; text: Text } => ({ message: english(message), text: message });
@@ -403,7 +394,7 @@ function sayParam(r: Reader, value: Param): string {
 }
 
 /** A field's name as a message value: its label from the catalogue when it has one, else the path as written. */
-export function fieldName(path: string): Param {
+export function fieldName(path: string): Text | string {
   const key = `field.${path}`;
   return key in catalogue ? text(key as MessageId) : path;
 }

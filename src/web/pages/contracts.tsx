@@ -6,8 +6,8 @@ import { NewContract } from "../../domain/contracts/contract-input.ts";
 import { type Contract, confidentialityLevels, contractTypes } from "../../domain/contracts/contracts.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { ContractPlan, WorkPackage } from "../../domain/packages/packages.service.ts";
-import { AppError, type FieldProblem, fail, fieldLabel } from "../../kernel/errors.ts";
-import { type Reader, say, type Text, text } from "../../kernel/messages.ts";
+import { AppError, type FieldProblem, fail, sayName } from "../../kernel/errors.ts";
+import { say, type Text, text, wbsField } from "../../kernel/messages.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
 import {
   issueProblems,
@@ -191,12 +191,6 @@ function NewContractForm({
   );
 }
 
-/** A WBS column by the name the import's hint uses (作業名, not the generic タイトル). */
-const wbsFieldLabel = (reader: Reader, field: string) => {
-  const label = fieldLabel(reader, `wbs.${field}`);
-  return label === `wbs.${field}` ? fieldLabel(reader, field) : label;
-};
-
 function WbsErrors({ c, errors }: { c: WebContext; errors: RowError[] }) {
   const t = c.get("t");
   const reader = { lang: c.get("lang") };
@@ -209,7 +203,7 @@ function WbsErrors({ c, errors }: { c: WebContext; errors: RowError[] }) {
           {errors.map((e) => (
             <tr>
               <td class="num">{e.row ?? t("wbs.wholeFile")}</td>
-              <td>{e.field ? wbsFieldLabel(reader, e.field) : ""}</td>
+              <td>{e.field ? sayName(reader, wbsField(e.field)) : ""}</td>
               <td>{e.text ? say(reader, e.text) : e.message}</td>
             </tr>
           ))}
