@@ -41,7 +41,7 @@ import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceFiles } from "./domain/workspaces/workspace-files.ts";
-import { createWorkspaceService, leaseOwner } from "./domain/workspaces/workspaces.service.ts";
+import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { createBridge } from "./gateway/bridge.ts";
 import { browserTerminals } from "./gateway/browser-terminal.ts";
 import { hostKeyFingerprint, loadHostKey } from "./gateway/host-key.ts";
@@ -53,7 +53,7 @@ import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { sweepForkBundles } from "./git/fork.ts";
 import { createApp } from "./http/app.ts";
 import { createMetrics } from "./http/metrics.ts";
-import { createJobLock } from "./jobs/job-lock.ts";
+import { createJobLock, processOwner } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createImageKeeper } from "./provisioner/base-image.ts";
@@ -237,7 +237,7 @@ export function buildAzusa(
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
     prepareEarly: (ws) => pulls.prepareRepository(ws.packageId),
     // A crashed process's operation is free again a minute after its last renewal.
-    leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: leaseOwner() }),
+    leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner() }),
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId),
   });
   const pulls = createPullService({

@@ -1,10 +1,12 @@
 // Two Azusa instances on one database: each firing of a schedule runs on one of them only, and a
 // reminder is sent once, on SQLite and PostgreSQL alike.
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import type { KyselyPlugin } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { addDays, tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
-import { createJobLock } from "../src/jobs/job-lock.ts";
+import { createJobLock, processOwner } from "../src/jobs/job-lock.ts";
 import { runSchedule, type Schedule } from "../src/jobs/schedules.ts";
 import { createLogger } from "../src/logger.ts";
 import { type Azusa, buildAzusa } from "../src/server.ts";
@@ -148,6 +150,35 @@ describe.each(dialects)("schedules on two instances sharing %s", (dialect) => {
     expect(await running).toBe(true);
     // The one renewal, and the release: no backlog of renewals ran once the database answered.
     expect(updates).toBe(2);
+  });
+
+  it("tells which leases a live process holds, and frees those of a process of this host that is gone", async () => {
+    const prefix = `test.held.${dialect}:`;
+    const db = a.db.kysely;
+    const expires_at = new Date(Date.now() + 60_000).toISOString();
+    // A process of this host that has exited: its pid is not running any more.
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid as number;
+    const owners = {
+      mine: processOwner(),
+      gone: `${hostname()}/${gone}/deadbeef`,
+      elsewhere: `another-host/${process.pid}/cafe`,
+      opaque: "another-process",
+    };
+    for (const [name, owner] of Object.entries(owners)) {
+      await db
+        .insertInto("job_lock")
+        .values({ name: `${prefix}${name}`, owner, expires_at, slot: "s" })
+        .execute();
+    }
+    await db
+      .insertInto("job_lock")
+      .values({ name: `${prefix}expired`, owner: owners.mine, expires_at: new Date(0).toISOString(), slot: "s" })
+      .execute();
+    expect([...(await b.jobLock.held(prefix))].sort()).toEqual(["elsewhere", "mine", "opaque"]);
+    // The gone process's lease is free at once: another takes it over without waiting for its expiry.
+    const taker = createJobLock({ db, owner: processOwner() });
+    expect(await taker.run(`${prefix}gone`, "t", async () => {})).toBe(true);
+    expect(await taker.run(`${prefix}mine`, "t", async () => {})).toBe(false);
   });
 
   it("sends the Monday reminder for last week's draft once when both instances fire", async () => {

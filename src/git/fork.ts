@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSyn
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { processAlive } from "../kernel/process.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../provisioner/driver.ts";
 
 /** Where the fork lives inside the workspace folder; the checkout's .git/info/exclude hides it. */
@@ -174,22 +175,12 @@ export function sweepForkBundles(scratch: string, now = Date.now()): number {
     if (!m) continue;
     const path = join(scratch, name);
     const mine = m[1] === hostname();
-    const stale = mine ? !alive(Number(m[2])) : now - statSync(path).mtimeMs > 86_400_000;
+    const stale = mine ? !processAlive(Number(m[2])) : now - statSync(path).mtimeMs > 86_400_000;
     if (!stale) continue;
     rmSync(path, { recursive: true, force: true });
     removed++;
   }
   return removed;
-}
-
-/** Whether a process of this host runs with `pid` (this one's own is alive, a bundle of it in flight). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** What bringing a fork's published refs up to date did. */

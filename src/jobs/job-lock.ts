@@ -1,12 +1,26 @@
 // A lock per schedule in the database (a `job_lock` row: owner, expiry and the minute it was taken for),
 // so that instances sharing one database run each firing of a schedule once, on SQLite and PostgreSQL alike.
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.ts";
+import { processAlive } from "../kernel/process.ts";
 import type { Logger } from "../logger.ts";
 
 /** The minute a firing belongs to: every instance woken by the same cron tick agrees on it. */
 export const slotOf = (at: Date): string => new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
+
+/**
+ * An owner that names its process (`<host>/<pid>/<random>`), so that a process of the same host can tell when
+ * the holder is gone (killed, restarted) and free its locks at once rather than wait for them to expire.
+ */
+export const processOwner = (): string => `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+
+/** Whether `owner` names a process of this host that no longer runs; any other owner cannot be asked. */
+function ownerGone(owner: string): boolean {
+  const [host, pid] = owner.split("/");
+  return host === hostname() && !!pid && /^\d+$/.test(pid) && !processAlive(Number(pid));
+}
 
 export interface JobLock {
   /** Who this instance is in the `owner` column. */
@@ -16,6 +30,11 @@ export interface JobLock {
    * and nobody ran this slot already. Resolves to whether it ran.
    */
   run(name: string, slot: string, work: () => Promise<unknown>): Promise<boolean>;
+  /**
+   * The names below `prefix` (without it) whose lock a live holder has: unexpired, and not held by a process of
+   * this host that is gone (`processOwner`); the locks of such a process are released on the way.
+   */
+  held(prefix: string): Promise<Set<string>>;
 }
 
 export function createJobLock({
@@ -77,6 +96,30 @@ export function createJobLock({
 
   return {
     owner,
+    async held(prefix) {
+      const at = now().toISOString();
+      const rows = await db
+        .selectFrom("job_lock")
+        .select(["name", "owner"])
+        .where("name", "like", `${prefix}%`)
+        .where("expires_at", ">", at)
+        .execute();
+      const live = new Set<string>();
+      for (const r of rows) {
+        if (!r.name.startsWith(prefix)) continue;
+        if (!ownerGone(r.owner)) {
+          live.add(r.name.slice(prefix.length));
+          continue;
+        }
+        await db
+          .updateTable("job_lock")
+          .set({ expires_at: at })
+          .where("name", "=", r.name)
+          .where("owner", "=", r.owner)
+          .execute();
+      }
+      return live;
+    },
     async run(name, slot, work) {
       if (!(await acquire(name, slot))) return false;
       // Renewals never overlap: a tick that finds one still in flight is skipped, so a slow database

@@ -1,7 +1,6 @@
 // One workspace per assignment: provisioned from the package's template when the engineer accepts,
 // started, stopped and destroyed through the workspace driver, every change with its reason, audited.
 import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -60,20 +59,6 @@ const toWorkspace = (r: WorkspaceTable): Workspace => ({
 const refOf = (r: WorkspaceTable): WorkspaceRef | null =>
   r.container_id && r.volume ? { id: r.id, containerId: r.container_id, volume: r.volume } : null;
 
-/** The owner of this process's leases: its host and process id, so that a restart on the host sees it is gone. */
-export const leaseOwner = (): string => `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
-
-/** Whether a lease owner is a process of this host that no longer runs. */
-function ownerGone(owner: string): boolean {
-  const [host, pid] = owner.split("/");
-  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
 export function createWorkspaceService({
   db,
   audit,
@@ -110,7 +95,11 @@ export function createWorkspaceService({
    * Leases of workspace operations shared by the processes on one database (owner, expiry, renewed while the
    * operation runs): a provisioning or checkout another live process holds is neither resumed nor cleaned up.
    */
-  leases?: { run(name: string, slot: string, work: () => Promise<unknown>): Promise<boolean> };
+  leases?: {
+    run(name: string, slot: string, work: () => Promise<unknown>): Promise<boolean>;
+    /** The workspaces (`workspace:<id>` names, prefix given) whose operation a live process holds. */
+    held(prefix: string): Promise<Set<string>>;
+  };
   now?: () => Date;
   /**
    * Runs in the started container once it is handed over (the forge checks out the package's fork); no
@@ -290,32 +279,8 @@ export function createWorkspaceService({
     return tracked;
   }
 
-  /**
-   * Workspaces whose operation a live process (this one or another) holds the lease of. A lease of a process
-   * of this host that is gone (killed, restarted) is released at once rather than left to expire.
-   */
-  async function leased(): Promise<Set<string>> {
-    const rows = await db
-      .selectFrom("job_lock")
-      .select(["name", "owner"])
-      .where("name", "like", "workspace:%")
-      .where("expires_at", ">", now().toISOString())
-      .execute();
-    const live = new Set<string>();
-    for (const r of rows) {
-      if (!ownerGone(r.owner)) {
-        live.add(r.name.slice("workspace:".length));
-        continue;
-      }
-      await db
-        .updateTable("job_lock")
-        .set({ expires_at: now().toISOString() })
-        .where("name", "=", r.name)
-        .where("owner", "=", r.owner)
-        .execute();
-    }
-    return live;
-  }
+  /** Workspaces whose operation a live process (this one or another) holds the lease of. */
+  const leased = async (): Promise<Set<string>> => (leases ? leases.held("workspace:") : new Set());
 
   /** Provisions `row` in the background; `settled`, `ready` and `drain` wait for it, reconcile leaves it alone. */
   function startProvisioning(row: WorkspaceTable): void {
