@@ -22,6 +22,9 @@ export function chooseLang({ query, cookie }: { query?: string | null; cookie?: 
   return "ja";
 }
 
+/** Whether the dictionary has this key (every language has the same keys: i18n.test.ts). */
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(ja, key);
+
 /** The translator of one language. */
 export function translator(lang: Lang): Translate {
   const dict = dictionaries[lang];

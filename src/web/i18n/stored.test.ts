@@ -24,5 +24,8 @@ describe("stored evidence on a Japanese page", () => {
     expect(sessionEnd(ja, "exited")).toBe("終了");
     expect(invitationStatus(ja, "pending")).toBe("受諾待ち");
     expect(invitationStatus(translator("en"), "accepted")).toBe("accepted");
+    expect(invitationStatus(ja, "constructor")).toBe("constructor");
+    expect(activity(ja, "ssh toString")).toBe("ssh toString");
+    expect(workspaceReason(ja, "started by toString")).toBe("toStringが起動しました");
   });
 });

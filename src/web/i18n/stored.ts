@@ -1,7 +1,7 @@
 // Words the services store as evidence in English (why a workspace changed state, what it was last used
 // for, why a session ended), shown in the page's language: each known form is a dictionary entry, its
 // variable parts kept; a form not known here is shown as stored rather than guessed.
-import type { MessageKey, Translate } from "./i18n.ts";
+import { isMessageKey, type MessageKey, type Translate } from "./i18n.ts";
 
 type Rule = [RegExp, MessageKey, ...string[]];
 
@@ -37,11 +37,10 @@ const sessionEnds: Rule[] = [
   [/^failed: (?<detail>.*)$/s, "end.failed"],
 ];
 
-const roleKeys: Record<string, MessageKey> = {
-  operator: "role.operator",
-  contractor: "role.contractor",
-  lead: "role.lead",
-  engineer: "role.engineer",
+/** A stored word's dictionary entry under `prefix` (`role.` + `engineer`), or the word as stored. */
+const known = (t: Translate, prefix: string, stored: string): string => {
+  const key = `${prefix}${stored}`;
+  return isMessageKey(key) ? t(key) : stored;
 };
 
 function apply(t: Translate, rules: Rule[], stored: string): string {
@@ -49,7 +48,7 @@ function apply(t: Translate, rules: Rule[], stored: string): string {
     const m = pattern.exec(stored);
     if (!m) continue;
     const vars: Record<string, string> = { ...m.groups };
-    if (vars.role) vars.role = roleKeys[vars.role] ? t(roleKeys[vars.role] as MessageKey) : vars.role;
+    if (vars.role) vars.role = known(t, "role.", vars.role);
     if (vars.why) vars.why = vars.why === "cancelled" ? t("state.cancelled") : vars.why;
     return t(key, vars);
   }
@@ -70,31 +69,9 @@ export function activity(t: Translate, stored: string | null): string {
   const [transport = "", kind = ""] = stored.split(" ", 2);
   const transportKey = `activity.transport.${transport}`;
   const kindKey = `activity.kind.${kind}`;
-  const known = (key: string): key is MessageKey => key in transportKeys || key in kindKeys;
-  if (!known(transportKey) || !known(kindKey)) return stored;
+  if (!isMessageKey(transportKey) || !isMessageKey(kindKey)) return stored;
   return t("activity.what", { transport: t(transportKey), kind: t(kindKey) });
 }
 
-const transportKeys = { "activity.transport.ssh": 1, "activity.transport.browser": 1 };
-const kindKeys = {
-  "activity.kind.shell": 1,
-  "activity.kind.exec": 1,
-  "activity.kind.subsystem": 1,
-  "activity.kind.sftp": 1,
-  "activity.kind.forward": 1,
-  "activity.kind.local": 1,
-  "activity.kind.x11": 1,
-};
-
 /** An invitation's status in the page's language. */
-export function invitationStatus(t: Translate, status: string): string {
-  const key = `invitation.status.${status}`;
-  return key in statusKeys ? t(key as MessageKey) : status;
-}
-
-const statusKeys = {
-  "invitation.status.pending": 1,
-  "invitation.status.accepted": 1,
-  "invitation.status.revoked": 1,
-  "invitation.status.expired": 1,
-};
+export const invitationStatus = (t: Translate, status: string): string => known(t, "invitation.status.", status);
