@@ -176,7 +176,10 @@ program
   .command("settings")
   .description("list the environment variables Azusa reads")
   .action(() => {
-    for (const s of settings) process.stdout.write(`${s.name.padEnd(20)} ${s.description}\n`);
+    for (const s of settings) {
+      const fallback = s.default === undefined ? "" : ` (default ${s.default})`;
+      process.stdout.write(`${s.name.padEnd(20)} ${s.description}${fallback}\n`);
+    }
   });
 
 try {

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, settings } from "./config.ts";
 
 describe("loadConfig", () => {
   it("works with nothing set: port 8080, data under ./data, SQLite there, the local Docker socket", () => {
@@ -52,5 +54,24 @@ describe("loadConfig", () => {
     expect(names.sort()).toEqual(["AZUSA_PORT", "AZUSA_SECRET", "AZUSA_TRUST_PROXY", "DOCKER_HOST"]);
     // A secret is never echoed back, even when it is wrong.
     expect((caught as ConfigError).message).not.toContain('"short"');
+  });
+});
+
+describe("the README's settings table", () => {
+  // The table is what operators read; it must name exactly the variables config.ts reads, with their defaults.
+  const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Settings\n"), readme.indexOf("\n## Operations\n"));
+  const rows = new Map(
+    [...section.matchAll(/^\| `([A-Z_]+)` *\| *([^|]*?) *\|/gm)].map((m) => [m[1] as string, m[2] as string]),
+  );
+
+  it("lists every setting config.ts reads, and nothing else", () => {
+    expect([...rows.keys()].sort()).toEqual(settings.map((s) => s.name).sort());
+  });
+
+  it("gives each fixed default as config.ts applies it", () => {
+    for (const s of settings.filter((s) => s.default !== undefined)) {
+      expect(rows.get(s.name), s.name).toBe(`\`${s.default}\``);
+    }
   });
 });

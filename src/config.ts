@@ -11,7 +11,13 @@ const port = z.coerce.number().int().min(0).max(65535);
 const Env = z.object({
   AZUSA_PORT: port.default(8080).describe("HTTP port of the API and pages"),
   AZUSA_HOST: z.string().min(1).default("0.0.0.0").describe("address the HTTP server binds"),
-  AZUSA_DATA_DIR: z.string().min(1).default("./data").describe("where SQLite and the session secret live"),
+  AZUSA_DATA_DIR: z
+    .string()
+    .min(1)
+    .default("./data")
+    .describe(
+      "where Azusa keeps its files: the SQLite database, generated secret, instance id and SSH host key, repositories, recordings, workspace disks",
+    ),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL (leave unset for SQLite)")
@@ -50,7 +56,9 @@ const Env = z.object({
   AZUSA_SCHEDULES: z
     .enum(["on", "off"])
     .default("on")
-    .describe("run the schedules (offer expiry every minute, vetting expiry daily at 00:05 Asia/Tokyo)"),
+    .describe(
+      "off stops every schedule (expiries, reminders, webhook retries, workspace reconcile and idle stop, pull refresh)",
+    ),
   AZUSA_TEMPLATES_DIR: z
     .string()
     .min(1)
@@ -66,7 +74,7 @@ const Env = z.object({
     .int()
     .positive()
     .default(10)
-    .describe("sign-in attempts per address per minute"),
+    .describe("sign-in attempts per address per minute, counted in each process's memory"),
   AZUSA_BRAND_LINE: z
     .string()
     .trim()
@@ -296,11 +304,15 @@ export class StartupError extends Error {
   }
 }
 
-/** The settings table, for the README and `azusa config`. */
-export const settings = Object.entries(Env.shape).map(([name, schema]) => ({
-  name,
-  description: schema.description ?? "",
-}));
+/** The settings table, for the README and `azusa settings`: each variable, what it means, and its default when it has a fixed one. */
+export const settings = Object.entries(Env.shape).map(([name, schema]) => {
+  const fallback: unknown = schema.safeParse(undefined).data;
+  return {
+    name,
+    description: schema.description ?? "",
+    default: fallback === undefined ? undefined : String(fallback),
+  };
+});
 
 /**
  * The audit chain's key: AZUSA_AUDIT_KEY, or the file AZUSA_AUDIT_KEY_FILE names (outside the data
