@@ -108,6 +108,19 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     expect(await verify()).toMatchObject({ code: 0 });
   });
 
+  it("names an event edited by someone who also marks the chain as not yet keyed and links it plainly", {
+    timeout: 120_000,
+  }, async () => {
+    // Every link redone in plain SHA-256 from the first event, as an unkeyed chain would have them.
+    await forge(1, {}, null);
+    await forge(2, { action: "package.cancelled" }, null);
+    await azusa.db.kysely.updateTable("audit_head").set({ keyed: 0 }).where("id", "=", 1).execute();
+    const res = await verify();
+    expect(res.code).toBe(1);
+    expect(res.stdout).not.toMatch(/intact/);
+    expect(res.stdout).toMatch(/^audit chain broken at event 1: not keyed \(/);
+  });
+
   it("finds the newest events removed with the head moved back, against the checkpoints written outside", {
     timeout: 120_000,
   }, async () => {
@@ -165,7 +178,10 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     // As an older Azusa left it: plain SHA-256 links, not keyed.
     await forge(1, {}, null);
     await azusa.db.kysely.updateTable("audit_head").set({ keyed: 0 }).where("id", "=", 1).execute();
-    expect(await verify()).toMatchObject({ code: 0, stdout: "audit chain intact: 5 events\n" });
+    // Its plain links hold, yet verify does not call it intact: only a start keys it, after checking them.
+    const unkeyed = await verify();
+    expect(unkeyed.code).toBe(1);
+    expect(unkeyed.stdout).toMatch(/^audit chain broken at event 1: not keyed \(/);
     expect(await azusa.audit.adoptKey()).toEqual({ adopted: 5 });
     expect(await azusa.audit.adoptKey()).toEqual({ adopted: 0 });
     expect(await verify()).toMatchObject({ code: 0, stdout: "audit chain intact: 5 events\n" });

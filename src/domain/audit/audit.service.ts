@@ -126,6 +126,54 @@ export function createAuditService({
     return { ...c, mac: checkpointMac(key, c) };
   }
 
+  /** Walks the chain with its links made under `linkKey` (null: plain SHA-256). */
+  async function walk(linkKey: string | null): Promise<VerifyResult> {
+    const pageSize = 1000;
+    let expectedSeq = 1;
+    let prevHash = GENESIS_HASH;
+    let checked = 0;
+    for (;;) {
+      const rows = await db
+        .selectFrom("audit_event")
+        .selectAll()
+        .where("seq", ">=", expectedSeq)
+        .orderBy("seq", "asc")
+        .limit(pageSize)
+        .execute();
+      for (const raw of rows) {
+        const row = { ...raw, seq: Number(raw.seq) };
+        if (row.seq !== expectedSeq) {
+          return { ok: false, checked, firstBad: { seq: expectedSeq, problem: "removed" } };
+        }
+        if (row.prev_hash !== prevHash) {
+          // The previous row was rewritten with a fresh hash (or this row's link was edited).
+          const seq = Math.max(row.seq - 1, 1);
+          return {
+            ok: false,
+            checked,
+            firstBad: { seq, problem: `changed (event ${row.seq} no longer links to it)` },
+          };
+        }
+        if (hashEvent(row, linkKey) !== row.hash) {
+          return { ok: false, checked, firstBad: { seq: row.seq, problem: "changed" } };
+        }
+        prevHash = row.hash;
+        expectedSeq = row.seq + 1;
+        checked++;
+      }
+      if (rows.length < pageSize) break;
+    }
+    const head = await db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirst();
+    if (!head) return { ok: false, checked, firstBad: { seq: 1, problem: "chain head missing" } };
+    if (Number(head.seq) >= expectedSeq) {
+      return { ok: false, checked, firstBad: { seq: expectedSeq, problem: "removed" } };
+    }
+    if (head.hash !== prevHash) {
+      return { ok: false, checked, firstBad: { seq: expectedSeq - 1, problem: "changed" } };
+    }
+    return { ok: true, checked };
+  }
+
   return {
     checkpoint,
 
@@ -313,55 +361,25 @@ export function createAuditService({
       }));
     },
 
-    /** Walks the whole chain in order and names the first row that was changed or removed. */
+    /**
+     * Walks the whole chain in order and names the first row that was changed or removed. Links are checked
+     * under the key only: a chain marked not keyed is walked by its plain links to name where it breaks, and
+     * is refused even when they hold, since anyone who can write the database can mark it so and redo them.
+     */
     async verify(): Promise<VerifyResult> {
-      const pageSize = 1000;
-      // A chain not yet keyed (its Azusa has not started since the key came) is walked by its plain links.
-      const keyed = await db.selectFrom("audit_head").select("keyed").where("id", "=", 1).executeTakeFirst();
-      const linkKey = Number(keyed?.keyed) === 1 ? key : null;
-      let expectedSeq = 1;
-      let prevHash = GENESIS_HASH;
-      let checked = 0;
-      for (;;) {
-        const rows = await db
-          .selectFrom("audit_event")
-          .selectAll()
-          .where("seq", ">=", expectedSeq)
-          .orderBy("seq", "asc")
-          .limit(pageSize)
-          .execute();
-        for (const raw of rows) {
-          const row = { ...raw, seq: Number(raw.seq) };
-          if (row.seq !== expectedSeq) {
-            return { ok: false, checked, firstBad: { seq: expectedSeq, problem: "removed" } };
-          }
-          if (row.prev_hash !== prevHash) {
-            // The previous row was rewritten with a fresh hash (or this row's link was edited).
-            const seq = Math.max(row.seq - 1, 1);
-            return {
-              ok: false,
-              checked,
-              firstBad: { seq, problem: `changed (event ${row.seq} no longer links to it)` },
-            };
-          }
-          if (hashEvent(row, linkKey) !== row.hash) {
-            return { ok: false, checked, firstBad: { seq: row.seq, problem: "changed" } };
-          }
-          prevHash = row.hash;
-          expectedSeq = row.seq + 1;
-          checked++;
-        }
-        if (rows.length < pageSize) break;
-      }
-      const head = await db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirst();
-      if (!head) return { ok: false, checked, firstBad: { seq: 1, problem: "chain head missing" } };
-      if (Number(head.seq) >= expectedSeq) {
-        return { ok: false, checked, firstBad: { seq: expectedSeq, problem: "removed" } };
-      }
-      if (head.hash !== prevHash) {
-        return { ok: false, checked, firstBad: { seq: expectedSeq - 1, problem: "changed" } };
-      }
-      return { ok: true, checked };
+      const head = await db.selectFrom("audit_head").select("keyed").where("id", "=", 1).executeTakeFirst();
+      if (Number(head?.keyed) === 1) return walk(key);
+      const plain = await walk(null);
+      if (!plain.ok || plain.checked === 0) return plain;
+      return {
+        ok: false,
+        checked: 0,
+        firstBad: {
+          seq: 1,
+          problem:
+            "not keyed (plain SHA-256 links, which anyone who can write the database can redo; Azusa keys the chain when it starts, so check this one against the checkpoints)",
+        },
+      };
     },
   };
 }
