@@ -67,7 +67,7 @@ export function createSessionService({
 }: {
   db: Kysely<Database>;
   audit: AuditService;
-  /** Recordings are kept below it (`recordings/<tenant>/<session>.cast`). */
+  /** Recordings are kept below it (`recordings/<tenant>/<session>.cast.gz`). */
   dataDir: string;
 }) {
   /** Operators, and leads named on the package's contract; everyone else gets NOT_FOUND. */
