@@ -68,7 +68,7 @@ const Env = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true")
-    .describe("take the client address from X-Forwarded-For"),
+    .describe("take the client address from X-Forwarded-For (its last hop, the one the proxy adds)"),
   AZUSA_SIGNIN_LIMIT: z.coerce
     .number()
     .int()

@@ -2,7 +2,10 @@
 import type { IncomingMessage } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 
-/** The client's address: the socket's peer, or the first X-Forwarded-For hop behind a trusted proxy. */
+/**
+ * The client's address: the socket's peer, or behind a trusted proxy the address that proxy saw, the last
+ * X-Forwarded-For hop (the hops before it are whatever the client sent, and anyone can send one).
+ */
 export function clientIp(
   c: { req: { header(name: string): string | undefined }; env?: Partial<HttpBindings> },
   trustProxy: boolean,
@@ -13,10 +16,10 @@ export function clientIp(
 /** The same for a request node's HTTP server hands over as it is (the IDE listener's). */
 export function requestIp(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = req.headers["x-forwarded-for"];
-  return addressOf(Array.isArray(forwarded) ? forwarded[0] : forwarded, req.socket.remoteAddress, trustProxy);
+  return addressOf(Array.isArray(forwarded) ? forwarded.join(",") : forwarded, req.socket.remoteAddress, trustProxy);
 }
 
 function addressOf(forwardedFor: string | undefined, peer: string | undefined, trustProxy: boolean): string {
-  const forwarded = trustProxy ? forwardedFor?.split(",")[0]?.trim() : undefined;
+  const forwarded = trustProxy ? forwardedFor?.split(",").at(-1)?.trim() : undefined;
   return forwarded || peer || "unknown";
 }

@@ -58,7 +58,7 @@ export function gitRoutes(deps: {
   audit: AuditService;
   /** Failed sign-ins per client address per minute before 429; the sign-in form's limit. */
   signInLimit?: number;
-  /** Behind a trusted proxy the client is the first X-Forwarded-For hop, as for sign-in. */
+  /** Behind a trusted proxy the client is the last X-Forwarded-For hop (the proxy's), as for sign-in. */
   trustProxy: boolean;
 }) {
   const app = new Hono<AppEnv>();
