@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what Azusa needs on a Debian machine, and only what is missing:
-#   the Docker engine (docker.io, dockerd started in the background), iptables, git and Node dependencies;
-#   with --for-tests also PostgreSQL (a cluster started, role "azusa" able to create test databases),
-#   the OpenSSH and PuTTY clients, asciinema, iproute2, Chromium with a Japanese font and a static busybox.
+#   the Docker engine (docker.io, dockerd started in the background), iptables, git, e2fsprogs and losetup
+#   (size-limited workspace disks) and Node dependencies; with --for-tests also PostgreSQL (a cluster
+#   started, role "azusa" able to create test databases), the OpenSSH, PuTTY and dropbear clients,
+#   asciinema, script, iproute2, Chromium with a Japanese font and a static busybox.
 #   Safe to run again: a second run changes nothing.
 set -euo pipefail
 
