@@ -135,6 +135,7 @@ describe.each(dialects)("task batches on %s", (dialect) => {
         expect((await res.json()).error.code).toBe("NOT_FOUND");
       }
       const list = await client.get(`/api/v1/contracts/${contractId}/task-batches`);
+      expect(list.status).toBe(404);
       expect((await list.json()).items ?? []).toEqual([]);
       expect((await client.post(`/api/v1/task-batches/${batchId}/items`, { csv: "金額\n1\n" })).status).toBe(404);
       expect((await client.post(`/api/v1/contracts/${contractId}/task-batches`, batch)).status).toBe(404);

@@ -103,13 +103,19 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
     return row;
   }
 
+  /** The contract if the actor sees it; otherwise NOT_FOUND, as for any foreign id. */
+  async function contractRow(actor: Actor, contractId: string): Promise<{ id: string; tenant_id: string }> {
+    const contract = await visibleContracts(db, actor)
+      .select(["contract.id", "contract.tenant_id"])
+      .where("contract.id", "=", contractId)
+      .executeTakeFirst();
+    if (!contract) throw notFound("contract");
+    return contract;
+  }
+
   const service = {
     async create(actor: Actor, contractId: string, input: NewTaskBatch): Promise<TaskBatch> {
-      const contract = await visibleContracts(db, actor)
-        .select(["contract.id", "contract.tenant_id"])
-        .where("contract.id", "=", contractId)
-        .executeTakeFirst();
-      if (!contract) throw notFound("contract");
+      const contract = await contractRow(actor, contractId);
       const { userId } = requireContractor(actor);
       checkFields(input.fields);
       const now = new Date().toISOString();
@@ -139,6 +145,7 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
     },
 
     async list(actor: Actor, contractId: string): Promise<TaskBatch[]> {
+      await contractRow(actor, contractId);
       const rows = await visibleBatches(actor)
         .selectAll("task_batch")
         .where("task_batch.contract_id", "=", contractId)
