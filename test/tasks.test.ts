@@ -104,6 +104,25 @@ describe.each(dialects)("task batches on %s", (dialect) => {
     expect(page.map((i: { seq: number }) => i.seq)).toEqual([3]);
   });
 
+  it("numbers the items of two imports sent at once one after the other", async () => {
+    const created = await as.contractor.post(`/api/v1/contracts/${contractId}/task-batches`, {
+      ...batch,
+      title: "同時取込",
+    });
+    const id = (await created.json()).id;
+    const rows = (n: number) => `金額\n${`${n}\n`.repeat(2000)}`;
+    const [a, b] = await Promise.all([
+      as.contractor.post(`/api/v1/task-batches/${id}/items`, { csv: rows(1) }),
+      as.contractor.post(`/api/v1/task-batches/${id}/items`, { csv: rows(2) }),
+    ]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const counts = [(await a.json()).itemCount, (await b.json()).itemCount].sort((x, y) => x - y);
+    expect(counts).toEqual([2000, 4000]);
+    const items = (await (await as.contractor.get(`/api/v1/task-batches/${id}/items?limit=400&after=1800`)).json())
+      .items;
+    expect(items.map((i: { seq: number }) => i.seq)).toEqual(Array.from({ length: 400 }, (_, i) => 1800 + i + 1));
+  });
+
   it("refuses a CSV with an unknown column, an individual-number column or a ragged row, and writes nothing", async () => {
     const before = (await (await as.contractor.get(`/api/v1/task-batches/${batchId}`)).json()).itemCount;
     for (const csv of [

@@ -199,6 +199,9 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
 
       const now = new Date().toISOString();
       return db.transaction().execute(async (trx) => {
+        // Touching the batch first takes its row lock: a second import at once waits here, then numbers its
+        // items after these, instead of reading the same last position and colliding on (batch, seq).
+        await trx.updateTable("task_batch").set({ updated_at: now }).where("id", "=", batchId).execute();
         const last = await trx
           .selectFrom("task_item")
           .select((eb) => eb.fn.max("seq").as("seq"))
