@@ -67,17 +67,18 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
     expect((await workspaces.reconcile()).provisioned).toBe(0);
   });
 
-  it("a provisioning another live process holds the lease of is left alone, and resumed once the lease expires", async () => {
-    const packageId = w.ukeoi.packages["1.1.2"] as string;
-    const { assignmentId, engineerId } = await acceptedWithoutWorkspace(packageId, "kato");
-    const { db, workspaces } = w.t.running.azusa;
-    const kysely = db.kysely;
+  /**
+   * Another process (same instance) has made the workspace row of an assignment and is provisioning it; with
+   * `leased`, its lease was renewed a moment ago. Returns the row's id and the lease.
+   */
+  const provisioningElsewhere = async (packageId: string, name: string, { leased = true } = {}) => {
+    const { assignmentId, engineerId } = await acceptedWithoutWorkspace(packageId, name);
+    const kysely = w.t.running.azusa.db.kysely;
     const pkg = await kysely
       .selectFrom("work_package")
       .selectAll()
       .where("id", "=", packageId)
       .executeTakeFirstOrThrow();
-    // Another process (same instance) has made the row and is provisioning it, its lease renewed a moment ago.
     const id = randomUUID();
     const at = new Date().toISOString();
     await kysely
@@ -101,21 +102,32 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
       })
       .execute();
     const lease = { name: `workspace:${id}`, owner: "another-process", slot: "its-slot" };
-    await kysely
-      .insertInto("job_lock")
-      .values({ ...lease, expires_at: new Date(Date.now() + 60_000).toISOString() })
-      .execute();
-    const resumed = () =>
+    const take = () =>
       kysely
-        .selectFrom("audit_event")
-        .select("seq")
-        .where("action", "=", "workspace.resumed")
-        .where("subject", "=", `workspace:${id}`)
+        .insertInto("job_lock")
+        .values({ ...lease, expires_at: new Date(Date.now() + 60_000).toISOString() })
         .execute();
+    if (leased) await take();
+    return { id, lease, take };
+  };
+
+  const resumed = (id: string) =>
+    w.t.running.azusa.db.kysely
+      .selectFrom("audit_event")
+      .select("seq")
+      .where("action", "=", "workspace.resumed")
+      .where("subject", "=", `workspace:${id}`)
+      .execute();
+
+  it("a provisioning another live process holds the lease of is left alone, and resumed once the lease expires", async () => {
+    const packageId = w.ukeoi.packages["1.1.2"] as string;
+    const { db, workspaces } = w.t.running.azusa;
+    const kysely = db.kysely;
+    const { id, lease } = await provisioningElsewhere(packageId, "kato");
 
     await workspaces.reconcile();
     await workspaces.drain();
-    expect(await resumed()).toHaveLength(0);
+    expect(await resumed(id)).toHaveLength(0);
     const untouched = await kysely
       .selectFrom("workspace")
       .select("state")
@@ -131,8 +143,29 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
       .execute();
     await workspaces.reconcile();
     await workspaces.drain();
-    expect(await resumed()).toHaveLength(1);
+    expect(await resumed(id)).toHaveLength(1);
     const settled = await kysely.selectFrom("workspace").select("state").where("id", "=", id).executeTakeFirstOrThrow();
     expect(settled.state).toBe("failed"); // the template's image is never built
+  });
+
+  it("a provisioning another process begins while reconcile runs is left to it", async () => {
+    const packageId = w.ukeoi.packages["1.2.1"] as string;
+    const { db, workspaces, driver } = w.t.running.azusa;
+    // Its row is there when reconcile begins; its lease is taken while reconcile asks the engine.
+    const { id, take } = await provisioningElsewhere(packageId, "ito", { leased: false });
+    const inventory = driver.inventory;
+    driver.inventory = async () => {
+      await take();
+      return inventory.call(driver);
+    };
+    try {
+      await workspaces.reconcile();
+    } finally {
+      driver.inventory = inventory;
+    }
+    await workspaces.drain();
+    expect(await resumed(id)).toHaveLength(0);
+    const row = await db.kysely.selectFrom("workspace").select("state").where("id", "=", id).executeTakeFirstOrThrow();
+    expect(row.state).toBe("provisioning");
   });
 });

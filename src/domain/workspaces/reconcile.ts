@@ -23,8 +23,11 @@ export interface ReconcileDeps {
   audit: AuditService;
   driver: WorkspaceDriver;
   actor: Actor;
-  /** Workspaces this process is provisioning now: their objects are half-made on purpose. */
-  busy(): Set<string>;
+  /**
+   * Workspaces a live process (this one, or another on the same database) is provisioning or checking out now:
+   * their objects are half-made on purpose. Asked before the rows are read and again after the engine is.
+   */
+  busy(): Set<string> | Promise<Set<string>>;
   /** Warm-pool ids the pool holds or is making. */
   pooled(): Set<string>;
   /** Moves a row to a state with its reason, audited (the workspace service's setState). */
@@ -53,11 +56,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     provisioned: 0,
   };
   // Rows first, then the engine: an object made after the rows were read belongs to a busy workspace.
-  const busyBefore = deps.busy();
+  const busyBefore = await deps.busy();
   const pooledBefore = deps.pooled();
   const rows = await db.selectFrom("workspace").selectAll().where("state", "in", live).execute();
   const objects = await driver.inventory();
-  const busy = new Set([...busyBefore, ...deps.busy()]);
+  const busy = new Set([...busyBefore, ...(await deps.busy())]);
   const pooled = new Set([...pooledBefore, ...deps.pooled()]);
   const kept = new Set<string>();
   const labelled = (id: string) => objects.filter((o) => o.workspaceId === id);

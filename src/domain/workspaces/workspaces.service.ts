@@ -573,14 +573,19 @@ export function createWorkspaceService({
      * rows a crash left in `provisioning`. Every action is audited.
      */
     async reconcile(): Promise<ReconcileResult> {
-      // Work another process holds the lease of is its own, however it looks from here.
-      const elsewhere = await leased();
+      // Work another process holds the lease of is its own, however it looks from here: asked again after the
+      // engine's inventory, since another process may have begun a provisioning since the rows were read.
+      let elsewhere = new Set<string>();
+      const busy = async () => {
+        elsewhere = new Set([...elsewhere, ...(await leased())]);
+        return new Set([...inFlight.keys(), ...elsewhere]);
+      };
       const result = await reconcile({
         db,
         audit,
         driver,
         actor: { kind: "system", name: "reconcile" },
-        busy: () => new Set([...inFlight.keys(), ...elsewhere]),
+        busy,
         pooled: () => pool?.holds() ?? new Set(),
         setState: (row, state, reason, details) =>
           setState(row, { kind: "system", name: "reconcile" }, state, reason, details),
@@ -594,6 +599,7 @@ export function createWorkspaceService({
         .where("state", "in", ["running", "stopped"])
         .where("prepared_at", "is", null)
         .execute();
+      await busy();
       for (const row of unprepared) {
         if (inFlight.has(row.id) || elsewhere.has(row.id)) continue;
         resumeCheckout(row);
@@ -611,8 +617,16 @@ export function createWorkspaceService({
         .where("assignment.started_at", "<=", new Date(now().getTime() - 60_000).toISOString())
         .execute();
       for (const a of bare) {
-        await service.provisionForAssignment(a.id);
-        result.provisioned++;
+        try {
+          await service.provisionForAssignment(a.id);
+          result.provisioned++;
+        } catch (err) {
+          // Another process's reconcile made it a moment ago (one workspace per assignment); the others go on.
+          logger.warn(
+            { assignment: a.id, err: err instanceof Error ? err.message : String(err) },
+            "provisioning an assignment left without a workspace failed",
+          );
+        }
       }
       return result;
     },
