@@ -119,6 +119,8 @@ describe.each(dialects)("availability on %s", (dialect) => {
     });
     expect(bad.status).toBe(400);
     expect(bad.html).toContain("windows.0.end");
+    expect(bad.html).toContain("開始より後にしてください");
+    expect(bad.html).not.toContain("must be after start");
     for (const client of [as.operator, as.contractor, as.lead]) {
       expect((await getPage(client, "/my-availability")).status).toBe(404);
     }

@@ -159,6 +159,15 @@ describe.each(dialects)("offices on %s", (dialect) => {
     });
     expect(bad.status).toBe(400);
     expect(bad.html).toContain("timeZone");
+    // The refusals read in the page's language, as every other form's do.
+    expect(bad.html).toContain("タイムゾーン名として読めません");
+    expect(bad.html).not.toContain("not a known time zone");
+    const taken = await postForm(as.root, "/offices", {
+      _csrf: csrfTokenIn(list.html),
+      ...office("北オフィス", "北町"),
+    });
+    expect(taken.status).toBe(400);
+    expect(taken.html).toContain("「北オフィス」という名前のオフィスはすでにあります");
 
     const own = await getPage(as.operator, `/offices/${northId}`);
     expect(own.html).toContain("sato@north.example");

@@ -111,6 +111,7 @@ export const catalogue = {
   "issue.oneOf": { en: "must be one of {values}", ja: "{values} のいずれかにしてください" },
   "issue.unknownField": { en: "unknown field", ja: "この項目は受け付けていません" },
   "issue.invalid": { en: "is not valid", ja: "正しくありません" },
+  "issue.timeZone": { en: "not a known time zone", ja: "タイムゾーン名として読めません（例: Asia/Tokyo）" },
   "issue.summary": { en: "invalid {target}: {problems}", ja: "送信内容（{target}）を確認してください: {problems}" },
   "issue.problem": { en: "{field}: {message}", ja: "{field}: {message}" },
   "type.number": { en: "a number", ja: "数値" },
@@ -319,6 +320,26 @@ export const catalogue = {
     ja: "{path} の {line} 行目は差分に含まれていません",
   },
   "pulls.sayWhat": { en: "say what should change", ja: "何を修正すべきかを書いてください" },
+
+  // Offices and engineers' availability.
+  "offices.nameTaken": {
+    en: 'an office named "{name}" already exists',
+    ja: "「{name}」という名前のオフィスはすでにあります",
+  },
+  "availability.time": {
+    en: "must be a time HH:MM between 00:00 and 24:00",
+    ja: "00:00〜24:00 の時刻（HH:MM）で入力してください",
+  },
+  "availability.manyWindows": { en: "at most {n} windows", ja: "時間帯は {n} 件までです" },
+  "availability.manyExceptions": { en: "at most {n} exceptions", ja: "例外は {n} 件までです" },
+  "availability.manyRows": { en: "at most {n} rows", ja: "{n} 行までです" },
+  "availability.endBeforeStart": { en: "must be after start", ja: "開始より後にしてください" },
+  "availability.overlap": {
+    en: "overlaps another window of the same day",
+    ja: "同じ曜日の別の時間帯と重なっています",
+  },
+  "availability.date": { en: "must be a date YYYY-MM-DD", ja: "日付（YYYY-MM-DD）で入力してください" },
+  "availability.toBeforeFrom": { en: "must not be before from", ja: "開始日より前にはできません" },
 
   // Hours, timesheets and months.
   "hours.overlaps": {

@@ -5,6 +5,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { isTimeZone } from "../timesheets/time.ts";
 
@@ -50,7 +51,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 function minutesOf(clock: string, field: string): number {
   const m = CLOCK.exec(clock);
-  if (!m) throw invalidField(field, "must be a time HH:MM between 00:00 and 24:00");
+  if (!m) throw invalidField(field, text("availability.time"));
   return clock === "24:00" ? 1440 : Number(m[1]) * 60 + Number(m[2]);
 }
 
@@ -65,29 +66,30 @@ function isDay(day: string): boolean {
 
 /** The rows an input stands for, or a VALIDATION error naming the first wrong field. */
 function rowsOf(input: AvailabilityInput) {
-  if (!isTimeZone(input.timeZone)) throw invalidField("timeZone", "not a known time zone");
-  if (input.windows.length > MAX_WINDOWS) throw invalidField("windows", `at most ${MAX_WINDOWS} windows`);
+  if (!isTimeZone(input.timeZone)) throw invalidField("timeZone", text("issue.timeZone"));
+  if (input.windows.length > MAX_WINDOWS)
+    throw invalidField("windows", text("availability.manyWindows", { n: MAX_WINDOWS }));
   if (input.exceptions.length > MAX_EXCEPTIONS)
-    throw invalidField("exceptions", `at most ${MAX_EXCEPTIONS} exceptions`);
+    throw invalidField("exceptions", text("availability.manyExceptions", { n: MAX_EXCEPTIONS }));
   const windows = input.windows.map((w, i) => {
     const weekday = weekdays.indexOf(w.day) + 1;
-    if (weekday === 0) throw invalidField(`windows.${i}.day`, `must be one of ${weekdays.join(", ")}`);
+    if (weekday === 0) throw invalidField(`windows.${i}.day`, text("issue.oneOf", { values: weekdays.join(", ") }));
     const start = minutesOf(w.start, `windows.${i}.start`);
     const end = minutesOf(w.end, `windows.${i}.end`);
-    if (end <= start) throw invalidField(`windows.${i}.end`, "must be after start");
+    if (end <= start) throw invalidField(`windows.${i}.end`, text("availability.endBeforeStart"));
     return { index: i, weekday, start, end };
   });
   const sorted = [...windows].sort((a, b) => a.weekday - b.weekday || a.start - b.start);
   for (let k = 1; k < sorted.length; k++) {
     const [prev, cur] = [sorted[k - 1], sorted[k]];
     if (prev && cur && prev.weekday === cur.weekday && cur.start < prev.end) {
-      throw invalidField(`windows.${Math.max(prev.index, cur.index)}`, "overlaps another window of the same day");
+      throw invalidField(`windows.${Math.max(prev.index, cur.index)}`, text("availability.overlap"));
     }
   }
   const exceptions = input.exceptions.map((e, i) => {
-    if (!isDay(e.from)) throw invalidField(`exceptions.${i}.from`, "must be a date YYYY-MM-DD");
-    if (!isDay(e.to)) throw invalidField(`exceptions.${i}.to`, "must be a date YYYY-MM-DD");
-    if (e.to < e.from) throw invalidField(`exceptions.${i}.to`, "must not be before from");
+    if (!isDay(e.from)) throw invalidField(`exceptions.${i}.from`, text("availability.date"));
+    if (!isDay(e.to)) throw invalidField(`exceptions.${i}.to`, text("availability.date"));
+    if (e.to < e.from) throw invalidField(`exceptions.${i}.to`, text("availability.toBeforeFrom"));
     return { from: e.from, to: e.to, note: e.note };
   });
   return { windows: sorted, exceptions: exceptions.sort((a, b) => a.from.localeCompare(b.from)) };

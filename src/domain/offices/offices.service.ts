@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
 export interface Office {
@@ -136,7 +137,7 @@ export function createOfficeService({
       .where("name", "=", name)
       .where("id", "<>", except)
       .executeTakeFirst();
-    if (other) throw new AppError("CONFLICT", `an office named "${name}" already exists`);
+    if (other) throw fail("CONFLICT", text("offices.nameTaken", { name }));
   }
 
   return {

@@ -3,9 +3,10 @@
 import { Hono } from "hono";
 import { type Availability, type AvailabilityInput, weekdays } from "../../domain/availability/availability.service.ts";
 import { AppError, invalidField } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
-import { formText, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { formText, problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 type Fields = { path: string; message: string }[];
 
@@ -18,7 +19,7 @@ const MAX_ROWS = 200;
 function listOf(form: Record<string, unknown>, name: string): string[] {
   const v = form[name];
   const values = Array.isArray(v) ? v : v === undefined ? [] : [v];
-  if (values.length > MAX_ROWS) throw invalidField(name, `at most ${MAX_ROWS} rows`);
+  if (values.length > MAX_ROWS) throw invalidField(name, text("availability.manyRows", { n: MAX_ROWS }));
   return values.map((x) => formText({ [name]: x }, name, 200));
 }
 
@@ -159,7 +160,7 @@ export function availabilityPages(deps: WebDeps) {
         return c.redirect("/my-availability?saved=1", 303);
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== "VALIDATION") throw err;
-        const fields = (err.details?.fields as Fields | undefined) ?? [{ path: "body", message: err.message }];
+        const fields = problemsOf(c, err, "body");
         return render(c, await page(c, { fields }), 400);
       }
     });

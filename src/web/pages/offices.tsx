@@ -4,16 +4,26 @@ import { Hono } from "hono";
 import type { Office, OfficeInput, OfficeMember } from "../../domain/offices/offices.service.ts";
 import { isTimeZone } from "../../domain/timesheets/time.ts";
 import { AppError, invalidField } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
-import { formName, formText, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import {
+  formName,
+  formText,
+  problemsOf,
+  render,
+  requireRole,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+} from "../web-env.ts";
 
 type Fields = { path: string; message: string }[];
 
 /** An office's details from a form, refused as the API refuses them. */
 function officeFromForm(form: Record<string, unknown>): OfficeInput {
   const timeZone = formText(form, "timeZone", 64);
-  if (!isTimeZone(timeZone)) throw invalidField("timeZone", "not a known time zone");
+  if (!isTimeZone(timeZone)) throw invalidField("timeZone", text("issue.timeZone"));
   return {
     name: formName(form, "name"),
     prefecture: formName(form, "prefecture", 20),
@@ -25,10 +35,9 @@ function officeFromForm(form: Record<string, unknown>): OfficeInput {
   };
 }
 
-const fieldsOf = (err: unknown): Fields | null =>
-  err instanceof AppError && (err.code === "VALIDATION" || err.code === "CONFLICT")
-    ? ((err.details?.fields as Fields | undefined) ?? [{ path: "name", message: err.message }])
-    : null;
+/** A refusal of the form as its fields' problems, in the page's language; null for any other failure. */
+const fieldsOf = (c: WebContext, err: unknown): Fields | null =>
+  err instanceof AppError && (err.code === "VALIDATION" || err.code === "CONFLICT") ? problemsOf(c, err, "name") : null;
 
 function OfficeFields({ c, office }: { c: WebContext; office?: Office }) {
   const t = c.get("t");
@@ -206,7 +215,7 @@ export function officePages(deps: WebDeps) {
         const office = await deps.offices.create(user, officeFromForm(await c.req.parseBody({ all: true })));
         return c.redirect(`/offices/${office.id}`, 303);
       } catch (err) {
-        const fields = fieldsOf(err);
+        const fields = fieldsOf(c, err);
         if (!fields) throw err;
         return render(c, await listPage(c, fields), 400);
       }
@@ -221,7 +230,7 @@ export function officePages(deps: WebDeps) {
         await deps.offices.update(user, id, officeFromForm(await c.req.parseBody({ all: true })));
         return c.redirect(`/offices/${id}?saved=1`, 303);
       } catch (err) {
-        const fields = fieldsOf(err);
+        const fields = fieldsOf(c, err);
         if (!fields) throw err;
         return render(c, await detailPage(c, id, { fields }), 400);
       }
