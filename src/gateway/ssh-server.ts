@@ -222,11 +222,12 @@ export function createSshGateway({
           const first = !offered.has(fingerprint);
           offered.add(fingerprint);
           if (offered.size > MAX_KEYS_PER_CONNECTION) {
-            ctx.reject([], false);
-            if (tooManyKeys) return;
+            if (tooManyKeys) return ctx.reject([], false);
             tooManyKeys = true;
             fail();
+            // Written before the answer: a client told "no methods left" disconnects at once.
             await refused(ip, user, "too_many_keys", `more than ${MAX_KEYS_PER_CONNECTION} keys offered`, fingerprint);
+            ctx.reject([], false);
             return client.end();
           }
           if (lockedOut(ip, user)) {
