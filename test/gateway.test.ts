@@ -566,6 +566,35 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect(live.stderr()).toContain("access revoked: the SSH key was removed");
   }, 20_000);
 
+  it("closes a connection carrying no session (a ControlMaster master) within moments of its key being removed", async () => {
+    const sato = engineers.sato as (typeof engineers)[string];
+    const key = keyFile(home.dir, "sato-master");
+    const added = await sato.client.post(`/api/v1/engineers/${sato.id}/ssh-keys`, { publicKey: key.publicKey });
+    expect(added.status).toBe(201);
+    const socket = join(home.dir, "master");
+    const login = { port: t.running.sshPort, key: key.path, knownHosts: home.knownHosts, user: `pkg-${pkgId("2.3")}` };
+    const master = spawn("ssh", sshArgs(login, ["-M", "-S", socket, "-N"]), { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    master.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => master.on("close", resolve));
+    try {
+      for (let i = 0; (await run("ssh", ["-S", socket, "-O", "check", "x"])).code !== 0; i++) {
+        expect(i, `the master did not come up: ${stderr}`).toBeLessThan(100);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const removed = await sato.client.delete(`/api/v1/engineers/${sato.id}/ssh-keys/${(await added.json()).id}`);
+      expect(removed.status).toBe(204);
+      const t0 = Date.now();
+      expect(await exited).toBe(255);
+      expect(Date.now() - t0).toBeLessThan(2500);
+      expect(stderr).toContain("azusa: access revoked: the SSH key was removed");
+    } finally {
+      master.kill();
+    }
+  }, 20_000);
+
   it("ends a live session within moments of the package being cancelled, which ends the assignment", async () => {
     const key = keyFile(home.dir, "sato-new");
     const sato = engineers.sato as (typeof engineers)[string];

@@ -145,10 +145,15 @@ export function createBridge({
   /** The one decision whether `principal` may open sessions, made at login and again while they run. */
   const authorize = (principal: Principal): Promise<Authorization> => access.authorize(principal);
 
-  /** The decision made at login when it is recent (within 5 s), else a fresh one. */
-  const decide = (principal: Principal): Promise<Authorization> => {
+  /**
+   * The decision made at login when it is recent (within 5 s), else a fresh one that asks the transport's own
+   * check too: a new channel on a connection whose key was removed is refused, not opened and ended a second later.
+   */
+  const decide = async (principal: Principal): Promise<Authorization> => {
     const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
-    return recent ? Promise.resolve({ ok: true, target: recent.target }) : authorize(principal);
+    if (recent) return { ok: true, target: recent.target };
+    const [revoked, auth] = await Promise.all([principal.recheck?.() ?? null, authorize(principal)]);
+    return revoked ? { ok: false, code: "revoked", reason: revoked } : auth;
   };
 
   /** Starts a stopped workspace, telling the user on `say`. */
@@ -526,13 +531,33 @@ export function createBridge({
     now,
   });
 
+  /**
+   * Keeps a logged-in connection under the revocation check while it carries nothing (a ControlMaster master,
+   * `ssh -N`): once its key or its access goes, `end` is called with the reason. Returns the release, for when
+   * the connection closes.
+   */
+  function hold(principal: Principal, end: (reason: string) => void): () => void {
+    const handle: SessionHandle = {
+      id: randomUUID(),
+      resize: () => undefined,
+      signal: async () => ({ delivered: false, reason: "a connection has no command to signal" }),
+      end,
+      // Nothing of its own to write: the sessions it carries are live entries of their own.
+      done: Promise.resolve({ reason: "held" }),
+    };
+    const entry: Live = { principal, handle };
+    live.add(entry);
+    return () => {
+      live.delete(entry);
+    };
+  }
+
   return {
     authorize,
     open,
     forward,
     listen,
-    /** How many sessions are running now. */
-    liveCount: () => live.size,
+    hold,
     /** Ends every live session (shutdown) and waits for their evidence to be written. */
     async close(reason = "Azusa is shutting down"): Promise<void> {
       clearInterval(timer);

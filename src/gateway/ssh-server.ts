@@ -302,6 +302,12 @@ export function createSshGateway({
         const who = principal;
         if (!who) return client.end();
         logger.info({ ip, engineer: who.engineerId, package: who.packageId }, "ssh login");
+        // Checked again while it carries nothing too (a ControlMaster master, ssh -N): once the key or the
+        // access goes, the connection is closed, saying why, after its sessions had a moment to print theirs.
+        const release = bridge.hold(who, (reason) => {
+          setTimeout(() => disconnectWith(client, `azusa: ${reason}`), 500).unref();
+        });
+        client.once("close", release);
         const template = () => who.authorized?.target.template;
         const restricted = () => Boolean(who.authorized?.target.restricted);
         /** A channel back to the client for a connection accepted in the workspace, within `maxForwards`. */

@@ -30,7 +30,8 @@ export interface Target {
 
 /** A refusal with a stable code (for the audit log and lockout) and a reason safe to show the engineer. */
 export type Authorization = { ok: true; target: Target } | { ok: false; code: RefusalCode; reason: string };
-export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network";
+/** `revoked`: the transport's own check failed on a later channel (the SSH key was removed). */
+export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network" | "revoked";
 
 /** An engineer's registered SSH key, found by its fingerprint. */
 export interface LoginKey {
