@@ -11,7 +11,13 @@ import type { WorkspaceService } from "../domain/workspaces/workspaces.service.t
 import type { Actor } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
-import { type ExecSession, execSignal, type SignalOutcome, type WorkspaceDriver } from "../provisioner/driver.ts";
+import {
+  type ExecRequest,
+  type ExecSession,
+  execSignal,
+  type SignalOutcome,
+  type WorkspaceDriver,
+} from "../provisioner/driver.ts";
 import { createForwards } from "./forwards.ts";
 import { endStatus } from "./policy.ts";
 
@@ -165,6 +171,21 @@ export function createBridge({
     const t0 = now();
     await workspaces.start(system, target.workspace.id);
     say(`azusa: workspace running (${((now() - t0) / 1000).toFixed(1)} s)`);
+  }
+
+  /** Runs `request` in the target's workspace; a stopped one (INVALID_STATE) is started first, saying so on `say`. */
+  async function execRunning(
+    target: Target,
+    request: ExecRequest,
+    say: (line: string) => void = () => undefined,
+  ): Promise<ExecSession> {
+    try {
+      return await driver.exec(target.ref, request);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
+      await ensureRunning(target, say);
+      return await driver.exec(target.ref, request);
+    }
   }
 
   /**
@@ -359,14 +380,7 @@ export function createBridge({
             },
           },
         );
-        try {
-          return await driver.exec(target.ref, execRequest);
-        } catch (err) {
-          // A stopped workspace answers INVALID_STATE: start it, then run the command.
-          if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
-          await ensureRunning(target, say);
-          return await driver.exec(target.ref, execRequest);
-        }
+        return await execRunning(target, execRequest, say);
       })();
       try {
         const [written, began] = await Promise.allSettled([evidence, starting]);
@@ -519,11 +533,10 @@ export function createBridge({
 
   const { forward, listen } = createForwards({
     decide,
-    ensureRunning,
+    exec: execRunning,
     live,
     log,
     workspaces,
-    driver,
     logger,
     idleMs,
     maxSessionMs,

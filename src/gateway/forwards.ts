@@ -5,9 +5,8 @@ import type { Writable } from "node:stream";
 import type { Authorization, Target } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
-import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
-import type { ExecSession, WorkspaceDriver } from "../provisioner/driver.ts";
+import type { ExecRequest, ExecSession } from "../provisioner/driver.ts";
 import type { ForwardChannel, ListenChannel, Listening, Live, Principal, SessionHandle } from "./bridge.ts";
 import { type ListenSpec, listenerCommand, runListener, type WorkspaceListener } from "./listener.ts";
 import {
@@ -26,11 +25,11 @@ import {
 export interface ForwardContext {
   /** The access decision (the login's, if recent). */
   decide(principal: Principal): Promise<Authorization>;
-  ensureRunning(target: Target, say: (line: string) => void): Promise<void>;
+  /** Runs a command in the target's workspace, starting a stopped one first. */
+  exec(target: Target, request: ExecRequest): Promise<ExecSession>;
   live: Set<Live>;
   log: SessionLog;
   workspaces: WorkspaceService;
-  driver: WorkspaceDriver;
   logger: Logger;
   idleMs: number;
   maxSessionMs: number;
@@ -41,11 +40,10 @@ export interface ForwardContext {
 /** Forwards and listeners over the bridge's context. */
 export function createForwards({
   decide,
-  ensureRunning,
+  exec,
   live,
   log,
   workspaces,
-  driver,
   logger,
   idleMs,
   maxSessionMs,
@@ -91,16 +89,11 @@ export function createForwards({
     }
     const { target } = auth;
     const started = now();
-    const execRequest = {
-      cmd: ["/bin/sh", "-c", relayScript, "azusa-forward", request.host, String(request.port)],
-      tty: false,
-    };
     let relay: ExecSession;
     try {
-      relay = await driver.exec(target.ref, execRequest).catch(async (err) => {
-        if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
-        await ensureRunning(target, () => undefined);
-        return driver.exec(target.ref, execRequest);
+      relay = await exec(target, {
+        cmd: ["/bin/sh", "-c", relayScript, "azusa-forward", request.host, String(request.port)],
+        tty: false,
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -250,13 +243,7 @@ export function createForwards({
     let connections = 0;
     let listener: WorkspaceListener;
     try {
-      const execRequest = { cmd: listenerCommand(spec), tty: false };
-      const exec = await driver.exec(target.ref, execRequest).catch(async (err) => {
-        if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
-        await ensureRunning(target, () => undefined);
-        return driver.exec(target.ref, execRequest);
-      });
-      listener = await runListener(exec, (conn) => {
+      listener = await runListener(await exec(target, { cmd: listenerCommand(spec), tty: false }), (conn) => {
         connections++;
         const origin = conn.origin.address ? `${conn.origin.address}:${conn.origin.port}` : "";
         const opened = now();
