@@ -1,6 +1,7 @@
 // The layers, checked on every import in src/: data flows one way (http → api, web, gateway → domain →
 // kernel, db, auth, provisioner, git), api, web and gateway never import each other, and the gateway keeps
-// transport only (no database, no file over 400 lines). A failure names the file, the line and the rule.
+// transport only (no database). A failure names the file, the line and the rule. File sizes are not checked
+// here: several gateway files are still over the 400 lines the architecture aims at.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
