@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
 import { createEgressService } from "../src/domain/workspaces/egress.service.ts";
 import { createLogger } from "../src/logger.ts";
-import type { EgressNetworks } from "../src/provisioner/egress-network.ts";
 import { buildAzusa } from "../src/server.ts";
+import { loopbackNetworks } from "../test/support/loopback-egress.ts";
 
 const CONNECTIONS = 1000;
 const CONCURRENCY = 20;
@@ -19,17 +19,6 @@ const CONNECTION_RATIO_TARGET = 4;
 const THROUGHPUT_RATIO_TARGET = 0.4;
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** Loopback in the place of a workspace bridge, as in the egress audit test. */
-const loopback: EgressNetworks = {
-  proxyPort: 0,
-  pool: "10.213.0.0/16",
-  fence: async () => undefined,
-  create: async () => ({ name: "loopback", gateway: "127.0.0.1", subnet: "127.0.0.0/8" }),
-  remove: async () => undefined,
-  find: async () => ({ name: "loopback", gateway: "127.0.0.1", subnet: "127.0.0.0/8" }),
-  proxyEnv: () => ({}),
-};
 
 /** Writes `text` on a fresh connection to `port`, half-closes, and resolves with the bytes read. */
 function exchange(port: number, text: string): Promise<number> {
@@ -101,7 +90,7 @@ async function main() {
     const egress = createEgressService({
       db: azusa.db.kysely,
       audit: azusa.audit,
-      networks: loopback,
+      networks: loopbackNetworks,
       logger: createLogger({ level: "silent" }),
       templates: async () => new Map(),
     });

@@ -6,20 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { allows, createEgressService, type EgressService } from "../src/domain/workspaces/egress.service.ts";
 import { createLogger } from "../src/logger.ts";
-import type { EgressNetworks } from "../src/provisioner/egress-network.ts";
 import { type Azusa, buildAzusa } from "../src/server.ts";
 import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.ts";
-
-/** Loopback in the place of a workspace's bridge: the proxy listens on 127.0.0.1 and serves 127.0.0.0/8. */
-const loopbackNetworks: EgressNetworks = {
-  proxyPort: 0,
-  pool: "10.213.0.0/16",
-  fence: async () => undefined,
-  create: async () => ({ name: "loopback", gateway: "127.0.0.1", subnet: "127.0.0.0/8" }),
-  remove: async () => undefined,
-  find: async () => ({ name: "loopback", gateway: "127.0.0.1", subnet: "127.0.0.0/8" }),
-  proxyEnv: () => ({}),
-};
+import { loopbackNetworks } from "./support/loopback-egress.ts";
 
 /** Sends `text` through the proxy at `port` and resolves with the answer once the proxy closes. */
 function ask(port: number, text: string): Promise<string> {
