@@ -61,6 +61,20 @@ describe.each(dialects)("availability on %s", (dialect) => {
     expect(after.weeklyHours).toBe(25);
   });
 
+  it("keeps one statement whole when two are sent at once, never the two mixed", async () => {
+    const mornings = { ...weekdays, windows: [{ day: "mon", start: "09:00", end: "12:00" }] };
+    const evenings = { ...weekdays, windows: [{ day: "mon", start: "10:00", end: "14:00" }] };
+    const path = `/api/v1/engineers/${engineerId}/availability`;
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all([as.engineer.put(path, mornings), as.engineer.put(path, evenings)]);
+      expect(answers.map((r) => r.status)).toEqual([200, 200]);
+      const now = await (await as.engineer.get(path)).json();
+      expect(now.windows).toHaveLength(1);
+      expect([3, 4]).toContain(now.weeklyHours);
+    }
+    expect((await as.engineer.put(path, weekdays)).status).toBe(200);
+  });
+
   it("names the wrong field and keeps what was stated before", async () => {
     const cases: [unknown, string][] = [
       [{ ...weekdays, timeZone: "Nagano/Somewhere" }, "timeZone"],

@@ -167,21 +167,15 @@ export function createAvailabilityService({
       const rows = rowsOf(input);
       const at = now().toISOString();
       await db.transaction().execute(async (trx) => {
+        // The head row first: writing it takes its lock, so a second statement sent at once waits, then
+        // replaces this one whole, rather than both clearing the old windows and adding theirs side by side.
+        await trx
+          .insertInto("availability")
+          .values({ user_id: id, time_zone: input.timeZone, updated_at: at })
+          .onConflict((oc) => oc.column("user_id").doUpdateSet({ time_zone: input.timeZone, updated_at: at }))
+          .execute();
         await trx.deleteFrom("availability_window").where("user_id", "=", id).execute();
         await trx.deleteFrom("availability_exception").where("user_id", "=", id).execute();
-        const had = await trx.selectFrom("availability").select("user_id").where("user_id", "=", id).executeTakeFirst();
-        if (had) {
-          await trx
-            .updateTable("availability")
-            .set({ time_zone: input.timeZone, updated_at: at })
-            .where("user_id", "=", id)
-            .execute();
-        } else {
-          await trx
-            .insertInto("availability")
-            .values({ user_id: id, time_zone: input.timeZone, updated_at: at })
-            .execute();
-        }
         if (rows.windows.length) {
           await trx
             .insertInto("availability_window")
