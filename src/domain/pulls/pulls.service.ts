@@ -897,7 +897,6 @@ export function createPullService({
       return packed;
     },
 
-    /** The periodic check: notices pushes to the forks of every open pull request. */
     /** Settles merges a crash interrupted (claims older than a minute); returns how many were settled. */
     async settleMerges(): Promise<number> {
       const stale = await db
@@ -907,18 +906,29 @@ export function createPullService({
         .where("merge_sha", "is not", null)
         .where("updated_at", "<=", new Date(now().getTime() - MERGE_CLAIM_MS).toISOString())
         .execute();
+      let settled = 0;
       for (const pr of stale) {
-        const repo = await ensureRepository(pr.package_id);
-        await serial(`repo:${pr.package_id}`, async () => {
-          const row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst();
-          if (row?.state === "open" && row.merge_sha && claimExpired(row)) {
-            logger.info({ pullRequest: pr.id, outcome: await settleClaim(repo, row) }, "interrupted merge settled");
-          }
-        });
+        // One repository that cannot be read leaves the others to be settled (and start-up going).
+        try {
+          const repo = await ensureRepository(pr.package_id);
+          await serial(`repo:${pr.package_id}`, async () => {
+            const row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst();
+            if (row?.state === "open" && row.merge_sha && claimExpired(row)) {
+              logger.info({ pullRequest: pr.id, outcome: await settleClaim(repo, row) }, "interrupted merge settled");
+              settled++;
+            }
+          });
+        } catch (err) {
+          logger.warn(
+            { pullRequest: pr.id, err: err instanceof Error ? err.message : String(err) },
+            "settling an interrupted merge failed; the next run tries again",
+          );
+        }
       }
-      return stale.length;
+      return settled;
     },
 
+    /** The periodic check: notices pushes to the forks of every open pull request. */
     async refreshOpen(): Promise<number> {
       const open = await db.selectFrom("pull_request").selectAll().where("state", "=", "open").execute();
       let changed = 0;
