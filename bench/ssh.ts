@@ -1,6 +1,6 @@
-// SSH gateway benchmark: throughput and connect-and-run latency through the gateway against `docker exec`
-// of the same command in the same workspace, then 200 concurrent sessions over 50 workspaces with the
-// gateway's peak memory. Azusa runs in this process, so its resident memory is the gateway's.
+// SSH gateway benchmark: throughput (output, and input with the contract's input recording on) and
+// connect-and-run latency through the gateway against `docker exec` of the same command in the same
+// workspace, then 200 concurrent sessions over 50 workspaces with the gateway's peak memory. Azusa runs in this process, so its resident memory is the gateway's.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,16 +18,26 @@ const BYTES = 200 * 1024 * 1024;
 const LATENCY_RUNS = 15;
 const THROUGHPUT_PAIRS = 5;
 const THROUGHPUT_TARGET = 0.9;
+const STDIN_BYTES = 50 * 1024 * 1024;
+const STDIN_PAIRS = 3;
+const STDIN_RECORDED_TARGET = 0.66;
 const LATENCY_TARGET = 1.2;
 
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 /** Runs a command, counting its output bytes; resolves with the byte count, the exit code and the milliseconds. */
-function timed(cmd: string, args: string[]): Promise<{ bytes: number; code: number | null; ms: number; out: string }> {
+function timed(
+  cmd: string,
+  args: string[],
+  input?: Buffer,
+): Promise<{ bytes: number; code: number | null; ms: number; out: string }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { stdio: "pipe" });
+    // Without `input` the command reads end of input at once, as from /dev/null.
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(input);
     let bytes = 0;
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -61,18 +71,26 @@ async function main() {
     const targets = world.targets;
     const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
     const first = targets[0] as (typeof targets)[number];
-    const ssh = (target: (typeof targets)[number], command: string) =>
-      timed("ssh", [
-        ...sshArgs({
-          port: t.running.sshPort,
-          key: target.key,
-          knownHosts: home.knownHosts,
-          user: `pkg-${target.packageId}`,
-        }),
-        command,
-      ]);
-    const dockerExec = (command: string) =>
-      timed("docker", ["exec", "-u", "azusa", first.containerId, "/bin/sh", "-c", command]);
+    const ssh = (target: (typeof targets)[number], command: string, input?: Buffer) =>
+      timed(
+        "ssh",
+        [
+          ...sshArgs({
+            port: t.running.sshPort,
+            key: target.key,
+            knownHosts: home.knownHosts,
+            user: `pkg-${target.packageId}`,
+          }),
+          command,
+        ],
+        input,
+      );
+    const dockerExec = (command: string, input?: Buffer) =>
+      timed(
+        "docker",
+        ["exec", ...(input ? ["-i"] : []), "-u", "azusa", first.containerId, "/bin/sh", "-c", command],
+        input,
+      );
 
     // Throughput: the same command both ways, in pairs (the order turning each pair); the ratio is the median
     // pair's, so that a burst of other work on the machine lands on one pair rather than on one side's best.
@@ -95,6 +113,30 @@ async function main() {
     const throughputRatio = round(median(pairRatios), 2);
     console.log(
       `throughput  ssh ${round(sshMBps)} MiB/s, docker exec ${round(dockerMBps)} MiB/s (medians of ${THROUGHPUT_PAIRS}): ${throughputRatio}× (median pair; target ≥ ${THROUGHPUT_TARGET})`,
+    );
+
+    // Input with the contract's recordInput on (every byte typed is recorded): 50 MiB into `cat`, in pairs.
+    const recorded = await world.contractor.request("PATCH", `/api/v1/contracts/${world.contractId}`, {
+      recordInput: true,
+    });
+    if (recorded.status !== 200) throw new Error(`recordInput could not be set: ${recorded.status}`);
+    const typed = Buffer.alloc(STDIN_BYTES, "0123456789abcdef\n");
+    const sink = `cat > /dev/null; echo ${STDIN_BYTES}`;
+    const stdinPairs: number[] = [];
+    const stdinSsh: number[] = [];
+    const stdinDocker: number[] = [];
+    for (let i = 0; i < STDIN_PAIRS; i++) {
+      const d = await dockerExec(sink, typed);
+      const s = await ssh(first, sink, typed);
+      if (d.code !== 0 || s.code !== 0) throw new Error(`stdin failed: docker ${d.code}, ssh ${s.code}`);
+      stdinDocker.push(STDIN_BYTES / 2 ** 20 / (d.ms / 1000));
+      stdinSsh.push(STDIN_BYTES / 2 ** 20 / (s.ms / 1000));
+      stdinPairs.push(d.ms / s.ms);
+    }
+    await world.contractor.request("PATCH", `/api/v1/contracts/${world.contractId}`, { recordInput: false });
+    const stdinRatio = round(median(stdinPairs), 2);
+    console.log(
+      `stdin       ssh ${round(median(stdinSsh))} MiB/s with input recorded, docker exec ${round(median(stdinDocker))} MiB/s (medians of ${STDIN_PAIRS}): ${stdinRatio}× (median pair; target ≥ ${STDIN_RECORDED_TARGET})`,
     );
 
     // Latency: connect, authenticate, run `true`, exit, against `docker exec … true`.
@@ -133,6 +175,10 @@ async function main() {
         throughput_docker_mib_s: round(dockerMBps),
         throughput_ratio: throughputRatio,
         throughput_ratio_target: THROUGHPUT_TARGET,
+        stdin_recorded_ssh_mib_s: round(median(stdinSsh)),
+        stdin_docker_mib_s: round(median(stdinDocker)),
+        stdin_recorded_ratio: stdinRatio,
+        stdin_recorded_ratio_target: STDIN_RECORDED_TARGET,
         latency_ssh_ms: round(median(sshMs)),
         latency_docker_ms: round(median(dockerMs)),
         latency_ratio: latencyRatio,

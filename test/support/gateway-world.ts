@@ -39,7 +39,7 @@ export async function assignedWorkspaces(
   t: TestAzusa,
   dir: string,
   { workspaces, engineers: engineerCount }: { workspaces: number; engineers: number },
-): Promise<{ tenantId: string; lead: Client; targets: Target[] }> {
+): Promise<{ tenantId: string; lead: Client; contractor: Client; contractId: string; targets: Target[] }> {
   const tenant = await t.createTenant("東京SI");
   await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
   const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
@@ -91,7 +91,7 @@ export async function assignedWorkspaces(
       containerId: row.container_id,
     });
   }
-  return { tenantId: tenant.id, lead, targets };
+  return { tenantId: tenant.id, lead, contractor, contractId: contract.id, targets };
 }
 
 /** One Azusa with one engineer's running workspace, and the OpenSSH arguments to log into it. */
