@@ -130,6 +130,17 @@ export function loadInstanceId(config: Config): string {
   );
 }
 
+/** The lines of the audit checkpoint file; none while it does not exist yet. */
+function checkpointLines(file: string | null): string[] {
+  if (!file) return [];
+  try {
+    return readFileSync(file, "utf8").split("\n");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new StartupError(`AZUSA_AUDIT_CHECKPOINT_FILE: cannot read ${file} (${reason(err)})`);
+  }
+}
+
 /** Where files in flight are kept (fork bundles): under the data directory, never the host's /tmp. */
 export const scratchDir = (config: Config) => join(config.dataDir, "scratch");
 
@@ -425,8 +436,9 @@ export function buildAzusa(
     logger,
     async migrate() {
       const applied = await migrate(db, { migrate: migrateAuth });
-      // A chain written before it had a key is keyed now, once its plain links check.
-      const { adopted } = await audit.adoptKey();
+      // A chain written before it had a key is keyed now, once its plain links check, unless the checkpoints
+      // written outside the database show it was keyed already.
+      const { adopted } = await audit.adoptKey(checkpointLines(config.audit.checkpointFile));
       if (adopted) logger.info({ events: adopted }, "audit chain keyed");
       return applied;
     },

@@ -121,6 +121,36 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     expect(res.stdout).toMatch(/^audit chain broken at event 1: not keyed \(/);
   });
 
+  it("does not key again, at start, a chain marked not keyed after its checkpoints were written", {
+    timeout: 120_000,
+  }, async () => {
+    const outside = mkdtempSync(join(tmpdir(), "azusa-checkpoints-"));
+    const file = join(outside, "audit.checkpoints");
+    const withCheckpoints = buildAzusa(loadConfig({ ...env, AZUSA_AUDIT_CHECKPOINT_FILE: file }), {
+      logger: createLogger({ level: "silent" }),
+    });
+    try {
+      const writer = startCheckpoints({
+        audit: azusa.audit,
+        file,
+        url: null,
+        intervalMs: 3_600_000,
+        logger: createLogger({ level: "silent" }),
+      });
+      await writer.stop();
+      await forge(1, {}, null);
+      await forge(2, { action: "package.cancelled" }, null);
+      await azusa.db.kysely.updateTable("audit_head").set({ keyed: 0 }).where("id", "=", 1).execute();
+      await expect(withCheckpoints.migrate()).rejects.toThrow(/checkpoints signed with its key exist/);
+      const head = await azusa.db.kysely.selectFrom("audit_head").select("keyed").executeTakeFirstOrThrow();
+      expect(Number(head.keyed)).toBe(0);
+      expect((await verify("--checkpoints", file)).code).toBe(1);
+    } finally {
+      await withCheckpoints.close();
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it("finds the newest events removed with the head moved back, against the checkpoints written outside", {
     timeout: 120_000,
   }, async () => {

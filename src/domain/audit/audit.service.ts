@@ -57,6 +57,15 @@ export interface Checkpoint {
 const checkpointMac = (key: string, c: Omit<Checkpoint, "mac">) =>
   createHmac("sha256", key).update(`azusa-audit-checkpoint|${c.seq}|${c.hash}|${c.at}`).digest("hex");
 
+/** One line of a checkpoint file, or an unsigned placeholder when it is not JSON. */
+function parseCheckpoint(line: string): Checkpoint {
+  try {
+    return JSON.parse(line) as Checkpoint;
+  } catch {
+    return { seq: 0, hash: "", at: "", mac: "" };
+  }
+}
+
 /** Whether `c` was signed with `key`. */
 function signedBy(key: string, c: Checkpoint): boolean {
   const want = Buffer.from(checkpointMac(key, c), "hex");
@@ -179,9 +188,11 @@ export function createAuditService({
 
     /**
      * Keys a chain written before the chain had a key: its plain SHA-256 links are checked, then every event
-     * is linked again under the key, once. A chain that does not check is left as it is and refused.
+     * is linked again under the key, once. A chain that does not check is left as it is and refused, and so
+     * is one that `checkpoints` (the lines of the checkpoint file) show was keyed before: someone who can
+     * write the database marked it not keyed to have plain links they made adopted.
      */
-    async adoptKey(): Promise<{ adopted: number }> {
+    async adoptKey(checkpoints: string[] = []): Promise<{ adopted: number }> {
       return db.transaction().execute(async (trx) => {
         // Touching the head first takes the write lock, as an append does: two starts key the chain once.
         await trx
@@ -195,6 +206,11 @@ export function createAuditService({
           .where("id", "=", 1)
           .executeTakeFirstOrThrow();
         if (Number(head.keyed) === 1) return { adopted: 0 };
+        if (checkpoints.some((line) => line.trim() && signedBy(key, parseCheckpoint(line)))) {
+          throw new Error(
+            "the audit chain is marked not keyed, yet checkpoints signed with its key exist: it was keyed before and has been rewritten in the database; it is not keyed again (check it with `azusa audit verify --checkpoints`)",
+          );
+        }
         let prev = GENESIS_HASH;
         let seq = 0;
         const rows = await trx.selectFrom("audit_event").selectAll().orderBy("seq", "asc").execute();
@@ -236,12 +252,7 @@ export function createAuditService({
       let checkpoints = 0;
       for (const [i, line] of lines.entries()) {
         if (!line.trim()) continue;
-        let c: Checkpoint;
-        try {
-          c = JSON.parse(line) as Checkpoint;
-        } catch {
-          c = { seq: 0, hash: "", at: "", mac: "" };
-        }
+        const c = parseCheckpoint(line);
         if (!signedBy(key, c)) {
           return {
             ok: false,
