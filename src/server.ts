@@ -249,7 +249,7 @@ export function buildAzusa(
     prepareEarly: (ws) => pulls.prepareRepository(ws.packageId),
     // A crashed process's operation is free again a minute after its last renewal.
     leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner() }),
-    onStarted: (ws) => pulls.syncPackageForks(ws.packageId),
+    onStarted: (ws) => pulls.syncPackageForks(ws.packageId, ws.id),
   });
   const pulls = createPullService({
     db: db.kysely,

@@ -326,8 +326,11 @@ export function createPullService({
     return true;
   }
 
-  /** syncFork for every running workspace of a package on the built-in forge; a failure is logged. */
-  async function syncPackageForks(packageId: string): Promise<void> {
+  /**
+   * syncFork for every running workspace of a package on the built-in forge (or only `workspaceId`, a workspace
+   * just started); a failure is logged.
+   */
+  async function syncPackageForks(packageId: string, workspaceId?: string): Promise<void> {
     const row = await db.selectFrom("repository").selectAll().where("package_id", "=", packageId).executeTakeFirst();
     if (!row || row.forge !== forge.kind) return;
     const repo = infoOf(row);
@@ -337,6 +340,7 @@ export function createPullService({
       .where("package_id", "=", packageId)
       .where("state", "=", "running")
       .where("prepared_at", "is not", null)
+      .$if(workspaceId !== undefined, (q) => q.where("id", "=", workspaceId as string))
       .execute();
     for (const ws of workspaces) {
       await syncFork(repo, packageId, ws.id).catch((err) =>
@@ -872,7 +876,7 @@ export function createPullService({
       return row?.tenant_id ?? null;
     },
 
-    /** Brings the forks of a package's running workspaces up to date (after a merge, a start). */
+    /** Brings the forks of a package's running workspaces (or of one just started) up to date. */
     syncPackageForks,
 
     /**
