@@ -3,7 +3,7 @@
 #   the Docker engine (docker.io, dockerd started in the background), iptables, git, e2fsprogs and losetup
 #   (size-limited workspace disks) and Node dependencies; with --for-tests also PostgreSQL (a cluster
 #   started, role "azusa" able to create test databases), the OpenSSH, PuTTY and dropbear clients,
-#   asciinema, script, iproute2, Chromium with a Japanese font and a static busybox.
+#   asciinema, script, iproute2, openssl, nsenter, Chromium with a Japanese font and a static busybox.
 #   Safe to run again: a second run changes nothing.
 set -euo pipefail
 
@@ -56,6 +56,9 @@ if $for_tests; then
   need_pkg chromium chromium
   # The egress test stands up a network namespace as a machine beyond the host.
   need_pkg ip iproute2
+  # The second Docker engine of the workspace-host tests: certificates made with openssl, entered with nsenter.
+  need_pkg openssl openssl
+  need_pkg nsenter util-linux
   # The SSH gateway's tests: PuTTY's plink and puttygen, dropbear's dbclient, asciinema to play recordings, script for a pty.
   need_pkg plink putty-tools
   need_pkg dbclient dropbear-bin

@@ -108,9 +108,10 @@ export function runDriverContract(name: string, make: () => Promise<DriverHarnes
       return collect(session);
     }
 
+    // an engine the harness starts itself (and loads an image into) may take minutes on a busy machine
     beforeAll(async () => {
       harness = await make();
-    });
+    }, 240_000);
 
     afterAll(async () => {
       if (!harness) return;
