@@ -1,5 +1,11 @@
 // The narrow face of better-auth that Azusa's services use: accounts, sessions and API keys.
+import { defaultKeyHasher } from "@better-auth/api-key";
+import { runWithAdapter } from "@better-auth/core/context";
+import { generateRandomString } from "better-auth/crypto";
+import { getAdapter } from "better-auth/db/adapter";
+import type { Transaction } from "kysely";
 import { type Db, databaseUnavailable } from "../db/db.ts";
+import type { Database } from "../db/schema.ts";
 import { isRole, type Role } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
 import { API_KEY_PREFIX, type Auth } from "./auth.ts";
@@ -25,16 +31,33 @@ export interface ApiKeySummary {
 
 const iso = (d: Date | string | null | undefined) => (d == null ? null : new Date(d).toISOString());
 
+/**
+ * What must land with a change or not at all (its audit event): run in the change's transaction, after it.
+ * When it throws, the change is rolled back and the error goes to the caller.
+ */
+export type Alongside<T> = (trx: Transaction<Database>, made: T) => Promise<unknown>;
+
 /** What the account and API key services need from the authentication library. */
 export interface CredentialStore {
-  createUser(input: { email: string; name: string; password: string; role: Role; tenantId: string | null }): Promise<{
-    id: string;
-  }>;
+  /**
+   * Creates the user and its password. With `within`, in one transaction: `before` (checks, a claim), the user,
+   * then `after` (its audit event); any of them failing leaves nothing written.
+   */
+  createUser(
+    input: { email: string; name: string; password: string; role: Role; tenantId: string | null },
+    within?: { before?: (trx: Transaction<Database>) => Promise<unknown>; after?: Alongside<{ id: string }> },
+  ): Promise<{ id: string }>;
   /** Ends every session of the user and forgets what was remembered of their credentials. */
   revokeSessions(userId: string): Promise<void>;
-  createApiKey(userId: string, name: string, expiresInDays: number | null): Promise<ApiKeySummary & { key: string }>;
+  createApiKey(
+    userId: string,
+    name: string,
+    expiresInDays: number | null,
+    alongside: Alongside<ApiKeySummary>,
+  ): Promise<ApiKeySummary & { key: string }>;
   listApiKeys(userId: string): Promise<ApiKeySummary[]>;
-  deleteApiKey(userId: string, keyId: string): Promise<boolean>;
+  /** Deletes the user's key, and runs `alongside` in the same transaction; false when there is no such key. */
+  deleteApiKey(userId: string, keyId: string, alongside: Alongside<{ id: string }>): Promise<boolean>;
   /** The principal behind a request's session cookie or API key, or null. */
   principal(headers: Headers): Promise<(Principal & { via: "session" | "api_key" }) | null>;
   /** The principal when this process checked the same credential moments ago; `principal` otherwise. */
@@ -169,27 +192,44 @@ export function createCredentialStore(
     return outcome.resolved;
   }
 
+  /** better-auth's adapter writing through `trx`: its rows commit or roll back with the caller's. */
+  async function adapterOn(trx: Transaction<Database>) {
+    const ctx = await auth.$context;
+    return getAdapter({ ...ctx.options, database: { db: trx, type: db.dialect } });
+  }
+
   return {
-    async createUser({ email, name, password, role, tenantId }) {
+    async createUser({ email, name, password, role, tenantId }, within) {
       const ctx = await auth.$context;
+      // hashed before any transaction opens: it takes a while, and holds no lock meanwhile
       const hash = await ctx.password.hash(password);
-      const user = await ctx.internalAdapter.createUser(
-        {
-          email: email.toLowerCase(),
-          name,
-          emailVerified: true,
-          role,
-          tenantId,
-        },
-        { method: "admin" },
-      );
-      await ctx.internalAdapter.linkAccount({
-        userId: user.id,
-        providerId: "credential",
-        accountId: user.id,
-        password: hash,
+      const create = async () => {
+        const user = await ctx.internalAdapter.createUser(
+          {
+            email: email.toLowerCase(),
+            name,
+            emailVerified: true,
+            role,
+            tenantId,
+          },
+          { method: "admin" },
+        );
+        await ctx.internalAdapter.linkAccount({
+          userId: user.id,
+          providerId: "credential",
+          accountId: user.id,
+          password: hash,
+        });
+        return { id: user.id };
+      };
+      if (!within) return create();
+      return db.kysely.transaction().execute(async (trx) => {
+        await within.before?.(trx);
+        // better-auth's internal adapter writes through the adapter current in this async context
+        const user = await runWithAdapter(await adapterOn(trx), create);
+        await within.after?.(trx, user);
+        return user;
       });
-      return { id: user.id };
     },
 
     async revokeSessions(userId) {
@@ -200,18 +240,48 @@ export function createCredentialStore(
       forgetUser(userId);
     },
 
-    async createApiKey(userId, name, expiresInDays) {
-      const k = await auth.api.createApiKey({
-        body: { userId, name, expiresIn: expiresInDays == null ? null : expiresInDays * 86400 },
-      });
-      return {
-        id: k.id,
-        name: k.name,
-        start: k.start,
-        key: k.key,
-        createdAt: iso(k.createdAt) ?? "",
-        expiresAt: iso(k.expiresAt),
+    async createApiKey(userId, name, expiresInDays, alongside) {
+      // The row better-auth's API key plugin writes (its key format, hash and defaults, see auth.ts), written here
+      // through the caller's transaction: the plugin's own endpoint cannot join one.
+      const key = `${API_KEY_PREFIX}${generateRandomString(64, "a-z", "A-Z")}`;
+      const at = new Date();
+      const data = {
+        configId: "default",
+        createdAt: at,
+        updatedAt: at,
+        name,
+        prefix: API_KEY_PREFIX,
+        start: key.slice(0, 6),
+        key: await defaultKeyHasher(key),
+        enabled: true,
+        expiresAt: expiresInDays == null ? null : new Date(at.getTime() + expiresInDays * 86400_000),
+        referenceId: userId,
+        lastRefillAt: null,
+        lastRequest: null,
+        metadata: null,
+        rateLimitMax: 10,
+        rateLimitTimeWindow: 86400_000,
+        remaining: null,
+        refillAmount: null,
+        refillInterval: null,
+        rateLimitEnabled: false,
+        requestCount: 0,
       };
+      return db.kysely.transaction().execute(async (trx) => {
+        const k = await (await adapterOn(trx)).create<typeof data, typeof data & { id: string }>({
+          model: "apikey",
+          data,
+        });
+        const summary = {
+          id: k.id,
+          name: k.name,
+          start: k.start,
+          createdAt: iso(k.createdAt) ?? "",
+          expiresAt: iso(k.expiresAt),
+        };
+        await alongside(trx, summary);
+        return { ...summary, key };
+      });
     },
 
     async listApiKeys(userId) {
@@ -238,14 +308,20 @@ export function createCredentialStore(
       }));
     },
 
-    async deleteApiKey(userId, keyId) {
-      const res = await db.kysely
-        .deleteFrom("apikey" as never)
-        .where("id" as never, "=", keyId as never)
-        .where("referenceId" as never, "=", userId as never)
-        .executeTakeFirst();
+    async deleteApiKey(userId, keyId, alongside) {
+      const deleted = await db.kysely.transaction().execute(async (trx) => {
+        const res = await trx
+          .deleteFrom("apikey" as never)
+          .where("id" as never, "=", keyId as never)
+          .where("referenceId" as never, "=", userId as never)
+          .executeTakeFirst();
+        if (Number(res.numDeletedRows) === 0) return false;
+        await alongside(trx, { id: keyId });
+        return true;
+      });
+      // after the commit, so that no lookup can remember the key from before it
       forgetUser(userId);
-      return Number(res.numDeletedRows) > 0;
+      return deleted;
     },
 
     principal(headers) {

@@ -99,8 +99,8 @@ export function createAccountService({
   // Every signed-in page and script asks for its own profile: that read is compiled once.
   const ownProfile = prepare((id) => db.selectFrom("user").select(userColumns).where("id", "=", id));
 
-  async function emailTaken(email: string): Promise<boolean> {
-    const u = await db.selectFrom("user").select("id").where("email", "=", email).executeTakeFirst();
+  async function emailTaken(email: string, trx: Kysely<Database> = db): Promise<boolean> {
+    const u = await trx.selectFrom("user").select("id").where("email", "=", email).executeTakeFirst();
     return u !== undefined;
   }
 
@@ -124,8 +124,13 @@ export function createAccountService({
       if (actor.kind === "user") throw forbidden("operators are created from the command line or by invitation");
       const email = input.email.toLowerCase();
       if (await emailTaken(email)) throw new AppError("CONFLICT", `an account for ${email} already exists`);
-      const { id } = await credentials.createUser({ ...input, email, role: "operator", tenantId: null });
-      await audit.record(actor, "user.created", `user:${id}`, { email, role: "operator" });
+      const { id } = await credentials.createUser(
+        { ...input, email, role: "operator", tenantId: null },
+        {
+          after: (trx, user) =>
+            audit.record(actor, "user.created", `user:${user.id}`, { email, role: "operator" }, { trx }),
+        },
+      );
       return this.get(actor, id);
     },
 
@@ -210,37 +215,36 @@ export function createAccountService({
       if (!row) throw notFound("invitation");
       const inv = toInvitation(row, now());
       if (inv.status !== "pending") throw new AppError("INVALID_STATE", `invitation is ${inv.status}`);
-      // Claim the invitation first so that two concurrent accepts cannot both create an account.
-      const claimed = await db
-        .updateTable("invitation")
-        .set({ accepted_at: now().toISOString() })
-        .where("id", "=", row.id)
-        .where("accepted_at", "is", null)
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) !== 1) throw new AppError("INVALID_STATE", "invitation is accepted");
-      try {
-        if (await emailTaken(row.email)) throw new AppError("CONFLICT", `an account for ${row.email} already exists`);
-        const { id } = await credentials.createUser({
-          email: row.email,
-          name: input.name,
-          password: input.password,
-          role: inv.role,
-          tenantId: row.tenant_id,
-        });
-        const actor: Actor = {
-          kind: "user",
-          userId: id,
-          email: row.email,
-          role: inv.role,
-          tenantId: row.tenant_id,
-          via: "session",
-        };
-        await audit.record(actor, "invitation.accepted", `invitation:${row.id}`, { role: inv.role });
-        return this.get(actor, id);
-      } catch (err) {
-        await db.updateTable("invitation").set({ accepted_at: null }).where("id", "=", row.id).execute();
-        throw err;
-      }
+      const actorFor = (id: string): Actor => ({
+        kind: "user",
+        userId: id,
+        email: row.email,
+        role: inv.role,
+        tenantId: row.tenant_id,
+        via: "session",
+      });
+      // One transaction: the claim (two concurrent accepts cannot both create an account), the account and its
+      // audit event land together, or nothing does.
+      const { id } = await credentials.createUser(
+        { email: row.email, name: input.name, password: input.password, role: inv.role, tenantId: row.tenant_id },
+        {
+          async before(trx) {
+            const claimed = await trx
+              .updateTable("invitation")
+              .set({ accepted_at: now().toISOString() })
+              .where("id", "=", row.id)
+              .where("accepted_at", "is", null)
+              .executeTakeFirst();
+            if (Number(claimed.numUpdatedRows) !== 1) throw new AppError("INVALID_STATE", "invitation is accepted");
+            if (await emailTaken(row.email, trx)) {
+              throw new AppError("CONFLICT", `an account for ${row.email} already exists`);
+            }
+          },
+          after: (trx, user) =>
+            audit.record(actorFor(user.id), "invitation.accepted", `invitation:${row.id}`, { role: inv.role }, { trx }),
+        },
+      );
+      return this.get(actorFor(id), id);
     },
 
     async list(actor: Actor): Promise<User[]> {

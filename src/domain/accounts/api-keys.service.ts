@@ -14,16 +14,19 @@ export function createApiKeyService({ credentials, audit }: { credentials: Crede
   return {
     async create(actor: Actor, input: { name: string; expiresInDays?: number | null }) {
       const userId = keyOwner(actor);
-      const key = await credentials.createApiKey(userId, input.name, input.expiresInDays ?? null);
-      await audit.record(actor, "api_key.created", `api_key:${key.id}`, { name: input.name, start: key.start });
-      return key;
+      // The key and its audit event land together, or neither does.
+      return credentials.createApiKey(userId, input.name, input.expiresInDays ?? null, (trx, key) =>
+        audit.record(actor, "api_key.created", `api_key:${key.id}`, { name: input.name, start: key.start }, { trx }),
+      );
     },
     async list(actor: Actor): Promise<ApiKeySummary[]> {
       return credentials.listApiKeys(keyOwner(actor));
     },
     async revoke(actor: Actor, id: string): Promise<void> {
-      if (!(await credentials.deleteApiKey(keyOwner(actor), id))) throw notFound("API key");
-      await audit.record(actor, "api_key.revoked", `api_key:${id}`);
+      const deleted = await credentials.deleteApiKey(keyOwner(actor), id, (trx) =>
+        audit.record(actor, "api_key.revoked", `api_key:${id}`, {}, { trx }),
+      );
+      if (!deleted) throw notFound("API key");
     },
   };
 }
