@@ -15,6 +15,7 @@ import { migrate } from "./db/migrate.ts";
 import { claimSqliteFile, SqliteInUse } from "./db/sqlite-owner.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
+import { createSignInThrottle } from "./domain/accounts/sign-in-throttle.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
 import { startCheckpoints } from "./domain/audit/checkpoints.ts";
 import { createAvailabilityService } from "./domain/availability/availability.service.ts";
@@ -194,13 +195,14 @@ export function buildAzusa(
     db,
     secret,
     baseUrl: config.baseUrl,
-    signInLimit: config.signInLimit,
     logger,
   });
   const credentials = createCredentialStore(auth, db);
   const audit = createAuditService({ db: db.kysely, key: config.audit.key });
   const accounts = createAccountService({ db: db.kysely, audit, credentials, prepare: db.preparedFirst });
   const apiKeys = createApiKeyService({ credentials, audit });
+  // Counted in the database: every process on it shares the limits and lockouts.
+  const throttle = createSignInThrottle({ db: db.kysely });
   const tenants = createTenantService({ db: db.kysely, audit });
   const offices = createOfficeService({ db: db.kysely, audit });
   const availability = createAvailabilityService({ db: db.kysely, audit });
@@ -371,7 +373,8 @@ export function buildAzusa(
     pulls,
     forge,
     github,
-    signInLimit: config.signInLimit,
+    signIns: throttle.attempts("web", { limit: config.signInLimit }),
+    gitFailures: throttle.lockout("git", { maxFailures: config.signInLimit, windowMs: 60_000, lockMs: 60_000 }),
     probes: { database: () => db.ping(), docker: dockerProbe(docker) },
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,

@@ -16,12 +16,10 @@ export interface AuthOptions {
   db: Db;
   secret: string;
   baseUrl: string;
-  /** Sign-in attempts allowed per client address per minute. */
-  signInLimit: number;
   logger: Logger;
 }
 
-function options({ db, secret, baseUrl, signInLimit, logger }: AuthOptions) {
+function options({ db, secret, baseUrl, logger }: AuthOptions) {
   return {
     appName: "Azusa",
     baseURL: baseUrl,
@@ -52,7 +50,8 @@ function options({ db, secret, baseUrl, signInLimit, logger }: AuthOptions) {
       storage: "memory",
       window: 60,
       max: 600,
-      customRules: { "/sign-in/email": { window: 60, max: signInLimit } },
+      // Sign-in attempts are counted by Azusa itself, in the database (AZUSA_SIGNIN_LIMIT), shared by every process.
+      customRules: { "/sign-in/email": false },
     },
     // The origin check stays on everywhere, tests included (better-auth turns it off under NODE_ENV=test).
     // Azusa migrates better-auth's tables itself before serving, so its background schema check is not needed.

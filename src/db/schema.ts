@@ -336,6 +336,19 @@ export interface JobLockTable {
   slot: string;
 }
 
+/** One sign-in attempt or failure under a key (`web:<address>`, `ssh-addr:<address>`…), in ms since the epoch. */
+export interface SignInAttemptTable {
+  id: string;
+  key: string;
+  at: number | string;
+}
+
+/** A key locked out until `until` (ms since the epoch). */
+export interface SignInLockTable {
+  key: string;
+  until: number | string;
+}
+
 export interface NotificationTable {
   id: string;
   user_id: string;
@@ -536,6 +549,8 @@ export interface Database {
   settlement_close: SettlementCloseTable;
   delivery: DeliveryTable;
   job_lock: JobLockTable;
+  sign_in_attempt: SignInAttemptTable;
+  sign_in_lock: SignInLockTable;
   notification: NotificationTable;
   webhook: WebhookTable;
   webhook_delivery: WebhookDeliveryTable;

@@ -8,6 +8,7 @@ import { API, type ApiDeps, isPublicApiPath, mountApi } from "../api/api.routes.
 import type { Auth } from "../auth/auth.ts";
 import { CLIENT_IP_HEADER } from "../auth/auth.ts";
 import { apiKeyFrom, sessionCookieFrom } from "../auth/credentials.ts";
+import type { AttemptLimit } from "../domain/accounts/sign-in-throttle.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import { type Actor, isRole, system } from "../kernel/actor.ts";
 import { AppError, type ErrorCode } from "../kernel/errors.ts";
@@ -33,8 +34,8 @@ export type AppDeps = ApiDeps &
     trustProxy: boolean;
     /** When set, /metrics needs it as a bearer token. */
     metricsToken?: string;
-    /** Failed sign-ins per address per minute (the form's and Git's Basic credentials). */
-    signInLimit?: number;
+    /** Sign-in attempts per client address (AZUSA_SIGNIN_LIMIT a minute), counted in the database. */
+    signIns: AttemptLimit;
   };
 
 const safeEqual = (a: string, b: string) => {
@@ -185,14 +186,25 @@ export function createApp(deps: AppDeps) {
     const headers = new Headers(c.req.raw.headers);
     headers.set(CLIENT_IP_HEADER, clientIp(c, deps.trustProxy));
     const body = c.req.method === "POST" ? await c.req.arrayBuffer() : undefined;
+    const signIn = c.req.path === "/api/auth/sign-in/email";
+    if (signIn) {
+      // Counted in the database before the password is looked at, so that every process shares one limit.
+      const ip = clientIp(c, deps.trustProxy);
+      const admitted = await deps.signIns.admit(ip);
+      if (!admitted.ok) {
+        await auditSignIn(deps.audit, c, body, new Response(null, { status: 429 }), ip);
+        const out = errorResponse(c, new AppError("RATE_LIMITED", "too many sign-in attempts; wait a minute"));
+        out.headers.set("retry-after", String(admitted.retryAfterSeconds));
+        return out;
+      }
+    }
     // Sign-out, session revocation and a password change end sessions: forget them before better-auth acts,
     // and after (a lookup that read the session before better-auth ended it must not have left it remembered).
-    const endsSessions = c.req.method === "POST" && c.req.path !== "/api/auth/sign-in/email";
+    const endsSessions = c.req.method === "POST" && !signIn;
     if (endsSessions) deps.credentials.forget(headers);
     const res = await deps.auth.handler(new Request(c.req.raw.url, { method: c.req.method, headers, body }));
     if (endsSessions) deps.credentials.forget(headers);
-    if (c.req.path === "/api/auth/sign-in/email")
-      await auditSignIn(deps.audit, c, body, res, clientIp(c, deps.trustProxy));
+    if (signIn) await auditSignIn(deps.audit, c, body, res, clientIp(c, deps.trustProxy));
     if (res.ok) return res;
     const payload = (await res.json().catch(() => ({}))) as { message?: string };
     const err = new AppError(authErrorCode(res.status), payload.message ?? res.statusText);

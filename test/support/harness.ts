@@ -73,6 +73,8 @@ export class Client {
 export interface TestAzusa {
   running: Running;
   base: string;
+  /** The database and data directory settings, for a second process on them (`alongside`). */
+  dbEnv: Record<string, string>;
   logs: string[];
   anonymous(): Client;
   signIn(email: string, password?: string): Promise<Client>;
@@ -95,15 +97,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A running Azusa with its own database; `env` adds or overrides settings. */
+/**
+ * A running Azusa with its own database; `env` adds or overrides settings. `alongside`: another process on the
+ * same PostgreSQL database and data directory as that one (its operator is shared; stopping it drops nothing).
+ */
 export async function startTestAzusa({
   dialect = "sqlite",
   env = {},
+  alongside,
 }: {
   dialect?: TestDialect;
   env?: Record<string, string>;
+  alongside?: TestAzusa;
 } = {}): Promise<TestAzusa> {
-  const db = await createTestDatabase(dialect);
+  const db = alongside ? { env: alongside.dbEnv, drop: async () => {} } : await createTestDatabase(dialect);
   // The port is chosen first so that the base URL, and with it the trusted origin, is the real one.
   const port = await freePort();
   const config = loadConfig({
@@ -133,7 +140,13 @@ export async function startTestAzusa({
   const { accounts, tenants } = running.azusa;
   const cli = system("test");
   // The office's first operator, made as `azusa admin create` makes it; it sends the harness's invitations.
-  const root = await accounts.createOperator(cli, { email: "root@office.example", name: "root", password: PASSWORD });
+  const root = alongside
+    ? await running.azusa.db.kysely
+        .selectFrom("user")
+        .select(["id", "email"])
+        .where("email", "=", "root@office.example")
+        .executeTakeFirstOrThrow()
+    : await accounts.createOperator(cli, { email: "root@office.example", name: "root", password: PASSWORD });
   const operator = {
     kind: "user",
     userId: root.id,
@@ -146,6 +159,7 @@ export async function startTestAzusa({
   const t: TestAzusa = {
     running,
     base,
+    dbEnv: db.env,
     logs,
     anonymous: () => new Client(base),
     async signIn(email, password = PASSWORD) {
@@ -173,6 +187,7 @@ export async function startTestAzusa({
     },
     async stop() {
       await running.stop();
+      if (alongside) return;
       await sweepAfterTest(loadInstanceId(config));
       await db.drop();
     },

@@ -2,6 +2,7 @@
 // with the caller's email and password, or an API key as the password. Pushing is never accepted.
 import { Hono } from "hono";
 import type { CredentialStore, Principal } from "../../auth/credentials.ts";
+import type { Lockout } from "../../domain/accounts/sign-in-throttle.ts";
 import type { AuditService } from "../../domain/audit/audit.service.ts";
 import type { PullService } from "../../domain/pulls/pulls.service.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
@@ -26,56 +27,35 @@ async function principalOf(credentials: CredentialStore, header: string | undefi
   return credentials.verifyPassword(user, password);
 }
 
-/**
- * Failed Basic sign-ins per client address in the current minute: passwords sent to Git get the same
- * limit as the sign-in form, or /git would be a way around it.
- */
-function failureLimiter(limit: number, now = () => Date.now()) {
-  const failures = new Map<string, { minute: number; count: number }>();
-  const minute = () => Math.floor(now() / 60_000);
-  return {
-    blocked(ip: string) {
-      const f = failures.get(ip);
-      return f !== undefined && f.minute === minute() && f.count >= limit;
-    },
-    fail(ip: string) {
-      const m = minute();
-      const f = failures.get(ip);
-      if (f && f.minute === m) f.count++;
-      else {
-        if (failures.size > 10_000) failures.clear(); // bounded: an attacker's many addresses cannot grow it forever
-        failures.set(ip, { minute: m, count: 1 });
-      }
-    },
-  };
-}
-
 /** Mounted at /git, outside /api/v1: git clients send Basic credentials, not cookies. */
 export function gitRoutes(deps: {
   credentials: CredentialStore;
   pulls: PullService;
   forge: BuiltinForge;
   audit: AuditService;
-  /** Failed sign-ins per client address per minute before 429; the sign-in form's limit. */
-  signInLimit?: number;
+  /**
+   * Failed Basic sign-ins per client address (AZUSA_SIGNIN_LIMIT within a minute lock it for a minute), counted in
+   * the database: passwords sent to Git get the same limit as the sign-in form, or /git would be a way around it.
+   */
+  gitFailures: Lockout;
   /** Behind a trusted proxy the client is the last X-Forwarded-For hop (the proxy's), as for sign-in. */
   trustProxy: boolean;
 }) {
   const app = new Hono<AppEnv>();
-  const limiter = failureLimiter(deps.signInLimit ?? 10);
 
   async function repository(
     c: { req: { header(name: string): string | undefined }; env?: AppEnv["Bindings"] },
     name: string,
   ) {
     const ip = clientIp(c, deps.trustProxy);
-    if (limiter.blocked(ip)) throw new AppError("RATE_LIMITED", "too many failed sign-ins; wait a minute");
+    if (await deps.gitFailures.locked(ip))
+      throw new AppError("RATE_LIMITED", "too many failed sign-ins; wait a minute");
     const header = c.req.header("authorization");
     const principal = await principalOf(deps.credentials, header);
     if (!principal) {
       // A client first asks without credentials to learn that it must send some: that is not a failure.
       if (header) {
-        limiter.fail(ip);
+        await deps.gitFailures.fail(ip);
         await deps.audit.record(system("git-http"), "auth.sign_in_failed", `repository:${name}`, {
           ip,
           via: "git-http",
