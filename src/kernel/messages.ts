@@ -200,6 +200,22 @@ export const catalogue = {
     en: "could not read the spreadsheet; open it in Excel and save it again as .xlsx",
     ja: "スプレッドシートを読み込めませんでした。Excel で開き、.xlsx として保存し直してください",
   },
+  "wbs.xlsxEntries": {
+    en: "the workbook holds {entries} parts; an .xlsx may hold at most {max}",
+    ja: "ブックに {entries} 個のパーツがあります。.xlsx に入れられるのは {max} 個までです",
+  },
+  "wbs.xlsxEntryTooLarge": {
+    en: "the workbook's part {name} unpacks to more than {max}, the most one part of an .xlsx may unpack to",
+    ja: "ブックのパーツ {name} は展開すると .xlsx の 1 パーツの上限 {max} を超えます",
+  },
+  "wbs.xlsxTooLarge": {
+    en: "the workbook unpacks to more than {max}, the most an .xlsx may unpack to in all",
+    ja: "ブックは展開すると .xlsx の展開後の合計の上限 {max} を超えます",
+  },
+  "wbs.xlsxRatio": {
+    en: "the workbook's part {name} unpacks to more than {ratio} times its packed size, the most an .xlsx part may",
+    ja: "ブックのパーツ {name} は圧縮時の {ratio} 倍（.xlsx のパーツの上限）を超えて展開されます",
+  },
   "wbs.notXlsx": {
     en: "could not read the spreadsheet: the file is not an .xlsx workbook",
     ja: "スプレッドシートを読み込めませんでした: .xlsx ブックではありません",

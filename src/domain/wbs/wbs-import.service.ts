@@ -219,7 +219,10 @@ export function createWbsImportService({ db, audit }: { db: Kysely<Database>; au
         throw forbidden("only the contract's contractor or lead imports its WBS");
       }
       const parsed = await parseWbs(upload);
-      if (!parsed.ok) refuse(parsed.problems);
+      if (!parsed.ok) {
+        if (parsed.tooLarge) throw fail("PAYLOAD_TOO_LARGE", parsed.tooLarge);
+        refuse(parsed.problems);
+      }
       if (parsed.items.length > MAX_WBS_ITEMS) {
         throw new AppError(
           "PAYLOAD_TOO_LARGE",

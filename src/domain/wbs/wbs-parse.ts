@@ -5,6 +5,7 @@ import { parse as parseCsvSync } from "csv-parse/sync";
 import type ExcelJS from "exceljs";
 import { parseDocument } from "yaml";
 import { msg, said, type Text, wbsField } from "../../kernel/messages.ts";
+import { checkXlsxArchive } from "./xlsx-archive.ts";
 
 /** The file formats a WBS can be uploaded in. */
 export type WbsFormat = "csv" | "json" | "yaml" | "xlsx";
@@ -44,10 +45,13 @@ export interface WbsProblem {
   text?: Text;
 }
 
-/** The items of a valid file, or every problem found in an invalid one. */
+/**
+ * The items of a valid file, or every problem found in an invalid one; `tooLarge` when the file was refused for
+ * what it would unpack to (an .xlsx past `XLSX_LIMITS`), which is told apart from a file with wrong content.
+ */
 export type WbsParseResult =
   | { ok: true; format: WbsFormat; items: WbsItem[]; ignoredColumns: string[] }
-  | { ok: false; problems: WbsProblem[] };
+  | { ok: false; problems: WbsProblem[]; tooLarge?: Text };
 
 /** What `parseWbs` reads: the bytes, and whatever the upload said about them. */
 export interface WbsInput {
@@ -1038,6 +1042,12 @@ export async function parseWbs(input: WbsInput): Promise<WbsParseResult> {
     if (!startsWith(bytes, ZIP)) {
       problems.add(null, null, msg("wbs.notXlsx"));
       return fail(problems);
+    }
+    // What the workbook unpacks to is bounded before the spreadsheet reader, which unpacks every part whole, sees it.
+    const archive = await checkXlsxArchive(bytes);
+    if (!archive.ok) {
+      problems.add(null, null, archive.tooLarge ? archive.text : msg("wbs.unreadableXlsx"));
+      return archive.tooLarge ? { ok: false, problems: problems.report(), tooLarge: archive.text } : fail(problems);
     }
     const rows = await readXlsxRows(bytes, problems);
     reading = rows && tableToItems(rows, problems, false);
