@@ -58,6 +58,15 @@ describe.each(dialects)("contracts on %s", (dialect) => {
 
     const ukeoiBand = await as.contractor.post("/api/v1/contracts", { ...sampleContract, band });
     expect(ukeoiBand.status).toBe(400);
+    const inJapanese = await as.contractor.request(
+      "POST",
+      "/api/v1/contracts",
+      { ...sampleContract, band },
+      { "accept-language": "ja" },
+    );
+    expect((await inJapanese.json()).error.fields).toEqual([
+      { path: "band", message: "請負契約は成果物ごとの支払いのため、月間精算幅は設定できません" },
+    ]);
 
     const upsideDown = await as.contractor.post("/api/v1/contracts", {
       ...sampleContract,

@@ -7,13 +7,14 @@ import { realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { AppError } from "../kernel/errors.ts";
+import { type AppError, invalidField } from "../kernel/errors.ts";
+import { type MessageId, text } from "../kernel/messages.ts";
 
 const FIELD = "sourceRepository";
 
 /** A refusal naming `sourceRepository`. */
-function refuse(message: string): AppError {
-  return new AppError("VALIDATION", `${FIELD}: ${message}`, { fields: [{ path: FIELD, message }] });
+function refuse(key: MessageId): AppError {
+  return invalidField(FIELD, text(key));
 }
 
 /** True when `path` is `base` or lies below it (both resolved). */
@@ -29,42 +30,42 @@ const within = (base: string, path: string) => {
  * VALIDATION error naming `sourceRepository` for anything else. Synchronous: only the file system is read.
  */
 export function importSource(source: string, importDir: string | undefined, tenantId: string): string {
-  if (!importDir) throw refuse("no import folder is set (AZUSA_GIT_IMPORT_DIR); a contract cannot name a source");
+  if (!importDir) throw refuse("source.noImportDir");
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith("file://")) {
-    throw refuse("network addresses are never fetched; name a repository in the tenant's import folder");
+    throw refuse("source.network");
   }
   if (/^[^/\s]+@[^/\s]+:/.test(source)) {
-    throw refuse("network addresses are never fetched; name a repository in the tenant's import folder");
+    throw refuse("source.network");
   }
   let path: string;
   try {
     path = source.startsWith("file://") ? fileURLToPath(source) : source;
   } catch {
-    throw refuse("not a file:/// address");
+    throw refuse("source.notFileUrl");
   }
-  if (path.includes("\0")) throw refuse("not a path");
+  if (path.includes("\0")) throw refuse("source.notPath");
   const tenantDir = resolve(importDir, tenantId);
   const target = resolve(tenantDir, path);
   // Lexically first: a path outside the tenant's folder is refused without looking whether it exists.
   if (target === tenantDir || !within(tenantDir, target)) {
-    throw refuse("must name a repository inside the tenant's import folder");
+    throw refuse("source.outside");
   }
   let realTenant: string;
   try {
     realTenant = realpathSync(tenantDir);
   } catch {
-    throw refuse("this tenant has no import folder yet; an operator puts the client's repository there first");
+    throw refuse("source.noTenantDir");
   }
   let real: string;
   try {
     real = realpathSync(target);
   } catch {
-    throw refuse("no repository at this path in the tenant's import folder");
+    throw refuse("source.noRepository");
   }
   if (real === realTenant || !within(realTenant, real)) {
-    throw refuse("must name a repository inside the tenant's import folder (a link leads out of it)");
+    throw refuse("source.linkOutside");
   }
-  if (!statSync(real).isDirectory()) throw refuse("not a repository (not a folder)");
+  if (!statSync(real).isDirectory()) throw refuse("source.notFolder");
   return real;
 }
 
@@ -83,7 +84,7 @@ export async function checkImportSource(source: string, importDir: string | unde
       },
     );
   } catch {
-    throw refuse("not a Git repository with a commit");
+    throw refuse("source.noCommit");
   }
   return real;
 }

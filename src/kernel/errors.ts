@@ -66,6 +66,10 @@ export const forbidden = (message?: string | Text) =>
       ? new AppError("FORBIDDEN", message)
       : fail("FORBIDDEN", message);
 
+/** A VALIDATION error with a message of its own and one field problem, both from the catalogue. */
+export const invalidWith = (message: Text, path: string, fieldMessage: Text = message) =>
+  new AppError("VALIDATION", english(message), { fields: [fieldProblem(path, fieldMessage)] }, message);
+
 /** A VALIDATION error naming one field, the way route validation names them. */
 export const invalidField = (path: string, message: string | Text) => {
   const problem = typeof message === "string" ? { path, message } : fieldProblem(path, message);

@@ -1,4 +1,6 @@
 // The catalogue agrees with itself, and a message reads the same in both languages but for its words.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   catalogue,
@@ -14,6 +16,15 @@ import {
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
+/** Every TypeScript source under src/, tests left out. */
+function sources(dir = join(import.meta.dirname, "..")): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sources(path);
+    return /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) ? [path] : [];
+  });
+}
+
 describe("the message catalogue", () => {
   it("fills the same placeholders in both languages, and leaves no text empty", () => {
     const keys = Object.keys(catalogue) as MessageId[];
@@ -22,6 +33,27 @@ describe("the message catalogue", () => {
     );
     expect(mismatched).toEqual([]);
     expect(keys.filter((k) => !catalogue[k].en.trim() || !catalogue[k].ja.trim())).toEqual([]);
+  });
+
+  it("has a Japanese sentence wherever the English is one", () => {
+    // A sentence: two words of letters once placeholders are taken out. Its Japanese must hold Japanese.
+    const sentence = (s: string) => (s.replace(/\{\w+\}/g, "").match(/[A-Za-z]{2,}/g) ?? []).length >= 2;
+    const keys = Object.keys(catalogue) as MessageId[];
+    const untranslated = keys.filter((k) => sentence(catalogue[k].en) && /^[ -~]*$/.test(catalogue[k].ja));
+    expect(untranslated).toEqual([]);
+  });
+
+  it("has every message that src/ names", () => {
+    const named = new Map<string, string>();
+    for (const file of sources()) {
+      for (const m of readFileSync(file, "utf8").matchAll(
+        /\b(?:text|msg|refuse|requireAll\(\w+,)\(?\s*"([a-zA-Z]+\.[\w.]+)"/g,
+      )) {
+        if (m[1]) named.set(m[1], file);
+      }
+    }
+    expect(named.size).toBeGreaterThan(100);
+    expect([...named].filter(([key]) => !(key in catalogue)).map(([key, file]) => `${key} (${file})`)).toEqual([]);
   });
 
   it("names each field once: a WBS column by its field's label, but its title as 作業名", () => {

@@ -8,8 +8,11 @@ export type Lang = (typeof langs)[number];
 
 export const isLang = (value: unknown): value is Lang => langs.includes(value as Lang);
 
-/** A value filled into a message: plain, another message (translated too), or a moment shown in the reader's zone. */
-export type Param = string | number | Text | { moment: string } | Param[];
+/**
+ * A value filled into a message: plain, another message (translated too), a moment shown in the reader's zone,
+ * or a stable code (a state, a role) that English says as the code and other languages as its message.
+ */
+export type Param = string | number | Text | { moment: string } | { code: string; text: Param } | Param[];
 
 /** A message to show: a catalogue key and the values of its `{name}` placeholders. */
 export interface Text {
@@ -152,6 +155,17 @@ export const catalogue = {
   "what.recording": { en: "recording", ja: "セッション記録" },
   "what.file": { en: "file", ja: "ファイル" },
   "what.taskBatch": { en: "task batch", ja: "タスクバッチ" },
+  "what.apiKey": { en: "API key", ja: "API キー" },
+  "what.githubSettings": { en: "GitHub settings", ja: "GitHub の設定" },
+  "what.sshKey": { en: "SSH key", ja: "SSH 鍵" },
+  "what.asset": { en: "asset", ja: "ファイル" },
+  "what.assignment": { en: "assignment", ja: "アサイン" },
+  "what.member": { en: "member", ja: "メンバー" },
+  "what.office": { en: "office", ja: "オフィス" },
+  "what.repository": { en: "repository", ja: "リポジトリ" },
+  "what.tenant": { en: "tenant", ja: "テナント" },
+  "what.user": { en: "user", ja: "ユーザー" },
+  "what.webhook": { en: "webhook", ja: "Webhook" },
 
   // The WBS and its packages.
   "wbs.cycle": {
@@ -365,6 +379,228 @@ export const catalogue = {
   "hours.overlapsField": { en: "overlaps entry {entryId}", ja: "記録 {entryId} と重なっています" },
   "month.notOver": { en: "{month} is not over yet", ja: "{month} はまだ終わっていません" },
   "month.closedAlready": { en: "{month} is closed already", ja: "{month} はすでに締めています" },
+
+  // Contracts, their source repository and tenants.
+  "contracts.notCidr": {
+    en: '"{cidr}" is not a CIDR block such as 192.0.2.0/24',
+    ja: "「{cidr}」は CIDR 表記（例: 192.0.2.0/24）として読めません",
+  },
+  "contracts.endBeforeStart": { en: "must not be before periodStart", ja: "開始日より前にはできません" },
+  "contracts.bandNeeded": {
+    en: "a 準委任 (juninin) contract needs its monthly hours band",
+    ja: "準委任契約には月間精算幅が必要です",
+  },
+  "contracts.bandUkeoi": {
+    en: "a 請負 (ukeoi) contract is paid per deliverable and has no hours band",
+    ja: "請負契約は成果物ごとの支払いのため、月間精算幅は設定できません",
+  },
+  "contracts.bandOrder": { en: "must be above band.minHours", ja: "精算幅の下限より大きくしてください" },
+  "contracts.notLeads": { en: "not a lead of this tenant: {ids}", ja: "このテナントのリーダーではありません: {ids}" },
+  "contracts.contractorOnly": {
+    en: "only a contractor of the tenant manages its contracts",
+    ja: "契約を管理できるのは、そのテナントの元請担当だけです",
+  },
+  "source.noImportDir": {
+    en: "no import folder is set (AZUSA_GIT_IMPORT_DIR); a contract cannot name a source",
+    ja: "取り込みフォルダ（AZUSA_GIT_IMPORT_DIR）が設定されていないため、契約にソースリポジトリを指定できません",
+  },
+  "source.network": {
+    en: "network addresses are never fetched; name a repository in the tenant's import folder",
+    ja: "ネットワーク上のアドレスからは取得しません。テナントの取り込みフォルダにあるリポジトリを指定してください",
+  },
+  "source.notFileUrl": { en: "not a file:/// address", ja: "file:/// のアドレスとして読めません" },
+  "source.notPath": { en: "not a path", ja: "パスとして読めません" },
+  "source.outside": {
+    en: "must name a repository inside the tenant's import folder",
+    ja: "テナントの取り込みフォルダ内のリポジトリを指定してください",
+  },
+  "source.noTenantDir": {
+    en: "this tenant has no import folder yet; an operator puts the client's repository there first",
+    ja: "このテナントにはまだ取り込みフォルダがありません。先に運用担当が発注者のリポジトリを置いてください",
+  },
+  "source.noRepository": {
+    en: "no repository at this path in the tenant's import folder",
+    ja: "テナントの取り込みフォルダのこのパスにはリポジトリがありません",
+  },
+  "source.linkOutside": {
+    en: "must name a repository inside the tenant's import folder (a link leads out of it)",
+    ja: "テナントの取り込みフォルダ内のリポジトリを指定してください（リンクがフォルダの外を指しています）",
+  },
+  "source.notFolder": {
+    en: "not a repository (not a folder)",
+    ja: "リポジトリではありません（フォルダではありません）",
+  },
+  "source.noCommit": { en: "not a Git repository with a commit", ja: "コミットのある Git リポジトリではありません" },
+  "wbs.noFileField": {
+    en: "send the WBS as the `file` field of the form",
+    ja: "WBS はフォームの file 項目として送信してください",
+  },
+  "tenants.operatorsOnly": { en: "only operators create tenants", ja: "テナントを作成できるのは運用担当だけです" },
+  "tenants.nameTaken": {
+    en: 'a tenant named "{name}" already exists',
+    ja: "「{name}」という名前のテナントはすでにあります",
+  },
+  "tenants.notForEngineers": { en: "engineers do not list tenants", ja: "エンジニアはテナントの一覧を見られません" },
+
+  // Roles named inside messages.
+  "role.operator": { en: "operator", ja: "運用担当" },
+  "role.contractor": { en: "contractor", ja: "元請担当" },
+  "role.lead": { en: "lead", ja: "リーダー" },
+  "role.engineer": { en: "engineer", ja: "エンジニア" },
+
+  // Packages.
+  "packages.leadOnly": {
+    en: "only the contract's lead edits packages",
+    ja: "パッケージを編集できるのは契約のリーダーだけです",
+  },
+  "packages.notEditable": {
+    en: "package is {state}: it can be changed only while draft or open",
+    ja: "作業パッケージは{state}です。変更できるのは下書きか募集中の間だけです",
+  },
+  "packages.movedMeanwhile": {
+    en: "the package changed state meanwhile; read it again",
+    ja: "その間に作業パッケージの状態が変わりました。読み込み直してください",
+  },
+  "packages.splitTwo": { en: "a split needs at least two parts", ja: "分割には 2 つ以上の部分が必要です" },
+  "packages.mergeTwo": { en: "a merge needs at least two packages", ja: "統合には 2 つ以上の作業パッケージが必要です" },
+  "packages.atLeastTwo": { en: "at least two", ja: "2 つ以上が必要です" },
+  "packages.mergeContracts": {
+    en: "packages of different contracts cannot be merged",
+    ja: "別々の契約の作業パッケージは統合できません",
+  },
+  "packages.oneContract": { en: "one contract only", ja: "一つの契約のものだけにしてください" },
+  "packages.roleCannotMove": {
+    en: "a {role} cannot move a package to {state}",
+    ja: "{role}は作業パッケージを{state}にできません",
+  },
+  "packages.onlyDraftOpens": {
+    en: "package is {state}: only a draft opens; to take an offered or assigned package back, withdraw it",
+    ja: "作業パッケージは{state}です。募集を始められるのは下書きだけです。オファー中やアサイン済みのものは取り下げてください",
+  },
+  "packages.dependsOnCancelled": {
+    en: "package cannot open: it depends on cancelled {ids}; change its dependencies first",
+    ja: "募集を始められません: 取消済みの {ids} を先行作業にしています。先に先行作業を変更してください",
+  },
+  "packages.stateNow": {
+    en: "the package is {state} now, not {from}; read it again",
+    ja: "作業パッケージは今は{from}ではなく{state}です。読み込み直してください",
+  },
+  "packages.ownDependency": { en: "a package cannot depend on itself", ja: "自分自身を先行作業にはできません" },
+  "packages.foreignDependencies": {
+    en: "not packages of this contract: {ids}",
+    ja: "この契約の作業パッケージではありません: {ids}",
+  },
+  "packages.canMoveTo": { en: "it can move to {states}", ja: "移せるのは {states} です" },
+  "packages.final": { en: "it is final", ja: "これ以上は変わりません" },
+  "packages.cannotMove": {
+    en: "package is {state}: it cannot move to {to} ({allowed})",
+    ja: "作業パッケージは{state}のため、{to}にはできません（{allowed}）",
+  },
+
+  // Engineers and their keys.
+  "engineers.noProfile": {
+    en: "this engineer has no profile yet; an operator records it first",
+    ja: "このエンジニアのプロフィールはまだありません。先に運用担当が登録してください",
+  },
+  "engineers.operatorsList": {
+    en: "only operators list engineers",
+    ja: "エンジニアの一覧を見られるのは運用担当だけです",
+  },
+  "engineers.operatorsKeep": {
+    en: "only operators keep engineer profiles",
+    ja: "エンジニアのプロフィールを管理できるのは運用担当だけです",
+  },
+  "engineers.operatorsVet": { en: "only operators record vetting", ja: "審査を記録できるのは運用担当だけです" },
+  "engineers.expiresBeforeIssued": { en: "must not be before issuedOn", ja: "発行日より前にはできません" },
+  "keys.yours": {
+    en: "{fingerprint}: you already registered this key",
+    ja: "{fingerprint}: この鍵はすでに登録済みです",
+  },
+  "keys.another": {
+    en: "{fingerprint}: this key is registered to another engineer",
+    ja: "{fingerprint}: この鍵は別のエンジニアが登録しています",
+  },
+  "keys.paste": {
+    en: "paste the one line of your public key file, e.g. ~/.ssh/id_ed25519.pub",
+    ja: "公開鍵ファイル（例: ~/.ssh/id_ed25519.pub）の 1 行を貼り付けてください",
+  },
+  "keys.tooLarge": {
+    en: "the input is larger than 16 KiB, far more than a public key: {paste}",
+    ja: "入力が 16 KiB を超えており、公開鍵としては大きすぎます。{paste}",
+  },
+  "keys.none": { en: "no key given: {paste}", ja: "鍵が入力されていません。{paste}" },
+  "keys.private": {
+    en: "this is a PRIVATE key, which must never leave your computer: paste the PUBLIC key instead, the .pub file next to it (e.g. ~/.ssh/id_ed25519.pub)",
+    ja: "これは秘密鍵です。秘密鍵はお使いのコンピューターから出さないでください。代わりに、隣にある .pub ファイル（例: ~/.ssh/id_ed25519.pub）の公開鍵を貼り付けてください",
+  },
+  "keys.putty": {
+    en: 'this is a PuTTY key file (.ppk), which holds your private key: open it in PuTTYgen and paste the text shown under "Public key for pasting into OpenSSH authorized_keys file"',
+    ja: "これは秘密鍵を含む PuTTY の鍵ファイル（.ppk）です。PuTTYgen で開き、「Public key for pasting into OpenSSH authorized_keys file」の下に表示される文字列を貼り付けてください",
+  },
+  "keys.rfc4716": {
+    en: "this key is in the SSH2 (RFC 4716) format: convert it with `ssh-keygen -i -f key.pub` and paste the line it prints",
+    ja: "この鍵は SSH2（RFC 4716）形式です。`ssh-keygen -i -f key.pub` で変換し、表示された 1 行を貼り付けてください",
+  },
+  "keys.control": {
+    en: "the key contains control characters: {paste}, as it is",
+    ja: "鍵に制御文字が含まれています。{paste}（そのまま貼り付けてください）",
+  },
+  "keys.several": {
+    en: "paste one key at a time: the input holds {n} keys",
+    ja: "鍵は 1 つずつ貼り付けてください（入力に {n} 個の鍵があります）",
+  },
+  "keys.lines": {
+    en: "a public key is a single line but the input has {n}: {paste}, without line breaks",
+    ja: "公開鍵は 1 行ですが、入力は {n} 行あります。{paste}（改行を入れずに）",
+  },
+  "keys.dsa": {
+    en: "DSA keys are no longer accepted; generate an ed25519 key: ssh-keygen -t ed25519",
+    ja: "DSA 鍵は受け付けていません。ed25519 の鍵を作成してください: ssh-keygen -t ed25519",
+  },
+  "keys.damaged": {
+    en: "the key data is damaged or is not a {type} key: copy the whole line from the .pub file again",
+    ja: "鍵のデータが壊れているか、{type} の鍵ではありません。.pub ファイルから 1 行全体をコピーし直してください",
+  },
+  "keys.shortRsa": {
+    en: "RSA key of {bits} bits is too short: at least {min} bits (or use ed25519)",
+    ja: "{bits} ビットの RSA 鍵は短すぎます。{min} ビット以上にしてください（または ed25519 を使ってください）",
+  },
+  "keys.options": {
+    en: 'the key starts with authorized_keys options (such as from="..." or no-pty): paste the key without options, starting with its type, e.g. ssh-ed25519',
+    ja: '鍵の前に authorized_keys のオプション（from="..." や no-pty など）があります。オプションを除き、種類（例: ssh-ed25519）から始まる鍵を貼り付けてください',
+  },
+  "keys.certificate": {
+    en: "this is an SSH certificate, not a public key: paste the .pub file, not the -cert.pub one",
+    ja: "これは公開鍵ではなく SSH 証明書です。-cert.pub ではなく .pub ファイルを貼り付けてください",
+  },
+  "keys.type": {
+    en: "{type} keys are not accepted: use ed25519 (ssh-keygen -t ed25519), ECDSA or RSA of 3072+ bits",
+    ja: "{type} の鍵は受け付けていません。ed25519（ssh-keygen -t ed25519）、ECDSA、または 3072 ビット以上の RSA を使ってください",
+  },
+  "keys.notOpenSsh": { en: "not an OpenSSH public key: {paste}", ja: "OpenSSH の公開鍵として読めません。{paste}" },
+
+  // Offices.
+  "offices.notByApiKey": { en: "API keys cannot {what}", ja: "API キーでは{what}ことはできません" },
+  "offices.adminOnly": { en: "only an office admin can {what}", ja: "{what}ことができるのはオフィス管理者だけです" },
+  "offices.toCreate": { en: "create offices", ja: "オフィスを作成する" },
+  "offices.toGrant": { en: "grant the office admin capability", ja: "オフィス管理者の権限を与える" },
+  "offices.operatorsOnly": { en: "only operators manage offices", ja: "オフィスを管理できるのは運用担当だけです" },
+  "offices.ownOnly": {
+    en: "operators manage their own office only",
+    ja: "運用担当が管理できるのは自分のオフィスだけです",
+  },
+  "offices.tenantRole": {
+    en: "a {role} belongs to a tenant, not to an office",
+    ja: "{role}はオフィスではなくテナントに所属します",
+  },
+  "offices.moveTakesAdmin": {
+    en: "moving someone from another office takes an office admin",
+    ja: "別のオフィスのメンバーを移せるのはオフィス管理者だけです",
+  },
+  "offices.adminsAreOperators": {
+    en: "only operators can be office admins",
+    ja: "オフィス管理者になれるのは運用担当だけです",
+  },
 } as const satisfies Record<string, { en: string; ja: string }>;
 
 export type MessageId = keyof typeof catalogue;
@@ -385,6 +621,15 @@ export const said = (message: Text): { message: string; text: Text } => ({ messa
 export const stateText = (state: string): Param => {
   const key = `state.${state}`;
   return key in catalogue ? text(key as MessageId) : state;
+};
+
+/** A package state as a code: `in_progress` in English, as the API has always said it; 作業中 in Japanese. */
+export const stateCode = (state: string): Param => ({ code: state, text: stateText(state) });
+
+/** A role as a code: `lead` in English, リーダー in Japanese. */
+export const roleCode = (role: string): Param => {
+  const key = `role.${role}`;
+  return { code: role, text: key in catalogue ? text(key as MessageId) : role };
 };
 
 /** A moment as people read it: `2026-12-01 09:07 (Asia/Tokyo)`, in `zone` (Asia/Tokyo unless the reader has one). */
@@ -427,6 +672,7 @@ function sayParam(r: Reader, value: Param): string {
   if (typeof value === "string" || typeof value === "number") return String(value);
   if (Array.isArray(value)) return value.map((v) => sayParam(r, v)).join(r.lang === "ja" ? "、" : "; ");
   if ("moment" in value) return formatMoment(value.moment, r.zone);
+  if ("code" in value) return r.lang === "en" ? value.code : sayParam(r, value.text);
   return say(r, value);
 }
 

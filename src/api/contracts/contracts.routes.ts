@@ -12,7 +12,8 @@ import type { WbsImportService } from "../../domain/wbs/wbs-import.service.ts";
 import type { WbsFormat } from "../../domain/wbs/wbs-parse.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
-import { AppError } from "../../kernel/errors.ts";
+import { fail, invalidWith } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { WorkPackage } from "../packages/packages.routes.ts";
 import { IdParam, json } from "../schemas.ts";
 
@@ -175,9 +176,7 @@ async function readUpload(req: Request): Promise<{ bytes: Uint8Array; filename?:
     const form = await req.formData().catch(() => null);
     const file = form?.get("file");
     if (!file || typeof file === "string") {
-      throw new AppError("VALIDATION", "send the WBS as the `file` field of the form", {
-        fields: [{ path: "file", message: "required" }],
-      });
+      throw invalidWith(text("wbs.noFileField"), "file", text("issue.required"));
     }
     return {
       bytes: new Uint8Array(await file.arrayBuffer()),
@@ -201,7 +200,7 @@ export const contractRoutes = (deps: {
     bodyLimit({
       maxSize: deps.wbsLimit,
       onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", `the WBS file is larger than ${deps.wbsLimit} bytes`);
+        throw fail("PAYLOAD_TOO_LARGE", text("wbs.tooLarge", { bytes: deps.wbsLimit }));
       },
     }),
   );

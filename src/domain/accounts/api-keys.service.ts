@@ -26,7 +26,7 @@ export function createApiKeyService({ credentials, audit }: { credentials: Crede
       const deleted = await credentials.deleteApiKey(keyOwner(actor), id, (trx) =>
         audit.record(actor, "api_key.revoked", `api_key:${id}`, {}, { trx }),
       );
-      if (!deleted) throw notFound("API key");
+      if (!deleted) throw notFound("apiKey");
     },
   };
 }

@@ -4,7 +4,8 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import { checkImportSource } from "../../git/import-source.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { parseCidr } from "./networks.ts";
 
@@ -125,24 +126,21 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
   };
 }
 
-const invalid = (path: string, message: string) =>
-  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+const invalid = invalidField;
 
 /** The CIDR list, normalized and de-duplicated; VALIDATION naming the first malformed entry. */
 function checkNetworks(cidrs: string[]): string[] {
   cidrs.forEach((c, i) => {
-    if (!parseCidr(c)) throw invalid(`allowedNetworks.${i}`, `"${c}" is not a CIDR block such as 192.0.2.0/24`);
+    if (!parseCidr(c)) throw invalid(`allowedNetworks.${i}`, text("contracts.notCidr", { cidr: c }));
   });
   return [...new Set(cidrs.map((c) => c.trim()))];
 }
 
 function checkTerms(c: { type: ContractType; band?: HoursBand | null; periodStart: string; periodEnd: string }) {
-  if (c.periodEnd < c.periodStart) throw invalid("periodEnd", "must not be before periodStart");
-  if (c.type === "juninin" && !c.band)
-    throw invalid("band", "a 準委任 (juninin) contract needs its monthly hours band");
-  if (c.type === "ukeoi" && c.band)
-    throw invalid("band", "a 請負 (ukeoi) contract is paid per deliverable and has no hours band");
-  if (c.band && c.band.minHours >= c.band.maxHours) throw invalid("band.maxHours", "must be above band.minHours");
+  if (c.periodEnd < c.periodStart) throw invalid("periodEnd", text("contracts.endBeforeStart"));
+  if (c.type === "juninin" && !c.band) throw invalid("band", text("contracts.bandNeeded"));
+  if (c.type === "ukeoi" && c.band) throw invalid("band", text("contracts.bandUkeoi"));
+  if (c.band && c.band.minHours >= c.band.maxHours) throw invalid("band.maxHours", text("contracts.bandOrder"));
 }
 
 export function createContractService({
@@ -185,12 +183,12 @@ export function createContractService({
       .execute();
     const ok = new Set(found.map((u) => u.id));
     const bad = leadIds.filter((id) => !ok.has(id));
-    if (bad.length) throw invalid("leadIds", `not a lead of this tenant: ${bad.join(", ")}`);
+    if (bad.length) throw invalid("leadIds", text("contracts.notLeads", { ids: bad.join(", ") }));
   }
 
   function requireContractor(actor: Actor): string {
     if (actor.kind !== "user" || actor.role !== "contractor" || !actor.tenantId) {
-      throw forbidden("only a contractor of the tenant manages its contracts");
+      throw forbidden(text("contracts.contractorOnly"));
     }
     return actor.tenantId;
   }

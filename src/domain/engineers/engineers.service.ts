@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, EngineerProfileTable, Executor, SshKeyTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { tokyoDate } from "../dates.ts";
 import { type Confidentiality, type MatchEngineer, requiredVetting, type VettingKind } from "../matching/matching.ts";
@@ -92,7 +93,7 @@ export function createEngineerService({
 
   async function profileRow(id: string): Promise<EngineerProfileTable> {
     const row = await db.selectFrom("engineer_profile").selectAll().where("user_id", "=", id).executeTakeFirst();
-    if (!row) throw new AppError("NOT_FOUND", "this engineer has no profile yet; an operator records it first");
+    if (!row) throw fail("NOT_FOUND", text("engineers.noProfile"));
     return row;
   }
 
@@ -142,14 +143,14 @@ export function createEngineerService({
     },
 
     async list(actor: Actor): Promise<Engineer[]> {
-      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators list engineers");
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("engineers.operatorsList"));
       const rows = await db.selectFrom("engineer_profile").select("user_id").execute();
       return Promise.all(rows.map((r) => service.get(actor, r.user_id)));
     },
 
     /** Operators record an engineer's profile and skills (the whole set, replacing what was there). */
     async putProfile(actor: Actor, id: string, input: ProfileInput): Promise<Engineer> {
-      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators keep engineer profiles");
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("engineers.operatorsKeep"));
       await engineerUser(id);
       const at = now().toISOString();
       await db.transaction().execute(async (trx) => {
@@ -213,12 +214,10 @@ export function createEngineerService({
     },
 
     async addVetting(actor: Actor, id: string, input: { kind: VettingKind; issuedOn: string; expiresOn: string }) {
-      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators record vetting");
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("engineers.operatorsVet"));
       await profileRow(id);
       if (input.expiresOn < input.issuedOn) {
-        throw new AppError("VALIDATION", "expiresOn: must not be before issuedOn", {
-          fields: [{ path: "expiresOn", message: "must not be before issuedOn" }],
-        });
+        throw invalidField("expiresOn", text("engineers.expiresBeforeIssued"));
       }
       const record = {
         id: randomUUID(),
@@ -276,9 +275,7 @@ export function createEngineerService({
       await profileRow(id);
       const parsed = parseSshPublicKey(publicKey);
       if (!parsed.ok) {
-        throw new AppError("VALIDATION", `publicKey: ${parsed.message}`, {
-          fields: [{ path: "publicKey", message: parsed.message }],
-        });
+        throw invalidField("publicKey", parsed.text);
       }
       const { key } = parsed;
       const taken = await db
@@ -287,9 +284,8 @@ export function createEngineerService({
         .where("fingerprint", "=", key.fingerprint)
         .executeTakeFirst();
       if (taken) {
-        const whose =
-          taken.user_id === id ? "you already registered this key" : "this key is registered to another engineer";
-        throw new AppError("CONFLICT", `${key.fingerprint}: ${whose}`);
+        const whose = taken.user_id === id ? "keys.yours" : "keys.another";
+        throw fail("CONFLICT", text(whose, { fingerprint: key.fingerprint }));
       }
       const row: SshKeyTable = {
         id: randomUUID(),
@@ -328,7 +324,7 @@ export function createEngineerService({
           .where("id", "=", keyId)
           .where("user_id", "=", id)
           .executeTakeFirst();
-        if (!key) throw notFound("SSH key");
+        if (!key) throw notFound("sshKey");
         await trx.deleteFrom("ssh_key").where("id", "=", keyId).execute();
         await audit.record(
           actor,

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { ParsedKey } from "ssh2";
 import ssh2 from "ssh2";
+import { type MessageId, msg, type Param, said, type Text } from "../../kernel/messages.ts";
 
 /** A vetted public key, ready to store and show. */
 export interface SshPublicKey {
@@ -19,7 +20,7 @@ export interface SshPublicKey {
 }
 
 /** The vetted key, or a message safe to show the engineer (it never contains key material). */
-export type SshKeyResult = { ok: true; key: SshPublicKey } | { ok: false; message: string };
+export type SshKeyResult = { ok: true; key: SshPublicKey } | { ok: false; message: string; text: Text };
 
 /** A public key line is a few hundred bytes (RSA 16384 is under 3 KiB); anything bigger is a wrong paste. */
 const MAX_INPUT_BYTES = 16 * 1024;
@@ -48,61 +49,53 @@ const curves: Record<string, { bits: number; pointBytes: number }> = {
 const embeddedKey = /(?:^|\s)((?:ssh|ecdsa|sk)-[\w@.-]+)\s+AAAA[A-Za-z0-9+/]/;
 const looksLikeKeyType = /^(?:ssh|ecdsa|sk)-[a-z0-9@.-]{1,60}$/;
 
-const refuse = (message: string): SshKeyResult => ({ ok: false, message });
-const pasteThePub = "paste the one line of your public key file, e.g. ~/.ssh/id_ed25519.pub";
+const refuse = (key: MessageId, params?: Record<string, Param>): SshKeyResult => ({
+  ok: false,
+  ...said(msg(key, params)),
+});
 
 /** Parses and vets one OpenSSH public key line (surrounding whitespace and a trailing newline are fine). */
 export function parseSshPublicKey(text: string): SshKeyResult {
   if (Buffer.byteLength(text, "utf8") > MAX_INPUT_BYTES) {
-    return refuse(`the input is larger than 16 KiB, far more than a public key: ${pasteThePub}`);
+    return refuse("keys.tooLarge", { paste: msg("keys.paste") });
   }
   const input = text.trim();
-  if (input === "") return refuse(`no key given: ${pasteThePub}`);
+  if (input === "") return refuse("keys.none", { paste: msg("keys.paste") });
 
   // Wrong files first, before anything could quote them back.
   if (input.includes("PRIVATE KEY")) {
-    return refuse(
-      "this is a PRIVATE key, which must never leave your computer: paste the PUBLIC key instead, " +
-        "the .pub file next to it (e.g. ~/.ssh/id_ed25519.pub)",
-    );
+    return refuse("keys.private");
   }
   if (input.startsWith("PuTTY-User-Key-File-")) {
-    return refuse(
-      "this is a PuTTY key file (.ppk), which holds your private key: open it in PuTTYgen and paste the text " +
-        'shown under "Public key for pasting into OpenSSH authorized_keys file"',
-    );
+    return refuse("keys.putty");
   }
   // RFC 4716 is refused rather than converted: ssh2 only converts RSA and DSA ones, and one command fixes any.
   if (input.startsWith("---- BEGIN SSH2 PUBLIC KEY ----")) {
-    return refuse(
-      "this key is in the SSH2 (RFC 4716) format: convert it with `ssh-keygen -i -f key.pub` and paste the line it prints",
-    );
+    return refuse("keys.rfc4716");
   }
   // Control characters in a comment would reach terminals and logs that show the key.
   if (hasControlCharacters(input)) {
-    return refuse(`the key contains control characters: ${pasteThePub}, as it is`);
+    return refuse("keys.control", { paste: msg("keys.paste") });
   }
 
   const lines = input.split(/\r\n|\n|\r/).filter((line) => line.trim() !== "");
   if (lines.length > 1) {
     const keys = lines.filter((line) => embeddedKey.test(line)).length;
     return keys > 1
-      ? refuse(`paste one key at a time: the input holds ${keys} keys`)
-      : refuse(`a public key is a single line but the input has ${lines.length}: ${pasteThePub}, without line breaks`);
+      ? refuse("keys.several", { n: keys })
+      : refuse("keys.lines", { n: lines.length, paste: msg("keys.paste") });
   }
 
   const match = /^(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(input);
   const [, type = "", base64 = "", comment = ""] = match ?? [];
   if (!knownTypes.has(type)) return refuseUnknownType(input, type);
   if (type === "ssh-dss") {
-    return refuse("DSA keys are no longer accepted; generate an ed25519 key: ssh-keygen -t ed25519");
+    return refuse("keys.dsa");
   }
   // Without this check a second key pasted on the same line would be stored as the first one's comment.
-  if (embeddedKey.test(comment)) return refuse("paste one key at a time: the input holds 2 keys");
+  if (embeddedKey.test(comment)) return refuse("keys.several", { n: 2 });
 
-  const damaged = refuse(
-    `the key data is damaged or is not a ${type} key: copy the whole line from the .pub file again`,
-  );
+  const damaged = refuse("keys.damaged", { type });
   const blob = Buffer.from(base64, "base64");
   // Buffer.from skips characters it cannot decode; only a lossless round trip is the text the user meant.
   if (blob.length === 0 || blob.toString("base64") !== base64) return damaged;
@@ -112,7 +105,7 @@ export function parseSshPublicKey(text: string): SshKeyResult {
   if (bits === null || !ssh2Agrees(type, base64, blob)) return damaged;
 
   if (type === "ssh-rsa" && bits < MIN_RSA_BITS) {
-    return refuse(`RSA key of ${bits} bits is too short: at least ${MIN_RSA_BITS} bits (or use ed25519)`);
+    return refuse("keys.shortRsa", { bits, min: MIN_RSA_BITS });
   }
 
   const normalized = `${type} ${base64}`;
@@ -132,18 +125,15 @@ export function parseSshPublicKey(text: string): SshKeyResult {
 function refuseUnknownType(input: string, type: string): SshKeyResult {
   // authorized_keys options (from="…", command="…", no-pty) come before the type and may contain spaces.
   if (!looksLikeKeyType.test(type) && embeddedKey.test(input)) {
-    return refuse(
-      'the key starts with authorized_keys options (such as from="..." or no-pty): ' +
-        "paste the key without options, starting with its type, e.g. ssh-ed25519",
-    );
+    return refuse("keys.options");
   }
   if (type.includes("-cert-")) {
-    return refuse("this is an SSH certificate, not a public key: paste the .pub file, not the -cert.pub one");
+    return refuse("keys.certificate");
   }
   if (looksLikeKeyType.test(type)) {
-    return refuse(`${type} keys are not accepted: use ed25519 (ssh-keygen -t ed25519), ECDSA or RSA of 3072+ bits`);
+    return refuse("keys.type", { type });
   }
-  return refuse(`not an OpenSSH public key: ${pasteThePub}`);
+  return refuse("keys.notOpenSsh", { paste: msg("keys.paste") });
 }
 
 /** True when the text holds a control character other than tab and line breaks. */

@@ -279,7 +279,7 @@ export function createGithubService({
       requireContractorOf(actor, tenantId);
       // Nothing sealed is opened to show these: they stay readable when AZUSA_SECRET has changed.
       const row = await storedRow(tenantId);
-      if (!row) throw notFound("GitHub settings");
+      if (!row) throw notFound("githubSettings");
       return { organization: row.organization, tokenSet: true, webhookUrl: webhookUrl(tenantId) };
     },
 

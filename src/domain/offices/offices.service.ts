@@ -4,8 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, fail, forbidden, notFound } from "../../kernel/errors.ts";
-import { text } from "../../kernel/messages.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { type MessageId, roleCode, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
 export interface Office {
@@ -112,16 +112,17 @@ export function createOfficeService({
     return { managesAll: admin !== undefined || (await firstOperatorId()) === actor.userId, officeId };
   }
 
-  async function requireAll(actor: Actor, what: string): Promise<void> {
-    if (actor.kind === "user" && actor.via === "api_key") throw forbidden(`API keys cannot ${what}`);
-    if (!(await rights(actor)).managesAll) throw forbidden(`only an office admin can ${what}`);
+  async function requireAll(actor: Actor, what: MessageId): Promise<void> {
+    if (actor.kind === "user" && actor.via === "api_key")
+      throw forbidden(text("offices.notByApiKey", { what: text(what) }));
+    if (!(await rights(actor)).managesAll) throw forbidden(text("offices.adminOnly", { what: text(what) }));
   }
 
   /** Operators of the office itself, or anyone who manages every office. */
   async function requireManager(actor: Actor, officeId: string): Promise<void> {
-    if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators manage offices");
+    if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("offices.operatorsOnly"));
     const r = await rights(actor);
-    if (!r.managesAll && r.officeId !== officeId) throw forbidden("operators manage their own office only");
+    if (!r.managesAll && r.officeId !== officeId) throw forbidden(text("offices.ownOnly"));
   }
 
   async function load(id: string, q: Executor = db): Promise<Office> {
@@ -145,7 +146,7 @@ export function createOfficeService({
 
     /** Creates an office (office admins and the first operator). */
     async create(actor: Actor, input: OfficeInput): Promise<Office> {
-      await requireAll(actor, "create offices");
+      await requireAll(actor, "offices.toCreate");
       return db.transaction().execute(async (trx) => {
         await nameTaken(trx, input.name);
         const at = now().toISOString();
@@ -214,16 +215,14 @@ export function createOfficeService({
         .executeTakeFirst();
       if (!user) throw notFound("user");
       if (!officeRoles.has(user.role)) {
-        throw new AppError("VALIDATION", `userId: a ${user.role} belongs to a tenant, not to an office`, {
-          fields: [{ path: "userId", message: `a ${user.role} belongs to a tenant, not to an office` }],
-        });
+        throw invalidField("userId", text("offices.tenantRole", { role: roleCode(user.role) }));
       }
       // Read before the transaction: SQLite has one connection, which the transaction holds.
       const { managesAll } = await rights(actor);
       return db.transaction().execute(async (trx) => {
         const from = await officeOf(userId, trx);
         if (from !== null && from !== officeId && !managesAll) {
-          throw forbidden("moving someone from another office takes an office admin");
+          throw forbidden(text("offices.moveTakesAdmin"));
         }
         const since = now().toISOString();
         if (from === null) {
@@ -271,13 +270,11 @@ export function createOfficeService({
 
     /** Gives an operator the capability to manage every office (office admins only). */
     async grantAdmin(actor: Actor, userId: string): Promise<void> {
-      await requireAll(actor, "grant the office admin capability");
+      await requireAll(actor, "offices.toGrant");
       const user = await db.selectFrom("user").select(["id", "role"]).where("id", "=", userId).executeTakeFirst();
       if (!user) throw notFound("user");
       if (user.role !== "operator") {
-        throw new AppError("VALIDATION", "userId: only operators can be office admins", {
-          fields: [{ path: "userId", message: "only operators can be office admins" }],
-        });
+        throw invalidField("userId", text("offices.adminsAreOperators"));
       }
       await db.transaction().execute(async (trx) => {
         const had = await trx

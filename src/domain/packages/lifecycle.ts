@@ -1,6 +1,7 @@
 // The work package lifecycle, in one place: which state may follow which, and who may ask for it.
 import type { Role } from "../../kernel/actor.ts";
-import { AppError } from "../../kernel/errors.ts";
+import { fail } from "../../kernel/errors.ts";
+import { stateCode, text } from "../../kernel/messages.ts";
 
 export const packageStates = [
   "draft",
@@ -55,8 +56,8 @@ export function canTransition(from: PackageState, to: PackageState): boolean {
 export function assertTransition(from: PackageState, to: PackageState): void {
   if (!canTransition(from, to)) {
     const next = transitions[from];
-    const allowed = next.length ? `it can move to ${next.join(", ")}` : "it is final";
-    throw new AppError("INVALID_STATE", `package is ${from}: it cannot move to ${to} (${allowed})`, {
+    const allowed = next.length ? text("packages.canMoveTo", { states: next.map(stateCode) }) : text("packages.final");
+    throw fail("INVALID_STATE", text("packages.cannotMove", { state: stateCode(from), to: stateCode(to), allowed }), {
       current: from,
     });
   }

@@ -5,8 +5,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, WorkPackageTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, fail, fieldProblem, forbidden, notFound } from "../../kernel/errors.ts";
-import { text } from "../../kernel/messages.ts";
+import { fail, fieldProblem, forbidden, invalidField, invalidWith, notFound } from "../../kernel/errors.ts";
+import { roleCode, stateCode, type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeSkills } from "../skills.ts";
@@ -150,9 +150,9 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
   /** A package a lead of its contract may change: visible, led by the actor, still in planning. */
   async function editable(ex: Executor, actor: Actor, id: string): Promise<Row> {
     const row = await rowFor(ex, actor, id);
-    if (actor.kind === "user" && actor.role !== "lead") throw forbidden("only the contract's lead edits packages");
+    if (actor.kind === "user" && actor.role !== "lead") throw forbidden(text("packages.leadOnly"));
     if (!editableStates.includes(row.state as PackageState)) {
-      throw new AppError("INVALID_STATE", `package is ${row.state}: it can be changed only while draft or open`, {
+      throw fail("INVALID_STATE", text("packages.notEditable", { state: stateCode(row.state) }), {
         current: row.state,
       });
     }
@@ -190,7 +190,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
   }
 
   async function checkDependencies(ex: Executor, contractId: string, selfId: string, ids: string[]) {
-    if (ids.includes(selfId)) throw invalidDeps("a package cannot depend on itself");
+    if (ids.includes(selfId)) throw invalidDeps(text("packages.ownDependency"));
     if (ids.length === 0) return;
     const found = await ex
       .selectFrom("work_package")
@@ -200,7 +200,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
       .execute();
     const known = new Set(found.map((r) => r.id));
     const unknown = ids.filter((id) => !known.has(id));
-    if (unknown.length) throw invalidDeps(`not packages of this contract: ${unknown.join(", ")}`);
+    if (unknown.length) throw invalidDeps(text("packages.foreignDependencies", { ids: unknown.join(", ") }));
   }
 
   async function setDependencies(ex: Executor, packageId: string, ids: string[]) {
@@ -243,7 +243,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
       .where("state", "=", row.state) // lost a race with another move: refuse rather than skip a state
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) {
-      throw new AppError("CONFLICT", "the package changed state meanwhile; read it again");
+      throw fail("CONFLICT", text("packages.movedMeanwhile"));
     }
     if (to === "cancelled") {
       // A cancelled package takes its pending offer and its assignment with it, freeing the engineer.
@@ -360,10 +360,7 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
 
     /** Replaces one package by parts that together do its work; the original is cancelled. */
     async split(actor: Actor, id: string, parts: SplitPart[]): Promise<WorkPackage[]> {
-      if (parts.length < 2)
-        throw new AppError("VALIDATION", "a split needs at least two parts", {
-          fields: [{ path: "parts", message: "at least two" }],
-        });
+      if (parts.length < 2) throw invalidWith(text("packages.splitTwo"), "parts", text("packages.atLeastTwo"));
       const ids = await db.transaction().execute(async (trx) => {
         const row = await editable(trx, actor, id);
         const deps = (await dependenciesOf(trx, [id])).get(id) ?? [];
@@ -421,18 +418,13 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
     /** Joins packages of one contract into one; the originals are cancelled. */
     async merge(actor: Actor, ids: string[], opts: { title?: string } = {}): Promise<WorkPackage> {
       const unique = [...new Set(ids)];
-      if (unique.length < 2)
-        throw new AppError("VALIDATION", "a merge needs at least two packages", {
-          fields: [{ path: "packageIds", message: "at least two" }],
-        });
+      if (unique.length < 2) throw invalidWith(text("packages.mergeTwo"), "packageIds", text("packages.atLeastTwo"));
       const newId = await db.transaction().execute(async (trx) => {
         const rows: Row[] = [];
         for (const id of unique) rows.push(await editable(trx, actor, id));
         const first = rows[0] as Row;
         if (rows.some((r) => r.contract_id !== first.contract_id)) {
-          throw new AppError("VALIDATION", "packages of different contracts cannot be merged", {
-            fields: [{ path: "packageIds", message: "one contract only" }],
-          });
+          throw invalidWith(text("packages.mergeContracts"), "packageIds", text("packages.oneContract"));
         }
         const merged = new Set(unique);
         const deps = await dependenciesOf(trx, unique);
@@ -491,15 +483,13 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
       await db.transaction().execute(async (trx) => {
         const row = await rowFor(trx, actor, id);
         if (actor.kind === "user" && !requestableBy[actor.role]?.includes(to)) {
-          throw forbidden(`a ${actor.role} cannot move a package to ${to}`);
+          throw forbidden(text("packages.roleCannotMove", { role: roleCode(actor.role), state: stateCode(to) }));
         }
         // Back to open from an offer or an assignment is a withdrawal, which ends them too (offers.withdraw).
         if (to === "open" && row.state !== "draft") {
-          throw new AppError(
-            "INVALID_STATE",
-            `package is ${row.state}: only a draft opens; to take an offered or assigned package back, withdraw it`,
-            { current: row.state },
-          );
+          throw fail("INVALID_STATE", text("packages.onlyDraftOpens", { state: stateCode(row.state) }), {
+            current: row.state,
+          });
         }
         if (to === "open") {
           const deps = (await dependenciesOf(trx, [id])).get(id) ?? [];
@@ -512,10 +502,12 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
                 .execute()
             : [];
           if (cancelled.length) {
-            throw new AppError(
+            throw fail(
               "INVALID_STATE",
-              `package cannot open: it depends on cancelled ${cancelled.map((c) => c.wbs_id).join(", ")}; change its dependencies first`,
-              { current: row.state },
+              text("packages.dependsOnCancelled", { ids: cancelled.map((c) => c.wbs_id).join(", ") }),
+              {
+                current: row.state,
+              },
             );
           }
         }
@@ -540,7 +532,10 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
         if (!row) throw notFound("package");
         // A caller that decided from a state it read must not move a package that has left it.
         if (opts.from && row.state !== opts.from) {
-          throw new AppError("CONFLICT", `the package is ${row.state} now, not ${opts.from}; read it again`);
+          throw fail(
+            "CONFLICT",
+            text("packages.stateNow", { state: stateCode(row.state), from: stateCode(opts.from) }),
+          );
         }
         await move(trx, actor, row, to, opts.reason ?? null);
       };
@@ -568,8 +563,8 @@ function withoutMax(row: Row): WorkPackageTable {
   return rest;
 }
 
-function invalidDeps(message: string) {
-  return new AppError("VALIDATION", `dependsOn: ${message}`, { fields: [{ path: "dependsOn", message }] });
+function invalidDeps(message: Text) {
+  return invalidField("dependsOn", message);
 }
 
 /** The plan of a dependency graph, in the API's shape. */

@@ -253,9 +253,9 @@ export function createPullService({
 
   async function visiblePull(actor: Actor, id: string) {
     const pr = await db.selectFrom("pull_request").selectAll().where("id", "=", id).executeTakeFirst();
-    if (!pr) throw notFound("pull request");
+    if (!pr) throw notFound("pull");
     const pkg = await visiblePackage(actor, pr.package_id).catch((err) => {
-      throw err instanceof AppError && err.code === "NOT_FOUND" ? notFound("pull request") : err;
+      throw err instanceof AppError && err.code === "NOT_FOUND" ? notFound("pull") : err;
     });
     return { pr, pkg };
   }

@@ -3,7 +3,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
 export interface Tenant {
@@ -21,11 +22,11 @@ const toTenant = (r: { id: string; name: string; created_at: string }): Tenant =
 export function createTenantService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
   return {
     async create(actor: Actor, input: { name: string }): Promise<Tenant> {
-      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators create tenants");
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("tenants.operatorsOnly"));
       const name = input.name.trim();
       return db.transaction().execute(async (trx) => {
         const existing = await trx.selectFrom("tenant").select("id").where("name", "=", name).executeTakeFirst();
-        if (existing) throw new AppError("CONFLICT", `a tenant named "${name}" already exists`);
+        if (existing) throw fail("CONFLICT", text("tenants.nameTaken", { name }));
         const row = { id: randomUUID(), name, created_at: new Date().toISOString() };
         await trx.insertInto("tenant").values(row).execute();
         await audit.record(actor, "tenant.created", `tenant:${row.id}`, { name }, { tenantId: row.id, trx });
@@ -37,7 +38,7 @@ export function createTenantService({ db, audit }: { db: Kysely<Database>; audit
     async list(actor: Actor): Promise<Tenant[]> {
       let q = db.selectFrom("tenant").selectAll().orderBy("name");
       if (actor.kind === "user" && actor.role !== "operator") {
-        if (actor.role === "engineer") throw forbidden("engineers do not list tenants");
+        if (actor.role === "engineer") throw forbidden(text("tenants.notForEngineers"));
         q = q.where("id", "=", actor.tenantId ?? "");
       }
       return (await q.execute()).map(toTenant);

@@ -560,7 +560,7 @@ export function createTimesheetService({
           .where("id", "=", id)
           .where("engineer_id", "=", engineerId)
           .executeTakeFirst();
-        if (!row) throw notFound("time entry");
+        if (!row) throw notFound("entry");
         await lockEngineer(trx, engineerId);
         const weeks = [...new Set(partsOf(row).map((p) => p.week))];
         await openSheets(trx, { engineerId, contractId: row.contract_id, tenantId: row.tenant_id }, weeks);
