@@ -39,6 +39,7 @@ import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
+import { createWorkspaceHostService } from "./domain/workspace-hosts/workspace-hosts.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceFiles } from "./domain/workspaces/workspace-files.ts";
@@ -213,6 +214,7 @@ export function buildAzusa(
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
   const instance = loadInstanceId(config);
+  const workspaceHosts = createWorkspaceHostService({ db: db.kysely, audit, sealer, instance, defaultEngine: docker });
   const egressNetworks = createEgressNetworks({ docker, instance, ...config.egress });
   const egress = createEgressService({
     db: db.kysely,
@@ -358,6 +360,7 @@ export function buildAzusa(
     apiKeys,
     tenants,
     offices,
+    workspaceHosts,
     availability,
     tasks,
     contracts,
@@ -404,6 +407,7 @@ export function buildAzusa(
     accounts,
     tenants,
     offices,
+    workspaceHosts,
     availability,
     contracts,
     packages,

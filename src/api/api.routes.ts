@@ -23,6 +23,7 @@ import { taskRoutes } from "./tasks/tasks.routes.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
 import { timesheetRoutes } from "./timesheets/timesheets.routes.ts";
 import { userRoutes } from "./users/users.routes.ts";
+import { workspaceHostRoutes } from "./workspace-hosts/workspace-hosts.routes.ts";
 import { workspaceRoutes } from "./workspaces/workspaces.routes.ts";
 
 /** Where the versioned API lives. */
@@ -49,7 +50,8 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof githubRoutes>[0] &
   Parameters<typeof officeRoutes>[0] &
   Parameters<typeof availabilityRoutes>[0] &
-  Parameters<typeof taskRoutes>[0] & { baseUrl: string };
+  Parameters<typeof taskRoutes>[0] &
+  Parameters<typeof workspaceHostRoutes>[0] & { baseUrl: string };
 
 /** Paths under /api/v1 that need no caller: the OpenAPI document, its docs, and accepting an invitation. */
 export function isPublicApiPath(path: string): boolean {
@@ -77,6 +79,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, officeRoutes(deps));
   app.route(API, availabilityRoutes(deps));
   app.route(API, taskRoutes(deps));
+  app.route(API, workspaceHostRoutes(deps));
   app.route("/git", gitRoutes(deps));
   app.route(API, githubRoutes(deps));
   app.route("/webhooks/github", githubWebhookRoutes(deps));

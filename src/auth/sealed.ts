@@ -23,6 +23,7 @@ export const sealContext = {
   webhook: (webhookId: string) => `webhook:${webhookId}`,
   githubToken: (tenantId: string) => `tenant_github:${tenantId}:token`,
   githubWebhookSecret: (tenantId: string) => `tenant_github:${tenantId}:webhook_secret`,
+  workspaceHostKey: (hostId: string) => `workspace_host:${hostId}:key`,
 };
 
 /** The opened value, or undefined when it cannot be opened (AZUSA_SECRET changed, or it was moved or altered). */

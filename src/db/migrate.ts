@@ -18,6 +18,7 @@ import * as taskBatches from "./migrations/2026-11-26T0600-task-batches.ts";
 import * as sessionEvidence from "./migrations/2026-12-07T1200-session-evidence.ts";
 import * as auditKey from "./migrations/2026-12-07T1300-audit-key.ts";
 import * as signInThrottle from "./migrations/2026-12-07T1400-sign-in-throttle.ts";
+import * as workspaceHosts from "./migrations/2026-12-07T1500-workspace-hosts.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T1200-session-evidence": sessionEvidence,
   "2026-12-07T1300-audit-key": auditKey,
   "2026-12-07T1400-sign-in-throttle": signInThrottle,
+  "2026-12-07T1500-workspace-hosts": workspaceHosts,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

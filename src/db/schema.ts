@@ -214,6 +214,32 @@ export interface WorkspaceTable {
   last_activity: string | null;
   /** When its prepare hook (the checkout of the package's fork) finished; null until then. */
   prepared_at: string | null;
+  /** The workspace host it was placed on; null for one made before hosts existed (the host `local`). */
+  host_id: string | null;
+}
+
+/** A Docker engine workspaces run on: `default` is the one DOCKER_HOST names, present from the start. */
+export interface WorkspaceHostTable {
+  id: string;
+  name: string;
+  kind: string;
+  socket_path: string | null;
+  address: string | null;
+  port: number | null;
+  ca: string | null;
+  cert: string | null;
+  key_sealed: string | null;
+  office: string | null;
+  tenant_id: string | null;
+  zone: string | null;
+  cpus: number;
+  memory_mib: number;
+  disk_mib: number;
+  max_workspaces: number;
+  state: string;
+  state_reason: string;
+  created_at: string;
+  updated_at: string;
 }
 
 /** One SSH or browser-terminal connection's channel into a workspace. */
@@ -563,6 +589,7 @@ export interface Database {
   tenant_github: TenantGithubTable;
   session_activity: SessionActivityTable;
   workspace: WorkspaceTable;
+  workspace_host: WorkspaceHostTable;
   engineer_profile: EngineerProfileTable;
   engineer_skill: EngineerSkillTable;
   vetting_record: VettingRecordTable;

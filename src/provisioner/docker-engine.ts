@@ -27,3 +27,18 @@ export function dockerProbe(client: Pick<Docker, "ping">): EngineProbe {
     },
   };
 }
+
+/**
+ * Where a workspace host's engine listens: a unix socket on this machine, or `tcp://host:port` with mutual
+ * TLS (the CA that signed the engine's certificate, and the client certificate and key the engine trusts).
+ */
+export type EngineEndpoint =
+  | { kind: "socket"; path: string }
+  | { kind: "tls"; host: string; port: number; ca: string; cert: string; key: string };
+
+/** A dockerode client for an endpoint; over TCP it always verifies the engine and presents the client's certificate. */
+export function createEngineClient(endpoint: EngineEndpoint): Docker {
+  if (endpoint.kind === "socket") return new Docker({ socketPath: endpoint.path });
+  const { host, port, ca, cert, key } = endpoint;
+  return new Docker({ host, port, protocol: "https", ca, cert, key });
+}

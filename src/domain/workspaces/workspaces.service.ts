@@ -398,6 +398,7 @@ export function createWorkspaceService({
         reason: "assignment accepted",
         container_id: null,
         volume: null,
+        host_id: null,
         created_at: at,
         updated_at: at,
         last_activity_at: null,

@@ -1,0 +1,423 @@
+// Workspace hosts: the Docker engines workspaces run on. Operators register them (a socket on this machine, or
+// tcp:// with mutual TLS), label them (office, tenant, zone), state their capacity, drain them, mark them down
+// and remove them once empty; each host's health, engine version, hardening and load are read live.
+import { randomUUID } from "node:crypto";
+import type Docker from "dockerode";
+import type { Kysely } from "kysely";
+import { type Sealer, sealContext } from "../../auth/sealed.ts";
+import type { Database, WorkspaceHostTable } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { createEngineClient, type EngineEndpoint } from "../../provisioner/docker-engine.ts";
+import { checkHardening, type HardeningReport } from "../../provisioner/hardening.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+
+/** The id of the host that DOCKER_HOST names, present from the first start. */
+export const defaultHostId = "local";
+
+export type HostState = "active" | "draining" | "down";
+
+/** What placement matches a contract's or template's requirements against. */
+export interface HostLabels {
+  office: string | null;
+  tenant: string | null;
+  zone: string | null;
+}
+
+export interface HostCapacity {
+  cpus: number;
+  memoryMiB: number;
+  diskMiB: number;
+  /** How many workspaces may be placed on it (any state but destroyed). */
+  workspaces: number;
+}
+
+export interface WorkspaceHost {
+  id: string;
+  name: string;
+  /** `default`: the engine DOCKER_HOST names; `socket`: a unix socket on this machine; `tls`: tcp:// with mutual TLS. */
+  kind: "default" | "socket" | "tls";
+  /** `tcp://host:port`, the socket's path, or `DOCKER_HOST` for the default host. Never a key. */
+  address: string;
+  labels: HostLabels;
+  capacity: HostCapacity;
+  state: HostState;
+  stateReason: string;
+  /** Workspaces placed on it that are not destroyed. */
+  workspaces: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What the engine said when asked just now. */
+export interface HostHealth {
+  reachable: boolean;
+  /** Why it did not answer. */
+  error: string | null;
+  engineVersion: string | null;
+  /** Containers of this Azusa running on it. */
+  running: number | null;
+  /** Placed workspaces over the capacity's workspaces. */
+  load: number;
+  hardening: HardeningReport | null;
+  checkedAt: string;
+}
+
+export type WorkspaceHostWithHealth = WorkspaceHost & { health: HostHealth };
+
+export type EndpointInput =
+  | { kind: "socket"; path: string }
+  | { kind: "tls"; url: string; ca: string; cert: string; key: string };
+
+export interface HostInput {
+  name: string;
+  endpoint: EndpointInput;
+  labels?: Partial<HostLabels>;
+  capacity: HostCapacity;
+}
+
+export type HostChange = Partial<{ name: string; labels: Partial<HostLabels>; capacity: HostCapacity }>;
+
+const toHost = (r: WorkspaceHostTable, workspaces: number): WorkspaceHost => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind as WorkspaceHost["kind"],
+  address:
+    r.kind === "tls" ? `tcp://${r.address}:${r.port}` : r.kind === "socket" ? (r.socket_path ?? "") : "DOCKER_HOST",
+  labels: { office: r.office, tenant: r.tenant_id, zone: r.zone },
+  capacity: { cpus: r.cpus, memoryMiB: r.memory_mib, diskMiB: r.disk_mib, workspaces: r.max_workspaces },
+  state: r.state as HostState,
+  stateReason: r.state_reason,
+  workspaces,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const pemBlock = (label: string) => new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----`);
+
+/** Checks a tls endpoint's parts and splits its URL; a problem names the field. */
+function parseTls(input: Extract<EndpointInput, { kind: "tls" }>): { host: string; port: number } {
+  const match = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(input.url);
+  const port = Number(match?.[2]);
+  if (!match || !(port > 0 && port < 65536)) throw invalidField("endpoint.url", "must be tcp://host:port");
+  if (!pemBlock("CERTIFICATE").test(input.ca)) throw invalidField("endpoint.ca", "must be a PEM certificate");
+  if (!pemBlock("CERTIFICATE").test(input.cert)) throw invalidField("endpoint.cert", "must be a PEM certificate");
+  if (!pemBlock("(?:EC |RSA )?PRIVATE KEY").test(input.key))
+    throw invalidField("endpoint.key", "must be a PEM private key");
+  return { host: (match[1] ?? "").replace(/^\[|\]$/g, ""), port };
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Resolves with `work`, or rejects after `ms` with a message saying so. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createWorkspaceHostService({
+  db,
+  audit,
+  sealer,
+  instance,
+  defaultEngine,
+  probeTimeoutMs = 3000,
+  now = () => new Date(),
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  sealer: Sealer;
+  /** This Azusa's instance label: the hardening check and the running count look at its containers only. */
+  instance: string;
+  /** The engine DOCKER_HOST names: the host `local`. */
+  defaultEngine: Docker;
+  /** How long a health probe waits for an engine; default 3000. */
+  probeTimeoutMs?: number;
+  now?: () => Date;
+}) {
+  /** Clients per host, made again when the host's row changes. */
+  const clients = new Map<string, { stamp: string; docker: Docker }>();
+
+  function requireOperator(actor: Actor): void {
+    if (actor.kind === "system") return;
+    if (actor.role !== "operator") throw forbidden("only operators manage workspace hosts");
+    if (actor.via === "api_key") throw forbidden("API keys cannot manage workspace hosts");
+  }
+
+  async function placedCounts(): Promise<Map<string, number>> {
+    const rows = await db
+      .selectFrom("workspace")
+      .select((eb) => ["host_id", eb.fn.countAll<number>().as("n")])
+      .where("state", "<>", "destroyed")
+      .groupBy("host_id")
+      .execute();
+    const counts = new Map<string, number>();
+    for (const r of rows) {
+      const host = r.host_id ?? defaultHostId;
+      counts.set(host, (counts.get(host) ?? 0) + Number(r.n));
+    }
+    return counts;
+  }
+
+  async function row(id: string): Promise<WorkspaceHostTable> {
+    const found = await db.selectFrom("workspace_host").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!found) throw notFound("workspace host");
+    return found;
+  }
+
+  function endpointOf(r: WorkspaceHostTable): EngineEndpoint | null {
+    if (r.kind === "socket") return { kind: "socket", path: r.socket_path ?? "" };
+    if (r.kind !== "tls") return null;
+    return {
+      kind: "tls",
+      host: r.address ?? "",
+      port: r.port ?? 0,
+      ca: r.ca ?? "",
+      cert: r.cert ?? "",
+      key: sealer.open(r.key_sealed ?? "", sealContext.workspaceHostKey(r.id)),
+    };
+  }
+
+  /** The client of a host's engine, kept while its row is unchanged. */
+  function clientOf(r: WorkspaceHostTable): Docker {
+    const kept = clients.get(r.id);
+    if (kept?.stamp === r.updated_at) return kept.docker;
+    const endpoint = endpointOf(r);
+    const docker = endpoint ? createEngineClient(endpoint) : defaultEngine;
+    clients.set(r.id, { stamp: r.updated_at, docker });
+    return docker;
+  }
+
+  async function health(r: WorkspaceHostTable, placed: number): Promise<HostHealth> {
+    const checkedAt = now().toISOString();
+    const load = r.max_workspaces > 0 ? placed / r.max_workspaces : 0;
+    const docker = clientOf(r);
+    try {
+      const version = await within(probeTimeoutMs, docker.version());
+      const [hardening, running] = await within(
+        probeTimeoutMs * 3,
+        Promise.all([
+          checkHardening(docker, instance),
+          docker.listContainers({ filters: { label: [`io.azusa.instance=${instance}`], status: ["running"] } }),
+        ]),
+      );
+      return {
+        reachable: true,
+        error: null,
+        engineVersion: version.Version,
+        running: running.length,
+        load,
+        hardening,
+        checkedAt,
+      };
+    } catch (err) {
+      return {
+        reachable: false,
+        error: message(err),
+        engineVersion: null,
+        running: null,
+        load,
+        hardening: null,
+        checkedAt,
+      };
+    }
+  }
+
+  async function withHealth(r: WorkspaceHostTable, counts: Map<string, number>): Promise<WorkspaceHostWithHealth> {
+    const placed = counts.get(r.id) ?? 0;
+    return { ...toHost(r, placed), health: await health(r, placed) };
+  }
+
+  async function nameFree(name: string, except = ""): Promise<void> {
+    const other = await db
+      .selectFrom("workspace_host")
+      .select("id")
+      .where("name", "=", name)
+      .where("id", "<>", except)
+      .executeTakeFirst();
+    if (other) throw new AppError("CONFLICT", `a workspace host named "${name}" exists already`);
+  }
+
+  async function tenantExists(tenantId: string | null | undefined): Promise<void> {
+    if (!tenantId) return;
+    const t = await db.selectFrom("tenant").select("id").where("id", "=", tenantId).executeTakeFirst();
+    if (!t) throw invalidField("labels.tenant", "no such tenant");
+  }
+
+  function checkCapacity(c: HostCapacity): void {
+    if (!(c.workspaces >= 1)) throw invalidField("capacity.workspaces", "at least 1");
+  }
+
+  async function setState(actor: Actor, id: string, state: HostState, reason: string, action: string) {
+    requireOperator(actor);
+    const r = await row(id);
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable("workspace_host")
+        .set({ state, state_reason: reason, updated_at: now().toISOString() })
+        .where("id", "=", id)
+        .execute();
+      await audit.record(actor, action, `workspace_host:${id}`, { name: r.name, from: r.state, reason }, { trx });
+    });
+    return get(actor, id);
+  }
+
+  async function get(actor: Actor, id: string): Promise<WorkspaceHostWithHealth> {
+    requireOperator(actor);
+    return withHealth(await row(id), await placedCounts());
+  }
+
+  return {
+    get,
+
+    /** Every host with its health, asked of every engine at once. */
+    async list(actor: Actor): Promise<WorkspaceHostWithHealth[]> {
+      requireOperator(actor);
+      const rows = await db.selectFrom("workspace_host").selectAll().orderBy("created_at").orderBy("name").execute();
+      const counts = await placedCounts();
+      return Promise.all(rows.map((r) => withHealth(r, counts)));
+    },
+
+    /**
+     * Registers a host after its engine has answered through the given endpoint (a typo, a wrong CA or a
+     * certificate the engine refuses is said now, not at the first placement). The client key is stored sealed.
+     */
+    async register(actor: Actor, input: HostInput): Promise<WorkspaceHostWithHealth> {
+      requireOperator(actor);
+      checkCapacity(input.capacity);
+      await tenantExists(input.labels?.tenant);
+      const id = randomUUID();
+      const e = input.endpoint;
+      let endpoint: EngineEndpoint;
+      if (e.kind === "tls") {
+        endpoint = { kind: "tls", ...parseTls(e), ca: e.ca, cert: e.cert, key: e.key };
+      } else {
+        if (!e.path.startsWith("/")) throw invalidField("endpoint.path", "must be an absolute path");
+        endpoint = { kind: "socket", path: e.path };
+      }
+      await nameFree(input.name);
+      try {
+        await within(probeTimeoutMs, createEngineClient(endpoint).ping());
+      } catch (err) {
+        const address = endpoint.kind === "tls" ? `tcp://${endpoint.host}:${endpoint.port}` : endpoint.path;
+        throw invalidField("endpoint", `the engine at ${address} did not answer: ${message(err)}`);
+      }
+      const at = now().toISOString();
+      const r: WorkspaceHostTable = {
+        id,
+        name: input.name,
+        kind: endpoint.kind,
+        socket_path: endpoint.kind === "socket" ? endpoint.path : null,
+        address: endpoint.kind === "tls" ? endpoint.host : null,
+        port: endpoint.kind === "tls" ? endpoint.port : null,
+        ca: endpoint.kind === "tls" ? endpoint.ca : null,
+        cert: endpoint.kind === "tls" ? endpoint.cert : null,
+        key_sealed: endpoint.kind === "tls" ? sealer.seal(endpoint.key, sealContext.workspaceHostKey(id)) : null,
+        office: input.labels?.office ?? null,
+        tenant_id: input.labels?.tenant ?? null,
+        zone: input.labels?.zone ?? null,
+        cpus: input.capacity.cpus,
+        memory_mib: input.capacity.memoryMiB,
+        disk_mib: input.capacity.diskMiB,
+        max_workspaces: input.capacity.workspaces,
+        state: "active",
+        state_reason: "registered",
+        created_at: at,
+        updated_at: at,
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto("workspace_host").values(r).execute();
+        const host = toHost(r, 0);
+        await audit.record(
+          actor,
+          "workspace_host.registered",
+          `workspace_host:${id}`,
+          { name: host.name, address: host.address, labels: host.labels, capacity: host.capacity },
+          { trx },
+        );
+      });
+      return get(actor, id);
+    },
+
+    /** Changes a host's name, labels or capacity; its endpoint stays (register the engine again to move it). */
+    async update(actor: Actor, id: string, change: HostChange): Promise<WorkspaceHostWithHealth> {
+      requireOperator(actor);
+      const r = await row(id);
+      if (change.name !== undefined) await nameFree(change.name, id);
+      if (change.capacity) checkCapacity(change.capacity);
+      await tenantExists(change.labels?.tenant);
+      const labels = change.labels ?? {};
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("workspace_host")
+          .set({
+            name: change.name ?? r.name,
+            ...("office" in labels ? { office: labels.office ?? null } : {}),
+            ...("tenant" in labels ? { tenant_id: labels.tenant ?? null } : {}),
+            ...("zone" in labels ? { zone: labels.zone ?? null } : {}),
+            ...(change.capacity
+              ? {
+                  cpus: change.capacity.cpus,
+                  memory_mib: change.capacity.memoryMiB,
+                  disk_mib: change.capacity.diskMiB,
+                  max_workspaces: change.capacity.workspaces,
+                }
+              : {}),
+            updated_at: now().toISOString(),
+          })
+          .where("id", "=", id)
+          .execute();
+        await audit.record(actor, "workspace_host.updated", `workspace_host:${id}`, { ...change }, { trx });
+      });
+      return get(actor, id);
+    },
+
+    /** No new workspace is placed on a draining host; those there go on running. */
+    drain: (actor: Actor, id: string, reason = "drained by an operator") =>
+      setState(actor, id, "draining", reason, "workspace_host.drained"),
+
+    /** A host marked down takes no new workspace, and its workspaces are shown unavailable with the reason. */
+    markDown: (actor: Actor, id: string, reason = "marked down by an operator") =>
+      setState(actor, id, "down", reason, "workspace_host.marked_down"),
+
+    /** Takes new workspaces again. */
+    activate: (actor: Actor, id: string, reason = "activated by an operator") =>
+      setState(actor, id, "active", reason, "workspace_host.activated"),
+
+    /** Removes a host that has no workspace left (destroyed ones aside); the default host stays. */
+    async remove(actor: Actor, id: string): Promise<void> {
+      requireOperator(actor);
+      const r = await row(id);
+      if (r.kind === "default")
+        throw new AppError("CONFLICT", "the host DOCKER_HOST names cannot be removed; drain it");
+      await db.transaction().execute(async (trx) => {
+        const left = await trx
+          .selectFrom("workspace")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("host_id", "=", id)
+          .where("state", "<>", "destroyed")
+          .executeTakeFirstOrThrow();
+        if (Number(left.n) > 0) {
+          throw new AppError(
+            "CONFLICT",
+            `${left.n} workspace(s) are still on host ${r.name}; move or destroy them first`,
+          );
+        }
+        await trx.deleteFrom("workspace_host").where("id", "=", id).execute();
+        await audit.record(actor, "workspace_host.removed", `workspace_host:${id}`, { name: r.name }, { trx });
+      });
+      clients.delete(id);
+    },
+  };
+}
+
+export type WorkspaceHostService = ReturnType<typeof createWorkspaceHostService>;
