@@ -140,9 +140,15 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
     expect(r.stdout.split("\n")).toEqual(
       expect.arrayContaining(["販売管理: 価格計算", "/workspace/.azusa/origin.git", "price = 100"]),
     );
-    // The fork lives in the workspace's own volume, not on a path of the host.
+    // The fork lives in the workspace's own volume, not on a path of the host; beside it, read-only, the
+    // package's object store it borrows its history from.
     const info = await docker.getContainer(satoContainer).inspect();
-    expect(info.Mounts.map((m) => m.Type)).toEqual(["volume"]);
+    expect(
+      info.Mounts.map((m) => ({ type: m.Type, to: m.Destination, rw: m.RW })).sort((a, b) => a.to.localeCompare(b.to)),
+    ).toEqual([
+      { type: "volume", to: "/opt/azusa/objects", rw: false },
+      { type: "volume", to: "/workspace", rw: true },
+    ]);
   });
 
   it("lets the engineer commit and push a branch to origin, and not to the canonical repository", async () => {
@@ -344,15 +350,38 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
     const shas = sato.stdout.trim().split("\n");
     expect(shas).toHaveLength(2);
     // Seeded from the same source, but neither the merge nor the engineer's branch of the other package is there,
-    // not after a fetch either, and the fork borrows no object store.
+    // not after a fetch either: the fork borrows only its own package's store, which it cannot write.
     const ito = await inWorkspace(
       itoContainer,
       `git fetch -q origin
        for sha in ${shas.join(" ")}; do git cat-file -e "$sha" 2>/dev/null && echo "has $sha"; done
        git log --all --format=%s | grep -c '軽減税率に対応' || true
-       test -e .azusa/origin.git/objects/info/alternates && echo alternates || true`,
+       cat .azusa/origin.git/objects/info/alternates
+       touch /opt/azusa/objects/x 2>/dev/null && echo wrote || true`,
     );
     expect(ito.code).toBe(0);
-    expect(ito.stdout.trim()).toBe("0");
+    expect(ito.stdout.trim().split("\n")).toEqual(["0", "/opt/azusa/objects"]);
+    const stores = await Promise.all(
+      [satoContainer, itoContainer].map(
+        async (c) =>
+          (await docker.getContainer(c).inspect()).Mounts.find((m) => m.Destination === "/opt/azusa/objects")?.Name,
+      ),
+    );
+    expect(stores[0]).toBeTruthy();
+    expect(stores[0]).not.toBe(stores[1]);
+    // The store holds objects only: no ref of the canonical repository, whose own refs (pull request heads,
+    // the forks' branches) the workspace cannot list either.
+    const seen = await inWorkspace(
+      itoContainer,
+      `find /opt/azusa/objects -mindepth 1 | sed 's/[0-9a-f]\\{40,64\\}/H/' | sort
+       git ls-remote origin | grep -c refs/azusa || true`,
+    );
+    expect(seen.stdout.trim().split("\n")).toEqual([
+      "/opt/azusa/objects/pack",
+      "/opt/azusa/objects/pack/pack-H.idx",
+      "/opt/azusa/objects/pack/pack-H.pack",
+      "/opt/azusa/objects/ready-H",
+      "0",
+    ]);
   });
 });

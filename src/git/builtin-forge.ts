@@ -1,7 +1,7 @@
 // The built-in forge: a canonical bare repository per package under the data directory, driven through
 // the real git. Only Azusa writes to it; workspaces reach it through their fork (fork.ts).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { AppError } from "../kernel/errors.ts";
 import { processAlive } from "../kernel/process.ts";
@@ -99,6 +99,17 @@ export function checkBranch(name: string, path = "branch"): void {
   if (!ok) throw new AppError("VALIDATION", `${path}: not a branch name`, { fields: [{ path, message: "invalid" }] });
 }
 
+/** The folder of a canonical repository that holds its workspaces' object store. */
+const STORE = "azusa-store";
+
+/** A package's object store on the host: one pack of its published history, and the refs it was made from. */
+export interface ObjectStore {
+  dir: string;
+  /** The pack's name (`pack-<name>.pack`). */
+  pack: string;
+  tips: PublishedRef[];
+}
+
 export interface MergeResult {
   ok: boolean;
   /** The new tip of the target branch when ok. */
@@ -169,6 +180,52 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     await runGit(bare, ["fast-import", "--quiet", "--done"], { input: stream });
   }
 
+  /** The published refs (branches and tags), as a clone gets them. */
+  async function published(dir: string): Promise<PublishedRef[]> {
+    const out = await git(dir).raw(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/", "refs/tags/"]);
+    return out
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [sha = "", ref = ""] = line.split(" ");
+        return { ref, sha };
+      });
+  }
+
+  /**
+   * Writes the object store of `dir` into `<dir>/azusa-store/`: one pack (with its index, so that a workspace
+   * indexes nothing) of what the published refs reach and nothing else, the refs it was made from (`tips`), and
+   * `ready-<pack>`, the file a workspace checks for before it uses the store. Built beside and renamed.
+   */
+  async function buildStore(dir: string): Promise<void> {
+    const final = join(dir, STORE);
+    const tmp = `${final}.building-${process.pid}-${Date.now()}`;
+    try {
+      mkdirSync(join(tmp, "pack"), { recursive: true });
+      const refs = await published(dir);
+      const tips = [...new Set(refs.map((r) => r.sha))];
+      const name = (
+        await runGit(dir, ["pack-objects", "--revs", "--delta-base-offset", "-q", join(tmp, "pack", "pack")], {
+          input: `${tips.join("\n")}\n`,
+        })
+      )
+        .toString("utf8")
+        .trim();
+      if (!/^[0-9a-f]{40,64}$/.test(name))
+        throw new Error(`git pack-objects printed no pack name: ${name.slice(0, 100)}`);
+      writeFileSync(join(tmp, "tips"), refs.map((r) => `${r.sha} ${r.ref}\n`).join(""));
+      writeFileSync(join(tmp, `ready-${name}`), "");
+      try {
+        renameSync(tmp, final);
+      } catch (err) {
+        // Another process made it meanwhile: theirs is as good.
+        if (!existsSync(join(final, "tips"))) throw err;
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
   const forge = {
     kind: "builtin" as const,
     /** The bare repository's directory, for Git's smart HTTP. */
@@ -207,6 +264,8 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
         await g.raw(["config", "uploadpack.hideRefs", "refs/azusa"]);
         await g.raw(["config", "http.receivepack", "false"]);
         await g.raw(["config", "receive.denyNonFastForwards", "true"]);
+        // The workspaces' object store, made now (ahead of the first workspace, as the repository is).
+        await buildStore(building);
         rmSync(dir, { recursive: true, force: true });
         renameSync(building, dir);
       } finally {
@@ -351,6 +410,57 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       try {
         const bundle = await runGit(dir, ["bundle", "create", "-q", "-", ...refs.map((r) => r.ref), "--not", ...known]);
         return { refs: bundleRefs(bundle), bundle };
+      } catch (err) {
+        if (emptyBundle(err)) return { refs, bundle: null };
+        throw err;
+      }
+    },
+
+    /**
+     * The package's object store (made now when the repository predates it): its pack's name and the refs it was
+     * made from. What a workspace's fork borrows instead of holding the history itself.
+     */
+    async store(repo: RepositoryInfo): Promise<ObjectStore> {
+      const dir = join(pathOf(repo), STORE);
+      if (!existsSync(join(dir, "tips"))) await buildStore(pathOf(repo));
+      const ready = readdirSync(dir).find((f) => f.startsWith("ready-"));
+      if (!ready) throw new Error(`the object store of ${repo.name} is incomplete`);
+      const tips = readFileSync(join(dir, "tips"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const [sha = "", ref = ""] = line.split(" ");
+          return { ref, sha };
+        });
+      return { dir, pack: ready.slice("ready-".length), tips };
+    },
+
+    /** The store's files as a tar stream (paths relative to the store's root, the ready file last). */
+    storeFiles(store: ObjectStore): NodeJS.ReadableStream {
+      const files = [`pack/pack-${store.pack}.pack`, `pack/pack-${store.pack}.idx`, `ready-${store.pack}`];
+      const tar = spawn("tar", ["-c", "--owner=0", "--group=0", "--mode=a+r,a-w", "-C", store.dir, ...files], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      return tar.stdout;
+    },
+
+    /**
+     * Every published ref, and a bundle of what they reach beyond the store's refs (null when nothing): with the
+     * store, all a new fork needs.
+     */
+    async publishedBeyond(
+      repo: RepositoryInfo,
+      store: ObjectStore,
+    ): Promise<{ refs: PublishedRef[]; bundle: Buffer | null }> {
+      const dir = pathOf(repo);
+      const refs = await published(dir);
+      const known = new Set(store.tips.map((t) => t.sha));
+      const moved = refs.filter((r) => !known.has(r.sha));
+      if (!moved.length) return { refs, bundle: null };
+      const base = [...known];
+      try {
+        const bundle = await runGit(dir, ["bundle", "create", "-q", "-", ...moved.map((r) => r.ref), "--not", ...base]);
+        return { refs, bundle };
       } catch (err) {
         if (emptyBundle(err)) return { refs, bundle: null };
         throw err;

@@ -54,36 +54,68 @@ async function run(
 const failed = (what: string, r: { code: number | null; stderr: string }) =>
   new Error(`${what} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
 
-/** What seeding a fork did: the commit checked out, or nothing because the image has no git. */
-export type SeedResult = { seeded: true; head: string } | { seeded: false; reason: string };
+/**
+ * What seeding a fork did: the commit checked out; nothing because the image has no git; or, seeding from the
+ * package's object store, nothing because the workspace has no store mounted (`no-store`: send the whole
+ * history instead) or its store lacks the pack (`store-unfilled`: fill it, then seed again).
+ */
+export type SeedResult =
+  | { seeded: true; head: string }
+  | { seeded: false; reason: string; store?: undefined }
+  | { seeded: false; reason: string; store: "no-store" | "store-unfilled" };
 
 /** The seed script's exit status when the image has no git (the fast test images). */
 const NO_GIT = 3;
+/** The seed script's exit statuses when the object store is not mounted, or lacks the pack named. */
+const NO_STORE = 5;
+const UNFILLED = 6;
+
+/** Seeding from the package's read-only object store: the pack it must hold and the published refs to set. */
+export interface StoreSeed {
+  folder: string;
+  pack: string;
+  refs: { ref: string; sha: string }[];
+}
 
 /**
- * Makes the fork from a bundle of the canonical branches and tags and checks it out in the workspace
- * folder with the fork as `origin`, in one exec. `identity` becomes the checkout's commit author.
+ * Makes the fork and checks it out in the workspace folder with the fork as `origin`, in one exec. Without
+ * `store`, from `bundle`, a bundle of the canonical branches and tags. With it, the fork borrows the store's
+ * objects (its alternates) and gets the refs named there, with `bundle` (if any) carrying only the objects the
+ * store lacks: only refs and the checkout are written. `identity` becomes the checkout's commit author.
  * An image without git gets no fork; any other failure rejects with git's message.
  */
 export async function seedFork(
   driver: WorkspaceDriver,
   target: ForkTarget,
-  bundle: Buffer,
+  bundle: Buffer | null,
   identity: { name: string; email: string },
+  store?: StoreSeed,
 ): Promise<SeedResult> {
-  // Paths and names reach the script as arguments, never spliced into its text. Run again after an
+  // Paths, names and refs reach the script as arguments, never spliced into its text. Run again after an
   // interruption, it starts over: nobody has been let in before it finished. The checkout is a local clone
-  // of the fork (its objects hard-linked, not copied), with the engineer's identity written by the clone.
+  // of the fork (its objects hard-linked, not copied, and its alternates with them), with the engineer's
+  // identity written by the clone.
   const script = `set -e
 if ! command -v git >/dev/null 2>&1; then cat >/dev/null; exit ${NO_GIT}; fi
-folder="$1"; fork="$folder/${FORK_DIR}"; clone="$folder/.azusa/clone"; bundle="$folder/.azusa/seed.bundle"
+folder="$1"; name="$2"; email="$3"; store="$4"; pack="$5"; shift 5
+fork="$folder/${FORK_DIR}"; clone="$folder/.azusa/clone"; bundle="$folder/.azusa/seed.bundle"
+if [ -n "$store" ]; then
+  if [ ! -d "$store" ]; then cat >/dev/null; exit ${NO_STORE}; fi
+  if [ ! -f "$store/ready-$pack" ] || [ ! -f "$store/pack/pack-$pack.idx" ]; then cat >/dev/null; exit ${UNFILLED}; fi
+fi
 rm -rf "$fork" "$clone" "$folder/.git"
 mkdir -p "$folder/.azusa"
 cat > "$bundle"
 git init -q --bare -b main "$fork"
-git -C "$fork" fetch -q "$bundle" "+refs/heads/*:refs/heads/*" "+refs/tags/*:refs/tags/*"
+if [ -n "$store" ]; then
+  echo "$store" > "$fork/objects/info/alternates"
+  if [ -s "$bundle" ]; then git -C "$fork" bundle unbundle "$bundle" >/dev/null; fi
+  while [ $# -ge 2 ]; do printf 'create %s %s\n' "$2" "$1"; shift 2; done | git -C "$fork" update-ref --stdin
+else
+  git -C "$fork" fetch -q "$bundle" "+refs/heads/*:refs/heads/*" "+refs/tags/*:refs/tags/*"
+fi
 rm -f "$bundle"
-git clone -q --no-checkout -c user.name="$2" -c user.email="$3" "$fork" "$clone"
+git clone -q --no-checkout -c user.name="$name" -c user.email="$email" "$fork" "$clone"
 mv "$clone/.git" "$folder/.git"
 rmdir "$clone"
 cd "$folder"
@@ -91,15 +123,28 @@ mkdir -p .git/info && echo "/.azusa/" >> .git/info/exclude
 git checkout -q -f -B main --track origin/main
 git rev-parse HEAD
 `;
+  const refArgs = store ? store.refs.flatMap((r) => [r.sha, r.ref]) : [];
   const r = await run(
     driver,
     target.ref,
-    ["sh", "-c", script, "seed-fork", target.folder, identity.name, identity.email],
-    {
-      input: bundle,
-    },
+    [
+      "sh",
+      "-c",
+      script,
+      "seed-fork",
+      target.folder,
+      identity.name,
+      identity.email,
+      store?.folder ?? "",
+      store?.pack ?? "",
+      ...refArgs,
+    ],
+    { input: bundle ?? Buffer.alloc(0) },
   );
   if (r.code === NO_GIT) return { seeded: false, reason: "the workspace image has no git" };
+  if (r.code === NO_STORE) return { seeded: false, reason: "the workspace has no object store", store: "no-store" };
+  if (r.code === UNFILLED)
+    return { seeded: false, reason: "the workspace's object store lacks the pack", store: "store-unfilled" };
   if (r.code !== 0) throw failed("seeding the workspace's fork", r);
   return { seeded: true, head: r.stdout.trim() };
 }

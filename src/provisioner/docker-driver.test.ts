@@ -1,7 +1,7 @@
 // The Docker driver against the real engine: the shared contract, then what the hardening looks like from both sides.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
@@ -11,7 +11,7 @@ import { loadConfig } from "../config.ts";
 import { createDockerDriver, resolveIdentity } from "./docker-driver.ts";
 import { createDockerClient } from "./docker-engine.ts";
 import { contractTenantId, runDriverContract } from "./driver.contract.ts";
-import type { WorkspaceRef, WorkspaceSpec } from "./driver.ts";
+import { STORE_FOLDER, type WorkspaceRef, type WorkspaceSpec } from "./driver.ts";
 import { createLoopDisks } from "./loop-disks.ts";
 
 const docker = createDockerClient(loadConfig({ DOCKER_HOST: process.env.DOCKER_HOST }).docker);
@@ -169,6 +169,42 @@ describe("docker driver hardening", () => {
     const ref = await driver.create(spec());
     await driver.destroy(ref);
     await expect(docker.getVolume(ref.volume).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("a package's object store is shared read-only by its workspaces, filled from outside, and goes with the last", async () => {
+    const pkg = `pkg-store-${randomBytes(4).toString("hex")}`;
+    const a = await driver.create(spec({ packageId: pkg, store: STORE_FOLDER }));
+    const b = await driver.create(spec({ packageId: pkg, store: STORE_FOLDER }));
+    const other = await driver.create(spec({ packageId: `${pkg}-other`, store: STORE_FOLDER }));
+    for (const ref of [a, b, other]) await driver.start(ref);
+    const files = mkdtempSync(join(tmpdir(), "azusa-store-"));
+    try {
+      writeFileSync(join(files, "ready-x"), "filled\n");
+      await driver.fillStore(a, () => spawn("tar", ["-c", "-C", files, "ready-x"]).stdout);
+    } finally {
+      rmSync(files, { recursive: true, force: true });
+    }
+    // Both workspaces of the package see it; neither can write there; the other package's store is another.
+    for (const ref of [a, b]) {
+      expect((await run(ref, ["cat", `${STORE_FOLDER}/ready-x`])).stdout).toBe("filled\n");
+      expect((await run(ref, ["touch", `${STORE_FOLDER}/y`])).code).not.toBe(0);
+    }
+    expect((await run(other, ["cat", `${STORE_FOLDER}/ready-x`])).code).not.toBe(0);
+    // Destroying one workspace keeps the store the other still mounts; the last takes it along.
+    const store = (await docker.getContainer(a.containerId).inspect()).Mounts.find(
+      (m) => m.Destination === STORE_FOLDER,
+    )?.Name as string;
+    await driver.destroy(a);
+    expect((await run(b, ["cat", `${STORE_FOLDER}/ready-x`])).stdout).toBe("filled\n");
+    await driver.destroy(b);
+    await expect(docker.getVolume(store).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await driver.destroy(other);
+    // A workspace without a store has nothing to fill.
+    const bare = await driver.create(spec());
+    await expect(driver.fillStore(bare, () => spawn("tar", ["-c", "-T", "/dev/null"]).stdout)).rejects.toMatchObject({
+      code: "INVALID_STATE",
+    });
+    await driver.destroy(bare);
   });
 
   it("a folder the image already gives the user needs no helper: the engine's copy-up hands it over", async () => {

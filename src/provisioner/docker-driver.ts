@@ -221,6 +221,7 @@ function hardenedHostConfig(
   labels: Record<string, string>,
   copyUp: boolean,
   network?: EgressNetwork,
+  store?: { name: string; labels: Record<string, string> },
 ): Docker.HostConfig {
   const bytes = spec.resources.memoryMiB * 1024 * 1024;
   const tmpfs: Record<string, string> = {};
@@ -262,6 +263,18 @@ function hardenedHostConfig(
         ReadOnly: false,
         VolumeOptions: { NoCopy: !copyUp, Labels: labels, DriverConfig: { Name: "local", Options: {} } },
       },
+      // The package's object store, made by the engine at the first mount; read-only here, filled by fillStore.
+      ...(spec.store && store
+        ? [
+            {
+              Type: "volume" as const,
+              Source: store.name,
+              Target: spec.store,
+              ReadOnly: true,
+              VolumeOptions: { NoCopy: true, Labels: store.labels, DriverConfig: { Name: "local", Options: {} } },
+            },
+          ]
+        : []),
     ],
     RestartPolicy: { Name: "no" },
   };
@@ -413,6 +426,12 @@ export function createDockerDriver({
   const containerPid = async (containerId: string) => (await docker.getContainer(containerId).inspect()).State.Pid;
   const labelsOf = (spec: WorkspaceSpec) => workspaceLabels(spec, instance);
   const mine = `${labelKeys.instance}=${instance}`;
+  const storePrefix = `${namePrefix}store-`;
+  /** The volume holding a package's object store on this engine. */
+  const storeVolume = (packageId: string) => `${storePrefix}${packageId}`;
+  /** The workspace's own volume among a container's mounts (not its package's store). */
+  const ownVolume = (mounts: { Type: string; Name?: string }[], id: string) =>
+    mounts.find((m) => m.Type === "volume" && !m.Name?.startsWith(storePrefix))?.Name ?? `${namePrefix}${id}`;
   /** What create learnt about an image, per image id (a rebuilt tag is another id): reading it costs a container. */
   const imageFacts = new Map<string, Promise<{ identity: Identity; folderOwned: boolean }>>();
 
@@ -609,7 +628,16 @@ export function createDockerDriver({
           Env: envList({ ...spec.env, ...(network && egress ? egress.proxyEnv(network) : {}) }),
           WorkingDir: spec.workspaceFolder,
           Labels: { ...labels, [roleLabel]: "workspace" },
-          HostConfig: hardenedHostConfig(spec, identity, name, labels, folderOwned, network),
+          HostConfig: hardenedHostConfig(spec, identity, name, labels, folderOwned, network, {
+            name: storeVolume(spec.packageId),
+            // No instance label: the store outlives any one Azusa's workspaces and reconcile leaves it alone.
+            labels: {
+              [labelKeys.managed]: "true",
+              [labelKeys.tenant]: spec.tenantId,
+              [labelKeys.package]: spec.packageId,
+              [roleLabel]: "store",
+            },
+          }),
         });
         return { id: spec.id, containerId: container.id, volume: name };
       } catch (err) {
@@ -686,11 +714,58 @@ export function createDockerDriver({
       return session;
     },
 
+    async fillStore(ref, files) {
+      const info = await inspect(ref);
+      const store = info?.Mounts.find((m) => m.Type === "volume" && m.Name?.startsWith(storePrefix));
+      if (!info || !store?.Name) throw new AppError("INVALID_STATE", `workspace ${ref.id} has no object store`);
+      let filler: Docker.Container;
+      try {
+        // Never started: the engine writes the files into the volume itself (the archive API).
+        filler = await docker.createContainer({
+          Image: info.Image,
+          Entrypoint: ["true"],
+          Labels: { ...info.Config.Labels, [roleLabel]: "store" },
+          HostConfig: {
+            ...isolated,
+            Mounts: [
+              {
+                Type: "volume",
+                Source: store.Name,
+                Target: "/store",
+                ReadOnly: false,
+                VolumeOptions: { NoCopy: true, Labels: {}, DriverConfig: { Name: "local", Options: {} } },
+              },
+            ],
+          },
+        });
+      } catch (err) {
+        throw engineError(err, "filling the package's object store", `workspace ${ref.id}`);
+      }
+      try {
+        await filler.putArchive(files(), { path: "/store" });
+      } catch (err) {
+        throw engineError(err, "filling the package's object store", `workspace ${ref.id}`);
+      } finally {
+        await removeContainer(filler.id);
+      }
+    },
+
     async destroy(ref) {
+      const store = (await inspect(ref))?.Mounts.find((m) => m.Type === "volume" && m.Name?.startsWith(storePrefix));
       const ids = new Set([ref.containerId, ...(await containersOf(ref.id))]);
       for (const id of ids) await removeContainer(id);
       await removeVolume(ref.volume);
       await egress?.remove(ref.id);
+      if (store?.Name) {
+        // Another workspace of the package still mounting it keeps it (409).
+        try {
+          await docker.getVolume(store.Name).remove();
+        } catch (err) {
+          const status = statusOf(err);
+          if (status !== 404 && status !== 409)
+            throw engineError(err, "removing the object store", `volume ${store.Name}`);
+        }
+      }
     },
 
     async list(labels = {}) {
@@ -704,7 +779,7 @@ export function createDockerDriver({
       }
       return found.map((c): ListedWorkspace => {
         const id = c.Labels[labelKeys.workspace] ?? "";
-        const volume = c.Mounts.find((m) => m.Type === "volume")?.Name ?? `${namePrefix}${id}`;
+        const volume = ownVolume(c.Mounts, id);
         const status: WorkspaceStatus = c.State === "running" ? "running" : "stopped";
         return { id, containerId: c.Id, volume, labels: c.Labels, status };
       });
@@ -730,8 +805,7 @@ export function createDockerDriver({
         status: c.State === "running" ? "running" : "stopped",
         ...(c.Labels[roleLabel] === "workspace"
           ? {
-              volume:
-                c.Mounts.find((m) => m.Type === "volume")?.Name ?? `${namePrefix}${c.Labels[labelKeys.workspace]}`,
+              volume: ownVolume(c.Mounts, c.Labels[labelKeys.workspace] ?? ""),
             }
           : {}),
       }));

@@ -30,7 +30,15 @@ export interface WorkspaceSpec {
   egress?: boolean;
   /** Set for a warm-pool workspace made ahead of any assignment: the template it was made from. */
   pool?: string;
+  /**
+   * Where the package's object store is mounted, read-only (`STORE_FOLDER`): one per package and engine,
+   * shared by the package's workspaces, filled by `fillStore`. None for a warm-pool workspace (no package yet).
+   */
+  store?: string;
 }
+
+/** Where a workspace sees its package's read-only object store (a git objects folder). */
+export const STORE_FOLDER = "/opt/azusa/objects";
 
 /** Enough to find a workspace's objects again. */
 export interface WorkspaceRef {
@@ -104,7 +112,17 @@ export interface WorkspaceDriver {
   status(ref: WorkspaceRef): Promise<WorkspaceStatus>;
   /** Runs a command in a running workspace; INVALID_STATE when it is stopped. */
   exec(ref: WorkspaceRef, req: ExecRequest): Promise<ExecSession>;
-  /** Removes the container and the volume; idempotent: an already-gone workspace resolves. */
+  /**
+   * Adds files (a tar stream made when it is read, paths relative to the store's root) to the object store mounted read-only in
+   * `ref` (its package's, on its engine), through a container that is never started; the workspace cannot
+   * write there itself. A file already there is replaced, never rewritten in place. INVALID_STATE when the
+   * workspace has no store.
+   */
+  fillStore(ref: WorkspaceRef, files: () => NodeJS.ReadableStream): Promise<void>;
+  /**
+   * Removes the container and the volume, and the package's store once no other workspace mounts it;
+   * idempotent: an already-gone workspace resolves.
+   */
   destroy(ref: WorkspaceRef): Promise<void>;
   /** This instance's workspaces only, optionally narrowed to those carrying every label given. */
   list(labels?: Record<string, string>): Promise<ListedWorkspace[]>;
@@ -204,5 +222,8 @@ export function checkWorkspaceSpec(spec: WorkspaceSpec): void {
   const folder = spec.workspaceFolder;
   if (!folder.startsWith("/") || folder === "/" || folder.split("/").some((p) => p === "." || p === "..")) {
     throw invalid("workspaceFolder", "must be an absolute path below /");
+  }
+  if (spec.store !== undefined && !(spec.store === STORE_FOLDER && !spec.pool && idPattern.test(spec.packageId))) {
+    throw invalid("store", `only ${STORE_FOLDER}, for a workspace of a package`);
   }
 }

@@ -14,7 +14,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { type Text, text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
-import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
+import { STORE_FOLDER, type WorkspaceDriver, type WorkspaceRef } from "../../provisioner/driver.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
@@ -569,14 +569,28 @@ export function createPullService({
         );
       if (await onGithub(workspace.packageId)) return void (await skip("the repository is on GitHub"));
       const repo = await ensureRepository(workspace.packageId);
-      const [{ bundle, refs }, engineer] = await Promise.all([
-        forge.bundlePublished(repo),
-        db.selectFrom("user").select(["name", "email"]).where("id", "=", workspace.engineerId).executeTakeFirst(),
-      ]);
-      const seeded = await seedFork(driver, { ref, folder }, bundle, {
-        name: engineer?.name ?? "engineer",
-        email: engineer?.email ?? "engineer@localhost",
-      });
+      const user = await db
+        .selectFrom("user")
+        .select(["name", "email"])
+        .where("id", "=", workspace.engineerId)
+        .executeTakeFirst();
+      const identity = { name: user?.name ?? "engineer", email: user?.email ?? "engineer@localhost" };
+      const target = { ref, folder };
+      // The fork borrows the package's read-only object store: only what the store lacks travels, and the
+      // workspace indexes no history. The first workspace of the package on an engine fills the store.
+      const store = await serial(`repo:${workspace.packageId}`, () => forge.store(repo));
+      let { refs, bundle } = await forge.publishedBeyond(repo, store);
+      const fromStore = { folder: STORE_FOLDER, pack: store.pack, refs };
+      let seeded = await seedFork(driver, target, bundle, identity, fromStore);
+      if (!seeded.seeded && seeded.store === "store-unfilled") {
+        await driver.fillStore(ref, () => forge.storeFiles(store));
+        seeded = await seedFork(driver, target, bundle, identity, fromStore);
+      }
+      if (!seeded.seeded && seeded.store === "no-store") {
+        // A workspace made before its package was known (the warm pool): the whole history, into its own volume.
+        ({ bundle, refs } = await forge.bundlePublished(repo));
+        seeded = await seedFork(driver, target, bundle, identity);
+      }
       if (!seeded.seeded) return void (await skip(seeded.reason));
       await forge.markSent(repo, workspace.id, refs);
       await forge.grantEngineer(repo, { login: workspace.engineerId });

@@ -2,7 +2,7 @@
 // assignment claims a running container instead of waiting for create and start; refilled in the background.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../logger.ts";
-import type { WorkspaceDriver, WorkspaceRef, WorkspaceSpec } from "../../provisioner/driver.ts";
+import { STORE_FOLDER, type WorkspaceDriver, type WorkspaceRef, type WorkspaceSpec } from "../../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
 
 /** The spec a workspace of `template` is made from; `id`, tenant and package name who it is for. */
@@ -19,6 +19,8 @@ export function specFor(
     readOnlyRootFs: template.azusa.readOnlyRootFs,
     workspaceFolder: template.azusa.workspaceFolder,
     egress: template.azusa.network.allow.length > 0,
+    // A pooled workspace belongs to no package yet: its fork gets the whole history instead.
+    ...(who.pool ? {} : { store: STORE_FOLDER }),
   };
 }
 
