@@ -34,6 +34,7 @@ import { closeAbandonedSessions } from "./domain/sessions/abandoned.ts";
 import { createSessionAccess } from "./domain/sessions/access.ts";
 import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
+import { createTaskEntryService } from "./domain/tasks/entries.service.ts";
 import { createTaskService } from "./domain/tasks/tasks.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
@@ -208,6 +209,7 @@ export function buildAzusa(
   const offices = createOfficeService({ db: db.kysely, audit });
   const availability = createAvailabilityService({ db: db.kysely, audit });
   const tasks = createTaskService({ db: db.kysely, audit });
+  const taskEntries = createTaskEntryService({ db: db.kysely, audit, sealer });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   const wbs = createWbsImportService({ db: db.kysely, audit });
@@ -363,6 +365,7 @@ export function buildAzusa(
     workspaceHosts,
     availability,
     tasks,
+    taskEntries,
     contracts,
     packages,
     wbs,
@@ -409,6 +412,8 @@ export function buildAzusa(
     offices,
     workspaceHosts,
     availability,
+    tasks,
+    taskEntries,
     contracts,
     packages,
     wbs,

@@ -19,6 +19,7 @@ import { packageRoutes } from "./packages/packages.routes.ts";
 import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { sessionRoutes } from "./sessions/sessions.routes.ts";
 import { settlementRoutes } from "./settlements/settlements.routes.ts";
+import { taskEntryRoutes } from "./tasks/task-entries.routes.ts";
 import { taskRoutes } from "./tasks/tasks.routes.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
 import { timesheetRoutes } from "./timesheets/timesheets.routes.ts";
@@ -51,7 +52,8 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof officeRoutes>[0] &
   Parameters<typeof availabilityRoutes>[0] &
   Parameters<typeof taskRoutes>[0] &
-  Parameters<typeof workspaceHostRoutes>[0] & { baseUrl: string };
+  Parameters<typeof workspaceHostRoutes>[0] &
+  Parameters<typeof taskEntryRoutes>[0] & { baseUrl: string };
 
 /** Paths under /api/v1 that need no caller: the OpenAPI document, its docs, and accepting an invitation. */
 export function isPublicApiPath(path: string): boolean {
@@ -80,6 +82,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, availabilityRoutes(deps));
   app.route(API, taskRoutes(deps));
   app.route(API, workspaceHostRoutes(deps));
+  app.route(API, taskEntryRoutes(deps));
   app.route("/git", gitRoutes(deps));
   app.route(API, githubRoutes(deps));
   app.route("/webhooks/github", githubWebhookRoutes(deps));

@@ -19,6 +19,7 @@ import * as sessionEvidence from "./migrations/2026-12-07T1200-session-evidence.
 import * as auditKey from "./migrations/2026-12-07T1300-audit-key.ts";
 import * as signInThrottle from "./migrations/2026-12-07T1400-sign-in-throttle.ts";
 import * as workspaceHosts from "./migrations/2026-12-07T1500-workspace-hosts.ts";
+import * as taskEntries from "./migrations/2026-12-07T1600-task-entries.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T1300-audit-key": auditKey,
   "2026-12-07T1400-sign-in-throttle": signInThrottle,
   "2026-12-07T1500-workspace-hosts": workspaceHosts,
+  "2026-12-07T1600-task-entries": taskEntries,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

@@ -558,6 +558,34 @@ export interface TaskItemTable {
   seq: number;
   source: string;
   created_at: string;
+  /** Entries taken so far, at most two. */
+  claims: Generated<number>;
+  /** open, agreed, disputed, adjudicated. */
+  state: Generated<string>;
+  /** The accepted values (JSON, individual numbers sealed), once agreed or adjudicated. */
+  result: string | null;
+  adjudicated_by: string | null;
+  adjudicated_at: string | null;
+}
+
+/** An engineer named to key a batch's items. */
+export interface TaskKeyerTable {
+  batch_id: string;
+  user_id: string;
+  added_by: string;
+  added_at: string;
+}
+
+/** One keyer's entry of an item: taken, then sent with its values (JSON, individual numbers sealed). */
+export interface TaskEntryTable {
+  id: string;
+  batch_id: string;
+  item_id: string;
+  user_id: string;
+  values: string | null;
+  taken_at: string;
+  submitted_at: string | null;
+  agreed: number | null;
 }
 
 export interface Database {
@@ -566,6 +594,8 @@ export interface Database {
   availability_exception: AvailabilityExceptionTable;
   task_batch: TaskBatchTable;
   task_item: TaskItemTable;
+  task_keyer: TaskKeyerTable;
+  task_entry: TaskEntryTable;
   office: OfficeTable;
   office_member: OfficeMemberTable;
   office_admin: OfficeAdminTable;

@@ -166,6 +166,7 @@ export const catalogue = {
   "what.tenant": { en: "tenant", ja: "テナント" },
   "what.user": { en: "user", ja: "ユーザー" },
   "what.webhook": { en: "webhook", ja: "Webhook" },
+  "what.taskItem": { en: "task item", ja: "タスク項目" },
 
   // The WBS and its packages.
   "wbs.cycle": {

@@ -1,0 +1,594 @@
+// Double entry of task items: two different keyers each key an item without seeing the other's entry; equal
+// entries are accepted, differing ones wait for a lead of the contract, who decides with both shown.
+// Values of individual-number fields (特定個人情報) are sealed at rest under a key kept outside the database,
+// shown in full only to the lead deciding a dispute, masked to the last four digits everywhere else, and every
+// showing of them is an audit event naming the person, the items and the purpose.
+import { randomUUID } from "node:crypto";
+import { type Kysely, sql } from "kysely";
+import type { Sealer } from "../../auth/sealed.ts";
+import type { Database, TaskBatchTable } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import type { AuditService } from "../audit/audit.service.ts";
+import { visibleContracts } from "../contracts/contracts.service.ts";
+import { normalizeWidth, readFieldValue, type TaskField } from "./field-values.ts";
+
+/** Where an item stands: fewer than two entries in, both equal, different (waiting for a lead), decided. */
+export const taskItemStates = ["open", "agreed", "disputed", "adjudicated"] as const;
+export type TaskItemState = (typeof taskItemStates)[number];
+
+/** Keyed values by field name, as stored after reading (canonical forms). */
+export type TaskValues = Record<string, string>;
+
+/** The places sealed task values are stored in, as the context their sealing is bound to. */
+export const taskSealContext = {
+  entry: (entryId: string, field: string) => `task_entry:${entryId}:${field}`,
+  result: (itemId: string, field: string) => `task_item:${itemId}:result:${field}`,
+};
+
+/** An individual number as shown outside entry and adjudication: its last four digits only. */
+export const maskIndividualNumber = (value: string): string => (value === "" ? "" : `********${value.slice(-4)}`);
+
+export interface TakenItem {
+  batchId: string;
+  title: string;
+  fields: TaskField[];
+  item: { id: string; seq: number; source: Record<string, string> } | null;
+}
+
+export interface KeyerStats {
+  userId: string;
+  name: string;
+  /** Entries sent. */
+  itemsDone: number;
+  /** Of those, entries on items already settled (agreed or decided). */
+  settled: number;
+  /** Settled entries that matched the accepted values. */
+  agreed: number;
+  /** agreed / settled, or null while nothing is settled. */
+  agreementRate: number | null;
+  /** Median seconds from taking an item to sending its entry, or null with no entry sent. */
+  medianSecondsPerItem: number | null;
+}
+
+const fieldsOf = (batch: Pick<TaskBatchTable, "fields">) => JSON.parse(batch.fields) as TaskField[];
+const isSecret = (field: TaskField) => field.type === "individual_number";
+const hasSecrets = (fields: TaskField[]) => fields.some(isSecret);
+
+export function createTaskEntryService({
+  db,
+  audit,
+  sealer,
+}: {
+  db: Kysely<Database>;
+  audit: AuditService;
+  sealer: Sealer;
+}) {
+  /** Values with individual numbers sealed for their place. */
+  function seal(fields: TaskField[], values: TaskValues, context: (field: string) => string): string {
+    const stored: TaskValues = {};
+    for (const field of fields) {
+      const value = values[field.name] ?? "";
+      stored[field.name] = isSecret(field) && value !== "" ? sealer.seal(value, context(field.name)) : value;
+    }
+    return JSON.stringify(stored);
+  }
+
+  function open(fields: TaskField[], stored: string, context: (field: string) => string): TaskValues {
+    const values = JSON.parse(stored) as TaskValues;
+    for (const field of fields) {
+      const value = values[field.name];
+      if (isSecret(field) && value) values[field.name] = sealer.open(value, context(field.name));
+    }
+    return values;
+  }
+
+  function mask(fields: TaskField[], values: TaskValues): TaskValues {
+    const shown = { ...values };
+    for (const field of fields) {
+      const value = shown[field.name];
+      if (isSecret(field) && value) shown[field.name] = maskIndividualNumber(value);
+    }
+    return shown;
+  }
+
+  /** Every field of the schema read from what was keyed; the first wrong one is named as `values.<name>`. */
+  function read(fields: TaskField[], keyed: Record<string, string>): TaskValues {
+    const byName = new Map(fields.map((f) => [normalizeWidth(f.name), f]));
+    for (const name of Object.keys(keyed)) {
+      if (!byName.has(normalizeWidth(name))) throw invalidField(`values.${name}`, "not a field of the batch");
+    }
+    const given = new Map(Object.entries(keyed).map(([k, v]) => [normalizeWidth(k), v]));
+    const values: TaskValues = {};
+    for (const field of fields) {
+      const reading = readFieldValue(field, given.get(normalizeWidth(field.name)) ?? "");
+      if (!reading.ok) throw invalidField(`values.${field.name}`, reading.refusal);
+      values[field.name] = reading.value;
+    }
+    return values;
+  }
+
+  const same = (fields: TaskField[], a: TaskValues, b: TaskValues) =>
+    fields.every((f) => (a[f.name] ?? "") === (b[f.name] ?? ""));
+
+  /** The batch if its contract is the actor's to manage (its contractors, the leads named on it). */
+  async function managedBatch(actor: Actor, batchId: string): Promise<TaskBatchTable> {
+    const row = await visibleContracts(db, actor)
+      .innerJoin("task_batch", "task_batch.contract_id", "contract.id")
+      .selectAll("task_batch")
+      .where("task_batch.id", "=", batchId)
+      .executeTakeFirst();
+    if (!row) throw notFound("taskBatch");
+    return row;
+  }
+
+  /** The batch if the actor is one of its keyers; NOT_FOUND otherwise, as for any foreign id. */
+  async function keyedBatch(actor: Actor, batchId: string): Promise<TaskBatchTable> {
+    if (actor.kind !== "user" || actor.role !== "engineer") throw notFound("taskBatch");
+    const row = await db
+      .selectFrom("task_batch")
+      .innerJoin("task_keyer", "task_keyer.batch_id", "task_batch.id")
+      .selectAll("task_batch")
+      .where("task_batch.id", "=", batchId)
+      .where("task_keyer.user_id", "=", actor.userId)
+      .executeTakeFirst();
+    if (!row) throw notFound("taskBatch");
+    return row;
+  }
+
+  /** The item and its batch if the actor manages the batch. */
+  async function managedItem(actor: Actor, itemId: string) {
+    const item = await db.selectFrom("task_item").selectAll().where("id", "=", itemId).executeTakeFirst();
+    if (!item) throw notFound("taskItem");
+    const batch = await managedBatch(actor, item.batch_id).catch(() => {
+      throw notFound("taskItem");
+    });
+    return { item, batch };
+  }
+
+  const userOf = (actor: Actor) => {
+    if (actor.kind !== "user") throw forbidden();
+    return actor;
+  };
+
+  /** A lead named on the contract: the one who decides disputes and sees per-person figures. */
+  function requireLead(actor: Actor): void {
+    if (actor.kind !== "user" || actor.role !== "lead") {
+      throw forbidden("only a lead named on the contract decides a disputed item");
+    }
+  }
+
+  const service = {
+    /** Names an engineer as a keyer of the batch (its contractors and leads). Naming one twice is a no-op. */
+    async addKeyer(actor: Actor, batchId: string, engineerId: string): Promise<{ userId: string; name: string }[]> {
+      const batch = await managedBatch(actor, batchId);
+      const { userId } = userOf(actor);
+      if (actor.kind === "user" && actor.role !== "contractor" && actor.role !== "lead") throw forbidden();
+      const engineer = await db
+        .selectFrom("user")
+        .select(["id", "name"])
+        .where("id", "=", engineerId)
+        .where("role", "=", "engineer")
+        .executeTakeFirst();
+      if (!engineer) throw invalidField("engineerId", "no engineer with this id");
+      await db.transaction().execute(async (trx) => {
+        const added = await trx
+          .insertInto("task_keyer")
+          .values({ batch_id: batchId, user_id: engineerId, added_by: userId, added_at: new Date().toISOString() })
+          .onConflict((oc) => oc.columns(["batch_id", "user_id"]).doNothing())
+          .executeTakeFirst();
+        if (Number(added.numInsertedOrUpdatedRows ?? 0) > 0) {
+          await audit.record(actor, "task_batch.keyer_added", `task_batch:${batchId}`, { engineerId }, { trx });
+        }
+      });
+      return service.keyers(actor, batch.id);
+    },
+
+    async keyers(actor: Actor, batchId: string): Promise<{ userId: string; name: string }[]> {
+      await managedBatch(actor, batchId);
+      const rows = await db
+        .selectFrom("task_keyer")
+        .innerJoin("user", "user.id", "task_keyer.user_id")
+        .select(["user.id", "user.name"])
+        .where("task_keyer.batch_id", "=", batchId)
+        .orderBy("task_keyer.added_at")
+        .execute();
+      return rows.map((r) => ({ userId: r.id, name: r.name }));
+    },
+
+    /** The batches the engineer keys, with how many items are still open to them. */
+    async myBatches(actor: Actor): Promise<{ id: string; title: string; fields: TaskField[]; done: number }[]> {
+      if (actor.kind !== "user" || actor.role !== "engineer") return [];
+      const rows = await db
+        .selectFrom("task_keyer")
+        .innerJoin("task_batch", "task_batch.id", "task_keyer.batch_id")
+        .select(["task_batch.id", "task_batch.title", "task_batch.fields"])
+        .where("task_keyer.user_id", "=", actor.userId)
+        .orderBy("task_batch.created_at", "desc")
+        .execute();
+      if (rows.length === 0) return [];
+      const done = await db
+        .selectFrom("task_entry")
+        .select(["batch_id", (eb) => eb.fn.countAll<number | string>().as("n")])
+        .where("user_id", "=", actor.userId)
+        .where("submitted_at", "is not", null)
+        .groupBy("batch_id")
+        .execute();
+      const doneBy = new Map(done.map((d) => [d.batch_id, Number(d.n)]));
+      return rows.map((r) => ({ id: r.id, title: r.title, fields: fieldsOf(r), done: doneBy.get(r.id) ?? 0 }));
+    },
+
+    /**
+     * The next item for a keyer: the one they already hold, else the first open item with fewer than two
+     * entries taken and none of theirs. Taking raises the item's count only while it is below two, so two
+     * keyers at once never make a third entry. `item` is null when nothing is left for them.
+     */
+    async take(actor: Actor, batchId: string): Promise<TakenItem> {
+      const batch = await keyedBatch(actor, batchId);
+      const { userId } = userOf(actor);
+      const answer = (item: { id: string; seq: number; source: string } | undefined): TakenItem => ({
+        batchId,
+        title: batch.title,
+        fields: fieldsOf(batch),
+        item: item ? { id: item.id, seq: Number(item.seq), source: JSON.parse(item.source) } : null,
+      });
+      const held = await db
+        .selectFrom("task_entry")
+        .innerJoin("task_item", "task_item.id", "task_entry.item_id")
+        .select(["task_item.id", "task_item.seq", "task_item.source"])
+        .where("task_entry.batch_id", "=", batchId)
+        .where("task_entry.user_id", "=", userId)
+        .where("task_entry.submitted_at", "is", null)
+        .orderBy("task_item.seq")
+        .executeTakeFirst();
+      if (held) return answer(held);
+      // A few tries: another keyer may take the last free place of the first candidate between read and write.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const candidate = await db
+          .selectFrom("task_item")
+          .select(["id", "seq", "source"])
+          .where("batch_id", "=", batchId)
+          .where("state", "=", "open")
+          .where("claims", "<", 2)
+          .where((eb) =>
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom("task_entry")
+                  .select("task_entry.id")
+                  .whereRef("task_entry.item_id", "=", "task_item.id")
+                  .where("task_entry.user_id", "=", userId),
+              ),
+            ),
+          )
+          .orderBy("seq")
+          .limit(1)
+          .executeTakeFirst();
+        if (!candidate) return answer(undefined);
+        const took = await db
+          .transaction()
+          .execute(async (trx) => {
+            const raised = await trx
+              .updateTable("task_item")
+              .set((eb) => ({ claims: eb("claims", "+", 1) }))
+              .where("id", "=", candidate.id)
+              .where("claims", "<", 2)
+              .executeTakeFirst();
+            if (Number(raised.numUpdatedRows) === 0) return false;
+            const inserted = await trx
+              .insertInto("task_entry")
+              .values({
+                id: randomUUID(),
+                batch_id: batchId,
+                item_id: candidate.id,
+                user_id: userId,
+                values: null,
+                taken_at: new Date().toISOString(),
+                submitted_at: null,
+                agreed: null,
+              })
+              .onConflict((oc) => oc.columns(["item_id", "user_id"]).doNothing())
+              .executeTakeFirst();
+            if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw new RetryTake();
+            return true;
+          })
+          .catch((err) => {
+            if (err instanceof RetryTake) return false;
+            throw err;
+          });
+        if (took) return answer(candidate);
+      }
+      throw new AppError("CONFLICT", "too many keyers are taking items at once; try again");
+    },
+
+    /** Gives back an item taken but not sent, so that another keyer may take it. */
+    async release(actor: Actor, itemId: string): Promise<void> {
+      const { userId } = userOf(actor);
+      await db.transaction().execute(async (trx) => {
+        const gone = await trx
+          .deleteFrom("task_entry")
+          .where("item_id", "=", itemId)
+          .where("user_id", "=", userId)
+          .where("submitted_at", "is", null)
+          .executeTakeFirst();
+        if (Number(gone.numDeletedRows) === 0) throw notFound("taskItem");
+        await trx
+          .updateTable("task_item")
+          .set((eb) => ({ claims: eb("claims", "-", 1) }))
+          .where("id", "=", itemId)
+          .execute();
+      });
+    },
+
+    /**
+     * Sends the keyer's entry of an item they hold. The second entry in settles the item: agreed when both
+     * are equal field by field, otherwise disputed for a lead. Answers the entry as stored, masked.
+     */
+    async submit(
+      actor: Actor,
+      itemId: string,
+      keyed: Record<string, string>,
+    ): Promise<{ itemId: string; values: TaskValues; state: TaskItemState }> {
+      const { userId } = userOf(actor);
+      const entry = await db
+        .selectFrom("task_entry")
+        .innerJoin("task_batch", "task_batch.id", "task_entry.batch_id")
+        .select(["task_entry.id", "task_entry.batch_id", "task_batch.fields", "task_batch.tenant_id"])
+        .where("task_entry.item_id", "=", itemId)
+        .where("task_entry.user_id", "=", userId)
+        .where("task_entry.submitted_at", "is", null)
+        .executeTakeFirst();
+      if (!entry) throw notFound("taskItem");
+      const fields = fieldsOf(entry);
+      const values = read(fields, keyed);
+      const now = new Date().toISOString();
+      const state = await db.transaction().execute(async (trx) => {
+        // Locks the item: the two entries of an item are compared by whichever comes second, once.
+        await trx.updateTable("task_item").set({ state: sql`state` }).where("id", "=", itemId).execute();
+        await trx
+          .updateTable("task_entry")
+          .set({ values: seal(fields, values, (f) => taskSealContext.entry(entry.id, f)), submitted_at: now })
+          .where("id", "=", entry.id)
+          .execute();
+        const other = await trx
+          .selectFrom("task_entry")
+          .select(["id", "values"])
+          .where("item_id", "=", itemId)
+          .where("user_id", "!=", userId)
+          .where("submitted_at", "is not", null)
+          .executeTakeFirst();
+        let state: TaskItemState = "open";
+        if (other?.values) {
+          const theirs = open(fields, other.values, (f) => taskSealContext.entry(other.id, f));
+          const agreed = same(fields, values, theirs);
+          state = agreed ? "agreed" : "disputed";
+          await trx
+            .updateTable("task_item")
+            .set({
+              state,
+              result: agreed ? seal(fields, values, (f) => taskSealContext.result(itemId, f)) : null,
+            })
+            .where("id", "=", itemId)
+            .execute();
+          if (agreed) {
+            await trx.updateTable("task_entry").set({ agreed: 1 }).where("id", "in", [entry.id, other.id]).execute();
+          }
+        }
+        await audit.record(
+          actor,
+          "task_entry.submitted",
+          `task_item:${itemId}`,
+          { batchId: entry.batch_id, state, ...(hasSecrets(fields) ? { individualNumbers: "keyed" } : {}) },
+          { trx, tenantId: entry.tenant_id },
+        );
+        return state;
+      });
+      return { itemId, values: mask(fields, values), state };
+    },
+
+    /**
+     * Items of a batch with their state and accepted values, individual numbers masked. Showing masked
+     * numbers is still a showing: it is recorded with the items and the purpose.
+     */
+    async results(
+      actor: Actor,
+      batchId: string,
+      page: { after: number; limit: number; state?: TaskItemState },
+    ): Promise<{ id: string; seq: number; state: TaskItemState; values: TaskValues | null }[]> {
+      const batch = await managedBatch(actor, batchId);
+      const fields = fieldsOf(batch);
+      let q = db
+        .selectFrom("task_item")
+        .select(["id", "seq", "state", "result"])
+        .where("batch_id", "=", batchId)
+        .where("seq", ">", page.after);
+      if (page.state) q = q.where("state", "=", page.state);
+      const rows = await q.orderBy("seq").limit(page.limit).execute();
+      const items = rows.map((r) => ({
+        id: r.id,
+        seq: Number(r.seq),
+        state: r.state as TaskItemState,
+        values: r.result
+          ? mask(
+              fields,
+              open(fields, r.result, (f) => taskSealContext.result(r.id, f)),
+            )
+          : null,
+      }));
+      const shown = items.filter((i) => i.values).map((i) => i.id);
+      if (hasSecrets(fields) && shown.length) {
+        await audit.record(
+          actor,
+          "task_values.viewed",
+          `task_batch:${batchId}`,
+          { items: shown, purpose: "results", masked: true },
+          { tenantId: batch.tenant_id },
+        );
+      }
+      return items;
+    },
+
+    /** A disputed item with both entries in full, for the lead who decides it; the showing is recorded. */
+    async adjudication(
+      actor: Actor,
+      itemId: string,
+    ): Promise<{
+      itemId: string;
+      seq: number;
+      state: TaskItemState;
+      fields: TaskField[];
+      source: Record<string, string>;
+      entries: { userId: string; name: string; values: TaskValues }[];
+    }> {
+      const { item, batch } = await managedItem(actor, itemId);
+      requireLead(actor);
+      if (item.state !== "disputed") throw new AppError("INVALID_STATE", `the item is ${item.state}, not disputed`);
+      const fields = fieldsOf(batch);
+      const rows = await db
+        .selectFrom("task_entry")
+        .innerJoin("user", "user.id", "task_entry.user_id")
+        .select(["task_entry.id", "task_entry.values", "user.id as userId", "user.name"])
+        .where("task_entry.item_id", "=", itemId)
+        .where("task_entry.submitted_at", "is not", null)
+        .orderBy("task_entry.submitted_at")
+        .execute();
+      await audit.record(
+        actor,
+        "task_values.viewed",
+        `task_item:${itemId}`,
+        { items: [itemId], purpose: "adjudication", masked: false },
+        { tenantId: batch.tenant_id },
+      );
+      return {
+        itemId,
+        seq: Number(item.seq),
+        state: item.state as TaskItemState,
+        fields,
+        source: JSON.parse(item.source),
+        entries: rows.map((r) => ({
+          userId: r.userId,
+          name: r.name,
+          values: open(fields, r.values ?? "{}", (f) => taskSealContext.entry(r.id, f)),
+        })),
+      };
+    },
+
+    /** The lead's decision on a disputed item: the accepted values; each entry is marked as matching or not. */
+    async adjudicate(
+      actor: Actor,
+      itemId: string,
+      keyed: Record<string, string>,
+    ): Promise<{ itemId: string; values: TaskValues; state: TaskItemState }> {
+      const { item, batch } = await managedItem(actor, itemId);
+      requireLead(actor);
+      const { userId } = userOf(actor);
+      const fields = fieldsOf(batch);
+      const values = read(fields, keyed);
+      await db.transaction().execute(async (trx) => {
+        const decided = await trx
+          .updateTable("task_item")
+          .set({
+            state: "adjudicated",
+            result: seal(fields, values, (f) => taskSealContext.result(itemId, f)),
+            adjudicated_by: userId,
+            adjudicated_at: new Date().toISOString(),
+          })
+          .where("id", "=", itemId)
+          .where("state", "=", "disputed")
+          .executeTakeFirst();
+        if (Number(decided.numUpdatedRows) === 0) {
+          throw new AppError("INVALID_STATE", `the item is ${item.state}, not disputed`);
+        }
+        const entries = await trx
+          .selectFrom("task_entry")
+          .select(["id", "values"])
+          .where("item_id", "=", itemId)
+          .where("submitted_at", "is not", null)
+          .execute();
+        for (const e of entries) {
+          const theirs = open(fields, e.values ?? "{}", (f) => taskSealContext.entry(e.id, f));
+          await trx
+            .updateTable("task_entry")
+            .set({ agreed: same(fields, values, theirs) ? 1 : 0 })
+            .where("id", "=", e.id)
+            .execute();
+        }
+        await audit.record(
+          actor,
+          "task_item.adjudicated",
+          `task_item:${itemId}`,
+          { batchId: batch.id },
+          { trx, tenantId: batch.tenant_id },
+        );
+      });
+      return { itemId, values: mask(fields, values), state: "adjudicated" };
+    },
+
+    /**
+     * Per keyer: entries sent, agreement with the accepted values, median time per item. For quality only:
+     * a keyer sees their own line, a lead named on the contract every line; contractors see none, so that
+     * the figures never become a control of anyone's working time.
+     */
+    async stats(actor: Actor, batchId: string): Promise<KeyerStats[]> {
+      let only: string | undefined;
+      if (actor.kind === "user" && actor.role === "engineer") {
+        await keyedBatch(actor, batchId);
+        only = actor.userId;
+      } else {
+        await managedBatch(actor, batchId);
+        if (actor.kind !== "user" || actor.role !== "lead") {
+          throw forbidden("per-person figures are shown to the person and to the contract's leads only");
+        }
+      }
+      let q = db
+        .selectFrom("task_entry")
+        .innerJoin("user", "user.id", "task_entry.user_id")
+        .select([
+          "task_entry.user_id",
+          "user.name",
+          "task_entry.taken_at",
+          "task_entry.submitted_at",
+          "task_entry.agreed",
+        ])
+        .where("task_entry.batch_id", "=", batchId)
+        .where("task_entry.submitted_at", "is not", null);
+      if (only) q = q.where("task_entry.user_id", "=", only);
+      const rows = await q.execute();
+      const by = new Map<string, { name: string; seconds: number[]; settled: number; agreed: number }>();
+      for (const r of rows) {
+        const s = by.get(r.user_id) ?? { name: r.name, seconds: [], settled: 0, agreed: 0 };
+        s.seconds.push((Date.parse(r.submitted_at as string) - Date.parse(r.taken_at)) / 1000);
+        if (r.agreed != null) {
+          s.settled++;
+          s.agreed += Number(r.agreed);
+        }
+        by.set(r.user_id, s);
+      }
+      return [...by.entries()]
+        .map(([userId, s]) => ({
+          userId,
+          name: s.name,
+          itemsDone: s.seconds.length,
+          settled: s.settled,
+          agreed: s.agreed,
+          agreementRate: s.settled ? s.agreed / s.settled : null,
+          medianSecondsPerItem: median(s.seconds),
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+  };
+  return service;
+}
+
+class RetryTake extends Error {}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const value =
+    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return Math.round(value * 10) / 10;
+}
+
+export type TaskEntryService = ReturnType<typeof createTaskEntryService>;

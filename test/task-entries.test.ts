@@ -1,0 +1,252 @@
+// Double entry of task items over HTTP on both databases: two keyers who never see each other's entry, a
+// dispute decided by a lead with both entries shown, individual numbers masked everywhere else and sealed at
+// rest (the database is read and holds none in clear), every showing of them recorded, per-person figures.
+import { existsSync, readFileSync } from "node:fs";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
+import { dialects } from "./support/databases.ts";
+import { sampleContract } from "./support/fixtures.ts";
+import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+
+/** A valid individual number made by the published algorithm from an 11-digit base (never a real person's). */
+const individualNumber = (base: string) => `${base}${individualNumberCheckDigit(base)}`;
+const NUMBERS = {
+  agreed: individualNumber("90817263544"),
+  first: individualNumber("81726354490"),
+  second: individualNumber("72635449081"),
+};
+/** Full-width, with hyphens, as someone keys it with an IME on. */
+const keyedWide = (n: string) =>
+  `${n.slice(0, 4)}－${n.slice(4, 8)}－${n.slice(8)}`.replace(/\d/gu, (d) =>
+    String.fromCharCode(d.charCodeAt(0) + 0xfee0),
+  );
+
+const batch = {
+  title: "扶養控除等申告書の個人番号確認",
+  retentionUntil: "2027-12-31",
+  unitPriceYen: 40,
+  fields: [
+    { name: "氏名", type: "text", required: true },
+    { name: "個人番号", type: "individual_number", required: true },
+    { name: "金額", type: "yen" },
+  ],
+};
+
+type Who = "contractor" | "lead" | "otherContractor" | "sato" | "suzuki" | "tanaka" | "kato";
+
+describe.each(dialects)("double entry of task items on %s", (dialect) => {
+  let t: TestAzusa;
+  let as: Record<Who, Client>;
+  const ids: Partial<Record<Who, string>> = {};
+  let batchId: string;
+  const item: Record<number, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestAzusa({ dialect });
+    const tenant = await t.createTenant("東京システムインテグレーション");
+    const other = await t.createTenant("大阪データサービス");
+    await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
+    ids.lead = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
+    await t.createUser("contractor", "buyer@osaka-ds.example", other.id);
+    for (const name of ["sato", "suzuki", "tanaka", "kato"] as const) {
+      ids[name] = (await t.createUser("engineer", `${name}@north.example`)).id;
+    }
+    as = {
+      contractor: await t.signIn("buyer@tokyo-si.example"),
+      lead: await t.signIn("lead@tokyo-si.example"),
+      otherContractor: await t.signIn("buyer@osaka-ds.example"),
+      sato: await t.signIn("sato@north.example"),
+      suzuki: await t.signIn("suzuki@north.example"),
+      tanaka: await t.signIn("tanaka@north.example"),
+      kato: await t.signIn("kato@north.example"),
+    };
+    const contract = await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [ids.lead] });
+    const created = await as.contractor.post(`/api/v1/contracts/${(await contract.json()).id}/task-batches`, batch);
+    batchId = (await created.json()).id;
+    const csv = "氏名,金額\n山田花子,1200\n田中一郎,800\n鈴木次郎,500\n";
+    expect((await as.contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv })).status).toBe(201);
+    const items = (await (await as.contractor.get(`/api/v1/task-batches/${batchId}/items`)).json()).items;
+    for (const i of items) item[i.seq] = i.id;
+    for (const name of ["sato", "suzuki", "tanaka"] as const) {
+      const res = await as.contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: ids[name] });
+      expect(res.status).toBe(201);
+    }
+  });
+  afterAll(() => t?.stop());
+
+  const take = (who: Who) => as[who].post(`/api/v1/task-batches/${batchId}/take`, {});
+  const send = (who: Who, itemId: string, values: Record<string, string>) =>
+    as[who].put(`/api/v1/task-items/${itemId}/entry`, { values });
+  const auditActions = async () =>
+    (await (await as.contractor.get("/api/v1/audit-events?limit=100")).json()).items as {
+      action: string;
+      subject: string;
+      details: Record<string, unknown>;
+      actorId?: string;
+    }[];
+
+  it("names keyers, refuses one who is not an engineer, and shows a batch to no engineer it does not name", async () => {
+    const keyers = (await (await as.lead.get(`/api/v1/task-batches/${batchId}/keyers`)).json()).items;
+    expect(keyers.map((k: { name: string }) => k.name)).toEqual(["sato", "suzuki", "tanaka"]);
+    const wrong = await as.contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: ids.lead });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify((await wrong.json()).error)).toContain("engineerId");
+    expect((await take("kato")).status).toBe(404);
+    const mine = (await (await as.sato.get("/api/v1/me/task-batches")).json()).items;
+    expect(mine).toEqual([expect.objectContaining({ id: batchId, title: batch.title, done: 0 })]);
+    expect((await (await as.kato.get("/api/v1/me/task-batches")).json()).items).toEqual([]);
+  });
+
+  it("gives each item to two keyers at most, the held one again, and never another's entry", async () => {
+    const first = await (await take("sato")).json();
+    expect(first.item).toMatchObject({ id: item[1], seq: 1, source: { 氏名: "山田花子", 金額: "1200" } });
+    expect(first.fields.map((f: { name: string }) => f.name)).toEqual(["氏名", "個人番号", "金額"]);
+    expect((await (await take("sato")).json()).item.id).toBe(item[1]);
+    expect((await (await take("suzuki")).json()).item.id).toBe(item[1]);
+    // Item 1 has its two keyers: the third goes on to item 2.
+    expect((await (await take("tanaka")).json()).item.id).toBe(item[2]);
+    expect(JSON.stringify(first)).not.toContain("suzuki");
+  });
+
+  it("refuses a wrong check digit naming the field, keeps nothing, and masks the sent number", async () => {
+    const bad = `${NUMBERS.agreed.slice(0, 11)}${(Number(NUMBERS.agreed[11]) + 1) % 10}`;
+    const refused = await send("sato", item[1] as string, { 氏名: "山田花子", 個人番号: bad, 金額: "1,200" });
+    expect(refused.status).toBe(400);
+    const error = (await refused.json()).error;
+    expect(error).toMatchObject({ code: "VALIDATION", requestId: expect.any(String) });
+    expect(JSON.stringify(error)).toContain("values.個人番号");
+    expect((await (await take("sato")).json()).item.id).toBe(item[1]);
+
+    const sent = await send("sato", item[1] as string, {
+      氏名: "山田花子",
+      個人番号: keyedWide(NUMBERS.agreed),
+      金額: "1,200",
+    });
+    expect(sent.status).toBe(200);
+    const body = await sent.json();
+    expect(body).toEqual({
+      itemId: item[1],
+      state: "open",
+      values: { 氏名: "山田花子", 個人番号: `********${NUMBERS.agreed.slice(-4)}`, 金額: "1200" },
+    });
+    // Sent once: the entry is no longer held, and a second send finds nothing to send.
+    expect((await send("sato", item[1] as string, { 氏名: "x", 個人番号: NUMBERS.agreed })).status).toBe(404);
+  });
+
+  it("accepts an item whose two entries are equal, and shows its values masked in a recorded view", async () => {
+    const sent = await send("suzuki", item[1] as string, {
+      氏名: "山田花子",
+      個人番号: NUMBERS.agreed,
+      金額: "¥1,200",
+    });
+    expect((await sent.json()).state).toBe("agreed");
+    const results = await (await as.contractor.get(`/api/v1/task-batches/${batchId}/results?state=agreed`)).json();
+    expect(results.items).toEqual([
+      {
+        id: item[1],
+        seq: 1,
+        state: "agreed",
+        values: { 氏名: "山田花子", 個人番号: `********${NUMBERS.agreed.slice(-4)}`, 金額: "1200" },
+      },
+    ]);
+    const viewed = (await auditActions()).find((e) => e.action === "task_values.viewed");
+    expect(viewed?.details).toMatchObject({ items: [item[1]], purpose: "results", masked: true });
+    expect((await auditActions()).filter((e) => e.action === "task_entry.submitted")).toHaveLength(2);
+  });
+
+  it("sends differing entries to a lead, who alone sees both in full, in a recorded view, and decides", async () => {
+    expect((await (await take("sato")).json()).item.id).toBe(item[2]);
+    await send("tanaka", item[2] as string, { 氏名: "田中一郎", 個人番号: NUMBERS.first, 金額: "800" });
+    const disputed = await send("sato", item[2] as string, { 氏名: "田中一郎", 個人番号: NUMBERS.second, 金額: "800" });
+    expect((await disputed.json()).state).toBe("disputed");
+
+    const path = `/api/v1/task-items/${item[2]}/adjudication`;
+    for (const who of ["sato", "tanaka", "otherContractor"] as const)
+      expect((await as[who].get(path)).status).toBe(404);
+    expect((await as.contractor.get(path)).status).toBe(403);
+
+    const shown = await (await as.lead.get(path)).json();
+    expect(shown).toMatchObject({ itemId: item[2], state: "disputed", source: { 氏名: "田中一郎", 金額: "800" } });
+    expect(
+      shown.entries.map((e: { name: string; values: { 個人番号: string } }) => [e.name, e.values.個人番号]),
+    ).toEqual([
+      ["tanaka", NUMBERS.first],
+      ["sato", NUMBERS.second],
+    ]);
+    const viewed = (await auditActions()).find(
+      (e) => e.action === "task_values.viewed" && e.details.purpose === "adjudication",
+    );
+    expect(viewed).toMatchObject({ subject: `task_item:${item[2]}`, details: { items: [item[2]], masked: false } });
+
+    expect((await as.contractor.put(path, { values: { 氏名: "田中一郎", 個人番号: NUMBERS.first } })).status).toBe(403);
+    const decided = await as.lead.put(path, { values: { 氏名: "田中一郎", 個人番号: NUMBERS.first, 金額: "800" } });
+    expect(decided.status).toBe(200);
+    expect(await decided.json()).toEqual({
+      itemId: item[2],
+      state: "adjudicated",
+      values: { 氏名: "田中一郎", 個人番号: `********${NUMBERS.first.slice(-4)}`, 金額: "800" },
+    });
+    expect((await as.lead.get(path)).status).toBe(409);
+    const results = (await (await as.lead.get(`/api/v1/task-batches/${batchId}/results`)).json()).items;
+    expect(results.map((r: { state: string }) => r.state)).toEqual(["agreed", "adjudicated", "open"]);
+    expect(results[1].values.個人番号).toBe(`********${NUMBERS.first.slice(-4)}`);
+  });
+
+  it("shows per-person figures to the person and to the lead, not to the contractor", async () => {
+    const all = (await (await as.lead.get(`/api/v1/task-batches/${batchId}/stats`)).json()).items;
+    expect(
+      all.map((s: { name: string; itemsDone: number; agreementRate: number | null }) => [
+        s.name,
+        s.itemsDone,
+        s.agreementRate,
+      ]),
+    ).toEqual([
+      ["sato", 2, 0.5],
+      ["suzuki", 1, 1],
+      ["tanaka", 1, 1],
+    ]);
+    expect(all[0].medianSecondsPerItem).toEqual(expect.any(Number));
+    const own = (await (await as.sato.get(`/api/v1/task-batches/${batchId}/stats`)).json()).items;
+    expect(own.map((s: { name: string }) => s.name)).toEqual(["sato"]);
+    expect((await as.contractor.get(`/api/v1/task-batches/${batchId}/stats`)).status).toBe(403);
+    expect((await as.kato.get(`/api/v1/task-batches/${batchId}/stats`)).status).toBe(404);
+  });
+
+  it("hides keyers, results and figures from another tenant (404)", async () => {
+    for (const path of ["keyers", "results", "stats"]) {
+      const res = await as.otherContractor.get(`/api/v1/task-batches/${batchId}/${path}`);
+      expect(res.status, path).toBe(404);
+    }
+    const add = await as.otherContractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: ids.kato });
+    expect(add.status).toBe(404);
+  });
+
+  it("keeps no individual number in clear in the database or the logs", async () => {
+    const db = t.running.azusa.db.kysely;
+    let stored = "";
+    if (dialect === "sqlite") {
+      const main = await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(db);
+      const file = main.rows[0]?.file as string;
+      for (const part of [file, `${file}-wal`, `${file}-journal`]) {
+        if (existsSync(part)) stored += readFileSync(part).toString("utf8");
+      }
+      expect(stored.length).toBeGreaterThan(0);
+    } else {
+      const tables = await sql<{ table_name: string }>`
+        select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'
+      `.execute(db);
+      expect(tables.rows.map((r) => r.table_name)).toContain("task_entry");
+      for (const { table_name } of tables.rows) {
+        const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(table_name)} t`.execute(db);
+        stored += rows.rows.map((r) => r.row).join("\n");
+      }
+    }
+    // The read is real: the names keyed beside the numbers are there.
+    expect(stored).toContain("山田花子");
+    for (const n of Object.values(NUMBERS)) {
+      expect(stored).not.toContain(n);
+      expect(t.logs.join("")).not.toContain(n);
+    }
+  });
+});
