@@ -268,6 +268,14 @@ export function buildAzusa(
     logger,
     scratchDir: scratchDir(config),
   });
+  const github = createGithubService({
+    db: db.kysely,
+    sealer,
+    audit,
+    packages,
+    baseUrl: config.baseUrl,
+    apiUrl: config.githubApiUrl,
+  });
   const offers = createOfferService({
     db: db.kysely,
     audit,
@@ -275,9 +283,17 @@ export function buildAzusa(
     packages,
     offerTtlHours: config.offerTtlHours,
     onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
-    // the schedule stops it within a minute if the engine does not answer now
-    onAssignmentEnded: () =>
-      workspaces.stopEnded().catch((err) => logger.warn({ err: (err as Error).message }, "stopping ended workspaces")),
+    // the work of an ended assignment is not the package's any more: its pull requests here close with it
+    onAssignmentEnding: (trx, actor, packageId, why) => pulls.closeOpen(trx, actor, packageId, why),
+    onAssignmentEnded: async (actor, packageId, why) => {
+      // the schedule stops it within a minute if the engine does not answer now
+      await workspaces
+        .stopEnded()
+        .catch((err) => logger.warn({ err: (err as Error).message }, "stopping ended workspaces"));
+      await github
+        .closeOpen(actor, packageId, why)
+        .catch((err) => logger.warn({ err: (err as Error).message, packageId }, "closing pull requests on GitHub"));
+    },
     onOffered: (packageId) => pulls.prepareAhead(packageId),
   });
   const notifications = createNotificationService({
@@ -300,14 +316,6 @@ export function buildAzusa(
   const orders = { terms: orderTerms.bind(null, db.kysely), render: renderOrder };
   const reminders = createReminderService({ db: db.kysely, notifications });
   const jobLock = createJobLock({ db: db.kysely, logger });
-  const github = createGithubService({
-    db: db.kysely,
-    sealer,
-    audit,
-    packages,
-    baseUrl: config.baseUrl,
-    apiUrl: config.githubApiUrl,
-  });
   const sessionAccess = createSessionAccess({ db: db.kysely, engineers, workspaces });
   const sessionLog = createSessionLog({
     db: db.kysely,

@@ -18,6 +18,7 @@ import { vetFully } from "./support/workspace-setup.ts";
 
 const TOKEN = "ghp_R3playedT0kenThatMustNeverBeShown01";
 const fixtures = fileURLToPath(new URL("./fixtures/github/package-repository.json", import.meta.url));
+const closeFixtures = fileURLToPath(new URL("./fixtures/github/close-pull-request.json", import.meta.url));
 const sha = (n: number) => String(n).repeat(40).slice(0, 40);
 
 describe("GitHub", () => {
@@ -272,5 +273,38 @@ describe("GitHub", () => {
         "pull_request.merged",
       ]),
     );
+  });
+
+  it("closes the open pull request on GitHub, saying why, when the lead withdraws the assignment", async () => {
+    const opened = pullEvent("opened", sha(5));
+    const eight = {
+      ...opened,
+      number: 8,
+      pull_request: { ...opened.pull_request, number: 8, head: { ref: "feature/csv", sha: sha(5) } },
+    };
+    expect((await deliver("pull_request", eight)).status).toBe(200);
+    const all = async () => (await (await lead.get(`/api/v1/packages/${packageId}/pulls`)).json()).items;
+    expect((await all()).find((p: { number: number }) => p.number === 8)).toMatchObject({ state: "open" });
+    replay.add(loadFixtures(closeFixtures, { package: packageId, token: TOKEN }));
+
+    expect((await lead.post(`/api/v1/packages/${packageId}/withdraw`, { reason: "体制変更" })).status).toBe(204);
+    expect(replay.unmatched).toEqual([]);
+    expect(replay.pending()).toEqual([]);
+    const closed = (await all()).find((p: { number: number }) => p.number === 8);
+    expect(closed).toMatchObject({ state: "closed" });
+    // the merged one stays merged
+    expect((await all()).find((p: { number: number }) => p.number === 7)).toMatchObject({ state: "merged" });
+    // GitHub's own "closed" event that follows adds nothing
+    expect((await deliver("pull_request", { ...eight, action: "closed" })).status).toBe(200);
+    const audit = await (await contractor.get("/api/v1/audit-events?limit=100")).json();
+    const events = audit.items.filter((e: { subject: string }) => e.subject === `pull_request:${closed.id}`);
+    expect(events.map((e: { action: string }) => e.action).sort()).toEqual([
+      "pull_request.closed",
+      "pull_request.opened",
+    ]);
+    expect(events.find((e: { action: string }) => e.action === "pull_request.closed").details).toMatchObject({
+      reason: "assignment withdrawn: 体制変更",
+      forge: "github",
+    });
   });
 });

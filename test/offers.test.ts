@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { pullRequestOn } from "./support/pull-requests.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
 
 const ALL_VETTING = ["nda", "background_check", "security_training"] as const;
@@ -327,6 +328,46 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     await lead.post(`/api/v1/packages/${pkg["1.2.2"]?.id}/cancel`);
     expect(await committed()).toBe(before);
     expect(await t.running.azusa.engineers.access(ito.id, pkg["1.2.2"]?.id as string)).toMatchObject({ ok: false });
+  });
+
+  it("closes the package's open pull requests, with the reason, when its assignment is withdrawn or it is cancelled", async () => {
+    const pulls = async (wbsId: string) =>
+      (await (await lead.get(`/api/v1/packages/${pkg[wbsId]?.id}/pulls`)).json()).items as {
+        id: string;
+        number: number;
+        state: string;
+      }[];
+    const closings = async (ids: string[]) =>
+      (await (await contractor.get("/api/v1/audit-events?limit=100")).json()).items.filter(
+        (e: { action: string; subject: string }) =>
+          e.action === "pull_request.closed" && ids.includes(e.subject.replace("pull_request:", "")),
+      );
+
+    await open("2.3");
+    await accept("2.3", "ito");
+    const first = await pullRequestOn(t, pkg["2.3"]?.id as string, { title: "帳票", files: { "a.txt": "1" } });
+    const second = await pullRequestOn(t, pkg["2.3"]?.id as string, {
+      title: "帳票2",
+      files: { "b.txt": "2" },
+      branch: "feature/more",
+    });
+    expect((await lead.post(`/api/v1/packages/${pkg["2.3"]?.id}/withdraw`, { reason: "体制変更" })).status).toBe(204);
+    expect((await pulls("2.3")).map((p) => p.state)).toEqual(["closed", "closed"]);
+    const withdrawn = await closings([first.id, second.id]);
+    expect(withdrawn).toHaveLength(2);
+    for (const e of withdrawn) expect(e.details.reason).toBe("assignment withdrawn: 体制変更");
+    // a closed pull request cannot be merged into the package any more
+    expect((await lead.post(`/api/v1/pulls/${first.id}/merge`)).status).toBe(409);
+
+    await open("1.2.2");
+    await accept("1.2.2", "ito");
+    const third = await pullRequestOn(t, pkg["1.2.2"]?.id as string, { title: "画面", files: { "c.txt": "3" } });
+    expect((await lead.post(`/api/v1/packages/${pkg["1.2.2"]?.id}/cancel`, { reason: "スコープ変更" })).status).toBe(
+      200,
+    );
+    expect((await pulls("1.2.2")).map((p) => p.state)).toEqual(["closed"]);
+    const [cancelled] = await closings([third.id]);
+    expect(cancelled).toMatchObject({ details: { reason: "package cancelled: スコープ変更" } });
   });
 
   it("lets only the contract's lead offer and withdraw", async () => {

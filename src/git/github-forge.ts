@@ -156,7 +156,19 @@ export function createGithubForge({ organization, octokit, webhook }: GithubForg
       }
     },
   } satisfies Forge;
-  return forge;
+  return {
+    ...forge,
+
+    /** Closes a pull request, saying why in a comment on it first; one closed already stays closed. */
+    async closePullRequest(repo: RepositoryInfo, number: number, why: string): Promise<void> {
+      try {
+        await octokit.rest.issues.createComment({ ...split(repo), issue_number: number, body: why });
+        await octokit.rest.pulls.update({ ...split(repo), pull_number: number, state: "closed" });
+      } catch (err) {
+        throw apiError(err, `closing pull request #${number}`);
+      }
+    },
+  };
 }
 
 export type GithubForge = ReturnType<typeof createGithubForge>;

@@ -416,6 +416,72 @@ export function createGithubService({
     },
 
     /**
+     * Closes the package's open pull requests on GitHub, saying why in a comment there and in the audit log:
+     * the work they carry is no longer the package's (its assignment ended, or it was cancelled). One GitHub
+     * does not close is left open, with a `pull_request.close_failed` event saying why. Returns how many closed.
+     */
+    async closeOpen(actor: Actor, packageId: string, why: string): Promise<number> {
+      const open = await db
+        .selectFrom("pull_request")
+        .select(["id", "number", "tenant_id", "external_id"])
+        .where("package_id", "=", packageId)
+        .where("state", "=", "open")
+        .where("external_id", "is not", null)
+        .execute();
+      if (open.length === 0) return 0;
+      const repo = await db
+        .selectFrom("repository")
+        .select(["name", "default_branch", "tenant_id"])
+        .where("package_id", "=", packageId)
+        .where("forge", "=", "github")
+        .executeTakeFirst();
+      const settings = repo && (await settingsRow(repo.tenant_id).catch(() => undefined));
+      const forge =
+        settings && createGithubForge({ organization: settings.organization, octokit: client(settings.token) });
+      let closed = 0;
+      for (const pr of open) {
+        const subject = `pull_request:${pr.id}`;
+        try {
+          if (!repo || !forge) throw new AppError("INVALID_STATE", "the tenant's GitHub settings cannot be read");
+          await forge.closePullRequest(
+            { name: repo.name, defaultBranch: repo.default_branch },
+            Number(pr.external_id),
+            why,
+          );
+        } catch (err) {
+          const error = err instanceof Error ? err.message : String(err);
+          await audit.record(
+            actor,
+            "pull_request.close_failed",
+            subject,
+            { packageId, number: pr.number, reason: why, error },
+            { tenantId: pr.tenant_id },
+          );
+          continue;
+        }
+        await db.transaction().execute(async (trx) => {
+          const done = await trx
+            .updateTable("pull_request")
+            .set({ state: "closed", updated_at: now().toISOString() })
+            .where("id", "=", pr.id)
+            .where("state", "=", "open")
+            .executeTakeFirst();
+          // GitHub's own "closed" event may have been handled meanwhile, with its event
+          if (Number(done.numUpdatedRows) !== 1) return;
+          await audit.record(
+            actor,
+            "pull_request.closed",
+            subject,
+            { packageId, number: pr.number, reason: why, forge: "github" },
+            { tenantId: pr.tenant_id, trx },
+          );
+          closed++;
+        });
+      }
+      return closed;
+    },
+
+    /**
      * A webhook delivery: refused unless signed with the tenant's secret; `pull_request` and
      * `pull_request_review` events update pull requests, reviews and the package. Returns what it did.
      */

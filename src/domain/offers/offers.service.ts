@@ -67,6 +67,10 @@ export function weeklyHoursOf(estimateHours: number, periodStart: string, period
   return Math.round((estimateHours / weeks) * 100) / 100;
 }
 
+/** Why an assignment's pull requests were closed, as their audit events and GitHub comments say. */
+const withdrawnBecause = (reason: string) => `assignment withdrawn: ${reason}`;
+const cancelledBecause = (reason: string | null) => (reason ? `package cancelled: ${reason}` : "package cancelled");
+
 export function createOfferService({
   db,
   audit,
@@ -74,6 +78,7 @@ export function createOfferService({
   packages,
   offerTtlHours,
   onAssigned = async () => {},
+  onAssignmentEnding = async () => {},
   onAssignmentEnded = async () => {},
   onOffered = () => {},
   now = () => new Date(),
@@ -85,8 +90,16 @@ export function createOfferService({
   offerTtlHours: number;
   /** Called after an acceptance has committed, with the new assignment (the workspace is made there). */
   onAssigned?: (assignmentId: string) => Promise<unknown>;
-  /** Called after a withdrawal that ended an assignment has committed (its workspace is stopped there). */
-  onAssignmentEnded?: (packageId: string) => Promise<unknown>;
+  /**
+   * Called in the transaction that ends an assignment (a withdrawal, the package cancelled), with why: what
+   * must end with it (the package's open pull requests on this machine) ends there too.
+   */
+  onAssignmentEnding?: (trx: Transaction<Database>, actor: Actor, packageId: string, why: string) => Promise<unknown>;
+  /**
+   * Called after an assignment's end (or a package's cancellation) has committed, with why: its workspace is
+   * stopped there, and pull requests kept elsewhere (GitHub) closed. Must not throw.
+   */
+  onAssignmentEnded?: (actor: Actor, packageId: string, why: string) => Promise<unknown>;
   /** Called after an offer has committed, to get the package ready ahead of an acceptance; must not throw. */
   onOffered?: (packageId: string) => void;
   now?: () => Date;
@@ -191,6 +204,47 @@ export function createOfferService({
       .executeTakeFirst();
     if (Number(done.numUpdatedRows) !== 1) throw new AppError("CONFLICT", "the offer changed meanwhile; read it again");
   }
+
+  // A cancelled package takes its pending offer and its assignment with it, freeing the engineer.
+  packages.whenCancelled({
+    async during(trx, actor, pkg, reason) {
+      const at = now().toISOString();
+      const offers = await trx
+        .updateTable("offer")
+        .set({ state: "withdrawn", reason: "package cancelled", responded_at: at })
+        .where("package_id", "=", pkg.id)
+        .where("state", "=", "pending")
+        .returning(["id", "engineer_id"])
+        .execute();
+      const ended = await trx
+        .updateTable("assignment")
+        .set({ ended_at: at, end_reason: "cancelled" })
+        .where("package_id", "=", pkg.id)
+        .where("ended_at", "is", null)
+        .returning(["id", "engineer_id"])
+        .execute();
+      for (const o of offers) {
+        await audit.record(
+          actor,
+          "offer.withdrawn",
+          `offer:${o.id}`,
+          { packageId: pkg.id, engineerId: o.engineer_id, reason: "package cancelled" },
+          { tenantId: pkg.tenantId, trx },
+        );
+      }
+      for (const a of ended) {
+        await audit.record(
+          actor,
+          "assignment.ended",
+          `assignment:${a.id}`,
+          { packageId: pkg.id, engineerId: a.engineer_id, reason: "package cancelled" },
+          { tenantId: pkg.tenantId, trx },
+        );
+      }
+      await onAssignmentEnding(trx, actor, pkg.id, cancelledBecause(reason));
+    },
+    after: (actor, packageId, reason) => onAssignmentEnded(actor, packageId, cancelledBecause(reason)),
+  });
 
   const service = {
     /** Ranked eligible engineers with the reasons for each rank, and why the others are not eligible. */
@@ -387,6 +441,7 @@ export function createOfferService({
             .where("package_id", "=", packageId)
             .where("ended_at", "is", null)
             .execute();
+          await onAssignmentEnding(trx, actor, packageId, withdrawnBecause(reason));
         } else {
           throw new AppError(
             "INVALID_STATE",
@@ -400,7 +455,7 @@ export function createOfferService({
         await audit.record(actor, "offer.withdrawn", `package:${packageId}`, { from, reason }, { trx });
         return from;
       });
-      if (ended !== "offered") await onAssignmentEnded(packageId);
+      if (ended !== "offered") await onAssignmentEnded(actor, packageId, withdrawnBecause(reason));
     },
   };
   return service;

@@ -105,7 +105,22 @@ function visiblePackages(db: Executor, actor: Actor) {
     .select("contract.max_package_hours");
 }
 
+/**
+ * What another module does when a package is cancelled: `during`, in the cancelling transaction (a failure
+ * undoes the cancellation); `after`, once it has committed, with the reason given (must not throw).
+ */
+export interface CancelHook {
+  during?: (
+    trx: Transaction<Database>,
+    actor: Actor,
+    pkg: { id: string; tenantId: string },
+    reason: string | null,
+  ) => Promise<unknown>;
+  after?: (actor: Actor, packageId: string, reason: string | null) => Promise<unknown>;
+}
+
 export function createPackageService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
+  const cancelHooks: CancelHook[] = [];
   async function dependenciesOf(ex: Executor, ids: string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     for (let i = 0; i < ids.length; i += 500) {
@@ -245,41 +260,10 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
     if (Number(updated.numUpdatedRows) !== 1) {
       throw fail("CONFLICT", text("packages.movedMeanwhile"));
     }
+    // What ends with a cancelled package (its offer, its assignment) ends in the same transaction, written by
+    // the modules that own it.
     if (to === "cancelled") {
-      // A cancelled package takes its pending offer and its assignment with it, freeing the engineer.
-      const at = new Date().toISOString();
-      const offers = await ex
-        .updateTable("offer")
-        .set({ state: "withdrawn", reason: "package cancelled", responded_at: at })
-        .where("package_id", "=", row.id)
-        .where("state", "=", "pending")
-        .returning(["id", "engineer_id"])
-        .execute();
-      const ended = await ex
-        .updateTable("assignment")
-        .set({ ended_at: at, end_reason: "cancelled" })
-        .where("package_id", "=", row.id)
-        .where("ended_at", "is", null)
-        .returning(["id", "engineer_id"])
-        .execute();
-      for (const o of offers) {
-        await audit.record(
-          actor,
-          "offer.withdrawn",
-          `offer:${o.id}`,
-          { packageId: row.id, engineerId: o.engineer_id, reason: "package cancelled" },
-          { tenantId: row.tenant_id, trx: ex },
-        );
-      }
-      for (const a of ended) {
-        await audit.record(
-          actor,
-          "assignment.ended",
-          `assignment:${a.id}`,
-          { packageId: row.id, engineerId: a.engineer_id, reason: "package cancelled" },
-          { tenantId: row.tenant_id, trx: ex },
-        );
-      }
+      for (const hook of cancelHooks) await hook.during?.(ex, actor, { id: row.id, tenantId: row.tenant_id }, reason);
     }
     await audit.record(
       actor,
@@ -513,7 +497,13 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
         }
         await move(trx, actor, row, to, reason);
       });
+      if (to === "cancelled") for (const hook of cancelHooks) await hook.after?.(actor, id, reason);
       return service.get(actor, id);
+    },
+
+    /** Registers what another module does when a package is cancelled (see CancelHook). */
+    whenCancelled(hook: CancelHook): void {
+      cancelHooks.push(hook);
     },
 
     /** Any legal move, for Azusa's own services (offers, sessions, reviews, delivery). */

@@ -3,7 +3,7 @@
 // merge after enough approvals. Every step is audited; the package moves in and out of review.
 
 import { randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
 import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
@@ -869,7 +869,40 @@ export function createPullService({
       return service.get(actor, id);
     },
 
-    /** The tenant a package belongs to, for audit events of callers outside it (engineers). */
+    /**
+     * Closes the package's open pull requests on this machine, in the caller's transaction, each with why in its
+     * audit event: the work they carry is no longer the package's (its assignment ended, or it was cancelled).
+     * A merge already claimed finishes; pull requests on GitHub are closed there (github.service).
+     */
+    async closeOpen(trx: Transaction<Database>, actor: Actor, packageId: string, why: string): Promise<number> {
+      const open = await trx
+        .selectFrom("pull_request")
+        .select(["id", "number", "tenant_id"])
+        .where("package_id", "=", packageId)
+        .where("state", "=", "open")
+        .where("merge_sha", "is", null)
+        .where("external_id", "is", null)
+        .execute();
+      const at = now().toISOString();
+      for (const pr of open) {
+        await trx
+          .updateTable("pull_request")
+          .set({ state: "closed", updated_at: at })
+          .where("id", "=", pr.id)
+          .where("state", "=", "open")
+          .where("merge_sha", "is", null)
+          .execute();
+        await audit.record(
+          actor,
+          "pull_request.closed",
+          `pull_request:${pr.id}`,
+          { packageId, number: pr.number, reason: why },
+          { tenantId: pr.tenant_id, trx },
+        );
+      }
+      return open.length;
+    },
+
     /** 請負 work is delivered only once its pull request is merged into the canonical main. */
     async deliveryGate(packageId: string): Promise<{ allowed: true } | { allowed: false; reason: string }> {
       const merged = await db
