@@ -9,6 +9,7 @@ import { createDeliveryService } from "../src/domain/delivery/delivery.service.t
 import { ORDER_CSP } from "../src/domain/delivery/order-document.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
 import { system } from "../src/kernel/actor.ts";
+import { text } from "../src/kernel/messages.ts";
 import { dialects } from "./support/databases.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
@@ -166,12 +167,16 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
   it("asks the delivery gate first: a refusing gate (the forge's unmerged pull request) stops the delivery", async () => {
     const pkg = await reviewed("2.3");
     const { db, audit, packages, notifications } = w.t.running.azusa;
+    const asked: string[] = [];
     const gated = createDeliveryService({
       db: db.kysely,
       audit,
       packages,
       notifications,
-      deliveryGate: async (id) => ({ allowed: false, reason: `the pull request of ${id} is not merged` }),
+      deliveryGate: async (id) => {
+        asked.push(id);
+        return { allowed: false, reason: text("deliveries.noMergedPull") };
+      },
     });
     const engineer = {
       kind: "user",
@@ -183,8 +188,9 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     } as const;
     await expect(gated.deliver(engineer, pkg.id)).rejects.toMatchObject({
       code: "INVALID_STATE",
-      message: `not deliverable yet: the pull request of ${pkg.id} is not merged`,
+      message: "not deliverable yet: the package has no merged pull request",
     });
+    expect(asked).toEqual([pkg.id]);
     expect(await stateOf(pkg.id)).toBe("in_review");
     expect((await (await w.lead.get(`/api/v1/packages/${pkg.id}/deliveries`)).json()).items).toEqual([]);
   });

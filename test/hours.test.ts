@@ -505,11 +505,11 @@ describe.each(dialects)("hours on %s", (dialect) => {
     for (const path of ["/hours/close", "/hours/reopen"]) {
       const malformed = await postForm(w.contractor, path, { ...form, month: "2025-9", reason: "確認" });
       expect(malformed.status).toBe(400);
-      expect(malformed.html).toContain("month: must be YYYY-MM");
+      expect(malformed.html).toContain("月: YYYY-MM（月は 01〜12）で入力してください");
     }
     const noReason = await postForm(w.contractor, "/hours/reopen", { ...form, month: "2026-09", reason: " " });
     expect(noReason.status).toBe(400);
-    expect(noReason.html).toContain("reason: say why");
+    expect(noReason.html).toContain("理由: 月を再開する理由を書いてください");
     expect((await w.contractor.get(`${base}?month=2026-09`)).status).toBe(200);
     expect((await (await w.contractor.get(`${base}?month=2026-09`)).json()).closed).not.toBeNull();
 

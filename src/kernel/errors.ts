@@ -73,7 +73,9 @@ export const invalidWith = (message: Text, path: string, fieldMessage: Text = me
 /** A VALIDATION error naming one field, the way route validation names them. */
 export const invalidField = (path: string, message: string | Text) => {
   const problem = typeof message === "string" ? { path, message } : fieldProblem(path, message);
-  return new AppError("VALIDATION", `${path}: ${problem.message}`, { fields: [problem] }, problem.text);
+  // The message names the field, as its English does (`month: …`): 月: … in Japanese.
+  const said = typeof message === "string" ? undefined : text("issue.problem", { field: fieldName(path), message });
+  return new AppError("VALIDATION", `${path}: ${problem.message}`, { fields: [problem] }, said);
 };
 
 /** The name of a field for a reader: its label from the catalogue when it has one, else the path as sent. */

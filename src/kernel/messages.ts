@@ -602,6 +602,183 @@ export const catalogue = {
     en: "only operators can be office admins",
     ja: "オフィス管理者になれるのは運用担当だけです",
   },
+
+  // Hours, timesheets and months (continued).
+  "month.format": { en: "must be YYYY-MM with a month from 01 to 12", ja: "YYYY-MM（月は 01〜12）で入力してください" },
+  "month.closed": {
+    en: "{months} is closed: the contractor reopens the month first",
+    ja: "{months} は締め済みです。先に元請担当が月を再開してください",
+  },
+  "month.closedMany": {
+    en: "{months} are closed: the contractor reopens the month first",
+    ja: "{months} は締め済みです。先に元請担当が月を再開してください",
+  },
+  "month.contractorCloses": { en: "only a contractor closes a month", ja: "月を締められるのは元請担当だけです" },
+  "month.contractorReopens": { en: "only a contractor reopens a month", ja: "月を再開できるのは元請担当だけです" },
+  "month.unapproved": {
+    en: "hours of {month} are not approved yet: {who}",
+    ja: "{month} の作業時間にまだ承認されていないものがあります: {who}",
+  },
+  "month.sayWhy": { en: "say why the month is reopened", ja: "月を再開する理由を書いてください" },
+  "month.notClosed": { en: "{month} is not closed", ja: "{month} は締められていません" },
+  "settlements.ukeoi": {
+    en: "a 請負 (ukeoi) contract is paid per accepted delivery, not by hours",
+    ja: "請負契約は作業時間ではなく、検収された納品ごとに支払われます",
+  },
+  "settlements.contractorAdjusts": {
+    en: "only a contractor adjusts a settlement",
+    ja: "精算を調整できるのは元請担当だけです",
+  },
+  "settlements.jun": {
+    en: "only a 準委任 (juninin) month is settled by hours",
+    ja: "作業時間で精算するのは準委任契約の月だけです",
+  },
+  "settlements.notEngineer": { en: "not an engineer of this contract", ja: "この契約のエンジニアではありません" },
+  "settlements.closed": {
+    en: "{month} is closed: reopen the month to adjust it",
+    ja: "{month} は締め済みです。調整するには月を再開してください",
+  },
+  "time.notDateTime": { en: "is not a valid date and time", ja: "日時として正しくありません" },
+  "time.badOffset": { en: "has an offset no zone uses", ja: "どのタイムゾーンも使わない時差が指定されています" },
+  "time.notTime": { en: "is not a valid time", ja: "時刻として正しくありません" },
+  "time.format": {
+    en: "must be YYYY-MM-DDTHH:MM, with or without an offset",
+    ja: "YYYY-MM-DDTHH:MM（時差は付けても付けなくても可）で入力してください",
+  },
+  "time.notDate": { en: "is not a valid date", ja: "日付として正しくありません" },
+  "time.skipped": {
+    en: "{given} does not exist in {zone} (the clocks skip it)",
+    ja: "{given} は {zone} には存在しない時刻です（時計がその時刻を飛ばします）",
+  },
+  "hours.engineersOnly": {
+    en: "only engineers record their own hours",
+    ja: "作業時間を記録できるのはエンジニア本人だけです",
+  },
+  "hours.weekLocked": {
+    en: "the timesheet of the week of {week} is {state}: its entries cannot change",
+    ja: "{week} の週のタイムシートは{state}のため、記録を変更できません",
+  },
+  "hours.assignmentEnded": {
+    en: "your assignment to this package has ended: hours go only to weeks before {week}",
+    ja: "この作業パッケージへのアサインは終了しています。記録できるのは {week} より前の週だけです",
+  },
+  "hours.dayFull": {
+    en: "{day} would hold {hours} hours of your entries: a day has 24",
+    ja: "{day} の記録が合計 {hours} になります。1 日は 24 時間です",
+  },
+  "hours.dayFullField": { en: "{day} would hold more than 24 hours", ja: "{day} の記録が 24 時間を超えます" },
+  "hours.engineerSubmits": {
+    en: "only the engineer submits their timesheet",
+    ja: "タイムシートを提出できるのはエンジニア本人だけです",
+  },
+  "hours.leadApproves": {
+    en: "only a lead of the contract approves, rejects or reopens timesheets",
+    ja: "タイムシートの承認・差し戻し・再開ができるのは契約のリーダーだけです",
+  },
+  "hours.cannotBecome": {
+    en: "the timesheet is {state}: it cannot become {to}",
+    ja: "タイムシートは{state}のため、{to}にはできません",
+  },
+  "hours.changedMeanwhile": {
+    en: "the timesheet changed meanwhile; read it again",
+    ja: "その間にタイムシートが変わりました。読み込み直してください",
+  },
+  "hours.notZone": { en: "{zone} is not an IANA time zone", ja: "{zone} は IANA のタイムゾーン名ではありません" },
+  "hours.startOrDate": {
+    en: "give start and end, or date and minutes",
+    ja: "開始と終了、または作業日と作業時間（分）のどちらかを入力してください",
+  },
+  "hours.requiredWith": { en: "is required with {other}", ja: "{other}と一緒に入力してください" },
+  "hours.entryTooLong": { en: "an entry covers at most 24 hours", ja: "1 件の記録は 24 時間までです" },
+  "hours.future": {
+    en: "is in the future: report hours once they are worked",
+    ja: "未来の日時です。作業時間は作業した後に記録してください",
+  },
+  "hours.outsidePeriod": {
+    en: "{day} is outside the contract's period ({start} to {end})",
+    ja: "{day} は契約期間（{start}〜{end}）の外です",
+  },
+  "hours.monday": {
+    en: "must be a Monday (weeks run Monday to Sunday, Asia/Tokyo)",
+    ja: "月曜日を指定してください（週は月曜から日曜まで、Asia/Tokyo）",
+  },
+  "hours.nameEngineer": { en: "name the engineer whose week to read", ja: "どのエンジニアの週かを指定してください" },
+  "hours.ownWeeks": { en: "engineers read their own weeks", ja: "エンジニアが見られるのは自分の週だけです" },
+  "sheet.draft": { en: "draft", ja: "下書き" },
+  "sheet.submitted": { en: "submitted", ja: "提出済み" },
+  "sheet.approved": { en: "approved", ja: "承認済み" },
+  "sheet.rejected": { en: "rejected", ja: "差し戻し" },
+
+  // Deliveries (検収).
+  "deliveries.contractorInspects": {
+    en: "only a contractor of the tenant inspects deliveries (検収)",
+    ja: "検収できるのはテナントの元請担当だけです",
+  },
+  "deliveries.notDelivered": {
+    en: "package is {state}: only a delivered package is inspected",
+    ja: "作業パッケージは{state}です。検収できるのは納品済みのものだけです",
+  },
+  "deliveries.noneAwaiting": {
+    en: "the package has no delivery awaiting inspection",
+    ja: "この作業パッケージには検収待ちの納品がありません",
+  },
+  "deliveries.engineerDelivers": {
+    en: "only the assigned engineer delivers",
+    ja: "納品できるのはアサインされたエンジニアだけです",
+  },
+  "deliveries.juninin": {
+    en: "a 準委任 (juninin) package is paid by hours; nothing is delivered",
+    ja: "準委任の作業パッケージは作業時間で支払われるため、納品はありません",
+  },
+  "deliveries.notInReview": {
+    en: "package is {state}: a package is delivered from in_review",
+    ja: "作業パッケージは{state}です。納品できるのはレビュー中のものです",
+  },
+  "deliveries.notYet": { en: "not deliverable yet: {reason}", ja: "まだ納品できません: {reason}" },
+  "deliveries.noMergedPull": {
+    en: "the package has no merged pull request",
+    ja: "この作業パッケージにはマージされたプルリクエストがありません",
+  },
+
+  // Offers and who is eligible.
+  "offers.leadOnly": {
+    en: "only the contract's lead offers and withdraws packages",
+    ja: "オファーと取り下げができるのは契約のリーダーだけです",
+  },
+  "offers.notEligible": { en: "engineer is not eligible: {why}", ja: "このエンジニアは条件を満たしていません: {why}" },
+  "offers.state": { en: "offer is {state}", ja: "オファーは{state}です" },
+  "offers.changedMeanwhile": {
+    en: "the offer changed meanwhile; read it again",
+    ja: "その間にオファーが変わりました。読み込み直してください",
+  },
+  "offers.cannotWithdraw": {
+    en: "package is {state}: only an offered package, or one assigned and not yet delivered, can be withdrawn",
+    ja: "作業パッケージは{state}です。取り下げられるのはオファー中か、アサイン済みで未納品のものだけです",
+  },
+  "offer.pending": { en: "pending", ja: "回答待ち" },
+  "offer.accepted": { en: "accepted", ja: "承諾済み" },
+  "offer.declined": { en: "declined", ja: "辞退" },
+  "offer.withdrawn": { en: "withdrawn", ja: "取り下げ" },
+  "offer.expired": { en: "expired", ja: "期限切れ" },
+  "match.skillMissing": {
+    en: "no {skill} skill, needs level {required}",
+    ja: "{skill} のスキルなし（レベル {required} が必要）",
+  },
+  "match.skillLow": { en: "{skill} level {has}, needs {required}", ja: "{skill} レベル {has}（{required} が必要）" },
+  "match.vettingMissing": { en: "no {kind} on record", ja: "{kind}の記録なし" },
+  "match.vettingShort": {
+    en: "{kind} valid until {validUntil}, needs {neededUntil}",
+    ja: "{kind}の有効期限が {validUntil}（{neededUntil} まで必要）",
+  },
+  "match.overCapacity": {
+    en: "already {over} over capacity a week, needs {needed}",
+    ja: "週の稼働可能時間をすでに {over} 超過（{needed} が必要）",
+  },
+  "match.capacity": { en: "{spare} spare a week, needs {needed}", ja: "週の空き {spare}（{needed} が必要）" },
+  "vetting.nda": { en: "NDA", ja: "秘密保持契約" },
+  "vetting.background_check": { en: "background check", ja: "身元確認" },
+  "vetting.security_training": { en: "security training", ja: "セキュリティ研修" },
+  "vetting.restricted_clearance": { en: "restricted clearance", ja: "極秘案件の許可" },
 } as const satisfies Record<string, { en: string; ja: string }>;
 
 export type MessageId = keyof typeof catalogue;
@@ -624,13 +801,25 @@ export const stateText = (state: string): Param => {
   return key in catalogue ? text(key as MessageId) : state;
 };
 
-/** A package state as a code: `in_progress` in English, as the API has always said it; 作業中 in Japanese. */
-export const stateCode = (state: string): Param => ({ code: state, text: stateText(state) });
+/**
+ * A stable code as a message value: said as the code in English, as the API has always said it, and as the
+ * catalogue's `prefix.code` in other languages (`in_progress` / 作業中).
+ */
+export const codeOf = (prefix: string, code: string): Param => {
+  const key = `${prefix}.${code}`;
+  return { code, text: key in catalogue ? text(key as MessageId) : code };
+};
+
+/** A package state as a code: `in_progress` in English; 作業中 in Japanese. */
+export const stateCode = (state: string): Param => codeOf("state", state);
 
 /** A role as a code: `lead` in English, リーダー in Japanese. */
-export const roleCode = (role: string): Param => {
-  const key = `role.${role}`;
-  return { code: role, text: key in catalogue ? text(key as MessageId) : role };
+export const roleCode = (role: string): Param => codeOf("role", role);
+
+/** Minutes as people read hours: `5:22` (h:mm). */
+export const clock = (minutes: number): string => {
+  const m = Math.round(minutes);
+  return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}`;
 };
 
 /** A moment as people read it: `2026-12-01 09:07 (Asia/Tokyo)`, in `zone` (Asia/Tokyo unless the reader has one). */

@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, DeliveryTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { stateCode, type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { seesContract } from "../contracts/contracts.service.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
@@ -24,7 +25,7 @@ export function paymentDueOn(deliveredAt: Date, termsDays: number | null | undef
 }
 
 /** Whether a package may be delivered now; the forge will require its pull request to be merged. */
-export type DeliveryGate = (packageId: string) => Promise<{ allowed: true } | { allowed: false; reason: string }>;
+export type DeliveryGate = (packageId: string) => Promise<{ allowed: true } | { allowed: false; reason: Text }>;
 
 /** Until the forge lands every reviewed package may be delivered; it will pass a gate that checks the merge. */
 export const allowAllDeliveries: DeliveryGate = async () => ({ allowed: true });
@@ -98,8 +99,7 @@ export function createDeliveryService({
     if (!pkg) throw notFound("package");
     const seen = await seesContract(db, actor, pkg.contract_id);
     if (!seen) throw notFound("package");
-    if (actor.kind === "user" && actor.role !== "contractor")
-      throw forbidden("only a contractor of the tenant inspects deliveries (検収)");
+    if (actor.kind === "user" && actor.role !== "contractor") throw forbidden(text("deliveries.contractorInspects"));
     return pkg;
   }
 
@@ -126,7 +126,7 @@ export function createDeliveryService({
   ): Promise<Delivery> {
     const pkg = await forContractor(actor, packageId);
     if (pkg.state !== "delivered") {
-      throw new AppError("INVALID_STATE", `package is ${pkg.state}: only a delivered package is inspected`, {
+      throw fail("INVALID_STATE", text("deliveries.notDelivered", { state: stateCode(pkg.state) }), {
         current: pkg.state,
       });
     }
@@ -138,7 +138,7 @@ export function createDeliveryService({
         .where("decision", "is", null)
         .orderBy("delivered_at", "desc")
         .executeTakeFirst();
-      if (!open) throw new AppError("INVALID_STATE", "the package has no delivery awaiting inspection");
+      if (!open) throw fail("INVALID_STATE", text("deliveries.noneAwaiting"));
       const at = now().toISOString();
       const by = actor.kind === "user" ? actor.userId : `system:${actor.name}`;
       await trx
@@ -182,7 +182,7 @@ export function createDeliveryService({
   const service = {
     /** The assigned engineer delivers a package in review (請負 only); the payment clock starts now. */
     async deliver(actor: Actor, packageId: string, note = ""): Promise<Delivery> {
-      if (actor.kind !== "user" || actor.role !== "engineer") throw forbidden("only the assigned engineer delivers");
+      if (actor.kind !== "user" || actor.role !== "engineer") throw forbidden(text("deliveries.engineerDelivers"));
       const assignment = await db
         .selectFrom("assignment")
         .select("id")
@@ -192,16 +192,15 @@ export function createDeliveryService({
         .executeTakeFirst();
       const pkg = await packageRow(packageId);
       if (!assignment || !pkg) throw notFound("package");
-      if (pkg.type !== "ukeoi")
-        throw new AppError("INVALID_STATE", "a 準委任 (juninin) package is paid by hours; nothing is delivered");
+      if (pkg.type !== "ukeoi") throw fail("INVALID_STATE", text("deliveries.juninin"));
       if (pkg.state !== "in_review") {
-        throw new AppError("INVALID_STATE", `package is ${pkg.state}: a package is delivered from in_review`, {
+        throw fail("INVALID_STATE", text("deliveries.notInReview", { state: stateCode(pkg.state) }), {
           current: pkg.state,
         });
       }
       const gate = await deliveryGate(packageId);
       if (!gate.allowed)
-        throw new AppError("INVALID_STATE", `not deliverable yet: ${gate.reason}`, { current: pkg.state });
+        throw fail("INVALID_STATE", text("deliveries.notYet", { reason: gate.reason }), { current: pkg.state });
       const at = now();
       const row: DeliveryTable = {
         id: randomUUID(),

@@ -1,5 +1,6 @@
 // Which engineers could take a work package: the eligibility rules with every reason an engineer fails them, a
 // ranked shortlist that explains itself, and a fast path that shortlists a whole contract's packages at once.
+import { codeOf, english, type Text, text } from "../../kernel/messages.ts";
 
 export const vettingKinds = ["nda", "background_check", "security_training", "restricted_clearance"] as const;
 export type VettingKind = (typeof vettingKinds)[number];
@@ -82,20 +83,25 @@ export function ineligibilities(e: MatchEngineer, p: MatchPackage): Ineligibilit
 const hours = (h: number) => `${Math.round(h * 100) / 100} h`;
 
 /** A short English sentence for one reason, e.g. `java level 2, needs 4` or `no nda on record`. */
-export function describeIneligibility(i: Ineligibility): string {
+export const describeIneligibility = (i: Ineligibility): string => english(ineligibilityText(i));
+
+/** One reason an engineer is not eligible, as a catalogue message (vetting kinds keep their codes in English). */
+export function ineligibilityText(i: Ineligibility): Text {
   switch (i.rule) {
     case "skill":
       return i.has === null
-        ? `no ${i.skill} skill, needs level ${i.required}`
-        : `${i.skill} level ${i.has}, needs ${i.required}`;
-    case "vetting":
+        ? text("match.skillMissing", { skill: i.skill, required: i.required })
+        : text("match.skillLow", { skill: i.skill, has: i.has, required: i.required });
+    case "vetting": {
+      const kind = codeOf("vetting", i.kind);
       return i.validUntil === null
-        ? `no ${i.kind} on record`
-        : `${i.kind} valid until ${i.validUntil}, needs ${i.neededUntil}`;
+        ? text("match.vettingMissing", { kind })
+        : text("match.vettingShort", { kind, validUntil: i.validUntil, neededUntil: i.neededUntil });
+    }
     case "capacity":
       return i.spareHours < 0
-        ? `already ${hours(-i.spareHours)} over capacity a week, needs ${hours(i.neededHours)}`
-        : `${hours(i.spareHours)} spare a week, needs ${hours(i.neededHours)}`;
+        ? text("match.overCapacity", { over: hours(-i.spareHours), needed: hours(i.neededHours) })
+        : text("match.capacity", { spare: hours(i.spareHours), needed: hours(i.neededHours) });
   }
 }
 

@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, OfferTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { codeOf, stateCode, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { tokyoDate } from "../dates.ts";
@@ -14,6 +15,7 @@ import {
   describeIneligibility,
   type Ineligibility,
   ineligibilities,
+  ineligibilityText,
   type MatchPackage,
   requiredVetting,
   type Suggestion,
@@ -170,8 +172,7 @@ export function createOfferService({
   /** The caller must lead the package's contract (or be Azusa itself). */
   async function requireLead(actor: Actor, packageId: string) {
     const pkg = await packages.get(actor, packageId); // 404 for anyone who cannot see it
-    if (actor.kind === "user" && actor.role !== "lead")
-      throw forbidden("only the contract's lead offers and withdraws packages");
+    if (actor.kind === "user" && actor.role !== "lead") throw forbidden(text("offers.leadOnly"));
     return pkg;
   }
 
@@ -180,7 +181,7 @@ export function createOfferService({
     if (!engineer) throw notFound("engineer");
     const why = ineligibilities(engineer, p);
     if (why.length) {
-      throw new AppError("CONFLICT", `engineer is not eligible: ${why.map(describeIneligibility).join("; ")}`, {
+      throw fail("CONFLICT", text("offers.notEligible", { why: why.map(ineligibilityText) }), {
         why: why.map(describeIneligibility),
       });
     }
@@ -189,9 +190,10 @@ export function createOfferService({
   async function offerFor(actor: Actor, offerId: string) {
     const row = await db.selectFrom("offer").selectAll().where("id", "=", offerId).executeTakeFirst();
     if (!row || actor.kind !== "user" || actor.userId !== row.engineer_id) throw notFound("offer");
-    if (row.state !== "pending") throw new AppError("INVALID_STATE", `offer is ${row.state}`, { current: row.state });
+    if (row.state !== "pending")
+      throw fail("INVALID_STATE", text("offers.state", { state: codeOf("offer", row.state) }), { current: row.state });
     if (row.expires_at <= now().toISOString())
-      throw new AppError("INVALID_STATE", "offer is expired", { current: "expired" });
+      throw fail("INVALID_STATE", text("offers.state", { state: codeOf("offer", "expired") }), { current: "expired" });
     return row;
   }
 
@@ -202,7 +204,7 @@ export function createOfferService({
       .where("id", "=", offer.id)
       .where("state", "=", "pending")
       .executeTakeFirst();
-    if (Number(done.numUpdatedRows) !== 1) throw new AppError("CONFLICT", "the offer changed meanwhile; read it again");
+    if (Number(done.numUpdatedRows) !== 1) throw fail("CONFLICT", text("offers.changedMeanwhile"));
   }
 
   // A cancelled package takes its pending offer and its assignment with it, freeing the engineer.
@@ -443,13 +445,9 @@ export function createOfferService({
             .execute();
           await onAssignmentEnding(trx, actor, packageId, withdrawnBecause(reason));
         } else {
-          throw new AppError(
-            "INVALID_STATE",
-            `package is ${from}: only an offered package, or one assigned and not yet delivered, can be withdrawn`,
-            {
-              current: from,
-            },
-          );
+          throw fail("INVALID_STATE", text("offers.cannotWithdraw", { state: stateCode(String(from)) }), {
+            current: from,
+          });
         }
         await packages.transition(actor, packageId, "open", { trx, reason: `withdrawn: ${reason}`, from });
         await audit.record(actor, "offer.withdrawn", `package:${packageId}`, { from, reason }, { trx });

@@ -904,14 +904,14 @@ export function createPullService({
     },
 
     /** 請負 work is delivered only once its pull request is merged into the canonical main. */
-    async deliveryGate(packageId: string): Promise<{ allowed: true } | { allowed: false; reason: string }> {
+    async deliveryGate(packageId: string): Promise<{ allowed: true } | { allowed: false; reason: Text }> {
       const merged = await db
         .selectFrom("pull_request")
         .select("id")
         .where("package_id", "=", packageId)
         .where("state", "=", "merged")
         .executeTakeFirst();
-      return merged ? { allowed: true } : { allowed: false, reason: "the package has no merged pull request" };
+      return merged ? { allowed: true } : { allowed: false, reason: text("deliveries.noMergedPull") };
     },
 
     async tenantOf(packageId: string): Promise<string | null> {

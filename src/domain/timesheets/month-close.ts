@@ -2,13 +2,14 @@
 // approved or reopened, an adjustment) and closing or reopening it take the contract's lock and check it.
 import type { Transaction } from "kysely";
 import type { Database, Executor } from "../../db/schema.ts";
-import { AppError, invalidField } from "../../kernel/errors.ts";
+import { fail, invalidField } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** Refuses anything but YYYY-MM with a month 01 to 12 (VALIDATION naming `month`). */
 export function checkMonth(month: string): string {
-  if (!MONTH.test(month)) throw invalidField("month", "must be YYYY-MM with a month from 01 to 12");
+  if (!MONTH.test(month)) throw invalidField("month", text("month.format"));
   return month;
 }
 
@@ -42,10 +43,12 @@ export async function closedMonths(ex: Executor, contractId: string, months: rea
 export async function refuseClosed(ex: Executor, contractId: string, months: readonly string[]): Promise<void> {
   const closed = await closedMonths(ex, contractId, months);
   if (closed.length) {
-    throw new AppError(
+    throw fail(
       "INVALID_STATE",
-      `${closed.join(", ")} ${closed.length === 1 ? "is" : "are"} closed: the contractor reopens the month first`,
-      { closedMonths: closed },
+      text(closed.length === 1 ? "month.closed" : "month.closedMany", { months: closed.join(", ") }),
+      {
+        closedMonths: closed,
+      },
     );
   }
 }

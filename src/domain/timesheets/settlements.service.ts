@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
@@ -208,9 +208,7 @@ export function createSettlementService({
   async function live(ex: Executor, c: ContractTable, month: string): Promise<Settlement[]> {
     const contractId = c.id;
     if (c.type !== "juninin" || c.band_min_hours == null) {
-      throw new AppError("INVALID_STATE", "a 請負 (ukeoi) contract is paid per accepted delivery, not by hours", {
-        current: c.type,
-      });
+      throw fail("INVALID_STATE", text("settlements.ukeoi"), { current: c.type });
     }
     const band: Band = {
       monthlyFeeYen: Number(c.monthly_fee_yen),
@@ -314,7 +312,7 @@ export function createSettlementService({
     async close(actor: Actor, contractId: string, month: string): Promise<MonthSettlement> {
       checkMonth(month);
       const c = await contractFor(actor, contractId);
-      if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only a contractor closes a month");
+      if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden(text("month.contractorCloses"));
       if (monthRange(month).to > tokyoDay(now().getTime())) {
         throw fail("INVALID_STATE", text("month.notOver", { month }));
       }
@@ -329,7 +327,7 @@ export function createSettlementService({
         const pending = items.filter((i) => i.pendingHours > 0);
         if (pending.length) {
           const who = pending.map((i) => `${i.engineerName} (${i.pendingHours} h)`).join(", ");
-          throw new AppError("INVALID_STATE", `hours of ${month} are not approved yet: ${who}`);
+          throw fail("INVALID_STATE", text("month.unapproved", { month, who }));
         }
         await trx
           .insertInto("settlement_close")
@@ -361,14 +359,14 @@ export function createSettlementService({
     async reopenMonth(actor: Actor, contractId: string, month: string, reason: string): Promise<MonthSettlement> {
       checkMonth(month);
       const why = reason.trim();
-      if (!why) throw invalidField("reason", "say why the month is reopened");
-      if (why.length > 2000) throw invalidField("reason", "must be at most 2000 characters");
+      if (!why) throw invalidField("reason", text("month.sayWhy"));
+      if (why.length > 2000) throw invalidField("reason", text("issue.longString", { n: 2000 }));
       const c = await contractFor(actor, contractId);
-      if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only a contractor reopens a month");
+      if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden(text("month.contractorReopens"));
       return db.transaction().execute(async (trx) => {
         await lockContract(trx, contractId);
         const closed = await closedMonth(trx, contractId, month);
-        if (!closed?.closed) throw new AppError("INVALID_STATE", `${month} is not closed`);
+        if (!closed?.closed) throw fail("INVALID_STATE", text("month.notClosed", { month }));
         await trx
           .deleteFrom("settlement_close")
           .where("contract_id", "=", contractId)
@@ -400,10 +398,8 @@ export function createSettlementService({
     ): Promise<MonthSettlement> {
       checkMonth(input.month);
       const c = await contractFor(actor, contractId);
-      if (actor.kind !== "user" || actor.role !== "contractor")
-        throw forbidden("only a contractor adjusts a settlement");
-      if (c.type !== "juninin")
-        throw new AppError("INVALID_STATE", "only a 準委任 (juninin) month is settled by hours");
+      if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden(text("settlements.contractorAdjusts"));
+      if (c.type !== "juninin") throw fail("INVALID_STATE", text("settlements.jun"));
       const assigned = await db
         .selectFrom("assignment")
         .innerJoin("work_package", "work_package.id", "assignment.package_id")
@@ -412,15 +408,13 @@ export function createSettlementService({
         .where("assignment.engineer_id", "=", input.engineerId)
         .executeTakeFirst();
       if (!assigned) {
-        throw new AppError("VALIDATION", "engineerId: not an engineer of this contract", {
-          fields: [{ path: "engineerId", message: "not an engineer of this contract" }],
-        });
+        throw invalidField("engineerId", text("settlements.notEngineer"));
       }
       await db.transaction().execute(async (trx) => {
         // Under the contract's lock, as closing takes it: an adjustment lands before the close or not at all.
         await lockContract(trx, contractId);
         if (await closedMonth(trx, contractId, input.month)) {
-          throw new AppError("INVALID_STATE", `${input.month} is closed: reopen the month to adjust it`);
+          throw fail("INVALID_STATE", text("settlements.closed", { month: input.month }));
         }
         const id = randomUUID();
         await trx

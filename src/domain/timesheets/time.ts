@@ -1,6 +1,7 @@
 // Wall-clock times in any IANA zone turned into instants, and instants cut into Tokyo days and
 // Monday–Sunday weeks, with nothing but Intl (Asia/Tokyo has no daylight saving: +09:00 all year).
 import { invalidField } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -78,16 +79,16 @@ function realDateTime(m: RegExpExecArray): boolean {
 export function toInstant(given: string, timeZone: string, field: string): Date {
   const offset = WITH_OFFSET.exec(given);
   if (offset) {
-    if (!realDateTime(offset)) throw invalidField(field, "is not a valid date and time");
+    if (!realDateTime(offset)) throw invalidField(field, text("time.notDateTime"));
     if (offset[9] !== undefined && (Number(offset[9]) > 14 || Number(offset[10]) > 59))
-      throw invalidField(field, "has an offset no zone uses");
+      throw invalidField(field, text("time.badOffset"));
     const t = Date.parse(given);
-    if (Number.isNaN(t)) throw invalidField(field, "is not a valid time");
+    if (Number.isNaN(t)) throw invalidField(field, text("time.notTime"));
     return new Date(t);
   }
   const m = LOCAL.exec(given);
-  if (!m) throw invalidField(field, "must be YYYY-MM-DDTHH:MM, with or without an offset");
-  if (!realDateTime(m)) throw invalidField(field, "is not a valid date");
+  if (!m) throw invalidField(field, text("time.format"));
+  if (!realDateTime(m)) throw invalidField(field, text("time.notDate"));
   const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
   // Two passes settle the offset for any zone; the earlier candidate wins where a wall time repeats.
   const candidates = new Set<number>();
@@ -96,7 +97,7 @@ export function toInstant(given: string, timeZone: string, field: string): Date 
     candidates.add(wall - offsetAt(first, timeZone));
   }
   const valid = [...candidates].filter((t) => t + offsetAt(t, timeZone) === wall).sort((a, b) => a - b);
-  if (valid[0] === undefined) throw invalidField(field, `${given} does not exist in ${timeZone} (the clocks skip it)`);
+  if (valid[0] === undefined) throw invalidField(field, text("time.skipped", { given, zone: timeZone }));
   return new Date(valid[0]);
 }
 

@@ -6,7 +6,7 @@ import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, TimeEntryTable, TimesheetTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, fail, fieldProblem, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
-import { text } from "../../kernel/messages.ts";
+import { clock, codeOf, english, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { seesContract, visibleContracts } from "../contracts/contracts.service.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
@@ -125,7 +125,7 @@ export function createTimesheetService({
   now?: () => Date;
 }) {
   function requireEngineer(actor: Actor): string {
-    if (actor.kind !== "user" || actor.role !== "engineer") throw forbidden("only engineers record their own hours");
+    if (actor.kind !== "user" || actor.role !== "engineer") throw forbidden(text("hours.engineersOnly"));
     return actor.userId;
   }
 
@@ -153,11 +153,10 @@ export function createTimesheetService({
         .where("week_start", "=", week)
         .executeTakeFirst();
       if (sheet && locked.includes(sheet.state)) {
-        throw new AppError(
-          "INVALID_STATE",
-          `the timesheet of the week of ${week} is ${sheet.state}: its entries cannot change`,
-          { current: sheet.state, timesheetId: sheet.id },
-        );
+        throw fail("INVALID_STATE", text("hours.weekLocked", { week, state: codeOf("sheet", sheet.state) }), {
+          current: sheet.state,
+          timesheetId: sheet.id,
+        });
       }
       if (!sheet) {
         await trx
@@ -196,7 +195,7 @@ export function createTimesheetService({
     const thisWeek = weekOf(tokyoDay(now().getTime()));
     const late = weeks.filter((w) => w >= thisWeek);
     if (late.length) {
-      throw forbidden(`your assignment to this package has ended: hours go only to weeks before ${thisWeek}`);
+      throw forbidden(text("hours.assignmentEnded", { week: thisWeek }));
     }
   }
 
@@ -227,12 +226,15 @@ export function createTimesheetService({
     for (const day of days) {
       const minutes = total.get(day) ?? 0;
       if (minutes > MAX_ENTRY_MINUTES) {
+        const hours = { code: (minutes / 60).toFixed(2), text: clock(minutes) };
+        const message = text("hours.dayFull", { day, hours });
         throw new AppError(
           "CONFLICT",
-          `${day} would hold ${(minutes / 60).toFixed(2)} hours of your entries: a day has 24`,
+          english(message),
           {
-            fields: [{ path: "minutes", message: `${day} would hold more than 24 hours` }],
+            fields: [fieldProblem("minutes", text("hours.dayFullField", { day }))],
           },
+          message,
         );
       }
     }
@@ -334,15 +336,19 @@ export function createTimesheetService({
       await lockContract(trx, seen.contract_id);
       const row = await sheetRow(trx, id);
       if (opts.who === "engineer" && (actor.kind !== "user" || actor.role !== "engineer")) {
-        throw forbidden("only the engineer submits their timesheet");
+        throw forbidden(text("hours.engineerSubmits"));
       }
       if (opts.who === "lead" && actor.kind === "user" && actor.role !== "lead") {
-        throw forbidden("only a lead of the contract approves, rejects or reopens timesheets");
+        throw forbidden(text("hours.leadApproves"));
       }
       if (!from.includes(row.state as TimesheetState)) {
-        throw new AppError("INVALID_STATE", `the timesheet is ${row.state}: it cannot become ${to}`, {
-          current: row.state,
-        });
+        throw fail(
+          "INVALID_STATE",
+          text("hours.cannotBecome", { state: codeOf("sheet", row.state), to: codeOf("sheet", to) }),
+          {
+            current: row.state,
+          },
+        );
       }
       // A week of a month the contractor has closed stays as billed until the month is reopened: it is not
       // reopened, and no hours of that month are submitted or approved in it.
@@ -375,8 +381,7 @@ export function createTimesheetService({
         .where("id", "=", id)
         .where("state", "=", row.state)
         .executeTakeFirst();
-      if (Number(done.numUpdatedRows) !== 1)
-        throw new AppError("CONFLICT", "the timesheet changed meanwhile; read it again");
+      if (Number(done.numUpdatedRows) !== 1) throw fail("CONFLICT", text("hours.changedMeanwhile"));
       const action = to === "draft" ? "timesheet.reopened" : `timesheet.${to}`;
       await audit.record(
         actor,
@@ -433,30 +438,33 @@ export function createTimesheetService({
         .where("user_id", "=", engineerId)
         .executeTakeFirst();
       const timeZone = input.timeZone ?? profile?.time_zone ?? "Asia/Tokyo";
-      if (!isTimeZone(timeZone)) throw invalidField("timeZone", `${timeZone} is not an IANA time zone`);
+      if (!isTimeZone(timeZone)) throw invalidField("timeZone", text("hours.notZone", { zone: timeZone }));
       const timed = input.start !== undefined || input.end !== undefined;
       const sized = input.date !== undefined || input.minutes !== undefined;
-      if (timed === sized) throw invalidField("body", "give start and end, or date and minutes");
+      if (timed === sized) throw invalidField("body", text("hours.startOrDate"));
       let startAt: string | null = null;
       let endAt: string | null = null;
       let rawMinutes: number;
       const nowMs = now().getTime();
       if (timed) {
-        if (input.start === undefined) throw invalidField("start", "is required with end");
-        if (input.end === undefined) throw invalidField("end", "is required with start");
+        if (input.start === undefined)
+          throw invalidField("start", text("hours.requiredWith", { other: text("field.end") }));
+        if (input.end === undefined)
+          throw invalidField("end", text("hours.requiredWith", { other: text("field.start") }));
         const start = toInstant(input.start, timeZone, "start").getTime();
         const end = toInstant(input.end, timeZone, "end").getTime();
-        if (end <= start) throw invalidField("end", "must be after start");
+        if (end <= start) throw invalidField("end", text("availability.endBeforeStart"));
         rawMinutes = (end - start) / 60_000;
-        if (rawMinutes > MAX_ENTRY_MINUTES) throw invalidField("end", "an entry covers at most 24 hours");
-        if (end > nowMs) throw invalidField("end", "is in the future: report hours once they are worked");
+        if (rawMinutes > MAX_ENTRY_MINUTES) throw invalidField("end", text("hours.entryTooLong"));
+        if (end > nowMs) throw invalidField("end", text("hours.future"));
         startAt = new Date(start).toISOString();
         endAt = new Date(end).toISOString();
       } else {
-        if (input.date === undefined) throw invalidField("date", "is required with minutes");
-        if (input.minutes === undefined) throw invalidField("minutes", "is required with date");
-        if (input.date > tokyoDay(nowMs))
-          throw invalidField("date", "is in the future: report hours once they are worked");
+        if (input.date === undefined)
+          throw invalidField("date", text("hours.requiredWith", { other: text("field.minutes") }));
+        if (input.minutes === undefined)
+          throw invalidField("minutes", text("hours.requiredWith", { other: text("field.date") }));
+        if (input.date > tokyoDay(nowMs)) throw invalidField("date", text("hours.future"));
         rawMinutes = input.minutes;
       }
       const workDate = timed ? null : (input.date ?? null);
@@ -484,7 +492,7 @@ export function createTimesheetService({
         if (outside) {
           throw invalidField(
             timed ? "start" : "date",
-            `${outside.day} is outside the contract's period (${pkg.period_start} to ${pkg.period_end})`,
+            text("hours.outsidePeriod", { day: outside.day, start: pkg.period_start, end: pkg.period_end }),
           );
         }
         await lockEngineer(trx, engineerId);
@@ -584,13 +592,12 @@ export function createTimesheetService({
 
     /** The sheets of one week: the engineer's own, or (for leads and contractors) one engineer's on contracts they see. */
     async week(actor: Actor, query: { week: string; engineerId?: string }): Promise<Timesheet[]> {
-      if (!isMonday(query.week))
-        throw invalidField("week", "must be a Monday (weeks run Monday to Sunday, Asia/Tokyo)");
+      if (!isMonday(query.week)) throw invalidField("week", text("hours.monday"));
       let q = db.selectFrom("timesheet").selectAll("timesheet").where("timesheet.week_start", "=", query.week);
       if (actor.kind === "user" && actor.role === "engineer") {
         q = q.where("timesheet.engineer_id", "=", actor.userId);
       } else {
-        if (!query.engineerId) throw invalidField("engineerId", "name the engineer whose week to read");
+        if (!query.engineerId) throw invalidField("engineerId", text("hours.nameEngineer"));
         const visible = visibleContracts(db, actor).select("contract.id");
         q = q.where("timesheet.engineer_id", "=", query.engineerId).where("timesheet.contract_id", "in", visible);
       }
@@ -603,7 +610,7 @@ export function createTimesheetService({
      * contracts the actor sees; each with its engineer's name, for the lead's approval page.
      */
     async forReview(actor: Actor): Promise<(Timesheet & { engineerName: string })[]> {
-      if (actor.kind === "user" && actor.role === "engineer") throw forbidden("engineers read their own weeks");
+      if (actor.kind === "user" && actor.role === "engineer") throw forbidden(text("hours.ownWeeks"));
       const visible = visibleContracts(db, actor).select("contract.id");
       const rows = await db
         .selectFrom("timesheet")
