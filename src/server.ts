@@ -466,6 +466,7 @@ export function buildAzusa(
       // better-auth checks the schema in the background at start; let it finish before the pool goes.
       await auth.$context.catch(() => {});
       await notifications.stop();
+      await wbs.close();
       await db.close();
     },
   };

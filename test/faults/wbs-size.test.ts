@@ -1,7 +1,7 @@
 // Large and deep WBS files: imported in time linear in their size without exhausting the stack, or refused
 // above the documented limit with 413 and nothing imported. On SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_WBS_ITEMS } from "../../src/domain/wbs/wbs-import.service.ts";
+import { MAX_WBS_ITEMS } from "../../src/domain/wbs/wbs-prepare.ts";
 import { dialects } from "../support/databases.ts";
 import { sampleContract } from "../support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "../support/harness.ts";
@@ -63,6 +63,34 @@ describe.each(dialects)("WBS files of hostile size on %s", (dialect) => {
     expect(body.plan.criticalPath.map((p: { wbsId: string }) => p.wbsId)).toEqual(["p.0", "p.1"]);
     const listed = await (await contractor.get(`/api/v1/contracts/${contractId}/packages`)).json();
     expect(listed.items).toHaveLength(n);
+  }, 120_000);
+
+  it("answers other requests all along while a 50,000-row WBS is read and checked", async () => {
+    // The last row names an id that is not in the file: only reading and checking the whole file finds it, and the
+    // file is refused before anything is written, so every request answered meanwhile was answered during the check.
+    const rows = Array.from({ length: MAX_WBS_ITEMS - 1 }, (_, i) => [
+      `h${i}`,
+      `作業 ${i}`,
+      "",
+      "2",
+      i ? `h${i - 1}` : "",
+    ]);
+    rows.push(["last", "最後", "", "2", "nowhere"]);
+    let importDone = false;
+    const imported = importCsv(rows).finally(() => {
+      importDone = true;
+    });
+    let answeredMeanwhile = 0;
+    while (!importDone) {
+      const res = await fetch(`${t.base}/healthz`);
+      expect(res.status).toBe(200);
+      if (!importDone) answeredMeanwhile++;
+    }
+    const { res } = await imported;
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.fields[0]).toMatchObject({ path: `row ${MAX_WBS_ITEMS + 1} dependsOn` });
+    // Checked on the event loop, the file held every request until it was refused: a few got in before it began.
+    expect(answeredMeanwhile).toBeGreaterThan(50);
   }, 120_000);
 
   it(`refuses a WBS of more than ${MAX_WBS_ITEMS} items with 413 naming the limit, importing nothing`, async () => {

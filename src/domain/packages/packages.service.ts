@@ -11,7 +11,7 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeSkills } from "../skills.ts";
 import { assertTransition, editableStates, type PackageState, requestableBy } from "./lifecycle.ts";
-import { computePlan, findCycle, type PlanNode } from "./plan.ts";
+import { type ContractPlan, findCycle, type PlanNode, planOf } from "./plan.ts";
 
 export interface Skill {
   skill: string;
@@ -36,19 +36,6 @@ export interface WorkPackage {
   sourceRow: number | null;
   createdAt: string;
   updatedAt: string;
-}
-
-export interface ContractPlan {
-  totalHours: number;
-  criticalPath: { id: string; wbsId: string }[];
-  packages: {
-    id: string;
-    wbsId: string;
-    earliestStartHours: number;
-    earliestFinishHours: number;
-    slackHours: number;
-    critical: boolean;
-  }[];
 }
 
 export interface PackageChanges {
@@ -555,17 +542,6 @@ function withoutMax(row: Row): WorkPackageTable {
 
 function invalidDeps(message: Text) {
   return invalidField("dependsOn", message);
-}
-
-/** The plan of a dependency graph, in the API's shape. */
-export function planOf(nodes: Map<string, PlanNode>): ContractPlan {
-  const plan = computePlan([...nodes.values()]);
-  const label = (id: string) => nodes.get(id)?.label ?? id;
-  return {
-    totalHours: plan.totalHours,
-    criticalPath: plan.criticalPath.map((id) => ({ id, wbsId: label(id) })),
-    packages: [...plan.schedule].map(([id, s]) => ({ id, wbsId: label(id), ...s })),
-  };
 }
 
 export type PackageService = ReturnType<typeof createPackageService>;

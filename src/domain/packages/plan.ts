@@ -141,3 +141,28 @@ export function computePlan(nodes: readonly PlanNode[]): Plan {
   }
   return { totalHours, criticalPath: backwards.reverse(), schedule };
 }
+
+/** A contract's plan in the API's shape: packages by id and WBS id. */
+export interface ContractPlan {
+  totalHours: number;
+  criticalPath: { id: string; wbsId: string }[];
+  packages: {
+    id: string;
+    wbsId: string;
+    earliestStartHours: number;
+    earliestFinishHours: number;
+    slackHours: number;
+    critical: boolean;
+  }[];
+}
+
+/** The plan of a dependency graph, in the API's shape. */
+export function planOf(nodes: Map<string, PlanNode>): ContractPlan {
+  const plan = computePlan([...nodes.values()]);
+  const label = (id: string) => nodes.get(id)?.label ?? id;
+  return {
+    totalHours: plan.totalHours,
+    criticalPath: plan.criticalPath.map((id) => ({ id, wbsId: label(id) })),
+    packages: [...plan.schedule].map(([id, s]) => ({ id, wbsId: label(id), ...s })),
+  };
+}
