@@ -2,7 +2,8 @@
 // reading the page's frames, and reading again once it has caught up. The real terminal runs in
 // test/web-terminal.test.ts; here the bridge is a stand-in that hands over the channel.
 import { describe, expect, it } from "vitest";
-import type { Bridge, BridgeChannel, SessionHandle } from "./bridge.ts";
+import type { Bridge } from "./bridge.ts";
+import type { BridgeChannel, SessionHandle } from "./bridge-types.ts";
 import { openBrowserTerminal } from "./browser-terminal.ts";
 
 describe("the browser terminal's input", () => {

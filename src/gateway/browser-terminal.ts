@@ -1,7 +1,8 @@
 // The browser terminal's half of the exec bridge: a WebSocket's frames become a BridgeChannel, so a page
 // gets the same access check, policy, recording, revocation and evidence as an SSH channel.
 import { PassThrough, Writable } from "node:stream";
-import type { Bridge, Principal, SessionHandle } from "./bridge.ts";
+import type { Bridge } from "./bridge.ts";
+import type { Principal, SessionHandle } from "./bridge-types.ts";
 
 /** What the terminal needs of a WebSocket (the `ws` package's socket has it). */
 export interface TerminalSocket {

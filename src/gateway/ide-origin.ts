@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { CredentialStore } from "../auth/credentials.ts";
 import { isSealed, type Sealer, tryOpen } from "../auth/sealed.ts";
 import { requestIp } from "../http/client-ip.ts";
-import type { Principal } from "./bridge.ts";
+import type { Principal } from "./bridge-types.ts";
 import type { IdeProxy } from "./ide-proxy.ts";
 
 /** The cookie holding an engineer's entry to one package's IDE origin. */
@@ -90,6 +90,30 @@ export interface IdeOriginOptions {
 const cookieOf = (header: string | undefined): string | null =>
   new RegExp(`(?:^|;\\s*)${IDE_COOKIE}=([^;]*)`).exec(header ?? "")?.[1] ?? null;
 
+/**
+ * Tickets already used, until they expire: a ticket lets one browser in once. A ticket is used within the minute
+ * it lives, so those used first expire about first: the front of the map is swept at each use. The spender says
+ * whether a ticket was still unused (and marks it used).
+ */
+function ticketSpender(): (ticket: string, expires: number, now?: number) => boolean {
+  const spent = new Map<string, number>();
+  return (ticket, expires, now = Date.now()) => {
+    for (const [used, until] of spent) {
+      if (until > now) break;
+      spent.delete(used);
+    }
+    if (spent.has(ticket)) return false;
+    spent.set(ticket, expires);
+    return true;
+  };
+}
+
+/** A short plain-text answer, never cached. */
+const answer = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
+  res.end(`${text}\n`);
+};
+
 /** The listener of every package's IDE origin. */
 export function createIdeOrigin({ ideProxy, credentials, tokens, baseUrl, url, trustProxy, logger }: IdeOriginOptions) {
   let known = url ? ideAddresses(url) : null;
@@ -122,25 +146,7 @@ export function createIdeOrigin({ ideProxy, credentials, tokens, baseUrl, url, t
     };
   }
 
-  /**
-   * Tickets already used, until they expire: a ticket lets one browser in once. A ticket is used within the minute
-   * it lives, so those used first expire about first: the front of the map is swept at each use.
-   */
-  const spent = new Map<string, number>();
-  const spend = (ticket: string, expires: number, now = Date.now()): boolean => {
-    for (const [used, until] of spent) {
-      if (until > now) break;
-      spent.delete(used);
-    }
-    if (spent.has(ticket)) return false;
-    spent.set(ticket, expires);
-    return true;
-  };
-
-  const answer = (res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
-    res.end(`${text}\n`);
-  };
+  const spend = ticketSpender();
   // Changes and sockets come only from the IDE's own pages: another site, or another package's IDE, may not.
   const sameOrigin = (req: IncomingMessage, packageId: string) =>
     req.headers.origin === new URL(addresses().origin(packageId)).origin;

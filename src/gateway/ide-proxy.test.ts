@@ -2,8 +2,8 @@
 // tickets and addresses. The proxy itself is tested end to end in test/web-ide-app.test.ts.
 import { describe, expect, it } from "vitest";
 import { createSealer } from "../auth/sealed.ts";
+import { cookieName, downstreamHeaders, foreignCookies, readHead, streamPair, upstreamHeaders } from "./ide-http.ts";
 import { createIdeTokens, ideAddresses } from "./ide-origin.ts";
-import { cookieName, downstreamHeaders, foreignCookies, readHead, streamPair, upstreamHeaders } from "./ide-proxy.ts";
 
 describe("the IDE proxy", () => {
   it("keeps the IDE's cookies and drops Azusa's", () => {

@@ -9,15 +9,8 @@ import { ensureBaseImage, ensureTestImage } from "../../test/support/images.ts";
 import { createDockerDriver } from "../provisioner/docker-driver.ts";
 import { collect } from "../provisioner/driver.contract.ts";
 import type { WorkspaceRef } from "../provisioner/driver.ts";
-import {
-  type Accepted,
-  encodeFrame,
-  FrameDecoder,
-  listenerCommand,
-  runListener,
-  WINDOW,
-  type WorkspaceListener,
-} from "./listener.ts";
+import { type Accepted, runListener, type WorkspaceListener } from "./listener.ts";
+import { encodeFrame, FrameDecoder, listenerCommand, WINDOW } from "./listener-frames.ts";
 
 describe("listener frames", () => {
   it("decodes frames whatever the chunking", () => {

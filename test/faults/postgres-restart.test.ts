@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UNAVAILABLE } from "../../src/gateway/ssh-server.ts";
+import { UNAVAILABLE } from "../../src/gateway/ssh-protocol.ts";
 import { startServe } from "../support/cli.ts";
 import { Client, startTestAzusa } from "../support/harness.ts";
 import { type PrivatePostgres, privatePostgres } from "../support/private-postgres.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterEach, describe, expect, it } from "vitest";
-import { RESTARTING } from "../../src/gateway/ssh-server.ts";
+import { RESTARTING } from "../../src/gateway/ssh-protocol.ts";
 import { startServe } from "../support/cli.ts";
 import { oneWorkspaceWorld } from "../support/gateway-world.ts";
 

@@ -1,0 +1,164 @@
+// SSH login: public-key authentication against the engineers' registered keys, the user name picking the
+// package, lockouts per address and per account, and every refusal audited before it is answered.
+import ssh2 from "ssh2";
+import type { SessionAccess } from "../domain/sessions/access.ts";
+import type { SessionLog } from "../domain/sessions/session-log.ts";
+import { AppError } from "../kernel/errors.ts";
+import type { Logger } from "../logger.ts";
+import type { Bridge } from "./bridge.ts";
+import type { Principal } from "./bridge-types.ts";
+import type { Lockout } from "./lockout.ts";
+import {
+  disconnectWith,
+  fingerprintOf,
+  MAX_KEYS_PER_CONNECTION,
+  packageFromUser,
+  UNAVAILABLE,
+} from "./ssh-protocol.ts";
+
+export interface SshLoginOptions {
+  /** Finds the key a client logs in with, and keeps checking it is still registered. */
+  access: SessionAccess;
+  /** Where refused logins are recorded. */
+  log: SessionLog;
+  bridge: Pick<Bridge, "authorize">;
+  /** Failed logins per source address (looser: an office shares one address) and per account (user name). */
+  lockout: { addresses: Lockout; accounts: Lockout };
+  logger: Logger;
+}
+
+/** One connection's login: who logged in (once someone has), and what to count when it closes without one. */
+export interface SshLogin {
+  principal(): Principal | undefined;
+  /** The connection closed: a client that offered a key and never logged in counts as a failure. */
+  closed(): void;
+}
+
+/** The login checks; `attach` answers one connection's authentication requests. */
+export function createSshLogin({ access, log, bridge, lockout, logger }: SshLoginOptions) {
+  /** Logs and audits a refused login; resolves once the event is written, so the evidence precedes the answer. */
+  const refused = async (ip: string, user: string, code: string, reason: string, key?: string) => {
+    logger.info({ ip, user, code, key }, "ssh login refused");
+    await log.loginRefused(ip, user, code, reason, key);
+  };
+  /** What a lockout counts against besides the address: the package asked for, by either spelling of it. */
+  const accountOf = (user: string) => {
+    const packageId = packageFromUser(user);
+    return packageId ? `pkg:${packageId}` : `user:${user}`;
+  };
+  const failed = (ip: string, user: string) => {
+    const locked = [...lockout.addresses.fail(ip), ...lockout.accounts.fail(accountOf(user))];
+    if (locked.length) logger.warn({ ip, user }, "ssh logins locked out");
+  };
+  /**
+   * Locked out: the address, or the package for an address that has itself failed lately. A correct key from
+   * an address that has not failed is never locked out, whoever guesses at the package elsewhere.
+   */
+  const lockedOut = (ip: string, user: string) =>
+    lockout.addresses.locked(ip) || (lockout.accounts.locked(accountOf(user)) && lockout.addresses.failedRecently(ip));
+
+  function attach(client: ssh2.Connection, ip: string): SshLogin {
+    let principal: Principal | undefined;
+    let user = "";
+    let triedKey = false;
+    let counted = false;
+    const fail = () => {
+      counted = true;
+      failed(ip, user);
+    };
+    /** Keys offered on this connection, by fingerprint: each counts once, however often it is offered. */
+    const offered = new Set<string>();
+    let tooManyKeys = false;
+
+    const check = async (ctx: ssh2.PublicKeyAuthContext) => {
+      const fingerprint = fingerprintOf(ctx.key.data);
+      const first = !offered.has(fingerprint);
+      offered.add(fingerprint);
+      if (offered.size > MAX_KEYS_PER_CONNECTION) {
+        if (tooManyKeys) return ctx.reject([], false);
+        tooManyKeys = true;
+        fail();
+        // Written before the answer: a client told "no methods left" disconnects at once.
+        await refused(ip, user, "too_many_keys", `more than ${MAX_KEYS_PER_CONNECTION} keys offered`, fingerprint);
+        ctx.reject([], false);
+        return client.end();
+      }
+      if (lockedOut(ip, user)) {
+        if (first) await refused(ip, user, "locked", "too many failed logins; try again later", fingerprint);
+        return ctx.reject(["publickey"]);
+      }
+      // SHA-1 signatures (ssh-rsa) and DSA keys are refused; an RSA key signs with rsa-sha2-256/512.
+      if (ctx.key.algo === "ssh-dss" || (ctx.key.algo === "ssh-rsa" && !ctx.hashAlgo)) {
+        if (first) {
+          await refused(ip, user, "weak_algorithm", `${ctx.key.algo} with SHA-1 is not accepted`, fingerprint);
+        }
+        return ctx.reject(["publickey"]);
+      }
+      const packageId = packageFromUser(user);
+      const key = await access.loginKey(fingerprint);
+      if (!key) {
+        // Every key offered counts, and every refusal is audited with the key's fingerprint.
+        if (first) {
+          fail();
+          await refused(ip, user, "unknown_key", "the key is not registered to an engineer", fingerprint);
+        }
+        return ctx.reject(["publickey"]);
+      }
+      // Without a signature the client only asks whether this key would do.
+      if (!ctx.signature) return ctx.accept();
+      const parsed = ssh2.utils.parseKey(key.publicKey);
+      const publicKey = Array.isArray(parsed) ? parsed[0] : parsed;
+      if (!publicKey || publicKey instanceof Error || !ctx.blob) return ctx.reject(["publickey"]);
+      if (publicKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+        fail();
+        await refused(ip, user, "bad_signature", "the signature does not verify", fingerprint);
+        return ctx.reject(["publickey"]);
+      }
+      const candidate: Principal = {
+        engineerId: key.userId,
+        packageId: packageId ?? "",
+        source: ip,
+        transport: "ssh",
+        keyFingerprint: fingerprint,
+        recheck: () => access.keyRevoked(key.id),
+      };
+      const decision = packageId
+        ? await bridge.authorize(candidate)
+        : ({ ok: false, code: "not_assigned", reason: `"${user}" names no package: use pkg-<package id>` } as const);
+      if (!decision.ok) {
+        fail();
+        await refused(ip, user, decision.code, decision.reason, fingerprint);
+        return ctx.reject([], false);
+      }
+      principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };
+      // A success forgets this address's and package's failures (the other keys an agent offered first).
+      lockout.addresses.clear(ip);
+      lockout.accounts.clear(accountOf(user));
+      ctx.accept();
+    };
+
+    client.on("authentication", (ctx) => {
+      user = ctx.username;
+      if (ctx.method !== "publickey") return ctx.reject(["publickey"]);
+      triedKey = true;
+      check(ctx).catch((err) => {
+        // The database away (restarting) is no fault of the client's and no failed login: it is told so.
+        if (err instanceof AppError && err.code === "UNAVAILABLE") {
+          logger.warn({ ip, err: err.message }, "ssh login while the database does not answer");
+          return disconnectWith(client, UNAVAILABLE);
+        }
+        logger.error({ err, ip }, "ssh authentication failed unexpectedly");
+        ctx.reject([], false);
+      });
+    });
+
+    return {
+      principal: () => principal,
+      closed() {
+        if (!principal && triedKey && !counted) fail();
+      },
+    };
+  }
+
+  return { attach };
+}
