@@ -168,6 +168,22 @@ export const catalogue = {
   "what.webhook": { en: "webhook", ja: "Webhook" },
   "what.taskItem": { en: "task item", ja: "タスク項目" },
 
+  // Task entry: why a keyed value was refused (the stable code in brackets, as the API reports it).
+  "task.refusal.required": { en: "required (required)", ja: "入力してください（required）" },
+  "task.refusal.format": { en: "not in the expected form (format)", ja: "形式が正しくありません（format）" },
+  "task.refusal.check_digit": {
+    en: "the check digit does not match (check_digit)",
+    ja: "検査用数字が一致しません（check_digit）",
+  },
+  "task.refusal.out_of_range": { en: "out of range (out_of_range)", ja: "範囲外です（out_of_range）" },
+  "task.refusal.no_such_date": { en: "no such date (no_such_date)", ja: "存在しない日付です（no_such_date）" },
+  "task.refusal.not_a_choice": {
+    en: "not one of the choices (not_a_choice)",
+    ja: "選択肢にありません（not_a_choice）",
+  },
+  "task.refusal.too_long": { en: "too long (too_long)", ja: "長すぎます（too_long）" },
+  "task.notAField": { en: "not a field of the batch", ja: "このバッチの項目ではありません" },
+
   // The WBS and its packages.
   "wbs.cycle": {
     en: "dependency cycle: {cycle} (each depends on the next)",

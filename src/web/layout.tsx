@@ -27,6 +27,7 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
     { href: "/my-pulls", label: "nav.myPulls" },
     { href: "/my-hours", label: "nav.myHours" },
     { href: "/my-availability", label: "nav.myAvailability" },
+    { href: "/tasks", label: "nav.myTasks" },
   ],
   operator: [
     { href: "/engineers", label: "nav.engineers" },

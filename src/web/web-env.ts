@@ -17,6 +17,7 @@ import type { PackageService, WorkPackage } from "../domain/packages/packages.se
 import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { AccessRequest } from "../domain/sessions/access.ts";
 import type { SessionService } from "../domain/sessions/sessions.service.ts";
+import type { TaskEntryService } from "../domain/tasks/entries.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
 import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
@@ -91,6 +92,7 @@ export interface WebDeps {
   tenants: TenantService;
   offices: OfficeService;
   availability: AvailabilityService;
+  taskEntries: TaskEntryService;
   contracts: ContractService;
   packages: PackageService;
   wbs: WbsImportService;

@@ -9,6 +9,7 @@ import type { Sealer } from "../../auth/sealed.ts";
 import type { Database, TaskBatchTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeWidth, readFieldValue, type TaskField } from "./field-values.ts";
@@ -96,13 +97,13 @@ export function createTaskEntryService({
   function read(fields: TaskField[], keyed: Record<string, string>): TaskValues {
     const byName = new Map(fields.map((f) => [normalizeWidth(f.name), f]));
     for (const name of Object.keys(keyed)) {
-      if (!byName.has(normalizeWidth(name))) throw invalidField(`values.${name}`, "not a field of the batch");
+      if (!byName.has(normalizeWidth(name))) throw invalidField(`values.${name}`, text("task.notAField"));
     }
     const given = new Map(Object.entries(keyed).map(([k, v]) => [normalizeWidth(k), v]));
     const values: TaskValues = {};
     for (const field of fields) {
       const reading = readFieldValue(field, given.get(normalizeWidth(field.name)) ?? "");
-      if (!reading.ok) throw invalidField(`values.${field.name}`, reading.refusal);
+      if (!reading.ok) throw invalidField(`values.${field.name}`, text(`task.refusal.${reading.refusal}`));
       values[field.name] = reading.value;
     }
     return values;
