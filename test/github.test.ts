@@ -1,5 +1,5 @@
 // GitHub for tenants who keep code there: the organization's token stays secret, the lead gets a private,
-// protected repository per package with the engineer as a pusher (recorded GitHub responses, replayed on
+// protected repository per package with the engineer as a pusher (hand-written GitHub responses, held to GitHub's OpenAPI description, served on
 // loopback), and signed webhooks bring pull requests and reviews into Azusa; a bad signature is refused.
 import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -91,7 +91,7 @@ describe("GitHub", () => {
         customizations: { azusa: { resources: { cpus: 1, memoryMiB: 128, pids: 64 } } },
       }),
     );
-    // The replay server stands in for api.github.com; its recordings need the package's id, made below.
+    // The replay server stands in for api.github.com; its exchanges need the package's id, made below.
     replay = await startReplay([]);
     t = await startTestAzusa({
       env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off", AZUSA_GITHUB_API_URL: replay.baseUrl },
@@ -167,6 +167,7 @@ describe("GitHub", () => {
     });
     expect(replay.unmatched).toEqual([]);
     expect(replay.pending()).toEqual([]);
+    expect(replay.offDescription).toEqual([]);
     // The webhook Azusa registered points back at it, signed with a secret only Azusa and GitHub know.
     const hook = replay.requests.find((r) => r.path.endsWith("/hooks"))?.body as {
       events: string[];

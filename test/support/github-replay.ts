@@ -1,9 +1,13 @@
-// Serves recorded GitHub API exchanges in the @octokit/fixtures format (nock's recording format) from a
-// loopback HTTP server: Octokit 22 speaks fetch, which the fixtures' own node:http interception misses.
+// Serves GitHub API exchanges in the @octokit/fixtures format (nock's recording format) from a loopback HTTP
+// server: Octokit 22 speaks fetch, which the fixtures' own node:http interception misses. The exchanges are
+// written by hand, never recorded from GitHub (which cannot be reached from here); what holds them to GitHub is
+// its own description (github-openapi.ts): every exchange served, and every request received, is checked
+// against it, and what does not fit is listed in `offDescription`.
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isDeepStrictEqual } from "node:util";
+import { githubDescription } from "./github-openapi.ts";
 
 /** One recorded exchange, as @octokit/fixtures stores them. */
 export interface Fixture {
@@ -25,6 +29,11 @@ export interface Replay {
   pending(): Fixture[];
   /** Requests that matched no recording, as "METHOD path: why". */
   unmatched: string[];
+  /**
+   * What does not fit GitHub's description of its API: requests received (path, query, body) and the exchanges
+   * given to the stand-in (the body it expects and the response it serves, for its status).
+   */
+  offDescription: string[];
   /** Adds recordings (for ones that name objects made after the server started). */
   add(fixtures: Fixture[]): void;
   /** Every request received, in order, with its JSON body. */
@@ -43,6 +52,15 @@ export function loadFixtures(file: string, vars: Record<string, string> = {}): F
  * checking the recorded body and headers; anything else gets a 500 naming what differed.
  */
 export async function startReplay(fixtures: Fixture[]): Promise<Replay> {
+  const github = githubDescription();
+  const offDescription: string[] = [];
+  const check = (more: Fixture[]) => {
+    for (const f of more) {
+      if (f.body !== undefined) offDescription.push(...github.request(f.method, f.path, f.body));
+      offDescription.push(...github.response(f.method, f.path, f.status, f.response));
+    }
+  };
+  check(fixtures);
   const left = fixtures.map((f) => ({ ...f, used: false }));
   const unmatched: string[] = [];
   const requests: Replay["requests"] = [];
@@ -55,6 +73,7 @@ export async function startReplay(fixtures: Fixture[]): Promise<Replay> {
       const text = Buffer.concat(chunks).toString("utf8");
       const body = text ? JSON.parse(text) : undefined;
       requests.push({ method: method.toUpperCase(), path, body });
+      offDescription.push(...github.request(method, path, body));
       const candidates = left.filter((f) => !f.used && f.method.toLowerCase() === method && f.path === path);
       const why: string[] = [];
       const hit = candidates.find((f) => {
@@ -88,8 +107,10 @@ export async function startReplay(fixtures: Fixture[]): Promise<Replay> {
     baseUrl: `http://127.0.0.1:${port}`,
     pending: () => left.filter((f) => !f.used).map(({ used: _used, ...f }) => f),
     unmatched,
+    offDescription,
     requests,
     add: (more) => {
+      check(more);
       left.push(...more.map((f) => ({ ...f, used: false })));
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
