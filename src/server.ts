@@ -12,6 +12,7 @@ import { createSealer, sealStoredSecrets } from "./auth/sealed.ts";
 import { type Config, StartupError } from "./config.ts";
 import { type Db, openDatabase } from "./db/db.ts";
 import { migrate } from "./db/migrate.ts";
+import { createNotices } from "./db/notices.ts";
 import { claimSqliteFile, SqliteInUse } from "./db/sqlite-owner.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
@@ -31,7 +32,7 @@ import { createOfficeService } from "./domain/offices/offices.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
 import { closeAbandonedSessions } from "./domain/sessions/abandoned.ts";
-import { createSessionAccess } from "./domain/sessions/access.ts";
+import { accessEndingActions, createSessionAccess } from "./domain/sessions/access.ts";
 import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
 import { createTaskEntryService } from "./domain/tasks/entries.service.ts";
@@ -177,10 +178,19 @@ function claimDatabase(config: Config): () => void {
   }
 }
 
+/** What a caller may set beside the configuration: the logger, and the fallbacks of revocation across processes. */
+export interface BuildOptions {
+  logger?: Logger;
+  /** How long a credential is remembered (5 s): a revocation no notice told of ends within it. */
+  credentialCacheMs?: number;
+  /** How often live sessions are checked again (1 s), notice or not. */
+  sessionRecheckMs?: number;
+}
+
 /** Every service of one Azusa process, not yet listening. */
 export function buildAzusa(
   config: Config,
-  { logger = createLogger({ level: config.logLevel }) }: { logger?: Logger } = {},
+  { logger = createLogger({ level: config.logLevel }), credentialCacheMs, sessionRecheckMs }: BuildOptions = {},
 ) {
   checkDataDir(config.dataDir);
   let db: Db;
@@ -199,8 +209,20 @@ export function buildAzusa(
     baseUrl: config.baseUrl,
     logger,
   });
-  const credentials = createCredentialStore(auth, db);
-  const audit = createAuditService({ db: db.kysely, key: config.audit.key });
+  // Revocations reach every process on one PostgreSQL at once (LISTEN/NOTIFY); SQLite serves one process.
+  const notices = createNotices({ database: config.database, db: db.kysely, logger });
+  const credentials = createCredentialStore(auth, db, {
+    ...(credentialCacheMs === undefined ? {} : { cacheMs: credentialCacheMs }),
+    tell: (revocation) =>
+      void notices.publish(revocation).catch((err) => logger.warn({ err: reason(err) }, "a revocation notice failed")),
+  });
+  const audit = createAuditService({
+    db: db.kysely,
+    key: config.audit.key,
+    onRecorded: async (action, trx) => {
+      if (accessEndingActions.has(action)) await notices.publish("access", trx);
+    },
+  });
   const accounts = createAccountService({ db: db.kysely, audit, credentials, prepare: db.preparedFirst });
   const apiKeys = createApiKeyService({ credentials, audit });
   // Counted in the database: every process on it shares the limits and lockouts.
@@ -334,6 +356,7 @@ export function buildAzusa(
     dataDir: config.dataDir,
     idleMs: config.ssh.idleMs,
     maxSessionMs: config.ssh.maxSessionMs,
+    ...(sessionRecheckMs === undefined ? {} : { recheckMs: sessionRecheckMs }),
   });
   const sshGateway = createSshGateway({
     access: sessionAccess,
@@ -409,6 +432,8 @@ export function buildAzusa(
   });
   return {
     app,
+    notices,
+    credentials,
     sshAccess,
     sealer,
     ideProxy,
@@ -467,6 +492,7 @@ export function buildAzusa(
       await auth.$context.catch(() => {});
       await notifications.stop();
       await wbs.close();
+      await notices.close();
       await db.close();
     },
   };
@@ -487,7 +513,7 @@ export interface Running {
 }
 
 /** Migrates, then listens; resolves once the port is bound. */
-export async function startAzusa(config: Config, opts: { logger?: Logger } = {}): Promise<Running> {
+export async function startAzusa(config: Config, opts: BuildOptions = {}): Promise<Running> {
   const azusa = buildAzusa(config, opts);
   let release = () => {};
   try {
@@ -567,6 +593,11 @@ export async function startAzusa(config: Config, opts: { logger?: Logger } = {})
     url: config.audit.checkpointUrl,
     intervalMs: config.audit.checkpointMs,
     logger: azusa.logger,
+  });
+  // A revocation heard from any process (this one too): credentials forgotten, live sessions checked again.
+  await azusa.notices.listen((notice) => {
+    if (notice !== "access") azusa.credentials.heard(notice);
+    azusa.bridge.recheck();
   });
   const stopSchedules = config.schedules
     ? startSchedules(azusa.schedules, azusa.logger, azusa.jobLock)

@@ -1,4 +1,5 @@
 // The narrow face of better-auth that Azusa's services use: accounts, sessions and API keys.
+import { createHash } from "node:crypto";
 import { defaultKeyHasher } from "@better-auth/api-key";
 import { runWithAdapter } from "@better-auth/core/context";
 import { generateRandomString } from "better-auth/crypto";
@@ -64,6 +65,11 @@ export interface CredentialStore {
   remembered(headers: Headers): (Principal & { via: "session" | "api_key" }) | undefined;
   /** Forgets what is remembered about the user behind these headers (after sign-out, say). */
   forget(headers: Headers): void;
+  /**
+   * Applies a revocation another process made (`tell`'s words: `user:<id>`, `credential:<sha-256>`), or forgets
+   * everything for anything else (`resync`: notices may have been missed).
+   */
+  heard(revocation: string): void;
   /** The user whose email and password these are, without starting a session (Git over HTTP), or null. */
   verifyPassword(email: string, password: string): Promise<Principal | null>;
 }
@@ -116,14 +122,18 @@ const toPrincipal = (u: UserRow): Principal | null =>
       }
     : null;
 
+/** A credential as other processes are told of it: its SHA-256, never the credential itself. */
+const digest = (credential: string) => createHash("sha256").update(credential).digest("hex");
+
 /**
- * `cacheMs`: how long a resolved credential is remembered. Revocations made through this store end
- * at once; a session deleted by another Azusa process on the same database ends within `cacheMs`.
+ * `cacheMs`: how long a resolved credential is remembered. Revocations made through this store end at once here,
+ * and `tell` passes each on (`user:<id>`, `credential:<sha-256>`) to the other processes on the database, whose
+ * stores apply it (`heard`); one they never hear of (no notices: a lost connection) ends within `cacheMs`.
  */
 export function createCredentialStore(
   auth: Auth,
   db: Db,
-  { cacheMs = 5_000 }: { cacheMs?: number } = {},
+  { cacheMs = 5_000, tell = () => {} }: { cacheMs?: number; tell?: (revocation: string) => void } = {},
 ): CredentialStore {
   const cache = new PrincipalCache<Resolved>(cacheMs);
 
@@ -140,9 +150,10 @@ export function createCredentialStore(
   const resolving = new Map<string, Promise<Resolved | null>>();
 
   /** Forgets the user's credentials; a lookup under way is not joined any more (it may predate a revocation). */
-  function forgetUser(userId: string): void {
+  function forgetUser(userId: string, told = true): void {
     cache.forgetUser(userId);
     resolving.clear();
+    if (told) tell(`user:${userId}`);
   }
 
   async function resolveApiKey(key: string): Promise<Resolved | null> {
@@ -371,7 +382,15 @@ export function createCredentialStore(
       else if (cookie) {
         cache.forgetCredential(cookie);
         resolving.clear();
+        tell(`credential:${digest(cookie)}`);
       }
+    },
+
+    heard(revocation) {
+      const [kind, value = ""] = revocation.split(":", 2);
+      if (kind === "user") return forgetUser(value, false);
+      cache.forgetWhere(kind === "credential" ? (credential) => digest(credential) === value : undefined);
+      resolving.clear();
     },
   };
 }

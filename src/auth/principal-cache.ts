@@ -1,5 +1,5 @@
 // A short-lived, bounded memory of who a credential belongs to, so that an authenticated read does not
-// pay for a full session check every time. Revocations in this process forget entries at once.
+// pay for a full session check every time. Revocations, in this process or told of by another, forget entries at once.
 
 interface Entry<T> {
   value: T;
@@ -56,6 +56,12 @@ export class PrincipalCache<T> {
   forgetCredential(credential: string): void {
     this.#generation++;
     this.entries.delete(credential);
+  }
+
+  /** Forgets the credentials `which` picks (a credential named by its hash, say), or every one. */
+  forgetWhere(which: (credential: string) => boolean = () => true): void {
+    this.#generation++;
+    for (const credential of this.entries.keys()) if (which(credential)) this.entries.delete(credential);
   }
 
   /** Forgets every credential of one user: their sessions were revoked or their role changed. */

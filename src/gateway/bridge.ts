@@ -119,13 +119,24 @@ export function createBridge({
     openSession(context, principal, request, channel);
 
   let checking = false;
-  const timer = setInterval(() => {
-    if (checking || live.size === 0) return;
+  let again = false;
+  /** Checks every live session now, or once more after the check under way (which may predate a revocation). */
+  function checkNow(): void {
+    if (checking) {
+      again = true;
+      return;
+    }
+    if (live.size === 0) return;
     checking = true;
     void recheckLive(live, authorize, logger).finally(() => {
       checking = false;
+      if (again) {
+        again = false;
+        checkNow();
+      }
     });
-  }, recheckMs);
+  }
+  const timer = setInterval(() => checking || checkNow(), recheckMs);
   timer.unref();
 
   /**
@@ -154,6 +165,8 @@ export function createBridge({
     listen: (principal: Principal, request: ListenRequest, channel: ListenChannel) =>
       listen(context, principal, request, channel),
     hold,
+    /** Asks the access check again for every live session at once (a revocation made in another process). */
+    recheck: checkNow,
     /** Ends every live session (shutdown) and waits for their evidence to be written. */
     async close(reason = "Azusa is shutting down"): Promise<void> {
       clearInterval(timer);

@@ -5,7 +5,7 @@ import { loadConfig } from "../../src/config.ts";
 import type { Role } from "../../src/kernel/actor.ts";
 import { system } from "../../src/kernel/actor.ts";
 import { createLogger } from "../../src/logger.ts";
-import { loadInstanceId, type Running, startAzusa } from "../../src/server.ts";
+import { type BuildOptions, loadInstanceId, type Running, startAzusa } from "../../src/server.ts";
 import { createTestDatabase, type TestDialect } from "./databases.ts";
 import { sweepAfterTest } from "./docker.ts";
 
@@ -106,10 +106,13 @@ export async function startTestAzusa({
   dialect = "sqlite",
   env = {},
   alongside,
+  tuning = {},
 }: {
   dialect?: TestDialect;
   env?: Record<string, string>;
   alongside?: TestAzusa;
+  /** The fallbacks of revocation across processes (the credential cache, the sessions' periodic check). */
+  tuning?: Omit<BuildOptions, "logger">;
 } = {}): Promise<TestAzusa> {
   const db = alongside ? { env: alongside.dbEnv, drop: async () => {} } : await createTestDatabase(dialect);
   // The port is chosen first so that the base URL, and with it the trusted origin, is the real one.
@@ -136,7 +139,10 @@ export async function startTestAzusa({
       done();
     },
   });
-  const running = await startAzusa(config, { logger: createLogger({ level: config.logLevel, destination: sink }) });
+  const running = await startAzusa(config, {
+    logger: createLogger({ level: config.logLevel, destination: sink }),
+    ...tuning,
+  });
   const base = `http://127.0.0.1:${running.port}`;
   const { accounts, tenants } = running.azusa;
   const cli = system("test");

@@ -58,7 +58,7 @@ const changeRole = createRoute({
 export const userRoutes = (deps: { accounts: AccountService }) =>
   createRouter()
     // The profile read with the credential, as better-auth's get-session answers: fresh within the credential
-    // store's memory (5 s), and at once after a role change or revocation in this process.
+    // store's memory (5 s), and at once after a role change or revocation in any process on the database.
     .openapi(me, (c) => {
       const p = c.get("principal");
       const actor = actorOf(c);

@@ -83,11 +83,17 @@ export function createAuditService({
   db,
   key,
   now = () => new Date(),
+  onRecorded,
 }: {
   db: Kysely<Database>;
   /** The chain's key (AZUSA_AUDIT_KEY); it lives neither in the database nor in the data directory. */
   key: string;
   now?: () => Date;
+  /**
+   * Told of each event `record` appends, in its transaction (a notice sent through it goes out on commit): how
+   * every process learns at once of a change that ends access, such as a key removed or an assignment ended.
+   */
+  onRecorded?: (action: string, trx: Executor) => Promise<void>;
 }) {
   async function append(
     trx: Executor,
@@ -121,6 +127,7 @@ export function createAuditService({
       .values({ ...row, hash })
       .execute();
     await trx.updateTable("audit_head").set({ hash }).where("id", "=", 1).execute();
+    await onRecorded?.(action, trx);
     return row.seq;
   }
 

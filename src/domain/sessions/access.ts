@@ -33,6 +33,23 @@ export type Authorization = { ok: true; target: Target } | { ok: false; code: Re
 /** `revoked`: the transport's own check failed on a later channel (the SSH key was removed). */
 export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network" | "revoked";
 
+/**
+ * Audit actions of changes that can end someone's access to a workspace (a key removed, an assignment ended, the
+ * package cancelled or accepted, vetting lapsed, the contract's networks changed, the workspace disposed): on each,
+ * every process checks its live sessions again at once, rather than at its next periodic check.
+ */
+export const accessEndingActions: ReadonlySet<string> = new Set([
+  "engineer.ssh_key_removed",
+  "engineer.vetting_expired",
+  "offer.withdrawn",
+  "assignment.ended",
+  "package.transitioned",
+  "delivery.accepted",
+  "contract.updated",
+  "user.role_changed",
+  "workspace.disposed",
+]);
+
 /** An engineer's registered SSH key, found by its fingerprint. */
 export interface LoginKey {
   id: string;
