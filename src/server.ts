@@ -65,7 +65,7 @@ import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { createLoopDisks } from "./provisioner/loop-disks.ts";
-import { defaultTemplateDir, TemplateError } from "./templates/templates.ts";
+import { defaultTemplateDir, TemplateError, templateCatalog } from "./templates/templates.ts";
 
 /** The session-signing secret: from the configuration, or generated once and kept in the data directory. */
 export function loadSecret(config: Config): string {
@@ -240,13 +240,9 @@ export function buildAzusa(
   const instance = loadInstanceId(config);
   const workspaceHosts = createWorkspaceHostService({ db: db.kysely, audit, sealer, instance, defaultEngine: docker });
   const egressNetworks = createEgressNetworks({ docker, instance, ...config.egress });
-  const egress = createEgressService({
-    db: db.kysely,
-    audit,
-    networks: egressNetworks,
-    logger,
-    templates: () => workspaces.templates(),
-  });
+  // One catalogue of workspace templates, read by the proxies, the pool, the forge and the workspaces.
+  const templates = templateCatalog(config.templatesDir ?? defaultTemplateDir, { diskMiB: config.workspaceDiskMiB });
+  const egress = createEgressService({ db: db.kysely, audit, networks: egressNetworks, logger, templates });
   const localEngine = "socketPath" in config.docker;
   const driver = createDockerDriver({
     docker,
@@ -258,16 +254,23 @@ export function buildAzusa(
   });
   const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });
-  const templatesDir = config.templatesDir ?? defaultTemplateDir;
-  // The pool and the service read the same templates: loaded once, by the service.
-  const templates = () => workspaces.templates();
   const pool = createWarmPool({ driver, size: config.warmPool, templates, logger, imageReady: images.ready });
+  const pulls = createPullService({
+    db: db.kysely,
+    audit,
+    packages,
+    engineers,
+    forge,
+    driver,
+    workspaceFolder: async (name) => (await templates()).get(name)?.azusa.workspaceFolder ?? "/workspace",
+    logger,
+    scratchDir: scratchDir(config),
+  });
   const workspaces = createWorkspaceService({
     db: db.kysely,
     audit,
     driver,
-    templatesDir,
-    diskMiB: config.workspaceDiskMiB,
+    templates,
     logger,
     egress,
     pool,
@@ -278,17 +281,6 @@ export function buildAzusa(
     // A crashed process's operation is free again a minute after its last renewal.
     leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner() }),
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId, ws.id),
-  });
-  const pulls = createPullService({
-    db: db.kysely,
-    audit,
-    packages,
-    engineers,
-    forge,
-    driver,
-    workspaceFolder: async (name) => (await workspaces.templates()).get(name)?.azusa.workspaceFolder ?? "/workspace",
-    logger,
-    scratchDir: scratchDir(config),
   });
   const github = createGithubService({
     db: db.kysely,

@@ -509,3 +509,18 @@ export async function loadTemplates(
   if (problems.length > 0) throw new TemplateError(dir, problems);
   return templates;
 }
+
+/**
+ * The templates of `dir`, loaded at the first call and the same map after: every part of one process that
+ * reads templates (egress proxies, warm pool, forge, workspaces) shares one catalogue.
+ */
+export function templateCatalog(
+  dir: string,
+  defaults: TemplateDefaults = builtInDefaults,
+): () => Promise<Map<string, WorkspaceTemplate>> {
+  let loaded: Promise<Map<string, WorkspaceTemplate>> | undefined;
+  return () => {
+    loaded ??= loadTemplates(dir, defaults);
+    return loaded;
+  };
+}

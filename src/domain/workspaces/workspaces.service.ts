@@ -7,7 +7,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
-import { loadTemplates, type WorkspaceTemplate } from "../../templates/templates.ts";
+import type { WorkspaceTemplate } from "../../templates/templates.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { EgressService } from "./egress.service.ts";
@@ -63,8 +63,7 @@ export function createWorkspaceService({
   db,
   audit,
   driver,
-  templatesDir,
-  diskMiB = 10240,
+  templates,
   logger,
   egress,
   pool,
@@ -79,9 +78,8 @@ export function createWorkspaceService({
   db: Kysely<Database>;
   audit: AuditService;
   driver: WorkspaceDriver;
-  templatesDir: string;
-  /** Size of a workspace volume whose template names none; default 10240. */
-  diskMiB?: number;
+  /** The workspace templates (templateCatalog): loaded once, a bad one stops start-up with every problem named. */
+  templates: () => Promise<Map<string, WorkspaceTemplate>>;
   logger: Logger;
   /** The proxy of workspaces whose template names destinations; without it they fail to provision. */
   egress?: EgressService;
@@ -118,7 +116,6 @@ export function createWorkspaceService({
    */
   onStarted?: (workspace: Workspace) => Promise<void>;
 }) {
-  let templates: Promise<Map<string, WorkspaceTemplate>> | undefined;
   // Provisioning and the checkout after it, per workspace: drain waits for them, reconcile leaves them alone.
   const inFlight = new Map<string, Promise<void>>();
   // Settles when the workspace of a provisioning in flight is handed over (running) or has failed.
@@ -365,11 +362,8 @@ export function createWorkspaceService({
   }
 
   const service = {
-    /** Loads the templates once; a bad template stops start-up with every problem named. */
-    templates(): Promise<Map<string, WorkspaceTemplate>> {
-      templates ??= loadTemplates(templatesDir, { diskMiB });
-      return templates;
-    },
+    /** The templates, loaded once; a bad template stops start-up with every problem named. */
+    templates,
 
     /** Creates the workspace row of a new assignment and provisions it in the background. */
     async provisionForAssignment(assignmentId: string): Promise<Workspace> {
