@@ -215,7 +215,7 @@ describe("review, hours and inspection in a browser", () => {
     await again.getByLabel("タイトル").fill("顧客コード");
     await again.getByRole("button", { name: "プルリクエストを作成" }).click();
     // The workspace's image was never built, so Azusa cannot read its fork: the page says so and opens nothing.
-    expect(await p.getByRole("alert").textContent()).toContain("workspace is");
+    expect(await p.getByRole("alert").textContent()).toContain("ワークスペースの状態が「");
     const pulls = (await (await w.lead.get(`/api/v1/packages/${reviewPackage}/pulls`)).json()).items;
     expect(pulls).toHaveLength(2);
   });

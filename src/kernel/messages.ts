@@ -795,6 +795,150 @@ export const catalogue = {
   "vetting.background_check": { en: "background check", ja: "身元確認" },
   "vetting.security_training": { en: "security training", ja: "セキュリティ研修" },
   "vetting.restricted_clearance": { en: "restricted clearance", ja: "極秘案件の許可" },
+
+  // Pull requests (continued).
+  "pulls.onGitHub": {
+    en: "the package's repository is on GitHub: work with it there",
+    ja: "この作業パッケージのリポジトリは GitHub にあります。GitHub で操作してください",
+  },
+  "pulls.leadOnly": { en: "only the contract's lead may {what}", ja: "{what}ことができるのは契約のリーダーだけです" },
+  "pulls.livesOnGitHub": {
+    en: "pull request #{number} lives on GitHub: {what} there",
+    ja: "プルリクエスト #{number} は GitHub にあります。GitHub で{what}ください",
+  },
+  "pulls.toReview": { en: "review pull requests", ja: "プルリクエストをレビューする" },
+  "pulls.toMerge": { en: "merge pull requests", ja: "プルリクエストをマージする" },
+  "pulls.engineerOpens": {
+    en: "only the package's engineer opens pull requests",
+    ja: "プルリクエストを作成できるのは作業パッケージのエンジニアだけです",
+  },
+  "pulls.noWorkspace": {
+    en: "the package has no workspace to open a pull request from",
+    ja: "この作業パッケージには、プルリクエストの元になるワークスペースがありません",
+  },
+  "pulls.checkingOut": {
+    en: "the workspace's code is still being checked out; try again in a moment",
+    ja: "ワークスペースのコードをまだ取得中です。少し待ってからやり直してください",
+  },
+  "pulls.workspaceStopped": {
+    en: "workspace is {state}: start it so that Azusa can read its fork",
+    ja: "ワークスペースの状態が「{state}」です。フォークを読めるように起動してください",
+  },
+  "pulls.alreadyOpen": {
+    en: "pull request #{number} is already open for this branch",
+    ja: "このブランチにはすでにプルリクエスト #{number} があります",
+  },
+  "pulls.state": { en: "pull request is {state}", ja: "プルリクエストは{state}です" },
+  "pulls.notMergeable": {
+    en: "pull request needs {required} approval(s) of its current head and no open change request; it has {approvals}",
+    ja: "マージには最新のコミットへの承認が {required} 件必要で、未解決の修正依頼がないことが条件です（現在の承認は {approvals} 件）",
+  },
+  "pulls.beingMerged": {
+    en: "the pull request is being merged by another request",
+    ja: "このプルリクエストは別の操作でマージ中です",
+  },
+  "pulls.headMoved": {
+    en: "the pull request's head moved; review it again",
+    ja: "プルリクエストに新しいコミットが追加されました。もう一度レビューしてください",
+  },
+  "pulls.conflict": { en: "merge conflict in {files}", ja: "{files} でマージの競合が起きています" },
+  "pulls.baseMoved": {
+    en: "the default branch moved during the merge; try again",
+    ja: "マージ中にデフォルトブランチが更新されました。やり直してください",
+  },
+  "pull.open": { en: "open", ja: "レビュー待ち" },
+  "pull.merged": { en: "merged", ja: "マージ済み" },
+  "pull.closed": { en: "closed", ja: "クローズ" },
+  "workspace.provisioning": { en: "provisioning", ja: "準備中" },
+  "workspace.running": { en: "running", ja: "稼働中" },
+  "workspace.stopped": { en: "stopped", ja: "停止中" },
+  "workspace.failed": { en: "failed", ja: "失敗" },
+  "workspace.destroyed": { en: "destroyed", ja: "破棄済み" },
+
+  // Accounts, invitations and API keys.
+  "accounts.engineersList": { en: "engineers do not list users", ja: "エンジニアはユーザーの一覧を見られません" },
+  "accounts.operatorsCreated": {
+    en: "operators are created from the command line or by invitation",
+    ja: "運用担当はコマンドラインか招待で作成します",
+  },
+  "accounts.emailTaken": { en: "an account for {email} already exists", ja: "{email} のアカウントはすでにあります" },
+  "accounts.apiKeyInvites": { en: "API keys cannot invite people", ja: "API キーでは招待できません" },
+  "accounts.cannotInvite": { en: "a {role} cannot invite a {invited}", ja: "{role}は{invited}を招待できません" },
+  "accounts.tenantToInvite": {
+    en: "tenantId is required to invite a {role}",
+    ja: "{role}を招待するにはテナントの指定が必要です",
+  },
+  "accounts.tenantRequired": { en: "required for role {role}", ja: "{role}にはテナントの指定が必要です" },
+  "accounts.tenantForRole": { en: "tenantId is required for role {role}", ja: "{role}にはテナントの指定が必要です" },
+  "accounts.officeRole": {
+    en: "a {role} belongs to the satellite office, not to a tenant",
+    ja: "{role}はテナントではなくサテライトオフィスに所属します",
+  },
+  "accounts.tenantEmpty": { en: "must be empty for role {role}", ja: "{role}にはテナントを指定できません" },
+  "accounts.manageInvitations": {
+    en: "only operators and contractors manage invitations",
+    ja: "招待を管理できるのは運用担当と元請担当だけです",
+  },
+  "accounts.invitationState": { en: "invitation is {state}", ja: "この招待は{state}です" },
+  "accounts.operatorsChangeRoles": { en: "only operators change roles", ja: "役割を変更できるのは運用担当だけです" },
+  "accounts.lastOperator": {
+    en: "the last operator cannot be given another role",
+    ja: "最後の運用担当の役割は変更できません",
+  },
+  "invitation.pending": { en: "pending", ja: "未承諾" },
+  "invitation.accepted": { en: "accepted", ja: "承諾済み" },
+  "invitation.revoked": { en: "revoked", ja: "取り消し済み" },
+  "invitation.expired": { en: "expired", ja: "期限切れ" },
+  "apiKeys.contractorsOnly": { en: "only contractors hold API keys", ja: "API キーを持てるのは元請担当だけです" },
+  "apiKeys.signIn": {
+    en: "an API key cannot manage API keys; sign in",
+    ja: "API キーでは API キーを管理できません。サインインしてください",
+  },
+
+  // Task batches (data entry).
+  "tasks.leadDecides": {
+    en: "only a lead named on the contract decides a disputed item",
+    ja: "食い違いのある項目を決められるのは契約のリーダーだけです",
+  },
+  "tasks.noEngineer": { en: "no engineer with this id", ja: "この ID のエンジニアはいません" },
+  "tasks.busy": {
+    en: "too many keyers are taking items at once; try again",
+    ja: "同時に項目を取っている入力者が多すぎます。やり直してください",
+  },
+  "tasks.notDisputed": { en: "the item is {state}, not disputed", ja: "この項目は{state}で、食い違いはありません" },
+  "item.open": { en: "open", ja: "未確定" },
+  "item.agreed": { en: "agreed", ja: "一致" },
+  "item.disputed": { en: "disputed", ja: "食い違いあり" },
+  "item.adjudicated": { en: "adjudicated", ja: "裁定済み" },
+  "tasks.perPerson": {
+    en: "per-person figures are shown to the person and to the contract's leads only",
+    ja: "個人別の数値を見られるのは本人と契約のリーダーだけです",
+  },
+  "tasks.oneField": { en: "a batch needs at least one field", ja: "バッチには 1 つ以上の項目が必要です" },
+  "tasks.manyFields": { en: "at most {n} fields", ja: "項目は {n} 個までです" },
+  "tasks.secondField": { en: "a second field named {name}", ja: "「{name}」という項目が重複しています" },
+  "tasks.needsChoices": { en: "a choice field needs its choices", ja: "選択式の項目には選択肢が必要です" },
+  "tasks.onlyChoice": { en: "only a choice field has choices", ja: "選択肢を持てるのは選択式の項目だけです" },
+  "tasks.corporateOnly": {
+    en: "only an invoice_number field takes corporateOnly",
+    ja: "corporateOnly を指定できるのは登録番号（invoice_number）の項目だけです",
+  },
+  "tasks.contractorOnly": {
+    en: "only a contractor of the tenant manages its task batches",
+    ja: "タスクバッチを管理できるのはテナントの元請担当だけです",
+  },
+  "tasks.notCsv": { en: "not a CSV file: {reason}", ja: "CSV ファイルとして読めません: {reason}" },
+  "tasks.manyItems": { en: "a CSV brings at most {n} items at once", ja: "1 回の CSV で取り込めるのは {n} 件までです" },
+  "tasks.noRows": { en: "the file has a header but no rows", ja: "見出し行の後に行がありません" },
+  "tasks.unknownColumn": {
+    en: "column {n} ({name}) is not a field of the batch",
+    ja: "{n} 列目（{name}）はこのバッチの項目ではありません",
+  },
+  "tasks.individualNumber": {
+    en: "column {n} ({name}) is an individual number, which is not imported",
+    ja: "{n} 列目（{name}）はマイナンバーのため、取り込みません",
+  },
+  "tasks.columnTwice": { en: "a column is named twice", ja: "同じ名前の列が 2 つあります" },
 } as const satisfies Record<string, { en: string; ja: string }>;
 
 export type MessageId = keyof typeof catalogue;

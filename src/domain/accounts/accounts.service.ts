@@ -5,7 +5,8 @@ import type { CredentialStore } from "../../auth/credentials.ts";
 import { type Db, preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
 import { type Actor, type Role, tenantRoles } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidWith, notFound } from "../../kernel/errors.ts";
+import { codeOf, roleCode, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
 export interface User {
@@ -112,7 +113,7 @@ export function createAccountService({
   function scopeUsers(actor: Actor) {
     let q = db.selectFrom("user").select(userColumns);
     if (actor.kind === "user" && actor.role !== "operator") {
-      if (actor.role === "engineer") throw forbidden("engineers do not list users");
+      if (actor.role === "engineer") throw forbidden(text("accounts.engineersList"));
       q = q.where("tenantId", "=", actor.tenantId ?? "");
     }
     return q;
@@ -121,9 +122,9 @@ export function createAccountService({
   return {
     /** Creates an operator directly: how the first account comes to be (`azusa admin create`). */
     async createOperator(actor: Actor, input: { email: string; name: string; password: string }): Promise<User> {
-      if (actor.kind === "user") throw forbidden("operators are created from the command line or by invitation");
+      if (actor.kind === "user") throw forbidden(text("accounts.operatorsCreated"));
       const email = input.email.toLowerCase();
-      if (await emailTaken(email)) throw new AppError("CONFLICT", `an account for ${email} already exists`);
+      if (await emailTaken(email)) throw fail("CONFLICT", text("accounts.emailTaken", { email }));
       const { id } = await credentials.createUser(
         { ...input, email, role: "operator", tenantId: null },
         {
@@ -136,9 +137,9 @@ export function createAccountService({
 
     async invite(actor: Actor, input: { email: string; role: Role; tenantId?: string | null }) {
       if (actor.kind !== "user") throw forbidden();
-      if (actor.via === "api_key") throw forbidden("API keys cannot invite people");
+      if (actor.via === "api_key") throw forbidden(text("accounts.apiKeyInvites"));
       if (!mayInvite[actor.role].includes(input.role)) {
-        throw forbidden(`a ${actor.role} cannot invite a ${input.role}`);
+        throw forbidden(text("accounts.cannotInvite", { role: roleCode(actor.role), invited: roleCode(input.role) }));
       }
       const email = input.email.toLowerCase();
       let tenantId: string | null = null;
@@ -147,17 +148,21 @@ export function createAccountService({
         if (actor.role !== "operator" && input.tenantId && input.tenantId !== actor.tenantId) throw notFound("tenant");
         tenantId = actor.role === "operator" ? (input.tenantId ?? null) : actor.tenantId;
         if (!tenantId) {
-          throw new AppError("VALIDATION", `tenantId is required to invite a ${input.role}`, {
-            fields: [{ path: "tenantId", message: `required for role ${input.role}` }],
-          });
+          throw invalidWith(
+            text("accounts.tenantToInvite", { role: roleCode(input.role) }),
+            "tenantId",
+            text("accounts.tenantRequired", { role: roleCode(input.role) }),
+          );
         }
         if (!(await tenantExists(tenantId))) throw notFound("tenant");
       } else if (input.tenantId) {
-        throw new AppError("VALIDATION", `a ${input.role} belongs to the satellite office, not to a tenant`, {
-          fields: [{ path: "tenantId", message: `must be empty for role ${input.role}` }],
-        });
+        throw invalidWith(
+          text("accounts.officeRole", { role: roleCode(input.role) }),
+          "tenantId",
+          text("accounts.tenantEmpty", { role: roleCode(input.role) }),
+        );
       }
-      if (await emailTaken(email)) throw new AppError("CONFLICT", `an account for ${email} already exists`);
+      if (await emailTaken(email)) throw fail("CONFLICT", text("accounts.emailTaken", { email }));
       const token = randomBytes(32).toString("base64url");
       const at = now();
       const row: InvitationRow = {
@@ -187,7 +192,7 @@ export function createAccountService({
 
     async listInvitations(actor: Actor): Promise<Invitation[]> {
       if (actor.kind !== "user" || (actor.role !== "operator" && actor.role !== "contractor")) {
-        throw forbidden("only operators and contractors manage invitations");
+        throw forbidden(text("accounts.manageInvitations"));
       }
       let q = db.selectFrom("invitation").selectAll().orderBy("created_at", "desc");
       if (actor.role === "contractor") q = q.where("tenant_id", "=", actor.tenantId ?? "");
@@ -198,7 +203,8 @@ export function createAccountService({
       const visible = await this.listInvitations(actor);
       const inv = visible.find((i) => i.id === id);
       if (!inv) throw notFound("invitation");
-      if (inv.status !== "pending") throw new AppError("INVALID_STATE", `invitation is ${inv.status}`);
+      if (inv.status !== "pending")
+        throw fail("INVALID_STATE", text("accounts.invitationState", { state: codeOf("invitation", inv.status) }));
       await db.transaction().execute(async (trx) => {
         await trx.updateTable("invitation").set({ revoked_at: now().toISOString() }).where("id", "=", id).execute();
         await audit.record(actor, "invitation.revoked", `invitation:${id}`, {}, { tenantId: inv.tenantId, trx });
@@ -214,7 +220,8 @@ export function createAccountService({
         .executeTakeFirst();
       if (!row) throw notFound("invitation");
       const inv = toInvitation(row, now());
-      if (inv.status !== "pending") throw new AppError("INVALID_STATE", `invitation is ${inv.status}`);
+      if (inv.status !== "pending")
+        throw fail("INVALID_STATE", text("accounts.invitationState", { state: codeOf("invitation", inv.status) }));
       const actorFor = (id: string): Actor => ({
         kind: "user",
         userId: id,
@@ -235,9 +242,13 @@ export function createAccountService({
               .where("id", "=", row.id)
               .where("accepted_at", "is", null)
               .executeTakeFirst();
-            if (Number(claimed.numUpdatedRows) !== 1) throw new AppError("INVALID_STATE", "invitation is accepted");
+            if (Number(claimed.numUpdatedRows) !== 1)
+              throw fail(
+                "INVALID_STATE",
+                text("accounts.invitationState", { state: codeOf("invitation", "accepted") }),
+              );
             if (await emailTaken(row.email, trx)) {
-              throw new AppError("CONFLICT", `an account for ${row.email} already exists`);
+              throw fail("CONFLICT", text("accounts.emailTaken", { email: row.email }));
             }
           },
           after: (trx, user) =>
@@ -264,20 +275,22 @@ export function createAccountService({
 
     /** Changes a user's role (operators only); the user's sessions end so the new role applies at once. */
     async changeRole(actor: Actor, id: string, input: { role: Role; tenantId?: string | null }): Promise<User> {
-      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators change roles");
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("accounts.operatorsChangeRoles"));
       const before = await this.get(actor, id);
       const tenantId = tenantRoles.includes(input.role) ? (input.tenantId ?? before.tenantId) : null;
       if (tenantRoles.includes(input.role)) {
         if (!tenantId) {
-          throw new AppError("VALIDATION", `tenantId is required for role ${input.role}`, {
-            fields: [{ path: "tenantId", message: `required for role ${input.role}` }],
-          });
+          throw invalidWith(
+            text("accounts.tenantForRole", { role: roleCode(input.role) }),
+            "tenantId",
+            text("accounts.tenantRequired", { role: roleCode(input.role) }),
+          );
         }
         if (!(await tenantExists(tenantId))) throw notFound("tenant");
       }
       if (before.role === "operator" && input.role !== "operator") {
         const operators = await db.selectFrom("user").select("id").where("role", "=", "operator").execute();
-        if (operators.length <= 1) throw new AppError("CONFLICT", "the last operator cannot be given another role");
+        if (operators.length <= 1) throw fail("CONFLICT", text("accounts.lastOperator"));
       }
       // The new role and the end of what the old one granted (API keys, contracts led) land with
       // their audit event in one transaction; then the user's sessions end.

@@ -2,11 +2,12 @@
 import type { ApiKeySummary, CredentialStore } from "../../auth/credentials.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { forbidden, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
 function keyOwner(actor: Actor): string {
-  if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden("only contractors hold API keys");
-  if (actor.via === "api_key") throw forbidden("an API key cannot manage API keys; sign in");
+  if (actor.kind !== "user" || actor.role !== "contractor") throw forbidden(text("apiKeys.contractorsOnly"));
+  if (actor.via === "api_key") throw forbidden(text("apiKeys.signIn"));
   return actor.userId;
 }
 

@@ -11,8 +11,8 @@ import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { type ForkTarget, seedFork, updateFork, withForkBundle } from "../../git/fork.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
-import { type Text, text } from "../../kernel/messages.ts";
+import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { codeOf, type MessageId, type Text, text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
 import { STORE_FOLDER, type WorkspaceDriver, type WorkspaceRef } from "../../provisioner/driver.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -146,10 +146,7 @@ export function createPullService({
   }
 
   const infoOf = (r: RepositoryTable): RepositoryInfo => {
-    if (r.forge !== forge.kind)
-      throw new AppError("INVALID_STATE", "the package's repository is on GitHub: work with it there", {
-        current: r.forge,
-      });
+    if (r.forge !== forge.kind) throw fail("INVALID_STATE", text("pulls.onGitHub"), { current: r.forge });
     return { name: r.name, defaultBranch: r.default_branch };
   };
 
@@ -260,10 +257,10 @@ export function createPullService({
     return { pr, pkg };
   }
 
-  const requireLead = (actor: Actor, what: string, pr: PullRequestTable) => {
-    if (actor.kind === "user" && actor.role !== "lead") throw forbidden(`only the contract's lead may ${what}`);
+  const requireLead = (actor: Actor, what: MessageId, pr: PullRequestTable) => {
+    if (actor.kind === "user" && actor.role !== "lead") throw forbidden(text("pulls.leadOnly", { what: text(what) }));
     if (!pr.workspace_id)
-      throw new AppError("INVALID_STATE", `pull request #${pr.number} lives on GitHub: ${what} there`, {
+      throw fail("INVALID_STATE", text("pulls.livesOnGitHub", { number: pr.number, what: text(what) }), {
         current: pr.state,
       });
   };
@@ -605,8 +602,7 @@ export function createPullService({
 
     /** The engineer opens a pull request from a branch of their workspace's fork to main. */
     async open(actor: Actor, packageId: string, input: NewPullRequest): Promise<PullRequest> {
-      if (actor.kind !== "user" || actor.role !== "engineer")
-        throw forbidden("only the package's engineer opens pull requests");
+      if (actor.kind !== "user" || actor.role !== "engineer") throw forbidden(text("pulls.engineerOpens"));
       const pkg = await visiblePackage(actor, packageId);
       checkBranch(input.branch);
       // The API's schema says so too; the pages call the service directly.
@@ -620,14 +616,14 @@ export function createPullService({
         .where("state", "!=", "destroyed")
         .orderBy("created_at", "desc")
         .executeTakeFirst();
-      if (!ws) throw new AppError("INVALID_STATE", "the package has no workspace to open a pull request from");
+      if (!ws) throw fail("INVALID_STATE", text("pulls.noWorkspace"));
       const repo = await ensureRepository(packageId);
       if (!(await importFork(repo, packageId, ws.id)))
-        throw new AppError(
+        throw fail(
           "INVALID_STATE",
           ws.state === "running" && !ws.prepared_at
-            ? "the workspace's code is still being checked out; try again in a moment"
-            : `workspace is ${ws.state}: start it so that Azusa can read its fork`,
+            ? text("pulls.checkingOut")
+            : text("pulls.workspaceStopped", { state: codeOf("workspace", ws.state) }),
         );
       const head = (await forge.forkBranches(repo, ws.id)).get(input.branch);
       if (!head) throw invalid("branch", text("pulls.noBranch", { branch: input.branch }));
@@ -641,7 +637,7 @@ export function createPullService({
         .where("source_branch", "=", input.branch)
         .where("state", "=", "open")
         .executeTakeFirst();
-      if (already) throw new AppError("CONFLICT", `pull request #${already.number} is already open for this branch`);
+      if (already) throw fail("CONFLICT", text("pulls.alreadyOpen", { number: already.number }));
       const at = now().toISOString();
       const id = randomUUID();
       const number = await db.transaction().execute(async (trx) => {
@@ -721,10 +717,10 @@ export function createPullService({
     /** A lead approves, requests changes or comments, bound to the head commit it judged. */
     async review(actor: Actor, id: string, input: NewReview): Promise<PullRequest> {
       const { pr: before, pkg } = await visiblePull(actor, id);
-      requireLead(actor, "review pull requests", before);
+      requireLead(actor, "pulls.toReview", before);
       const pr = await refresh(before);
       if (pr.state !== "open")
-        throw new AppError("INVALID_STATE", `pull request is ${pr.state}`, { current: pr.state });
+        throw fail("INVALID_STATE", text("pulls.state", { state: codeOf("pull", pr.state) }), { current: pr.state });
       const comments = input.comments ?? [];
       if (comments.length) {
         const repo = await ensureRepository(pr.package_id);
@@ -801,15 +797,15 @@ export function createPullService({
     /** Merges an approved pull request into main with a merge commit; a conflict is 409 naming the files. */
     async merge(actor: Actor, id: string): Promise<PullRequest> {
       const { pr: before, pkg } = await visiblePull(actor, id);
-      requireLead(actor, "merge pull requests", before);
+      requireLead(actor, "pulls.toMerge", before);
       const pr = await refresh(before);
       const current = await view(pr, Number(pkg.required_approvals));
       if (pr.state !== "open")
-        throw new AppError("INVALID_STATE", `pull request is ${pr.state}`, { current: pr.state });
+        throw fail("INVALID_STATE", text("pulls.state", { state: codeOf("pull", pr.state) }), { current: pr.state });
       if (!current.mergeable) {
-        throw new AppError(
+        throw fail(
           "INVALID_STATE",
-          `pull request needs ${current.requiredApprovals} approval(s) of its current head and no open change request; it has ${current.approvals}`,
+          text("pulls.notMergeable", { required: current.requiredApprovals, approvals: current.approvals }),
           { current: "open", approvals: current.approvals, required: current.requiredApprovals },
         );
       }
@@ -823,10 +819,11 @@ export function createPullService({
           row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirstOrThrow();
         }
         if (row.state !== "open")
-          throw new AppError("INVALID_STATE", `pull request is ${row.state}`, { current: row.state });
-        if (row.merge_sha) throw new AppError("CONFLICT", "the pull request is being merged by another request");
-        if (row.head_sha !== pr.head_sha)
-          throw new AppError("CONFLICT", "the pull request's head moved; review it again");
+          throw fail("INVALID_STATE", text("pulls.state", { state: codeOf("pull", row.state) }), {
+            current: row.state,
+          });
+        if (row.merge_sha) throw fail("CONFLICT", text("pulls.beingMerged"));
+        if (row.head_sha !== pr.head_sha) throw fail("CONFLICT", text("pulls.headMoved"));
         const made = await forge.mergeCommit(
           repo,
           pr.head_sha,
@@ -840,7 +837,9 @@ export function createPullService({
             { files: made.conflicts },
             { tenantId: pr.tenant_id },
           );
-          throw new AppError("CONFLICT", `merge conflict in ${made.conflicts.join(", ")}`, { files: made.conflicts });
+          throw fail("CONFLICT", text("pulls.conflict", { files: made.conflicts.join(", ") }), {
+            files: made.conflicts,
+          });
         }
         // The claim: the merge commit recorded on the open pull request, by one conditional update that exactly
         // one caller wins, before the branch moves. After a crash it tells reconcile what was under way.
@@ -856,11 +855,11 @@ export function createPullService({
           .where("merge_sha", "is", null)
           .executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) {
-          throw new AppError("CONFLICT", "the pull request is being merged by another request");
+          throw fail("CONFLICT", text("pulls.beingMerged"));
         }
         if (!(await forge.advance(repo, made.sha, made.base))) {
           await releaseClaim(pr.id, made.sha);
-          throw new AppError("CONFLICT", "the default branch moved during the merge; try again");
+          throw fail("CONFLICT", text("pulls.baseMoved"));
         }
         await completeMerge(row, made.sha, actor);
       });

@@ -8,8 +8,8 @@ import { type Kysely, sql } from "kysely";
 import type { Sealer } from "../../auth/sealed.ts";
 import type { Database, TaskBatchTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
-import { text } from "../../kernel/messages.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { codeOf, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeWidth, readFieldValue, type TaskField } from "./field-values.ts";
@@ -155,7 +155,7 @@ export function createTaskEntryService({
   /** A lead named on the contract: the one who decides disputes and sees per-person figures. */
   function requireLead(actor: Actor): void {
     if (actor.kind !== "user" || actor.role !== "lead") {
-      throw forbidden("only a lead named on the contract decides a disputed item");
+      throw forbidden(text("tasks.leadDecides"));
     }
   }
 
@@ -171,7 +171,7 @@ export function createTaskEntryService({
         .where("id", "=", engineerId)
         .where("role", "=", "engineer")
         .executeTakeFirst();
-      if (!engineer) throw invalidField("engineerId", "no engineer with this id");
+      if (!engineer) throw invalidField("engineerId", text("tasks.noEngineer"));
       await db.transaction().execute(async (trx) => {
         const added = await trx
           .insertInto("task_keyer")
@@ -299,7 +299,7 @@ export function createTaskEntryService({
           });
         if (took) return answer(candidate);
       }
-      throw new AppError("CONFLICT", "too many keyers are taking items at once; try again");
+      throw fail("CONFLICT", text("tasks.busy"));
     },
 
     /** Gives back an item taken but not sent, so that another keyer may take it. */
@@ -443,7 +443,8 @@ export function createTaskEntryService({
     }> {
       const { item, batch } = await managedItem(actor, itemId);
       requireLead(actor);
-      if (item.state !== "disputed") throw new AppError("INVALID_STATE", `the item is ${item.state}, not disputed`);
+      if (item.state !== "disputed")
+        throw fail("INVALID_STATE", text("tasks.notDisputed", { state: codeOf("item", item.state) }));
       const fields = fieldsOf(batch);
       const rows = await db
         .selectFrom("task_entry")
@@ -498,7 +499,7 @@ export function createTaskEntryService({
           .where("state", "=", "disputed")
           .executeTakeFirst();
         if (Number(decided.numUpdatedRows) === 0) {
-          throw new AppError("INVALID_STATE", `the item is ${item.state}, not disputed`);
+          throw fail("INVALID_STATE", text("tasks.notDisputed", { state: codeOf("item", item.state) }));
         }
         const entries = await trx
           .selectFrom("task_entry")
@@ -538,7 +539,7 @@ export function createTaskEntryService({
       } else {
         await managedBatch(actor, batchId);
         if (actor.kind !== "user" || actor.role !== "lead") {
-          throw forbidden("per-person figures are shown to the person and to the contract's leads only");
+          throw forbidden(text("tasks.perPerson"));
         }
       }
       let q = db

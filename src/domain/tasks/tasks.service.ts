@@ -4,7 +4,8 @@ import { parse as parseCsv } from "csv-parse/sync";
 import type { Kysely } from "kysely";
 import type { Database, TaskBatchTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeWidth, type TaskField } from "./field-values.ts";
@@ -55,21 +56,21 @@ const toBatch = (r: TaskBatchTable, itemCount: number): TaskBatch => ({
 
 /** The schema's problems, each naming the field it is about. */
 function checkFields(fields: TaskField[]): void {
-  if (fields.length === 0) throw invalidField("fields", "a batch needs at least one field");
-  if (fields.length > MAX_TASK_FIELDS) throw invalidField("fields", `at most ${MAX_TASK_FIELDS} fields`);
+  if (fields.length === 0) throw invalidField("fields", text("tasks.oneField"));
+  if (fields.length > MAX_TASK_FIELDS) throw invalidField("fields", text("tasks.manyFields", { n: MAX_TASK_FIELDS }));
   const seen = new Set<string>();
   fields.forEach((field, i) => {
     const key = normalizeWidth(field.name);
-    if (seen.has(key)) throw invalidField(`fields.${i}.name`, `a second field named ${field.name}`);
+    if (seen.has(key)) throw invalidField(`fields.${i}.name`, text("tasks.secondField", { name: field.name }));
     seen.add(key);
     if (field.type === "choice" && !field.choices?.length) {
-      throw invalidField(`fields.${i}.choices`, "a choice field needs its choices");
+      throw invalidField(`fields.${i}.choices`, text("tasks.needsChoices"));
     }
     if (field.type !== "choice" && field.choices !== undefined) {
-      throw invalidField(`fields.${i}.choices`, "only a choice field has choices");
+      throw invalidField(`fields.${i}.choices`, text("tasks.onlyChoice"));
     }
     if (field.type !== "invoice_number" && field.corporateOnly !== undefined) {
-      throw invalidField(`fields.${i}.corporateOnly`, "only an invoice_number field takes corporateOnly");
+      throw invalidField(`fields.${i}.corporateOnly`, text("tasks.corporateOnly"));
     }
   });
 }
@@ -81,7 +82,7 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
 
   function requireContractor(actor: Actor): { tenantId: string; userId: string } {
     if (actor.kind !== "user" || actor.role !== "contractor" || !actor.tenantId) {
-      throw forbidden("only a contractor of the tenant manages its task batches");
+      throw forbidden(text("tasks.contractorOnly"));
     }
     return { tenantId: actor.tenantId, userId: actor.userId };
   }
@@ -177,25 +178,25 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
           to: MAX_TASK_ITEMS + 2,
         }) as string[][];
       } catch (err) {
-        throw invalidField("csv", `not a CSV file: ${(err as Error).message.split("\n")[0]}`);
+        throw invalidField("csv", text("tasks.notCsv", { reason: (err as Error).message.split("\n")[0] ?? "" }));
       }
       const [header, ...rows] = records;
-      if (!header) throw invalidField("csv", "the file is empty");
+      if (!header) throw invalidField("csv", text("wbs.fileEmpty"));
       if (rows.length > MAX_TASK_ITEMS) {
-        throw new AppError("PAYLOAD_TOO_LARGE", `a CSV brings at most ${MAX_TASK_ITEMS} items at once`);
+        throw fail("PAYLOAD_TOO_LARGE", text("tasks.manyItems", { n: MAX_TASK_ITEMS }));
       }
-      if (rows.length === 0) throw invalidField("csv", "the file has a header but no rows");
+      if (rows.length === 0) throw invalidField("csv", text("tasks.noRows"));
       const byName = new Map(fields.map((f) => [normalizeWidth(f.name), f]));
       const names = header.map((h) => normalizeWidth(h));
       names.forEach((name, i) => {
         const field = byName.get(name);
-        if (!field) throw invalidField("csv", `column ${i + 1} (${header[i]}) is not a field of the batch`);
+        if (!field) throw invalidField("csv", text("tasks.unknownColumn", { n: i + 1, name: header[i] ?? "" }));
         // Individual numbers are keyed on the entry form, never imported in clear.
         if (field.type === "individual_number") {
-          throw invalidField("csv", `column ${i + 1} (${header[i]}) is an individual number, which is not imported`);
+          throw invalidField("csv", text("tasks.individualNumber", { n: i + 1, name: header[i] ?? "" }));
         }
       });
-      if (new Set(names).size !== names.length) throw invalidField("csv", "a column is named twice");
+      if (new Set(names).size !== names.length) throw invalidField("csv", text("tasks.columnTwice"));
 
       const now = new Date().toISOString();
       return db.transaction().execute(async (trx) => {
