@@ -1,7 +1,6 @@
 // Port forwarding and signals through the SSH gateway: `ssh -L` reaches a server listening on the
 // workspace's own localhost when the template lists it, nothing else; a client's signal ends a command.
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { connect } from "node:net";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,17 +10,8 @@ import {
   ssh2Login,
   forwardEvent as waitForEvent,
 } from "./support/gateway-world.ts";
-import type { Client } from "./support/harness.ts";
-import { run } from "./support/ssh-client.ts";
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { type Client, freePort } from "./support/harness.ts";
+import { holdingForwards, run } from "./support/ssh-client.ts";
 
 /** Connects to a local port, sends `request`, and resolves with all it got back, or the error. */
 function exchange(port: number, request: string): Promise<{ reply: string } | { error: string }> {
@@ -45,22 +35,8 @@ describe("SSH port forwarding and signals", () => {
   const forwardEvent = (match: (e: ForwardEvent) => boolean) => waitForEvent(operator, match);
 
   /** An ssh connection holding `forwards` (-L specs), resolved once its listeners are up. */
-  const forwarding = async (forwards: string[]) => {
-    const child = spawn("ssh", [
-      ...args(["-o", "ExitOnForwardFailure=yes", ...forwards.flatMap((f) => ["-L", f])]),
-      "echo ready; exec sleep 600",
-    ]) as ChildProcessWithoutNullStreams;
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    // OpenSSH binds local forwards before it opens the session, so "ready" means they listen.
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.once("data", () => resolve());
-      child.once("close", (code) => reject(new Error(`ssh ended (${code}): ${stderr}`)));
-    });
-    return child;
-  };
+  const forwarding = (forwards: string[]) =>
+    holdingForwards(args(["-o", "ExitOnForwardFailure=yes", ...forwards.flatMap((f) => ["-L", f])]));
 
   beforeAll(async () => {
     world = await oneWorkspaceWorld(new Docker(), {

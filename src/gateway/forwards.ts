@@ -21,7 +21,7 @@ import {
   type ListenRequest,
   listenRefusal,
   RESTRICTED_FORWARDS,
-  relayScript,
+  relayCommand,
   X11_FIRST_DISPLAY,
   X11_LAST_DISPLAY,
 } from "./policy.ts";
@@ -82,7 +82,7 @@ export async function forward(
   let relay: ExecSession;
   try {
     relay = await exec(target, {
-      cmd: ["/bin/sh", "-c", relayScript, "azusa-forward", request.host, String(request.port)],
+      cmd: relayCommand(request.host, request.port),
       tty: false,
     });
   } catch (err) {

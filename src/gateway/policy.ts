@@ -11,15 +11,57 @@ export interface ForwardRequest {
 }
 
 /**
- * The relay a forward runs in the workspace, as `sh -c relay azusa-forward host port`: the workspace's
- * own `nc`, or bash's /dev/tcp, so it connects from inside the workspace's network namespace (where
- * its dev server listens) without any server installed there. It picks its tool as it starts.
+ * The relay in perl, run as `perl -e script -- host port`: connects, copies both ways, and when the service
+ * closes its end, writes what it sent and exits, so the client's end closes too (a server that ends its answer
+ * by closing, as HTTP/1.0 does, ends curl's connection through ssh -L or -D). The end of the client's output is
+ * passed on as a half-close; the service's answer still comes back. No single quotes: it goes through sh.
+ */
+export const perlRelay = String.raw`
+use strict; use warnings; use IO::Socket::IP; use IO::Select;
+$SIG{PIPE} = "IGNORE";
+binmode STDIN; binmode STDOUT;
+my ($host, $port) = @ARGV;
+my $s = IO::Socket::IP->new(PeerHost => $host, PeerPort => $port, Proto => "tcp")
+  or do { print STDERR "azusa: cannot connect to $host:$port: $@
+"; exit 1 };
+sub put { my ($fh, $b) = @_; while (length $b) { my $n = syswrite($fh, $b); if (!defined $n) { next if $!{EINTR}; exit 0 } substr($b, 0, $n, "") } }
+my $sel = IO::Select->new(\*STDIN, $s);
+while (1) {
+  for my $fh ($sel->can_read) {
+    my $n = sysread($fh, my $buf, 65536);
+    next if !defined $n && ($!{EINTR} || $!{EAGAIN});
+    if ($fh == $s) { exit 0 unless $n; put(\*STDOUT, $buf); next }
+    if ($n) { put($s, $buf); next }
+    $sel->remove(\*STDIN); shutdown($s, 1);
+  }
+}
+`;
+
+/**
+ * The relay a forward runs in the workspace, as `sh -c relay azusa-forward host port perl-relay`: perl (the
+ * Debian base image has it), else the workspace's own `nc`, else bash's /dev/tcp, so it connects from inside the
+ * workspace's network namespace (where its dev server listens) without any server installed there. Each ends
+ * once the service closes its end. It picks its tool as it starts.
  */
 export const relayScript = [
+  'if command -v perl >/dev/null 2>&1; then exec perl -e "$3" -- "$1" "$2"; fi',
   'if command -v nc >/dev/null 2>&1; then exec nc "$1" "$2"; fi',
-  `if [ -x /bin/bash ]; then exec /bin/bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; cat <&3 & exec cat >&3' bash "$1" "$2"; fi`,
-  "echo 'azusa: the workspace has neither nc nor bash to relay with' >&2; exit 127",
+  // bash: the client's bytes go to the service in the background (from a copy of standard input: bash gives a
+  // background command /dev/null), the service's come back in the foreground; when the service closes, all ends.
+  `if [ -x /bin/bash ]; then exec /bin/bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; exec 4<&0; cat <&4 >&3 2>/dev/null & exec 4<&-; cat <&3; kill $! 2>/dev/null; exit 0' bash "$1" "$2"; fi`,
+  "echo 'azusa: the workspace has neither perl, nc nor bash to relay with' >&2; exit 127",
 ].join("\n");
+
+/** The command that relays a forward to `host:port` from inside the workspace. */
+export const relayCommand = (host: string, port: number): string[] => [
+  "/bin/sh",
+  "-c",
+  relayScript,
+  "azusa-forward",
+  host,
+  String(port),
+  perlRelay,
+];
 
 /**
  * Chunks smaller than this on an IDE connection are the keep-alives and acknowledgements an open tab exchanges on

@@ -1,5 +1,5 @@
-// The forward relay in real workspaces: with busybox's nc, and with bash's /dev/tcp where the image has no nc
-// (the Debian base image), connecting from inside the workspace's own network namespace.
+// The forward relay in real workspaces: with busybox's nc, and with perl where the image has it (the Debian base
+// image), connecting from inside the workspace's own network namespace, and ending when the service closes.
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { ensureBaseImage, ensureTestImage } from "../../test/support/images.ts";
 import { createDockerDriver } from "../provisioner/docker-driver.ts";
 import { collect } from "../provisioner/driver.contract.ts";
 import type { WorkspaceRef } from "../provisioner/driver.ts";
-import { relayScript } from "./policy.ts";
+import { relayCommand } from "./policy.ts";
 
 const docker = new Docker();
 const tenantId = `relay-${randomBytes(4).toString("hex")}`;
@@ -22,7 +22,7 @@ async function run(ref: WorkspaceRef, cmd: string[], input = "") {
 }
 
 const relay = (ref: WorkspaceRef, host: string, port: number, input: string) =>
-  run(ref, ["/bin/sh", "-c", relayScript, "azusa-forward", host, String(port)], input);
+  run(ref, relayCommand(host, port), input);
 
 describe("forward relay", () => {
   const refs: Record<string, WorkspaceRef> = {};
@@ -46,7 +46,7 @@ describe("forward relay", () => {
     expect(res.stdout).toContain("from busybox");
   });
 
-  it("reaches a server on the workspace's localhost through bash when the image has no nc", async () => {
+  it("reaches a server on the workspace's localhost through perl, and ends when it closes", async () => {
     const ref = refs.debian as WorkspaceRef;
     expect((await run(ref, ["/bin/sh", "-c", "command -v nc || echo none"])).stdout).toBe("none\n");
     // A one-shot server (perl is in the base image) that answers the first line it reads. It says "up" once
@@ -54,8 +54,12 @@ describe("forward relay", () => {
     const serve =
       'perl -MIO::Socket::INET -e \'$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:3000", Listen => 1, ReuseAddr => 1) or die; print "up\\n"; close STDOUT; $c = $s->accept; $l = <$c>; print $c "you said $l"; close $c\' 2>/dev/null </dev/null &';
     expect((await run(ref, ["/bin/bash", "-c", serve])).stdout).toBe("up\n");
-    const res = await relay(ref, "127.0.0.1", 3000, "hello through bash\n");
-    expect(res).toMatchObject({ stdout: "you said hello through bash\n", code: 0 });
+    // The client's side stays open: the relay ends because the server closed its end, as the client's must.
+    const session = await driver.exec(ref, { cmd: relayCommand("127.0.0.1", 3000), tty: false });
+    session.stdin.write("hello through perl\n");
+    const res = await collect(session);
+    expect(res).toMatchObject({ stdout: "you said hello through perl\n", code: 0 });
+    session.stdin.end();
   });
 
   it("fails with the reason when nothing listens there", async () => {

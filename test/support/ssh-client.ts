@@ -1,6 +1,6 @@
 // Drives the real OpenSSH client (and PuTTY's plink) against Azusa's SSH gateway: key files, a
 // known_hosts file holding the gateway's host key, and one function that runs a command and collects all.
-import { execFileSync, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,4 +84,21 @@ export function sshArgs(
     ...extra,
     `${o.user}@127.0.0.1`,
   ];
+}
+
+/**
+ * `ssh` with `args` (forwards among them) running `echo ready; exec sleep 600`, resolved once it printed
+ * "ready": OpenSSH binds local forwards (-L, -D) before it opens the session, so by then they listen.
+ */
+export async function holdingForwards(args: string[]): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawn("ssh", [...args, "echo ready; exec sleep 600"]) as ChildProcessWithoutNullStreams;
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once("data", () => resolve());
+    child.once("close", (code) => reject(new Error(`ssh ended (${code}): ${stderr}`)));
+  });
+  return child;
 }
