@@ -163,6 +163,10 @@ const Env = z.object({
     .max(600)
     .default(10)
     .describe("at SIGTERM, work still unfinished after this many seconds is abandoned and the process exits (code 1)"),
+  AZUSA_TEST_PAUSE_AT: z
+    .enum(["wbs.writing", "pulls.merge.advanced", "workspaces.provisioning", "sessions.recording"])
+    .optional()
+    .describe("test-only: the process stops at this named point for good, so that a test can kill it there; unset"),
   AZUSA_WEBHOOK_LOOPBACK: z
     .enum(["on", "off"])
     .default("off")
@@ -282,6 +286,8 @@ export interface Config {
   shutdownMs: number;
   /** The IDE listener; null when off. `url` null: derived from the port it listens on. */
   ide: { port: number; url: string | null } | null;
+  /** Test-only (AZUSA_TEST_PAUSE_AT): the named point where the process stops for good; undefined in use. */
+  testPauseAt: string | undefined;
 }
 
 /** Raised when the environment holds invalid settings; `problems` lists every one of them. */
@@ -425,5 +431,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownMs: e.AZUSA_SHUTDOWN_SECONDS * 1000,
     ide:
       e.AZUSA_IDE_PORT === "off" ? null : { port: e.AZUSA_IDE_PORT, url: e.AZUSA_IDE_URL?.replace(/\/$/, "") ?? null },
+    testPauseAt: e.AZUSA_TEST_PAUSE_AT,
   };
 }

@@ -59,6 +59,7 @@ import { createApp } from "./http/app.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { createJobLock, processOwner } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
+import { pauseAt } from "./kernel/pause.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createImageKeeper } from "./provisioner/base-image.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
@@ -234,7 +235,9 @@ export function buildAzusa(
   const taskEntries = createTaskEntryService({ db: db.kysely, audit, sealer });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
-  const wbs = createWbsImportService({ db: db.kysely, audit });
+  // Test-only: a named point where the process stops for good (AZUSA_TEST_PAUSE_AT), so that a test can kill it there.
+  const pause = pauseAt(config.testPauseAt, (point) => logger.warn({ point }, "paused for a test"));
+  const wbs = createWbsImportService({ db: db.kysely, audit, pause });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
   const instance = loadInstanceId(config);
@@ -265,6 +268,7 @@ export function buildAzusa(
     workspaceFolder: async (name) => (await templates()).get(name)?.azusa.workspaceFolder ?? "/workspace",
     logger,
     scratchDir: scratchDir(config),
+    pause,
   });
   const workspaces = createWorkspaceService({
     db: db.kysely,

@@ -13,6 +13,7 @@ import { type ForkTarget, seedFork, updateFork, withForkBundle } from "../../git
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { codeOf, type MessageId, type Text, text } from "../../kernel/messages.ts";
+import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { Logger } from "../../logger.ts";
 import { STORE_FOLDER, type WorkspaceDriver, type WorkspaceRef } from "../../provisioner/driver.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -114,6 +115,8 @@ export interface PullServiceOptions {
   /** Where fork bundles are written while they are imported (under the data directory, never /tmp). */
   scratchDir: string;
   now?: () => Date;
+  /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
+  pause?: PausePoint;
 }
 
 export function createPullService({
@@ -127,6 +130,7 @@ export function createPullService({
   logger,
   scratchDir,
   now = () => new Date(),
+  pause = noPause,
 }: PullServiceOptions) {
   const system: Actor = { kind: "system", name: "forge" };
   // Repositories being made ahead of their first workspace (prepareAhead).
@@ -861,6 +865,8 @@ export function createPullService({
           await releaseClaim(pr.id, made.sha);
           throw fail("CONFLICT", text("pulls.baseMoved"));
         }
+        // The worst moment to die: main has the merge commit, the pull request is still open (settleMerges).
+        await pause("pulls.merge.advanced");
         await completeMerge(row, made.sha, actor);
       });
       // The merged main reaches the workspaces before the lead hears it is merged.

@@ -7,6 +7,7 @@ import type { Database } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, notFound } from "../../kernel/errors.ts";
 import { stateText, text } from "../../kernel/messages.ts";
+import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { WbsImportResult, WbsUpload } from "./wbs-prepare.ts";
@@ -19,10 +20,13 @@ export function createWbsImportService({
   db,
   audit,
   thread = createWbsThread(),
+  pause = noPause,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
   thread?: WbsThread;
+  /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
+  pause?: PausePoint;
 }) {
   return {
     /**
@@ -84,6 +88,8 @@ export function createWbsImportService({
             .execute();
           await yieldToLoop();
         }
+        // Half written: the worst moment to die, the packages in and their dependencies not.
+        await pause("wbs.writing");
         for (let i = 0; i < edges.length; i += 500) {
           await trx
             .insertInto("package_dependency")
