@@ -11,7 +11,8 @@ import { apiKeyFrom, sessionCookieFrom } from "../auth/credentials.ts";
 import type { AttemptLimit } from "../domain/accounts/sign-in-throttle.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import { type Actor, isRole, system } from "../kernel/actor.ts";
-import { AppError, type ErrorCode } from "../kernel/errors.ts";
+import { AppError, type ErrorCode, fail } from "../kernel/errors.ts";
+import { text } from "../kernel/messages.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { webRoutes } from "../web/web.routes.tsx";
@@ -98,7 +99,7 @@ export function createApp(deps: AppDeps) {
   const limitBody = bodyLimit({
     maxSize: deps.bodyLimit,
     onError: () => {
-      throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than ${deps.bodyLimit} bytes`);
+      throw fail("PAYLOAD_TOO_LARGE", text("error.bodyLarger", { bytes: deps.bodyLimit }));
     },
   });
   // A request that a session cookie authenticates must come from Azusa's own pages, whatever its body: browsers
@@ -125,10 +126,7 @@ export function createApp(deps: AppDeps) {
       await sameOrigin(c, next);
     } catch (err) {
       if (err instanceof HTTPException && err.status === 403) {
-        throw new AppError(
-          "FORBIDDEN",
-          "cross-site form submission refused: send JSON, or post from Azusa's own pages",
-        );
+        throw fail("FORBIDDEN", text("error.crossSite"));
       }
       throw err;
     }
@@ -150,7 +148,9 @@ export function createApp(deps: AppDeps) {
     }
     return errorResponse(c, appError);
   });
-  app.notFound((c) => errorResponse(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+  app.notFound((c) =>
+    errorResponse(c, fail("NOT_FOUND", text("error.noRoute", { method: c.req.method, path: c.req.path }))),
+  );
 
   // Liveness, readiness and metrics.
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -171,7 +171,7 @@ export function createApp(deps: AppDeps) {
   });
   app.get("/metrics", async (c) => {
     if (deps.metricsToken && !safeEqual(c.req.header("authorization") ?? "", `Bearer ${deps.metricsToken}`)) {
-      throw new AppError("UNAUTHENTICATED", "send the metrics token as Authorization: Bearer <token>");
+      throw fail("UNAUTHENTICATED", text("error.metricsToken"));
     }
     return c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType });
   });
@@ -181,7 +181,7 @@ export function createApp(deps: AppDeps) {
     // Only the endpoints Azusa uses are reachable: API keys, for one, go through /api/v1 so that
     // their rules and audit apply.
     if (!authPaths.has(c.req.path.slice("/api/auth".length))) {
-      throw new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`);
+      throw fail("NOT_FOUND", text("error.noRoute", { method: c.req.method, path: c.req.path }));
     }
     const headers = new Headers(c.req.raw.headers);
     headers.set(CLIENT_IP_HEADER, clientIp(c, deps.trustProxy));
@@ -193,7 +193,7 @@ export function createApp(deps: AppDeps) {
       const admitted = await deps.signIns.admit(ip);
       if (!admitted.ok) {
         await auditSignIn(deps.audit, c, body, new Response(null, { status: 429 }), ip);
-        const out = errorResponse(c, new AppError("RATE_LIMITED", "too many sign-in attempts; wait a minute"));
+        const out = errorResponse(c, fail("RATE_LIMITED", text("error.signInThrottled")));
         out.headers.set("retry-after", String(admitted.retryAfterSeconds));
         return out;
       }
@@ -231,7 +231,7 @@ export function createApp(deps: AppDeps) {
     c.set("actor", actor);
     c.set("principal", principal);
     if (!actor && !isPublicApiPath(c.req.path)) {
-      throw new AppError("UNAUTHENTICATED", "sign in first, or send an API key in x-api-key");
+      throw fail("UNAUTHENTICATED", text("error.signInOrKey"));
     }
     await next();
   };

@@ -939,6 +939,112 @@ export const catalogue = {
     ja: "{n} 列目（{name}）はマイナンバーのため、取り込みません",
   },
   "tasks.columnTwice": { en: "a column is named twice", ja: "同じ名前の列が 2 つあります" },
+
+  // Workspaces and their files.
+  "workspaces.operatorsList": {
+    en: "only operators list workspaces",
+    ja: "ワークスペースの一覧を見られるのは運用担当だけです",
+  },
+  "workspaces.engineerStarts": {
+    en: "only the package's engineer starts its workspace",
+    ja: "ワークスペースを起動できるのは作業パッケージのエンジニアだけです",
+  },
+  "workspaces.accessEnded": {
+    en: "the package is {state}: its engineer's access to the workspace has ended",
+    ja: "作業パッケージは{state}です。エンジニアのワークスペースへのアクセスは終了しました",
+  },
+  "workspaces.onlyStoppedStarts": {
+    en: "workspace is {state}: only a stopped workspace starts",
+    ja: "ワークスペースの状態が「{state}」です。起動できるのは停止中のワークスペースだけです",
+  },
+  "workspaces.whoStops": {
+    en: "only the package's engineer, the contract's lead or an operator stops a workspace",
+    ja: "ワークスペースを停止できるのは作業パッケージのエンジニア、契約のリーダー、運用担当だけです",
+  },
+  "workspaces.onlyRunningStops": {
+    en: "workspace is {state}: only a running workspace stops",
+    ja: "ワークスペースの状態が「{state}」です。停止できるのは稼働中のワークスペースだけです",
+  },
+  "workspaces.whoDestroys": {
+    en: "only operators and the contract's lead destroy workspaces",
+    ja: "ワークスペースを破棄できるのは運用担当と契約のリーダーだけです",
+  },
+  "workspaces.state": { en: "workspace is {state}", ja: "ワークスペースの状態が「{state}」です" },
+  "files.nul": { en: "contains a NUL byte", ja: "NUL 文字が含まれています" },
+  "files.dotDot": { en: "must not contain '..'", ja: "「..」は使えません" },
+  "files.outside": {
+    en: "must be inside the workspace folder {folder}",
+    ja: "ワークスペースのフォルダ {folder} の中を指定してください",
+  },
+  "files.folder": {
+    en: "names the workspace folder, not a file",
+    ja: "ファイルではなくワークスペースのフォルダを指しています",
+  },
+  "files.tooLarge": { en: "is larger than {bytes} bytes", ja: "{bytes} バイトを超えています" },
+
+  // GitHub and webhooks.
+  "github.contractorsOnly": {
+    en: "only the tenant's contractors manage its GitHub settings",
+    ja: "GitHub の設定を管理できるのはテナントの元請担当だけです",
+  },
+  "github.leadSetsUp": {
+    en: "only the contract's lead sets up repositories",
+    ja: "リポジトリを用意できるのは契約のリーダーだけです",
+  },
+  "github.noOrganization": {
+    en: "the tenant has no GitHub organization: a contractor sets it first",
+    ja: "テナントに GitHub の組織が設定されていません。先に元請担当が設定してください",
+  },
+  "github.hasRepository": {
+    en: "the package already has a repository ({forge})",
+    ja: "この作業パッケージにはすでにリポジトリがあります（{forge}）",
+  },
+  "webhooks.contractorOnly": {
+    en: "only a contractor of the tenant manages its webhooks",
+    ja: "Webhook を管理できるのはテナントの元請担当だけです",
+  },
+  "webhooks.notUrl": { en: "is not a URL", ja: "URL として読めません" },
+  "webhooks.credentials": {
+    en: "must not carry credentials; the signature authenticates",
+    ja: "認証情報は含めないでください（署名で認証します）",
+  },
+  "webhooks.local": { en: "must not point at this machine", ja: "このマシンを指す URL は使えません" },
+  "webhooks.https": {
+    en: "must be https:// (plain http only to this machine)",
+    ja: "https:// にしてください（http はこのマシン宛てだけです）",
+  },
+  "webhooks.public": { en: "must point at a public address: {why}", ja: "公開アドレスを指定してください: {why}" },
+  "wbs.whoImports": {
+    en: "only the contract's contractor or lead imports its WBS",
+    ja: "WBS を取り込めるのは契約の元請担当かリーダーだけです",
+  },
+  "availability.ownOnly": {
+    en: "availability is the engineer's own statement; only they change it",
+    ja: "稼働可能時間はエンジニア本人の申告です。変更できるのは本人だけです",
+  },
+
+  // Requests as such.
+  "error.bodyLarger": {
+    en: "request body is larger than {bytes} bytes",
+    ja: "送信内容が {bytes} バイトを超えています",
+  },
+  "error.crossSite": {
+    en: "cross-site form submission refused: send JSON, or post from Azusa's own pages",
+    ja: "別のサイトからのフォーム送信は受け付けません。JSON で送るか、Azusa のページから送信してください",
+  },
+  "error.noRoute": { en: "no route for {method} {path}", ja: "{method} {path} に対応する機能はありません" },
+  "error.metricsToken": {
+    en: "send the metrics token as Authorization: Bearer <token>",
+    ja: "メトリクスのトークンを Authorization: Bearer <token> として送ってください",
+  },
+  "error.signInThrottled": {
+    en: "too many sign-in attempts; wait a minute",
+    ja: "サインインの試行が多すぎます。1 分待ってからやり直してください",
+  },
+  "error.signInOrKey": {
+    en: "sign in first, or send an API key in x-api-key",
+    ja: "先にサインインするか、x-api-key に API キーを付けて送ってください",
+  },
 } as const satisfies Record<string, { en: string; ja: string }>;
 
 export type MessageId = keyof typeof catalogue;

@@ -161,7 +161,7 @@ export function createAvailabilityService({
     async put(actor: Actor, id: string, input: AvailabilityInput): Promise<Availability> {
       mayRead(actor, id);
       if (actor.kind === "user" && actor.userId !== id) {
-        throw forbidden("availability is the engineer's own statement; only they change it");
+        throw forbidden(text("availability.ownOnly"));
       }
       await engineer(id);
       const rows = rowsOf(input);

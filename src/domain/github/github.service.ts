@@ -8,7 +8,8 @@ import type { Database, PullRequestTable } from "../../db/schema.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { createGithubForge, type GithubApi, githubClient } from "../../git/github-forge.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { PackageService } from "../packages/packages.service.ts";
@@ -66,8 +67,7 @@ export interface GithubServiceOptions {
   now?: () => Date;
 }
 
-const invalid = (path: string, message: string) =>
-  new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
+const invalid = (path: string, message: Text | string) => invalidField(path, message);
 
 export function createGithubService({
   db,
@@ -84,7 +84,7 @@ export function createGithubService({
 
   function requireContractorOf(actor: Actor, tenantId: string) {
     if (actor.kind !== "user" || actor.tenantId !== tenantId) throw notFound("tenant");
-    if (actor.role !== "contractor") throw forbidden("only the tenant's contractors manage its GitHub settings");
+    if (actor.role !== "contractor") throw forbidden(text("github.contractorsOnly"));
   }
 
   const storedRow = (tenantId: string) =>
@@ -361,17 +361,15 @@ export function createGithubService({
         .where("work_package.id", "=", packageId)
         .executeTakeFirst();
       if (!pkg) throw notFound("package");
-      if (actor.kind !== "user" || actor.role !== "lead")
-        throw forbidden("only the contract's lead sets up repositories");
+      if (actor.kind !== "user" || actor.role !== "lead") throw forbidden(text("github.leadSetsUp"));
       const settings = await settingsRow(pkg.tenant_id);
-      if (!settings)
-        throw new AppError("INVALID_STATE", "the tenant has no GitHub organization: a contractor sets it first");
+      if (!settings) throw fail("INVALID_STATE", text("github.noOrganization"));
       const existing = await db
         .selectFrom("repository")
         .select("forge")
         .where("package_id", "=", packageId)
         .executeTakeFirst();
-      if (existing) throw new AppError("CONFLICT", `the package already has a repository (${existing.forge})`);
+      if (existing) throw fail("CONFLICT", text("github.hasRepository", { forge: existing.forge }));
       const forge = createGithubForge({
         organization: settings.organization,
         octokit: client(settings.token),

@@ -6,6 +6,7 @@ import { type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
 import type { Database, Executor, NotificationTable, WebhookDeliveryTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { checkReceiverUrl, postToReceiver, type ReceiverPolicy } from "./receiver-address.ts";
@@ -113,7 +114,7 @@ export function createNotificationService({
 
   function requireContractor(actor: Actor): { userId: string; tenantId: string } {
     if (actor.kind !== "user" || actor.role !== "contractor" || !actor.tenantId) {
-      throw forbidden("only a contractor of the tenant manages its webhooks");
+      throw forbidden(text("webhooks.contractorOnly"));
     }
     return { userId: actor.userId, tenantId: actor.tenantId };
   }
@@ -360,7 +361,7 @@ export function createNotificationService({
     async createWebhook(actor: Actor, input: { url: string; secret: string }): Promise<Webhook> {
       const { userId, tenantId } = requireContractor(actor);
       const url = checkReceiverUrl(input.url, policy);
-      if (input.secret.length < 32) throw invalidField("secret", "must be at least 32 characters");
+      if (input.secret.length < 32) throw invalidField("secret", text("issue.shortString", { n: 32 }));
       const id = randomUUID();
       const row = {
         id,

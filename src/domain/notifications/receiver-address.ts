@@ -5,6 +5,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { BlockList, isIP } from "node:net";
 import { invalidField } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 
 const loopback = new BlockList();
 loopback.addSubnet("127.0.0.0", 8, "ipv4");
@@ -67,19 +68,18 @@ export function checkReceiverUrl(raw: string, policy: ReceiverPolicy): string {
   try {
     url = new URL(raw);
   } catch {
-    throw invalidField("url", "is not a URL");
+    throw invalidField("url", text("webhooks.notUrl"));
   }
-  if (url.username || url.password)
-    throw invalidField("url", "must not carry credentials; the signature authenticates");
+  if (url.username || url.password) throw invalidField("url", text("webhooks.credentials"));
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const local = isLocalName(host) || (isIP(host) !== 0 && loopback.check(host, isIP(host) === 4 ? "ipv4" : "ipv6"));
-  if (local && !policy.allowLoopback) throw invalidField("url", "must not point at this machine");
+  if (local && !policy.allowLoopback) throw invalidField("url", text("webhooks.local"));
   if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
-    throw invalidField("url", "must be https:// (plain http only to this machine)");
+    throw invalidField("url", text("webhooks.https"));
   }
   if (isIP(host) !== 0) {
     const why = refusedAddress(host, policy);
-    if (why) throw invalidField("url", `must point at a public address: ${why}`);
+    if (why) throw invalidField("url", text("webhooks.public", { why }));
   }
   return url.toString();
 }

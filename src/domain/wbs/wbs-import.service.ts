@@ -40,7 +40,7 @@ export function createWbsImportService({
         .executeTakeFirst();
       if (!contract) throw notFound("contract");
       if (actor.kind === "user" && actor.role !== "contractor" && actor.role !== "lead") {
-        throw forbidden("only the contract's contractor or lead imports its WBS");
+        throw forbidden(text("wbs.whoImports"));
       }
       const { groupRows, packageRows, edges, result } = await thread.prepare(upload, {
         contractId,

@@ -4,6 +4,7 @@ import { posix } from "node:path";
 import type { Writable } from "node:stream";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, invalidField, notFound } from "../../kernel/errors.ts";
+import { msg } from "../../kernel/messages.ts";
 import type { WorkspaceDriver } from "../../provisioner/driver.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import type { SessionAccess, Target } from "../sessions/access.ts";
@@ -79,11 +80,11 @@ export function createWorkspaceFiles({ access, driver, workspaces, audit }: Work
    * its last name. `..` is refused outright, whatever it would resolve to.
    */
   function place(folder: string, given: string, field: string): { dir: string; name: string; rel: string } {
-    if (given.includes("\0")) throw invalidField(field, "contains a NUL byte");
-    if (given.split("/").includes("..")) throw invalidField(field, "must not contain '..'");
+    if (given.includes("\0")) throw invalidField(field, msg("files.nul"));
+    if (given.split("/").includes("..")) throw invalidField(field, msg("files.dotDot"));
     const abs = posix.normalize(given.startsWith("/") ? given : posix.join(folder, given)).replace(/\/+$/, "");
     if (abs !== folder && !abs.startsWith(`${folder}/`)) {
-      throw invalidField(field, `must be inside the workspace folder ${folder}`);
+      throw invalidField(field, msg("files.outside", { folder }));
     }
     const rel = abs === folder ? "" : abs.slice(folder.length + 1);
     return { dir: posix.dirname(abs), name: posix.basename(abs), rel };
@@ -156,7 +157,7 @@ export function createWorkspaceFiles({ access, driver, workspaces, audit }: Work
     /** A file's content (at most MAX_FILE_BYTES). */
     async read(scope: FileScope, path: string): Promise<{ path: string; content: Buffer }> {
       const at = place(scope.folder, path, "path");
-      if (!at.rel) throw invalidField("path", "names the workspace folder, not a file");
+      if (!at.rel) throw invalidField("path", msg("files.folder"));
       const r = await run(scope, scripts.read, [at.dir, at.name]);
       if (r.code !== 0) throw refused(r.code, r.stderr, "path");
       return { path: at.rel, content: r.stdout };
@@ -174,8 +175,9 @@ export function createWorkspaceFiles({ access, driver, workspaces, audit }: Work
       { create = false }: { create?: boolean } = {},
     ): Promise<{ path: string; bytes: number }> {
       const at = place(scope.folder, path, "path");
-      if (!at.rel) throw invalidField("path", "names the workspace folder, not a file");
-      if (content.length > MAX_FILE_BYTES) throw invalidField("content", `is larger than ${MAX_FILE_BYTES} bytes`);
+      if (!at.rel) throw invalidField("path", msg("files.folder"));
+      if (content.length > MAX_FILE_BYTES)
+        throw invalidField("content", msg("files.tooLarge", { bytes: MAX_FILE_BYTES }));
       const r = await run(scope, scripts.save, [at.dir, at.name, create ? "new" : "replace"], content);
       if (r.code !== 0) throw refused(r.code, r.stderr, "path");
       const { workspace, tenantId } = scope.target;
@@ -192,8 +194,8 @@ export function createWorkspaceFiles({ access, driver, workspaces, audit }: Work
 
     /** Lines containing `text` (plain text, not a pattern) in the workspace's files, .git left out. */
     async search(scope: FileScope, text: string): Promise<SearchHit[]> {
-      if (!text) throw invalidField("q", "is empty");
-      if (text.length > 200) throw invalidField("q", "is longer than 200 characters");
+      if (!text) throw invalidField("q", msg("issue.required"));
+      if (text.length > 200) throw invalidField("q", msg("issue.longString", { n: 200 }));
       const r = await run(scope, scripts.search, [scope.folder, text]);
       if (r.code !== 0) throw refused(r.code, r.stderr, "q");
       return r.stdout

@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { codeOf, stateCode, text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
@@ -455,7 +456,7 @@ export function createWorkspaceService({
 
     /** Every workspace with its package and engineer, newest first; operators only (others ask per package). */
     async list(actor: Actor): Promise<(Workspace & { wbsId: string; packageTitle: string; engineerName: string })[]> {
-      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators list workspaces");
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("workspaces.operatorsList"));
       const rows = await db
         .selectFrom("workspace")
         .innerJoin("work_package", "work_package.id", "workspace.package_id")
@@ -493,19 +494,19 @@ export function createWorkspaceService({
     async start(actor: Actor, id: string): Promise<Workspace> {
       const row = await visible(actor, id);
       if (actor.kind === "user") {
-        if (actor.role !== "engineer") throw forbidden("only the package's engineer starts its workspace");
+        if (actor.role !== "engineer") throw forbidden(text("workspaces.engineerStarts"));
         const pkg = await db
           .selectFrom("work_package")
           .select("state")
           .where("id", "=", row.package_id)
           .executeTakeFirst();
         if (pkg?.state === "accepted" || pkg?.state === "cancelled") {
-          throw forbidden(`the package is ${pkg.state}: its engineer's access to the workspace has ended`);
+          throw forbidden(text("workspaces.accessEnded", { state: stateCode(pkg.state) }));
         }
       }
       const ref = refOf(row);
       if (!ref || (row.state !== "stopped" && row.state !== "running")) {
-        throw new AppError("INVALID_STATE", `workspace is ${row.state}: only a stopped workspace starts`, {
+        throw fail("INVALID_STATE", text("workspaces.onlyStoppedStarts", { state: codeOf("workspace", row.state) }), {
           current: row.state,
         });
       }
@@ -529,14 +530,14 @@ export function createWorkspaceService({
      */
     async stop(actor: Actor, id: string): Promise<Workspace> {
       if (actor.kind === "user" && actor.role === "contractor") {
-        throw forbidden("only the package's engineer, the contract's lead or an operator stops a workspace");
+        throw forbidden(text("workspaces.whoStops"));
       }
       // A checkout in progress finishes first: stopping under it would fail the workspace.
       await checkoutDone(await visible(actor, id));
       const row = await visible(actor, id);
       const ref = refOf(row);
       if (!ref || (row.state !== "running" && row.state !== "stopped")) {
-        throw new AppError("INVALID_STATE", `workspace is ${row.state}: only a running workspace stops`, {
+        throw fail("INVALID_STATE", text("workspaces.onlyRunningStops", { state: codeOf("workspace", row.state) }), {
           current: row.state,
         });
       }
@@ -720,9 +721,11 @@ export function createWorkspaceService({
       await checkoutDone(await visible(actor, id));
       const row = await visible(actor, id);
       if (actor.kind === "user" && actor.role !== "operator" && actor.role !== "lead")
-        throw forbidden("only operators and the contract's lead destroy workspaces");
+        throw forbidden(text("workspaces.whoDestroys"));
       if (row.state === "provisioning" || row.state === "destroyed") {
-        throw new AppError("INVALID_STATE", `workspace is ${row.state}`, { current: row.state });
+        throw fail("INVALID_STATE", text("workspaces.state", { state: codeOf("workspace", row.state) }), {
+          current: row.state,
+        });
       }
       const ref = refOf(row);
       await egress?.close(row.id);
