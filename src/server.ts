@@ -51,7 +51,6 @@ import { browserTerminals } from "./gateway/browser-terminal.ts";
 import { hostKeyFingerprint, loadHostKey } from "./gateway/host-key.ts";
 import { createIdeOrigin, createIdeTokens } from "./gateway/ide-origin.ts";
 import { createIdeProxy } from "./gateway/ide-proxy.ts";
-import { createLockout } from "./gateway/lockout.ts";
 import { createSshGateway } from "./gateway/ssh-server.ts";
 import { createBuiltinForge } from "./git/builtin-forge.ts";
 import { sweepForkBundles } from "./git/fork.ts";
@@ -358,7 +357,7 @@ export function buildAzusa(
     access: sessionAccess,
     log: sessionLog,
     bridge,
-    lockout: { addresses: createLockout({ maxFailures: 20 }), accounts: createLockout({ maxFailures: 5 }) },
+    lockout: { addresses: throttle.lockout("ssh-addr", { maxFailures: 20 }), accounts: throttle.lockout("ssh-pkg") },
     hostKey: loadHostKey(config.dataDir),
     logger,
     maxSessions: config.ssh.maxSessions,

@@ -1,9 +1,11 @@
 // Sign-in attempts are limited per client address, counted in the database: every process on one database
 // shares the count, and the window slides (an attempt counts for exactly a minute).
+import { rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createSignInThrottle } from "../src/domain/accounts/sign-in-throttle.ts";
 import { dialects } from "./support/databases.ts";
 import { startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { keyFile, run, sshArgs, sshHome } from "./support/ssh-client.ts";
 
 const attempt = async (t: TestAzusa) =>
   (await t.anonymous().post("/api/auth/sign-in/email", { email: "root@office.example", password: "nope-nope-nope" }))
@@ -72,6 +74,7 @@ describe.each(dialects)("sign-in throttling on %s", (dialect) => {
       expect(await lockout.locked("a")).toBe(false);
       expect(await lockout.fail("a")).toEqual(["a"]);
       expect(await lockout.locked("a")).toBe(true);
+      expect(await lockout.locked("b")).toBe(false);
       await lockout.clear("a"); // a success forgets failures, not a lock in force
       expect(await lockout.locked("a")).toBe(true);
       now += 120_000;
@@ -92,6 +95,46 @@ describe("several processes on one PostgreSQL", () => {
     } finally {
       await b.stop();
       await a.stop();
+    }
+  });
+
+  it("count SSH login failures together: a package guessed at through both gateways is locked on either", async () => {
+    const a = await startTestAzusa({ dialect: "postgres" });
+    const b = await startTestAzusa({ alongside: a });
+    const home = sshHome(a.running.azusa.sshGateway.hostPublicKey, a.running.sshPort);
+    writeFileSync(home.knownHosts, `[127.0.0.1]:${b.running.sshPort} ${b.running.azusa.sshGateway.hostPublicKey}\n`, {
+      flag: "a",
+    });
+    const stranger = keyFile(home.dir, "guesser");
+    const login = (t: TestAzusa) =>
+      run("ssh", [
+        ...sshArgs({ port: t.running.sshPort, key: stranger.path, knownHosts: home.knownHosts, user: "pkg-guess" }, [
+          "-o",
+          "BindAddress=127.0.3.1",
+        ]),
+        "true",
+      ]);
+    const lastRefusal = async () => {
+      const row = await a.running.azusa.db.kysely
+        .selectFrom("audit_event")
+        .select("details")
+        .where("action", "=", "ssh.refused")
+        .orderBy("seq", "desc")
+        .executeTakeFirstOrThrow();
+      return JSON.parse(row.details) as { code: string };
+    };
+    try {
+      // five failures for the package, three through one gateway and two through the other
+      for (const t of [a, b, a, b, a]) {
+        expect((await login(t)).code).toBe(255);
+        expect(await lastRefusal()).toMatchObject({ code: "unknown_key" });
+      }
+      expect((await login(b)).code).toBe(255);
+      expect(await lastRefusal()).toMatchObject({ code: "locked" });
+    } finally {
+      await b.stop();
+      await a.stop();
+      rmSync(home.dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,13 +1,13 @@
 // SSH login: public-key authentication against the engineers' registered keys, the user name picking the
 // package, lockouts per address and per account, and every refusal audited before it is answered.
 import ssh2 from "ssh2";
+import type { Lockout } from "../domain/accounts/sign-in-throttle.ts";
 import type { SessionAccess } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Bridge } from "./bridge.ts";
 import type { Principal } from "./bridge-types.ts";
-import type { Lockout } from "./lockout.ts";
 import {
   disconnectWith,
   fingerprintOf,
@@ -22,7 +22,10 @@ export interface SshLoginOptions {
   /** Where refused logins are recorded. */
   log: SessionLog;
   bridge: Pick<Bridge, "authorize">;
-  /** Failed logins per source address (looser: an office shares one address) and per account (user name). */
+  /**
+   * Failed logins per source address (looser: an office shares one address) and per account (user name), counted
+   * in the database: shared by every process on it.
+   */
   lockout: { addresses: Lockout; accounts: Lockout };
   logger: Logger;
 }
@@ -46,16 +49,17 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
     const packageId = packageFromUser(user);
     return packageId ? `pkg:${packageId}` : `user:${user}`;
   };
-  const failed = (ip: string, user: string) => {
-    const locked = [...lockout.addresses.fail(ip), ...lockout.accounts.fail(accountOf(user))];
+  const failed = async (ip: string, user: string) => {
+    const locked = [...(await lockout.addresses.fail(ip)), ...(await lockout.accounts.fail(accountOf(user)))];
     if (locked.length) logger.warn({ ip, user }, "ssh logins locked out");
   };
   /**
    * Locked out: the address, or the package for an address that has itself failed lately. A correct key from
    * an address that has not failed is never locked out, whoever guesses at the package elsewhere.
    */
-  const lockedOut = (ip: string, user: string) =>
-    lockout.addresses.locked(ip) || (lockout.accounts.locked(accountOf(user)) && lockout.addresses.failedRecently(ip));
+  const lockedOut = async (ip: string, user: string) =>
+    (await lockout.addresses.locked(ip)) ||
+    ((await lockout.accounts.locked(accountOf(user))) && (await lockout.addresses.failedRecently(ip)));
 
   function attach(client: ssh2.Connection, ip: string): SshLogin {
     let principal: Principal | undefined;
@@ -64,7 +68,7 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
     let counted = false;
     const fail = () => {
       counted = true;
-      failed(ip, user);
+      return failed(ip, user);
     };
     /** Keys offered on this connection, by fingerprint: each counts once, however often it is offered. */
     const offered = new Set<string>();
@@ -77,13 +81,13 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
       if (offered.size > MAX_KEYS_PER_CONNECTION) {
         if (tooManyKeys) return ctx.reject([], false);
         tooManyKeys = true;
-        fail();
+        await fail();
         // Written before the answer: a client told "no methods left" disconnects at once.
         await refused(ip, user, "too_many_keys", `more than ${MAX_KEYS_PER_CONNECTION} keys offered`, fingerprint);
         ctx.reject([], false);
         return client.end();
       }
-      if (lockedOut(ip, user)) {
+      if (await lockedOut(ip, user)) {
         if (first) await refused(ip, user, "locked", "too many failed logins; try again later", fingerprint);
         return ctx.reject(["publickey"]);
       }
@@ -99,7 +103,7 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
       if (!key) {
         // Every key offered counts, and every refusal is audited with the key's fingerprint.
         if (first) {
-          fail();
+          await fail();
           await refused(ip, user, "unknown_key", "the key is not registered to an engineer", fingerprint);
         }
         return ctx.reject(["publickey"]);
@@ -110,7 +114,7 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
       const publicKey = Array.isArray(parsed) ? parsed[0] : parsed;
       if (!publicKey || publicKey instanceof Error || !ctx.blob) return ctx.reject(["publickey"]);
       if (publicKey.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
-        fail();
+        await fail();
         await refused(ip, user, "bad_signature", "the signature does not verify", fingerprint);
         return ctx.reject(["publickey"]);
       }
@@ -126,14 +130,13 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
         ? await bridge.authorize(candidate)
         : ({ ok: false, code: "not_assigned", reason: `"${user}" names no package: use pkg-<package id>` } as const);
       if (!decision.ok) {
-        fail();
+        await fail();
         await refused(ip, user, decision.code, decision.reason, fingerprint);
         return ctx.reject([], false);
       }
       principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };
       // A success forgets this address's and package's failures (the other keys an agent offered first).
-      lockout.addresses.clear(ip);
-      lockout.accounts.clear(accountOf(user));
+      await Promise.all([lockout.addresses.clear(ip), lockout.accounts.clear(accountOf(user))]);
       ctx.accept();
     };
 
@@ -155,7 +158,9 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
     return {
       principal: () => principal,
       closed() {
-        if (!principal && triedKey && !counted) fail();
+        if (!principal && triedKey && !counted) {
+          fail().catch((err) => logger.warn({ ip, err: (err as Error).message }, "counting a failed ssh login"));
+        }
       },
     };
   }

@@ -2,12 +2,12 @@
 // (ssh-connection.ts) with its channels handed to the bridge; `close` ends them all, telling clients why.
 import type { AddressInfo } from "node:net";
 import ssh2 from "ssh2";
+import type { Lockout } from "../domain/accounts/sign-in-throttle.ts";
 import type { SessionAccess } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { Logger } from "../logger.ts";
 import type { Bridge } from "./bridge.ts";
 import { publicHostKey } from "./host-key.ts";
-import type { Lockout } from "./lockout.ts";
 import { serveConnection } from "./ssh-connection.ts";
 import { createSshLogin } from "./ssh-login.ts";
 import { algorithms, disconnectWith, RESTARTING } from "./ssh-protocol.ts";
