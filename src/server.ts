@@ -470,6 +470,7 @@ export function buildAzusa(
       pulls,
       workspaces,
       pool: config.warmPool > 0 ? pool : undefined,
+      tasks: taskEntries,
     }),
     bridge,
     sshGateway,

@@ -249,4 +249,64 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
       expect(t.logs.join("")).not.toContain(n);
     }
   });
+
+  it("disposes of a batch's values on the contractor's request, keeps the record and takes nothing more", async () => {
+    const path = `/api/v1/task-batches/${batchId}/disposal`;
+    expect((await as.lead.post(path, {})).status).toBe(403);
+    expect((await as.sato.post(path, {})).status).toBe(404);
+    expect((await as.otherContractor.post(path, {})).status).toBe(404);
+    expect((await (await as.contractor.get(path)).json()).disposal).toBeNull();
+
+    const res = await as.contractor.post(path, {});
+    expect(res.status).toBe(201);
+    // Three items; four entries sent; six individual numbers (four entries, two accepted values).
+    expect(await res.json()).toMatchObject({
+      batchId,
+      reason: "request",
+      items: 3,
+      entries: 4,
+      individualNumbers: 6,
+      method: expect.stringContaining("deleted"),
+      disposedBy: expect.any(String),
+    });
+    expect((await as.contractor.post(path, {})).status).toBe(409);
+    expect((await (await as.lead.get(path)).json()).disposal).toMatchObject({ items: 3, individualNumbers: 6 });
+    const csv = await as.contractor.get(`${path}.csv`);
+    expect(csv.headers.get("content-type")).toContain("text/csv");
+    const bytes = Buffer.from(await csv.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = bytes.subarray(3).toString("utf8").split("\r\n");
+    expect(lines[0]).toBe("batch_id,reason,items,entries,individual_numbers,method,disposed_by,disposed_at");
+    expect(lines[1]).toMatch(new RegExp(`^${batchId},request,3,4,6,`));
+
+    expect((await (await as.contractor.get(`/api/v1/task-batches/${batchId}/results`)).json()).items).toEqual([]);
+    expect((await (await take("sato")).json()).item).toBeNull();
+    const more = await as.contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv: "氏名\n佐藤\n" });
+    expect(more.status).toBe(409);
+    const disposed = (await auditActions()).find((e) => e.action === "task_batch.disposed");
+    expect(disposed?.details).toMatchObject({ reason: "request", items: 3, entries: 4, individualNumbers: 6 });
+    const db = t.running.azusa.db.kysely;
+    expect(await db.selectFrom("task_entry").select("id").where("batch_id", "=", batchId).execute()).toEqual([]);
+    expect(await db.selectFrom("task_item").select("id").where("batch_id", "=", batchId).execute()).toEqual([]);
+  });
+
+  it("disposes of a batch whose retention has ended on the daily schedule, and of no other", async () => {
+    const contractId = (await (await as.contractor.get(`/api/v1/task-batches/${batchId}`)).json()).contractId;
+    const create = (retentionUntil: string) =>
+      as.contractor.post(`/api/v1/contracts/${contractId}/task-batches`, { ...batch, retentionUntil });
+    const ended = (await (await create("2026-01-31")).json()).id;
+    const kept = (await (await create("2099-12-31")).json()).id;
+    for (const id of [ended, kept]) {
+      await as.contractor.post(`/api/v1/task-batches/${id}/items`, { csv: "氏名\n佐藤\n" });
+    }
+    const schedule = t.running.azusa.schedules.find((s) => s.name === "tasks.dispose");
+    await schedule?.run();
+    expect((await (await as.contractor.get(`/api/v1/task-batches/${ended}/disposal`)).json()).disposal).toMatchObject({
+      reason: "retention_end",
+      items: 1,
+      disposedBy: "system:schedule",
+    });
+    expect((await (await as.contractor.get(`/api/v1/task-batches/${kept}/disposal`)).json()).disposal).toBeNull();
+    expect((await (await as.contractor.get(`/api/v1/task-batches/${kept}`)).json()).itemCount).toBe(1);
+  });
 });

@@ -20,6 +20,7 @@ import * as auditKey from "./migrations/2026-12-07T1300-audit-key.ts";
 import * as signInThrottle from "./migrations/2026-12-07T1400-sign-in-throttle.ts";
 import * as workspaceHosts from "./migrations/2026-12-07T1500-workspace-hosts.ts";
 import * as taskEntries from "./migrations/2026-12-07T1600-task-entries.ts";
+import * as taskDisposal from "./migrations/2026-12-07T1700-task-disposal.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -42,6 +43,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T1400-sign-in-throttle": signInThrottle,
   "2026-12-07T1500-workspace-hosts": workspaceHosts,
   "2026-12-07T1600-task-entries": taskEntries,
+  "2026-12-07T1700-task-disposal": taskDisposal,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

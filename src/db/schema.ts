@@ -568,6 +568,20 @@ export interface TaskItemTable {
   adjudicated_at: string | null;
 }
 
+/** What was destroyed of a batch at its end, and how: kept after the values are gone. */
+export interface TaskDisposalTable {
+  id: string;
+  batch_id: string;
+  tenant_id: string;
+  reason: string;
+  items: number;
+  entries: number;
+  individual_numbers: number;
+  method: string;
+  disposed_by: string;
+  disposed_at: string;
+}
+
 /** An engineer named to key a batch's items. */
 export interface TaskKeyerTable {
   batch_id: string;
@@ -596,6 +610,7 @@ export interface Database {
   task_item: TaskItemTable;
   task_keyer: TaskKeyerTable;
   task_entry: TaskEntryTable;
+  task_disposal: TaskDisposalTable;
   office: OfficeTable;
   office_member: OfficeMemberTable;
   office_admin: OfficeAdminTable;

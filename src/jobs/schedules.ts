@@ -1,12 +1,14 @@
 // The schedules Azusa runs on its own: each calls a domain service, never a route. Every run takes the
 // schedule's database lock first, so instances sharing a database never run one firing twice.
 import cron, { type ScheduledTask } from "node-cron";
+import { tokyoDate } from "../domain/dates.ts";
 import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { ReminderService } from "../domain/notifications/reminders.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
+import type { TaskEntryService } from "../domain/tasks/entries.service.ts";
 import type { WarmPool } from "../domain/workspaces/warm-pool.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import { system } from "../kernel/actor.ts";
@@ -30,6 +32,7 @@ export function schedules({
   pulls,
   workspaces,
   pool,
+  tasks,
 }: {
   offers: OfferService;
   engineers: EngineerService;
@@ -39,6 +42,7 @@ export function schedules({
   pulls?: PullService;
   workspaces?: WorkspaceService;
   pool?: WarmPool;
+  tasks?: TaskEntryService;
 }): Schedule[] {
   const list: Schedule[] = [
     { name: "offers.expire", cron: "* * * * *", run: () => offers.expireOffers() },
@@ -72,6 +76,14 @@ export function schedules({
       { name: "offers.remind", cron: "0 * * * *", run: () => reminders.offers(24) },
       { name: "vetting.remind", cron: "0 9 * * *", run: () => reminders.vetting(30) },
     );
+  }
+  if (tasks) {
+    // After midnight in Tokyo: a batch whose last day of retention has ended has its values destroyed.
+    list.push({
+      name: "tasks.dispose",
+      cron: "10 0 * * *",
+      run: () => tasks.disposeExpired(system("schedule"), tokyoDate(new Date())),
+    });
   }
   if (deliveries) list.push({ name: "payments.remind", cron: "30 9 * * *", run: () => deliveries.remindPayments(7) });
   // Deliveries a restart or a stopped timer left pending.

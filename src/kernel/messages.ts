@@ -900,6 +900,18 @@ export const catalogue = {
     en: "only a lead named on the contract decides a disputed item",
     ja: "食い違いのある項目を決められるのは契約のリーダーだけです",
   },
+  "tasks.alreadyDisposed": {
+    en: "the batch's values were already disposed of",
+    ja: "このバッチの値はすでに削除・廃棄されています",
+  },
+  "tasks.disposedNoItems": {
+    en: "the batch's values were disposed of; it takes no more items",
+    ja: "このバッチの値は削除・廃棄済みのため、項目を追加できません",
+  },
+  "tasks.contractorDisposes": {
+    en: "only a contractor of the tenant disposes of a batch's values",
+    ja: "バッチの値を削除・廃棄できるのは、そのテナントの元請担当だけです",
+  },
   "tasks.noEngineer": { en: "no engineer with this id", ja: "この ID のエンジニアはいません" },
   "tasks.busy": {
     en: "too many keyers are taking items at once; try again",

@@ -1,8 +1,9 @@
 // HTTP for double entry of task items: keyers, taking and sending entries, results, disputes and their
-// decision by a lead, and per-person figures.
+// decision by a lead, per-person figures, and the disposal record.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { TaskEntryService } from "../../domain/tasks/entries.service.ts";
 import { taskItemStates } from "../../domain/tasks/entries.service.ts";
+import { toCsv } from "../../domain/timesheets/settlements.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
 import { Id, IdParam, json } from "../schemas.ts";
@@ -186,6 +187,49 @@ const stats = createRoute({
   },
 });
 
+const Disposal = z
+  .object({
+    batchId: z.string(),
+    reason: z.enum(["retention_end", "request"]),
+    items: z.number(),
+    entries: z.number(),
+    individualNumbers: z.number(),
+    method: z.string(),
+    disposedBy: z.string(),
+    disposedAt: z.string(),
+  })
+  .openapi("TaskDisposal");
+const dispose = createRoute({
+  method: "post",
+  path: "/task-batches/{id}/disposal",
+  tags: ["tasks"],
+  summary: "Destroy the batch's items, entries and accepted values now and keep the disposal record (its contractors)",
+  request: { params: IdParam },
+  responses: { 201: { description: "The disposal record", content: json(Disposal) }, ...errorResponses },
+});
+const disposal = createRoute({
+  method: "get",
+  path: "/task-batches/{id}/disposal",
+  tags: ["tasks"],
+  summary: "The batch's disposal record (削除・廃棄記録), null while its values are kept",
+  request: { params: IdParam },
+  responses: {
+    200: { description: "The record", content: json(z.object({ disposal: Disposal.nullable() })) },
+    ...errorResponses,
+  },
+});
+const disposalCsv = createRoute({
+  method: "get",
+  path: "/task-batches/{id}/disposal.csv",
+  tags: ["tasks"],
+  summary: "The disposal record as CSV (UTF-8 with a BOM)",
+  request: { params: IdParam },
+  responses: {
+    200: { description: "The record", content: { "text/csv": { schema: z.string() } } },
+    ...errorResponses,
+  },
+});
+
 export const taskEntryRoutes = (deps: { taskEntries: TaskEntryService }) =>
   createRouter()
     .openapi(addKeyer, async (c) =>
@@ -223,6 +267,31 @@ export const taskEntryRoutes = (deps: { taskEntries: TaskEntryService }) =>
     .openapi(adjudicate, async (c) =>
       c.json(await deps.taskEntries.adjudicate(actorOf(c), c.req.valid("param").id, c.req.valid("json").values), 200),
     )
+    .openapi(dispose, async (c) => c.json(await deps.taskEntries.dispose(actorOf(c), c.req.valid("param").id), 201))
+    .openapi(disposal, async (c) =>
+      c.json({ disposal: await deps.taskEntries.disposal(actorOf(c), c.req.valid("param").id) }, 200),
+    )
+    .openapi(disposalCsv, async (c) => {
+      const id = c.req.valid("param").id;
+      const d = await deps.taskEntries.disposal(actorOf(c), id);
+      const header = [
+        "batch_id",
+        "reason",
+        "items",
+        "entries",
+        "individual_numbers",
+        "method",
+        "disposed_by",
+        "disposed_at",
+      ];
+      const row = d
+        ? [d.batchId, d.reason, d.items, d.entries, d.individualNumbers, d.method, d.disposedBy, d.disposedAt]
+        : null;
+      const body = toCsv([header, ...(row ? [row] : [])]);
+      c.header("Content-Type", "text/csv; charset=utf-8");
+      c.header("Content-Disposition", `attachment; filename="task-batch-${id}-disposal.csv"`);
+      return c.body(body, 200);
+    })
     .openapi(stats, async (c) =>
       c.json({ items: await deps.taskEntries.stats(actorOf(c), c.req.valid("param").id) }, 200),
     );

@@ -8,7 +8,7 @@ import { type Kysely, sql } from "kysely";
 import type { Sealer } from "../../auth/sealed.ts";
 import type { Database, TaskBatchTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { codeOf, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
@@ -36,6 +36,25 @@ export interface TakenItem {
   fields: TaskField[];
   item: { id: string; seq: number; source: Record<string, string> } | null;
 }
+
+/** The 削除・廃棄記録 of a batch. */
+export interface TaskDisposal {
+  batchId: string;
+  reason: "retention_end" | "request";
+  /** Items deleted, with their source rows and accepted values. */
+  items: number;
+  /** Entries deleted. */
+  entries: number;
+  /** Individual numbers destroyed (each stored value, in entries and accepted values). */
+  individualNumbers: number;
+  method: string;
+  disposedBy: string;
+  disposedAt: string;
+}
+
+/** How a batch's values are destroyed, as the record states it. */
+export const DISPOSAL_METHOD =
+  "rows deleted from the database (items, entries, accepted values); individual numbers were stored sealed under a key kept outside the database";
 
 export interface KeyerStats {
   userId: string;
@@ -159,7 +178,126 @@ export function createTaskEntryService({
     }
   }
 
+  async function disposalOf(batchId: string): Promise<TaskDisposal | null> {
+    const r = await db.selectFrom("task_disposal").selectAll().where("batch_id", "=", batchId).executeTakeFirst();
+    return r
+      ? {
+          batchId: r.batch_id,
+          reason: r.reason as TaskDisposal["reason"],
+          items: Number(r.items),
+          entries: Number(r.entries),
+          individualNumbers: Number(r.individual_numbers),
+          method: r.method,
+          disposedBy: r.disposed_by,
+          disposedAt: r.disposed_at,
+        }
+      : null;
+  }
+
+  /** Destroys a batch's items, entries and accepted values and keeps the record; once only. */
+  async function destroy(actor: Actor, batch: TaskBatchTable, reason: TaskDisposal["reason"]): Promise<TaskDisposal> {
+    const fields = fieldsOf(batch);
+    const secretNames = fields.filter(isSecret).map((f) => f.name);
+    const by = actor.kind === "user" ? actor.userId : `system:${actor.name}`;
+    const countSecrets = (stored: string | null) => {
+      if (!stored || secretNames.length === 0) return 0;
+      const values = JSON.parse(stored) as TaskValues;
+      return secretNames.filter((name) => values[name]).length;
+    };
+    await db.transaction().execute(async (trx) => {
+      // Taking the batch's row first: a second disposal at once waits here, then finds the record.
+      await trx
+        .updateTable("task_batch")
+        .set({ updated_at: new Date().toISOString() })
+        .where("id", "=", batch.id)
+        .execute();
+      const done = await trx
+        .selectFrom("task_disposal")
+        .select("id")
+        .where("batch_id", "=", batch.id)
+        .executeTakeFirst();
+      if (done) throw fail("INVALID_STATE", text("tasks.alreadyDisposed"));
+      let individualNumbers = 0;
+      let entries = 0;
+      for (const e of await trx.selectFrom("task_entry").select("values").where("batch_id", "=", batch.id).execute()) {
+        entries++;
+        individualNumbers += countSecrets(e.values);
+      }
+      const results = await trx
+        .selectFrom("task_item")
+        .select("result")
+        .where("batch_id", "=", batch.id)
+        .where("result", "is not", null)
+        .execute();
+      for (const r of results) individualNumbers += countSecrets(r.result);
+      await trx.deleteFrom("task_entry").where("batch_id", "=", batch.id).execute();
+      const items = await trx.deleteFrom("task_item").where("batch_id", "=", batch.id).executeTakeFirst();
+      const record = {
+        id: randomUUID(),
+        batch_id: batch.id,
+        tenant_id: batch.tenant_id,
+        reason,
+        items: Number(items.numDeletedRows),
+        entries,
+        individual_numbers: individualNumbers,
+        method: DISPOSAL_METHOD,
+        disposed_by: by,
+        disposed_at: new Date().toISOString(),
+      };
+      await trx.insertInto("task_disposal").values(record).execute();
+      await audit.record(
+        actor,
+        "task_batch.disposed",
+        `task_batch:${batch.id}`,
+        { reason, items: record.items, entries, individualNumbers },
+        { trx, tenantId: batch.tenant_id },
+      );
+    });
+    return (await disposalOf(batch.id)) as TaskDisposal;
+  }
+
   const service = {
+    /**
+     * Destroys the batch's documents and sensitive values on a contractor's request, before its retention
+     * end, and keeps the disposal record. Refused (409) when already done.
+     */
+    async dispose(actor: Actor, batchId: string): Promise<TaskDisposal> {
+      const batch = await managedBatch(actor, batchId);
+      if (actor.kind !== "user" || actor.role !== "contractor") {
+        throw forbidden(text("tasks.contractorDisposes"));
+      }
+      return destroy(actor, batch, "request");
+    },
+
+    /** The batch's disposal record, or null while its values are kept. */
+    async disposal(actor: Actor, batchId: string): Promise<TaskDisposal | null> {
+      await managedBatch(actor, batchId);
+      return disposalOf(batchId);
+    },
+
+    /** Disposes of every batch whose retention end (its last day, in Tokyo) has passed; returns how many. */
+    async disposeExpired(actor: Actor, today: string): Promise<number> {
+      const due = await db
+        .selectFrom("task_batch")
+        .selectAll()
+        .where("retention_until", "<", today)
+        .where((eb) =>
+          eb.not(eb.exists(eb.selectFrom("task_disposal").select("id").whereRef("batch_id", "=", "task_batch.id"))),
+        )
+        .execute();
+      let n = 0;
+      for (const batch of due) {
+        try {
+          await destroy(actor, batch, "retention_end");
+          n++;
+        } catch (err) {
+          // Another process disposed of it between the read and now.
+          if (!(err instanceof AppError && err.code === "INVALID_STATE")) throw err;
+        }
+      }
+      return n;
+    },
+
     /** Names an engineer as a keyer of the batch (its contractors and leads). Naming one twice is a no-op. */
     async addKeyer(actor: Actor, batchId: string, engineerId: string): Promise<{ userId: string; name: string }[]> {
       const batch = await managedBatch(actor, batchId);

@@ -203,6 +203,12 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
         // Touching the batch first takes its row lock: a second import at once waits here, then numbers its
         // items after these, instead of reading the same last position and colliding on (batch, seq).
         await trx.updateTable("task_batch").set({ updated_at: now }).where("id", "=", batchId).execute();
+        const disposed = await trx
+          .selectFrom("task_disposal")
+          .select("id")
+          .where("batch_id", "=", batchId)
+          .executeTakeFirst();
+        if (disposed) throw fail("INVALID_STATE", text("tasks.disposedNoItems"));
         const last = await trx
           .selectFrom("task_item")
           .select((eb) => eb.fn.max("seq").as("seq"))
