@@ -171,3 +171,60 @@ describe("repositories a crash left half-built", () => {
     expect(sweepUnfinished(join(root, "no-such-folder"))).toBe(0);
   });
 });
+
+describe("what a fork's bundle may bring", () => {
+  const forge = createBuiltinForge({ root: join(root, "forks") });
+  const git = (cwd: string, ...args: string[]) =>
+    spawnSync("git", ["-c", "user.name=e", "-c", "user.email=e@example.invalid", ...args], { cwd, encoding: "utf8" });
+  /** A clone of the canonical repository standing in for a workspace's fork, with one commit on `branch`. */
+  const forkWith = (canonical: string, name: string, branch: string) => {
+    const dir = join(root, "forks", name);
+    spawnSync("git", ["clone", "-q", canonical, dir]);
+    git(dir, "checkout", "-q", "-b", branch);
+    writeFileSync(join(dir, `${name}.txt`), `${name}\n`);
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", name);
+    return { dir, sha: git(dir, "rev-parse", "HEAD").stdout.trim() };
+  };
+  const bundleOf = (dir: string, name: string, not: string[]) => {
+    const file = join(root, "forks", `${name}.bundle`);
+    git(dir, "bundle", "create", "-q", file, "--branches", "--not", ...not);
+    return file;
+  };
+
+  it("takes a push's own commits, and refuses a branch at another fork's commit, named or built upon", async () => {
+    const repo = await forge.createRepository({ tenantId: "t", packageId: "p", title: "p" });
+    const canonical = forge.pathOf(repo);
+    const main = git(canonical, "rev-parse", "main").stdout.trim();
+    await forge.markSent(repo, "ws-a", [{ ref: "refs/heads/main", sha: main }]);
+    await forge.markSent(repo, "ws-b", [{ ref: "refs/heads/main", sha: main }]);
+    const a = forkWith(canonical, "a", "feature/a");
+    const stateA = await forge.forkState(repo, "ws-a");
+    expect(stateA.known).toEqual([main]);
+    const imported = await forge.importFork(
+      repo,
+      "ws-a",
+      new Map([["feature/a", a.sha]]),
+      bundleOf(a.dir, "a", stateA.known),
+      stateA,
+    );
+    expect(imported.get("feature/a")).toBe(a.sha);
+    expect((await forge.forkState(repo, "ws-a")).branches.get("feature/a")).toBe(a.sha);
+
+    // Another workspace names a's commit, which the canonical repository holds but b never sent.
+    const stateB = await forge.forkState(repo, "ws-b");
+    await expect(forge.importFork(repo, "ws-b", new Map([["x", a.sha]]), null, stateB)).rejects.toThrow(/did not send/);
+    // Nor may it build on a's commit: a bundle whose prerequisite it is.
+    const b = join(root, "forks", "b");
+    spawnSync("git", ["clone", "-q", a.dir, b]);
+    git(b, "checkout", "-q", "feature/a");
+    writeFileSync(join(b, "b.txt"), "b\n");
+    git(b, "add", ".");
+    git(b, "commit", "-q", "-m", "b on a");
+    const onA = git(b, "rev-parse", "HEAD").stdout.trim();
+    const file = join(root, "forks", "b.bundle");
+    git(b, "bundle", "create", "-q", file, "HEAD", "--not", a.sha);
+    await expect(forge.importFork(repo, "ws-b", new Map([["y", onA]]), file, stateB)).rejects.toThrow(/did not send/);
+    expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
+  });
+});

@@ -1,7 +1,19 @@
 // The built-in forge: a canonical bare repository per package under the data directory, driven through
 // the real git. Only Azusa writes to it; workspaces reach it through their fork (fork.ts).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { AppError } from "../kernel/errors.ts";
 import { processAlive } from "../kernel/process.ts";
@@ -20,7 +32,7 @@ const AZUSA_IDENTITY = ["-c", "user.name=Azusa", "-c", "user.email=azusa@localho
 export function runGit(
   dir: string | undefined,
   args: string[],
-  opts: { input?: string | Buffer; ok?: number[] } = {},
+  opts: { input?: string | Buffer | NodeJS.ReadableStream; ok?: number[] } = {},
 ): Promise<Buffer> {
   const ok = opts.ok ?? [0];
   return new Promise((done, fail) => {
@@ -36,7 +48,15 @@ export function runGit(
     child.once("error", fail);
     // git may exit before reading all of its input (a failure): that is reported by its exit status.
     child.stdin.once("error", () => undefined);
-    child.stdin.end(opts.input ?? "");
+    const input = opts.input ?? "";
+    if (typeof input === "string" || Buffer.isBuffer(input)) child.stdin.end(input);
+    else {
+      input.once("error", (err) => {
+        child.kill();
+        fail(err);
+      });
+      input.pipe(child.stdin);
+    }
     child.once("close", (code, signal) => {
       if (code !== null && ok.includes(code)) return done(Buffer.concat(out));
       const message = Buffer.concat(err).toString("utf8").trim().slice(0, 500);
@@ -70,6 +90,9 @@ export interface PublishedRef {
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
+/** The most a bundle's header may take (its refs: a fork's branches). */
+const BUNDLE_HEADER_MAX = 1024 * 1024;
+
 /** The refs a bundle carries, read from its header (`<sha> <ref>` lines; prerequisites start with `-`). */
 export function bundleRefs(bundle: Buffer): PublishedRef[] {
   const end = bundle.indexOf("\n\n");
@@ -78,6 +101,22 @@ export function bundleRefs(bundle: Buffer): PublishedRef[] {
     const [sha = "", ref = ""] = line.split(" ");
     return SHA.test(sha) && ref ? [{ ref, sha }] : [];
   });
+}
+
+/**
+ * A bundle's header: the refs it carries, the commits it builds on (its prerequisites) and where its pack starts.
+ * Null when `head` (the bundle's first bytes) holds no whole header.
+ */
+export function bundleHeader(
+  head: Buffer,
+): { refs: PublishedRef[]; prerequisites: string[]; packStart: number } | null {
+  const end = head.indexOf("\n\n");
+  if (end < 0 || !/^# v[23] git bundle\n/.test(head.subarray(0, 20).toString("utf8"))) return null;
+  const lines = head.subarray(0, end).toString("utf8").split("\n").slice(1);
+  const prerequisites = lines.flatMap((l) =>
+    l.startsWith("-") && SHA.test(l.slice(1, 41)) ? [l.slice(1).split(" ")[0] ?? ""] : [],
+  );
+  return { refs: bundleRefs(head), prerequisites, packStart: end + 2 };
 }
 
 /** True when git refused to write a bundle because it would carry nothing. */
@@ -101,6 +140,14 @@ export function checkBranch(name: string, path = "branch"): void {
 
 /** The folder of a canonical repository that holds its workspaces' object store. */
 const STORE = "azusa-store";
+
+/** A workspace's fork as the canonical repository knows it. */
+export interface ForkState {
+  /** Its branches as last imported (branch → commit). */
+  branches: Map<string, string>;
+  /** Commits known to be in it: those branches and the published branches last sent to it. */
+  known: string[];
+}
 
 /** A package's object store on the host: one pack of its published history, and the refs it was made from. */
 export interface ObjectStore {
@@ -302,15 +349,17 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
 
     /**
      * Sets `refs/azusa/forks/<workspace>/` to the fork's branches (`heads`, branch → commit), dropping deleted
-     * ones, with the new objects from `bundle` (a bundle of what the fork has beyond `knownTo`; none when the
+     * ones, with the new objects from `bundle` (a bundle of what the fork has beyond `state.known`; none when the
      * push made no objects). Every branch must point at a commit the bundle brought or one already known to be
-     * in the fork: a fork cannot name commits of another one.
+     * in the fork: a fork cannot name commits of another one. `state` is the fork as `forkState` read it just
+     * before; the branches as now set are returned.
      */
     async importFork(
       repo: RepositoryInfo,
       workspaceId: string,
       heads: Map<string, string>,
       bundle: string | null,
+      state: ForkState,
     ): Promise<Map<string, string>> {
       if (!safeId.test(workspaceId)) throw new AppError("VALIDATION", "workspace id must be a plain name");
       for (const [branch, sha] of heads) {
@@ -318,63 +367,63 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
         if (!SHA.test(sha)) throw new Error(`the fork's branch ${branch} names no commit`);
       }
       const dir = pathOf(repo);
-      const g = git(dir);
       const tips: string[] = [];
+      const prerequisites: string[] = [];
       if (bundle) {
-        await g.raw(["bundle", "verify", "-q", bundle]);
-        // Only the objects: refs are set below, from `heads`.
-        const listed = await g.raw(["bundle", "unbundle", bundle]);
-        for (const line of listed.split("\n")) {
-          const sha = line.split(" ")[0] ?? "";
-          if (SHA.test(sha)) tips.push(sha);
-        }
+        // Only the objects, straight into index-pack: refs are set below, from `heads`. (`git bundle unbundle`
+        // would first walk the whole history from every ref to check the prerequisites, which the rev-list below
+        // checks in a moment.)
+        const fd = openSync(bundle, "r");
+        const head = Buffer.alloc(BUNDLE_HEADER_MAX);
+        const read = readSync(fd, head, 0, head.length, 0);
+        closeSync(fd);
+        const header = bundleHeader(head.subarray(0, read));
+        if (!header) throw new Error("the fork's bundle has no readable header");
+        tips.push(...header.refs.map((r) => r.sha));
+        prerequisites.push(...header.prerequisites);
+        await runGit(dir, ["index-pack", "--fix-thin", "--stdin"], {
+          input: createReadStream(bundle, { start: header.packStart }),
+        });
       }
+      const vouched = new Set([...tips, ...state.known]);
       const wanted = [...heads.values()];
-      if (wanted.length) {
-        // Prints what is reachable from the fork's branches but neither from what it sent nor from what it had.
-        const stray = await g.raw([
-          "rev-list",
-          "--max-count=1",
-          ...wanted,
-          "--not",
-          ...tips,
-          ...(await forge.knownTo(repo, workspaceId)),
-        ]);
-        if (stray.trim()) throw new Error("the fork's branches name commits it did not send");
-      }
-      const had = await forge.forkBranches(repo, workspaceId);
+      // What the bundle builds on must be known to be in the fork (so a bundle cannot borrow another fork's
+      // commits), and every branch must point at what the bundle ended at or at what is known: a fork cannot name
+      // commits of another one. Each rev-list prints what is reachable from the first but not from the second;
+      // a prerequisite that is not here at all is an error.
+      const unknownBase =
+        prerequisites.length > 0 &&
+        (await git(dir).raw(["rev-list", "--max-count=1", ...prerequisites, "--not", ...state.known])).trim();
+      const stray =
+        !unknownBase &&
+        wanted.some((sha) => !vouched.has(sha)) &&
+        (await git(dir).raw(["rev-list", "--max-count=1", ...wanted, "--not", ...vouched])).trim();
+      if (unknownBase || stray) throw new Error("the fork's branches name commits it did not send");
       const updates = [
         ...[...heads].map(([branch, sha]) => `update ${forkRef(workspaceId, branch)} ${sha}`),
-        ...[...had.keys()].filter((b) => !heads.has(b)).map((b) => `delete ${forkRef(workspaceId, b)}`),
+        ...[...state.branches.keys()].filter((b) => !heads.has(b)).map((b) => `delete ${forkRef(workspaceId, b)}`),
       ];
       if (updates.length) await runGit(dir, ["update-ref", "--stdin"], { input: `${updates.join("\n")}\n` });
-      return forge.forkBranches(repo, workspaceId);
+      return new Map(heads);
     },
 
     /**
-     * Commits the canonical repository knows a workspace's fork holds: its branches as last imported and the
-     * published branches last sent to it. A fork's bundle leaves out what these reach.
+     * A workspace's fork as the canonical repository knows it, in one read: its branches as last imported, and
+     * the commits known to be in it (those branches and the published branches last sent to it), which a fork's
+     * bundle leaves out.
      */
-    async knownTo(repo: RepositoryInfo, workspaceId: string): Promise<string[]> {
-      const out = await git(pathOf(repo)).raw([
-        "for-each-ref",
-        "--format=%(objectname)",
-        forkRef(workspaceId),
-        sentRef(workspaceId, "refs/heads/"),
-      ]);
-      return [...new Set(out.split("\n").filter(Boolean))];
-    },
-
-    /** The fork's branches as last imported. */
-    async forkBranches(repo: RepositoryInfo, workspaceId: string): Promise<Map<string, string>> {
-      const prefix = forkRef(workspaceId);
-      const out = await git(pathOf(repo)).raw(["for-each-ref", "--format=%(objectname) %(refname)", prefix]);
+    async forkState(repo: RepositoryInfo, workspaceId: string): Promise<ForkState> {
+      const forks = forkRef(workspaceId);
+      const sent = sentRef(workspaceId, "refs/heads/");
+      const out = await git(pathOf(repo)).raw(["for-each-ref", "--format=%(objectname) %(refname)", forks, sent]);
       const branches = new Map<string, string>();
+      const known = new Set<string>();
       for (const line of out.split("\n").filter(Boolean)) {
         const [sha = "", ref = ""] = line.split(" ");
-        branches.set(ref.slice(prefix.length), sha);
+        known.add(sha);
+        if (ref.startsWith(forks)) branches.set(ref.slice(forks.length), sha);
       }
-      return branches;
+      return { branches, known: [...known] };
     },
 
     /** A bundle of every branch and tag, the refs a clone gets, to seed a fork; with the refs it carries. */
@@ -385,7 +434,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
 
     /**
      * The published refs (branches and tags) that moved since they were last sent to a workspace's fork, and a
-     * bundle of the objects the fork lacks for them: only what goes beyond `knownTo`, unless `full`. No refs
+     * bundle of the objects the fork lacks for them: only what goes beyond what the fork is known to hold (`forkState`), unless `full`. No refs
      * when the fork is up to date; no bundle when the refs moved to commits the fork has.
      */
     async publishedFor(
@@ -394,21 +443,40 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       { full = false }: { full?: boolean } = {},
     ): Promise<{ refs: PublishedRef[]; bundle: Buffer | null }> {
       const dir = pathOf(repo);
-      const list = async (...patterns: string[]) =>
-        (await git(dir).raw(["for-each-ref", "--format=%(objectname) %(refname)", ...patterns]))
-          .split("\n")
-          .filter(Boolean)
-          .map((line) => {
-            const [sha = "", ref = ""] = line.split(" ");
-            return { ref, sha };
-          });
+      // One read: what was sent, the published refs, and the fork's branches as last imported.
       const prefix = sentRef(workspaceId);
-      const sent = new Map((await list(prefix)).map((r) => [r.ref.slice(prefix.length), r.sha]));
-      const refs = (await list("refs/heads/", "refs/tags/")).filter((r) => sent.get(r.ref) !== r.sha);
+      const forks = forkRef(workspaceId);
+      const out = await git(dir).raw([
+        "for-each-ref",
+        "--format=%(objectname) %(refname)",
+        prefix,
+        forks,
+        "refs/heads/",
+        "refs/tags/",
+      ]);
+      const sent = new Map<string, string>();
+      const current: PublishedRef[] = [];
+      const known = new Set<string>();
+      for (const line of out.split("\n").filter(Boolean)) {
+        const [sha = "", ref = ""] = line.split(" ");
+        if (ref.startsWith(prefix)) {
+          sent.set(ref.slice(prefix.length), sha);
+          if (ref.startsWith(`${prefix}refs/heads/`)) known.add(sha);
+        } else if (ref.startsWith(forks)) known.add(sha);
+        else current.push({ ref, sha });
+      }
+      const refs = current.filter((r) => sent.get(r.ref) !== r.sha);
       if (!refs.length) return { refs, bundle: null };
-      const known = full ? [] : await forge.knownTo(repo, workspaceId);
       try {
-        const bundle = await runGit(dir, ["bundle", "create", "-q", "-", ...refs.map((r) => r.ref), "--not", ...known]);
+        const bundle = await runGit(dir, [
+          "bundle",
+          "create",
+          "-q",
+          "-",
+          ...refs.map((r) => r.ref),
+          "--not",
+          ...(full ? [] : known),
+        ]);
         return { refs: bundleRefs(bundle), bundle };
       } catch (err) {
         if (emptyBundle(err)) return { refs, bundle: null };

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { processAlive } from "../kernel/process.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../provisioner/driver.ts";
+import { bundleHeader } from "./builtin-forge.ts";
 
 /** Where the fork lives inside the workspace folder; the checkout's .git/info/exclude hides it. */
 export const FORK_DIR = ".azusa/origin.git";
@@ -253,11 +254,15 @@ export async function updateFork(
   const script = `set -e
 fork="$1"; shift
 if ! command -v git >/dev/null 2>&1 || [ ! -d "$fork/objects" ]; then cat >/dev/null; exit ${NO_GIT}; fi
-incoming="$fork/../incoming.bundle"
+prerequisites="$1"; shift
+incoming="$fork/../incoming.pack"
 cat > "$incoming"
 if [ -s "$incoming" ]; then
-  if ! git -C "$fork" bundle verify -q "$incoming" >/dev/null 2>&1; then rm -f "$incoming"; exit ${MISSING}; fi
-  git -C "$fork" bundle unbundle "$incoming" >/dev/null
+  # The commits the pack builds on must be here (not pruned since they were sent); then only the objects.
+  if [ -n "$prerequisites" ] && printf '%s\n' $prerequisites | git -C "$fork" cat-file --batch-check | grep -q ' missing$'; then
+    rm -f "$incoming"; exit ${MISSING}
+  fi
+  git -C "$fork" index-pack --fix-thin --stdin < "$incoming" >/dev/null
 fi
 rm -f "$incoming"
 while [ $# -ge 2 ]; do
@@ -271,11 +276,23 @@ while [ $# -ge 2 ]; do
 done
 `;
   const args = refs.flatMap((r) => [r.sha, r.ref]);
+  // The bundle's pack goes in as it is, its prerequisites beside it: `git bundle unbundle` would walk the fork's
+  // whole history from every ref to check them.
+  const header = bundle ? bundleHeader(bundle) : null;
+  if (bundle && !header) throw new Error("the canonical repository's bundle has no readable header");
   const r = await run(
     driver,
     target.ref,
-    ["sh", "-c", script, "update-fork", `${target.folder}/${FORK_DIR}`, ...args],
-    { input: bundle ?? Buffer.alloc(0) },
+    [
+      "sh",
+      "-c",
+      script,
+      "update-fork",
+      `${target.folder}/${FORK_DIR}`,
+      (header?.prerequisites ?? []).join(" "),
+      ...args,
+    ],
+    { input: bundle && header ? bundle.subarray(header.packStart) : Buffer.alloc(0) },
   );
   if (r.code === MISSING) return { ok: false, reason: "missing-prerequisites" };
   if (r.code === NO_GIT) return { ok: false, reason: "no-fork" };

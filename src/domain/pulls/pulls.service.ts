@@ -281,21 +281,26 @@ export function createPullService({
   }
 
   /**
-   * Brings the fork's branches into the canonical repository's private refs; false when it could not. One exec
-   * lists the fork's branches and bundles only the objects the canonical side lacks (none when nothing moved).
+   * Brings the fork's branches into the canonical repository's private refs and returns them; null when it
+   * could not. One exec lists the fork's branches and bundles only the objects the canonical side lacks (none
+   * when nothing moved).
    */
-  async function importFork(repo: RepositoryInfo, packageId: string, workspaceId: string): Promise<boolean> {
+  async function importFork(
+    repo: RepositoryInfo,
+    packageId: string,
+    workspaceId: string,
+  ): Promise<Map<string, string> | null> {
     const target = await forkTarget(workspaceId);
-    if (!target) return false;
-    await serial(`repo:${packageId}`, async () => {
-      const known = await forge.knownTo(repo, workspaceId);
-      await withForkBundle(driver, target, known, scratchDir, async (heads, file) => {
-        const had = await forge.forkBranches(repo, workspaceId);
-        if (!file && heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha)) return;
-        await forge.importFork(repo, workspaceId, heads, file);
+    if (!target) return null;
+    return serial(`repo:${packageId}`, async () => {
+      const state = await forge.forkState(repo, workspaceId);
+      return withForkBundle(driver, target, state.known, scratchDir, async (heads, file) => {
+        const had = state.branches;
+        if (!file && heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha))
+          return had;
+        return forge.importFork(repo, workspaceId, heads, file, state);
       });
     });
-    return true;
   }
 
   /**
@@ -360,13 +365,15 @@ export function createPullService({
   async function refresh(pr: PullRequestTable): Promise<PullRequestTable> {
     if (pr.state !== "open" || !pr.workspace_id) return pr;
     const repo = await ensureRepository(pr.package_id);
+    let branches: Map<string, string> | null;
     try {
-      if (!(await importFork(repo, pr.package_id, pr.workspace_id))) return pr;
+      branches = await importFork(repo, pr.package_id, pr.workspace_id);
     } catch (err) {
       logger.warn({ pull: pr.id, err: err instanceof Error ? err.message : String(err) }, "reading the fork failed");
       return pr;
     }
-    const head = (await forge.forkBranches(repo, pr.workspace_id)).get(pr.source_branch);
+    if (!branches) return pr;
+    const head = branches.get(pr.source_branch);
     if (!head || head === pr.head_sha) return pr;
     await forge.pin(repo, pr.number, head);
     const at = now().toISOString();
@@ -622,14 +629,15 @@ export function createPullService({
         .executeTakeFirst();
       if (!ws) throw fail("INVALID_STATE", text("pulls.noWorkspace"));
       const repo = await ensureRepository(packageId);
-      if (!(await importFork(repo, packageId, ws.id)))
+      const branches = await importFork(repo, packageId, ws.id);
+      if (!branches)
         throw fail(
           "INVALID_STATE",
           ws.state === "running" && !ws.prepared_at
             ? text("pulls.checkingOut")
             : text("pulls.workspaceStopped", { state: codeOf("workspace", ws.state) }),
         );
-      const head = (await forge.forkBranches(repo, ws.id)).get(input.branch);
+      const head = branches.get(input.branch);
       if (!head) throw invalid("branch", text("pulls.noBranch", { branch: input.branch }));
       if ((await forge.ahead(repo, head)) === 0)
         throw invalid("branch", text("pulls.noNewCommits", { branch: input.branch, base: repo.defaultBranch }));
