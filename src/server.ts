@@ -41,6 +41,7 @@ import { createTenantService } from "./domain/tenants/tenants.service.ts";
 import { createSettlementService } from "./domain/timesheets/settlements.service.ts";
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
+import { createHostRouter } from "./domain/workspace-hosts/host-router.ts";
 import { createWorkspaceHostService } from "./domain/workspace-hosts/workspace-hosts.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
@@ -63,6 +64,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { createImageKeeper } from "./provisioner/base-image.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
+import { withoutDiskLimit } from "./provisioner/driver.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { createLoopDisks } from "./provisioner/loop-disks.ts";
 import { defaultTemplateDir, TemplateError, templateCatalog } from "./templates/templates.ts";
@@ -240,23 +242,43 @@ export function buildAzusa(
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
   const instance = loadInstanceId(config);
-  const workspaceHosts = createWorkspaceHostService({ db: db.kysely, audit, sealer, instance, defaultEngine: docker });
   const egressNetworks = createEgressNetworks({ docker, instance, ...config.egress });
   // One catalogue of workspace templates, read by the proxies, the pool, the forge and the workspaces.
   const templates = templateCatalog(config.templatesDir ?? defaultTemplateDir, { diskMiB: config.workspaceDiskMiB });
   const egress = createEgressService({ db: db.kysely, audit, networks: egressNetworks, logger, templates });
   const localEngine = "socketPath" in config.docker;
-  const driver = createDockerDriver({
+  // a loop device is made on this host, so only an engine here can mount it
+  const disks = createLoopDisks({ dir: join(config.dataDir, "disks") });
+  const localDriver = createDockerDriver({
     docker,
     instance,
     egress: egressNetworks,
     localEngine,
-    // a loop device is made on this host, so only an engine here can mount it
-    ...(localEngine ? { disks: createLoopDisks({ dir: join(config.dataDir, "disks") }) } : {}),
+    ...(localEngine ? { disks } : {}),
   });
+  const workspaceHosts = createWorkspaceHostService({
+    db: db.kysely,
+    audit,
+    sealer,
+    instance,
+    defaultEngine: docker,
+    defaultDriver: localDriver,
+    makeDriver: (engine, kind) =>
+      kind === "socket"
+        ? createDockerDriver({ docker: engine, instance, disks })
+        : withoutDiskLimit(createDockerDriver({ docker: engine, instance, localEngine: false })),
+  });
+  // Every operation on a workspace reaches the engine of the host it was placed on.
+  const driver = createHostRouter({ db: db.kysely, hosts: workspaceHosts });
   const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });
-  const pool = createWarmPool({ driver, size: config.warmPool, templates, logger, imageReady: images.ready });
+  const pool = createWarmPool({
+    driver: localDriver,
+    size: config.warmPool,
+    templates,
+    logger,
+    imageReady: images.ready,
+  });
   const pulls = createPullService({
     db: db.kysely,
     audit,
@@ -284,6 +306,13 @@ export function buildAzusa(
     // A crashed process's operation is free again a minute after its last renewal.
     leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner() }),
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId, ws.id),
+    placement: workspaceHosts,
+  });
+  // a host registered, activated or given more room may take the workspaces waiting for one
+  workspaceHosts.onChange(() => {
+    workspaces
+      .placePending()
+      .catch((err) => logger.warn({ err: (err as Error).message }, "placing pending workspaces failed"));
   });
   const github = createGithubService({
     db: db.kysely,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
-import { type SecondEngine, startSecondEngine } from "./support/second-engine.ts";
+import { secondEngineForTests } from "./support/second-engine.ts";
 
 /** A CA of its own and a client certificate it signed: an engine that trusts another CA refuses it. */
 function strangerCredentials(): { ca: string; cert: string; key: string } {
@@ -42,15 +42,7 @@ function strangerCredentials(): { ca: string; cert: string; key: string } {
 /** The middle of a PEM key: what must never appear outside the sealed column. */
 const keyBody = (pem: string) => pem.split("\n").slice(1, -2).join("");
 
-let engine: SecondEngine;
-
-beforeAll(async () => {
-  engine = await startSecondEngine();
-}, 240_000);
-
-afterAll(async () => {
-  await engine?.stop();
-});
+const engine = secondEngineForTests();
 
 describe.each(dialects)("workspace hosts on %s", (dialect) => {
   const instance = `hosts-${randomBytes(5).toString("hex")}`;
@@ -60,7 +52,7 @@ describe.each(dialects)("workspace hosts on %s", (dialect) => {
   let contractor: Client;
   let tenantId: string;
 
-  const tls = () => ({ kind: "tls", url: engine.url, ...engine.credentials });
+  const tls = () => ({ kind: "tls", url: engine().url, ...engine().credentials });
   const capacity = { cpus: 2, memoryMiB: 4096, diskMiB: 20480, workspaces: 8 };
 
   beforeAll(async () => {
@@ -95,16 +87,16 @@ describe.each(dialects)("workspace hosts on %s", (dialect) => {
     const host = JSON.parse(text);
     expect(host).toMatchObject({
       kind: "tls",
-      address: engine.url,
+      address: engine().url,
       labels: { office: "matsumoto", tenant: tenantId, zone: "nagano-1" },
       capacity,
       state: "active",
       workspaces: 0,
     });
-    const remote = await engine.docker.version();
+    const remote = await engine().docker.version();
     expect(host.health).toMatchObject({ reachable: true, engineVersion: remote.Version, running: 0, load: 0 });
     expect(host.health.hardening).toMatchObject({ ok: true, problems: [] });
-    const body = keyBody(engine.credentials.key);
+    const body = keyBody(engine().credentials.key);
     expect(text).not.toContain(body);
     const listed = await (await root.get("/api/v1/workspace-hosts")).text();
     expect(listed).not.toContain(body);
@@ -125,13 +117,13 @@ describe.each(dialects)("workspace hosts on %s", (dialect) => {
     const before = (await (await root.get("/api/v1/workspace-hosts")).json()).items.length;
     const res = await root.post("/api/v1/workspace-hosts", {
       name: `stranger-${dialect}`,
-      endpoint: { kind: "tls", url: engine.url, ...strangerCredentials() },
+      endpoint: { kind: "tls", url: engine().url, ...strangerCredentials() },
       capacity,
     });
     expect(res.status).toBe(400);
     const body = await res.json();
     expect(body.error).toMatchObject({ code: "VALIDATION" });
-    expect(body.error.message).toContain(`the engine at ${engine.url} did not answer`);
+    expect(body.error.message).toContain(`the engine at ${engine().url} did not answer`);
     expect((await (await root.get("/api/v1/workspace-hosts")).json()).items).toHaveLength(before);
   });
 
@@ -203,8 +195,8 @@ describe.each(dialects)("workspace hosts on %s", (dialect) => {
     const host = await (
       await root.post("/api/v1/workspace-hosts", { name: `hardening-${dialect}`, endpoint: tls(), capacity })
     ).json();
-    const loose = await engine.docker.createContainer({
-      Image: engine.images[0],
+    const loose = await engine().docker.createContainer({
+      Image: engine().images[0],
       Cmd: ["true"],
       Labels: { "io.azusa.instance": instance, "io.azusa.role": "workspace", "io.azusa.workspace": "loose-one" },
       HostConfig: { CapAdd: ["NET_ADMIN"], NetworkMode: "none" },

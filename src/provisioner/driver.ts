@@ -227,3 +227,17 @@ export function checkWorkspaceSpec(spec: WorkspaceSpec): void {
     throw invalid("store", `only ${STORE_FOLDER}, for a workspace of a package`);
   }
 }
+
+/**
+ * `driver` for an engine on another machine, where no size-limited disk can be made for a volume: a spec's
+ * `resources.diskMiB` is left out, and the volume takes what that engine's disk has.
+ */
+export function withoutDiskLimit(driver: WorkspaceDriver): WorkspaceDriver {
+  return {
+    ...driver,
+    create(spec) {
+      const { diskMiB: _ignored, ...resources } = spec.resources;
+      return driver.create({ ...spec, resources });
+    },
+  };
+}

@@ -150,7 +150,9 @@ describe.each(dialects)("after a crash, on %s", (dialect) => {
 
   it("a provisioning another process begins while reconcile runs is left to it", async () => {
     const packageId = w.ukeoi.packages["1.2.1"] as string;
-    const { db, workspaces, driver } = w.t.running.azusa;
+    const { db, workspaces, workspaceHosts } = w.t.running.azusa;
+    // reconcile asks each host's engine in turn; this workspace is the default host's
+    const driver = await workspaceHosts.driverOf("local");
     // Its row is there when reconcile begins; its lease is taken while reconcile asks the engine.
     const { id, take } = await provisioningElsewhere(packageId, "ito", { leased: false });
     const inventory = driver.inventory;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
+import { afterAll, beforeAll } from "vitest";
 import { ensureBaseImage } from "./images.ts";
 
 const run = promisify(execFile);
@@ -161,4 +162,19 @@ export async function startSecondEngine(options: { extraImages?: string[] } = {}
     await stop();
     throw err;
   }
+}
+
+/** A second engine for every test of a file: started before them, stopped after them; the getter reads it. */
+export function secondEngineForTests(options: { extraImages?: string[] } = {}): () => SecondEngine {
+  let engine: SecondEngine | undefined;
+  beforeAll(async () => {
+    engine = await startSecondEngine(options);
+  }, 240_000);
+  afterAll(async () => {
+    await engine?.stop();
+  });
+  return () => {
+    if (!engine) throw new Error("the second engine did not start; see the beforeAll failure");
+    return engine;
+  };
 }

@@ -11,8 +11,11 @@ const Workspace = z
     packageId: z.string(),
     engineerId: z.string(),
     template: z.string(),
-    state: z.enum(["provisioning", "running", "stopped", "destroyed", "failed"]),
+    state: z
+      .enum(["pending", "provisioning", "running", "stopped", "destroyed", "failed"])
+      .describe("pending: no workspace host fits it now (see reason); it is provisioned when one does"),
     reason: z.string().describe("why it is in this state"),
+    hostId: z.string().nullable().describe("the workspace host it runs on; null until it is placed"),
     lastActivityAt: z.string().nullable().describe("when something last showed it in use"),
     lastActivity: z.string().nullable().describe("what that was, e.g. an SSH shell"),
     checkout: z

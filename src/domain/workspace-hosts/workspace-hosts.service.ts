@@ -9,6 +9,7 @@ import type { Database, WorkspaceHostTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { createEngineClient, type EngineEndpoint } from "../../provisioner/docker-engine.ts";
+import type { WorkspaceDriver } from "../../provisioner/driver.ts";
 import { checkHardening, type HardeningReport } from "../../provisioner/hardening.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
@@ -78,6 +79,18 @@ export interface HostInput {
 
 export type HostChange = Partial<{ name: string; labels: Partial<HostLabels>; capacity: HostCapacity }>;
 
+/** What a workspace asks of the host it is placed on. */
+export interface PlacementNeeds {
+  tenantId: string;
+  /** A `restricted` contract's workspace runs only on a host labelled for its tenant. */
+  restricted: boolean;
+  /** The template names destinations: its egress proxy and fence exist on the default host only. */
+  egress: boolean;
+}
+
+/** The chosen host, or why none could take the workspace now. */
+export type Placement = { hostId: string } | { pending: string };
+
 const toHost = (r: WorkspaceHostTable, workspaces: number): WorkspaceHost => ({
   id: r.id,
   name: r.name,
@@ -130,6 +143,8 @@ export function createWorkspaceHostService({
   sealer,
   instance,
   defaultEngine,
+  defaultDriver,
+  makeDriver,
   probeTimeoutMs = 3000,
   now = () => new Date(),
 }: {
@@ -140,12 +155,22 @@ export function createWorkspaceHostService({
   instance: string;
   /** The engine DOCKER_HOST names: the host `local`. */
   defaultEngine: Docker;
+  /** The driver of the host `local` (with its egress networks and disks). */
+  defaultDriver: WorkspaceDriver;
+  /** The driver of a registered host's engine. */
+  makeDriver: (docker: Docker, kind: "socket" | "tls") => WorkspaceDriver;
   /** How long a health probe waits for an engine; default 3000. */
   probeTimeoutMs?: number;
   now?: () => Date;
 }) {
-  /** Clients per host, made again when the host's row changes. */
-  const clients = new Map<string, { stamp: string; docker: Docker }>();
+  /** Clients and drivers per host, made again when the host's row changes. */
+  const clients = new Map<string, { stamp: string; docker: Docker; driver: WorkspaceDriver }>();
+  /** Placements run one at a time here, so that workspaces placed at once spread by the counts they leave. */
+  let placing: Promise<unknown> = Promise.resolve();
+  const changed: (() => void)[] = [];
+  const announce = () => {
+    for (const listener of changed) listener();
+  };
 
   function requireOperator(actor: Actor): void {
     if (actor.kind === "system") return;
@@ -187,14 +212,30 @@ export function createWorkspaceHostService({
     };
   }
 
-  /** The client of a host's engine, kept while its row is unchanged. */
-  function clientOf(r: WorkspaceHostTable): Docker {
+  /** The client and driver of a host's engine, kept while its row is unchanged. */
+  function engineOf(r: WorkspaceHostTable): { docker: Docker; driver: WorkspaceDriver } {
     const kept = clients.get(r.id);
-    if (kept?.stamp === r.updated_at) return kept.docker;
+    if (kept?.stamp === r.updated_at) return kept;
     const endpoint = endpointOf(r);
-    const docker = endpoint ? createEngineClient(endpoint) : defaultEngine;
-    clients.set(r.id, { stamp: r.updated_at, docker });
-    return docker;
+    const made = endpoint
+      ? (() => {
+          const docker = createEngineClient(endpoint);
+          return { docker, driver: makeDriver(docker, endpoint.kind) };
+        })()
+      : { docker: defaultEngine, driver: defaultDriver };
+    clients.set(r.id, { stamp: r.updated_at, ...made });
+    return made;
+  }
+  const clientOf = (r: WorkspaceHostTable) => engineOf(r).docker;
+
+  /** Whether a host could take `needs`, or why not. */
+  function unfit(r: WorkspaceHostTable, needs: PlacementNeeds, placed: number): string | null {
+    if (r.state !== "active") return `${r.state}`;
+    if (r.tenant_id !== null && r.tenant_id !== needs.tenantId) return "set aside for another tenant";
+    if (needs.restricted && r.tenant_id !== needs.tenantId) return "not labelled for the tenant";
+    if (needs.egress && r.kind !== "default") return "no egress proxy there";
+    if (placed >= r.max_workspaces) return "full";
+    return null;
   }
 
   async function health(r: WorkspaceHostTable, placed: number): Promise<HostHealth> {
@@ -268,6 +309,7 @@ export function createWorkspaceHostService({
         .execute();
       await audit.record(actor, action, `workspace_host:${id}`, { name: r.name, from: r.state, reason }, { trx });
     });
+    if (state === "active") announce();
     return get(actor, id);
   }
 
@@ -278,6 +320,57 @@ export function createWorkspaceHostService({
 
   return {
     get,
+
+    /** Calls `listener` after a host is registered, changed or activated: pending workspaces may fit now. */
+    onChange(listener: () => void): void {
+      changed.push(listener);
+    },
+
+    /**
+     * Chooses the least loaded host that fits `needs` and answers now, and hands it to `record` (which writes it
+     * on the workspace) before the next placement begins; or says why none fits.
+     */
+    place(needs: PlacementNeeds, record: (hostId: string) => Promise<void>): Promise<Placement> {
+      const run = placing.then(async (): Promise<Placement> => {
+        const rows = await db.selectFrom("workspace_host").selectAll().orderBy("name").execute();
+        const counts = await placedCounts();
+        const refusals: string[] = [];
+        const fitting = rows
+          .map((r) => ({ r, placed: counts.get(r.id) ?? 0 }))
+          .filter(({ r, placed }) => {
+            const why = unfit(r, needs, placed);
+            if (why) refusals.push(`${r.name}: ${why}`);
+            return why === null;
+          })
+          .sort((a, b) => a.placed / a.r.max_workspaces - b.placed / b.r.max_workspaces || a.placed - b.placed);
+        for (const { r } of fitting) {
+          try {
+            await within(probeTimeoutMs, clientOf(r).ping());
+          } catch (err) {
+            refusals.push(`${r.name}: does not answer (${message(err)})`);
+            continue;
+          }
+          await record(r.id);
+          return { hostId: r.id };
+        }
+        const what = needs.restricted ? "labelled for the tenant of this restricted contract" : "that fits";
+        return { pending: `waiting for a workspace host ${what} (${refusals.join("; ") || "none registered"})` };
+      });
+      placing = run.catch(() => undefined);
+      return run;
+    },
+
+    /** The driver of a host's engine; the default host's when `hostId` is null (a workspace made before hosts). */
+    async driverOf(hostId: string | null): Promise<WorkspaceDriver> {
+      if (hostId === null || hostId === defaultHostId) return defaultDriver;
+      return engineOf(await row(hostId)).driver;
+    },
+
+    /** Every host with its driver, for reconcile, which passes over each host that answers. */
+    async drivers(): Promise<{ id: string; name: string; driver: WorkspaceDriver }[]> {
+      const rows = await db.selectFrom("workspace_host").selectAll().orderBy("name").execute();
+      return rows.map((r) => ({ id: r.id, name: r.name, driver: engineOf(r).driver }));
+    },
 
     /** Every host with its health, asked of every engine at once. */
     async list(actor: Actor): Promise<WorkspaceHostWithHealth[]> {
@@ -345,6 +438,7 @@ export function createWorkspaceHostService({
           { trx },
         );
       });
+      announce();
       return get(actor, id);
     },
 
@@ -378,6 +472,7 @@ export function createWorkspaceHostService({
           .execute();
         await audit.record(actor, "workspace_host.updated", `workspace_host:${id}`, { ...change }, { trx });
       });
+      announce();
       return get(actor, id);
     },
 

@@ -40,6 +40,11 @@ export interface ReconcileDeps {
   /** Provisions a row again from the start (it stays `provisioning`); in the background. */
   resume(row: WorkspaceTable): void;
   now(): Date;
+  /**
+   * The workspace host whose engine `driver` reaches: only its rows are compared with that engine (the default
+   * host's include rows made before hosts existed). Without it, every row.
+   */
+  host?: { id: string; isDefault: boolean };
 }
 
 const live = ["provisioning", "running", "stopped", "failed"];
@@ -58,7 +63,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   // Rows first, then the engine: an object made after the rows were read belongs to a busy workspace.
   const busyBefore = await deps.busy();
   const pooledBefore = deps.pooled();
-  const rows = await db.selectFrom("workspace").selectAll().where("state", "in", live).execute();
+  const host = deps.host;
+  let query = db.selectFrom("workspace").selectAll().where("state", "in", live);
+  if (host) {
+    query = host.isDefault
+      ? query.where((eb) => eb.or([eb("host_id", "=", host.id), eb("host_id", "is", null)]))
+      : query.where("host_id", "=", host.id);
+  }
+  const rows = await query.execute();
   const objects = await driver.inventory();
   const busy = new Set([...busyBefore, ...(await deps.busy())]);
   const pooled = new Set([...pooledBefore, ...deps.pooled()]);

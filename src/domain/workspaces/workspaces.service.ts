@@ -13,9 +13,24 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { EgressService } from "./egress.service.ts";
 import { type ReconcileResult, reconcile } from "./reconcile.ts";
+
+/** What provisioning asks of the workspace hosts (src/domain/workspace-hosts). */
+export interface WorkspacePlacement {
+  place(
+    needs: { tenantId: string; restricted: boolean; egress: boolean },
+    record: (hostId: string) => Promise<void>,
+  ): Promise<{ hostId: string } | { pending: string }>;
+  /** Every host's driver: reconcile passes over each host on its own. */
+  drivers(): Promise<{ id: string; name: string; driver: WorkspaceDriver }[]>;
+}
+
+/** The host of workspaces made before hosts existed, and of warm pools. */
+const defaultHost = "local";
+
 import { specFor, type WarmPool } from "./warm-pool.ts";
 
-export type WorkspaceState = "provisioning" | "running" | "stopped" | "destroyed" | "failed";
+/** `pending`: no workspace host fits it now (the reason says why); it is provisioned when one does. */
+export type WorkspaceState = "pending" | "provisioning" | "running" | "stopped" | "destroyed" | "failed";
 
 export interface Workspace {
   id: string;
@@ -25,6 +40,8 @@ export interface Workspace {
   state: WorkspaceState;
   /** Why it is in this state: what the last change was, or what went wrong. */
   reason: string;
+  /** The workspace host it runs on; null until it is placed (`local` for one made before hosts existed). */
+  hostId: string | null;
   /** When something last showed the workspace in use, and what (an SSH session, a save in the web IDE). */
   lastActivityAt: string | null;
   lastActivity: string | null;
@@ -48,6 +65,7 @@ const toWorkspace = (r: WorkspaceTable): Workspace => ({
   template: r.template,
   state: r.state as WorkspaceState,
   reason: r.reason,
+  hostId: r.host_id ?? (r.state === "pending" || r.state === "provisioning" ? null : "local"),
   lastActivityAt: r.last_activity_at,
   lastActivity: r.last_activity,
   checkout: r.prepared_at ? "done" : r.state === "failed" || r.state === "destroyed" ? "failed" : "pending",
@@ -75,6 +93,7 @@ export function createWorkspaceService({
   prepare,
   prepareEarly,
   onStarted,
+  placement,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
@@ -116,6 +135,8 @@ export function createWorkspaceService({
    * date with work merged meanwhile); a failure is logged, the start stands.
    */
   onStarted?: (workspace: Workspace) => Promise<void>;
+  /** Chooses each new workspace's host; without it every workspace runs where `driver` goes. */
+  placement?: WorkspacePlacement;
 }) {
   // Provisioning and the checkout after it, per workspace: drain waits for them, reconcile leaves them alone.
   const inFlight = new Map<string, Promise<void>>();
@@ -177,21 +198,58 @@ export function createWorkspaceService({
     return row;
   }
 
+  /** What the workspace asks of its host: its tenant's, when its contract is `restricted`. */
+  async function needsOf(row: WorkspaceTable, egress: boolean) {
+    const contract = await db
+      .selectFrom("work_package")
+      .innerJoin("contract", "contract.id", "work_package.contract_id")
+      .select("contract.confidentiality")
+      .where("work_package.id", "=", row.package_id)
+      .executeTakeFirst();
+    return { tenantId: row.tenant_id, restricted: contract?.confidentiality === "restricted", egress };
+  }
+
   /**
-   * Makes the container (or claims a pooled one), hands the workspace over as running, then checks its code
-   * out (`checkout`); `handOver` is called once the row is running or failed.
+   * Places the workspace on a host (or leaves it `pending`, saying why), makes the container there (or claims
+   * a pooled one), hands the workspace over as running, then checks its code out (`checkout`); `handOver` is
+   * called once the row is running, pending or failed.
    */
   async function provision(row: WorkspaceTable, template: WorkspaceTemplate | undefined, handOver: () => void) {
     if (!template) {
       await setState(row, system, "failed", `no workspace template named "${row.template}"`);
       return;
     }
+    const allow = template.azusa.network.allow;
+    let hostId = row.host_id ?? defaultHost;
+    if (placement && !row.host_id) {
+      let placed: Awaited<ReturnType<WorkspacePlacement["place"]>>;
+      try {
+        placed = await placement.place(await needsOf(row, allow.length > 0), async (id) => {
+          await db.updateTable("workspace").set({ host_id: id }).where("id", "=", row.id).execute();
+        });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        await setState(row, system, "failed", `provisioning failed: placing it on a host failed: ${message}`);
+        return;
+      }
+      if ("pending" in placed) {
+        // Said once: a pending workspace asked again with nothing changed keeps its event and its reason.
+        if (row.state !== "pending" || row.reason !== placed.pending) {
+          await setState(row, system, "pending", placed.pending);
+        }
+        return;
+      }
+      hostId = placed.hostId;
+      if (row.state === "pending") {
+        await setState(row, system, "provisioning", "a workspace host can take it now", { host: hostId });
+        row = { ...row, state: "provisioning" };
+      }
+    }
     const early = prepareEarly?.(toWorkspace(row)).catch(() => undefined);
     let ref: WorkspaceRef;
     try {
-      const allow = template.azusa.network.allow;
-      // Pooled workspaces have no network, so a template that names destinations always gets a fresh one.
-      const warm = allow.length === 0 ? pool?.claim(template.name) : undefined;
+      // Pooled workspaces have no network and live on the default host, so only such a workspace claims one.
+      const warm = allow.length === 0 && hostId === defaultHost ? pool?.claim(template.name) : undefined;
       if (warm) {
         // A pooled workspace is already created and running; it becomes this row's.
         await db
@@ -576,18 +634,36 @@ export function createWorkspaceService({
         elsewhere = new Set([...elsewhere, ...(await leased())]);
         return new Set([...inFlight.keys(), ...elsewhere]);
       };
-      const result = await reconcile({
-        db,
-        audit,
-        driver,
-        actor: { kind: "system", name: "reconcile" },
-        busy,
-        pooled: () => pool?.holds() ?? new Set(),
-        setState: (row, state, reason, details) =>
-          setState(row, { kind: "system", name: "reconcile" }, state, reason, details),
-        resume: (row) => startProvisioning(row),
-        now,
-      });
+      const pass = (over: WorkspaceDriver, host?: { id: string; isDefault: boolean }) =>
+        reconcile({
+          db,
+          audit,
+          driver: over,
+          actor: { kind: "system", name: "reconcile" },
+          busy,
+          pooled: () => pool?.holds() ?? new Set(),
+          setState: (row, state, reason, details) =>
+            setState(row, { kind: "system", name: "reconcile" }, state, reason, details),
+          resume: (row) => startProvisioning(row),
+          now,
+          ...(host ? { host } : {}),
+        });
+      let result: ReconcileResult;
+      if (placement) {
+        // Host by host: an engine that does not answer is left for the next pass, and the others go on.
+        result = { adopted: 0, orphansRemoved: 0, vanished: 0, resumed: 0, corrected: 0, provisioned: 0 };
+        for (const host of await placement.drivers()) {
+          try {
+            const one = await pass(host.driver, { id: host.id, isDefault: host.id === defaultHost });
+            for (const key of Object.keys(result) as (keyof ReconcileResult)[]) result[key] += one[key];
+          } catch (err) {
+            logger.warn({ host: host.name, err: (err as Error).message }, "reconciling a workspace host failed");
+          }
+        }
+        await service.placePending();
+      } else {
+        result = await pass(driver);
+      }
       // Handed over, but the checkout never finished (a crash, or a provisioning adopted above): again.
       const unprepared = await db
         .selectFrom("workspace")
@@ -625,6 +701,32 @@ export function createWorkspaceService({
         }
       }
       return result;
+    },
+
+    /**
+     * Tries again to place the `pending` workspaces (a host was registered, activated or freed); one whose
+     * assignment ended meanwhile fails, saying so.
+     */
+    async placePending(): Promise<number> {
+      const rows = await db
+        .selectFrom("workspace")
+        .innerJoin("assignment", "assignment.id", "workspace.assignment_id")
+        .selectAll("workspace")
+        .select("assignment.ended_at")
+        .where("workspace.state", "=", "pending")
+        .orderBy("workspace.created_at")
+        .execute();
+      let tried = 0;
+      for (const { ended_at, ...row } of rows) {
+        if (inFlight.has(row.id)) continue;
+        if (ended_at) {
+          await setState(row, system, "failed", "the assignment ended before a workspace host could take it");
+          continue;
+        }
+        startProvisioning(row);
+        tried++;
+      }
+      return tried;
     },
 
     /**
@@ -739,6 +841,8 @@ export function createWorkspaceService({
         { container: row.container_id, volume: row.volume, deletedAt: now().toISOString() },
         "workspace.disposed",
       );
+      // its host has room for one more: a workspace waiting for one may fit now
+      if (placement) void service.placePending().catch(() => undefined);
       return toWorkspace(await visible(actor, id));
     },
   };

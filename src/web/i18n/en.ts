@@ -248,6 +248,7 @@ export const en: Record<MessageKey, string> = {
   "mine.started": "Workspace started.",
   "mine.stopped": "Workspace stopped.",
 
+  "ws.state.pending": "Waiting for a host",
   "ws.state.provisioning": "Provisioning",
   "ws.state.running": "Running",
   "ws.state.stopped": "Stopped",
@@ -534,6 +535,10 @@ export const en: Record<MessageKey, string> = {
   "reason.interruptedEnded": "provisioning was interrupted and the assignment has ended",
   "reason.vanished": "its container vanished from the engine",
   "reason.noTemplate": 'no workspace template named "{name}"',
+  "reason.waitingForHost": "waiting for a workspace host that fits ({detail})",
+  "reason.waitingForTenantHost":
+    "waiting for a workspace host labelled for the tenant of this restricted contract ({detail})",
+  "reason.hostAvailable": "a workspace host can take it now",
   "reason.provisionFailed": "provisioning failed: {detail}",
   "reason.checkoutFailed": "checking out the package's code failed: {detail}",
   "reason.checkoutStartFailed": "starting it to finish checking out its code failed: {detail}",

@@ -248,6 +248,7 @@ export const ja = {
   "mine.started": "ワークスペースを起動しました。",
   "mine.stopped": "ワークスペースを停止しました。",
 
+  "ws.state.pending": "ホスト待ち",
   "ws.state.provisioning": "準備中",
   "ws.state.running": "稼働中",
   "ws.state.stopped": "停止中",
@@ -534,6 +535,9 @@ export const ja = {
   "reason.interruptedEnded": "準備が中断され、アサインも終了しています",
   "reason.vanished": "コンテナが Docker エンジンから消えていました",
   "reason.noTemplate": "テンプレート「{name}」がありません",
+  "reason.waitingForHost": "条件に合うワークスペースホストの空き待ち（{detail}）",
+  "reason.waitingForTenantHost": "この機密契約のテナント専用ワークスペースホストの空き待ち（{detail}）",
+  "reason.hostAvailable": "ワークスペースホストの空きができました",
   "reason.provisionFailed": "準備に失敗しました: {detail}",
   "reason.checkoutFailed": "パッケージのコードのチェックアウトに失敗しました: {detail}",
   "reason.checkoutStartFailed": "チェックアウトを終えるための起動に失敗しました: {detail}",

@@ -13,6 +13,12 @@ const workspaceReasons: Rule[] = [
   [/^its container vanished from the engine$/, "reason.vanished"],
   [/^no workspace template named "(?<name>.*)"$/, "reason.noTemplate"],
   [/^provisioning failed: (?<detail>.*)$/s, "reason.provisionFailed"],
+  [/^waiting for a workspace host that fits \((?<detail>.*)\)$/s, "reason.waitingForHost"],
+  [
+    /^waiting for a workspace host labelled for the tenant of this restricted contract \((?<detail>.*)\)$/s,
+    "reason.waitingForTenantHost",
+  ],
+  [/^a workspace host can take it now$/, "reason.hostAvailable"],
   [/^checking out the package's code failed: (?<detail>.*)$/s, "reason.checkoutFailed"],
   [/^starting it to finish checking out its code failed: (?<detail>.*)$/s, "reason.checkoutStartFailed"],
   [/^started to finish checking out its code$/, "reason.checkoutStarted"],
