@@ -595,7 +595,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
      */
     async merge(repo: RepositoryInfo, head: string, message: string): Promise<MergeResult> {
       const made = await forge.mergeCommit(repo, head, message);
-      if (!made.ok) return made;
+      if (!made.ok) return { ok: false, conflicts: made.conflicts };
       if (!(await forge.advance(repo, made.sha, made.base))) {
         throw new AppError("CONFLICT", "the default branch moved during the merge; try again");
       }
@@ -610,7 +610,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       repo: RepositoryInfo,
       head: string,
       message: string,
-    ): Promise<{ ok: true; sha: string; base: string } | { ok: false; conflicts: string[] }> {
+    ): Promise<{ ok: true; sha: string; base: string } | { ok: false; conflicts: string[]; base: string }> {
       const dir = pathOf(repo);
       const g = git(dir);
       const base = await revParse(dir, `refs/heads/${repo.defaultBranch}`);
@@ -619,7 +619,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       const out = await g.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", base, head], [0, 1]);
       const [tree = "", ...rest] = out.split("\n").map((l) => l.trim());
       const conflicts = [...new Set(rest.filter(Boolean))];
-      if (conflicts.length) return { ok: false, conflicts };
+      if (conflicts.length) return { ok: false, conflicts, base };
       if (!/^[0-9a-f]{40,64}$/.test(tree)) throw new Error(`git merge-tree printed no tree: ${out.slice(0, 200)}`);
       const sha = (await g.raw(["commit-tree", tree, "-p", base, "-p", head, "-m", message])).trim();
       return { ok: true, sha, base };

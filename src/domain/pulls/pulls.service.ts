@@ -810,6 +810,15 @@ export function createPullService({
     async merge(actor: Actor, id: string): Promise<PullRequest> {
       const { pr: before, pkg } = await visiblePull(actor, id);
       requireLead(actor, "pulls.toMerge", before);
+      const message = `Merge pull request #${before.number}: ${before.title}\n\nFrom ${before.source_branch}.`;
+      // The merge commit of the head as it stands is made while the fork is read (an object nothing points at
+      // yet); it is used below only if the head did not move and main is still what it was made on.
+      const early =
+        before.state === "open"
+          ? ensureRepository(before.package_id)
+              .then((r) => forge.mergeCommit(r, before.head_sha, message))
+              .catch(() => null)
+          : Promise.resolve(null);
       const pr = await refresh(before);
       const current = await view(pr, Number(pkg.required_approvals));
       if (pr.state !== "open")
@@ -836,11 +845,11 @@ export function createPullService({
           });
         if (row.merge_sha) throw fail("CONFLICT", text("pulls.beingMerged"));
         if (row.head_sha !== pr.head_sha) throw fail("CONFLICT", text("pulls.headMoved"));
-        const made = await forge.mergeCommit(
-          repo,
-          pr.head_sha,
-          `Merge pull request #${pr.number}: ${pr.title}\n\nFrom ${pr.source_branch}.`,
-        );
+        const guess = pr.head_sha === before.head_sha ? await early : null;
+        const made =
+          guess && guess.base === (await forge.headOf(repo, repo.defaultBranch))
+            ? guess
+            : await forge.mergeCommit(repo, pr.head_sha, message);
         if (!made.ok) {
           await audit.record(
             actor,
