@@ -22,6 +22,23 @@ describe("loadConfig", () => {
     });
   });
 
+  it("keeps repositories and recordings in the data directory unless a shared storage folder is named", () => {
+    expect(loadConfig({ AZUSA_DATA_DIR: "/var/lib/azusa" })).toMatchObject({
+      storageDir: "/var/lib/azusa",
+      audit: { checkpointFile: null },
+    });
+    // A storage folder outside the data directory also takes the audit checkpoints, unless a file is named.
+    expect(loadConfig({ AZUSA_DATA_DIR: "/var/lib/azusa", AZUSA_STORAGE_DIR: "/srv/azusa" })).toMatchObject({
+      storageDir: "/srv/azusa",
+      audit: { checkpointFile: "/srv/azusa/audit-checkpoints.jsonl" },
+    });
+    const named = { AZUSA_STORAGE_DIR: "/srv/azusa", AZUSA_AUDIT_CHECKPOINT_FILE: "/srv/audit/checkpoints" };
+    expect(loadConfig(named).audit.checkpointFile).toBe("/srv/audit/checkpoints");
+    // Inside the data directory it holds no checkpoints: whoever can write the database could reach them.
+    const inside = loadConfig({ AZUSA_DATA_DIR: "/var/lib/azusa", AZUSA_STORAGE_DIR: "/var/lib/azusa/shared" });
+    expect(inside.audit.checkpointFile).toBeNull();
+  });
+
   it("reads a TCP Docker engine address", () => {
     expect(loadConfig({ DOCKER_HOST: "tcp://127.0.0.1:2375" }).docker).toEqual({
       host: "127.0.0.1",

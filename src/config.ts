@@ -18,6 +18,13 @@ const Env = z.object({
     .describe(
       "where Azusa keeps its files: the SQLite database, generated secret, instance id and SSH host key, repositories, recordings, workspace disks",
     ),
+  AZUSA_STORAGE_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "the storage folder several processes share: the built-in forge's repositories, recordings and (when outside AZUSA_DATA_DIR) the audit checkpoints; AZUSA_DATA_DIR when unset",
+    ),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL (leave unset for SQLite)")
@@ -252,6 +259,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** The storage folder several processes share: repositories (`repos/`) and recordings (`recordings/`). */
+  storageDir: string;
   database: { dialect: "sqlite"; file: string } | { dialect: "postgres"; url: string };
   baseUrl: string;
   secret: string | undefined;
@@ -320,16 +329,31 @@ export const settings = Object.entries(Env.shape).map(([name, schema]) => {
   };
 });
 
+/** Whether `file` lies inside the data directory, where a copy of the database would find it. */
+const inDataDir = (e: z.infer<typeof Env>, file: string) =>
+  !relative(resolve(e.AZUSA_DATA_DIR), resolve(file)).startsWith("..");
+
+/**
+ * The file checkpoints are appended to: AZUSA_AUDIT_CHECKPOINT_FILE, or else `audit-checkpoints.jsonl` in a storage
+ * folder outside the data directory (shared by every process); none otherwise.
+ */
+function checkpointFile(e: z.infer<typeof Env>): string | null {
+  if (e.AZUSA_AUDIT_CHECKPOINT_FILE) return resolve(e.AZUSA_AUDIT_CHECKPOINT_FILE);
+  if (e.AZUSA_STORAGE_DIR && !inDataDir(e, e.AZUSA_STORAGE_DIR)) {
+    return resolve(e.AZUSA_STORAGE_DIR, "audit-checkpoints.jsonl");
+  }
+  return null;
+}
+
 /**
  * The audit chain's key: AZUSA_AUDIT_KEY, or the file AZUSA_AUDIT_KEY_FILE names (outside the data
  * directory); the public development default unless NODE_ENV is production, where a missing key stops start-up.
  */
 function readAuditKey(e: z.infer<typeof Env>, problems: string[]): string {
   let key = e.AZUSA_AUDIT_KEY;
-  const inDataDir = (file: string) => !relative(resolve(e.AZUSA_DATA_DIR), resolve(file)).startsWith("..");
   if (e.AZUSA_AUDIT_KEY_FILE) {
     if (key) problems.push("AZUSA_AUDIT_KEY_FILE: set either it or AZUSA_AUDIT_KEY, not both");
-    else if (inDataDir(e.AZUSA_AUDIT_KEY_FILE)) {
+    else if (inDataDir(e, e.AZUSA_AUDIT_KEY_FILE)) {
       problems.push("AZUSA_AUDIT_KEY_FILE: must be outside AZUSA_DATA_DIR, where a copy of the database would find it");
     } else {
       try {
@@ -340,7 +364,7 @@ function readAuditKey(e: z.infer<typeof Env>, problems: string[]): string {
       }
     }
   }
-  if (e.AZUSA_AUDIT_CHECKPOINT_FILE && inDataDir(e.AZUSA_AUDIT_CHECKPOINT_FILE)) {
+  if (e.AZUSA_AUDIT_CHECKPOINT_FILE && inDataDir(e, e.AZUSA_AUDIT_CHECKPOINT_FILE)) {
     problems.push(
       "AZUSA_AUDIT_CHECKPOINT_FILE: must be outside AZUSA_DATA_DIR, beyond the reach of whoever can write the database",
     );
@@ -385,6 +409,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.AZUSA_PORT,
     host: e.AZUSA_HOST,
     dataDir: e.AZUSA_DATA_DIR,
+    storageDir: e.AZUSA_STORAGE_DIR ?? e.AZUSA_DATA_DIR,
     database: e.DATABASE_URL
       ? { dialect: "postgres", url: e.DATABASE_URL }
       : { dialect: "sqlite", file: `${e.AZUSA_DATA_DIR}/azusa.sqlite` },
@@ -413,7 +438,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     imageBuild: e.AZUSA_IMAGE_BUILD === "on",
     audit: {
       key: auditKey,
-      checkpointFile: e.AZUSA_AUDIT_CHECKPOINT_FILE ? resolve(e.AZUSA_AUDIT_CHECKPOINT_FILE) : null,
+      checkpointFile: checkpointFile(e),
       checkpointUrl: e.AZUSA_AUDIT_CHECKPOINT_URL ?? null,
       checkpointMs: Math.round(e.AZUSA_AUDIT_CHECKPOINT_SECONDS * 1000),
     },

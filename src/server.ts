@@ -102,14 +102,14 @@ function reason(err: unknown): string {
   return (e.details?.reason || e.message || e.code || String(err)).replace(/\s+/g, " ").trim();
 }
 
-/** Fails start-up, naming AZUSA_DATA_DIR, unless the data directory exists (or can be made) and takes a file. */
-function checkDataDir(dir: string): void {
+/** Fails start-up, naming the setting, unless the folder exists (or can be made) and takes a file. */
+function checkDataDir(dir: string, setting = "AZUSA_DATA_DIR"): void {
   const probe = join(dir, `.write-check-${process.pid}`);
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(probe, "");
   } catch (err) {
-    throw new StartupError(`AZUSA_DATA_DIR: cannot write to ${dir} (${reason(err)})`);
+    throw new StartupError(`${setting}: cannot write to ${dir} (${reason(err)})`);
   }
   rmSync(probe, { force: true });
 }
@@ -195,6 +195,7 @@ export function buildAzusa(
   { logger = createLogger({ level: config.logLevel }), credentialCacheMs, sessionRecheckMs }: BuildOptions = {},
 ) {
   checkDataDir(config.dataDir);
+  if (config.storageDir !== config.dataDir) checkDataDir(config.storageDir, "AZUSA_STORAGE_DIR");
   let db: Db;
   try {
     db = openDatabase(config.database);
@@ -270,7 +271,7 @@ export function buildAzusa(
   });
   // Every operation on a workspace reaches the engine of the host it was placed on.
   const driver = createHostRouter({ db: db.kysely, hosts: workspaceHosts });
-  const forge = createBuiltinForge({ root: join(config.dataDir, "repos"), importDir: config.gitImportDir });
+  const forge = createBuiltinForge({ root: join(config.storageDir, "repos"), importDir: config.gitImportDir });
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });
   const pool = createWarmPool({
     driver: localDriver,
@@ -377,7 +378,8 @@ export function buildAzusa(
     workspaces,
     driver,
     logger,
-    dataDir: config.dataDir,
+    // recordings live in the storage folder that every process shares
+    dataDir: config.storageDir,
     idleMs: config.ssh.idleMs,
     maxSessionMs: config.ssh.maxSessionMs,
     ...(sessionRecheckMs === undefined ? {} : { recheckMs: sessionRecheckMs }),
@@ -427,7 +429,7 @@ export function buildAzusa(
     engineers,
     offers,
     workspaces,
-    sessions: createSessionService({ db: db.kysely, audit, dataDir: config.dataDir }),
+    sessions: createSessionService({ db: db.kysely, audit, dataDir: config.storageDir }),
     audit,
     logger,
     metrics,
@@ -564,7 +566,7 @@ export async function startAzusa(config: Config, opts: BuildOptions = {}): Promi
   const abandoned = await closeAbandonedSessions({
     db: azusa.db.kysely,
     audit: azusa.audit,
-    dataDir: config.dataDir,
+    dataDir: config.storageDir,
     instance: loadInstanceId(config),
     logger: azusa.logger,
   });

@@ -57,6 +57,18 @@ describe("azusa serve refuses what its settings name, in one line", () => {
     expectOneLine(res, "AZUSA_DATA_DIR", join(file, "data"));
   });
 
+  it("a storage folder that cannot be written", async () => {
+    const file = join(dataDir(), "not-a-folder");
+    writeFileSync(file, "");
+    const res = await runCli(["serve"], {
+      AZUSA_DATA_DIR: dataDir(),
+      AZUSA_STORAGE_DIR: join(file, "shared"),
+      AZUSA_PORT: "0",
+      AZUSA_SSH_PORT: "0",
+    });
+    expectOneLine(res, "AZUSA_STORAGE_DIR", join(file, "shared"));
+  });
+
   it("a kept secret that cannot be read, which is never replaced by a new one", async () => {
     const dir = dataDir();
     // A folder where the secret file should be: reading it fails for root too.
