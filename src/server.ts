@@ -308,6 +308,7 @@ export function buildAzusa(
     leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner() }),
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId, ws.id),
     placement: workspaceHosts,
+    pause,
   });
   // a host registered, activated or given more room may take the workspaces waiting for one
   workspaceHosts.onChange(() => {

@@ -3,20 +3,25 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/schema.ts";
-import { exited, startServe, until } from "../support/cli.ts";
+import { exited } from "../support/cli.ts";
 import { dialects } from "../support/databases.ts";
 import { sampleContract } from "../support/fixtures.ts";
 import { run } from "../support/git.ts";
-import { Client, freePort, PASSWORD } from "../support/harness.ts";
 import { type HoursWorld, startHoursWorld } from "../support/hours-world.ts";
+import {
+  killHard as kill,
+  pausedAt,
+  type Served,
+  serveBeside,
+  signInTo as signIn,
+  stopServe as stop,
+  withDatabase,
+} from "../support/kill.ts";
 import { pullRequestOn } from "../support/pull-requests.ts";
 import { generatedWbs, utf8Csv } from "../support/wbs-files.ts";
-
-type Served = Awaited<ReturnType<typeof startServe>> & { base: string };
 
 describe.each(dialects)("killed at the worst moment and started again, on %s", (dialect) => {
   let w: HoursWorld;
@@ -55,57 +60,12 @@ describe.each(dialects)("killed at the worst moment and started again, on %s", (
     rmSync(templatesDir, { recursive: true, force: true });
   });
 
-  /** `azusa serve` as a process of its own on the world's database and data directory. */
-  const serve = async (pauseAt?: string): Promise<Served> => {
-    const port = await freePort();
-    const server = await startServe({
-      ...w.t.dbEnv,
-      AZUSA_PORT: String(port),
-      AZUSA_BASE_URL: `http://127.0.0.1:${port}`,
-      AZUSA_SIGNIN_LIMIT: "1000",
-      AZUSA_IMAGE_BUILD: "off",
-      AZUSA_SCHEDULES: "off",
-      AZUSA_TEMPLATES_DIR: templatesDir,
-      ...(pauseAt ? { AZUSA_TEST_PAUSE_AT: pauseAt } : {}),
-    });
-    const served = { ...server, base: `http://127.0.0.1:${port}` };
+  const serve = async (pauseAt?: string) => {
+    const served = await serveBeside(w.t, { AZUSA_TEMPLATES_DIR: templatesDir }, pauseAt);
     running.push(served);
     return served;
   };
-  const signIn = async (server: Served, email: string) => {
-    const client = new Client(server.base);
-    const res = await client.post("/api/auth/sign-in/email", { email, password: PASSWORD });
-    expect(res.status).toBe(200);
-    return client;
-  };
-  /** Resolves once the process has reached `point` and holds there. */
-  const pausedAt = (server: Served, point: string) =>
-    until(
-      `azusa serve to pause at ${point}`,
-      async () => (server.output().includes(`"point":"${point}"`) ? true : undefined),
-      120_000,
-    );
-  const kill = async (server: Served) => {
-    server.child.kill("SIGKILL");
-    await exited(server.child);
-    expect(server.child.signalCode).toBe("SIGKILL");
-  };
-  const stop = async (server: Served) => {
-    server.child.kill("SIGTERM");
-    await exited(server.child);
-  };
-
-  /** Opens the database beside (never through) the process under test. */
-  const withDb = async <T>(use: (db: Kysely<Database>) => Promise<T>): Promise<T> => {
-    if (dialect === "postgres") return use(w.t.running.azusa.db.kysely);
-    const file = join(w.t.dbEnv.AZUSA_DATA_DIR as string, "azusa.sqlite");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(file) }) });
-    try {
-      return await use(db);
-    } finally {
-      await db.destroy();
-    }
-  };
+  const withDb = <T>(use: (db: Kysely<Database>) => Promise<T>) => withDatabase(w.t, dialect, use);
   const events = (action: string, subject: string) =>
     withDb(async (db) => {
       const rows = await db

@@ -6,6 +6,7 @@ import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, notFound } from "../../kernel/errors.ts";
 import { codeOf, stateCode, text } from "../../kernel/messages.ts";
+import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
@@ -94,6 +95,7 @@ export function createWorkspaceService({
   prepareEarly,
   onStarted,
   placement,
+  pause = noPause,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
@@ -137,6 +139,8 @@ export function createWorkspaceService({
   onStarted?: (workspace: Workspace) => Promise<void>;
   /** Chooses each new workspace's host; without it every workspace runs where `driver` goes. */
   placement?: WorkspacePlacement;
+  /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
+  pause?: PausePoint;
 }) {
   // Provisioning and the checkout after it, per workspace: drain waits for them, reconcile leaves them alone.
   const inFlight = new Map<string, Promise<void>>();
@@ -275,6 +279,8 @@ export function createWorkspaceService({
         }
         await driver.start(ref);
       }
+      // The worst moment to die: a container made and started, the row still provisioning, no code checked out.
+      await pause("workspaces.provisioning");
       await setState(row, system, "running", "provisioned for the assignment", warm ? { warmPool: true } : {});
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

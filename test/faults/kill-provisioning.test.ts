@@ -1,0 +1,116 @@
+// A real `azusa serve` killed with SIGKILL while it provisions a workspace — the container made and started, the
+// row still `provisioning`, no code checked out — then started again: reconcile makes the workspace whole, with one
+// container, running, its code checked out. On SQLite and PostgreSQL, with the real Docker engine.
+import { rmSync } from "node:fs";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exited, until } from "../support/cli.ts";
+import { dialects } from "../support/databases.ts";
+import { sampleContract } from "../support/fixtures.ts";
+import { templatesFolder } from "../support/gateway-world.ts";
+import { startTestAzusa, type TestAzusa } from "../support/harness.ts";
+import { ensureTestImage } from "../support/images.ts";
+import { killHard, pausedAt, type Served, serveBeside, signInTo, stopServe, withDatabase } from "../support/kill.ts";
+import { utf8Csv } from "../support/wbs-files.ts";
+
+const docker = new Docker();
+
+describe.each(dialects)("a provisioning killed and started again, on %s", (dialect) => {
+  let t: TestAzusa;
+  let templatesDir: string;
+  let tenantId: string;
+  let offerId: string;
+  let packageId: string;
+  const running: Served[] = [];
+
+  beforeAll(async () => {
+    templatesDir = templatesFolder(await ensureTestImage(docker));
+    t = await startTestAzusa({ dialect, env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
+    tenantId = (await t.createTenant("東京SI")).id;
+    await t.createUser("contractor", "buyer@tokyo-si.example", tenantId);
+    const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tenantId)).id;
+    const engineerId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
+    const operator = await t.signIn("root@office.example");
+    const contractor = await t.signIn("buyer@tokyo-si.example");
+    const lead = await t.signIn("lead@tokyo-si.example");
+    await operator.put(`/api/v1/engineers/${engineerId}`, { weeklyCapacityHours: 40, skills: [] });
+    await operator.post(`/api/v1/engineers/${engineerId}/vetting`, {
+      kind: "nda",
+      issuedOn: "2026-01-01",
+      expiresOn: "2028-01-01",
+    });
+    const contract = await (
+      await contractor.post("/api/v1/contracts", { ...sampleContract, confidentiality: "internal", leadIds: [leadId] })
+    ).json();
+    const wbs = utf8Csv([
+      ["id", "title", "estimate"],
+      ["P1", "帳票出力", "8"],
+    ]);
+    await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, wbs, { "content-type": "text/csv" });
+    packageId = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items[0].id;
+    expect((await lead.post(`/api/v1/packages/${packageId}/open`)).status).toBe(200);
+    offerId = (await (await lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId })).json()).id;
+    // SQLite serves one process: the test's steps aside for the ones started and killed below.
+    if (dialect === "sqlite") await t.running.stop();
+  }, 120_000);
+  afterAll(async () => {
+    for (const s of running) {
+      s.child.kill("SIGKILL");
+      await exited(s.child);
+    }
+    for (const c of await docker.listContainers({ all: true, filters: { label: [`io.azusa.tenant=${tenantId}`] } }))
+      await docker.getContainer(c.Id).remove({ force: true, v: true });
+    await t?.stop();
+    rmSync(templatesDir, { recursive: true, force: true });
+  });
+
+  const serve = async (pauseAt?: string) => {
+    const served = await serveBeside(t, { AZUSA_TEMPLATES_DIR: templatesDir }, pauseAt);
+    running.push(served);
+    return served;
+  };
+  const workspaceRow = () =>
+    withDatabase(t, dialect, (db) =>
+      db.selectFrom("workspace").selectAll().where("package_id", "=", packageId).executeTakeFirst(),
+    );
+  const containersOf = (workspaceId: string) =>
+    docker.listContainers({ all: true, filters: { label: [`io.azusa.workspace=${workspaceId}`] } });
+
+  it("leaves one running container with its code checked out, and the workspace running", async () => {
+    const first = await serve("workspaces.provisioning");
+    const engineer = await signInTo(first, "sato@matsumoto.example");
+    const accepting = engineer.post(`/api/v1/offers/${offerId}/accept`).catch((err: Error) => err);
+    await pausedAt(first, "workspaces.provisioning");
+    await killHard(first);
+    await accepting;
+
+    // What the crash left: a container made and started, the row still provisioning and not checked out.
+    const left = await workspaceRow();
+    expect(left).toMatchObject({ state: "provisioning", prepared_at: null });
+    const id = left?.id as string;
+    expect(await containersOf(id)).toHaveLength(1);
+    // Its lease is the dead process's for a minute after its last renewal: date it as if that minute had passed.
+    await withDatabase(t, dialect, (db) =>
+      db
+        .updateTable("job_lock")
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where("name", "=", `workspace:${id}`)
+        .execute(),
+    );
+
+    const second = await serve();
+    const whole = await until(
+      "the workspace to be running with its code checked out",
+      async () => {
+        const row = await workspaceRow();
+        return row?.state === "running" && row.prepared_at ? row : undefined;
+      },
+      180_000,
+    );
+    const containers = await containersOf(id);
+    expect(containers).toHaveLength(1);
+    expect(containers[0]?.State).toBe("running");
+    expect(containers[0]?.Id).toBe(whole.container_id);
+    await stopServe(second);
+  }, 360_000);
+});
