@@ -539,6 +539,7 @@ export const en: Record<MessageKey, string> = {
   "reason.waitingForTenantHost":
     "waiting for a workspace host labelled for the tenant of this restricted contract ({detail})",
   "reason.hostAvailable": "a workspace host can take it now",
+  "reason.imageMissing": "provisioning failed: image {image} not found",
   "reason.provisionFailed": "provisioning failed: {detail}",
   "reason.checkoutFailed": "checking out the package's code failed: {detail}",
   "reason.checkoutStartFailed": "starting it to finish checking out its code failed: {detail}",

@@ -538,6 +538,7 @@ export const ja = {
   "reason.waitingForHost": "条件に合うワークスペースホストの空き待ち（{detail}）",
   "reason.waitingForTenantHost": "この機密契約のテナント専用ワークスペースホストの空き待ち（{detail}）",
   "reason.hostAvailable": "ワークスペースホストの空きができました",
+  "reason.imageMissing": "準備に失敗しました: イメージ {image} がエンジンにありません",
   "reason.provisionFailed": "準備に失敗しました: {detail}",
   "reason.checkoutFailed": "パッケージのコードのチェックアウトに失敗しました: {detail}",
   "reason.checkoutStartFailed": "チェックアウトを終えるための起動に失敗しました: {detail}",

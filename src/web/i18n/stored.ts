@@ -12,6 +12,7 @@ const workspaceReasons: Rule[] = [
   [/^provisioning was interrupted and the assignment has ended$/, "reason.interruptedEnded"],
   [/^its container vanished from the engine$/, "reason.vanished"],
   [/^no workspace template named "(?<name>.*)"$/, "reason.noTemplate"],
+  [/^provisioning failed: image (?<image>\S+) not found$/, "reason.imageMissing"],
   [/^provisioning failed: (?<detail>.*)$/s, "reason.provisionFailed"],
   [/^waiting for a workspace host that fits \((?<detail>.*)\)$/s, "reason.waitingForHost"],
   [
