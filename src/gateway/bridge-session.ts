@@ -10,6 +10,7 @@ import { channelRefusal } from "../domain/sessions/transfer-policy.ts";
 import { type ExecSession, execSignal, type SignalOutcome } from "../provisioner/driver.ts";
 import type { BridgeChannel, BridgeContext, Live, Principal, SessionHandle, SessionRequest } from "./bridge-types.ts";
 import { endStatus } from "./policy.ts";
+import { reapSession, SESSION_MARK } from "./session-processes.ts";
 
 /** Resolves once everything written to `w` so far has been handed on (or `w` closed). */
 function drained(w: Writable): Promise<void> {
@@ -134,6 +135,7 @@ async function runSession(ctx: BridgeContext, s: SessionState, handle: SessionHa
     ctx.live.delete(entry);
     // Without its evidence a command must not run on: its input closes (a shell then ends).
     (s.exec?.stdin as Writable | undefined)?.end();
+    if (s.exec) await reapSession(ctx, s.id, target);
     await s.recorder?.close().catch(() => undefined);
     await ctx.log.failed(s.id, message, ctx.now());
     await channel.finish({ code: 1 });
@@ -201,7 +203,7 @@ async function startCommand(ctx: BridgeContext, s: SessionState, target: Target,
   const execRequest = {
     cmd,
     tty: Boolean(pty),
-    env: { ...request.env, ...(pty ? { TERM: pty.term || "xterm-256color" } : {}) },
+    env: { ...request.env, ...(pty ? { TERM: pty.term || "xterm-256color" } : {}), [SESSION_MARK]: s.id },
     cols: pty?.cols,
     rows: pty?.rows,
     workingDir: target.template?.azusa.workspaceFolder ?? "/workspace",
@@ -377,5 +379,7 @@ async function pipeSession(
     seconds: Math.round((ctx.now() - started) / 1000),
     recording: totals,
   });
+  // After its end is written (what its client saw), before it is over: a shutdown waits for this too.
+  await reapSession(ctx, s.id, target);
   return endReason;
 }

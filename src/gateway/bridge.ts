@@ -103,6 +103,7 @@ export function createBridge({
   const context: BridgeContext = {
     decide,
     exec: execRunning,
+    execNow: (target, request) => driver.exec(target.ref, request),
     live,
     log,
     workspaces,

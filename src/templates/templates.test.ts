@@ -60,8 +60,28 @@ describe("parseTemplate", () => {
         idePort: null,
         ideCommand: null,
         workspaceFolder: "/workspace",
+        services: [],
       },
     });
+  });
+
+  it("takes services by process name, and refuses what no process is named", () => {
+    const named = parseTemplate(
+      "svc",
+      '{ "image": "busybox:latest", "customizations": { "azusa": { "services": ["postgres", "redis-server"] } } }',
+    );
+    expect(templateOf(named).azusa.services).toEqual(["postgres", "redis-server"]);
+    const bad = parseTemplate(
+      "svc",
+      '{ "image": "busybox:latest", "customizations": { "azusa": { "services": ["/usr/bin/postgres", "a name far too long"] } } }',
+    );
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) {
+      expect(bad.problems.map((p) => p.path)).toEqual([
+        "customizations.azusa.services.0",
+        "customizations.azusa.services.1",
+      ]);
+    }
   });
 
   it("reads comments and trailing commas, and leaves // inside strings alone", () => {

@@ -57,6 +57,11 @@ export interface WorkspaceTemplate {
     ideCommand: string[] | null;
     /** Where the repository is checked out; default "/workspace". */
     workspaceFolder: string;
+    /**
+     * Long-running services a session may leave running: process names as `ps -o comm` shows them (at most
+     * 15 characters, e.g. "postgres"). Every other process a session started ends with it; default none.
+     */
+    services: string[];
   };
 }
 
@@ -232,6 +237,9 @@ const azusa = z
       .default(null)
       .transform((c) => (typeof c === "string" ? ["/bin/sh", "-c", c] : c)),
     workspaceFolder: folder.default("/workspace"),
+    services: z
+      .array(z.string().regex(/^[^\s/]{1,15}$/, 'must be a process name as "ps -o comm" shows it, such as "postgres"'))
+      .default([]),
   })
   .prefault({});
 
