@@ -3,7 +3,8 @@
 #   the Docker engine (docker.io, dockerd started in the background), iptables, git, e2fsprogs and losetup
 #   (size-limited workspace disks) and Node dependencies; with --for-tests also PostgreSQL (a cluster
 #   started, role "azusa" able to create test databases), the OpenSSH, PuTTY and dropbear clients,
-#   asciinema, script, iproute2, openssl, nsenter, Chromium with a Japanese font and a static busybox.
+#   asciinema, script, iproute2, openssl, nsenter, Chromium with a Japanese font, a static busybox and nginx
+#   (the several-processes test starts its own on loopback; the package's service is not started).
 #   Safe to run again: a second run changes nothing.
 set -euo pipefail
 
@@ -75,6 +76,13 @@ if $for_tests; then
     say "installing fonts-ipafont-gothic"
     if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null
+  fi
+  # Three Azusa processes behind a real load balancer: the test runs its own nginx, so the package's own
+  # service is kept from starting (RUNLEVEL=1 makes invoke-rc.d skip it).
+  if ! command -v nginx >/dev/null 2>&1; then
+    say "installing nginx-light"
+    if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
+    as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq nginx-light >/dev/null
   fi
   need_pkg pg_ctlcluster postgresql
   version=$(ls /usr/lib/postgresql | sort -n | tail -1)
