@@ -21,6 +21,7 @@ import { clientIp } from "./client-ip.ts";
 import { errorResponse, toAppError } from "./errors.ts";
 import { type Metrics, observe } from "./metrics.ts";
 import { requestStamp } from "./request-context.ts";
+import { roundNoise } from "./round-noise.ts";
 import { type AppEnv, createRouter } from "./router.ts";
 
 /** What the application needs: what the API modules and the pages take, and what this layer uses itself. */
@@ -236,6 +237,8 @@ export function createApp(deps: AppDeps) {
     await next();
   };
 
+  // Figures reach clients as people write them (139.08), never with floating-point noise (139.07999999999998).
+  app.use(`${API}/*`, roundNoise());
   mountApi(app, deps);
   // The pages (src/web), outside /api: the same services, so the same visibility; sign-in goes through /api/auth.
   app.route("/", webRoutes({ ...deps, dispatch: (request, env) => app.fetch(request, env) }));
