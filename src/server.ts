@@ -8,7 +8,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import { createAuth } from "./auth/auth.ts";
 import { createCredentialStore } from "./auth/credentials.ts";
-import { createSealer, sealStoredSecrets } from "./auth/sealed.ts";
+import { createSealer } from "./auth/sealed.ts";
 import { type Config, StartupError } from "./config.ts";
 import { type Db, openDatabase } from "./db/db.ts";
 import { migrate } from "./db/migrate.ts";
@@ -24,12 +24,12 @@ import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createDeliveryService } from "./domain/delivery/delivery.service.ts";
 import { orderTerms, renderOrder } from "./domain/delivery/order-document.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
-import { createGithubService } from "./domain/github/github.service.ts";
 import { createNotificationService } from "./domain/notifications/notifications.service.ts";
 import { createReminderService } from "./domain/notifications/reminders.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createOfficeService } from "./domain/offices/offices.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
+import { createGithubService } from "./domain/pulls/github.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
 import { closeAbandonedSessions } from "./domain/sessions/abandoned.ts";
 import { accessEndingActions, createSessionAccess } from "./domain/sessions/access.ts";
@@ -561,7 +561,7 @@ export async function startAzusa(config: Config, opts: BuildOptions = {}): Promi
   const applied = await azusa.migrate();
   if (applied.length) azusa.logger.info({ applied }, "migrations applied");
   // Secrets saved before they were sealed at rest are sealed now.
-  const sealed = await sealStoredSecrets(azusa.db.kysely, azusa.sealer);
+  const sealed = (await azusa.notifications.sealStoredSecrets()) + (await azusa.github.sealStoredSecrets());
   if (sealed) azusa.logger.info({ sealed }, "stored secrets sealed");
   // Sessions a crash left open are closed, ended at their recording's last event.
   const abandoned = await closeAbandonedSessions({

@@ -1,7 +1,8 @@
 // The layers, checked on every import in src/: data flows one way (http → api, web, gateway → domain →
 // kernel, db, auth, provisioner, git), api, web and gateway never import each other, and the gateway keeps
 // transport only (no database), in files of at most 400 lines and functions of at most 150. The composition
-// root builds each part after what it uses. A failure names the file, the line and the rule.
+// root builds each part after what it uses, and each table is written from one module only. A failure names
+// the file, the line and the rule.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
@@ -183,5 +184,34 @@ describe("the composition root", () => {
 
   it("builds every part after the parts it uses, with no forward reference", () => {
     expect(forwardReferences()).toEqual([]);
+  });
+});
+
+describe("the tables", () => {
+  /** The module a file belongs to for table ownership: its folder under src/domain/, else its top folder. */
+  const moduleOf = (file: string) => {
+    const parts = file.split("/");
+    return parts[1] === "domain" ? parts.slice(0, 3).join("/") : parts.slice(0, 2).join("/");
+  };
+
+  it("are each written (insert, update, delete) from one module; others call it", () => {
+    const writers = new Map<string, Map<string, string[]>>();
+    for (const file of files) {
+      if (/\.test\.tsx?$/.test(file) || file.startsWith("src/db/migrations/")) continue;
+      const text = readFileSync(join(root, file), "utf8");
+      for (const m of text.matchAll(/\.(insertInto|updateTable|deleteFrom)\(\s*"(\w+)"/g)) {
+        const table = m[2] as string;
+        const line = text.slice(0, m.index).split("\n").length;
+        const byModule = writers.get(table) ?? new Map<string, string[]>();
+        const module = moduleOf(file);
+        byModule.set(module, [...(byModule.get(module) ?? []), `${file}:${line}`]);
+        writers.set(table, byModule);
+      }
+    }
+    expect(writers.get("work_package")?.size).toBe(1);
+    const shared = [...writers]
+      .filter(([, byModule]) => byModule.size > 1)
+      .map(([table, byModule]) => `${table} is written from ${[...byModule.values()].map((at) => at[0]).join(", ")}`);
+    expect(shared).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sealContext, sealStoredSecrets } from "../src/auth/sealed.ts";
+import { sealContext } from "../src/auth/sealed.ts";
 import { createDeliveryService } from "../src/domain/delivery/delivery.service.ts";
 import { ORDER_CSP } from "../src/domain/delivery/order-document.ts";
 import { tokyoDay } from "../src/domain/timesheets/time.ts";
@@ -303,8 +303,8 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
       expect(await stored()).toMatch(/^sealed:v1:/);
       expect(await stored()).not.toContain(SECRET);
       await db.updateTable("webhook").set({ secret: SECRET }).where("id", "=", id).execute();
-      expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(1);
-      expect(await sealStoredSecrets(db, w.t.running.azusa.sealer)).toBe(0);
+      expect(await w.t.running.azusa.notifications.sealStoredSecrets()).toBe(1);
+      expect(await w.t.running.azusa.notifications.sealStoredSecrets()).toBe(0);
       expect(w.t.running.azusa.sealer.open(await stored(), sealContext.webhook(id))).toBe(SECRET);
 
       const pkg = await reviewed("2.1");

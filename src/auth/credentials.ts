@@ -57,6 +57,8 @@ export interface CredentialStore {
     alongside: Alongside<ApiKeySummary>,
   ): Promise<ApiKeySummary & { key: string }>;
   listApiKeys(userId: string): Promise<ApiKeySummary[]>;
+  /** Deletes every key of the user in the caller's transaction (their role changed); how many there were. */
+  deleteApiKeysOf(trx: Transaction<Database>, userId: string): Promise<number>;
   /** Deletes the user's key, and runs `alongside` in the same transaction; false when there is no such key. */
   deleteApiKey(userId: string, keyId: string, alongside: Alongside<{ id: string }>): Promise<boolean>;
   /** The principal behind a request's session cookie or API key, or null. */
@@ -317,6 +319,14 @@ export function createCredentialStore(
         createdAt: iso(r.createdAt) ?? "",
         expiresAt: iso(r.expiresAt),
       }));
+    },
+
+    async deleteApiKeysOf(trx, userId) {
+      const res = await trx
+        .deleteFrom("apikey" as never)
+        .where("referenceId" as never, "=", userId as never)
+        .executeTakeFirst();
+      return Number(res.numDeletedRows);
     },
 
     async deleteApiKey(userId, keyId, alongside) {

@@ -3,8 +3,6 @@
 // Each value is bound to its place (the row and column it is stored in) as associated data, so a sealed
 // value copied into another row does not open there.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.ts";
 
 const PREFIX = "sealed:v1:";
 
@@ -63,35 +61,4 @@ export function createSealer(secret: string): Sealer {
       }
     },
   };
-}
-
-/** Seals every secret stored before sealing existed; returns how many. Idempotent. */
-export async function sealStoredSecrets(db: Kysely<Database>, sealer: Sealer): Promise<number> {
-  let count = 0;
-  await db.transaction().execute(async (trx) => {
-    for (const hook of await trx.selectFrom("webhook").select(["id", "secret"]).execute()) {
-      if (isSealed(hook.secret)) continue;
-      await trx
-        .updateTable("webhook")
-        .set({ secret: sealer.seal(hook.secret, sealContext.webhook(hook.id)) })
-        .where("id", "=", hook.id)
-        .execute();
-      count++;
-    }
-    for (const gh of await trx.selectFrom("tenant_github").select(["tenant_id", "token", "webhook_secret"]).execute()) {
-      if (isSealed(gh.token) && isSealed(gh.webhook_secret)) continue;
-      await trx
-        .updateTable("tenant_github")
-        .set({
-          token: isSealed(gh.token) ? gh.token : sealer.seal(gh.token, sealContext.githubToken(gh.tenant_id)),
-          webhook_secret: isSealed(gh.webhook_secret)
-            ? gh.webhook_secret
-            : sealer.seal(gh.webhook_secret, sealContext.githubWebhookSecret(gh.tenant_id)),
-        })
-        .where("tenant_id", "=", gh.tenant_id)
-        .execute();
-      count++;
-    }
-  });
-  return count;
 }

@@ -2,7 +2,7 @@
 // webhook GitHub calls (mounted outside /api/v1: its signature, not a session, says who it is).
 import { createRoute, z } from "@hono/zod-openapi";
 import { Hono } from "hono";
-import type { GithubService } from "../../domain/github/github.service.ts";
+import type { GithubService } from "../../domain/pulls/github.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { type AppEnv, actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";

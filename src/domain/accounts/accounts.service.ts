@@ -1,6 +1,6 @@
 // Accounts: the first operator from the CLI, everyone else by invitation; roles change only by operators.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { CredentialStore } from "../../auth/credentials.ts";
 import { type Db, preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
@@ -8,6 +8,7 @@ import { type Actor, type Role, tenantRoles } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidWith, notFound } from "../../kernel/errors.ts";
 import { codeOf, roleCode, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
+import { endLeadership } from "../contracts/contracts.service.ts";
 
 export interface User {
   id: string;
@@ -80,6 +81,18 @@ function toInvitation(r: InvitationRow, now: Date): Invitation {
     expiresAt: r.expires_at,
     status,
   };
+}
+
+/**
+ * Holds the user's row until commit (a row lock in PostgreSQL, the write lock in SQLite): an engineer's time
+ * entries sent at once pass their overlap check one after the other.
+ */
+export async function lockUser(trx: Transaction<Database>, userId: string): Promise<void> {
+  await trx
+    .updateTable("user")
+    .set((eb) => ({ id: eb.ref("id") }))
+    .where("id", "=", userId)
+    .execute();
 }
 
 export function createAccountService({
@@ -300,11 +313,8 @@ export function createAccountService({
           .set({ role: input.role, tenantId, updatedAt: new Date().toISOString() })
           .where("id", "=", id)
           .execute();
-        const keys = await trx
-          .deleteFrom("apikey" as never)
-          .where("referenceId" as never, "=", id as never)
-          .executeTakeFirst();
-        const led = await trx.deleteFrom("contract_lead").where("user_id", "=", id).executeTakeFirst();
+        const keys = await credentials.deleteApiKeysOf(trx, id);
+        const led = await endLeadership(trx, id);
         await audit.record(
           actor,
           "user.role_changed",
@@ -314,8 +324,8 @@ export function createAccountService({
             to: input.role,
             fromTenantId: before.tenantId,
             toTenantId: tenantId,
-            apiKeysRevoked: Number(keys.numDeletedRows),
-            contractsNoLongerLed: Number(led.numDeletedRows),
+            apiKeysRevoked: keys,
+            contractsNoLongerLed: led,
           },
           { tenantId, trx },
         );

@@ -143,6 +143,25 @@ function checkTerms(c: { type: ContractType; band?: HoursBand | null; periodStar
   if (c.band && c.band.minHours >= c.band.maxHours) throw invalid("band.maxHours", text("contracts.bandOrder"));
 }
 
+/**
+ * Holds the contract's row until commit, so that closing its month and changing the month's hours happen
+ * one after the other. The first statement of the transaction and a write: on PostgreSQL a row lock
+ * (as SELECT … FOR UPDATE), on SQLite the write lock taken before anything is read.
+ */
+export async function lockContract(trx: Transaction<Database>, contractId: string): Promise<void> {
+  await trx
+    .updateTable("contract")
+    .set((eb) => ({ id: eb.ref("id") }))
+    .where("id", "=", contractId)
+    .execute();
+}
+
+/** The user leads no contract any more (their role changed), in the caller's transaction; how many they led. */
+export async function endLeadership(trx: Transaction<Database>, userId: string): Promise<number> {
+  const led = await trx.deleteFrom("contract_lead").where("user_id", "=", userId).executeTakeFirst();
+  return Number(led.numDeletedRows);
+}
+
 export function createContractService({
   db,
   audit,

@@ -72,6 +72,14 @@ const toKey = (r: SshKeyTable): SshKey => ({
   createdAt: r.created_at,
 });
 
+/**
+ * Holds the engineer's profile row until commit (a row lock in PostgreSQL, the write lock in SQLite): what is
+ * decided from the engineer's spare hours (an acceptance) happens one after the other.
+ */
+export async function lockEngineerProfile(trx: Executor, engineerId: string, at: string): Promise<void> {
+  await trx.updateTable("engineer_profile").set({ updated_at: at }).where("user_id", "=", engineerId).execute();
+}
+
 export function createEngineerService({
   db,
   audit,

@@ -2,7 +2,7 @@
 // retried with exponential backoff, every attempt recorded.
 import { createHmac, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
+import { isSealed, type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
 import type { Database, Executor, NotificationTable, WebhookDeliveryTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
@@ -215,6 +215,23 @@ export function createNotificationService({
   }
 
   const service = {
+    /** Seals every webhook secret stored before sealing existed (at start-up); returns how many. Idempotent. */
+    async sealStoredSecrets(): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        let count = 0;
+        for (const hook of await trx.selectFrom("webhook").select(["id", "secret"]).execute()) {
+          if (isSealed(hook.secret)) continue;
+          await trx
+            .updateTable("webhook")
+            .set({ secret: sealer.seal(hook.secret, sealContext.webhook(hook.id)) })
+            .where("id", "=", hook.id)
+            .execute();
+          count++;
+        }
+        return count;
+      });
+    },
+
     /**
      * Writes the in-app notifications and queues the webhook deliveries, in the caller's transaction.
      * Resolves to how many people were told now: those told under the same dedupe key before are not.

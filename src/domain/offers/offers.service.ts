@@ -9,7 +9,7 @@ import { codeOf, stateCode, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { tokyoDate } from "../dates.ts";
-import type { EngineerService } from "../engineers/engineers.service.ts";
+import { type EngineerService, lockEngineerProfile } from "../engineers/engineers.service.ts";
 import {
   type Confidentiality,
   describeIneligibility,
@@ -326,11 +326,7 @@ export function createOfferService({
       await db.transaction().execute(async (trx) => {
         // Touching the engineer's row first serializes their acceptances (a row lock in PostgreSQL,
         // the write lock in SQLite), so two at once cannot both fit in the same spare hours.
-        await trx
-          .updateTable("engineer_profile")
-          .set({ updated_at: now().toISOString() })
-          .where("user_id", "=", offer.engineer_id)
-          .execute();
+        await lockEngineerProfile(trx, offer.engineer_id, now().toISOString());
         const p = await matchPackage(trx, offer.package_id);
         await checkEligible(p, offer.engineer_id, trx);
         await close(trx, offer, "accepted", null);

@@ -92,6 +92,40 @@ function visiblePackages(db: Executor, actor: Actor) {
     .select("contract.max_package_hours");
 }
 
+/** Lets the event loop run what is waiting (timers, sockets) before going on. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A contract's packages replaced whole by an imported WBS's (the import has checked that none has opened or had
+ * an offer), with their dependencies, in the import's transaction. Batches keep each statement under the engines'
+ * limits on bound parameters; between them the event loop gets a turn (SQLite runs each one synchronously).
+ */
+export async function replaceContractPackages(
+  trx: Transaction<Database>,
+  contractId: string,
+  rows: WorkPackageTable[],
+  edges: { package_id: string; depends_on_id: string }[],
+  /** Runs between the packages and their dependencies (a fault test's pause point). */
+  between: () => Promise<void> = async () => {},
+): Promise<void> {
+  await trx.deleteFrom("work_package").where("contract_id", "=", contractId).execute();
+  for (let i = 0; i < rows.length; i += 500) {
+    await trx
+      .insertInto("work_package")
+      .values(rows.slice(i, i + 500))
+      .execute();
+    await yieldToLoop();
+  }
+  await between();
+  for (let i = 0; i < edges.length; i += 500) {
+    await trx
+      .insertInto("package_dependency")
+      .values(edges.slice(i, i + 500))
+      .execute();
+    await yieldToLoop();
+  }
+}
+
 /**
  * What another module does when a package is cancelled: `during`, in the cancelling transaction (a failure
  * undoes the cancellation); `after`, once it has committed, with the reason given (must not throw).

@@ -1,7 +1,4 @@
-// A contractor's closed 準委任 month holds still: what changes its hours (an entry, a week submitted,
-// approved or reopened, an adjustment) and closing or reopening it take the contract's lock and check it.
-import type { Transaction } from "kysely";
-import type { Database, Executor } from "../../db/schema.ts";
+import type { Executor } from "../../db/schema.ts";
 import { fail, invalidField } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 
@@ -11,19 +8,6 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 export function checkMonth(month: string): string {
   if (!MONTH.test(month)) throw invalidField("month", text("month.format"));
   return month;
-}
-
-/**
- * Holds the contract's row until commit, so that closing its month and changing the month's hours happen
- * one after the other. The first statement of the transaction and a write: on PostgreSQL a row lock
- * (as SELECT … FOR UPDATE), on SQLite the write lock taken before anything is read.
- */
-export async function lockContract(trx: Transaction<Database>, contractId: string): Promise<void> {
-  await trx
-    .updateTable("contract")
-    .set((eb) => ({ id: eb.ref("id") }))
-    .where("id", "=", contractId)
-    .execute();
 }
 
 /** Which of `months` (YYYY-MM) the contractor has closed on the contract. */

@@ -8,8 +8,8 @@ import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
-import { checkMonth, lockContract } from "./month-close.ts";
+import { lockContract, visibleContracts } from "../contracts/contracts.service.ts";
+import { checkMonth } from "./month-close.ts";
 import { monthRange, roundMinutes, tokyoDay, tokyoMidnight } from "./time.ts";
 import { partsOf } from "./timesheets.service.ts";
 

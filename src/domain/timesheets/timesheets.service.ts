@@ -7,11 +7,12 @@ import type { Database, Executor, TimeEntryTable, TimesheetTable } from "../../d
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, fail, fieldProblem, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { clock, codeOf, english, text } from "../../kernel/messages.ts";
+import { lockUser } from "../accounts/accounts.service.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { seesContract, visibleContracts } from "../contracts/contracts.service.ts";
+import { lockContract, seesContract, visibleContracts } from "../contracts/contracts.service.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import { type Evidence, evidenceFor } from "./evidence.ts";
-import { lockContract, refuseClosed } from "./month-close.ts";
+import { refuseClosed } from "./month-close.ts";
 import {
   addDays,
   type DayPart,
@@ -127,15 +128,6 @@ export function createTimesheetService({
   function requireEngineer(actor: Actor): string {
     if (actor.kind !== "user" || actor.role !== "engineer") throw forbidden(text("hours.engineersOnly"));
     return actor.userId;
-  }
-
-  /** Holds the engineer's row until commit, so that two entries sent at once cannot both pass the overlap check. */
-  async function lockEngineer(trx: Transaction<Database>, engineerId: string) {
-    await trx
-      .updateTable("user")
-      .set((eb) => ({ id: eb.ref("id") }))
-      .where("id", "=", engineerId)
-      .execute();
   }
 
   /** The engineer's (engineer, contract, week) sheets for `weeks`, made as drafts where missing; refuses locked ones. */
@@ -331,7 +323,7 @@ export function createTimesheetService({
       const seen = await visibleSheet(trx, actor, id);
       // The engineer's lock, as `record` and `remove` take it: an entry being written into this week
       // finishes (or waits) before the week is submitted or approved, so a locked week stays locked.
-      await lockEngineer(trx, seen.engineer_id);
+      await lockUser(trx, seen.engineer_id);
       // Then the contract's, as closing a month takes it: the month's close and this change are serial.
       await lockContract(trx, seen.contract_id);
       const row = await sheetRow(trx, id);
@@ -495,7 +487,7 @@ export function createTimesheetService({
             text("hours.outsidePeriod", { day: outside.day, start: pkg.period_start, end: pkg.period_end }),
           );
         }
-        await lockEngineer(trx, engineerId);
+        await lockUser(trx, engineerId);
         // Hours of a month the contractor has closed would change what was billed.
         await lockContract(trx, pkg.contract_id);
         await refuseClosed(
@@ -569,7 +561,7 @@ export function createTimesheetService({
           .where("engineer_id", "=", engineerId)
           .executeTakeFirst();
         if (!row) throw notFound("entry");
-        await lockEngineer(trx, engineerId);
+        await lockUser(trx, engineerId);
         const weeks = [...new Set(partsOf(row).map((p) => p.week))];
         await openSheets(trx, { engineerId, contractId: row.contract_id, tenantId: row.tenant_id }, weeks);
         await trx.deleteFrom("time_entry").where("id", "=", id).execute();

@@ -10,6 +10,7 @@ import { stateText, text } from "../../kernel/messages.ts";
 import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
+import { replaceContractPackages } from "../packages/packages.service.ts";
 import type { WbsImportResult, WbsUpload } from "./wbs-prepare.ts";
 import { createWbsThread, type WbsThread } from "./wbs-thread.ts";
 
@@ -70,7 +71,6 @@ export function createWbsImportService({
         if (offered) {
           throw fail("INVALID_STATE", text("wbs.packageOffered", { wbsId: offered.wbs_id }), { current: "offered" });
         }
-        await trx.deleteFrom("work_package").where("contract_id", "=", contractId).execute();
         await trx.deleteFrom("wbs_group").where("contract_id", "=", contractId).execute();
         // Batches keep each statement under the engines' limits on bound parameters; between them the event loop
         // gets a turn (SQLite runs each statement synchronously), so a large WBS does not hold up other requests.
@@ -81,22 +81,8 @@ export function createWbsImportService({
             .execute();
           await yieldToLoop();
         }
-        for (let i = 0; i < packageRows.length; i += 500) {
-          await trx
-            .insertInto("work_package")
-            .values(packageRows.slice(i, i + 500))
-            .execute();
-          await yieldToLoop();
-        }
         // Half written: the worst moment to die, the packages in and their dependencies not.
-        await pause("wbs.writing");
-        for (let i = 0; i < edges.length; i += 500) {
-          await trx
-            .insertInto("package_dependency")
-            .values(edges.slice(i, i + 500))
-            .execute();
-          await yieldToLoop();
-        }
+        await replaceContractPackages(trx, contractId, packageRows, edges, () => pause("wbs.writing"));
         await audit.record(
           actor,
           "wbs.imported",

@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Webhooks } from "@octokit/webhooks";
 import type { Kysely, Transaction } from "kysely";
-import { type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
+import { isSealed, type Sealer, sealContext, tryOpen } from "../../auth/sealed.ts";
 import type { Database, PullRequestTable } from "../../db/schema.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { createGithubForge, type GithubApi, githubClient } from "../../git/github-forge.ts";
@@ -13,7 +13,7 @@ import { type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { PackageService } from "../packages/packages.service.ts";
-import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "../pulls/review-rules.ts";
+import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
 
 /** A tenant's GitHub settings as anyone may see them: never the token or the webhook secret. */
 export interface GithubSettings {
@@ -275,6 +275,29 @@ export function createGithubService({
   }
 
   const service = {
+    /** Seals every token and webhook secret stored before sealing existed (at start-up); returns how many. */
+    async sealStoredSecrets(): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        let count = 0;
+        const rows = await trx.selectFrom("tenant_github").select(["tenant_id", "token", "webhook_secret"]).execute();
+        for (const gh of rows) {
+          if (isSealed(gh.token) && isSealed(gh.webhook_secret)) continue;
+          await trx
+            .updateTable("tenant_github")
+            .set({
+              token: isSealed(gh.token) ? gh.token : sealer.seal(gh.token, sealContext.githubToken(gh.tenant_id)),
+              webhook_secret: isSealed(gh.webhook_secret)
+                ? gh.webhook_secret
+                : sealer.seal(gh.webhook_secret, sealContext.githubWebhookSecret(gh.tenant_id)),
+            })
+            .where("tenant_id", "=", gh.tenant_id)
+            .execute();
+          count++;
+        }
+        return count;
+      });
+    },
+
     async settings(actor: Actor, tenantId: string): Promise<GithubSettings> {
       requireContractorOf(actor, tenantId);
       // Nothing sealed is opened to show these: they stay readable when AZUSA_SECRET has changed.
