@@ -398,4 +398,25 @@ describe.each(dialects)("matching and offers on %s", (dialect) => {
     await ito.client.put(`/api/v1/engineers/${ito.id}/availability`, { ...oneHour, windows: [] });
     expect(await why()).toBeNull();
   });
+
+  it("counts the days away an engineer declared over the package's span, and says so in why not", async () => {
+    const ito = engineers.ito as { id: string; client: Client };
+    const why = async () => {
+      const s = await (await lead.get(`/api/v1/packages/${pkg["2.1"]?.id}/suggestions`)).json();
+      return s.ineligible.find((i: { name: string }) => i.name === "ito")?.why.join("; ") ?? null;
+    };
+    // Seven hours every Monday: enough, beside what ito already carries, for 2.1's about 3.1 h a week over 2027-01-04 to 2027-06-30.
+    const mondays = { timeZone: "Asia/Tokyo", windows: [{ day: "mon", start: "10:00", end: "17:00" }], exceptions: [] };
+    expect((await ito.client.put(`/api/v1/engineers/${ito.id}/availability`, mondays)).status).toBe(200);
+    expect(await why()).toBeNull();
+    // Away from the start until the end of May: the Mondays left in June do not carry the package.
+    const away = { ...mondays, exceptions: [{ from: "2027-01-04", to: "2027-05-31", note: "育児休業" }] };
+    expect((await ito.client.put(`/api/v1/engineers/${ito.id}/availability`, away)).status).toBe(200);
+    expect(await why()).toMatch(/spare a week over the package's span \(148 days away\), needs 3\.\d+ h/);
+    // Days away outside the span change nothing.
+    const later = { ...mondays, exceptions: [{ from: "2027-08-01", to: "2027-08-31", note: "夏休み" }] };
+    expect((await ito.client.put(`/api/v1/engineers/${ito.id}/availability`, later)).status).toBe(200);
+    expect(await why()).toBeNull();
+    await ito.client.put(`/api/v1/engineers/${ito.id}/availability`, { ...mondays, windows: [] });
+  });
 });

@@ -790,6 +790,10 @@ export const catalogue = {
     en: "already {over} over capacity a week, needs {needed}",
     ja: "週の稼働可能時間をすでに {over} 超過（{needed} が必要）",
   },
+  "match.capacityAway": {
+    en: "{spare} spare a week over the package's span ({days} days away), needs {needed}",
+    ja: "パッケージの期間で週の空き {spare}（休む日 {days} 日を除く、{needed} が必要）",
+  },
   "match.capacity": { en: "{spare} spare a week, needs {needed}", ja: "週の空き {spare}（{needed} が必要）" },
   "vetting.nda": { en: "NDA", ja: "秘密保持契約" },
   "vetting.background_check": { en: "background check", ja: "身元確認" },

@@ -366,7 +366,7 @@ export function createEngineerService({
       const rows = await q.execute();
       const idList = rows.map((r) => r.id);
       if (idList.length === 0) return [];
-      const [skills, vetting, assignments, windows] = await Promise.all([
+      const [skills, vetting, assignments, windows, away] = await Promise.all([
         ex.selectFrom("engineer_skill").selectAll().where("user_id", "in", idList).execute(),
         ex
           .selectFrom("vetting_record")
@@ -385,13 +385,35 @@ export function createEngineerService({
           .selectFrom("availability_window")
           .select((eb) => [
             "user_id",
+            "weekday",
             eb.fn.sum<number | string>(eb("end_minute", "-", eb.ref("start_minute"))).as("minutes"),
           ])
           .where("user_id", "in", idList)
-          .groupBy("user_id")
+          .groupBy(["user_id", "weekday"])
+          .execute(),
+        // Days away, counted against each package's span where the engineer has windows.
+        ex
+          .selectFrom("availability_exception")
+          .select(["user_id", "from_day", "to_day"])
+          .where("user_id", "in", idList)
+          .where("to_day", ">=", today(now()))
           .execute(),
       ]);
-      const windowHours = new Map(windows.map((w) => [w.user_id, Number(w.minutes) / 60]));
+      const weekdayMinutes = new Map<string, number[]>();
+      for (const w of windows) {
+        const days = weekdayMinutes.get(w.user_id) ?? [0, 0, 0, 0, 0, 0, 0];
+        days[Number(w.weekday) - 1] = Number(w.minutes);
+        weekdayMinutes.set(w.user_id, days);
+      }
+      const awayOf = new Map<string, { from: string; to: string }[]>();
+      for (const x of away) {
+        const list = awayOf.get(x.user_id) ?? [];
+        list.push({ from: x.from_day, to: x.to_day });
+        awayOf.set(x.user_id, list);
+      }
+      const windowHours = new Map(
+        [...weekdayMinutes].map(([id, days]) => [id, days.reduce((sum, m) => sum + m, 0) / 60]),
+      );
       const byId = new Map<
         string,
         MatchEngineer & {
@@ -409,6 +431,9 @@ export function createEngineerService({
           weeklyCapacityHours: windowHours.get(r.id) ?? Number(r.weekly_capacity_hours),
           committedWeeklyHours: 0,
           history: new Set(),
+          ...(weekdayMinutes.has(r.id)
+            ? { availability: { weekdayMinutes: weekdayMinutes.get(r.id) as number[], away: awayOf.get(r.id) ?? [] } }
+            : {}),
         });
       }
       for (const s of skills) byId.get(s.user_id)?.skills.set(s.skill, Number(s.level));

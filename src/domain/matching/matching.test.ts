@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seeded } from "../../../test/support/random.ts";
 import {
+  capacityFor,
   describeIneligibility,
   ineligibilities,
   type MatchEngineer,
@@ -338,5 +339,50 @@ describe("suggestMany", () => {
     // The data must exercise tie-breaking and continuity, or this comparison proves little.
     if (limit > 1) expect(tiedScores).toBeGreaterThan(10);
     expect(withContinuity).toBeGreaterThan(5);
+  });
+});
+
+describe("days away over a package's span", () => {
+  // Mon–Fri 10:00–15:00: 25 h a week.
+  const weekdays = { weekdayMinutes: [300, 300, 300, 300, 300, 0, 0] };
+  const span = { plannedStart: "2027-01-04", plannedEnd: "2027-01-31" }; // four whole weeks from a Monday
+
+  it("averages the windows over the span with the days away taken out, and counts the days away", () => {
+    const e = engineer("aiko", {
+      weeklyCapacityHours: 25,
+      availability: { ...weekdays, away: [{ from: "2027-01-11", to: "2027-01-24" }] },
+    });
+    // Two of the four weeks away: 50 h over 4 weeks.
+    expect(capacityFor(e, pkg(span))).toEqual({ hours: 12.5, awayDays: 14 });
+    const why = ineligibilities(e, pkg({ ...span, weeklyHours: 20 }));
+    expect(why.map(describeIneligibility)).toEqual([
+      "12.5 h spare a week over the package's span (14 days away), needs 20 h",
+    ]);
+  });
+
+  it("changes nothing for days away outside the span, or without a span's start", () => {
+    const e = engineer("aiko", {
+      weeklyCapacityHours: 25,
+      availability: { ...weekdays, away: [{ from: "2027-03-01", to: "2027-03-31" }] },
+    });
+    expect(capacityFor(e, pkg(span))).toEqual({ hours: 25, awayDays: 0 });
+    const inside = engineer("aiko", {
+      weeklyCapacityHours: 25,
+      availability: { ...weekdays, away: [{ from: "2027-01-04", to: "2027-01-31" }] },
+    });
+    expect(capacityFor(inside, pkg({ plannedEnd: span.plannedEnd }))).toEqual({ hours: 25, awayDays: 0 });
+  });
+
+  it("ranks in suggestMany exactly as suggest does when some engineers are away", () => {
+    const engineers = ["aiko", "ben", "chie", "daiki"].map((id, i) =>
+      engineer(id, {
+        weeklyCapacityHours: 25,
+        availability: { ...weekdays, away: i % 2 ? [{ from: "2027-01-04", to: `2027-01-${10 + i * 4}` }] : [] },
+      }),
+    );
+    const packages = [8, 15, 22].map((weeklyHours) => pkg({ ...span, id: `p${weeklyHours}`, weeklyHours }));
+    const many = suggestMany(packages, engineers, { limit: 4 });
+    for (const p of packages) expect(many.get(p.id)).toEqual(suggest(p, engineers, { limit: 4 }).ranked);
+    expect(many.get("p22")?.map((s) => s.engineerId)).toEqual(["aiko", "chie"]);
   });
 });

@@ -30,6 +30,11 @@ export interface MatchEngineer {
   committedWeeklyHours: number;
   /** Ids of packages this engineer worked on (assigned or later). */
   history: ReadonlySet<string>;
+  /**
+   * Where the engineer states weekly windows: minutes a day by ISO weekday (index 0 is Monday), and the days
+   * away they declared ("YYYY-MM-DD", inclusive). Capacity is then counted over each package's span.
+   */
+  availability?: { weekdayMinutes: readonly number[]; away: readonly { from: string; to: string }[] };
 }
 
 /** A work package as matching sees it. */
@@ -39,6 +44,8 @@ export interface MatchPackage {
   requiredVetting: readonly VettingKind[];
   /** "YYYY-MM-DD": every required vetting must be valid until this day, inclusive. */
   plannedEnd: string;
+  /** "YYYY-MM-DD": the first day of the span the package is worked in (its start, or today when later). */
+  plannedStart?: string;
   /** Load the package adds to an engineer's week. */
   weeklyHours: number;
   /** Ids of packages this one depends on, directly or not, in the same contract. */
@@ -51,9 +58,46 @@ export interface MatchPackage {
 export type Ineligibility =
   | { rule: "skill"; skill: string; required: number; has: number | null }
   | { rule: "vetting"; kind: VettingKind; validUntil: string | null; neededUntil: string }
-  | { rule: "capacity"; spareHours: number; neededHours: number };
+  | { rule: "capacity"; spareHours: number; neededHours: number; awayDays?: number };
 
-const spareHoursOf = (e: MatchEngineer) => e.weeklyCapacityHours - e.committedWeeklyHours;
+const DAY_MS = 86_400_000;
+const dayNumber = (day: string) => Math.floor(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
+
+/**
+ * The engineer's weekly capacity for the package: their stated windows averaged over the package's span with
+ * the days away in it taken out, and how many days away fall in it. Without days away in the span (or without
+ * windows, or a span) it is their weekly capacity as it stands.
+ */
+export function capacityFor(e: MatchEngineer, p: MatchPackage): { hours: number; awayDays: number } {
+  const a = e.availability;
+  if (!a || a.away.length === 0 || !p.plannedStart || p.plannedStart > p.plannedEnd) {
+    return { hours: e.weeklyCapacityHours, awayDays: 0 };
+  }
+  const first = dayNumber(p.plannedStart);
+  const last = dayNumber(p.plannedEnd);
+  const away = new Set<number>();
+  for (const range of a.away) {
+    const from = Math.max(first, dayNumber(range.from));
+    const to = Math.min(last, dayNumber(range.to));
+    for (let d = from; d <= to; d++) away.add(d);
+  }
+  if (away.size === 0) return { hours: e.weeklyCapacityHours, awayDays: 0 };
+  // Day 0 (1970-01-01) was a Thursday: ISO weekday index (Monday 0) of day d is (d + 3) mod 7.
+  const weekdayOf = (d: number) => (((d + 3) % 7) + 7) % 7;
+  const days = last - first + 1;
+  let minutes = 0;
+  // Whole weeks hold every weekday once; the remaining days are counted one by one.
+  const weekMinutes = a.weekdayMinutes.reduce((sum, m) => sum + m, 0);
+  minutes += Math.floor(days / 7) * weekMinutes;
+  for (let d = first + Math.floor(days / 7) * 7; d <= last; d++) minutes += a.weekdayMinutes[weekdayOf(d)] ?? 0;
+  for (const d of away) minutes -= a.weekdayMinutes[weekdayOf(d)] ?? 0;
+  return { hours: Math.round((minutes / 60 / (days / 7)) * 100) / 100, awayDays: away.size };
+}
+
+const spareFor = (e: MatchEngineer, p: MatchPackage) => {
+  const { hours, awayDays } = capacityFor(e, p);
+  return { spare: hours - e.committedWeeklyHours, awayDays };
+};
 
 /**
  * Every rule the engineer fails for the package (empty: eligible). The one definition of eligibility, used by
@@ -75,8 +119,10 @@ export function ineligibilities(e: MatchEngineer, p: MatchPackage): Ineligibilit
       why.push({ rule: "vetting", kind, validUntil: validUntil ?? null, neededUntil: p.plannedEnd });
     }
   }
-  const spare = spareHoursOf(e);
-  if (!(p.weeklyHours <= spare)) why.push({ rule: "capacity", spareHours: spare, neededHours: p.weeklyHours });
+  const { spare, awayDays } = spareFor(e, p);
+  if (!(p.weeklyHours <= spare)) {
+    why.push({ rule: "capacity", spareHours: spare, neededHours: p.weeklyHours, ...(awayDays ? { awayDays } : {}) });
+  }
   return why;
 }
 
@@ -99,6 +145,13 @@ export function ineligibilityText(i: Ineligibility): Text {
         : text("match.vettingShort", { kind, validUntil: i.validUntil, neededUntil: i.neededUntil });
     }
     case "capacity":
+      if (i.awayDays) {
+        return text("match.capacityAway", {
+          spare: hours(i.spareHours),
+          needed: hours(i.neededHours),
+          days: i.awayDays,
+        });
+      }
       return i.spareHours < 0
         ? text("match.overCapacity", { over: hours(-i.spareHours), needed: hours(i.neededHours) })
         : text("match.capacity", { spare: hours(i.spareHours), needed: hours(i.neededHours) });
@@ -154,7 +207,7 @@ const byNameThenId = (a: { name: string; id: string }, b: { name: string; id: st
 function suggestionFor(e: MatchEngineer, p: MatchPackage): Suggestion {
   let skillMargin = 0;
   for (const r of p.requiredSkills) skillMargin += (e.skills.get(r.skill) as number) - r.level;
-  const spareHoursAfter = spareHoursOf(e) - p.weeklyHours;
+  const spareHoursAfter = spareFor(e, p).spare - p.weeklyHours;
   const continuity: string[] = [];
   const [small, large] = e.history.size < p.upstream.size ? [e.history, p.upstream] : [p.upstream, e.history];
   for (const id of small) if (large.has(id)) continuity.push(p.upstreamLabels?.get(id) ?? id);
@@ -320,7 +373,14 @@ export function suggestMany(
   for (let r = 0; r < m; r++) rankOf[byRank[r] as number] = r;
 
   const spare = new Float64Array(m);
-  for (let i = 0; i < m; i++) spare[i] = spareHoursOf(engineers[i] as MatchEngineer);
+  // Engineers with days away: their spare hours depend on each package's span, and are worked out per package.
+  const away: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const e = engineers[i] as MatchEngineer;
+    spare[i] = e.weeklyCapacityHours - e.committedWeeklyHours;
+    if (e.availability?.away.length) away.push(i);
+  }
+  const spareNow = new Float64Array(spare);
 
   // Skills some package asks for, indexed by level.
   const skillIndex = new Map<string, SkillIndex>();
@@ -422,6 +482,7 @@ export function suggestMany(
     const validUntil = validUntilByMask.get(vettingMask(p.requiredVetting)) as Int32Array;
     const neededUntil = dateRank.get(p.plannedEnd) as number;
     const weekly = p.weeklyHours;
+    for (const i of away) spare[i] = spareFor(engineers[i] as MatchEngineer, p).spare;
 
     for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = (continuity[i] as number) + 1;
 
@@ -442,6 +503,7 @@ export function suggestMany(
     }
 
     for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = 0;
+    for (const i of away) spare[i] = spareNow[i] as number;
     result.set(
       p.id,
       top.drain().map((rank) => suggestionFor(engineers[byRank[rank] as number] as MatchEngineer, p)),

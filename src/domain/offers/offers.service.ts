@@ -163,6 +163,8 @@ export function createOfferService({
       requiredSkills: JSON.parse(row.skills) as { skill: string; level: number }[],
       requiredVetting: requiredVetting(row.confidentiality as Confidentiality),
       plannedEnd: row.period_end,
+      // Dates as text: the later of the start and today.
+      plannedStart: [row.period_start, day].sort()[1] as string,
       weeklyHours: weeklyHoursOf(Number(row.estimate_hours), row.period_start, row.period_end, day),
       upstream,
       upstreamLabels: new Map(labels.map((l) => [l.id, l.wbs_id])),
