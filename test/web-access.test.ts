@@ -80,6 +80,7 @@ describe.each(dialects)("pages and who may see them on %s", (dialect) => {
     "/engineers": ["operator"],
     "/engineers/:engineer": ["operator"],
     "/workspaces": ["operator"],
+    "/workspace-hosts": ["operator"],
     "/audit": ["operator"],
     "/invitations": ["operator", "contractor"],
     "/reviews": ["lead"],

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 import { secondEngineForTests } from "./support/second-engine.ts";
 
 /** A CA of its own and a client certificate it signed: an engine that trusts another CA refuses it. */
@@ -189,6 +190,21 @@ describe.each(dialects)("workspace hosts on %s", (dialect) => {
     expect((await root.get(`/api/v1/workspace-hosts/${host.id}`)).status).toBe(404);
     const local = await root.delete("/api/v1/workspace-hosts/local");
     expect(local.status).toBe(409);
+  });
+
+  it("the operators' page shows each host's health and drains one from a button", async () => {
+    const host = await (
+      await root.post("/api/v1/workspace-hosts", { name: `page-${dialect}`, endpoint: tls(), capacity })
+    ).json();
+    const page = await getPage(root, "/workspace-hosts?lang=en");
+    expect(page.status).toBe(200);
+    expect(page.html).toContain(`page-${dialect}`);
+    expect(page.html).toContain(`Docker ${(await engine().docker.version()).Version}`);
+    expect(page.html).not.toContain(keyBody(engine().credentials.key));
+    const drained = await postForm(root, `/workspace-hosts/${host.id}/drain`, { _csrf: csrfTokenIn(page.html) });
+    expect(drained.status).toBe(303);
+    expect((await (await root.get(`/api/v1/workspace-hosts/${host.id}`)).json()).state).toBe("draining");
+    expect((await getPage(engineer, "/workspace-hosts")).status).toBe(404); // pages not theirs do not exist for them
   });
 
   it("the hardening check names a container under Azusa's labels that is not confined", async () => {

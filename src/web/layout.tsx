@@ -32,6 +32,7 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
   operator: [
     { href: "/engineers", label: "nav.engineers" },
     { href: "/workspaces", label: "nav.workspaces" },
+    { href: "/workspace-hosts", label: "nav.workspaceHosts" },
     { href: "/audit", label: "nav.audit" },
     { href: "/invitations", label: "nav.invitations" },
     { href: "/recordings", label: "nav.recordings" },

@@ -22,6 +22,7 @@ import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
 import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
 import type { WbsImportService } from "../domain/wbs/wbs-import.service.ts";
+import type { WorkspaceHostService } from "../domain/workspace-hosts/workspace-hosts.service.ts";
 import type { WorkspaceFiles } from "../domain/workspaces/workspace-files.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { AppEnv } from "../http/router.ts";
@@ -91,6 +92,7 @@ export interface WebDeps {
   accounts: AccountService;
   tenants: TenantService;
   offices: OfficeService;
+  workspaceHosts: WorkspaceHostService;
   availability: AvailabilityService;
   taskEntries: TaskEntryService;
   contracts: ContractService;

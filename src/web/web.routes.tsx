@@ -28,6 +28,7 @@ import { taskPages } from "./pages/tasks.tsx";
 import { templatePages } from "./pages/templates.tsx";
 import { terminalPages } from "./pages/terminal.tsx";
 import { timesheetPages } from "./pages/timesheets.tsx";
+import { workspaceHostPages } from "./pages/workspace-hosts.tsx";
 import {
   csrfTokenFor,
   csrfTokenMatches,
@@ -154,6 +155,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", packagePages(deps));
   web.route("/", engineerPages(deps));
   web.route("/", operatorPages(deps));
+  web.route("/", workspaceHostPages(deps));
   web.route("/", invitationPages(deps));
   web.route("/", pullPages(deps));
   web.route("/", timesheetPages(deps));
