@@ -385,6 +385,8 @@ export function buildAzusa(
     maxSessionMs: config.ssh.maxSessionMs,
     ...(sessionRecheckMs === undefined ? {} : { recheckMs: sessionRecheckMs }),
   });
+  // An ended assignment's sessions end, their clients told why, before its workspace stops under them.
+  workspaces.whenEndedStopping(() => bridge.settle());
   const sshGateway = createSshGateway({
     access: sessionAccess,
     log: sessionLog,

@@ -168,6 +168,21 @@ export function createBridge({
     hold,
     /** Asks the access check again for every live session at once (a revocation made in another process). */
     recheck: checkNow,
+    /**
+     * Asks the access check again for every live session now and waits until those refused have ended, their
+     * clients told why (bounded by `waitMs`): what is about to stop a workspace under them calls this first.
+     */
+    async settle(waitMs = 5_000): Promise<void> {
+      if (live.size === 0) return;
+      const ended = await recheckLive(live, authorize, logger);
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+        timer.unref();
+      });
+      await Promise.race([Promise.all(ended.map((h) => h.done)), bound]);
+      clearTimeout(timer);
+    },
     /** Ends every live session (shutdown) and waits for their evidence to be written. */
     async close(reason = "Azusa is shutting down"): Promise<void> {
       clearInterval(timer);
@@ -178,12 +193,13 @@ export function createBridge({
   };
 }
 
-/** Checks every live session again; those whose engineer lost the right end within one interval. */
+/** Checks every live session again; those whose engineer lost the right are ended, and returned. */
 async function recheckLive(
   live: Set<Live>,
   authorize: (principal: Principal) => Promise<Authorization>,
   logger: Logger,
-): Promise<void> {
+): Promise<Live["handle"][]> {
+  const ended: Live["handle"][] = [];
   // Each transport's own check once (an SSH connection's key, a browser's sign-in), and the access
   // decision once per engineer, package and address: the sessions that share one share its answer.
   const byAccess = new Map<string, Live[]>();
@@ -197,7 +213,11 @@ async function recheckLive(
   const endAll = async (sessions: Live[], decide: () => Promise<string | null>) => {
     try {
       const reason = await decide();
-      if (reason) for (const s of sessions) s.handle.end(`access revoked: ${reason}`);
+      if (!reason) return;
+      for (const s of sessions) {
+        s.handle.end(`access revoked: ${reason}`);
+        ended.push(s.handle);
+      }
     } catch (err) {
       logger.warn({ err }, "session re-check failed");
     }
@@ -211,6 +231,7 @@ async function recheckLive(
       }),
     ),
   ]);
+  return ended;
 }
 
 export type Bridge = ReturnType<typeof createBridge>;

@@ -426,9 +426,20 @@ export function createWorkspaceService({
     }
   }
 
+  // What must happen before the workspaces of ended assignments stop (the sessions on them ending with why).
+  const beforeEndedStop: (() => Promise<void>)[] = [];
+
   const service = {
     /** The templates, loaded once; a bad template stops start-up with every problem named. */
     templates,
+
+    /**
+     * Registers a step run before the workspaces of ended assignments are stopped: the gateway ends the sessions
+     * that relied on those assignments first, so their clients hear why instead of seeing their shell killed.
+     */
+    whenEndedStopping(step: () => Promise<void>): void {
+      beforeEndedStop.push(step);
+    },
 
     /** Creates the workspace row of a new assignment and provisions it in the background. */
     async provisionForAssignment(assignmentId: string): Promise<Workspace> {
@@ -781,6 +792,9 @@ export function createWorkspaceService({
         .where("workspace.state", "=", "running")
         .where("assignment.ended_at", "is not", null)
         .execute();
+      if (rows.length > 0) {
+        for (const step of beforeEndedStop) await each("*", "ending the sessions of ended assignments", step);
+      }
       for (const { end_reason, ended_at, ...found } of rows) {
         let row: WorkspaceTable | undefined = found;
         if (inFlight.has(row.id)) {
