@@ -217,11 +217,12 @@ describe.each(dialects)("workspace operations on %s", (dialect) => {
     });
   });
 
-  it("cancelling the package stops its workspace at the next run of the schedule", async () => {
-    await provisioned("3.1");
+  it("cancelling the package stops its workspace at once, leaving the schedule nothing to stop", async () => {
+    const ws = await provisioned("3.1");
     expect((await s.lead.post(`/api/v1/packages/${s.pkg["3.1"]?.id}/cancel`, { reason: "仕様変更" })).status).toBe(200);
 
-    expect(await t.running.azusa.workspaces.stopEnded()).toBe(1);
+    expect((await containersOf(ws.id)).map((c) => c.State)).toEqual(["exited"]);
+    expect(await t.running.azusa.workspaces.stopEnded()).toBe(0);
 
     expect(await (await s.lead.get(`/api/v1/packages/${s.pkg["3.1"]?.id}/workspace`)).json()).toMatchObject({
       state: "stopped",
