@@ -40,7 +40,11 @@ describe("SSH port forwarding and signals", () => {
 
   beforeAll(async () => {
     world = await oneWorkspaceWorld(new Docker(), {
-      azusa: { ssh: { portForwarding: ["localhost:3000", "localhost:3002"], x11: true, remoteForwarding: [3005] } },
+      // httpd is a service: started by a session, it runs on after that session ends.
+      azusa: {
+        services: ["httpd"],
+        ssh: { portForwarding: ["localhost:3000", "localhost:3002"], x11: true, remoteForwarding: [3005] },
+      },
     });
     operator = await world.t.signIn("root@office.example");
     // A dev server on the workspace's own loopback: the workspace has no network, so only it can reach it.

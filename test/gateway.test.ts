@@ -587,6 +587,10 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
       const removed = await sato.client.delete(`/api/v1/engineers/${sato.id}/ssh-keys/${(await added.json()).id}`);
       expect(removed.status).toBe(204);
       const t0 = Date.now();
+      // A new session through the master, at once (within the seconds after its login): refused, never run.
+      const next = await run("ssh", ["-S", socket, "x", "echo ran-after-removal"]);
+      expect(next.stdout.toString()).not.toContain("ran-after-removal");
+      expect(next.code).not.toBe(0);
       expect(await exited).toBe(255);
       expect(Date.now() - t0).toBeLessThan(2500);
       expect(stderr).toContain("azusa: access revoked: the SSH key was removed");

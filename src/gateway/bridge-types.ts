@@ -16,7 +16,7 @@ export interface Principal extends AccessRequest {
    * resolves to a reason to end the session, or null.
    */
   recheck?: () => Promise<string | null>;
-  /** The decision made at login; a session opened within 5 s of it does not ask again. */
+  /** The access decision made at login; a channel opened within 5 s of it does not ask for it again. */
   authorized?: { target: Target; at: number };
 }
 

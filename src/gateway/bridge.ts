@@ -64,13 +64,17 @@ export function createBridge({
   const authorize = (principal: Principal): Promise<Authorization> => access.authorize(principal);
 
   /**
-   * The decision made at login when it is recent (within 5 s), else a fresh one that asks the transport's own
-   * check too: a new channel on a connection whose key was removed is refused, not opened and ended a second later.
+   * Every channel asks the transport's own check (is the key still registered?); the access decision made at
+   * login serves the channels opened within 5 s of it, and later ones ask afresh. A new channel on a connection
+   * whose key was removed (a ControlMaster's next session, however soon after the login) is refused, not opened
+   * and ended a second later.
    */
   const decide = async (principal: Principal): Promise<Authorization> => {
     const recent = principal.authorized && now() - principal.authorized.at < 5000 ? principal.authorized : null;
-    if (recent) return { ok: true, target: recent.target };
-    const [revoked, auth] = await Promise.all([principal.recheck?.() ?? null, authorize(principal)]);
+    const [revoked, auth] = await Promise.all([
+      principal.recheck?.() ?? null,
+      recent ? ({ ok: true, target: recent.target } as const) : authorize(principal),
+    ]);
     return revoked ? { ok: false, code: "revoked", reason: revoked } : auth;
   };
 
