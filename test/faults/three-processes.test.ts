@@ -1,60 +1,21 @@
 // Three real `azusa serve` processes on one PostgreSQL and one storage folder, behind a real nginx on loopback:
 // one is killed with SIGKILL under traffic, and no idempotent request fails through nginx, every write is either
 // applied whole (with its audit event) or refused, and a sign-out through one process is refused by another.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exited, runCli, startServe, until } from "../support/cli.ts";
+import { exited, until } from "../support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../support/databases.ts";
 import { Client, freePort, PASSWORD } from "../support/harness.ts";
-
-const NGINX = "/usr/sbin/nginx";
+import { sharedSettings, startNginx, startServes } from "../support/nginx.ts";
 
 interface Serving {
   child: ChildProcess;
   port: number;
-}
-
-/** An nginx in `dir` listening on `port`, passing to `upstreams`, retrying idempotent requests on the next. */
-function startNginx(dir: string, port: number, upstreams: number[]): ChildProcess {
-  const conf = join(dir, "nginx.conf");
-  writeFileSync(
-    conf,
-    `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  upstream azusa {
-${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=60s;`).join("\n")}
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://azusa;
-      proxy_http_version 1.1;
-      proxy_set_header Host $http_host;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_next_upstream error timeout http_502 http_503;
-      proxy_connect_timeout 2s;
-    }
-  }
-}
-`,
-  );
-  return spawn(NGINX, ["-p", dir, "-c", conf], { stdio: "ignore" });
 }
 
 describe("three processes behind nginx", () => {
@@ -69,30 +30,8 @@ describe("three processes behind nginx", () => {
     root = mkdtempSync(join(tmpdir(), "azusa-three-"));
     const nginxPort = await freePort();
     base = `http://127.0.0.1:${nginxPort}`;
-    const shared = {
-      DATABASE_URL: db.env.DATABASE_URL as string,
-      AZUSA_STORAGE_DIR: join(root, "storage"),
-      AZUSA_SECRET: randomBytes(32).toString("base64url"),
-      AZUSA_INSTANCE_ID: `test-three-${randomBytes(4).toString("hex")}`,
-      AZUSA_BASE_URL: base,
-      AZUSA_TRUST_PROXY: "true",
-      AZUSA_IMAGE_BUILD: "off",
-      AZUSA_SIGNIN_LIMIT: "1000",
-    };
-    const dataDir = (i: number) => join(root, `data-${i}`);
-    const created = await runCli(
-      ["admin", "create", "--email", "root@office.example"],
-      { ...shared, AZUSA_DATA_DIR: dataDir(0) },
-      `${PASSWORD}\n`,
-    );
-    expect(created.code, created.stderr).toBe(0);
-    processes.push(await startServe({ ...shared, AZUSA_DATA_DIR: dataDir(0) }));
-    // one SSH host key for all: a client may reach any of them
-    for (const i of [1, 2]) {
-      mkdirSync(dataDir(i), { recursive: true });
-      copyFileSync(join(dataDir(0), "ssh_host_ed25519_key"), join(dataDir(i), "ssh_host_ed25519_key"));
-      processes.push(await startServe({ ...shared, AZUSA_DATA_DIR: dataDir(i) }));
-    }
+    const shared = sharedSettings(db.env.DATABASE_URL as string, root, base);
+    processes.push(...(await startServes(root, shared, { email: "root@office.example", password: PASSWORD })));
     nginx = startNginx(
       root,
       nginxPort,
