@@ -228,7 +228,7 @@ describe("the pages in a browser", () => {
     await p.getByRole("status").filter({ hasText: "審査記録を追加しました。" }).waitFor();
     expect(await p.locator("#vetting-records tbody").textContent()).toContain("秘密保持契約2026-04-012027-03-31有効");
 
-    await p.getByRole("navigation").getByRole("link", { name: "ワークスペース" }).click();
+    await p.getByRole("navigation").getByRole("link", { name: "ワークスペース", exact: true }).click();
     const ws = p.getByRole("row", { name: /受注管理機能/ });
     expect(await ws.textContent()).toContain("sato");
     expect(await ws.textContent()).toContain("稼働中");
