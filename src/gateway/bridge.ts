@@ -176,17 +176,7 @@ export function createBridge({
      * Asks the access check again for every live session now and waits until those refused have ended, their
      * clients told why (bounded by `waitMs`): what is about to stop a workspace under them calls this first.
      */
-    async settle(waitMs = 5_000): Promise<void> {
-      if (live.size === 0) return;
-      const ended = await recheckLive(live, authorize, logger);
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, waitMs);
-        timer.unref();
-      });
-      await Promise.race([Promise.all(ended.map((h) => h.done)), bound]);
-      clearTimeout(timer);
-    },
+    settle: (waitMs = 5_000) => settleLive(live, authorize, logger, waitMs),
     /** Ends every live session (shutdown) and waits for their evidence to be written. */
     async close(reason = "Azusa is shutting down"): Promise<void> {
       clearInterval(timer);
@@ -236,6 +226,24 @@ async function recheckLive(
     ),
   ]);
   return ended;
+}
+
+/** Checks every live session now and waits, at most `waitMs`, until those refused have ended. */
+async function settleLive(
+  live: Set<Live>,
+  authorize: (principal: Principal) => Promise<Authorization>,
+  logger: Logger,
+  waitMs: number,
+): Promise<void> {
+  if (live.size === 0) return;
+  const ended = await recheckLive(live, authorize, logger);
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+    timer.unref();
+  });
+  await Promise.race([Promise.all(ended.map((h) => h.done)), bound]);
+  clearTimeout(timer);
 }
 
 export type Bridge = ReturnType<typeof createBridge>;
