@@ -16,7 +16,7 @@ const Env = z.object({
     .min(1)
     .default("./data")
     .describe(
-      "where Azusa keeps its files: the SQLite database, generated secret, instance id and SSH host key, repositories, recordings, workspace disks",
+      "where Azusa keeps its files: the SQLite database, generated secret, instance id and SSH host key, workspace disks; repositories and recordings too unless AZUSA_STORAGE_DIR is set",
     ),
   AZUSA_STORAGE_DIR: z
     .string()
@@ -81,7 +81,7 @@ const Env = z.object({
     .int()
     .positive()
     .default(10)
-    .describe("sign-in attempts per address per minute, counted in each process's memory"),
+    .describe("sign-in attempts per address per minute, counted in the database, so every process shares them"),
   AZUSA_BRAND_LINE: z
     .string()
     .trim()
