@@ -121,6 +121,16 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     expect(res.stdout).toMatch(/^audit chain broken at event 1: not keyed \(/);
   });
 
+  /** A checkpoint writer for `file` that writes only when asked. */
+  const checkpointsTo = (file: string) =>
+    startCheckpoints({
+      audit: azusa.audit,
+      file,
+      url: null,
+      intervalMs: 3_600_000,
+      logger: createLogger({ level: "silent" }),
+    });
+
   it("does not key again, at start, a chain marked not keyed after its checkpoints were written", {
     timeout: 120_000,
   }, async () => {
@@ -130,13 +140,7 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
       logger: createLogger({ level: "silent" }),
     });
     try {
-      const writer = startCheckpoints({
-        audit: azusa.audit,
-        file,
-        url: null,
-        intervalMs: 3_600_000,
-        logger: createLogger({ level: "silent" }),
-      });
+      const writer = checkpointsTo(file);
       await writer.stop();
       await forge(1, {}, null);
       await forge(2, { action: "package.cancelled" }, null);
@@ -157,13 +161,7 @@ describe.each(dialects)("the audit log on %s", (dialect) => {
     const outside = mkdtempSync(join(tmpdir(), "azusa-checkpoints-"));
     const file = join(outside, "audit.checkpoints");
     try {
-      const writer = startCheckpoints({
-        audit: azusa.audit,
-        file,
-        url: null,
-        intervalMs: 3_600_000,
-        logger: createLogger({ level: "silent" }),
-      });
+      const writer = checkpointsTo(file);
       await writer.write();
       await writer.stop();
       expect(
