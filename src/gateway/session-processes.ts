@@ -18,7 +18,7 @@ export const reaperScript = String.raw`id=$1; shift; keep=" $* "; me=$$
 sids=" "; table=""
 for d in /proc/[0-9]*; do
   p=${"$"}{d#/proc/}; [ "$p" = "$me" ] && continue
-  st=$(cat "$d/stat" 2>/dev/null) || continue
+  read -r st 2>/dev/null < "$d/stat" || continue
   st=${"$"}{st##*) }; set -- $st; sid=$4; mark=0
   if tr '\0' '\n' < "$d/environ" 2>/dev/null | grep -qx "${SESSION_MARK}=$id"; then
     mark=1; [ "$sid" = "$p" ] && sids="$sids$sid "
@@ -29,7 +29,7 @@ targets=""
 for row in $table; do
   p=${"$"}{row%%:*}; rest=${"$"}{row#*:}; sid=${"$"}{rest%%:*}; mark=${"$"}{rest#*:}
   case "$sids" in *" $sid "*) ;; *) [ "$mark" = 1 ] || continue ;; esac
-  comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+  read -r comm 2>/dev/null < "/proc/$p/comm" || continue
   case "$keep" in *" $comm "*) continue ;; esac
   targets="$targets $p"
 done
