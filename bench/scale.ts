@@ -2,7 +2,7 @@
 // failover_failed_reads: authenticated reads (GET /api/v1/me, four clients, 200 each) through nginx that failed
 // while one process was killed with SIGKILL halfway. revocation_cross_p99_ms: a sign-out through one process until
 // the other refuses the session (which it had just accepted), 30 times; the p99 (the slowest). The placement
-// figures (placement_spread, two_engine_ratio) belong to the workspace-host benchmark and are null here.
+// figures (placement_spread, two_engine_ratio) are null: no bench places workspaces over several engines yet.
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
