@@ -143,6 +143,11 @@ const remove = createRoute({
   responses: { 204: { description: "Removed" }, ...errorResponses },
 });
 
+/** The optional body's reason: a state change may be posted with no body at all. */
+const reasonOf = (c: {
+  req: { header(name: string): string | undefined; valid(target: "json"): { reason?: string } };
+}) => ((c.req.header("content-type") ?? "").includes("json") ? c.req.valid("json").reason : undefined);
+
 export const workspaceHostRoutes = (deps: { workspaceHosts: WorkspaceHostService }) =>
   createRouter()
     .openapi(list, async (c) => c.json({ items: await deps.workspaceHosts.list(actorOf(c)) }, 200))
@@ -151,18 +156,15 @@ export const workspaceHostRoutes = (deps: { workspaceHosts: WorkspaceHostService
     .openapi(update, async (c) =>
       c.json(await deps.workspaceHosts.update(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 200),
     )
-    .openapi(drain, async (c) => {
-      const body = (c.req.header("content-type") ?? "").includes("json") ? c.req.valid("json") : {};
-      return c.json(await deps.workspaceHosts.drain(actorOf(c), c.req.valid("param").id, body.reason), 200);
-    })
-    .openapi(down, async (c) => {
-      const body = (c.req.header("content-type") ?? "").includes("json") ? c.req.valid("json") : {};
-      return c.json(await deps.workspaceHosts.markDown(actorOf(c), c.req.valid("param").id, body.reason), 200);
-    })
-    .openapi(activate, async (c) => {
-      const body = (c.req.header("content-type") ?? "").includes("json") ? c.req.valid("json") : {};
-      return c.json(await deps.workspaceHosts.activate(actorOf(c), c.req.valid("param").id, body.reason), 200);
-    })
+    .openapi(drain, async (c) =>
+      c.json(await deps.workspaceHosts.drain(actorOf(c), c.req.valid("param").id, reasonOf(c)), 200),
+    )
+    .openapi(down, async (c) =>
+      c.json(await deps.workspaceHosts.markDown(actorOf(c), c.req.valid("param").id, reasonOf(c)), 200),
+    )
+    .openapi(activate, async (c) =>
+      c.json(await deps.workspaceHosts.activate(actorOf(c), c.req.valid("param").id, reasonOf(c)), 200),
+    )
     .openapi(remove, async (c) => {
       await deps.workspaceHosts.remove(actorOf(c), c.req.valid("param").id);
       return c.body(null, 204);
