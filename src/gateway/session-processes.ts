@@ -2,6 +2,7 @@
 // (children, background jobs, nohup'ed and setsid'ed commands), save the services its template names.
 import type { Writable } from "node:stream";
 import type { Target } from "../domain/sessions/access.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { BridgeContext } from "./bridge-types.ts";
 
 /** The environment variable that marks a session's processes in the workspace, its value the session's id. */
@@ -62,6 +63,8 @@ export async function reapSession(ctx: BridgeContext, sessionId: string, target:
     if (exit.code !== 0) ctx.logger.warn({ session: sessionId, code: exit.code }, "session processes not ended");
     else if (ended) ctx.logger.info({ session: sessionId, ended }, "session processes ended");
   } catch (err) {
+    // A stopped workspace (the driver's INVALID_STATE) has nothing left running: nothing to warn about.
+    if (err instanceof AppError && err.code === "INVALID_STATE") return;
     const message = err instanceof Error ? err.message : String(err);
     ctx.logger.warn({ err: message, session: sessionId }, "session processes not ended");
   }
