@@ -175,7 +175,6 @@ export function createWorkspaceHostService({
   function requireOperator(actor: Actor): void {
     if (actor.kind === "system") return;
     if (actor.role !== "operator") throw forbidden("only operators manage workspace hosts");
-    if (actor.via === "api_key") throw forbidden("API keys cannot manage workspace hosts");
   }
 
   async function placedCounts(): Promise<Map<string, number>> {
