@@ -255,6 +255,11 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
     expect((await as.lead.post(path, {})).status).toBe(403);
     expect((await as.sato.post(path, {})).status).toBe(404);
     expect((await as.otherContractor.post(path, {})).status).toBe(404);
+    // the record itself is no more shown to another tenant or a keyer than the disposal is open to them
+    for (const client of [as.sato, as.otherContractor]) {
+      expect((await client.get(path)).status).toBe(404);
+      expect((await client.get(`${path}.csv`)).status).toBe(404);
+    }
     expect((await (await as.contractor.get(path)).json()).disposal).toBeNull();
 
     const res = await as.contractor.post(path, {});
