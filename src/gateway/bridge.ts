@@ -198,11 +198,14 @@ async function recheckLive(
   // decision once per engineer, package and address: the sessions that share one share its answer.
   const byAccess = new Map<string, Live[]>();
   const byOwn = new Map<() => Promise<string | null>, Live[]>();
+  const add = <K>(groups: Map<K, Live[]>, key: K, l: Live) => {
+    const group = groups.get(key);
+    if (group) group.push(l);
+    else groups.set(key, [l]);
+  };
   for (const l of live) {
-    const key = `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}`;
-    byAccess.set(key, [...(byAccess.get(key) ?? []), l]);
-    const own = l.principal.recheck;
-    if (own) byOwn.set(own, [...(byOwn.get(own) ?? []), l]);
+    add(byAccess, `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}`, l);
+    if (l.principal.recheck) add(byOwn, l.principal.recheck, l);
   }
   const endAll = async (sessions: Live[], decide: () => Promise<string | null>) => {
     try {
