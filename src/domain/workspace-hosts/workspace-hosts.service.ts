@@ -293,10 +293,6 @@ export function createWorkspaceHostService({
     if (!t) throw invalidField("labels.tenant", "no such tenant");
   }
 
-  function checkCapacity(c: HostCapacity): void {
-    if (!(c.workspaces >= 1)) throw invalidField("capacity.workspaces", "at least 1");
-  }
-
   async function setState(actor: Actor, id: string, state: HostState, reason: string, action: string) {
     requireOperator(actor);
     const r = await row(id);
@@ -385,7 +381,6 @@ export function createWorkspaceHostService({
      */
     async register(actor: Actor, input: HostInput): Promise<WorkspaceHostWithHealth> {
       requireOperator(actor);
-      checkCapacity(input.capacity);
       await tenantExists(input.labels?.tenant);
       const id = randomUUID();
       const e = input.endpoint;
@@ -446,7 +441,6 @@ export function createWorkspaceHostService({
       requireOperator(actor);
       const r = await row(id);
       if (change.name !== undefined) await nameFree(change.name, id);
-      if (change.capacity) checkCapacity(change.capacity);
       await tenantExists(change.labels?.tenant);
       const labels = change.labels ?? {};
       await db.transaction().execute(async (trx) => {
