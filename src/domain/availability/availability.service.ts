@@ -157,7 +157,10 @@ export function createAvailabilityService({
       };
     },
 
-    /** The engineer states their availability, replacing what they stated before; nobody else may. */
+    /**
+     * The engineer states their availability, replacing what they stated before; no other user may (an operator
+     * reads it, never writes it). Azusa's own callers (the command line, a seed) act as the system and may.
+     */
     async put(actor: Actor, id: string, input: AvailabilityInput): Promise<Availability> {
       mayRead(actor, id);
       if (actor.kind === "user" && actor.userId !== id) {

@@ -167,6 +167,7 @@ export function createOfficeService({
       return (await db.selectFrom("office").selectAll().orderBy("name").execute()).map(toOffice);
     },
 
+    /** One office, public as the list is. */
     async get(_actor: Actor, id: string): Promise<Office> {
       return load(id);
     },
