@@ -1,9 +1,11 @@
 // The built-in forge over the real git: the shared forge contract, and sources only from the tenant's own
 // import folder.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { AppError } from "../kernel/errors.ts";
 import { createBuiltinForge, sweepUnfinished } from "./builtin-forge.ts";
@@ -225,6 +227,177 @@ describe("what a fork's bundle may bring", () => {
     const file = join(root, "forks", "b.bundle");
     git(b, "bundle", "create", "-q", file, "HEAD", "--not", a.sha);
     await expect(forge.importFork(repo, "ws-b", new Map([["y", onA]]), file, stateB)).rejects.toThrow(/did not send/);
+    expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
+  });
+});
+
+/** A pack (format 2) written by hand: whole objects, or a blob as a delta against a base named by its id. */
+function handPack(
+  objects: ({ type: "commit" | "tree" | "blob"; body: Buffer } | { deltaOf: string; delta: Buffer })[],
+) {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n = Math.floor(n / 128);
+      if (n) b |= 0x80;
+      out.push(b);
+    } while (n);
+    return Buffer.from(out);
+  };
+  const header = (type: number, size: number) => {
+    const out = [(type << 4) | (size & 0x0f) | (size > 15 ? 0x80 : 0)];
+    for (let n = size >> 4; n; n >>= 7) out.push((n & 0x7f) | (n > 127 ? 0x80 : 0));
+    return Buffer.from(out);
+  };
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(objects.length);
+  const parts = [Buffer.from("PACK\0\0\0\x02", "latin1"), count];
+  for (const o of objects) {
+    if ("deltaOf" in o) parts.push(header(7, o.delta.length), Buffer.from(o.deltaOf, "hex"), deflateSync(o.delta));
+    else parts.push(header({ commit: 1, tree: 2, blob: 3 }[o.type], o.body.length), deflateSync(o.body));
+  }
+  const body = Buffer.concat(parts);
+  return { pack: Buffer.concat([body, createHash("sha1").update(body).digest()]), varint };
+}
+
+/** An object's id, as git computes it. */
+const objectId = (type: string, body: Buffer) =>
+  createHash("sha1")
+    .update(Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]))
+    .digest("hex");
+
+describe("a fork's bundle written by hand", () => {
+  const forge = createBuiltinForge({ root: join(root, "crafted") });
+  const dir = join(root, "crafted-work");
+  mkdirSync(dir, { recursive: true });
+  const git = (cwd: string, ...args: string[]) =>
+    spawnSync("git", ["-c", "user.name=e", "-c", "user.email=e@example.invalid", ...args], { cwd, encoding: "utf8" });
+  const secret = `${Array.from({ length: 400 }, (_, i) => `line ${i} of engineer A's unpublished work`).join("\n")}\n`;
+
+  /** A package whose canonical repository holds A's unpublished commit (a secret file), sent by workspace ws-a. */
+  async function withForkA(packageId: string) {
+    const repo = await forge.createRepository({ tenantId: "t", packageId, title: packageId });
+    const canonical = forge.pathOf(repo);
+    const main = git(canonical, "rev-parse", "main").stdout.trim();
+    for (const ws of ["ws-a", "ws-b"]) await forge.markSent(repo, ws, [{ ref: "refs/heads/main", sha: main }]);
+    const a = join(dir, `${packageId}-a`);
+    git(dir, "clone", "-q", canonical, a);
+    git(a, "checkout", "-q", "-b", "feature/a");
+    writeFileSync(join(a, "secret.txt"), secret);
+    git(a, "add", ".");
+    git(a, "commit", "-q", "-m", "A's work");
+    const aSha = git(a, "rev-parse", "HEAD").stdout.trim();
+    const bundle = join(dir, `${packageId}-a.bundle`);
+    git(a, "bundle", "create", "-q", bundle, "--branches", "--not", main);
+    await forge.importFork(repo, "ws-a", new Map([["feature/a", aSha]]), bundle, await forge.forkState(repo, "ws-a"));
+    return { repo, canonical, main, a, aSha };
+  }
+
+  /** B's clone of `from`, checked out with `checkout` args, with one commit adding b.txt (removing `drop`). */
+  function commitB(name: string, from: string, checkout: string[], drop: string[] = []) {
+    const b = join(dir, name);
+    git(dir, "clone", "-q", from, b);
+    git(b, "checkout", "-q", ...checkout);
+    if (drop.length) git(b, "rm", "-q", ...drop);
+    writeFileSync(join(b, "b.txt"), "b\n");
+    git(b, "add", ".");
+    git(b, "commit", "-q", "-m", "B's work");
+    return { b, sha: git(b, "rev-parse", "HEAD").stdout.trim() };
+  }
+
+  it("refuses a branch that the bundle's header points at another fork's commit", async () => {
+    const { repo, canonical, main, aSha } = await withForkA("header");
+    // B's own, honest commit, bundled by git; then a line naming A's commit added to the header.
+    const { b, sha: bSha } = commitB("header-b", canonical, ["-b", "mine"]);
+    const honest = join(dir, "header-b.bundle");
+    git(b, "bundle", "create", "-q", honest, "mine", "--not", main);
+    const text = readFileSync(honest);
+    const crafted = join(dir, "header-b-crafted.bundle");
+    const at = text.indexOf("\n\n");
+    writeFileSync(
+      crafted,
+      Buffer.concat([text.subarray(0, at), Buffer.from(`\n${aSha} refs/heads/x`), text.subarray(at)]),
+    );
+    const stateB = await forge.forkState(repo, "ws-b");
+    await expect(
+      forge.importFork(
+        repo,
+        "ws-b",
+        new Map([
+          ["mine", bSha],
+          ["x", aSha],
+        ]),
+        crafted,
+        stateB,
+      ),
+    ).rejects.toThrow(/did not send/);
+    expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
+    // The same push without the borrowed ref is taken.
+    const taken = await forge.importFork(repo, "ws-b", new Map([["mine", bSha]]), honest, stateB);
+    expect([...taken]).toEqual([["mine", bSha]]);
+  });
+
+  it("refuses a sent commit whose parent is another fork's commit", async () => {
+    const { repo, aSha, a } = await withForkA("parent");
+    // B's commit sits on A's (B's clone holds A's objects, as if it had learnt them); it removes A's files so
+    // that the pack has nothing to borrow, and the header names no prerequisite.
+    const { b, sha: onA } = commitB("parent-b", a, ["-b", "on-a", aSha], ["secret.txt", "README.md"]);
+    const bundle = join(dir, "parent-b.bundle");
+    git(b, "bundle", "create", "-q", bundle, "on-a", "--not", aSha);
+    const text = readFileSync(bundle);
+    const lines = text.subarray(0, text.indexOf("\n\n")).toString("utf8").split("\n");
+    expect(lines.some((l) => l.startsWith(`-${aSha}`))).toBe(true);
+    const crafted = join(dir, "parent-b-crafted.bundle");
+    writeFileSync(
+      crafted,
+      Buffer.concat([
+        Buffer.from(lines.filter((l) => !l.startsWith("-")).join("\n")),
+        text.subarray(text.indexOf("\n\n")),
+      ]),
+    );
+    // The pack is whole: it needs nothing from the canonical repository.
+    const scratch = join(dir, "parent-scratch.git");
+    git(dir, "init", "-q", "--bare", scratch);
+    const pack = readFileSync(crafted).subarray(readFileSync(crafted).indexOf("\n\n") + 2);
+    expect(spawnSync("git", ["index-pack", "--stdin"], { cwd: scratch, input: pack }).status).toBe(0);
+
+    const stateB = await forge.forkState(repo, "ws-b");
+    await expect(forge.importFork(repo, "ws-b", new Map([["on-a", onA]]), crafted, stateB)).rejects.toThrow(
+      /did not send/,
+    );
+    expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
+  });
+
+  it("refuses a file made as a delta against another fork's file", async () => {
+    const { repo, main } = await withForkA("delta");
+    // B never held A's file, only its id: its blob copies all of A's file and adds a line.
+    const aBlob = objectId("blob", Buffer.from(secret));
+    const { varint } = handPack([]);
+    const size = Buffer.byteLength(secret);
+    const extra = Buffer.from("extra\n");
+    const copy = Buffer.from([0x80 | 0x10 | 0x20 | 0x40, size & 0xff, (size >> 8) & 0xff, (size >> 16) & 0xff]);
+    const delta = Buffer.concat([varint(size), varint(size + extra.length), copy, Buffer.from([extra.length]), extra]);
+    const blob = objectId("blob", Buffer.concat([Buffer.from(secret), extra]));
+    const tree = Buffer.concat([Buffer.from("100644 secret.txt\0"), Buffer.from(blob, "hex")]);
+    const treeId = objectId("tree", tree);
+    const who = "B <b@example.invalid> 1800000000 +0900";
+    const commit = Buffer.from(`tree ${treeId}\nparent ${main}\nauthor ${who}\ncommitter ${who}\n\nleak\n`);
+    const commitId = objectId("commit", commit);
+    const { pack } = handPack([
+      { deltaOf: aBlob, delta },
+      { type: "tree", body: tree },
+      { type: "commit", body: commit },
+    ]);
+    const bundle = join(dir, "delta-b.bundle");
+    writeFileSync(
+      bundle,
+      Buffer.concat([Buffer.from(`# v2 git bundle\n-${main} base\n${commitId} refs/heads/leak\n\n`), pack]),
+    );
+    const stateB = await forge.forkState(repo, "ws-b");
+    await expect(forge.importFork(repo, "ws-b", new Map([["leak", commitId]]), bundle, stateB)).rejects.toThrow(
+      /did not send/,
+    );
     expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
   });
 });

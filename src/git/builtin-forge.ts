@@ -350,9 +350,10 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     /**
      * Sets `refs/azusa/forks/<workspace>/` to the fork's branches (`heads`, branch → commit), dropping deleted
      * ones, with the new objects from `bundle` (a bundle of what the fork has beyond `state.known`; none when the
-     * push made no objects). Every branch must point at a commit the bundle brought or one already known to be
-     * in the fork: a fork cannot name commits of another one. `state` is the fork as `forkState` read it just
-     * before; the branches as now set are returned.
+     * push made no objects). Every commit the branches reach must be one the bundle's own pack carries or one
+     * already known to be in the fork, and its deltas may only build on files of the commits it names as its
+     * base: a fork cannot name, build on or copy from commits of another one, whatever its header says. `state`
+     * is the fork as `forkState` read it just before; the branches as now set are returned.
      */
     async importFork(
       repo: RepositoryInfo,
@@ -367,38 +368,72 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
         if (!SHA.test(sha)) throw new Error(`the fork's branch ${branch} names no commit`);
       }
       const dir = pathOf(repo);
-      const tips: string[] = [];
       const prerequisites: string[] = [];
+      // The objects the fork itself sent, and those `--fix-thin` added from this repository as delta bases.
+      const sent = new Set<string>();
+      let bases: string[] = [];
       if (bundle) {
         // Only the objects, straight into index-pack: refs are set below, from `heads`. (`git bundle unbundle`
-        // would first walk the whole history from every ref to check the prerequisites, which the rev-list below
-        // checks in a moment.)
+        // would first walk the whole history from every ref to check the prerequisites, which is checked below.)
         const fd = openSync(bundle, "r");
         const head = Buffer.alloc(BUNDLE_HEADER_MAX);
         const read = readSync(fd, head, 0, head.length, 0);
-        closeSync(fd);
         const header = bundleHeader(head.subarray(0, read));
-        if (!header) throw new Error("the fork's bundle has no readable header");
-        tips.push(...header.refs.map((r) => r.sha));
+        const count = Buffer.alloc(12);
+        if (header) readSync(fd, count, 0, 12, header.packStart);
+        closeSync(fd);
+        if (!header || count.subarray(0, 4).toString("latin1") !== "PACK")
+          throw new Error("the fork's bundle has no readable header");
         prerequisites.push(...header.prerequisites);
-        await runGit(dir, ["index-pack", "--fix-thin", "--stdin"], {
-          input: createReadStream(bundle, { start: header.packStart }),
-        });
+        const made = (
+          await runGit(dir, ["index-pack", "--fix-thin", "--stdin"], {
+            input: createReadStream(bundle, { start: header.packStart }),
+          })
+        ).toString("utf8");
+        const name = /^(?:pack|keep)\t([0-9a-f]{40,64})$/m.exec(made)?.[1];
+        if (!name) throw new Error(`git index-pack printed no pack name: ${made.slice(0, 100)}`);
+        // The pack as written: the objects sent first, in their order, then the bases appended after them.
+        const listed = (
+          await runGit(dir, ["show-index"], {
+            input: createReadStream(join(dir, "objects", "pack", `pack-${name}.idx`)),
+          })
+        )
+          .toString("utf8")
+          .split("\n")
+          .flatMap((line) => {
+            const [offset = "", sha = ""] = line.split(" ");
+            return SHA.test(sha) ? [{ offset: Number(offset), sha }] : [];
+          })
+          .sort((x, y) => x.offset - y.offset);
+        const own = count.readUInt32BE(8);
+        for (const o of listed.slice(0, own)) sent.add(o.sha);
+        bases = listed.slice(own).map((o) => o.sha);
       }
-      const vouched = new Set([...tips, ...state.known]);
+      const known = state.known;
       const wanted = [...heads.values()];
       // What the bundle builds on must be known to be in the fork (so a bundle cannot borrow another fork's
-      // commits), and every branch must point at what the bundle ended at or at what is known: a fork cannot name
-      // commits of another one. Each rev-list prints what is reachable from the first but not from the second;
-      // a prerequisite that is not here at all is an error.
+      // commits)...
       const unknownBase =
         prerequisites.length > 0 &&
-        (await git(dir).raw(["rev-list", "--max-count=1", ...prerequisites, "--not", ...state.known])).trim();
+        (await git(dir).raw(["rev-list", "--max-count=1", ...prerequisites, "--not", ...known])).trim();
+      // ...and so must the objects its deltas copy from, which git takes from the trees of those commits: a delta
+      // against another fork's file would copy its content into this one.
+      const baseOf = async () => {
+        const out = await git(dir).raw(["rev-list", "--objects", "--no-walk", ...prerequisites]);
+        const of = new Set(out.split("\n").map((line) => line.split(" ")[0]));
+        return bases.every((sha) => of.has(sha));
+      };
+      const foreignBase = !unknownBase && bases.length > 0 && !(await baseOf());
+      // Every commit the branches reach beyond what is known must be one the fork sent: a branch cannot name a
+      // commit of another fork (whatever the bundle's header says), nor can a sent commit have one as a parent.
       const stray =
         !unknownBase &&
-        wanted.some((sha) => !vouched.has(sha)) &&
-        (await git(dir).raw(["rev-list", "--max-count=1", ...wanted, "--not", ...vouched])).trim();
-      if (unknownBase || stray) throw new Error("the fork's branches name commits it did not send");
+        !foreignBase &&
+        wanted.some((sha) => !known.includes(sha)) &&
+        (await git(dir).raw(["rev-list", ...wanted, "--not", ...known]))
+          .split("\n")
+          .some((sha) => sha && !sent.has(sha));
+      if (unknownBase || foreignBase || stray) throw new Error("the fork's branches name commits it did not send");
       const updates = [
         ...[...heads].map(([branch, sha]) => `update ${forkRef(workspaceId, branch)} ${sha}`),
         ...[...state.branches.keys()].filter((b) => !heads.has(b)).map((b) => `delete ${forkRef(workspaceId, b)}`),
