@@ -34,23 +34,39 @@ export interface Target {
   containerId: string;
 }
 
-/** Sets up `workspaces` packages over `engineers` engineers (keys written into `dir`), provisioned and running. */
-export async function assignedWorkspaces(
-  t: TestAzusa,
+/** What setting up a world needs of an office: tenants, users made by invitation, and signing in. */
+export type Office = Pick<TestAzusa, "createTenant" | "createUser" | "signIn">;
+
+/** A tenant with one contract whose packages are assigned to engineers (their workspaces provisioning). */
+export interface AssignedPackages {
+  tenantId: string;
+  lead: Client;
+  contractor: Client;
+  contractId: string;
+  /** Each package with the private key file of its engineer, in the contract's order. */
+  packages: { packageId: string; key: string }[];
+}
+
+/**
+ * Sets up `workspaces` packages over `engineers` engineers (keys written into `dir`), each offer accepted through
+ * `office`, so that the process behind it provisions the workspaces; does not wait for them.
+ */
+export async function assignPackages(
+  office: Office,
   dir: string,
   { workspaces, engineers: engineerCount }: { workspaces: number; engineers: number },
-): Promise<{ tenantId: string; lead: Client; contractor: Client; contractId: string; targets: Target[] }> {
-  const tenant = await t.createTenant("東京SI");
-  await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
-  const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
-  const operator = await t.signIn("root@office.example");
-  const contractor = await t.signIn("buyer@tokyo-si.example");
-  const lead = await t.signIn("lead@tokyo-si.example");
+): Promise<AssignedPackages> {
+  const tenant = await office.createTenant("東京SI");
+  await office.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
+  const leadId = (await office.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
+  const operator = await office.signIn("root@office.example");
+  const contractor = await office.signIn("buyer@tokyo-si.example");
+  const lead = await office.signIn("lead@tokyo-si.example");
   const engineers: { id: string; client: Client; key: string }[] = [];
   for (let i = 0; i < engineerCount; i++) {
     const email = `se${i}@matsumoto.example`;
-    const id = (await t.createUser("engineer", email)).id;
-    const client = await t.signIn(email);
+    const id = (await office.createUser("engineer", email)).id;
+    const client = await office.signIn(email);
     await operator.put(`/api/v1/engineers/${id}`, { weeklyCapacityHours: 40, skills: [] });
     await operator.post(`/api/v1/engineers/${id}/vetting`, {
       kind: "nda",
@@ -70,28 +86,37 @@ export async function assignedWorkspaces(
     "content-type": "text/csv",
   });
   const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items as { id: string }[];
-  const targets: Target[] = [];
+  const packages: AssignedPackages["packages"] = [];
   for (const [i, p] of items.entries()) {
     const engineer = engineers[i % engineerCount] as (typeof engineers)[number];
     await lead.post(`/api/v1/packages/${p.id}/open`);
     const offer = await (await lead.post(`/api/v1/packages/${p.id}/offers`, { engineerId: engineer.id })).json();
-    await engineer.client.post(`/api/v1/offers/${offer.id}/accept`);
+    const accepted = await engineer.client.post(`/api/v1/offers/${offer.id}/accept`);
+    if (accepted.status !== 200) throw new Error(`accepting the offer of ${p.id}: ${accepted.status}`);
+    packages.push({ packageId: p.id, key: engineer.key });
   }
+  return { tenantId: tenant.id, lead, contractor, contractId: contract.id, packages };
+}
+
+/** Sets up `workspaces` packages over `engineers` engineers (keys written into `dir`), provisioned and running. */
+export async function assignedWorkspaces(
+  t: TestAzusa,
+  dir: string,
+  counts: { workspaces: number; engineers: number },
+): Promise<{ tenantId: string; lead: Client; contractor: Client; contractId: string; targets: Target[] }> {
+  const { packages, ...world } = await assignPackages(t, dir, counts);
   await t.running.azusa.workspaces.drain();
-  for (const [i, p] of items.entries()) {
+  const targets: Target[] = [];
+  for (const p of packages) {
     const row = await t.running.azusa.db.kysely
       .selectFrom("workspace")
       .select(["container_id", "state"])
-      .where("package_id", "=", p.id)
+      .where("package_id", "=", p.packageId)
       .executeTakeFirstOrThrow();
-    if (row.state !== "running" || !row.container_id) throw new Error(`workspace of ${p.id} is ${row.state}`);
-    targets.push({
-      packageId: p.id,
-      key: (engineers[i % engineerCount] as { key: string }).key,
-      containerId: row.container_id,
-    });
+    if (row.state !== "running" || !row.container_id) throw new Error(`workspace of ${p.packageId} is ${row.state}`);
+    targets.push({ ...p, containerId: row.container_id });
   }
-  return { tenantId: tenant.id, lead, contractor, contractId: contract.id, targets };
+  return { ...world, targets };
 }
 
 /** One Azusa with one engineer's running workspace, and the OpenSSH arguments to log into it. */
