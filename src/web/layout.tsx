@@ -20,6 +20,7 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
     { href: "/contracts", label: "nav.contracts" },
     { href: "/reviews", label: "nav.reviews" },
     { href: "/timesheets", label: "nav.timesheets" },
+    { href: "/task-disputes", label: "nav.taskDisputes" },
   ],
   engineer: [
     { href: "/offers", label: "nav.offers" },

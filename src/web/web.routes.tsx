@@ -24,6 +24,7 @@ import { packagePages } from "./pages/packages.tsx";
 import { pullPages } from "./pages/pulls.tsx";
 import { recordingPages } from "./pages/recordings.tsx";
 import { sessionPages } from "./pages/session.tsx";
+import { taskDisputePages } from "./pages/task-disputes.tsx";
 import { taskPages } from "./pages/tasks.tsx";
 import { templatePages } from "./pages/templates.tsx";
 import { terminalPages } from "./pages/terminal.tsx";
@@ -169,6 +170,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", officePages(deps));
   web.route("/", availabilityPages(deps));
   web.route("/", taskPages(deps));
+  web.route("/", taskDisputePages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

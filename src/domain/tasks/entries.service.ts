@@ -357,6 +357,41 @@ export function createTaskEntryService({
       return rows.map((r) => ({ id: r.id, title: r.title, fields: fieldsOf(r), done: doneBy.get(r.id) ?? 0 }));
     },
 
+    /** The batches a lead decides disputes of (those of the contracts naming them), with the disputes waiting. */
+    async disputedBatches(actor: Actor): Promise<{ id: string; title: string; disputed: number }[]> {
+      requireLead(actor);
+      const rows = await visibleContracts(db, actor)
+        .innerJoin("task_batch", "task_batch.contract_id", "contract.id")
+        .leftJoin("task_item", (j) =>
+          j.onRef("task_item.batch_id", "=", "task_batch.id").on("task_item.state", "=", "disputed"),
+        )
+        .select(["task_batch.id", "task_batch.title", (eb) => eb.fn.count<number | string>("task_item.id").as("n")])
+        .groupBy(["task_batch.id", "task_batch.title", "task_batch.created_at"])
+        .orderBy("task_batch.created_at", "desc")
+        .execute();
+      return rows.map((r) => ({ id: r.id, title: r.title, disputed: Number(r.n) }));
+    },
+
+    /** The field schema of a batch the actor manages. */
+    async fields(actor: Actor, batchId: string): Promise<TaskField[]> {
+      return fieldsOf(await managedBatch(actor, batchId));
+    },
+
+    /** The first disputed item of a batch the lead decides, or null when none waits. */
+    async nextDispute(actor: Actor, batchId: string): Promise<string | null> {
+      await managedBatch(actor, batchId);
+      requireLead(actor);
+      const row = await db
+        .selectFrom("task_item")
+        .select("id")
+        .where("batch_id", "=", batchId)
+        .where("state", "=", "disputed")
+        .orderBy("seq")
+        .limit(1)
+        .executeTakeFirst();
+      return row?.id ?? null;
+    },
+
     /**
      * The next item for a keyer: the one they already hold, else the first open item with fewer than two
      * entries taken and none of theirs. Taking raises the item's count only while it is below two, so two

@@ -16,6 +16,25 @@ const inputMode = (field: TaskField) =>
     ? "numeric"
     : undefined;
 
+/** An item's source row, as the keyer and the lead deciding it read it. */
+export const SourceCard = ({ c, seq, source }: { c: WebContext; seq: number; source: Record<string, string> }) => (
+  <section aria-labelledby="source" class="card">
+    <h2 id="source">
+      {c.get("t")("tasks.source")} — {c.get("t")("tasks.item", { seq })}
+    </h2>
+    <table>
+      <tbody>
+        {Object.entries(source).map(([name, value]) => (
+          <tr>
+            <th scope="row">{name}</th>
+            <td>{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </section>
+);
+
 function EntryPage({
   c,
   taken,
@@ -43,21 +62,7 @@ function EntryPage({
       {fields ? <FieldErrors c={c} fields={fields} /> : null}
       {item ? (
         <div class="task-entry">
-          <section aria-labelledby="source" class="card">
-            <h2 id="source">
-              {t("tasks.source")} — {t("tasks.item", { seq: item.seq })}
-            </h2>
-            <table>
-              <tbody>
-                {Object.entries(item.source).map(([name, value]) => (
-                  <tr>
-                    <th scope="row">{name}</th>
-                    <td>{value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+          <SourceCard c={c} seq={item.seq} source={item.source} />
           <section aria-labelledby="entry" class="card">
             <h2 id="entry">{t("tasks.form")}</h2>
             <p class="hint">{t("tasks.keys")}</p>
