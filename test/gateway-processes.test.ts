@@ -7,14 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "./support/cli.ts";
 import { type GatewayWorld, oneWorkspaceWorld } from "./support/gateway-world.ts";
 import { ensureBaseImage } from "./support/images.ts";
+import { getPage } from "./support/pages.ts";
 import { run } from "./support/ssh-client.ts";
 
 const docker = new Docker();
 
 /** The command lines of every process in the workspace, from `ps` run there beside the sessions. */
-async function processes(world: GatewayWorld): Promise<string[]> {
+async function processes(world: GatewayWorld, columns = "args"): Promise<string[]> {
   const exec = await docker.getContainer(world.target.containerId).exec({
-    Cmd: ["ps", "-eo", "args"],
+    Cmd: ["ps", "-eo", columns],
     AttachStdout: true,
     AttachStderr: true,
     User: "azusa",
@@ -84,6 +85,42 @@ describe("a session's processes", () => {
     const res = await run("ssh", [...world.args(), `${leaveBehind(10)} echo started`]);
     expect(res.stdout.toString()).toBe("started\n");
     await expectEnded(world, 10);
+  }, 60_000);
+
+  it("leave the template's services listed on the workspace's answer and page, for those who may see it", async () => {
+    const res = await run("ssh", [...world.args(), `${leaveBehind(15)} echo started`]);
+    expect(res.stdout.toString()).toBe("started\n");
+    await expectEnded(world, 15);
+    const lead = await world.t.signIn("lead@tokyo-si.example");
+    const sessions = (await (await lead.get(`/api/v1/packages/${world.target.packageId}/sessions`)).json()).items as {
+      id: string;
+      command: string | null;
+    }[];
+    const session = sessions.find((i) => i.command?.includes("tail -f /dev/null 15"));
+    expect(session).toBeDefined();
+    const pids = (await processes(world, "pid,args")).filter((p) => p.endsWith("tail -f /dev/null 15"));
+    expect(pids).toHaveLength(1);
+    const pid = Number.parseInt(pids[0] as string, 10);
+
+    const engineer = await world.t.signIn("se0@matsumoto.example");
+    for (const who of [lead, engineer]) {
+      const ws = await (await who.get(`/api/v1/packages/${world.target.packageId}/workspace`)).json();
+      const listed = ws.services.find((s: { pid: number }) => s.pid === pid);
+      expect(listed).toMatchObject({ name: "tail", pid, sessionId: session?.id });
+      // Started during the session, which began before it.
+      expect(Date.parse(listed.since)).toBeGreaterThanOrEqual(Date.parse(ws.createdAt) - 1000);
+      expect(Date.parse(listed.since)).toBeLessThanOrEqual(Date.now() + 1000);
+    }
+    const page = await getPage(lead, `/packages/${world.target.packageId}?lang=en`);
+    expect(page.html).toContain(`tail (pid ${pid})`);
+    expect(page.html).toContain(session?.id);
+
+    const other = await world.t.createTenant("大阪SI");
+    await world.t.createUser("contractor", "buyer@osaka-si.example", other.id);
+    const stranger = await world.t.signIn("buyer@osaka-si.example");
+    const refused = await stranger.get(`/api/v1/packages/${world.target.packageId}/workspace`);
+    expect(refused.status).toBe(404);
+    expect(JSON.stringify(await refused.json())).not.toContain(String(pid));
   }, 60_000);
 
   it("end when the client goes away from a login shell", async () => {

@@ -7,10 +7,11 @@ import type { Target } from "../domain/sessions/access.ts";
 import { openRecording, type Recorder, type RecordingTotals } from "../domain/sessions/recorder.ts";
 import { BUCKET_MS, recordingPath } from "../domain/sessions/session-log.ts";
 import { channelRefusal } from "../domain/sessions/transfer-policy.ts";
+import { SESSION_MARK } from "../domain/workspaces/workspace-processes.ts";
 import { type ExecSession, execSignal, type SignalOutcome } from "../provisioner/driver.ts";
 import type { BridgeChannel, BridgeContext, Live, Principal, SessionHandle, SessionRequest } from "./bridge-types.ts";
 import { endStatus } from "./policy.ts";
-import { reapSession, SESSION_MARK } from "./session-processes.ts";
+import { reapSession } from "./session-processes.ts";
 
 /** Resolves once everything written to `w` so far has been handed on (or `w` closed). */
 function drained(w: Writable): Promise<void> {

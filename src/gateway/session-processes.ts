@@ -2,11 +2,9 @@
 // (children, background jobs, nohup'ed and setsid'ed commands), save the services its template names.
 import type { Writable } from "node:stream";
 import type { Target } from "../domain/sessions/access.ts";
+import { endTargets, SESSION_MARK } from "../domain/workspaces/workspace-processes.ts";
 import { AppError } from "../kernel/errors.ts";
 import type { BridgeContext } from "./bridge-types.ts";
-
-/** The environment variable that marks a session's processes in the workspace, its value the session's id. */
-export const SESSION_MARK = "AZUSA_SESSION";
 
 /**
  * Ends what a session left running in the workspace, run there as `sh -c reaper azusa-reap ID SERVICE…`: every
@@ -34,12 +32,7 @@ for row in $table; do
   case "$keep" in *" $comm "*) continue ;; esac
   targets="$targets $p"
 done
-[ -n "$targets" ] || { echo 0; exit 0; }
-kill -TERM $targets 2>/dev/null
-left=""
-for p in $targets; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
-if [ -n "$left" ]; then sleep 1; kill -KILL $left 2>/dev/null; fi
-set -- $targets; echo $#`;
+${endTargets}`;
 
 /**
  * Ends the session's processes left in the workspace (see reaperScript), the template's services spared. Only

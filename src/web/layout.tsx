@@ -1,5 +1,6 @@
 // The frame of every page: language, landmarks, the menu of the signed-in role, sign-out and the language switch.
 import type { Child } from "hono/jsx";
+import type { ServiceProcess } from "../domain/workspaces/workspace-processes.ts";
 import type { Workspace } from "../domain/workspaces/workspaces.service.ts";
 import type { Role } from "../kernel/actor.ts";
 import { type FieldProblem, fieldLabel } from "../kernel/errors.ts";
@@ -72,6 +73,33 @@ export const CheckoutNote = ({
     <span class={`badge checkout-${workspace.checkout}`} data-checkout={workspace.checkout}>
       {text}
     </span>
+  );
+};
+
+/**
+ * The services a workspace's sessions left running (the template lets them outlive a session): name, pid, since
+ * when and which session started them; nothing when there are none, a note when they could not be read.
+ */
+export const ServicesNote = ({ c, services }: { c: WebContext; services: ServiceProcess[] | null }) => {
+  const t = c.get("t");
+  if (services === null) return <p class="hint services-unknown">{t("ws.services.unknown")}</p>;
+  if (!services.length) return null;
+  return (
+    <div class="services">
+      <p>{t("ws.services.title")}</p>
+      <ul>
+        {services.map((s) => (
+          <li data-pid={s.pid}>
+            {t("ws.services.item", {
+              name: s.name,
+              pid: s.pid,
+              since: formatDateTime(c.get("lang"), s.since),
+              session: s.sessionId,
+            })}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 };
 

@@ -34,6 +34,22 @@ const Workspace = z
   })
   .openapi("Workspace");
 
+const WorkspaceWithServices = Workspace.extend({
+  services: z
+    .array(
+      z.object({
+        name: z.string().describe("the process's name as `ps -o comm` shows it: one of the template's services"),
+        pid: z.number().int().describe("its process id inside the workspace"),
+        since: z.string().describe("when it started"),
+        sessionId: z.string().describe("the session that started it"),
+      }),
+    )
+    .nullable()
+    .describe(
+      "processes sessions started that the template lets run on after them (customizations.azusa.services); empty when the workspace is not running, null when its engine could not be asked",
+    ),
+}).openapi("WorkspaceWithServices");
+
 const one = { 200: { description: "The workspace", content: json(Workspace) }, ...errorResponses };
 const action = (verb: "start" | "stop", summary: string) =>
   createRoute({
@@ -49,9 +65,13 @@ const ofPackage = createRoute({
   method: "get",
   path: "/packages/{id}/workspace",
   tags: ["workspaces"],
-  summary: "The package's workspace (its engineer, the contract's people, operators)",
+  summary:
+    "The package's workspace and the services its sessions left running (its engineer, the contract's people, operators)",
   request: { params: IdParam },
-  responses: one,
+  responses: {
+    200: { description: "The workspace", content: json(WorkspaceWithServices) },
+    ...errorResponses,
+  },
 });
 const start = action("start", "Start a stopped workspace");
 const stop = action("stop", "Stop a running workspace");
@@ -69,7 +89,9 @@ const destroy = createRoute({
 
 export const workspaceRoutes = (deps: { workspaces: WorkspaceService }) =>
   createRouter()
-    .openapi(ofPackage, async (c) => c.json(await deps.workspaces.forPackage(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(ofPackage, async (c) =>
+      c.json(await deps.workspaces.withServices(actorOf(c), c.req.valid("param").id), 200),
+    )
     .openapi(start, async (c) => c.json(await deps.workspaces.start(actorOf(c), c.req.valid("param").id), 200))
     .openapi(stop, async (c) => c.json(await deps.workspaces.stop(actorOf(c), c.req.valid("param").id), 200))
     .openapi(destroy, async (c) =>

@@ -14,6 +14,7 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { EgressService } from "./egress.service.ts";
 import { type ReconcileResult, reconcile } from "./reconcile.ts";
+import { createWorkspaceProcesses, type ServiceProcess } from "./workspace-processes.ts";
 
 /** What provisioning asks of the workspace hosts (src/domain/workspace-hosts). */
 export interface WorkspacePlacement {
@@ -147,6 +148,7 @@ export function createWorkspaceService({
   // Settles when the workspace of a provisioning in flight is handed over (running) or has failed.
   const handedOver = new Map<string, Promise<void>>();
   const system: Actor = { kind: "system", name: "workspaces" };
+  const processes = createWorkspaceProcesses({ db, driver, audit, logger, templates, now });
 
   /** Moves the workspace to `state` and records it; the event is `workspace.<state>` unless named. */
   async function setState(
@@ -200,6 +202,19 @@ export function createWorkspaceService({
       .executeTakeFirst();
     if (!contract) throw notFound("workspace");
     return row;
+  }
+
+  /** The package's current workspace (not destroyed), if the actor may see it. */
+  async function currentOf(actor: Actor, packageId: string): Promise<WorkspaceTable> {
+    const row = await db
+      .selectFrom("workspace")
+      .select("id")
+      .where("package_id", "=", packageId)
+      .where("state", "!=", "destroyed")
+      .orderBy("created_at", "desc")
+      .executeTakeFirst();
+    if (!row) throw notFound("workspace");
+    return visible(actor, row.id);
   }
 
   /** What the workspace asks of its host: its tenant's, when its contract is `restricted`. */
@@ -550,16 +565,23 @@ export function createWorkspaceService({
 
     /** The current workspace of a package. */
     async forPackage(actor: Actor, packageId: string): Promise<Workspace> {
-      const row = await db
-        .selectFrom("workspace")
-        .select("id")
-        .where("package_id", "=", packageId)
-        .where("state", "!=", "destroyed")
-        .orderBy("created_at", "desc")
-        .executeTakeFirst();
-      if (!row) throw notFound("workspace");
-      return toWorkspace(await visible(actor, row.id));
+      return toWorkspace(await currentOf(actor, packageId));
     },
+
+    /**
+     * The current workspace of a package with the services its sessions left running (the template's
+     * `services`): none when it is not running, null when its engine could not be asked.
+     */
+    async withServices(actor: Actor, packageId: string): Promise<Workspace & { services: ServiceProcess[] | null }> {
+      const row = await currentOf(actor, packageId);
+      return { ...toWorkspace(row), services: await processes.services(row) };
+    },
+
+    /**
+     * Ends what sessions left running when Azusa was killed outright (no reaper ran), services spared; at
+     * start, once this process's sessions left open are closed. Returns how many processes it ended.
+     */
+    endLeftoverProcesses: () => processes.endLeftovers(),
 
     /**
      * Starts a stopped workspace: its engineer does, while the assignment lasts and until the package is

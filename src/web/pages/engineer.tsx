@@ -3,10 +3,11 @@
 import { Hono } from "hono";
 import type { Offer } from "../../domain/offers/offers.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
+import type { ServiceProcess } from "../../domain/workspaces/workspace-processes.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { activity, workspaceReason } from "../i18n/stored.ts";
-import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice, ServicesNote } from "../layout.tsx";
 import {
   formText,
   heldPackages,
@@ -147,7 +148,11 @@ function MyPackages({
   ssh,
 }: {
   c: WebContext;
-  items: { pkg: WorkPackage; workspace: Workspace | null; forwardsToLocalhost: boolean }[];
+  items: {
+    pkg: WorkPackage;
+    workspace: (Workspace & { services: ServiceProcess[] | null }) | null;
+    forwardsToLocalhost: boolean;
+  }[];
   ssh: SshAccess;
 }) {
   const t = c.get("t");
@@ -181,6 +186,7 @@ function MyPackages({
                   <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
                   <CheckoutNote c={c} workspace={workspace} />{" "}
                   <span class="hint">{workspaceReason(t, workspace.reason)}</span>
+                  <ServicesNote c={c} services={workspace.services} />
                 </>
               ) : (
                 t("package.noWorkspace")
@@ -275,7 +281,7 @@ export function engineerPages(deps: WebDeps) {
       const templates = await deps.workspaces.templates();
       const items = await Promise.all(
         (await heldPackages(deps, user)).map(async (pkg) => {
-          const workspace = await orNull(deps.workspaces.forPackage(user, pkg.id));
+          const workspace = await orNull(deps.workspaces.withServices(user, pkg.id));
           const forwards = templates.get(workspace?.template ?? pkg.template)?.azusa.ssh.portForwarding ?? [];
           // VS Code Remote-SSH reaches its server through a forward to the workspace's own loopback.
           const forwardsToLocalhost = forwards.some((d) => d.host === "127.0.0.1" || d.host === "localhost");

@@ -7,11 +7,12 @@ import type { Ineligibility } from "../../domain/matching/matching.ts";
 import type { Offer, Suggestions } from "../../domain/offers/offers.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
+import type { ServiceProcess } from "../../domain/workspaces/workspace-processes.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { workspaceReason } from "../i18n/stored.ts";
-import { CheckoutNote, CsrfField, DataTable, Layout, Notice, TableHead } from "../layout.tsx";
+import { CheckoutNote, CsrfField, DataTable, Layout, Notice, ServicesNote, TableHead } from "../layout.tsx";
 import { formText, orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const hours = (h: number) => Math.round(h * 10) / 10;
@@ -167,7 +168,7 @@ function PackageDetail({
   contract: Contract;
   suggestions: Suggestions | null;
   offers: Offer[];
-  workspace: Workspace | null;
+  workspace: (Workspace & { services: ServiceProcess[] | null }) | null;
   notice?: string;
 }) {
   const t = c.get("t");
@@ -241,10 +242,13 @@ function PackageDetail({
       <section aria-labelledby="workspace">
         <h2 id="workspace">{t("package.workspace")}</h2>
         {workspace ? (
-          <p>
-            <span class="badge">{t(`ws.state.${workspace.state}`)}</span> <CheckoutNote c={c} workspace={workspace} />{" "}
-            {workspaceReason(t, workspace.reason)}
-          </p>
+          <>
+            <p>
+              <span class="badge">{t(`ws.state.${workspace.state}`)}</span> <CheckoutNote c={c} workspace={workspace} />{" "}
+              {workspaceReason(t, workspace.reason)}
+            </p>
+            <ServicesNote c={c} services={workspace.services} />
+          </>
         ) : (
           <p>{t("package.noWorkspace")}</p>
         )}
@@ -261,7 +265,7 @@ export function packagePages(deps: WebDeps) {
     const [contract, offers, workspace] = await Promise.all([
       deps.contracts.get(user, pkg.contractId),
       deps.offers.list(user, { packageId: id }),
-      orNull(deps.workspaces.forPackage(user, id)),
+      orNull(deps.workspaces.withServices(user, id)),
     ]);
     const suggestions = pkg.state === "open" ? await deps.offers.suggestions(user, id) : null;
     return render(
