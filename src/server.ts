@@ -22,7 +22,7 @@ import { startCheckpoints } from "./domain/audit/checkpoints.ts";
 import { createAvailabilityService } from "./domain/availability/availability.service.ts";
 import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createDeliveryService } from "./domain/delivery/delivery.service.ts";
-import { orderTerms, renderOrder } from "./domain/delivery/order-document.ts";
+import { type OrderOf, orderTerms, renderOrder } from "./domain/delivery/order-document.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
 import { createNotificationService } from "./domain/notifications/notifications.service.ts";
 import { createReminderService } from "./domain/notifications/reminders.service.ts";
@@ -59,6 +59,7 @@ import { createApp } from "./http/app.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { createJobLock, processOwner } from "./jobs/job-lock.ts";
 import { schedules, startSchedules } from "./jobs/schedules.ts";
+import type { Actor } from "./kernel/actor.ts";
 import { pauseAt } from "./kernel/pause.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createImageKeeper } from "./provisioner/base-image.ts";
@@ -361,7 +362,10 @@ export function buildAzusa(
     notifications,
     deliveryGate: (packageId) => pulls.deliveryGate(packageId),
   });
-  const orders = { terms: orderTerms.bind(null, db.kysely), render: renderOrder };
+  const orders = {
+    terms: (actor: Actor, of: OrderOf) => orderTerms(db.kysely, actor, of),
+    render: renderOrder,
+  };
   const reminders = createReminderService({ db: db.kysely, notifications });
   const jobLock = createJobLock({ db: db.kysely, logger });
   const sessionAccess = createSessionAccess({ db: db.kysely, engineers, workspaces });

@@ -9,6 +9,7 @@ import type { AuditService } from "../domain/audit/audit.service.ts";
 import type { AvailabilityService } from "../domain/availability/availability.service.ts";
 import type { ContractService } from "../domain/contracts/contracts.service.ts";
 import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
+import type { OrderOf, OrderTerms } from "../domain/delivery/order-document.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
@@ -107,6 +108,8 @@ export interface WebDeps {
   timesheets: TimesheetService;
   settlements: SettlementService;
   deliveries: DeliveryService;
+  /** The order documents (発注書) of assignments, and the drafts of offers. */
+  orders: { terms(actor: Actor, of: OrderOf): Promise<OrderTerms>; render(t: OrderTerms): string };
   notifications: NotificationService;
   logger: Logger;
   baseUrl: string;

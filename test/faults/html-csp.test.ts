@@ -34,14 +34,23 @@ describe("the order document's Content-Security-Policy", () => {
         email: "sato@matsumoto.example",
         invoiceNumber: null,
       },
-      contract: { title: "勘定系更改", client: "信州銀行", type: "ukeoi" },
+      contract: {
+        title: "勘定系更改",
+        client: "信州銀行",
+        type: "ukeoi",
+        periodStart: "2027-01-01",
+        periodEnd: "2027-03-31",
+      },
       deliverable: { wbsId: "1.1", title: "API設計", acceptanceCriteria: "レビュー済み", estimateHours: 16 },
       deliveryDate: "2027-02-01",
       deliveryPlace: "Azusa",
       inspection: "10日以内",
+      priceLabel: "製造委託等代金の額（算定方法）",
       price: "¥160,000",
       paymentDate: "2027-03-01",
       paymentMethod: "銀行振込",
+      laws: ["中小受託取引適正化法"],
+      notes: [],
     };
     // An inline script smuggled into the page would not run either: the policy names no script at all.
     const html = renderOrder(terms).replace("</body>", "<script>document.title = 'ran'</script></body>");

@@ -1,7 +1,7 @@
 // HTTP for 請負 delivery and inspection (検収), and the printable order document of an assignment.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { DeliveryService } from "../../domain/delivery/delivery.service.ts";
-import { ORDER_CSP, type OrderTerms } from "../../domain/delivery/order-document.ts";
+import { ORDER_CSP, type OrderOf, type OrderTerms } from "../../domain/delivery/order-document.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -89,7 +89,7 @@ const order = createRoute({
 
 export const deliveryRoutes = (deps: {
   deliveries: DeliveryService;
-  orders: { terms(actor: Actor, assignmentId: string): Promise<OrderTerms>; render(t: OrderTerms): string };
+  orders: { terms(actor: Actor, of: OrderOf): Promise<OrderTerms>; render(t: OrderTerms): string };
 }) =>
   createRouter()
     .openapi(deliver, async (c) => {
@@ -102,6 +102,6 @@ export const deliveryRoutes = (deps: {
     )
     .openapi(list, async (c) => c.json({ items: await deps.deliveries.list(actorOf(c), c.req.valid("param").id) }, 200))
     .openapi(order, async (c) => {
-      const terms = await deps.orders.terms(actorOf(c), c.req.valid("param").id);
+      const terms = await deps.orders.terms(actorOf(c), { assignmentId: c.req.valid("param").id });
       return c.html(deps.orders.render(terms), 200, { "content-security-policy": ORDER_CSP });
     });

@@ -16,6 +16,7 @@ const Offer = z
     createdAt: z.string(),
     expiresAt: z.string(),
     respondedAt: z.string().nullable(),
+    engineerName: z.string().optional().describe("the engineer's name, in lists"),
   })
   .openapi("Offer");
 

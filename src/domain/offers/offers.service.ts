@@ -38,6 +38,8 @@ export interface Offer {
   createdAt: string;
   expiresAt: string;
   respondedAt: string | null;
+  /** The engineer's name, where the offer is listed (offer histories name who was asked). */
+  engineerName?: string;
 }
 
 export interface Suggestions {
@@ -306,19 +308,23 @@ export function createOfferService({
       if (actor.kind === "user" && actor.role === "engineer") {
         const rows = await db
           .selectFrom("offer")
-          .selectAll()
-          .where("engineer_id", "=", actor.userId)
-          .orderBy("created_at", "desc")
+          .innerJoin("user", "user.id", "offer.engineer_id")
+          .selectAll("offer")
+          .select("user.name as engineer_name")
+          .where("offer.engineer_id", "=", actor.userId)
+          .orderBy("offer.created_at", "desc")
           .execute();
-        return rows.map(toOffer);
+        return rows.map((r) => ({ ...toOffer(r), engineerName: r.engineer_name }));
       }
       let q = visibleContracts(db, actor)
         .innerJoin("work_package", "work_package.contract_id", "contract.id")
         .innerJoin("offer", "offer.package_id", "work_package.id")
+        .innerJoin("user", "user.id", "offer.engineer_id")
         .selectAll("offer")
+        .select("user.name as engineer_name")
         .orderBy("offer.created_at", "desc");
       if (opts.packageId) q = q.where("offer.package_id", "=", opts.packageId);
-      return (await q.execute()).map(toOffer);
+      return (await q.execute()).map((r) => ({ ...toOffer(r), engineerName: r.engineer_name }));
     },
 
     /** The engineer takes the package: eligibility and capacity are checked again, now. */

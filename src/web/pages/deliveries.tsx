@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
 import type { Delivery } from "../../domain/delivery/delivery.service.ts";
+import { ORDER_CSP, type OrderOf } from "../../domain/delivery/order-document.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import { invalidField } from "../../kernel/errors.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
@@ -96,7 +97,18 @@ export function deliveryPages(deps: WebDeps) {
     return found.flat().filter((w) => w !== null);
   };
 
+  /** An order document as its own printable page, under its own policy (no script, its one inline style). */
+  const order = async (c: WebContext, of: OrderOf) => {
+    const user = requireRole(c, "engineer", "lead", "contractor", "operator");
+    const html = deps.orders.render(await deps.orders.terms(user, of));
+    c.header("content-security-policy", ORDER_CSP);
+    return c.html(html);
+  };
+
   return new Hono<WebEnv>()
+    .get("/assignments/:id/order", (c) => order(c, { assignmentId: c.req.param("id") }))
+    .get("/packages/:id/order", (c) => order(c, { packageId: c.req.param("id") }))
+    .get("/offers/:id/order", (c) => order(c, { offerId: c.req.param("id") }))
     .get("/deliveries", async (c) => {
       const user = requireRole(c, "contractor");
       return render(c, <Deliveries c={c} items={await waiting(user)} />);

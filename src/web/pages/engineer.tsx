@@ -1,6 +1,7 @@
 // Engineer: the offers waiting for an answer (accept, or decline with a reason) and the packages they hold,
 // each with its workspace's state.
 import { Hono } from "hono";
+import type { OrderTerms } from "../../domain/delivery/order-document.ts";
 import type { Offer } from "../../domain/offers/offers.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { ServiceProcess } from "../../domain/workspaces/workspace-processes.ts";
@@ -32,7 +33,7 @@ function Offers({
   error,
 }: {
   c: WebContext;
-  offers: { offer: Offer; pkg: WorkPackage }[];
+  offers: { offer: Offer; pkg: WorkPackage; terms: OrderTerms }[];
   notice?: string;
   error?: { offerId: string; fields: { path: string; message: string }[] };
 }) {
@@ -43,12 +44,22 @@ function Offers({
       {notice ? <Notice kind="ok">{notice}</Notice> : null}
       {error ? <FieldErrors c={c} fields={error.fields} /> : null}
       {offers.length === 0 ? <p>{t("offers.empty")}</p> : null}
-      {offers.map(({ offer, pkg }) => (
+      {offers.map(({ offer, pkg, terms }) => (
         <section aria-labelledby={`offer-${offer.id}`} class="offer">
           <h2 id={`offer-${offer.id}`}>
             {pkg.wbsId} {pkg.title}
           </h2>
           <dl class="facts">
+            <dt>{t("offers.buyer")}</dt>
+            <dd>{terms.buyer}</dd>
+            <dt>{t("offers.client")}</dt>
+            <dd>{terms.contract.client}</dd>
+            <dt>{t("offers.contract")}</dt>
+            <dd>
+              {terms.contract.title}（{terms.contract.type}）
+            </dd>
+            <dt>{t("offers.period")}</dt>
+            <dd>{t("common.period", { from: terms.contract.periodStart, to: terms.contract.periodEnd })}</dd>
             <dt>{t("contract.estimate")}</dt>
             <dd>{t("common.hours", { hours: hours(pkg.estimateHours) })}</dd>
             <dt>{t("package.skills")}</dt>
@@ -58,6 +69,9 @@ function Offers({
             <dt>{t("offers.expires")}</dt>
             <dd>{formatDateTime(lang, offer.expiresAt)}</dd>
           </dl>
+          <p>
+            <a href={`/offers/${offer.id}/order`}>{t("order.draftLink")}</a>
+          </p>
           <div class="row">
             <form method="post" action={`/offers/${offer.id}/accept`} class="inline">
               <CsrfField c={c} />
@@ -198,6 +212,9 @@ function MyPackages({
                 : t("workspaces.never")}
             </td>
             <td>
+              <a href={`/packages/${pkg.id}/order`} aria-label={`${t("order.link")}: ${pkg.title}`}>
+                {t("order.link")}
+              </a>{" "}
               {/* Where the browser terminal and the web IDE open from; a stopped workspace starts on connect.
                   After 検収 the engineer's access has ended: neither opens, and only a running workspace stops. */}
               {(workspace?.state === "running" || workspace?.state === "stopped") && pkg.state !== "accepted" ? (
@@ -243,9 +260,14 @@ export function engineerPages(deps: WebDeps) {
   const pending = async (user: WebUser) => {
     const offers = (await deps.offers.list(user)).filter((o) => o.state === "pending");
     const withPackages = await Promise.all(
-      offers.map(async (offer) => ({ offer, pkg: await orNull(deps.packages.get(user, offer.packageId)) })),
+      offers.map(async (offer) => ({
+        offer,
+        pkg: await orNull(deps.packages.get(user, offer.packageId)),
+        // The draft order names the buyer, the client, the contract and its period: what the card tells.
+        terms: await deps.orders.terms(user, { offerId: offer.id }),
+      })),
     );
-    return withPackages.filter((o): o is { offer: Offer; pkg: WorkPackage } => o.pkg !== null);
+    return withPackages.filter((o): o is { offer: Offer; pkg: WorkPackage; terms: OrderTerms } => o.pkg !== null);
   };
 
   return new Hono<WebEnv>()

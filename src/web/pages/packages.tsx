@@ -196,6 +196,14 @@ function PackageDetail({
           <dd>{pkg.acceptanceCriteria || t("common.none")}</dd>
           <dt>{t("package.template")}</dt>
           <dd>{pkg.template}</dd>
+          {offers.some((o) => o.state === "accepted") ? (
+            <>
+              <dt>{t("package.order")}</dt>
+              <dd>
+                <a href={`/packages/${pkg.id}/order`}>{t("order.link")}</a>
+              </dd>
+            </>
+          ) : null}
         </dl>
       </section>
       {lead && pkg.state === "draft" ? (
@@ -213,16 +221,35 @@ function PackageDetail({
         <section aria-labelledby="offers">
           <h2 id="offers">{t("package.offers")}</h2>
           <table>
-            <TableHead cols={[t("audit.at"), t("common.state"), t("offers.expires")]} />
+            <TableHead
+              cols={[
+                t("audit.at"),
+                t("package.offerEngineer"),
+                t("common.state"),
+                t("offers.expires"),
+                t("package.order"),
+              ]}
+            />
             <tbody>
               {offers.map((o) => (
                 <tr>
                   <td>{formatDateTime(c.get("lang"), o.createdAt)}</td>
+                  <td>{o.engineerName ?? ""}</td>
                   <td>
                     {t(`offer.state.${o.state}`)}
                     {o.reason ? `: ${o.reason}` : ""}
                   </td>
                   <td>{formatDateTime(c.get("lang"), o.expiresAt)}</td>
+                  <td>
+                    {o.state === "accepted" || o.state === "pending" ? (
+                      <a
+                        href={`/offers/${o.id}/order`}
+                        aria-label={`${t(o.state === "accepted" ? "order.link" : "order.draftLink")}: ${o.engineerName ?? ""}`}
+                      >
+                        {t(o.state === "accepted" ? "order.link" : "order.draftLink")}
+                      </a>
+                    ) : null}
+                  </td>
                 </tr>
               ))}
             </tbody>
