@@ -16,7 +16,7 @@ const Env = z.object({
     .min(1)
     .default("./data")
     .describe(
-      "where Azusa keeps its files: the SQLite database, generated secret, instance id and SSH host key, workspace disks; repositories and recordings too unless AZUSA_STORAGE_DIR is set",
+      "where Azusa keeps its files: the SQLite database, generated secret, instance id, process id and SSH host key, workspace disks; repositories and recordings too unless AZUSA_STORAGE_DIR is set",
     ),
   AZUSA_STORAGE_DIR: z
     .string()

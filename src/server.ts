@@ -137,6 +137,15 @@ export function loadInstanceId(config: Config): string {
   );
 }
 
+/**
+ * This process's own id, generated once and kept in its data directory (which no other live process uses):
+ * the first part of the owner of its leases, so that the process started again on the same directory knows the
+ * leases of its previous life for its own and takes them over at once.
+ */
+export function loadProcessId(config: Config): string {
+  return keptInDataDir(config, "process-id", () => `process-${randomBytes(6).toString("hex")}`, 0o644);
+}
+
 /** The lines of the audit checkpoint file; none while it does not exist yet. */
 function checkpointLines(file: string | null): string[] {
   if (!file) return [];
@@ -281,8 +290,12 @@ export function buildAzusa(
     logger,
     imageReady: images.ready,
   });
+  // Leases of work in flight (workspace operations, merges): another process's is free again a minute after its
+  // last renewal; this process's previous life's (kill -9), at once.
+  const leases = createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner(loadProcessId(config)) });
   const pulls = createPullService({
     db: db.kysely,
+    leases,
     audit,
     packages,
     engineers,
@@ -305,8 +318,7 @@ export function buildAzusa(
     imageReady: images.ready,
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
     prepareEarly: (ws) => pulls.prepareRepository(ws.packageId),
-    // A crashed process's operation is free again a minute after its last renewal.
-    leases: createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner() }),
+    leases,
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId, ws.id),
     placement: workspaceHosts,
     pause,

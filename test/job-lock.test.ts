@@ -1,6 +1,6 @@
 // Two Azusa instances on one database: each firing of a schedule runs on one of them only, and a
 // reminder is sent once, on SQLite and PostgreSQL alike.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import type { KyselyPlugin } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,8 +8,10 @@ import { loadConfig } from "../src/config.ts";
 import { addDays, tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
 import { createJobLock, processOwner } from "../src/jobs/job-lock.ts";
 import { runSchedule, type Schedule } from "../src/jobs/schedules.ts";
+import { processLife } from "../src/kernel/process.ts";
 import { createLogger } from "../src/logger.ts";
 import { type Azusa, buildAzusa } from "../src/server.ts";
+import { exited, until } from "./support/cli.ts";
 import { createTestDatabase, dialects, type TestDatabase } from "./support/databases.ts";
 
 const logger = createLogger({ level: "silent" });
@@ -152,33 +154,52 @@ describe.each(dialects)("schedules on two instances sharing %s", (dialect) => {
     expect(updates).toBe(2);
   });
 
-  it("tells which leases a live process holds, and frees those of a process of this host that is gone", async () => {
+  it("tells which leases a live process holds, and frees at once those of an earlier life of this process", async () => {
     const prefix = `test.held.${dialect}:`;
     const db = a.db.kysely;
     const expires_at = new Date(Date.now() + 60_000).toISOString();
+    const id = `process-held-${dialect}`;
+    const host = hostname();
+    const taker = createJobLock({ db, owner: processOwner(id) });
     // A process of this host that has exited: its pid is not running any more.
     const gone = spawnSync(process.execPath, ["-e", ""]).pid as number;
+    // A live process sharing the process id (another process on the same data directory).
+    const sibling = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
+    await until("the sibling's life", async () => processLife(sibling.pid as number) || undefined);
     const owners = {
-      mine: processOwner(),
-      gone: `${hostname()}/${gone}/deadbeef`,
-      elsewhere: `another-host/${process.pid}/cafe`,
+      mine: processOwner(id),
+      earlier: `${id}/${host}/${gone}/${processLife(process.pid)}/dead`,
+      // A restart that got the same pid (a container's pid 1): the pid runs, but another life of it.
+      reused: `${id}/${host}/${process.pid}/${processLife(process.pid).replace(/\.\d+$/, ".1")}/beef`,
+      sibling: `${id}/${host}/${sibling.pid}/${processLife(sibling.pid as number)}/cafe`,
+      // Another process's lease, even of a pid that is gone: it waits for its expiry.
+      stranger: `process-other/${host}/${gone}/${processLife(process.pid)}/dead`,
+      elsewhere: `${id}/another-host/${gone}/x/dead`,
       opaque: "another-process",
     };
-    for (const [name, owner] of Object.entries(owners)) {
+    try {
+      for (const [name, owner] of Object.entries(owners)) {
+        await db
+          .insertInto("job_lock")
+          .values({ name: `${prefix}${name}`, owner, expires_at, slot: "s" })
+          .execute();
+      }
       await db
         .insertInto("job_lock")
-        .values({ name: `${prefix}${name}`, owner, expires_at, slot: "s" })
+        .values({ name: `${prefix}expired`, owner: owners.mine, expires_at: new Date(0).toISOString(), slot: "s" })
         .execute();
+      expect([...(await taker.held(prefix))].sort()).toEqual(["elsewhere", "mine", "opaque", "sibling", "stranger"]);
+      // The earlier life's leases are free at once: taken over without waiting for their expiry.
+      expect(await taker.run(`${prefix}earlier`, "t", async () => {})).toBe(true);
+      expect(await taker.run(`${prefix}reused`, "t", async () => {})).toBe(true);
+      for (const live of ["mine", "sibling", "stranger"])
+        expect(await taker.run(`${prefix}${live}`, "t", async () => {})).toBe(false);
+    } finally {
+      sibling.kill("SIGKILL");
     }
-    await db
-      .insertInto("job_lock")
-      .values({ name: `${prefix}expired`, owner: owners.mine, expires_at: new Date(0).toISOString(), slot: "s" })
-      .execute();
-    expect([...(await b.jobLock.held(prefix))].sort()).toEqual(["elsewhere", "mine", "opaque"]);
-    // The gone process's lease is free at once: another takes it over without waiting for its expiry.
-    const taker = createJobLock({ db, owner: processOwner() });
-    expect(await taker.run(`${prefix}gone`, "t", async () => {})).toBe(true);
-    expect(await taker.run(`${prefix}mine`, "t", async () => {})).toBe(false);
+    // Once the sibling is gone too, its leases are free.
+    await exited(sibling);
+    expect(await taker.run(`${prefix}sibling`, "t", async () => {})).toBe(true);
   });
 
   it("sends the Monday reminder for last week's draft once when both instances fire", async () => {

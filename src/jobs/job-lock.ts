@@ -4,35 +4,49 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.ts";
-import { processAlive } from "../kernel/process.ts";
+import { processAlive, processLife } from "../kernel/process.ts";
 import type { Logger } from "../logger.ts";
 
 /** The minute a firing belongs to: every instance woken by the same cron tick agrees on it. */
 export const slotOf = (at: Date): string => new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
 
 /**
- * An owner that names its process (`<host>/<pid>/<random>`), so that a process of the same host can tell when
- * the holder is gone (killed, restarted) and free its locks at once rather than wait for them to expire.
+ * An owner that names its process: `<process id>/<host>/<pid>/<life>/<random>`, where the process id is the one
+ * kept in the process's own data directory (stable across its restarts) and the life tells this run of the pid
+ * from any other (`processLife`). A process started again on the same data directory thereby knows the leases
+ * its previous life left (kill -9, the machine stopped) and takes them over at once rather than wait for them
+ * to expire; a lease of any other process waits for its expiry.
  */
-export const processOwner = (): string => `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+export const processOwner = (processId: string): string =>
+  [processId, hostname(), process.pid, processLife(process.pid), randomUUID().slice(0, 8)].join("/");
 
-/** Whether `owner` names a process of this host that no longer runs; any other owner cannot be asked. */
-function ownerGone(owner: string): boolean {
-  const [host, pid] = owner.split("/");
-  return host === hostname() && !!pid && /^\d+$/.test(pid) && !processAlive(Number(pid));
+/**
+ * Whether `owner` names an earlier life of this process: the same process id on the same host, and its pid no
+ * longer runs, or runs another life (a restart that got the same pid). Owners sharing a process id (processes
+ * on one data directory, of one machine) that still run are live; any other owner cannot be asked.
+ */
+function ownerGone(owner: string, mine: string): boolean {
+  const [id, host, pid, life] = owner.split("/");
+  const [myId, myHost] = mine.split("/");
+  if (!id || id !== myId || host !== myHost || !pid || !/^\d+$/.test(pid)) return false;
+  if (owner === mine) return false;
+  if (!processAlive(Number(pid))) return true;
+  // The pid runs: gone only if it is another life of that pid (where the life can be told at all).
+  const now = processLife(Number(pid));
+  return !!life && !!now && life !== now;
 }
 
 export interface JobLock {
   /** Who this instance is in the `owner` column. */
   readonly owner: string;
   /**
-   * Runs `work` if this instance takes the lock for `name` in `slot`: nobody holds an unexpired lock,
-   * and nobody ran this slot already. Resolves to whether it ran.
+   * Runs `work` if this instance takes the lock for `name` in `slot`: nobody holds an unexpired lock (a lock an
+   * earlier life of this process left counts as free), and nobody ran this slot already. Resolves to whether it ran.
    */
   run(name: string, slot: string, work: () => Promise<unknown>): Promise<boolean>;
   /**
-   * The names below `prefix` (without it) whose lock a live holder has: unexpired, and not held by a process of
-   * this host that is gone (`processOwner`); the locks of such a process are released on the way.
+   * The names below `prefix` (without it) whose lock a live holder has: unexpired, and not held by an earlier life
+   * of this process (`processOwner`); the locks of such a life are released on the way.
    */
   held(prefix: string): Promise<Set<string>>;
 }
@@ -55,7 +69,26 @@ export function createJobLock({
   renewMs?: number;
   now?: () => Date;
 }): JobLock {
+  /** Takes the lock, or the lock an earlier life of this process left (without waiting for its expiry). */
   async function acquire(name: string, slot: string): Promise<boolean> {
+    if (await take(name, slot)) return true;
+    const row = await db.selectFrom("job_lock").select("owner").where("name", "=", name).executeTakeFirst();
+    if (!row || !ownerGone(row.owner, owner)) return false;
+    await free(name, row.owner, now().toISOString());
+    return take(name, slot);
+  }
+
+  /** Expires the lock `name` now, if `holder` still has it. */
+  async function free(name: string, holder: string, at: string): Promise<void> {
+    await db
+      .updateTable("job_lock")
+      .set({ expires_at: at })
+      .where("name", "=", name)
+      .where("owner", "=", holder)
+      .execute();
+  }
+
+  async function take(name: string, slot: string): Promise<boolean> {
     const at = now();
     const expires_at = new Date(at.getTime() + ttlMs).toISOString();
     // One statement, atomic on both engines: insert the row, or take it over only if it has expired
@@ -85,14 +118,7 @@ export function createJobLock({
     return Number(done.numUpdatedRows) === 1;
   }
 
-  async function release(name: string): Promise<void> {
-    await db
-      .updateTable("job_lock")
-      .set({ expires_at: now().toISOString() })
-      .where("name", "=", name)
-      .where("owner", "=", owner)
-      .execute();
-  }
+  const release = (name: string) => free(name, owner, now().toISOString());
 
   return {
     owner,
@@ -107,16 +133,11 @@ export function createJobLock({
       const live = new Set<string>();
       for (const r of rows) {
         if (!r.name.startsWith(prefix)) continue;
-        if (!ownerGone(r.owner)) {
+        if (!ownerGone(r.owner, owner)) {
           live.add(r.name.slice(prefix.length));
           continue;
         }
-        await db
-          .updateTable("job_lock")
-          .set({ expires_at: at })
-          .where("name", "=", r.name)
-          .where("owner", "=", r.owner)
-          .execute();
+        await free(r.name, r.owner, at);
       }
       return live;
     },

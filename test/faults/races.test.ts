@@ -93,8 +93,22 @@ describe.each(dialects)("races on %s", (dialect) => {
 
   it("a crash before the branch moved: the claim is released and the merge can be made", async () => {
     const { packageId, pull } = await approvedPull("1.1.2", "kato");
-    const { pulls } = w.t.running.azusa;
+    const { pulls, db } = w.t.running.azusa;
     await claimedLongAgo(packageId, pull);
+    // While another live process holds the merge's lease, the claim is its own, however old: left alone.
+    const lease = { name: `merge:${pull.id}`, owner: "another-process", slot: "its-slot" };
+    await db.kysely
+      .insertInto("job_lock")
+      .values({ ...lease, expires_at: new Date(Date.now() + 60_000).toISOString() })
+      .execute();
+    expect(await pulls.settleMerges()).toBe(0);
+    expect((await w.lead.post(`/api/v1/pulls/${pull.id}/merge`)).status).toBe(409);
+    // That process died: its lease ran out.
+    await db.kysely
+      .updateTable("job_lock")
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where("name", "=", lease.name)
+      .execute();
 
     expect(await pulls.settleMerges()).toBe(1);
     expect(await (await w.lead.get(`/api/v1/pulls/${pull.id}`)).json()).toMatchObject({

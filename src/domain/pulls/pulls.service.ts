@@ -12,6 +12,7 @@ import type { RepositoryInfo } from "../../git/forge.ts";
 import { type ForkTarget, seedFork, updateFork, withForkBundle } from "../../git/fork.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import type { Leases } from "../../kernel/leases.ts";
 import { codeOf, type MessageId, type Text, text } from "../../kernel/messages.ts";
 import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { Logger } from "../../logger.ts";
@@ -114,6 +115,12 @@ export interface PullServiceOptions {
   logger: Logger;
   /** Where fork bundles are written while they are imported (under the data directory, never /tmp). */
   scratchDir: string;
+  /**
+   * Leases shared by the processes on one database: each merge holds `merge:<pull request id>` from its claim
+   * until it is marked, so a claim whose lease no live process holds is a crashed merge's, settled at once.
+   * Without them, a claim is taken for a crashed merge's once it is a minute old.
+   */
+  leases?: Leases;
   now?: () => Date;
   /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
   pause?: PausePoint;
@@ -129,6 +136,7 @@ export function createPullService({
   workspaceFolder,
   logger,
   scratchDir,
+  leases,
   now = () => new Date(),
   pause = noPause,
 }: PullServiceOptions) {
@@ -398,9 +406,13 @@ export function createPullService({
     return (await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst()) ?? pr;
   }
 
-  /** A claim older than this is a crashed merge's (a live merge holds it for the moments a ref update takes). */
+  /** Without leases, a claim older than this is a crashed merge's (a live merge holds it for a ref update). */
   const MERGE_CLAIM_MS = 60_000;
-  const claimExpired = (pr: PullRequestTable) => Date.parse(pr.updated_at) <= now().getTime() - MERGE_CLAIM_MS;
+  /** Whether the open pull request's merge claim was left by a merge nobody runs any more (a crash). */
+  async function claimAbandoned(pr: PullRequestTable): Promise<boolean> {
+    if (!leases) return Date.parse(pr.updated_at) <= now().getTime() - MERGE_CLAIM_MS;
+    return !(await leases.held(`merge:${pr.id}`)).has("");
+  }
 
   /** Marks a claimed merge done, with its event; false when it was done already (or the claim is gone). */
   async function completeMerge(pr: PullRequestTable, sha: string, actor: Actor, recovered = false): Promise<boolean> {
@@ -835,7 +847,7 @@ export function createPullService({
         // As the row is now, under the package's lock: a merge that finished meanwhile (or runs in another
         // process) wins, and this one adds nothing.
         let row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirstOrThrow();
-        if (row.state === "open" && row.merge_sha && claimExpired(row)) {
+        if (row.state === "open" && row.merge_sha && (await claimAbandoned(row))) {
           await settleClaim(repo, row);
           row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirstOrThrow();
         }
@@ -862,29 +874,37 @@ export function createPullService({
             files: made.conflicts,
           });
         }
-        // The claim: the merge commit recorded on the open pull request, by one conditional update that exactly
-        // one caller wins, before the branch moves. After a crash it tells reconcile what was under way.
-        const claimed = await db
-          .updateTable("pull_request")
-          .set({
-            merge_sha: made.sha,
-            merged_by: actor.kind === "user" ? actor.userId : null,
-            updated_at: now().toISOString(),
-          })
-          .where("id", "=", pr.id)
-          .where("state", "=", "open")
-          .where("merge_sha", "is", null)
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) !== 1) {
+        // The claim and the branch's move, under the merge's lease (when there are leases): a crash leaves the
+        // claim with a lease no live process holds, and whoever comes next settles it.
+        const claimAndAdvance = async () => {
+          // The claim: the merge commit recorded on the open pull request, by one conditional update that exactly
+          // one caller wins, before the branch moves. After a crash it tells reconcile what was under way.
+          const claimed = await db
+            .updateTable("pull_request")
+            .set({
+              merge_sha: made.sha,
+              merged_by: actor.kind === "user" ? actor.userId : null,
+              updated_at: now().toISOString(),
+            })
+            .where("id", "=", pr.id)
+            .where("state", "=", "open")
+            .where("merge_sha", "is", null)
+            .executeTakeFirst();
+          if (Number(claimed.numUpdatedRows) !== 1) {
+            throw fail("CONFLICT", text("pulls.beingMerged"));
+          }
+          if (!(await forge.advance(repo, made.sha, made.base))) {
+            await releaseClaim(pr.id, made.sha);
+            throw fail("CONFLICT", text("pulls.baseMoved"));
+          }
+          // The worst moment to die: main has the merge commit, the pull request is still open (settleMerges).
+          await pause("pulls.merge.advanced");
+          await completeMerge(row, made.sha, actor);
+        };
+        if (leases && !(await leases.run(`merge:${pr.id}`, randomUUID(), claimAndAdvance))) {
           throw fail("CONFLICT", text("pulls.beingMerged"));
         }
-        if (!(await forge.advance(repo, made.sha, made.base))) {
-          await releaseClaim(pr.id, made.sha);
-          throw fail("CONFLICT", text("pulls.baseMoved"));
-        }
-        // The worst moment to die: main has the merge commit, the pull request is still open (settleMerges).
-        await pause("pulls.merge.advanced");
-        await completeMerge(row, made.sha, actor);
+        if (!leases) await claimAndAdvance();
       });
       // The merged main reaches the workspaces before the lead hears it is merged.
       await syncPackageForks(pr.package_id);
@@ -970,14 +990,13 @@ export function createPullService({
       return packed;
     },
 
-    /** Settles merges a crash interrupted (claims older than a minute); returns how many were settled. */
+    /** Settles merges a crash interrupted (claims no live merge holds); returns how many were settled. */
     async settleMerges(): Promise<number> {
       const stale = await db
         .selectFrom("pull_request")
         .selectAll()
         .where("state", "=", "open")
         .where("merge_sha", "is not", null)
-        .where("updated_at", "<=", new Date(now().getTime() - MERGE_CLAIM_MS).toISOString())
         .execute();
       let settled = 0;
       for (const pr of stale) {
@@ -986,7 +1005,7 @@ export function createPullService({
           const repo = await ensureRepository(pr.package_id);
           await serial(`repo:${pr.package_id}`, async () => {
             const row = await db.selectFrom("pull_request").selectAll().where("id", "=", pr.id).executeTakeFirst();
-            if (row?.state === "open" && row.merge_sha && claimExpired(row)) {
+            if (row?.state === "open" && row.merge_sha && (await claimAbandoned(row))) {
               logger.info({ pullRequest: pr.id, outcome: await settleClaim(repo, row) }, "interrupted merge settled");
               settled++;
             }

@@ -5,6 +5,7 @@ import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import type { Leases } from "../../kernel/leases.ts";
 import { codeOf, stateCode, text } from "../../kernel/messages.ts";
 import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { Logger } from "../../logger.ts";
@@ -116,11 +117,7 @@ export function createWorkspaceService({
    * Leases of workspace operations shared by the processes on one database (owner, expiry, renewed while the
    * operation runs): a provisioning or checkout another live process holds is neither resumed nor cleaned up.
    */
-  leases?: {
-    run(name: string, slot: string, work: () => Promise<unknown>): Promise<boolean>;
-    /** The workspaces (`workspace:<id>` names, prefix given) whose operation a live process holds. */
-    held(prefix: string): Promise<Set<string>>;
-  };
+  leases?: Leases;
   now?: () => Date;
   /**
    * Runs in the started container once it is handed over (the forge checks out the package's fork); no
