@@ -45,16 +45,23 @@ export interface AssignedPackages {
   contractId: string;
   /** Each package with the private key file of its engineer, in the contract's order. */
   packages: { packageId: string; key: string }[];
+  /** `performance.now()` when the first acceptance was sent. */
+  acceptingAt: number;
 }
 
 /**
  * Sets up `workspaces` packages over `engineers` engineers (keys written into `dir`), each offer accepted through
- * `office`, so that the process behind it provisions the workspaces; does not wait for them.
+ * `office`, so that the process behind it provisions the workspaces; does not wait for them. `together`: every
+ * offer is made first, then all are accepted at once (the workspaces provisioned at once).
  */
 export async function assignPackages(
   office: Office,
   dir: string,
-  { workspaces, engineers: engineerCount }: { workspaces: number; engineers: number },
+  {
+    workspaces,
+    engineers: engineerCount,
+    together = false,
+  }: { workspaces: number; engineers: number; together?: boolean },
 ): Promise<AssignedPackages> {
   const tenant = await office.createTenant("東京SI");
   await office.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
@@ -86,16 +93,23 @@ export async function assignPackages(
     "content-type": "text/csv",
   });
   const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items as { id: string }[];
-  const packages: AssignedPackages["packages"] = [];
+  const offers: { packageId: string; offerId: string; engineer: (typeof engineers)[number] }[] = [];
+  let acceptingAt = 0;
+  const accept = async (o: (typeof offers)[number]) => {
+    acceptingAt ||= performance.now();
+    const accepted = await o.engineer.client.post(`/api/v1/offers/${o.offerId}/accept`);
+    if (accepted.status !== 200) throw new Error(`accepting the offer of ${o.packageId}: ${accepted.status}`);
+  };
   for (const [i, p] of items.entries()) {
     const engineer = engineers[i % engineerCount] as (typeof engineers)[number];
     await lead.post(`/api/v1/packages/${p.id}/open`);
     const offer = await (await lead.post(`/api/v1/packages/${p.id}/offers`, { engineerId: engineer.id })).json();
-    const accepted = await engineer.client.post(`/api/v1/offers/${offer.id}/accept`);
-    if (accepted.status !== 200) throw new Error(`accepting the offer of ${p.id}: ${accepted.status}`);
-    packages.push({ packageId: p.id, key: engineer.key });
+    offers.push({ packageId: p.id, offerId: offer.id, engineer });
+    if (!together) await accept(offers[i] as (typeof offers)[number]);
   }
-  return { tenantId: tenant.id, lead, contractor, contractId: contract.id, packages };
+  if (together) await Promise.all(offers.map(accept));
+  const packages = offers.map((o) => ({ packageId: o.packageId, key: o.engineer.key }));
+  return { tenantId: tenant.id, lead, contractor, contractId: contract.id, packages, acceptingAt };
 }
 
 /** Sets up `workspaces` packages over `engineers` engineers (keys written into `dir`), provisioned and running. */
