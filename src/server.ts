@@ -27,6 +27,7 @@ import { createEngineerService } from "./domain/engineers/engineers.service.ts";
 import { createNotificationService } from "./domain/notifications/notifications.service.ts";
 import { createReminderService } from "./domain/notifications/reminders.service.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
+import { createGuideService } from "./domain/offices/guide.service.ts";
 import { createOfficeService } from "./domain/offices/offices.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createGithubService } from "./domain/pulls/github.service.ts";
@@ -242,6 +243,7 @@ export function buildAzusa(
   const throttle = createSignInThrottle({ db: db.kysely });
   const tenants = createTenantService({ db: db.kysely, audit });
   const offices = createOfficeService({ db: db.kysely, audit });
+  const guides = createGuideService({ db: db.kysely, audit, offices });
   const availability = createAvailabilityService({ db: db.kysely, audit });
   const tasks = createTaskService({ db: db.kysely, audit });
   const taskEntries = createTaskEntryService({ db: db.kysely, audit, sealer });
@@ -378,7 +380,7 @@ export function buildAzusa(
     terms: (actor: Actor, of: OrderOf) => orderTerms(db.kysely, actor, of),
     render: renderOrder,
   };
-  const reminders = createReminderService({ db: db.kysely, notifications });
+  const reminders = createReminderService({ db: db.kysely, notifications, guides });
   const jobLock = createJobLock({ db: db.kysely, logger });
   const sessionAccess = createSessionAccess({ db: db.kysely, engineers, workspaces });
   const sessionLog = createSessionLog({
@@ -438,6 +440,7 @@ export function buildAzusa(
     apiKeys,
     tenants,
     offices,
+    guides,
     workspaceHosts,
     availability,
     tasks,
@@ -488,6 +491,7 @@ export function buildAzusa(
     accounts,
     tenants,
     offices,
+    guides,
     workspaceHosts,
     availability,
     tasks,

@@ -2,17 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { officeInput as office } from "./support/offices.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
-
-const office = (name: string, town: string) => ({
-  name,
-  prefecture: "長野県",
-  town,
-  address: `${town}中央1-1-1`,
-  timeZone: "Asia/Tokyo",
-  contact: "office@example.jp",
-  description: `${town}のサテライトオフィスです。`,
-});
 
 describe.each(dialects)("offices on %s", (dialect) => {
   let t: TestAzusa;

@@ -14,6 +14,7 @@ import { githubRoutes, githubWebhookRoutes } from "./github/github.routes.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
 import { notificationRoutes } from "./notifications/notifications.routes.ts";
 import { offerRoutes } from "./offers/offers.routes.ts";
+import { guideRoutes } from "./offices/guide.routes.ts";
 import { officeRoutes } from "./offices/offices.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
 import { pullRoutes } from "./pulls/pulls.routes.ts";
@@ -50,6 +51,7 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof gitRoutes>[0] &
   Parameters<typeof githubRoutes>[0] &
   Parameters<typeof officeRoutes>[0] &
+  Parameters<typeof guideRoutes>[0] &
   Parameters<typeof availabilityRoutes>[0] &
   Parameters<typeof taskRoutes>[0] &
   Parameters<typeof workspaceHostRoutes>[0] &
@@ -79,6 +81,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, notificationRoutes(deps));
   app.route(API, pullRoutes(deps));
   app.route(API, officeRoutes(deps));
+  app.route(API, guideRoutes(deps));
   app.route(API, availabilityRoutes(deps));
   app.route(API, taskRoutes(deps));
   app.route(API, workspaceHostRoutes(deps));

@@ -507,6 +507,20 @@ export interface OfficeMemberTable {
   since: string;
 }
 
+/** One section of an office's life guide (移住・生活情報), in Markdown. */
+export interface OfficeGuideSectionTable {
+  office_id: string;
+  /** housing, childcare, medical, transport, coworking or support. */
+  section: string;
+  body_ja: string;
+  /** The English version, when the office's operators wrote one. */
+  body_en: string | null;
+  /** When an operator last wrote or confirmed the section; a year later they are told to look again. */
+  reviewed_at: string;
+  updated_at: string;
+  updated_by: string;
+}
+
 /** An operator who manages every office. */
 export interface OfficeAdminTable {
   user_id: string;
@@ -614,6 +628,7 @@ export interface Database {
   office: OfficeTable;
   office_member: OfficeMemberTable;
   office_admin: OfficeAdminTable;
+  office_guide_section: OfficeGuideSectionTable;
   time_entry: TimeEntryTable;
   timesheet: TimesheetTable;
   settlement_adjustment: SettlementAdjustmentTable;

@@ -75,6 +75,8 @@ export function schedules({
       { name: "timesheets.remind", cron: "0 9 * * 1", run: () => reminders.timesheets() },
       { name: "offers.remind", cron: "0 * * * *", run: () => reminders.offers(24) },
       { name: "vetting.remind", cron: "0 9 * * *", run: () => reminders.vetting(30) },
+      // Life-guide sections a year past their last review, to the office's operators.
+      { name: "guides.remind", cron: "15 9 * * *", run: () => reminders.guides() },
     );
   }
   if (tasks) {

@@ -162,6 +162,7 @@ export const catalogue = {
   "what.assignment": { en: "assignment", ja: "アサイン" },
   "what.member": { en: "member", ja: "メンバー" },
   "what.office": { en: "office", ja: "オフィス" },
+  "what.guideSection": { en: "guide section", ja: "ガイドの項目" },
   "what.repository": { en: "repository", ja: "リポジトリ" },
   "what.tenant": { en: "tenant", ja: "テナント" },
   "what.user": { en: "user", ja: "ユーザー" },

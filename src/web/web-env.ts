@@ -13,6 +13,7 @@ import type { OrderOf, OrderTerms } from "../domain/delivery/order-document.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
+import type { GuideService } from "../domain/offices/guide.service.ts";
 import type { OfficeService } from "../domain/offices/offices.service.ts";
 import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
@@ -93,6 +94,7 @@ export interface WebDeps {
   accounts: AccountService;
   tenants: TenantService;
   offices: OfficeService;
+  guides: GuideService;
   workspaceHosts: WorkspaceHostService;
   availability: AvailabilityService;
   taskEntries: TaskEntryService;

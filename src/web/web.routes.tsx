@@ -14,6 +14,7 @@ import { availabilityPages } from "./pages/availability.tsx";
 import { contractPages } from "./pages/contracts.tsx";
 import { deliveryPages } from "./pages/deliveries.tsx";
 import { engineerPages } from "./pages/engineer.tsx";
+import { guidePages } from "./pages/guide.tsx";
 import { hoursPages } from "./pages/hours.tsx";
 import { idePages } from "./pages/ide.tsx";
 import { invitationPages } from "./pages/invitations.tsx";
@@ -46,6 +47,8 @@ const notAPage = (path: string) =>
 
 /** Pages anyone may open; every other page sends a stranger to sign in. */
 const publicPages = new Set(["/sign-in", "/invite"]);
+/** An office's public page (its description, life guide and interest form) needs no sign-in either. */
+const isPublicPage = (path: string) => publicPages.has(path) || /^\/office-guide\/[^/]+(\/interest)?$/.test(path);
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -138,7 +141,7 @@ export function webRoutes(deps: WebDeps) {
     c.set("user", user);
     c.set("csrfToken", user && cookie ? csrfTokenFor(cookie) : "");
     c.set("unread", user ? (await deps.notifications.list(user, { unread: true })).length : 0);
-    if (!user && !publicPages.has(path)) {
+    if (!user && !isPublicPage(path)) {
       return c.redirect(signInUrl(c, cookie !== null), 303);
     }
     if (user && c.req.method === "POST") {
@@ -168,6 +171,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", recordingPages(deps));
   web.route("/", templatePages(deps));
   web.route("/", officePages(deps));
+  web.route("/", guidePages(deps));
   web.route("/", availabilityPages(deps));
   web.route("/", taskPages(deps));
   web.route("/", taskDisputePages(deps));

@@ -2,16 +2,29 @@
 // to run out. Each is told once (a dedupe key per thing reminded of), however often the job runs.
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
+import type { GuideSectionName, GuideService } from "../offices/guide.service.ts";
 import { addDays, tokyoDay, weekOf } from "../timesheets/time.ts";
 import type { NotificationService } from "./notifications.service.ts";
+
+/** The guide's sections as the notices name them. */
+const sectionJa: Record<GuideSectionName, string> = {
+  housing: "住まい",
+  childcare: "子育て・学校",
+  medical: "医療",
+  transport: "東京への交通",
+  coworking: "コワーキング",
+  support: "支援制度・相談窓口",
+};
 
 export function createReminderService({
   db,
   notifications,
+  guides,
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
   notifications: NotificationService;
+  guides?: GuideService;
   now?: () => Date;
 }) {
   return {
@@ -126,6 +139,36 @@ export function createReminderService({
           body: "期限までに更新しないと、作業パッケージへのアクセスが止まります。",
           subject: `engineer:${r.user_id}`,
           dedupeKey: `vetting.expiring:${r.id}`,
+        });
+      }
+      return told;
+    },
+
+    /**
+     * Life-guide sections last reviewed more than a year ago, to the operators of their office (every operator
+     * when the office has none). Told once per review: reviewing the section again starts a new year.
+     */
+    async guides(): Promise<number> {
+      if (!guides) return 0;
+      const stale = await guides.stale();
+      if (stale.length === 0) return 0;
+      const operators = await db
+        .selectFrom("user")
+        .leftJoin("office_member", "office_member.user_id", "user.id")
+        .select(["user.id", "office_member.office_id"])
+        .where("user.role", "=", "operator")
+        .execute();
+      let told = 0;
+      for (const s of stale) {
+        const own = operators.filter((o) => o.office_id === s.officeId).map((o) => o.id);
+        told += await notifications.notify(db, {
+          userIds: own.length > 0 ? own : operators.map((o) => o.id),
+          tenantId: null,
+          kind: "guide.stale",
+          title: `${s.officeName} の生活ガイド「${sectionJa[s.section]}」を見直してください`,
+          body: `最後に見直したのは ${s.reviewedAt.slice(0, 10)} です。内容を確認し、変更がなければ「見直し済み」にしてください。`,
+          subject: `office:${s.officeId}`,
+          dedupeKey: `guide.stale:${s.officeId}:${s.section}:${s.reviewedAt}`,
         });
       }
       return told;

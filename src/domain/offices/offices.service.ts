@@ -144,6 +144,12 @@ export function createOfficeService({
   return {
     rights,
 
+    /** Refuses anyone but the office's own operators and office admins; an unknown office is not found. */
+    async requireManager(actor: Actor, officeId: string): Promise<void> {
+      await load(officeId);
+      await requireManager(actor, officeId);
+    },
+
     /** Creates an office (office admins and the first operator). */
     async create(actor: Actor, input: OfficeInput): Promise<Office> {
       await requireAll(actor, "offices.toCreate");

@@ -162,8 +162,14 @@ function OfficeDetail({
         <dd>{office.contact}</dd>
       </dl>
       <p class="description">{office.description}</p>
+      <p>
+        <a href={`/office-guide/${office.id}`}>{t("guide.publicLink")}</a>
+      </p>
       {manages ? (
         <>
+          <p>
+            <a href={`/offices/${office.id}/guide`}>{t("guide.editLink")}</a>
+          </p>
           <h2 id="members">{t("offices.members")}</h2>
           <DataTable
             id="office-members"
