@@ -604,6 +604,13 @@ export async function startAzusa(config: Config, opts: BuildOptions = {}): Promi
   } catch (err) {
     azusa.logger.error({ err: (err as Error).message }, "reconcile at start failed");
   }
+  // What sessions left running when Azusa was killed outright (no reaper ran) ends, the templates' services spared.
+  try {
+    const ended = await azusa.workspaces.endLeftoverProcesses();
+    if (ended) azusa.logger.warn({ processes: ended }, "processes left by sessions a crash could not end ended");
+  } catch (err) {
+    azusa.logger.error({ err: (err as Error).message }, "ending leftover session processes failed");
+  }
   // Fork bundles (engineers' commits) a crashed process left behind.
   const swept = sweepForkBundles(scratchDir(config));
   if (swept) azusa.logger.info({ swept }, "leftover fork bundles removed");
