@@ -105,6 +105,16 @@ describe.each(dialects)("hours on %s", (dialect) => {
       `2026-11-02 09:00 (Asia/Tokyo)〜2026-11-02 12:00 (Asia/Tokyo) の記録（${id}）と時間が重なっています`,
     );
     expect(ja.fields).toEqual([{ path: "start", message: `記録 ${id} と重なっています` }]);
+    // Giving times in another zone, the engineer reads the overlap in that zone (09:00 JST is 00:00 in London).
+    const london = await record(sato, {
+      start: "2026-11-02T00:30",
+      end: "2026-11-02T00:45",
+      timeZone: "Europe/London",
+    });
+    expect(london.status).toBe(409);
+    expect((await london.json()).error.message).toContain(
+      "2026-11-02 00:00 (Europe/London) to 2026-11-02 03:00 (Europe/London)",
+    );
     // Touching is not overlapping.
     expect((await record(sato, { start: "2026-11-02T12:00", end: "2026-11-02T13:00" })).status).toBe(201);
   });

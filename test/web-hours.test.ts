@@ -27,7 +27,8 @@ describe.each(dialects)("the timesheet pages on %s", (dialect) => {
     expect(entry.status).toBe(201);
     const mine = await getPage(sato.client, `/my-hours?week=${weekOf(day)}`);
     expect(mine.html).toContain("設計レビュー対応");
-    expect(mine.html).toContain("2.5 時間");
+    expect(mine.html).toContain(">2:30<");
+    expect(mine.html).not.toContain("2.5");
     expect((await getPage(w.lead, "/timesheets")).html).not.toContain("設計レビュー対応");
 
     const [sheet] = (await (await sato.client.get(`/api/v1/timesheets?week=${weekOf(day)}`)).json()).items;

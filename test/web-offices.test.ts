@@ -54,7 +54,7 @@ describe("offices and availability in Chromium", () => {
       await page.getByLabel("終了", { exact: true }).first().fill("15:00");
       await page.getByRole("button", { name: "保存" }).click();
       await page.waitForURL((url) => url.searchParams.get("saved") === "1");
-      expect(await page.locator("#weekly-hours").textContent()).toContain("週あたり 5 時間");
+      expect(await page.locator("#weekly-hours").textContent()).toContain("週あたり 5:00");
     } finally {
       await page?.screenshot({ path: join(ARTIFACTS, "web-availability.png"), fullPage: true });
     }

@@ -111,7 +111,8 @@ describe("review, hours and inspection in a browser", () => {
     await p.getByRole("button", { name: "記録する" }).click();
     await p.getByRole("status").filter({ hasText: "作業時間を記録しました。" }).waitFor();
     const entry = p.getByRole("row", { name: /受注画面の実装/ });
-    expect(await entry.textContent()).toContain("3 時間");
+    // Hours read as h:mm, as on a timesheet.
+    expect(await entry.textContent()).toContain("3:00");
     // 18 of the entry's 36 five-minute slots show activity in the workspace.
     expect(await entry.textContent()).toContain("裏付け 50%");
     expect(await entry.textContent()).toContain("活動のあった5分枠 18/36");
@@ -238,7 +239,7 @@ describe("review, hours and inspection in a browser", () => {
 
     await p.goto(`${w.t.base}/hours?month=${day.slice(0, 7)}`);
     const juninin = p.locator("section.contract-hours", { hasText: "勘定系保守（準委任）" });
-    expect(await juninin.textContent()).toContain("承認済み 3 時間");
+    expect(await juninin.textContent()).toContain("承認済み 3:00");
     expect(await juninin.textContent()).toContain("精算幅 140–180 時間");
     const row = juninin.getByRole("row", { name: /sato/ });
     // 3 h against a 140 h floor: 137 × 6,000 yen would take more than the 800,000 fee, so nothing is paid.

@@ -146,7 +146,7 @@ describe("the pages in a browser", () => {
     expect(await p.locator("#critical-path li").allTextContents()).toEqual(
       SAMPLE_CRITICAL_PATH.map((id) => expect.stringContaining(id)),
     );
-    expect(await p.getByText("全体で 240 時間").count()).toBe(1);
+    expect(await p.getByText("全体で 240:00").count()).toBe(1);
     expect(await p.getByRole("link", { name: "受注管理機能", exact: true }).count()).toBe(1);
     expect(await p.locator(".progress").textContent()).toContain("下書き");
 
@@ -247,7 +247,7 @@ describe("the pages in a browser", () => {
     await p.getByRole("navigation").getByRole("link", { name: "Contracts" }).click();
     await p.getByRole("link", { name: sampleContract.title }).click();
     await p.getByRole("heading", { name: "Critical path" }).waitFor();
-    expect(await p.getByText("240 h end to end").count()).toBe(1);
+    expect(await p.getByText("240:00 h end to end").count()).toBe(1);
     await p.getByRole("link", { name: "受注管理機能", exact: true }).click();
     await p.getByRole("heading", { name: "Offers" }).waitFor();
     expect(await p.locator("#package-state").textContent()).toBe("Assigned");

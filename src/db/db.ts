@@ -15,7 +15,8 @@ import {
 } from "kysely";
 import pg from "pg";
 import type { Config } from "../config.ts";
-import { AppError } from "../kernel/errors.ts";
+import { fail } from "../kernel/errors.ts";
+import { msg } from "../kernel/messages.ts";
 import type { Database } from "./schema.ts";
 
 export type Dialect = "sqlite" | "postgres";
@@ -91,7 +92,7 @@ export function isConnectionError(err: unknown): boolean {
  * `details.reason` keeps node-postgres's own words for the log; they are never sent to a client.
  */
 export const databaseUnavailable = (cause?: unknown) =>
-  new AppError("UNAVAILABLE", "the database does not answer at the moment; try again shortly", {
+  fail("UNAVAILABLE", msg("error.database"), {
     reason: cause instanceof Error ? cause.message || (cause as { code?: string }).code : undefined,
   });
 

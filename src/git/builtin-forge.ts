@@ -15,7 +15,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { AppError } from "../kernel/errors.ts";
+import { fail, invalidWith } from "../kernel/errors.ts";
+import { msg } from "../kernel/messages.ts";
 import { processAlive } from "../kernel/process.ts";
 import { type Diff, parseDiff } from "./diff.ts";
 import type { Forge, RepositoryInfo, RepositorySpec } from "./forge.ts";
@@ -135,7 +136,7 @@ export function checkBranch(name: string, path = "branch"): void {
     !name.includes("..") &&
     !name.includes("//") &&
     !name.split("/").some((p) => p.startsWith("."));
-  if (!ok) throw new AppError("VALIDATION", `${path}: not a branch name`, { fields: [{ path, message: "invalid" }] });
+  if (!ok) throw invalidWith(msg("git.notBranch", { path }), path, msg("form.verdictField"));
 }
 
 /** The folder of a canonical repository that holds its workspaces' object store. */
@@ -280,7 +281,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
 
     async createRepository(spec: RepositorySpec): Promise<RepositoryInfo> {
       if (!safeId.test(spec.tenantId) || !safeId.test(spec.packageId)) {
-        throw new AppError("VALIDATION", "tenant and package ids must be plain names");
+        throw fail("VALIDATION", msg("git.plainIds"));
       }
       const repo = { name: `${spec.tenantId}/${spec.packageId}.git`, defaultBranch: "main" };
       const dir = pathOf(repo);
@@ -362,7 +363,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       bundle: string | null,
       state: ForkState,
     ): Promise<Map<string, string>> {
-      if (!safeId.test(workspaceId)) throw new AppError("VALIDATION", "workspace id must be a plain name");
+      if (!safeId.test(workspaceId)) throw fail("VALIDATION", msg("git.plainWorkspace"));
       for (const [branch, sha] of heads) {
         checkBranch(branch);
         if (!SHA.test(sha)) throw new Error(`the fork's branch ${branch} names no commit`);
@@ -572,7 +573,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
 
     /** Records that these published refs now are in a workspace's fork. */
     async markSent(repo: RepositoryInfo, workspaceId: string, refs: PublishedRef[]): Promise<void> {
-      if (!safeId.test(workspaceId)) throw new AppError("VALIDATION", "workspace id must be a plain name");
+      if (!safeId.test(workspaceId)) throw fail("VALIDATION", msg("git.plainWorkspace"));
       if (!refs.length) return;
       const input = refs.map((r) => `update ${sentRef(workspaceId, r.ref)} ${r.sha}\n`).join("");
       await runGit(pathOf(repo), ["update-ref", "--stdin"], { input });
@@ -632,7 +633,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       const made = await forge.mergeCommit(repo, head, message);
       if (!made.ok) return { ok: false, conflicts: made.conflicts };
       if (!(await forge.advance(repo, made.sha, made.base))) {
-        throw new AppError("CONFLICT", "the default branch moved during the merge; try again");
+        throw fail("CONFLICT", msg("git.mergeMoved"));
       }
       return { ok: true, sha: made.sha };
     },
@@ -649,7 +650,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       const dir = pathOf(repo);
       const g = git(dir);
       const base = await revParse(dir, `refs/heads/${repo.defaultBranch}`);
-      if (!base) throw new AppError("INVALID_STATE", "the repository has no default branch");
+      if (!base) throw fail("INVALID_STATE", msg("git.noDefault"));
       // A clean merge prints the tree; a conflicted one (exit status 1) prints the tree, then the conflicted paths.
       const out = await g.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", base, head], [0, 1]);
       const [tree = "", ...rest] = out.split("\n").map((l) => l.trim());

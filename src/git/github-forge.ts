@@ -1,7 +1,8 @@
 // The GitHub forge: a private repository per package in the tenant's organization, its default branch
 // protected by the lead's review, the engineer added with push access, and a webhook back to Azusa.
 import { Octokit } from "@octokit/rest";
-import { AppError } from "../kernel/errors.ts";
+import { fail } from "../kernel/errors.ts";
+import { text } from "../kernel/messages.ts";
 import type { Forge, RepositoryInfo, RepositorySpec } from "./forge.ts";
 
 /** The part of Octokit the forge uses; tests point a real Octokit at a replay server. */
@@ -34,11 +35,10 @@ const status = (err: unknown) => (err as { status?: number }).status;
 function apiError(err: unknown, action: string): Error {
   const s = status(err);
   const message = (err as { message?: string }).message ?? "";
-  if (s === 401 || s === 403)
-    return new AppError("UNAVAILABLE", `GitHub refused ${action} (${s}): check the organization's token`);
-  if (s === 404) return new AppError("NOT_FOUND", `GitHub: ${action}: not found`);
-  if (s === 422) return new AppError("VALIDATION", `GitHub refused ${action}: ${message.slice(0, 200)}`);
-  return new AppError("UNAVAILABLE", `GitHub: ${action} failed${s ? ` (${s})` : ""}`);
+  if (s === 401 || s === 403) return fail("UNAVAILABLE", text("github.refused", { action, status: s }));
+  if (s === 404) return fail("NOT_FOUND", text("github.notFound", { action }));
+  if (s === 422) return fail("VALIDATION", text("github.invalid", { action, message: message.slice(0, 200) }));
+  return fail("UNAVAILABLE", text("github.failed", { action, status: s ? ` (${s})` : "" }));
 }
 
 /** The repository name for a package: stable, and unique within the organization. */

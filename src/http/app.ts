@@ -11,8 +11,8 @@ import { apiKeyFrom, sessionCookieFrom } from "../auth/credentials.ts";
 import type { AttemptLimit } from "../domain/accounts/sign-in-throttle.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import { type Actor, isRole, system } from "../kernel/actor.ts";
-import { AppError, type ErrorCode, fail } from "../kernel/errors.ts";
-import { text } from "../kernel/messages.ts";
+import { type ErrorCode, fail } from "../kernel/errors.ts";
+import { catalogue, type MessageId, text } from "../kernel/messages.ts";
 import type { Logger } from "../logger.ts";
 import type { EngineProbe } from "../provisioner/docker-engine.ts";
 import { webRoutes } from "../web/web.routes.tsx";
@@ -115,10 +115,10 @@ export function createApp(deps: AppDeps) {
     if (sessionCookieFrom(headers) && !apiKeyFrom(headers)) {
       const origin = headers.get("origin");
       if (origin !== ownOrigin) {
-        throw new AppError(
-          "FORBIDDEN",
-          `${origin ? `Origin ${JSON.stringify(origin.slice(0, 200))}` : "a request without an Origin header"} refused: with a session cookie, changes must come from ${ownOrigin} (scripts send an API key)`,
-        );
+        const named = origin
+          ? text("error.originNamed", { origin: JSON.stringify(origin.slice(0, 200)) })
+          : text("error.originMissing");
+        throw fail("FORBIDDEN", text("error.origin", { origin: named, own: ownOrigin }));
       }
       return next();
     }
@@ -207,8 +207,13 @@ export function createApp(deps: AppDeps) {
     if (endsSessions) deps.credentials.forget(headers);
     if (signIn) await auditSignIn(deps.audit, c, body, res, clientIp(c, deps.trustProxy));
     if (res.ok) return res;
-    const payload = (await res.json().catch(() => ({}))) as { message?: string };
-    const err = new AppError(authErrorCode(res.status), payload.message ?? res.statusText);
+    const payload = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    const known = `auth.${payload.code}`;
+    const said =
+      known in catalogue
+        ? text(known as MessageId)
+        : text("error.authRefused", { words: payload.message ?? res.statusText });
+    const err = fail(authErrorCode(res.status), said);
     const out = errorResponse(c, err);
     const retry = res.headers.get("x-retry-after");
     if (retry) out.headers.set("retry-after", retry);

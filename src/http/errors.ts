@@ -77,17 +77,14 @@ export function toAppError(err: unknown, contentType?: string): AppError {
     // zod-openapi refuses a body whose content type the route does not declare (or a body without one).
     if (status === 415) {
       const sent = contentType
-        ? `content type ${JSON.stringify(contentType.slice(0, 100))}`
-        : "a body without a content type";
-      return new AppError(
-        "UNSUPPORTED_MEDIA_TYPE",
-        `${sent} is not accepted here: send the body as the route's entry in /api/v1/openapi.json says (JSON routes take application/json)`,
-      );
+        ? text("error.contentType", { type: JSON.stringify(contentType.slice(0, 100)) })
+        : text("error.noContentType");
+      return fail("UNSUPPORTED_MEDIA_TYPE", text("error.mediaType", { sent }));
     }
     if (status === 401) return fail("UNAUTHENTICATED", text("error.signIn"));
-    if (status === 403) return new AppError("FORBIDDEN", err.message || "forbidden");
-    if (status === 404) return new AppError("NOT_FOUND", "not found");
-    if (status === 400) return new AppError("VALIDATION", err.message || "bad request");
+    if (status === 403) return fail("FORBIDDEN", text("error.forbidden"));
+    if (status === 404) return fail("NOT_FOUND", text("error.notFoundPlain"));
+    if (status === 400) return fail("VALIDATION", text("error.badRequest"));
   }
   return fail("INTERNAL", text("error.internal"));
 }

@@ -25,6 +25,36 @@ function sources(dir = join(import.meta.dirname, "..")): string[] {
   });
 }
 
+/** The top-level arguments of a call whose `(` ends just before `from`, as written (strings and nesting skipped). */
+function argumentsOf(source: string, from: number): string[] {
+  const args: string[] = [];
+  let depth = 0;
+  let start = from;
+  let quote: string | null = null;
+  for (let i = from; i < source.length; i++) {
+    const ch = source[i];
+    if (quote) {
+      if (ch === "\\") i++;
+      else if (ch === quote) quote = null;
+      continue;
+    }
+    if (ch === '"' || ch === "'" || ch === "`") quote = ch;
+    else if (ch === "(" || ch === "[" || ch === "{") depth++;
+    else if (ch === ")" || ch === "]" || ch === "}") {
+      if (depth === 0) {
+        const last = source.slice(start, i).trim();
+        if (last) args.push(last);
+        return args;
+      }
+      depth--;
+    } else if (ch === "," && depth === 0) {
+      args.push(source.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return args;
+}
+
 describe("the message catalogue", () => {
   it("fills the same placeholders in both languages, and leaves no text empty", () => {
     const keys = Object.keys(catalogue) as MessageId[];
@@ -54,6 +84,25 @@ describe("the message catalogue", () => {
     }
     expect(named.size).toBeGreaterThan(100);
     expect([...named].filter(([key]) => !(key in catalogue)).map(([key, file]) => `${key} (${file})`)).toEqual([]);
+  });
+
+  it("raises no refusal in plain English words: each carries its catalogue message", () => {
+    // `new AppError(code, words, details, text)` must carry its text; forbidden and invalidField are given one.
+    const plain: string[] = [];
+    for (const file of sources()) {
+      if (file.endsWith(join("kernel", "errors.ts"))) continue;
+      const source = readFileSync(file, "utf8");
+      const at = (i: number) => `${file.slice(file.indexOf("src"))}:${source.slice(0, i).split("\n").length}`;
+      for (const m of source.matchAll(/new AppError\(/g)) {
+        if (argumentsOf(source, m.index + m[0].length).length < 4) plain.push(at(m.index));
+      }
+      for (const m of source.matchAll(/\b(forbidden|invalidField)\(/g)) {
+        const args = argumentsOf(source, m.index + m[0].length);
+        const words = m[1] === "forbidden" ? args[0] : args[1];
+        if (words !== undefined && /^["'`]/.test(words)) plain.push(at(m.index));
+      }
+    }
+    expect(plain).toEqual([]);
   });
 
   it("names each field once: a WBS column by its field's label, but its title as 作業名", () => {

@@ -9,10 +9,17 @@ export type Lang = (typeof langs)[number];
 export const isLang = (value: unknown): value is Lang => langs.includes(value as Lang);
 
 /**
- * A value filled into a message: plain, another message (translated too), a moment shown in the reader's zone,
+ * A value filled into a message: plain, another message (translated too), a moment shown in the reader's zone
+ * (else in the zone the moment was given in, else Asia/Tokyo),
  * or a stable code (a state, a role) that English says as the code and other languages as its message.
  */
-export type Param = string | number | Text | { moment: string } | { code: string; text: Param } | Param[];
+export type Param =
+  | string
+  | number
+  | Text
+  | { moment: string; zone?: string }
+  | { code: string; text: Param }
+  | Param[];
 
 /** A message to show: a catalogue key and the values of its `{name}` placeholders. */
 export interface Text {
@@ -1062,6 +1069,245 @@ export const catalogue = {
     en: "sign in first, or send an API key in x-api-key",
     ja: "先にサインインするか、x-api-key に API キーを付けて送ってください",
   },
+  // Forms on the pages.
+  "form.minutes": { en: "a whole number from 1 to 1440", ja: "1〜1440 の整数で入力してください" },
+  "form.manyReasons": { en: "at most {n} reasons, one a line", ja: "理由は 1 行に 1 つ、{n} 件までです" },
+  "form.longReason": {
+    en: "each reason (one a line) must be at most {n} characters",
+    ja: "理由（1 行に 1 つ）はそれぞれ {n} 文字以内にしてください",
+  },
+  "form.verdict": {
+    en: "verdict: choose approve, request changes or comment",
+    ja: "判定: 承認、修正依頼、コメントのいずれかを選んでください",
+  },
+  "form.verdictField": { en: "invalid", ja: "選んでください" },
+  "form.engineerRequired": { en: "engineerId: required", ja: "エンジニア: 選んでください" },
+  "terminal.ownPages": {
+    en: "the terminal opens only from Azusa's pages",
+    ja: "ターミナルは Azusa のページからだけ開けます",
+  },
+
+  // Requests as such (continued).
+  "error.mediaType": {
+    en: "{sent} is not accepted here: send the body as the route's entry in /api/v1/openapi.json says (JSON routes take application/json)",
+    ja: "{sent}は受け付けていません。/api/v1/openapi.json の説明どおりに送ってください（JSON の機能は application/json です）",
+  },
+  "error.contentType": { en: "content type {type}", ja: "コンテンツタイプ {type} " },
+  "error.noContentType": { en: "a body without a content type", ja: "コンテンツタイプのない本文" },
+  "error.notFoundPlain": { en: "not found", ja: "見つかりません" },
+  "error.badRequest": { en: "bad request", ja: "リクエストが正しくありません" },
+  "error.origin": {
+    en: "{origin} refused: with a session cookie, changes must come from {own} (scripts send an API key)",
+    ja: "{origin}は受け付けません。セッションでの変更は {own} から送ってください（スクリプトは API キーを使ってください）",
+  },
+  "error.originNamed": { en: "Origin {origin}", ja: "Origin {origin} からの送信" },
+  "error.originMissing": { en: "a request without an Origin header", ja: "Origin ヘッダーのない送信" },
+  "error.database": {
+    en: "the database does not answer at the moment; try again shortly",
+    ja: "データベースが応答していません。しばらくしてからやり直してください",
+  },
+  // better-auth's refusals, by its codes, in its own English words.
+  "auth.INVALID_EMAIL_OR_PASSWORD": { en: "Invalid email or password", ja: "メールアドレスかパスワードが違います" },
+  "auth.INVALID_PASSWORD": { en: "Invalid password", ja: "パスワードが違います" },
+  "auth.INVALID_EMAIL": { en: "Invalid email", ja: "メールアドレスが正しくありません" },
+  "auth.PASSWORD_TOO_SHORT": { en: "Password too short", ja: "パスワードが短すぎます" },
+  "auth.PASSWORD_TOO_LONG": { en: "Password too long", ja: "パスワードが長すぎます" },
+  "auth.USER_NOT_FOUND": { en: "User not found", ja: "ユーザーが見つかりません" },
+  "auth.SESSION_EXPIRED": {
+    en: "Session expired. Re-authenticate to perform this action.",
+    ja: "セッションの有効期限が切れました。もう一度サインインしてください",
+  },
+  "auth.CREDENTIAL_ACCOUNT_NOT_FOUND": {
+    en: "Credential account not found",
+    ja: "パスワードでサインインできるアカウントがありません",
+  },
+  "auth.INVALID_TOKEN": { en: "Invalid token", ja: "トークンが正しくありません" },
+  "auth.TOKEN_EXPIRED": { en: "Token expired", ja: "トークンの有効期限が切れています" },
+  "error.authRefused": { en: "{words}", ja: "サインインの処理が受け付けられませんでした（{words}）" },
+  "audit.whoReads": {
+    en: "only operators and contractors read the audit log",
+    ja: "監査ログを読めるのは運用担当と元請担当だけです",
+  },
+  "audit.whoVerifies": { en: "only operators verify the audit log", ja: "監査ログを検証できるのは運用担当だけです" },
+  "recordings.range": {
+    en: "range: the recording has {size} bytes",
+    ja: "範囲: セッション記録は {size} バイトです",
+  },
+
+  // Repositories over Git's smart HTTP and the built-in forge.
+  "git.throttled": {
+    en: "too many failed sign-ins; wait a minute",
+    ja: "サインインの失敗が多すぎます。1 分待ってください",
+  },
+  "git.readOnly": { en: "repositories are read-only over HTTP", ja: "HTTP ではリポジトリは読み取り専用です" },
+  "git.smartOnly": { en: "only smart HTTP clients are served", ja: "スマート HTTP のクライアントにだけ応答します" },
+  "git.pushToWorkspace": {
+    en: "repositories are read-only over HTTP: push to your workspace's origin",
+    ja: "HTTP ではリポジトリは読み取り専用です。ワークスペースの origin に push してください",
+  },
+  "git.notBranch": { en: "{path}: not a branch name", ja: "{path}: ブランチ名として使えません" },
+  "git.plainIds": {
+    en: "tenant and package ids must be plain names",
+    ja: "テナントと作業パッケージの ID は英数字の名前にしてください",
+  },
+  "git.plainWorkspace": {
+    en: "workspace id must be a plain name",
+    ja: "ワークスペースの ID は英数字の名前にしてください",
+  },
+  "git.mergeMoved": {
+    en: "the default branch moved during the merge; try again",
+    ja: "マージの途中でデフォルトブランチが進みました。やり直してください",
+  },
+  "git.noDefault": { en: "the repository has no default branch", ja: "リポジトリにデフォルトブランチがありません" },
+  "github.refused": {
+    en: "GitHub refused {action} ({status}): check the organization's token",
+    ja: "GitHub が {action} を拒否しました（{status}）。組織のトークンを確認してください",
+  },
+  "github.notFound": { en: "GitHub: {action}: not found", ja: "GitHub: {action}: 見つかりません" },
+  "github.invalid": {
+    en: "GitHub refused {action}: {message}",
+    ja: "GitHub が {action} を受け付けませんでした: {message}",
+  },
+  "github.failed": { en: "GitHub: {action} failed{status}", ja: "GitHub: {action} に失敗しました{status}" },
+  "github.settingsUnreadable": {
+    en: "the tenant's GitHub settings cannot be read",
+    ja: "テナントの GitHub の設定を読めません",
+  },
+  "webhooks.badSignature": { en: "the webhook's signature does not match", ja: "Webhook の署名が一致しません" },
+
+  // The container engine, workspaces and their networks.
+  "engine.unreachable": {
+    en: "the Docker engine is not reachable ({action})",
+    ja: "Docker エンジンに接続できません（{action}）",
+  },
+  "engine.notFound": { en: "{what} not found", ja: "{what} が見つかりません" },
+  "engine.conflict": {
+    en: "{action}: {what} conflicts with the engine's state",
+    ja: "{action}: {what} がエンジンの状態と合いません",
+  },
+  "engine.refused": {
+    en: "{action}: the engine refused the request",
+    ja: "{action}: エンジンが要求を受け付けませんでした",
+  },
+  "engine.unknownUser": {
+    en: 'user: "{user}" is not in the image\'s /etc/passwd',
+    ja: "ユーザー: 「{user}」はイメージの /etc/passwd にありません",
+  },
+  "engine.unknownUserField": { en: "unknown user", ja: "知らないユーザーです" },
+  "engine.root": { en: "user: must not be root", ja: "ユーザー: root にはできません" },
+  "engine.rootField": { en: "is root", ja: "root です" },
+  "engine.unknownGroup": {
+    en: 'user: group "{group}" is not in the image\'s /etc/group',
+    ja: "ユーザー: グループ「{group}」はイメージの /etc/group にありません",
+  },
+  "engine.unknownGroupField": { en: "unknown group", ja: "知らないグループです" },
+  "engine.hasVolume": {
+    en: "workspace {id} already has a volume",
+    ja: "ワークスペース {id} にはすでにボリュームがあります",
+  },
+  "engine.noDiskLimit": {
+    en: "resources.diskMiB: size-limited volumes are not set up on this engine",
+    ja: "resources.diskMiB: このエンジンには容量制限付きのボリュームが用意されていません",
+  },
+  "engine.noEgress": {
+    en: "egress to the template's destinations is not set up here",
+    ja: "テンプレートの通信先への外部通信がここでは用意されていません",
+  },
+  "engine.exists": { en: "workspace {id} already exists", ja: "ワークスペース {id} はすでにあります" },
+  "engine.noProgram": { en: "cmd: must name a program", ja: "cmd: 実行するプログラムを指定してください" },
+  "engine.noProgramField": { en: "empty", ja: "空です" },
+  "engine.notRunning": { en: "workspace {id} is not running", ja: "ワークスペース {id} は稼働していません" },
+  "engine.noStore": {
+    en: "workspace {id} has no object store",
+    ja: "ワークスペース {id} にはオブジェクトストアがありません",
+  },
+  "engine.variableName": { en: "not a valid variable name", ja: "変数名として使えません" },
+  "engine.userForm": {
+    en: "must be name, uid, name:group or uid:gid",
+    ja: "name、uid、name:group、uid:gid のいずれかにしてください",
+  },
+  "engine.notRoot": { en: "must not be root", ja: "root にはできません" },
+  "engine.id": {
+    en: "letters, digits, '_', '.' and '-' only, at most 63",
+    ja: "英数字、「_」「.」「-」だけで 63 文字以内にしてください",
+  },
+  "engine.noSpaces": { en: "must be non-empty without spaces", ja: "空白を含めずに入力してください" },
+  "engine.cpus": { en: "must be above 0 and at most 256", ja: "0 より大きく 256 以下にしてください" },
+  "engine.memory": { en: "at least 16", ja: "16 以上にしてください" },
+  "engine.pids": { en: "an integer of at least 8", ja: "8 以上の整数にしてください" },
+  "engine.disk": { en: "an integer of at least 64", ja: "64 以上の整数にしてください" },
+  "engine.absoluteFolder": { en: "must be an absolute path below /", ja: "/ から始まる絶対パスにしてください" },
+  "engine.storeFolder": {
+    en: "only {folder}, for a workspace of a package",
+    ja: "作業パッケージのワークスペースの {folder} だけです",
+  },
+  "egress.firewall": {
+    en: "the egress firewall rules could not be installed: {message}",
+    ja: "外部通信のファイアウォール規則を設定できませんでした: {message}",
+  },
+  "egress.hasNetwork": {
+    en: "workspace {id} already has an egress network",
+    ja: "ワークスペース {id} にはすでに外部通信用のネットワークがあります",
+  },
+  "egress.noSubnet": {
+    en: "no free egress subnet left in {pool}",
+    ja: "{pool} に空いている外部通信用のサブネットがありません",
+  },
+  "egress.noNetwork": {
+    en: "workspace {id} has no egress network",
+    ja: "ワークスペース {id} には外部通信用のネットワークがありません",
+  },
+  "files.answered": {
+    en: "the workspace answered {code}: {stderr}",
+    ja: "ワークスペースがエラー {code} を返しました: {stderr}",
+  },
+  "files.unavailable": { en: "{stderr}", ja: "ワークスペースが応答できません（{stderr}）" },
+  "files.refused": { en: "{stderr}", ja: "受け付けられませんでした（{stderr}）" },
+  "files.noAccess": { en: "{reason}", ja: "ワークスペースに入れません（{reason}）" },
+  "files.notReady": { en: "{reason}", ja: "ワークスペースの準備ができていません（{reason}）" },
+
+  // Workspace hosts.
+  "hosts.url": { en: "must be tcp://host:port", ja: "tcp://ホスト:ポート の形にしてください" },
+  "hosts.certificate": { en: "must be a PEM certificate", ja: "PEM 形式の証明書にしてください" },
+  "hosts.key": { en: "must be a PEM private key", ja: "PEM 形式の秘密鍵にしてください" },
+  "hosts.operatorsOnly": {
+    en: "only operators manage workspace hosts",
+    ja: "ワークスペースホストを管理できるのは運用担当だけです",
+  },
+  "hosts.nameTaken": {
+    en: 'a workspace host named "{name}" exists already',
+    ja: "「{name}」という名前のワークスペースホストはすでにあります",
+  },
+  "hosts.noTenant": { en: "no such tenant", ja: "そのテナントはありません" },
+  "hosts.absolutePath": { en: "must be an absolute path", ja: "絶対パスにしてください" },
+  "hosts.noAnswer": {
+    en: "the engine at {address} did not answer: {message}",
+    ja: "{address} のエンジンが応答しませんでした: {message}",
+  },
+  "hosts.defaultStays": {
+    en: "the host DOCKER_HOST names cannot be removed; drain it",
+    ja: "DOCKER_HOST が指すホストは削除できません。ドレインしてください",
+  },
+  "hosts.notEmpty": {
+    en: "{n} workspace(s) are still on host {name}; move or destroy them first",
+    ja: "ホスト {name} にはまだ {n} 個のワークスペースがあります。先に移すか破棄してください",
+  },
+
+  // The WBS (continued).
+  "wbs.notImported": {
+    en: "the WBS was not imported: {path}: {message}{more}",
+    ja: "WBS を取り込めませんでした: {path}: {message}{more}",
+  },
+  "wbs.andMore": { en: " (and {n} more)", ja: "（ほか {n} 件）" },
+  "wbs.row": { en: "row {row}", ja: "{row} 行目" },
+  "wbs.tooMany": {
+    en: "the WBS has {n} items; at most {max} are imported at once (split the contract)",
+    ja: "WBS の項目が {n} 件あります。一度に取り込めるのは {max} 件までです（契約を分けてください）",
+  },
+  "wbs.tooBig": {
+    en: "the WBS needs more than {mb} MiB to read, the most one import may use; split it or save it as CSV",
+    ja: "WBS を読むのに 1 回の取り込みの上限 {mb} MiB を超えるメモリが必要です。分けるか CSV で保存してください",
+  },
 } as const satisfies Record<string, { en: string; ja: string }>;
 
 export type MessageId = keyof typeof catalogue;
@@ -1144,7 +1390,7 @@ export function say(reader: Reader | Lang, message: Text): string {
 function sayParam(r: Reader, value: Param): string {
   if (typeof value === "string" || typeof value === "number") return String(value);
   if (Array.isArray(value)) return value.map((v) => sayParam(r, v)).join(r.lang === "ja" ? "、" : "; ");
-  if ("moment" in value) return formatMoment(value.moment, r.zone);
+  if ("moment" in value) return formatMoment(value.moment, r.zone ?? value.zone);
   if ("code" in value) return r.lang === "en" ? value.code : sayParam(r, value.text);
   return say(r, value);
 }

@@ -3,7 +3,8 @@ import { readlink } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { PassThrough, Writable } from "node:stream";
 import type Docker from "dockerode";
-import { AppError } from "../kernel/errors.ts";
+import { AppError, fail, invalidWith } from "../kernel/errors.ts";
+import { text } from "../kernel/messages.ts";
 import { createDemuxer, createRelay, demuxBuffer } from "./docker-stream.ts";
 import {
   checkEnv,
@@ -78,15 +79,15 @@ function engineError(err: unknown, action: string, what: string): Error {
   const details = { engine: engineMessage(err), statusCode: e.statusCode };
   const wrap = (error: AppError) => Object.assign(error, { cause: err });
   if (e.code === "ECONNREFUSED" || e.code === "ENOENT" || e.code === "EACCES") {
-    return wrap(new AppError("UNAVAILABLE", `the Docker engine is not reachable (${action})`, details));
+    return wrap(fail("UNAVAILABLE", text("engine.unreachable", { action }), details));
   }
   switch (e.statusCode) {
     case 404:
-      return wrap(new AppError("NOT_FOUND", `${what} not found`, details));
+      return wrap(fail("NOT_FOUND", text("engine.notFound", { what }), details));
     case 409:
-      return wrap(new AppError("CONFLICT", `${action}: ${what} conflicts with the engine's state`, details));
+      return wrap(fail("CONFLICT", text("engine.conflict", { action, what }), details));
     case 400:
-      return wrap(new AppError("VALIDATION", `${action}: the engine refused the request`, details));
+      return wrap(fail("VALIDATION", text("engine.refused", { action }), details));
     default:
       return new Error(`Docker engine: ${action} failed: ${details.engine}`, { cause: err });
   }
@@ -170,13 +171,11 @@ export function resolveIdentity(user: string, passwd: string | undefined, group:
     .filter((f) => f.length >= 7);
   const entry = entries.find((f) => (numeric(userPart) ? f[2] === String(Number(userPart)) : f[0] === userPart));
   if (!numeric(userPart) && !entry) {
-    throw new AppError("VALIDATION", `user: "${userPart}" is not in the image's /etc/passwd`, {
-      fields: [{ path: "user", message: "unknown user" }],
-    });
+    throw invalidWith(text("engine.unknownUser", { user: userPart }), "user", text("engine.unknownUserField"));
   }
   const uid = numeric(userPart) ? Number(userPart) : Number(entry?.[2]);
   if (uid === 0) {
-    throw new AppError("VALIDATION", "user: must not be root", { fields: [{ path: "user", message: "is root" }] });
+    throw invalidWith(text("engine.root"), "user", text("engine.rootField"));
   }
   let gid: number;
   if (groupPart === undefined) {
@@ -189,9 +188,7 @@ export function resolveIdentity(user: string, passwd: string | undefined, group:
       .map((line) => line.split(":"))
       .find((f) => f[0] === groupPart && f.length >= 3);
     if (!g) {
-      throw new AppError("VALIDATION", `user: group "${groupPart}" is not in the image's /etc/group`, {
-        fields: [{ path: "user", message: "unknown group" }],
-      });
+      throw invalidWith(text("engine.unknownGroup", { group: groupPart }), "user", text("engine.unknownGroupField"));
     }
     gid = Number(g[2]);
   }
@@ -593,10 +590,10 @@ export function createDockerDriver({
       const labels = labelsOf(spec);
       const { identity, folderOwned } = await lookUpImage(spec, await imageId(spec.image));
       // createVolume would quietly hand back an existing volume, with someone else's files in it
-      if (await volumeExists(name)) throw new AppError("CONFLICT", `workspace ${spec.id} already has a volume`);
+      if (await volumeExists(name)) throw fail("CONFLICT", text("engine.hasVolume", { id: spec.id }));
       const { diskMiB } = spec.resources;
       if (diskMiB !== undefined && !disks) {
-        throw new AppError("UNAVAILABLE", "resources.diskMiB: size-limited volumes are not set up on this engine");
+        throw fail("UNAVAILABLE", text("engine.noDiskLimit"));
       }
       let disk: string | undefined;
       try {
@@ -616,7 +613,7 @@ export function createDockerDriver({
       try {
         if (!folderOwned && !disk) await prepareVolume(spec, identity, name);
         if (spec.egress) {
-          if (!egress) throw new AppError("UNAVAILABLE", "egress to the template's destinations is not set up here");
+          if (!egress) throw fail("UNAVAILABLE", text("engine.noEgress"));
           network = await egress.create(spec);
         }
         const container = await docker.createContainer({
@@ -645,7 +642,7 @@ export function createDockerDriver({
         // by label are left alone: one may be an older workspace with this id that made createContainer fail.
         await removeVolume(name).catch(() => undefined);
         if (network) await egress?.remove(spec.id).catch(() => undefined);
-        if (statusOf(err) === 409) throw new AppError("CONFLICT", `workspace ${spec.id} already exists`);
+        if (statusOf(err) === 409) throw fail("CONFLICT", text("engine.exists", { id: spec.id }));
         throw engineError(err, "creating the workspace container", `image ${spec.image}`);
       }
     },
@@ -681,7 +678,7 @@ export function createDockerDriver({
 
     async exec(ref, req) {
       if (req.cmd.length === 0) {
-        throw new AppError("VALIDATION", "cmd: must name a program", { fields: [{ path: "cmd", message: "empty" }] });
+        throw invalidWith(text("engine.noProgram"), "cmd", text("engine.noProgramField"));
       }
       if (req.env) checkEnv(req.env, "env");
       const container = docker.getContainer(ref.containerId);
@@ -706,7 +703,7 @@ export function createDockerDriver({
         });
         socket = (await exec.start({ hijack: true, stdin: true, Tty: req.tty })) as Socket;
       } catch (err) {
-        if (statusOf(err) === 409) throw new AppError("INVALID_STATE", `workspace ${ref.id} is not running`);
+        if (statusOf(err) === 409) throw fail("INVALID_STATE", text("engine.notRunning", { id: ref.id }));
         throw engineError(err, "running a command", `workspace ${ref.id}`);
       }
       const session = openSession(exec, socket, req.tty, localEngine ? containerPid : null);
@@ -717,7 +714,7 @@ export function createDockerDriver({
     async fillStore(ref, files) {
       const info = await inspect(ref);
       const store = info?.Mounts.find((m) => m.Type === "volume" && m.Name?.startsWith(storePrefix));
-      if (!info || !store?.Name) throw new AppError("INVALID_STATE", `workspace ${ref.id} has no object store`);
+      if (!info || !store?.Name) throw fail("INVALID_STATE", text("engine.noStore", { id: ref.id }));
       let filler: Docker.Container;
       try {
         // Never started: the engine writes the files into the volume itself (the archive API).

@@ -1,5 +1,6 @@
 // What the domain needs from a workspace backend; every implementation passes driver.contract.ts.
-import { AppError } from "../kernel/errors.ts";
+import { type AppError, invalidField } from "../kernel/errors.ts";
+import { type Text, text } from "../kernel/messages.ts";
 
 /** What a workspace is made from. */
 export interface WorkspaceSpec {
@@ -184,47 +185,45 @@ const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const userPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/;
 
-function invalid(path: string, message: string): AppError {
-  return new AppError("VALIDATION", `${path}: ${message}`, { fields: [{ path, message }] });
-}
+const invalid = (path: string, message: Text): AppError => invalidField(path, message);
 
 /** Checks the parts of an environment map every backend passes to a process. */
 export function checkEnv(env: Record<string, string>, path: string): void {
   for (const [name, value] of Object.entries(env)) {
-    if (!envName.test(name)) throw invalid(`${path}.${name}`, "not a valid variable name");
-    if (value.includes("\0")) throw invalid(`${path}.${name}`, "contains a NUL byte");
+    if (!envName.test(name)) throw invalid(`${path}.${name}`, text("engine.variableName"));
+    if (value.includes("\0")) throw invalid(`${path}.${name}`, text("files.nul"));
   }
 }
 
 /** Checks a user string's shape and refuses the obvious spellings of root; backends resolve names themselves. */
 export function checkUser(user: string, path: string): void {
-  if (!userPattern.test(user)) throw invalid(path, "must be name, uid, name:group or uid:gid");
+  if (!userPattern.test(user)) throw invalid(path, text("engine.userForm"));
   const name = user.split(":")[0];
-  if (name === "root" || (name !== undefined && /^0+$/.test(name))) throw invalid(path, "must not be root");
+  if (name === "root" || (name !== undefined && /^0+$/.test(name))) throw invalid(path, text("engine.notRoot"));
 }
 
 /** Throws VALIDATION naming the first field of `spec` that no backend could honour. */
 export function checkWorkspaceSpec(spec: WorkspaceSpec): void {
-  if (!idPattern.test(spec.id)) throw invalid("id", "letters, digits, '_', '.' and '-' only, at most 63");
+  if (!idPattern.test(spec.id)) throw invalid("id", text("engine.id"));
   for (const key of ["tenantId", "packageId", "image"] as const) {
-    if (!spec[key] || /[\s\0]/.test(spec[key])) throw invalid(key, "must be non-empty without spaces");
+    if (!spec[key] || /[\s\0]/.test(spec[key])) throw invalid(key, text("engine.noSpaces"));
   }
   checkUser(spec.user, "user");
   checkEnv(spec.env, "env");
   const { cpus, memoryMiB, pids } = spec.resources;
-  if (!(cpus > 0 && cpus <= 256)) throw invalid("resources.cpus", "must be above 0 and at most 256");
-  if (!(Number.isInteger(memoryMiB) && memoryMiB >= 16)) throw invalid("resources.memoryMiB", "at least 16");
-  if (!(Number.isInteger(pids) && pids >= 8)) throw invalid("resources.pids", "an integer of at least 8");
+  if (!(cpus > 0 && cpus <= 256)) throw invalid("resources.cpus", text("engine.cpus"));
+  if (!(Number.isInteger(memoryMiB) && memoryMiB >= 16)) throw invalid("resources.memoryMiB", text("engine.memory"));
+  if (!(Number.isInteger(pids) && pids >= 8)) throw invalid("resources.pids", text("engine.pids"));
   const disk = spec.resources.diskMiB;
   if (disk !== undefined && !(Number.isInteger(disk) && disk >= 64)) {
-    throw invalid("resources.diskMiB", "an integer of at least 64");
+    throw invalid("resources.diskMiB", text("engine.disk"));
   }
   const folder = spec.workspaceFolder;
   if (!folder.startsWith("/") || folder === "/" || folder.split("/").some((p) => p === "." || p === "..")) {
-    throw invalid("workspaceFolder", "must be an absolute path below /");
+    throw invalid("workspaceFolder", text("engine.absoluteFolder"));
   }
   if (spec.store !== undefined && !(spec.store === STORE_FOLDER && !spec.pool && idPattern.test(spec.packageId))) {
-    throw invalid("store", `only ${STORE_FOLDER}, for a workspace of a package`);
+    throw invalid("store", text("engine.storeFolder", { folder: STORE_FOLDER }));
   }
 }
 

@@ -4,7 +4,8 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { isIPv4 } from "node:net";
 import type Docker from "dockerode";
-import { AppError } from "../kernel/errors.ts";
+import { fail } from "../kernel/errors.ts";
+import { text } from "../kernel/messages.ts";
 import { labelKeys, type WorkspaceSpec, workspaceLabels } from "./driver.ts";
 
 /** Every egress bridge's interface name starts with this, so one set of firewall rules covers them all. */
@@ -126,7 +127,7 @@ export function createEgressNetworks({
       (err: unknown) => {
         fenced = undefined;
         const message = err instanceof Error ? err.message : String(err);
-        throw new AppError("UNAVAILABLE", `the egress firewall rules could not be installed: ${message}`);
+        throw fail("UNAVAILABLE", text("egress.firewall", { message }));
       },
     );
     return fenced;
@@ -186,14 +187,14 @@ export function createEgressNetworks({
       } catch (err) {
         const message = messageOf(err);
         if (statusOf(err) === 409 || /already exists/i.test(message)) {
-          throw new AppError("CONFLICT", `workspace ${spec.id} already has an egress network`);
+          throw fail("CONFLICT", text("egress.hasNetwork", { id: spec.id }));
         }
         // another process took this subnet between our listing and our request: try the next one
         if (/overlap/i.test(message)) continue;
         throw new Error(`Docker engine: creating the egress network failed: ${message}`, { cause: err });
       }
     }
-    throw new AppError("UNAVAILABLE", `no free egress subnet left in ${pool}`);
+    throw fail("UNAVAILABLE", text("egress.noSubnet", { pool }));
   }
 
   return {

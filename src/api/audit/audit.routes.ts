@@ -4,6 +4,7 @@ import type { AuditService } from "../../domain/audit/audit.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
 import { forbidden } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { json } from "../schemas.ts";
 
 const AuditEvent = z
@@ -63,14 +64,13 @@ export const auditRoutes = (deps: { audit: AuditService }) =>
       const actor = actorOf(c);
       const query = c.req.valid("query");
       if (actor.kind === "user" && actor.role !== "operator") {
-        if (actor.role !== "contractor" || !actor.tenantId)
-          throw forbidden("only operators and contractors read the audit log");
+        if (actor.role !== "contractor" || !actor.tenantId) throw forbidden(text("audit.whoReads"));
         return c.json({ items: await deps.audit.list({ ...query, tenantId: actor.tenantId }) }, 200);
       }
       return c.json({ items: await deps.audit.list(query) }, 200);
     })
     .openapi(verify, async (c) => {
       const actor = actorOf(c);
-      if (actor.kind === "user" && actor.role !== "operator") throw forbidden("only operators verify the audit log");
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("audit.whoVerifies"));
       return c.json(await deps.audit.verify(), 200);
     });

@@ -10,7 +10,8 @@ import { advertiseRefs, uploadPack } from "../../git/smart-http.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import type { AppEnv } from "../../http/router.ts";
 import { type Actor, system } from "../../kernel/actor.ts";
-import { AppError } from "../../kernel/errors.ts";
+import { fail } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 
 const challenge = { "www-authenticate": 'Basic realm="Azusa", charset="UTF-8"' };
 
@@ -48,8 +49,7 @@ export function gitRoutes(deps: {
     name: string,
   ) {
     const ip = clientIp(c, deps.trustProxy);
-    if (await deps.gitFailures.locked(ip))
-      throw new AppError("RATE_LIMITED", "too many failed sign-ins; wait a minute");
+    if (await deps.gitFailures.locked(ip)) throw fail("RATE_LIMITED", text("git.throttled"));
     const header = c.req.header("authorization");
     const principal = await principalOf(deps.credentials, header);
     if (!principal) {
@@ -77,8 +77,8 @@ export function gitRoutes(deps: {
 
   app.get("/:name/info/refs", async (c) => {
     const service = c.req.query("service");
-    if (service === "git-receive-pack") throw new AppError("FORBIDDEN", "repositories are read-only over HTTP");
-    if (service !== "git-upload-pack") throw new AppError("FORBIDDEN", "only smart HTTP clients are served");
+    if (service === "git-receive-pack") throw fail("FORBIDDEN", text("git.readOnly"));
+    if (service !== "git-upload-pack") throw fail("FORBIDDEN", text("git.smartOnly"));
     const r = await repository(c, c.req.param("name"));
     if ("denied" in r) return unauthenticated();
     return advertiseRefs(r.dir);
@@ -100,7 +100,7 @@ export function gitRoutes(deps: {
   });
 
   app.post("/:name/git-receive-pack", () => {
-    throw new AppError("FORBIDDEN", "repositories are read-only over HTTP: push to your workspace's origin");
+    throw fail("FORBIDDEN", text("git.pushToWorkspace"));
   });
 
   return app;

@@ -8,7 +8,7 @@ import type { Database, PullRequestTable } from "../../db/schema.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { createGithubForge, type GithubApi, githubClient } from "../../git/github-forge.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
@@ -463,7 +463,7 @@ export function createGithubService({
       for (const pr of open) {
         const subject = `pull_request:${pr.id}`;
         try {
-          if (!repo || !forge) throw new AppError("INVALID_STATE", "the tenant's GitHub settings cannot be read");
+          if (!repo || !forge) throw fail("INVALID_STATE", text("github.settingsUnreadable"));
           await forge.closePullRequest(
             { name: repo.name, defaultBranch: repo.default_branch },
             Number(pr.external_id),
@@ -518,7 +518,7 @@ export function createGithubService({
         (await new Webhooks({ secret: settings.webhook_secret })
           .verify(delivery.payload, delivery.signature)
           .catch(() => false));
-      if (!ok) throw new AppError("UNAUTHENTICATED", "the webhook's signature does not match");
+      if (!ok) throw fail("UNAUTHENTICATED", text("webhooks.badSignature"));
       if (delivery.event !== "pull_request" && delivery.event !== "pull_request_review") return { handled: false };
       let p: PullPayload;
       try {

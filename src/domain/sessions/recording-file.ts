@@ -3,7 +3,8 @@
 import { open } from "node:fs/promises";
 import { type Readable, Transform } from "node:stream";
 import { constants, createGunzip } from "node:zlib";
-import { AppError, notFound } from "../../kernel/errors.ts";
+import { fail, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 
 /** One read buffer; a download holds a few of these at a time, never the file. */
 const CHUNK = 64 * 1024;
@@ -39,8 +40,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-const unsatisfiable = (size: number) =>
-  new AppError("RANGE_NOT_SATISFIABLE", `range: the recording has ${size} bytes`, { size });
+const unsatisfiable = (size: number) => fail("RANGE_NOT_SATISFIABLE", text("recordings.range", { size }), { size });
 
 /** Passes on the bytes from `start` to `end` (inclusive) of what flows through it, then ends. */
 function slice(start: number, end: number): Transform {

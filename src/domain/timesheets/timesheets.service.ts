@@ -5,8 +5,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, Executor, TimeEntryTable, TimesheetTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, fail, fieldProblem, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
-import { clock, codeOf, english, text } from "../../kernel/messages.ts";
+import { fail, fieldProblem, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { clock, codeOf, text } from "../../kernel/messages.ts";
 import { lockUser } from "../accounts/accounts.service.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { lockContract, seesContract, visibleContracts } from "../contracts/contracts.service.ts";
@@ -220,14 +220,7 @@ export function createTimesheetService({
       if (minutes > MAX_ENTRY_MINUTES) {
         const hours = { code: (minutes / 60).toFixed(2), text: clock(minutes) };
         const message = text("hours.dayFull", { day, hours });
-        throw new AppError(
-          "CONFLICT",
-          english(message),
-          {
-            fields: [fieldProblem("minutes", text("hours.dayFullField", { day }))],
-          },
-          message,
-        );
+        throw fail("CONFLICT", message, { fields: [fieldProblem("minutes", text("hours.dayFullField", { day }))] });
       }
     }
   }
@@ -508,8 +501,9 @@ export function createTimesheetService({
               "CONFLICT",
               text("hours.overlaps", {
                 entryId: other.id,
-                start: { moment: other.start_at ?? "" },
-                end: { moment: other.end_at ?? "" },
+                // Said in the zone the engineer gives times in: a 09:07 JST entry reads 09:07, not 00:07Z.
+                start: { moment: other.start_at ?? "", zone: timeZone },
+                end: { moment: other.end_at ?? "", zone: timeZone },
               }),
               {
                 entryId: other.id,

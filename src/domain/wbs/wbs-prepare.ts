@@ -4,8 +4,8 @@
 
 import { randomUUID } from "node:crypto";
 import type { WbsGroupTable, WorkPackageTable } from "../../db/schema.ts";
-import { AppError, fail } from "../../kernel/errors.ts";
-import { said, text } from "../../kernel/messages.ts";
+import { fail } from "../../kernel/errors.ts";
+import { type Param, said, text, wbsField } from "../../kernel/messages.ts";
 import { type ContractPlan, findCycle, type PlanNode, planOf } from "../packages/plan.ts";
 import { parseWbs, type WbsFormat, type WbsItem, type WbsProblem } from "./wbs-parse.ts";
 
@@ -45,9 +45,17 @@ function refuse(problems: WbsProblem[]): never {
     message: p.message,
     ...(p.text ? { text: p.text } : {}),
   }));
-  const first = fields[0];
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
-  throw new AppError("VALIDATION", `the WBS was not imported: ${first?.path}: ${first?.message}${more}`, { fields });
+  const p = problems[0];
+  const where: Param[] = [
+    ...(p?.row != null ? [text("wbs.row", { row: p.row })] : []),
+    ...(p?.field ? [wbsField(p.field)] : []),
+  ];
+  const message = text("wbs.notImported", {
+    path: where.length ? { code: fields[0]?.path ?? "file", text: where } : text("field.file"),
+    message: p?.text ?? p?.message ?? "",
+    more: problems.length > 1 ? text("wbs.andMore", { n: problems.length - 1 }) : "",
+  });
+  throw fail("VALIDATION", message, { fields });
 }
 
 /**
@@ -224,10 +232,7 @@ export async function prepareWbsImport(upload: WbsUpload, target: WbsImportTarge
     refuse(parsed.problems);
   }
   if (parsed.items.length > MAX_WBS_ITEMS) {
-    throw new AppError(
-      "PAYLOAD_TOO_LARGE",
-      `the WBS has ${parsed.items.length} items; at most ${MAX_WBS_ITEMS} are imported at once (split the contract)`,
-    );
+    throw fail("PAYLOAD_TOO_LARGE", text("wbs.tooMany", { n: parsed.items.length, max: MAX_WBS_ITEMS }));
   }
   const { leaves, groups, dependsOn } = structure(parsed.items);
   const { contractId, tenantId, now } = target;

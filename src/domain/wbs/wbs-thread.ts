@@ -5,8 +5,8 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { AppError, type ErrorCode } from "../../kernel/errors.ts";
-import type { Text } from "../../kernel/messages.ts";
+import { AppError, type ErrorCode, fail } from "../../kernel/errors.ts";
+import { type Text, text } from "../../kernel/messages.ts";
 import type { PreparedWbsImport, WbsImportTarget, WbsUpload } from "./wbs-prepare.ts";
 
 /** Heap a WBS import may use on its thread, in MiB; past it the import is refused with 413. */
@@ -110,10 +110,7 @@ export function createWbsThread({ heapMb = WBS_THREAD_HEAP_MB }: { heapMb?: numb
         void current.terminate();
         reject(
           error.code === "ERR_WORKER_OUT_OF_MEMORY"
-            ? new AppError(
-                "PAYLOAD_TOO_LARGE",
-                `the WBS needs more than ${heapMb} MiB to read, the most one import may use; split it or save it as CSV`,
-              )
+            ? fail("PAYLOAD_TOO_LARGE", text("wbs.tooBig", { mb: heapMb }))
             : error,
         );
       };

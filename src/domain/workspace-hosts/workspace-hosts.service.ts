@@ -7,7 +7,8 @@ import type { Kysely } from "kysely";
 import { type Sealer, sealContext } from "../../auth/sealed.ts";
 import type { Database, WorkspaceHostTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { createEngineClient, type EngineEndpoint } from "../../provisioner/docker-engine.ts";
 import type { WorkspaceDriver } from "../../provisioner/driver.ts";
 import { checkHardening, type HardeningReport } from "../../provisioner/hardening.ts";
@@ -112,11 +113,10 @@ const pemBlock = (label: string) => new RegExp(`-----BEGIN ${label}-----[\\s\\S]
 function parseTls(input: Extract<EndpointInput, { kind: "tls" }>): { host: string; port: number } {
   const match = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(input.url);
   const port = Number(match?.[2]);
-  if (!match || !(port > 0 && port < 65536)) throw invalidField("endpoint.url", "must be tcp://host:port");
-  if (!pemBlock("CERTIFICATE").test(input.ca)) throw invalidField("endpoint.ca", "must be a PEM certificate");
-  if (!pemBlock("CERTIFICATE").test(input.cert)) throw invalidField("endpoint.cert", "must be a PEM certificate");
-  if (!pemBlock("(?:EC |RSA )?PRIVATE KEY").test(input.key))
-    throw invalidField("endpoint.key", "must be a PEM private key");
+  if (!match || !(port > 0 && port < 65536)) throw invalidField("endpoint.url", text("hosts.url"));
+  if (!pemBlock("CERTIFICATE").test(input.ca)) throw invalidField("endpoint.ca", text("hosts.certificate"));
+  if (!pemBlock("CERTIFICATE").test(input.cert)) throw invalidField("endpoint.cert", text("hosts.certificate"));
+  if (!pemBlock("(?:EC |RSA )?PRIVATE KEY").test(input.key)) throw invalidField("endpoint.key", text("hosts.key"));
   return { host: (match[1] ?? "").replace(/^\[|\]$/g, ""), port };
 }
 
@@ -174,7 +174,7 @@ export function createWorkspaceHostService({
 
   function requireOperator(actor: Actor): void {
     if (actor.kind === "system") return;
-    if (actor.role !== "operator") throw forbidden("only operators manage workspace hosts");
+    if (actor.role !== "operator") throw forbidden(text("hosts.operatorsOnly"));
   }
 
   async function placedCounts(): Promise<Map<string, number>> {
@@ -284,13 +284,13 @@ export function createWorkspaceHostService({
       .where("name", "=", name)
       .where("id", "<>", except)
       .executeTakeFirst();
-    if (other) throw new AppError("CONFLICT", `a workspace host named "${name}" exists already`);
+    if (other) throw fail("CONFLICT", text("hosts.nameTaken", { name }));
   }
 
   async function tenantExists(tenantId: string | null | undefined): Promise<void> {
     if (!tenantId) return;
     const t = await db.selectFrom("tenant").select("id").where("id", "=", tenantId).executeTakeFirst();
-    if (!t) throw invalidField("labels.tenant", "no such tenant");
+    if (!t) throw invalidField("labels.tenant", text("hosts.noTenant"));
   }
 
   async function setState(actor: Actor, id: string, state: HostState, reason: string, action: string) {
@@ -388,7 +388,7 @@ export function createWorkspaceHostService({
       if (e.kind === "tls") {
         endpoint = { kind: "tls", ...parseTls(e), ca: e.ca, cert: e.cert, key: e.key };
       } else {
-        if (!e.path.startsWith("/")) throw invalidField("endpoint.path", "must be an absolute path");
+        if (!e.path.startsWith("/")) throw invalidField("endpoint.path", text("hosts.absolutePath"));
         endpoint = { kind: "socket", path: e.path };
       }
       await nameFree(input.name);
@@ -396,7 +396,7 @@ export function createWorkspaceHostService({
         await within(probeTimeoutMs, createEngineClient(endpoint).ping());
       } catch (err) {
         const address = endpoint.kind === "tls" ? `tcp://${endpoint.host}:${endpoint.port}` : endpoint.path;
-        throw invalidField("endpoint", `the engine at ${address} did not answer: ${message(err)}`);
+        throw invalidField("endpoint", text("hosts.noAnswer", { address, message: message(err) }));
       }
       const at = now().toISOString();
       const r: WorkspaceHostTable = {
@@ -485,8 +485,7 @@ export function createWorkspaceHostService({
     async remove(actor: Actor, id: string): Promise<void> {
       requireOperator(actor);
       const r = await row(id);
-      if (r.kind === "default")
-        throw new AppError("CONFLICT", "the host DOCKER_HOST names cannot be removed; drain it");
+      if (r.kind === "default") throw fail("CONFLICT", text("hosts.defaultStays"));
       await db.transaction().execute(async (trx) => {
         const left = await trx
           .selectFrom("workspace")
@@ -495,10 +494,7 @@ export function createWorkspaceHostService({
           .where("state", "<>", "destroyed")
           .executeTakeFirstOrThrow();
         if (Number(left.n) > 0) {
-          throw new AppError(
-            "CONFLICT",
-            `${left.n} workspace(s) are still on host ${r.name}; move or destroy them first`,
-          );
+          throw fail("CONFLICT", text("hosts.notEmpty", { n: Number(left.n), name: r.name }));
         }
         await trx.deleteFrom("workspace_host").where("id", "=", id).execute();
         await audit.record(actor, "workspace_host.removed", `workspace_host:${id}`, { name: r.name }, { trx });

@@ -3,7 +3,8 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import { system } from "../../kernel/actor.ts";
-import { AppError } from "../../kernel/errors.ts";
+import { fail } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
 import { type EgressNetworks, inSubnet } from "../../provisioner/egress-network.ts";
 import { type EgressConnection, type EgressProxy, listenEgressProxy } from "../../provisioner/egress-proxy.ts";
@@ -125,7 +126,7 @@ export function createEgressService({
       if (existing && (await existing.then(() => true).catch(() => false))) return;
       const started = (async () => {
         const network = await networks.find(ws.id);
-        if (!network) throw new AppError("INVALID_STATE", `workspace ${ws.id} has no egress network`);
+        if (!network) throw fail("INVALID_STATE", text("egress.noNetwork", { id: ws.id }));
         return listenEgressProxy({
           workspaceId: ws.id,
           host: network.gateway,

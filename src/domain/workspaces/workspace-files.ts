@@ -3,7 +3,7 @@
 import { posix } from "node:path";
 import type { Writable } from "node:stream";
 import type { Actor } from "../../kernel/actor.ts";
-import { AppError, invalidField, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, invalidField, notFound } from "../../kernel/errors.ts";
 import { msg } from "../../kernel/messages.ts";
 import type { WorkspaceDriver } from "../../provisioner/driver.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -117,10 +117,10 @@ export function createWorkspaceFiles({ access, driver, workspaces, audit }: Work
 
   /** Turns a script's refusal into the error the page shows, naming the field. */
   function refused(code: number, stderr: string, field: string): AppError {
-    if (code === 4 || code === 6) return invalidField(field, stderr || "refused");
+    if (code === 4 || code === 6) return invalidField(field, msg("files.refused", { stderr: stderr || "refused" }));
     if (code === 5) return notFound(field);
-    if (code === 7) return new AppError("UNAVAILABLE", stderr);
-    return new AppError("INTERNAL", `the workspace answered ${code}: ${stderr}`);
+    if (code === 7) return fail("UNAVAILABLE", msg("files.unavailable", { stderr }));
+    return fail("INTERNAL", msg("files.answered", { code, stderr }));
   }
 
   return {
@@ -129,7 +129,9 @@ export function createWorkspaceFiles({ access, driver, workspaces, audit }: Work
       const auth = await access.authorize({ engineerId, packageId, source, transport: "browser" });
       if (!auth.ok) {
         if (auth.code === "not_assigned") throw notFound("package");
-        throw new AppError(auth.code === "no_workspace" ? "INVALID_STATE" : "FORBIDDEN", auth.reason);
+        throw auth.code === "no_workspace"
+          ? fail("INVALID_STATE", msg("files.notReady", { reason: auth.reason }))
+          : fail("FORBIDDEN", msg("files.noAccess", { reason: auth.reason }));
       }
       const folder = posix.normalize(auth.target.template?.azusa.workspaceFolder ?? "/workspace").replace(/\/+$/, "");
       return { target: auth.target, folder, engineerId };

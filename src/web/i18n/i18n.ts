@@ -1,5 +1,5 @@
 // Picks the language of a page and turns dictionary keys into text; Japanese unless the person chose English.
-import { isLang, type Lang } from "../../kernel/messages.ts";
+import { clock, isLang, type Lang } from "../../kernel/messages.ts";
 import { en } from "./en.ts";
 import { ja, type MessageKey } from "./ja.ts";
 
@@ -43,3 +43,6 @@ export function formatDateTime(lang: Lang, iso: string | null): string {
     timeStyle: "short",
   }).format(new Date(iso));
 }
+
+/** A duration in hours as people read it on a page: `5:22` (h:mm), never a decimal; exports say decimals. */
+export const hm = (hours: number): string => clock(hours * 60);

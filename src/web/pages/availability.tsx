@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { type Availability, type AvailabilityInput, weekdays } from "../../domain/availability/availability.service.ts";
 import { AppError, invalidField } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
-import { formatDateTime } from "../i18n/i18n.ts";
+import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { formText, problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
@@ -71,7 +71,7 @@ function AvailabilityPage({
       ) : null}
       {fields ? <FieldErrors c={c} fields={fields} /> : null}
       <p id="weekly-hours">
-        {t("availability.weeklyHours", { hours: availability.weeklyHours })}
+        {t("availability.weeklyHours", { hours: hm(availability.weeklyHours) })}
         {availability.updatedAt
           ? ` — ${t("availability.updatedAt", { at: formatDateTime(c.get("lang"), availability.updatedAt) })}`
           : null}

@@ -9,6 +9,7 @@ import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { ContractPlan } from "../../domain/packages/plan.ts";
 import { AppError, type FieldProblem, fail, sayName } from "../../kernel/errors.ts";
 import { say, type Text, text, wbsField } from "../../kernel/messages.ts";
+import { hm } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
 import {
   issueProblems,
@@ -40,7 +41,7 @@ export function rowErrors(fields: FieldProblem[]): RowError[] {
   });
 }
 
-const hours = (h: number) => Math.round(h * 10) / 10;
+const hours = hm;
 
 function ContractList({ c, contracts }: { c: WebContext; contracts: Contract[] }) {
   const t = c.get("t");
@@ -263,7 +264,7 @@ function ContractDetail({
             {contract.periodStart} – {contract.periodEnd}
           </dd>
           <dt>{t("contracts.maxPackageHours")}</dt>
-          <dd>{t("common.hours", { hours: contract.maxPackageHours })}</dd>
+          <dd>{t("common.hours", { hours: hm(contract.maxPackageHours) })}</dd>
         </dl>
       </section>
 

@@ -6,6 +6,7 @@ import type { Delivery } from "../../domain/delivery/delivery.service.ts";
 import { ORDER_CSP, type OrderOf } from "../../domain/delivery/order-document.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import { invalidField } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { formText, render, requireRole, type WebContext, type WebDeps, type WebEnv, type WebUser } from "../web-env.ts";
@@ -127,9 +128,9 @@ export function deliveryPages(deps: WebDeps) {
         .split(/\r?\n/)
         .map((r) => r.trim())
         .filter(Boolean);
-      if (reasons.length > MAX_REASONS) throw invalidField("reasons", `at most ${MAX_REASONS} reasons, one a line`);
+      if (reasons.length > MAX_REASONS) throw invalidField("reasons", text("form.manyReasons", { n: MAX_REASONS }));
       if (reasons.some((r) => r.length > MAX_REASON)) {
-        throw invalidField("reasons", `each reason (one a line) must be at most ${MAX_REASON} characters`);
+        throw invalidField("reasons", text("form.longReason", { n: MAX_REASON }));
       }
       if (reasons.length === 0) {
         const t = c.get("t");

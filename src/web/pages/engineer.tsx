@@ -6,7 +6,7 @@ import type { Offer } from "../../domain/offers/offers.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { ServiceProcess } from "../../domain/workspaces/workspace-processes.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
-import { formatDateTime } from "../i18n/i18n.ts";
+import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { activity, workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice, ServicesNote } from "../layout.tsx";
 import {
@@ -24,7 +24,7 @@ import {
 import { idePath } from "./ide.tsx";
 import { terminalPath } from "./terminal.tsx";
 
-const hours = (h: number) => Math.round(h * 10) / 10;
+const hours = hm;
 
 function Offers({
   c,

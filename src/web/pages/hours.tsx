@@ -4,10 +4,11 @@ import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
 import type { HoursRow, MonthSettlement } from "../../domain/timesheets/settlements.service.ts";
 import { tokyoDay } from "../../domain/timesheets/time.ts";
+import { hm } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, Layout, Notice } from "../layout.tsx";
 import { formText, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
-const hours = (minutes: number) => Math.round((minutes / 60) * 100) / 100;
+const hours = (minutes: number) => hm(minutes / 60);
 const yen = (n: number) => new Intl.NumberFormat("ja-JP").format(n);
 
 /** The month before or after `month` (YYYY-MM). */
@@ -66,8 +67,8 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           {settlements.items.map((s) => (
             <tr>
               <th scope="row">{s.engineerName}</th>
-              <td class="num">{t("common.hours", { hours: s.approvedHours })}</td>
-              <td class="num">{t("common.hours", { hours: s.pendingHours })}</td>
+              <td class="num">{t("common.hours", { hours: hm(s.approvedHours) })}</td>
+              <td class="num">{t("common.hours", { hours: hm(s.pendingHours) })}</td>
               <td>{t(`monthHours.basis.${s.basis}`)}</td>
               <td class="num">{t("common.yen", { amount: yen(s.baseAmountYen) })}</td>
               <td class="num">

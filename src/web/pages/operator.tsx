@@ -6,7 +6,7 @@ import type { Engineer } from "../../domain/engineers/engineers.service.ts";
 import { type VettingKind, vettingKinds } from "../../domain/matching/matching.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
-import { formatDateTime } from "../i18n/i18n.ts";
+import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { activity, workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
@@ -37,8 +37,8 @@ function EngineerList({ c, engineers }: { c: WebContext; engineers: Engineer[] }
             </td>
             <td>{e.email}</td>
             <td>{e.skills.map((s) => `${s.skill}:${s.level}`).join(", ") || t("common.none")}</td>
-            <td class="num">{t("common.hoursPerWeek", { hours: e.weeklyCapacityHours })}</td>
-            <td class="num">{t("common.hoursPerWeek", { hours: Math.round(e.committedWeeklyHours * 10) / 10 })}</td>
+            <td class="num">{t("common.hoursPerWeek", { hours: hm(e.weeklyCapacityHours) })}</td>
+            <td class="num">{t("common.hoursPerWeek", { hours: hm(e.committedWeeklyHours) })}</td>
             <td>
               {e.vetting
                 .filter((v) => !v.expiredAt)
@@ -74,9 +74,9 @@ function EngineerDetail({
           <dt>{t("engineers.email")}</dt>
           <dd>{engineer.email}</dd>
           <dt>{t("engineers.capacity")}</dt>
-          <dd>{t("common.hoursPerWeek", { hours: engineer.weeklyCapacityHours })}</dd>
+          <dd>{t("common.hoursPerWeek", { hours: hm(engineer.weeklyCapacityHours) })}</dd>
           <dt>{t("engineers.committed")}</dt>
-          <dd>{t("common.hoursPerWeek", { hours: Math.round(engineer.committedWeeklyHours * 10) / 10 })}</dd>
+          <dd>{t("common.hoursPerWeek", { hours: hm(engineer.committedWeeklyHours) })}</dd>
           <dt>{t("engineers.timeZone")}</dt>
           <dd>{engineer.timeZone}</dd>
           <dt>{t("engineers.invoiceNumber")}</dt>

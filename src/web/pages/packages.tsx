@@ -9,13 +9,14 @@ import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { ServiceProcess } from "../../domain/workspaces/workspace-processes.ts";
 import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
-import { AppError } from "../../kernel/errors.ts";
-import { formatDateTime } from "../i18n/i18n.ts";
+import { invalidWith } from "../../kernel/errors.ts";
+import { msg } from "../../kernel/messages.ts";
+import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, Layout, Notice, ServicesNote, TableHead } from "../layout.tsx";
 import { formText, orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
-const hours = (h: number) => Math.round(h * 10) / 10;
+const hours = hm;
 
 function Board({ c, items }: { c: WebContext; items: { pkg: WorkPackage; contract: Contract }[] }) {
   const t = c.get("t");
@@ -342,9 +343,7 @@ export function packagePages(deps: WebDeps) {
       const form = await c.req.parseBody();
       const engineerId = String(form.engineerId ?? "");
       if (!engineerId) {
-        throw new AppError("VALIDATION", "engineerId: required", {
-          fields: [{ path: "engineerId", message: "required" }],
-        });
+        throw invalidWith(msg("form.engineerRequired"), "engineerId", msg("issue.required"));
       }
       await deps.offers.offer(user, id, engineerId);
       const params = new URLSearchParams({ notice: "offered", name: formText(form, "name", 200) });

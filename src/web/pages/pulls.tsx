@@ -4,7 +4,8 @@ import { Hono } from "hono";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { NewReview, PullRequest } from "../../domain/pulls/pulls.service.ts";
 import type { Diff, DiffFile } from "../../git/diff.ts";
-import { AppError } from "../../kernel/errors.ts";
+import { AppError, invalidWith } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
 import {
@@ -404,9 +405,7 @@ export function pullPages(deps: WebDeps) {
       const form = await c.req.parseBody({ all: true });
       const verdict = formText(form, "verdict") as NewReview["verdict"];
       if (!["approve", "request_changes", "comment"].includes(verdict))
-        throw new AppError("VALIDATION", "verdict: choose approve, request changes or comment", {
-          fields: [{ path: "verdict", message: "invalid" }],
-        });
+        throw invalidWith(text("form.verdict"), "verdict", text("form.verdictField"));
       const at = formText(form, "at");
       const commentBody = formText(form, "commentBody", 10_000);
       const comments: NonNullable<NewReview["comments"]> = [];

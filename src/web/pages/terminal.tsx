@@ -7,7 +7,8 @@ import { upgradeWebSocket } from "@hono/node-server";
 import { Hono } from "hono";
 import type { WebSocket } from "ws";
 import { clientIp } from "../../http/client-ip.ts";
-import { AppError, notFound } from "../../kernel/errors.ts";
+import { fail, notFound } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { Layout } from "../layout.tsx";
 import {
   type BrowserTerminal,
@@ -134,8 +135,7 @@ export function terminalPages(deps: WebDeps) {
         const user = requireRole(c, "engineer");
         // A WebSocket is not bound by the same-origin policy: a page elsewhere could open one with this
         // person's cookie (cross-site WebSocket hijacking). Only Azusa's own pages may.
-        if (c.req.header("origin") !== origin)
-          throw new AppError("FORBIDDEN", "the terminal opens only from Azusa's pages");
+        if (c.req.header("origin") !== origin) throw fail("FORBIDDEN", text("terminal.ownPages"));
         await ownPackage(user, c.req.param("packageId"));
         await next();
       },

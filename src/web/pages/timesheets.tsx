@@ -5,7 +5,8 @@ import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import { addDays, isMonday, tokyoDay, weekOf } from "../../domain/timesheets/time.ts";
 import type { NewTimeEntry, Timesheet } from "../../domain/timesheets/timesheets.service.ts";
 import { AppError, invalidField } from "../../kernel/errors.ts";
-import { formatDateTime } from "../i18n/i18n.ts";
+import { text } from "../../kernel/messages.ts";
+import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
 import {
   formText,
@@ -20,7 +21,7 @@ import {
   type WebUser,
 } from "../web-env.ts";
 
-const hours = (minutes: number) => Math.round((minutes / 60) * 100) / 100;
+const hours = (minutes: number) => hm(minutes / 60);
 type Entry = Timesheet["entries"][number];
 
 /** What the sessions say beside an entry: corroboration and the sessions themselves. */
@@ -300,7 +301,7 @@ function entryFrom(form: Record<string, unknown>): NewTimeEntry {
     input.date = date || undefined;
     if (minutes) {
       const n = Number(minutes);
-      if (!Number.isInteger(n) || n < 1 || n > 1440) throw invalidField("minutes", "a whole number from 1 to 1440");
+      if (!Number.isInteger(n) || n < 1 || n > 1440) throw invalidField("minutes", text("form.minutes"));
       input.minutes = n;
     }
   }
