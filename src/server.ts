@@ -402,6 +402,7 @@ export function buildAzusa(
     idleMs: config.ssh.idleMs,
     maxSessionMs: config.ssh.maxSessionMs,
     ...(sessionRecheckMs === undefined ? {} : { recheckMs: sessionRecheckMs }),
+    pause,
   });
   // An ended assignment's sessions end, their clients told why, before its workspace stops under them.
   workspaces.whenEndedStopping(() => bridge.settle());

@@ -353,6 +353,8 @@ async function pipeSession(
   channel.input.unpipe(running.stdin as Writable);
   running.stdout.unpipe(channel.output);
   if (running.stderr) running.stderr.unpipe(errors);
+  // The worst moment for the evidence: everything recorded, the recording not closed, the session's end not written.
+  await ctx.pause("sessions.ending");
   let recordingError: string | null = null;
   let totals: RecordingTotals | null = null;
   try {

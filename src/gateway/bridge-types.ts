@@ -4,6 +4,7 @@ import type { Duplex, Readable, Writable } from "node:stream";
 import type { AccessRequest, Authorization, Target } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import type { PausePoint } from "../kernel/pause.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecRequest, ExecSession, SignalOutcome } from "../provisioner/driver.ts";
 
@@ -108,6 +109,8 @@ export interface BridgeContext {
   /** How often activity is written at most. */
   activityMs: number;
   now: () => number;
+  /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
+  pause: PausePoint;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Actor } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
+import { noPause, type PausePoint } from "../kernel/pause.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecRequest, ExecSession, WorkspaceDriver } from "../provisioner/driver.ts";
 import { openSession } from "./bridge-session.ts";
@@ -41,6 +42,8 @@ export interface BridgeOptions {
   /** How often activity buckets and the workspace's last activity are written at most. */
   activityMs?: number;
   now?: () => number;
+  /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
+  pause?: PausePoint;
 }
 
 /** The bridge; `close()` ends every live session and stops the revocation check. */
@@ -56,6 +59,7 @@ export function createBridge({
   recheckMs = 1000,
   activityMs = 30_000,
   now = Date.now,
+  pause = noPause,
 }: BridgeOptions) {
   const system: Actor = { kind: "system", name: "gateway" };
   const live = new Set<Live>();
@@ -117,6 +121,7 @@ export function createBridge({
     maxSessionMs,
     activityMs,
     now,
+    pause,
   };
 
   /** Opens a session (see openSession): refusals finish the channel with a reason. */
