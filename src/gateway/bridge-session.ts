@@ -136,7 +136,7 @@ async function runSession(ctx: BridgeContext, s: SessionState, handle: SessionHa
     ctx.live.delete(entry);
     // Without its evidence a command must not run on: its input closes (a shell then ends).
     (s.exec?.stdin as Writable | undefined)?.end();
-    if (s.exec) await reapSession(ctx, s.id, target);
+    if (s.exec) await reapSession(ctx, s.id, target, s.request);
     await s.recorder?.close().catch(() => undefined);
     await ctx.log.failed(s.id, message, ctx.now());
     await channel.finish({ code: 1 });
@@ -383,6 +383,6 @@ async function pipeSession(
     recording: totals,
   });
   // After its end is written (what its client saw), before it is over: a shutdown waits for this too.
-  await reapSession(ctx, s.id, target);
+  await reapSession(ctx, s.id, target, s.request);
   return endReason;
 }

@@ -4,7 +4,8 @@ import type { Writable } from "node:stream";
 import type { Target } from "../domain/sessions/access.ts";
 import { endTargets, SESSION_MARK } from "../domain/workspaces/workspace-processes.ts";
 import { AppError } from "../kernel/errors.ts";
-import type { BridgeContext } from "./bridge-types.ts";
+import type { BridgeContext, SessionRequest } from "./bridge-types.ts";
+import { sftpServer } from "./ssh-protocol.ts";
 
 /**
  * Ends what a session left running in the workspace, run there as `sh -c reaper azusa-reap ID SERVICE…`: every
@@ -35,10 +36,28 @@ done
 ${endTargets}`;
 
 /**
+ * Whether a session's command may leave processes behind, so that its end needs the reaper's `docker exec`. Only
+ * the sftp subsystem may not: its command is Azusa's own, with no word of the client's in it (sftpServer), and
+ * runs the image's sftp-server only where the workspace user cannot change it; sftp-server starts no process
+ * (SFTP has no request that runs a command). Git over SSH is reaped like any command: upload-pack runs the
+ * user's own git config's `uploadpack.packObjectsHook`, receive-pack the repository's hooks (post-receive…),
+ * and either may start a background job.
+ */
+export function mayLeaveProcesses(request: Pick<SessionRequest, "command" | "subsystem">): boolean {
+  return !(request.subsystem === "sftp" && request.command === sftpServer);
+}
+
+/**
  * Ends the session's processes left in the workspace (see reaperScript), the template's services spared. Only
  * a running workspace is asked: a stopped one has nothing left running, and is not started for it.
  */
-export async function reapSession(ctx: BridgeContext, sessionId: string, target: Target): Promise<void> {
+export async function reapSession(
+  ctx: BridgeContext,
+  sessionId: string,
+  target: Target,
+  request: Pick<SessionRequest, "command" | "subsystem">,
+): Promise<void> {
+  if (!mayLeaveProcesses(request)) return;
   try {
     const services = target.template?.azusa.services ?? [];
     const reaper = await ctx.execNow(target, {

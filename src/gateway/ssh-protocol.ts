@@ -38,9 +38,12 @@ export const SSH_OPEN_ADMINISTRATIVELY_PROHIBITED = 1;
 /** Keys a client may offer on one connection (OpenSSH's own MaxAuthTries is 6). */
 export const MAX_KEYS_PER_CONNECTION = 6;
 
-/** The places Debian, Fedora and Alpine put OpenSSH's sftp-server. */
-export const sftpServer =
-  "for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x $s ] && exec $s; done; echo 'no sftp-server in this workspace' >&2; exit 127";
+/**
+ * Runs OpenSSH's sftp-server from where Debian, Fedora and Alpine put it, only one the workspace user can neither
+ * change nor swap (the file, its folders and / not writable to them): what runs is the image's sftp-server,
+ * which starts no other process, so a session of it leaves none behind (see mayLeaveProcesses).
+ */
+export const sftpServer = `for s in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/lib/ssh/sftp-server; do [ -x $s ] || continue; d=$s; ok=1; while [ -n "$d" ]; do [ -w "$d" ] && ok=0; d=${"$"}{d%/*}; done; [ -w / ] && ok=0; [ $ok = 1 ] && exec $s; done; echo 'no sftp-server in this workspace (one the workspace user can change is not run)' >&2; exit 127`;
 
 /** `pkg-<id>` or the package id itself; null when the name is neither. */
 export function packageFromUser(user: string): string | null {
