@@ -157,7 +157,16 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
     expect(await stateOf(pkg.id)).toBe("delivered");
     // Three long findings are more than 2000 characters together, and each is within the API's bound.
     const long = ["一", "二", "三"].map((n) => `${n}：${"詳".repeat(1500)}`);
-    const rejected = await reject(long.join("\r\n"));
+    // The form asks first, listing the reasons; only the confirmed form sends the delivery back.
+    const asked = await reject(long.join("\r\n"));
+    expect(asked.status).toBe(200);
+    expect(asked.html).toContain("差し戻しの確認");
+    expect(await stateOf(pkg.id)).toBe("delivered");
+    const rejected = await postForm(w.contractor, `/packages/${pkg.id}/reject-delivery`, {
+      _csrf,
+      reasons: long.join("\r\n"),
+      confirm: "yes",
+    });
     expect(rejected.location).toBe("/deliveries?notice=rejected");
     expect(await stateOf(pkg.id)).toBe("in_progress");
     const [latest] = (await (await w.lead.get(`/api/v1/packages/${pkg.id}/deliveries`)).json()).items;

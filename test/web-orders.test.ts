@@ -97,4 +97,65 @@ describe("order documents and inspection in a browser", () => {
     expect((await getPage(ito.client, `/packages/${id}/order`)).status).toBe(404);
     expect((await getPage(w.otherLead, `/packages/${id}/order`)).status).toBe(404);
   });
+
+  it("asks before 検収 and before sending back, then keeps accepted deliveries with their payment due and paid", async () => {
+    const accepted = w.ukeoi.packages["1.2.2"] as string; // delivered by the test above
+    const rejected = w.ukeoi.packages["2.3"] as string;
+    await w.assign(rejected, "ito");
+    await w.move(rejected, "in_progress", "in_review");
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    expect((await ito.client.post(`/api/v1/packages/${rejected}/deliver`)).status).toBe(201);
+    const stateOf = async (id: string) => (await (await w.contractor.get(`/api/v1/packages/${id}`)).json()).state;
+
+    const p = await signIn("buyer@tokyo-si.example");
+    await p.goto(`${w.t.base}/deliveries`);
+    await p.getByRole("button", { name: "検収する: API設計" }).click();
+    expect(await p.locator("h1").textContent()).toBe("検収の確認");
+    expect(await p.getByRole("alert").textContent()).toContain("「1.2.2 API設計」を検収します");
+    await p.getByRole("link", { name: "やめる" }).click();
+    expect(await stateOf(accepted)).toBe("delivered");
+    await p.getByRole("button", { name: "検収する: API設計" }).click();
+    await p.getByRole("button", { name: "検収を確定する" }).click();
+    await p.getByRole("status").filter({ hasText: "検収しました。" }).waitFor();
+    expect(await stateOf(accepted)).toBe("accepted");
+
+    const item = p.locator("section.delivery", { hasText: "帳票出力" });
+    await item.getByLabel("差し戻しの理由（1行に1つ）").fill("帳票の罫線が崩れている\n合計欄が空");
+    await item.getByRole("button", { name: "差し戻す" }).click();
+    expect(await p.locator("h1").textContent()).toBe("差し戻しの確認");
+    expect(await p.locator("dl.facts li").allTextContents()).toEqual(["帳票の罫線が崩れている", "合計欄が空"]);
+    expect(await stateOf(rejected)).toBe("delivered");
+    await p.getByRole("button", { name: "差し戻しを確定する" }).click();
+    await p.getByRole("status").filter({ hasText: "納品を差し戻しました。" }).waitFor();
+    expect(await stateOf(rejected)).toBe("in_progress");
+    const [latest] = (await (await w.contractor.get(`/api/v1/packages/${rejected}/deliveries`)).json()).items;
+    expect(latest.reasons).toEqual(["帳票の罫線が崩れている", "合計欄が空"]);
+
+    // The accepted delivery stays listed with the day its payment falls due, then the day it was paid.
+    const [delivery] = (await (await w.contractor.get(`/api/v1/packages/${accepted}/deliveries`)).json()).items;
+    const row = p.locator("#accepted-deliveries").getByRole("row", { name: /API設計/ });
+    expect(await row.textContent()).toContain(delivery.paymentDueOn);
+    expect(await row.textContent()).toContain("sato");
+    await row.getByLabel("支払日").fill("2099-01-01");
+    await row.getByRole("button", { name: "支払済みにする: API設計" }).click();
+    expect(await p.getByRole("alert").textContent()).toContain("支払日に未来の日付は指定できません");
+    const day = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
+    await p
+      .locator("#accepted-deliveries")
+      .getByRole("row", { name: /API設計/ })
+      .getByLabel("支払日")
+      .fill(day);
+    await p.getByRole("button", { name: "支払済みにする: API設計" }).click();
+    await p.getByRole("status").filter({ hasText: "支払を記録しました。" }).waitFor();
+    const paidRow = p.locator("#accepted-deliveries").getByRole("row", { name: /API設計/ });
+    expect(await paidRow.textContent()).toContain(`${day} 支払済み`);
+    await p.screenshot({ path: join(ARTIFACTS, "deliveries-payments.png"), fullPage: true });
+    // Once only, and only by a contractor of the tenant.
+    const again = await w.contractor.post(`/api/v1/deliveries/${delivery.id}/paid`, { paidOn: day });
+    expect(again.status).toBe(409);
+    expect((await w.lead.post(`/api/v1/deliveries/${delivery.id}/paid`, { paidOn: day })).status).toBe(403);
+    const listed = (await (await w.lead.get("/api/v1/deliveries/accepted")).json()).items;
+    expect(listed).toEqual([expect.objectContaining({ id: delivery.id, paidOn: day, engineerName: "sato" })]);
+    expect((await (await ito.client.get("/api/v1/deliveries/accepted")).json()).items).toEqual([]);
+  });
 });

@@ -233,6 +233,7 @@ describe("review, hours and inspection in a browser", () => {
     const item = p.locator("section.delivery", { hasText: "帳票出力" });
     expect(await item.textContent()).toContain("帳票一式");
     await item.getByRole("button", { name: "検収する: 帳票出力" }).click();
+    await p.getByRole("button", { name: "検収を確定する" }).click();
     await p.getByRole("status").filter({ hasText: "検収しました。" }).waitFor();
     expect(await p.getByText("検収待ちの納品はありません。").count()).toBe(1);
     expect((await (await w.contractor.get(`/api/v1/packages/${delivered}`)).json()).state).toBe("accepted");

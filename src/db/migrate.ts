@@ -22,6 +22,7 @@ import * as workspaceHosts from "./migrations/2026-12-07T1500-workspace-hosts.ts
 import * as taskEntries from "./migrations/2026-12-07T1600-task-entries.ts";
 import * as taskDisposal from "./migrations/2026-12-07T1700-task-disposal.ts";
 import * as officeGuide from "./migrations/2026-12-07T1800-office-guide.ts";
+import * as deliveryPaid from "./migrations/2026-12-07T1900-delivery-paid.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -46,6 +47,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T1600-task-entries": taskEntries,
   "2026-12-07T1700-task-disposal": taskDisposal,
   "2026-12-07T1800-office-guide": officeGuide,
+  "2026-12-07T1900-delivery-paid": deliveryPaid,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

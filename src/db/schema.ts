@@ -352,6 +352,9 @@ export interface DeliveryTable {
   reasons: string | null;
   decided_at: string | null;
   decided_by: string | null;
+  /** The Tokyo day the contractor recorded the payment of an accepted delivery; null until paid. */
+  paid_on?: string | null;
+  paid_by?: string | null;
 }
 
 /** Who runs a schedule now, until when, and for which minute. */

@@ -758,6 +758,20 @@ export const catalogue = {
     en: "package is {state}: a package is delivered from in_review",
     ja: "作業パッケージは{state}です。納品できるのはレビュー中のものです",
   },
+  "deliveries.paidOnDate": { en: "a day as YYYY-MM-DD", ja: "YYYY-MM-DD 形式の日付で指定してください" },
+  "deliveries.paidOnFuture": {
+    en: "a payment is recorded once made, not ahead",
+    ja: "支払日に未来の日付は指定できません",
+  },
+  "deliveries.paidOnBeforeDelivery": {
+    en: "the day of payment is before the delivery",
+    ja: "支払日が納品日より前です",
+  },
+  "deliveries.paidNotAccepted": {
+    en: "only an accepted delivery (検収済み) is recorded as paid",
+    ja: "支払を記録できるのは検収済みの納品だけです",
+  },
+  "deliveries.alreadyPaid": { en: "the delivery was paid on {day}", ja: "この納品は {day} に支払済みです" },
   "deliveries.notYet": { en: "not deliverable yet: {reason}", ja: "まだ納品できません: {reason}" },
   "deliveries.noMergedPull": {
     en: "the package has no merged pull request",

@@ -20,8 +20,17 @@ const Delivery = z
     acceptedAt: z.string().nullable().describe("検収"),
     decidedAt: z.string().nullable(),
     decidedBy: z.string().nullable(),
+    paidOn: z.string().nullable().describe("the Tokyo day the contractor recorded the payment"),
   })
   .openapi("Delivery");
+
+const AcceptedDelivery = Delivery.extend({
+  wbsId: z.string(),
+  title: z.string(),
+  contractId: z.string(),
+  contractTitle: z.string(),
+  engineerName: z.string(),
+}).openapi("AcceptedDelivery");
 
 const one = { 200: { description: "The delivery", content: json(Delivery) }, ...errorResponses };
 
@@ -77,6 +86,29 @@ const list = createRoute({
   },
 });
 
+const accepted = createRoute({
+  method: "get",
+  path: "/deliveries/accepted",
+  tags: ["deliveries"],
+  summary: "Accepted deliveries (検収済み) of the contracts the caller sees, unpaid first by due day, then paid",
+  responses: {
+    200: { description: "Accepted deliveries", content: json(z.object({ items: z.array(AcceptedDelivery) })) },
+    ...errorResponses,
+  },
+});
+
+const paid = createRoute({
+  method: "post",
+  path: "/deliveries/{id}/paid",
+  tags: ["deliveries"],
+  summary: "Record the day an accepted delivery was paid (contractors of the tenant; once)",
+  request: {
+    params: IdParam,
+    body: { required: true, content: json(z.strictObject({ paidOn: z.string().describe("YYYY-MM-DD, Tokyo") })) },
+  },
+  responses: one,
+});
+
 const order = createRoute({
   method: "get",
   path: "/assignments/{id}/order",
@@ -101,6 +133,10 @@ export const deliveryRoutes = (deps: {
       c.json(await deps.deliveries.reject(actorOf(c), c.req.valid("param").id, c.req.valid("json").reasons), 200),
     )
     .openapi(list, async (c) => c.json({ items: await deps.deliveries.list(actorOf(c), c.req.valid("param").id) }, 200))
+    .openapi(accepted, async (c) => c.json({ items: await deps.deliveries.accepted(actorOf(c)) }, 200))
+    .openapi(paid, async (c) =>
+      c.json(await deps.deliveries.markPaid(actorOf(c), c.req.valid("param").id, c.req.valid("json").paidOn), 200),
+    )
     .openapi(order, async (c) => {
       const terms = await deps.orders.terms(actorOf(c), { assignmentId: c.req.valid("param").id });
       return c.html(deps.orders.render(terms), 200, { "content-security-policy": ORDER_CSP });

@@ -4,10 +4,10 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, DeliveryTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { stateCode, type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { seesContract } from "../contracts/contracts.service.ts";
+import { seesContract, visibleContracts } from "../contracts/contracts.service.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { addDays, tokyoDay } from "../timesheets/time.ts";
@@ -43,6 +43,17 @@ export interface Delivery {
   acceptedAt: string | null;
   decidedAt: string | null;
   decidedBy: string | null;
+  /** The Tokyo day the contractor recorded the payment; null until paid. */
+  paidOn: string | null;
+}
+
+/** An accepted delivery as the contractor's list of payments shows it: what, under which contract, by whom. */
+export interface AcceptedDelivery extends Delivery {
+  wbsId: string;
+  title: string;
+  contractId: string;
+  contractTitle: string;
+  engineerName: string;
 }
 
 const toDelivery = (r: DeliveryTable): Delivery => ({
@@ -57,6 +68,7 @@ const toDelivery = (r: DeliveryTable): Delivery => ({
   acceptedAt: r.decision === "accepted" ? r.decided_at : null,
   decidedAt: r.decided_at,
   decidedBy: r.decided_by,
+  paidOn: r.paid_on ?? null,
 });
 
 export function createDeliveryService({
@@ -276,6 +288,73 @@ export function createDeliveryService({
       return rows.map(toDelivery);
     },
 
+    /**
+     * The accepted deliveries (検収済み) of the contracts the caller sees, with their payment dates: those not
+     * yet paid first, by the day they fall due, then the paid ones, latest payment first.
+     */
+    async accepted(actor: Actor): Promise<AcceptedDelivery[]> {
+      const rows = await visibleContracts(db, actor)
+        .innerJoin("delivery", "delivery.contract_id", "contract.id")
+        .innerJoin("work_package", "work_package.id", "delivery.package_id")
+        .innerJoin("user", "user.id", "delivery.engineer_id")
+        .selectAll("delivery")
+        .select([
+          "work_package.wbs_id",
+          "work_package.title",
+          "contract.title as contract_title",
+          "user.name as engineer_name",
+        ])
+        .where("delivery.decision", "=", "accepted")
+        .execute();
+      const list = rows.map((r) => ({
+        ...toDelivery(r),
+        wbsId: r.wbs_id,
+        title: r.title,
+        contractId: r.contract_id,
+        contractTitle: r.contract_title,
+        engineerName: r.engineer_name,
+      }));
+      const unpaid = list.filter((d) => d.paidOn === null).sort((a, b) => a.paymentDueOn.localeCompare(b.paymentDueOn));
+      const paid = list.filter((d) => d.paidOn !== null).sort((a, b) => (b.paidOn ?? "").localeCompare(a.paidOn ?? ""));
+      return [...unpaid, ...paid];
+    },
+
+    /** A contractor records the day an accepted delivery was paid (a Tokyo day, not in the future). */
+    async markPaid(actor: Actor, deliveryId: string, paidOn: string): Promise<Delivery> {
+      const row = await db.selectFrom("delivery").selectAll().where("id", "=", deliveryId).executeTakeFirst();
+      if (!row) throw notFound("delivery");
+      await forContractor(actor, row.package_id);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(paidOn) || Number.isNaN(Date.parse(`${paidOn}T00:00:00Z`))) {
+        throw invalidField("paidOn", text("deliveries.paidOnDate"));
+      }
+      if (paidOn > tokyoDay(now().getTime())) throw invalidField("paidOn", text("deliveries.paidOnFuture"));
+      if (paidOn < tokyoDay(Date.parse(row.delivered_at))) {
+        throw invalidField("paidOn", text("deliveries.paidOnBeforeDelivery"));
+      }
+      if (row.decision !== "accepted") throw fail("INVALID_STATE", text("deliveries.paidNotAccepted"));
+      if (row.paid_on) throw fail("INVALID_STATE", text("deliveries.alreadyPaid", { day: row.paid_on }));
+      const by = actor.kind === "user" ? actor.userId : `system:${actor.name}`;
+      await db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable("delivery")
+          .set({ paid_on: paidOn, paid_by: by })
+          .where("id", "=", deliveryId)
+          .where("paid_on", "is", null)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) !== 1) {
+          throw fail("INVALID_STATE", text("deliveries.alreadyPaid", { day: paidOn }));
+        }
+        await audit.record(
+          actor,
+          "delivery.paid",
+          `package:${row.package_id}`,
+          { deliveryId, paidOn, paymentDueOn: row.payment_due_on, late: paidOn > row.payment_due_on },
+          { trx, tenantId: row.tenant_id },
+        );
+      });
+      return toDelivery({ ...row, paid_on: paidOn, paid_by: by });
+    },
+
     /** Deliveries whose payment falls due within `days` days, for the reminder schedule. */
     async dueSoon(days: number) {
       const today = tokyoDay(now().getTime());
@@ -287,6 +366,7 @@ export function createDeliveryService({
         .where("delivery.payment_due_on", ">=", today)
         .where("delivery.payment_due_on", "<=", addDays(today, days))
         .where((eb) => eb.or([eb("delivery.decision", "is", null), eb("delivery.decision", "=", "accepted")]))
+        .where("delivery.paid_on", "is", null)
         .execute();
     },
 
