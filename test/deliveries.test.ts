@@ -150,10 +150,10 @@ describe.each(dialects)("deliveries, orders and webhooks on %s", (dialect) => {
       postForm(w.contractor, `/packages/${pkg.id}/reject-delivery`, { _csrf, reasons });
     const tooMany = await reject(Array.from({ length: 51 }, (_, i) => `指摘 ${i + 1}`).join("\n"));
     expect(tooMany.status).toBe(400);
-    expect(tooMany.html).toContain("reasons: at most 50 reasons");
+    expect(tooMany.html).toContain("理由は 1 行に 1 つ、50 件までです");
     const tooLong = await reject(`短い指摘\n${"長".repeat(2001)}`);
     expect(tooLong.status).toBe(400);
-    expect(tooLong.html).toContain("reasons: each reason");
+    expect(tooLong.html).toContain("それぞれ 2000 文字以内にしてください");
     expect(await stateOf(pkg.id)).toBe("delivered");
     // Three long findings are more than 2000 characters together, and each is within the API's bound.
     const long = ["一", "二", "三"].map((n) => `${n}：${"詳".repeat(1500)}`);
