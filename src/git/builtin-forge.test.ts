@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { AppError } from "../kernel/errors.ts";
-import { createBuiltinForge, sweepUnfinished } from "./builtin-forge.ts";
+import { createBuiltinForge, readRefs, sweepUnfinished } from "./builtin-forge.ts";
 import { forgeContract } from "./forge.contract.ts";
 import { checkImportSource, importSource } from "./import-source.ts";
 
@@ -210,7 +210,7 @@ describe("what a fork's bundle may bring", () => {
       bundleOf(a.dir, "a", stateA.known),
       stateA,
     );
-    expect(imported.get("feature/a")).toBe(a.sha);
+    expect(imported.branches.get("feature/a")).toBe(a.sha);
     expect((await forge.forkState(repo, "ws-a")).branches.get("feature/a")).toBe(a.sha);
 
     // Another workspace names a's commit, which the canonical repository holds but b never sent.
@@ -335,7 +335,7 @@ describe("a fork's bundle written by hand", () => {
     expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
     // The same push without the borrowed ref is taken.
     const taken = await forge.importFork(repo, "ws-b", new Map([["mine", bSha]]), honest, stateB);
-    expect([...taken]).toEqual([["mine", bSha]]);
+    expect([...taken.branches]).toEqual([["mine", bSha]]);
   });
 
   it("refuses a sent commit whose parent is another fork's commit", async () => {
@@ -399,5 +399,57 @@ describe("a fork's bundle written by hand", () => {
       /did not send/,
     );
     expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
+  });
+});
+
+describe("refs read from the repository's files", () => {
+  it("are what git for-each-ref lists, loose or packed, moved or deleted since they were packed", () => {
+    const dir = join(root, "refs-read.git");
+    const git = (...args: string[]) =>
+      spawnSync("git", ["-c", "user.name=e", "-c", "user.email=e@example.invalid", "--git-dir", dir, ...args], {
+        encoding: "utf8",
+      });
+    git("init", "-q", "--bare", "-b", "main");
+    const commit = (message: string, parent?: string) =>
+      spawnSync(
+        "git",
+        [
+          "-c",
+          "user.name=e",
+          "-c",
+          "user.email=e@example.invalid",
+          "--git-dir",
+          dir,
+          "commit-tree",
+          "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+          ...(parent ? ["-p", parent] : []),
+          "-m",
+          message,
+        ],
+        { encoding: "utf8" },
+      ).stdout.trim();
+    git("hash-object", "-w", "-t", "tree", "/dev/null");
+    const one = commit("one");
+    const two = commit("two", one);
+    for (const ref of ["refs/heads/main", "refs/heads/gone", "refs/heads/a/b", "refs/azusa/forks/ws-1/x"])
+      git("update-ref", ref, one);
+    git("tag", "-a", "-m", "v1", "v1", one);
+    git("tag", "light", one);
+    git("pack-refs", "--all");
+    git("update-ref", "refs/heads/main", two); // loose, over the packed one
+    git("update-ref", "refs/heads/late", two); // loose only
+    git("update-ref", "-d", "refs/heads/gone");
+    const listed = (prefixes: string[]) =>
+      git("for-each-ref", "--format=%(objectname) %(refname)", ...prefixes)
+        .stdout.split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const [sha, ref] = line.split(" ");
+          return { ref, sha };
+        });
+    expect(readRefs(dir, ["refs/heads/", "refs/tags/"])).toEqual(listed(["refs/heads/", "refs/tags/"]));
+    expect(readRefs(dir, ["refs/azusa/forks/ws-1/"])).toEqual(listed(["refs/azusa/forks/ws-1/"]));
+    expect(readRefs(dir, ["refs/heads/main"])).toEqual([{ ref: "refs/heads/main", sha: two }]);
+    expect(readRefs(dir, ["refs/heads/gone", "refs/heads/none"])).toEqual([]);
   });
 });

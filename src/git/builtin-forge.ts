@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import {
   closeSync,
   createReadStream,
+  type Dirent,
   existsSync,
   mkdirSync,
   openSync,
@@ -120,6 +121,72 @@ export function bundleHeader(
   return { refs: bundleRefs(head), prerequisites, packStart: end + 2 };
 }
 
+/**
+ * The objects of a pack index (version 2), ordered by where they sit in the pack: `hashBytes` is 20 (SHA-1) or 32.
+ */
+export function packIndexByOffset(idx: Buffer, hashBytes: number): { offset: number; sha: string }[] {
+  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error("not a version 2 pack index");
+  const n = idx.readUInt32BE(8 + 255 * 4);
+  const names = 8 + 256 * 4;
+  const offsets = names + n * hashBytes + n * 4;
+  const large = offsets + n * 4;
+  const out: { offset: number; sha: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const small = idx.readUInt32BE(offsets + i * 4);
+    const offset = small & 0x80000000 ? Number(idx.readBigUInt64BE(large + (small & 0x7fffffff) * 8)) : small;
+    out.push({ offset, sha: idx.toString("hex", names + i * hashBytes, names + (i + 1) * hashBytes) });
+  }
+  return out.sort((x, y) => x.offset - y.offset);
+}
+
+/**
+ * The refs of a repository whose names start with one of `prefixes` (a folder such as `refs/heads/`, or a whole
+ * ref name), read from its files as git's files backend keeps them (a file per loose ref, then `packed-refs`),
+ * without running git: the forge reads refs on every pull request and merge, and a git run costs far more than
+ * the read. Loose refs are listed before `packed-refs` is read, so a ref packed meanwhile is still found.
+ * Symbolic refs are left out; sorted by name, as `git for-each-ref` prints them.
+ */
+export function readRefs(dir: string, prefixes: string[]): PublishedRef[] {
+  const found = new Map<string, string>();
+  const loose: string[] = [];
+  const walk = (ref: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(join(dir, ref), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(`${ref}${e.name}/`);
+      else if (e.isFile() && !e.name.endsWith(".lock")) loose.push(`${ref}${e.name}`);
+    }
+  };
+  for (const p of prefixes) {
+    if (p.endsWith("/")) walk(p);
+    else loose.push(p);
+  }
+  const wanted = (ref: string) => prefixes.some((p) => (p.endsWith("/") ? ref.startsWith(p) : ref === p));
+  let packed = "";
+  try {
+    packed = readFileSync(join(dir, "packed-refs"), "utf8");
+  } catch {}
+  for (const ref of loose) {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, ref), "utf8").trim();
+    } catch {
+      continue; // gone meanwhile (deleted, or packed: then packed-refs has it)
+    }
+    if (SHA.test(text)) found.set(ref, text);
+  }
+  for (const line of packed.split("\n")) {
+    if (!line || line.startsWith("#") || line.startsWith("^")) continue;
+    const [sha = "", ref = ""] = line.split(" ");
+    if (SHA.test(sha) && wanted(ref) && !found.has(ref)) found.set(ref, sha);
+  }
+  return [...found].map(([ref, sha]) => ({ ref, sha })).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+}
+
 /** True when git refused to write a bundle because it would carry nothing. */
 export const emptyBundle = (err: unknown) => err instanceof Error && /empty bundle/.test(err.message);
 
@@ -229,16 +296,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
   }
 
   /** The published refs (branches and tags), as a clone gets them. */
-  async function published(dir: string): Promise<PublishedRef[]> {
-    const out = await git(dir).raw(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/", "refs/tags/"]);
-    return out
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => {
-        const [sha = "", ref = ""] = line.split(" ");
-        return { ref, sha };
-      });
-  }
+  const published = (dir: string): PublishedRef[] => readRefs(dir, ["refs/heads/", "refs/tags/"]);
 
   /**
    * Writes the object store of `dir` into `<dir>/azusa-store/`: one pack (with its index, so that a workspace
@@ -250,7 +308,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     const tmp = `${final}.building-${process.pid}-${Date.now()}`;
     try {
       mkdirSync(join(tmp, "pack"), { recursive: true });
-      const refs = await published(dir);
+      const refs = published(dir);
       const tips = [...new Set(refs.map((r) => r.sha))];
       const name = (
         await runGit(dir, ["pack-objects", "--revs", "--delta-base-offset", "-q", join(tmp, "pack", "pack")], {
@@ -324,7 +382,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
 
     async headOf(repo: RepositoryInfo, branch: string): Promise<string | null> {
       checkBranch(branch);
-      return revParse(pathOf(repo), `refs/heads/${branch}`);
+      return readRefs(pathOf(repo), [`refs/heads/${branch}`])[0]?.sha ?? null;
     },
 
     async protectDefaultBranch(repo: RepositoryInfo, rule: { requiredApprovals: number }): Promise<void> {
@@ -354,7 +412,8 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
      * push made no objects). Every commit the branches reach must be one the bundle's own pack carries or one
      * already known to be in the fork, and its deltas may only build on files of the commits it names as its
      * base: a fork cannot name, build on or copy from commits of another one, whatever its header says. `state`
-     * is the fork as `forkState` read it just before; the branches as now set are returned.
+     * is the fork as `forkState` read it just before. Returns the branches as now set, and, when `ahead` names one
+     * of them, how many commits it has that the default branch lacks (null otherwise).
      */
     async importFork(
       repo: RepositoryInfo,
@@ -362,7 +421,8 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       heads: Map<string, string>,
       bundle: string | null,
       state: ForkState,
-    ): Promise<Map<string, string>> {
+      { ahead }: { ahead?: string } = {},
+    ): Promise<{ branches: Map<string, string>; ahead: number | null }> {
       if (!safeId.test(workspaceId)) throw fail("VALIDATION", msg("git.plainWorkspace"));
       for (const [branch, sha] of heads) {
         checkBranch(branch);
@@ -394,53 +454,59 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
         const name = /^(?:pack|keep)\t([0-9a-f]{40,64})$/m.exec(made)?.[1];
         if (!name) throw new Error(`git index-pack printed no pack name: ${made.slice(0, 100)}`);
         // The pack as written: the objects sent first, in their order, then the bases appended after them.
-        const listed = (
-          await runGit(dir, ["show-index"], {
-            input: createReadStream(join(dir, "objects", "pack", `pack-${name}.idx`)),
-          })
-        )
-          .toString("utf8")
-          .split("\n")
-          .flatMap((line) => {
-            const [offset = "", sha = ""] = line.split(" ");
-            return SHA.test(sha) ? [{ offset: Number(offset), sha }] : [];
-          })
-          .sort((x, y) => x.offset - y.offset);
+        const listed = packIndexByOffset(
+          readFileSync(join(dir, "objects", "pack", `pack-${name}.idx`)),
+          name.length / 2,
+        );
         const own = count.readUInt32BE(8);
         for (const o of listed.slice(0, own)) sent.add(o.sha);
         bases = listed.slice(own).map((o) => o.sha);
       }
       const known = state.known;
       const wanted = [...heads.values()];
-      // What the bundle builds on must be known to be in the fork (so a bundle cannot borrow another fork's
-      // commits)...
-      const unknownBase =
-        prerequisites.length > 0 &&
-        (await git(dir).raw(["rev-list", "--max-count=1", ...prerequisites, "--not", ...known])).trim();
-      // ...and so must the objects its deltas copy from, which git takes from the trees of those commits: a delta
-      // against another fork's file would copy its content into this one.
-      const baseOf = async () => {
-        const out = await git(dir).raw(["rev-list", "--objects", "--no-walk", ...prerequisites]);
-        const of = new Set(out.split("\n").map((line) => line.split(" ")[0]));
-        return bases.every((sha) => of.has(sha));
-      };
-      const foreignBase = !unknownBase && bases.length > 0 && !(await baseOf());
-      // Every commit the branches reach beyond what is known must be one the fork sent: a branch cannot name a
-      // commit of another fork (whatever the bundle's header says), nor can a sent commit have one as a parent.
-      const stray =
-        !unknownBase &&
-        !foreignBase &&
-        wanted.some((sha) => !known.includes(sha)) &&
-        (await git(dir).raw(["rev-list", ...wanted, "--not", ...known]))
-          .split("\n")
-          .some((sha) => sha && !sent.has(sha));
-      if (unknownBase || foreignBase || stray) throw new Error("the fork's branches name commits it did not send");
+      // Every commit the branches reach, and every commit the bundle builds on, beyond what is known to be in the
+      // fork must be one the fork sent: a branch cannot name a commit of another fork (whatever the bundle's header
+      // says), a sent commit cannot have one as a parent, and a bundle cannot build on one (what it builds on is
+      // not in its pack). One rev-list prints them; an object not here at all is a refusal too.
+      const knownSet = new Set(known);
+      const beyond = [...new Set([...wanted, ...prerequisites])].filter((sha) => !knownSet.has(sha));
+      const reached =
+        beyond.length > 0
+          ? git(dir)
+              .raw(["rev-list", ...beyond, "--not", ...known])
+              .then((out) => out.split("\n").every((sha) => !sha || sent.has(sha)))
+              .catch(() => false)
+          : Promise.resolve(true);
+      // The objects its deltas copy from must be in the trees of the commits it builds on, where git takes them
+      // from: a delta against another fork's file would copy its content into this one.
+      const based =
+        bases.length > 0
+          ? prerequisites.length > 0 &&
+            git(dir)
+              .raw(["rev-list", "--objects", "--no-walk", ...prerequisites])
+              .then((out) => {
+                const of = new Set(out.split("\n").map((line) => line.split(" ")[0]));
+                return bases.every((sha) => of.has(sha));
+              })
+              .catch(() => false)
+          : true;
+      // Counted meanwhile: how many commits the branch `ahead` has that the default branch lacks.
+      const aheadSha = ahead === undefined ? undefined : heads.get(ahead);
+      const counted =
+        aheadSha === undefined
+          ? null
+          : git(dir)
+              .raw(["rev-list", "--count", `refs/heads/${repo.defaultBranch}..${aheadSha}`])
+              .then((out) => Number(out.trim()))
+              .catch(() => null);
+      const [ownCommits, ownBases, aheadBy] = await Promise.all([reached, based, counted]);
+      if (!ownCommits || !ownBases) throw new Error("the fork's branches name commits it did not send");
       const updates = [
         ...[...heads].map(([branch, sha]) => `update ${forkRef(workspaceId, branch)} ${sha}`),
         ...[...state.branches.keys()].filter((b) => !heads.has(b)).map((b) => `delete ${forkRef(workspaceId, b)}`),
       ];
       if (updates.length) await runGit(dir, ["update-ref", "--stdin"], { input: `${updates.join("\n")}\n` });
-      return new Map(heads);
+      return { branches: new Map(heads), ahead: aheadBy };
     },
 
     /**
@@ -450,12 +516,9 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
      */
     async forkState(repo: RepositoryInfo, workspaceId: string): Promise<ForkState> {
       const forks = forkRef(workspaceId);
-      const sent = sentRef(workspaceId, "refs/heads/");
-      const out = await git(pathOf(repo)).raw(["for-each-ref", "--format=%(objectname) %(refname)", forks, sent]);
       const branches = new Map<string, string>();
       const known = new Set<string>();
-      for (const line of out.split("\n").filter(Boolean)) {
-        const [sha = "", ref = ""] = line.split(" ");
+      for (const { ref, sha } of readRefs(pathOf(repo), [forks, sentRef(workspaceId, "refs/heads/")])) {
         known.add(sha);
         if (ref.startsWith(forks)) branches.set(ref.slice(forks.length), sha);
       }
@@ -482,19 +545,10 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       // One read: what was sent, the published refs, and the fork's branches as last imported.
       const prefix = sentRef(workspaceId);
       const forks = forkRef(workspaceId);
-      const out = await git(dir).raw([
-        "for-each-ref",
-        "--format=%(objectname) %(refname)",
-        prefix,
-        forks,
-        "refs/heads/",
-        "refs/tags/",
-      ]);
       const sent = new Map<string, string>();
       const current: PublishedRef[] = [];
       const known = new Set<string>();
-      for (const line of out.split("\n").filter(Boolean)) {
-        const [sha = "", ref = ""] = line.split(" ");
+      for (const { ref, sha } of readRefs(dir, [prefix, forks, "refs/heads/", "refs/tags/"])) {
         if (ref.startsWith(prefix)) {
           sent.set(ref.slice(prefix.length), sha);
           if (ref.startsWith(`${prefix}refs/heads/`)) known.add(sha);
@@ -557,7 +611,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       store: ObjectStore,
     ): Promise<{ refs: PublishedRef[]; bundle: Buffer | null }> {
       const dir = pathOf(repo);
-      const refs = await published(dir);
+      const refs = published(dir);
       const known = new Set(store.tips.map((t) => t.sha));
       const moved = refs.filter((r) => !known.has(r.sha));
       if (!moved.length) return { refs, bundle: null };
@@ -649,7 +703,7 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
     ): Promise<{ ok: true; sha: string; base: string } | { ok: false; conflicts: string[]; base: string }> {
       const dir = pathOf(repo);
       const g = git(dir);
-      const base = await revParse(dir, `refs/heads/${repo.defaultBranch}`);
+      const base = readRefs(dir, [`refs/heads/${repo.defaultBranch}`])[0]?.sha ?? null;
       if (!base) throw fail("INVALID_STATE", msg("git.noDefault"));
       // A clean merge prints the tree; a conflicted one (exit status 1) prints the tree, then the conflicted paths.
       const out = await g.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", base, head], [0, 1]);

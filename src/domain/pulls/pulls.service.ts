@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
 import type { BuiltinForge } from "../../git/builtin-forge.ts";
-import { checkBranch, pullRef } from "../../git/builtin-forge.ts";
+import { checkBranch } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
 import { type ForkTarget, seedFork, updateFork, withForkBundle } from "../../git/fork.ts";
@@ -157,6 +157,28 @@ export function createPullService({
     return next;
   }
 
+  // Writes that follow an answer (a new pull request's pin, what was sent to a fork); `drain` waits for them.
+  const following = new Set<Promise<void>>();
+  /** Runs `work` next in the package's queue without anyone waiting for it; a failure is logged as `failed`. */
+  function follow(packageId: string, work: () => Promise<void>, failed: string, about: Record<string, unknown>): void {
+    const done: Promise<void> = serial(`repo:${packageId}`, work)
+      .catch((err) => logger.warn({ ...about, err: err instanceof Error ? err.message : String(err) }, failed))
+      .finally(() => following.delete(done));
+    following.add(done);
+  }
+
+  /**
+   * Pins a new pull request's head (`refs/azusa/pulls/<number>/head`) after the request is answered, in the
+   * package's queue, so that it lands before any later read or import of the package. Until then the fork's
+   * branch, just imported, holds the commit; should it fail (logged), git's maintenance keeps an unreferenced
+   * object for two weeks and the next push noticed pins again. Diffs read the head by its commit, not the pin.
+   */
+  const pinLater = (repo: RepositoryInfo, packageId: string, number: number, sha: string) =>
+    follow(packageId, () => forge.pin(repo, number, sha), "pinning the pull request's head failed", {
+      package: packageId,
+      number,
+    });
+
   const infoOf = (r: RepositoryTable): RepositoryInfo => {
     if (r.forge !== forge.kind) throw fail("INVALID_STATE", text("pulls.onGitHub"), { current: r.forge });
     return { name: r.name, defaultBranch: r.default_branch };
@@ -291,13 +313,15 @@ export function createPullService({
   /**
    * Brings the fork's branches into the canonical repository's private refs and returns them; null when it
    * could not. One exec lists the fork's branches and bundles only the objects the canonical side lacks (none
-   * when nothing moved).
+   * when nothing moved). With `ahead` (a branch), also how many commits that branch has beyond the default
+   * branch, counted while the import is checked (null when it was not counted).
    */
   async function importFork(
     repo: RepositoryInfo,
     packageId: string,
     workspaceId: string,
-  ): Promise<Map<string, string> | null> {
+    ahead?: string,
+  ): Promise<{ branches: Map<string, string>; ahead: number | null } | null> {
     const target = await forkTarget(workspaceId);
     if (!target) return null;
     return serial(`repo:${packageId}`, async () => {
@@ -305,8 +329,8 @@ export function createPullService({
       return withForkBundle(driver, target, state.known, scratchDir, async (heads, file) => {
         const had = state.branches;
         if (!file && heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha))
-          return had;
-        return forge.importFork(repo, workspaceId, heads, file, state);
+          return { branches: had, ahead: null };
+        return forge.importFork(repo, workspaceId, heads, file, state, { ahead });
       });
     });
   }
@@ -330,7 +354,15 @@ export function createPullService({
         result = await updateFork(driver, target, out.bundle, out.refs);
       }
       if (!result.ok) throw new Error("the workspace's fork refused a whole bundle");
-      await forge.markSent(repo, workspaceId, out.refs);
+      // Recorded next in the package's queue, without keeping the caller (a merge's answer) waiting: the refs
+      // are in the fork now, and sending them again, should this be lost, changes nothing there.
+      const sent = out.refs;
+      follow(
+        packageId,
+        () => forge.markSent(repo, workspaceId, sent),
+        "recording what was sent to the fork failed; the next sync sends it again",
+        { workspace: workspaceId },
+      );
       if (result.kept.length)
         logger.info(
           { workspace: workspaceId, refs: result.kept },
@@ -375,7 +407,7 @@ export function createPullService({
     const repo = await ensureRepository(pr.package_id);
     let branches: Map<string, string> | null;
     try {
-      branches = await importFork(repo, pr.package_id, pr.workspace_id);
+      branches = (await importFork(repo, pr.package_id, pr.workspace_id))?.branches ?? null;
     } catch (err) {
       logger.warn({ pull: pr.id, err: err instanceof Error ? err.message : String(err) }, "reading the fork failed");
       return pr;
@@ -563,9 +595,12 @@ export function createPullService({
       ahead.add(work);
     },
 
-    /** Resolves once every repository being made ahead has been made or has failed (before shutting down). */
+    /**
+     * Resolves once every repository being made ahead has been made or has failed, and every write that follows
+     * an answer (a pull request's pin, what was sent to a fork) has landed (before shutting down).
+     */
     async drain(): Promise<void> {
-      await Promise.all(ahead);
+      await Promise.all([...ahead, ...following]);
     },
 
     /**
@@ -641,17 +676,17 @@ export function createPullService({
         .executeTakeFirst();
       if (!ws) throw fail("INVALID_STATE", text("pulls.noWorkspace"));
       const repo = await ensureRepository(packageId);
-      const branches = await importFork(repo, packageId, ws.id);
-      if (!branches)
+      const imported = await importFork(repo, packageId, ws.id, input.branch);
+      if (!imported)
         throw fail(
           "INVALID_STATE",
           ws.state === "running" && !ws.prepared_at
             ? text("pulls.checkingOut")
             : text("pulls.workspaceStopped", { state: codeOf("workspace", ws.state) }),
         );
-      const head = branches.get(input.branch);
+      const head = imported.branches.get(input.branch);
       if (!head) throw invalid("branch", text("pulls.noBranch", { branch: input.branch }));
-      if ((await forge.ahead(repo, head)) === 0)
+      if ((imported.ahead ?? (await forge.ahead(repo, head))) === 0)
         throw invalid("branch", text("pulls.noNewCommits", { branch: input.branch, base: repo.defaultBranch }));
       const already = await db
         .selectFrom("pull_request")
@@ -704,7 +739,7 @@ export function createPullService({
         await movePackageAlong(trx, packages, actor, packageId, [...reviewPaths.opened], `pull request #${n} opened`);
         return n;
       });
-      await forge.pin(repo, number, head);
+      pinLater(repo, packageId, number, head);
       // The fork was read a moment ago: shown as opened, without reading it again.
       const row = await db.selectFrom("pull_request").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
       return view(row, Number(pkg.required_approvals));
@@ -734,7 +769,7 @@ export function createPullService({
       // A merged pull request shows what it brought in: its head against the first parent of the merge.
       const diff = now.merge_sha
         ? await forge.diffBetween(repo, `${now.merge_sha}^1`, now.head_sha)
-        : await forge.diff(repo, pullRef(now.number));
+        : await forge.diff(repo, now.head_sha);
       return { ...diff, headSha: now.head_sha };
     },
 
@@ -748,7 +783,7 @@ export function createPullService({
       const comments = input.comments ?? [];
       if (comments.length) {
         const repo = await ensureRepository(pr.package_id);
-        const diff = await forge.diff(repo, pullRef(pr.number));
+        const diff = await forge.diff(repo, pr.head_sha);
         comments.forEach((c, i) => {
           const file = diff.files.find((f) => f.path === c.path);
           if (!file) throw invalid(`comments.${i}.path`, text("pulls.pathUnchanged", { path: c.path }));
