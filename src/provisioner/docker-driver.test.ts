@@ -8,7 +8,7 @@ import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImage } from "../../test/support/images.ts";
 import { loadConfig } from "../config.ts";
-import { createDockerDriver, resolveIdentity } from "./docker-driver.ts";
+import { createDockerDriver, resolveIdentity, STDIN_BUFFER } from "./docker-driver.ts";
 import { createDockerClient } from "./docker-engine.ts";
 import { contractTenantId, runDriverContract } from "./driver.contract.ts";
 import { STORE_FOLDER, type WorkspaceRef, type WorkspaceSpec } from "./driver.ts";
@@ -267,6 +267,25 @@ describe("docker driver hardening", () => {
     expect(await remote.signal?.("KILL")).toEqual({ delivered: false, reason: "the engine is remote" });
     remote.stdout.resume();
     await driver.destroy(ref);
+  });
+
+  it("input is taken without waiting for the engine, up to its buffer, and every byte arrives", async () => {
+    const ref = await driver.create(spec());
+    await driver.start(ref);
+    const session = await driver.exec(ref, { cmd: ["/bin/sh", "-c", "wc -c"], tty: false });
+    session.stderr?.resume();
+    let out = "";
+    session.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    // SSH hands input over in 32 KiB packets: below the buffer, none of them is told to wait.
+    const packet = Buffer.alloc(32 * 1024, "x");
+    const count = Math.floor(STDIN_BUFFER / packet.length) - 1;
+    const told = Array.from({ length: count }, () => session.stdin.write(packet));
+    expect(told).toEqual(Array(count).fill(true));
+    session.stdin.end();
+    expect((await session.exit).code).toBe(0);
+    expect(out.trim()).toBe(String(count * packet.length));
   });
 
   it("no helper container outlives create", async () => {

@@ -335,6 +335,9 @@ async function signalExec(
   }
 }
 
+/** Input a command's writer may hand over before it is told to wait (its socket's own buffer comes on top). */
+export const STDIN_BUFFER = 256 * 1024;
+
 function openSession(
   exec: Docker.Exec,
   socket: Socket,
@@ -347,10 +350,21 @@ function openSession(
   let ended = false;
   // A command that stopped reading its input must not make the writer fail: input is dropped.
   socket.on("error", () => undefined);
+  // Input goes to the engine's socket as fast as the socket takes it: a chunk is done once the socket has it (not
+  // once it reached the kernel), and the writer waits only while the socket is full. Waiting for each write to
+  // complete, with the default 16 KiB mark, made every SSH packet (32 KiB) pause the channel feeding it.
   const stdin = new Writable({
+    highWaterMark: STDIN_BUFFER,
     write(chunk: Buffer, _encoding, callback) {
       if (!socket.writable) return callback();
-      socket.write(chunk, () => callback());
+      if (socket.write(chunk)) return callback();
+      const taken = () => {
+        socket.off("drain", taken);
+        socket.off("close", taken);
+        callback();
+      };
+      socket.on("drain", taken);
+      socket.on("close", taken);
     },
     final(callback) {
       // Without a tty, a half-close gives the command end of input. With one, the engine would answer
