@@ -8,6 +8,7 @@ import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts"
 import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 /** A valid individual number made by the published algorithm from an 11-digit base (never a real person's). */
 const individualNumber = (base: string) => `${base}${individualNumberCheckDigit(base)}`;
@@ -61,6 +62,11 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
       tanaka: await t.signIn("tanaka@north.example"),
       kato: await t.signIn("kato@north.example"),
     };
+    // Individual numbers: every keyer and the deciding lead hold the my_number vetting (kato is never a keyer).
+    await vetForMyNumber(await t.signIn("root@office.example"), {
+      engineers: [ids.sato, ids.suzuki, ids.tanaka] as string[],
+      leads: [ids.lead as string],
+    });
     const contract = await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [ids.lead] });
     const created = await as.contractor.post(`/api/v1/contracts/${(await contract.json()).id}/task-batches`, batch);
     batchId = (await created.json()).id;

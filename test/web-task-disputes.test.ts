@@ -11,6 +11,7 @@ import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts"
 import { launchBrowser, signInPage } from "./support/browser.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
 /** Made by the published algorithm, never a real person's. */
@@ -36,6 +37,10 @@ describe("deciding disputed task items in Chromium", () => {
       sato: await t.createUser("engineer", "sato@north.example"),
       suzuki: await t.createUser("engineer", "suzuki@north.example"),
     };
+    await vetForMyNumber(await t.signIn("root@office.example"), {
+      engineers: [keyers.sato.id, keyers.suzuki.id],
+      leads: [lead.id],
+    });
     contractor = await t.signIn("buyer@tokyo-si.example");
     const contract = await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [lead.id] });
     const created = await contractor.post(`/api/v1/contracts/${(await contract.json()).id}/task-batches`, {

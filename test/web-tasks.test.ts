@@ -9,6 +9,7 @@ import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts"
 import { launchBrowser, signInPage } from "./support/browser.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
 /** Made by the published algorithm, never a real person's. */
@@ -41,6 +42,7 @@ describe("task entry in Chromium", () => {
     });
     batchId = (await created.json()).id;
     await contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv: "氏名\n山田花子\n田中一郎\n" });
+    await vetForMyNumber(await t.signIn("root@office.example"), { engineers: [sato.id] });
     await contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: sato.id });
     browser = await launchBrowser();
   });

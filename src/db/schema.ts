@@ -563,6 +563,8 @@ export interface TaskBatchTable {
   fields: string;
   unit_price_yen: number | null;
   retention_until: string;
+  /** JSON array of the vetting kinds the batch names (`my_number` is added for individual-number fields). */
+  vetting: string;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -656,6 +658,8 @@ export interface Database {
   engineer_profile: EngineerProfileTable;
   engineer_skill: EngineerSkillTable;
   vetting_record: VettingRecordTable;
+  /** Leads' vetting (`my_number`, to decide task batches with individual numbers); same columns. */
+  lead_vetting: VettingRecordTable;
   ssh_key: SshKeyTable;
   offer: OfferTable;
   assignment: AssignmentTable;

@@ -535,6 +535,10 @@ export const catalogue = {
     en: "only operators keep engineer profiles",
     ja: "エンジニアのプロフィールを管理できるのは運用担当だけです",
   },
+  "engineers.leadVettingKind": {
+    en: "a lead holds only my_number vetting (for deciding task batches with individual numbers)",
+    ja: "リーダーに記録できる審査は my_number（個人番号を含む入力作業の判定）だけです",
+  },
   "engineers.operatorsVet": { en: "only operators record vetting", ja: "審査を記録できるのは運用担当だけです" },
   "engineers.expiresBeforeIssued": { en: "must not be before issuedOn", ja: "発行日より前にはできません" },
   "keys.yours": {
@@ -821,6 +825,7 @@ export const catalogue = {
   "vetting.background_check": { en: "background check", ja: "身元確認" },
   "vetting.security_training": { en: "security training", ja: "セキュリティ研修" },
   "vetting.restricted_clearance": { en: "restricted clearance", ja: "極秘案件の許可" },
+  "vetting.my_number": { en: "My Number handling", ja: "マイナンバー取扱い" },
 
   // Pull requests (continued).
   "pulls.onGitHub": {
@@ -937,6 +942,14 @@ export const catalogue = {
   "tasks.contractorDisposes": {
     en: "only a contractor of the tenant disposes of a batch's values",
     ja: "バッチの値を削除・廃棄できるのは、そのテナントの元請担当だけです",
+  },
+  "tasks.notVetted": {
+    en: "this batch needs vetting you do not hold valid today: {why}",
+    ja: "このバッチに必要な審査が本日有効ではありません: {why}",
+  },
+  "tasks.keyerNotVetted": {
+    en: "{name} may not key this batch: {why}",
+    ja: "{name} さんはこのバッチを入力できません: {why}",
   },
   "tasks.noEngineer": { en: "no engineer with this id", ja: "この ID のエンジニアはいません" },
   "tasks.busy": {

@@ -78,6 +78,23 @@ export async function vetFully(operator: Client, engineerId: string): Promise<vo
   }
 }
 
+/** Records, as `operator`, the `my_number` vetting (until 2028) of engineers (a profile first, if they have none) and of leads. */
+export async function vetForMyNumber(
+  operator: Client,
+  people: { engineers?: string[]; leads?: string[] },
+): Promise<void> {
+  const body = { kind: "my_number", issuedOn: "2026-01-01", expiresOn: "2028-01-01" };
+  for (const id of people.engineers ?? []) {
+    if ((await operator.get(`/api/v1/engineers/${id}`)).status === 404) {
+      expect((await operator.put(`/api/v1/engineers/${id}`, { weeklyCapacityHours: 40, skills: [] })).status).toBe(200);
+    }
+    expect((await operator.post(`/api/v1/engineers/${id}/vetting`, body)).status).toBe(201);
+  }
+  for (const id of people.leads ?? []) {
+    expect((await operator.post(`/api/v1/leads/${id}/vetting`, body)).status).toBe(201);
+  }
+}
+
 /** The sample contract with `leadId` as its lead and the sample WBS imported; its packages by WBS id. */
 export async function importSampleContract(
   contractor: Client,

@@ -26,6 +26,16 @@ const SshKey = z
   })
   .openapi("SshKey");
 
+const VettingOut = z
+  .object({
+    id: z.string(),
+    kind: z.enum(vettingKinds),
+    issuedOn: z.string(),
+    expiresOn: z.string(),
+    expiredAt: z.string().nullable(),
+  })
+  .openapi("VettingRecord");
+
 const Engineer = z
   .object({
     id: z.string(),
@@ -36,15 +46,7 @@ const Engineer = z
     timeZone: z.string(),
     invoiceNumber: z.string().nullable(),
     skills: z.array(z.object({ skill: z.string(), level: z.number() })),
-    vetting: z.array(
-      z.object({
-        id: z.string(),
-        kind: z.enum(vettingKinds),
-        issuedOn: z.string(),
-        expiresOn: z.string(),
-        expiredAt: z.string().nullable(),
-      }),
-    ),
+    vetting: z.array(VettingOut),
     sshKeys: z.array(SshKey),
     updatedAt: z.string(),
   })
@@ -115,6 +117,17 @@ const vetting = createRoute({
   request: { params: IdParam, body: { required: true, content: json(Vetting) } },
   responses: { 201: { description: "The engineer", content: json(Engineer) }, ...errorResponses },
 });
+const leadVetting = createRoute({
+  method: "post",
+  path: "/leads/{id}/vetting",
+  tags: ["engineers"],
+  summary: "Record a lead's my_number vetting, needed to decide task batches with individual numbers (operators)",
+  request: { params: IdParam, body: { required: true, content: json(Vetting) } },
+  responses: {
+    201: { description: "The lead's vetting records", content: json(z.object({ items: z.array(VettingOut) })) },
+    ...errorResponses,
+  },
+});
 const addKey = createRoute({
   method: "post",
   path: "/engineers/{id}/ssh-keys",
@@ -150,6 +163,12 @@ export const engineerRoutes = (deps: { engineers: EngineerService }) =>
     )
     .openapi(vetting, async (c) =>
       c.json(await deps.engineers.addVetting(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 201),
+    )
+    .openapi(leadVetting, async (c) =>
+      c.json(
+        { items: await deps.engineers.addLeadVetting(actorOf(c), c.req.valid("param").id, c.req.valid("json")) },
+        201,
+      ),
     )
     .openapi(addKey, async (c) =>
       c.json(await deps.engineers.addKey(actorOf(c), c.req.valid("param").id, c.req.valid("json").publicKey), 201),

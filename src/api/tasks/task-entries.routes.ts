@@ -10,7 +10,13 @@ import { Id, IdParam, json } from "../schemas.ts";
 
 const Values = z.record(z.string().max(100), z.string().max(4000)).openapi("TaskValues");
 const Keyed = z.strictObject({ values: Values }).openapi("TaskEntryValues");
-const Keyer = z.object({ userId: z.string(), name: z.string() }).openapi("TaskKeyer");
+const Keyer = z
+  .object({
+    userId: z.string(),
+    name: z.string(),
+    why: z.array(z.string()).describe("why the keyer may not key the batch today (vetting); empty when they may"),
+  })
+  .openapi("TaskKeyer");
 const FieldOut = z
   .object({
     name: z.string(),

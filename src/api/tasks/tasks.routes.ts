@@ -1,5 +1,6 @@
 // HTTP for task batches: a contract's data-entry work, its field schema, and items imported from a CSV.
 import { createRoute, z } from "@hono/zod-openapi";
+import { vettingKinds } from "../../domain/matching/matching.ts";
 import { taskFieldTypes } from "../../domain/tasks/field-values.ts";
 import type { TaskService } from "../../domain/tasks/tasks.service.ts";
 import { errorResponses } from "../../http/errors.ts";
@@ -23,6 +24,11 @@ const NewTaskBatch = z
     fields: z.array(TaskField).min(1).max(100),
     unitPriceYen: z.number().int().min(0).max(10_000_000).nullable().optional(),
     retentionUntil: z.iso.date().describe("YYYY-MM-DD: the last day documents and sensitive values are kept"),
+    vetting: z
+      .array(z.enum(vettingKinds))
+      .max(vettingKinds.length)
+      .optional()
+      .describe("vetting every keyer and deciding lead must hold; my_number is added for individual-number fields"),
   })
   .openapi("NewTaskBatch");
 
@@ -34,6 +40,7 @@ const TaskBatch = z
     fields: z.array(TaskField),
     unitPriceYen: z.number().nullable(),
     retentionUntil: z.string(),
+    vetting: z.array(z.enum(vettingKinds)),
     itemCount: z.number(),
     createdBy: z.string(),
     createdAt: z.string(),

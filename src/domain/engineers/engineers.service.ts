@@ -2,7 +2,7 @@
 // kept by the engineers themselves, and the one access check every way into a workspace consults.
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Database, EngineerProfileTable, Executor, SshKeyTable } from "../../db/schema.ts";
+import type { Database, EngineerProfileTable, Executor, SshKeyTable, VettingRecordTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
@@ -72,6 +72,14 @@ const toKey = (r: SshKeyTable): SshKey => ({
   createdAt: r.created_at,
 });
 
+const toVetting = (v: VettingRecordTable): VettingRecord => ({
+  id: v.id,
+  kind: v.kind as VettingKind,
+  issuedOn: v.issued_on,
+  expiresOn: v.expires_on,
+  expiredAt: v.expired_at,
+});
+
 /**
  * Holds the engineer's profile row until commit (a row lock in PostgreSQL, the write lock in SQLite): what is
  * decided from the engineer's spare hours (an acceptance) happens one after the other.
@@ -103,6 +111,41 @@ export function createEngineerService({
     const row = await db.selectFrom("engineer_profile").selectAll().where("user_id", "=", id).executeTakeFirst();
     if (!row) throw fail("NOT_FOUND", text("engineers.noProfile"));
     return row;
+  }
+
+  /** Writes one vetting record of a user (engineer or lead) with its audit event. */
+  async function recordVetting(
+    actor: Actor,
+    id: string,
+    input: { kind: VettingKind; issuedOn: string; expiresOn: string },
+    lead = false,
+  ): Promise<void> {
+    if (input.expiresOn < input.issuedOn) {
+      throw invalidField("expiresOn", text("engineers.expiresBeforeIssued"));
+    }
+    const record = {
+      id: randomUUID(),
+      user_id: id,
+      kind: input.kind,
+      issued_on: input.issuedOn,
+      expires_on: input.expiresOn,
+      expired_at: input.expiresOn < today(now()) ? now().toISOString() : null,
+      recorded_by: actor.kind === "user" ? actor.userId : `system:${actor.name}`,
+      created_at: now().toISOString(),
+    };
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto(lead ? "lead_vetting" : "vetting_record")
+        .values(record)
+        .execute();
+      await audit.record(
+        actor,
+        lead ? "lead.vetting_recorded" : "engineer.vetting_recorded",
+        lead ? `user:${id}` : `engineer:${id}`,
+        { ...input },
+        { trx, tenantId: null },
+      );
+    });
   }
 
   /** Operators see every engineer; an engineer sees themself; tenant staff see engineers through suggestions only. */
@@ -138,13 +181,7 @@ export function createEngineerService({
         timeZone: profile.time_zone,
         invoiceNumber: profile.invoice_number,
         skills: skills.map((s) => ({ skill: s.skill, level: Number(s.level) })),
-        vetting: vetting.map((v) => ({
-          id: v.id,
-          kind: v.kind as VettingKind,
-          issuedOn: v.issued_on,
-          expiresOn: v.expires_on,
-          expiredAt: v.expired_at,
-        })),
+        vetting: vetting.map(toVetting),
         sshKeys: keys.map(toKey),
         updatedAt: profile.updated_at,
       };
@@ -224,24 +261,37 @@ export function createEngineerService({
     async addVetting(actor: Actor, id: string, input: { kind: VettingKind; issuedOn: string; expiresOn: string }) {
       if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("engineers.operatorsVet"));
       await profileRow(id);
-      if (input.expiresOn < input.issuedOn) {
-        throw invalidField("expiresOn", text("engineers.expiresBeforeIssued"));
-      }
-      const record = {
-        id: randomUUID(),
-        user_id: id,
-        kind: input.kind,
-        issued_on: input.issuedOn,
-        expires_on: input.expiresOn,
-        expired_at: input.expiresOn < today(now()) ? now().toISOString() : null,
-        recorded_by: actor.kind === "user" ? actor.userId : `system:${actor.name}`,
-        created_at: now().toISOString(),
-      };
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto("vetting_record").values(record).execute();
-        await audit.record(actor, "engineer.vetting_recorded", `engineer:${id}`, { ...input }, { trx, tenantId: null });
-      });
+      await recordVetting(actor, id, input);
       return service.get(actor, id);
+    },
+
+    /**
+     * Records a lead's `my_number` vetting (operators): a lead deciding disputes of a task batch with individual
+     * numbers sees them in full, so holds it like the keyers. Answers the lead's vetting records.
+     */
+    async addLeadVetting(
+      actor: Actor,
+      id: string,
+      input: { kind: VettingKind; issuedOn: string; expiresOn: string },
+    ): Promise<VettingRecord[]> {
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("engineers.operatorsVet"));
+      const lead = await db
+        .selectFrom("user")
+        .select("id")
+        .where("id", "=", id)
+        .where("role", "=", "lead")
+        .executeTakeFirst();
+      if (!lead) throw notFound("lead");
+      if (input.kind !== "my_number") throw invalidField("kind", text("engineers.leadVettingKind"));
+      await recordVetting(actor, id, input, true);
+      const rows = await db
+        .selectFrom("lead_vetting")
+        .selectAll()
+        .where("user_id", "=", id)
+        .orderBy("kind")
+        .orderBy("expires_on")
+        .execute();
+      return rows.map(toVetting);
     },
 
     /** The daily job: marks vetting whose last valid day has passed. Returns the engineers affected. */

@@ -2,7 +2,17 @@
 // ranked shortlist that explains itself, and a fast path that shortlists a whole contract's packages at once.
 import { codeOf, english, type Text, text } from "../../kernel/messages.ts";
 
-export const vettingKinds = ["nda", "background_check", "security_training", "restricted_clearance"] as const;
+/**
+ * `my_number`: training in handling individual numbers (特定個人情報) and a signed undertaking, needed to key or
+ * decide task batches with individual-number fields; no contract confidentiality requires it.
+ */
+export const vettingKinds = [
+  "nda",
+  "background_check",
+  "security_training",
+  "restricted_clearance",
+  "my_number",
+] as const;
 export type VettingKind = (typeof vettingKinds)[number];
 export type Confidentiality = "internal" | "confidential" | "restricted";
 

@@ -12,7 +12,10 @@ import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/
 import { codeOf, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
+import { tokyoDate } from "../dates.ts";
+import { describeIneligibility, type Ineligibility, ineligibilityText } from "../matching/matching.ts";
 import { normalizeWidth, readFieldValue, type TaskField } from "./field-values.ts";
+import { taskBatchVetting } from "./tasks.service.ts";
 
 /** Where an item stands: fewer than two entries in, both equal, different (waiting for a lead), decided. */
 export const taskItemStates = ["open", "agreed", "disputed", "adjudicated"] as const;
@@ -166,6 +169,43 @@ export function createTaskEntryService({
     return { item, batch };
   }
 
+  /**
+   * The batch's vetting (its named kinds, `my_number` for individual-number fields) that the user does not
+   * hold valid today, each as a reason; empty when they may key or decide it.
+   */
+  async function vettingGaps(batch: Pick<TaskBatchTable, "fields" | "vetting">, userId: string, lead = false) {
+    const needed = taskBatchVetting(batch);
+    if (needed.length === 0) return [];
+    const day = tokyoDate(new Date());
+    const rows = await db
+      .selectFrom(lead ? "lead_vetting" : "vetting_record")
+      .select(["kind", "issued_on", "expires_on", "expired_at"])
+      .where("user_id", "=", userId)
+      .where("kind", "in", needed)
+      .where("issued_on", "<=", day)
+      .execute();
+    const gaps: Ineligibility[] = [];
+    for (const kind of needed) {
+      const mine = rows.filter((r) => r.kind === kind);
+      if (mine.some((r) => r.expired_at == null && r.expires_on >= day)) continue;
+      const last =
+        mine
+          .map((r) => r.expires_on)
+          .sort()
+          .at(-1) ?? null;
+      gaps.push({ rule: "vetting", kind, validUntil: last, neededUntil: day });
+    }
+    return gaps;
+  }
+
+  /** Refuses (403, with the reasons) a keyer or lead whose vetting for the batch is missing or lapsed. */
+  async function requireVetted(batch: Pick<TaskBatchTable, "fields" | "vetting">, userId: string, lead = false) {
+    const gaps = await vettingGaps(batch, userId, lead);
+    if (gaps.length) {
+      throw fail("FORBIDDEN", text("tasks.notVetted", { why: gaps.map(ineligibilityText) }));
+    }
+  }
+
   const userOf = (actor: Actor) => {
     if (actor.kind !== "user") throw forbidden();
     return actor;
@@ -299,7 +339,11 @@ export function createTaskEntryService({
     },
 
     /** Names an engineer as a keyer of the batch (its contractors and leads). Naming one twice is a no-op. */
-    async addKeyer(actor: Actor, batchId: string, engineerId: string): Promise<{ userId: string; name: string }[]> {
+    async addKeyer(
+      actor: Actor,
+      batchId: string,
+      engineerId: string,
+    ): Promise<{ userId: string; name: string; why: string[] }[]> {
       const batch = await managedBatch(actor, batchId);
       const { userId } = userOf(actor);
       if (actor.kind === "user" && actor.role !== "contractor" && actor.role !== "lead") throw forbidden();
@@ -310,6 +354,16 @@ export function createTaskEntryService({
         .where("role", "=", "engineer")
         .executeTakeFirst();
       if (!engineer) throw invalidField("engineerId", text("tasks.noEngineer"));
+      const gaps = await vettingGaps(batch, engineer.id);
+      if (gaps.length) {
+        throw fail(
+          "CONFLICT",
+          text("tasks.keyerNotVetted", { name: engineer.name, why: gaps.map(ineligibilityText) }),
+          {
+            why: gaps.map(describeIneligibility),
+          },
+        );
+      }
       await db.transaction().execute(async (trx) => {
         const added = await trx
           .insertInto("task_keyer")
@@ -323,8 +377,9 @@ export function createTaskEntryService({
       return service.keyers(actor, batch.id);
     },
 
-    async keyers(actor: Actor, batchId: string): Promise<{ userId: string; name: string }[]> {
-      await managedBatch(actor, batchId);
+    /** The batch's keyers, each with why they may not key it today (vetting missing or lapsed; empty: may). */
+    async keyers(actor: Actor, batchId: string): Promise<{ userId: string; name: string; why: string[] }[]> {
+      const batch = await managedBatch(actor, batchId);
       const rows = await db
         .selectFrom("task_keyer")
         .innerJoin("user", "user.id", "task_keyer.user_id")
@@ -332,7 +387,13 @@ export function createTaskEntryService({
         .where("task_keyer.batch_id", "=", batchId)
         .orderBy("task_keyer.added_at")
         .execute();
-      return rows.map((r) => ({ userId: r.id, name: r.name }));
+      return Promise.all(
+        rows.map(async (r) => ({
+          userId: r.id,
+          name: r.name,
+          why: (await vettingGaps(batch, r.id)).map(describeIneligibility),
+        })),
+      );
     },
 
     /** The batches the engineer keys, with how many items are still open to them. */
@@ -400,6 +461,7 @@ export function createTaskEntryService({
     async take(actor: Actor, batchId: string): Promise<TakenItem> {
       const batch = await keyedBatch(actor, batchId);
       const { userId } = userOf(actor);
+      await requireVetted(batch, userId);
       const answer = (item: { id: string; seq: number; source: string } | undefined): TakenItem => ({
         batchId,
         title: batch.title,
@@ -507,12 +569,19 @@ export function createTaskEntryService({
       const entry = await db
         .selectFrom("task_entry")
         .innerJoin("task_batch", "task_batch.id", "task_entry.batch_id")
-        .select(["task_entry.id", "task_entry.batch_id", "task_batch.fields", "task_batch.tenant_id"])
+        .select([
+          "task_entry.id",
+          "task_entry.batch_id",
+          "task_batch.fields",
+          "task_batch.vetting",
+          "task_batch.tenant_id",
+        ])
         .where("task_entry.item_id", "=", itemId)
         .where("task_entry.user_id", "=", userId)
         .where("task_entry.submitted_at", "is", null)
         .executeTakeFirst();
       if (!entry) throw notFound("taskItem");
+      await requireVetted(entry, userId);
       const fields = fieldsOf(entry);
       const values = read(fields, keyed);
       const now = new Date().toISOString();
@@ -616,6 +685,7 @@ export function createTaskEntryService({
     }> {
       const { item, batch } = await managedItem(actor, itemId);
       requireLead(actor);
+      await requireVetted(batch, userOf(actor).userId, true);
       if (item.state !== "disputed")
         throw fail("INVALID_STATE", text("tasks.notDisputed", { state: codeOf("item", item.state) }));
       const fields = fieldsOf(batch);
@@ -657,6 +727,7 @@ export function createTaskEntryService({
       const { item, batch } = await managedItem(actor, itemId);
       requireLead(actor);
       const { userId } = userOf(actor);
+      await requireVetted(batch, userId, true);
       const fields = fieldsOf(batch);
       const values = read(fields, keyed);
       await db.transaction().execute(async (trx) => {

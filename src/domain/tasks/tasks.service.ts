@@ -8,6 +8,7 @@ import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts"
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
+import { type VettingKind, vettingKinds } from "../matching/matching.ts";
 import { normalizeWidth, type TaskField } from "./field-values.ts";
 
 /** The most items one CSV import may bring; a larger file is refused with 413 before anything is written. */
@@ -22,6 +23,8 @@ export interface NewTaskBatch {
   unitPriceYen?: number | null;
   /** The last day documents and sensitive values are kept (YYYY-MM-DD). */
   retentionUntil: string;
+  /** Vetting every keyer and deciding lead must hold, besides `my_number` for individual-number fields. */
+  vetting?: VettingKind[];
 }
 
 export interface TaskBatch {
@@ -31,6 +34,8 @@ export interface TaskBatch {
   fields: TaskField[];
   unitPriceYen: number | null;
   retentionUntil: string;
+  /** The vetting every keyer and deciding lead must hold, valid on the day they work. */
+  vetting: VettingKind[];
   itemCount: number;
   createdBy: string;
   createdAt: string;
@@ -42,6 +47,16 @@ export interface TaskItem {
   source: Record<string, string>;
 }
 
+/**
+ * The vetting a batch needs of its keyers and of the leads deciding its disputes: the kinds it names, and
+ * `my_number` whenever a field holds individual numbers (特定個人情報), in `vettingKinds` order.
+ */
+export function taskBatchVetting(batch: Pick<TaskBatchTable, "fields" | "vetting">): VettingKind[] {
+  const named = new Set(JSON.parse(batch.vetting) as VettingKind[]);
+  if ((JSON.parse(batch.fields) as TaskField[]).some((f) => f.type === "individual_number")) named.add("my_number");
+  return vettingKinds.filter((k) => named.has(k));
+}
+
 const toBatch = (r: TaskBatchTable, itemCount: number): TaskBatch => ({
   id: r.id,
   contractId: r.contract_id,
@@ -49,6 +64,7 @@ const toBatch = (r: TaskBatchTable, itemCount: number): TaskBatch => ({
   fields: JSON.parse(r.fields) as TaskField[],
   unitPriceYen: r.unit_price_yen == null ? null : Number(r.unit_price_yen),
   retentionUntil: r.retention_until,
+  vetting: taskBatchVetting(r),
   itemCount,
   createdBy: r.created_by,
   createdAt: r.created_at,
@@ -128,6 +144,7 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
         fields: JSON.stringify(input.fields),
         unit_price_yen: input.unitPriceYen ?? null,
         retention_until: input.retentionUntil,
+        vetting: JSON.stringify(vettingKinds.filter((k) => input.vetting?.includes(k))),
         created_by: userId,
         created_at: now,
         updated_at: now,

@@ -371,6 +371,7 @@ export const en: Record<MessageKey, string> = {
   "vetting.kind.background_check": "Background check",
   "vetting.kind.security_training": "Security training",
   "vetting.kind.restricted_clearance": "Restricted clearance",
+  "vetting.kind.my_number": "My Number handling (training and undertaking)",
 
   "audit.title": "Audit log",
   "audit.chainOk": "The hash chain is intact ({count} events checked).",

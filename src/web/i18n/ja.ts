@@ -371,6 +371,7 @@ export const ja = {
   "vetting.kind.background_check": "身元確認",
   "vetting.kind.security_training": "セキュリティ研修",
   "vetting.kind.restricted_clearance": "極秘案件の許可",
+  "vetting.kind.my_number": "マイナンバー取扱い（研修・誓約）",
 
   "audit.title": "監査ログ",
   "audit.chainOk": "ハッシュチェーンは正常です（{count} 件を検証）。",
