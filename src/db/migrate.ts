@@ -23,7 +23,7 @@ import * as taskEntries from "./migrations/2026-12-07T1600-task-entries.ts";
 import * as taskDisposal from "./migrations/2026-12-07T1700-task-disposal.ts";
 import * as officeGuide from "./migrations/2026-12-07T1800-office-guide.ts";
 import * as deliveryPaid from "./migrations/2026-12-07T1900-delivery-paid.ts";
-import * as taskVetting from "./migrations/2026-12-07T1810-task-vetting.ts";
+import * as taskVetting from "./migrations/2026-12-07T1910-task-vetting.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -49,7 +49,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T1700-task-disposal": taskDisposal,
   "2026-12-07T1800-office-guide": officeGuide,
   "2026-12-07T1900-delivery-paid": deliveryPaid,
-  "2026-12-07T1810-task-vetting": taskVetting,
+  "2026-12-07T1910-task-vetting": taskVetting,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */
