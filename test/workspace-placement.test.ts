@@ -3,6 +3,7 @@
 // then runs there; its checkout, stop and reconcile reach that engine; the least loaded host takes the next.
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "./support/cli.ts";
 import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
@@ -155,6 +156,47 @@ describe.each(dialects)("placement on %s", (dialect) => {
       ).State.Running,
     ).toBe(true);
   });
+
+  it("a workspace on a host marked down, or whose engine does not answer, is shown unavailable with the reason", async () => {
+    const packageId = restricted["2.3"]?.id;
+    const shown = async () =>
+      (await (await setup.sato.get(`/api/v1/packages/${packageId}/workspace`)).json()).unavailable;
+    expect(await shown()).toBeNull();
+    const down = await operator.post(`/api/v1/workspace-hosts/${hostId}/down`, { reason: "rack power lost" });
+    expect(down.status).toBe(200);
+    const lost = { hostId, hostName: `tenant-host-${dialect}`, why: "down", detail: "rack power lost" };
+    expect(await shown()).toEqual(lost);
+    const mine = await (await setup.sato.get("/my-packages")).text();
+    expect(mine).toContain(
+      `利用できません: ワークスペースホスト tenant-host-${dialect} は停止中です（rack power lost）。`,
+    );
+    const listed = await (await operator.get("/workspaces?lang=en")).text();
+    expect(listed).toContain(
+      `Unavailable: its workspace host tenant-host-${dialect} is marked down (rack power lost).`,
+    );
+    expect((await operator.post(`/api/v1/workspace-hosts/${hostId}/activate`)).status).toBe(200);
+    expect(await shown()).toBeNull();
+
+    // the host lost to the network: its engine does not answer
+    await engine().reachable(false);
+    try {
+      const silent = await until(
+        "the host to be seen silent",
+        async () => {
+          const u = await shown();
+          return u?.why === "unreachable" ? u : undefined;
+        },
+        60_000,
+      );
+      expect(silent).toMatchObject({ hostId, hostName: `tenant-host-${dialect}` });
+      expect(silent.detail).not.toBe("");
+      const page = await (await setup.lead.get(`/packages/${packageId}?lang=en`)).text();
+      expect(page).toContain(`Unavailable: its workspace host tenant-host-${dialect} does not answer (`);
+    } finally {
+      await engine().reachable(true);
+    }
+    await until("the host to answer again", async () => ((await shown()) === null ? true : undefined), 60_000);
+  }, 120_000);
 
   it("another tenant's workspace is never placed on a host set aside for this one; the least loaded host wins", async () => {
     // the tenant's own unrestricted package: both hosts fit, and `local` (0 of 100) is less loaded than 1 of 4

@@ -1,11 +1,12 @@
 // The frame of every page: language, landmarks, the menu of the signed-in role, sign-out and the language switch.
 import type { Child } from "hono/jsx";
 import type { ServiceProcess } from "../domain/workspaces/workspace-processes.ts";
-import type { Workspace } from "../domain/workspaces/workspaces.service.ts";
+import type { Unavailable, Workspace } from "../domain/workspaces/workspaces.service.ts";
 import type { Role } from "../kernel/actor.ts";
 import { type FieldProblem, fieldLabel } from "../kernel/errors.ts";
 import { say } from "../kernel/messages.ts";
 import { formatDateTime, type MessageKey } from "./i18n/i18n.ts";
+import { knownHostReasons } from "./i18n/stored.ts";
 import type { WebContext } from "./web-env.ts";
 
 /** The menu of each role; a new page (pull requests, timesheets, terminal) adds one line here. */
@@ -73,6 +74,19 @@ export const CheckoutNote = ({
     <span class={`badge checkout-${workspace.checkout}`} data-checkout={workspace.checkout}>
       {text}
     </span>
+  );
+};
+
+/** Why a workspace cannot be reached now (its host marked down or not answering); nothing when it can. */
+export const UnavailableNote = ({ c, unavailable }: { c: WebContext; unavailable: Unavailable | null }) => {
+  if (!unavailable) return null;
+  const t = c.get("t");
+  const known = Object.hasOwn(knownHostReasons, unavailable.detail) ? knownHostReasons[unavailable.detail] : undefined;
+  const detail = known ? t(known) : unavailable.detail;
+  return (
+    <strong class="unavailable" data-unavailable={unavailable.why}>
+      {t(`ws.unavailable.${unavailable.why}`, { host: unavailable.hostName, detail })}
+    </strong>
   );
 };
 

@@ -34,6 +34,8 @@ export interface SecondEngine {
   credentials: EngineCredentials;
   /** The images loaded into it, the default workspace image first. */
   images: string[];
+  /** Takes the link to the namespace down (`false`), as a host lost to the network, or up again (`true`). */
+  reachable(on: boolean): Promise<void>;
   /** Stops dockerd (and its containerd), removes the namespace and every file; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -157,7 +159,10 @@ export async function startSecondEngine(options: { extraImages?: string[] } = {}
     for (const image of images) {
       await run("bash", ["-c", `set -o pipefail; docker save "$1" | docker ${tls} load`, "load", image]);
     }
-    return { docker, host, port, url: `tcp://${host}:${port}`, credentials, images, stop };
+    const reachable = async (on: boolean) => {
+      await run("ip", ["link", "set", hostSide, on ? "up" : "down"]);
+    };
+    return { docker, host, port, url: `tcp://${host}:${port}`, credentials, images, reachable, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -48,6 +48,17 @@ const WorkspaceWithServices = Workspace.extend({
     .describe(
       "processes sessions started that the template lets run on after them (customizations.azusa.services); empty when the workspace is not running, null when its engine could not be asked",
     ),
+  unavailable: z
+    .object({
+      hostId: z.string(),
+      hostName: z.string(),
+      why: z
+        .enum(["down", "unreachable"])
+        .describe("down: an operator marked the host down; unreachable: its engine does not answer"),
+      detail: z.string().describe("the operator's reason, or the engine's error"),
+    })
+    .nullable()
+    .describe("why the workspace (running or stopped) cannot be reached now because of its host; null when it can"),
 }).openapi("WorkspaceWithServices");
 
 const one = { 200: { description: "The workspace", content: json(Workspace) }, ...errorResponses };

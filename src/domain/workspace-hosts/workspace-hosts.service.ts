@@ -89,6 +89,18 @@ export interface PlacementNeeds {
   egress: boolean;
 }
 
+/** Why the workspaces on a host cannot be reached now: it is marked down, or its engine does not answer. */
+export interface HostUnavailable {
+  hostId: string;
+  hostName: string;
+  why: "down" | "unreachable";
+  /** The operator's reason for marking it down, or the engine's error. */
+  detail: string;
+}
+
+/** How long an engine's answer to a ping stands for the workspaces shown on it. */
+const answerKeptMs = 10_000;
+
 /** The chosen host, or why none could take the workspace now. */
 export type Placement = { hostId: string } | { pending: string };
 
@@ -165,6 +177,8 @@ export function createWorkspaceHostService({
 }) {
   /** Clients and drivers per host, made again when the host's row changes. */
   const clients = new Map<string, { stamp: string; docker: Docker; driver: WorkspaceDriver }>();
+  /** Each engine's last answer to a ping (null: it answered), for showing its workspaces unavailable. */
+  const answers = new Map<string, { at: number; error: string | null }>();
   /** Placements run one at a time here, so that workspaces placed at once spread by the counts they leave. */
   let placing: Promise<unknown> = Promise.resolve();
   const changed: (() => void)[] = [];
@@ -353,6 +367,37 @@ export function createWorkspaceHostService({
       });
       placing = run.catch(() => undefined);
       return run;
+    },
+
+    /**
+     * Of `hostIds`, the hosts whose workspaces cannot be reached now, with why: marked down, or not answering a
+     * ping (an answer is kept for ten seconds, so that listing many workspaces asks each engine once).
+     */
+    async unavailable(hostIds: string[]): Promise<Map<string, HostUnavailable>> {
+      const found = new Map<string, HostUnavailable>();
+      const ids = [...new Set(hostIds)];
+      if (ids.length === 0) return found;
+      const rows = await db.selectFrom("workspace_host").selectAll().where("id", "in", ids).execute();
+      await Promise.all(
+        rows.map(async (r) => {
+          if (r.state === "down") {
+            found.set(r.id, { hostId: r.id, hostName: r.name, why: "down", detail: r.state_reason });
+            return;
+          }
+          let answer = answers.get(r.id);
+          if (!answer || Date.now() - answer.at > answerKeptMs) {
+            const error = await within(probeTimeoutMs, clientOf(r).ping()).then(
+              () => null,
+              (err: unknown) => message(err),
+            );
+            answer = { at: Date.now(), error };
+            answers.set(r.id, answer);
+          }
+          if (answer.error !== null)
+            found.set(r.id, { hostId: r.id, hostName: r.name, why: "unreachable", detail: answer.error });
+        }),
+      );
+      return found;
     },
 
     /** The driver of a host's engine; the default host's when `hostId` is null (a workspace made before hosts). */

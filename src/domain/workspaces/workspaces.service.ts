@@ -25,7 +25,23 @@ export interface WorkspacePlacement {
   ): Promise<{ hostId: string } | { pending: string }>;
   /** Every host's driver: reconcile passes over each host on its own. */
   drivers(): Promise<{ id: string; name: string; driver: WorkspaceDriver }[]>;
+  /** Of `hostIds`, the hosts whose workspaces cannot be reached now, and why. */
+  unavailable(hostIds: string[]): Promise<Map<string, Unavailable>>;
 }
+
+/** Why a workspace cannot be reached now: its host is marked down, or its engine does not answer. */
+export interface Unavailable {
+  hostId: string;
+  hostName: string;
+  why: "down" | "unreachable";
+  detail: string;
+}
+
+/** A workspace as its package shows it: with the services its sessions left running, and whether it is reachable. */
+export type WorkspaceWithServices = Workspace & { services: ServiceProcess[] | null; unavailable: Unavailable | null };
+
+/** Workspaces whose container sits on a host: the ones a host going away makes unreachable. */
+const onAHost = (r: WorkspaceTable) => r.state === "running" || r.state === "stopped";
 
 /** The host of workspaces made before hosts existed, and of warm pools. */
 const defaultHost = "local";
@@ -202,6 +218,13 @@ export function createWorkspaceService({
   }
 
   /** The package's current workspace (not destroyed), if the actor may see it. */
+  /** For each of `rows`, why it cannot be reached now (its host down or silent), or null; asks each host once. */
+  async function unavailableOf(rows: WorkspaceTable[]): Promise<(r: WorkspaceTable) => Unavailable | null> {
+    const hostOf = (r: WorkspaceTable) => r.host_id ?? defaultHost;
+    const lost = placement ? await placement.unavailable(rows.filter(onAHost).map(hostOf)) : new Map();
+    return (r) => (onAHost(r) ? (lost.get(hostOf(r)) ?? null) : null);
+  }
+
   async function currentOf(actor: Actor, packageId: string): Promise<WorkspaceTable> {
     const row = await db
       .selectFrom("workspace")
@@ -542,7 +565,11 @@ export function createWorkspaceService({
     },
 
     /** Every workspace with its package and engineer, newest first; operators only (others ask per package). */
-    async list(actor: Actor): Promise<(Workspace & { wbsId: string; packageTitle: string; engineerName: string })[]> {
+    async list(
+      actor: Actor,
+    ): Promise<
+      (Workspace & { wbsId: string; packageTitle: string; engineerName: string; unavailable: Unavailable | null })[]
+    > {
       if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("workspaces.operatorsList"));
       const rows = await db
         .selectFrom("workspace")
@@ -552,8 +579,10 @@ export function createWorkspaceService({
         .select(["work_package.wbs_id as wbs_id", "work_package.title as package_title", "user.name as engineer_name"])
         .orderBy("workspace.created_at", "desc")
         .execute();
+      const lost = await unavailableOf(rows);
       return rows.map(({ wbs_id, package_title, engineer_name, ...r }) => ({
         ...toWorkspace(r),
+        unavailable: lost(r),
         wbsId: wbs_id,
         packageTitle: package_title,
         engineerName: engineer_name,
@@ -569,9 +598,10 @@ export function createWorkspaceService({
      * The current workspace of a package with the services its sessions left running (the template's
      * `services`): none when it is not running, null when its engine could not be asked.
      */
-    async withServices(actor: Actor, packageId: string): Promise<Workspace & { services: ServiceProcess[] | null }> {
+    async withServices(actor: Actor, packageId: string): Promise<WorkspaceWithServices> {
       const row = await currentOf(actor, packageId);
-      return { ...toWorkspace(row), services: await processes.services(row) };
+      const unavailable = (await unavailableOf([row]))(row);
+      return { ...toWorkspace(row), services: unavailable ? null : await processes.services(row), unavailable };
     },
 
     /**

@@ -337,6 +337,8 @@ export const en: Record<MessageKey, string> = {
   "ws.checkout.failed": "Code not checked out",
   "ws.services.title": "Services left running by sessions:",
   "ws.services.item": "{name} (pid {pid}) since {since}, started by session {session}",
+  "ws.unavailable.down": "Unavailable: its workspace host {host} is marked down ({detail}).",
+  "ws.unavailable.unreachable": "Unavailable: its workspace host {host} does not answer ({detail}).",
   "ws.services.unknown": "The services left running could not be read: the workspace host did not answer.",
   "workspaces.title": "Workspaces",
   "workspaces.empty": "No workspaces.",

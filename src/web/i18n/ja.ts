@@ -337,6 +337,8 @@ export const ja = {
   "ws.checkout.failed": "コード未取得",
   "ws.services.title": "セッション終了後も動くサービス：",
   "ws.services.item": "{name}（PID {pid}）{since} から稼働、セッション {session} が起動",
+  "ws.unavailable.down": "利用できません: ワークスペースホスト {host} は停止中です（{detail}）。",
+  "ws.unavailable.unreachable": "利用できません: ワークスペースホスト {host} が応答しません（{detail}）。",
   "ws.services.unknown": "セッション終了後も動くサービスを確認できませんでした（ワークスペースホストが応答しません）。",
   "workspaces.title": "ワークスペース",
   "workspaces.empty": "ワークスペースはありません。",

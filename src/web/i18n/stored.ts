@@ -31,6 +31,15 @@ const workspaceReasons: Rule[] = [
   [/^the assignment ended \((?<why>.*)\)$/, "reason.assignmentEnded"],
 ];
 
+/** Azusa's own reasons for a workspace host's state (an operator's own words are shown as typed). */
+export const knownHostReasons: Record<string, MessageKey> = {
+  registered: "hosts.reason.registered",
+  "the engine DOCKER_HOST names": "hosts.reason.default",
+  "drained by an operator": "hosts.reason.drained",
+  "marked down by an operator": "hosts.reason.down",
+  "activated by an operator": "hosts.reason.activated",
+};
+
 /** How sessions end, as the gateway records them. */
 const sessionEnds: Rule[] = [
   [/^exited$/, "end.exited"],

@@ -4,11 +4,19 @@ import { Hono } from "hono";
 import type { OrderTerms } from "../../domain/delivery/order-document.ts";
 import type { Offer } from "../../domain/offers/offers.service.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
-import type { ServiceProcess } from "../../domain/workspaces/workspace-processes.ts";
-import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
+import type { WorkspaceWithServices } from "../../domain/workspaces/workspaces.service.ts";
 import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { activity, workspaceReason } from "../i18n/stored.ts";
-import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice, ServicesNote } from "../layout.tsx";
+import {
+  CheckoutNote,
+  CsrfField,
+  DataTable,
+  FieldErrors,
+  Layout,
+  Notice,
+  ServicesNote,
+  UnavailableNote,
+} from "../layout.tsx";
 import {
   formText,
   heldPackages,
@@ -164,7 +172,7 @@ function MyPackages({
   c: WebContext;
   items: {
     pkg: WorkPackage;
-    workspace: (Workspace & { services: ServiceProcess[] | null }) | null;
+    workspace: WorkspaceWithServices | null;
     forwardsToLocalhost: boolean;
   }[];
   ssh: SshAccess;
@@ -199,7 +207,8 @@ function MyPackages({
                 <>
                   <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
                   <CheckoutNote c={c} workspace={workspace} />{" "}
-                  <span class="hint">{workspaceReason(t, workspace.reason)}</span>
+                  <span class="hint">{workspaceReason(t, workspace.reason)}</span>{" "}
+                  <UnavailableNote c={c} unavailable={workspace.unavailable} />
                   <ServicesNote c={c} services={workspace.services} />
                 </>
               ) : (

@@ -4,11 +4,11 @@ import { Hono } from "hono";
 import type { AuditEvent, VerifyResult } from "../../domain/audit/audit.service.ts";
 import type { Engineer } from "../../domain/engineers/engineers.service.ts";
 import { type VettingKind, vettingKinds } from "../../domain/matching/matching.ts";
-import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
+import type { Unavailable, Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { activity, workspaceReason } from "../i18n/stored.ts";
-import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice, UnavailableNote } from "../layout.tsx";
 import { problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -140,7 +140,7 @@ function Workspaces({
   items,
 }: {
   c: WebContext;
-  items: (Workspace & { wbsId: string; packageTitle: string; engineerName: string })[];
+  items: (Workspace & { wbsId: string; packageTitle: string; engineerName: string; unavailable: Unavailable | null })[];
 }) {
   const t = c.get("t");
   const lang = c.get("lang");
@@ -168,7 +168,9 @@ function Workspaces({
             <td>
               <span class="badge">{t(`ws.state.${w.state}`)}</span> <CheckoutNote c={c} workspace={w} />
             </td>
-            <td>{workspaceReason(t, w.reason)}</td>
+            <td>
+              {workspaceReason(t, w.reason)} <UnavailableNote c={c} unavailable={w.unavailable} />
+            </td>
             <td>
               {w.lastActivityAt
                 ? `${formatDateTime(lang, w.lastActivityAt)} ${activity(t, w.lastActivity)}`

@@ -7,13 +7,21 @@ import type { Ineligibility } from "../../domain/matching/matching.ts";
 import type { Offer, Suggestions } from "../../domain/offers/offers.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
-import type { ServiceProcess } from "../../domain/workspaces/workspace-processes.ts";
-import type { Workspace } from "../../domain/workspaces/workspaces.service.ts";
+import type { WorkspaceWithServices } from "../../domain/workspaces/workspaces.service.ts";
 import { invalidWith } from "../../kernel/errors.ts";
 import { msg } from "../../kernel/messages.ts";
 import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { workspaceReason } from "../i18n/stored.ts";
-import { CheckoutNote, CsrfField, DataTable, Layout, Notice, ServicesNote, TableHead } from "../layout.tsx";
+import {
+  CheckoutNote,
+  CsrfField,
+  DataTable,
+  Layout,
+  Notice,
+  ServicesNote,
+  TableHead,
+  UnavailableNote,
+} from "../layout.tsx";
 import { formText, orNull, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const hours = hm;
@@ -169,7 +177,7 @@ function PackageDetail({
   contract: Contract;
   suggestions: Suggestions | null;
   offers: Offer[];
-  workspace: (Workspace & { services: ServiceProcess[] | null }) | null;
+  workspace: WorkspaceWithServices | null;
   notice?: string;
 }) {
   const t = c.get("t");
@@ -273,7 +281,7 @@ function PackageDetail({
           <>
             <p>
               <span class="badge">{t(`ws.state.${workspace.state}`)}</span> <CheckoutNote c={c} workspace={workspace} />{" "}
-              {workspaceReason(t, workspace.reason)}
+              {workspaceReason(t, workspace.reason)} <UnavailableNote c={c} unavailable={workspace.unavailable} />
             </p>
             <ServicesNote c={c} services={workspace.services} />
           </>

@@ -2,6 +2,7 @@
 // engine now (version, hardening); buttons drain, mark down or activate a host. Registering one is the API's.
 import { Hono } from "hono";
 import type { HostState, WorkspaceHostWithHealth } from "../../domain/workspace-hosts/workspace-hosts.service.ts";
+import { knownHostReasons } from "../i18n/stored.ts";
 import { CsrfField, DataTable, Layout, Notice } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
@@ -10,16 +11,8 @@ type Action = keyof typeof actions;
 const isAction = (v: string): v is Action => v in actions;
 
 /** Azusa's own reasons for a host's state, in the reader's language; an operator's own words as typed. */
-const knownReasons = {
-  registered: "hosts.reason.registered",
-  "the engine DOCKER_HOST names": "hosts.reason.default",
-  "drained by an operator": "hosts.reason.drained",
-  "marked down by an operator": "hosts.reason.down",
-  "activated by an operator": "hosts.reason.activated",
-} as const;
-
 function Reason({ c, reason }: { c: WebContext; reason: string }) {
-  const key = knownReasons[reason as keyof typeof knownReasons];
+  const key = Object.hasOwn(knownHostReasons, reason) ? knownHostReasons[reason] : undefined;
   return key ? <>{c.get("t")(key)}</> : <span translate="no">{reason}</span>;
 }
 
