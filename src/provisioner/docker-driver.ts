@@ -5,7 +5,7 @@ import { PassThrough, Writable } from "node:stream";
 import type Docker from "dockerode";
 import { AppError, fail, invalidWith } from "../kernel/errors.ts";
 import { text } from "../kernel/messages.ts";
-import { createDemuxer, createRelay, demuxBuffer } from "./docker-stream.ts";
+import { createDemuxer, createRelay, deliver, demuxBuffer } from "./docker-stream.ts";
 import {
   checkEnv,
   checkUser,
@@ -357,14 +357,7 @@ function openSession(
     highWaterMark: STDIN_BUFFER,
     write(chunk: Buffer, _encoding, callback) {
       if (!socket.writable) return callback();
-      if (socket.write(chunk)) return callback();
-      const taken = () => {
-        socket.off("drain", taken);
-        socket.off("close", taken);
-        callback();
-      };
-      socket.on("drain", taken);
-      socket.on("close", taken);
+      deliver(socket, chunk).then(() => callback());
     },
     final(callback) {
       // Without a tty, a half-close gives the command end of input. With one, the engine would answer
