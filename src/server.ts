@@ -26,6 +26,7 @@ import { type OrderOf, orderTerms, renderOrder } from "./domain/delivery/order-d
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
 import { createNotificationService } from "./domain/notifications/notifications.service.ts";
 import { createReminderService } from "./domain/notifications/reminders.service.ts";
+import { createStepNotices } from "./domain/notifications/step-notices.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createGuideService } from "./domain/offices/guide.service.ts";
 import { createOfficeService } from "./domain/offices/offices.service.ts";
@@ -295,7 +296,17 @@ export function buildAzusa(
   // Leases of work in flight (workspace operations, merges): another process's is free again a minute after its
   // last renewal; this process's previous life's (kill -9), at once.
   const leases = createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner(loadProcessId(config)) });
+  const notifications = createNotificationService({
+    db: db.kysely,
+    audit,
+    logger,
+    retryBaseMs: config.webhookRetryMs,
+    allowLoopbackReceivers: config.webhookLoopback,
+    sealer,
+  });
+  const stepNotices = createStepNotices(notifications);
   const pulls = createPullService({
+    notices: stepNotices,
     db: db.kysely,
     leases,
     audit,
@@ -340,6 +351,7 @@ export function buildAzusa(
     apiUrl: config.githubApiUrl,
   });
   const offers = createOfferService({
+    notices: stepNotices,
     db: db.kysely,
     audit,
     engineers,
@@ -358,14 +370,6 @@ export function buildAzusa(
         .catch((err) => logger.warn({ err: (err as Error).message, packageId }, "closing pull requests on GitHub"));
     },
     onOffered: (packageId) => pulls.prepareAhead(packageId),
-  });
-  const notifications = createNotificationService({
-    db: db.kysely,
-    audit,
-    logger,
-    retryBaseMs: config.webhookRetryMs,
-    allowLoopbackReceivers: config.webhookLoopback,
-    sealer,
   });
   const timesheets = createTimesheetService({ db: db.kysely, audit, notifications });
   const settlements = createSettlementService({ db: db.kysely, audit });

@@ -292,6 +292,18 @@ describe.each(dialects)("the built-in forge (%s)", (dialect) => {
         "pull_request.merged",
       ]),
     );
+
+    // Each step that waits on someone told them: the lead of the review waiting, the engineer of the verdicts.
+    const told = async (c: Client) =>
+      ((await (await c.get("/api/v1/notifications")).json()).items as { kind: string; subject: string }[])
+        .filter((n) => n.subject === `pull_request:${pull.id}`)
+        .map((n) => n.kind);
+    expect(await told(lead)).toEqual(expect.arrayContaining(["pull_request.opened", "pull_request.pushed"]));
+    expect(await told(sato)).toEqual(
+      expect.arrayContaining(["review.changes_requested", "review.approved", "pull_request.merged"]),
+    );
+    expect(await told(sato)).not.toContain("pull_request.opened");
+    expect(await told(lead)).not.toContain("review.approved");
   });
 
   it("answers a conflicting pull request with 409 naming the files", async () => {

@@ -2,6 +2,7 @@
 // to run out. Each is told once (a dedupe key per thing reminded of), however often the job runs.
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
+import { formatMoment } from "../../kernel/messages.ts";
 import type { GuideSectionName, GuideService } from "../offices/guide.service.ts";
 import { addDays, tokyoDay, weekOf } from "../timesheets/time.ts";
 import type { NotificationService } from "./notifications.service.ts";
@@ -107,7 +108,7 @@ export function createReminderService({
           tenantId: null,
           kind: "offer.expiring",
           title: `${o.wbs_id} ${o.title} のオファーがまもなく期限切れになります`,
-          body: `回答期限: ${o.expires_at}`,
+          body: `回答期限: ${formatMoment(o.expires_at)}`,
           subject: `offer:${o.id}`,
           dedupeKey: `offer.expiring:${o.id}`,
         });

@@ -21,6 +21,7 @@ import {
   type Suggestion,
   suggest,
 } from "../matching/matching.ts";
+import { noStepNotices, type StepNotices } from "../notifications/step-notices.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 
 export type OfferState = "pending" | "accepted" | "declined" | "expired" | "withdrawn";
@@ -85,6 +86,7 @@ export function createOfferService({
   onAssignmentEnding = async () => {},
   onAssignmentEnded = async () => {},
   onOffered = () => {},
+  notices = noStepNotices,
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
@@ -92,6 +94,8 @@ export function createOfferService({
   engineers: EngineerService;
   packages: PackageService;
   offerTtlHours: number;
+  /** Tells the engineer of an offer made or taken back, and the leads of the answer. */
+  notices?: StepNotices;
   /** Called after an acceptance has committed, with the new assignment (the workspace is made there). */
   onAssigned?: (assignmentId: string) => Promise<unknown>;
   /**
@@ -298,6 +302,7 @@ export function createOfferService({
           { packageId, engineerId, expiresAt: row.expires_at },
           { trx, tenantId: p.tenantId },
         );
+        await notices.offerMade(trx, { offerId: row.id, packageId, engineerId, expiresAt: row.expires_at });
       });
       onOffered(packageId);
       return toOffer(row);
@@ -363,6 +368,8 @@ export function createOfferService({
           { packageId: offer.package_id, assignmentId, weeklyHours: p.weeklyHours },
           { trx, tenantId: p.tenantId },
         );
+        const answer = { offerId: offer.id, packageId: offer.package_id, engineerId: offer.engineer_id };
+        await notices.offerAnswered(trx, { ...answer, accepted: true });
       });
       await onAssigned(assignmentId);
       return { offer: toOffer({ ...offer, state: "accepted", responded_at: now().toISOString() }), assignmentId };
@@ -381,6 +388,8 @@ export function createOfferService({
           { packageId: offer.package_id, reason },
           { trx, tenantId: p.tenantId },
         );
+        const answer = { offerId: offer.id, packageId: offer.package_id, engineerId: offer.engineer_id };
+        await notices.offerAnswered(trx, { ...answer, accepted: false, reason });
       });
       return toOffer({ ...offer, state: "declined", reason, responded_at: now().toISOString() });
     },
@@ -439,8 +448,18 @@ export function createOfferService({
             .where("package_id", "=", packageId)
             .where("state", "=", "pending")
             .executeTakeFirst();
-          if (offer) await close(trx, offer, "withdrawn", reason);
+          if (offer) {
+            await close(trx, offer, "withdrawn", reason);
+            await notices.withdrawn(trx, { packageId, engineerId: offer.engineer_id, reason, key: offer.id });
+          }
         } else if (from && withdrawable.includes(from)) {
+          const held = await trx
+            .selectFrom("assignment")
+            .select(["id", "engineer_id"])
+            .where("package_id", "=", packageId)
+            .where("ended_at", "is", null)
+            .executeTakeFirst();
+          if (held) await notices.withdrawn(trx, { packageId, engineerId: held.engineer_id, reason, key: held.id });
           await trx
             .updateTable("assignment")
             .set({ ended_at: now().toISOString(), end_reason: "withdrawn" })

@@ -20,6 +20,7 @@ import { STORE_FOLDER, type WorkspaceDriver, type WorkspaceRef } from "../../pro
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
+import { noStepNotices, type StepNotices } from "../notifications/step-notices.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
 
@@ -124,6 +125,8 @@ export interface PullServiceOptions {
   now?: () => Date;
   /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
   pause?: PausePoint;
+  /** Tells the leads of a review waiting, and the author of changes requested, an approval, a merge. */
+  notices?: StepNotices;
 }
 
 export function createPullService({
@@ -139,6 +142,7 @@ export function createPullService({
   leases,
   now = () => new Date(),
   pause = noPause,
+  notices = noStepNotices,
 }: PullServiceOptions) {
   const system: Actor = { kind: "system", name: "forge" };
   // Repositories being made ahead of their first workspace (prepareAhead).
@@ -432,6 +436,8 @@ export function createPullService({
         { packageId: pr.package_id, number: pr.number, from: pr.head_sha, to: head },
         { tenantId: pr.tenant_id, trx },
       );
+      const waiting = { pullId: pr.id, packageId: pr.package_id, number: pr.number, title: pr.title, head };
+      await notices.pullWaiting(trx, { ...waiting, opened: false });
       await dismissStaleApprovals(trx, audit, system, pr, head, at);
       await movePackageAlong(trx, packages, system, pr.package_id, [...reviewPaths.pushed], "new commits pushed");
     });
@@ -471,6 +477,10 @@ export function createPullService({
         },
         { tenantId: pr.tenant_id, trx },
       );
+      if (pr.author_id) {
+        const merged = { pullId: pr.id, packageId: pr.package_id, number: pr.number, authorId: pr.author_id };
+        await notices.pullDecided(trx, { ...merged, step: "merged", key: pr.id });
+      }
       return true;
     });
   }
@@ -736,6 +746,7 @@ export function createPullService({
           { packageId, number: n, branch: input.branch, head },
           { tenantId: pkg.tenant_id, trx },
         );
+        await notices.pullWaiting(trx, { pullId: id, packageId, number: n, title, head, opened: true });
         await movePackageAlong(trx, packages, actor, packageId, [...reviewPaths.opened], `pull request #${n} opened`);
         return n;
       });
@@ -831,6 +842,10 @@ export function createPullService({
           { pullRequestId: pr.id, number: pr.number, commit: pr.head_sha, comments: comments.length },
           { tenantId: pr.tenant_id, trx },
         );
+        if (pr.author_id && (verdict === "changes_requested" || verdict === "approved")) {
+          const decided = { pullId: pr.id, packageId: pr.package_id, number: pr.number, authorId: pr.author_id };
+          await notices.pullDecided(trx, { ...decided, step: verdict, key: reviewId, body: input.body ?? "" });
+        }
         if (verdict === "changes_requested")
           await movePackageAlong(
             trx,
