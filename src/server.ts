@@ -210,7 +210,9 @@ export function buildAzusa(
   if (config.storageDir !== config.dataDir) checkDataDir(config.storageDir, "AZUSA_STORAGE_DIR");
   let db: Db;
   try {
-    db = openDatabase(config.database);
+    db = openDatabase(config.database, (err) =>
+      logger.warn({ err }, "SQLite checkpoint failed; the next one tries again"),
+    );
   } catch (err) {
     throw new StartupError(
       `AZUSA_DATA_DIR: cannot open the database ${databaseName(config.database)} (${reason(err)})`,

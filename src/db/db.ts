@@ -18,6 +18,7 @@ import type { Config } from "../config.ts";
 import { fail } from "../kernel/errors.ts";
 import { msg } from "../kernel/messages.ts";
 import type { Database } from "./schema.ts";
+import { checkpointOffThread } from "./sqlite-checkpoints.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -39,7 +40,11 @@ export interface Db {
 export type MaybePromise<T> = T | Promise<T>;
 
 /** Opens the database; for SQLite the file and its folder are created when missing. */
-export function openDatabase(database: Config["database"]): Db {
+export function openDatabase(
+  database: Config["database"],
+  /** Told when a WAL checkpoint failed on its thread (the next one tries again). */
+  onCheckpointFailure?: (message: string) => void,
+): Db {
   if (database.dialect === "postgres") {
     // A server that does not answer at all fails a connection after 10 s rather than holding a request for ever.
     const pool = new pg.Pool({ connectionString: database.url, max: 10, connectionTimeoutMillis: 10_000 });
@@ -58,7 +63,11 @@ export function openDatabase(database: Config["database"]): Db {
   sqlite.pragma("foreign_keys = ON");
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   // A memory database is private to its connection: there, prepared reads go through Kysely's one connection.
-  return wrap(kysely, "sqlite", database.file === ":memory:" ? undefined : sqliteReader(database.file));
+  if (database.file === ":memory:") return wrap(kysely, "sqlite");
+  // Checkpoints run on a thread of their own, never in the commit of the event loop's connection.
+  sqlite.pragma("wal_autocheckpoint = 0");
+  const stopCheckpoints = checkpointOffThread(database.file, { onFailure: onCheckpointFailure });
+  return wrap(kysely, "sqlite", sqliteReader(database.file), stopCheckpoints);
 }
 
 /** Node's and PostgreSQL's codes of a connection that failed or was lost (SQLSTATE class 08 and 57P01–57P03). */
@@ -170,7 +179,12 @@ export function withStatementCache(db: SQLite.Database, max = 1000): SqliteDatab
   };
 }
 
-function wrap(kysely: Kysely<Database>, dialect: Dialect, reader?: ReturnType<typeof sqliteReader>): Db {
+function wrap(
+  kysely: Kysely<Database>,
+  dialect: Dialect,
+  reader?: ReturnType<typeof sqliteReader>,
+  stopCheckpoints?: () => Promise<void>,
+): Db {
   return {
     kysely,
     dialect,
@@ -179,6 +193,8 @@ function wrap(kysely: Kysely<Database>, dialect: Dialect, reader?: ReturnType<ty
     },
     async close() {
       reader?.close();
+      // The checkpoint thread's last checkpoint first; the main connection, closing last, empties the WAL.
+      await stopCheckpoints?.();
       await kysely.destroy();
     },
     preparedFirst<R>(build: (argument: string) => Compilable<R>) {
