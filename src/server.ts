@@ -279,6 +279,7 @@ export function buildAzusa(
     instance,
     defaultEngine: docker,
     defaultDriver: localDriver,
+    exclusive: db.exclusive,
     makeDriver: (engine, kind) =>
       kind === "socket"
         ? createDockerDriver({ docker: engine, instance, disks })

@@ -34,6 +34,12 @@ export interface Db {
    * read-only connection of its own, which reads what is committed, as any other request would on PostgreSQL.
    */
   preparedFirst<R>(build: (argument: string) => Compilable<R>): (argument: string) => MaybePromise<R | undefined>;
+  /**
+   * Runs `work` while no other process on the database runs work under the same `name`: on PostgreSQL under a
+   * transaction-scoped advisory lock held on a connection of its own (`work` uses the pool as usual); on SQLite,
+   * which serves one process, at once.
+   */
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
 /** A value, or a promise of it: a synchronous read spares its caller's await a promise. */
@@ -190,6 +196,13 @@ function wrap(
     dialect,
     async ping() {
       await sql`select 1`.execute(kysely);
+    },
+    exclusive(name, work) {
+      if (dialect !== "postgres") return work();
+      return kysely.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
+        return work();
+      });
     },
     async close() {
       reader?.close();

@@ -158,6 +158,7 @@ export function createWorkspaceHostService({
   defaultDriver,
   makeDriver,
   probeTimeoutMs = 3000,
+  exclusive = (_name, work) => work(),
   now = () => new Date(),
 }: {
   db: Kysely<Database>;
@@ -173,13 +174,18 @@ export function createWorkspaceHostService({
   makeDriver: (docker: Docker, kind: "socket" | "tls") => WorkspaceDriver;
   /** How long a health probe waits for an engine; default 3000. */
   probeTimeoutMs?: number;
+  /** Runs work while no other process on the database runs work of the same name (`Db.exclusive`). */
+  exclusive?: <T>(name: string, work: () => Promise<T>) => Promise<T>;
   now?: () => Date;
 }) {
   /** Clients and drivers per host, made again when the host's row changes. */
   const clients = new Map<string, { stamp: string; docker: Docker; driver: WorkspaceDriver }>();
   /** Each engine's last answer to a ping (null: it answered), for showing its workspaces unavailable. */
   const answers = new Map<string, { at: number; error: string | null }>();
-  /** Placements run one at a time here, so that workspaces placed at once spread by the counts they leave. */
+  /**
+   * Placements run one at a time here, and across processes under one database lock, so that workspaces placed
+   * at once, through any process, spread by the counts the earlier ones left.
+   */
   let placing: Promise<unknown> = Promise.resolve();
   const changed: (() => void)[] = [];
   const announce = () => {
@@ -249,6 +255,33 @@ export function createWorkspaceHostService({
     if (needs.egress && r.kind !== "default") return "no egress proxy there";
     if (placed >= r.max_workspaces) return "full";
     return null;
+  }
+
+  /** Chooses the least loaded host that fits `needs` and answers now, and records it; or says why none fits. */
+  async function choose(needs: PlacementNeeds, record: (hostId: string) => Promise<void>): Promise<Placement> {
+    const rows = await db.selectFrom("workspace_host").selectAll().orderBy("name").execute();
+    const counts = await placedCounts();
+    const refusals: string[] = [];
+    const fitting = rows
+      .map((r) => ({ r, placed: counts.get(r.id) ?? 0 }))
+      .filter(({ r, placed }) => {
+        const why = unfit(r, needs, placed);
+        if (why) refusals.push(`${r.name}: ${why}`);
+        return why === null;
+      })
+      .sort((a, b) => a.placed / a.r.max_workspaces - b.placed / b.r.max_workspaces || a.placed - b.placed);
+    for (const { r } of fitting) {
+      try {
+        await within(probeTimeoutMs, clientOf(r).ping());
+      } catch (err) {
+        refusals.push(`${r.name}: does not answer (${message(err)})`);
+        continue;
+      }
+      await record(r.id);
+      return { hostId: r.id };
+    }
+    const what = needs.restricted ? "labelled for the tenant of this restricted contract" : "that fits";
+    return { pending: `waiting for a workspace host ${what} (${refusals.join("; ") || "none registered"})` };
   }
 
   async function health(r: WorkspaceHostTable, placed: number): Promise<HostHealth> {
@@ -337,34 +370,11 @@ export function createWorkspaceHostService({
 
     /**
      * Chooses the least loaded host that fits `needs` and answers now, and hands it to `record` (which writes it
-     * on the workspace) before the next placement begins; or says why none fits.
+     * on the workspace) before the next placement begins, in this process or another on the database; or says why
+     * none fits.
      */
     place(needs: PlacementNeeds, record: (hostId: string) => Promise<void>): Promise<Placement> {
-      const run = placing.then(async (): Promise<Placement> => {
-        const rows = await db.selectFrom("workspace_host").selectAll().orderBy("name").execute();
-        const counts = await placedCounts();
-        const refusals: string[] = [];
-        const fitting = rows
-          .map((r) => ({ r, placed: counts.get(r.id) ?? 0 }))
-          .filter(({ r, placed }) => {
-            const why = unfit(r, needs, placed);
-            if (why) refusals.push(`${r.name}: ${why}`);
-            return why === null;
-          })
-          .sort((a, b) => a.placed / a.r.max_workspaces - b.placed / b.r.max_workspaces || a.placed - b.placed);
-        for (const { r } of fitting) {
-          try {
-            await within(probeTimeoutMs, clientOf(r).ping());
-          } catch (err) {
-            refusals.push(`${r.name}: does not answer (${message(err)})`);
-            continue;
-          }
-          await record(r.id);
-          return { hostId: r.id };
-        }
-        const what = needs.restricted ? "labelled for the tenant of this restricted contract" : "that fits";
-        return { pending: `waiting for a workspace host ${what} (${refusals.join("; ") || "none registered"})` };
-      });
+      const run = placing.then(() => exclusive("workspace-placement", () => choose(needs, record)));
       placing = run.catch(() => undefined);
       return run;
     },
