@@ -111,6 +111,12 @@ const Env = z.object({
     .max(100)
     .default(10)
     .describe("sessions (shells, commands) at once on one SSH connection"),
+  AZUSA_TASK_HOLD_MINUTES: z.coerce
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(30)
+    .describe("a task item taken and not sent for this long is given back for another keyer; a later send is refused"),
   AZUSA_SSH_IDLE_MINUTES: z.coerce
     .number()
     .positive()
@@ -284,6 +290,8 @@ export interface Config {
   instanceId: string | undefined;
   warmPool: number;
   retentionDays: number;
+  /** How long a keyer may hold a task item without sending it. */
+  taskHoldMs: number;
   workspaceDiskMiB: number;
   imageBuild: boolean;
   ssh: { port: number; host: string; maxSessions: number; idleMs: number; maxSessionMs: number };
@@ -434,6 +442,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     instanceId: e.AZUSA_INSTANCE_ID,
     warmPool: e.AZUSA_WARM_POOL,
     retentionDays: e.AZUSA_RETENTION_DAYS,
+    taskHoldMs: Math.round(e.AZUSA_TASK_HOLD_MINUTES * 60_000),
     workspaceDiskMiB: e.AZUSA_WORKSPACE_DISK_MIB,
     imageBuild: e.AZUSA_IMAGE_BUILD === "on",
     audit: {

@@ -249,7 +249,7 @@ export function buildAzusa(
   const guides = createGuideService({ db: db.kysely, audit, offices });
   const availability = createAvailabilityService({ db: db.kysely, audit });
   const tasks = createTaskService({ db: db.kysely, audit });
-  const taskEntries = createTaskEntryService({ db: db.kysely, audit, sealer });
+  const taskEntries = createTaskEntryService({ db: db.kysely, audit, sealer, holdMs: config.taskHoldMs });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   // Test-only: a named point where the process stops for good (AZUSA_TEST_PAUSE_AT), so that a test can kill it there.

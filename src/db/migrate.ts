@@ -24,6 +24,7 @@ import * as taskDisposal from "./migrations/2026-12-07T1700-task-disposal.ts";
 import * as officeGuide from "./migrations/2026-12-07T1800-office-guide.ts";
 import * as deliveryPaid from "./migrations/2026-12-07T1900-delivery-paid.ts";
 import * as taskVetting from "./migrations/2026-12-07T1910-task-vetting.ts";
+import * as taskReclaim from "./migrations/2026-12-07T1920-task-reclaim.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -50,6 +51,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T1800-office-guide": officeGuide,
   "2026-12-07T1900-delivery-paid": deliveryPaid,
   "2026-12-07T1910-task-vetting": taskVetting,
+  "2026-12-07T1920-task-reclaim": taskReclaim,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

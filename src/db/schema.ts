@@ -619,6 +619,8 @@ export interface TaskEntryTable {
   taken_at: string;
   submitted_at: string | null;
   agreed: number | null;
+  /** When the item was given back for being held too long without a send; null otherwise. */
+  reclaimed_at: string | null;
 }
 
 export interface Database {

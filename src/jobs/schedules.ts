@@ -86,6 +86,8 @@ export function schedules({
       cron: "10 0 * * *",
       run: () => tasks.disposeExpired(system("schedule"), tokyoDate(new Date())),
     });
+    // Items taken and not sent within the hold go back to the batch, for another keyer.
+    list.push({ name: "tasks.reclaim", cron: "* * * * *", run: () => tasks.reclaimOverdue(system("schedule")) });
   }
   if (deliveries) list.push({ name: "payments.remind", cron: "30 9 * * *", run: () => deliveries.remindPayments(7) });
   // Deliveries a restart or a stopped timer left pending.

@@ -951,6 +951,10 @@ export const catalogue = {
     en: "{name} may not key this batch: {why}",
     ja: "{name} さんはこのバッチを入力できません: {why}",
   },
+  "tasks.reclaimed": {
+    en: "this item was given back after {minutes} minutes without a send, for another keyer; take the next item",
+    ja: "この項目は {minutes} 分間送信がなかったため、ほかの入力者に回しました。次の項目を取ってください",
+  },
   "tasks.noEngineer": { en: "no engineer with this id", ja: "この ID のエンジニアはいません" },
   "tasks.busy": {
     en: "too many keyers are taking items at once; try again",

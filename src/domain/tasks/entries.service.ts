@@ -78,15 +78,24 @@ const fieldsOf = (batch: Pick<TaskBatchTable, "fields">) => JSON.parse(batch.fie
 const isSecret = (field: TaskField) => field.type === "individual_number";
 const hasSecrets = (fields: TaskField[]) => fields.some(isSecret);
 
+/** How long a keyer may hold an item without sending it before it is given back, unless configured. */
+export const DEFAULT_TASK_HOLD_MS = 30 * 60_000;
+
 export function createTaskEntryService({
   db,
   audit,
   sealer,
+  holdMs = DEFAULT_TASK_HOLD_MS,
 }: {
   db: Kysely<Database>;
   audit: AuditService;
   sealer: Sealer;
+  /** An item taken and not sent for this long is given back (`reclaimOverdue`), for another keyer. */
+  holdMs?: number;
 }) {
+  const reclaimedError = () =>
+    fail("CONFLICT", text("tasks.reclaimed", { minutes: Math.round((holdMs / 60_000) * 10) / 10 }));
+
   /** Values with individual numbers sealed for their place. */
   function seal(fields: TaskField[], values: TaskValues, context: (field: string) => string): string {
     const stored: TaskValues = {};
@@ -475,6 +484,7 @@ export function createTaskEntryService({
         .where("task_entry.batch_id", "=", batchId)
         .where("task_entry.user_id", "=", userId)
         .where("task_entry.submitted_at", "is", null)
+        .where("task_entry.reclaimed_at", "is", null)
         .orderBy("task_item.seq")
         .executeTakeFirst();
       if (held) return answer(held);
@@ -537,6 +547,53 @@ export function createTaskEntryService({
       throw fail("CONFLICT", text("tasks.busy"));
     },
 
+    /**
+     * The schedule's pass: every item taken and not sent for longer than the hold is given back, so that
+     * another keyer may take it; the entry stays, marked, so that its keyer's late send is refused with the
+     * reason. Each is audited (`task_item.reclaimed`). Returns how many were given back.
+     */
+    async reclaimOverdue(actor: Actor, now = new Date()): Promise<number> {
+      const cutoff = new Date(now.getTime() - holdMs).toISOString();
+      const overdue = await db
+        .selectFrom("task_entry")
+        .innerJoin("task_batch", "task_batch.id", "task_entry.batch_id")
+        .select(["task_entry.id", "task_entry.item_id", "task_entry.user_id", "task_entry.taken_at"])
+        .select(["task_batch.id as batchId", "task_batch.tenant_id"])
+        .where("task_entry.submitted_at", "is", null)
+        .where("task_entry.taken_at", "<", cutoff)
+        .where("task_entry.reclaimed_at", "is", null)
+        .execute();
+      let n = 0;
+      for (const e of overdue) {
+        await db.transaction().execute(async (trx) => {
+          // The same order as a send (item, then entry): a send at this moment wins or is refused, never both.
+          await trx.updateTable("task_item").set({ state: sql`state` }).where("id", "=", e.item_id).execute();
+          const marked = await trx
+            .updateTable("task_entry")
+            .set({ reclaimed_at: now.toISOString() })
+            .where("id", "=", e.id)
+            .where("submitted_at", "is", null)
+            .where("reclaimed_at", "is", null)
+            .executeTakeFirst();
+          if (Number(marked.numUpdatedRows) === 0) return;
+          await trx
+            .updateTable("task_item")
+            .set((eb) => ({ claims: eb("claims", "-", 1) }))
+            .where("id", "=", e.item_id)
+            .execute();
+          await audit.record(
+            actor,
+            "task_item.reclaimed",
+            `task_item:${e.item_id}`,
+            { batchId: e.batchId, keyerId: e.user_id, takenAt: e.taken_at },
+            { trx, tenantId: e.tenant_id },
+          );
+          n++;
+        });
+      }
+      return n;
+    },
+
     /** Gives back an item taken but not sent, so that another keyer may take it. */
     async release(actor: Actor, itemId: string): Promise<void> {
       const { userId } = userOf(actor);
@@ -546,6 +603,7 @@ export function createTaskEntryService({
           .where("item_id", "=", itemId)
           .where("user_id", "=", userId)
           .where("submitted_at", "is", null)
+          .where("reclaimed_at", "is", null)
           .executeTakeFirst();
         if (Number(gone.numDeletedRows) === 0) throw notFound("taskItem");
         await trx
@@ -575,12 +633,14 @@ export function createTaskEntryService({
           "task_batch.fields",
           "task_batch.vetting",
           "task_batch.tenant_id",
+          "task_entry.reclaimed_at",
         ])
         .where("task_entry.item_id", "=", itemId)
         .where("task_entry.user_id", "=", userId)
         .where("task_entry.submitted_at", "is", null)
         .executeTakeFirst();
       if (!entry) throw notFound("taskItem");
+      if (entry.reclaimed_at) throw reclaimedError();
       await requireVetted(entry, userId);
       const fields = fieldsOf(entry);
       const values = read(fields, keyed);
@@ -588,11 +648,14 @@ export function createTaskEntryService({
       const state = await db.transaction().execute(async (trx) => {
         // Locks the item: the two entries of an item are compared by whichever comes second, once.
         await trx.updateTable("task_item").set({ state: sql`state` }).where("id", "=", itemId).execute();
-        await trx
+        const sent = await trx
           .updateTable("task_entry")
           .set({ values: seal(fields, values, (f) => taskSealContext.entry(entry.id, f)), submitted_at: now })
           .where("id", "=", entry.id)
-          .execute();
+          .where("reclaimed_at", "is", null)
+          .executeTakeFirst();
+        // Given back between the read above and now: the send is refused like any late one.
+        if (Number(sent.numUpdatedRows) === 0) throw reclaimedError();
         const other = await trx
           .selectFrom("task_entry")
           .select(["id", "values"])
