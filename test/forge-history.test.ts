@@ -2,17 +2,15 @@
 // workspace: the fork gets the tags a clone gets, a push carries only what is new, merged work reaches the
 // workspace (running at the merge, or started after it), and the canonical repository is kept packed.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { forgeFolders, inWorkspace, run, sourceRepository } from "./support/git.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
-import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
-import { vetFully } from "./support/workspace-setup.ts";
+import { contractOnSource } from "./support/workspace-setup.ts";
 
 /** Bytes of every file below `dir`. */
 const bytesIn = (dir: string): number =>
@@ -79,37 +77,9 @@ describe.each(dialects)("history between the fork and the canonical repository (
       dialect,
       env: { AZUSA_TEMPLATES_DIR: templates, AZUSA_SCHEDULES: "off", AZUSA_GIT_IMPORT_DIR: imports },
     });
-    const tokyo = await t.createTenant("東京SI");
-    mkdirSync(join(imports, tokyo.id));
-    renameSync(source, join(imports, tokyo.id, "hanbai.git"));
-    await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
-    const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
-    const satoId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
-    const operator = await t.signIn("root@office.example");
-    const contractor = await t.signIn("buyer@tokyo-si.example");
-    lead = await t.signIn("lead@tokyo-si.example");
-    sato = await t.signIn("sato@matsumoto.example");
-    await operator.put(`/api/v1/engineers/${satoId}`, {
-      weeklyCapacityHours: 40,
-      skills: [
-        { skill: "java", level: 5 },
-        { skill: "spring", level: 5 },
-      ],
-    });
-    await vetFully(operator, satoId);
-    const contract = await (
-      await contractor.post("/api/v1/contracts", {
-        ...sampleContract,
-        leadIds: [leadId],
-        sourceRepository: "hanbai.git",
-      })
-    ).json();
-    await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
-      "content-type": "text/csv",
-    });
-    const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items;
-    packageId = items.find((p: { wbsId: string }) => p.wbsId === "2.3").id;
-    expect((await lead.post(`/api/v1/packages/${packageId}/open`)).status).toBe(200);
+    const made = await contractOnSource(t, imports, source);
+    ({ lead, sato, packageId } = made);
+    const { satoId, tenantId } = made;
     const offer = await (await lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId: satoId })).json();
     expect((await sato.post(`/api/v1/offers/${offer.id}/accept`)).status).toBe(200);
     workspaceId = (await (await sato.get(`/api/v1/packages/${packageId}/workspace`)).json()).id;
@@ -119,7 +89,7 @@ describe.each(dialects)("history between the fork and the canonical repository (
       filters: { label: [`io.azusa.workspace=${workspaceId}`, "io.azusa.role=workspace"] },
     });
     container = c?.Id as string;
-    canonical = t.running.azusa.forge.pathOf({ name: `${tokyo.id}/${packageId}.git`, defaultBranch: "main" });
+    canonical = t.running.azusa.forge.pathOf({ name: `${tenantId}/${packageId}.git`, defaultBranch: "main" });
   }, 180_000);
 
   afterAll(async () => {

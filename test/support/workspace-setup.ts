@@ -1,8 +1,10 @@
 // Over HTTP, what a workspace test needs before its first assignment: a tenant, its contractor and
 // lead, a vetted engineer able to take every sample package, and the sample WBS imported.
+import { mkdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "vitest";
 import { sampleContract } from "./fixtures.ts";
-import { Client, PASSWORD } from "./harness.ts";
+import { Client, PASSWORD, type TestAzusa } from "./harness.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./wbs-files.ts";
 
 /** The people and packages of one workspace test. */
@@ -95,17 +97,57 @@ export async function vetForMyNumber(
   }
 }
 
-/** The sample contract with `leadId` as its lead and the sample WBS imported; its packages by WBS id. */
+/**
+ * The sample contract with `leadId` as its lead (and `more` of its fields) and the sample WBS imported; its
+ * packages by WBS id.
+ */
 export async function importSampleContract(
   contractor: Client,
   lead: Client,
   leadId: string,
+  more: Record<string, unknown> = {},
 ): Promise<{ contractId: string; packages: Record<string, { id: string }> }> {
-  const contract = await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] })).json();
+  const contract = await (
+    await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId], ...more })
+  ).json();
   const imported = await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, utf8Csv(SAMPLE_WBS_ROWS), {
     "content-type": "text/csv",
   });
   expect(imported.status).toBeLessThan(300);
   const items = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items;
   return { contractId: contract.id, packages: Object.fromEntries(items.map((p: { wbsId: string }) => [p.wbsId, p])) };
+}
+
+/**
+ * A forge test's people and package: tenant 東京SI, whose contract names the repository `source` (moved into the
+ * tenant's import folder under `imports` as `hanbai.git`), its contractor and lead, and sato, vetted and skilled
+ * for package 2.3, which is opened.
+ */
+export async function contractOnSource(
+  t: TestAzusa,
+  imports: string,
+  source: string,
+): Promise<{ tenantId: string; lead: Client; sato: Client; satoId: string; packageId: string }> {
+  const tokyo = await t.createTenant("東京SI");
+  mkdirSync(join(imports, tokyo.id));
+  renameSync(source, join(imports, tokyo.id, "hanbai.git"));
+  await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
+  const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
+  const satoId = (await t.createUser("engineer", "sato@matsumoto.example")).id;
+  const operator = await t.signIn("root@office.example");
+  const contractor = await t.signIn("buyer@tokyo-si.example");
+  const lead = await t.signIn("lead@tokyo-si.example");
+  const sato = await t.signIn("sato@matsumoto.example");
+  await operator.put(`/api/v1/engineers/${satoId}`, {
+    weeklyCapacityHours: 40,
+    skills: [
+      { skill: "java", level: 5 },
+      { skill: "spring", level: 5 },
+    ],
+  });
+  await vetFully(operator, satoId);
+  const { packages } = await importSampleContract(contractor, lead, leadId, { sourceRepository: "hanbai.git" });
+  const packageId = packages["2.3"]?.id as string;
+  expect((await lead.post(`/api/v1/packages/${packageId}/open`)).status).toBe(200);
+  return { tenantId: tokyo.id, lead, sato, satoId, packageId };
 }
