@@ -82,6 +82,19 @@ const Env = z.object({
     .positive()
     .default(10)
     .describe("sign-in attempts per address per minute, counted in the database, so every process shares them"),
+  AZUSA_INTEREST_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5)
+    .describe("interest registrations per address per hour, through an office's public page, counted in the database"),
+  AZUSA_INTEREST_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(3650)
+    .default(180)
+    .describe("days an interest registration is kept; then it is deleted, and the registration form says so"),
   AZUSA_BRAND_LINE: z
     .string()
     .trim()
@@ -278,6 +291,8 @@ export interface Config {
   templatesDir: string | undefined;
   trustProxy: boolean;
   signInLimit: number;
+  /** Interest registrations per address per hour (AZUSA_INTEREST_LIMIT) and days kept (AZUSA_INTEREST_RETENTION_DAYS). */
+  interest: { limit: number; retentionDays: number };
   metricsToken: string | undefined;
   /** The sign-in page's brand line (AZUSA_BRAND_LINE); undefined: the dictionary's own. */
   brandLine: string | undefined;
@@ -431,6 +446,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     templatesDir: e.AZUSA_TEMPLATES_DIR,
     trustProxy: e.AZUSA_TRUST_PROXY,
     signInLimit: e.AZUSA_SIGNIN_LIMIT,
+    interest: { limit: e.AZUSA_INTEREST_LIMIT, retentionDays: e.AZUSA_INTEREST_RETENTION_DAYS },
     metricsToken: e.AZUSA_METRICS_TOKEN,
     brandLine: e.AZUSA_BRAND_LINE,
     webhookRetryMs: e.AZUSA_WEBHOOK_RETRY_MS,

@@ -29,6 +29,7 @@ import { createReminderService } from "./domain/notifications/reminders.service.
 import { createStepNotices } from "./domain/notifications/step-notices.ts";
 import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createGuideService } from "./domain/offices/guide.service.ts";
+import { createInterestService } from "./domain/offices/interest.service.ts";
 import { createOfficeService } from "./domain/offices/offices.service.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createGithubService } from "./domain/pulls/github.service.ts";
@@ -388,6 +389,14 @@ export function buildAzusa(
     render: renderOrder,
   };
   const reminders = createReminderService({ db: db.kysely, notifications, guides });
+  const interests = createInterestService({
+    db: db.kysely,
+    audit,
+    offices,
+    accounts,
+    notifications,
+    retentionDays: config.interest.retentionDays,
+  });
   const jobLock = createJobLock({ db: db.kysely, logger });
   const sessionAccess = createSessionAccess({ db: db.kysely, engineers, workspaces });
   const sessionLog = createSessionLog({
@@ -449,6 +458,7 @@ export function buildAzusa(
     tenants,
     offices,
     guides,
+    interests,
     workspaceHosts,
     availability,
     tasks,
@@ -467,6 +477,8 @@ export function buildAzusa(
     forge,
     github,
     signIns: throttle.attempts("web", { limit: config.signInLimit }),
+    // The public interest form: per address and hour, counted in the database like sign-ins.
+    interestAttempts: throttle.attempts("interest", { limit: config.interest.limit, windowMs: 60 * 60_000 }),
     gitFailures: throttle.lockout("git", { maxFailures: config.signInLimit, windowMs: 60_000, lockMs: 60_000 }),
     probes: { database: () => db.ping(), docker: dockerProbe(docker) },
     baseUrl: config.baseUrl,
@@ -500,6 +512,7 @@ export function buildAzusa(
     tenants,
     offices,
     guides,
+    interests,
     workspaceHosts,
     availability,
     tasks,
@@ -533,6 +546,7 @@ export function buildAzusa(
       workspaces,
       pool: config.warmPool > 0 ? pool : undefined,
       tasks: taskEntries,
+      interests,
     }),
     bridge,
     sshGateway,

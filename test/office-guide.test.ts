@@ -2,36 +2,18 @@
 // notice to the office's operators when a section has not been reviewed for a year.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
-import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
-import { officeInput as office } from "./support/offices.ts";
+import { startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { type OfficePeople, twoOffices } from "./support/offices.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 
 describe.each(dialects)("office life guides on %s", (dialect) => {
   let t: TestAzusa;
-  let as: Record<"root" | "operator" | "southOperator" | "engineer" | "contractor" | "lead", Client>;
+  let as: OfficePeople;
   let northId: string;
-  let southId: string;
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect });
-    const tenant = await t.createTenant("東京システムインテグレーション");
-    const operator = await t.createUser("operator", "ops@north.example");
-    const southOperator = await t.createUser("operator", "ops@south.example");
-    await t.createUser("engineer", "sato@north.example");
-    await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
-    await t.createUser("lead", "lead@tokyo-si.example", tenant.id);
-    as = {
-      root: await t.signIn("root@office.example"),
-      operator: await t.signIn("ops@north.example"),
-      southOperator: await t.signIn("ops@south.example"),
-      engineer: await t.signIn("sato@north.example"),
-      contractor: await t.signIn("buyer@tokyo-si.example"),
-      lead: await t.signIn("lead@tokyo-si.example"),
-    };
-    northId = (await (await as.root.post("/api/v1/offices", office("北オフィス", "北町"))).json()).id;
-    southId = (await (await as.root.post("/api/v1/offices", office("南オフィス", "南町"))).json()).id;
-    expect((await as.root.put(`/api/v1/offices/${northId}/members/${operator.id}`)).status).toBe(200);
-    expect((await as.root.put(`/api/v1/offices/${southId}/members/${southOperator.id}`)).status).toBe(200);
+    ({ as, northId } = await twoOffices(t));
   });
   afterAll(() => t?.stop());
 

@@ -524,6 +524,22 @@ export interface OfficeGuideSectionTable {
   updated_by: string;
 }
 
+/** Someone thinking of moving to an office, as they registered on its public page. */
+export interface InterestRegistrationTable {
+  id: string;
+  office_id: string;
+  name: string;
+  email: string;
+  /** JSON: [{ skill, level }], ITSS levels 1–7. */
+  skills: string;
+  moving_when: string;
+  /** The consent text they agreed to, word for word. */
+  consent_text: string;
+  created_at: string;
+  invitation_id: string | null;
+  invited_at: string | null;
+}
+
 /** An operator who manages every office. */
 export interface OfficeAdminTable {
   user_id: string;
@@ -636,6 +652,7 @@ export interface Database {
   office_member: OfficeMemberTable;
   office_admin: OfficeAdminTable;
   office_guide_section: OfficeGuideSectionTable;
+  interest_registration: InterestRegistrationTable;
   time_entry: TimeEntryTable;
   timesheet: TimesheetTable;
   settlement_adjustment: SettlementAdjustmentTable;

@@ -7,6 +7,7 @@ import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { ReminderService } from "../domain/notifications/reminders.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
+import type { InterestService } from "../domain/offices/interest.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { TaskEntryService } from "../domain/tasks/entries.service.ts";
 import type { WarmPool } from "../domain/workspaces/warm-pool.ts";
@@ -33,6 +34,7 @@ export function schedules({
   workspaces,
   pool,
   tasks,
+  interests,
 }: {
   offers: OfferService;
   engineers: EngineerService;
@@ -43,6 +45,7 @@ export function schedules({
   workspaces?: WorkspaceService;
   pool?: WarmPool;
   tasks?: TaskEntryService;
+  interests?: InterestService;
 }): Schedule[] {
   const list: Schedule[] = [
     { name: "offers.expire", cron: "* * * * *", run: () => offers.expireOffers() },
@@ -89,6 +92,8 @@ export function schedules({
     // Items taken and not sent within the hold go back to the batch, for another keyer.
     list.push({ name: "tasks.reclaim", cron: "* * * * *", run: () => tasks.reclaimOverdue(system("schedule")) });
   }
+  // After midnight in Tokyo: interest registrations past their retention period are deleted.
+  if (interests) list.push({ name: "interests.dispose", cron: "20 0 * * *", run: () => interests.disposeExpired() });
   if (deliveries) list.push({ name: "payments.remind", cron: "30 9 * * *", run: () => deliveries.remindPayments(7) });
   // Deliveries a restart or a stopped timer left pending.
   if (notifications) list.push({ name: "webhooks.retry", cron: "* * * * *", run: () => notifications.dispatch() });

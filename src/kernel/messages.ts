@@ -170,6 +170,7 @@ export const catalogue = {
   "what.member": { en: "member", ja: "メンバー" },
   "what.office": { en: "office", ja: "オフィス" },
   "what.guideSection": { en: "guide section", ja: "ガイドの項目" },
+  "what.interest": { en: "interest registration", ja: "関心登録" },
   "what.repository": { en: "repository", ja: "リポジトリ" },
   "what.tenant": { en: "tenant", ja: "テナント" },
   "what.user": { en: "user", ja: "ユーザー" },
@@ -625,6 +626,14 @@ export const catalogue = {
   "offices.moveTakesAdmin": {
     en: "moving someone from another office takes an office admin",
     ja: "別のオフィスのメンバーを移せるのはオフィス管理者だけです",
+  },
+  "interest.invitedAlready": {
+    en: "this registration has been invited already",
+    ja: "この関心登録はすでに招待済みです",
+  },
+  "interest.throttled": {
+    en: "too many registrations from this address: try again later",
+    ja: "このアドレスからの登録が多すぎます。しばらくしてからもう一度お試しください",
   },
   "offices.adminsAreOperators": {
     en: "only operators can be office admins",

@@ -5,6 +5,7 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { CredentialStore } from "../auth/credentials.ts";
 import type { AccountService } from "../domain/accounts/accounts.service.ts";
+import type { AttemptLimit } from "../domain/accounts/sign-in-throttle.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import type { AvailabilityService } from "../domain/availability/availability.service.ts";
 import type { ContractService } from "../domain/contracts/contracts.service.ts";
@@ -14,6 +15,7 @@ import type { EngineerService } from "../domain/engineers/engineers.service.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { GuideService } from "../domain/offices/guide.service.ts";
+import type { InterestService } from "../domain/offices/interest.service.ts";
 import type { OfficeService } from "../domain/offices/offices.service.ts";
 import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
@@ -95,6 +97,9 @@ export interface WebDeps {
   tenants: TenantService;
   offices: OfficeService;
   guides: GuideService;
+  interests: InterestService;
+  /** The public interest form's limit per client address. */
+  interestAttempts: AttemptLimit;
   workspaceHosts: WorkspaceHostService;
   availability: AvailabilityService;
   taskEntries: TaskEntryService;

@@ -17,6 +17,7 @@ import { engineerPages } from "./pages/engineer.tsx";
 import { guidePages } from "./pages/guide.tsx";
 import { hoursPages } from "./pages/hours.tsx";
 import { idePages } from "./pages/ide.tsx";
+import { interestPages } from "./pages/interests.tsx";
 import { invitationPages } from "./pages/invitations.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { officePages } from "./pages/offices.tsx";
@@ -172,6 +173,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", templatePages(deps));
   web.route("/", officePages(deps));
   web.route("/", guidePages(deps));
+  web.route("/", interestPages(deps));
   web.route("/", availabilityPages(deps));
   web.route("/", taskPages(deps));
   web.route("/", taskDisputePages(deps));

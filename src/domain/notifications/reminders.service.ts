@@ -153,17 +153,10 @@ export function createReminderService({
       if (!guides) return 0;
       const stale = await guides.stale();
       if (stale.length === 0) return 0;
-      const operators = await db
-        .selectFrom("user")
-        .leftJoin("office_member", "office_member.user_id", "user.id")
-        .select(["user.id", "office_member.office_id"])
-        .where("user.role", "=", "operator")
-        .execute();
       let told = 0;
       for (const s of stale) {
-        const own = operators.filter((o) => o.office_id === s.officeId).map((o) => o.id);
         told += await notifications.notify(db, {
-          userIds: own.length > 0 ? own : operators.map((o) => o.id),
+          userIds: s.operators,
           tenantId: null,
           kind: "guide.stale",
           title: `${s.officeName} の生活ガイド「${sectionJa[s.section]}」を見直してください`,

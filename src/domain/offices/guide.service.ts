@@ -33,12 +33,13 @@ export interface GuideSectionInput {
   bodyEn: string | null;
 }
 
-/** A section past its review, with the office it belongs to. */
+/** A section past its review, with the office it belongs to and the operators to tell. */
 export interface StaleSection {
   officeId: string;
   officeName: string;
   section: GuideSectionName;
   reviewedAt: string;
+  operators: string[];
 }
 
 const order = (s: string) => guideSections.indexOf(s as GuideSectionName);
@@ -180,12 +181,15 @@ export function createGuideService({
         .where("office_guide_section.reviewed_at", "<", staleBefore())
         .orderBy("office.name")
         .execute();
-      return rows.map((r) => ({
-        officeId: r.office_id,
-        officeName: r.name,
-        section: r.section as GuideSectionName,
-        reviewedAt: r.reviewed_at,
-      }));
+      return Promise.all(
+        rows.map(async (r) => ({
+          officeId: r.office_id,
+          officeName: r.name,
+          section: r.section as GuideSectionName,
+          reviewedAt: r.reviewed_at,
+          operators: await offices.operatorsToTell(r.office_id),
+        })),
+      );
     },
   };
 }

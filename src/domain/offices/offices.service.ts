@@ -268,6 +268,18 @@ export function createOfficeService({
       });
     },
 
+    /** Whom to tell about an office: its own operators, or every operator while it has none. */
+    async operatorsToTell(officeId: string, q: Executor = db): Promise<string[]> {
+      const operators = await q
+        .selectFrom("user")
+        .leftJoin("office_member", "office_member.user_id", "user.id")
+        .select(["user.id", "office_member.office_id"])
+        .where("user.role", "=", "operator")
+        .execute();
+      const own = operators.filter((o) => o.office_id === officeId).map((o) => o.id);
+      return own.length > 0 ? own : operators.map((o) => o.id);
+    },
+
     /** The office the caller belongs to, or null. */
     async mine(actor: Actor): Promise<Office | null> {
       if (actor.kind !== "user") return null;

@@ -1,6 +1,7 @@
 // An office's life guide (移住・生活情報): the public page anyone may open, and the operators' page that writes it.
 // The guide is Markdown the office's operators write; src/web/markdown.ts makes it safe to show.
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Child } from "hono/jsx";
 import {
   GUIDE_MAX_CHARS,
@@ -8,14 +9,29 @@ import {
   type GuideSectionName,
   guideSections,
 } from "../../domain/offices/guide.service.ts";
+import { InterestInput } from "../../domain/offices/interest-input.ts";
 import type { Office } from "../../domain/offices/offices.service.ts";
+import { clientIp } from "../../http/client-ip.ts";
 import { system } from "../../kernel/actor.ts";
-import { AppError, invalidField, notFound } from "../../kernel/errors.ts";
+import { AppError, fail, invalidField, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
 import { renderMarkdown } from "../markdown.ts";
-import { formText, problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import {
+  formText,
+  issueProblems,
+  problemsOf,
+  render,
+  requireRole,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+} from "../web-env.ts";
+import { consentText, type InterestDraft, InterestForm } from "./interests.tsx";
+
+/** The most an interest registration's form may send, far above what its bounded fields hold. */
+const INTEREST_BODY_LIMIT = 16 * 1024;
 
 type Fields = { path: string; message: string }[];
 
@@ -63,6 +79,11 @@ function PublicOffice({
   const t = c.get("t");
   return (
     <Layout c={c} title={office.name}>
+      {c.req.query("registered") === "1" ? (
+        <Notice kind="ok">
+          <p>{t("interest.thanks")}</p>
+        </Notice>
+      ) : null}
       <p class="description">{office.description}</p>
       <dl class="facts">
         <dt>{t("offices.address")}</dt>
@@ -167,11 +188,72 @@ export function guidePages(deps: WebDeps) {
     return s;
   };
 
+  const days = deps.interests.retentionDays;
+  const publicPage = async (
+    c: WebContext,
+    id: string,
+    form: { draft?: InterestDraft; fields?: { path: string; message: string }[]; refused?: string } = {},
+  ) => {
+    const [o, sections] = await Promise.all([office(id), deps.guides.guide(id)]);
+    const after = (
+      <>
+        {form.refused ? (
+          <Notice kind="error">
+            <p>{form.refused}</p>
+          </Notice>
+        ) : null}
+        <InterestForm c={c} office={o} days={days} draft={form.draft} fields={form.fields} />
+      </>
+    );
+    return <PublicOffice c={c} office={o} sections={sections} after={after} />;
+  };
+
   return new Hono<WebEnv>()
-    .get("/office-guide/:id", async (c) => {
+    .get("/office-guide/:id", async (c) => render(c, await publicPage(c, c.req.param("id"))))
+    .use(
+      "/office-guide/:id/interest",
+      bodyLimit({
+        maxSize: INTEREST_BODY_LIMIT,
+        onError: () => {
+          throw fail("PAYLOAD_TOO_LARGE", text("error.bodyLarger", { bytes: INTEREST_BODY_LIMIT }));
+        },
+      }),
+    )
+    .post("/office-guide/:id/interest", async (c) => {
       const id = c.req.param("id");
-      const [o, sections] = await Promise.all([office(id), deps.guides.guide(id)]);
-      return render(c, <PublicOffice c={c} office={o} sections={sections} />);
+      const o = await office(id);
+      // Every attempt counts, refused or not, so that a robot learns nothing by trying.
+      const admitted = await deps.interestAttempts.admit(clientIp(c, deps.trustProxy));
+      if (!admitted.ok) {
+        c.header("retry-after", String(admitted.retryAfterSeconds));
+        return render(c, await publicPage(c, id, { refused: c.get("t")("interest.throttled") }), 429);
+      }
+      const form = await c.req.parseBody({ all: true });
+      const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((x) => String(x).trim());
+      const levels = list(form.level);
+      const draft: InterestDraft = {
+        name: String(form.name ?? "").slice(0, 200),
+        email: String(form.email ?? "").slice(0, 300),
+        skills: list(form.skill).map((skill, i) => ({ skill: skill.slice(0, 100), level: levels[i] ?? "" })),
+        movingWhen: String(form.movingWhen ?? "").slice(0, 300),
+      };
+      // The trap: a field no person sees. Whoever fills it is told it went well and nothing is kept.
+      if (String(form.website ?? "") !== "") {
+        deps.logger.info({ office: id }, "interest form trap filled: nothing kept");
+        return c.redirect(`/office-guide/${id}?registered=1`, 303);
+      }
+      const parsed = InterestInput.safeParse({
+        name: String(form.name ?? ""),
+        email: String(form.email ?? "").trim(),
+        skills: draft.skills.filter((s) => s.skill !== ""),
+        movingWhen: String(form.movingWhen ?? ""),
+        consent: form.consent === "yes",
+      });
+      if (!parsed.success) {
+        return render(c, await publicPage(c, id, { draft, fields: issueProblems(c, parsed.error.issues) }), 400);
+      }
+      await deps.interests.register(id, parsed.data, consentText(c, o, days));
+      return c.redirect(`/office-guide/${id}?registered=1`, 303);
     })
     .get("/offices/:id/guide", async (c) =>
       render(c, await editor(c, c.req.param("id"), { saved: c.req.query("saved") })),

@@ -169,6 +169,8 @@ function OfficeDetail({
         <>
           <p>
             <a href={`/offices/${office.id}/guide`}>{t("guide.editLink")}</a>
+            {" · "}
+            <a href={`/offices/${office.id}/interests`}>{t("interest.listLink")}</a>
           </p>
           <h2 id="members">{t("offices.members")}</h2>
           <DataTable
