@@ -2,9 +2,11 @@
 // beside raw time), the weekly timesheet flow with locking, session evidence, the 準委任 month against
 // its band, and the month's hours as CSV for Excel.
 import { parse } from "csv-parse/sync";
+import ExcelJS from "exceljs";
 import type { KyselyPlugin } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReminderService } from "../src/domain/notifications/reminders.service.ts";
+import { SETTLEMENT_HEADERS } from "../src/domain/timesheets/settlement-export.ts";
 import { CSV_HEADERS, createSettlementService } from "../src/domain/timesheets/settlements.service.ts";
 import { weekOf } from "../src/domain/timesheets/time.ts";
 import { dialects } from "./support/databases.ts";
@@ -686,6 +688,106 @@ describe.each(dialects)("hours on %s", (dialect) => {
     // Another tenant's people, and engineers, do not read it.
     expect((await sato.client.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-08`)).status).toBe(404);
   });
+  it("exports the month's settlement per engineer as CSV and xlsx, named with contract and month, rounding stated in Japanese", async () => {
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    await approvedWeek(sato, "2.1", "2026-05-11", 600);
+    await approvedWeek(ito, "2.2", "2026-05-12", 420);
+    const adjusted = await w.contractor.post(`/api/v1/contracts/${w.juninin.id}/settlements/adjustments`, {
+      engineerId: ito.id,
+      month: "2026-05",
+      amountYen: 10_000,
+      reason: "交通費",
+    });
+    expect(adjusted.status).toBe(201);
+    const named = (res: Response, kind: string, ext: string) => {
+      const disposition = res.headers.get("content-disposition") ?? "";
+      expect(disposition).toContain(`filename="${kind}-${w.juninin.id.slice(0, 8)}-2026-05.${ext}"`);
+      const star = /filename\*=UTF-8''(.+)$/.exec(disposition)?.[1] ?? "";
+      return decodeURIComponent(star);
+    };
+
+    const csv = await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/settlements.csv?month=2026-05`);
+    expect(csv.status).toBe(200);
+    expect(named(csv, "settlement", "csv")).toBe("精算_勘定系保守（準委任）_2026-05.csv");
+    const rows = parse(await csv.text(), {
+      bom: true,
+      record_delimiter: "\r\n",
+      relax_column_count: true,
+    }) as string[][];
+    expect(rows[0]).toEqual([...SETTLEMENT_HEADERS]);
+    // 140–180 h for 800,000 yen, 6,000 yen less an hour under 140: 10 h leaves 20,000 yen, 7 h 2,000 yen.
+    expect(rows[1]).toEqual([
+      "ito",
+      "2026-05",
+      "7",
+      "0",
+      "140",
+      "180",
+      "800000",
+      "下限未満（控除）",
+      "133",
+      "6000",
+      "2000",
+      "10000",
+      "交通費（+10000円）",
+      "12000",
+    ]);
+    expect(rows[2]).toEqual([
+      "sato",
+      "2026-05",
+      "10",
+      "0",
+      "140",
+      "180",
+      "800000",
+      "下限未満（控除）",
+      "130",
+      "6000",
+      "20000",
+      "0",
+      "",
+      "20000",
+    ]);
+    const notes = rows.slice(3).flat().join("\n");
+    expect(notes).toContain("各申告（1 日分）を15 分単位で四捨五入");
+    expect(notes).toContain("1 円未満を四捨五入");
+
+    const xlsx = await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/settlements.xlsx?month=2026-05`);
+    expect(xlsx.status).toBe(200);
+    expect(xlsx.headers.get("content-type")).toBe("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    expect(named(xlsx, "settlement", "xlsx")).toBe("精算_勘定系保守（準委任）_2026-05.xlsx");
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(Buffer.from(await xlsx.arrayBuffer()) as unknown as ArrayBuffer);
+    const sheet = book.getWorksheet("精算");
+    expect(sheet?.getRow(2).getCell(1).value).toBe("氏名");
+    expect(sheet?.getRow(3).values).toEqual([
+      undefined,
+      "ito",
+      "2026-05",
+      7,
+      0,
+      140,
+      180,
+      800000,
+      "下限未満（控除）",
+      133,
+      6000,
+      2000,
+      10000,
+      "交通費（+10000円）",
+      12000,
+    ]);
+    expect(String(sheet?.getRow(6).getCell(1).value)).toContain("15 分単位で四捨五入");
+
+    // The hours CSV is named with the contract too; engineers read neither.
+    const hoursCsv = await w.contractor.get(`/api/v1/contracts/${w.juninin.id}/hours.csv?month=2026-05`);
+    expect(named(hoursCsv, "hours", "csv")).toBe("工数_勘定系保守（準委任）_2026-05.csv");
+    expect((await sato.client.get(`/api/v1/contracts/${w.juninin.id}/settlements.xlsx?month=2026-05`)).status).toBe(
+      404,
+    );
+    expect((await w.lead.get(`/api/v1/contracts/${w.ukeoi.id}/settlements.csv?month=2026-05`)).status).toBe(409);
+  });
+
   it("lets an engineer whose assignment ended record hours for past weeks only", async () => {
     const ito = w.engineers.ito as HoursWorld["engineers"][string];
     const pkg = w.juninin.packages["2.2"];

@@ -158,4 +158,23 @@ describe("order documents and inspection in a browser", () => {
     expect(listed).toEqual([expect.objectContaining({ id: delivery.id, paidOn: day, engineerName: "sato" })]);
     expect((await (await ito.client.get("/api/v1/deliveries/accepted")).json()).items).toEqual([]);
   });
+
+  it("offers the settlement files beside the month, and closing only once the month is over", async () => {
+    const p = await signIn("buyer@tokyo-si.example");
+    const thisMonth = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 7);
+    await p.goto(`${w.t.base}/hours?month=${thisMonth}`);
+    const juninin = p.locator("section.contract-hours", { hasText: "勘定系保守（準委任）" });
+    expect(await juninin.getByRole("link", { name: "Excel（xlsx）" }).getAttribute("href")).toBe(
+      `/api/v1/contracts/${w.juninin.id}/settlements.xlsx?month=${thisMonth}`,
+    );
+    expect(await juninin.getByRole("link", { name: "CSV", exact: true }).getAttribute("href")).toBe(
+      `/api/v1/contracts/${w.juninin.id}/settlements.csv?month=${thisMonth}`,
+    );
+    // The month is not over: nothing to close yet.
+    expect(await juninin.getByRole("button", { name: `${thisMonth} を締める` }).count()).toBe(0);
+    await p.screenshot({ path: join(ARTIFACTS, "hours-month-open.png"), fullPage: true });
+    await p.goto(`${w.t.base}/hours?month=2026-05`);
+    const past = p.locator("section.contract-hours", { hasText: "勘定系保守（準委任）" });
+    expect(await past.getByRole("button", { name: "2026-05 を締める" }).count()).toBe(1);
+  });
 });

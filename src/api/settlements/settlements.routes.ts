@@ -1,6 +1,7 @@
 // HTTP for what a contract's month comes to: the hours as JSON or CSV (for Excel), and the 準委任
 // settlement against the band with its adjustments.
 import { createRoute, z } from "@hono/zod-openapi";
+import { settlementCsv, settlementXlsx } from "../../domain/timesheets/settlement-export.ts";
 import type { SettlementService } from "../../domain/timesheets/settlements.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
@@ -88,6 +89,23 @@ const hoursCsv = monthRoute(
   "The same rows as CSV: UTF-8 with a BOM, CRLF, Japanese headers (opens in Excel)",
   { description: "CSV", content: { "text/csv": { schema: z.string() } } },
 );
+const settlementCsvRoute = monthRoute(
+  "/contracts/{id}/settlements.csv",
+  "準委任: the month's settlement per engineer (hours, band, amounts, adjustments) as CSV, rounding rules beneath; named with contract and month",
+  { description: "CSV", content: { "text/csv": { schema: z.string() } } },
+);
+const settlementXlsxRoute = monthRoute(
+  "/contracts/{id}/settlements.xlsx",
+  "The same settlement as an Excel workbook (xlsx)",
+  {
+    description: "xlsx",
+    content: {
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        schema: z.string().openapi({ format: "binary" }),
+      },
+    },
+  },
+);
 const settle = monthRoute(
   "/contracts/{id}/settlements",
   "準委任: each engineer's approved hours of the month against the band, and the amount",
@@ -141,6 +159,23 @@ const reopenMonth = createRoute({
   responses: { 200: { description: "The month, live again", content: Settlements }, ...errorResponses },
 });
 
+const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/**
+ * A download's content-disposition: an ASCII name for old clients, and the name with the contract's title
+ * (RFC 6266 / 5987 `filename*`) for the rest; characters a file system refuses become "_".
+ */
+export function attachment(
+  kind: { ascii: string; ja: string },
+  contract: { id: string; title: string },
+  month: string,
+  ext: string,
+) {
+  const title = contract.title.replace(/[\\/:*?"<>|\p{Cc}]/gu, "_").slice(0, 80);
+  const ascii = `${kind.ascii}-${contract.id.slice(0, 8)}-${month}.${ext}`;
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(`${kind.ja}_${title}_${month}.${ext}`).replace(/['()]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
 export const settlementRoutes = (deps: { settlements: SettlementService }) =>
   createRouter()
     .openapi(hours, async (c) =>
@@ -153,9 +188,28 @@ export const settlementRoutes = (deps: { settlements: SettlementService }) =>
       const { id } = c.req.valid("param");
       const { month } = c.req.valid("query");
       const csv = await deps.settlements.hoursCsv(actorOf(c), id, month);
+      const title = await deps.settlements.contractTitle(actorOf(c), id);
       return c.body(csv, 200, {
         "content-type": "text/csv; charset=utf-8",
-        "content-disposition": `attachment; filename="hours-${month}.csv"`,
+        "content-disposition": attachment({ ascii: "hours", ja: "工数" }, { id, title }, month, "csv"),
+      });
+    })
+    .openapi(settlementCsvRoute, async (c) => {
+      const { id } = c.req.valid("param");
+      const { month } = c.req.valid("query");
+      const { contract, settled } = await deps.settlements.forExport(actorOf(c), id, month);
+      return c.body(settlementCsv(contract, settled), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": attachment({ ascii: "settlement", ja: "精算" }, contract, month, "csv"),
+      });
+    })
+    .openapi(settlementXlsxRoute, async (c) => {
+      const { id } = c.req.valid("param");
+      const { month } = c.req.valid("query");
+      const { contract, settled } = await deps.settlements.forExport(actorOf(c), id, month);
+      return c.body(new Uint8Array(await settlementXlsx(contract, settled)), 200, {
+        "content-type": XLSX,
+        "content-disposition": attachment({ ascii: "settlement", ja: "精算" }, contract, month, "xlsx"),
       });
     })
     .openapi(settle, async (c) =>

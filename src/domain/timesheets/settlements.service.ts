@@ -293,6 +293,21 @@ export function createSettlementService({
       ]);
     },
 
+    /** The contract's title, for the names of its export files (leads and contractors who see it). */
+    async contractTitle(actor: Actor, contractId: string): Promise<string> {
+      return (await contractFor(actor, contractId)).title;
+    },
+
+    /** 準委任: the month's settlement with its contract, for the export files (settlement-export.ts). */
+    async forExport(
+      actor: Actor,
+      contractId: string,
+      month: string,
+    ): Promise<{ contract: ContractTable; settled: MonthSettlement }> {
+      const settled = await service.settle(actor, contractId, month);
+      return { contract: await contractFor(actor, contractId), settled };
+    },
+
     /**
      * 準委任: each engineer's approved hours of the month against the band, with adjustments; once the
      * contractor has closed the month, the figures as they were then.

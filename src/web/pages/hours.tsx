@@ -32,7 +32,7 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
       </h2>
       <p>
         {t("monthHours.totals", { approved: hours(approved), pending: hours(pending), rows: rows.length })}{" "}
-        <a href={`/api/v1/contracts/${contract.id}/hours.csv?month=${month}`} download={`hours-${month}.csv`}>
+        <a href={`/api/v1/contracts/${contract.id}/hours.csv?month=${month}`} download>
           {t("monthHours.csv")}
         </a>
       </p>
@@ -79,7 +79,18 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           ))}
         </DataTable>
       ) : null}
-      {settlements && !settlements.closed ? (
+      {settlements ? (
+        <p>
+          {t("monthHours.settlementFiles")}{" "}
+          <a href={`/api/v1/contracts/${contract.id}/settlements.csv?month=${month}`} download>
+            {t("monthHours.settlementCsv")}
+          </a>{" "}
+          <a href={`/api/v1/contracts/${contract.id}/settlements.xlsx?month=${month}`} download>
+            {t("monthHours.settlementXlsx")}
+          </a>
+        </p>
+      ) : null}
+      {settlements && !settlements.closed && month < tokyoDay(Date.now()).slice(0, 7) ? (
         <form method="post" action="/hours/close" class="row">
           <CsrfField c={c} />
           <input type="hidden" name="contractId" value={contract.id} />

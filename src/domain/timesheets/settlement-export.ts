@@ -1,0 +1,94 @@
+// A 準委任 month's settlement as a file for billing: one row per engineer (hours, band, amounts,
+// adjustments), as CSV for Excel or as an xlsx workbook, with the rounding rules written out in Japanese.
+import type { ContractTable } from "../../db/schema.ts";
+import type { MonthSettlement } from "./settlements.service.ts";
+import { toCsv } from "./settlements.service.ts";
+
+export const SETTLEMENT_HEADERS = [
+  "氏名",
+  "対象月",
+  "承認済み時間（時間・10進）",
+  "未承認時間（時間・10進）",
+  "精算幅下限（時間）",
+  "精算幅上限（時間）",
+  "月額（円）",
+  "区分",
+  "超過・不足時間",
+  "超過・控除単価（円/時間）",
+  "基本額（円）",
+  "調整額（円）",
+  "調整内容",
+  "支払額（円）",
+] as const;
+
+const basisWords = { under: "下限未満（控除）", within: "精算幅内", over: "上限超過（加算）" } as const;
+
+/** A contract's hours rounding rule in Japanese: `15min-nearest` → 15 分単位で四捨五入. */
+export function roundingWords(rule: string | null | undefined): string {
+  const m = /^(\d+)min-(nearest|up|down)$/.exec(rule ?? "none");
+  if (!m) return "丸めなし（申告どおりの分数）";
+  const how = { nearest: "四捨五入", up: "切り上げ", down: "切り捨て" }[m[2] as "nearest" | "up" | "down"];
+  return `${m[1]} 分単位で${how}`;
+}
+
+/** The rounding rules an export states, one a line. */
+export function roundingNotes(c: Pick<ContractTable, "hours_rounding">): string[] {
+  return [
+    `作業時間の端数処理: 各申告（1 日分）を${roundingWords(c.hours_rounding)}し、承認済みの週の合計を時間（10 進、小数第 2 位まで）で示します。`,
+    "金額の端数処理: 超過・控除額は 1 円未満を四捨五入します。控除後の額が 0 円を下回ることはありません。",
+    "承認済み時間のみを精算の対象とし、未承認時間は参考として示します。金額は消費税別です。",
+  ];
+}
+
+const round2 = (h: number) => Math.round(h * 100) / 100;
+
+/** One row per engineer, in SETTLEMENT_HEADERS' order. */
+export function settlementRows(c: ContractTable, s: MonthSettlement): (string | number)[][] {
+  const min = Number(c.band_min_hours);
+  const max = Number(c.band_max_hours);
+  return s.items.map((i) => {
+    const outside = i.basis === "over" ? i.approvedHours - max : i.basis === "under" ? min - i.approvedHours : 0;
+    const rate = i.basis === "over" ? Number(c.over_rate_yen) : i.basis === "under" ? Number(c.under_rate_yen) : 0;
+    const adjusted = i.adjustments.reduce((sum, a) => sum + a.amountYen, 0);
+    return [
+      i.engineerName,
+      s.month,
+      round2(i.approvedHours),
+      round2(i.pendingHours),
+      min,
+      max,
+      Number(c.monthly_fee_yen),
+      basisWords[i.basis],
+      round2(outside),
+      rate,
+      i.baseAmountYen,
+      adjusted,
+      // The reason first: a cell starting with "+" or "-" would be read by Excel as a formula.
+      i.adjustments.map((a) => `${a.reason}（${a.amountYen >= 0 ? "+" : ""}${a.amountYen}円）`).join(" / "),
+      i.amountYen,
+    ];
+  });
+}
+
+/** The settlement as CSV (UTF-8 with a BOM, CRLF): the table, a blank line, then the rounding rules. */
+export function settlementCsv(c: ContractTable, s: MonthSettlement): string {
+  return toCsv([[...SETTLEMENT_HEADERS], ...settlementRows(c, s), [], ...roundingNotes(c).map((n) => [n])]);
+}
+
+/** The settlement as an xlsx workbook: the table on 精算, the rounding rules beneath it. */
+export async function settlementXlsx(c: ContractTable, s: MonthSettlement): Promise<Buffer> {
+  const { default: Excel } = await import("exceljs");
+  const book = new Excel.Workbook();
+  const sheet = book.addWorksheet("精算");
+  sheet.addRow([`${c.title}（${c.client}）`, `${s.month} 分`, s.closed ? "締め済み" : "締め前（暫定）"]);
+  const header = sheet.addRow([...SETTLEMENT_HEADERS]);
+  header.font = { bold: true };
+  for (const row of settlementRows(c, s)) sheet.addRow(row);
+  sheet.addRow([]);
+  for (const note of roundingNotes(c)) sheet.addRow([note]);
+  sheet.columns.forEach((col, i) => {
+    col.width = i === 12 ? 40 : 16;
+  });
+  for (const col of [7, 10, 11, 12, 14]) sheet.getColumn(col).numFmt = "#,##0";
+  return Buffer.from(await book.xlsx.writeBuffer());
+}
