@@ -361,7 +361,11 @@ export function buildAzusa(
     engineers,
     packages,
     offerTtlHours: config.offerTtlHours,
-    onAssigned: (assignmentId) => workspaces.provisionForAssignment(assignmentId),
+    onAssigned: async (assignmentId) => {
+      // The acceptance committed, its workspace not yet made: a crash here leaves an assignment for reconcile.
+      await pause("offers.accepted");
+      return workspaces.provisionForAssignment(assignmentId);
+    },
     // the work of an ended assignment is not the package's any more: its pull requests here close with it
     onAssignmentEnding: (trx, actor, packageId, why) => pulls.closeOpen(trx, actor, packageId, why),
     onAssignmentEnded: async (actor, packageId, why) => {

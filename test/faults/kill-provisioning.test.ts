@@ -1,6 +1,7 @@
 // A real `azusa serve` killed with SIGKILL while it provisions a workspace — the container made and started, the
 // row still `provisioning`, no code checked out — then started again: reconcile makes the workspace whole, with one
-// container, running, its code checked out. On SQLite and PostgreSQL, with the real Docker engine.
+// container, running, its code checked out. Killed earlier still, with the acceptance committed and no workspace
+// made, the next start makes the workspace. On SQLite and PostgreSQL, with the real Docker engine.
 import { rmSync } from "node:fs";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +22,8 @@ describe.each(dialects)("a provisioning killed and started again, on %s", (diale
   let tenantId: string;
   let offerId: string;
   let packageId: string;
+  let laterOfferId: string;
+  let laterPackageId: string;
   const running: Served[] = [];
 
   beforeAll(async () => {
@@ -45,11 +48,19 @@ describe.each(dialects)("a provisioning killed and started again, on %s", (diale
     const wbs = utf8Csv([
       ["id", "title", "estimate"],
       ["P1", "帳票出力", "8"],
+      ["P2", "帳票印刷", "8"],
     ]);
     await contractor.request("POST", `/api/v1/contracts/${contract.id}/wbs`, wbs, { "content-type": "text/csv" });
-    packageId = (await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()).items[0].id;
-    expect((await lead.post(`/api/v1/packages/${packageId}/open`)).status).toBe(200);
-    offerId = (await (await lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId })).json()).id;
+    const items: { id: string; wbsId: string }[] = (
+      await (await lead.get(`/api/v1/contracts/${contract.id}/packages`)).json()
+    ).items;
+    const offerOn = async (wbsId: string) => {
+      const id = items.find((p) => p.wbsId === wbsId)?.id as string;
+      expect((await lead.post(`/api/v1/packages/${id}/open`)).status).toBe(200);
+      return { id, offer: (await (await lead.post(`/api/v1/packages/${id}/offers`, { engineerId })).json()).id };
+    };
+    ({ id: packageId, offer: offerId } = await offerOn("P1"));
+    ({ id: laterPackageId, offer: laterOfferId } = await offerOn("P2"));
     // SQLite serves one process: the test's steps aside for the ones started and killed below.
     if (dialect === "sqlite") await t.running.stop();
   }, 120_000);
@@ -69,9 +80,9 @@ describe.each(dialects)("a provisioning killed and started again, on %s", (diale
     running.push(served);
     return served;
   };
-  const workspaceRow = () =>
+  const workspaceRow = (of = packageId) =>
     withDatabase(t, dialect, (db) =>
-      db.selectFrom("workspace").selectAll().where("package_id", "=", packageId).executeTakeFirst(),
+      db.selectFrom("workspace").selectAll().where("package_id", "=", of).executeTakeFirst(),
     );
   const containersOf = (workspaceId: string) =>
     docker.listContainers({ all: true, filters: { label: [`io.azusa.workspace=${workspaceId}`] } });
@@ -115,4 +126,42 @@ describe.each(dialects)("a provisioning killed and started again, on %s", (diale
     expect((await lease()).owner).not.toBe(dead.owner);
     await stopServe(second);
   }, 360_000);
+
+  it("an acceptance killed before its workspace was made gets its workspace from the next start", async () => {
+    const first = await serve("offers.accepted");
+    const engineer = await signInTo(first, "sato@matsumoto.example");
+    const accepting = engineer.post(`/api/v1/offers/${laterOfferId}/accept`).catch((err: Error) => err);
+    await pausedAt(first, "offers.accepted");
+    await killHard(first);
+    await accepting;
+
+    // What the crash left: the package assigned, and no workspace at all.
+    const assignment = await withDatabase(t, dialect, (db) =>
+      db.selectFrom("assignment").selectAll().where("package_id", "=", laterPackageId).executeTakeFirstOrThrow(),
+    );
+    expect(assignment.ended_at).toBeNull();
+    expect(await workspaceRow(laterPackageId)).toBeUndefined();
+    // A live acceptance provisions its own workspace at once, so reconcile takes only assignments a minute old:
+    // the test waits that minute out rather than dating the row.
+    await until(
+      "the assignment to be a minute old",
+      async () => (Date.now() - Date.parse(assignment.started_at) > 61_000 ? true : undefined),
+      90_000,
+    );
+
+    const second = await serve();
+    const whole = await until(
+      "the workspace to be running with its code checked out",
+      async () => {
+        const row = await workspaceRow(laterPackageId);
+        return row?.state === "running" && row.prepared_at ? row : undefined;
+      },
+      180_000,
+    );
+    expect(whole.assignment_id).toBe(assignment.id);
+    const containers = await containersOf(whole.id);
+    expect(containers).toHaveLength(1);
+    expect(containers[0]?.State).toBe("running");
+    await stopServe(second);
+  }, 420_000);
 });
