@@ -61,6 +61,7 @@ describe("parseTemplate", () => {
         ideCommand: null,
         workspaceFolder: "/workspace",
         services: [],
+        hostLabels: {},
       },
     });
   });

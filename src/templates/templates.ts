@@ -62,6 +62,11 @@ export interface WorkspaceTemplate {
      * 15 characters, e.g. "postgres"). Every other process a session started ends with it; default none.
      */
     services: string[];
+    /**
+     * Labels a workspace host must carry to take this template's workspaces (e.g. `{ "zone": "nagano-1" }`, a
+     * client whose code must stay in one office or zone); default none: any host that fits otherwise.
+     */
+    hostLabels: { office?: string; zone?: string };
   };
 }
 
@@ -199,6 +204,13 @@ const folder = z
   .regex(/^(?:\/[\w.-]+)+$/, 'must be an absolute path such as "/workspace"')
   .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), 'must not contain "." or ".."');
 
+/** A workspace host's label as operators give it (office, zone). */
+const hostLabel = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, '_', '.', ':' and '-' only");
+
 const azusa = z
   .strictObject({
     resources: z
@@ -240,6 +252,7 @@ const azusa = z
     services: z
       .array(z.string().regex(/^[^\s/]{1,15}$/, 'must be a process name as "ps -o comm" shows it, such as "postgres"'))
       .default([]),
+    hostLabels: z.strictObject({ office: hostLabel.optional(), zone: hostLabel.optional() }).default({}),
   })
   .prefault({});
 

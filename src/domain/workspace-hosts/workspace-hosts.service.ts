@@ -87,6 +87,8 @@ export interface PlacementNeeds {
   restricted: boolean;
   /** The template names destinations: its egress proxy and fence exist on the default host only. */
   egress: boolean;
+  /** Labels the template asks a host to carry (`customizations.azusa.hostLabels`); none by default. */
+  labels?: { office?: string; zone?: string };
 }
 
 /** Why the workspaces on a host cannot be reached now: it is marked down, or its engine does not answer. */
@@ -253,6 +255,8 @@ export function createWorkspaceHostService({
     if (r.tenant_id !== null && r.tenant_id !== needs.tenantId) return "set aside for another tenant";
     if (needs.restricted && r.tenant_id !== needs.tenantId) return "not labelled for the tenant";
     if (needs.egress && r.kind !== "default") return "no egress proxy there";
+    for (const [label, value] of Object.entries(needs.labels ?? {}))
+      if (value !== undefined && r[label as "office" | "zone"] !== value) return `not labelled ${label}=${value}`;
     if (placed >= r.max_workspaces) return "full";
     return null;
   }

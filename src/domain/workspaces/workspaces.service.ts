@@ -20,7 +20,7 @@ import { createWorkspaceProcesses, type ServiceProcess } from "./workspace-proce
 /** What provisioning asks of the workspace hosts (src/domain/workspace-hosts). */
 export interface WorkspacePlacement {
   place(
-    needs: { tenantId: string; restricted: boolean; egress: boolean },
+    needs: { tenantId: string; restricted: boolean; egress: boolean; labels?: { office?: string; zone?: string } },
     record: (hostId: string) => Promise<void>,
   ): Promise<{ hostId: string } | { pending: string }>;
   /** Every host's driver: reconcile passes over each host on its own. */
@@ -238,14 +238,19 @@ export function createWorkspaceService({
   }
 
   /** What the workspace asks of its host: its tenant's, when its contract is `restricted`. */
-  async function needsOf(row: WorkspaceTable, egress: boolean) {
+  async function needsOf(row: WorkspaceTable, template: WorkspaceTemplate) {
     const contract = await db
       .selectFrom("work_package")
       .innerJoin("contract", "contract.id", "work_package.contract_id")
       .select("contract.confidentiality")
       .where("work_package.id", "=", row.package_id)
       .executeTakeFirst();
-    return { tenantId: row.tenant_id, restricted: contract?.confidentiality === "restricted", egress };
+    return {
+      tenantId: row.tenant_id,
+      restricted: contract?.confidentiality === "restricted",
+      egress: template.azusa.network.allow.length > 0,
+      labels: template.azusa.hostLabels,
+    };
   }
 
   /**
@@ -263,7 +268,7 @@ export function createWorkspaceService({
     if (placement && !row.host_id) {
       let placed: Awaited<ReturnType<WorkspacePlacement["place"]>>;
       try {
-        placed = await placement.place(await needsOf(row, allow.length > 0), async (id) => {
+        placed = await placement.place(await needsOf(row, template), async (id) => {
           await db.updateTable("workspace").set({ host_id: id }).where("id", "=", row.id).execute();
         });
       } catch (err) {
