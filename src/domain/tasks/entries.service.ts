@@ -4,7 +4,7 @@
 // shown in full only to the lead deciding a dispute, masked to the last four digits everywhere else, and every
 // showing of them is an audit event naming the person, the items and the purpose.
 import { randomUUID } from "node:crypto";
-import { type Kysely, sql } from "kysely";
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 import type { Sealer } from "../../auth/sealed.ts";
 import type { Database, TaskBatchTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -93,6 +93,7 @@ export function createTaskEntryService({
   /** An item taken and not sent for this long is given back (`reclaimOverdue`), for another keyer. */
   holdMs?: number;
 }) {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   const reclaimedError = () =>
     fail("CONFLICT", text("tasks.reclaimed", { minutes: Math.round((holdMs / 60_000) * 10) / 10 }));
 
@@ -488,45 +489,37 @@ export function createTaskEntryService({
         .orderBy("task_item.seq")
         .executeTakeFirst();
       if (held) return answer(held);
-      // A few tries: another keyer may take the last free place of the first candidate between read and write.
+      // One statement finds the first free place and takes it (on PostgreSQL skipping items another keyer is
+      // taking at this moment); a few tries in case the place went between the subquery and the update.
       for (let attempt = 0; attempt < 20; attempt++) {
-        const candidate = await db
-          .selectFrom("task_item")
-          .select(["id", "seq", "source"])
-          .where("batch_id", "=", batchId)
-          .where("state", "=", "open")
-          .where("claims", "<", 2)
-          .where((eb) =>
-            eb.not(
-              eb.exists(
-                eb
-                  .selectFrom("task_entry")
-                  .select("task_entry.id")
-                  .whereRef("task_entry.item_id", "=", "task_item.id")
-                  .where("task_entry.user_id", "=", userId),
-              ),
-            ),
-          )
-          .orderBy("seq")
-          .limit(1)
-          .executeTakeFirst();
-        if (!candidate) return answer(undefined);
         const took = await db
           .transaction()
           .execute(async (trx) => {
-            const raised = await trx
+            const claimed = await trx
               .updateTable("task_item")
               .set((eb) => ({ claims: eb("claims", "+", 1) }))
-              .where("id", "=", candidate.id)
+              .where("id", "=", (eb) => {
+                const first = eb
+                  .selectFrom("task_item as free")
+                  .select("free.id")
+                  .where("free.batch_id", "=", batchId)
+                  .where("free.state", "=", "open")
+                  .where("free.claims", "<", 2)
+                  .where(noEntryOf(userId, "free.id"))
+                  .orderBy("free.seq")
+                  .limit(1);
+                return postgres ? first.forUpdate().skipLocked() : first;
+              })
               .where("claims", "<", 2)
+              .returning(["id", "seq", "source"])
               .executeTakeFirst();
-            if (Number(raised.numUpdatedRows) === 0) return false;
+            if (!claimed) return null;
             const inserted = await trx
               .insertInto("task_entry")
               .values({
                 id: randomUUID(),
                 batch_id: batchId,
-                item_id: candidate.id,
+                item_id: claimed.id,
                 user_id: userId,
                 values: null,
                 taken_at: new Date().toISOString(),
@@ -536,13 +529,28 @@ export function createTaskEntryService({
               .onConflict((oc) => oc.columns(["item_id", "user_id"]).doNothing())
               .executeTakeFirst();
             if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw new RetryTake();
-            return true;
+            return claimed;
           })
           .catch((err) => {
-            if (err instanceof RetryTake) return false;
+            if (err instanceof RetryTake) return undefined;
             throw err;
           });
-        if (took) return answer(candidate);
+        if (took) return answer(took);
+        // On SQLite the statement ran alone: nothing taken is nothing left. On PostgreSQL the free places may all
+        // be being taken by others at this moment (skipped as locked): look again unless none is left.
+        if (took === null && !postgres) return answer(undefined);
+        if (took === null) {
+          const left = await db
+            .selectFrom("task_item")
+            .select("id")
+            .where("batch_id", "=", batchId)
+            .where("state", "=", "open")
+            .where("claims", "<", 2)
+            .where(noEntryOf(userId, "task_item.id"))
+            .limit(1)
+            .executeTakeFirst();
+          if (!left) return answer(undefined);
+        }
       }
       throw fail("CONFLICT", text("tasks.busy"));
     },
@@ -890,6 +898,10 @@ export function createTaskEntryService({
 }
 
 class RetryTake extends Error {}
+
+/** The item (by its column reference) has no entry of the keyer's, sent or held. */
+const noEntryOf = (userId: string, item: string) =>
+  sql<boolean>`not exists (select 1 from task_entry where task_entry.item_id = ${sql.ref(item)} and task_entry.user_id = ${userId})`;
 
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
