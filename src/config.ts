@@ -107,6 +107,18 @@ const Env = z.object({
     .min(16, "must be at least 16 characters")
     .optional()
     .describe("when set, /metrics asks for Authorization: Bearer <token>"),
+  AZUSA_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/\S+$/, "must be smtp://… or smtps://…")
+    .optional()
+    .describe(
+      "when set with AZUSA_MAIL_FROM, notices are e-mailed too: smtp:// or smtps://, with user:password@ if the server asks",
+    ),
+  AZUSA_MAIL_FROM: z
+    .string()
+    .regex(/^[^\s@]+@[^\s@]+$/, "must be an e-mail address")
+    .optional()
+    .describe("the sender of Azusa's e-mail"),
   AZUSA_WEBHOOK_RETRY_MS: z.coerce
     .number()
     .int()
@@ -297,6 +309,8 @@ export interface Config {
   /** The sign-in page's brand line (AZUSA_BRAND_LINE); undefined: the dictionary's own. */
   brandLine: string | undefined;
   webhookRetryMs: number;
+  /** SMTP for notices by e-mail, when both AZUSA_SMTP_URL and AZUSA_MAIL_FROM are set. */
+  mail: { smtpUrl: string; from: string } | undefined;
   webhookLoopback: boolean;
   docker: { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
   gitImportDir: string | undefined;
@@ -450,6 +464,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.AZUSA_METRICS_TOKEN,
     brandLine: e.AZUSA_BRAND_LINE,
     webhookRetryMs: e.AZUSA_WEBHOOK_RETRY_MS,
+    mail: e.AZUSA_SMTP_URL && e.AZUSA_MAIL_FROM ? { smtpUrl: e.AZUSA_SMTP_URL, from: e.AZUSA_MAIL_FROM } : undefined,
     webhookLoopback: e.AZUSA_WEBHOOK_LOOPBACK === "on",
     docker,
     gitImportDir: e.AZUSA_GIT_IMPORT_DIR,

@@ -24,6 +24,7 @@ import { createContractService } from "./domain/contracts/contracts.service.ts";
 import { createDeliveryService } from "./domain/delivery/delivery.service.ts";
 import { type OrderOf, orderTerms, renderOrder } from "./domain/delivery/order-document.ts";
 import { createEngineerService } from "./domain/engineers/engineers.service.ts";
+import { createMailer } from "./domain/notifications/mail.ts";
 import { createNotificationService } from "./domain/notifications/notifications.service.ts";
 import { createReminderService } from "./domain/notifications/reminders.service.ts";
 import { createStepNotices } from "./domain/notifications/step-notices.ts";
@@ -300,6 +301,8 @@ export function buildAzusa(
   // Leases of work in flight (workspace operations, merges): another process's is free again a minute after its
   // last renewal; this process's previous life's (kill -9), at once.
   const leases = createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner(loadProcessId(config)) });
+  // Notices by e-mail when SMTP is set: the outbox is written with each notice and sent after it commits.
+  const mailer = config.mail && createMailer({ db: db.kysely, logger, ...config.mail });
   const notifications = createNotificationService({
     db: db.kysely,
     audit,
@@ -307,6 +310,7 @@ export function buildAzusa(
     retryBaseMs: config.webhookRetryMs,
     allowLoopbackReceivers: config.webhookLoopback,
     sealer,
+    ...(mailer ? { mail: { mailer, baseUrl: config.baseUrl } } : {}),
   });
   const stepNotices = createStepNotices(notifications);
   const pulls = createPullService({
@@ -567,6 +571,7 @@ export function buildAzusa(
       // better-auth checks the schema in the background at start; let it finish before the pool goes.
       await auth.$context.catch(() => {});
       await notifications.stop();
+      await mailer?.stop();
       await wbs.close();
       await notices.close();
       await db.close();

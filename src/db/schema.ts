@@ -391,6 +391,21 @@ export interface NotificationTable {
   read_at: string | null;
 }
 
+/** An e-mail to send by SMTP; `state` pending | sent | failed. */
+export interface MailOutboxTable {
+  id: string;
+  to_address: string;
+  subject: string;
+  body: string;
+  kind: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
 export interface WebhookTable {
   id: string;
   tenant_id: string;
@@ -662,6 +677,7 @@ export interface Database {
   sign_in_attempt: SignInAttemptTable;
   sign_in_lock: SignInLockTable;
   notification: NotificationTable;
+  mail_outbox: MailOutboxTable;
   webhook: WebhookTable;
   webhook_delivery: WebhookDeliveryTable;
   webhook_attempt: WebhookAttemptTable;

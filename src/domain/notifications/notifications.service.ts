@@ -9,6 +9,7 @@ import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
 import type { AuditService } from "../audit/audit.service.ts";
+import type { Mailer } from "./mail.ts";
 import { checkReceiverUrl, postToReceiver, type ReceiverPolicy } from "./receiver-address.ts";
 
 /** The header a receiver checks: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
@@ -91,7 +92,10 @@ export function createNotificationService({
   timeoutMs = 10_000,
   allowLoopbackReceivers = false,
   sealer,
+  mail,
 }: {
+  /** Notices e-mailed too, each with a link to the notifications page under `baseUrl`. */
+  mail?: { mailer: Mailer; baseUrl: string };
   /** Webhook secrets are stored sealed. */
   sealer: Sealer;
   db: Kysely<Database>;
@@ -260,6 +264,23 @@ export function createNotificationService({
           .onConflict((oc) => oc.columns(["user_id", "dedupe_key"]).doNothing())
           .executeTakeFirst();
         told = Number(written.numInsertedOrUpdatedRows ?? 0);
+        if (mail && told > 0) {
+          // Those told now (a notice told before is not e-mailed again), each at their address.
+          const to = await ex
+            .selectFrom("notification")
+            .innerJoin("user", "user.id", "notification.user_id")
+            .select("user.email")
+            .where("notification.dedupe_key", "=", notice.dedupeKey)
+            .where("notification.created_at", "=", at)
+            .where("notification.user_id", "in", users)
+            .execute();
+          const link = `${mail.baseUrl.replace(/\/$/, "")}/notifications`;
+          const body = [notice.title, notice.body, `Azusa の通知: ${link}`].filter(Boolean).join("\n\n");
+          await mail.mailer.enqueue(
+            ex,
+            to.map((u) => ({ to: u.email, subject: notice.title, body: `${body}\n`, kind: notice.kind })),
+          );
+        }
       }
       if (!notice.tenantId || !notice.webhook) return told;
       const hooks = await ex

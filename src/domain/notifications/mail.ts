@@ -1,0 +1,170 @@
+// Notices by e-mail: each is written to the outbox in the transaction of what it tells of, then sent by SMTP
+// (nodemailer), retried with backoff until it goes or its attempts run out. A restart finds it in the table.
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import nodemailer from "nodemailer";
+import type { Database, Executor, MailOutboxTable } from "../../db/schema.ts";
+import type { Logger } from "../../logger.ts";
+
+/** One e-mail to send. */
+export interface Mail {
+  to: string;
+  subject: string;
+  body: string;
+  kind: string;
+}
+
+/** A sender of prepared messages (nodemailer's transport, or a test's). */
+export type SendMail = (message: { from: string; to: string; subject: string; text: string }) => Promise<unknown>;
+
+export function createMailer({
+  db,
+  logger,
+  smtpUrl,
+  from,
+  now = () => new Date(),
+  retryBaseMs = 30_000,
+  maxAttempts = 6,
+  pollMs = 2_000,
+  send,
+}: {
+  db: Kysely<Database>;
+  logger: Logger;
+  /** `smtp://` or `smtps://`, with credentials when the server asks; never logged. */
+  smtpUrl: string;
+  from: string;
+  now?: () => Date;
+  /** The wait before the first retry; each later one waits twice as long. */
+  retryBaseMs?: number;
+  maxAttempts?: number;
+  /** How often the outbox is read for what is due: mail written in a transaction goes once it commits. */
+  pollMs?: number;
+  send?: SendMail;
+}) {
+  const transport = send ? null : nodemailer.createTransport(smtpUrl);
+  const deliver: SendMail = send ?? ((m) => (transport as nodemailer.Transporter).sendMail(m));
+  let running: Promise<number> | null = null;
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+
+  async function attempt(m: MailOutboxTable): Promise<boolean> {
+    const n = Number(m.attempts) + 1;
+    let error: string | null = null;
+    try {
+      await deliver({ from, to: m.to_address, subject: m.subject, text: m.body });
+    } catch (err) {
+      // The server's words, without the URL (it may hold the password).
+      error = (err instanceof Error ? err.message : String(err)).replaceAll(smtpUrl, "<smtp>").slice(0, 500);
+    }
+    const wait = retryBaseMs * 2 ** (n - 1);
+    const next = error && n < maxAttempts ? new Date(now().getTime() + wait).toISOString() : null;
+    await db
+      .updateTable("mail_outbox")
+      .set({
+        attempts: n,
+        state: error === null ? "sent" : next ? "pending" : "failed",
+        next_attempt_at: next,
+        last_error: error,
+        sent_at: error === null ? now().toISOString() : null,
+      })
+      .where("id", "=", m.id)
+      .execute();
+    if (error) logger.warn({ mail: m.id, kind: m.kind, attempt: n, error }, "e-mail not sent");
+    if (next && !stopped) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        void mailer.dispatch();
+      }, wait + 25);
+      timer.unref();
+      timers.add(timer);
+    }
+    return error === null;
+  }
+
+  const mailer = {
+    /** Writes e-mails to the outbox, in the caller's transaction. */
+    async enqueue(ex: Executor, mails: Mail[]): Promise<void> {
+      if (!mails.length) return;
+      const at = now().toISOString();
+      await ex
+        .insertInto("mail_outbox")
+        .values(
+          mails.map((m) => ({
+            id: randomUUID(),
+            to_address: m.to,
+            subject: m.subject,
+            body: m.body,
+            kind: m.kind,
+            state: "pending",
+            attempts: 0,
+            next_attempt_at: at,
+            last_error: null,
+            created_at: at,
+            sent_at: null,
+          })),
+        )
+        .execute();
+    },
+
+    /** Sends what is due, one run at a time; resolves to how many went. */
+    dispatch(): Promise<number> {
+      if (running) return running;
+      running = (async () => {
+        try {
+          const due = await db
+            .selectFrom("mail_outbox")
+            .selectAll()
+            .where("state", "=", "pending")
+            .where("next_attempt_at", "<=", now().toISOString())
+            .orderBy("created_at")
+            .limit(100)
+            .execute();
+          let sent = 0;
+          for (const m of due) if (await attempt(m)) sent++;
+          return sent;
+        } finally {
+          running = null;
+        }
+      })();
+      return running;
+    },
+
+    /** The outbox as operators read it: what waits, what failed and why. */
+    async outbox(state?: "pending" | "sent" | "failed") {
+      let q = db.selectFrom("mail_outbox").selectAll().orderBy("created_at", "desc").limit(200);
+      if (state) q = q.where("state", "=", state);
+      return (await q.execute()).map((m) => ({
+        id: m.id,
+        to: m.to_address,
+        subject: m.subject,
+        kind: m.kind,
+        state: m.state,
+        attempts: Number(m.attempts),
+        nextAttemptAt: m.next_attempt_at,
+        lastError: m.last_error,
+        createdAt: m.created_at,
+        sentAt: m.sent_at,
+      }));
+    },
+
+    async stop(): Promise<void> {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await running?.catch(() => undefined);
+      transport?.close();
+    },
+  };
+  const poll = setInterval(() => {
+    mailer.dispatch().catch((err) => logger.debug({ err: (err as Error).message }, "reading the mail outbox"));
+  }, pollMs);
+  poll.unref();
+  const stop = mailer.stop;
+  mailer.stop = () => {
+    clearInterval(poll);
+    return stop();
+  };
+  return mailer;
+}
+
+export type Mailer = ReturnType<typeof createMailer>;
