@@ -86,14 +86,18 @@ describe.each(dialects)("a provisioning killed and started again, on %s", (diale
     );
   const containersOf = (workspaceId: string) =>
     docker.listContainers({ all: true, filters: { label: [`io.azusa.workspace=${workspaceId}`] } });
-
-  it("leaves one running container with its code checked out, and the workspace running", async () => {
-    const first = await serve("workspaces.provisioning");
+  /** Accepts `offer` on a process held at `point`, and kills it there. */
+  const acceptKilledAt = async (offer: string, point: string) => {
+    const first = await serve(point);
     const engineer = await signInTo(first, "sato@matsumoto.example");
-    const accepting = engineer.post(`/api/v1/offers/${offerId}/accept`).catch((err: Error) => err);
-    await pausedAt(first, "workspaces.provisioning");
+    const accepting = engineer.post(`/api/v1/offers/${offer}/accept`).catch((err: Error) => err);
+    await pausedAt(first, point);
     await killHard(first);
     await accepting;
+  };
+
+  it("leaves one running container with its code checked out, and the workspace running", async () => {
+    await acceptKilledAt(offerId, "workspaces.provisioning");
 
     // What the crash left: a container made and started, the row still provisioning and not checked out.
     const left = await workspaceRow();
@@ -128,12 +132,7 @@ describe.each(dialects)("a provisioning killed and started again, on %s", (diale
   }, 360_000);
 
   it("an acceptance killed before its workspace was made gets its workspace from the next start", async () => {
-    const first = await serve("offers.accepted");
-    const engineer = await signInTo(first, "sato@matsumoto.example");
-    const accepting = engineer.post(`/api/v1/offers/${laterOfferId}/accept`).catch((err: Error) => err);
-    await pausedAt(first, "offers.accepted");
-    await killHard(first);
-    await accepting;
+    await acceptKilledAt(laterOfferId, "offers.accepted");
 
     // What the crash left: the package assigned, and no workspace at all.
     const assignment = await withDatabase(t, dialect, (db) =>
