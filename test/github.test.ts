@@ -1,6 +1,7 @@
 // GitHub for tenants who keep code there: the organization's token stays secret, the lead gets a private,
 // protected repository per package with the engineer as a pusher (hand-written GitHub responses, held to GitHub's OpenAPI description, served on
-// loopback), and signed webhooks bring pull requests and reviews into Azusa; a bad signature is refused.
+// loopback), and signed webhooks (whole payloads from GitHub's examples, held to the description's webhook
+// schemas) bring pull requests and reviews into Azusa; a bad signature is refused.
 import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,9 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealContext } from "../src/auth/sealed.ts";
 import { sampleContract } from "./support/fixtures.ts";
+import { githubDescription } from "./support/github-openapi.ts";
 import { loadFixtures, type Replay, startReplay } from "./support/github-replay.ts";
+import { type PullFields, pullRequestEvent, reviewEvent as reviewEventOf } from "./support/github-webhooks.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
@@ -35,7 +38,9 @@ describe("GitHub", () => {
   let satoId: string;
 
   /** Sends a webhook delivery the way GitHub does, signed with `key` (the secret Azusa gave GitHub). */
-  const deliver = (event: string, body: unknown, key = secret) => {
+  const deliver = (event: string, body: Record<string, unknown>, key = secret) => {
+    // Only payloads GitHub could send: each is held to the event's schema in GitHub's description.
+    expect(githubDescription().webhook(event, body)).toEqual([]);
     const payload = JSON.stringify(body);
     const signature = `sha256=${createHmac("sha256", key).update(payload).digest("hex")}`;
     return t.anonymous().request("POST", `/webhooks/github/${tokyoId}`, payload, {
@@ -46,36 +51,28 @@ describe("GitHub", () => {
     });
   };
 
-  const pullEvent = (action: string, head: string, extra: Record<string, unknown> = {}) => ({
-    action,
+  /** Pull request 7 of the package's repository, opened by the engineer, at `head`. */
+  const pullFields = (head: string, more: Partial<PullFields> = {}): PullFields => ({
+    repository: `tokyo-si/azusa-${packageId}`,
     number: 7,
-    repository: { full_name: `tokyo-si/azusa-${packageId}` },
-    pull_request: {
-      number: 7,
-      title: "帳票のPDF出力",
-      body: "請求書と納品書",
-      head: { ref: "feature/pdf", sha: head },
-      base: { ref: "main" },
-      user: { login: "sato-matsumoto" },
-      merged: false,
-      merge_commit_sha: null,
-      ...extra,
-    },
-    sender: { login: "sato-matsumoto" },
+    title: "帳票のPDF出力",
+    body: "請求書と納品書",
+    head: { ref: "feature/pdf", sha: head },
+    base: { ref: "main" },
+    author: "sato-matsumoto",
+    ...more,
   });
+  const pullEvent = (action: string, head: string, more: Partial<PullFields> = {}, before?: string) =>
+    pullRequestEvent(action, pullFields(head, more), before);
 
-  const reviewEvent = (id: number, state: string, commit: string) => ({
-    ...pullEvent("submitted", commit),
-    action: "submitted",
-    review: {
+  const reviewEvent = (id: number, state: string, commit: string) =>
+    reviewEventOf(pullFields(commit), {
       id,
       state,
       body: state === "changes_requested" ? "フォントを埋め込んでください" : "",
-      commit_id: commit,
-      user: { login: "tokyo-lead" },
-    },
-    sender: { login: "tokyo-lead" },
-  });
+      commit,
+      reviewer: "tokyo-lead",
+    });
 
   const pull = async () => (await (await lead.get(`/api/v1/packages/${packageId}/pulls`)).json()).items[0];
   const packageState = async () => (await (await lead.get(`/api/v1/packages/${packageId}`)).json()).state;
@@ -207,6 +204,17 @@ describe("GitHub", () => {
     expect(repository).toBeUndefined();
   });
 
+  it("delivers only webhook payloads that fit GitHub's schemas; one of only the fields Azusa reads does not", () => {
+    const thin = { action: "opened", number: 7, pull_request: { number: 7, head: { ref: "a", sha: sha(1) } } };
+    expect(githubDescription().webhook("pull_request", thin)).toEqual(
+      expect.arrayContaining([expect.stringContaining("must have required property 'repository'")]),
+    );
+    expect(githubDescription().webhook("pull_request", { ...pullEvent("opened", sha(1)), action: "pushed" })).toEqual([
+      "webhook pull-request-pushed: no such event and action in GitHub's description",
+    ]);
+    expect(githubDescription().webhook("pull_request", pullEvent("opened", sha(1)))).toEqual([]);
+  });
+
   it("refuses a webhook whose signature does not match", async () => {
     expect((await deliver("pull_request", pullEvent("opened", sha(1)), "not-the-secret")).status).toBe(401);
     const unsigned = await t
@@ -236,7 +244,7 @@ describe("GitHub", () => {
     await deliver("pull_request_review", reviewEvent(101, "approved", sha(1)));
     expect(await pull()).toMatchObject({ approvals: 1, mergeable: true });
 
-    await deliver("pull_request", pullEvent("synchronize", sha(2)));
+    await deliver("pull_request", pullEvent("synchronize", sha(2), {}, sha(1)));
     const pushed = await pull();
     expect(pushed).toMatchObject({ headSha: sha(2), approvals: 0, mergeable: false });
     expect(pushed.reviews[0]).toMatchObject({ reviewerLogin: "tokyo-lead", dismissedAt: expect.any(String) });
@@ -248,7 +256,7 @@ describe("GitHub", () => {
     );
     expect(await packageState()).toBe("changes_requested");
 
-    await deliver("pull_request", pullEvent("synchronize", sha(3)));
+    await deliver("pull_request", pullEvent("synchronize", sha(3), {}, sha(2)));
     expect(await packageState()).toBe("in_progress");
     await deliver("pull_request_review", reviewEvent(103, "approved", sha(3)));
     expect(await packageState()).toBe("in_review");
@@ -257,7 +265,7 @@ describe("GitHub", () => {
     const id = (await pull()).id;
     expect((await lead.post(`/api/v1/pulls/${id}/merge`)).status).toBe(409);
 
-    await deliver("pull_request", pullEvent("closed", sha(3), { merged: true, merge_commit_sha: sha(4) }));
+    await deliver("pull_request", pullEvent("closed", sha(3), { merged: true, mergeCommitSha: sha(4) }));
     expect(await pull()).toMatchObject({ state: "merged", mergeSha: sha(4) });
     expect(await packageState()).toBe("in_review");
 
@@ -277,12 +285,8 @@ describe("GitHub", () => {
   });
 
   it("closes the open pull request on GitHub, saying why, when the lead withdraws the assignment", async () => {
-    const opened = pullEvent("opened", sha(5));
-    const eight = {
-      ...opened,
-      number: 8,
-      pull_request: { ...opened.pull_request, number: 8, head: { ref: "feature/csv", sha: sha(5) } },
-    };
+    const csv = { number: 8, head: { ref: "feature/csv", sha: sha(5) } };
+    const eight = pullEvent("opened", sha(5), csv);
     expect((await deliver("pull_request", eight)).status).toBe(200);
     const all = async () => (await (await lead.get(`/api/v1/packages/${packageId}/pulls`)).json()).items;
     expect((await all()).find((p: { number: number }) => p.number === 8)).toMatchObject({ state: "open" });
@@ -296,7 +300,7 @@ describe("GitHub", () => {
     // the merged one stays merged
     expect((await all()).find((p: { number: number }) => p.number === 7)).toMatchObject({ state: "merged" });
     // GitHub's own "closed" event that follows adds nothing
-    expect((await deliver("pull_request", { ...eight, action: "closed" })).status).toBe(200);
+    expect((await deliver("pull_request", pullEvent("closed", sha(5), csv))).status).toBe(200);
     const audit = await (await contractor.get("/api/v1/audit-events?limit=100")).json();
     const events = audit.items.filter((e: { subject: string }) => e.subject === `pull_request:${closed.id}`);
     expect(events.map((e: { action: string }) => e.action).sort()).toEqual([

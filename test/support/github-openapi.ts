@@ -1,6 +1,7 @@
 // GitHub's own description of its REST API (the @octokit/openapi package: api.github.com, OpenAPI 3.0.3), used to
 // hold the loopback GitHub stand-in to it: the requests Azusa sends (operation, query parameters, JSON body) and
-// the responses the stand-in returns (a status the operation documents, a body that fits its schema). Formats
+// the responses the stand-in returns (a status the operation documents, a body that fits its schema), and the
+// webhook payloads the tests deliver to Azusa (the description's `x-webhooks`). Formats
 // (date-time, uri…) are not checked; types, required properties, enums and nullability are.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -28,6 +29,10 @@ const METHODS = ["get", "put", "post", "delete", "patch", "head"];
 export interface GithubDescription {
   request(method: string, url: string, body: unknown): string[];
   response(method: string, url: string, status: number, body: unknown): string[];
+  /** A webhook delivery's payload against the description's `x-webhooks` entry for its event and action. */
+  webhook(event: string, payload: { action?: unknown }): string[];
+  /** A copy of one of the examples GitHub publishes with the description (`components.examples`). */
+  example(name: string): Json;
 }
 
 let loaded: GithubDescription | undefined;
@@ -143,6 +148,22 @@ function load(): GithubDescription {
         if (!fn(body)) problems.push(...said(where, "body", fn));
       }
       return problems;
+    },
+
+    webhook(event, payload) {
+      const name = `${event}-${String(payload.action ?? "")}`.replaceAll("_", "-");
+      const described = (doc["x-webhooks"] as Record<string, { post?: Operation }> | undefined)?.[name]?.post;
+      const requestBody = described?.requestBody ? deref<Json>(described.requestBody) : undefined;
+      const schema = (requestBody?.content as Record<string, Json> | undefined)?.["application/json"]?.schema;
+      if (!schema) return [`webhook ${name}: no such event and action in GitHub's description`];
+      const fn = compile(`webhook ${name}`, schema);
+      return fn(payload) ? [] : said(`webhook ${name}`, "payload", fn);
+    },
+
+    example(name) {
+      const found = (doc.components.examples as Record<string, { value?: unknown }> | undefined)?.[name]?.value;
+      if (found === undefined) throw new Error(`GitHub's description has no example ${name}`);
+      return structuredClone(found) as Json;
     },
 
     response(method, url, status, body) {
