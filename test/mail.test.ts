@@ -39,6 +39,7 @@ describe("notices by e-mail", () => {
   let w: HoursWorld;
   let smtp: SMTPServer;
   const received: Received[] = [];
+  let refuseNext = false;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -49,6 +50,11 @@ describe("notices by e-mail", () => {
         const chunks: Buffer[] = [];
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.on("end", () => {
+          if (refuseNext) {
+            refuseNext = false;
+            done(Object.assign(new Error("mailbox busy, try later"), { responseCode: 451 }));
+            return;
+          }
           received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString() });
           done();
         });
@@ -105,4 +111,31 @@ describe("notices by e-mail", () => {
     // Nobody else was written to: the lead waits on nothing yet.
     expect(received.flatMap((r) => r.to)).not.toContain("lead@tokyo-si.example");
   }, 60_000);
+
+  it("retries a send the server refused, with backoff, and keeps the refusal for operators", async () => {
+    received.length = 0;
+    refuseNext = true;
+    const offers = (await (await w.engineers.sato?.client.get("/api/v1/offers"))?.json()).items as { id: string }[];
+    const declined = await w.engineers.sato?.client.post(`/api/v1/offers/${offers[0]?.id}/decline`, {
+      reason: "日程が合わないため",
+    });
+    expect(declined?.status).toBe(200);
+    const outbox = () =>
+      w.t.running.azusa.db.kysely
+        .selectFrom("mail_outbox")
+        .selectAll()
+        .where("to_address", "=", "lead@tokyo-si.example")
+        .execute();
+    // The first attempt is refused: the row waits with the server's words and the time of its next try.
+    await expect.poll(async () => (await outbox())[0]?.attempts, { timeout: 30_000, interval: 200 }).toBe(1);
+    const [waiting] = await outbox();
+    expect(waiting).toMatchObject({ state: "pending", last_error: expect.stringContaining("mailbox busy") });
+    expect(Date.parse(waiting?.next_attempt_at ?? "")).toBeGreaterThan(Date.parse(waiting?.created_at ?? ""));
+    expect(received).toEqual([]);
+    // 30 seconds later it goes.
+    await expect.poll(() => received.length, { timeout: 90_000, interval: 500 }).toBe(1);
+    expect(received[0]?.to).toEqual(["lead@tokyo-si.example"]);
+    expect(header(received[0]?.raw ?? "", "Subject")).toMatch(/sato さんが .* のオファーを辞退しました/);
+    expect((await outbox())[0]).toMatchObject({ state: "sent", attempts: 2 });
+  }, 150_000);
 });
