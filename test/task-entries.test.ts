@@ -2,6 +2,7 @@
 // dispute decided by a lead with both entries shown, individual numbers masked everywhere else and sealed at
 // rest (the database is read and holds none in clear), every showing of them recorded, per-person figures.
 import { existsSync, readFileSync } from "node:fs";
+import iconv from "iconv-lite";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
@@ -226,6 +227,33 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
     }
     const add = await as.otherContractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: ids.kato });
     expect(add.status).toBe(404);
+  });
+
+  it("exports accepted results as CSV in UTF-8 or Shift_JIS, numbers masked, as a recorded export", async () => {
+    const path = `/api/v1/task-batches/${batchId}/results.csv`;
+    for (const client of [as.sato, as.otherContractor]) expect((await client.get(path)).status).toBe(404);
+    const utf8 = await as.contractor.get(path);
+    expect(utf8.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const bytes = Buffer.from(await utf8.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.subarray(3).toString("utf8");
+    // Item 3 is still open: only accepted items are exported.
+    expect(text).toBe(
+      `seq,氏名,個人番号,金額\r\n1,山田花子,********${NUMBERS.agreed.slice(-4)},1200\r\n2,田中一郎,********${NUMBERS.first.slice(-4)},800\r\n`,
+    );
+    const sjis = await as.lead.get(`${path}?encoding=shift_jis`);
+    expect(sjis.headers.get("content-type")).toBe("text/csv; charset=Shift_JIS");
+    const raw = Buffer.from(await sjis.arrayBuffer());
+    expect(raw.subarray(0, 3).toString("latin1")).toBe("seq");
+    expect(iconv.decode(raw, "Shift_JIS")).toBe(text);
+    expect((await as.contractor.get(`${path}?encoding=latin1`)).status).toBe(400);
+    const exported = (await auditActions()).filter((e) => e.action === "task_results.exported");
+    expect(exported.map((e) => e.details)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ items: 2, encoding: "utf-8", purpose: "export", masked: true }),
+        expect.objectContaining({ items: 2, encoding: "shift_jis" }),
+      ]),
+    );
   });
 
   it("keeps no individual number in clear in the database or the logs", async () => {

@@ -1,6 +1,7 @@
 // HTTP for double entry of task items: keyers, taking and sending entries, results, disputes and their
 // decision by a lead, per-person figures, and the disposal record.
 import { createRoute, z } from "@hono/zod-openapi";
+import iconv from "iconv-lite";
 import type { TaskEntryService } from "../../domain/tasks/entries.service.ts";
 import { taskItemStates } from "../../domain/tasks/entries.service.ts";
 import { toCsv } from "../../domain/timesheets/settlements.service.ts";
@@ -224,6 +225,25 @@ const disposal = createRoute({
     ...errorResponses,
   },
 });
+const resultsCsv = createRoute({
+  method: "get",
+  path: "/task-batches/{id}/results.csv",
+  tags: ["tasks"],
+  summary: "Accepted results as CSV, individual numbers masked (a recorded export; its contractors and leads)",
+  request: {
+    params: IdParam,
+    query: z.object({
+      encoding: z
+        .enum(["utf-8", "shift_jis"])
+        .default("utf-8")
+        .describe("utf-8 (with a BOM) or shift_jis (for older Excel; characters outside it become ?)"),
+    }),
+  },
+  responses: {
+    200: { description: "The results", content: { "text/csv": { schema: z.string() } } },
+    ...errorResponses,
+  },
+});
 const disposalCsv = createRoute({
   method: "get",
   path: "/task-batches/{id}/disposal.csv",
@@ -277,6 +297,18 @@ export const taskEntryRoutes = (deps: { taskEntries: TaskEntryService }) =>
     .openapi(disposal, async (c) =>
       c.json({ disposal: await deps.taskEntries.disposal(actorOf(c), c.req.valid("param").id) }, 200),
     )
+    .openapi(resultsCsv, async (c) => {
+      const id = c.req.valid("param").id;
+      const { encoding } = c.req.valid("query");
+      const csv = toCsv(await deps.taskEntries.exportRows(actorOf(c), id, encoding));
+      c.header("Content-Disposition", `attachment; filename="task-batch-${id}-results.csv"`);
+      if (encoding === "shift_jis") {
+        c.header("Content-Type", "text/csv; charset=Shift_JIS");
+        return c.body(new Uint8Array(iconv.encode(csv.replace(/^\uFEFF/u, ""), "Shift_JIS")), 200);
+      }
+      c.header("Content-Type", "text/csv; charset=utf-8");
+      return c.body(csv, 200);
+    })
     .openapi(disposalCsv, async (c) => {
       const id = c.req.valid("param").id;
       const d = await deps.taskEntries.disposal(actorOf(c), id);

@@ -742,6 +742,44 @@ export function createTaskEntryService({
       return items;
     },
 
+    /**
+     * The accepted results of a batch (agreed and decided items, in order) as rows for a CSV: a header of
+     * `seq` and the field names, then one row per item, individual numbers masked. Recorded as an export.
+     */
+    async exportRows(actor: Actor, batchId: string, encoding: string): Promise<string[][]> {
+      const batch = await managedBatch(actor, batchId);
+      const fields = fieldsOf(batch);
+      const rows: string[][] = [["seq", ...fields.map((f) => f.name)]];
+      for (let after = 0; ; ) {
+        const page = await db
+          .selectFrom("task_item")
+          .select(["id", "seq", "result"])
+          .where("batch_id", "=", batchId)
+          .where("state", "in", ["agreed", "adjudicated"])
+          .where("seq", ">", after)
+          .orderBy("seq")
+          .limit(5000)
+          .execute();
+        for (const r of page) {
+          const values = mask(
+            fields,
+            open(fields, r.result ?? "{}", (f) => taskSealContext.result(r.id, f)),
+          );
+          rows.push([String(r.seq), ...fields.map((f) => values[f.name] ?? "")]);
+        }
+        if (page.length < 5000) break;
+        after = Number(page.at(-1)?.seq);
+      }
+      await audit.record(
+        actor,
+        "task_results.exported",
+        `task_batch:${batchId}`,
+        { items: rows.length - 1, encoding, ...(hasSecrets(fields) ? { purpose: "export", masked: true } : {}) },
+        { tenantId: batch.tenant_id },
+      );
+      return rows;
+    },
+
     /** A disputed item with both entries in full, for the lead who decides it; the showing is recorded. */
     async adjudication(
       actor: Actor,
