@@ -10,6 +10,7 @@ import { launchBrowser, signInPage } from "./support/browser.ts";
 import { PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { getPage } from "./support/pages.ts";
+import { SAMPLE_HEADER, utf8Csv } from "./support/wbs-files.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
 
@@ -176,5 +177,53 @@ describe("order documents and inspection in a browser", () => {
     await p.goto(`${w.t.base}/hours?month=2026-05`);
     const past = p.locator("section.contract-hours", { hasText: "勘定系保守（準委任）" });
     expect(await past.getByRole("button", { name: "2026-05 を締める" }).count()).toBe(1);
+  });
+
+  it("filters the board by contract and state, pages it, and orders WBS ids naturally", async () => {
+    // 1.1 … 1.105 under one parent: more cards than one page holds, with ids that sort wrongly as strings.
+    const rows = [
+      [...SAMPLE_HEADER],
+      ["1", "採番", "", "", "", "", "", ""],
+      ...Array.from({ length: 105 }, (_, i) => [`1.${i + 1}`, `作業${i + 1}`, "1", "", "1", "", "", ""]),
+    ];
+    const created = await w.contractor.post("/api/v1/contracts", {
+      client: "株式会社信州銀行",
+      title: "採番テスト",
+      type: "ukeoi",
+      confidentiality: "internal",
+      periodStart: "2026-04-01",
+      periodEnd: "2027-12-31",
+      leadIds: (await (await w.lead.get(`/api/v1/contracts/${w.juninin.id}`)).json()).leadIds,
+    });
+    expect(created.status).toBe(201);
+    const contractId = (await created.json()).id as string;
+    const imported = await w.contractor.request("POST", `/api/v1/contracts/${contractId}/wbs`, utf8Csv(rows), {
+      "content-type": "text/csv",
+    });
+    expect(imported.status).toBe(201);
+
+    const p = await signIn("lead@tokyo-si.example");
+    await p.goto(`${w.t.base}/board`);
+    await p.getByLabel("契約").selectOption({ label: "採番テスト" });
+    await p.getByLabel("状態").selectOption({ label: "下書き" });
+    await p.getByRole("button", { name: "絞り込む" }).click();
+    expect(await p.locator("#board-range").textContent()).toBe("105 件中 1〜100 件");
+    const shown = (await p.locator(".board li a").allTextContents()).map((a) => a.split(" ")[0]);
+    expect(shown.slice(0, 3)).toEqual(["1.1", "1.2", "1.3"]);
+    expect(shown.indexOf("1.9")).toBeLessThan(shown.indexOf("1.10"));
+    expect(shown).toHaveLength(100);
+    expect(await p.locator(".board section").count()).toBe(1); // one state asked for
+    await p.screenshot({ path: join(ARTIFACTS, "board-filtered.png"), fullPage: false });
+    await p.getByRole("link", { name: "次へ" }).click();
+    expect(await p.locator("#board-range").textContent()).toBe("105 件中 101〜105 件");
+    expect((await p.locator(".board li a").allTextContents()).map((a) => a.split(" ")[0])).toEqual([
+      "1.101",
+      "1.102",
+      "1.103",
+      "1.104",
+      "1.105",
+    ]);
+    // Another contract's packages are not on the filtered board.
+    expect(await p.locator(".board").textContent()).not.toContain("API設計");
   });
 });

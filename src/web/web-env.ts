@@ -18,6 +18,7 @@ import type { GuideService } from "../domain/offices/guide.service.ts";
 import type { InterestService } from "../domain/offices/interest.service.ts";
 import type { OfficeService } from "../domain/offices/offices.service.ts";
 import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
+import { byWbs } from "../domain/packages/wbs-order.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { AccessRequest } from "../domain/sessions/access.ts";
 import type { SessionService } from "../domain/sessions/sessions.service.ts";
@@ -238,5 +239,5 @@ export function formName(form: Record<string, unknown>, name: string, max = 200)
 export async function heldPackages(deps: Pick<WebDeps, "offers" | "packages">, user: WebUser): Promise<WorkPackage[]> {
   const accepted = (await deps.offers.list(user)).filter((o) => o.state === "accepted");
   const pkgs = await Promise.all(accepted.map((o) => orNull(deps.packages.get(user, o.packageId))));
-  return pkgs.filter((p) => p !== null);
+  return pkgs.filter((p) => p !== null).sort(byWbs);
 }

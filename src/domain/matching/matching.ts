@@ -1,6 +1,7 @@
 // Which engineers could take a work package: the eligibility rules with every reason an engineer fails them, a
 // ranked shortlist that explains itself, and a fast path that shortlists a whole contract's packages at once.
 import { codeOf, english, type Text, text } from "../../kernel/messages.ts";
+import { compareWbs } from "../packages/wbs-order.ts";
 
 /**
  * `my_number`: training in handling individual numbers (特定個人情報) and a signed undertaking, needed to key or
@@ -203,7 +204,6 @@ export function scoreOf(reasons: Suggestion["reasons"]): number {
   return score(reasons.continuity.length, reasons.skillMargin, reasons.spareHoursAfter);
 }
 
-const wbsOrder = new Intl.Collator("en", { numeric: true });
 const nameOrder = new Intl.Collator("en");
 
 /** How many suggestions a `limit` asks for, out of `available`: a whole number, none for a limit below 1. */
@@ -221,7 +221,7 @@ function suggestionFor(e: MatchEngineer, p: MatchPackage): Suggestion {
   const continuity: string[] = [];
   const [small, large] = e.history.size < p.upstream.size ? [e.history, p.upstream] : [p.upstream, e.history];
   for (const id of small) if (large.has(id)) continuity.push(p.upstreamLabels?.get(id) ?? id);
-  continuity.sort(wbsOrder.compare);
+  continuity.sort(compareWbs);
   return {
     engineerId: e.id,
     name: e.name,

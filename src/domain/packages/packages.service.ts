@@ -12,6 +12,7 @@ import { visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeSkills } from "../skills.ts";
 import { assertTransition, editableStates, type PackageState, requestableBy } from "./lifecycle.ts";
 import { type ContractPlan, findCycle, type PlanNode, planOf } from "./plan.ts";
+import { compareWbs } from "./wbs-order.ts";
 
 export interface Skill {
   skill: string;
@@ -300,10 +301,8 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
 
   const service = {
     async listByContract(actor: Actor, contractId: string): Promise<WorkPackage[]> {
-      const rows = await visiblePackages(db, actor)
-        .where("work_package.contract_id", "=", contractId)
-        .orderBy("work_package.wbs_id")
-        .execute();
+      const rows = await visiblePackages(db, actor).where("work_package.contract_id", "=", contractId).execute();
+      rows.sort((a, b) => compareWbs(a.wbs_id, b.wbs_id));
       if (rows.length === 0) {
         // An empty list and an invisible contract must not look alike to a stranger.
         const contract = await visibleContracts(db, actor)

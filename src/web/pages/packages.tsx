@@ -7,6 +7,7 @@ import type { Ineligibility } from "../../domain/matching/matching.ts";
 import type { Offer, Suggestions } from "../../domain/offers/offers.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
+import { byWbs } from "../../domain/packages/wbs-order.ts";
 import type { WorkspaceWithServices } from "../../domain/workspaces/workspaces.service.ts";
 import { invalidWith } from "../../kernel/errors.ts";
 import { msg } from "../../kernel/messages.ts";
@@ -26,13 +27,72 @@ import { formText, orNull, render, requireRole, type WebContext, type WebDeps, t
 
 const hours = hm;
 
-function Board({ c, items }: { c: WebContext; items: { pkg: WorkPackage; contract: Contract }[] }) {
+/** Cards a board page shows at most; the rest are on the next pages. */
+export const BOARD_PAGE = 100;
+
+interface BoardView {
+  items: { pkg: WorkPackage; contract: Contract }[];
+  contracts: Contract[];
+  contractId: string;
+  state: string;
+  page: number;
+  total: number;
+}
+
+function Board({ c, view }: { c: WebContext; view: BoardView }) {
   const t = c.get("t");
+  const { items, contracts, contractId, state: only, page, total } = view;
+  const pages = Math.max(1, Math.ceil(total / BOARD_PAGE));
+  const link = (p: number) => {
+    const q = new URLSearchParams();
+    if (contractId) q.set("contract", contractId);
+    if (only) q.set("state", only);
+    q.set("page", String(p));
+    return `/board?${q}`;
+  };
   return (
     <Layout c={c} title={t("board.title")}>
+      <form method="get" action="/board" class="row" aria-label={t("board.filter")}>
+        <label>
+          {t("board.contractFilter")}
+          <select name="contract">
+            <option value="">{t("board.all")}</option>
+            {contracts.map((k) => (
+              <option value={k.id} selected={k.id === contractId}>
+                {k.title}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("board.stateFilter")}
+          <select name="state">
+            <option value="">{t("board.all")}</option>
+            {packageStates.map((s) => (
+              <option value={s} selected={s === only}>
+                {t(`state.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">{t("board.apply")}</button>
+      </form>
+      <p class="hint" id="board-range">
+        {t("board.range", {
+          from: total === 0 ? 0 : (page - 1) * BOARD_PAGE + 1,
+          to: Math.min(page * BOARD_PAGE, total),
+          total,
+        })}
+      </p>
+      {pages > 1 ? (
+        <nav class="row" aria-label={t("board.pages")}>
+          {page > 1 ? <a href={link(page - 1)}>{t("board.prev")}</a> : null}{" "}
+          {page < pages ? <a href={link(page + 1)}>{t("board.next")}</a> : null}
+        </nav>
+      ) : null}
       <div class="board">
         {packageStates
-          .filter((s) => s !== "cancelled")
+          .filter((s) => (only ? s === only : s !== "cancelled"))
           .map((state) => {
             const inState = items.filter((i) => i.pkg.state === state);
             return (
@@ -322,14 +382,25 @@ export function packagePages(deps: WebDeps) {
     .get("/board", async (c) => {
       const user = requireRole(c, "lead");
       const contracts = await deps.contracts.list(user);
-      const items = (
+      const contractId = contracts.some((k) => k.id === c.req.query("contract")) ? (c.req.query("contract") ?? "") : "";
+      const state = (packageStates as readonly string[]).includes(c.req.query("state") ?? "")
+        ? (c.req.query("state") ?? "")
+        : "";
+      const chosen = contractId ? contracts.filter((k) => k.id === contractId) : contracts;
+      const all = (
         await Promise.all(
-          contracts.map(async (contract) =>
+          chosen.map(async (contract) =>
             (await deps.packages.listByContract(user, contract.id)).map((pkg) => ({ pkg, contract })),
           ),
         )
-      ).flat();
-      return render(c, <Board c={c} items={items} />);
+      )
+        .flat()
+        .filter((i) => (state ? i.pkg.state === state : i.pkg.state !== "cancelled"))
+        .sort((a, b) => a.contract.title.localeCompare(b.contract.title, "ja") || byWbs(a.pkg, b.pkg));
+      const pages = Math.max(1, Math.ceil(all.length / BOARD_PAGE));
+      const page = Math.min(pages, Math.max(1, Math.floor(Number(c.req.query("page") ?? "1")) || 1));
+      const items = all.slice((page - 1) * BOARD_PAGE, page * BOARD_PAGE);
+      return render(c, <Board c={c} view={{ items, contracts, contractId, state, page, total: all.length }} />);
     })
     .get("/packages/:id", async (c) => {
       const t = c.get("t");
