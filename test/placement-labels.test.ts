@@ -38,6 +38,16 @@ describe("placement by a template's host labels", () => {
     expect(parsed({ tenant: "t1" }).ok).toBe(false);
   });
 
+  it("marks a template that states its volume's size as needing that limit", () => {
+    const sized = parseTemplate(
+      "x",
+      JSON.stringify({ image: "busybox:1", customizations: { azusa: { resources: { diskMiB: 2048 } } } }),
+    );
+    expect(sized.ok && sized.template.azusa).toMatchObject({ diskLimitRequired: true, resources: { diskMiB: 2048 } });
+    const plain = parseTemplate("x", JSON.stringify({ image: "busybox:1" }));
+    expect(plain.ok && plain.template.azusa.diskLimitRequired).toBe(false);
+  });
+
   it("places on the host with the labels asked for, over a less loaded one without them", async () => {
     const hosts = t.running.azusa.workspaceHosts;
     expect(await hosts.place({ ...needs, labels: { zone: "nagano-1" } }, async () => {})).toEqual({ hostId });

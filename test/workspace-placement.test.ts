@@ -130,6 +130,15 @@ describe.each(dialects)("placement on %s", (dialect) => {
     );
   });
 
+  it("a template that states its volume's size is not placed on a host over TLS, which cannot limit it", async () => {
+    const hosts = t.running.azusa.workspaceHosts;
+    const needs = { tenantId, restricted: true, egress: false };
+    expect(await hosts.place(needs, async () => {})).toEqual({ hostId });
+    expect(await hosts.place({ ...needs, diskLimit: true }, async () => {})).toEqual({
+      pending: `waiting for a workspace host labelled for the tenant of this restricted contract (local: not labelled for the tenant; tenant-host-${dialect}: cannot limit a volume's size there)`,
+    });
+  });
+
   it("a host with a workspace on it is not removed", async () => {
     const res = await operator.delete(`/api/v1/workspace-hosts/${hostId}`);
     expect(res.status).toBe(409);

@@ -62,6 +62,7 @@ describe("parseTemplate", () => {
         workspaceFolder: "/workspace",
         services: [],
         hostLabels: {},
+        diskLimitRequired: false,
       },
     });
   });

@@ -28,6 +28,12 @@ export interface WorkspaceTemplate {
      * the setting AZUSA_WORKSPACE_DISK_MIB (10240).
      */
     resources: { cpus: number; memoryMiB: number; pids: number; diskMiB: number };
+    /**
+     * Whether the template states `diskMiB` itself: then its volume must be limited to that size, and a host that
+     * cannot limit a volume (an engine over TLS) does not take its workspaces. The default size is kept where
+     * it can be.
+     */
+    diskLimitRequired: boolean;
     /** Default true: the root file system is read-only and scratch space lives on tmpfs. */
     readOnlyRootFs: boolean;
     /** Destinations the egress proxy lets through; default none, i.e. no network at all. */
@@ -504,6 +510,7 @@ export function parseTemplate(
       azusa: {
         ...t.customizations.azusa,
         resources: { ...resources, diskMiB: resources.diskMiB ?? defaults.diskMiB },
+        diskLimitRequired: resources.diskMiB !== undefined,
         ssh: { ...ssh, fileTransfer: ssh.fileTransfer || sftp },
       },
     },

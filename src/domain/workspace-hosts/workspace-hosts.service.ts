@@ -89,6 +89,8 @@ export interface PlacementNeeds {
   egress: boolean;
   /** Labels the template asks a host to carry (`customizations.azusa.hostLabels`); none by default. */
   labels?: { office?: string; zone?: string };
+  /** The template states its volume's size: a host that cannot limit a volume (over TLS) does not fit. */
+  diskLimit?: boolean;
 }
 
 /** Why the workspaces on a host cannot be reached now: it is marked down, or its engine does not answer. */
@@ -255,6 +257,7 @@ export function createWorkspaceHostService({
     if (r.tenant_id !== null && r.tenant_id !== needs.tenantId) return "set aside for another tenant";
     if (needs.restricted && r.tenant_id !== needs.tenantId) return "not labelled for the tenant";
     if (needs.egress && r.kind !== "default") return "no egress proxy there";
+    if (needs.diskLimit && r.kind === "tls") return "cannot limit a volume's size there";
     for (const [label, value] of Object.entries(needs.labels ?? {}))
       if (value !== undefined && r[label as "office" | "zone"] !== value) return `not labelled ${label}=${value}`;
     if (placed >= r.max_workspaces) return "full";

@@ -20,7 +20,13 @@ import { createWorkspaceProcesses, type ServiceProcess } from "./workspace-proce
 /** What provisioning asks of the workspace hosts (src/domain/workspace-hosts). */
 export interface WorkspacePlacement {
   place(
-    needs: { tenantId: string; restricted: boolean; egress: boolean; labels?: { office?: string; zone?: string } },
+    needs: {
+      tenantId: string;
+      restricted: boolean;
+      egress: boolean;
+      labels?: { office?: string; zone?: string };
+      diskLimit?: boolean;
+    },
     record: (hostId: string) => Promise<void>,
   ): Promise<{ hostId: string } | { pending: string }>;
   /** Every host's driver: reconcile passes over each host on its own. */
@@ -250,6 +256,7 @@ export function createWorkspaceService({
       restricted: contract?.confidentiality === "restricted",
       egress: template.azusa.network.allow.length > 0,
       labels: template.azusa.hostLabels,
+      diskLimit: template.azusa.diskLimitRequired,
     };
   }
 
