@@ -226,4 +226,11 @@ describe("order documents and inspection in a browser", () => {
     // Another contract's packages are not on the filtered board.
     expect(await p.locator(".board").textContent()).not.toContain("API設計");
   });
+
+  it("answers /favicon.ico with Azusa's icon instead of a 404", async () => {
+    const res = await fetch(`${w.t.base}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await res.text()).toContain("<svg");
+  });
 });

@@ -169,6 +169,7 @@ export function Layout({
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} — ${t("app.name")}`}</title>
+        <link rel="icon" href="/favicon.ico" type="image/svg+xml" />
         <link rel="stylesheet" href="/assets/azusa.css" />
         {styles.map((href) => (
           <link rel="stylesheet" href={href} />

@@ -54,6 +54,11 @@ const isPublicPage = (path: string) => publicPages.has(path) || /^\/office-guide
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/** Azusa's icon: the letter A on the header's navy. */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#15304f"/>' +
+  '<path d="M16 6 8 26h4l1.6-4.5h4.8L20 26h4L16 6Zm-1.3 12 1.3-4 1.3 4h-2.6Z" fill="#fff"/></svg>';
+
 const stylesheet = readFileSync(new URL("./assets/azusa.css", import.meta.url), "utf8");
 
 /** The page for a failure: 404 looks like any missing page, whatever the reason. */
@@ -107,6 +112,11 @@ export function webRoutes(deps: WebDeps) {
     if (appError.code === "UNAVAILABLE") c.header("retry-after", String(RETRY_AFTER_SECONDS));
     return render(c, <ErrorPage c={c} err={appError} />, statusOf[appError.code]);
   });
+
+  // Browsers ask for /favicon.ico on every site; an SVG answers it (a 404 filled the logs and the console).
+  web.get("/favicon.ico", (c) =>
+    c.body(FAVICON, 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" }),
+  );
 
   web.get("/assets/azusa.css", (c) =>
     c.body(stylesheet, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
