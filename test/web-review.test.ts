@@ -189,6 +189,12 @@ describe("review, hours and inspection in a browser", () => {
     expect(merged.reviews[0].comments).toEqual([{ path: "order.txt", line: 2, body: "顧客コードも必要です" }]);
 
     await p.goto(`${w.t.base}/pulls/${rival.id}`);
+    expect(await p.locator("#pull-state").textContent()).toBe("レビュー待ち");
+    await p.getByLabel("レビューのコメント").fill("注文IDの定義を見直してください");
+    await p.getByRole("button", { name: "修正を依頼する" }).click();
+    await p.locator("#pull-state", { hasText: "修正依頼中" }).waitFor();
+    // Changes asked for: the pull request is no longer waiting for review.
+    expect(await p.locator("#pull-state").textContent()).toBe("修正依頼中");
     await p.getByRole("button", { name: "承認する" }).click();
     await p.getByRole("status").filter({ hasText: "承認しました。" }).waitFor();
     await p.getByRole("button", { name: "main にマージする" }).click();

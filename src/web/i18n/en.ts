@@ -446,6 +446,7 @@ export const en: Record<MessageKey, string> = {
   "pulls.approvals": "Approvals",
   "pulls.approvalCount": "{approvals} of {required}",
   "pulls.opened": "Opened",
+  "pulls.state.changesRequested": "changes requested",
   "pulls.state.open": "Open",
   "pulls.state.merged": "Merged",
   "pulls.state.closed": "Closed",

@@ -446,6 +446,7 @@ export const ja = {
   "pulls.approvals": "承認",
   "pulls.approvalCount": "{approvals} / {required} 件",
   "pulls.opened": "作成日時",
+  "pulls.state.changesRequested": "修正依頼中",
   "pulls.state.open": "レビュー待ち",
   "pulls.state.merged": "マージ済み",
   "pulls.state.closed": "クローズ",

@@ -2,7 +2,7 @@
 // line comments, approve / request changes / comment, merge), and the engineer's own pull requests.
 import { Hono } from "hono";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
-import type { NewReview, PullRequest } from "../../domain/pulls/pulls.service.ts";
+import { type NewReview, type PullRequest, tally } from "../../domain/pulls/pulls.service.ts";
 import type { Diff, DiffFile } from "../../git/diff.ts";
 import { AppError, invalidWith } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
@@ -22,6 +22,12 @@ import {
   type WebEnv,
   type WebUser,
 } from "../web-env.ts";
+
+/** An open pull request whose standing review asks for changes is not waiting for review: it says so. */
+const stateKey = (pr: PullRequest) =>
+  pr.state === "open" && tally(pr.reviews, pr.headSha).blocked
+    ? "pulls.state.changesRequested"
+    : (`pulls.state.${pr.state}` as const);
 
 type Listed = { pkg: WorkPackage; pulls: PullRequest[] };
 
@@ -49,7 +55,7 @@ function PullTable({ c, pulls, link }: { c: WebContext; pulls: PullRequest[]; li
             <code>{pr.sourceBranch}</code>
           </td>
           <td>
-            <span class={`badge pr-${pr.state}`}>{t(`pulls.state.${pr.state}`)}</span>
+            <span class={`badge pr-${pr.state}`}>{t(stateKey(pr))}</span>
           </td>
           <td>{t("pulls.approvalCount", { approvals: pr.approvals, required: pr.requiredApprovals })}</td>
           <td>{formatDateTime(c.get("lang"), pr.createdAt)}</td>
@@ -190,7 +196,7 @@ function PullPage({
         <dt>{t("common.state")}</dt>
         <dd>
           <span class={`badge pr-${pr.state}`} id="pull-state">
-            {t(`pulls.state.${pr.state}`)}
+            {t(stateKey(pr))}
           </span>
         </dd>
         <dt>{t("pulls.branch")}</dt>
