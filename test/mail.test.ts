@@ -115,8 +115,10 @@ describe("notices by e-mail", () => {
   it("retries a send the server refused, with backoff, and keeps the refusal for operators", async () => {
     received.length = 0;
     refuseNext = true;
-    const offers = (await (await w.engineers.sato?.client.get("/api/v1/offers"))?.json()).items as { id: string }[];
-    const declined = await w.engineers.sato?.client.post(`/api/v1/offers/${offers[0]?.id}/decline`, {
+    const sato = w.engineers.sato;
+    if (!sato) throw new Error("the world has no engineer sato");
+    const offers = (await (await sato.client.get("/api/v1/offers")).json()).items as { id: string }[];
+    const declined = await sato.client.post(`/api/v1/offers/${offers[0]?.id}/decline`, {
       reason: "日程が合わないため",
     });
     expect(declined?.status).toBe(200);

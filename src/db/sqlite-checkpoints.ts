@@ -52,7 +52,12 @@ export function checkpointOffThread(
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   let stopping = false;
   return () => {
-    if (!stopping) worker.postMessage("stop");
+    // Held from here on: a caller awaiting the last checkpoint (`azusa migrate` at its end) must not see the
+    // process end under it with the promise unsettled.
+    if (!stopping) {
+      worker.ref();
+      worker.postMessage("stop");
+    }
     stopping = true;
     return exited;
   };
