@@ -144,8 +144,14 @@ describe("review, hours and inspection in a browser", () => {
     expect((await week()).map((s: { state: string }) => s.state)).toEqual(["submitted"]);
 
     const p = await signIn("lead@tokyo-si.example");
-    // Submitting told the lead: the header counts it.
-    expect(await p.locator("header a.unread .badge").textContent()).toBe("1");
+    // Submitting told the lead, beside the two offers the engineers accepted: the header counts them.
+    const unread = (await (await w.lead.get("/api/v1/notifications?unread=true")).json()).items;
+    expect(unread.map((n: { kind: string }) => n.kind).sort()).toEqual([
+      "offer.accepted",
+      "offer.accepted",
+      "timesheet.submitted",
+    ]);
+    expect(await p.locator("header a.unread .badge").textContent()).toBe("3");
     await p.getByRole("navigation").getByRole("link", { name: "タイムシート承認" }).click();
     const sheet = p.locator("section.sheet", { hasText: "sato さん" });
     expect(await sheet.textContent()).toContain("裏付け 50%");
@@ -156,12 +162,22 @@ describe("review, hours and inspection in a browser", () => {
     expect((await week()).map((s: { state: string }) => s.state)).toEqual(["approved"]);
 
     const e = await signIn("sato@matsumoto.example");
-    expect(await e.locator("header a.unread .badge").textContent()).toBe("1");
+    const satoClient = (w.engineers.sato as HoursWorld["engineers"][string]).client;
+    const kinds = async () =>
+      ((await (await satoClient.get("/api/v1/notifications?unread=true")).json()).items as { kind: string }[])
+        .map((n) => n.kind)
+        .sort();
+    const before = await kinds();
+    expect(before).toContain("timesheet.approved");
+    expect(await e.locator("header a.unread .badge").textContent()).toBe(String(before.length));
     await e.locator("header a.unread").click();
-    await e.getByText(/タイムシートが承認されました/).waitFor();
-    await e.getByRole("button", { name: /既読にする/ }).click();
+    const approved = e.locator("ul.notifications li", { hasText: /タイムシートが承認されました/ });
+    await approved.waitFor();
+    await approved.getByRole("button", { name: /既読にする/ }).click();
     await e.getByRole("status").filter({ hasText: "既読にしました。" }).waitFor();
-    expect(await e.locator("header a.unread .badge").textContent()).toBe("0");
+    // Only that notice is read; the others stay unread.
+    expect(await kinds()).toEqual(before.filter((k, i) => i !== before.indexOf("timesheet.approved")));
+    expect(await e.locator("header a.unread .badge").textContent()).toBe(String(before.length - 1));
   });
 
   it("the lead comments on a line of the diff, approves and merges; the rival pull request conflicts and names the file", async () => {
