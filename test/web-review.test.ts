@@ -176,7 +176,7 @@ describe("review, hours and inspection in a browser", () => {
     await approved.getByRole("button", { name: /既読にする/ }).click();
     await e.getByRole("status").filter({ hasText: "既読にしました。" }).waitFor();
     // Only that notice is read; the others stay unread.
-    expect(await kinds()).toEqual(before.filter((k, i) => i !== before.indexOf("timesheet.approved")));
+    expect(await kinds()).toEqual(before.filter((_k, i) => i !== before.indexOf("timesheet.approved")));
     expect(await e.locator("header a.unread .badge").textContent()).toBe(String(before.length - 1));
   });
 
