@@ -164,6 +164,19 @@ function checkpointLines(file: string | null): string[] {
 /** Where files in flight are kept (fork bundles): under the data directory, never the host's /tmp. */
 export const scratchDir = (config: Config) => join(config.dataDir, "scratch");
 
+/** A listener that cannot start is a bad setting: named in one line, as the command line reports it. */
+async function listening<T>(setting: string, host: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new StartupError(`${setting}: ${host}:${port} is already in use`);
+    if (code === "EACCES") throw new StartupError(`${setting}: not allowed to listen on ${host}:${port}`);
+    if (code === "EADDRNOTAVAIL") throw new StartupError(`${setting}: ${host} is not an address of this machine`);
+    throw err;
+  }
+}
+
 /** A database that does not answer is named (a StartupError) before anything else needs it. */
 export async function reachDatabase(db: Db, config: Config): Promise<void> {
   try {
@@ -653,14 +666,20 @@ export async function startAzusa(config: Config, opts: BuildOptions = {}): Promi
     .ensure(images)
     .catch((err: Error) => azusa.logger.error({ err: err.message }, "checking the workspace image failed"))
     .then(() => azusa.pool.fill());
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    // The browser terminal's WebSockets are upgraded by node-server and answered by the app's routes.
-    const websocket = { server: new WebSocketServer({ noServer: true, maxPayload: 1 << 20 }) };
-    const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host, websocket }, (info) =>
-      resolve({ server: s, port: info.port }),
-    );
-    s.once("error", reject);
-  });
+  const { server, port } = await listening(
+    "AZUSA_PORT",
+    config.host,
+    config.port,
+    () =>
+      new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+        // The browser terminal's WebSockets are upgraded by node-server and answered by the app's routes.
+        const websocket = { server: new WebSocketServer({ noServer: true, maxPayload: 1 << 20 }) };
+        const s = serve({ fetch: azusa.app.fetch, port: config.port, hostname: config.host, websocket }, (info) =>
+          resolve({ server: s, port: info.port }),
+        );
+        s.once("error", reject);
+      }),
+  );
   // node-server answers WebSocket upgrades and leaves any other kind hanging: those are refused here, by
   // one listener in its place (node-server refuses failed handshakes only while it is the only listener).
   const [upgradeWebSockets] = server.listeners("upgrade") as ((req: IncomingMessage, ...rest: unknown[]) => void)[];
@@ -671,8 +690,15 @@ export async function startAzusa(config: Config, opts: BuildOptions = {}): Promi
       socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
   }
-  const idePort = config.ide && azusa.ideOrigin ? await azusa.ideOrigin.listen(config.ide.port, config.host) : null;
-  const sshPort = await azusa.sshGateway.listen(config.ssh.port, config.ssh.host);
+  const ide = config.ide;
+  const ideOrigin = azusa.ideOrigin;
+  const idePort =
+    ide && ideOrigin
+      ? await listening("AZUSA_IDE_PORT", config.host, ide.port, () => ideOrigin.listen(ide.port, config.host))
+      : null;
+  const sshPort = await listening("AZUSA_SSH_PORT", config.ssh.host, config.ssh.port, () =>
+    azusa.sshGateway.listen(config.ssh.port, config.ssh.host),
+  );
   azusa.sshAccess.port = sshPort;
   // Signed checkpoints of the audit chain leave the database (a file outside it, a webhook), as configured.
   const checkpoints = startCheckpoints({

@@ -1,6 +1,8 @@
 // Start-up with a setting that names something unusable: one line `azusa: …` naming it, exit code 2, no stack;
 // and a second process on one SQLite file, refused the same way.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -47,6 +49,31 @@ describe("azusa serve refuses what its settings name, in one line", () => {
     });
     expectOneLine(res, "DATABASE_URL", "127.0.0.1:1/azusa");
     expect(res.stderr).not.toContain("hunter2-secret");
+  });
+
+  it.each([
+    ["AZUSA_PORT", { AZUSA_SSH_PORT: "0", AZUSA_IDE_PORT: "off" }],
+    ["AZUSA_SSH_PORT", { AZUSA_PORT: "0", AZUSA_IDE_PORT: "off" }],
+    ["AZUSA_IDE_PORT", { AZUSA_PORT: "0", AZUSA_SSH_PORT: "0" }],
+  ] as const)("a port another program listens on, in %s", async (setting, others) => {
+    // A listener of the test's own holds the port.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const res = await runCli(["serve"], {
+        AZUSA_DATA_DIR: dataDir(),
+        AZUSA_HOST: "127.0.0.1",
+        AZUSA_SSH_HOST: "127.0.0.1",
+        AZUSA_IMAGE_BUILD: "off",
+        AZUSA_SCHEDULES: "off",
+        ...others,
+        [setting]: String(port),
+      });
+      expectOneLine(res, setting, `127.0.0.1:${port}`, "already in use");
+    } finally {
+      holder.close();
+    }
   });
 
   it("a data directory that cannot be written", async () => {

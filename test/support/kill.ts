@@ -13,6 +13,17 @@ export type Served = Awaited<ReturnType<typeof startServe>> & { base: string };
 
 /** Starts `azusa serve` on `t`'s database and data directory with `env`, held at `pauseAt` when given. */
 export async function serveBeside(t: TestAzusa, env: Record<string, string>, pauseAt?: string): Promise<Served> {
+  // The port is chosen before the process binds it, so a test running at once may take it first: another is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await serveOnFreePort(t, env, pauseAt);
+    } catch (err) {
+      if (attempt >= 3 || !/already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function serveOnFreePort(t: TestAzusa, env: Record<string, string>, pauseAt?: string): Promise<Served> {
   const port = await freePort();
   const server = await startServe({
     ...t.dbEnv,
