@@ -156,6 +156,8 @@ describe("review, hours and inspection in a browser", () => {
     const sheet = p.locator("section.sheet", { hasText: "sato さん" });
     expect(await sheet.textContent()).toContain("裏付け 50%");
     expect(await sheet.textContent()).toContain("受注画面の実装");
+    // Each line names the contract its package belongs to.
+    expect(await sheet.getByRole("row", { name: /受注画面の実装/ }).textContent()).toContain("勘定系保守（準委任） · ");
     await sheet.getByRole("button", { name: /承認する/ }).click();
     await p.getByRole("status").filter({ hasText: "タイムシートを承認しました。" }).waitFor();
     expect(await p.locator("section.sheet .badge").first().textContent()).toBe("承認済み");

@@ -326,7 +326,15 @@ export function timesheetPages(deps: WebDeps) {
     const sheets = await deps.timesheets.forReview(user);
     const ids = [...new Set(sheets.flatMap((s) => s.entries.map((e) => e.packageId)))];
     const pkgs = await Promise.all(ids.map((id) => orNull(deps.packages.get(user, id))));
-    const names = new Map(pkgs.filter((p) => p !== null).map((p) => [p.id, `${p.wbsId} ${p.title}`]));
+    const held = pkgs.filter((p) => p !== null);
+    // A week may hold work of several contracts: each line names its contract beside the package.
+    const contracts = await Promise.all(
+      [...new Set(held.map((p) => p.contractId))].map((id) => orNull(deps.contracts.get(user, id))),
+    );
+    const titles = new Map(contracts.filter((k) => k !== null).map((k) => [k.id, k.title]));
+    const names = new Map(
+      held.map((p) => [p.id, [titles.get(p.contractId), `${p.wbsId} ${p.title}`].filter(Boolean).join(" · ")]),
+    );
     return render(c, <Approvals c={c} sheets={sheets} packages={names} error={error} />, error ? 400 : 200);
   };
   /** A refused form shows its fields on the page again; other failures go to the error page. */
