@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Target } from "../domain/sessions/access.ts";
-import { openRecording, type Recorder, type RecordingTotals } from "../domain/sessions/recorder.ts";
+import { holdWhileBehind, openRecording, type Recorder, type RecordingTotals } from "../domain/sessions/recorder.ts";
 import { BUCKET_MS, recordingPath } from "../domain/sessions/session-log.ts";
 import { channelRefusal } from "../domain/sessions/transfer-policy.ts";
 import { SESSION_MARK } from "../domain/workspaces/workspace-processes.ts";
@@ -317,29 +317,28 @@ async function pipeSession(
   limitTimer.unref();
   const activity = sessionActivity(ctx, s, target, started, () => idleTimer.refresh());
 
-  // A recording that cannot be written ends the session through its onError.
-  const tapOut = (data: Buffer) => {
-    activity.count("out", data.length);
-    rec.output(data);
-  };
-  const tapIn = (data: Buffer) => {
-    activity.count("in", data.length);
-    if (target.recordInput) rec.input(data);
+  // A recording that cannot be written ends the session through its onError; one that falls behind holds the
+  // stream it records until it has caught up.
+  const tap = (direction: "in" | "out", source: NodeJS.ReadableStream) => (data: Buffer) => {
+    activity.count(direction, data.length);
+    if (direction === "out") rec.output(data);
+    else if (target.recordInput) rec.input(data);
+    holdWhileBehind(rec, source);
   };
 
   // Output: piped without ending the channel, so the exit status can follow the last byte.
   const outDone = new Promise<void>((resolve) => {
-    running.stdout.on("data", tapOut);
+    running.stdout.on("data", tap("out", running.stdout));
     running.stdout.once("end", resolve);
     running.stdout.pipe(channel.output, { end: false });
   });
   const errDone = new Promise<void>((resolve) => {
     if (!running.stderr) return resolve();
-    running.stderr.on("data", tapOut);
+    running.stderr.on("data", tap("out", running.stderr));
     running.stderr.once("end", resolve);
     running.stderr.pipe(errors, { end: false });
   });
-  channel.input.on("data", tapIn);
+  channel.input.on("data", tap("in", channel.input));
   channel.input.pipe(running.stdin as Writable);
   const completed = Promise.all([running.exit, outDone, errDone]).then(([exit]) => exit);
 

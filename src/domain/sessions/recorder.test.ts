@@ -3,9 +3,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { openRecording } from "./recorder.ts";
+import { holdWhileBehind, openRecording } from "./recorder.ts";
 import { readRecording } from "./recording-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "azusa-recorder-"));
@@ -66,6 +66,39 @@ describe("recording a session", () => {
     expect(totals.storedBytes).toBe(statSync(file).size);
     expect(totals.truncatedAt).toBeNull();
   });
+
+  it("holds the stream it records while it is behind, so memory stays bounded and nothing is lost", async () => {
+    const file = join(dir, "tenant", "fast.cast.gz");
+    const rec = openRecording(file, { width: 80, height: 24, title: "cat", env: {} });
+    const limit = 1024 * 1024;
+    const chunk = 64 * 1024;
+    const source = new PassThrough({ highWaterMark: chunk });
+    let most = 0;
+    let held = 0;
+    let recorded = 0;
+    source.on("data", (data: Buffer) => {
+      rec.output(data);
+      recorded += data.length;
+      most = Math.max(most, rec.backlog());
+      holdWhileBehind(rec, source, limit);
+      if (source.isPaused()) held++;
+    });
+    // A client sending 64 MiB as fast as the stream takes it: far faster than gzip compresses.
+    const total = 64 * 1024 * 1024;
+    for (let sent = 0; sent < total; sent += chunk) {
+      if (!source.write(randomBytes(chunk / 2).toString("hex"))) {
+        await new Promise((resolve) => source.once("drain", resolve));
+      }
+    }
+    source.end();
+    await new Promise((resolve) => source.once("end", resolve));
+    await rec.close();
+    expect(held).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(limit + 2 * chunk);
+    expect(recorded).toBe(total);
+    const events = (await lines(file)).slice(1) as [number, string, string][];
+    expect(events.reduce((n, [, , data]) => n + data.length, 0)).toBe(total);
+  }, 60_000);
 
   it("refuses to overwrite an existing recording", async () => {
     const file = join(dir, "t", "x.cast.gz");

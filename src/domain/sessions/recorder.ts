@@ -21,8 +21,28 @@ export interface Recorder {
   output(data: Buffer): void;
   input(data: Buffer): void;
   resize(cols: number, rows: number): void;
+  /** Text taken but not yet compressed and handed to the file, in bytes. */
+  backlog(): number;
+  /** Resolves once the backlog is written away (at once when there is none, or the recording is over). */
+  drained(): Promise<void>;
   /** Writes what is buffered and closes the file; rejects when the file could not be written. */
   close(): Promise<RecordingTotals>;
+}
+
+/** A stream that can be held and let go (a Node stream, or a channel's). */
+type Pausable = Pick<NodeJS.ReadableStream, "pause" | "resume" | "isPaused">;
+
+/** The most text a recording keeps waiting in memory before the stream it records is held. */
+export const RECORDING_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Holds `source` while `rec` is further behind than `limit` (a slow or stalled disk), and lets it flow again once
+ * the recording has caught up: what is recorded never waits in memory without bound, and nothing is dropped.
+ */
+export function holdWhileBehind(rec: Recorder, source: Pausable, limit = RECORDING_BACKLOG_BYTES): void {
+  if (rec.backlog() <= limit || source.isPaused()) return;
+  source.pause();
+  void rec.drained().then(() => source.resume());
 }
 
 export interface RecordingOptions {
@@ -140,6 +160,19 @@ export function openRecording(
     input: (data) => event("i", data),
     resize(cols, rows) {
       if (!closed && !failed && withinCap()) push(`[${elapsed()},"r","${cols}x${rows}"]`);
+    },
+    backlog: () => (closed || failed ? 0 : gzip.writableLength),
+    drained() {
+      if (closed || failed || gzip.writableLength === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          gzip.off("drain", done);
+          gzip.off("close", done);
+          resolve();
+        };
+        gzip.on("drain", done);
+        gzip.on("close", done);
+      });
     },
     close() {
       if (closed) return Promise.reject(new Error("the recording is already closed"));
