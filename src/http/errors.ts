@@ -84,6 +84,8 @@ export function toAppError(err: unknown, contentType?: string): AppError {
     if (status === 401) return fail("UNAUTHENTICATED", text("error.signIn"));
     if (status === 403) return fail("FORBIDDEN", text("error.forbidden"));
     if (status === 404) return fail("NOT_FOUND", text("error.notFoundPlain"));
+    // Hono's body parser says "Malformed JSON in request body": the client is told which of its mistakes it was.
+    if (status === 400 && /malformed json/i.test(err.message)) return fail("VALIDATION", text("error.malformedJson"));
     if (status === 400) return fail("VALIDATION", text("error.badRequest"));
   }
   return fail("INTERNAL", text("error.internal"));

@@ -1136,6 +1136,10 @@ export const catalogue = {
   "error.noContentType": { en: "a body without a content type", ja: "コンテンツタイプのない本文" },
   "error.notFoundPlain": { en: "not found", ja: "見つかりません" },
   "error.badRequest": { en: "bad request", ja: "リクエストが正しくありません" },
+  "error.malformedJson": {
+    en: "malformed JSON in the request body",
+    ja: "リクエスト本文の JSON の形式が正しくありません",
+  },
   "error.origin": {
     en: "{origin} refused: with a session cookie, changes must come from {own} (scripts send an API key)",
     ja: "{origin}は受け付けません。セッションでの変更は {own} から送ってください（スクリプトは API キーを使ってください）",
