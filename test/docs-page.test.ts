@@ -31,10 +31,17 @@ it("renders the OpenAPI document at /api/v1/docs without reaching outside Azusa,
   expect(res?.status()).toBe(200);
   expect(res?.headers()["content-security-policy"]).toBe(DOCS_CSP);
   await page.getByText("Azusa API", { exact: false }).first().waitFor();
-  // Every tag of the document shows as a section, and an operation opens.
+  // Every tag of the document shows as a section as the reader scrolls to it (Swagger UI draws a long document's
+  // sections as they come into view), and an operation opens.
   for (const tag of ["tenants", "users", "invitations", "api-keys", "audit"]) {
-    await expect(page.locator(`#operations-tag-${tag}`).count()).resolves.toBe(1);
+    const section = page.locator(`#operations-tag-${tag}`);
+    for (let step = 0; step < 200 && (await section.count()) === 0; step++) {
+      await page.mouse.wheel(0, 400);
+      await page.waitForTimeout(50);
+    }
+    await expect(section.count()).resolves.toBe(1);
   }
+  await page.mouse.wheel(0, -1_000_000);
   await page.locator("#operations-tenants-post_api_v1_tenants").click();
   await page.getByText("NewTenant", { exact: false }).first().waitFor();
   expect(outside).toEqual([]);
