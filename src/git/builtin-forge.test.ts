@@ -400,6 +400,110 @@ describe("a fork's bundle written by hand", () => {
     );
     expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
   });
+
+  type HandObject = { type: "tree" | "blob"; body: Buffer };
+  /** A tree entry as git stores it. */
+  const entry = (mode: string, name: string, sha: string) =>
+    Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(sha, "hex")]);
+  /** A bundle of one commit on `parent` whose top tree is `root`, carrying `objects`, the tree and the commit. */
+  function handBundle(name: string, parent: string, objects: HandObject[], root: Buffer) {
+    const who = "B <b@example.invalid> 1800000000 +0900";
+    const commit = Buffer.from(
+      `tree ${objectId("tree", root)}\nparent ${parent}\nauthor ${who}\ncommitter ${who}\n\n${name}\n`,
+    );
+    const commitId = objectId("commit", commit);
+    const { pack } = handPack([...objects, { type: "tree", body: root }, { type: "commit", body: commit }]);
+    const bundle = join(dir, `${name}.bundle`);
+    writeFileSync(
+      bundle,
+      Buffer.concat([Buffer.from(`# v2 git bundle\n-${parent} base\n${commitId} refs/heads/x\n\n`), pack]),
+    );
+    return { bundle, commitId };
+  }
+
+  it("refuses a sent tree that names another fork's file or folder by its id", async () => {
+    const { repo, canonical, main, aSha } = await withForkA("by-id");
+    // B knows only the ids of A's file and of A's whole tree; its pack carries its own trees and commit, which
+    // name them, and nothing else: neither is in what B was given.
+    const aBlob = git(canonical, "rev-parse", `${aSha}:secret.txt`).stdout.trim();
+    const aTree = git(canonical, "rev-parse", `${aSha}^{tree}`).stdout.trim();
+    expect(objectId("blob", Buffer.from(secret))).toBe(aBlob);
+    const readme = git(canonical, "rev-parse", `${main}:README.md`).stdout.trim();
+    const push = (name: string, objects: HandObject[], root: Buffer) =>
+      handBundle(`by-id-${name}`, main, objects, root);
+    const own = Buffer.from("b\n");
+    const attempts = [
+      // A's file named in B's top folder, beside README.md which B was given.
+      push(
+        "file",
+        [{ type: "blob", body: own }],
+        Buffer.concat([
+          entry("100644", "README.md", readme),
+          entry("100644", "b.txt", objectId("blob", own)),
+          entry("100644", "secret.txt", aBlob),
+        ]),
+      ),
+      // A's whole tree as a sub-folder of B's.
+      push("folder", [], Buffer.concat([entry("100644", "README.md", readme), entry("40000", "x", aTree)])),
+      // A's file one folder down, in a tree B sent.
+      (() => {
+        const sub = entry("100644", "s.txt", aBlob);
+        return push(
+          "deep",
+          [{ type: "tree", body: sub }],
+          Buffer.concat([entry("100644", "README.md", readme), entry("40000", "d", objectId("tree", sub))]),
+        );
+      })(),
+    ];
+    const stateB = await forge.forkState(repo, "ws-b");
+    for (const { bundle, commitId } of attempts) {
+      // The pack itself is whole for index-pack: nothing in it is missing a base.
+      await expect(forge.importFork(repo, "ws-b", new Map([["leak", commitId]]), bundle, stateB)).rejects.toThrow(
+        /did not send/,
+      );
+      expect((await forge.forkState(repo, "ws-b")).branches.size).toBe(0);
+    }
+    // The same kind of push naming only what B was given (README.md) besides what it carries is taken.
+    const honest = push(
+      "honest",
+      [{ type: "blob", body: own }],
+      Buffer.concat([entry("100644", "README.md", readme), entry("100644", "b.txt", objectId("blob", own))]),
+    );
+    const taken = await forge.importFork(repo, "ws-b", new Map([["mine", honest.commitId]]), honest.bundle, stateB);
+    expect([...taken.branches]).toEqual([["mine", honest.commitId]]);
+  });
+
+  it("takes a sent tree that names, without carrying it, a file of the history the fork was given", async () => {
+    const repo = await forge.createRepository({ tenantId: "t", packageId: "given", title: "given" });
+    const canonical = forge.pathOf(repo);
+    // Published history: old.txt added, then removed; the fork was given all of it.
+    const w = join(dir, "given-w");
+    git(dir, "clone", "-q", canonical, w);
+    writeFileSync(join(w, "old.txt"), "an older file\n");
+    git(w, "add", ".");
+    git(w, "commit", "-q", "-m", "old");
+    const old = git(w, "rev-parse", "HEAD:old.txt").stdout.trim();
+    git(w, "rm", "-q", "old.txt");
+    git(w, "commit", "-q", "-m", "gone");
+    git(w, "push", "-q", canonical, "main");
+    const main = git(canonical, "rev-parse", "main").stdout.trim();
+    await forge.markSent(repo, "ws-b", [{ ref: "refs/heads/main", sha: main }]);
+    const readme = git(canonical, "rev-parse", `${main}:README.md`).stdout.trim();
+    const own = Buffer.from("b\n");
+    const back = handBundle(
+      "given-back",
+      main,
+      [{ type: "blob", body: own }],
+      Buffer.concat([
+        entry("100644", "README.md", readme),
+        entry("100644", "b.txt", objectId("blob", own)),
+        entry("100644", "old.txt", old),
+      ]),
+    );
+    const stateB = await forge.forkState(repo, "ws-b");
+    const taken = await forge.importFork(repo, "ws-b", new Map([["back", back.commitId]]), back.bundle, stateB);
+    expect([...taken.branches]).toEqual([["back", back.commitId]]);
+  });
 });
 
 describe("refs read from the repository's files", () => {

@@ -140,6 +140,17 @@ export function packIndexByOffset(idx: Buffer, hashBytes: number): { offset: num
 }
 
 /**
+ * Whether every object of `shas` is reachable from the commits `known`: the whole of their history is walked, so
+ * this is asked only of what a fork's bundle names without carrying it beyond the trees its commits build on,
+ * which git never leaves out of a bundle it makes itself (an older file brought back is carried again).
+ */
+async function heldAlready(dir: string, shas: string[], known: string[]): Promise<boolean> {
+  if (!known.length) return false;
+  const held = new Set((await gitText(dir, ["rev-list", "--objects", "--no-object-names", ...known])).split("\n"));
+  return shas.every((sha) => held.has(sha));
+}
+
+/**
  * The refs of a repository whose names start with one of `prefixes` (a folder such as `refs/heads/`, or a whole
  * ref name), read from its files as git's files backend keeps them (a file per loose ref, then `packed-refs`),
  * without running git: the forge reads refs on every pull request and merge, and a git run costs far more than
@@ -464,17 +475,22 @@ export function createBuiltinForge({ root, importDir }: BuiltinForgeOptions) {
       }
       const known = state.known;
       const wanted = [...heads.values()];
-      // Every commit the branches reach, and every commit the bundle builds on, beyond what is known to be in the
+      // Every object the branches reach, and every commit the bundle builds on, beyond what is known to be in the
       // fork must be one the fork sent: a branch cannot name a commit of another fork (whatever the bundle's header
-      // says), a sent commit cannot have one as a parent, and a bundle cannot build on one (what it builds on is
-      // not in its pack). One rev-list prints them; an object not here at all is a refusal too.
+      // says), a sent commit cannot have one as a parent, a bundle cannot build on one (what it builds on is not in
+      // its pack), and a sent tree cannot name another fork's file or folder by its id. One rev-list prints them
+      // (as git bundles them: all but the trees of the known commits the new ones build on); an object not here at
+      // all is a refusal too.
       const knownSet = new Set(known);
       const beyond = [...new Set([...wanted, ...prerequisites])].filter((sha) => !knownSet.has(sha));
       const reached =
         beyond.length > 0
           ? git(dir)
-              .raw(["rev-list", ...beyond, "--not", ...known])
-              .then((out) => out.split("\n").every((sha) => !sha || sent.has(sha)))
+              .raw(["rev-list", "--objects", "--no-object-names", ...beyond, "--not", ...known])
+              .then((out) => {
+                const unsent = out.split("\n").filter((sha) => sha && !sent.has(sha));
+                return unsent.length === 0 || heldAlready(dir, unsent, known);
+              })
               .catch(() => false)
           : Promise.resolve(true);
       // The objects its deltas copy from must be in the trees of the commits it builds on, where git takes them
