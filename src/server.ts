@@ -255,7 +255,15 @@ export function buildAzusa(
       if (accessEndingActions.has(action)) await notices.publish("access", trx);
     },
   });
-  const accounts = createAccountService({ db: db.kysely, audit, credentials, prepare: db.preparedFirst });
+  // Invitations and notices by e-mail when SMTP is set: the outbox is written with each and sent after it commits.
+  const mailer = config.mail && createMailer({ db: db.kysely, logger, sealer, ...config.mail });
+  const accounts = createAccountService({
+    db: db.kysely,
+    audit,
+    credentials,
+    prepare: db.preparedFirst,
+    ...(mailer ? { mail: { mailer, baseUrl: config.baseUrl } } : {}),
+  });
   const apiKeys = createApiKeyService({ credentials, audit });
   // Counted in the database: every process on it shares the limits and lockouts.
   const throttle = createSignInThrottle({ db: db.kysely });
@@ -314,8 +322,6 @@ export function buildAzusa(
   // Leases of work in flight (workspace operations, merges): another process's is free again a minute after its
   // last renewal; this process's previous life's (kill -9), at once.
   const leases = createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner(loadProcessId(config)) });
-  // Notices by e-mail when SMTP is set: the outbox is written with each notice and sent after it commits.
-  const mailer = config.mail && createMailer({ db: db.kysely, logger, ...config.mail });
   const notifications = createNotificationService({
     db: db.kysely,
     audit,
@@ -513,6 +519,7 @@ export function buildAzusa(
     deliveries,
     orders,
     notifications,
+    mailer: mailer || undefined,
     terminals: browserTerminals(bridge),
     workspaceFiles: createWorkspaceFiles({ access: sessionAccess, driver, workspaces, audit }),
     ideProxy,

@@ -929,6 +929,11 @@ export const catalogue = {
   "invitation.accepted": { en: "accepted", ja: "承諾済み" },
   "invitation.revoked": { en: "revoked", ja: "取り消し済み" },
   "invitation.expired": { en: "expired", ja: "期限切れ" },
+  "mail.invitation.subject": { en: "Your invitation to Azusa ({role})", ja: "Azusa への招待（{role}）" },
+  "mail.invitation.body": {
+    en: "{inviter} has invited you to Azusa as {role}.\n\nOpen this link and choose your name and password to make your account (it works once, until {expires}):\n{link}\n\nIf you did not expect this invitation, you can ignore this e-mail.",
+    ja: "{inviter} さんから、Azusa に{role}として招待されました。\n\n次のリンクを開き、氏名とパスワードを決めるとアカウントができます（{expires} まで、一度だけ使えます）。\n{link}\n\n心当たりがない場合は、このメールを破棄してください。",
+  },
   "apiKeys.contractorsOnly": { en: "only contractors hold API keys", ja: "API キーを持てるのは元請担当だけです" },
   "apiKeys.signIn": {
     en: "an API key cannot manage API keys; sign in",

@@ -12,6 +12,7 @@ import type { ContractService } from "../domain/contracts/contracts.service.ts";
 import type { DeliveryService } from "../domain/delivery/delivery.service.ts";
 import type { OrderOf, OrderTerms } from "../domain/delivery/order-document.ts";
 import type { EngineerService } from "../domain/engineers/engineers.service.ts";
+import type { Mailer } from "../domain/notifications/mail.ts";
 import type { NotificationService } from "../domain/notifications/notifications.service.ts";
 import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { GuideService } from "../domain/offices/guide.service.ts";
@@ -119,6 +120,8 @@ export interface WebDeps {
   /** The order documents (発注書) of assignments, and the drafts of offers. */
   orders: { terms(actor: Actor, of: OrderOf): Promise<OrderTerms>; render(t: OrderTerms): string };
   notifications: NotificationService;
+  /** The e-mail outbox; undefined when no SMTP server is set (AZUSA_SMTP_URL, AZUSA_MAIL_FROM). */
+  mailer?: Mailer | undefined;
   logger: Logger;
   baseUrl: string;
   /** The sign-in page's brand line; undefined: the dictionary's, which names no town. */

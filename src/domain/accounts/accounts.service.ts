@@ -6,9 +6,10 @@ import { type Db, preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
 import { type Actor, type Role, tenantRoles } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidWith, notFound } from "../../kernel/errors.ts";
-import { codeOf, roleCode, text } from "../../kernel/messages.ts";
+import { codeOf, type Lang, roleCode, say, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { endLeadership } from "../contracts/contracts.service.ts";
+import type { Mailer } from "../notifications/mail.ts";
 
 export interface User {
   id: string;
@@ -83,6 +84,21 @@ function toInvitation(r: InvitationRow, now: Date): Invitation {
   };
 }
 
+/** The page where an invitation is accepted, its token in the query. */
+export const invitationLink = (baseUrl: string, token: string): string =>
+  `${baseUrl.replace(/\/$/, "")}/invite?${new URLSearchParams({ token })}`;
+
+/** An invitation as an e-mail: who invites, as what, the one-time link and until when it works. */
+function invitationMail(lang: Lang, i: { to: string; inviter: string; role: Role; expiresAt: string; link: string }) {
+  const role = text(`role.${i.role}`);
+  return {
+    to: i.to,
+    kind: "invitation",
+    subject: say(lang, text("mail.invitation.subject", { role })),
+    body: `${say(lang, text("mail.invitation.body", { inviter: i.inviter, role, expires: { moment: i.expiresAt }, link: i.link }))}\n`,
+  };
+}
+
 /**
  * Holds the user's row until commit (a row lock in PostgreSQL, the write lock in SQLite): an engineer's time
  * entries sent at once pass their overlap check one after the other.
@@ -101,7 +117,10 @@ export function createAccountService({
   credentials,
   now = () => new Date(),
   prepare = (build) => preparedFirst(db, build),
+  mail,
 }: {
+  /** Invitations e-mailed with their accept link under `baseUrl` (when SMTP is set). */
+  mail?: { mailer: Pick<Mailer, "enqueue">; baseUrl: string };
   db: Kysely<Database>;
   audit: AuditService;
   credentials: CredentialStore;
@@ -199,6 +218,19 @@ export function createAccountService({
           { email, role: input.role },
           { tenantId, trx },
         );
+        // In the same transaction: an invitation that lands is always mailed, one that fails never is.
+        if (mail) {
+          const inviter = await trx.selectFrom("user").select("name").where("id", "=", actor.userId).executeTakeFirst();
+          await mail.mailer.enqueue(trx, [
+            invitationMail("ja", {
+              to: email,
+              inviter: inviter?.name ?? actor.email,
+              role: input.role,
+              expiresAt: row.expires_at,
+              link: invitationLink(mail.baseUrl, token),
+            }),
+          ]);
+        }
       });
       return { ...toInvitation(row, at), token };
     },
@@ -222,6 +254,19 @@ export function createAccountService({
         await trx.updateTable("invitation").set({ revoked_at: now().toISOString() }).where("id", "=", id).execute();
         await audit.record(actor, "invitation.revoked", `invitation:${id}`, {}, { tenantId: inv.tenantId, trx });
       });
+    },
+
+    /** The address and role an invitation is for, to whoever holds its token (the accept page shows them). */
+    async invitationByToken(token: string): Promise<Pick<Invitation, "email" | "role" | "status"> | undefined> {
+      if (!token) return undefined;
+      const row = await db
+        .selectFrom("invitation")
+        .selectAll()
+        .where("token_hash", "=", hashToken(token))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const { email, role, status } = toInvitation(row, now());
+      return { email, role, status };
     },
 
     /** Turns an invitation into an account; the token is the only credential, and it works once. */

@@ -1,8 +1,10 @@
 // Notices by e-mail: each is written to the outbox in the transaction of what it tells of, then sent by SMTP
 // (nodemailer), retried with backoff until it goes or its attempts run out. A restart finds it in the table.
+// Bodies are kept sealed (an invitation's carries its one-time link): a copy of the database does not show them.
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import nodemailer from "nodemailer";
+import { type Sealer, tryOpen } from "../../auth/sealed.ts";
 import type { Database, Executor, MailOutboxTable } from "../../db/schema.ts";
 import type { Logger } from "../../logger.ts";
 
@@ -15,6 +17,12 @@ export interface Mail {
 }
 
 /** A sender of prepared messages (nodemailer's transport, or a test's). */
+/** The place a message's body is sealed to. */
+const bodyContext = (id: string) => `mail_outbox:${id}:body`;
+
+/** Why a message whose body cannot be opened is given up at once. */
+export const UNREADABLE_BODY = "the message cannot be opened (AZUSA_SECRET changed?)";
+
 export type SendMail = (message: { from: string; to: string; subject: string; text: string }) => Promise<unknown>;
 
 export function createMailer({
@@ -27,8 +35,10 @@ export function createMailer({
   maxAttempts = 6,
   pollMs = 2_000,
   send,
+  sealer,
 }: {
   db: Kysely<Database>;
+  sealer: Sealer;
   logger: Logger;
   /** `smtp://` or `smtps://`, with credentials when the server asks; never logged. */
   smtpUrl: string;
@@ -50,14 +60,17 @@ export function createMailer({
   async function attempt(m: MailOutboxTable): Promise<boolean> {
     const n = Number(m.attempts) + 1;
     let error: string | null = null;
-    try {
-      await deliver({ from, to: m.to_address, subject: m.subject, text: m.body });
-    } catch (err) {
-      // The server's words, without the URL (it may hold the password).
-      error = (err instanceof Error ? err.message : String(err)).replaceAll(smtpUrl, "<smtp>").slice(0, 500);
-    }
+    const body = tryOpen(sealer, m.body, bodyContext(m.id));
+    if (body === undefined) error = UNREADABLE_BODY;
+    else
+      try {
+        await deliver({ from, to: m.to_address, subject: m.subject, text: body });
+      } catch (err) {
+        // The server's words, without the URL (it may hold the password).
+        error = (err instanceof Error ? err.message : String(err)).replaceAll(smtpUrl, "<smtp>").slice(0, 500);
+      }
     const wait = retryBaseMs * 2 ** (n - 1);
-    const next = error && n < maxAttempts ? new Date(now().getTime() + wait).toISOString() : null;
+    const next = error && body !== undefined && n < maxAttempts ? new Date(now().getTime() + wait).toISOString() : null;
     await db
       .updateTable("mail_outbox")
       .set({
@@ -89,19 +102,22 @@ export function createMailer({
       await ex
         .insertInto("mail_outbox")
         .values(
-          mails.map((m) => ({
-            id: randomUUID(),
-            to_address: m.to,
-            subject: m.subject,
-            body: m.body,
-            kind: m.kind,
-            state: "pending",
-            attempts: 0,
-            next_attempt_at: at,
-            last_error: null,
-            created_at: at,
-            sent_at: null,
-          })),
+          mails.map((m) => {
+            const id = randomUUID();
+            return {
+              id,
+              to_address: m.to,
+              subject: m.subject,
+              body: sealer.seal(m.body, bodyContext(id)),
+              kind: m.kind,
+              state: "pending",
+              attempts: 0,
+              next_attempt_at: at,
+              last_error: null,
+              created_at: at,
+              sent_at: null,
+            };
+          }),
         )
         .execute();
     },

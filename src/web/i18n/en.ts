@@ -173,6 +173,7 @@ export const en: Record<MessageKey, string> = {
   "invite.password": "Password (12 characters or more)",
   "invite.submit": "Create my account",
   "invite.failed": "The invitation could not be accepted: {message}",
+  "invite.as": "You are invited as {role}. Choose your name and password.",
 
   "common.save": "Save",
   "common.none": "none",
@@ -428,6 +429,7 @@ export const en: Record<MessageKey, string> = {
   "invitations.tenant": "Tenant (prime contractor)",
   "invitations.submit": "Invite",
   "invitations.created": "Invitation created. Give this link to the invitee only; it is shown once.",
+  "invitations.mailed": "The invitation was e-mailed to {email} (if it does not arrive, give them the link above).",
   "invitations.status": "Status",
   "invitations.expires": "Expires",
   "invitations.empty": "No invitations yet.",

@@ -172,6 +172,7 @@ export const ja = {
   "invite.password": "パスワード（12文字以上）",
   "invite.submit": "アカウントを作成",
   "invite.failed": "招待を受けられませんでした: {message}",
+  "invite.as": "{role}として招待されています。氏名とパスワードを決めてください。",
 
   "common.save": "保存",
   "common.none": "なし",
@@ -428,6 +429,7 @@ export const ja = {
   "invitations.tenant": "テナント（元請）",
   "invitations.submit": "招待する",
   "invitations.created": "招待を作成しました。次のリンクを本人だけに伝えてください（一度しか表示されません）。",
+  "invitations.mailed": "{email} に招待メールを送りました（届かないときは上のリンクを伝えてください）。",
   "invitations.status": "状態",
   "invitations.expires": "有効期限",
   "invitations.empty": "招待はまだありません。",

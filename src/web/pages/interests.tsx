@@ -1,6 +1,7 @@
 // Interest registrations on the pages: the form on an office's public page, and the operators' list where one
 // becomes an engineer invitation in one click or is deleted at the person's request.
 import { Hono } from "hono";
+import { invitationLink } from "../../domain/accounts/accounts.service.ts";
 import type { InterestRegistration } from "../../domain/offices/interest.service.ts";
 import type { Office } from "../../domain/offices/offices.service.ts";
 import { system } from "../../kernel/actor.ts";
@@ -187,7 +188,7 @@ export function interestPages(deps: WebDeps) {
     .post("/interests/:id/invite", async (c) => {
       const user = requireRole(c, "operator");
       const inv = await deps.interests.invite(user, c.req.param("id"));
-      const link = `${deps.baseUrl}/invite?${new URLSearchParams({ token: inv.token })}`;
+      const link = invitationLink(deps.baseUrl, inv.token);
       return render(c, await page(c, inv.officeId, { link }));
     })
     .post("/interests/:id/delete", async (c) => {

@@ -1,6 +1,6 @@
 // Operators and contractors invite people: the form, the one-time link to hand over, and the invitations so far.
 import { Hono } from "hono";
-import type { Invitation } from "../../domain/accounts/accounts.service.ts";
+import { type Invitation, invitationLink } from "../../domain/accounts/accounts.service.ts";
 import type { Tenant } from "../../domain/tenants/tenants.service.ts";
 import type { Role } from "../../kernel/actor.ts";
 import { AppError } from "../../kernel/errors.ts";
@@ -20,12 +20,15 @@ function Invitations({
   invitations,
   tenants,
   link,
+  mailedTo,
   fields,
 }: {
   c: WebContext;
   invitations: Invitation[];
   tenants: Tenant[];
   link?: string;
+  /** The address the invitation was e-mailed to, when e-mail is on. */
+  mailedTo?: string | undefined;
   fields?: { path: string; message: string }[];
 }) {
   const t = c.get("t");
@@ -36,6 +39,7 @@ function Invitations({
       {link ? (
         <Notice kind="ok">
           <p>{t("invitations.created")}</p>
+          {mailedTo ? <p id="invitation-mailed">{t("invitations.mailed", { email: mailedTo })}</p> : null}
           <code class="token" id="invitation-link">
             {link}
           </code>
@@ -89,7 +93,10 @@ function Invitations({
 
 /** The invitation pages of operators and contractors. */
 export function invitationPages(deps: WebDeps) {
-  const page = async (c: WebContext, extra: { link?: string; fields?: { path: string; message: string }[] } = {}) => {
+  const page = async (
+    c: WebContext,
+    extra: { link?: string; mailedTo?: string; fields?: { path: string; message: string }[] } = {},
+  ) => {
     const user = requireRole(c, "operator", "contractor");
     const [invitations, tenants] = await Promise.all([
       deps.accounts.listInvitations(user),
@@ -115,8 +122,8 @@ export function invitationPages(deps: WebDeps) {
           role: role as Role,
           tenantId: String(form.tenantId ?? "") || null,
         });
-        const link = `${deps.baseUrl}/invite?${new URLSearchParams({ token: inv.token })}`;
-        return render(c, await page(c, { link }));
+        const link = invitationLink(deps.baseUrl, inv.token);
+        return render(c, await page(c, { link, ...(deps.mailer ? { mailedTo: inv.email } : {}) }));
       } catch (err) {
         if (!(err instanceof AppError) || (err.code !== "VALIDATION" && err.code !== "CONFLICT")) throw err;
         const fields = problemsOf(c, err, "email");

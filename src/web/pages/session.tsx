@@ -34,11 +34,14 @@ function SignIn({
   next,
   message,
   brandLine,
+  email,
 }: {
   c: WebContext;
   next: string;
   message?: { kind: "ok" | "error"; key: MessageKey };
   brandLine: string | undefined;
+  /** Filled in: the address of the account just made, or the one that failed to sign in. */
+  email?: string | undefined;
 }) {
   const t = c.get("t");
   return (
@@ -51,11 +54,11 @@ function SignIn({
         <input type="hidden" name="next" value={next} />
         <label>
           {t("signIn.email")}
-          <input type="email" name="email" autocomplete="username" required autofocus />
+          <input type="email" name="email" value={email} autocomplete="username" required autofocus={!email} />
         </label>
         <label>
           {t("signIn.password")}
-          <input type="password" name="password" autocomplete="current-password" required />
+          <input type="password" name="password" autocomplete="current-password" required autofocus={!!email} />
         </label>
         <button type="submit">{t("signIn.submit")}</button>
       </form>
@@ -66,10 +69,13 @@ function SignIn({
 function AcceptInvitation({
   c,
   token,
+  invited,
   error,
 }: {
   c: WebContext;
   token: string;
+  /** The address and role the token's invitation is for, when it is one. */
+  invited?: { email: string; role: Role } | undefined;
   error?: { message: string; fields?: { path: string; message: string }[] };
 }) {
   const t = c.get("t");
@@ -78,10 +84,21 @@ function AcceptInvitation({
       {error?.fields ? <FieldErrors c={c} fields={error.fields} /> : null}
       {error && !error.fields ? <Notice kind="error">{t("invite.failed", { message: error.message })}</Notice> : null}
       <form method="post" action="/invite" class="stack card">
-        <label>
-          {t("invite.token")}
-          <input type="text" name="token" value={token} required autocomplete="off" />
-        </label>
+        {invited ? (
+          <>
+            <p id="invited-as">{t("invite.as", { role: t(`role.${invited.role}`) })}</p>
+            <label>
+              {t("signIn.email")}
+              <input type="email" name="email" value={invited.email} readonly autocomplete="username" />
+            </label>
+            <input type="hidden" name="token" value={token} />
+          </>
+        ) : (
+          <label>
+            {t("invite.token")}
+            <input type="text" name="token" value={token} required autocomplete="off" />
+          </label>
+        )}
         <label>
           {t("invite.name")}
           <input type="text" name="name" autocomplete="name" required />
@@ -111,6 +128,11 @@ export function sessionPages(deps: WebDeps) {
       c.env,
     );
   };
+  /** The address and role of a pending invitation the token opens; nothing for any other token. */
+  const pendingInvitation = async (token: string) => {
+    const inv = await deps.accounts.invitationByToken(token);
+    return inv?.status === "pending" ? { email: inv.email, role: inv.role } : undefined;
+  };
   const passCookies = (c: WebContext, res: Response) => {
     for (const value of res.headers.getSetCookie()) c.header("set-cookie", value, { append: true });
   };
@@ -131,7 +153,8 @@ export function sessionPages(deps: WebDeps) {
           : c.req.query("welcome")
             ? ({ kind: "ok", key: "signIn.welcome" } as const)
             : undefined;
-      return render(c, <SignIn c={c} next={next} message={message} brandLine={deps.brandLine} />);
+      const email = c.req.query("email")?.slice(0, 320);
+      return render(c, <SignIn c={c} next={next} message={message} brandLine={deps.brandLine} email={email} />);
     })
     .post("/sign-in", async (c) => {
       const form = await c.req.parseBody();
@@ -156,22 +179,36 @@ export function sessionPages(deps: WebDeps) {
       passCookies(c, await authRequest(c, "/sign-out", {}));
       return c.redirect("/sign-in?out=1", 303);
     })
-    .get("/invite", (c) => render(c, <AcceptInvitation c={c} token={c.req.query("token") ?? ""} />))
+    .get("/invite", async (c) => {
+      const token = c.req.query("token") ?? "";
+      return render(c, <AcceptInvitation c={c} token={token} invited={await pendingInvitation(token)} />);
+    })
     .post("/invite", async (c) => {
       const form = await c.req.parseBody();
       const token = String(form.token ?? "");
+      const invited = await pendingInvitation(token);
       const fields = (["token", "name", "password"] as const)
         .filter((f) => !String(form[f] ?? "").trim())
         .map((path) => ({ path, message: c.get("t")("common.required") }));
       if (fields.length)
-        return render(c, <AcceptInvitation c={c} token={token} error={{ message: "", fields }} />, 400);
+        return render(
+          c,
+          <AcceptInvitation c={c} token={token} invited={invited} error={{ message: "", fields }} />,
+          400,
+        );
+      let email: string;
       try {
         const name = formName(form, "name", 200);
-        await deps.accounts.acceptInvitation({ token, name, password: String(form.password) });
+        ({ email } = await deps.accounts.acceptInvitation({ token, name, password: String(form.password) }));
       } catch (err) {
         if (!(err instanceof AppError) || err.code === "INTERNAL") throw err;
-        return render(c, <AcceptInvitation c={c} token={token} error={{ message: sayError(c, err) }} />, 400);
+        return render(
+          c,
+          <AcceptInvitation c={c} token={token} invited={invited} error={{ message: sayError(c, err) }} />,
+          400,
+        );
       }
-      return c.redirect("/sign-in?welcome=1", 303);
+      // The sign-in form comes back with the new account's address filled in.
+      return c.redirect(`/sign-in?${new URLSearchParams({ welcome: "1", email })}`, 303);
     });
 }
