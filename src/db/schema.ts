@@ -94,6 +94,8 @@ export interface ContractTable {
   allowed_networks?: string;
   /** 1 when sessions record what the engineer types as well as the output. */
   record_input?: number;
+  /** JSON `{ mode: "preferred" | "required", officeIds, prefectures }`: whose engineers the contract wants; null: any. */
+  office_rule?: string | null;
   created_by: string;
   created_at: string;
   updated_at: string;

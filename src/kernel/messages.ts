@@ -407,6 +407,11 @@ export const catalogue = {
   "month.closedAlready": { en: "{month} is closed already", ja: "{month} はすでに締めています" },
 
   // Contracts, their source repository and tenants.
+  "contracts.officeRuleEmpty": {
+    en: "name at least one office or prefecture, or leave the office rule out",
+    ja: "オフィスか都道府県を一つ以上指定してください（指定しない場合はオフィス指定を外してください）",
+  },
+  "contracts.officeUnknown": { en: "no office {id}", ja: "オフィス {id} はありません" },
   "contracts.notCidr": {
     en: '"{cidr}" is not a CIDR block such as 192.0.2.0/24',
     ja: "「{cidr}」は CIDR 表記（例: 192.0.2.0/24）として読めません",
@@ -828,6 +833,14 @@ export const catalogue = {
   "match.capacityAway": {
     en: "{spare} spare a week over the package's span ({days} days away), needs {needed}",
     ja: "パッケージの期間で週の空き {spare}（休む日 {days} 日を除く、{needed} が必要）",
+  },
+  "match.office": {
+    en: "belongs to {office}; the contract requires engineers of {allowed}",
+    ja: "所属は{office}です。この契約は{allowed}の技術者に限られます",
+  },
+  "match.noOffice": {
+    en: "belongs to no office; the contract requires engineers of {allowed}",
+    ja: "所属オフィスがありません。この契約は{allowed}の技術者に限られます",
   },
   "match.capacity": { en: "{spare} spare a week, needs {needed}", ja: "週の空き {spare}（{needed} が必要）" },
   "vetting.nda": { en: "NDA", ja: "秘密保持契約" },

@@ -1,7 +1,7 @@
 // HTTP for contracts, their WBS import and their plan.
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { Band, ContractChanges, NewContract } from "../../domain/contracts/contract-input.ts";
+import { Band, ContractChanges, NewContract, OfficeRule } from "../../domain/contracts/contract-input.ts";
 import {
   type ContractService,
   confidentialityLevels,
@@ -39,6 +39,7 @@ const Contract = z
     engineerCloneAllowed: z.boolean(),
     allowedNetworks: z.array(z.string()),
     recordInput: z.boolean(),
+    officeRule: OfficeRule.nullable(),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

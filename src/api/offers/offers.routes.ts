@@ -30,6 +30,7 @@ const Suggestions = z
         name: z.string(),
         score: z.number(),
         reasons: z.object({
+          preferredOffice: z.boolean().describe("belongs to an office the contract prefers: ranked above the rest"),
           skillMargin: z.number().describe("levels above what the package needs, summed"),
           spareHoursAfter: z.number().describe("weekly hours left after taking the package"),
           continuity: z.array(z.string()).describe("upstream packages of this contract the engineer worked on"),
@@ -43,7 +44,7 @@ const Suggestions = z
         why: z.array(z.string()),
         rules: z
           .array(z.record(z.string(), z.unknown()))
-          .describe("the same reasons with their figures: rule skill, vetting or capacity"),
+          .describe("the same reasons with their figures: rule office, skill, vetting or capacity"),
       }),
     ),
   })

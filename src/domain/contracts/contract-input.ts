@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { NameText } from "../../kernel/text.ts";
 import { ROUNDING } from "../timesheets/time.ts";
-import { confidentialityLevels, contractTypes } from "./contracts.service.ts";
+import { confidentialityLevels, contractTypes, officeRuleModes } from "./contracts.service.ts";
 
 const Yen = z.number().int().min(0).max(1e13);
 const Day = z.iso.date().describe("YYYY-MM-DD");
@@ -24,6 +24,18 @@ const RepoUrl = z
     /^(?:file:\/\/\/\S+|[^\s:]+)$/,
     "must name a repository in the tenant's import folder (a name such as client.git, a path or a file:/// URL); network addresses are never fetched",
   );
+
+export const OfficeRule = z
+  .strictObject({
+    mode: z.enum(officeRuleModes).describe("required: only these offices' engineers; preferred: theirs ranked first"),
+    officeIds: z.array(z.string().min(1).max(128)).max(50).default([]).describe("offices by id"),
+    prefectures: z
+      .array(z.string().trim().min(1).max(20))
+      .max(47)
+      .default([])
+      .describe("offices in these prefectures, as offices name them (e.g. 長野県)"),
+  })
+  .openapi("OfficeRule");
 
 const contractFields = {
   client: NameText(200).describe("the end client (発注元)"),
@@ -75,6 +87,9 @@ const contractFields = {
     .boolean()
     .optional()
     .describe("record what the engineer types too, not only the output (default false)"),
+  officeRule: OfficeRule.nullable()
+    .optional()
+    .describe("the offices whose engineers the contract prefers or requires; null (default): any office"),
 };
 
 /** A new contract as the API and the contract form take it. */

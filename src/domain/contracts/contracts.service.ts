@@ -11,6 +11,19 @@ import { parseCidr } from "./networks.ts";
 
 export const contractTypes = ["ukeoi", "juninin"] as const;
 export const confidentialityLevels = ["internal", "confidential", "restricted"] as const;
+export const officeRuleModes = ["preferred", "required"] as const;
+
+/**
+ * Whose engineers a contract wants (a client's rule, such as "work done in Nagano"): engineers of the named
+ * offices or of offices in the named prefectures. `required` leaves everyone else out of suggestions and offers;
+ * `preferred` ranks them first.
+ */
+export interface OfficeRule {
+  mode: (typeof officeRuleModes)[number];
+  officeIds: string[];
+  prefectures: string[];
+}
+
 export type ContractType = (typeof contractTypes)[number];
 export type Confidentiality = (typeof confidentialityLevels)[number];
 
@@ -49,12 +62,15 @@ export interface NewContract {
   allowedNetworks?: string[];
   /** Whether session recordings keep what the engineer types too (default: output only). */
   recordInput?: boolean;
+  /** The offices the contract prefers or requires its engineers from; null (the default): any office. */
+  officeRule?: OfficeRule | null;
 }
 
 export type ContractChanges = Partial<Omit<NewContract, "type">>;
 
-export interface Contract extends Required<Omit<NewContract, "band" | "leadIds">> {
+export interface Contract extends Required<Omit<NewContract, "band" | "leadIds" | "officeRule">> {
   id: string;
+  officeRule: OfficeRule | null;
   tenantId: string;
   band: HoursBand | null;
   leadIds: string[];
@@ -120,6 +136,7 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
     engineerCloneAllowed: Boolean(Number(r.engineer_clone_allowed ?? 0)),
     allowedNetworks: JSON.parse(r.allowed_networks ?? "[]") as string[],
     recordInput: Number(r.record_input) === 1,
+    officeRule: r.office_rule ? (JSON.parse(r.office_rule) as OfficeRule) : null,
     createdBy: r.created_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -134,6 +151,25 @@ function checkNetworks(cidrs: string[]): string[] {
     if (!parseCidr(c)) throw invalid(`allowedNetworks.${i}`, text("contracts.notCidr", { cidr: c }));
   });
   return [...new Set(cidrs.map((c) => c.trim()))];
+}
+
+/** The rule as stored: offices de-duplicated and known, prefectures trimmed; VALIDATION naming the wrong field. */
+async function checkOfficeRule(q: Executor, rule: OfficeRule | null | undefined): Promise<string | null> {
+  if (!rule) return null;
+  const officeIds = [...new Set(rule.officeIds)];
+  const prefectures = [...new Set(rule.prefectures.map((p) => p.trim()).filter(Boolean))];
+  if (officeIds.length === 0 && prefectures.length === 0) {
+    throw invalid("officeRule.officeIds", text("contracts.officeRuleEmpty"));
+  }
+  if (officeIds.length) {
+    const found = new Set(
+      (await q.selectFrom("office").select("id").where("id", "in", officeIds).execute()).map((o) => o.id),
+    );
+    const i = rule.officeIds.findIndex((id) => !found.has(id));
+    if (i >= 0)
+      throw invalid(`officeRule.officeIds.${i}`, text("contracts.officeUnknown", { id: rule.officeIds[i] as string }));
+  }
+  return JSON.stringify({ mode: rule.mode, officeIds, prefectures });
 }
 
 function checkTerms(c: { type: ContractType; band?: HoursBand | null; periodStart: string; periodEnd: string }) {
@@ -243,6 +279,7 @@ export function createContractService({
         engineer_clone_allowed: input.engineerCloneAllowed ? 1 : 0,
         allowed_networks: JSON.stringify(checkNetworks(input.allowedNetworks ?? [])),
         record_input: input.recordInput ? 1 : 0,
+        office_rule: await checkOfficeRule(db, input.officeRule),
         created_by: (actor as { userId: string }).userId,
         created_at: now,
         updated_at: now,
@@ -295,6 +332,7 @@ export function createContractService({
         await checkSource(tenantId, changes.sourceRepository);
       }
       const leadIds = changes.leadIds ? [...new Set(changes.leadIds)] : before.leadIds;
+      const officeRule = await checkOfficeRule(db, after.officeRule);
       await db.transaction().execute(async (trx) => {
         await checkLeads(trx, tenantId, leadIds);
         await trx
@@ -320,6 +358,7 @@ export function createContractService({
             engineer_clone_allowed: after.engineerCloneAllowed ? 1 : 0,
             allowed_networks: JSON.stringify(checkNetworks(after.allowedNetworks)),
             record_input: after.recordInput ? 1 : 0,
+            office_rule: officeRule,
             updated_at: new Date().toISOString(),
           })
           .where("id", "=", id)

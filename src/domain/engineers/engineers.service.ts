@@ -410,7 +410,15 @@ export function createEngineerService({
       let q = ex
         .selectFrom("engineer_profile")
         .innerJoin("user", "user.id", "engineer_profile.user_id")
-        .select(["engineer_profile.user_id as id", "user.name", "engineer_profile.weekly_capacity_hours"])
+        .leftJoin("office_member", "office_member.user_id", "engineer_profile.user_id")
+        .leftJoin("office", "office.id", "office_member.office_id")
+        .select([
+          "engineer_profile.user_id as id",
+          "user.name",
+          "engineer_profile.weekly_capacity_hours",
+          "office.id as office_id",
+          "office.name as office_name",
+        ])
         .where("user.role", "=", "engineer");
       if (ids) q = q.where("engineer_profile.user_id", "in", ids.length ? ids : [""]);
       const rows = await q.execute();
@@ -481,6 +489,7 @@ export function createEngineerService({
           weeklyCapacityHours: windowHours.get(r.id) ?? Number(r.weekly_capacity_hours),
           committedWeeklyHours: 0,
           history: new Set(),
+          office: r.office_id ? { id: r.office_id, name: r.office_name ?? "" } : null,
           ...(weekdayMinutes.has(r.id)
             ? { availability: { weekdayMinutes: weekdayMinutes.get(r.id) as number[], away: awayOf.get(r.id) ?? [] } }
             : {}),

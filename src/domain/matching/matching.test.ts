@@ -213,8 +213,13 @@ describe("suggest", () => {
     const expert = engineer("expert", { skills: { java: 7 } });
     const { ranked } = suggest(p, [expert, veteran]);
     expect(ranked.map((s) => s.engineerId)).toEqual(["veteran", "expert"]);
-    expect(ranked[0]?.reasons).toEqual({ skillMargin: 0, spareHoursAfter: 0, continuity: ["1.2"] });
-    expect(ranked[1]?.reasons).toEqual({ skillMargin: 3, spareHoursAfter: 20, continuity: [] });
+    expect(ranked[0]?.reasons).toEqual({
+      preferredOffice: false,
+      skillMargin: 0,
+      spareHoursAfter: 0,
+      continuity: ["1.2"],
+    });
+    expect(ranked[1]?.reasons).toEqual({ preferredOffice: false, skillMargin: 3, spareHoursAfter: 20, continuity: [] });
   });
 
   it("puts a higher skill margin above more spare capacity", () => {
@@ -273,6 +278,10 @@ describe("suggest", () => {
   });
 });
 
+/** A package's office rule for the offices `ids`, or none. */
+const officeRule = (mode: "preferred" | "required" | null, ids: string[]) =>
+  mode ? { offices: { mode, ids: new Set(ids), names: ids } } : {};
+
 /** Few skills, names and dates and round hours, so that ties and borderline cases are common. */
 function randomWorld(seed: number, packageCount: number, engineerCount: number) {
   const rnd = seeded(seed);
@@ -291,6 +300,7 @@ function randomWorld(seed: number, packageCount: number, engineerCount: number) 
       weeklyCapacityHours: capacity,
       committedWeeklyHours: rnd.pick([0, 0, 4, 10, 20, capacity]),
       history: new Set(Array.from({ length: rnd.int(0, 6) }, () => rnd.pick(packageIds))),
+      office: rnd.pick([null, { id: "o1", name: "北" }, { id: "o2", name: "南" }, { id: "o3", name: "西" }]),
     };
   });
   const packages = packageIds.map(
@@ -302,6 +312,7 @@ function randomWorld(seed: number, packageCount: number, engineerCount: number) 
       weeklyHours: rnd.pick([4, 8, 10, 16, 20]),
       upstream: new Set(Array.from({ length: rnd.int(0, Math.min(i, 8)) }, () => `p${rnd.int(0, i - 1)}`)),
       upstreamLabels: new Map(Array.from({ length: i }, (_, j) => [`p${j}`, `1.${j}`])),
+      ...officeRule(rnd.pick([null, null, "preferred", "required"] as const), rnd.pick([["o1"], ["o1", "o2"]])),
     }),
   );
   return { packages, engineers };
@@ -332,15 +343,54 @@ describe("suggestMany", () => {
     const many = suggestMany(packages, engineers, { limit });
     let tiedScores = 0;
     let withContinuity = 0;
+    let preferred = 0;
+    let required = 0;
     for (const p of packages) {
       const expected = suggest(p, engineers, { limit }).ranked;
       expect(many.get(p.id), `package ${p.id}`).toEqual(expected);
       for (let i = 1; i < expected.length; i++) if (expected[i]?.score === expected[i - 1]?.score) tiedScores++;
       if (expected.some((s) => s.reasons.continuity.length > 0)) withContinuity++;
+      if (expected.some((s) => s.reasons.preferredOffice)) preferred++;
+      if (p.offices?.mode === "required" && expected.length > 0) required++;
     }
-    // The data must exercise tie-breaking and continuity, or this comparison proves little.
+    // The data must exercise tie-breaking, continuity and office rules, or this comparison proves little.
     if (limit > 1) expect(tiedScores).toBeGreaterThan(10);
     expect(withContinuity).toBeGreaterThan(5);
+    expect(preferred).toBeGreaterThan(5);
+    expect(required).toBeGreaterThan(5);
+  });
+});
+
+describe("a contract's office rule", () => {
+  const north = { id: "north", name: "北オフィス" };
+  const south = { id: "south", name: "南オフィス" };
+  const rule = (mode: "preferred" | "required") =>
+    pkg({ offices: { mode, ids: new Set(["north"]), names: ["長野県"] } });
+
+  it("refuses, when required, an engineer of another office or of none, naming the rule", () => {
+    const why = (e: MatchEngineer) => ineligibilities(e, rule("required"));
+    expect(why(engineer("aiko", { office: north }))).toEqual([]);
+    expect(why(engineer("ben", { office: south }))).toEqual([
+      { rule: "office", office: "南オフィス", allowed: ["長野県"] },
+    ]);
+    expect(why(engineer("chie")).map(describeIneligibility)).toEqual([
+      "belongs to no office; the contract requires engineers of 長野県",
+    ]);
+  });
+
+  it("ranks, when preferred, its engineers above any margin or continuity, and refuses nobody for it", () => {
+    const engineers = [
+      engineer("aiko", { office: north }),
+      engineer("ben", { office: south, skills: { java: 7 }, history: ["up"] }),
+    ];
+    const p = pkg({ upstream: ["up"], offices: { mode: "preferred", ids: new Set(["north"]), names: [] } });
+    const { ranked, ineligible } = suggest(p, engineers);
+    expect(ranked.map((s) => [s.engineerId, s.reasons.preferredOffice])).toEqual([
+      ["aiko", true],
+      ["ben", false],
+    ]);
+    expect(ineligible).toEqual([]);
+    expect(suggestMany([p], engineers).get("pkg")).toEqual(ranked);
   });
 });
 

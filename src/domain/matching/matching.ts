@@ -46,6 +46,18 @@ export interface MatchEngineer {
    * away they declared ("YYYY-MM-DD", inclusive). Capacity is then counted over each package's span.
    */
   availability?: { weekdayMinutes: readonly number[]; away: readonly { from: string; to: string }[] };
+  /** The office the engineer belongs to; absent or null: none. */
+  office?: { id: string; name: string } | null;
+}
+
+/**
+ * A contract's office rule as matching sees it: the offices it names or that lie in the prefectures it names,
+ * and the words for them ("長野県", an office's name) that a "why not" quotes.
+ */
+export interface MatchOffices {
+  mode: "preferred" | "required";
+  ids: ReadonlySet<string>;
+  names: readonly string[];
 }
 
 /** A work package as matching sees it. */
@@ -63,10 +75,13 @@ export interface MatchPackage {
   upstream: ReadonlySet<string>;
   /** Upstream id → WBS id, so that continuity reasons read as the lead knows the packages. */
   upstreamLabels?: ReadonlyMap<string, string>;
+  /** The contract's office rule; absent: any office. */
+  offices?: MatchOffices;
 }
 
 /** One rule an engineer fails for a package, with the figures a lead needs to see why. */
 export type Ineligibility =
+  | { rule: "office"; office: string | null; allowed: string[] }
   | { rule: "skill"; skill: string; required: number; has: number | null }
   | { rule: "vetting"; kind: VettingKind; validUntil: string | null; neededUntil: string }
   | { rule: "capacity"; spareHours: number; neededHours: number; awayDays?: number };
@@ -116,6 +131,9 @@ const spareFor = (e: MatchEngineer, p: MatchPackage) => {
  */
 export function ineligibilities(e: MatchEngineer, p: MatchPackage): Ineligibility[] {
   const why: Ineligibility[] = [];
+  if (p.offices?.mode === "required" && !inOffices(e, p.offices)) {
+    why.push({ rule: "office", office: e.office?.name ?? null, allowed: [...p.offices.names] });
+  }
   for (const r of p.requiredSkills) {
     const has = e.skills.get(r.skill);
     // !(has >= level) rather than has < level: a NaN on either side then fails here exactly as in suggestMany.
@@ -137,6 +155,9 @@ export function ineligibilities(e: MatchEngineer, p: MatchPackage): Ineligibilit
   return why;
 }
 
+/** Whether the engineer belongs to one of the offices. */
+const inOffices = (e: MatchEngineer, offices: MatchOffices) => !!e.office && offices.ids.has(e.office.id);
+
 const hours = (h: number) => `${Math.round(h * 100) / 100} h`;
 
 /** A short English sentence for one reason, e.g. `java level 2, needs 4` or `no nda on record`. */
@@ -145,6 +166,10 @@ export const describeIneligibility = (i: Ineligibility): string => english(ineli
 /** One reason an engineer is not eligible, as a catalogue message (vetting kinds keep their codes in English). */
 export function ineligibilityText(i: Ineligibility): Text {
   switch (i.rule) {
+    case "office":
+      return i.office === null
+        ? text("match.noOffice", { allowed: i.allowed })
+        : text("match.office", { office: i.office, allowed: i.allowed });
     case "skill":
       return i.has === null
         ? text("match.skillMissing", { skill: i.skill, required: i.required })
@@ -176,6 +201,8 @@ export interface Suggestion {
   /** Higher is better; `scoreOf(reasons)`. */
   score: number;
   reasons: {
+    /** The engineer belongs to an office the contract prefers (ranked above everyone else). */
+    preferredOffice: boolean;
     /** Sum over required skills of (has − required), ≥ 0. */
     skillMargin: number;
     /** Capacity left in the week after taking this package. */
@@ -185,23 +212,26 @@ export interface Suggestion {
   };
 }
 
-// score = 10,000 × continuity.length + 100 × min(skillMargin, 99) + min(spareHoursAfter, 99)
+// score = 10^10 × preferredOffice + 10,000 × continuity.length + 100 × min(skillMargin, 99) + min(spareHoursAfter, 99)
 //
-// The three terms are tiers: the spare-hours term stays below 100 and the margin term below 10,000, so one upstream
+// The terms are tiers: the spare-hours term stays below 100 and the margin term below 10,000, so one upstream
 // package worked on outranks any skill margin, and one level of margin outranks any spare capacity. The caps only
-// matter past 99 levels of margin or 99 spare hours a week; both already mean "plenty".
+// matter past 99 levels of margin or 99 spare hours a week; both already mean "plenty". An office the contract
+// prefers outranks everything else (continuity would need a million upstream packages to reach it).
+const PREFERRED_WEIGHT = 10_000_000_000;
 const CONTINUITY_WEIGHT = 10_000;
 const MARGIN_WEIGHT = 100;
 const TERM_CAP = 99;
 
-const score = (continuity: number, skillMargin: number, spareHoursAfter: number) =>
+const score = (preferred: boolean, continuity: number, skillMargin: number, spareHoursAfter: number) =>
+  (preferred ? PREFERRED_WEIGHT : 0) +
   CONTINUITY_WEIGHT * continuity +
   MARGIN_WEIGHT * Math.min(skillMargin, TERM_CAP) +
   Math.min(spareHoursAfter, TERM_CAP);
 
 /** The score a suggestion's reasons add up to (see the formula above `score` in this file). */
 export function scoreOf(reasons: Suggestion["reasons"]): number {
-  return score(reasons.continuity.length, reasons.skillMargin, reasons.spareHoursAfter);
+  return score(reasons.preferredOffice, reasons.continuity.length, reasons.skillMargin, reasons.spareHoursAfter);
 }
 
 const nameOrder = new Intl.Collator("en");
@@ -222,11 +252,12 @@ function suggestionFor(e: MatchEngineer, p: MatchPackage): Suggestion {
   const [small, large] = e.history.size < p.upstream.size ? [e.history, p.upstream] : [p.upstream, e.history];
   for (const id of small) if (large.has(id)) continuity.push(p.upstreamLabels?.get(id) ?? id);
   continuity.sort(compareWbs);
+  const preferredOffice = p.offices?.mode === "preferred" && inOffices(e, p.offices);
   return {
     engineerId: e.id,
     name: e.name,
-    score: score(continuity.length, skillMargin, spareHoursAfter),
-    reasons: { skillMargin, spareHoursAfter, continuity },
+    score: score(preferredOffice, continuity.length, skillMargin, spareHoursAfter),
+    reasons: { preferredOffice, skillMargin, spareHoursAfter, continuity },
   };
 }
 
@@ -391,6 +422,7 @@ export function suggestMany(
     if (e.availability?.away.length) away.push(i);
   }
   const spareNow = new Float64Array(spare);
+  const officeOf = engineers.map((e) => e.office?.id ?? null);
 
   // Skills some package asks for, indexed by level.
   const skillIndex = new Map<string, SkillIndex>();
@@ -493,6 +525,7 @@ export function suggestMany(
     const neededUntil = dateRank.get(p.plannedEnd) as number;
     const weekly = p.weeklyHours;
     for (const i of away) spare[i] = spareFor(engineers[i] as MatchEngineer, p).spare;
+    const offices = p.offices;
 
     for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = (continuity[i] as number) + 1;
 
@@ -509,7 +542,14 @@ export function suggestMany(
         margin += has - need;
       }
       if (s < n) continue;
-      top.offer(score(continuity[i] as number, margin, spareHours - weekly), rankOf[i] as number);
+      let preferred = false;
+      if (offices) {
+        const office = officeOf[i];
+        const member = office != null && offices.ids.has(office);
+        if (offices.mode === "required" && !member) continue;
+        preferred = offices.mode === "preferred" && member;
+      }
+      top.offer(score(preferred, continuity[i] as number, margin, spareHours - weekly), rankOf[i] as number);
     }
 
     for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = 0;

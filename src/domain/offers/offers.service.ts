@@ -7,7 +7,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, notFound } from "../../kernel/errors.ts";
 import { codeOf, stateCode, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { type OfficeRule, visibleContracts } from "../contracts/contracts.service.ts";
 import { tokyoDate } from "../dates.ts";
 import { type EngineerService, lockEngineerProfile } from "../engineers/engineers.service.ts";
 import {
@@ -16,6 +16,7 @@ import {
   type Ineligibility,
   ineligibilities,
   ineligibilityText,
+  type MatchOffices,
   type MatchPackage,
   requiredVetting,
   type Suggestion,
@@ -132,6 +133,7 @@ export function createOfferService({
         "contract.confidentiality",
         "contract.period_start",
         "contract.period_end",
+        "contract.office_rule",
       ])
       .where("work_package.id", "=", packageId)
       .executeTakeFirst();
@@ -174,6 +176,22 @@ export function createOfferService({
       weeklyHours: weeklyHoursOf(Number(row.estimate_hours), row.period_start, row.period_end, day),
       upstream,
       upstreamLabels: new Map(labels.map((l) => [l.id, l.wbs_id])),
+      ...(row.office_rule ? { offices: await matchOffices(ex, JSON.parse(row.office_rule) as OfficeRule) } : {}),
+    };
+  }
+
+  /** A contract's office rule as matching sees it: the offices it names or that lie in its prefectures. */
+  async function matchOffices(ex: Executor, rule: OfficeRule): Promise<MatchOffices> {
+    const named = rule.officeIds.length
+      ? await ex.selectFrom("office").select(["id", "name"]).where("id", "in", rule.officeIds).orderBy("name").execute()
+      : [];
+    const inPrefectures = rule.prefectures.length
+      ? await ex.selectFrom("office").select("id").where("prefecture", "in", rule.prefectures).execute()
+      : [];
+    return {
+      mode: rule.mode,
+      ids: new Set([...named, ...inPrefectures].map((o) => o.id)),
+      names: [...rule.prefectures, ...named.map((o) => o.name)],
     };
   }
 

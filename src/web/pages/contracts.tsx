@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import type { User } from "../../domain/accounts/accounts.service.ts";
 import { NewContract } from "../../domain/contracts/contract-input.ts";
 import { type Contract, confidentialityLevels, contractTypes } from "../../domain/contracts/contracts.service.ts";
+import type { Office } from "../../domain/offices/offices.service.ts";
 import { packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { ContractPlan } from "../../domain/packages/plan.ts";
@@ -104,6 +105,18 @@ export function contractInput(form: Record<string, string | File | (string | Fil
     periodEnd: text("periodEnd") ?? "",
     leadIds: (Array.isArray(leads) ? leads : leads ? [leads] : []).filter((l) => typeof l === "string"),
   };
+  const mode = text("officeRuleMode");
+  if (mode === "preferred" || mode === "required") {
+    const offices = form["officeIds[]"] ?? form.officeIds;
+    input.officeRule = {
+      mode,
+      officeIds: (Array.isArray(offices) ? offices : offices ? [offices] : []).filter((o) => typeof o === "string"),
+      prefectures: (text("prefectures") ?? "")
+        .split(/[,、，]/)
+        .map((p) => p.trim())
+        .filter(Boolean),
+    };
+  }
   if (input.type === "juninin") {
     input.band = {
       monthlyFeeYen: figure("monthlyFeeYen"),
@@ -116,13 +129,46 @@ export function contractInput(form: Record<string, string | File | (string | Fil
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
 }
 
+/** The contract form's office rule: none, preferred or required, for offices or prefectures. */
+function OfficeRuleFields({ c, offices }: { c: WebContext; offices: Office[] }) {
+  const t = c.get("t");
+  return (
+    <fieldset>
+      <legend>{t("contracts.officeRule")}</legend>
+      <p class="hint">{t("contracts.officeRuleHint")}</p>
+      <label>
+        {t("contracts.officeRuleMode")}
+        <select name="officeRuleMode">
+          <option value="">{t("contracts.officeRuleNone")}</option>
+          <option value="preferred">{t("contracts.officeRulePreferred")}</option>
+          <option value="required">{t("contracts.officeRuleRequired")}</option>
+        </select>
+      </label>
+      <fieldset>
+        <legend>{t("contracts.officeRuleOffices")}</legend>
+        {offices.map((o) => (
+          <label class="check">
+            <input type="checkbox" name="officeIds" value={o.id} /> {o.name}（{o.prefecture} {o.town}）
+          </label>
+        ))}
+      </fieldset>
+      <label>
+        {t("contracts.officeRulePrefectures")}
+        <input type="text" name="prefectures" maxlength={400} />
+      </label>
+    </fieldset>
+  );
+}
+
 function NewContractForm({
   c,
   leads,
+  offices,
   fields,
 }: {
   c: WebContext;
   leads: User[];
+  offices: Office[];
   fields?: { path: string; message: string }[];
 }) {
   const t = c.get("t");
@@ -187,6 +233,7 @@ function NewContractForm({
           {number("overRateYen", t("contracts.overRateYen"))}
           {number("underRateYen", t("contracts.underRateYen"))}
         </fieldset>
+        <OfficeRuleFields c={c} offices={offices} />
         <button type="submit">{t("contracts.new")}</button>
       </form>
     </Layout>
@@ -220,6 +267,7 @@ function ContractDetail({
   contract,
   packages,
   plan,
+  officeNames,
   errors,
   imported,
 }: {
@@ -227,6 +275,7 @@ function ContractDetail({
   contract: Contract;
   packages: WorkPackage[];
   plan: ContractPlan;
+  officeNames: ReadonlyMap<string, string>;
   errors?: RowError[];
   imported?: number;
 }) {
@@ -265,6 +314,22 @@ function ContractDetail({
           </dd>
           <dt>{t("contracts.maxPackageHours")}</dt>
           <dd>{t("common.hours", { hours: hm(contract.maxPackageHours) })}</dd>
+          <dt>{t("contracts.officeRule")}</dt>
+          <dd id="office-rule">
+            {contract.officeRule
+              ? t("contracts.officeRuleIs", {
+                  mode: t(
+                    contract.officeRule.mode === "required"
+                      ? "contracts.officeRuleRequired"
+                      : "contracts.officeRulePreferred",
+                  ),
+                  allowed: [
+                    ...contract.officeRule.prefectures,
+                    ...contract.officeRule.officeIds.map((id) => officeNames.get(id) ?? id),
+                  ].join(t("common.listSeparator")),
+                })
+              : t("contracts.officeRuleNone")}
+          </dd>
         </dl>
       </section>
 
@@ -359,17 +424,26 @@ export function contractPages(deps: WebDeps) {
   const load = async (c: WebContext, id: string) => {
     const user = requireRole(c, "contractor", "lead");
     const contract = await deps.contracts.get(user, id);
-    const [packages, plan] = await Promise.all([deps.packages.listByContract(user, id), deps.packages.plan(user, id)]);
-    return { contract, packages, plan };
+    const [packages, plan, offices] = await Promise.all([
+      deps.packages.listByContract(user, id),
+      deps.packages.plan(user, id),
+      contract.officeRule ? deps.offices.list(user) : [],
+    ]);
+    return { contract, packages, plan, officeNames: new Map(offices.map((o) => [o.id, o.name])) };
   };
 
   const leadsOf = async (c: WebContext) => {
     const user = requireRole(c, "contractor");
     return (await deps.accounts.list(user)).filter((u) => u.role === "lead");
   };
+  const formFor = async (c: WebContext, fields?: { path: string; message: string }[]) => {
+    const user = requireRole(c, "contractor");
+    const [leads, offices] = await Promise.all([leadsOf(c), deps.offices.list(user)]);
+    return <NewContractForm c={c} leads={leads} offices={offices} fields={fields} />;
+  };
 
   return new Hono<WebEnv>()
-    .get("/contracts/new", async (c) => render(c, <NewContractForm c={c} leads={await leadsOf(c)} />))
+    .get("/contracts/new", async (c) => render(c, await formFor(c)))
     .post("/contracts", async (c) => {
       const user = requireRole(c, "contractor");
       const parsed = NewContract.safeParse(contractInput(await c.req.parseBody()));
@@ -385,7 +459,7 @@ export function contractPages(deps: WebDeps) {
       } else {
         fields = issueProblems(c, parsed.error.issues);
       }
-      return render(c, <NewContractForm c={c} leads={await leadsOf(c)} fields={fields} />, 400);
+      return render(c, await formFor(c, fields), 400);
     })
     .get("/contracts", async (c) => {
       const user = requireRole(c, "contractor", "lead");

@@ -129,6 +129,10 @@ function Board({ c, view }: { c: WebContext; view: BoardView }) {
 export function whyNot(c: WebContext, rule: Ineligibility): string {
   const t = c.get("t");
   switch (rule.rule) {
+    case "office": {
+      const allowed = rule.allowed.join(t("common.listSeparator"));
+      return rule.office === null ? t("why.noOffice", { allowed }) : t("why.office", { office: rule.office, allowed });
+    }
     case "skill":
       return rule.has === null
         ? t("why.skillMissing", { skill: rule.skill, required: rule.required })
@@ -177,7 +181,10 @@ function SuggestionsView({
           {suggestions.ranked.map((s, i) => (
             <tr>
               <td class="num">{i + 1}</td>
-              <th scope="row">{s.name}</th>
+              <th scope="row">
+                {s.name}
+                {s.reasons.preferredOffice ? <span class="badge">{t("package.preferredOffice")}</span> : null}
+              </th>
               <td>{s.reasons.continuity.length ? s.reasons.continuity.join(", ") : t("common.none")}</td>
               <td class="num">{s.reasons.skillMargin}</td>
               <td class="num">{t("common.hours", { hours: hours(s.reasons.spareHoursAfter) })}</td>
