@@ -277,7 +277,16 @@ export function buildAzusa(
   const packages = createPackageService({ db: db.kysely, audit });
   // Test-only: a named point where the process stops for good (AZUSA_TEST_PAUSE_AT), so that a test can kill it there.
   const pause = pauseAt(config.testPauseAt, (point) => logger.warn({ point }, "paused for a test"));
-  const wbs = createWbsImportService({ db: db.kysely, audit, pause });
+  const wbs = createWbsImportService({
+    db: db.kysely,
+    audit,
+    pause,
+    // An SQLite file is written by the import thread on a connection of its own; a memory database has one connection.
+    writeOnThread:
+      config.database.dialect === "sqlite" && config.database.file !== ":memory:"
+        ? { file: config.database.file, auditKey: config.audit.key }
+        : undefined,
+  });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);
   const instance = loadInstanceId(config);

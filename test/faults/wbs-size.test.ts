@@ -93,6 +93,29 @@ describe.each(dialects)("WBS files of hostile size on %s", (dialect) => {
     expect(answeredMeanwhile).toBeGreaterThan(50);
   }, 120_000);
 
+  it("writes a 50,000-row WBS whole while other requests, writes among them, are answered", async () => {
+    // On an SQLite file the import thread writes on a connection of its own: a write the event loop ran meanwhile
+    // would wait on that connection's lock (and fail after busy_timeout) unless it waits its turn.
+    const rows = Array.from({ length: MAX_WBS_ITEMS }, (_, i) => [`w${i}`, `書込 ${i}`, "", "2", i ? `w${i - 1}` : ""]);
+    let importDone = false;
+    const imported = importCsv(rows).finally(() => {
+      importDone = true;
+    });
+    const created: string[] = [];
+    while (!importDone) {
+      const res = await contractor.post("/api/v1/contracts", { ...sampleContract, title: `並行 ${created.length}` });
+      expect(res.status).toBe(201);
+      created.push((await res.json()).id);
+    }
+    const { contractId, res } = await imported;
+    expect(res.status).toBe(201);
+    expect((await res.json()).packages).toHaveLength(MAX_WBS_ITEMS);
+    const listed = await (await contractor.get(`/api/v1/contracts/${contractId}/packages`)).json();
+    expect(listed.items).toHaveLength(MAX_WBS_ITEMS);
+    expect(created.length).toBeGreaterThan(0);
+    for (const id of created) expect((await contractor.get(`/api/v1/contracts/${id}`)).status).toBe(200);
+  }, 240_000);
+
   it(`refuses a WBS of more than ${MAX_WBS_ITEMS} items with 413 naming the limit, importing nothing`, async () => {
     const rows = Array.from({ length: MAX_WBS_ITEMS + 1 }, (_, i) => [`x${i}`, `作業 ${i}`, "", "1", ""]);
     const { contractId, res } = await importCsv(rows);
