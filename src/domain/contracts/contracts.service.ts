@@ -1,6 +1,6 @@
 // Contracts: what a prime contractor won, who leads it, and who may see it (its tenant's staff only).
 import { randomUUID } from "node:crypto";
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import { checkImportSource } from "../../git/import-source.ts";
 import type { Actor } from "../../kernel/actor.ts";
@@ -389,4 +389,27 @@ export async function seesContract(db: Executor, actor: Actor, contractId: strin
     .where("contract.id", "=", contractId)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** The packages of the contracts the actor sees (see `visibleContracts`), each joined with its contract. */
+export function contractPackages(db: Executor, actor: Actor) {
+  return visibleContracts(db, actor).innerJoin("work_package", "work_package.contract_id", "contract.id");
+}
+
+/**
+ * A package the actor may see through its contract (its tenant's contractors, the leads named on it, the
+ * system), with what `pick` selects of the package and its contract. Else NOT_FOUND, named `missing`: a
+ * package that does not exist and one of another tenant look alike. Engineers and operators see no contract,
+ * so a module that lets them in decides that before calling.
+ */
+export async function visiblePackage<O>(
+  db: Executor,
+  actor: Actor,
+  packageId: string,
+  pick: (q: ReturnType<typeof contractPackages>) => SelectQueryBuilder<Database, "contract" | "work_package", O>,
+  missing = "package",
+): Promise<O> {
+  const row = await pick(contractPackages(db, actor)).where("work_package.id", "=", packageId).executeTakeFirst();
+  if (!row) throw notFound(missing);
+  return row;
 }

@@ -7,7 +7,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { stateCode, type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { seesContract, visibleContracts } from "../contracts/contracts.service.ts";
+import { visibleContracts, visiblePackage } from "../contracts/contracts.service.ts";
 import type { NotificationService } from "../notifications/notifications.service.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { addDays, tokyoDay } from "../timesheets/time.ts";
@@ -87,11 +87,12 @@ export function createDeliveryService({
   deliveryGate?: DeliveryGate;
   now?: () => Date;
 }) {
-  async function packageRow(packageId: string) {
-    return db
-      .selectFrom("work_package")
-      .innerJoin("contract", "contract.id", "work_package.contract_id")
-      .select([
+  const system: Actor = { kind: "system", name: "deliveries" };
+
+  /** The package with its contract's terms, if `actor` sees its contract; else NOT_FOUND. */
+  function packageRow(actor: Actor, packageId: string) {
+    return visiblePackage(db, actor, packageId, (q) =>
+      q.select([
         "work_package.id",
         "work_package.state",
         "work_package.tenant_id",
@@ -100,17 +101,13 @@ export function createDeliveryService({
         "work_package.title",
         "contract.type",
         "contract.payment_terms_days",
-      ])
-      .where("work_package.id", "=", packageId)
-      .executeTakeFirst();
+      ]),
+    );
   }
 
   /** The package for a contractor of its tenant; others get NOT_FOUND or FORBIDDEN. */
   async function forContractor(actor: Actor, packageId: string) {
-    const pkg = await packageRow(packageId);
-    if (!pkg) throw notFound("package");
-    const seen = await seesContract(db, actor, pkg.contract_id);
-    if (!seen) throw notFound("package");
+    const pkg = await packageRow(actor, packageId);
     if (actor.kind === "user" && actor.role !== "contractor") throw forbidden(text("deliveries.contractorInspects"));
     return pkg;
   }
@@ -202,8 +199,8 @@ export function createDeliveryService({
         .where("engineer_id", "=", actor.userId)
         .where("ended_at", "is", null)
         .executeTakeFirst();
-      const pkg = await packageRow(packageId);
-      if (!assignment || !pkg) throw notFound("package");
+      if (!assignment) throw notFound("package");
+      const pkg = await packageRow(system, packageId);
       if (pkg.type !== "ukeoi") throw fail("INVALID_STATE", text("deliveries.juninin"));
       if (pkg.state !== "in_review") {
         throw fail("INVALID_STATE", text("deliveries.notInReview", { state: stateCode(pkg.state) }), {
@@ -265,8 +262,6 @@ export function createDeliveryService({
 
     /** A package's deliveries, newest first: for its engineer and the people who see its contract. */
     async list(actor: Actor, packageId: string): Promise<Delivery[]> {
-      const pkg = await packageRow(packageId);
-      if (!pkg) throw notFound("package");
       if (actor.kind === "user" && actor.role === "engineer") {
         const mine = await db
           .selectFrom("assignment")
@@ -275,10 +270,7 @@ export function createDeliveryService({
           .where("engineer_id", "=", actor.userId)
           .executeTakeFirst();
         if (!mine) throw notFound("package");
-      } else {
-        const seen = await seesContract(db, actor, pkg.contract_id);
-        if (!seen) throw notFound("package");
-      }
+      } else await packageRow(actor, packageId);
       const rows = await db
         .selectFrom("delivery")
         .selectAll()

@@ -7,7 +7,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, notFound } from "../../kernel/errors.ts";
 import { codeOf, stateCode, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { type OfficeRule, visibleContracts } from "../contracts/contracts.service.ts";
+import { contractPackages, type OfficeRule } from "../contracts/contracts.service.ts";
 import { tokyoDate } from "../dates.ts";
 import { type EngineerService, lockEngineerProfile } from "../engineers/engineers.service.ts";
 import {
@@ -339,8 +339,7 @@ export function createOfferService({
           .execute();
         return rows.map((r) => ({ ...toOffer(r), engineerName: r.engineer_name }));
       }
-      let q = visibleContracts(db, actor)
-        .innerJoin("work_package", "work_package.contract_id", "contract.id")
+      let q = contractPackages(db, actor)
         .innerJoin("offer", "offer.package_id", "work_package.id")
         .innerJoin("user", "user.id", "offer.engineer_id")
         .selectAll("offer")

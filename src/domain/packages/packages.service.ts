@@ -8,7 +8,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { fail, fieldProblem, forbidden, invalidField, invalidWith, notFound } from "../../kernel/errors.ts";
 import { roleCode, stateCode, type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { contractPackages, visibleContracts } from "../contracts/contracts.service.ts";
 import { normalizeSkills } from "../skills.ts";
 import { assertTransition, editableStates, type PackageState, requestableBy } from "./lifecycle.ts";
 import { type ContractPlan, findCycle, type PlanNode, planOf } from "./plan.ts";
@@ -87,10 +87,7 @@ function visiblePackages(db: Executor, actor: Actor) {
         ]),
       );
   }
-  return visibleContracts(db, actor)
-    .innerJoin("work_package", "work_package.contract_id", "contract.id")
-    .selectAll("work_package")
-    .select("contract.max_package_hours");
+  return contractPackages(db, actor).selectAll("work_package").select("contract.max_package_hours");
 }
 
 /** Lets the event loop run what is waiting (timers, sockets) before going on. */

@@ -11,7 +11,7 @@ import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { visiblePackage } from "../contracts/contracts.service.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
 
@@ -372,18 +372,15 @@ export function createGithubService({
       packageId: string,
       input: { engineerLogin: string },
     ): Promise<GithubRepository> {
-      const pkg = await visibleContracts(db, actor)
-        .innerJoin("work_package", "work_package.contract_id", "contract.id")
-        .select([
+      const pkg = await visiblePackage(db, actor, packageId, (q) =>
+        q.select([
           "work_package.id",
           "work_package.tenant_id",
           "work_package.wbs_id",
           "work_package.title",
           "contract.required_approvals",
-        ])
-        .where("work_package.id", "=", packageId)
-        .executeTakeFirst();
-      if (!pkg) throw notFound("package");
+        ]),
+      );
       if (actor.kind !== "user" || actor.role !== "lead") throw forbidden(text("github.leadSetsUp"));
       const settings = await settingsRow(pkg.tenant_id);
       if (!settings) throw fail("INVALID_STATE", text("github.noOrganization"));

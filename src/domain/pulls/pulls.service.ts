@@ -18,7 +18,7 @@ import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { Logger } from "../../logger.ts";
 import { STORE_FOLDER, type WorkspaceDriver, type WorkspaceRef } from "../../provisioner/driver.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { visiblePackage } from "../contracts/contracts.service.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
 import { noStepNotices, type StepNotices } from "../notifications/step-notices.ts";
 import type { PackageService } from "../packages/packages.service.ts";
@@ -258,38 +258,25 @@ export function createPullService({
   }
 
   /** The package row if the actor may see its pull requests: the contract's people or its engineer. */
-  async function visiblePackage(actor: Actor, packageId: string) {
-    const pkg = await db
-      .selectFrom("work_package")
-      .innerJoin("contract", "contract.id", "work_package.contract_id")
-      .select([
+  async function packageFor(actor: Actor, packageId: string) {
+    // The engineer sees it while it is theirs (see `engineers.access`); the contract's people through the contract.
+    const engineer = actor.kind === "user" && actor.role === "engineer";
+    if (engineer && !(await engineers.access(actor.userId, packageId)).ok) throw notFound("package");
+    return visiblePackage(db, engineer ? system : actor, packageId, (q) =>
+      q.select([
         "work_package.id",
         "work_package.tenant_id",
         "work_package.state",
         "contract.required_approvals",
         "contract.engineer_clone_allowed",
-      ])
-      .where("work_package.id", "=", packageId)
-      .executeTakeFirst();
-    if (!pkg) throw notFound("package");
-    if (actor.kind === "system") return pkg;
-    if (actor.role === "engineer") {
-      if (!(await engineers.access(actor.userId, packageId)).ok) throw notFound("package");
-      return pkg;
-    }
-    const seen = await visibleContracts(db, actor)
-      .innerJoin("work_package", "work_package.contract_id", "contract.id")
-      .select("work_package.id")
-      .where("work_package.id", "=", packageId)
-      .executeTakeFirst();
-    if (!seen) throw notFound("package");
-    return pkg;
+      ]),
+    );
   }
 
   async function visiblePull(actor: Actor, id: string) {
     const pr = await db.selectFrom("pull_request").selectAll().where("id", "=", id).executeTakeFirst();
     if (!pr) throw notFound("pull");
-    const pkg = await visiblePackage(actor, pr.package_id).catch((err) => {
+    const pkg = await packageFor(actor, pr.package_id).catch((err) => {
       throw err instanceof AppError && err.code === "NOT_FOUND" ? notFound("pull") : err;
     });
     return { pr, pkg };
@@ -671,7 +658,7 @@ export function createPullService({
     /** The engineer opens a pull request from a branch of their workspace's fork to main. */
     async open(actor: Actor, packageId: string, input: NewPullRequest): Promise<PullRequest> {
       if (actor.kind !== "user" || actor.role !== "engineer") throw forbidden(text("pulls.engineerOpens"));
-      const pkg = await visiblePackage(actor, packageId);
+      const pkg = await packageFor(actor, packageId);
       checkBranch(input.branch);
       // The API's schema says so too; the pages call the service directly.
       const title = input.title.trim();
@@ -757,7 +744,7 @@ export function createPullService({
     },
 
     async list(actor: Actor, packageId: string): Promise<PullRequest[]> {
-      const pkg = await visiblePackage(actor, packageId);
+      const pkg = await packageFor(actor, packageId);
       const rows = await db
         .selectFrom("pull_request")
         .selectAll()
@@ -1083,7 +1070,7 @@ export function createPullService({
      * and its engineer only where the contract allows cloning. Anyone else gets NOT_FOUND.
      */
     async readable(actor: Actor, packageId: string): Promise<RepositoryInfo> {
-      const pkg = await visiblePackage(actor, packageId);
+      const pkg = await packageFor(actor, packageId);
       if (actor.kind === "user" && actor.role === "engineer" && !Number(pkg.engineer_clone_allowed))
         throw notFound("repository");
       return ensureRepository(packageId);

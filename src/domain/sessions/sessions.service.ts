@@ -6,7 +6,7 @@ import type { Database, WorkspaceSessionTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { notFound } from "../../kernel/errors.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { visiblePackage } from "../contracts/contracts.service.ts";
 import { type RecordingRead, readRecording } from "./recording-file.ts";
 
 /** One session as leads and operators see it. */
@@ -73,15 +73,8 @@ export function createSessionService({
   /** Operators, and leads named on the package's contract; everyone else gets NOT_FOUND. */
   async function mayReview(actor: Actor, packageId: string): Promise<void> {
     if (actor.kind === "system" || actor.role === "operator") return;
-    if (actor.role === "lead") {
-      const seen = await visibleContracts(db, actor)
-        .innerJoin("work_package", "work_package.contract_id", "contract.id")
-        .select("work_package.id")
-        .where("work_package.id", "=", packageId)
-        .executeTakeFirst();
-      if (seen) return;
-    }
-    throw notFound("package");
+    if (actor.role !== "lead") throw notFound("package");
+    await visiblePackage(db, actor, packageId, (q) => q.select("work_package.id"));
   }
 
   /** Sessions joined with the names a page shows, newest first; the callers check who may see them. */

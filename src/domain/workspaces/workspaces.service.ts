@@ -12,7 +12,7 @@ import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { visibleContracts } from "../contracts/contracts.service.ts";
+import { visiblePackage } from "../contracts/contracts.service.ts";
 import type { EgressService } from "./egress.service.ts";
 import { type ReconcileResult, reconcile } from "./reconcile.ts";
 import { createWorkspaceProcesses, type ServiceProcess } from "./workspace-processes.ts";
@@ -214,12 +214,7 @@ export function createWorkspaceService({
       if (!live) throw notFound("workspace");
       return row;
     }
-    const contract = await visibleContracts(db, actor)
-      .innerJoin("work_package", "work_package.contract_id", "contract.id")
-      .select("work_package.id")
-      .where("work_package.id", "=", row.package_id)
-      .executeTakeFirst();
-    if (!contract) throw notFound("workspace");
+    await visiblePackage(db, actor, row.package_id, (q) => q.select("work_package.id"), "workspace");
     return row;
   }
 
