@@ -372,12 +372,15 @@ export function buildAzusa(
     placement: workspaceHosts,
     pause,
   });
-  // a host registered, activated or given more room may take the workspaces waiting for one
-  workspaceHosts.onChange(() => {
+  // a host registered, activated or given more room, or a contract asking for other labels, may let the
+  // workspaces waiting for a host be placed
+  const placePending = () => {
     workspaces
       .placePending()
       .catch((err) => logger.warn({ err: (err as Error).message }, "placing pending workspaces failed"));
-  });
+  };
+  workspaceHosts.onChange(placePending);
+  contracts.onHostLabels(placePending);
   const github = createGithubService({
     db: db.kysely,
     sealer,

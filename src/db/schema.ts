@@ -96,6 +96,10 @@ export interface ContractTable {
   record_input?: number;
   /** JSON `{ mode: "preferred" | "required", officeIds, prefectures }`: whose engineers the contract wants; null: any. */
   office_rule?: string | null;
+  /** The office label a workspace host must carry to take this contract's workspaces; null: any. */
+  host_office?: string | null;
+  /** The zone label a workspace host must carry to take this contract's workspaces; null: any. */
+  host_zone?: string | null;
   created_by: string;
   created_at: string;
   updated_at: string;

@@ -1,7 +1,13 @@
 // HTTP for contracts, their WBS import and their plan.
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { Band, ContractChanges, NewContract, OfficeRule } from "../../domain/contracts/contract-input.ts";
+import {
+  Band,
+  ContractChanges,
+  ContractHostLabels,
+  NewContract,
+  OfficeRule,
+} from "../../domain/contracts/contract-input.ts";
 import {
   type ContractService,
   confidentialityLevels,
@@ -40,6 +46,7 @@ const Contract = z
     allowedNetworks: z.array(z.string()),
     recordInput: z.boolean(),
     officeRule: OfficeRule.nullable(),
+    hostLabels: ContractHostLabels,
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -1,17 +1,11 @@
 // HTTP for workspace hosts (operators): register an engine, label it, state its capacity, drain it, mark it
 // down, activate it, remove it once empty; each answer carries the host's health as the engine gave it now.
 import { createRoute, z } from "@hono/zod-openapi";
+import { HostLabel as Label } from "../../domain/workspace-hosts/host-label.ts";
 import type { WorkspaceHostService } from "../../domain/workspace-hosts/workspace-hosts.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
 import { IdParam, json } from "../schemas.ts";
-
-const Label = z
-  .string()
-  .trim()
-  .min(1)
-  .max(100)
-  .regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, '_', '.', ':' and '-' only");
 
 const Labels = z
   .object({

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { NameText } from "../../kernel/text.ts";
 import { ROUNDING } from "../timesheets/time.ts";
+import { HostLabel } from "../workspace-hosts/host-label.ts";
 import { confidentialityLevels, contractTypes, officeRuleModes } from "./contracts.service.ts";
 
 const Yen = z.number().int().min(0).max(1e13);
@@ -36,6 +37,9 @@ export const OfficeRule = z
       .describe("offices in these prefectures, as offices name them (e.g. 長野県)"),
   })
   .openapi("OfficeRule");
+export const ContractHostLabels = z
+  .strictObject({ office: HostLabel.optional(), zone: HostLabel.optional() })
+  .openapi("ContractHostLabels");
 
 const contractFields = {
   client: NameText(200).describe("the end client (発注元)"),
@@ -90,6 +94,9 @@ const contractFields = {
   officeRule: OfficeRule.nullable()
     .optional()
     .describe("the offices whose engineers the contract prefers or requires; null (default): any office"),
+  hostLabels: ContractHostLabels.optional().describe(
+    "labels a workspace host must carry to take this contract's workspaces, besides the template's; {} for any",
+  ),
 };
 
 /** A new contract as the API and the contract form take it. */

@@ -64,6 +64,14 @@ export interface NewContract {
   recordInput?: boolean;
   /** The offices the contract prefers or requires its engineers from; null (the default): any office. */
   officeRule?: OfficeRule | null;
+  /** Labels a workspace host must carry to take this contract's workspaces (with the template's); {}: any. */
+  hostLabels?: HostLabelsAsked;
+}
+
+/** Workspace host labels asked for by a contract. */
+export interface HostLabelsAsked {
+  office?: string;
+  zone?: string;
 }
 
 export type ContractChanges = Partial<Omit<NewContract, "type">>;
@@ -137,6 +145,10 @@ function toContract(r: ContractTable, leadIds: string[]): Contract {
     allowedNetworks: JSON.parse(r.allowed_networks ?? "[]") as string[],
     recordInput: Number(r.record_input) === 1,
     officeRule: r.office_rule ? (JSON.parse(r.office_rule) as OfficeRule) : null,
+    hostLabels: {
+      ...(r.host_office ? { office: r.host_office } : {}),
+      ...(r.host_zone ? { zone: r.host_zone } : {}),
+    },
     createdBy: r.created_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -248,7 +260,15 @@ export function createContractService({
     return actor.tenantId;
   }
 
+  /** Called after a contract's host labels changed: its pending workspaces may fit a host now. */
+  const relabelled: (() => void)[] = [];
+
   const service = {
+    /** Calls `listener` after a contract's host labels changed. */
+    onHostLabels(listener: () => void): void {
+      relabelled.push(listener);
+    },
+
     async create(actor: Actor, input: NewContract): Promise<Contract> {
       const tenantId = requireContractor(actor);
       checkTerms(input);
@@ -280,6 +300,8 @@ export function createContractService({
         allowed_networks: JSON.stringify(checkNetworks(input.allowedNetworks ?? [])),
         record_input: input.recordInput ? 1 : 0,
         office_rule: await checkOfficeRule(db, input.officeRule),
+        host_office: input.hostLabels?.office ?? null,
+        host_zone: input.hostLabels?.zone ?? null,
         created_by: (actor as { userId: string }).userId,
         created_at: now,
         updated_at: now,
@@ -359,6 +381,8 @@ export function createContractService({
             allowed_networks: JSON.stringify(checkNetworks(after.allowedNetworks)),
             record_input: after.recordInput ? 1 : 0,
             office_rule: officeRule,
+            host_office: after.hostLabels.office ?? null,
+            host_zone: after.hostLabels.zone ?? null,
             updated_at: new Date().toISOString(),
           })
           .where("id", "=", id)
@@ -374,6 +398,7 @@ export function createContractService({
         }
         await audit.record(actor, "contract.updated", `contract:${id}`, { changed: Object.keys(changes) }, { trx });
       });
+      if (changes.hostLabels) for (const listener of relabelled) listener();
       return service.get(actor, id);
     },
   };

@@ -89,6 +89,8 @@ export interface PlacementNeeds {
   egress: boolean;
   /** Labels the template asks a host to carry (`customizations.azusa.hostLabels`); none by default. */
   labels?: { office?: string; zone?: string };
+  /** Labels the workspace's contract asks a host to carry, besides the template's; none by default. */
+  contractLabels?: { office?: string; zone?: string };
   /** The template states its volume's size: a host that cannot limit a volume (over TLS) does not fit. */
   diskLimit?: boolean;
 }
@@ -260,6 +262,9 @@ export function createWorkspaceHostService({
     if (needs.diskLimit && r.kind === "tls") return "cannot limit a volume's size there";
     for (const [label, value] of Object.entries(needs.labels ?? {}))
       if (value !== undefined && r[label as "office" | "zone"] !== value) return `not labelled ${label}=${value}`;
+    for (const [label, value] of Object.entries(needs.contractLabels ?? {}))
+      if (value !== undefined && r[label as "office" | "zone"] !== value)
+        return `not labelled ${label}=${value}, as the contract asks`;
     if (placed >= r.max_workspaces) return "full";
     return null;
   }

@@ -25,6 +25,7 @@ export interface WorkspacePlacement {
       restricted: boolean;
       egress: boolean;
       labels?: { office?: string; zone?: string };
+      contractLabels?: { office?: string; zone?: string };
       diskLimit?: boolean;
     },
     record: (hostId: string) => Promise<void>,
@@ -238,12 +239,15 @@ export function createWorkspaceService({
     return visible(actor, row.id);
   }
 
-  /** What the workspace asks of its host: its tenant's, when its contract is `restricted`. */
+  /**
+   * What the workspace asks of its host: its tenant's, when its contract is `restricted`; the labels its template
+   * and its contract ask for.
+   */
   async function needsOf(row: WorkspaceTable, template: WorkspaceTemplate) {
     const contract = await db
       .selectFrom("work_package")
       .innerJoin("contract", "contract.id", "work_package.contract_id")
-      .select("contract.confidentiality")
+      .select(["contract.confidentiality", "contract.host_office", "contract.host_zone"])
       .where("work_package.id", "=", row.package_id)
       .executeTakeFirst();
     return {
@@ -251,6 +255,10 @@ export function createWorkspaceService({
       restricted: contract?.confidentiality === "restricted",
       egress: template.azusa.network.allow.length > 0,
       labels: template.azusa.hostLabels,
+      contractLabels: {
+        ...(contract?.host_office ? { office: contract.host_office } : {}),
+        ...(contract?.host_zone ? { zone: contract.host_zone } : {}),
+      },
       diskLimit: template.azusa.diskLimitRequired,
     };
   }

@@ -214,6 +214,12 @@ export const en: Record<MessageKey, string> = {
   "contracts.maxHours": "Maximum hours",
   "contracts.overRateYen": "Rate above the band (yen/h)",
   "contracts.underRateYen": "Rate below the band (yen/h)",
+  "contracts.hostLabels": "Workspace host labels",
+  "contracts.hostLabelsHint":
+    "Blank for none. When given, this contract's workspaces are placed only on workspace hosts carrying these labels (and the template's).",
+  "contracts.hostOffice": "Office (office)",
+  "contracts.hostZone": "Zone (zone)",
+  "contracts.anyHost": "Any",
   "contracts.periodStart": "Start",
   "contracts.periodEnd": "End",
   "contracts.officeRule": "Offices",

@@ -214,6 +214,12 @@ export const ja = {
   "contracts.maxHours": "上限時間",
   "contracts.overRateYen": "超過単価（円/時間）",
   "contracts.underRateYen": "控除単価（円/時間）",
+  "contracts.hostLabels": "作業環境を置くホストのラベル",
+  "contracts.hostLabelsHint":
+    "空欄なら指定なし。指定すると、このラベルを持つワークスペースホストにだけ作業環境を置きます（テンプレートの指定にも従います）。",
+  "contracts.hostOffice": "オフィス（office）",
+  "contracts.hostZone": "ゾーン（zone）",
+  "contracts.anyHost": "指定なし",
   "contracts.periodStart": "開始日",
   "contracts.periodEnd": "終了日",
   "contracts.officeRule": "オフィス指定",

@@ -117,6 +117,9 @@ export function contractInput(form: Record<string, string | File | (string | Fil
         .filter(Boolean),
     };
   }
+  const office = text("hostOffice");
+  const zone = text("hostZone");
+  if (office || zone) input.hostLabels = { office, zone };
   if (input.type === "juninin") {
     input.band = {
       monthlyFeeYen: figure("monthlyFeeYen"),
@@ -234,6 +237,18 @@ function NewContractForm({
           {number("underRateYen", t("contracts.underRateYen"))}
         </fieldset>
         <OfficeRuleFields c={c} offices={offices} />
+        <fieldset>
+          <legend>{t("contracts.hostLabels")}</legend>
+          <p class="hint">{t("contracts.hostLabelsHint")}</p>
+          <label>
+            {t("contracts.hostOffice")}
+            <input type="text" name="hostOffice" maxlength={100} />
+          </label>
+          <label>
+            {t("contracts.hostZone")}
+            <input type="text" name="hostZone" maxlength={100} />
+          </label>
+        </fieldset>
         <button type="submit">{t("contracts.new")}</button>
       </form>
     </Layout>
@@ -329,6 +344,12 @@ function ContractDetail({
                   ].join(t("common.listSeparator")),
                 })
               : t("contracts.officeRuleNone")}
+          </dd>
+          <dt>{t("contracts.hostLabels")}</dt>
+          <dd id="host-labels">
+            {Object.entries(contract.hostLabels)
+              .map(([label, value]) => `${label}=${value}`)
+              .join(", ") || t("contracts.anyHost")}
           </dd>
         </dl>
       </section>
