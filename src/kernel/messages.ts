@@ -61,6 +61,7 @@ export const catalogue = {
   "field.body": { en: "body", ja: "本文" },
   "field.branch": { en: "branch", ja: "ブランチ" },
   "field.month": { en: "month", ja: "月" },
+  "field.scale": { en: "scale", ja: "表示単位" },
   "field.kind": { en: "kind", ja: "種類" },
   "field.issuedOn": { en: "issuedOn", ja: "発行日" },
   "field.expiresOn": { en: "expiresOn", ja: "有効期限" },

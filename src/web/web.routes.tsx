@@ -23,6 +23,7 @@ import { notificationPages } from "./pages/notifications.tsx";
 import { officePages } from "./pages/offices.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
+import { planPages } from "./pages/plan.tsx";
 import { pullPages } from "./pages/pulls.tsx";
 import { recordingPages } from "./pages/recordings.tsx";
 import { sessionPages } from "./pages/session.tsx";
@@ -167,6 +168,7 @@ export function webRoutes(deps: WebDeps) {
 
   web.route("/", sessionPages(deps));
   web.route("/", contractPages(deps));
+  web.route("/", planPages(deps));
   web.route("/", packagePages(deps));
   web.route("/", engineerPages(deps));
   web.route("/", operatorPages(deps));

@@ -12,6 +12,7 @@ import { contractPackages, visibleContracts } from "../contracts/contracts.servi
 import { normalizeSkills } from "../skills.ts";
 import { assertTransition, editableStates, type PackageState, requestableBy } from "./lifecycle.ts";
 import { type ContractPlan, findCycle, type PlanNode, planOf } from "./plan.ts";
+import type { PackageActuals } from "./timeline.ts";
 import { compareWbs } from "./wbs-order.ts";
 
 export interface Skill {
@@ -296,6 +297,15 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
     );
   }
 
+  /** Throws "not found" unless the actor sees the contract. */
+  async function visibleContract(actor: Actor, contractId: string): Promise<void> {
+    const contract = await visibleContracts(db, actor)
+      .select("contract.id")
+      .where("contract.id", "=", contractId)
+      .executeTakeFirst();
+    if (!contract) throw notFound("contract");
+  }
+
   const service = {
     async listByContract(actor: Actor, contractId: string): Promise<WorkPackage[]> {
       const rows = await visiblePackages(db, actor).where("work_package.contract_id", "=", contractId).execute();
@@ -322,12 +332,50 @@ export function createPackageService({ db, audit }: { db: Kysely<Database>; audi
 
     /** Earliest starts, slack and the critical path of the contract's packages that are not cancelled. */
     async plan(actor: Actor, contractId: string): Promise<ContractPlan> {
-      const contract = await visibleContracts(db, actor)
-        .select("contract.id")
-        .where("contract.id", "=", contractId)
-        .executeTakeFirst();
-      if (!contract) throw notFound("contract");
+      await visibleContract(actor, contractId);
       return planOf(await graph(db, contractId));
+    },
+
+    /** Who took each of the contract's packages and when, and when it was delivered and accepted (the 線表's actual bars). */
+    async actuals(actor: Actor, contractId: string): Promise<PackageActuals[]> {
+      await visibleContract(actor, contractId);
+      const assignments = await db
+        .selectFrom("assignment")
+        .innerJoin("work_package", "work_package.id", "assignment.package_id")
+        .innerJoin("user", "user.id", "assignment.engineer_id")
+        .select(["assignment.package_id", "assignment.started_at", "assignment.ended_at", "user.name"])
+        .where("work_package.contract_id", "=", contractId)
+        .execute();
+      const deliveries = await db
+        .selectFrom("delivery")
+        .select(["package_id", "delivered_at", "decision", "decided_at"])
+        .where("contract_id", "=", contractId)
+        .execute();
+      const out = new Map<string, PackageActuals>();
+      // The assignment that holds the package now, else the last one that ended.
+      const rank = (a: { ended_at: string | null; started_at: string }) => `${a.ended_at ? 0 : 1}${a.started_at}`;
+      const chosen = new Map<string, (typeof assignments)[number]>();
+      for (const a of assignments) {
+        const held = chosen.get(a.package_id);
+        if (!held || rank(a) > rank(held)) chosen.set(a.package_id, a);
+      }
+      for (const [packageId, a] of chosen) {
+        out.set(packageId, {
+          packageId,
+          engineerName: a.name,
+          startedAt: a.started_at,
+          deliveredAt: null,
+          acceptedAt: null,
+        });
+      }
+      for (const d of deliveries.sort((x, y) => x.delivered_at.localeCompare(y.delivered_at))) {
+        const row = out.get(d.package_id);
+        if (!row || d.delivered_at < (row.startedAt ?? "")) continue;
+        // A rejected delivery sends the work back: the package is not delivered until the next one.
+        row.deliveredAt = d.decision === "rejected" ? null : d.delivered_at;
+        row.acceptedAt = d.decision === "accepted" ? d.decided_at : null;
+      }
+      return [...out.values()];
     },
 
     async update(actor: Actor, id: string, changes: PackageChanges): Promise<WorkPackage> {

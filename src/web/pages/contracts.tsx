@@ -387,6 +387,11 @@ function ContractDetail({
               ))}
             </ol>
             <p class="hint">{t("contract.criticalPathTotal", { hours: hours(plan.totalHours) })}</p>
+            <p>
+              <a class="button" href={`/contracts/${contract.id}/plan`} id="plan-chart">
+                {t("contract.planChart")}
+              </a>
+            </p>
           </>
         )}
       </section>
