@@ -37,6 +37,7 @@ import { createGithubService } from "./domain/pulls/github.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
 import { closeAbandonedSessions } from "./domain/sessions/abandoned.ts";
 import { accessEndingActions, createSessionAccess } from "./domain/sessions/access.ts";
+import type { RecordingOptions } from "./domain/sessions/recorder.ts";
 import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
 import { createTaskEntryService } from "./domain/tasks/entries.service.ts";
@@ -214,12 +215,19 @@ export interface BuildOptions {
   credentialCacheMs?: number;
   /** How often live sessions are checked again (1 s), notice or not. */
   sessionRecheckMs?: number;
+  /** Test-only: what session recordings pass through on their way to their file (a disk slower than any real one). */
+  recordingSink?: RecordingOptions["sink"];
 }
 
 /** Every service of one Azusa process, not yet listening. */
 export function buildAzusa(
   config: Config,
-  { logger = createLogger({ level: config.logLevel }), credentialCacheMs, sessionRecheckMs }: BuildOptions = {},
+  {
+    logger = createLogger({ level: config.logLevel }),
+    credentialCacheMs,
+    sessionRecheckMs,
+    recordingSink,
+  }: BuildOptions = {},
 ) {
   checkDataDir(config.dataDir);
   if (config.storageDir !== config.dataDir) checkDataDir(config.storageDir, "AZUSA_STORAGE_DIR");
@@ -458,6 +466,7 @@ export function buildAzusa(
     maxSessionMs: config.ssh.maxSessionMs,
     ...(sessionRecheckMs === undefined ? {} : { recheckMs: sessionRecheckMs }),
     pause,
+    recordingSink,
   });
   // An ended assignment's sessions end, their clients told why, before its workspace stops under them.
   workspaces.whenEndedStopping(() => bridge.settle());

@@ -238,6 +238,7 @@ async function startCommand(ctx: BridgeContext, s: SessionState, target: Target,
           ctx.logger.error({ err, session: s.id }, "recording failed; ending the session");
           s.endNow("recording failed");
         },
+        sink: ctx.recordingSink,
       },
     );
     return await ctx.exec(target, execRequest, s.say);

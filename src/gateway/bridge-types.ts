@@ -2,6 +2,7 @@
 // the channels they hand over, and the handles of what runs for them.
 import type { Duplex, Readable, Writable } from "node:stream";
 import type { AccessRequest, Authorization, Target } from "../domain/sessions/access.ts";
+import type { RecordingOptions } from "../domain/sessions/recorder.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { PausePoint } from "../kernel/pause.ts";
@@ -111,6 +112,8 @@ export interface BridgeContext {
   now: () => number;
   /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
   pause: PausePoint;
+  /** Test-only: what recordings pass through on their way to their file (a slow disk). */
+  recordingSink?: RecordingOptions["sink"];
 }
 
 /**

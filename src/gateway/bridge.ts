@@ -44,6 +44,8 @@ export interface BridgeOptions {
   now?: () => number;
   /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
   pause?: PausePoint;
+  /** Test-only: what recordings pass through on their way to their file (a slow disk). */
+  recordingSink?: BridgeContext["recordingSink"];
 }
 
 /** The bridge; `close()` ends every live session and stops the revocation check. */
@@ -60,6 +62,7 @@ export function createBridge({
   activityMs = 30_000,
   now = Date.now,
   pause = noPause,
+  recordingSink,
 }: BridgeOptions) {
   const system: Actor = { kind: "system", name: "gateway" };
   const live = new Set<Live>();
@@ -122,6 +125,7 @@ export function createBridge({
     activityMs,
     now,
     pause,
+    ...(recordingSink ? { recordingSink } : {}),
   };
 
   /** Opens a session (see openSession): refusals finish the channel with a reason. */

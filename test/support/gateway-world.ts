@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import ssh2 from "ssh2";
+import type { BuildOptions } from "../../src/server.ts";
 import { sampleContract } from "./fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./harness.ts";
 import { ensureTestImage } from "./images.ts";
@@ -138,6 +139,9 @@ export interface GatewayWorld {
   t: TestAzusa;
   target: Target;
   tenantId: string;
+  contractor: Client;
+  contractId: string;
+  lead: Client;
   home: { dir: string; knownHosts: string };
   /** `ssh` arguments for the engineer's login to the package; `extra` go before the destination. */
   args(extra?: string[]): string[];
@@ -155,11 +159,18 @@ export async function oneWorkspaceWorld(
     env = {},
     azusa = {},
     image: chosen,
-  }: { env?: Record<string, string>; azusa?: Record<string, unknown>; image?: string } = {},
+    tuning = {},
+  }: {
+    env?: Record<string, string>;
+    azusa?: Record<string, unknown>;
+    image?: string;
+    /** Build options of the Azusa started (test-only parts such as a slow recording disk). */
+    tuning?: Omit<BuildOptions, "logger">;
+  } = {},
 ): Promise<GatewayWorld> {
   const image = chosen ?? (await ensureTestImage(docker));
   const dir = templatesFolder(image, 128, azusa);
-  const t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off", ...env } });
+  const t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: dir, AZUSA_SCHEDULES: "off", ...env }, tuning });
   const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
   const world = await assignedWorkspaces(t, dir, { workspaces: 1, engineers: 1 });
   const target = world.targets[0] as Target;
@@ -167,6 +178,9 @@ export async function oneWorkspaceWorld(
     t,
     target,
     tenantId: world.tenantId,
+    contractor: world.contractor,
+    contractId: world.contractId,
+    lead: world.lead,
     home,
     args: (extra = []) =>
       sshArgs(

@@ -3,6 +3,7 @@
 // loses at most the last second, and bounded by a cap past which it says it was truncated and stops.
 import { createWriteStream, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { constants, createGzip } from "node:zlib";
 
@@ -57,6 +58,11 @@ export interface RecordingOptions {
   onError?: (err: Error) => void;
   /** How often what was recorded reaches the file at least. */
   flushMs?: number;
+  /**
+   * Test-only: what the compressed recording passes through on its way to the file (`file`), e.g. a disk slower
+   * than any real one, told how to read the recording's backlog; it must end `file` when it is ended.
+   */
+  sink?: (file: Writable, backlog: () => number) => Writable;
 }
 
 /** Compressed text waits in memory up to this much before it is handed to the file. */
@@ -77,6 +83,7 @@ export function openRecording(
     onTruncated = () => {},
     onError = () => {},
     flushMs = 1000,
+    sink,
   }: RecordingOptions = {},
 ): Recorder {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -104,7 +111,7 @@ export function openRecording(
   });
   gzip.on("error", fail);
   out.on("error", fail);
-  gzip.pipe(out);
+  gzip.pipe(sink ? sink(out, () => gzip.writableLength) : out);
 
   const push = (line: string) => {
     const text = `${line}\n`;
