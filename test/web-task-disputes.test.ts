@@ -123,6 +123,10 @@ describe("deciding disputed task items in Chromium", () => {
       await page.waitForSelector("#nothing-left");
       const res = await page.request.get(`${t.base}/task-disputes/${batchId}`);
       expect(res.headers()["cache-control"]).toBe("no-store");
+      expect(await page.locator("#nothing-left").textContent()).toBe("このバッチに判定待ちの項目はありません。");
+      expect(await page.locator("#entries").count()).toBe(0);
+      await page.getByRole("link", { name: "入力の判定の一覧へ" }).click();
+      await page.waitForURL((url) => url.pathname === "/task-disputes");
     } finally {
       await page?.close();
     }

@@ -1,5 +1,6 @@
 // Task entry in a real browser, with the keyboard only: an engineer keys an item (Tab between fields, Enter
-// to send), a wrong check digit is named in Japanese with the field focused again, and the next item follows.
+// to send), a wrong check digit is named in Japanese with the field focused again, and the next item follows;
+// after the last, the page says nothing is left and leads back to the batches.
 // Leaves a screenshot of the entry page in test-artifacts/.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -51,7 +52,7 @@ describe("task entry in Chromium", () => {
     await t?.stop();
   });
 
-  it("keys an item with the keyboard only and moves on to the next", async () => {
+  it("keys an item with the keyboard only and moves on to the next, until none is left", async () => {
     let page: Page | undefined;
     try {
       page = await signInPage(browser, t.base, "sato@north.example", PASSWORD);
@@ -80,6 +81,16 @@ describe("task entry in Chromium", () => {
       expect(await page.locator("#source").textContent()).toContain("項目 2");
       const res = await page.request.get(`${t.base}/tasks/${batchId}/entry`);
       expect(res.headers()["cache-control"]).toBe("no-store");
+      // The last item keyed, none is left for this keyer: the page says so, and leads back to the batches.
+      await page.keyboard.type("田中一郎");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type(NUMBER);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("#nothing-left");
+      expect(await page.locator("#nothing-left").textContent()).toBe("このバッチで入力できる項目は残っていません。");
+      expect(await page.locator(".task-entry").count()).toBe(0);
+      await page.getByRole("link", { name: "入力作業の一覧へ" }).click();
+      await page.waitForURL((url) => url.pathname === "/tasks");
     } finally {
       await page?.screenshot({ path: join(ARTIFACTS, "web-tasks.png"), fullPage: true });
     }

@@ -6,9 +6,9 @@
 import { Hono } from "hono";
 import type { TaskField } from "../../domain/tasks/field-values.ts";
 import { AppError, type FieldProblem } from "../../kernel/errors.ts";
-import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CsrfField, DataTable, Layout } from "../layout.tsx";
 import { formText, problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
-import { SourceCard } from "./tasks.tsx";
+import { FieldInput, TaskItemPage } from "./task-item.tsx";
 
 type Dispute = Awaited<ReturnType<WebDeps["taskEntries"]["adjudication"]>>;
 
@@ -35,87 +35,65 @@ function DisputePage({
     keyed ? (keyed[field.name] ?? "") : differs(field) ? "" : (a?.values[field.name] ?? "");
   const focus = dispute?.fields.find((f) => wrong.has(f.name)) ?? dispute?.fields.find(differs) ?? dispute?.fields[0];
   return (
-    <Layout c={c} title={t("disputes.title")}>
-      {notice ? (
-        <Notice kind="ok">
-          <p>{notice}</p>
-        </Notice>
-      ) : null}
-      {fields ? <FieldErrors c={c} fields={fields} /> : null}
+    <TaskItemPage
+      c={c}
+      title={t("disputes.title")}
+      notice={notice}
+      fields={fields}
+      item={dispute && a && b ? dispute : null}
+      card={{ id: "decide", heading: t("disputes.decide"), hint: t("disputes.keys") }}
+      nothingLeft={t("disputes.none")}
+      back={{ href: "/task-disputes", label: t("disputes.back") }}
+    >
       {dispute && a && b ? (
-        <div class="task-entry">
-          <SourceCard c={c} seq={dispute.seq} source={dispute.source} />
-          <section aria-labelledby="decide" class="card">
-            <h2 id="decide">{t("disputes.decide")}</h2>
-            <p class="hint">{t("disputes.keys")}</p>
-            <form method="post" action={`/task-disputes/${batchId}`} autocomplete="off">
-              <CsrfField c={c} />
-              <input type="hidden" name="itemId" value={dispute.itemId} />
-              <table id="entries">
-                <thead>
-                  <tr>
-                    <th scope="col">{t("disputes.field")}</th>
-                    <th scope="col">{t("disputes.entry", { n: 1, name: a.name })}</th>
-                    <th scope="col">{t("disputes.entry", { n: 2, name: b.name })}</th>
-                    <th scope="col">{t("disputes.accepted")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {dispute.fields.map((field, i) => (
-                    <tr class={differs(field) ? "differs" : undefined}>
-                      <th scope="row">
-                        <label for={`f${i}`}>
-                          {field.name}
-                          {field.required ? t("tasks.required") : ""}
-                        </label>
-                        {differs(field) ? <span class="badge">{t("disputes.differs")}</span> : null}
-                      </th>
-                      <td>{a.values[field.name] ?? ""}</td>
-                      <td>{b.values[field.name] ?? ""}</td>
-                      <td>
-                        {field.type === "choice" ? (
-                          <select id={`f${i}`} name={`f${i}`} autofocus={field === focus}>
-                            <option value="" />
-                            {field.choices?.map((choice) => (
-                              <option value={choice} selected={filled(field) === choice}>
-                                {choice}
-                              </option>
-                            ))}
-                          </select>
-                        ) : (
-                          <input
-                            id={`f${i}`}
-                            name={`f${i}`}
-                            value={filled(field)}
-                            autocomplete="off"
-                            spellcheck={false}
-                            aria-invalid={wrong.has(field.name) ? "true" : undefined}
-                            autofocus={field === focus}
-                          />
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              {/* The first button is the one Enter presses: deciding with what the form holds. */}
-              <button type="submit">{t("disputes.submit")}</button>{" "}
-              <button type="submit" name="take" value="1" class="secondary">
-                {t("disputes.take", { n: 1, name: a.name })}
-              </button>{" "}
-              <button type="submit" name="take" value="2" class="secondary">
-                {t("disputes.take", { n: 2, name: b.name })}
-              </button>
-            </form>
-          </section>
-        </div>
-      ) : (
-        <p id="nothing-left">{t("disputes.none")}</p>
-      )}
-      <p>
-        <a href="/task-disputes">{t("disputes.back")}</a>
-      </p>
-    </Layout>
+        <form method="post" action={`/task-disputes/${batchId}`} autocomplete="off">
+          <CsrfField c={c} />
+          <input type="hidden" name="itemId" value={dispute.itemId} />
+          <table id="entries">
+            <thead>
+              <tr>
+                <th scope="col">{t("disputes.field")}</th>
+                <th scope="col">{t("disputes.entry", { n: 1, name: a.name })}</th>
+                <th scope="col">{t("disputes.entry", { n: 2, name: b.name })}</th>
+                <th scope="col">{t("disputes.accepted")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {dispute.fields.map((field, i) => (
+                <tr class={differs(field) ? "differs" : undefined}>
+                  <th scope="row">
+                    <label for={`f${i}`}>
+                      {field.name}
+                      {field.required ? t("tasks.required") : ""}
+                    </label>
+                    {differs(field) ? <span class="badge">{t("disputes.differs")}</span> : null}
+                  </th>
+                  <td>{a.values[field.name] ?? ""}</td>
+                  <td>{b.values[field.name] ?? ""}</td>
+                  <td>
+                    <FieldInput
+                      field={field}
+                      index={i}
+                      value={filled(field)}
+                      invalid={wrong.has(field.name)}
+                      focus={field === focus}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {/* The first button is the one Enter presses: deciding with what the form holds. */}
+          <button type="submit">{t("disputes.submit")}</button>{" "}
+          <button type="submit" name="take" value="1" class="secondary">
+            {t("disputes.take", { n: 1, name: a.name })}
+          </button>{" "}
+          <button type="submit" name="take" value="2" class="secondary">
+            {t("disputes.take", { n: 2, name: b.name })}
+          </button>
+        </form>
+      ) : null}
+    </TaskItemPage>
   );
 }
 

@@ -3,37 +3,12 @@
 // is shown back only to them, on this form; the page is never stored by the browser.
 import { Hono } from "hono";
 import type { TakenItem } from "../../domain/tasks/entries.service.ts";
-import type { TaskField } from "../../domain/tasks/field-values.ts";
 import { AppError, type FieldProblem } from "../../kernel/errors.ts";
-import { CsrfField, FieldErrors, Layout, Notice } from "../layout.tsx";
+import { CsrfField, Layout } from "../layout.tsx";
 import { formText, problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { FieldInput, TaskItemPage } from "./task-item.tsx";
 
 const sentStates = ["open", "agreed", "disputed"] as const;
-
-/** How a field's input should behave with a keyboard and an IME. */
-const inputMode = (field: TaskField) =>
-  field.type === "individual_number" || field.type === "corporate_number" || field.type === "yen"
-    ? "numeric"
-    : undefined;
-
-/** An item's source row, as the keyer and the lead deciding it read it. */
-export const SourceCard = ({ c, seq, source }: { c: WebContext; seq: number; source: Record<string, string> }) => (
-  <section aria-labelledby="source" class="card">
-    <h2 id="source">
-      {c.get("t")("tasks.source")} — {c.get("t")("tasks.item", { seq })}
-    </h2>
-    <table>
-      <tbody>
-        {Object.entries(source).map(([name, value]) => (
-          <tr>
-            <th scope="row">{name}</th>
-            <td>{value}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  </section>
-);
 
 function EntryPage({
   c,
@@ -53,68 +28,43 @@ function EntryPage({
   const wrong = new Set(fields?.map((f) => f.path));
   const focus = taken.fields.find((f) => wrong.has(f.name)) ?? taken.fields[0];
   return (
-    <Layout c={c} title={taken.title}>
-      {notice ? (
-        <Notice kind="ok">
-          <p>{notice}</p>
-        </Notice>
-      ) : null}
-      {fields ? <FieldErrors c={c} fields={fields} /> : null}
-      {item ? (
-        <div class="task-entry">
-          <SourceCard c={c} seq={item.seq} source={item.source} />
-          <section aria-labelledby="entry" class="card">
-            <h2 id="entry">{t("tasks.form")}</h2>
-            <p class="hint">{t("tasks.keys")}</p>
-            <form method="post" action={`/tasks/${taken.batchId}/entry`} autocomplete="off">
-              <CsrfField c={c} />
-              <input type="hidden" name="itemId" value={item.id} />
-              {taken.fields.map((field, i) => (
-                <label for={`f${i}`}>
-                  {field.name}
-                  {field.required ? t("tasks.required") : ""}
-                  {field.type === "choice" ? (
-                    <select id={`f${i}`} name={`f${i}`} autofocus={field === focus}>
-                      <option value="" />
-                      {field.choices?.map((choice) => (
-                        <option value={choice} selected={keyed[field.name] === choice}>
-                          {choice}
-                        </option>
-                      ))}
-                    </select>
-                  ) : (
-                    <input
-                      id={`f${i}`}
-                      name={`f${i}`}
-                      value={keyed[field.name] ?? ""}
-                      inputmode={inputMode(field)}
-                      autocomplete="off"
-                      spellcheck={false}
-                      required={field.required}
-                      aria-invalid={wrong.has(field.name) ? "true" : undefined}
-                      autofocus={field === focus}
-                    />
-                  )}
-                </label>
-              ))}
-              <button type="submit">{t("tasks.send")}</button>
-            </form>
-            <form method="post" action={`/tasks/${taken.batchId}/release`}>
-              <CsrfField c={c} />
-              <input type="hidden" name="itemId" value={item.id} />
-              <button type="submit" class="secondary">
-                {t("tasks.release")}
-              </button>
-            </form>
-          </section>
-        </div>
-      ) : (
-        <p id="nothing-left">{t("tasks.nothingLeft")}</p>
-      )}
-      <p>
-        <a href="/tasks">{t("tasks.back")}</a>
-      </p>
-    </Layout>
+    <TaskItemPage
+      c={c}
+      title={taken.title}
+      notice={notice}
+      fields={fields}
+      item={item ?? null}
+      card={{ id: "entry", heading: t("tasks.form"), hint: t("tasks.keys") }}
+      nothingLeft={t("tasks.nothingLeft")}
+      back={{ href: "/tasks", label: t("tasks.back") }}
+    >
+      <form method="post" action={`/tasks/${taken.batchId}/entry`} autocomplete="off">
+        <CsrfField c={c} />
+        <input type="hidden" name="itemId" value={item?.id} />
+        {taken.fields.map((field, i) => (
+          <label for={`f${i}`}>
+            {field.name}
+            {field.required ? t("tasks.required") : ""}
+            <FieldInput
+              field={field}
+              index={i}
+              value={keyed[field.name] ?? ""}
+              invalid={wrong.has(field.name)}
+              focus={field === focus}
+              required={field.required}
+            />
+          </label>
+        ))}
+        <button type="submit">{t("tasks.send")}</button>
+      </form>
+      <form method="post" action={`/tasks/${taken.batchId}/release`}>
+        <CsrfField c={c} />
+        <input type="hidden" name="itemId" value={item?.id} />
+        <button type="submit" class="secondary">
+          {t("tasks.release")}
+        </button>
+      </form>
+    </TaskItemPage>
   );
 }
 

@@ -1,0 +1,133 @@
+// What the pages that work task items one at a time share (the keyer's entry, the lead's decision on a
+// dispute): the item's source beside a form made for the keyboard, a field's input, and the page's frame —
+// what was done, the form's problems, "nothing left" once the items are done, and the way back.
+import type { Child } from "hono/jsx";
+import type { TaskField } from "../../domain/tasks/field-values.ts";
+import type { FieldProblem } from "../../kernel/errors.ts";
+import { FieldErrors, Layout, Notice } from "../layout.tsx";
+import type { WebContext } from "../web-env.ts";
+
+/** An item's source row, as the keyer and the lead deciding it read it. */
+export const SourceCard = ({ c, seq, source }: { c: WebContext; seq: number; source: Record<string, string> }) => (
+  <section aria-labelledby="source" class="card">
+    <h2 id="source">
+      {c.get("t")("tasks.source")} — {c.get("t")("tasks.item", { seq })}
+    </h2>
+    <table>
+      <tbody>
+        {Object.entries(source).map(([name, value]) => (
+          <tr>
+            <th scope="row">{name}</th>
+            <td>{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </section>
+);
+
+/** How a field's input should behave with a keyboard and an IME. */
+const inputMode = (field: TaskField) =>
+  field.type === "individual_number" || field.type === "corporate_number" || field.type === "yen"
+    ? "numeric"
+    : undefined;
+
+/** The input of the form's `index`th field (`f<index>`): a list for a choice, else a line of text. */
+export function FieldInput({
+  field,
+  index,
+  value,
+  invalid,
+  focus,
+  required = false,
+}: {
+  field: TaskField;
+  index: number;
+  value: string;
+  invalid: boolean;
+  focus: boolean;
+  /** Whether the browser refuses to send the form without it. */
+  required?: boolean;
+}) {
+  const id = `f${index}`;
+  if (field.type === "choice") {
+    return (
+      <select id={id} name={id} autofocus={focus}>
+        <option value="" />
+        {field.choices?.map((choice) => (
+          <option value={choice} selected={value === choice}>
+            {choice}
+          </option>
+        ))}
+      </select>
+    );
+  }
+  return (
+    <input
+      id={id}
+      name={id}
+      value={value}
+      inputmode={inputMode(field)}
+      autocomplete="off"
+      spellcheck={false}
+      required={required}
+      aria-invalid={invalid ? "true" : undefined}
+      autofocus={focus}
+    />
+  );
+}
+
+/**
+ * A page that works one task item at a time: what was done and the form's problems above; the item's source
+ * beside the form's card (its heading, a hint on its keys, then `children`), or `nothingLeft` once there is no
+ * item; the way back below.
+ */
+export function TaskItemPage({
+  c,
+  title,
+  notice,
+  fields,
+  item,
+  card,
+  nothingLeft,
+  back,
+  children,
+}: {
+  c: WebContext;
+  title: string;
+  notice?: string | undefined;
+  fields?: FieldProblem[] | undefined;
+  /** The item worked on; null when none is left. */
+  item: { seq: number; source: Record<string, string> } | null;
+  /** The form's card: the id of its heading, the heading, and the hint on its keys. */
+  card: { id: string; heading: string; hint: string };
+  nothingLeft: string;
+  back: { href: string; label: string };
+  children: Child;
+}) {
+  return (
+    <Layout c={c} title={title}>
+      {notice ? (
+        <Notice kind="ok">
+          <p>{notice}</p>
+        </Notice>
+      ) : null}
+      {fields ? <FieldErrors c={c} fields={fields} /> : null}
+      {item ? (
+        <div class="task-entry">
+          <SourceCard c={c} seq={item.seq} source={item.source} />
+          <section aria-labelledby={card.id} class="card">
+            <h2 id={card.id}>{card.heading}</h2>
+            <p class="hint">{card.hint}</p>
+            {children}
+          </section>
+        </div>
+      ) : (
+        <p id="nothing-left">{nothingLeft}</p>
+      )}
+      <p>
+        <a href={back.href}>{back.label}</a>
+      </p>
+    </Layout>
+  );
+}
