@@ -289,11 +289,11 @@ export function buildAzusa(
     db: db.kysely,
     audit,
     pause,
-    // An SQLite file is written by the import thread on a connection of its own; a memory database has one connection.
+    // The import thread writes on a connection of its own; a memory database has one connection.
     writeOnThread:
-      config.database.dialect === "sqlite" && config.database.file !== ":memory:"
-        ? { file: config.database.file, auditKey: config.audit.key }
-        : undefined,
+      config.database.dialect === "sqlite" && config.database.file === ":memory:"
+        ? undefined
+        : { database: config.database, auditKey: config.audit.key },
   });
   const engineers = createEngineerService({ db: db.kysely, audit });
   const docker = createDockerClient(config.docker);

@@ -1,6 +1,6 @@
 // Turns a WBS file into a contract's packages: leaves become packages, parents groupings, dependencies
 // checked and planned on a worker thread (wbs-prepare.ts); then all written in one transaction (wbs-write.ts), so a
-// refused file leaves nothing behind: on an SQLite file by that thread, on its own connection.
+// refused file leaves nothing behind: by that thread, on its own connection (a memory database has only one).
 
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
@@ -37,8 +37,8 @@ export function createWbsImportService({
   db: Kysely<Database>;
   audit: AuditService;
   thread?: WbsThread;
-  /** An SQLite file's path and the audit chain's key: the import thread writes there (see wbs-thread.ts). */
-  writeOnThread?: Pick<WbsThreadWrite, "file" | "auditKey"> | undefined;
+  /** The database and the audit chain's key: the import thread writes there (see wbs-thread.ts). */
+  writeOnThread?: Pick<WbsThreadWrite, "database" | "auditKey"> | undefined;
   /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
   pause?: PausePoint;
 }) {
@@ -67,9 +67,12 @@ export function createWbsImportService({
         const { result } = await thread.prepare(upload, target, {
           ...writeOnThread,
           actor: plainActor(actor),
-          // Held, Kysely's one connection runs nothing else until the thread has committed: a statement there would
-          // wait synchronously on the thread's write lock, the event loop with it.
-          turn: (write) => db.connection().execute(write),
+          // On SQLite, Kysely's one connection is held and runs nothing else until the thread has committed: a
+          // statement there would wait synchronously on the thread's write lock, the event loop with it.
+          turn:
+            writeOnThread.database.dialect === "sqlite"
+              ? (write) => db.connection().execute(write)
+              : (write) => write(),
           between,
         });
         return result;

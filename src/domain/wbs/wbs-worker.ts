@@ -1,10 +1,11 @@
 // The worker thread of WBS imports (started by wbs-thread.ts): prepares one import at a time, writes it when asked
-// to (an SQLite file, on a connection of its own), and sends back what is left in slices, so that the event loop
+// to (on a connection of its own), and sends back what is left in slices, so that the event loop
 // on the other side takes each in a moment.
 
 import { parentPort } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
+import { openDatabase } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
 import { AppError } from "../../kernel/errors.ts";
 import { type AuditService, createAuditService } from "../audit/audit.service.ts";
@@ -28,18 +29,24 @@ const asked = (word: keyof typeof waiting) =>
   });
 
 // The connection imports are written on, kept from one import to the next.
-let writer: { file: string; auditKey: string; db: Kysely<Database>; audit: AuditService } | undefined;
-function writerFor({ file, auditKey }: WbsThreadWrite) {
-  if (writer?.file === file && writer.auditKey === auditKey) return writer;
+let writer: { where: string; auditKey: string; db: Kysely<Database>; audit: AuditService } | undefined;
+function writerFor({ database, auditKey }: WbsThreadWrite) {
+  const where = database.dialect === "sqlite" ? database.file : database.url;
+  if (writer?.where === where && writer.auditKey === auditKey) return writer;
   void writer?.db.destroy();
+  // PostgreSQL through the pool Azusa opens everywhere (a lost connection is UNAVAILABLE, 503, as elsewhere).
+  const db = database.dialect === "postgres" ? openDatabase(database).kysely : sqliteWriter(database.file);
+  writer = { where, auditKey, db, audit: createAuditService({ db, key: auditKey }) };
+  return writer;
+}
+
+function sqliteWriter(file: string): Kysely<Database> {
   const sqlite = new SQLite(file, { fileMustExist: true });
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
   // Checkpoints are the checkpoint thread's (sqlite-checkpoints.ts), as on the event loop's connection.
   sqlite.pragma("wal_autocheckpoint = 0");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  writer = { file, auditKey, db, audit: createAuditService({ db, key: auditKey }) };
-  return writer;
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 
 port.on("message", async (message: WbsAsk) => {
