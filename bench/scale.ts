@@ -39,6 +39,7 @@ async function placeAtOnce(image: string, engine?: SecondEngine): Promise<{ ms: 
         name: "second",
         endpoint: { kind: "tls", url: engine.url, ...engine.credentials },
         capacity: { cpus: 2, memoryMiB: 8192, diskMiB: 65536, workspaces: 100 }, // the local host's 100
+        unlimitedVolumes: true, // its volumes cannot be limited; the bench's template takes the default size
       });
       if (registered.status !== 201) throw new Error(`registering the second engine: ${await registered.text()}`);
     }

@@ -103,7 +103,7 @@ describe.each(dialects)("placement on %s", (dialect) => {
     expect(audit.items.map((e: { action: string }) => e.action)).toContain("workspace.pending");
   });
 
-  it("starts on the host registered for its tenant, and its code is checked out there", async () => {
+  it("still waits on a host over TLS, which cannot limit the default volume size, until an operator allows it", async () => {
     const res = await operator.post("/api/v1/workspace-hosts", {
       name: `tenant-host-${dialect}`,
       endpoint: { kind: "tls", url: engine().url, ...engine().credentials },
@@ -111,8 +111,37 @@ describe.each(dialects)("placement on %s", (dialect) => {
       capacity: { cpus: 2, memoryMiB: 4096, diskMiB: 20480, workspaces: 4 },
     });
     expect(res.status).toBe(201);
-    hostId = (await res.json()).id;
-    // the registration starts the placement; wait for it to leave `pending`, then for its provisioning
+    const host = await res.json();
+    hostId = host.id;
+    expect(host.unlimitedVolumes).toBe(false);
+    // the registration tries the placement again: refused there, saying why
+    const refused = await until("the pending workspace to be tried on the new host", async () => {
+      const w = await workspaceOf(restricted["2.3"]?.id);
+      return w.reason.includes(`tenant-host-${dialect}`) ? w : undefined;
+    });
+    expect(refused).toMatchObject({ state: "pending", hostId: null });
+    expect(refused.reason).toContain(
+      `tenant-host-${dialect}: cannot limit a volume's size there, and is not allowed unlimited volumes`,
+    );
+    expect(await containersOn(engine().docker, waiting.id)).toEqual([]);
+    const page = await (await operator.get("/workspace-hosts?lang=en")).text();
+    expect(page).toContain("Takes no workspaces: it cannot limit a volume&#39;s size");
+    const bad = await operator.request("PATCH", `/api/v1/workspace-hosts/${hostId}`, { unlimitedVolumes: "yes" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.fields.map((f: { path: string }) => f.path)).toEqual(["unlimitedVolumes"]);
+  });
+
+  it("starts on the host registered for its tenant once it may take unlimited volumes, and its code is checked out there", async () => {
+    const allowed = await operator.request("PATCH", `/api/v1/workspace-hosts/${hostId}`, { unlimitedVolumes: true });
+    expect(allowed.status).toBe(200);
+    expect((await allowed.json()).unlimitedVolumes).toBe(true);
+    const changes = await (await operator.get("/api/v1/audit-events?limit=30")).json();
+    expect(changes.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: "workspace_host.updated", subject: `workspace_host:${hostId}` }),
+      ]),
+    );
+    // the change starts the placement; wait for it to leave `pending`, then for its provisioning
     let ws = waiting;
     for (let i = 0; i < 300 && (ws.state === "pending" || ws.state === "provisioning"); i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));

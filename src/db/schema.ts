@@ -242,6 +242,8 @@ export interface WorkspaceHostTable {
   memory_mib: number;
   disk_mib: number;
   max_workspaces: number;
+  /** 1 when an operator lets this host (over TLS: its volumes cannot be limited) take workspaces of the default size. */
+  unlimited_volumes?: number;
   state: string;
   state_reason: string;
   created_at: string;

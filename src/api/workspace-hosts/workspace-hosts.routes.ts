@@ -54,6 +54,7 @@ const Host = z
     address: z.string(),
     labels: Labels,
     capacity: Capacity,
+    unlimitedVolumes: z.boolean(),
     state: z.enum(["active", "draining", "down"]),
     stateReason: z.string(),
     workspaces: z.number().describe("workspaces placed on it, destroyed ones aside"),
@@ -71,12 +72,24 @@ const Host = z
   })
   .openapi("WorkspaceHost");
 
+const UnlimitedVolumes = z
+  .boolean()
+  .describe(
+    "an engine over TLS cannot limit a volume's size: true lets it take workspaces of the default size all the same, their volumes taking what its disk has (default false: it takes none); ignored where volumes are limited",
+  );
+
 const HostInput = z
-  .strictObject({ name: Label, endpoint: Endpoint, labels: LabelsInput.optional(), capacity: Capacity })
+  .strictObject({
+    name: Label,
+    endpoint: Endpoint,
+    labels: LabelsInput.optional(),
+    capacity: Capacity,
+    unlimitedVolumes: UnlimitedVolumes.optional(),
+  })
   .openapi("WorkspaceHostInput");
 
 const HostChange = z
-  .strictObject({ name: Label, labels: LabelsInput, capacity: Capacity })
+  .strictObject({ name: Label, labels: LabelsInput, capacity: Capacity, unlimitedVolumes: UnlimitedVolumes })
   .partial()
   .openapi("WorkspaceHostChange");
 

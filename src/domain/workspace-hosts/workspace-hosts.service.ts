@@ -43,6 +43,11 @@ export interface WorkspaceHost {
   address: string;
   labels: HostLabels;
   capacity: HostCapacity;
+  /**
+   * An engine over TLS cannot limit a volume's size: true when an operator lets it take workspaces of the default
+   * size all the same (their volumes take what its disk has). Hosts that limit volumes ignore it.
+   */
+  unlimitedVolumes: boolean;
   state: HostState;
   stateReason: string;
   /** Workspaces placed on it that are not destroyed. */
@@ -76,9 +81,15 @@ export interface HostInput {
   endpoint: EndpointInput;
   labels?: Partial<HostLabels>;
   capacity: HostCapacity;
+  unlimitedVolumes?: boolean;
 }
 
-export type HostChange = Partial<{ name: string; labels: Partial<HostLabels>; capacity: HostCapacity }>;
+export type HostChange = Partial<{
+  name: string;
+  labels: Partial<HostLabels>;
+  capacity: HostCapacity;
+  unlimitedVolumes: boolean;
+}>;
 
 /** What a workspace asks of the host it is placed on. */
 export interface PlacementNeeds {
@@ -91,7 +102,10 @@ export interface PlacementNeeds {
   labels?: { office?: string; zone?: string };
   /** Labels the workspace's contract asks a host to carry, besides the template's; none by default. */
   contractLabels?: { office?: string; zone?: string };
-  /** The template states its volume's size: a host that cannot limit a volume (over TLS) does not fit. */
+  /**
+   * The template states its volume's size: a host that cannot limit a volume (over TLS) does not fit. Without it
+   * the default size applies, and such a host fits only when an operator let it take unlimited volumes.
+   */
   diskLimit?: boolean;
 }
 
@@ -118,6 +132,7 @@ const toHost = (r: WorkspaceHostTable, workspaces: number): WorkspaceHost => ({
     r.kind === "tls" ? `tcp://${r.address}:${r.port}` : r.kind === "socket" ? (r.socket_path ?? "") : "DOCKER_HOST",
   labels: { office: r.office, tenant: r.tenant_id, zone: r.zone },
   capacity: { cpus: r.cpus, memoryMiB: r.memory_mib, diskMiB: r.disk_mib, workspaces: r.max_workspaces },
+  unlimitedVolumes: Number(r.unlimited_volumes ?? 0) === 1,
   state: r.state as HostState,
   stateReason: r.state_reason,
   workspaces,
@@ -260,6 +275,8 @@ export function createWorkspaceHostService({
     if (needs.restricted && r.tenant_id !== needs.tenantId) return "not labelled for the tenant";
     if (needs.egress && r.kind !== "default") return "no egress proxy there";
     if (needs.diskLimit && r.kind === "tls") return "cannot limit a volume's size there";
+    if (r.kind === "tls" && Number(r.unlimited_volumes ?? 0) !== 1)
+      return "cannot limit a volume's size there, and is not allowed unlimited volumes";
     for (const [label, value] of Object.entries(needs.labels ?? {}))
       if (value !== undefined && r[label as "office" | "zone"] !== value) return `not labelled ${label}=${value}`;
     for (const [label, value] of Object.entries(needs.contractLabels ?? {}))
@@ -483,6 +500,7 @@ export function createWorkspaceHostService({
         memory_mib: input.capacity.memoryMiB,
         disk_mib: input.capacity.diskMiB,
         max_workspaces: input.capacity.workspaces,
+        unlimited_volumes: input.unlimitedVolumes ? 1 : 0,
         state: "active",
         state_reason: "registered",
         created_at: at,
@@ -495,7 +513,13 @@ export function createWorkspaceHostService({
           actor,
           "workspace_host.registered",
           `workspace_host:${id}`,
-          { name: host.name, address: host.address, labels: host.labels, capacity: host.capacity },
+          {
+            name: host.name,
+            address: host.address,
+            labels: host.labels,
+            capacity: host.capacity,
+            unlimitedVolumes: host.unlimitedVolumes,
+          },
           { trx },
         );
       });
@@ -526,6 +550,7 @@ export function createWorkspaceHostService({
                   max_workspaces: change.capacity.workspaces,
                 }
               : {}),
+            ...(change.unlimitedVolumes !== undefined ? { unlimited_volumes: change.unlimitedVolumes ? 1 : 0 } : {}),
             updated_at: now().toISOString(),
           })
           .where("id", "=", id)

@@ -404,6 +404,8 @@ export const en: Record<MessageKey, string> = {
   "hosts.reason.activated": "activated by an operator",
   "hosts.notHardened": "Not confined as configured:",
   "hosts.unreachable": "Not reachable:",
+  "hosts.volumesUnlimited": "Volumes not size-limited (allowed by an operator)",
+  "hosts.volumesRefused": "Takes no workspaces: it cannot limit a volume's size",
   "hosts.do.drain": "Drain",
   "hosts.do.down": "Mark down",
   "hosts.do.activate": "Activate",

@@ -404,6 +404,8 @@ export const ja = {
   "hosts.reason.activated": "オペレーターが再開",
   "hosts.notHardened": "設定どおりに隔離されていません:",
   "hosts.unreachable": "接続できません:",
+  "hosts.volumesUnlimited": "ボリュームの容量制限なし（オペレーターが許可）",
+  "hosts.volumesRefused": "ボリュームの容量を制限できないため、受け入れません",
   "hosts.do.drain": "新規受付を止める",
   "hosts.do.down": "停止中にする",
   "hosts.do.activate": "再開する",

@@ -53,6 +53,9 @@ function Hosts({ c, hosts, changed }: { c: WebContext; hosts: WorkspaceHostWithH
             </td>
             <td class="num">
               {h.workspaces} / {h.capacity.workspaces}
+              {h.kind === "tls" ? (
+                <p class="hint">{t(h.unlimitedVolumes ? "hosts.volumesUnlimited" : "hosts.volumesRefused")}</p>
+              ) : null}
             </td>
             <td>
               {h.health.reachable ? (
