@@ -31,6 +31,13 @@ describe.each(dialects)("the contract's 線表 on %s", (dialect) => {
     w = await startHoursWorld(dialect);
     await w.assign(w.ukeoi.packages["1.1.1"] as string, "sato");
     await w.move(w.ukeoi.packages["1.1.1"] as string, "in_progress");
+    // 1.2.2 taken by ito, delivered and accepted (検収) today.
+    const done = w.ukeoi.packages["1.2.2"] as string;
+    await w.assign(done, "ito");
+    await w.move(done, "in_progress", "in_review");
+    const ito = w.engineers.ito?.client as HoursWorld["engineers"][string]["client"];
+    expect((await ito.post(`/api/v1/packages/${done}/deliver`, { note: "API設計書" })).status).toBe(201);
+    expect((await w.contractor.post(`/api/v1/packages/${done}/accept-delivery`)).status).toBe(200);
   }, 240_000);
   afterAll(() => w?.stop());
 
@@ -52,6 +59,10 @@ describe.each(dialects)("the contract's 線表 on %s", (dialect) => {
     expect(taken).toContain("sato");
     expect(taken).toContain("見込み");
     expect(bars.get("2.1")).toContain("未割当");
+    // The accepted package is drawn as it happened: taken and accepted today.
+    const today = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
+    expect(bars.get("1.2.2")).toContain('data-state="accepted"');
+    expect(bars.get("1.2.2")).toContain(`ito / ${today} – ${today} / 実績`);
     // Slack after a package off the critical path; none after one on it.
     expect(bars.get("2.3")).toContain('class="slack"');
     expect(bars.get("2.1")).not.toContain('class="slack"');
@@ -60,6 +71,19 @@ describe.each(dialects)("the contract's 線表 on %s", (dialect) => {
     for (const parent of ["1.1", "1.2", "2", "3"]) expect(page.html).toContain(`>WBS ${parent}<`);
     expect(page.html).toContain('class="today"');
     expect(page.html).toContain("2026年4月");
+  });
+
+  it("shows on the contract page packages and hours by state against the plan to date", async () => {
+    const page = await getPage(w.contractor, `/contracts/${w.ukeoi.id}`);
+    expect(page.status).toBe(200);
+    // The sample's plan ends in May 2026: by today all nine packages (384 h) should be done; one (24 h) is accepted.
+    expect(page.html).toContain("計画: 今日までに完了予定 9 件 / 384:00");
+    expect(page.html).toContain("実績: 検収済み 1 件 / 24:00");
+    const chart = /<svg[^>]*class="progress-svg"[\s\S]*?<\/svg>/.exec(page.html)?.[0] ?? "";
+    expect(chart).toContain('data-state="accepted" data-measure="hours"');
+    expect(chart).toContain('data-state="in_progress" data-measure="count"');
+    expect(chart.match(/class="planned"/g)).toHaveLength(2);
+    expect(chart).not.toContain("style=");
   });
 
   it("downloads the chart as an SVG file at either scale, and refuses a scale it does not know by name", async () => {
@@ -161,6 +185,11 @@ describe("the 線表 of 300 packages in Chromium", () => {
         `document.addEventListener("securitypolicyviolation", (e) => window.reportViolation("CSP " + e.violatedDirective + " " + e.blockedURI))`,
       );
       await page.goto(`${w.t.base}/contracts/${contractId}`);
+      // The contract page's progress: the chart beside the figures of plan and actual.
+      await expect(page.locator("#progress-chart svg").isVisible()).resolves.toBe(true);
+      expect(await page.locator("#progress-accepted").textContent()).toBe("実績: 検収済み 0 件 / 0:00");
+      await page.locator("#progress").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ARTIFACTS, "web-contract-progress.png") });
       await page.getByRole("link", { name: "線表（ガントチャート）を見る" }).click();
       await page.waitForURL((url) => url.pathname.endsWith("/plan"));
       const chart = page.locator("#gantt");

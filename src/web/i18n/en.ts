@@ -254,6 +254,8 @@ export const en: Record<MessageKey, string> = {
   "contract.progressPlanned": "Plan: {count} packages / {hours} due by today",
   "contract.progressAccepted": "Actual: {count} packages / {hours} accepted",
   "contract.progressLegend": "Top: packages; bottom: hours. The vertical line is the plan to date.",
+  "contract.measure.count": "Packages",
+  "contract.measure.hours": "Hours",
   "gantt.title": "Plan of {title}",
   "gantt.back": "Back to the contract",
   "gantt.zoom": "Scale",

@@ -254,6 +254,8 @@ export const ja = {
   "contract.progressPlanned": "計画: 今日までに完了予定 {count} 件 / {hours}",
   "contract.progressAccepted": "実績: 検収済み {count} 件 / {hours}",
   "contract.progressLegend": "上段は件数、下段は工数。縦線は今日までの計画。",
+  "contract.measure.count": "件数",
+  "contract.measure.hours": "工数",
   "gantt.title": "{title} の線表",
   "gantt.back": "契約に戻る",
   "gantt.zoom": "表示単位",

@@ -1,17 +1,20 @@
 // Contractor and lead: the contracts they see, one contract's progress and critical path, and the WBS upload
 // that shows a refused file's problems row by row.
 import { Hono } from "hono";
+import { raw } from "hono/html";
 import type { User } from "../../domain/accounts/accounts.service.ts";
 import { NewContract } from "../../domain/contracts/contract-input.ts";
 import { type Contract, confidentialityLevels, contractTypes } from "../../domain/contracts/contracts.service.ts";
 import type { Office } from "../../domain/offices/offices.service.ts";
-import { packageStates } from "../../domain/packages/lifecycle.ts";
+import { type PackageState, packageStates } from "../../domain/packages/lifecycle.ts";
 import type { WorkPackage } from "../../domain/packages/packages.service.ts";
 import type { ContractPlan } from "../../domain/packages/plan.ts";
+import { plannedBy, tokyoToday } from "../../domain/packages/timeline.ts";
 import { AppError, type FieldProblem, fail, sayName } from "../../kernel/errors.ts";
 import { say, type Text, text, wbsField } from "../../kernel/messages.ts";
 import { hm } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice, TableHead } from "../layout.tsx";
+import { progressSvg } from "../progress-chart.ts";
 import {
   issueProblems,
   problemsOf,
@@ -277,6 +280,44 @@ function WbsErrors({ c, errors }: { c: WebContext; errors: RowError[] }) {
   );
 }
 
+/** Packages and hours by state beside what the plan says should be finished by today (planned vs. accepted). */
+function ProgressAgainstPlan({
+  c,
+  contract,
+  packages,
+  plan,
+}: {
+  c: WebContext;
+  contract: Contract;
+  packages: WorkPackage[];
+  plan: ContractPlan;
+}) {
+  const t = c.get("t");
+  const byState = new Map<PackageState, { count: number; hours: number }>();
+  for (const p of packages) {
+    if (p.state === "cancelled") continue;
+    const s = byState.get(p.state) ?? { count: 0, hours: 0 };
+    byState.set(p.state, { count: s.count + 1, hours: s.hours + p.estimateHours });
+  }
+  const estimates = new Map(packages.map((p) => [p.id, p.estimateHours]));
+  const planned = plannedBy(contract.periodStart, plan, estimates, tokyoToday());
+  const accepted = byState.get("accepted") ?? { count: 0, hours: 0 };
+  return (
+    <div class="progress-chart" id="progress-chart">
+      {raw(progressSvg({ byState, planned, t }))}
+      <div>
+        <p id="progress-planned">
+          {t("contract.progressPlanned", { count: planned.count, hours: hours(planned.hours) })}
+        </p>
+        <p id="progress-accepted">
+          {t("contract.progressAccepted", { count: accepted.count, hours: hours(accepted.hours) })}
+        </p>
+        <p class="hint">{t("contract.progressLegend")}</p>
+      </div>
+    </div>
+  );
+}
+
 function ContractDetail({
   c,
   contract,
@@ -359,6 +400,9 @@ function ContractDetail({
         {states.length === 0 ? (
           <p>{t("contract.noPackages")}</p>
         ) : (
+          <ProgressAgainstPlan c={c} contract={contract} packages={packages} plan={plan} />
+        )}
+        {states.length === 0 ? null : (
           <div class="progress">
             {states.map((s) => (
               <>
