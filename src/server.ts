@@ -32,6 +32,7 @@ import { createOfferService } from "./domain/offers/offers.service.ts";
 import { createGuideService } from "./domain/offices/guide.service.ts";
 import { createInterestService } from "./domain/offices/interest.service.ts";
 import { createOfficeService } from "./domain/offices/offices.service.ts";
+import { createProgrammeReportService } from "./domain/offices/programme-report.ts";
 import { createPackageService } from "./domain/packages/packages.service.ts";
 import { createGithubService } from "./domain/pulls/github.service.ts";
 import { createPullService } from "./domain/pulls/pulls.service.ts";
@@ -444,6 +445,7 @@ export function buildAzusa(
     notifications,
     retentionDays: config.interest.retentionDays,
   });
+  const programme = createProgrammeReportService({ db: db.kysely, offices });
   const jobLock = createJobLock({ db: db.kysely, logger });
   const sessionAccess = createSessionAccess({ db: db.kysely, engineers, workspaces });
   const sessionLog = createSessionLog({
@@ -507,6 +509,7 @@ export function buildAzusa(
     offices,
     guides,
     interests,
+    programme,
     workspaceHosts,
     availability,
     tasks,

@@ -17,6 +17,7 @@ import { offerRoutes } from "./offers/offers.routes.ts";
 import { guideRoutes } from "./offices/guide.routes.ts";
 import { interestRoutes } from "./offices/interest.routes.ts";
 import { officeRoutes } from "./offices/offices.routes.ts";
+import { programmeReportRoutes } from "./offices/report.routes.ts";
 import { packageRoutes } from "./packages/packages.routes.ts";
 import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { sessionRoutes } from "./sessions/sessions.routes.ts";
@@ -54,6 +55,7 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof officeRoutes>[0] &
   Parameters<typeof guideRoutes>[0] &
   Parameters<typeof interestRoutes>[0] &
+  Parameters<typeof programmeReportRoutes>[0] &
   Parameters<typeof availabilityRoutes>[0] &
   Parameters<typeof taskRoutes>[0] &
   Parameters<typeof workspaceHostRoutes>[0] &
@@ -85,6 +87,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, officeRoutes(deps));
   app.route(API, guideRoutes(deps));
   app.route(API, interestRoutes(deps));
+  app.route(API, programmeReportRoutes(deps));
   app.route(API, availabilityRoutes(deps));
   app.route(API, taskRoutes(deps));
   app.route(API, workspaceHostRoutes(deps));

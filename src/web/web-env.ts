@@ -18,6 +18,7 @@ import type { OfferService } from "../domain/offers/offers.service.ts";
 import type { GuideService } from "../domain/offices/guide.service.ts";
 import type { InterestService } from "../domain/offices/interest.service.ts";
 import type { OfficeService } from "../domain/offices/offices.service.ts";
+import type { ProgrammeReportService } from "../domain/offices/programme-report.ts";
 import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
 import { byWbs } from "../domain/packages/wbs-order.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
@@ -100,6 +101,8 @@ export interface WebDeps {
   offices: OfficeService;
   guides: GuideService;
   interests: InterestService;
+  /** Each office's month by tenant, for its operators. */
+  programme: ProgrammeReportService;
   /** The public interest form's limit per client address. */
   interestAttempts: AttemptLimit;
   workspaceHosts: WorkspaceHostService;

@@ -24,6 +24,7 @@ import { officePages } from "./pages/offices.tsx";
 import { operatorPages } from "./pages/operator.tsx";
 import { packagePages } from "./pages/packages.tsx";
 import { planPages } from "./pages/plan.tsx";
+import { programmeReportPages } from "./pages/programme-report.tsx";
 import { pullPages } from "./pages/pulls.tsx";
 import { recordingPages } from "./pages/recordings.tsx";
 import { sessionPages } from "./pages/session.tsx";
@@ -186,6 +187,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", officePages(deps));
   web.route("/", guidePages(deps));
   web.route("/", interestPages(deps));
+  web.route("/", programmeReportPages(deps));
   web.route("/", availabilityPages(deps));
   web.route("/", taskPages(deps));
   web.route("/", taskDisputePages(deps));

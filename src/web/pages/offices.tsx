@@ -171,6 +171,8 @@ function OfficeDetail({
             <a href={`/offices/${office.id}/guide`}>{t("guide.editLink")}</a>
             {" · "}
             <a href={`/offices/${office.id}/interests`}>{t("interest.listLink")}</a>
+            {" · "}
+            <a href={`/offices/${office.id}/report`}>{t("programme.link")}</a>
           </p>
           <h2 id="members">{t("offices.members")}</h2>
           <DataTable
