@@ -1,5 +1,5 @@
 // The exec stream plumbing without an engine: frame parsing across chunk borders, and backpressure.
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createDemuxer, demuxBuffer } from "./docker-stream.ts";
 
@@ -30,6 +30,26 @@ describe("createDemuxer", () => {
       demux.end();
       expect([await out, await err]).toEqual(["hello world", "oops!"]);
     }
+  });
+
+  it("hands on the frames of one chunk read as one write per stream, in order", async () => {
+    const writes: string[] = [];
+    const sink = (name: string) =>
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          writes.push(`${name}:${chunk}`);
+          done();
+        },
+      });
+    const demux = createDemuxer(sink("out"), sink("err"));
+    const finished = new Promise((resolve) => demux.on("finish", resolve));
+    demux.write(
+      Buffer.concat([frame(1, "a"), frame(1, "b"), frame(1, "c"), frame(2, "x"), frame(2, "y"), frame(1, "d")]),
+    );
+    // A frame cut by the chunk's end: its first part goes with the chunk, the rest with the next.
+    demux.end(Buffer.concat([frame(1, "e"), frame(1, "fg").subarray(0, 9)]));
+    await finished;
+    expect(writes).toEqual(["out:abc", "err:xy", "out:d", "out:ef"]);
   });
 
   it("takes no more input while the reader is full, and all of it once the reader drains", async () => {

@@ -36,6 +36,17 @@ export function createDemuxer(stdout: Writable, stderr: Writable): Writable {
   let target: Writable = stdout;
 
   async function take(chunk: Buffer): Promise<void> {
+    // The payloads of one chunk read that go to the same stream one after another are handed on as one write:
+    // a command writing in small pieces (a few KiB a frame) then costs each reader (the recording, the SSH
+    // channel) one step per chunk read rather than one per frame, and nothing waits for more to arrive.
+    let run: Buffer[] = [];
+    let runTarget: Writable = stdout;
+    const handOn = async () => {
+      if (!run.length) return;
+      const data = run.length === 1 ? (run[0] as Buffer) : Buffer.concat(run);
+      run = [];
+      await deliver(runTarget, data);
+    };
     let offset = 0;
     while (offset < chunk.length) {
       if (remaining === 0) {
@@ -43,7 +54,7 @@ export function createDemuxer(stdout: Writable, stderr: Writable): Writable {
         chunk.copy(header, headerFill, offset, offset + n);
         headerFill += n;
         offset += n;
-        if (headerFill < 8) return;
+        if (headerFill < 8) break;
         headerFill = 0;
         target = header[0] === 2 ? stderr : stdout;
         remaining = header.readUInt32BE(4);
@@ -51,9 +62,12 @@ export function createDemuxer(stdout: Writable, stderr: Writable): Writable {
       }
       const n = Math.min(remaining, chunk.length - offset);
       remaining -= n;
-      await deliver(target, chunk.subarray(offset, offset + n));
+      if (target !== runTarget) await handOn();
+      runTarget = target;
+      run.push(chunk.subarray(offset, offset + n));
       offset += n;
     }
+    await handOn();
   }
 
   return new Writable({

@@ -69,6 +69,12 @@ export interface RecordingOptions {
 const WRITE_BUFFER = 64 * 1024;
 
 /**
+ * Events are handed to the compressor together, once this much text has gathered (or at the next flush): one
+ * hand-over (a trip to the thread that compresses) per few dozen KiB rather than one per chunk of output.
+ */
+const GATHER_BYTES = 64 * 1024;
+
+/**
  * Opens `file` (creating its folder; mode 0600; never overwriting) and writes the asciicast header. The file
  * is one gzip stream; each flush ends at a byte boundary a reader can inflate up to, so a recording cut short
  * by a crash is read up to its last flush.
@@ -102,6 +108,8 @@ export function openRecording(
   const fail = (err: Error) => {
     if (failed) return;
     failed = err;
+    gathered = [];
+    gatheredBytes = 0;
     gzip.destroy();
     out.destroy();
     onError(err);
@@ -111,20 +119,34 @@ export function openRecording(
   });
   gzip.on("error", fail);
   out.on("error", fail);
-  gzip.pipe(sink ? sink(out, () => gzip.writableLength) : out);
+  // Text gathered for the compressor, not yet handed to it.
+  let gathered: string[] = [];
+  let gatheredBytes = 0;
+  const backlog = () => gatheredBytes + gzip.writableLength;
+  const handOver = () => {
+    if (!gathered.length) return;
+    const text = gathered.length === 1 ? (gathered[0] as string) : gathered.join("");
+    gathered = [];
+    gatheredBytes = 0;
+    gzip.write(text);
+  };
+  gzip.pipe(sink ? sink(out, backlog) : out);
 
   const push = (line: string) => {
     const text = `${line}\n`;
-    plainBytes += Buffer.byteLength(text);
+    const bytes = Buffer.byteLength(text);
+    plainBytes += bytes;
     dirty = true;
-    gzip.write(text);
+    gathered.push(text);
+    gatheredBytes += bytes;
+    if (gatheredBytes >= GATHER_BYTES) handOver();
   };
   const elapsed = () => ((now() - started) / 1000).toFixed(6);
   /** Past the cap the notice is the last event; the session itself goes on. */
   const withinCap = (): boolean => {
     if (truncatedAt) return false;
     // Text still queued for the compressor counts as stored: the cap holds however fast output comes.
-    if (storedBytes + gzip.writableLength < limitBytes) return true;
+    if (storedBytes + backlog() < limitBytes) return true;
     const at = new Date(now());
     truncatedAt = at.toISOString();
     push(
@@ -156,6 +178,7 @@ export function openRecording(
   const flush = () => {
     if (!dirty || closed || failed) return;
     dirty = false;
+    handOver();
     gzip.flush(constants.Z_SYNC_FLUSH);
   };
   flush();
@@ -168,7 +191,7 @@ export function openRecording(
     resize(cols, rows) {
       if (!closed && !failed && withinCap()) push(`[${elapsed()},"r","${cols}x${rows}"]`);
     },
-    backlog: () => (closed || failed ? 0 : gzip.writableLength),
+    backlog: () => (closed || failed ? 0 : backlog()),
     drained() {
       if (closed || failed || gzip.writableLength === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
@@ -194,6 +217,7 @@ export function openRecording(
           return;
         }
         out.once("close", finish);
+        handOver();
         gzip.end();
       });
     },
