@@ -485,7 +485,7 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     ]);
   });
 
-  it("works with dropbear's dbclient, which sends its first key exchange packet on a guess", async () => {
+  it("works with dropbear's dbclient (its first key exchange packet sent on a guess), what it types reaching the command whole", async () => {
     const sato = engineers.sato as (typeof engineers)[string];
     const key = join(home.dir, "sato.dropbear");
     execFileSync("dropbearconvert", ["openssh", "dropbear", sato.key.path, key], { stdio: "ignore" });
@@ -493,13 +493,22 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     const dbHome = join(home.dir, "dbhome");
     mkdirSync(join(dbHome, ".ssh"), { recursive: true });
     writeFileSync(join(dbHome, ".ssh", "known_hosts"), `127.0.0.1 ${t.running.azusa.sshGateway.hostPublicKey}\n`);
+    // What it types goes through the exec's input writer whole, and its end of input ends the command's input.
+    const typed = Buffer.from(randomBytes(2 * 1024 * 1024).toString("hex"));
     const res = await run(
       "dbclient",
-      ["-i", key, "-p", String(t.running.sshPort), `pkg-${pkgId("2.3")}@127.0.0.1`, "echo from dropbear; exit 4"],
-      undefined,
+      [
+        "-i",
+        key,
+        "-p",
+        String(t.running.sshPort),
+        `pkg-${pkgId("2.3")}@127.0.0.1`,
+        "echo from dropbear; sha256sum; exit 4",
+      ],
+      typed,
       { ...process.env, HOME: dbHome },
     );
-    expect(res.stdout.toString()).toBe("from dropbear\n");
+    expect(res.stdout.toString()).toBe(`from dropbear\n${createHash("sha256").update(typed).digest("hex")}  -\n`);
     expect(res.code).toBe(4);
   }, 20_000);
 
@@ -533,25 +542,31 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect(sftp.stderr).toMatch(/subsystem request failed|Connection closed/);
   });
 
-  it("works with PuTTY's plink", async () => {
+  it("works with PuTTY's plink, what it types reaching the command whole", async () => {
     const ppk = join(home.dir, "sato.ppk");
     execFileSync("puttygen", [engineers.sato?.key.path as string, "-O", "private", "-o", ppk]);
     const hostPub = join(home.dir, "host.pub");
     writeFileSync(hostPub, `${t.running.azusa.sshGateway.hostPublicKey}\n`);
     const fingerprint = execFileSync("ssh-keygen", ["-lf", hostPub], { encoding: "utf8" }).split(" ")[1] as string;
-    const res = await run("plink", [
-      "-batch",
-      "-ssh",
-      "-P",
-      String(t.running.sshPort),
-      "-i",
-      ppk,
-      "-hostkey",
-      fingerprint,
-      `pkg-${pkgId("2.3")}@127.0.0.1`,
-      "echo from plink; exit 3",
-    ]);
-    expect(res.stdout.toString()).toBe("from plink\n");
+    // What it types goes through the exec's input writer whole, and its end of input ends the command's input.
+    const typed = Buffer.from(randomBytes(2 * 1024 * 1024).toString("hex"));
+    const res = await run(
+      "plink",
+      [
+        "-batch",
+        "-ssh",
+        "-P",
+        String(t.running.sshPort),
+        "-i",
+        ppk,
+        "-hostkey",
+        fingerprint,
+        `pkg-${pkgId("2.3")}@127.0.0.1`,
+        "echo from plink; sha256sum; exit 3",
+      ],
+      typed,
+    );
+    expect(res.stdout.toString()).toBe(`from plink\n${createHash("sha256").update(typed).digest("hex")}  -\n`);
     expect(res.code).toBe(3);
   });
 
