@@ -202,7 +202,15 @@ const Env = z.object({
     .default(10)
     .describe("at SIGTERM, work still unfinished after this many seconds is abandoned and the process exits (code 1)"),
   AZUSA_TEST_PAUSE_AT: z
-    .enum(["wbs.writing", "pulls.merge.advanced", "workspaces.provisioning", "sessions.ending", "offers.accepted"])
+    .enum([
+      "wbs.writing",
+      "pulls.merge.advanced",
+      "pulls.opening.bundled",
+      "pulls.opening.inserted",
+      "workspaces.provisioning",
+      "sessions.ending",
+      "offers.accepted",
+    ])
     .optional()
     .describe("test-only: the process stops at this named point for good, so that a test can kill it there; unset"),
   AZUSA_WEBHOOK_LOOPBACK: z

@@ -312,12 +312,15 @@ export function createPullService({
     packageId: string,
     workspaceId: string,
     ahead?: string,
+    /** Runs with the fork's bundle taken and not yet imported (a fault test's pause point). */
+    bundled: () => Promise<void> = async () => {},
   ): Promise<{ branches: Map<string, string>; ahead: number | null } | null> {
     const target = await forkTarget(workspaceId);
     if (!target) return null;
     return serial(`repo:${packageId}`, async () => {
       const state = await forge.forkState(repo, workspaceId);
       return withForkBundle(driver, target, state.known, scratchDir, async (heads, file) => {
+        await bundled();
         const had = state.branches;
         if (!file && heads.size === had.size && [...heads].every(([branch, sha]) => had.get(branch) === sha))
           return { branches: had, ahead: null };
@@ -673,7 +676,8 @@ export function createPullService({
         .executeTakeFirst();
       if (!ws) throw fail("INVALID_STATE", text("pulls.noWorkspace"));
       const repo = await ensureRepository(packageId);
-      const imported = await importFork(repo, packageId, ws.id, input.branch);
+      // The engineer's commits on the host, in a bundle under the data directory: a crash here leaves it to the sweep.
+      const imported = await importFork(repo, packageId, ws.id, input.branch, () => pause("pulls.opening.bundled"));
       if (!imported)
         throw fail(
           "INVALID_STATE",
@@ -726,6 +730,8 @@ export function createPullService({
             updated_at: at,
           })
           .execute();
+        // The row written and nothing else: a crash here must leave no pull request at all.
+        await pause("pulls.opening.inserted");
         await audit.record(
           actor,
           "pull_request.opened",
