@@ -36,6 +36,8 @@ need_pkg dockerd docker.io
 need_pkg iptables iptables
 # The built-in forge keeps every package's canonical repository with the real git.
 need_pkg git git
+# Task documents: an uploaded PDF is rendered to page images by poppler's pdfinfo and pdftoppm.
+need_pkg pdftoppm poppler-utils
 # Size-limited workspace volumes: ext4 in a sparse file (mkfs.ext4, debugfs) on a loop device (losetup).
 need_pkg mkfs.ext4 e2fsprogs
 need_pkg debugfs e2fsprogs

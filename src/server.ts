@@ -41,6 +41,7 @@ import { accessEndingActions, createSessionAccess } from "./domain/sessions/acce
 import type { RecordingOptions } from "./domain/sessions/recorder.ts";
 import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
+import { createTaskDocumentService } from "./domain/tasks/documents.service.ts";
 import { createTaskEntryService } from "./domain/tasks/entries.service.ts";
 import { createTaskService } from "./domain/tasks/tasks.service.ts";
 import { createTenantService } from "./domain/tenants/tenants.service.ts";
@@ -282,6 +283,7 @@ export function buildAzusa(
   const availability = createAvailabilityService({ db: db.kysely, audit });
   const tasks = createTaskService({ db: db.kysely, audit });
   const taskEntries = createTaskEntryService({ db: db.kysely, audit, sealer, holdMs: config.taskHoldMs });
+  const taskDocuments = createTaskDocumentService({ db: db.kysely, audit, sealer });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   // Test-only: a named point where the process stops for good (AZUSA_TEST_PAUSE_AT), so that a test can kill it there.
@@ -514,6 +516,7 @@ export function buildAzusa(
     availability,
     tasks,
     taskEntries,
+    taskDocuments,
     contracts,
     packages,
     wbs,
@@ -569,6 +572,7 @@ export function buildAzusa(
     availability,
     tasks,
     taskEntries,
+    taskDocuments,
     contracts,
     packages,
     wbs,

@@ -233,6 +233,7 @@ describe("the tables", () => {
     task_keyer: "src/domain/tasks",
     task_entry: "src/domain/tasks",
     task_disposal: "src/domain/tasks",
+    task_document: "src/domain/tasks",
     // workspaces, their hosts and sessions
     workspace: "src/domain/workspaces",
     workspace_host: "src/domain/workspace-hosts",

@@ -315,8 +315,8 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
     const bytes = Buffer.from(await csv.arrayBuffer());
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = bytes.subarray(3).toString("utf8").split("\r\n");
-    expect(lines[0]).toBe("batch_id,reason,items,entries,individual_numbers,method,disposed_by,disposed_at");
-    expect(lines[1]).toMatch(new RegExp(`^${batchId},request,3,4,6,`));
+    expect(lines[0]).toBe("batch_id,reason,items,entries,individual_numbers,documents,method,disposed_by,disposed_at");
+    expect(lines[1]).toMatch(new RegExp(`^${batchId},request,3,4,6,0,`));
 
     expect((await (await as.contractor.get(`/api/v1/task-batches/${batchId}/results`)).json()).items).toEqual([]);
     expect((await (await take("sato")).json()).item).toBeNull();

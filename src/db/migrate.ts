@@ -30,6 +30,7 @@ import * as mailOutbox from "./migrations/2026-12-07T2000-mail-outbox.ts";
 import * as contractOffices from "./migrations/2026-12-07T2100-contract-offices.ts";
 import * as contractHostLabels from "./migrations/2026-12-07T2140-contract-host-labels.ts";
 import * as hostUnlimitedVolumes from "./migrations/2026-12-07T2230-host-unlimited-volumes.ts";
+import * as taskDocuments from "./migrations/2026-12-07T2250-task-documents.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -62,6 +63,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T2100-contract-offices": contractOffices,
   "2026-12-07T2140-contract-host-labels": contractHostLabels,
   "2026-12-07T2230-host-unlimited-volumes": hostUnlimitedVolumes,
+  "2026-12-07T2250-task-documents": taskDocuments,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

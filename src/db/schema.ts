@@ -635,9 +635,25 @@ export interface TaskDisposalTable {
   items: number;
   entries: number;
   individual_numbers: number;
+  /** Document pages destroyed. */
+  documents: Generated<number>;
   method: string;
   disposed_by: string;
   disposed_at: string;
+}
+
+/** One page of a task item's document: an image, its file name and bytes (base64) each sealed for the row. */
+export interface TaskDocumentTable {
+  id: string;
+  batch_id: string;
+  item_id: string;
+  page: number;
+  media_type: string;
+  width: number;
+  height: number;
+  name: string;
+  body: string;
+  created_at: string;
 }
 
 /** An engineer named to key a batch's items. */
@@ -671,6 +687,7 @@ export interface Database {
   task_keyer: TaskKeyerTable;
   task_entry: TaskEntryTable;
   task_disposal: TaskDisposalTable;
+  task_document: TaskDocumentTable;
   office: OfficeTable;
   office_member: OfficeMemberTable;
   office_admin: OfficeAdminTable;

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { API, type ApiDeps, isPublicApiPath, mountApi } from "../api/api.routes.ts";
+import { taskDocumentUpload } from "../api/tasks/tasks.routes.ts";
 import type { Auth } from "../auth/auth.ts";
 import { CLIENT_IP_HEADER } from "../auth/auth.ts";
 import { apiKeyFrom, sessionCookieFrom } from "../auth/credentials.ts";
@@ -133,13 +134,14 @@ export function createApp(deps: AppDeps) {
     }
   };
   // Reads carry no body and need no origin check: they pass straight through, sparing a full Request.
-  // A WBS upload has a larger limit of its own (contracts.routes.ts).
+  // A WBS upload and a task document upload have larger limits of their own (contracts.routes.ts, tasks.routes.ts).
   const wbsUpload = /^(\/api\/v1)?\/contracts\/[^/]+\/wbs$/;
   app.use("*", (c, next) => {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD") return next();
     const inner = method === "OPTIONS" ? next : () => checkOrigin(c, next);
-    return wbsUpload.test(c.req.path) ? inner() : limitBody(c, inner);
+    const path = c.req.path;
+    return wbsUpload.test(path) || taskDocumentUpload.test(path) ? inner() : limitBody(c, inner);
   });
 
   app.onError((err, c) => {

@@ -1022,6 +1022,42 @@ export const catalogue = {
     ja: "{n} 列目（{name}）はマイナンバーのため、取り込みません",
   },
   "tasks.columnTwice": { en: "a column is named twice", ja: "同じ名前の列が 2 つあります" },
+  "taskDocs.unreadable": {
+    en: "{name} cannot be read as an image or a PDF",
+    ja: "{name} を画像または PDF として読めません",
+  },
+  "taskDocs.notADocument": {
+    en: "{name} is not a PNG, JPEG or PDF (by its content); other files are not taken",
+    ja: "{name} は（中身から見て）PNG・JPEG・PDF ではありません。ほかの形式は受け付けません",
+  },
+  "taskDocs.tooManyPixels": {
+    en: "{name} is larger than {max} pixels",
+    ja: "{name} は {max} ピクセルを超えています",
+  },
+  "taskDocs.tooManyPages": {
+    en: "{name} has {pages} pages; a PDF may have at most {max}",
+    ja: "{name} は {pages} ページあります。PDF は {max} ページまでです",
+  },
+  "taskDocs.fileTooLarge": { en: "{name} is larger than {max}", ja: "{name} は {max} を超えています" },
+  "taskDocs.uploadTooLarge": { en: "an upload may be at most {max}", ja: "1 回のアップロードは {max} までです" },
+  "taskDocs.zipEntries": {
+    en: "the zip holds {n} entries; at most {max} are taken",
+    ja: "zip に {n} 個のファイルがあります。{max} 個までです",
+  },
+  "taskDocs.zipTooLarge": {
+    en: "the zip unpacks to more than {max}",
+    ja: "zip を展開すると {max} を超えます",
+  },
+  "taskDocs.zipEncrypted": {
+    en: "{name} in the zip is encrypted; send it without a password",
+    ja: "zip 内の {name} は暗号化されています。パスワードなしで送ってください",
+  },
+  "taskDocs.badZip": { en: "the zip cannot be read", ja: "zip ファイルを読めません" },
+  "taskDocs.emptyZip": { en: "the zip holds no files", ja: "zip にファイルがありません" },
+  "taskDocs.noPoppler": {
+    en: "PDFs cannot be rendered here: poppler-utils (pdftoppm) is not installed",
+    ja: "この環境では PDF を画像にできません（poppler-utils の pdftoppm がありません）",
+  },
 
   // Workspaces and their files.
   "workspaces.operatorsList": {

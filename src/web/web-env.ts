@@ -24,6 +24,7 @@ import { byWbs } from "../domain/packages/wbs-order.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
 import type { AccessRequest } from "../domain/sessions/access.ts";
 import type { SessionService } from "../domain/sessions/sessions.service.ts";
+import type { TaskDocumentService } from "../domain/tasks/documents.service.ts";
 import type { TaskEntryService } from "../domain/tasks/entries.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
@@ -108,6 +109,7 @@ export interface WebDeps {
   workspaceHosts: WorkspaceHostService;
   availability: AvailabilityService;
   taskEntries: TaskEntryService;
+  taskDocuments: TaskDocumentService;
   contracts: ContractService;
   packages: PackageService;
   wbs: WbsImportService;

@@ -201,6 +201,7 @@ const Disposal = z
     items: z.number(),
     entries: z.number(),
     individualNumbers: z.number(),
+    documents: z.number().describe("document pages destroyed"),
     method: z.string(),
     disposedBy: z.string(),
     disposedAt: z.string(),
@@ -318,12 +319,23 @@ export const taskEntryRoutes = (deps: { taskEntries: TaskEntryService }) =>
         "items",
         "entries",
         "individual_numbers",
+        "documents",
         "method",
         "disposed_by",
         "disposed_at",
       ];
       const row = d
-        ? [d.batchId, d.reason, d.items, d.entries, d.individualNumbers, d.method, d.disposedBy, d.disposedAt]
+        ? [
+            d.batchId,
+            d.reason,
+            d.items,
+            d.entries,
+            d.individualNumbers,
+            d.documents,
+            d.method,
+            d.disposedBy,
+            d.disposedAt,
+          ]
         : null;
       const body = toCsv([header, ...(row ? [row] : [])]);
       c.header("Content-Type", "text/csv; charset=utf-8");

@@ -1,10 +1,15 @@
 // HTTP for task batches: a contract's data-entry work, its field schema, and items imported from a CSV.
 import { createRoute, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
 import { vettingKinds } from "../../domain/matching/matching.ts";
+import type { TaskDocumentService } from "../../domain/tasks/documents.service.ts";
+import { TASK_DOCUMENT_LIMITS } from "../../domain/tasks/documents.ts";
 import { taskFieldTypes } from "../../domain/tasks/field-values.ts";
 import type { TaskService } from "../../domain/tasks/tasks.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { fail } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { NameText } from "../../kernel/text.ts";
 import { IdParam, json } from "../schemas.ts";
 
@@ -110,8 +115,72 @@ const items = createRoute({
   },
 });
 
-export const taskRoutes = (deps: { tasks: TaskService }) =>
-  createRouter()
+const documentFile = { schema: z.string().openapi({ format: "binary" }) };
+const uploadDocuments = createRoute({
+  method: "post",
+  path: "/task-batches/{id}/documents",
+  tags: ["tasks"],
+  summary: "Add document items: a PNG, JPEG or PDF, or a zip of them, one item per file (its contractors)",
+  description:
+    "Send the file as the body. Its kind is read from its first bytes, whatever its name or content type: PNG, JPEG and PDF are taken, anything else (SVG, HTML, GIF, office files…) is refused with 415. A PDF is rendered to PNG pages and only the pages are kept. A zip is unpacked with each file and the whole bounded; every file in it must be a document. All or none: a refused file writes nothing. Pages are stored sealed and are never served at a URL: they are shown only inside the entry page of the keyer holding the item, and to the lead deciding it.",
+  request: {
+    params: IdParam,
+    query: z.strictObject({
+      name: NameText(200).optional().describe("the file's name, kept sealed with its pages (default: the kind)"),
+    }),
+    body: {
+      required: true,
+      content: {
+        "application/octet-stream": documentFile,
+        "application/zip": documentFile,
+        "application/pdf": documentFile,
+        "image/png": documentFile,
+        "image/jpeg": documentFile,
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: "The items made",
+      content: json(
+        z.object({
+          items: z.array(z.object({ id: z.string(), seq: z.number(), name: z.string(), pages: z.number() })),
+          itemCount: z.number(),
+        }),
+      ),
+    },
+    ...errorResponses,
+  },
+});
+
+/** The path of a document upload, which has a larger body limit of its own (src/http/app.ts passes it over). */
+export const taskDocumentUpload = /^(\/api\/v1)?\/task-batches\/[^/]+\/documents$/;
+
+export const taskRoutes = (deps: { tasks: TaskService; taskDocuments: TaskDocumentService }) => {
+  const router = createRouter();
+  // Documents are larger than any other body; this limit replaces the general one on this route.
+  router.use(
+    "/task-batches/:id/documents",
+    bodyLimit({
+      maxSize: TASK_DOCUMENT_LIMITS.uploadBytes,
+      onError: () => {
+        throw fail(
+          "PAYLOAD_TOO_LARGE",
+          text("taskDocs.uploadTooLarge", { max: `${TASK_DOCUMENT_LIMITS.uploadBytes / 1024 / 1024} MiB` }),
+        );
+      },
+    }),
+  );
+  return router
+    .openapi(uploadDocuments, async (c) => {
+      const bytes = Buffer.from(await c.req.raw.arrayBuffer());
+      const name = c.req.valid("query").name;
+      const result = await deps.taskDocuments.upload(actorOf(c), c.req.valid("param").id, {
+        name: name ?? "document",
+        bytes,
+      });
+      return c.json(result, 201);
+    })
     .openapi(create, async (c) =>
       c.json(await deps.tasks.create(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 201),
     )
@@ -127,3 +196,4 @@ export const taskRoutes = (deps: { tasks: TaskService }) =>
         200,
       );
     });
+};

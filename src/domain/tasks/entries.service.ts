@@ -14,6 +14,7 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { tokyoDate } from "../dates.ts";
 import { describeIneligibility, type Ineligibility, ineligibilityText } from "../matching/matching.ts";
+import { deleteDocuments } from "./documents.service.ts";
 import { normalizeWidth, readFieldValue, type TaskField } from "./field-values.ts";
 import { taskBatchVetting } from "./tasks.service.ts";
 
@@ -50,6 +51,8 @@ export interface TaskDisposal {
   entries: number;
   /** Individual numbers destroyed (each stored value, in entries and accepted values). */
   individualNumbers: number;
+  /** Document pages destroyed (the images of document items; a PDF was kept only as its pages). */
+  documents: number;
   method: string;
   disposedBy: string;
   disposedAt: string;
@@ -57,7 +60,7 @@ export interface TaskDisposal {
 
 /** How a batch's values are destroyed, as the record states it. */
 export const DISPOSAL_METHOD =
-  "rows deleted from the database (items, entries, accepted values); individual numbers were stored sealed under a key kept outside the database";
+  "rows deleted from the database (items, document pages, entries, accepted values); individual numbers and document pages were stored sealed under a key kept outside the database";
 
 export interface KeyerStats {
   userId: string;
@@ -237,6 +240,7 @@ export function createTaskEntryService({
           items: Number(r.items),
           entries: Number(r.entries),
           individualNumbers: Number(r.individual_numbers),
+          documents: Number(r.documents),
           method: r.method,
           disposedBy: r.disposed_by,
           disposedAt: r.disposed_at,
@@ -281,6 +285,7 @@ export function createTaskEntryService({
         .execute();
       for (const r of results) individualNumbers += countSecrets(r.result);
       await trx.deleteFrom("task_entry").where("batch_id", "=", batch.id).execute();
+      const documents = await deleteDocuments(trx, batch.id);
       const items = await trx.deleteFrom("task_item").where("batch_id", "=", batch.id).executeTakeFirst();
       const record = {
         id: randomUUID(),
@@ -290,6 +295,7 @@ export function createTaskEntryService({
         items: Number(items.numDeletedRows),
         entries,
         individual_numbers: individualNumbers,
+        documents,
         method: DISPOSAL_METHOD,
         disposed_by: by,
         disposed_at: new Date().toISOString(),
@@ -299,7 +305,7 @@ export function createTaskEntryService({
         actor,
         "task_batch.disposed",
         `task_batch:${batch.id}`,
-        { reason, items: record.items, entries, individualNumbers },
+        { reason, items: record.items, entries, individualNumbers, documents },
         { trx, tenantId: batch.tenant_id },
       );
     });

@@ -1,7 +1,7 @@
 // Task batches: a contract's data-entry and checking work, its field schema and the items imported from a CSV.
 import { randomUUID } from "node:crypto";
 import { parse as parseCsv } from "csv-parse/sync";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, TaskBatchTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
@@ -91,6 +91,27 @@ function checkFields(fields: TaskField[]): void {
       throw invalidField(`fields.${i}.corporateOnly`, text("tasks.corporateOnly"));
     }
   });
+}
+
+/**
+ * The position of a batch's last item, for adding items after it; refused (409) once its values were disposed of.
+ * Touching the batch first takes its row lock: a second addition at once waits here, then numbers its items after
+ * these, instead of reading the same last position and colliding on (batch, seq).
+ */
+export async function lastItemPosition(trx: Transaction<Database>, batchId: string, now: string): Promise<number> {
+  await trx.updateTable("task_batch").set({ updated_at: now }).where("id", "=", batchId).execute();
+  const disposed = await trx
+    .selectFrom("task_disposal")
+    .select("id")
+    .where("batch_id", "=", batchId)
+    .executeTakeFirst();
+  if (disposed) throw fail("INVALID_STATE", text("tasks.disposedNoItems"));
+  const last = await trx
+    .selectFrom("task_item")
+    .select((eb) => eb.fn.max("seq").as("seq"))
+    .where("batch_id", "=", batchId)
+    .executeTakeFirst();
+  return Number(last?.seq ?? 0);
 }
 
 export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: AuditService }) {
@@ -219,21 +240,7 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
 
       const now = new Date().toISOString();
       return db.transaction().execute(async (trx) => {
-        // Touching the batch first takes its row lock: a second import at once waits here, then numbers its
-        // items after these, instead of reading the same last position and colliding on (batch, seq).
-        await trx.updateTable("task_batch").set({ updated_at: now }).where("id", "=", batchId).execute();
-        const disposed = await trx
-          .selectFrom("task_disposal")
-          .select("id")
-          .where("batch_id", "=", batchId)
-          .executeTakeFirst();
-        if (disposed) throw fail("INVALID_STATE", text("tasks.disposedNoItems"));
-        const last = await trx
-          .selectFrom("task_item")
-          .select((eb) => eb.fn.max("seq").as("seq"))
-          .where("batch_id", "=", batchId)
-          .executeTakeFirst();
-        const start = Number(last?.seq ?? 0);
+        const start = await lastItemPosition(trx, batchId, now);
         const values = rows.map((row, r) => ({
           id: randomUUID(),
           batch_id: batchId,

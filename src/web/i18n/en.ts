@@ -117,6 +117,9 @@ export const en: Record<MessageKey, string> = {
   "tasks.released": "Item given back.",
   "tasks.nothingLeft": "Nothing is left to key in this batch.",
   "tasks.back": "Back to task entry",
+  "tasks.document": "Document",
+  "tasks.page": "Page {n} of {of}",
+  "tasks.watermark": "Shown to {mark}. This showing is recorded; the document cannot be downloaded.",
   "nav.taskDisputes": "Entry disputes",
   "disputes.title": "Entry disputes",
   "disputes.hint":

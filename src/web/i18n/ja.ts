@@ -116,6 +116,9 @@ export const ja = {
   "tasks.released": "項目を戻しました。",
   "tasks.nothingLeft": "このバッチで入力できる項目は残っていません。",
   "tasks.back": "入力作業の一覧へ",
+  "tasks.document": "書類",
+  "tasks.page": "{of} ページ中 {n} ページ目",
+  "tasks.watermark": "表示: {mark}。この表示は記録されます。書類はダウンロードできません。",
   "nav.taskDisputes": "入力の判定",
   "disputes.title": "入力の判定",
   "disputes.hint":

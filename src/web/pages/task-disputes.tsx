@@ -8,7 +8,7 @@ import type { TaskField } from "../../domain/tasks/field-values.ts";
 import { AppError, type FieldProblem } from "../../kernel/errors.ts";
 import { CsrfField, DataTable, Layout } from "../layout.tsx";
 import { formText, problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
-import { FieldInput, TaskItemPage } from "./task-item.tsx";
+import { FieldInput, type ShownDocument, TaskItemPage } from "./task-item.tsx";
 
 type Dispute = Awaited<ReturnType<WebDeps["taskEntries"]["adjudication"]>>;
 
@@ -16,6 +16,7 @@ function DisputePage({
   c,
   batchId,
   dispute,
+  document,
   notice,
   keyed,
   fields,
@@ -23,6 +24,7 @@ function DisputePage({
   c: WebContext;
   batchId: string;
   dispute: Dispute | null;
+  document?: ShownDocument;
   notice?: string;
   keyed?: Record<string, string>;
   fields?: FieldProblem[];
@@ -41,6 +43,7 @@ function DisputePage({
       notice={notice}
       fields={fields}
       item={dispute && a && b ? dispute : null}
+      document={document}
       card={{ id: "decide", heading: t("disputes.decide"), hint: t("disputes.keys") }}
       nothingLeft={t("disputes.none")}
       back={{ href: "/task-disputes", label: t("disputes.back") }}
@@ -107,9 +110,11 @@ export function taskDisputePages(deps: WebDeps) {
     const user = requireRole(c, "lead");
     const itemId = await deps.taskEntries.nextDispute(user, batchId);
     const dispute = itemId ? await deps.taskEntries.adjudication(user, itemId) : null;
-    // Both entries, individual numbers in full, are on the page: the browser keeps no copy of it.
+    // The item's document (the showing recorded) beside both entries, individual numbers in full: the browser
+    // keeps no copy of the page.
+    const document = itemId && dispute ? await deps.taskDocuments.forDecision(user, itemId) : undefined;
     c.header("Cache-Control", "no-store");
-    return <DisputePage c={c} batchId={batchId} dispute={dispute} {...extra} />;
+    return <DisputePage c={c} batchId={batchId} dispute={dispute} {...(document ? { document } : {})} {...extra} />;
   };
   return new Hono<WebEnv>()
     .get("/task-disputes", async (c) => {

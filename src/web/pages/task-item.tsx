@@ -2,6 +2,7 @@
 // dispute): the item's source beside a form made for the keyboard, a field's input, and the page's frame —
 // what was done, the form's problems, "nothing left" once the items are done, and the way back.
 import type { Child } from "hono/jsx";
+import type { ShownPage } from "../../domain/tasks/documents.service.ts";
 import type { TaskField } from "../../domain/tasks/field-values.ts";
 import type { FieldProblem } from "../../kernel/errors.ts";
 import { FieldErrors, Layout, Notice } from "../layout.tsx";
@@ -25,6 +26,59 @@ export const SourceCard = ({ c, seq, source }: { c: WebContext; seq: number; sou
     </table>
   </section>
 );
+
+/** The watermark's time: the minute in Tokyo. */
+const tokyoMinute = (at: Date) =>
+  `${new Intl.DateTimeFormat("sv-SE", {
+    timeZone: "Asia/Tokyo",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(at)} JST`;
+
+/** An item's document as a page shows it: its pages and the name of the person looking. */
+export interface ShownDocument {
+  viewer: string;
+  pages: ShownPage[];
+}
+
+/**
+ * An item's document, page by page, inline in the page (no URL of its own), each under a watermark naming who is
+ * looking and when, so that a photo or screenshot of the screen says whose showing it came from.
+ */
+export const DocumentCard = ({ c, seq, document }: { c: WebContext; seq: number; document: ShownDocument }) => {
+  const t = c.get("t");
+  const mark = `${document.viewer} ${tokyoMinute(new Date())}`;
+  const { pages } = document;
+  return (
+    <section aria-labelledby="document" class="card task-document">
+      <h2 id="document">
+        {t("tasks.document")} — {t("tasks.item", { seq })}
+      </h2>
+      <p class="hint" id="watermark-note">
+        {t("tasks.watermark", { mark })}
+      </p>
+      {pages.map((p) => (
+        <figure class="task-doc">
+          <img
+            src={`data:${p.mediaType};base64,${p.base64}`}
+            width={p.width}
+            height={p.height}
+            alt={t("tasks.page", { n: p.page, of: pages.length })}
+            draggable={false}
+          />
+          <div class="watermark" aria-hidden="true">
+            {Array.from({ length: 30 }, () => (
+              <span>{mark}</span>
+            ))}
+          </div>
+        </figure>
+      ))}
+    </section>
+  );
+};
 
 /** How a field's input should behave with a keyboard and an IME. */
 const inputMode = (field: TaskField) =>
@@ -88,6 +142,7 @@ export function TaskItemPage({
   notice,
   fields,
   item,
+  document,
   card,
   nothingLeft,
   back,
@@ -99,6 +154,8 @@ export function TaskItemPage({
   fields?: FieldProblem[] | undefined;
   /** The item worked on; null when none is left. */
   item: { seq: number; source: Record<string, string> } | null;
+  /** The item's document, when it is one: shown in place of an empty source row. */
+  document?: ShownDocument | undefined;
   /** The form's card: the id of its heading, the heading, and the hint on its keys. */
   card: { id: string; heading: string; hint: string };
   nothingLeft: string;
@@ -115,7 +172,10 @@ export function TaskItemPage({
       {fields ? <FieldErrors c={c} fields={fields} /> : null}
       {item ? (
         <div class="task-entry">
-          <SourceCard c={c} seq={item.seq} source={item.source} />
+          {document?.pages.length ? <DocumentCard c={c} seq={item.seq} document={document} /> : null}
+          {!document?.pages.length || Object.keys(item.source).length ? (
+            <SourceCard c={c} seq={item.seq} source={item.source} />
+          ) : null}
           <section aria-labelledby={card.id} class="card">
             <h2 id={card.id}>{card.heading}</h2>
             <p class="hint">{card.hint}</p>

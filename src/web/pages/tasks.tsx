@@ -6,19 +6,21 @@ import type { TakenItem } from "../../domain/tasks/entries.service.ts";
 import { AppError, type FieldProblem } from "../../kernel/errors.ts";
 import { CsrfField, Layout } from "../layout.tsx";
 import { formText, problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
-import { FieldInput, TaskItemPage } from "./task-item.tsx";
+import { FieldInput, type ShownDocument, TaskItemPage } from "./task-item.tsx";
 
 const sentStates = ["open", "agreed", "disputed"] as const;
 
 function EntryPage({
   c,
   taken,
+  document,
   notice,
   keyed = {},
   fields,
 }: {
   c: WebContext;
   taken: TakenItem;
+  document?: ShownDocument;
   notice?: string;
   keyed?: Record<string, string>;
   fields?: FieldProblem[];
@@ -34,6 +36,7 @@ function EntryPage({
       notice={notice}
       fields={fields}
       item={item ?? null}
+      document={document}
       card={{ id: "entry", heading: t("tasks.form"), hint: t("tasks.keys") }}
       nothingLeft={t("tasks.nothingLeft")}
       back={{ href: "/tasks", label: t("tasks.back") }}
@@ -70,12 +73,18 @@ function EntryPage({
 
 /** The engineer's task entry pages. */
 export function taskPages(deps: WebDeps) {
-  const entry = async (c: WebContext, batchId: string, extra: Omit<Parameters<typeof EntryPage>[0], "c" | "taken">) => {
+  const entry = async (
+    c: WebContext,
+    batchId: string,
+    extra: Omit<Parameters<typeof EntryPage>[0], "c" | "taken" | "document">,
+  ) => {
     const user = requireRole(c, "engineer");
     const taken = await deps.taskEntries.take(user, batchId);
-    // Individual numbers the keyer typed may be on the page: the browser keeps no copy of it.
+    // The item's document (each showing recorded) and any individual numbers the keyer typed may be on the page:
+    // the browser keeps no copy of it.
+    const document = taken.item ? await deps.taskDocuments.forKeyer(user, taken.item.id) : undefined;
     c.header("Cache-Control", "no-store");
-    return <EntryPage c={c} taken={taken} {...extra} />;
+    return <EntryPage c={c} taken={taken} {...(document ? { document } : {})} {...extra} />;
   };
   return new Hono<WebEnv>()
     .get("/tasks", async (c) => {
