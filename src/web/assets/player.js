@@ -2,6 +2,7 @@
 // xterm.js with the recorded timing (long pauses shortened), at 1×, 2× or 4×, with pause and "jump to end".
 // It reads the recording as it plays, a bounded distance ahead, so a long recording never sits whole in
 // the page.
+import "/assets/constructed-styles.js";
 import { Terminal } from "/assets/xterm/xterm.mjs";
 
 /** Pauses longer than this many seconds play as this long, as `asciinema play -i` does. */

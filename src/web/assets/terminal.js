@@ -1,5 +1,6 @@
 // The browser terminal's page script: xterm.js in #terminal, wired to Azusa's terminal socket. Binary frames
 // carry keystrokes and output; text frames carry control messages (resize from here, the end from Azusa).
+import "/assets/constructed-styles.js";
 import { FitAddon } from "/assets/xterm/addon-fit.mjs";
 import { Terminal } from "/assets/xterm/xterm.mjs";
 

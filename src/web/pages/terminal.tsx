@@ -31,6 +31,10 @@ const files: Record<string, { path: () => string; type: string }> = {
     path: () => join(packageDir("@xterm/addon-fit"), "lib/addon-fit.mjs"),
     type: "text/javascript",
   },
+  "constructed-styles.js": {
+    path: () => new URL("../assets/constructed-styles.js", import.meta.url).pathname,
+    type: "text/javascript",
+  },
   "terminal.js": { path: () => new URL("../assets/terminal.js", import.meta.url).pathname, type: "text/javascript" },
   "terminal.css": { path: () => new URL("../assets/terminal.css", import.meta.url).pathname, type: "text/css" },
 };
