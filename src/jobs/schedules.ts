@@ -13,6 +13,7 @@ import type { TaskEntryService } from "../domain/tasks/entries.service.ts";
 import type { WarmPool } from "../domain/workspaces/warm-pool.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import { system } from "../kernel/actor.ts";
+import { AppError } from "../kernel/errors.ts";
 import type { Logger } from "../logger.ts";
 import { type JobLock, slotOf } from "./job-lock.ts";
 
@@ -118,6 +119,11 @@ export async function runSchedule(s: Schedule, lock: JobLock | undefined, logger
     logger.debug({ schedule: s.name, ran, owner: lock.owner, result }, ran ? "schedule ran" : "schedule run elsewhere");
     return ran;
   } catch (err) {
+    // The database away (PostgreSQL restarting): said in one line without a stack; the next firing tries again.
+    if (err instanceof AppError && err.code === "UNAVAILABLE") {
+      logger.warn({ schedule: s.name }, "schedule skipped: the database does not answer; the next firing tries again");
+      return false;
+    }
     logger.error({ schedule: s.name, err }, "schedule failed");
     return false;
   }

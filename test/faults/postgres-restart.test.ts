@@ -6,7 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.ts";
 import { UNAVAILABLE } from "../../src/gateway/ssh-protocol.ts";
+import { runSchedule, type Schedule } from "../../src/jobs/schedules.ts";
+import { createLogger } from "../../src/logger.ts";
+import { buildAzusa } from "../../src/server.ts";
 import { startServe } from "../support/cli.ts";
 import { Client, startTestAzusa } from "../support/harness.ts";
 import { type PrivatePostgres, privatePostgres } from "../support/private-postgres.ts";
@@ -122,4 +126,39 @@ describe("PostgreSQL restarting under load", () => {
       await new Promise((resolve) => (exited !== undefined ? resolve(null) : server.child.once("exit", resolve)));
     }
   });
+
+  it("skips a schedule's firing while it is down with one warning, and runs the next once it is back", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: "info", destination: { write: (line: string) => lines.push(line) } });
+    const config = loadConfig({
+      AZUSA_DATA_DIR: dataDir,
+      DATABASE_URL: pg.url,
+      AZUSA_SECRET: secret,
+      AZUSA_SCHEDULES: "off",
+    });
+    const azusa = buildAzusa(config, { logger });
+    try {
+      let runs = 0;
+      const job: Schedule = { name: "test.outage", cron: "* * * * *", run: async () => void runs++ };
+      await pg.stop();
+      expect(await runSchedule(job, azusa.jobLock, logger, new Date("2026-12-07T00:00:10Z"))).toBe(false);
+      const said = lines.map((l) => JSON.parse(l)).filter((l) => l.schedule === "test.outage");
+      expect(said).toEqual([
+        expect.objectContaining({ level: 40, msg: expect.stringContaining("database does not answer") }),
+      ]);
+      expect(said[0]).not.toHaveProperty("err");
+      await pg.start();
+      await until(
+        async () =>
+          await azusa.db
+            .ping()
+            .then(() => true)
+            .catch(() => false),
+      );
+      expect(await runSchedule(job, azusa.jobLock, logger, new Date("2026-12-07T00:01:10Z"))).toBe(true);
+      expect(runs).toBe(1);
+    } finally {
+      await azusa.close();
+    }
+  }, 120_000);
 });
