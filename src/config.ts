@@ -23,7 +23,7 @@ const Env = z.object({
     .min(1)
     .optional()
     .describe(
-      "the storage folder several processes share: the built-in forge's repositories, recordings and (when outside AZUSA_DATA_DIR) the audit checkpoints; AZUSA_DATA_DIR when unset",
+      "the storage folder several processes share: the built-in forge's repositories, recordings, workspace disks (a folder per engine host) and (when outside AZUSA_DATA_DIR) the audit checkpoints; AZUSA_DATA_DIR when unset",
     ),
   DATABASE_URL: z
     .string()
@@ -298,7 +298,7 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
-  /** The storage folder several processes share: repositories (`repos/`) and recordings (`recordings/`). */
+  /** The storage folder several processes share: repositories (`repos/`), recordings (`recordings/`), workspace disks (`disks/`). */
   storageDir: string;
   database: { dialect: "sqlite"; file: string } | { dialect: "postgres"; url: string };
   baseUrl: string;

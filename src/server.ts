@@ -1,5 +1,5 @@
 // The composition root: builds every part once from the configuration and wires them together.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
@@ -49,7 +49,7 @@ import { createSettlementService } from "./domain/timesheets/settlements.service
 import { createTimesheetService } from "./domain/timesheets/timesheets.service.ts";
 import { createWbsImportService } from "./domain/wbs/wbs-import.service.ts";
 import { createHostRouter } from "./domain/workspace-hosts/host-router.ts";
-import { createWorkspaceHostService } from "./domain/workspace-hosts/workspace-hosts.service.ts";
+import { createWorkspaceHostService, defaultHostId } from "./domain/workspace-hosts/workspace-hosts.service.ts";
 import { createEgressService } from "./domain/workspaces/egress.service.ts";
 import { createWarmPool } from "./domain/workspaces/warm-pool.ts";
 import { createWorkspaceFiles } from "./domain/workspaces/workspace-files.ts";
@@ -306,8 +306,19 @@ export function buildAzusa(
   const templates = templateCatalog(config.templatesDir ?? defaultTemplateDir, { diskMiB: config.workspaceDiskMiB });
   const egress = createEgressService({ db: db.kysely, audit, networks: egressNetworks, logger, templates });
   const localEngine = "socketPath" in config.docker;
-  // a loop device is made on this host, so only an engine here can mount it
-  const disks = createLoopDisks({ dir: join(config.dataDir, "disks") });
+  // Leases of work in flight (workspace operations, merges, loop disks): another process's is free again a minute after its
+  // last renewal; this process's previous life's (kill -9), at once.
+  const leases = createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner(loadProcessId(config)) });
+  // A loop device is made on this host, so only an engine here can mount it. Each engine host's disks live in a
+  // folder of their own under the shared storage folder, so that any process releases a disk another made; one
+  // kept in the data directory (before) is still found there.
+  const disksOf = (hostId: string) =>
+    createLoopDisks({
+      dir: join(config.storageDir, "disks", hostId),
+      legacyDir: join(config.dataDir, "disks"),
+      lease: (name, work) => leases.run(`disk:${hostId}/${name}`, randomUUID(), work),
+    });
+  const disks = disksOf(defaultHostId);
   const localDriver = createDockerDriver({
     docker,
     instance,
@@ -323,9 +334,9 @@ export function buildAzusa(
     defaultEngine: docker,
     defaultDriver: localDriver,
     exclusive: db.exclusive,
-    makeDriver: (engine, kind) =>
+    makeDriver: (engine, kind, hostId) =>
       kind === "socket"
-        ? createDockerDriver({ docker: engine, instance, disks })
+        ? createDockerDriver({ docker: engine, instance, disks: disksOf(hostId) })
         : withoutDiskLimit(createDockerDriver({ docker: engine, instance, localEngine: false })),
   });
   // Every operation on a workspace reaches the engine of the host it was placed on.
@@ -339,9 +350,6 @@ export function buildAzusa(
     logger,
     imageReady: images.ready,
   });
-  // Leases of work in flight (workspace operations, merges): another process's is free again a minute after its
-  // last renewal; this process's previous life's (kill -9), at once.
-  const leases = createJobLock({ db: db.kysely, logger, ttlMs: 60_000, owner: processOwner(loadProcessId(config)) });
   const notifications = createNotificationService({
     db: db.kysely,
     audit,

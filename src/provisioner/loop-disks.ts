@@ -1,6 +1,7 @@
 // Size-limited workspace volumes: each is an ext4 file system in a sparse file of its own, attached to a
 // loop device on the engine's host, so that writing past the size gives ENOSPC inside the workspace only.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, open, readFile, readlink, rename, rm, symlink } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 
@@ -33,17 +34,49 @@ function run(command: string, args: string[]): Promise<string> {
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** Runs a step on `name`'s disk while no other process works on it; false when another live process does. */
+export type DiskLease = (name: string, work: () => Promise<void>) => Promise<boolean>;
+
 /**
  * Loop disks under `dir` (made absolute; the engine must see the same path, so the engine runs on
  * this host). Needs root, `losetup` (util-linux), `mkfs.ext4` and `debugfs` (e2fsprogs).
+ *
+ * `dir` may be shared by several processes (a folder per engine host under the shared storage folder): making and
+ * releasing a disk run under `lease`, so that one process never releases a disk another live process is making,
+ * and a disk made by a process that died is released by any other. A disk found in `legacyDir` (where one process
+ * kept its own disks before) is used, attached and released there.
  */
-export function createLoopDisks({ dir }: { dir: string }): LoopDisks {
+export function createLoopDisks({
+  dir,
+  legacyDir,
+  lease = async (_name, work) => {
+    await work();
+    return true;
+  },
+}: {
+  dir: string;
+  legacyDir?: string;
+  lease?: DiskLease;
+}): LoopDisks {
   const root = resolve(dir);
+  const legacy = legacyDir ? resolve(legacyDir) : null;
+  /** The folder `name`'s disk lives in: the legacy one if its file is there. */
+  const home = (name: string) => (legacy && existsSync(join(legacy, `${name}.ext4`)) ? legacy : root);
   const file = (name: string) => {
     if (!namePattern.test(name)) throw new Error(`not a disk name: ${name}`);
-    return join(root, `${name}.ext4`);
+    return join(home(name), `${name}.ext4`);
   };
-  const link = (name: string) => join(root, `${name}.dev`);
+  const link = (name: string) => join(home(name), `${name}.dev`);
+
+  /** Runs `work` under `name`'s lease, or fails saying another process holds it. */
+  async function leased<T>(name: string, work: () => Promise<T>): Promise<T> {
+    let result: T | undefined;
+    const ran = await lease(name, async () => {
+      result = await work();
+    });
+    if (!ran) throw new Error(`the disk of ${name} is being made or released by another process`);
+    return result as T;
+  }
 
   /** Loop devices whose backing file is `path`. */
   async function devicesOf(path: string): Promise<string[]> {
@@ -72,39 +105,54 @@ export function createLoopDisks({ dir }: { dir: string }): LoopDisks {
     }
   }
 
+  async function makeDisk(name: string, sizeMiB: number, owner: { uid: number; gid: number }): Promise<string> {
+    if (!namePattern.test(name)) throw new Error(`not a disk name: ${name}`);
+    // a new disk is made in the shared folder, never the legacy one
+    const path = join(root, `${name}.ext4`);
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    // a fresh file every time: "wx" refuses to format over another workspace's disk
+    const handle = await open(path, "wx", 0o600);
+    try {
+      await handle.truncate(sizeMiB * 1024 * 1024);
+    } finally {
+      await handle.close();
+    }
+    try {
+      // -m 0: the workspace user is not root, so blocks reserved for root would only be lost to it.
+      // Lazy init keeps formatting at tens of milliseconds whatever the size; the kernel finishes it later.
+      await run("mkfs.ext4", [
+        "-q",
+        "-F",
+        "-m",
+        "0",
+        "-E",
+        `root_owner=${owner.uid}:${owner.gid},lazy_itable_init=1,lazy_journal_init=1`,
+        path,
+      ]);
+      // lost+found would be the one thing in a fresh workspace, and stop a clone into it
+      await run("debugfs", ["-w", "-R", "rmdir lost+found", path]);
+      await attachTo(name, path);
+      return link(name);
+    } catch (err) {
+      await release(name).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function release(name: string): Promise<void> {
+    const path = file(name);
+    for (const device of await devicesOf(path)) {
+      await run("losetup", ["--detach", device]).catch(() => undefined);
+    }
+    await rm(link(name), { force: true });
+    await rm(path, { force: true });
+  }
+
   return {
     device: link,
 
-    async make(name, sizeMiB, owner) {
-      const path = file(name);
-      await mkdir(root, { recursive: true, mode: 0o700 });
-      // a fresh file every time: "wx" refuses to format over another workspace's disk
-      const handle = await open(path, "wx", 0o600);
-      try {
-        await handle.truncate(sizeMiB * 1024 * 1024);
-      } finally {
-        await handle.close();
-      }
-      try {
-        // -m 0: the workspace user is not root, so blocks reserved for root would only be lost to it.
-        // Lazy init keeps formatting at tens of milliseconds whatever the size; the kernel finishes it later.
-        await run("mkfs.ext4", [
-          "-q",
-          "-F",
-          "-m",
-          "0",
-          "-E",
-          `root_owner=${owner.uid}:${owner.gid},lazy_itable_init=1,lazy_journal_init=1`,
-          path,
-        ]);
-        // lost+found would be the one thing in a fresh workspace, and stop a clone into it
-        await run("debugfs", ["-w", "-R", "rmdir lost+found", path]);
-        await attachTo(name, path);
-        return link(name);
-      } catch (err) {
-        await this.remove(name).catch(() => undefined);
-        throw err;
-      }
+    make(name, sizeMiB, owner) {
+      return leased(name, () => makeDisk(name, sizeMiB, owner));
     },
 
     async attach(name) {
@@ -123,13 +171,8 @@ export function createLoopDisks({ dir }: { dir: string }): LoopDisks {
       return true;
     },
 
-    async remove(name) {
-      const path = file(name);
-      for (const device of await devicesOf(path)) {
-        await run("losetup", ["--detach", device]).catch(() => undefined);
-      }
-      await rm(link(name), { force: true });
-      await rm(path, { force: true });
+    remove(name) {
+      return leased(name, () => release(name));
     },
   };
 }

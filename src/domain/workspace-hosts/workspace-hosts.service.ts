@@ -192,7 +192,7 @@ export function createWorkspaceHostService({
   /** The driver of the host `local` (with its egress networks and disks). */
   defaultDriver: WorkspaceDriver;
   /** The driver of a registered host's engine. */
-  makeDriver: (docker: Docker, kind: "socket" | "tls") => WorkspaceDriver;
+  makeDriver: (docker: Docker, kind: "socket" | "tls", hostId: string) => WorkspaceDriver;
   /** How long a health probe waits for an engine; default 3000. */
   probeTimeoutMs?: number;
   /** Runs work while no other process on the database runs work of the same name (`Db.exclusive`). */
@@ -260,7 +260,7 @@ export function createWorkspaceHostService({
     const made = endpoint
       ? (() => {
           const docker = createEngineClient(endpoint);
-          return { docker, driver: makeDriver(docker, endpoint.kind) };
+          return { docker, driver: makeDriver(docker, endpoint.kind, r.id) };
         })()
       : { docker: defaultEngine, driver: defaultDriver };
     clients.set(r.id, { stamp: r.updated_at, ...made });
