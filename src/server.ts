@@ -16,6 +16,7 @@ import { createNotices } from "./db/notices.ts";
 import { claimSqliteFile, SqliteInUse } from "./db/sqlite-owner.ts";
 import { createAccountService } from "./domain/accounts/accounts.service.ts";
 import { createApiKeyService } from "./domain/accounts/api-keys.service.ts";
+import { createPreferenceService } from "./domain/accounts/preferences.service.ts";
 import { createSignInThrottle } from "./domain/accounts/sign-in-throttle.ts";
 import { createAuditService } from "./domain/audit/audit.service.ts";
 import { startCheckpoints } from "./domain/audit/checkpoints.ts";
@@ -266,7 +267,7 @@ export function buildAzusa(
     },
   });
   // Invitations and notices by e-mail when SMTP is set: the outbox is written with each and sent after it commits.
-  const mailer = config.mail && createMailer({ db: db.kysely, logger, sealer, ...config.mail });
+  const mailer = config.mail && createMailer({ db: db.kysely, logger, sealer, audit, ...config.mail });
   const accounts = createAccountService({
     db: db.kysely,
     audit,
@@ -274,6 +275,7 @@ export function buildAzusa(
     prepare: db.preparedFirst,
     ...(mailer ? { mail: { mailer, baseUrl: config.baseUrl } } : {}),
   });
+  const preferences = createPreferenceService({ db: db.kysely, audit });
   const apiKeys = createApiKeyService({ credentials, audit });
   // Counted in the database: every process on it shares the limits and lockouts.
   const throttle = createSignInThrottle({ db: db.kysely });
@@ -555,6 +557,7 @@ export function buildAzusa(
     orders,
     notifications,
     mailer: mailer || undefined,
+    preferences,
     terminals: browserTerminals(bridge),
     workspaceFiles: createWorkspaceFiles({ access: sessionAccess, driver, workspaces, audit }),
     ideProxy,

@@ -196,6 +196,7 @@ describe("the tables", () => {
     // accounts, tenants, authentication
     user: "src/domain/accounts",
     invitation: "src/domain/accounts",
+    user_preference: "src/domain/accounts",
     sign_in_attempt: "src/domain/accounts",
     sign_in_lock: "src/domain/accounts",
     tenant: "src/domain/tenants",

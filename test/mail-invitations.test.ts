@@ -45,10 +45,11 @@ describe("an invitation by e-mail", () => {
     expect(body).toContain(link);
     expect(body).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(Asia\/Tokyo\) まで、一度だけ使えます/);
     // The outbox keeps the message sealed: the one-time token is not readable in the database.
-    const rows = await t.running.azusa.db.kysely.selectFrom("mail_outbox").selectAll().execute();
-    expect(rows.map((r) => [r.kind, r.state, r.subject])).toEqual([
-      ["invitation", "sent", "Azusa への招待（エンジニア）"],
-    ]);
+    const outbox = () => t.running.azusa.db.kysely.selectFrom("mail_outbox").selectAll().execute();
+    await expect
+      .poll(async () => (await outbox()).map((r) => [r.kind, r.state, r.subject]), { timeout: 10_000 })
+      .toEqual([["invitation", "sent", "Azusa への招待（エンジニア）"]]);
+    const rows = await outbox();
     expect(rows[0]?.body).not.toContain(token);
 
     let page: Page | undefined;

@@ -31,6 +31,7 @@ import * as contractOffices from "./migrations/2026-12-07T2100-contract-offices.
 import * as contractHostLabels from "./migrations/2026-12-07T2140-contract-host-labels.ts";
 import * as hostUnlimitedVolumes from "./migrations/2026-12-07T2230-host-unlimited-volumes.ts";
 import * as taskDocuments from "./migrations/2026-12-07T2250-task-documents.ts";
+import * as userPreferences from "./migrations/2026-12-07T2300-user-preferences.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -64,6 +65,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T2140-contract-host-labels": contractHostLabels,
   "2026-12-07T2230-host-unlimited-volumes": hostUnlimitedVolumes,
   "2026-12-07T2250-task-documents": taskDocuments,
+  "2026-12-07T2300-user-preferences": userPreferences,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

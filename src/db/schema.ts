@@ -414,6 +414,13 @@ export interface MailOutboxTable {
   sent_at: string | null;
 }
 
+export interface UserPreferenceTable {
+  user_id: string;
+  language: string;
+  email_notices: number;
+  updated_at: string;
+}
+
 export interface WebhookTable {
   id: string;
   tenant_id: string;
@@ -703,6 +710,7 @@ export interface Database {
   sign_in_lock: SignInLockTable;
   notification: NotificationTable;
   mail_outbox: MailOutboxTable;
+  user_preference: UserPreferenceTable;
   webhook: WebhookTable;
   webhook_delivery: WebhookDeliveryTable;
   webhook_attempt: WebhookAttemptTable;

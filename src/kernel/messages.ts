@@ -911,6 +911,14 @@ export const catalogue = {
 
   // Accounts, invitations and API keys.
   "accounts.engineersList": { en: "engineers do not list users", ja: "エンジニアはユーザーの一覧を見られません" },
+  "preferences.ownOnly": {
+    en: "settings belong to a signed-in person",
+    ja: "設定はサインインした本人だけが変えられます",
+  },
+  "preferences.nothing": {
+    en: "give language or emailNotices",
+    ja: "language（言語）か emailNotices（メール通知）を指定してください",
+  },
   "accounts.operatorsCreated": {
     en: "operators are created from the command line or by invitation",
     ja: "運用担当はコマンドラインか招待で作成します",
@@ -943,6 +951,124 @@ export const catalogue = {
   "invitation.accepted": { en: "accepted", ja: "承諾済み" },
   "invitation.revoked": { en: "revoked", ja: "取り消し済み" },
   "invitation.expired": { en: "expired", ja: "期限切れ" },
+  "notice.offer.created": {
+    en: "An offer for {name} has arrived ({contract})",
+    ja: "{name} のオファーが届きました（{contract}）",
+  },
+  "notice.answerBy": { en: "Answer by {deadline}", ja: "回答期限: {deadline}" },
+  "notice.reason": { en: "Reason: {reason}", ja: "理由: {reason}" },
+  "notice.offer.withdrawn": {
+    en: "The offer or assignment of {name} was withdrawn",
+    ja: "{name} のオファー・アサインが取り下げられました",
+  },
+  "notice.offer.accepted": {
+    en: "{who} accepted the offer for {name}",
+    ja: "{who} さんが {name} のオファーを受けました",
+  },
+  "notice.offer.declined": {
+    en: "{who} declined the offer for {name}",
+    ja: "{who} さんが {name} のオファーを辞退しました",
+  },
+  "notice.offer.expiring": {
+    en: "The offer for {name} expires soon",
+    ja: "{name} のオファーがまもなく期限切れになります",
+  },
+  "notice.pull.opened": {
+    en: "Pull request #{number} of {name} is waiting for review",
+    ja: "{name} のプルリクエスト #{number} がレビューを待っています",
+  },
+  "notice.pull.pushed": {
+    en: "Pull request #{number} of {name} was updated",
+    ja: "{name} のプルリクエスト #{number} が更新されました",
+  },
+  "notice.pull.changes_requested": {
+    en: "Changes were requested on pull request #{number} of {name}",
+    ja: "{name} のプルリクエスト #{number} に修正依頼が出ました",
+  },
+  "notice.pull.approved": {
+    en: "Pull request #{number} of {name} was approved",
+    ja: "{name} のプルリクエスト #{number} が承認されました",
+  },
+  "notice.pull.merged": {
+    en: "Pull request #{number} of {name} was merged",
+    ja: "{name} のプルリクエスト #{number} がマージされました",
+  },
+  "notice.timesheet.remind": {
+    en: "Please submit your timesheet for the week of {week} ({contract})",
+    ja: "{week} の週のタイムシートを提出してください（{contract}）",
+  },
+  "notice.timesheet.remindRejected": {
+    en: "Correct the timesheet that was sent back and submit it again.",
+    ja: "差し戻されたタイムシートを修正して再提出してください。",
+  },
+  "notice.timesheet.remindMissing": {
+    en: "No hours are recorded for this week yet.",
+    ja: "この週の作業時間がまだ記録されていません。",
+  },
+  "notice.timesheet.submitted": {
+    en: "The timesheet for the week of {week} was submitted",
+    ja: "{week} の週のタイムシートが提出されました",
+  },
+  "notice.timesheet.approved": {
+    en: "The timesheet for the week of {week} was approved",
+    ja: "{week} の週のタイムシートが承認されました",
+  },
+  "notice.timesheet.rejected": {
+    en: "The timesheet for the week of {week} was sent back",
+    ja: "{week} の週のタイムシートが差し戻されました",
+  },
+  "notice.timesheet.draft": {
+    en: "The timesheet for the week of {week} was reopened",
+    ja: "{week} の週のタイムシートが再オープンされました",
+  },
+  "notice.vetting.expiring": {
+    en: "The vetting record ({kind}) runs out on {date}",
+    ja: "審査記録（{kind}）の有効期限 {date} が近づいています",
+  },
+  "notice.vetting.expiringBody": {
+    en: "Unless it is renewed by then, access to work packages stops.",
+    ja: "期限までに更新しないと、作業パッケージへのアクセスが止まります。",
+  },
+  "notice.guide.stale": {
+    en: "Please review the section \u201c{section}\u201d of the life guide of {office}",
+    ja: "{office} の生活ガイド「{section}」を見直してください",
+  },
+  "notice.guide.staleBody": {
+    en: "It was last reviewed on {date}. Check it, and mark it reviewed if nothing has changed.",
+    ja: "最後に見直したのは {date} です。内容を確認し、変更がなければ「見直し済み」にしてください。",
+  },
+  "notice.guide.housing": { en: "housing", ja: "住まい" },
+  "notice.guide.childcare": { en: "childcare and schools", ja: "子育て・学校" },
+  "notice.guide.medical": { en: "medical care", ja: "医療" },
+  "notice.guide.transport": { en: "getting to Tokyo", ja: "東京への交通" },
+  "notice.guide.coworking": { en: "coworking", ja: "コワーキング" },
+  "notice.guide.support": { en: "support and advice", ja: "支援制度・相談窓口" },
+  "notice.delivery.accepted": { en: "{name} was accepted (検収)", ja: "{name} が検収されました" },
+  "notice.delivery.rejected": { en: "{name} was sent back", ja: "{name} が差し戻されました" },
+  "notice.delivery.delivered": { en: "{name} was delivered", ja: "{name} が納品されました" },
+  "notice.paymentDue": { en: "Payment due: {date}", ja: "支払期日: {date}" },
+  "notice.payment.dueSoon": {
+    en: "Payment for {name} is due on {date}",
+    ja: "{name} の支払期日 {date} が近づいています",
+  },
+  "notice.payment.dueSoonBody": {
+    en: "The Subcontract Act requires payment within 60 days of delivery.",
+    ja: "下請法により、納品日から60日以内の支払が必要です。",
+  },
+  "notice.interest.registered": {
+    en: "Someone registered interest in moving to and working at {office}",
+    ja: "{office} に移住・就業の関心登録がありました",
+  },
+  "notice.interest.registeredBody": {
+    en: "Read it on the office's Interest registrations page.",
+    ja: "オフィスの「関心登録」ページで内容を確認できます。",
+  },
+  "mail.operatorsOnly": { en: "only operators read the mail outbox", ja: "メールの送信状況は運用担当だけが見られます" },
+  "mail.retrySent": { en: "the message is {state} already", ja: "このメールはすでに{state}です" },
+  "mail.pending": { en: "pending", ja: "送信待ち" },
+  "mail.sent": { en: "sent", ja: "送信済み" },
+  "mail.failed": { en: "failed", ja: "送信失敗" },
+  "mail.notice.footer": { en: "Your notices in Azusa: {link}", ja: "Azusa の通知: {link}" },
   "mail.invitation.subject": { en: "Your invitation to Azusa ({role})", ja: "Azusa への招待（{role}）" },
   "mail.invitation.body": {
     en: "{inviter} has invited you to Azusa as {role}.\n\nOpen this link and choose your name and password to make your account (it works once, until {expires}):\n{link}\n\nIf you did not expect this invitation, you can ignore this e-mail.",

@@ -215,6 +215,11 @@ export function Layout({
               </a>
             ) : null}
             {user ? (
+              <a href="/settings" aria-current={path === "/settings" ? "page" : undefined}>
+                {t("nav.settings")}
+              </a>
+            ) : null}
+            {user ? (
               <form method="post" action="/sign-out" class="inline">
                 <CsrfField c={c} />
                 <span class="who">{t("signedInAs", { email: user.email, role: t(`role.${user.role}`) })}</span>{" "}

@@ -5,6 +5,7 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { CredentialStore } from "../auth/credentials.ts";
 import type { AccountService } from "../domain/accounts/accounts.service.ts";
+import type { PreferenceService } from "../domain/accounts/preferences.service.ts";
 import type { AttemptLimit } from "../domain/accounts/sign-in-throttle.ts";
 import type { AuditService } from "../domain/audit/audit.service.ts";
 import type { AvailabilityService } from "../domain/availability/availability.service.ts";
@@ -98,6 +99,8 @@ export interface SshAccess {
 export interface WebDeps {
   credentials: CredentialStore;
   accounts: AccountService;
+  /** Each person's own settings (/settings). */
+  preferences: PreferenceService;
   tenants: TenantService;
   offices: OfficeService;
   guides: GuideService;

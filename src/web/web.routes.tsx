@@ -28,6 +28,7 @@ import { programmeReportPages } from "./pages/programme-report.tsx";
 import { pullPages } from "./pages/pulls.tsx";
 import { recordingPages } from "./pages/recordings.tsx";
 import { sessionPages } from "./pages/session.tsx";
+import { settingsPages } from "./pages/settings.tsx";
 import { taskDisputePages } from "./pages/task-disputes.tsx";
 import { taskPages } from "./pages/tasks.tsx";
 import { templatePages } from "./pages/templates.tsx";
@@ -180,6 +181,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", deliveryPages(deps));
   web.route("/", hoursPages(deps));
   web.route("/", notificationPages(deps));
+  web.route("/", settingsPages(deps));
   web.route("/", terminalPages(deps));
   web.route("/", idePages(deps));
   web.route("/", recordingPages(deps));

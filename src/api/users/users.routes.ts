@@ -1,8 +1,10 @@
 // HTTP for users: who am I, who is in my tenant, and role changes by operators.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AccountService } from "../../domain/accounts/accounts.service.ts";
+import type { PreferenceService } from "../../domain/accounts/preferences.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { english, langs, text } from "../../kernel/messages.ts";
 import { Id, IdParam, json, RoleSchema } from "../schemas.ts";
 
 export const User = z
@@ -17,6 +19,41 @@ export const User = z
   .openapi("User");
 
 const RoleChange = z.strictObject({ role: RoleSchema, tenantId: Id.nullable().optional() }).openapi("RoleChange");
+
+const Settings = z
+  .object({
+    language: z.enum(langs).openapi({ description: "The language of your notices and e-mail" }),
+    emailNotices: z.boolean().openapi({
+      description: "Whether notices that can wait are e-mailed; invitations, security and payment notices always are",
+    }),
+  })
+  .openapi("Settings");
+
+const SettingsChange = Settings.partial()
+  .strict()
+  .refine((s) => s.language !== undefined || s.emailNotices !== undefined, {
+    message: english(text("preferences.nothing")),
+    params: { text: text("preferences.nothing") },
+    path: ["language"],
+  })
+  .openapi("SettingsChange");
+
+const getSettings = createRoute({
+  method: "get",
+  path: "/me/settings",
+  tags: ["users"],
+  summary: "Your own settings: the language of notices and e-mail, and whether notices are e-mailed",
+  responses: { 200: { description: "Your settings", content: json(Settings) }, ...errorResponses },
+});
+
+const putSettings = createRoute({
+  method: "put",
+  path: "/me/settings",
+  tags: ["users"],
+  summary: "Change your own settings; what is left out stays as it was",
+  request: { body: { required: true, content: json(SettingsChange) } },
+  responses: { 200: { description: "Your settings", content: json(Settings) }, ...errorResponses },
+});
 
 const me = createRoute({
   method: "get",
@@ -55,8 +92,10 @@ const changeRole = createRoute({
   responses: { 200: { description: "The user", content: json(User) }, ...errorResponses },
 });
 
-export const userRoutes = (deps: { accounts: AccountService }) =>
+export const userRoutes = (deps: { accounts: AccountService; preferences: PreferenceService }) =>
   createRouter()
+    .openapi(getSettings, async (c) => c.json(await deps.preferences.get(actorOf(c)), 200))
+    .openapi(putSettings, async (c) => c.json(await deps.preferences.update(actorOf(c), c.req.valid("json")), 200))
     // The profile read with the credential, as better-auth's get-session answers: fresh within the credential
     // store's memory (5 s), and at once after a role change or revocation in any process on the database.
     .openapi(me, (c) => {

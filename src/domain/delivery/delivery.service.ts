@@ -173,10 +173,7 @@ export function createDeliveryService({
         userIds: [open.engineer_id],
         tenantId: pkg.tenant_id,
         kind: `delivery.${decision}`,
-        title:
-          decision === "accepted"
-            ? `${pkg.wbs_id} ${pkg.title} が検収されました`
-            : `${pkg.wbs_id} ${pkg.title} が差し戻されました`,
+        title: text(`notice.delivery.${decision}`, { name: `${pkg.wbs_id} ${pkg.title}` }),
         body: reasons.map((r) => `・${r}`).join("\n"),
         subject: `package:${packageId}`,
         dedupeKey: `delivery.${decision}:${open.id}`,
@@ -240,8 +237,8 @@ export function createDeliveryService({
           userIds: staff,
           tenantId: pkg.tenant_id,
           kind: "delivery.delivered",
-          title: `${pkg.wbs_id} ${pkg.title} が納品されました`,
-          body: `支払期日: ${row.payment_due_on}`,
+          title: text("notice.delivery.delivered", { name: `${pkg.wbs_id} ${pkg.title}` }),
+          body: text("notice.paymentDue", { date: row.payment_due_on }),
           subject: `package:${packageId}`,
           dedupeKey: `delivery.delivered:${row.id}`,
           webhook: {
@@ -372,8 +369,8 @@ export function createDeliveryService({
             userIds: staff,
             tenantId: d.tenant_id,
             kind: "payment.due_soon",
-            title: `${d.wbs_id} ${d.title} の支払期日 ${d.payment_due_on} が近づいています`,
-            body: "下請法により、納品日から60日以内の支払が必要です。",
+            title: text("notice.payment.dueSoon", { name: `${d.wbs_id} ${d.title}`, date: d.payment_due_on }),
+            body: text("notice.payment.dueSoonBody"),
             subject: `package:${d.package_id}`,
             dedupeKey: `payment.due_soon:${d.id}`,
             webhook: {

@@ -6,7 +6,11 @@ import type { Kysely } from "kysely";
 import nodemailer from "nodemailer";
 import { type Sealer, tryOpen } from "../../auth/sealed.ts";
 import type { Database, Executor, MailOutboxTable } from "../../db/schema.ts";
+import type { Actor } from "../../kernel/actor.ts";
+import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { codeOf, text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
+import type { AuditService } from "../audit/audit.service.ts";
 
 /** One e-mail to send. */
 export interface Mail {
@@ -17,6 +21,13 @@ export interface Mail {
 }
 
 /** A sender of prepared messages (nodemailer's transport, or a test's). */
+/**
+ * Whether an e-mail of this kind goes to everyone, whatever they chose: invitations, security (access that will
+ * stop: vetting running out) and payment. Every other notice is e-mailed only to those who keep e-mail on.
+ */
+export const essentialMail = (kind: string): boolean =>
+  kind === "invitation" || kind.startsWith("security.") || kind.startsWith("payment.") || kind === "vetting.expiring";
+
 /** The place a message's body is sealed to. */
 const bodyContext = (id: string) => `mail_outbox:${id}:body`;
 
@@ -36,9 +47,12 @@ export function createMailer({
   pollMs = 2_000,
   send,
   sealer,
+  audit,
 }: {
   db: Kysely<Database>;
   sealer: Sealer;
+  /** Operators' retries are audited. */
+  audit?: AuditService;
   logger: Logger;
   /** `smtp://` or `smtps://`, with credentials when the server asks; never logged. */
   smtpUrl: string;
@@ -145,22 +159,40 @@ export function createMailer({
       return running;
     },
 
-    /** The outbox as operators read it: what waits, what failed and why. */
-    async outbox(state?: "pending" | "sent" | "failed") {
-      let q = db.selectFrom("mail_outbox").selectAll().orderBy("created_at", "desc").limit(200);
+    /**
+     * The outbox as operators read it, newest first: to whom, the subject, the state, attempts and the last
+     * error. Never the body (an invitation's holds its one-time link). Operators only.
+     */
+    async outbox(actor: Actor, state?: MailState): Promise<OutboxMail[]> {
+      requireOperator(actor);
+      let q = db.selectFrom("mail_outbox").selectAll().orderBy("created_at", "desc").orderBy("id").limit(200);
       if (state) q = q.where("state", "=", state);
-      return (await q.execute()).map((m) => ({
-        id: m.id,
-        to: m.to_address,
-        subject: m.subject,
-        kind: m.kind,
-        state: m.state,
-        attempts: Number(m.attempts),
-        nextAttemptAt: m.next_attempt_at,
-        lastError: m.last_error,
-        createdAt: m.created_at,
-        sentAt: m.sent_at,
-      }));
+      return (await q.execute()).map(toOutboxMail);
+    },
+
+    /** Sends a waiting or failed message now (operators), its attempts counting on; resolves to its state after. */
+    async retry(actor: Actor, id: string): Promise<OutboxMail> {
+      requireOperator(actor);
+      const row = await db.selectFrom("mail_outbox").selectAll().where("id", "=", id).executeTakeFirst();
+      if (!row) throw notFound("mail");
+      if (row.state === "sent") throw fail("INVALID_STATE", text("mail.retrySent", { state: codeOf("mail", "sent") }));
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("mail_outbox")
+          .set({ state: "pending", next_attempt_at: now().toISOString() })
+          .where("id", "=", id)
+          .execute();
+        await audit?.record(
+          actor,
+          "mail.retried",
+          `mail:${id}`,
+          { kind: row.kind, attempts: Number(row.attempts) },
+          { trx },
+        );
+      });
+      await mailer.dispatch();
+      const after = await db.selectFrom("mail_outbox").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      return toOutboxMail(after);
     },
 
     async stop(): Promise<void> {
@@ -184,3 +216,37 @@ export function createMailer({
 }
 
 export type Mailer = ReturnType<typeof createMailer>;
+
+export const mailStates = ["pending", "sent", "failed"] as const;
+export type MailState = (typeof mailStates)[number];
+
+/** One message as operators see it: no body. */
+export interface OutboxMail {
+  id: string;
+  to: string;
+  subject: string;
+  kind: string;
+  state: MailState;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+const toOutboxMail = (m: MailOutboxTable): OutboxMail => ({
+  id: m.id,
+  to: m.to_address,
+  subject: m.subject,
+  kind: m.kind,
+  state: m.state as MailState,
+  attempts: Number(m.attempts),
+  nextAttemptAt: m.next_attempt_at,
+  lastError: m.last_error,
+  createdAt: m.created_at,
+  sentAt: m.sent_at,
+});
+
+function requireOperator(actor: Actor): void {
+  if (actor.kind !== "user" || actor.role !== "operator") throw forbidden(text("mail.operatorsOnly"));
+}

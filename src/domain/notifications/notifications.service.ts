@@ -6,10 +6,11 @@ import { isSealed, type Sealer, sealContext, tryOpen } from "../../auth/sealed.t
 import type { Database, Executor, NotificationTable, WebhookDeliveryTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
-import { text } from "../../kernel/messages.ts";
+import { type Lang, say, type Text, text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
+import { preferencesOf } from "../accounts/preferences.service.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import type { Mailer } from "./mail.ts";
+import { essentialMail, type Mailer } from "./mail.ts";
 import { checkReceiverUrl, postToReceiver, type ReceiverPolicy } from "./receiver-address.ts";
 
 /** The header a receiver checks: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
@@ -31,8 +32,9 @@ export interface Notice {
   userIds: readonly string[];
   tenantId: string | null;
   kind: string;
-  title: string;
-  body: string;
+  /** Written in each recipient's language when it is a catalogue message. */
+  title: string | Text;
+  body: string | Text;
   subject: string;
   /** The same key for the same user is told once (reminders run again; people are not nagged twice). */
   dedupeKey: string;
@@ -70,6 +72,9 @@ export interface WebhookDelivery {
   createdAt: string;
   deliveredAt: string | null;
 }
+
+/** A notice's words for a reader of `lang`: a catalogue message in that language, plain words as written. */
+const sayIn = (lang: Lang, words: string | Text): string => (typeof words === "string" ? words : say(lang, words));
 
 const toNotification = (r: NotificationTable): Notification => ({
   id: r.id,
@@ -245,6 +250,9 @@ export function createNotificationService({
       const users = [...new Set(notice.userIds)];
       let told = 0;
       if (users.length) {
+        // Each person's notice in their own language.
+        const prefs = await preferencesOf(ex, users);
+        const words = (lang: Lang) => ({ title: sayIn(lang, notice.title), body: sayIn(lang, notice.body) });
         const written = await ex
           .insertInto("notification")
           .values(
@@ -253,8 +261,7 @@ export function createNotificationService({
               user_id,
               tenant_id: notice.tenantId,
               kind: notice.kind,
-              title: notice.title,
-              body: notice.body,
+              ...words(prefs.get(user_id)?.language ?? "ja"),
               subject: notice.subject,
               dedupe_key: notice.dedupeKey,
               created_at: at,
@@ -265,20 +272,33 @@ export function createNotificationService({
           .executeTakeFirst();
         told = Number(written.numInsertedOrUpdatedRows ?? 0);
         if (mail && told > 0) {
-          // Those told now (a notice told before is not e-mailed again), each at their address.
-          const to = await ex
-            .selectFrom("notification")
-            .innerJoin("user", "user.id", "notification.user_id")
-            .select("user.email")
-            .where("notification.dedupe_key", "=", notice.dedupeKey)
-            .where("notification.created_at", "=", at)
-            .where("notification.user_id", "in", users)
-            .execute();
+          // Those told now (a notice told before is not e-mailed again), each at their address, unless they
+          // turned e-mail off and the notice can wait.
+          const essential = essentialMail(notice.kind);
+          const to = (
+            await ex
+              .selectFrom("notification")
+              .innerJoin("user", "user.id", "notification.user_id")
+              .select(["user.id", "user.email"])
+              .where("notification.dedupe_key", "=", notice.dedupeKey)
+              .where("notification.created_at", "=", at)
+              .where("notification.user_id", "in", users)
+              .execute()
+          ).filter((u) => essential || prefs.get(u.id)?.emailNotices !== false);
           const link = `${mail.baseUrl.replace(/\/$/, "")}/notifications`;
-          const body = [notice.title, notice.body, `Azusa の通知: ${link}`].filter(Boolean).join("\n\n");
           await mail.mailer.enqueue(
             ex,
-            to.map((u) => ({ to: u.email, subject: notice.title, body: `${body}\n`, kind: notice.kind })),
+            to.map((u) => {
+              const lang = prefs.get(u.id)?.language ?? "ja";
+              const { title, body } = words(lang);
+              const footer = say(lang, text("mail.notice.footer", { link }));
+              return {
+                to: u.email,
+                subject: title,
+                body: `${[title, body, footer].filter(Boolean).join("\n\n")}\n`,
+                kind: notice.kind,
+              };
+            }),
           );
         }
       }

@@ -2,20 +2,10 @@
 // to run out. Each is told once (a dedupe key per thing reminded of), however often the job runs.
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
-import { formatMoment } from "../../kernel/messages.ts";
-import type { GuideSectionName, GuideService } from "../offices/guide.service.ts";
+import { type Text, text } from "../../kernel/messages.ts";
+import type { GuideService } from "../offices/guide.service.ts";
 import { addDays, tokyoDay, weekOf } from "../timesheets/time.ts";
 import type { NotificationService } from "./notifications.service.ts";
-
-/** The guide's sections as the notices name them. */
-const sectionJa: Record<GuideSectionName, string> = {
-  housing: "住まい",
-  childcare: "子育て・学校",
-  medical: "医療",
-  transport: "東京への交通",
-  coworking: "コワーキング",
-  support: "支援制度・相談窓口",
-};
 
 export function createReminderService({
   db,
@@ -44,19 +34,19 @@ export function createReminderService({
         .where("timesheet.state", "in", ["draft", "rejected"])
         .execute();
       /** One reminder of last week's sheet on a contract; resolves to how many were told (0: told before). */
-      const remind = (engineerId: string, contract: string, body: string, subject: string, dedupeKey: string) =>
+      const remind = (engineerId: string, contract: string, body: Text | "", subject: string, dedupeKey: string) =>
         notifications.notify(db, {
           userIds: [engineerId],
           tenantId: null,
           kind: "timesheet.reminder",
-          title: `${lastWeek} の週のタイムシートを提出してください（${contract}）`,
+          title: text("notice.timesheet.remind", { week: lastWeek, contract }),
           body,
           subject,
           dedupeKey,
         });
       let told = 0;
       for (const s of sheets) {
-        const body = s.state === "rejected" ? "差し戻されたタイムシートを修正して再提出してください。" : "";
+        const body = s.state === "rejected" ? text("notice.timesheet.remindRejected") : "";
         told += await remind(s.engineer_id, s.title, body, `timesheet:${s.id}`, `timesheet.reminder:${s.id}`);
       }
       // The week in Tokyo, as the instants assignments are stored in.
@@ -84,7 +74,7 @@ export function createReminderService({
         .execute();
       for (const m of missing) {
         const key = `timesheet.missing:${m.engineer_id}:${m.contract_id}:${lastWeek}`;
-        const body = "この週の作業時間がまだ記録されていません。";
+        const body = text("notice.timesheet.remindMissing");
         told += await remind(m.engineer_id, m.title, body, `contract:${m.contract_id}`, key);
       }
       return told;
@@ -107,8 +97,8 @@ export function createReminderService({
           userIds: [o.engineer_id],
           tenantId: null,
           kind: "offer.expiring",
-          title: `${o.wbs_id} ${o.title} のオファーがまもなく期限切れになります`,
-          body: `回答期限: ${formatMoment(o.expires_at)}`,
+          title: text("notice.offer.expiring", { name: `${o.wbs_id} ${o.title}` }),
+          body: text("notice.answerBy", { deadline: { moment: o.expires_at } }),
           subject: `offer:${o.id}`,
           dedupeKey: `offer.expiring:${o.id}`,
         });
@@ -136,8 +126,8 @@ export function createReminderService({
           userIds: [r.user_id, ...operators],
           tenantId: null,
           kind: "vetting.expiring",
-          title: `審査記録（${r.kind}）の有効期限 ${r.expires_on} が近づいています`,
-          body: "期限までに更新しないと、作業パッケージへのアクセスが止まります。",
+          title: text("notice.vetting.expiring", { kind: r.kind, date: r.expires_on }),
+          body: text("notice.vetting.expiringBody"),
           subject: `engineer:${r.user_id}`,
           dedupeKey: `vetting.expiring:${r.id}`,
         });
@@ -159,8 +149,8 @@ export function createReminderService({
           userIds: s.operators,
           tenantId: null,
           kind: "guide.stale",
-          title: `${s.officeName} の生活ガイド「${sectionJa[s.section]}」を見直してください`,
-          body: `最後に見直したのは ${s.reviewedAt.slice(0, 10)} です。内容を確認し、変更がなければ「見直し済み」にしてください。`,
+          title: text("notice.guide.stale", { office: s.officeName, section: text(`notice.guide.${s.section}`) }),
+          body: text("notice.guide.staleBody", { date: s.reviewedAt.slice(0, 10) }),
           subject: `office:${s.officeId}`,
           dedupeKey: `guide.stale:${s.officeId}:${s.section}:${s.reviewedAt}`,
         });

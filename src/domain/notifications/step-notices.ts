@@ -1,7 +1,7 @@
 // Who waits on a step of an offer or a pull request, and what they are told: each notice is written in the
 // transaction of the step it tells of, so a step that fails tells nobody and one that lands always tells.
 import type { Executor } from "../../db/schema.ts";
-import { formatMoment } from "../../kernel/messages.ts";
+import { text } from "../../kernel/messages.ts";
 import type { Notice } from "./notifications.service.ts";
 
 /** What the notices need of the notification service. */
@@ -48,8 +48,8 @@ export function createStepNotices(notifications: Notify | null) {
         userIds: [o.engineerId],
         tenantId: p.tenant_id,
         kind: "offer.created",
-        title: `${p.name} のオファーが届きました（${p.contract_title}）`,
-        body: `回答期限: ${formatMoment(o.expiresAt)}`,
+        title: text("notice.offer.created", { name: p.name, contract: p.contract_title }),
+        body: text("notice.answerBy", { deadline: { moment: o.expiresAt } }),
         subject: `offer:${o.offerId}`,
         dedupeKey: `offer.created:${o.offerId}`,
       });
@@ -63,8 +63,8 @@ export function createStepNotices(notifications: Notify | null) {
         userIds: [w.engineerId],
         tenantId: p.tenant_id,
         kind: "offer.withdrawn",
-        title: `${p.name} のオファー・アサインが取り下げられました`,
-        body: `理由: ${w.reason}`,
+        title: text("notice.offer.withdrawn", { name: p.name }),
+        body: text("notice.reason", { reason: w.reason }),
         subject: `package:${w.packageId}`,
         dedupeKey: `offer.withdrawn:${w.key}`,
       });
@@ -82,10 +82,8 @@ export function createStepNotices(notifications: Notify | null) {
         userIds: p.leads,
         tenantId: p.tenant_id,
         kind: a.accepted ? "offer.accepted" : "offer.declined",
-        title: a.accepted
-          ? `${who} さんが ${p.name} のオファーを受けました`
-          : `${who} さんが ${p.name} のオファーを辞退しました`,
-        body: a.reason ? `理由: ${a.reason}` : "",
+        title: text(a.accepted ? "notice.offer.accepted" : "notice.offer.declined", { who, name: p.name }),
+        body: a.reason ? text("notice.reason", { reason: a.reason }) : "",
         subject: `package:${a.packageId}`,
         dedupeKey: `offer.answered:${a.offerId}`,
       });
@@ -102,9 +100,7 @@ export function createStepNotices(notifications: Notify | null) {
         userIds: p.leads,
         tenantId: p.tenant_id,
         kind: r.opened ? "pull_request.opened" : "pull_request.pushed",
-        title: r.opened
-          ? `${p.name} のプルリクエスト #${r.number} がレビューを待っています`
-          : `${p.name} のプルリクエスト #${r.number} が更新されました`,
+        title: text(r.opened ? "notice.pull.opened" : "notice.pull.pushed", { name: p.name, number: r.number }),
         body: r.title,
         subject: `pull_request:${r.pullId}`,
         dedupeKey: `pull_request.waiting:${r.pullId}:${r.head}`,
@@ -126,16 +122,11 @@ export function createStepNotices(notifications: Notify | null) {
     ) {
       if (!notifications) return 0;
       const p = await packageOf(ex, d.packageId);
-      const words = {
-        changes_requested: "に修正依頼が出ました",
-        approved: "が承認されました",
-        merged: "がマージされました",
-      };
       return tell(ex, {
         userIds: [d.authorId],
         tenantId: p.tenant_id,
         kind: d.step === "merged" ? "pull_request.merged" : `review.${d.step}`,
-        title: `${p.name} のプルリクエスト #${d.number} ${words[d.step]}`,
+        title: text(`notice.pull.${d.step}`, { name: p.name, number: d.number }),
         body: d.body ?? "",
         subject: `pull_request:${d.pullId}`,
         dedupeKey: `pull_request.${d.step}:${d.key}`,

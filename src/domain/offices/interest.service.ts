@@ -103,8 +103,8 @@ export function createInterestService({
           userIds: operators,
           tenantId: null,
           kind: "interest.registered",
-          title: `${office.name} に移住・就業の関心登録がありました`,
-          body: "オフィスの「関心登録」ページで内容を確認できます。",
+          title: text("notice.interest.registered", { office: office.name }),
+          body: text("notice.interest.registeredBody"),
           subject: `office:${officeId}`,
           dedupeKey: `interest.registered:${id}`,
         });

@@ -381,18 +381,12 @@ export function createTimesheetService({
         },
         { trx, tenantId: row.tenant_id },
       );
-      const words = {
-        submitted: "提出されました",
-        approved: "承認されました",
-        rejected: "差し戻されました",
-        draft: "再オープンされました",
-      };
       await notifications.notify(trx, {
         userIds: to === "submitted" ? await leadsOf(trx, row.contract_id) : [row.engineer_id],
         tenantId: row.tenant_id,
         kind: action,
-        title: `${row.week_start} の週のタイムシートが${words[to]}`,
-        body: opts.reason ? `理由: ${opts.reason}` : "",
+        title: text(`notice.timesheet.${to}`, { week: row.week_start }),
+        body: opts.reason ? text("notice.reason", { reason: opts.reason }) : "",
         subject: `timesheet:${id}`,
         dedupeKey: `${action}:${id}:${at}`,
         webhook: {
