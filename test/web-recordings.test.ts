@@ -31,7 +31,7 @@ describe("session recordings and templates in the browser", () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "azusa-recordings-"));
     templatesDir = templatesFolder("azusa/workspace-base:bookworm", 512, {
-      network: { allow: ["registry.npmjs.org:443"] },
+      network: { allow: ["registry.example.com:443"] },
       ssh: { sftp: true },
       idleTimeoutMinutes: 45,
     });
@@ -138,7 +138,7 @@ describe("session recordings and templates in the browser", () => {
     const text = await row.textContent();
     expect(text).toContain("azusa/workspace-base:bookworm");
     expect(text).toContain("CPU 1 / メモリ 512 MiB / プロセス 128");
-    expect(text).toContain("registry.npmjs.org:443");
+    expect(text).toContain("registry.example.com:443");
     expect(text).toContain("SFTP");
     expect(text).toContain("45 分");
     await templates.context().close();

@@ -8,7 +8,20 @@
 set -euo pipefail
 
 tag="${1:-azusa/workspace-base:bookworm}"
-mirror="${AZUSA_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The host's own Debian mirror when AZUSA_DEBIAN_MIRROR is unset: the first non-security URI of its apt sources
+# (deb822 `URIs:` lines, then one-line `deb` entries), else deb.debian.org.
+host_mirror() {
+  local uri
+  uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' |
+    grep -v -- '-security' | head -n 1 || true)"
+  if [ -z "$uri" ]; then
+    uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+      awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; break } }' |
+      grep -v -- '-security' | head -n 1 || true)"
+  fi
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+mirror="${AZUSA_DEBIAN_MIRROR:-$(host_mirror)}"
 # openssh-sftp-server: what the SSH gateway runs for SFTP when a template allows it
 packages="git,bash,ca-certificates,less,procps,openssh-client,openssh-sftp-server"
 recipe="bookworm minbase ${packages} user=azusa:1000 v1"

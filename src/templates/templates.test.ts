@@ -90,11 +90,11 @@ describe("parseTemplate", () => {
     const text = `{
       // the image every engineer gets
       "image": "azusa/workspace-base:bookworm", /* pinned by the operator */
-      "containerEnv": { "NPM_CONFIG_REGISTRY": "https://registry.npmjs.org/", },
+      "containerEnv": { "NPM_CONFIG_REGISTRY": "https://registry.example.com/", },
       "forwardPorts": [8080,],
     }`;
     const template = templateOf(parseTemplate("commented", text));
-    expect(template.containerEnv).toEqual({ NPM_CONFIG_REGISTRY: "https://registry.npmjs.org/" });
+    expect(template.containerEnv).toEqual({ NPM_CONFIG_REGISTRY: "https://registry.example.com/" });
     expect(template.forwardPorts).toEqual([8080]);
   });
 
@@ -235,12 +235,12 @@ describe("parseTemplate", () => {
   it("takes allowed destinations as host:port strings or objects", () => {
     const template = templateOf(
       withAzusa({
-        network: { allow: ["Registry.NPMjs.org:443", "[2001:db8::1]:443", { host: "10.1.2.3", port: 5432 }] },
+        network: { allow: ["Registry.Example.com:443", "[2001:db8::1]:443", { host: "10.1.2.3", port: 5432 }] },
         ssh: { sftp: true, portForwarding: ["localhost:3000"], remoteForwarding: [8080] },
       }),
     );
     expect(template.azusa.network.allow).toEqual([
-      { host: "registry.npmjs.org", port: 443 },
+      { host: "registry.example.com", port: 443 },
       { host: "2001:db8::1", port: 443 },
       { host: "10.1.2.3", port: 5432 },
     ]);
@@ -259,7 +259,7 @@ describe("parseTemplate", () => {
       withAzusa({
         network: {
           allow: [
-            "*.npmjs.org:443",
+            "*.example.com:443",
             "10.0.0.0/8:443",
             "github.com",
             "2001:db8::1:443",
@@ -282,7 +282,7 @@ describe("parseTemplate", () => {
 
   it("refuses an allow-list entry that reaches this machine, link-local or metadata addresses, naming each", () => {
     const allow = [
-      "registry.npmjs.org:443",
+      "registry.example.com:443",
       "127.0.0.1:5432",
       "127.8.9.10:80",
       "[::1]:22",

@@ -192,7 +192,7 @@ const host = z
   })
   .transform((h) => h.toLowerCase());
 
-// Operators write "registry.npmjs.org:443" more often than an object; both mean the same.
+// Operators write "registry.example.com:443" more often than an object; both mean the same.
 const destination = z.preprocess((value, ctx) => {
   if (typeof value !== "string") return value;
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
