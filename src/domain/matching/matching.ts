@@ -88,6 +88,39 @@ export type Ineligibility =
 
 const DAY_MS = 86_400_000;
 const dayNumber = (day: string) => Math.floor(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
+// Day 0 (1970-01-01) was a Thursday: ISO weekday index (Monday 0) of day d is (d + 3) mod 7.
+const weekdayOf = (d: number) => (((d + 3) % 7) + 7) % 7;
+
+/** Minutes the weekly windows hold on days first..last (day numbers, inclusive). */
+function minutesIn(weekdayMinutes: readonly number[], first: number, last: number): number {
+  const days = last - first + 1;
+  if (days <= 0) return 0;
+  // Whole weeks hold every weekday once; the remaining days are counted one by one.
+  let weekMinutes = 0;
+  for (const m of weekdayMinutes) weekMinutes += m;
+  let minutes = Math.floor(days / 7) * weekMinutes;
+  for (let d = first + Math.floor(days / 7) * 7; d <= last; d++) minutes += weekdayMinutes[weekdayOf(d)] ?? 0;
+  return minutes;
+}
+
+/** An engineer's days away as disjoint, sorted day-number ranges, worked out once per engineer object. */
+const awayRanges = new WeakMap<object, { from: number; to: number }[]>();
+function rangesOf(away: readonly { from: string; to: string }[]): { from: number; to: number }[] {
+  let ranges = awayRanges.get(away);
+  if (ranges) return ranges;
+  const sorted = away
+    .map((r) => ({ from: dayNumber(r.from), to: dayNumber(r.to) }))
+    .filter((r) => r.from <= r.to)
+    .sort((a, b) => a.from - b.from);
+  ranges = [];
+  for (const r of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
+    else ranges.push({ ...r });
+  }
+  awayRanges.set(away, ranges);
+  return ranges;
+}
 
 /**
  * The engineer's weekly capacity for the package: their stated windows averaged over the package's span with
@@ -99,25 +132,31 @@ export function capacityFor(e: MatchEngineer, p: MatchPackage): { hours: number;
   if (!a || a.away.length === 0 || !p.plannedStart || p.plannedStart > p.plannedEnd) {
     return { hours: e.weeklyCapacityHours, awayDays: 0 };
   }
-  const first = dayNumber(p.plannedStart);
-  const last = dayNumber(p.plannedEnd);
-  const away = new Set<number>();
-  for (const range of a.away) {
-    const from = Math.max(first, dayNumber(range.from));
-    const to = Math.min(last, dayNumber(range.to));
-    for (let d = from; d <= to; d++) away.add(d);
+  return capacityOver(e, a, rangesOf(a.away), dayNumber(p.plannedStart), dayNumber(p.plannedEnd));
+}
+
+/** capacityFor over the span first..last (day numbers), with the engineer's days away as rangesOf gives them. */
+function capacityOver(
+  e: MatchEngineer,
+  a: NonNullable<MatchEngineer["availability"]>,
+  ranges: readonly { from: number; to: number }[],
+  first: number,
+  last: number,
+): { hours: number; awayDays: number } {
+  let awayDays = 0;
+  let awayMinutes = 0;
+  for (const range of ranges) {
+    if (range.from > last) break;
+    const from = Math.max(first, range.from);
+    const to = Math.min(last, range.to);
+    if (from > to) continue;
+    awayDays += to - from + 1;
+    awayMinutes += minutesIn(a.weekdayMinutes, from, to);
   }
-  if (away.size === 0) return { hours: e.weeklyCapacityHours, awayDays: 0 };
-  // Day 0 (1970-01-01) was a Thursday: ISO weekday index (Monday 0) of day d is (d + 3) mod 7.
-  const weekdayOf = (d: number) => (((d + 3) % 7) + 7) % 7;
+  if (awayDays === 0) return { hours: e.weeklyCapacityHours, awayDays: 0 };
   const days = last - first + 1;
-  let minutes = 0;
-  // Whole weeks hold every weekday once; the remaining days are counted one by one.
-  const weekMinutes = a.weekdayMinutes.reduce((sum, m) => sum + m, 0);
-  minutes += Math.floor(days / 7) * weekMinutes;
-  for (let d = first + Math.floor(days / 7) * 7; d <= last; d++) minutes += a.weekdayMinutes[weekdayOf(d)] ?? 0;
-  for (const d of away) minutes -= a.weekdayMinutes[weekdayOf(d)] ?? 0;
-  return { hours: Math.round((minutes / 60 / (days / 7)) * 100) / 100, awayDays: away.size };
+  const minutes = minutesIn(a.weekdayMinutes, first, last) - awayMinutes;
+  return { hours: Math.round((minutes / 60 / (days / 7)) * 100) / 100, awayDays };
 }
 
 const spareFor = (e: MatchEngineer, p: MatchPackage) => {
@@ -414,14 +453,14 @@ export function suggestMany(
   for (let r = 0; r < m; r++) rankOf[byRank[r] as number] = r;
 
   const spare = new Float64Array(m);
-  // Engineers with days away: their spare hours depend on each package's span, and are worked out per package.
-  const away: number[] = [];
+  // Engineers with days away: their spare hours depend on each package's span, and are worked out for a package
+  // only when the engineer is one of its candidates.
+  const away: ({ from: number; to: number }[] | null)[] = new Array(m).fill(null);
   for (let i = 0; i < m; i++) {
     const e = engineers[i] as MatchEngineer;
     spare[i] = e.weeklyCapacityHours - e.committedWeeklyHours;
-    if (e.availability?.away.length) away.push(i);
+    if (e.availability?.away.length) away[i] = rangesOf(e.availability.away);
   }
-  const spareNow = new Float64Array(spare);
   const officeOf = engineers.map((e) => e.office?.id ?? null);
 
   // Skills some package asks for, indexed by level.
@@ -524,15 +563,18 @@ export function suggestMany(
     const validUntil = validUntilByMask.get(vettingMask(p.requiredVetting)) as Int32Array;
     const neededUntil = dateRank.get(p.plannedEnd) as number;
     const weekly = p.weeklyHours;
-    for (const i of away) spare[i] = spareFor(engineers[i] as MatchEngineer, p).spare;
+    // The span days away are counted over, as capacityFor takes it; none without a start.
+    const spanned = p.plannedStart !== undefined && p.plannedStart <= p.plannedEnd;
+    const first = spanned ? dayNumber(p.plannedStart as string) : 0;
+    const last = spanned ? dayNumber(p.plannedEnd) : 0;
     const offices = p.offices;
 
     for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = (continuity[i] as number) + 1;
 
     for (let c = 0; c < candidates; c++) {
       const i = pivot ? (pivot.holders[c] as number) : c;
-      const spareHours = spare[i] as number;
-      if (!(weekly <= spareHours) || (validUntil[i] as number) < neededUntil) continue;
+      let spareHours = spare[i] as number;
+      if ((!away[i] && !(weekly <= spareHours)) || (validUntil[i] as number) < neededUntil) continue;
       let margin = 0;
       let s = 0;
       for (; s < n; s++) {
@@ -542,6 +584,13 @@ export function suggestMany(
         margin += has - need;
       }
       if (s < n) continue;
+      const ranges = away[i];
+      if (ranges && spanned) {
+        const e = engineers[i] as MatchEngineer;
+        const availability = e.availability as NonNullable<MatchEngineer["availability"]>;
+        spareHours = capacityOver(e, availability, ranges, first, last).hours - e.committedWeeklyHours;
+      }
+      if (!(weekly <= spareHours)) continue;
       let preferred = false;
       if (offices) {
         const office = officeOf[i];
@@ -553,7 +602,6 @@ export function suggestMany(
     }
 
     for (const id of p.upstream) for (const i of workedOn.get(id) ?? []) continuity[i] = 0;
-    for (const i of away) spare[i] = spareNow[i] as number;
     result.set(
       p.id,
       top.drain().map((rank) => suggestionFor(engineers[byRank[rank] as number] as MatchEngineer, p)),
