@@ -55,7 +55,10 @@ async function listenHono(): Promise<number> {
 
 async function listenAzusa(dataDir: string): Promise<number> {
   const config = loadConfig({
+    // Every listener on a free port: the bench runs beside `npm run up` (8080, SSH 2222, IDE 8081).
     AZUSA_PORT: "0",
+    AZUSA_SSH_PORT: "0",
+    AZUSA_IDE_PORT: "0",
     AZUSA_HOST: "127.0.0.1",
     AZUSA_DATA_DIR: dataDir,
     AZUSA_BASE_URL: "http://127.0.0.1",
