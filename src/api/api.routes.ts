@@ -12,6 +12,7 @@ import { engineerRoutes } from "./engineers/engineers.routes.ts";
 import { gitRoutes } from "./git/git.routes.ts";
 import { githubRoutes, githubWebhookRoutes } from "./github/github.routes.ts";
 import { acceptInvitation, invitationRoutes } from "./invitations/invitations.routes.ts";
+import { mailRoutes } from "./mail/mail.routes.ts";
 import { notificationRoutes } from "./notifications/notifications.routes.ts";
 import { offerRoutes } from "./offers/offers.routes.ts";
 import { guideRoutes } from "./offices/guide.routes.ts";
@@ -59,7 +60,8 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof availabilityRoutes>[0] &
   Parameters<typeof taskRoutes>[0] &
   Parameters<typeof workspaceHostRoutes>[0] &
-  Parameters<typeof taskEntryRoutes>[0] & { baseUrl: string };
+  Parameters<typeof taskEntryRoutes>[0] &
+  Parameters<typeof mailRoutes>[0] & { baseUrl: string };
 
 /** Paths under /api/v1 that need no caller: the OpenAPI document, its docs, and accepting an invitation. */
 export function isPublicApiPath(path: string): boolean {
@@ -83,6 +85,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, settlementRoutes(deps));
   app.route(API, deliveryRoutes(deps));
   app.route(API, notificationRoutes(deps));
+  app.route(API, mailRoutes(deps));
   app.route(API, pullRoutes(deps));
   app.route(API, officeRoutes(deps));
   app.route(API, guideRoutes(deps));

@@ -148,6 +148,7 @@ export const catalogue = {
     ja: "フォームの有効期限が切れたか、別のセッションのものです",
   },
   "what.page": { en: "page", ja: "ページ" },
+  "what.mail": { en: "e-mail", ja: "メール" },
   "what.contract": { en: "contract", ja: "契約" },
   "what.package": { en: "package", ja: "作業パッケージ" },
   "what.offer": { en: "offer", ja: "オファー" },

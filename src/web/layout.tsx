@@ -41,6 +41,7 @@ export const menus: Record<Role, { href: string; label: MessageKey }[]> = {
     { href: "/recordings", label: "nav.recordings" },
     { href: "/templates", label: "nav.templates" },
     { href: "/offices", label: "nav.offices" },
+    { href: "/mail", label: "nav.mail" },
   ],
 };
 

@@ -19,6 +19,7 @@ import { hoursPages } from "./pages/hours.tsx";
 import { idePages } from "./pages/ide.tsx";
 import { interestPages } from "./pages/interests.tsx";
 import { invitationPages } from "./pages/invitations.tsx";
+import { mailPages } from "./pages/mail.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { officePages } from "./pages/offices.tsx";
 import { operatorPages } from "./pages/operator.tsx";
@@ -182,6 +183,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", hoursPages(deps));
   web.route("/", notificationPages(deps));
   web.route("/", settingsPages(deps));
+  web.route("/", mailPages(deps));
   web.route("/", terminalPages(deps));
   web.route("/", idePages(deps));
   web.route("/", recordingPages(deps));

@@ -190,8 +190,14 @@ export function createMailer({
           { trx },
         );
       });
+      const read = () => db.selectFrom("mail_outbox").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      // A run already under way may have read the outbox before this row was due: then the next run sends it.
       await mailer.dispatch();
-      const after = await db.selectFrom("mail_outbox").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      let after = await read();
+      if (after.state === "pending" && Number(after.attempts) === Number(row.attempts)) {
+        await mailer.dispatch();
+        after = await read();
+      }
       return toOutboxMail(after);
     },
 
