@@ -13,7 +13,7 @@ const isAction = (v: string): v is Action => v in actions;
 /** Azusa's own reasons for a host's state, in the reader's language; an operator's own words as typed. */
 function Reason({ c, reason }: { c: WebContext; reason: string }) {
   const key = Object.hasOwn(knownHostReasons, reason) ? knownHostReasons[reason] : undefined;
-  return key ? <>{c.get("t")(key)}</> : <span translate="no">{reason}</span>;
+  return key ? <span>{c.get("t")(key)}</span> : <span translate="no">{reason}</span>;
 }
 
 function Hosts({ c, hosts, changed }: { c: WebContext; hosts: WorkspaceHostWithHealth[]; changed?: string }) {
