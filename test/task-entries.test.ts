@@ -256,6 +256,31 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
     );
   });
 
+  it("exports the same results as an xlsx workbook of text cells, numbers masked, as a recorded export", async () => {
+    const path = `/api/v1/task-batches/${batchId}/results.xlsx`;
+    for (const client of [as.sato, as.otherContractor]) expect((await client.get(path)).status).toBe(404);
+    const res = await as.contractor.get(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    const { default: Excel } = await import("exceljs");
+    const book = new Excel.Workbook();
+    await book.xlsx.load(Buffer.from(await res.arrayBuffer()) as unknown as ArrayBuffer);
+    const sheet = book.getWorksheet("結果");
+    const rows: unknown[][] = [];
+    sheet?.eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
+    expect(rows).toEqual([
+      ["seq", "氏名", "個人番号", "金額"],
+      ["1", "山田花子", `********${NUMBERS.agreed.slice(-4)}`, "1200"],
+      ["2", "田中一郎", `********${NUMBERS.first.slice(-4)}`, "800"],
+    ]);
+    const exported = (await auditActions()).filter((e) => e.action === "task_results.exported");
+    expect(exported.map((e) => e.details)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ items: 2, encoding: "xlsx", purpose: "export", masked: true }),
+      ]),
+    );
+  });
+
   it("keeps no individual number in clear in the database or the logs", async () => {
     const db = t.running.azusa.db.kysely;
     let stored = "";

@@ -245,6 +245,35 @@ const resultsCsv = createRoute({
     ...errorResponses,
   },
 });
+const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const resultsXlsx = createRoute({
+  method: "get",
+  path: "/task-batches/{id}/results.xlsx",
+  tags: ["tasks"],
+  summary: "Accepted results as an Excel workbook, every cell text, individual numbers masked (a recorded export)",
+  request: { params: IdParam },
+  responses: {
+    200: { description: "The results", content: { [XLSX]: { schema: z.string().openapi({ format: "binary" }) } } },
+    ...errorResponses,
+  },
+});
+
+/** The rows of an export as a workbook of one sheet, 結果: every cell text, so that nothing in it is run or reformatted. */
+async function resultsWorkbook(rows: string[][]): Promise<Buffer> {
+  const { default: Excel } = await import("exceljs");
+  const book = new Excel.Workbook();
+  const sheet = book.addWorksheet("結果");
+  rows.forEach((row, i) => {
+    const added = sheet.addRow(row);
+    if (i === 0) added.font = { bold: true };
+  });
+  sheet.columns.forEach((col) => {
+    col.numFmt = "@";
+    col.width = 18;
+  });
+  return Buffer.from(await book.xlsx.writeBuffer());
+}
+
 const disposalCsv = createRoute({
   method: "get",
   path: "/task-batches/{id}/disposal.csv",
@@ -309,6 +338,13 @@ export const taskEntryRoutes = (deps: { taskEntries: TaskEntryService }) =>
       }
       c.header("Content-Type", "text/csv; charset=utf-8");
       return c.body(csv, 200);
+    })
+    .openapi(resultsXlsx, async (c) => {
+      const id = c.req.valid("param").id;
+      const rows = await deps.taskEntries.exportRows(actorOf(c), id, "xlsx");
+      c.header("Content-Type", XLSX);
+      c.header("Content-Disposition", `attachment; filename="task-batch-${id}-results.xlsx"`);
+      return c.body(new Uint8Array(await resultsWorkbook(rows)), 200);
     })
     .openapi(disposalCsv, async (c) => {
       const id = c.req.valid("param").id;
