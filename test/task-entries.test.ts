@@ -220,6 +220,22 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
     expect((await as.kato.get(`/api/v1/task-batches/${batchId}/stats`)).status).toBe(404);
   });
 
+  it("shows the figures on a page to the keyer (own line) and the lead (every line), saying they are for quality only", async () => {
+    const path = `/task-stats/${batchId}`;
+    const rows = (html: string) => [...html.matchAll(/<tr><td>([^<]+)<\/td>/gu)].map((m) => m[1]);
+    const own = await as.sato.get(path);
+    expect(own.status).toBe(200);
+    const mine = await own.text();
+    expect(rows(mine)).toEqual(["sato"]);
+    expect(mine).toContain("勤務時間や稼働時間の管理には決して使いません");
+    const all = await (await as.lead.get(path)).text();
+    expect(rows(all)).toEqual(["sato", "suzuki", "tanaka"]);
+    expect(all).toContain("勤務時間や稼働時間の管理には決して使いません");
+    for (const client of [as.contractor, as.kato, as.otherContractor]) {
+      expect((await client.get(path)).status).toBe(404);
+    }
+  });
+
   it("hides keyers, results and figures from another tenant (404)", async () => {
     for (const path of ["keyers", "results", "stats"]) {
       const res = await as.otherContractor.get(`/api/v1/task-batches/${batchId}/${path}`);

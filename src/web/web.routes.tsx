@@ -31,6 +31,7 @@ import { recordingPages } from "./pages/recordings.tsx";
 import { sessionPages } from "./pages/session.tsx";
 import { settingsPages } from "./pages/settings.tsx";
 import { taskDisputePages } from "./pages/task-disputes.tsx";
+import { taskStatsPages } from "./pages/task-stats.tsx";
 import { taskPages } from "./pages/tasks.tsx";
 import { templatePages } from "./pages/templates.tsx";
 import { terminalPages } from "./pages/terminal.tsx";
@@ -195,6 +196,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", availabilityPages(deps));
   web.route("/", taskPages(deps));
   web.route("/", taskDisputePages(deps));
+  web.route("/", taskStatsPages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.
   web.get("*", (c, next) => {
     if (notAPage(c.req.path)) return next();

@@ -132,7 +132,10 @@ export function taskDisputePages(deps: WebDeps) {
           >
             {batches.map((b) => (
               <tr>
-                <td>{b.disputed > 0 ? <a href={`/task-disputes/${b.id}`}>{b.title}</a> : b.title}</td>
+                <td>
+                  {b.disputed > 0 ? <a href={`/task-disputes/${b.id}`}>{b.title}</a> : b.title} (
+                  <a href={`/task-stats/${b.id}`}>{t("taskStats.link")}</a>)
+                </td>
                 <td class="num">{b.disputed}</td>
               </tr>
             ))}

@@ -101,7 +101,8 @@ export function taskPages(deps: WebDeps) {
             <ul>
               {batches.map((b) => (
                 <li>
-                  <a href={`/tasks/${b.id}/entry`}>{b.title}</a> — {t("tasks.done", { n: b.done })}
+                  <a href={`/tasks/${b.id}/entry`}>{b.title}</a> — {t("tasks.done", { n: b.done })} (
+                  <a href={`/task-stats/${b.id}`}>{t("taskStats.link")}</a>)
                 </li>
               ))}
             </ul>
