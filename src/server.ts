@@ -407,6 +407,7 @@ export function buildAzusa(
     sealer,
     audit,
     packages,
+    notices: stepNotices,
     baseUrl: config.baseUrl,
     apiUrl: config.githubApiUrl,
   });

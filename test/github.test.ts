@@ -269,6 +269,21 @@ describe("GitHub", () => {
     expect(await pull()).toMatchObject({ state: "merged", mergeSha: sha(4) });
     expect(await packageState()).toBe("in_review");
 
+    // The same notices as a pull request on Azusa's own forge: new work to the lead, verdicts and the merge to
+    // the engineer assigned.
+    const kinds = async (client: typeof lead) =>
+      ((await (await client.get("/api/v1/notifications")).json()).items as { kind: string; title: string }[])
+        .filter((n) => n.title.includes("#7"))
+        .map((n) => n.kind)
+        .sort();
+    expect(await kinds(lead)).toEqual(["pull_request.opened", "pull_request.pushed", "pull_request.pushed"]);
+    expect(await kinds(sato)).toEqual([
+      "pull_request.merged",
+      "review.approved",
+      "review.approved",
+      "review.changes_requested",
+    ]);
+
     const audit = await (await contractor.get("/api/v1/audit-events?limit=60")).json();
     expect(audit.items.map((e: { action: string }) => e.action)).toEqual(
       expect.arrayContaining([

@@ -12,6 +12,7 @@ import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts"
 import { type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visiblePackage } from "../contracts/contracts.service.ts";
+import { noStepNotices, type StepNotices } from "../notifications/step-notices.ts";
 import type { PackageService } from "../packages/packages.service.ts";
 import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
 
@@ -58,6 +59,8 @@ export interface GithubServiceOptions {
   sealer: Sealer;
   audit: AuditService;
   packages: PackageService;
+  /** Who is told of a pull request's steps, as of the forge's own (leads of new work, the engineer of reviews). */
+  notices?: StepNotices;
   /** Azusa's public URL: webhooks point back at it. */
   baseUrl: string;
   /** GitHub's REST API; GitHub Enterprise Server or a test's replay server otherwise. */
@@ -78,8 +81,41 @@ export function createGithubService({
   client = (token) => githubClient(token, apiUrl),
   now = () => new Date(),
   sealer,
+  notices = noStepNotices,
 }: GithubServiceOptions) {
   const system: Actor = { kind: "system", name: "github" };
+
+  /** The engineer assigned to the package now: the author of its GitHub pull requests, as Azusa knows them. */
+  const assignee = async (trx: Transaction<Database>, packageId: string) =>
+    (
+      await trx
+        .selectFrom("assignment")
+        .select("engineer_id")
+        .where("package_id", "=", packageId)
+        .where("ended_at", "is", null)
+        .executeTakeFirst()
+    )?.engineer_id;
+
+  /** Tells the engineer of a review's verdict or the merge, as a forge pull request's would. */
+  async function tellAuthor(
+    trx: Transaction<Database>,
+    row: PullRequestTable,
+    step: "changes_requested" | "approved" | "merged",
+    key: string,
+    body?: string,
+  ) {
+    const authorId = row.author_id ?? (await assignee(trx, row.package_id));
+    if (!authorId) return;
+    await notices.pullDecided(trx, {
+      pullId: row.id,
+      packageId: row.package_id,
+      number: row.number,
+      authorId,
+      step,
+      key,
+      ...(body ? { body } : {}),
+    });
+  }
   const webhookUrl = (tenantId: string) => new URL(`/webhooks/github/${tenantId}`, baseUrl).toString();
 
   function requireContractorOf(actor: Actor, tenantId: string) {
@@ -151,6 +187,14 @@ export function createGithubService({
       [...reviewPaths.opened],
       `pull request #${pr.number} opened`,
     );
+    await notices.pullWaiting(trx, {
+      pullId: row.id,
+      packageId,
+      number: pr.number,
+      title: pr.title,
+      head: pr.head.sha,
+      opened: true,
+    });
     return { row, created: true };
   }
 
@@ -173,6 +217,14 @@ export function createGithubService({
       );
       await dismissStaleApprovals(trx, audit, system, row, pr.head.sha, at);
       await movePackageAlong(trx, packages, system, packageId, [...reviewPaths.pushed], "new commits pushed");
+      await notices.pullWaiting(trx, {
+        pullId: row.id,
+        packageId,
+        number: row.number,
+        title: row.title,
+        head: pr.head.sha,
+        opened: false,
+      });
     } else if (p.action === "closed" && row.state === "open") {
       const merged = Boolean(pr.merged);
       await trx
@@ -192,6 +244,7 @@ export function createGithubService({
         { packageId, number: row.number, merge: pr.merge_commit_sha ?? null, login: p.sender?.login ?? null },
         { tenantId, trx },
       );
+      if (merged) await tellAuthor(trx, row, "merged", row.id);
     } else if (p.action === "reopened" && row.state === "closed") {
       await trx.updateTable("pull_request").set({ state: "open", updated_at: at }).where("id", "=", row.id).execute();
       await audit.record(system, "pull_request.reopened", `pull_request:${row.id}`, { packageId }, { tenantId, trx });
@@ -261,6 +314,8 @@ export function createGithubService({
       { pullRequestId: row.id, number: row.number, commit: review.commit_id, login: review.user?.login ?? null },
       { tenantId, trx },
     );
+    if (verdict === "changes_requested" || verdict === "approved")
+      await tellAuthor(trx, row, verdict, id, review.body ?? "");
     if (verdict === "changes_requested")
       await movePackageAlong(
         trx,
