@@ -8,6 +8,10 @@ const root = join(import.meta.dirname, "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");
 
 describe("the README", () => {
+  it("carries no leftover merge-conflict markers", () => {
+    expect(readme).not.toMatch(/^(<{7}|={7}|>{7})( |$)/m);
+  });
+
   it("shows only npm scripts that package.json defines", () => {
     const scripts = Object.keys(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts);
     const shown = new Set([...readme.matchAll(/npm run ([a-z][a-z:-]*)/g)].map((m) => m[1] as string));
