@@ -206,6 +206,12 @@ describe.each(dialects)("the programme report on %s", (dialect) => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify((await bad.json()).error)).toContain("month");
     expect((await w.operator.get(`/api/v1/offices/no-such-office/report?month=${month}`)).status).toBe(404);
+    // The page asks the same: another office's operator is refused, any other role finds no such page.
+    expect((await as.south.get(`/offices/${northId}/report`)).status).toBe(403);
+    for (const client of [w.contractor, w.lead, as.osakaBuyer, w.engineers.sato?.client as Client]) {
+      expect((await client.get(`/offices/${northId}/report`)).status).toBe(404);
+    }
+    expect((await w.operator.get(`/offices/no-such-office/report`)).status).toBe(404);
   });
 
   it("downloads as CSV and xlsx with the same figures", async () => {
