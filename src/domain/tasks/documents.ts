@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { inflateRawSync } from "node:zlib";
 import { fail, invalidField } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
+import { zipDirectory, zipEntries } from "../../kernel/zip.ts";
 
 const run = promisify(execFile);
 
@@ -168,45 +169,22 @@ async function readFileDocument(name: string, bytes: Buffer): Promise<ReadDocume
   throw fail("UNSUPPORTED_MEDIA_TYPE", text("taskDocs.notADocument", { name }));
 }
 
-const EOCD = 0x06054b50;
-const CENTRAL = 0x02014b50;
-const LOCAL = 0x04034b50;
-
 /** A zip's files, each unpacked with its output bounded; folders and macOS's `__MACOSX/` copies are passed over. */
 export function unzipDocuments(bytes: Buffer): { name: string; bytes: Buffer }[] {
   const limits = TASK_DOCUMENT_LIMITS;
   const unreadable = () => invalidField("file", text("taskDocs.badZip"));
-  let end = -1;
-  for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 0xffff); at--) {
-    if (bytes.readUInt32LE(at) === EOCD) {
-      end = at;
-      break;
-    }
+  const directory = zipDirectory(bytes);
+  if (!directory) throw unreadable();
+  if (directory.count > limits.zipEntries) {
+    throw fail("PAYLOAD_TOO_LARGE", text("taskDocs.zipEntries", { n: directory.count, max: limits.zipEntries }));
   }
-  if (end < 0) throw unreadable();
-  const count = bytes.readUInt16LE(end + 10);
-  let at = bytes.readUInt32LE(end + 16);
-  if (count === 0xffff || at >= end) throw unreadable();
-  if (count > limits.zipEntries) {
-    throw fail("PAYLOAD_TOO_LARGE", text("taskDocs.zipEntries", { n: count, max: limits.zipEntries }));
-  }
+  const entries = zipEntries(bytes, directory);
+  if (!entries) throw unreadable();
   const out: { name: string; bytes: Buffer }[] = [];
   let total = 0;
-  for (let i = 0; i < count; i++) {
-    if (at + 46 > end || bytes.readUInt32LE(at) !== CENTRAL) throw unreadable();
-    const flags = bytes.readUInt16LE(at + 8);
-    const method = bytes.readUInt16LE(at + 10);
-    const packed = bytes.readUInt32LE(at + 20);
-    const nameLength = bytes.readUInt16LE(at + 28);
-    const local = bytes.readUInt32LE(at + 42);
-    const name = bytes.toString(flags & 0x800 ? "utf8" : "latin1", at + 46, at + 46 + nameLength);
-    at += 46 + nameLength + bytes.readUInt16LE(at + 30) + bytes.readUInt16LE(at + 32);
+  for (const { name, flags, method, data } of entries) {
     if (name.endsWith("/") || name.startsWith("__MACOSX/")) continue;
     if (flags & 0x1) throw invalidField("file", text("taskDocs.zipEncrypted", { name }));
-    if (local + 30 > bytes.length || bytes.readUInt32LE(local) !== LOCAL) throw unreadable();
-    const start = local + 30 + bytes.readUInt16LE(local + 26) + bytes.readUInt16LE(local + 28);
-    if (packed === 0xffffffff || start + packed > bytes.length) throw unreadable();
-    const data = bytes.subarray(start, start + packed);
     const left = Math.min(limits.fileBytes, limits.zipTotalBytes - total);
     let file: Buffer;
     if (method === 0) file = Buffer.from(data);

@@ -4,6 +4,7 @@
 
 import { createInflateRaw } from "node:zlib";
 import { type Text, text } from "../../kernel/messages.ts";
+import { zipDirectory, zipEntries } from "../../kernel/zip.ts";
 
 /** How far an uploaded workbook may unpack. */
 export interface XlsxLimits {
@@ -33,29 +34,11 @@ export type XlsxArchiveCheck =
   | { ok: false; tooLarge: true; text: Text }
   | { ok: false; tooLarge: false };
 
-const EOCD = 0x06054b50;
-const CENTRAL = 0x02014b50;
-const LOCAL = 0x04034b50;
 const MiB = 1024 * 1024;
 
 const unreadable: XlsxArchiveCheck = { ok: false, tooLarge: false };
 const tooLarge = (message: Text): XlsxArchiveCheck => ({ ok: false, tooLarge: true, text: message });
 const mib = (bytes: number) => `${bytes / MiB} MiB`;
-
-/** Where the central directory is and how many entries it lists, from the end-of-central-directory record. */
-function centralDirectory(view: DataView): { entries: number; offset: number; size: number } | undefined {
-  const lowest = Math.max(0, view.byteLength - 22 - 0xffff);
-  for (let at = view.byteLength - 22; at >= lowest; at--) {
-    if (view.getUint32(at, true) !== EOCD) continue;
-    const entries = view.getUint16(at + 10, true);
-    const size = view.getUint32(at + 12, true);
-    const offset = view.getUint32(at + 16, true);
-    // ZIP64 marks these fields as full; no workbook small enough to upload needs it.
-    if (entries === 0xffff || offset === 0xffffffff || offset + size > at) return undefined;
-    return { entries, offset, size };
-  }
-  return undefined;
-}
 
 /** Inflates one deflated part, counting what comes out; stops as soon as `budget` says it is too much. */
 function inflatedSize(data: Uint8Array, budget: (soFar: number) => Text | undefined): Promise<number | Text> {
@@ -86,28 +69,15 @@ function inflatedSize(data: Uint8Array, budget: (soFar: number) => Text | undefi
  * says `tooLarge: false` for a zip it cannot read (the caller reports it as an unreadable workbook).
  */
 export async function checkXlsxArchive(bytes: Uint8Array, limits: XlsxLimits = XLSX_LIMITS): Promise<XlsxArchiveCheck> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const directory = centralDirectory(view);
+  const directory = zipDirectory(bytes);
   if (!directory) return unreadable;
-  if (directory.entries > limits.entries) {
-    return tooLarge(text("wbs.xlsxEntries", { entries: directory.entries, max: limits.entries }));
+  if (directory.count > limits.entries) {
+    return tooLarge(text("wbs.xlsxEntries", { entries: directory.count, max: limits.entries }));
   }
+  const entries = zipEntries(bytes, directory);
+  if (!entries) return unreadable;
   let total = 0;
-  let at = directory.offset;
-  for (let i = 0; i < directory.entries; i++) {
-    if (at + 46 > bytes.byteLength || view.getUint32(at, true) !== CENTRAL) return unreadable;
-    const method = view.getUint16(at + 10, true);
-    const packed = view.getUint32(at + 20, true);
-    const nameLength = view.getUint16(at + 28, true);
-    const next = at + 46 + nameLength + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
-    const local = view.getUint32(at + 42, true);
-    const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
-    at = next;
-    if (local + 30 > bytes.byteLength || view.getUint32(local, true) !== LOCAL) return unreadable;
-    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-    if (packed === 0xffffffff || start + packed > bytes.byteLength) return unreadable;
-    const data = bytes.subarray(start, start + packed);
-
+  for (const { name, method, packed, data } of entries) {
     const budget = (size: number): Text | undefined => {
       if (size > limits.entryBytes) return text("wbs.xlsxEntryTooLarge", { name, max: mib(limits.entryBytes) });
       if (total + size > limits.totalBytes) return text("wbs.xlsxTooLarge", { max: mib(limits.totalBytes) });
