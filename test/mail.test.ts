@@ -1,6 +1,8 @@
 // Notices by e-mail: a real SMTP server on loopback (smtp-server) receives what Azusa sends through nodemailer,
 // and the test reads the messages it received: Japanese subject and body, correctly encoded, with the link.
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMailer } from "../src/domain/notifications/mail.ts";
 import { until } from "./support/cli.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { bodyOf, header, startSmtp, type TestSmtp } from "./support/smtp.ts";
@@ -87,4 +89,41 @@ describe("notices by e-mail", () => {
       .poll(async () => (await outbox())[0], { timeout: 10_000 })
       .toMatchObject({ state: "sent", attempts: 2 });
   }, 150_000);
+
+  it("sends each message once when a second process reads the same outbox at the same moment", async () => {
+    received.length = 0;
+    const azusa = w.t.running.azusa;
+    // Two more processes' mailers on the same database, beside the world's own: each polls on its own.
+    const mailer = () =>
+      createMailer({
+        db: azusa.db.kysely,
+        logger: pino({ level: "silent" }),
+        sealer: azusa.sealer,
+        smtpUrl: smtp.url,
+        from: "azusa@office.example",
+        pollMs: 60_000,
+      });
+    const first = mailer();
+    const second = mailer();
+    try {
+      const to = Array.from({ length: 12 }, (_, i) => `twice-${i}@office.example`);
+      await second.enqueue(
+        azusa.db.kysely,
+        to.map((address) => ({ to: address, subject: "一度だけ", body: "本文", kind: "test.once" })),
+      );
+      await Promise.all([first.dispatch(), second.dispatch(), first.dispatch(), second.dispatch()]);
+      const left = () =>
+        azusa.db.kysely
+          .selectFrom("mail_outbox")
+          .select("id")
+          .where("kind", "=", "test.once")
+          .where("state", "!=", "sent")
+          .execute();
+      await expect.poll(async () => (await left()).length, { timeout: 30_000, interval: 200 }).toBe(0);
+      const got = received.flatMap((r) => r.to).filter((a) => a.startsWith("twice-"));
+      expect(got.sort()).toEqual([...to].sort());
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+  }, 90_000);
 });

@@ -34,6 +34,9 @@ const bodyContext = (id: string) => `mail_outbox:${id}:body`;
 /** Why a message whose body cannot be opened is given up at once. */
 export const UNREADABLE_BODY = "the message cannot be opened (AZUSA_SECRET changed?)";
 
+/** How long a process holds a message it is sending before another process may send it (a send that never ends). */
+const CLAIM_MS = 5 * 60_000;
+
 export type SendMail = (message: { from: string; to: string; subject: string; text: string }) => Promise<unknown>;
 
 export function createMailer({
@@ -108,6 +111,22 @@ export function createMailer({
     return error === null;
   }
 
+  /**
+   * Takes a due message for this process: its next attempt moves `CLAIM_MS` ahead only if no other process (each
+   * process reads the outbox) has moved it since it was read. The one that moved it sends it; a process that dies
+   * while sending leaves it to be sent again once the claim has passed.
+   */
+  async function claim(m: MailOutboxTable): Promise<boolean> {
+    const taken = await db
+      .updateTable("mail_outbox")
+      .set({ next_attempt_at: new Date(now().getTime() + CLAIM_MS).toISOString() })
+      .where("id", "=", m.id)
+      .where("state", "=", "pending")
+      .where("next_attempt_at", "=", m.next_attempt_at)
+      .executeTakeFirst();
+    return Number(taken.numUpdatedRows) === 1;
+  }
+
   const mailer = {
     /** Writes e-mails to the outbox, in the caller's transaction. */
     async enqueue(ex: Executor, mails: Mail[]): Promise<void> {
@@ -150,7 +169,7 @@ export function createMailer({
             .limit(100)
             .execute();
           let sent = 0;
-          for (const m of due) if (await attempt(m)) sent++;
+          for (const m of due) if ((await claim(m)) && (await attempt(m))) sent++;
           return sent;
         } finally {
           running = null;
