@@ -7,6 +7,7 @@ import { taskItemStates } from "../../domain/tasks/entries.service.ts";
 import { toCsv } from "../../domain/timesheets/settlements.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { oneSheetXlsx } from "../../kernel/xlsx.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 
 const Values = z.record(z.string().max(100), z.string().max(4000)).openapi("TaskValues");
@@ -259,19 +260,17 @@ const resultsXlsx = createRoute({
 });
 
 /** The rows of an export as a workbook of one sheet, 結果: every cell text, so that nothing in it is run or reformatted. */
-async function resultsWorkbook(rows: string[][]): Promise<Buffer> {
-  const { default: Excel } = await import("exceljs");
-  const book = new Excel.Workbook();
-  const sheet = book.addWorksheet("結果");
-  rows.forEach((row, i) => {
-    const added = sheet.addRow(row);
-    if (i === 0) added.font = { bold: true };
+function resultsWorkbook(rows: string[][]): Promise<Buffer> {
+  return oneSheetXlsx("結果", (sheet) => {
+    rows.forEach((row, i) => {
+      const added = sheet.addRow(row);
+      if (i === 0) added.font = { bold: true };
+    });
+    sheet.columns.forEach((col) => {
+      col.numFmt = "@";
+      col.width = 18;
+    });
   });
-  sheet.columns.forEach((col) => {
-    col.numFmt = "@";
-    col.width = 18;
-  });
-  return Buffer.from(await book.xlsx.writeBuffer());
 }
 
 const disposalCsv = createRoute({

@@ -3,6 +3,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
+import { oneSheetXlsx } from "../../kernel/xlsx.ts";
 import { checkMonth } from "../timesheets/month-close.ts";
 import type { Settlement } from "../timesheets/settlements.service.ts";
 import { toCsv } from "../timesheets/settlements.service.ts";
@@ -239,17 +240,15 @@ export function programmeCsv(r: ProgrammeReport): string {
 }
 
 /** The report as an xlsx workbook, on one sheet 実績. */
-export async function programmeXlsx(r: ProgrammeReport): Promise<Buffer> {
-  const { default: Excel } = await import("exceljs");
-  const book = new Excel.Workbook();
-  const sheet = book.addWorksheet("実績");
-  for (const line of preamble(r)) sheet.addRow(line);
-  sheet.addRow([]);
-  sheet.addRow([...PROGRAMME_HEADERS]).font = { bold: true };
-  for (const row of programmeRows(r)) sheet.addRow(row);
-  sheet.columns.forEach((col, i) => {
-    col.width = i === 0 ? 36 : 18;
+export function programmeXlsx(r: ProgrammeReport): Promise<Buffer> {
+  return oneSheetXlsx("実績", (sheet) => {
+    for (const line of preamble(r)) sheet.addRow(line);
+    sheet.addRow([]);
+    sheet.addRow([...PROGRAMME_HEADERS]).font = { bold: true };
+    for (const row of programmeRows(r)) sheet.addRow(row);
+    sheet.columns.forEach((col, i) => {
+      col.width = i === 0 ? 36 : 18;
+    });
+    sheet.getColumn(6).numFmt = "#,##0";
   });
-  sheet.getColumn(6).numFmt = "#,##0";
-  return Buffer.from(await book.xlsx.writeBuffer());
 }

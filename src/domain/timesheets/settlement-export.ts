@@ -1,6 +1,7 @@
 // A 準委任 month's settlement as a file for billing: one row per engineer (hours, band, amounts,
 // adjustments), as CSV for Excel or as an xlsx workbook, with the rounding rules written out in Japanese.
 import type { ContractTable } from "../../db/schema.ts";
+import { oneSheetXlsx } from "../../kernel/xlsx.ts";
 import type { MonthSettlement } from "./settlements.service.ts";
 import { toCsv } from "./settlements.service.ts";
 
@@ -76,19 +77,17 @@ export function settlementCsv(c: ContractTable, s: MonthSettlement): string {
 }
 
 /** The settlement as an xlsx workbook: the table on 精算, the rounding rules beneath it. */
-export async function settlementXlsx(c: ContractTable, s: MonthSettlement): Promise<Buffer> {
-  const { default: Excel } = await import("exceljs");
-  const book = new Excel.Workbook();
-  const sheet = book.addWorksheet("精算");
-  sheet.addRow([`${c.title}（${c.client}）`, `${s.month} 分`, s.closed ? "締め済み" : "締め前（暫定）"]);
-  const header = sheet.addRow([...SETTLEMENT_HEADERS]);
-  header.font = { bold: true };
-  for (const row of settlementRows(c, s)) sheet.addRow(row);
-  sheet.addRow([]);
-  for (const note of roundingNotes(c)) sheet.addRow([note]);
-  sheet.columns.forEach((col, i) => {
-    col.width = i === 12 ? 40 : 16;
+export function settlementXlsx(c: ContractTable, s: MonthSettlement): Promise<Buffer> {
+  return oneSheetXlsx("精算", (sheet) => {
+    sheet.addRow([`${c.title}（${c.client}）`, `${s.month} 分`, s.closed ? "締め済み" : "締め前（暫定）"]);
+    const header = sheet.addRow([...SETTLEMENT_HEADERS]);
+    header.font = { bold: true };
+    for (const row of settlementRows(c, s)) sheet.addRow(row);
+    sheet.addRow([]);
+    for (const note of roundingNotes(c)) sheet.addRow([note]);
+    sheet.columns.forEach((col, i) => {
+      col.width = i === 12 ? 40 : 16;
+    });
+    for (const col of [7, 10, 11, 12, 14]) sheet.getColumn(col).numFmt = "#,##0";
   });
-  for (const col of [7, 10, 11, 12, 14]) sheet.getColumn(col).numFmt = "#,##0";
-  return Buffer.from(await book.xlsx.writeBuffer());
 }
