@@ -4,9 +4,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import iconv from "iconv-lite";
 import type { TaskEntryService } from "../../domain/tasks/entries.service.ts";
 import { taskItemStates } from "../../domain/tasks/entries.service.ts";
-import { toCsv } from "../../domain/timesheets/settlements.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { toCsv } from "../../kernel/csv.ts";
 import { oneSheetXlsx } from "../../kernel/xlsx.ts";
 import { Id, IdParam, json } from "../schemas.ts";
 

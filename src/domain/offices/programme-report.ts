@@ -3,10 +3,10 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
+import { toCsv } from "../../kernel/csv.ts";
 import { oneSheetXlsx } from "../../kernel/xlsx.ts";
 import { checkMonth } from "../timesheets/month-close.ts";
 import type { Settlement } from "../timesheets/settlements.service.ts";
-import { toCsv } from "../timesheets/settlements.service.ts";
 import { monthRange, roundMinutes, tokyoMidnight } from "../timesheets/time.ts";
 import { partsOf } from "../timesheets/timesheets.service.ts";
 import type { OfficeService } from "./offices.service.ts";

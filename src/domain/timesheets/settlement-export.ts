@@ -1,9 +1,9 @@
 // A 準委任 month's settlement as a file for billing: one row per engineer (hours, band, amounts,
 // adjustments), as CSV for Excel or as an xlsx workbook, with the rounding rules written out in Japanese.
 import type { ContractTable } from "../../db/schema.ts";
+import { toCsv } from "../../kernel/csv.ts";
 import { oneSheetXlsx } from "../../kernel/xlsx.ts";
 import type { MonthSettlement } from "./settlements.service.ts";
-import { toCsv } from "./settlements.service.ts";
 
 export const SETTLEMENT_HEADERS = [
   "氏名",

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { ContractTable, Database, Executor } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
+import { toCsv } from "../../kernel/csv.ts";
 import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
@@ -78,22 +79,6 @@ export interface HoursRow {
 
 const hhmm = (ms: number) => new Date(ms + 9 * 3_600_000).toISOString().slice(11, 16);
 const hours = (minutes: number) => Math.round((minutes / 60) * 100) / 100;
-
-/** Text Excel would read as a formula (CSV injection): `=`, `+`, `-`, `@`, tab or carriage return first. */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/**
- * CSV that Excel opens as Japanese text: UTF-8 with a BOM, CRLF, quoted where needed. Text cells that
- * would start a formula get a leading apostrophe (names, notes and titles are typed by people); numbers
- * are written as they are.
- */
-export function toCsv(rows: readonly (readonly (string | number | null)[])[]): string {
-  const cell = (v: string | number | null) => {
-    const s = v == null ? "" : typeof v === "string" && FORMULA_START.test(v) ? `'${v}` : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  return `\uFEFF${rows.map((r) => r.map(cell).join(",")).join("\r\n")}\r\n`;
-}
 
 export const CSV_HEADERS = [
   "氏名",

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { settleBand, toCsv } from "./settlements.service.ts";
+import { settleBand } from "./settlements.service.ts";
 
 const band = { monthlyFeeYen: 800_000, minHours: 140, maxHours: 180, overRateYen: 5_000, underRateYen: 6_000 };
 
@@ -16,19 +16,4 @@ it("deducts below the band and adds above it, by the hour", () => {
 it("deducts no further than the fee: a nearly empty month pays nothing, never less", () => {
   expect(settleBand(3, band)).toEqual({ basis: "under", amountYen: 0 });
   expect(settleBand(0, { ...band, underRateYen: 1_000 })).toEqual({ basis: "under", amountYen: 660_000 });
-});
-
-it("writes CSV with a BOM and CRLF, quoting what needs it", () => {
-  expect(
-    toCsv([
-      ["氏名", "備考"],
-      ["佐藤", 'a, "b"'],
-    ]),
-  ).toBe('\uFEFF氏名,備考\r\n佐藤,"a, ""b"""\r\n');
-});
-
-it("neutralises text cells Excel would run as a formula, and leaves numbers alone", () => {
-  expect(toCsv([['=HYPERLINK("http://x")', "+1", "-cmd", "@SUM(A1)", "\tx", "\r=1", "安全", -5]])).toBe(
-    `\uFEFF"'=HYPERLINK(""http://x"")",'+1,'-cmd,'@SUM(A1),'\tx,"'\r=1",安全,-5\r\n`,
-  );
 });
