@@ -13,6 +13,7 @@ import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts"
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visiblePackage } from "../contracts/contracts.service.ts";
+import type { PlacementNeeds } from "../workspace-hosts/workspace-hosts.service.ts";
 import type { EgressService } from "./egress.service.ts";
 import { type ReconcileResult, reconcile } from "./reconcile.ts";
 import { createWorkspaceProcesses, type ServiceProcess } from "./workspace-processes.ts";
@@ -20,14 +21,7 @@ import { createWorkspaceProcesses, type ServiceProcess } from "./workspace-proce
 /** What provisioning asks of the workspace hosts (src/domain/workspace-hosts). */
 export interface WorkspacePlacement {
   place(
-    needs: {
-      tenantId: string;
-      restricted: boolean;
-      egress: boolean;
-      labels?: { office?: string; zone?: string };
-      contractLabels?: { office?: string; zone?: string };
-      diskLimit?: boolean;
-    },
+    needs: PlacementNeeds,
     record: (hostId: string) => Promise<void>,
   ): Promise<{ hostId: string } | { pending: string }>;
   /** Every host's driver: reconcile passes over each host on its own. */
@@ -243,7 +237,7 @@ export function createWorkspaceService({
    * What the workspace asks of its host: its tenant's, when its contract is `restricted`; the labels its template
    * and its contract ask for.
    */
-  async function needsOf(row: WorkspaceTable, template: WorkspaceTemplate) {
+  async function needsOf(row: WorkspaceTable, template: WorkspaceTemplate): Promise<PlacementNeeds> {
     const contract = await db
       .selectFrom("work_package")
       .innerJoin("contract", "contract.id", "work_package.contract_id")
