@@ -40,6 +40,15 @@ describe("the web IDE", () => {
 
   it("opens a file from the tree, edits it in the editor, saves it, and the workspace has the change", async () => {
     page = await signInPage(browser, t.base, "se0@matsumoto.example", PASSWORD, { width: 1366, height: 900 });
+    // Any refusal of the page's own policy (style-src, font-src and worker-src 'self'): Monaco's style
+    // attributes and <style> elements, its icon font, its workers.
+    const refused: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+    });
+    const workers: string[] = [];
+    page.on("worker", (worker) => workers.push(worker.url()));
+    const font = page.waitForResponse((r) => r.url() === `${t.base}/assets/monaco/vs/editor/codicon.ttf`);
     await page.goto(`${t.base}/my-packages`);
     await page.getByRole("link", { name: /^Web IDE/ }).click();
     const tree = page.getByRole("navigation", { name: "ファイル" });
@@ -49,6 +58,13 @@ describe("the web IDE", () => {
     await page.locator("#ide-editor .view-lines").click();
     await page.keyboard.press("Control+End");
     await page.keyboard.type("export const answer = 6 * 7;");
+    // TypeScript's worker runs: a mistake is marked.
+    await page.keyboard.press("Enter");
+    await page.keyboard.type("answer.nope;");
+    await page.locator("#ide-editor .squiggly-error").waitFor();
+    expect((await font).status()).toBe(200);
+    expect(workers.some((u) => u.startsWith(`${t.base}/assets/monaco/vs/assets/ts.worker-`))).toBe(true);
+    for (let i = 0; i < "answer.nope;".length + 1; i++) await page.keyboard.press("Backspace");
     await page.getByRole("button", { name: "保存する" }).click();
     await page.getByRole("status").filter({ hasText: "src/app.ts を保存しました。" }).waitFor();
 
@@ -73,6 +89,10 @@ describe("the web IDE", () => {
       bytes: "const greeting = 1;\nexport const answer = 6 * 7;".length,
     });
     await page.screenshot({ path: join(ARTIFACTS, "web-ide.png"), fullPage: true });
+    expect(refused).toEqual([]);
+    const policy = (await engineer.get(ide())).headers.get("content-security-policy") ?? "";
+    expect(policy).toContain("style-src 'self';");
+    expect(policy).not.toContain("unsafe-inline");
     // Leaving the page ends its terminal session, whose evidence is then written.
     await page.context().close();
     page = undefined;

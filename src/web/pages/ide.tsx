@@ -1,7 +1,7 @@
 // The web IDE: the workspace folder's tree, an editor (Monaco, served by Azusa, over a plain form that works
 // without it), save, search in files and the terminal, in one page. Files go through src/gateway/workspace-files.ts.
 import { isUtf8 } from "node:buffer";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, extname, join, normalize } from "node:path";
 import { Hono } from "hono";
@@ -21,6 +21,37 @@ const types: Record<string, string> = {
   ".json": "application/json",
   ".ttf": "font/ttf",
 };
+
+/** Monaco's own stylesheet embeds its icon font as a data: URL, which the policy's font-src refuses. */
+const embeddedFont = /url\(data:font\/ttf;base64,([A-Za-z0-9+/=]+)\)/;
+
+/**
+ * Monaco's stylesheet with its icon font served beside it ('self'), and the font. Monaco's files are
+ * served as they are otherwise.
+ */
+function monacoStyles(): { css: ArrayBuffer; font: ArrayBuffer } {
+  const css = readFileSync(join(monacoDir, "editor/editor.main.css"), "utf8");
+  const font = embeddedFont.exec(css)?.[1];
+  if (!font) throw new Error("monaco-editor's editor.main.css no longer embeds its codicon font");
+  const bytes = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  return {
+    css: bytes(Buffer.from(css.replace(embeddedFont, "url(/assets/monaco/vs/editor/codicon.ttf)"))),
+    font: bytes(Buffer.from(font, "base64")),
+  };
+}
+
+/**
+ * Monaco's language workers by kind (editor, json, css, html, ts): files of its build, started by the page
+ * from their own address ('self') rather than from the blob: URLs Monaco's loader would make.
+ */
+function monacoWorkers(): Record<string, string> {
+  const workers: Record<string, string> = {};
+  for (const name of readdirSync(join(monacoDir, "assets"))) {
+    const kind = /^(\w+)\.worker-[\w-]+\.js$/.exec(name)?.[1];
+    if (kind) workers[kind] = `/assets/monaco/vs/assets/${name}`;
+  }
+  return workers;
+}
 
 /** Monaco's language for a file name; plain text when it is not one of these. */
 const languages: Record<string, string> = {
@@ -67,6 +98,8 @@ interface View {
   search: { q: string; hits: SearchHit[] } | null;
   notice?: string;
   error?: string;
+  /** Monaco's workers by kind, as the page starts them. */
+  workers: Record<string, string>;
 }
 
 function IdePage({ c, v }: { c: WebContext; v: View }) {
@@ -165,7 +198,7 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
                 spellcheck={false}
                 data-language={languages[extname(v.file.path).toLowerCase()] ?? "plaintext"}
               >{`\n${v.file.content}`}</textarea>
-              <div id="ide-editor" class="ide-editor" hidden />
+              <div id="ide-editor" class="ide-editor" hidden data-workers={JSON.stringify(v.workers)} />
               <button type="submit">{t("ide.save")}</button>
             </form>
           ) : (
@@ -202,6 +235,8 @@ export function idePages(deps: WebDeps) {
   const socketOrigin = new URL(deps.baseUrl).origin.replace(/^http/, "ws");
   const own = readFileSync(new URL("../assets/ide.js", import.meta.url), "utf8");
   const ownCss = readFileSync(new URL("../assets/ide.css", import.meta.url), "utf8");
+  const inlineStyles = readFileSync(new URL("../assets/inline-styles.js", import.meta.url), "utf8");
+  const workers = monacoWorkers();
 
   const page = async (
     c: WebContext,
@@ -235,14 +270,11 @@ export function idePages(deps: WebDeps) {
       search: q ? { q, hits: await files.search(scope, q) } : null,
       ...(binary ? { error: c.get("t")("ide.binary", { path: opened?.path ?? "" }) } : {}),
       ...extra,
+      workers,
     };
     const res = render(c, <IdePage c={c} v={view} />, status);
-    // Monaco writes its theme and layout into <style> elements: this page alone allows inline styles
-    // (never inline scripts), and its terminal's socket.
-    const csp = (res.headers.get("content-security-policy") ?? "").replace(
-      "style-src 'self'",
-      "style-src 'self' 'unsafe-inline'",
-    );
+    // The policy stays the site's (styles, fonts and workers from 'self' only), with the terminal's socket.
+    const csp = res.headers.get("content-security-policy");
     res.headers.set("content-security-policy", `${csp}; connect-src 'self' ${socketOrigin}`);
     return res;
   };
@@ -250,10 +282,18 @@ export function idePages(deps: WebDeps) {
   return new Hono<WebEnv>()
     .get("/assets/ide.js", (c) => c.body(own, 200, { "content-type": "text/javascript; charset=utf-8" }))
     .get("/assets/ide.css", (c) => c.body(ownCss, 200, { "content-type": "text/css; charset=utf-8" }))
+    .get("/assets/inline-styles.js", (c) =>
+      c.body(inlineStyles, 200, { "content-type": "text/javascript; charset=utf-8" }),
+    )
     .get("/assets/monaco/vs/*", (c, next) => {
       const rel = normalize(c.req.path.slice("/assets/monaco/vs/".length));
       const type = types[extname(rel)];
       if (!type || rel.startsWith("..") || rel.startsWith("/")) return next();
+      if (!cache.has("editor/codicon.ttf")) {
+        const styles = monacoStyles();
+        cache.set("editor/editor.main.css", styles.css);
+        cache.set("editor/codicon.ttf", styles.font);
+      }
       let body = cache.get(rel);
       if (!body) {
         try {
