@@ -35,6 +35,18 @@ const Suggestions = z
           spareHoursAfter: z.number().describe("weekly hours left after taking the package"),
           continuity: z.array(z.string()).describe("upstream packages of this contract the engineer worked on"),
         }),
+        fit: z
+          .object({
+            neededHours: z.number().describe("the package's hours a week"),
+            availableHours: z
+              .number()
+              .describe(
+                "hours a week free for it: the engineer's capacity over the package's span (their stated windows less days away, where they stated windows) less what current assignments take",
+              ),
+            fromWindows: z.boolean().describe("the capacity comes from the engineer's stated weekly windows"),
+            awayDays: z.number().describe("days away the engineer declared within the package's span"),
+          })
+          .describe("how the package fits the engineer's week: 'fits in 6 h of 12 h available a week'"),
       }),
     ),
     ineligible: z.array(

@@ -438,3 +438,35 @@ describe("days away over a package's span", () => {
     expect(many.get("p22")?.map((s) => s.engineerId)).toEqual(["aiko", "chie"]);
   });
 });
+
+describe("how a package fits an engineer's week", () => {
+  // Mon–Fri 10:00–15:00: 25 h a week.
+  const weekdays = { weekdayMinutes: [300, 300, 300, 300, 300, 0, 0] };
+  const span = { plannedStart: "2027-01-04", plannedEnd: "2027-01-31" };
+
+  it("says the hours the package needs of those free for it, from the windows less what is committed", () => {
+    const e = engineer("aiko", {
+      weeklyCapacityHours: 25,
+      committedWeeklyHours: 13,
+      availability: { ...weekdays, away: [] },
+    });
+    const [s] = suggest(pkg({ ...span, weeklyHours: 6 }), [e]).ranked;
+    expect(s?.fit).toEqual({ neededHours: 6, availableHours: 12, fromWindows: true, awayDays: 0 });
+    expect(s?.reasons.spareHoursAfter).toBe(6);
+  });
+
+  it("counts days away in the span, and says when the hours come from a single weekly capacity", () => {
+    const away = engineer("aiko", {
+      weeklyCapacityHours: 25,
+      availability: { ...weekdays, away: [{ from: "2027-01-11", to: "2027-01-24" }] },
+    });
+    const plain = engineer("ben", { weeklyCapacityHours: 30, committedWeeklyHours: 10 });
+    const p = pkg({ ...span, weeklyHours: 6 });
+    const fits = Object.fromEntries(suggest(p, [away, plain]).ranked.map((s) => [s.engineerId, s.fit]));
+    expect(fits).toEqual({
+      aiko: { neededHours: 6, availableHours: 12.5, fromWindows: true, awayDays: 14 },
+      ben: { neededHours: 6, availableHours: 20, fromWindows: false, awayDays: 0 },
+    });
+    expect(suggestMany([p], [away, plain]).get("pkg")).toEqual(suggest(p, [away, plain]).ranked);
+  });
+});

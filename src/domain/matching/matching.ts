@@ -249,6 +249,12 @@ export interface Suggestion {
     /** WBS ids (or ids) of upstream packages this engineer worked on, in WBS order. */
     continuity: string[];
   };
+  /**
+   * How the package fits the engineer's week: the hours a week it needs of the hours they have free for it (their
+   * capacity over the package's span, as eligibility counts it, less what current assignments take), whether that
+   * capacity comes from their stated windows, and how many of their days away fall in the span.
+   */
+  fit: { neededHours: number; availableHours: number; fromWindows: boolean; awayDays: number };
 }
 
 // score = 10^10 × preferredOffice + 10,000 × continuity.length + 100 × min(skillMargin, 99) + min(spareHoursAfter, 99)
@@ -286,7 +292,8 @@ const byNameThenId = (a: { name: string; id: string }, b: { name: string; id: st
 function suggestionFor(e: MatchEngineer, p: MatchPackage): Suggestion {
   let skillMargin = 0;
   for (const r of p.requiredSkills) skillMargin += (e.skills.get(r.skill) as number) - r.level;
-  const spareHoursAfter = spareFor(e, p).spare - p.weeklyHours;
+  const { spare, awayDays } = spareFor(e, p);
+  const spareHoursAfter = spare - p.weeklyHours;
   const continuity: string[] = [];
   const [small, large] = e.history.size < p.upstream.size ? [e.history, p.upstream] : [p.upstream, e.history];
   for (const id of small) if (large.has(id)) continuity.push(p.upstreamLabels?.get(id) ?? id);
@@ -297,6 +304,12 @@ function suggestionFor(e: MatchEngineer, p: MatchPackage): Suggestion {
     name: e.name,
     score: score(preferredOffice, continuity.length, skillMargin, spareHoursAfter),
     reasons: { preferredOffice, skillMargin, spareHoursAfter, continuity },
+    fit: {
+      neededHours: p.weeklyHours,
+      availableHours: Math.round(spare * 100) / 100,
+      fromWindows: e.availability !== undefined,
+      awayDays,
+    },
   };
 }
 

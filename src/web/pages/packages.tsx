@@ -175,6 +175,7 @@ function SuggestionsView({
             t("package.continuity"),
             { label: t("package.skillMargin"), num: true },
             { label: t("package.spareAfter"), num: true },
+            t("package.fit"),
             mayOffer ? t("package.offer") : null,
           ]}
         >
@@ -188,6 +189,20 @@ function SuggestionsView({
               <td>{s.reasons.continuity.length ? s.reasons.continuity.join(", ") : t("common.none")}</td>
               <td class="num">{s.reasons.skillMargin}</td>
               <td class="num">{t("common.hours", { hours: hours(s.reasons.spareHoursAfter) })}</td>
+              <td>
+                {t("package.fits", { needed: hours(s.fit.neededHours), available: hours(s.fit.availableHours) })}
+                {s.fit.fromWindows || s.fit.awayDays ? (
+                  <span class="hint">
+                    {" "}
+                    {[
+                      s.fit.fromWindows ? t("package.fitWindows") : null,
+                      s.fit.awayDays ? t("package.fitAway", { days: s.fit.awayDays }) : null,
+                    ]
+                      .filter(Boolean)
+                      .join("・")}
+                  </span>
+                ) : null}
+              </td>
               {mayOffer ? (
                 <td>
                   <form method="post" action={`/packages/${pkg.id}/offers`} class="inline">
