@@ -1,11 +1,28 @@
 // The operators' view of the e-mail outbox, on both databases: a message the SMTP server refused waits with its
-// attempts and the server's words, is sent again on request, and no other role reads or retries anything.
+// attempts and the server's words, is sent again on request, and no other role reads or retries anything,
+// whether or not an SMTP server is set.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "./support/cli.ts";
 import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 import { startSmtp, type TestSmtp } from "./support/smtp.ts";
+
+/** The operator, and one engineer, contractor and lead signed in: every role but the one the outbox is for. */
+async function operatorAndOthers(t: TestAzusa): Promise<{ root: Client; others: Record<string, Client> }> {
+  const tenant = await t.createTenant("東京SI");
+  await t.createUser("engineer", "sato@matsumoto.example");
+  await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
+  await t.createUser("lead", "lead@tokyo-si.example", tenant.id);
+  return {
+    root: await t.signIn("root@office.example"),
+    others: {
+      engineer: await t.signIn("sato@matsumoto.example"),
+      contractor: await t.signIn("buyer@tokyo-si.example"),
+      lead: await t.signIn("lead@tokyo-si.example"),
+    },
+  };
+}
 
 describe.each(dialects)("the e-mail outbox (%s)", (dialect) => {
   let t: TestAzusa;
@@ -16,16 +33,7 @@ describe.each(dialects)("the e-mail outbox (%s)", (dialect) => {
   beforeAll(async () => {
     smtp = await startSmtp();
     t = await startTestAzusa({ dialect, env: { AZUSA_SMTP_URL: smtp.url, AZUSA_MAIL_FROM: "azusa@office.example" } });
-    const tenant = await t.createTenant("東京SI");
-    await t.createUser("engineer", "sato@matsumoto.example");
-    await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
-    await t.createUser("lead", "lead@tokyo-si.example", tenant.id);
-    root = await t.signIn("root@office.example");
-    others = {
-      engineer: await t.signIn("sato@matsumoto.example"),
-      contractor: await t.signIn("buyer@tokyo-si.example"),
-      lead: await t.signIn("lead@tokyo-si.example"),
-    };
+    ({ root, others } = await operatorAndOthers(t));
     await until("the invitations to go", async () => (smtp.received.length === 3 ? true : undefined), 30_000);
   }, 120_000);
   afterAll(async () => {
@@ -99,5 +107,34 @@ describe.each(dialects)("the e-mail outbox (%s)", (dialect) => {
       expect([role, (await getPage(client, "/mail")).status]).toEqual([role, 404]);
     }
     expect((await t.anonymous().get("/api/v1/mail-outbox")).status).toBe(401);
+  });
+});
+
+describe.each(dialects)("the e-mail outbox with no SMTP server set (%s)", (dialect) => {
+  let t: TestAzusa;
+  let root: Client;
+  let others: Record<string, Client>;
+  const someId = "00000000-0000-4000-8000-000000000000";
+
+  beforeAll(async () => {
+    t = await startTestAzusa({ dialect });
+    ({ root, others } = await operatorAndOthers(t));
+  }, 120_000);
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("tells operators e-mail is off, and refuses every other role before saying anything of a message", async () => {
+    expect(await (await root.get("/api/v1/mail-outbox")).json()).toEqual({ enabled: false, items: [] });
+    const missing = await root.post(`/api/v1/mail-outbox/${someId}/retry`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error).toMatchObject({ code: "NOT_FOUND", requestId: expect.any(String) });
+    for (const [role, client] of Object.entries(others)) {
+      expect([role, (await client.get("/api/v1/mail-outbox")).status]).toEqual([role, 403]);
+      const retry = await client.post(`/api/v1/mail-outbox/${someId}/retry`);
+      expect([role, retry.status]).toEqual([role, 403]);
+      expect((await retry.json()).error).toMatchObject({ code: "FORBIDDEN", requestId: expect.any(String) });
+    }
+    expect((await t.anonymous().post(`/api/v1/mail-outbox/${someId}/retry`)).status).toBe(401);
   });
 });

@@ -1,10 +1,9 @@
 // HTTP for the e-mail outbox, for operators: what waits, what went, what failed and why, and a retry now.
 import { createRoute, z } from "@hono/zod-openapi";
-import { type Mailer, mailStates } from "../../domain/notifications/mail.ts";
+import { type Mailer, mailStates, requireOperator } from "../../domain/notifications/mail.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
-import { forbidden, notFound } from "../../kernel/errors.ts";
-import { text } from "../../kernel/messages.ts";
+import { notFound } from "../../kernel/errors.ts";
 import { IdParam, json } from "../schemas.ts";
 
 const OutboxMail = z
@@ -51,12 +50,17 @@ export const mailRoutes = (deps: { mailer?: Mailer | undefined }) =>
     .openapi(list, async (c) => {
       const actor = actorOf(c);
       if (!deps.mailer) {
-        if (actor.kind !== "user" || actor.role !== "operator") throw forbidden(text("mail.operatorsOnly"));
+        requireOperator(actor);
         return c.json({ enabled: false, items: [] }, 200);
       }
       return c.json({ enabled: true, items: await deps.mailer.outbox(actor, c.req.valid("query").state) }, 200);
     })
     .openapi(retry, async (c) => {
-      if (!deps.mailer) throw notFound("mail");
-      return c.json(await deps.mailer.retry(actorOf(c), c.req.valid("param").id), 200);
+      const actor = actorOf(c);
+      if (!deps.mailer) {
+        // The role first, as when e-mail is on: a non-operator learns nothing of the outbox.
+        requireOperator(actor);
+        throw notFound("mail");
+      }
+      return c.json(await deps.mailer.retry(actor, c.req.valid("param").id), 200);
     });

@@ -272,6 +272,7 @@ const toOutboxMail = (m: MailOutboxTable): OutboxMail => ({
   sentAt: m.sent_at,
 });
 
-function requireOperator(actor: Actor): void {
+/** Refuses anyone but an operator: the outbox and its retries are theirs alone. */
+export function requireOperator(actor: Actor): void {
   if (actor.kind !== "user" || actor.role !== "operator") throw forbidden(text("mail.operatorsOnly"));
 }
