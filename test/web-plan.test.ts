@@ -107,15 +107,25 @@ describe.each(dialects)("the contract's 線表 on %s", (dialect) => {
     expect(refused.html).toContain("week, month");
   });
 
-  it("shows the chart to nobody outside the contract", async () => {
-    // A lead of another contract, an engineer, and a contractor of another tenant: not found, as for any page.
-    expect((await getPage(w.otherLead, `/contracts/${w.ukeoi.id}/plan`)).status).toBe(404);
-    expect((await getPage(w.engineers.sato?.client as never, `/contracts/${w.ukeoi.id}/plan`)).status).toBe(404);
+  it("shows the chart and its SVG file to nobody outside the contract", async () => {
+    // A lead of another contract of the same tenant, an engineer, a contractor and a lead of another tenant:
+    // not found, for the page and for the file, and the contract's title is in neither answer.
     const tenant = await w.t.createTenant("大阪データサービス");
     await w.t.createUser("contractor", `buyer-${dialect}@osaka.example`, tenant.id);
-    const stranger = await w.t.signIn(`buyer-${dialect}@osaka.example`);
-    expect((await getPage(stranger, `/contracts/${w.ukeoi.id}/plan`)).status).toBe(404);
-    expect((await getPage(stranger, `/contracts/${w.ukeoi.id}/plan.svg`)).status).toBe(404);
+    await w.t.createUser("lead", `lead-${dialect}@osaka.example`, tenant.id);
+    const outsiders = {
+      "another contract's lead": w.otherLead,
+      engineer: w.engineers.sato?.client as never,
+      "another tenant's contractor": await w.t.signIn(`buyer-${dialect}@osaka.example`),
+      "another tenant's lead": await w.t.signIn(`lead-${dialect}@osaka.example`),
+    };
+    for (const [who, client] of Object.entries(outsiders)) {
+      for (const path of [`/contracts/${w.ukeoi.id}/plan`, `/contracts/${w.ukeoi.id}/plan.svg?scale=month`]) {
+        const res = await getPage(client, path);
+        expect([who, path, res.status]).toEqual([who, path, 404]);
+        expect(res.html).not.toContain("販売管理システム刷新");
+      }
+    }
   });
 });
 
