@@ -388,6 +388,7 @@ export function buildAzusa(
     imageReady: images.ready,
     prepare: (ws, ref, template) => pulls.prepareWorkspace(ws, ref, template.azusa.workspaceFolder),
     prepareEarly: (ws) => pulls.prepareRepository(ws.packageId),
+    prepareCreated: (ws, ref) => pulls.fillStore(ws, ref),
     leases,
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId, ws.id),
     placement: workspaceHosts,

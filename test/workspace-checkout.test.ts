@@ -198,6 +198,30 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     expect(r.stdout.toString()).toBe(".azusa\n.git\nsrc\n--\n!! .azusa/\n--\n");
   });
 
+  it("fills the package's object store while the container starts, so that the code is checked out in one go", async () => {
+    const packageId = seeded["3.2"] as string;
+    await t.running.azusa.workspaces.settled(await accept(packageId));
+    const ws = await workspaceOf(packageId);
+    expect(ws).toMatchObject({ state: "running", checkout: "done" });
+    const [container] = await docker.listContainers({
+      filters: { label: [`io.azusa.workspace=${ws.id}`, "io.azusa.role=workspace"] },
+    });
+    // The package is new, so its store was empty: a checkout that found it so would have run twice.
+    const stream = await docker.getEvents({
+      since: Math.floor(Date.parse(ws.createdAt) / 1000) - 1,
+      until: Math.floor(Date.now() / 1000) + 1,
+      filters: { type: ["container"], container: [container?.Id as string], event: ["exec_create"] },
+    });
+    let text = "";
+    for await (const chunk of stream) text += chunk.toString();
+    const seeds = text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).Action as string)
+      .filter((action) => action.includes(" seed-fork "));
+    expect(seeds).toHaveLength(1);
+  });
+
   it("fails a workspace whose checkout fails, with the reason, and tells SSH why", async () => {
     const packageId = broken["2.3"] as string;
     const ws = await accept(packageId);

@@ -95,7 +95,7 @@ export async function seedFork(
   // Paths, names and refs reach the script as arguments, never spliced into its text. Run again after an
   // interruption, it starts over: nobody has been let in before it finished. The checkout is a local clone
   // of the fork (its objects hard-linked, not copied, and its alternates with them), with the engineer's
-  // identity written by the clone.
+  // identity written by the clone; the files are written by one checkout worker per core.
   const script = `set -e
 if ! command -v git >/dev/null 2>&1; then cat >/dev/null; exit ${NO_GIT}; fi
 folder="$1"; name="$2"; email="$3"; store="$4"; pack="$5"; shift 5
@@ -111,7 +111,9 @@ git init -q --bare -b main "$fork"
 if [ -n "$store" ]; then
   echo "$store" > "$fork/objects/info/alternates"
   if [ -s "$bundle" ]; then git -C "$fork" bundle unbundle "$bundle" >/dev/null; fi
-  while [ $# -ge 2 ]; do printf 'create %s %s\n' "$2" "$1"; shift 2; done | git -C "$fork" update-ref --stdin
+  # Straight into packed-refs, as a clone writes its refs: the new fork has none, and update-ref would write
+  # a loose file per branch and tag (hundreds on a real repository), each behind its own lock.
+  while [ $# -ge 2 ]; do printf '%s %s\n' "$1" "$2"; shift 2; done > "$fork/packed-refs"
 else
   git -C "$fork" fetch -q "$bundle" "+refs/heads/*:refs/heads/*" "+refs/tags/*:refs/tags/*"
 fi
@@ -121,7 +123,7 @@ mv "$clone/.git" "$folder/.git"
 rmdir "$clone"
 cd "$folder"
 mkdir -p .git/info && echo "/.azusa/" >> .git/info/exclude
-git checkout -q -f -B main --track origin/main
+git -c checkout.workers=0 checkout -q -f -B main --track origin/main
 git rev-parse HEAD
 `;
   const refArgs = store ? store.refs.flatMap((r) => [r.sha, r.ref]) : [];

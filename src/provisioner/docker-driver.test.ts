@@ -207,6 +207,31 @@ describe("docker driver hardening", () => {
     await driver.destroy(bare);
   });
 
+  it("fills a package's object store before its workspace starts, and leaves a filled one as it is", async () => {
+    const pkg = `pkg-fill-${randomBytes(4).toString("hex")}`;
+    const ref = await driver.create(spec({ packageId: pkg, store: STORE_FOLDER }));
+    const files = mkdtempSync(join(tmpdir(), "azusa-store-"));
+    const tarOf = (name: string) => () => spawn("tar", ["-c", "-C", files, name]).stdout;
+    try {
+      writeFileSync(join(files, "ready-x"), "first\n");
+      // created, not started: the store is filled while the container starts
+      expect(await driver.fillStore(ref, tarOf("ready-x"), { unless: "ready-x" })).toBe(true);
+      writeFileSync(join(files, "ready-x"), "second\n");
+      expect(await driver.fillStore(ref, tarOf("ready-x"), { unless: "ready-x" })).toBe(false);
+      await expect(driver.fillStore(ref, tarOf("ready-x"), { unless: "../ready-x" })).rejects.toThrow(
+        /not a path in the store/,
+      );
+      await driver.start(ref);
+      expect((await run(ref, ["cat", `${STORE_FOLDER}/ready-x`])).stdout).toBe("first\n");
+      // without `unless`, the file is replaced
+      expect(await driver.fillStore(ref, tarOf("ready-x"))).toBe(true);
+      expect((await run(ref, ["cat", `${STORE_FOLDER}/ready-x`])).stdout).toBe("second\n");
+    } finally {
+      rmSync(files, { recursive: true, force: true });
+      await driver.destroy(ref);
+    }
+  });
+
   it("a folder the image already gives the user needs no helper: the engine's copy-up hands it over", async () => {
     const s = spec({ workspaceFolder: "/home/azusa" }); // the test image's home belongs to azusa
     const since = Math.floor(Date.now() / 1000) - 1;

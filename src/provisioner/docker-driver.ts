@@ -277,6 +277,18 @@ function hardenedHostConfig(
   };
 }
 
+/** Whether the store mounted at `/store` in `filler` (a container never started) holds the file `path`. */
+async function storeHolds(filler: Docker.Container, path: string): Promise<boolean> {
+  if (path.split("/").some((part) => part === ".." || part === "")) throw new Error(`not a path in the store: ${path}`);
+  try {
+    await filler.infoArchive({ path: `/store/${path}` });
+    return true;
+  } catch (err) {
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
 /** Polls the finished exec for its status: the stream can end a moment before the engine records it. */
 async function exitStatus(exec: Docker.Exec): Promise<{ code: number | null; signal: string | null }> {
   const deadline = Date.now() + 10_000;
@@ -718,7 +730,7 @@ export function createDockerDriver({
       return session;
     },
 
-    async fillStore(ref, files) {
+    async fillStore(ref, files, opts = {}) {
       const info = await inspect(ref);
       const store = info?.Mounts.find((m) => m.Type === "volume" && m.Name?.startsWith(storePrefix));
       if (!info || !store?.Name) throw fail("INVALID_STATE", text("engine.noStore", { id: ref.id }));
@@ -746,7 +758,9 @@ export function createDockerDriver({
         throw engineError(err, "filling the package's object store", `workspace ${ref.id}`);
       }
       try {
+        if (opts.unless !== undefined && (await storeHolds(filler, opts.unless))) return false;
         await filler.putArchive(files(), { path: "/store" });
+        return true;
       } catch (err) {
         throw engineError(err, "filling the package's object store", `workspace ${ref.id}`);
       } finally {

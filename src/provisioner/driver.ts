@@ -116,10 +116,11 @@ export interface WorkspaceDriver {
   /**
    * Adds files (a tar stream made when it is read, paths relative to the store's root) to the object store mounted read-only in
    * `ref` (its package's, on its engine), through a container that is never started; the workspace cannot
-   * write there itself. A file already there is replaced, never rewritten in place. INVALID_STATE when the
-   * workspace has no store.
+   * write there itself. A file already there is replaced, never rewritten in place. With `unless` (a path
+   * relative to the store's root), nothing is written when that file is already there. Resolves whether it
+   * wrote. Works on a workspace created but not yet started. INVALID_STATE when the workspace has no store.
    */
-  fillStore(ref: WorkspaceRef, files: () => NodeJS.ReadableStream): Promise<void>;
+  fillStore(ref: WorkspaceRef, files: () => NodeJS.ReadableStream, opts?: { unless?: string }): Promise<boolean>;
   /**
    * Removes the container and the volume, and the package's store once no other workspace mounts it;
    * idempotent: an already-gone workspace resolves.

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database, PullRequestTable, PullReviewTable, RepositoryTable } from "../../db/schema.ts";
-import type { BuiltinForge } from "../../git/builtin-forge.ts";
+import type { BuiltinForge, ObjectStore } from "../../git/builtin-forge.ts";
 import { checkBranch } from "../../git/builtin-forge.ts";
 import type { Diff } from "../../git/diff.ts";
 import type { RepositoryInfo } from "../../git/forge.ts";
@@ -219,6 +219,14 @@ export function createPullService({
     });
     await forge.protectDefaultBranch(info, { requiredApprovals: Number(pkg.required_approvals) });
     return { pkg, info };
+  }
+
+  /**
+   * Fills the package's object store on the engine of `ref` (see `WorkspaceDriver.fillStore`), one fill per
+   * package at a time here: a second workspace of the package finds it filled rather than filling it again.
+   */
+  function fillStoreOf(packageId: string, ref: WorkspaceRef, store: ObjectStore, opts: { unless?: string } = {}) {
+    return serial(`store:${packageId}`, () => driver.fillStore(ref, () => forge.storeFiles(store), opts));
   }
 
   /** The package's canonical repository, made on first use from the contract's source or a first commit. */
@@ -604,6 +612,19 @@ export function createPullService({
     },
 
     /**
+     * Provisioning hook, once the workspace's container is made and while it starts: fills the package's object
+     * store on the workspace's engine unless it holds the pack already, so that the checkout finds it filled.
+     * Nothing for a package on GitHub; a workspace without a store (the warm pool) is refused by the engine.
+     * A failure is left to `prepareWorkspace`, which fills the store itself when its checkout finds it unfilled.
+     */
+    async fillStore(workspace: { packageId: string }, ref: WorkspaceRef): Promise<void> {
+      if (await onGithub(workspace.packageId)) return;
+      const repo = await ensureRepository(workspace.packageId);
+      const store = await serial(`repo:${workspace.packageId}`, () => forge.store(repo));
+      await fillStoreOf(workspace.packageId, ref, store, { unless: `ready-${store.pack}` });
+    },
+
+    /**
      * Provisioning hook: makes the workspace's fork from the canonical repository and checks it out
      * in the workspace folder with the fork as `origin`, in one exec. Images without git get no fork
      * (noted in the audit log). Run again on a workspace whose checkout was interrupted, it starts over.
@@ -634,21 +655,31 @@ export function createPullService({
       // The fork borrows the package's read-only object store: only what the store lacks travels, and the
       // workspace indexes no history. The first workspace of the package on an engine fills the store.
       const store = await serial(`repo:${workspace.packageId}`, () => forge.store(repo));
-      let { refs, bundle } = await forge.publishedBeyond(repo, store);
+      const { refs, bundle } = await forge.publishedBeyond(repo, store);
       const fromStore = { folder: STORE_FOLDER, pack: store.pack, refs };
-      let seeded = await seedFork(driver, target, bundle, identity, fromStore);
-      if (!seeded.seeded && seeded.store === "store-unfilled") {
-        await driver.fillStore(ref, () => forge.storeFiles(store));
-        seeded = await seedFork(driver, target, bundle, identity, fromStore);
-      }
-      if (!seeded.seeded && seeded.store === "no-store") {
-        // A workspace made before its package was known (the warm pool): the whole history, into its own volume.
-        ({ bundle, refs } = await forge.bundlePublished(repo));
-        seeded = await seedFork(driver, target, bundle, identity);
-      }
+      // Recorded on the host while the workspace checks out, not after it: a checkout that fails starts over and
+      // records them again; for a fork never made (an image without git) they only spare it updates it cannot take.
+      const recording = Promise.all([
+        forge.markSent(repo, workspace.id, refs),
+        forge.grantEngineer(repo, { login: workspace.engineerId }),
+      ]);
+      const seeding = (async () => {
+        let seeded = await seedFork(driver, target, bundle, identity, fromStore);
+        if (!seeded.seeded && seeded.store === "store-unfilled") {
+          await fillStoreOf(workspace.packageId, ref, store);
+          seeded = await seedFork(driver, target, bundle, identity, fromStore);
+        }
+        if (!seeded.seeded && seeded.store === "no-store") {
+          // A workspace made before its package was known (the warm pool): the whole history, into its own volume.
+          const whole = await forge.bundlePublished(repo);
+          seeded = await seedFork(driver, target, whole.bundle, identity);
+          await recording;
+          if (seeded.seeded) await forge.markSent(repo, workspace.id, whole.refs);
+        }
+        return seeded;
+      })();
+      const [seeded] = await Promise.all([seeding, recording]);
       if (!seeded.seeded) return void (await skip(seeded.reason));
-      await forge.markSent(repo, workspace.id, refs);
-      await forge.grantEngineer(repo, { login: workspace.engineerId });
       await audit.record(
         system,
         "repository.fork_created",

@@ -43,8 +43,8 @@ export function createHostRouter({ db, hosts }: { db: Kysely<Database>; hosts: H
     async exec(ref, req) {
       return (await driverFor(ref.id)).exec(ref, req);
     },
-    async fillStore(ref, files) {
-      return (await driverFor(ref.id)).fillStore(ref, files);
+    async fillStore(ref, files, opts) {
+      return (await driverFor(ref.id)).fillStore(ref, files, opts);
     },
     async destroy(ref: WorkspaceRef) {
       return (await driverFor(ref.id)).destroy(ref);

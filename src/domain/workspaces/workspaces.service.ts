@@ -112,6 +112,7 @@ export function createWorkspaceService({
   leases,
   prepare,
   prepareEarly,
+  prepareCreated,
   onStarted,
   placement,
   pause = noPause,
@@ -147,6 +148,12 @@ export function createWorkspaceService({
    * that it runs while the container is made; its failure is left for `prepare` to meet and report.
    */
   prepareEarly?: (workspace: Workspace) => Promise<unknown>;
+  /**
+   * Work of `prepare` that needs the container made but not running (the forge fills the package's object
+   * store), run after `prepareEarly` while the container starts; its failure is left for `prepare` to meet.
+   * Not for a workspace claimed from the warm pool, which is running already.
+   */
+  prepareCreated?: (workspace: Workspace, ref: WorkspaceRef) => Promise<unknown>;
   /**
    * Runs once a stopped workspace with its code checked out is started again (the forge brings its fork up to
    * date with work merged meanwhile); a failure is logged, the start stands.
@@ -294,6 +301,7 @@ export function createWorkspaceService({
       }
     }
     const early = prepareEarly?.(toWorkspace(row)).catch(() => undefined);
+    let created: Promise<unknown> | undefined;
     let ref: WorkspaceRef;
     try {
       // Pooled workspaces have no network and live on the default host, so only such a workspace claims one.
@@ -309,9 +317,14 @@ export function createWorkspaceService({
         ref = warm;
       } else {
         await imageReady(template.image);
-        ref = await driver.create(
+        const made = await driver.create(
           specFor(template, { id: row.id, tenantId: row.tenant_id, packageId: row.package_id }),
         );
+        ref = made;
+        if (prepareCreated)
+          created = Promise.resolve(early)
+            .then(() => prepareCreated(toWorkspace(row), made))
+            .catch(() => undefined);
         await db
           .updateTable("workspace")
           .set({ container_id: ref.containerId, volume: ref.volume })
@@ -330,12 +343,12 @@ export function createWorkspaceService({
       const message = err instanceof Error ? err.message : String(err);
       logger.warn({ workspace: row.id, err: message }, "workspace provisioning failed");
       await setState(row, system, "failed", `provisioning failed: ${message}`);
-      await early;
+      await Promise.all([early, created]);
       return;
     } finally {
       handOver();
     }
-    await checkout({ ...row, state: "running" }, ref, template, early);
+    await checkout({ ...row, state: "running" }, ref, template, Promise.all([early, created]));
   }
 
   /**
