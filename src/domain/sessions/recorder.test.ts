@@ -67,6 +67,40 @@ describe("recording a session", () => {
     expect(totals.truncatedAt).toBeNull();
   });
 
+  it("records any byte stream, however it is cut, as its UTF-8 decoding: bytes that are not UTF-8 as U+FFFD, a character left unfinished at the end too", async () => {
+    const file = join(dir, "tenant", "mixed.cast.gz");
+    const rec = openRecording(file, { width: 80, height: 24, title: "mixed", env: {} });
+    const pieces = [
+      Buffer.from('plain "quoted" \\ back\r\n\t\u0000\u001b[1m\u007f'),
+      Buffer.from("松本・日本語 😀 ü"),
+      Buffer.from([0xff, 0xfe, 0x80, 0xc3, 0x28, 0xe3, 0x81, 0x41, 0xf0, 0x9f, 0x98]),
+      randomBytes(64 * 1024),
+      Buffer.from("after\n"),
+      Buffer.from([0xe6, 0x9d]),
+    ];
+    const bytes = Buffer.concat(pieces);
+    // Cut at every kind of place: inside characters, between them, one byte at a time near the start.
+    const cuts = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 1000, 4096, 30_000];
+    let at = 0;
+    for (let i = 0; at < bytes.length; i++) {
+      const n = cuts[i % cuts.length] as number;
+      rec.output(bytes.subarray(at, at + n));
+      rec.input(bytes.subarray(at, at + n));
+      at += n;
+    }
+    await rec.close();
+    const events = (await lines(file)).slice(1) as [number, string, string][];
+    const decoded = (kind: string) =>
+      events
+        .filter(([, k]) => k === kind)
+        .map(([, , data]) => data)
+        .join("");
+    const expected = bytes.toString("utf8");
+    expect(decoded("o")).toBe(expected);
+    expect(decoded("i")).toBe(expected);
+    expect(expected.endsWith("after\n\ufffd")).toBe(true);
+  });
+
   it("holds the stream it records while it is behind, so memory stays bounded and nothing is lost", async () => {
     const file = join(dir, "tenant", "fast.cast.gz");
     const rec = openRecording(file, { width: 80, height: 24, title: "cat", env: {} });
@@ -149,11 +183,7 @@ describe("recording a session", () => {
     let chunks = 0;
     while (truncations.length === 0) {
       now += 10;
-      rec.output(
-        randomBytes(16 * 1024)
-          .toString("base64")
-          .concat("\r\n") as unknown as Buffer,
-      );
+      rec.output(Buffer.from(`${randomBytes(16 * 1024).toString("base64")}\r\n`));
       chunks++;
       // The compressed size is counted as the compressor hands it on.
       await new Promise((resolve) => setImmediate(resolve));

@@ -1,10 +1,10 @@
 // A session's recording as asciicast v2 (playable with `asciinema play`/`cat` once inflated), written while
 // it runs: gzip-compressed off the event loop, flushed to the file at least every second so that a crash
 // loses at most the last second, and bounded by a cap past which it says it was truncated and stops.
+import { isUtf8 } from "node:buffer";
 import { createWriteStream, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Writable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
 import { constants, createGzip } from "node:zlib";
 
 /** What a recording took, once closed. */
@@ -75,6 +75,35 @@ const WRITE_BUFFER = 64 * 1024;
 const GATHER_BYTES = 64 * 1024;
 
 /**
+ * How many bytes at the end of `data` begin a UTF-8 character that the next chunk completes (0–3); they wait for
+ * it, as a StringDecoder's would. A lead byte whose sequence is already whole, or none within 3 bytes, is 0.
+ */
+function incompleteTail(data: Buffer): number {
+  for (let i = 1; i <= 3 && i <= data.length; i++) {
+    const b = data[data.length - i] as number;
+    if ((b & 0xc0) === 0x80) continue;
+    if (b < 0xc0) return 0;
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return need > i ? i : 0;
+  }
+  return 0;
+}
+
+/**
+ * `data`, whole UTF-8 characters, as the JSON string of an asciicast event, in bytes held one per character (a
+ * latin1 string): valid UTF-8 is escaped as it is, without decoding it (JSON escapes only controls, `"` and `\`,
+ * all ASCII, so its bytes pass through unchanged); anything else is decoded first, each byte that is not UTF-8
+ * becoming U+FFFD. The same bytes as `JSON.stringify(data.toString())` encoded as UTF-8, for less work.
+ */
+function jsonBytes(data: Buffer): string {
+  if (isUtf8(data)) return JSON.stringify(data.toString("latin1"));
+  return Buffer.from(JSON.stringify(data.toString("utf8"))).toString("latin1");
+}
+
+/** `text` as bytes held one per character (see jsonBytes). */
+const asBytes = (text: string): string => Buffer.from(text).toString("latin1");
+
+/**
  * Opens `file` (creating its folder; mode 0600; never overwriting) and writes the asciicast header. The file
  * is one gzip stream; each flush ends at a byte boundary a reader can inflate up to, so a recording cut short
  * by a crash is read up to its last flush.
@@ -97,7 +126,8 @@ export function openRecording(
   const out = createWriteStream("", { fd, highWaterMark: WRITE_BUFFER });
   const gzip = createGzip({ level: constants.Z_BEST_SPEED });
   const started = now();
-  const decoders = { o: new StringDecoder("utf8"), i: new StringDecoder("utf8") };
+  // The start of a character split across chunks, per direction, until its next chunk.
+  const carry: { o: Buffer | null; i: Buffer | null } = { o: null, i: null };
   let failed: Error | null = null;
   let closed = false;
   let truncatedAt: string | null = null;
@@ -119,7 +149,7 @@ export function openRecording(
   });
   gzip.on("error", fail);
   out.on("error", fail);
-  // Text gathered for the compressor, not yet handed to it.
+  // Lines gathered for the compressor, not yet handed to it, one character per byte (see jsonBytes).
   let gathered: string[] = [];
   let gatheredBytes = 0;
   const backlog = () => gatheredBytes + gzip.writableLength;
@@ -128,17 +158,17 @@ export function openRecording(
     const text = gathered.length === 1 ? (gathered[0] as string) : gathered.join("");
     gathered = [];
     gatheredBytes = 0;
-    gzip.write(text);
+    gzip.write(Buffer.from(text, "latin1"));
   };
   gzip.pipe(sink ? sink(out, backlog) : out);
 
+  /** Adds one line, given as bytes one per character (see jsonBytes): its length is its size in the file. */
   const push = (line: string) => {
     const text = `${line}\n`;
-    const bytes = Buffer.byteLength(text);
-    plainBytes += bytes;
+    plainBytes += text.length;
     dirty = true;
     gathered.push(text);
-    gatheredBytes += bytes;
+    gatheredBytes += text.length;
     if (gatheredBytes >= GATHER_BYTES) handOver();
   };
   const elapsed = () => ((now() - started) / 1000).toFixed(6);
@@ -150,30 +180,37 @@ export function openRecording(
     const at = new Date(now());
     truncatedAt = at.toISOString();
     push(
-      `[${elapsed()},"o",${JSON.stringify(
-        `\r\n[azusa: recording truncated at ${truncatedAt}: ${limitName} was reached; the session went on unrecorded]\r\n`,
-      )}]`,
+      asBytes(
+        `[${elapsed()},"o",${JSON.stringify(
+          `\r\n[azusa: recording truncated at ${truncatedAt}: ${limitName} was reached; the session went on unrecorded]\r\n`,
+        )}]`,
+      ),
     );
     onTruncated(at, storedBytes);
     return false;
   };
   const event = (kind: "o" | "i", data: Buffer) => {
     if (closed || failed || !withinCap()) return;
-    // A multi-byte character split across chunks is decoded whole; bytes that are not UTF-8 become U+FFFD.
-    const text = decoders[kind].write(data);
-    if (text) push(`[${elapsed()},"${kind}",${JSON.stringify(text)}]`);
+    // A multi-byte character split across chunks is recorded whole, with the chunk that ends it.
+    const held = carry[kind];
+    const whole = held ? Buffer.concat([held, data]) : data;
+    const tail = incompleteTail(whole);
+    carry[kind] = tail ? Buffer.from(whole.subarray(whole.length - tail)) : null;
+    if (whole.length > tail) push(`[${elapsed()},"${kind}",${jsonBytes(whole.subarray(0, whole.length - tail))}]`);
   };
 
   push(
-    JSON.stringify({
-      version: 2,
-      width: header.width,
-      height: header.height,
-      timestamp: Math.floor(started / 1000),
-      title: header.title,
-      ...(header.command !== undefined ? { command: header.command } : {}),
-      env: header.env,
-    }),
+    asBytes(
+      JSON.stringify({
+        version: 2,
+        width: header.width,
+        height: header.height,
+        timestamp: Math.floor(started / 1000),
+        title: header.title,
+        ...(header.command !== undefined ? { command: header.command } : {}),
+        env: header.env,
+      }),
+    ),
   );
   const flush = () => {
     if (!dirty || closed || failed) return;
@@ -206,6 +243,12 @@ export function openRecording(
     },
     close() {
       if (closed) return Promise.reject(new Error("the recording is already closed"));
+      // The start of a character its session never finished is kept too, as U+FFFD.
+      for (const kind of ["o", "i"] as const) {
+        const held = carry[kind];
+        carry[kind] = null;
+        if (held && !failed && withinCap()) push(`[${elapsed()},"${kind}",${jsonBytes(held)}]`);
+      }
       closed = true;
       clearInterval(timer);
       return new Promise<RecordingTotals>((resolve, reject) => {
