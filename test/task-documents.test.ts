@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { addKeyers, contractWithBatch } from "./support/task-batches.ts";
 import { jpeg, pdf, png } from "./support/task-documents.ts";
 import { zip } from "./support/zip.ts";
 
@@ -54,20 +54,16 @@ describe.each(dialects)("task documents on %s", (dialect) => {
       suzuki: await t.signIn("suzuki@north.example"),
       kato: await t.signIn("kato@north.example"),
     };
-    const contract = await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [ids.lead] });
-    const created = await as.contractor.post(`/api/v1/contracts/${(await contract.json()).id}/task-batches`, {
+    const batch = {
       title: "領収書の入力",
       retentionUntil: "2027-12-31",
       fields: [
         { name: "取引先", type: "text", required: true },
         { name: "金額", type: "yen", required: true },
       ],
-    });
-    batchId = (await created.json()).id;
-    for (const name of ["sato", "suzuki"] as const) {
-      const res = await as.contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: ids[name] });
-      expect(res.status).toBe(201);
-    }
+    };
+    ({ batchId } = await contractWithBatch(as.contractor, batch, [ids.lead as string]));
+    await addKeyers(as.contractor, batchId, [ids.sato, ids.suzuki] as string[]);
   });
   afterAll(async () => {
     await t?.stop();

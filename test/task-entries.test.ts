@@ -7,8 +7,8 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
 import { dialects } from "./support/databases.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { addKeyers, contractWithBatch, importItems } from "./support/task-batches.ts";
 import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 /** A valid individual number made by the published algorithm from an 11-digit base (never a real person's). */
@@ -68,17 +68,10 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
       engineers: [ids.sato, ids.suzuki, ids.tanaka] as string[],
       leads: [ids.lead as string],
     });
-    const contract = await as.contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [ids.lead] });
-    const created = await as.contractor.post(`/api/v1/contracts/${(await contract.json()).id}/task-batches`, batch);
-    batchId = (await created.json()).id;
+    ({ batchId } = await contractWithBatch(as.contractor, batch, [ids.lead as string]));
     const csv = "氏名,金額\n山田花子,1200\n田中一郎,800\n鈴木次郎,500\n";
-    expect((await as.contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv })).status).toBe(201);
-    const items = (await (await as.contractor.get(`/api/v1/task-batches/${batchId}/items`)).json()).items;
-    for (const i of items) item[i.seq] = i.id;
-    for (const name of ["sato", "suzuki", "tanaka"] as const) {
-      const res = await as.contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: ids[name] });
-      expect(res.status).toBe(201);
-    }
+    Object.assign(item, await importItems(as.contractor, batchId, csv));
+    await addKeyers(as.contractor, batchId, [ids.sato, ids.suzuki, ids.tanaka] as string[]);
   });
   afterAll(() => t?.stop());
 

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { system } from "../src/kernel/actor.ts";
 import { dialects } from "./support/databases.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { contractWithBatch, importItems } from "./support/task-batches.ts";
 
 const MINUTE = 60_000;
 
@@ -21,20 +21,15 @@ describe.each(dialects)("giving back items held too long on %s", (dialect) => {
     const tenant = await t.createTenant("東京システムインテグレーション");
     await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
     contractor = await t.signIn("buyer@tokyo-si.example");
-    const contract = await (await contractor.post("/api/v1/contracts", sampleContract)).json();
-    const created = await contractor.post(`/api/v1/contracts/${contract.id}/task-batches`, {
+    ({ batchId } = await contractWithBatch(contractor, {
       title: "領収書の入力",
       retentionUntil: "2027-12-31",
       fields: [
         { name: "氏名", type: "text", required: true },
         { name: "金額", type: "yen", required: true },
       ],
-    });
-    batchId = (await created.json()).id;
-    await contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv: "氏名\n山田花子\n田中一郎\n" });
-    for (const i of (await (await contractor.get(`/api/v1/task-batches/${batchId}/items`)).json()).items) {
-      item[i.seq] = i.id;
-    }
+    }));
+    Object.assign(item, await importItems(contractor, batchId, "氏名\n山田花子\n田中一郎\n"));
     for (const name of ["sato", "suzuki", "tanaka", "kato"]) {
       const { id } = await t.createUser("engineer", `${name}@north.example`);
       as[name] = await t.signIn(`${name}@north.example`);

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
 import { dialects } from "./support/databases.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { contractWithBatch, importItems } from "./support/task-batches.ts";
 import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 /** Made by the published algorithm, never a real person's. */
@@ -36,23 +36,21 @@ describe.each(dialects)("vetting for task batches on %s", (dialect) => {
     operator = await t.signIn("root@office.example");
     contractor = await t.signIn("buyer@tokyo-si.example");
     lead = await t.signIn("lead@tokyo-si.example");
-    contractId = (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [ids.lead] })).json())
-      .id;
-    const created = await contractor.post(`/api/v1/contracts/${contractId}/task-batches`, {
-      title: "扶養控除等申告書の確認",
-      retentionUntil: "2027-12-31",
-      fields: [
-        { name: "氏名", type: "text", required: true },
-        { name: "個人番号", type: "individual_number", required: true },
-      ],
-    });
-    expect(created.status).toBe(201);
-    const body = await created.json();
-    expect(body.vetting).toEqual(["my_number"]);
-    batchId = body.id;
-    expect((await contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv: "氏名\n山田花子\n" })).status).toBe(
-      201,
+    const made = await contractWithBatch(
+      contractor,
+      {
+        title: "扶養控除等申告書の確認",
+        retentionUntil: "2027-12-31",
+        fields: [
+          { name: "氏名", type: "text", required: true },
+          { name: "個人番号", type: "individual_number", required: true },
+        ],
+      },
+      [ids.lead],
     );
+    expect(made.created.vetting).toEqual(["my_number"]);
+    ({ contractId, batchId } = made);
+    await importItems(contractor, batchId, "氏名\n山田花子\n");
     await vetForMyNumber(operator, { engineers: [ids.sato, ids.suzuki] });
     await operator.put(`/api/v1/engineers/${ids.kato}`, { weeklyCapacityHours: 40, skills: [] });
   });

@@ -1,8 +1,8 @@
 // Task batches over HTTP: the field schema, CSV items, and who may see a batch (its tenant only, 404 elsewhere).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { contractWithBatch } from "./support/task-batches.ts";
 
 const batch = {
   title: "2027年1月分 経費精算の入力",
@@ -35,10 +35,7 @@ describe.each(dialects)("task batches on %s", (dialect) => {
       otherContractor: await t.signIn("buyer@osaka-ds.example"),
       engineer: await t.signIn("sato@north.example"),
     };
-    contractId = (await (await as.contractor.post("/api/v1/contracts", sampleContract)).json()).id;
-    const created = await as.contractor.post(`/api/v1/contracts/${contractId}/task-batches`, batch);
-    expect(created.status).toBe(201);
-    batchId = (await created.json()).id;
+    ({ contractId, batchId } = await contractWithBatch(as.contractor, batch));
   });
   afterAll(() => t?.stop());
 

@@ -9,8 +9,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
 import { launchBrowser, signInPage } from "./support/browser.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { addKeyers, contractWithBatch, dependantsBatch, importItems } from "./support/task-batches.ts";
 import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
@@ -42,18 +42,8 @@ describe("deciding disputed task items in Chromium", () => {
       leads: [lead.id],
     });
     contractor = await t.signIn("buyer@tokyo-si.example");
-    const contract = await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [lead.id] });
-    const created = await contractor.post(`/api/v1/contracts/${(await contract.json()).id}/task-batches`, {
-      title: "扶養控除等申告書の確認",
-      retentionUntil: "2027-12-31",
-      fields: [
-        { name: "氏名", type: "text", required: true },
-        { name: "個人番号", type: "individual_number", required: true },
-        { name: "金額", type: "yen" },
-      ],
-    });
-    batchId = (await created.json()).id;
-    await contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv: "氏名\n山田花子\n田中一郎\n" });
+    ({ batchId } = await contractWithBatch(contractor, dependantsBatch, [lead.id]));
+    await importItems(contractor, batchId, "氏名\n山田花子\n田中一郎\n");
     const keyed = {
       sato: [
         { 氏名: "山田花子", 個人番号: SATO_KEYED, 金額: "1200" },
@@ -65,9 +55,7 @@ describe("deciding disputed task items in Chromium", () => {
       ],
     };
     for (const name of ["sato", "suzuki"] as const) {
-      expect(
-        (await contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: keyers[name].id })).status,
-      ).toBe(201);
+      await addKeyers(contractor, batchId, [keyers[name].id]);
       const as = await t.signIn(`${name}@north.example`);
       for (const values of keyed[name]) {
         const taken = await (await as.post(`/api/v1/task-batches/${batchId}/take`, {})).json();

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, signInPage } from "./support/browser.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { addKeyers, contractWithBatch } from "./support/task-batches.ts";
 import { pdf } from "./support/task-documents.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
@@ -24,16 +24,14 @@ describe("a document item in Chromium", () => {
     await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
     const sato = await t.createUser("engineer", "sato@north.example");
     const contractor = await t.signIn("buyer@tokyo-si.example");
-    const contractId = (await (await contractor.post("/api/v1/contracts", sampleContract)).json()).id;
-    const created = await contractor.post(`/api/v1/contracts/${contractId}/task-batches`, {
+    ({ batchId } = await contractWithBatch(contractor, {
       title: "請求書の入力",
       retentionUntil: "2027-12-31",
       fields: [
         { name: "請求番号", type: "text", required: true },
         { name: "金額", type: "yen", required: true },
       ],
-    });
-    batchId = (await created.json()).id;
+    }));
     const uploaded = await contractor.request(
       "POST",
       `/api/v1/task-batches/${batchId}/documents?name=invoice.pdf`,
@@ -41,7 +39,7 @@ describe("a document item in Chromium", () => {
       { "content-type": "application/pdf" },
     );
     expect(uploaded.status).toBe(201);
-    await contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: sato.id });
+    await addKeyers(contractor, batchId, [sato.id]);
     browser = await launchBrowser();
   });
   afterAll(async () => {

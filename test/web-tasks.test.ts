@@ -8,8 +8,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
 import { launchBrowser, signInPage } from "./support/browser.ts";
-import { sampleContract } from "./support/fixtures.ts";
 import { PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { addKeyers, contractWithBatch, dependantsBatch, importItems } from "./support/task-batches.ts";
 import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
@@ -31,20 +31,10 @@ describe("task entry in Chromium", () => {
     await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
     const sato = await t.createUser("engineer", "sato@north.example");
     const contractor = await t.signIn("buyer@tokyo-si.example");
-    const contractId = (await (await contractor.post("/api/v1/contracts", sampleContract)).json()).id;
-    const created = await contractor.post(`/api/v1/contracts/${contractId}/task-batches`, {
-      title: "扶養控除等申告書の確認",
-      retentionUntil: "2027-12-31",
-      fields: [
-        { name: "氏名", type: "text", required: true },
-        { name: "個人番号", type: "individual_number", required: true },
-        { name: "金額", type: "yen" },
-      ],
-    });
-    batchId = (await created.json()).id;
-    await contractor.post(`/api/v1/task-batches/${batchId}/items`, { csv: "氏名\n山田花子\n田中一郎\n" });
+    ({ batchId } = await contractWithBatch(contractor, dependantsBatch));
+    await importItems(contractor, batchId, "氏名\n山田花子\n田中一郎\n");
     await vetForMyNumber(await t.signIn("root@office.example"), { engineers: [sato.id] });
-    await contractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: sato.id });
+    await addKeyers(contractor, batchId, [sato.id]);
     browser = await launchBrowser();
   });
   afterAll(async () => {
