@@ -42,6 +42,7 @@ import { accessEndingActions, createSessionAccess } from "./domain/sessions/acce
 import type { RecordingOptions } from "./domain/sessions/recorder.ts";
 import { createSessionLog } from "./domain/sessions/session-log.ts";
 import { createSessionService } from "./domain/sessions/sessions.service.ts";
+import { createTaskAdjudicatorService } from "./domain/tasks/adjudicators.service.ts";
 import { createTaskDocumentService } from "./domain/tasks/documents.service.ts";
 import { createTaskEntryService } from "./domain/tasks/entries.service.ts";
 import { createTaskService } from "./domain/tasks/tasks.service.ts";
@@ -286,6 +287,7 @@ export function buildAzusa(
   const tasks = createTaskService({ db: db.kysely, audit });
   const taskEntries = createTaskEntryService({ db: db.kysely, audit, sealer, holdMs: config.taskHoldMs });
   const taskDocuments = createTaskDocumentService({ db: db.kysely, audit, sealer });
+  const taskAdjudicators = createTaskAdjudicatorService({ db: db.kysely, audit });
   const contracts = createContractService({ db: db.kysely, audit, importDir: config.gitImportDir });
   const packages = createPackageService({ db: db.kysely, audit });
   // Test-only: a named point where the process stops for good (AZUSA_TEST_PAUSE_AT), so that a test can kill it there.
@@ -529,6 +531,7 @@ export function buildAzusa(
     tasks,
     taskEntries,
     taskDocuments,
+    taskAdjudicators,
     contracts,
     packages,
     wbs,

@@ -232,6 +232,7 @@ describe("the tables", () => {
     task_batch: "src/domain/tasks",
     task_item: "src/domain/tasks",
     task_keyer: "src/domain/tasks",
+    task_adjudicator: "src/domain/tasks",
     task_entry: "src/domain/tasks",
     task_disposal: "src/domain/tasks",
     task_document: "src/domain/tasks",

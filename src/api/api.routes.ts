@@ -23,6 +23,7 @@ import { packageRoutes } from "./packages/packages.routes.ts";
 import { pullRoutes } from "./pulls/pulls.routes.ts";
 import { sessionRoutes } from "./sessions/sessions.routes.ts";
 import { settlementRoutes } from "./settlements/settlements.routes.ts";
+import { taskAdjudicatorRoutes } from "./tasks/task-adjudicators.routes.ts";
 import { taskEntryRoutes } from "./tasks/task-entries.routes.ts";
 import { taskRoutes } from "./tasks/tasks.routes.ts";
 import { tenantRoutes } from "./tenants/tenants.routes.ts";
@@ -61,6 +62,7 @@ export type ApiDeps = Parameters<typeof tenantRoutes>[0] &
   Parameters<typeof taskRoutes>[0] &
   Parameters<typeof workspaceHostRoutes>[0] &
   Parameters<typeof taskEntryRoutes>[0] &
+  Parameters<typeof taskAdjudicatorRoutes>[0] &
   Parameters<typeof mailRoutes>[0] & { baseUrl: string };
 
 /** Paths under /api/v1 that need no caller: the OpenAPI document, its docs, and accepting an invitation. */
@@ -95,6 +97,7 @@ export function mountApi(app: OpenAPIHono<AppEnv>, deps: ApiDeps): void {
   app.route(API, taskRoutes(deps));
   app.route(API, workspaceHostRoutes(deps));
   app.route(API, taskEntryRoutes(deps));
+  app.route(API, taskAdjudicatorRoutes(deps));
   app.route("/git", gitRoutes(deps));
   app.route(API, githubRoutes(deps));
   app.route("/webhooks/github", githubWebhookRoutes(deps));

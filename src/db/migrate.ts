@@ -32,6 +32,7 @@ import * as contractHostLabels from "./migrations/2026-12-07T2140-contract-host-
 import * as hostUnlimitedVolumes from "./migrations/2026-12-07T2230-host-unlimited-volumes.ts";
 import * as taskDocuments from "./migrations/2026-12-07T2250-task-documents.ts";
 import * as userPreferences from "./migrations/2026-12-07T2300-user-preferences.ts";
+import * as taskAdjudicators from "./migrations/2026-12-08T0100-task-adjudicators.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -66,6 +67,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T2230-host-unlimited-volumes": hostUnlimitedVolumes,
   "2026-12-07T2250-task-documents": taskDocuments,
   "2026-12-07T2300-user-preferences": userPreferences,
+  "2026-12-08T0100-task-adjudicators": taskAdjudicators,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

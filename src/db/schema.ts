@@ -671,6 +671,19 @@ export interface TaskKeyerTable {
   added_at: string;
 }
 
+/** An engineer a lead lets decide a batch's disputed items (or every batch of the contract: batch_id null). */
+export interface TaskAdjudicatorTable {
+  id: string;
+  tenant_id: string;
+  contract_id: string;
+  batch_id: string | null;
+  user_id: string;
+  granted_by: string;
+  granted_at: string;
+  revoked_by: string | null;
+  revoked_at: string | null;
+}
+
 /** One keyer's entry of an item: taken, then sent with its values (JSON, individual numbers sealed). */
 export interface TaskEntryTable {
   id: string;
@@ -692,6 +705,7 @@ export interface Database {
   task_batch: TaskBatchTable;
   task_item: TaskItemTable;
   task_keyer: TaskKeyerTable;
+  task_adjudicator: TaskAdjudicatorTable;
   task_entry: TaskEntryTable;
   task_disposal: TaskDisposalTable;
   task_document: TaskDocumentTable;

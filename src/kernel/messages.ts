@@ -178,6 +178,7 @@ export const catalogue = {
   "what.user": { en: "user", ja: "ユーザー" },
   "what.webhook": { en: "webhook", ja: "Webhook" },
   "what.taskItem": { en: "task item", ja: "タスク項目" },
+  "what.taskAdjudicator": { en: "adjudicator grant", ja: "判定の権限" },
 
   // Task entry: why a keyed value was refused (the stable code in brackets, as the API reports it).
   "task.refusal.required": { en: "required (required)", ja: "入力してください（required）" },
@@ -1083,8 +1084,29 @@ export const catalogue = {
 
   // Task batches (data entry).
   "tasks.leadDecides": {
-    en: "only a lead named on the contract decides a disputed item",
-    ja: "食い違いのある項目を決められるのは契約のリーダーだけです",
+    en: "only a lead named on the contract, or an engineer they let, decides a disputed item",
+    ja: "食い違いのある項目を決められるのは、契約のリーダーと、リーダーが判定を任せたエンジニアだけです",
+  },
+  "tasks.leadGrants": {
+    en: "only a lead named on the contract lets engineers decide its disputed items",
+    ja: "食い違いの判定をエンジニアに任せられるのは契約のリーダーだけです",
+  },
+  "tasks.noBatchOnContract": {
+    en: "no task batch with this id on the contract",
+    ja: "この契約にこの ID のバッチはありません",
+  },
+  "tasks.adjudicatorNotVetted": {
+    en: "{name} may not decide this batch's disputes: {why}",
+    ja: "{name} さんはこのバッチの食い違いを判定できません: {why}",
+  },
+  "tasks.alreadyAdjudicator": {
+    en: "{name} already decides these disputes",
+    ja: "{name} さんはすでにこの判定を任されています",
+  },
+  "tasks.adjudicatorRevoked": { en: "the grant was revoked already", ja: "この判定の権限はすでに取り消されています" },
+  "tasks.ownItem": {
+    en: "you keyed this item; someone else decides it",
+    ja: "この項目はご自身が入力したため、ほかの人が判定します",
   },
   "tasks.alreadyDisposed": {
     en: "the batch's values were already disposed of",

@@ -11,6 +11,7 @@ import { forbidden, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
+import { holdsAdjudicatorGrant } from "./adjudicators.service.ts";
 import { readDocuments } from "./documents.ts";
 import { lastItemPosition } from "./tasks.service.ts";
 
@@ -165,11 +166,35 @@ export function createTaskDocumentService({
     },
 
     /**
-     * The pages of a disputed item for a lead named on its contract, deciding it (the caller has checked the
-     * lead may decide the batch); NOT_FOUND for anyone who does not see the batch.
+     * The pages of a disputed item for the one deciding it — a lead named on its contract, or an engineer granted
+     * its batch who did not key it (the caller has checked their vetting); NOT_FOUND for anyone else.
      */
     async forDecision(actor: Actor, itemId: string): Promise<{ viewer: string; pages: ShownPage[] }> {
-      if (actor.kind !== "user" || actor.role !== "lead") throw notFound("taskItem");
+      if (actor.kind !== "user" || (actor.role !== "lead" && actor.role !== "engineer")) throw notFound("taskItem");
+      if (actor.role === "engineer") {
+        const item = await db
+          .selectFrom("task_item")
+          .innerJoin("task_batch", "task_batch.id", "task_item.batch_id")
+          .select(["task_item.batch_id", "task_batch.tenant_id", "task_batch.contract_id"])
+          .where("task_item.id", "=", itemId)
+          .where("task_item.state", "=", "disputed")
+          .where((eb) =>
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom("task_entry")
+                  .select("task_entry.id")
+                  .where("task_entry.item_id", "=", itemId)
+                  .where("task_entry.user_id", "=", actor.userId),
+              ),
+            ),
+          )
+          .executeTakeFirst();
+        if (!item || !(await holdsAdjudicatorGrant(db, actor.userId, { ...item, id: item.batch_id }))) {
+          throw notFound("taskItem");
+        }
+        return show(actor, itemId, item, "adjudication");
+      }
       const item = await visibleContracts(db, actor)
         .innerJoin("task_batch", "task_batch.contract_id", "contract.id")
         .innerJoin("task_item", "task_item.batch_id", "task_batch.id")

@@ -12,11 +12,11 @@ import { AppError, fail, forbidden, invalidField, notFound } from "../../kernel/
 import { codeOf, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { tokyoDate } from "../dates.ts";
-import { describeIneligibility, type Ineligibility, ineligibilityText } from "../matching/matching.ts";
+import { describeIneligibility, ineligibilityText } from "../matching/matching.ts";
+import { adjudicatedBatches, holdsAdjudicatorGrant } from "./adjudicators.service.ts";
 import { deleteDocuments } from "./documents.service.ts";
 import { normalizeWidth, readFieldValue, type TaskField } from "./field-values.ts";
-import { taskBatchVetting } from "./tasks.service.ts";
+import { taskVettingGaps } from "./tasks.service.ts";
 
 /** Where an item stands: fewer than two entries in, both equal, different (waiting for a lead), decided. */
 export const taskItemStates = ["open", "agreed", "disputed", "adjudicated"] as const;
@@ -172,44 +172,8 @@ export function createTaskEntryService({
     return row;
   }
 
-  /** The item and its batch if the actor manages the batch. */
-  async function managedItem(actor: Actor, itemId: string) {
-    const item = await db.selectFrom("task_item").selectAll().where("id", "=", itemId).executeTakeFirst();
-    if (!item) throw notFound("taskItem");
-    const batch = await managedBatch(actor, item.batch_id).catch(() => {
-      throw notFound("taskItem");
-    });
-    return { item, batch };
-  }
-
-  /**
-   * The batch's vetting (its named kinds, `my_number` for individual-number fields) that the user does not
-   * hold valid today, each as a reason; empty when they may key or decide it.
-   */
-  async function vettingGaps(batch: Pick<TaskBatchTable, "fields" | "vetting">, userId: string, lead = false) {
-    const needed = taskBatchVetting(batch);
-    if (needed.length === 0) return [];
-    const day = tokyoDate(new Date());
-    const rows = await db
-      .selectFrom(lead ? "lead_vetting" : "vetting_record")
-      .select(["kind", "issued_on", "expires_on", "expired_at"])
-      .where("user_id", "=", userId)
-      .where("kind", "in", needed)
-      .where("issued_on", "<=", day)
-      .execute();
-    const gaps: Ineligibility[] = [];
-    for (const kind of needed) {
-      const mine = rows.filter((r) => r.kind === kind);
-      if (mine.some((r) => r.expired_at == null && r.expires_on >= day)) continue;
-      const last =
-        mine
-          .map((r) => r.expires_on)
-          .sort()
-          .at(-1) ?? null;
-      gaps.push({ rule: "vetting", kind, validUntil: last, neededUntil: day });
-    }
-    return gaps;
-  }
+  const vettingGaps = (batch: Pick<TaskBatchTable, "fields" | "vetting">, userId: string, lead = false) =>
+    taskVettingGaps(db, batch, userId, lead);
 
   /** Refuses (403, with the reasons) a keyer or lead whose vetting for the batch is missing or lapsed. */
   async function requireVetted(batch: Pick<TaskBatchTable, "fields" | "vetting">, userId: string, lead = false) {
@@ -229,6 +193,43 @@ export function createTaskEntryService({
     if (actor.kind !== "user" || actor.role !== "lead") {
       throw forbidden(text("tasks.leadDecides"));
     }
+  }
+
+  /**
+   * The batch if the actor decides its disputes: a lead named on the contract, or an engineer holding a grant for
+   * it (adjudicators.service.ts), each with the batch's vetting valid today (403 with the reasons otherwise).
+   * Contractors get 403; everyone else 404, as for a foreign id.
+   */
+  async function decidingBatch(actor: Actor, batchId: string): Promise<TaskBatchTable> {
+    if (actor.kind === "user" && actor.role === "engineer") {
+      const batch = await db.selectFrom("task_batch").selectAll().where("id", "=", batchId).executeTakeFirst();
+      if (!batch || !(await holdsAdjudicatorGrant(db, actor.userId, batch))) throw notFound("taskBatch");
+      await requireVetted(batch, actor.userId);
+      return batch;
+    }
+    const batch = await managedBatch(actor, batchId);
+    requireLead(actor);
+    await requireVetted(batch, userOf(actor).userId, true);
+    return batch;
+  }
+
+  /** The item and its batch if the actor decides the batch's disputes; never an engineer's own item (403). */
+  async function decidingItem(actor: Actor, itemId: string) {
+    const item = await db.selectFrom("task_item").selectAll().where("id", "=", itemId).executeTakeFirst();
+    if (!item) throw notFound("taskItem");
+    const batch = await decidingBatch(actor, item.batch_id).catch((err) => {
+      throw err instanceof AppError && err.code === "NOT_FOUND" ? notFound("taskItem") : err;
+    });
+    if (actor.kind === "user" && actor.role === "engineer") {
+      const own = await db
+        .selectFrom("task_entry")
+        .select("id")
+        .where("item_id", "=", itemId)
+        .where("user_id", "=", actor.userId)
+        .executeTakeFirst();
+      if (own) throw forbidden(text("tasks.ownItem"));
+    }
+    return { item, batch };
   }
 
   async function disposalOf(batchId: string): Promise<TaskDisposal | null> {
@@ -434,8 +435,26 @@ export function createTaskEntryService({
       return rows.map((r) => ({ id: r.id, title: r.title, fields: fieldsOf(r), done: doneBy.get(r.id) ?? 0 }));
     },
 
-    /** The batches a lead decides disputes of (those of the contracts naming them), with the disputes waiting. */
+    /**
+     * The batches whose disputes the actor decides, with the disputes waiting for them: a lead's, those of the
+     * contracts naming them; an engineer's, those they hold a grant for, without the items they keyed.
+     */
     async disputedBatches(actor: Actor): Promise<{ id: string; title: string; disputed: number }[]> {
+      if (actor.kind === "user" && actor.role === "engineer") {
+        const userId = actor.userId;
+        const rows = await adjudicatedBatches(db, userId)
+          .leftJoin("task_item", (j) =>
+            j
+              .onRef("task_item.batch_id", "=", "task_batch.id")
+              .on("task_item.state", "=", "disputed")
+              .on(noEntryOf(userId, "task_item.id")),
+          )
+          .select(["task_batch.id", "task_batch.title", (eb) => eb.fn.count<number | string>("task_item.id").as("n")])
+          .groupBy(["task_batch.id", "task_batch.title", "task_batch.created_at"])
+          .orderBy("task_batch.created_at", "desc")
+          .execute();
+        return rows.map((r) => ({ id: r.id, title: r.title, disputed: Number(r.n) }));
+      }
       requireLead(actor);
       const rows = await visibleContracts(db, actor)
         .innerJoin("task_batch", "task_batch.contract_id", "contract.id")
@@ -449,23 +468,17 @@ export function createTaskEntryService({
       return rows.map((r) => ({ id: r.id, title: r.title, disputed: Number(r.n) }));
     },
 
-    /** The field schema of a batch the actor manages. */
-    async fields(actor: Actor, batchId: string): Promise<TaskField[]> {
-      return fieldsOf(await managedBatch(actor, batchId));
+    /** The field schema of a batch whose disputes the actor decides. */
+    async decisionFields(actor: Actor, batchId: string): Promise<TaskField[]> {
+      return fieldsOf(await decidingBatch(actor, batchId));
     },
 
-    /** The first disputed item of a batch the lead decides, or null when none waits. */
+    /** The first disputed item of a batch the actor decides (never one an engineer keyed), or null when none waits. */
     async nextDispute(actor: Actor, batchId: string): Promise<string | null> {
-      await managedBatch(actor, batchId);
-      requireLead(actor);
-      const row = await db
-        .selectFrom("task_item")
-        .select("id")
-        .where("batch_id", "=", batchId)
-        .where("state", "=", "disputed")
-        .orderBy("seq")
-        .limit(1)
-        .executeTakeFirst();
+      await decidingBatch(actor, batchId);
+      let q = db.selectFrom("task_item").select("id").where("batch_id", "=", batchId).where("state", "=", "disputed");
+      if (actor.kind === "user" && actor.role === "engineer") q = q.where(noEntryOf(actor.userId, "task_item.id"));
+      const row = await q.orderBy("seq").limit(1).executeTakeFirst();
       return row?.id ?? null;
     },
 
@@ -798,9 +811,7 @@ export function createTaskEntryService({
       source: Record<string, string>;
       entries: { userId: string; name: string; values: TaskValues }[];
     }> {
-      const { item, batch } = await managedItem(actor, itemId);
-      requireLead(actor);
-      await requireVetted(batch, userOf(actor).userId, true);
+      const { item, batch } = await decidingItem(actor, itemId);
       if (item.state !== "disputed")
         throw fail("INVALID_STATE", text("tasks.notDisputed", { state: codeOf("item", item.state) }));
       const fields = fieldsOf(batch);
@@ -839,10 +850,8 @@ export function createTaskEntryService({
       itemId: string,
       keyed: Record<string, string>,
     ): Promise<{ itemId: string; values: TaskValues; state: TaskItemState }> {
-      const { item, batch } = await managedItem(actor, itemId);
-      requireLead(actor);
+      const { item, batch } = await decidingItem(actor, itemId);
       const { userId } = userOf(actor);
-      await requireVetted(batch, userId, true);
       const fields = fieldsOf(batch);
       const values = read(fields, keyed);
       await db.transaction().execute(async (trx) => {

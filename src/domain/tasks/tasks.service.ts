@@ -8,7 +8,8 @@ import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts"
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
-import { type VettingKind, vettingKinds } from "../matching/matching.ts";
+import { tokyoDate } from "../dates.ts";
+import { type Ineligibility, type VettingKind, vettingKinds } from "../matching/matching.ts";
 import { normalizeWidth, type TaskField } from "./field-values.ts";
 
 /** The most items one CSV import may bring; a larger file is refused with 413 before anything is written. */
@@ -57,6 +58,40 @@ export function taskBatchVetting(batch: Pick<TaskBatchTable, "fields" | "vetting
   const named = new Set(JSON.parse(batch.vetting) as VettingKind[]);
   if ((JSON.parse(batch.fields) as TaskField[]).some((f) => f.type === "individual_number")) named.add("my_number");
   return vettingKinds.filter((k) => named.has(k));
+}
+
+/**
+ * The batch's vetting (its named kinds, `my_number` for individual-number fields) that the user does not hold
+ * valid today, each as a reason; empty when they may key or decide it. Leads' vetting is kept apart.
+ */
+export async function taskVettingGaps(
+  db: Kysely<Database>,
+  batch: Pick<TaskBatchTable, "fields" | "vetting">,
+  userId: string,
+  lead = false,
+): Promise<Ineligibility[]> {
+  const needed = taskBatchVetting(batch);
+  if (needed.length === 0) return [];
+  const day = tokyoDate(new Date());
+  const rows = await db
+    .selectFrom(lead ? "lead_vetting" : "vetting_record")
+    .select(["kind", "issued_on", "expires_on", "expired_at"])
+    .where("user_id", "=", userId)
+    .where("kind", "in", needed)
+    .where("issued_on", "<=", day)
+    .execute();
+  const gaps: Ineligibility[] = [];
+  for (const kind of needed) {
+    const mine = rows.filter((r) => r.kind === kind);
+    if (mine.some((r) => r.expired_at == null && r.expires_on >= day)) continue;
+    const last =
+      mine
+        .map((r) => r.expires_on)
+        .sort()
+        .at(-1) ?? null;
+    gaps.push({ rule: "vetting", kind, validUntil: last, neededUntil: day });
+  }
+  return gaps;
 }
 
 const toBatch = (r: TaskBatchTable, itemCount: number): TaskBatch => ({

@@ -134,6 +134,10 @@ export const en: Record<MessageKey, string> = {
   "disputes.title": "Entry disputes",
   "disputes.hint":
     "Items whose two entries differ wait here for a lead. Individual numbers are shown in full on the decision page only, and every showing is recorded.",
+  "disputes.noGrants": "No lead has let you decide a batch's disputes.",
+  "disputes.granted": "Batches you decide",
+  "disputes.grantedHint":
+    "A lead has let you decide the disputes of these batches. Items you keyed are not shown to you.",
   "disputes.noBatches": "No task batches on your contracts.",
   "disputes.waiting": "Waiting",
   "disputes.decide": "Decision",

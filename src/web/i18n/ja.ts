@@ -133,6 +133,10 @@ export const ja = {
   "disputes.title": "入力の判定",
   "disputes.hint":
     "二人の入力が一致しなかった項目がリーダーの判定を待っています。個人番号は判定画面でだけすべての桁を表示し、表示するたびに記録されます。",
+  "disputes.noGrants": "リーダーから判定を任されたバッチはありません。",
+  "disputes.granted": "判定を任されたバッチ",
+  "disputes.grantedHint":
+    "リーダーから、次のバッチの食い違いの判定を任されています。ご自身が入力した項目は表示されません。",
   "disputes.noBatches": "担当する契約に入力作業のバッチはありません。",
   "disputes.waiting": "判定待ち",
   "disputes.decide": "判定",

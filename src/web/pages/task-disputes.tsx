@@ -107,7 +107,7 @@ export function taskDisputePages(deps: WebDeps) {
     batchId: string,
     extra: { notice?: string; keyed?: Record<string, string>; fields?: FieldProblem[] } = {},
   ) => {
-    const user = requireRole(c, "lead");
+    const user = requireRole(c, "lead", "engineer");
     const itemId = await deps.taskEntries.nextDispute(user, batchId);
     const dispute = itemId ? await deps.taskEntries.adjudication(user, itemId) : null;
     // The item's document (the showing recorded) beside both entries, individual numbers in full: the browser
@@ -118,23 +118,29 @@ export function taskDisputePages(deps: WebDeps) {
   };
   return new Hono<WebEnv>()
     .get("/task-disputes", async (c) => {
-      const user = requireRole(c, "lead");
+      const user = requireRole(c, "lead", "engineer");
       const t = c.get("t");
       const batches = await deps.taskEntries.disputedBatches(user);
+      const lead = user.role === "lead";
       return render(
         c,
         <Layout c={c} title={t("disputes.title")}>
-          <p class="hint">{t("disputes.hint")}</p>
+          <p class="hint">{t(lead ? "disputes.hint" : "disputes.grantedHint")}</p>
           <DataTable
-            empty={t("disputes.noBatches")}
+            empty={t(lead ? "disputes.noBatches" : "disputes.noGrants")}
             count={batches.length}
             cols={[t("common.title"), { label: t("disputes.waiting"), num: true }]}
           >
             {batches.map((b) => (
               <tr>
                 <td>
-                  {b.disputed > 0 ? <a href={`/task-disputes/${b.id}`}>{b.title}</a> : b.title} (
-                  <a href={`/task-stats/${b.id}`}>{t("taskStats.link")}</a>)
+                  {b.disputed > 0 ? <a href={`/task-disputes/${b.id}`}>{b.title}</a> : b.title}
+                  {lead ? (
+                    <>
+                      {" "}
+                      (<a href={`/task-stats/${b.id}`}>{t("taskStats.link")}</a>)
+                    </>
+                  ) : null}
                 </td>
                 <td class="num">{b.disputed}</td>
               </tr>
@@ -148,7 +154,7 @@ export function taskDisputePages(deps: WebDeps) {
       return render(c, await page(c, c.req.param("id"), notice ? { notice } : {}));
     })
     .post("/task-disputes/:id", async (c) => {
-      const user = requireRole(c, "lead");
+      const user = requireRole(c, "lead", "engineer");
       const batchId = c.req.param("id");
       const form = await c.req.parseBody();
       const itemId = formText(form, "itemId", 128);
@@ -158,7 +164,7 @@ export function taskDisputePages(deps: WebDeps) {
         const dispute = await deps.taskEntries.adjudication(user, itemId);
         keyed = dispute.entries[Number(take) - 1]?.values ?? {};
       } else {
-        (await deps.taskEntries.fields(user, batchId)).forEach((field, i) => {
+        (await deps.taskEntries.decisionFields(user, batchId)).forEach((field, i) => {
           keyed[field.name] = formText(form, `f${i}`, 4000);
         });
       }

@@ -91,6 +91,8 @@ export function taskPages(deps: WebDeps) {
       const user = requireRole(c, "engineer");
       const t = c.get("t");
       const batches = await deps.taskEntries.myBatches(user);
+      // Batches a lead has let this engineer decide the disputes of, if any.
+      const deciding = await deps.taskEntries.disputedBatches(user);
       return render(
         c,
         <Layout c={c} title={t("tasks.title")}>
@@ -107,6 +109,20 @@ export function taskPages(deps: WebDeps) {
               ))}
             </ul>
           )}
+          {deciding.length > 0 ? (
+            <section aria-labelledby="deciding">
+              <h2 id="deciding">{t("disputes.granted")}</h2>
+              <p class="hint">{t("disputes.grantedHint")}</p>
+              <ul>
+                {deciding.map((b) => (
+                  <li>
+                    {b.disputed > 0 ? <a href={`/task-disputes/${b.id}`}>{b.title}</a> : b.title} —{" "}
+                    {t("disputes.waiting")} {b.disputed}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
         </Layout>,
       );
     })
