@@ -6,7 +6,7 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signInPage } from "./support/browser.ts";
+import { runInTerminal, signInPage } from "./support/browser.ts";
 import type { Target } from "./support/gateway-world.ts";
 import { type Client, PASSWORD, type TestAzusa } from "./support/harness.ts";
 import { ensureBaseImage } from "./support/images.ts";
@@ -38,7 +38,16 @@ describe("the web IDE", () => {
 
   afterAll(() => w?.stop(page));
 
-  it("opens a file from the tree, edits it in the editor, saves it, and the workspace has the change", async () => {
+  /** The package's terminal sessions, oldest first. */
+  const sessions = () =>
+    t.running.azusa.db.kysely
+      .selectFrom("workspace_session")
+      .select(["id", "ended_at"])
+      .where("package_id", "=", mine.packageId)
+      .orderBy("started_at")
+      .execute();
+
+  it("opens a file from the tree, edits it in the editor, saves it, and the workspace has the change, the terminal staying", async () => {
     page = await signInPage(browser, t.base, "se0@matsumoto.example", PASSWORD, { width: 1366, height: 900 });
     // Any refusal of the page's own policy (style-src, font-src and worker-src 'self'): Monaco's style
     // attributes and <style> elements, its icon font, its workers.
@@ -50,6 +59,12 @@ describe("the web IDE", () => {
     page.on("worker", (worker) => workers.push(worker.url()));
     await page.goto(`${t.base}/my-packages`);
     await page.getByRole("link", { name: /^Web IDE/ }).click();
+    // The terminal beside the editor: one session, which opening files, saving and searching keep.
+    const rows = await runInTerminal(page, "echo azusa-$((6*7))", "azusa-42");
+    const first = await sessions();
+    expect(first).toHaveLength(1);
+    // A mark on the page itself: a page loaded anew would not have it.
+    await page.evaluate("globalThis.azusaSamePage = true");
     const tree = page.getByRole("navigation", { name: "ファイル" });
     await tree.getByRole("link", { name: "src/" }).click();
     await tree.getByRole("link", { name: "app.ts" }).click();
@@ -75,8 +90,26 @@ describe("the web IDE", () => {
     await page.getByLabel("ファイル内を検索").fill("answer");
     await page.getByRole("button", { name: "検索", exact: true }).click();
     await page.getByRole("link", { name: "src/app.ts:2" }).waitFor();
-    // The terminal of the same page, through the same bridge.
+    expect(new URL(page.url()).searchParams.get("q")).toBe("answer");
+    // Back in the history shows the file as saved, without the search, in the same page.
+    await page.goBack();
+    await page.getByRole("status").filter({ hasText: "src/app.ts を保存しました。" }).waitFor();
+    await page.locator("#ide-editor[data-ready=true]").waitFor();
+    expect(await page.getByRole("link", { name: "src/app.ts:2" }).count()).toBe(0);
+    // A refused new file (one that exists) says why, in the same page, the open file staying open.
+    const before = page.url();
+    await tree.getByLabel(/新しいファイル/).fill("src/app.ts");
+    await tree.getByRole("button", { name: "作成する" }).click();
+    await page.locator("#ide-view").getByRole("alert").waitFor();
+    expect(await page.locator("#ide-view > .notice").count()).toBe(1);
+    expect(await page.locator("#ide-editor[data-ready=true] .view-lines").textContent()).toContain("answer");
+    expect(page.url()).toBe(before);
+    expect(inWorkspace("cat /workspace/src/app.ts")).toBe("const greeting = 1;\nexport const answer = 6 * 7;");
+    // The terminal and its session stayed throughout: the same page, the same output, one session open.
+    expect(await page.evaluate("globalThis.azusaSamePage")).toBe(true);
     await page.getByRole("status").filter({ hasText: "接続しました。" }).waitFor();
+    expect(await rows.textContent()).toContain("azusa-42");
+    expect(await sessions()).toEqual(first);
 
     const saved = await t.running.azusa.db.kysely
       .selectFrom("audit_event")
@@ -97,14 +130,7 @@ describe("the web IDE", () => {
     // Leaving the page ends its terminal session, whose evidence is then written.
     await page.context().close();
     page = undefined;
-    const open = () =>
-      t.running.azusa.db.kysely
-        .selectFrom("workspace_session")
-        .select("id")
-        .where("package_id", "=", mine.packageId)
-        .where("ended_at", "is", null)
-        .execute();
-    await expect.poll(async () => (await open()).length).toBe(0);
+    await expect.poll(async () => (await sessions()).filter((s) => s.ended_at === null).length).toBe(0);
   }, 240_000);
 
   it("refuses paths outside the workspace folder: '..', absolute paths elsewhere, symbolic links out", async () => {

@@ -8,7 +8,7 @@ import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { signInPage } from "./support/browser.ts";
+import { runInTerminal, signInPage } from "./support/browser.ts";
 import type { Target } from "./support/gateway-world.ts";
 import { type Client, PASSWORD, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
@@ -63,13 +63,7 @@ describe("the browser terminal", () => {
     await page.goto(`${t.base}/my-packages`);
     await page.getByRole("link", { name: /^ターミナルを開く/ }).click();
     expect(new URL(page.url()).pathname).toBe(`/my-packages/${mine.packageId}/terminal`);
-    await page.getByRole("status").filter({ hasText: "接続しました。" }).waitFor();
-
-    await page.locator("#terminal .xterm-helper-textarea").focus();
-    await page.keyboard.type("echo azusa-$((6*7))");
-    await page.keyboard.press("Enter");
-    const rows = page.locator("#terminal .xterm-rows");
-    await rows.filter({ hasText: "azusa-42" }).waitFor();
+    const rows = await runInTerminal(page, "echo azusa-$((6*7))", "azusa-42");
     expect(await rows.textContent()).toContain("/workspace");
 
     await page.keyboard.type("exit");

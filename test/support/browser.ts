@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core, started the way this closed network needs.
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -39,4 +39,18 @@ export async function signInPage(
   await page.getByRole("button", { name: "サインイン" }).click();
   await page.waitForURL((url) => url.pathname !== "/sign-in");
   return page;
+}
+
+/**
+ * Once the page's browser terminal says it is connected, types `command` and Enter into it; returns the
+ * terminal's rows once they show `shows`.
+ */
+export async function runInTerminal(page: Page, command: string, shows: string): Promise<Locator> {
+  await page.getByRole("status").filter({ hasText: "接続しました。" }).waitFor();
+  await page.locator("#terminal .xterm-helper-textarea").focus();
+  await page.keyboard.type(command);
+  await page.keyboard.press("Enter");
+  const rows = page.locator("#terminal .xterm-rows");
+  await rows.filter({ hasText: shows }).waitFor();
+  return rows;
 }

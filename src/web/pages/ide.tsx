@@ -112,98 +112,101 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
       scripts={["/assets/ide.js", "/assets/terminal.js"]}
       styles={["/assets/xterm/xterm.css", "/assets/terminal.css", "/assets/ide.css"]}
     >
-      {v.notice ? <Notice kind="ok">{v.notice}</Notice> : null}
-      {v.error ? <Notice kind="error">{v.error}</Notice> : null}
-      <div class="ide">
-        <nav class="ide-tree" aria-label={t("ide.files")}>
-          <h2>{v.dir ? `${v.folder}/${v.dir}` : v.folder}</h2>
-          <ul>
-            {v.dir ? (
-              <li>
-                <a href={idePath(v.packageId, { dir: parent, builtin: v.builtin })}>{t("ide.up")}</a>
-              </li>
-            ) : null}
-            {v.entries.map((e) => (
-              <li class={`ide-${e.kind}`}>
-                {e.kind === "dir" ? (
-                  <a href={idePath(v.packageId, { dir: e.path, builtin: v.builtin })}>{`${e.name}/`}</a>
-                ) : e.kind === "file" ? (
-                  <a
-                    href={idePath(v.packageId, { dir: v.dir, file: e.path, builtin: v.builtin })}
-                    aria-current={v.file?.path === e.path ? "page" : undefined}
-                  >
-                    {e.name}
-                  </a>
-                ) : (
-                  <span title={t("ide.link")}>{`${e.name} ↪`}</span>
-                )}
-              </li>
-            ))}
-          </ul>
-          <form method="post" action={`/my-packages/${v.packageId}/ide/save`} class="ide-new">
-            <CsrfField c={c} />
-            <input type="hidden" name="dir" value={v.dir} />
-            {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
-            <input type="hidden" name="content" value="" />
-            <input type="hidden" name="create" value="1" />
-            <label>
-              {t("ide.newFile")}
-              <input type="text" name="path" value={v.dir ? `${v.dir}/` : ""} required maxlength={500} />
-            </label>
-            <button type="submit" class="secondary">
-              {t("ide.create")}
-            </button>
-          </form>
-        </nav>
-        <div class="ide-main">
-          <form method="get" action={idePath(v.packageId)} class="row">
-            <input type="hidden" name="dir" value={v.dir} />
-            {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
-            {v.file ? <input type="hidden" name="file" value={v.file.path} /> : null}
-            <label>
-              {t("ide.search")}
-              <input type="search" name="q" value={v.search?.q ?? ""} maxlength={200} />
-            </label>
-            <button type="submit" class="secondary">
-              {t("ide.searchButton")}
-            </button>
-          </form>
-          {v.search ? (
-            <section aria-labelledby="ide-hits">
-              <h2 id="ide-hits">{t("ide.hits", { count: v.search.hits.length })}</h2>
-              <ul class="ide-hits">
-                {v.search.hits.map((h) => (
-                  <li>
+      {/* The part the page's script swaps when a file is opened or saved; the terminal below stays. */}
+      <div id="ide-view">
+        {v.notice ? <Notice kind="ok">{v.notice}</Notice> : null}
+        {v.error ? <Notice kind="error">{v.error}</Notice> : null}
+        <div class="ide">
+          <nav class="ide-tree" aria-label={t("ide.files")}>
+            <h2>{v.dir ? `${v.folder}/${v.dir}` : v.folder}</h2>
+            <ul>
+              {v.dir ? (
+                <li>
+                  <a href={idePath(v.packageId, { dir: parent, builtin: v.builtin })}>{t("ide.up")}</a>
+                </li>
+              ) : null}
+              {v.entries.map((e) => (
+                <li class={`ide-${e.kind}`}>
+                  {e.kind === "dir" ? (
+                    <a href={idePath(v.packageId, { dir: e.path, builtin: v.builtin })}>{`${e.name}/`}</a>
+                  ) : e.kind === "file" ? (
                     <a
-                      href={idePath(v.packageId, { dir: v.dir, file: h.path, builtin: v.builtin })}
-                    >{`${h.path}:${h.line}`}</a>{" "}
-                    <code>{h.text}</code>
-                  </li>
-                ))}
-              </ul>
-            </section>
-          ) : null}
-          {v.file ? (
-            <form method="post" action={`/my-packages/${v.packageId}/ide/save`} id="ide-form">
+                      href={idePath(v.packageId, { dir: v.dir, file: e.path, builtin: v.builtin })}
+                      aria-current={v.file?.path === e.path ? "page" : undefined}
+                    >
+                      {e.name}
+                    </a>
+                  ) : (
+                    <span title={t("ide.link")}>{`${e.name} ↪`}</span>
+                  )}
+                </li>
+              ))}
+            </ul>
+            <form method="post" action={`/my-packages/${v.packageId}/ide/save`} class="ide-new">
               <CsrfField c={c} />
-              <input type="hidden" name="path" value={v.file.path} />
               <input type="hidden" name="dir" value={v.dir} />
               {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
-              <input type="hidden" name="eol" value={v.file.crlf ? "crlf" : "lf"} />
-              <label for="ide-content">{v.file.path}</label>
-              {/* The parser drops a textarea's first newline: one is added so that the file's own survives. */}
-              <textarea
-                id="ide-content"
-                name="content"
-                spellcheck={false}
-                data-language={languages[extname(v.file.path).toLowerCase()] ?? "plaintext"}
-              >{`\n${v.file.content}`}</textarea>
-              <div id="ide-editor" class="ide-editor" hidden data-workers={JSON.stringify(v.workers)} />
-              <button type="submit">{t("ide.save")}</button>
+              <input type="hidden" name="content" value="" />
+              <input type="hidden" name="create" value="1" />
+              <label>
+                {t("ide.newFile")}
+                <input type="text" name="path" value={v.dir ? `${v.dir}/` : ""} required maxlength={500} />
+              </label>
+              <button type="submit" class="secondary">
+                {t("ide.create")}
+              </button>
             </form>
-          ) : (
-            <p class="hint">{t("ide.pick")}</p>
-          )}
+          </nav>
+          <div class="ide-main">
+            <form method="get" action={idePath(v.packageId)} class="row">
+              <input type="hidden" name="dir" value={v.dir} />
+              {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
+              {v.file ? <input type="hidden" name="file" value={v.file.path} /> : null}
+              <label>
+                {t("ide.search")}
+                <input type="search" name="q" value={v.search?.q ?? ""} maxlength={200} />
+              </label>
+              <button type="submit" class="secondary">
+                {t("ide.searchButton")}
+              </button>
+            </form>
+            {v.search ? (
+              <section aria-labelledby="ide-hits">
+                <h2 id="ide-hits">{t("ide.hits", { count: v.search.hits.length })}</h2>
+                <ul class="ide-hits">
+                  {v.search.hits.map((h) => (
+                    <li>
+                      <a
+                        href={idePath(v.packageId, { dir: v.dir, file: h.path, builtin: v.builtin })}
+                      >{`${h.path}:${h.line}`}</a>{" "}
+                      <code>{h.text}</code>
+                    </li>
+                  ))}
+                </ul>
+              </section>
+            ) : null}
+            {v.file ? (
+              <form method="post" action={`/my-packages/${v.packageId}/ide/save`} id="ide-form">
+                <CsrfField c={c} />
+                <input type="hidden" name="path" value={v.file.path} />
+                <input type="hidden" name="dir" value={v.dir} />
+                {v.builtin ? <input type="hidden" name="builtin" value="1" /> : null}
+                <input type="hidden" name="eol" value={v.file.crlf ? "crlf" : "lf"} />
+                <label for="ide-content">{v.file.path}</label>
+                {/* The parser drops a textarea's first newline: one is added so that the file's own survives. */}
+                <textarea
+                  id="ide-content"
+                  name="content"
+                  spellcheck={false}
+                  data-language={languages[extname(v.file.path).toLowerCase()] ?? "plaintext"}
+                >{`\n${v.file.content}`}</textarea>
+                <div id="ide-editor" class="ide-editor" hidden data-workers={JSON.stringify(v.workers)} />
+                <button type="submit">{t("ide.save")}</button>
+              </form>
+            ) : (
+              <p class="hint">{t("ide.pick")}</p>
+            )}
+          </div>
         </div>
       </div>
       <h2>{t("terminal.label")}</h2>
