@@ -1,8 +1,9 @@
 // SSH gateway benchmark: throughput (output, and input with the contract's input recording on) and
 // connect-and-run latency through the gateway against `docker exec` of the same command in the same
-// workspace, then 200 concurrent sessions over 50 workspaces with the gateway's peak memory. Azusa runs in this process, so its resident memory is the gateway's.
+// workspace, then 200 concurrent sessions over 50 workspaces with the gateway's peak memory. Azusa runs in this process, so its resident memory is the gateway's;
+// the bulk bytes (200 MiB out, 50 MiB in) go from a file to the client and from the client to `wc -c` on both sides, never through it.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -26,18 +27,14 @@ const LATENCY_TARGET = 1.2;
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
-/** Runs a command, counting its output bytes; resolves with the byte count, the exit code and the milliseconds. */
-function timed(
-  cmd: string,
-  args: string[],
-  input?: Buffer,
-): Promise<{ bytes: number; code: number | null; ms: number; out: string }> {
+/** Runs a command with no input, counting its output bytes; resolves with the byte count, the exit code, the milliseconds. */
+function timed(cmd: string, args: string[]): Promise<{ bytes: number; code: number | null; ms: number; out: string }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(cmd, args, { stdio: "pipe" });
-    // Without `input` the command reads end of input at once, as from /dev/null.
+    // The command reads end of input at once, as from /dev/null.
     child.stdin.on("error", () => undefined);
-    child.stdin.end(input);
+    child.stdin.end();
     let bytes = 0;
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -47,6 +44,37 @@ function timed(
     child.stderr.on("data", () => undefined);
     child.on("error", reject);
     child.on("close", (code) => resolve({ bytes, code, ms: performance.now() - start, out }));
+  });
+}
+
+/**
+ * Runs a client moving bulk data, its output counted by `wc -c` and its input (if any) read from `inputFile`: the
+ * bytes go from file to client to counter without passing through this process, which is also the gateway's.
+ * Read here, they would take the gateway's thread on the SSH side only (the `docker exec` side has it to itself).
+ */
+function bulk(
+  cmd: string,
+  args: string[],
+  inputFile?: string,
+): Promise<{ bytes: number; code: number | null; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const counter = spawn("wc", ["-c"], { stdio: ["pipe", "pipe", "ignore"] });
+    let counted = "";
+    counter.stdout.on("data", (d: Buffer) => {
+      counted += d.toString();
+    });
+    const counterClosed = new Promise<void>((done) => counter.on("close", () => done()));
+    const input = inputFile ? openSync(inputFile, "r") : "ignore";
+    const start = performance.now();
+    const child = spawn(cmd, args, { stdio: [input, counter.stdin, "ignore"] });
+    // The client holds both ends now: the counter sees end of input when the client exits.
+    if (typeof input === "number") closeSync(input);
+    counter.stdin.destroy();
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const ms = performance.now() - start;
+      void counterClosed.then(() => resolve({ bytes: Number(counted.trim()), code, ms }));
+    });
   });
 }
 
@@ -71,26 +99,31 @@ async function main() {
     const targets = world.targets;
     const home = sshHome(t.running.azusa.sshGateway.hostPublicKey, t.running.sshPort);
     const first = targets[0] as (typeof targets)[number];
-    const ssh = (target: (typeof targets)[number], command: string, input?: Buffer) =>
-      timed(
-        "ssh",
-        [
-          ...sshArgs({
-            port: t.running.sshPort,
-            key: target.key,
-            knownHosts: home.knownHosts,
-            user: `pkg-${target.packageId}`,
-          }),
-          command,
-        ],
-        input,
-      );
-    const dockerExec = (command: string, input?: Buffer) =>
-      timed(
-        "docker",
-        ["exec", ...(input ? ["-i"] : []), "-u", "azusa", first.containerId, "/bin/sh", "-c", command],
-        input,
-      );
+    const sshCommand = (target: (typeof targets)[number], command: string) => [
+      ...sshArgs({
+        port: t.running.sshPort,
+        key: target.key,
+        knownHosts: home.knownHosts,
+        user: `pkg-${target.packageId}`,
+      }),
+      command,
+    ];
+    const ssh = (target: (typeof targets)[number], command: string) => timed("ssh", sshCommand(target, command));
+    const dockerCommand = (command: string, input: boolean) => [
+      "exec",
+      ...(input ? ["-i"] : []),
+      "-u",
+      "azusa",
+      first.containerId,
+      "/bin/sh",
+      "-c",
+      command,
+    ];
+    const dockerExec = (command: string) => timed("docker", dockerCommand(command, false));
+    // Bulk transfers: the same client arguments, the bytes kept out of this process (see bulk).
+    const sshBulk = (command: string, inputFile?: string) => bulk("ssh", sshCommand(first, command), inputFile);
+    const dockerBulk = (command: string, inputFile?: string) =>
+      bulk("docker", dockerCommand(command, inputFile !== undefined), inputFile);
 
     // Throughput: the same command both ways, in pairs (the order turning each pair); the ratio is the median
     // pair's, so that a burst of other work on the machine lands on one pair rather than on one side's best.
@@ -101,8 +134,8 @@ async function main() {
     for (let i = 0; i < THROUGHPUT_PAIRS; i++) {
       const [d, s] =
         i % 2 === 0
-          ? [await dockerExec(stream), await ssh(first, stream)]
-          : await ssh(first, stream).then(async (s) => [await dockerExec(stream), s] as const);
+          ? [await dockerBulk(stream), await sshBulk(stream)]
+          : await sshBulk(stream).then(async (s) => [await dockerBulk(stream), s] as const);
       if (d.bytes !== BYTES || s.bytes !== BYTES) throw new Error(`short output: docker ${d.bytes}, ssh ${s.bytes}`);
       viaDocker.push(BYTES / 2 ** 20 / (d.ms / 1000));
       viaSsh.push(BYTES / 2 ** 20 / (s.ms / 1000));
@@ -120,14 +153,15 @@ async function main() {
       recordInput: true,
     });
     if (recorded.status !== 200) throw new Error(`recordInput could not be set: ${recorded.status}`);
-    const typed = Buffer.alloc(STDIN_BYTES, "0123456789abcdef\n");
+    const typed = join(dir, "typed");
+    writeFileSync(typed, Buffer.alloc(STDIN_BYTES, "0123456789abcdef\n"));
     const sink = `cat > /dev/null; echo ${STDIN_BYTES}`;
     const stdinPairs: number[] = [];
     const stdinSsh: number[] = [];
     const stdinDocker: number[] = [];
     for (let i = 0; i < STDIN_PAIRS; i++) {
-      const d = await dockerExec(sink, typed);
-      const s = await ssh(first, sink, typed);
+      const d = await dockerBulk(sink, typed);
+      const s = await sshBulk(sink, typed);
       if (d.code !== 0 || s.code !== 0) throw new Error(`stdin failed: docker ${d.code}, ssh ${s.code}`);
       stdinDocker.push(STDIN_BYTES / 2 ** 20 / (d.ms / 1000));
       stdinSsh.push(STDIN_BYTES / 2 ** 20 / (s.ms / 1000));
