@@ -5,7 +5,7 @@ import { hm } from "../src/web/i18n/i18n.ts";
 import { dialects } from "./support/databases.ts";
 import { sampleContractWithWbs } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
-import { getPage } from "./support/pages.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 
 const ALL_VETTING = ["nda", "background_check", "security_training"] as const;
 // Mon–Fri 10:00–15:00: 25 h a week.
@@ -95,5 +95,75 @@ describe.each(dialects)("suggestions and the engineer's week on %s", (dialect) =
     expect(ja.html).toContain(`週 12:00 のうち ${needed} に収まる`);
     const en = await getPage(lead, `/packages/${packageId}?lang=en`);
     expect(en.html).toContain(`fits in ${needed} of 25:00 available a week`);
+  });
+
+  it("leaves out packages bigger than the largest the engineer wants, says why, and keeps it until changed", async () => {
+    const baba = engineers.baba as { id: string; client: Client };
+    const path = `/api/v1/engineers/${baba.id}/availability`;
+    const estimate = (await (await lead.get(`/api/v1/packages/${packageId}`)).json()).estimateHours as number;
+    const set = await baba.client.put(path, { ...weekdays, windows: [], largestPackageHours: estimate - 1 });
+    expect(set.status).toBe(200);
+    expect((await set.json()).largestPackageHours).toBe(estimate - 1);
+    const s = await suggestions();
+    expect(s.ranked.map((x: { name: string }) => x.name)).not.toContain("baba");
+    const out = s.ineligible.find((i: { name: string }) => i.name === "baba");
+    expect(out.rules).toEqual([{ rule: "size", estimateHours: estimate, largestHours: estimate - 1 }]);
+    expect(out.why).toEqual([`wants packages of at most ${estimate - 1} h; this one is ${estimate} h`]);
+    const page = await getPage(lead, `/packages/${packageId}`);
+    expect(page.html).toContain(
+      `希望するパッケージは ${hm(estimate - 1)} までです（このパッケージは ${hm(estimate)}）`,
+    );
+    // An offer is refused for the same reason.
+    const offer = await lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId: baba.id });
+    expect(offer.status).toBe(409);
+
+    // A statement without the field keeps it; a wrong one is refused naming it and changes nothing.
+    expect((await baba.client.put(path, { ...weekdays, windows: [] })).status).toBe(200);
+    expect((await (await baba.client.get(path)).json()).largestPackageHours).toBe(estimate - 1);
+    for (const largestPackageHours of [0, -3, 20_000, "forty"]) {
+      const bad = await baba.client.put(path, { ...weekdays, largestPackageHours });
+      expect(bad.status).toBe(400);
+      const body = await bad.json();
+      expect(body.error.fields.map((f: { path: string }) => f.path)).toContain("largestPackageHours");
+    }
+    expect(await (await baba.client.get(path)).json()).toMatchObject({
+      windows: [],
+      largestPackageHours: estimate - 1,
+    });
+    // Nobody else sets it.
+    expect((await operator.put(path, { ...weekdays, largestPackageHours: null })).status).toBe(403);
+    expect((await lead.put(path, { ...weekdays, largestPackageHours: null })).status).toBe(404);
+
+    // Exactly the package's size is enough; null is any size.
+    expect((await baba.client.put(path, { ...weekdays, windows: [], largestPackageHours: estimate })).status).toBe(200);
+    expect((await fitOf("baba"))?.neededHours).toBeGreaterThan(0);
+    expect((await baba.client.put(path, { ...weekdays, windows: [], largestPackageHours: null })).status).toBe(200);
+    expect(await fitOf("baba")).toBeDefined();
+  });
+
+  it("lets the engineer set it on their availability page, and names the field when it is wrong", async () => {
+    const baba = engineers.baba as { id: string; client: Client };
+    const form = await getPage(baba.client, "/my-availability");
+    expect(form.html).toContain("希望するパッケージの大きさ");
+    const fields = {
+      _csrf: csrfTokenIn(form.html),
+      timeZone: "Asia/Tokyo",
+      windowDay: "mon",
+      windowStart: "",
+      windowEnd: "",
+    };
+    const saved = await postForm(baba.client, "/my-availability", { ...fields, largestPackageHours: "24.5" });
+    expect(saved.status).toBe(303);
+    const path = `/api/v1/engineers/${baba.id}/availability`;
+    expect((await (await baba.client.get(path)).json()).largestPackageHours).toBe(24.5);
+    expect((await getPage(baba.client, "/my-availability")).html).toContain('value="24.5"');
+    const bad = await postForm(baba.client, "/my-availability", { ...fields, largestPackageHours: "たくさん" });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain("largestPackageHours");
+    expect(bad.html).toContain("0 より大きく");
+    expect((await (await baba.client.get(path)).json()).largestPackageHours).toBe(24.5);
+    const cleared = await postForm(baba.client, "/my-availability", { ...fields, largestPackageHours: "" });
+    expect(cleared.status).toBe(303);
+    expect((await (await baba.client.get(path)).json()).largestPackageHours).toBeNull();
   });
 });

@@ -582,6 +582,8 @@ export interface AvailabilityTable {
   user_id: string;
   time_zone: string;
   updated_at: string;
+  /** The largest package the engineer wants, in estimated hours; null: no limit. */
+  largest_package_hours: number | null;
 }
 
 /** One weekly window: ISO weekday (1 Monday … 7 Sunday), minutes from local midnight, end exclusive. */

@@ -78,6 +78,7 @@ export const catalogue = {
   "field.leadIds": { en: "leadIds", ja: "リーダー" },
   "field.band": { en: "band", ja: "月間精算幅" },
   "field.maxPackageHours": { en: "maxPackageHours", ja: "パッケージ上限" },
+  "field.largestPackageHours": { en: "largestPackageHours", ja: "希望するパッケージの上限" },
 
   // States named inside messages.
   "state.draft": { en: "draft", ja: "下書き" },
@@ -398,6 +399,10 @@ export const catalogue = {
     ja: "同じ曜日の別の時間帯と重なっています",
   },
   "availability.date": { en: "must be a date YYYY-MM-DD", ja: "日付（YYYY-MM-DD）で入力してください" },
+  "availability.largestPackage": {
+    en: "must be a number of hours above 0 and at most {max}, or empty for any size",
+    ja: "0 より大きく {max} 以下の時間数にしてください（空欄は上限なし）",
+  },
   "availability.toBeforeFrom": { en: "must not be before from", ja: "開始日より前にはできません" },
 
   // Hours, timesheets and months.
@@ -846,6 +851,10 @@ export const catalogue = {
     ja: "所属オフィスがありません。この契約は{allowed}の技術者に限られます",
   },
   "match.capacity": { en: "{spare} spare a week, needs {needed}", ja: "週の空き {spare}（{needed} が必要）" },
+  "match.size": {
+    en: "wants packages of at most {largest}; this one is {size}",
+    ja: "希望するパッケージは {largest} までです（このパッケージは {size}）",
+  },
   "vetting.nda": { en: "NDA", ja: "秘密保持契約" },
   "vetting.background_check": { en: "background check", ja: "身元確認" },
   "vetting.security_training": { en: "security training", ja: "セキュリティ研修" },

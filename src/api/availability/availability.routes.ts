@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import {
   type AvailabilityService,
   MAX_EXCEPTIONS,
+  MAX_LARGEST_PACKAGE_HOURS,
   MAX_WINDOWS,
   weekdays,
 } from "../../domain/availability/availability.service.ts";
@@ -28,6 +29,10 @@ const Availability = z
     windows: z.array(Window),
     weeklyHours: z.number().describe("the hours of the weekly windows together"),
     exceptions: z.array(z.object({ from: z.string(), to: z.string(), note: z.string() })),
+    largestPackageHours: z
+      .number()
+      .nullable()
+      .describe("the largest package the engineer wants, in estimated hours; null: any size"),
     updatedAt: z.string().nullable(),
   })
   .openapi("Availability");
@@ -37,6 +42,15 @@ const AvailabilityInput = z
     timeZone: TimeZone,
     windows: z.array(Window).max(MAX_WINDOWS),
     exceptions: z.array(Exception).max(MAX_EXCEPTIONS).default([]),
+    largestPackageHours: z
+      .number()
+      .positive()
+      .max(MAX_LARGEST_PACKAGE_HOURS)
+      .nullable()
+      .optional()
+      .describe(
+        "the largest package the engineer wants, in estimated hours: matching leaves bigger packages out and says so; null: any size; absent: unchanged",
+      ),
   })
   .openapi("AvailabilityInput");
 

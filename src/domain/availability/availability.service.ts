@@ -33,6 +33,8 @@ export interface Availability {
   /** The hours of the weekly windows together. */
   weeklyHours: number;
   exceptions: AvailabilityException[];
+  /** The largest package the engineer wants, in estimated hours; matching leaves bigger ones out. Null: any size. */
+  largestPackageHours: number | null;
   /** Null until the engineer first states their availability. */
   updatedAt: string | null;
 }
@@ -41,10 +43,14 @@ export interface AvailabilityInput {
   timeZone: string;
   windows: AvailabilityWindow[];
   exceptions: AvailabilityException[];
+  /** Absent: the largest package size stays as it was; null: any size. */
+  largestPackageHours?: number | null;
 }
 
 export const MAX_WINDOWS = 50;
 export const MAX_EXCEPTIONS = 100;
+/** The largest package size an engineer may state, in hours (a contract's packages are far smaller). */
+export const MAX_LARGEST_PACKAGE_HOURS = 10_000;
 
 const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -92,6 +98,10 @@ function rowsOf(input: AvailabilityInput) {
     if (e.to < e.from) throw invalidField(`exceptions.${i}.to`, text("availability.toBeforeFrom"));
     return { from: e.from, to: e.to, note: e.note };
   });
+  const largest = input.largestPackageHours;
+  if (largest != null && !(largest > 0 && largest <= MAX_LARGEST_PACKAGE_HOURS)) {
+    throw invalidField("largestPackageHours", text("availability.largestPackage", { max: MAX_LARGEST_PACKAGE_HOURS }));
+  }
   return { windows: sorted, exceptions: exceptions.sort((a, b) => a.from.localeCompare(b.from)) };
 }
 
@@ -153,6 +163,7 @@ export function createAvailabilityService({
         })),
         weeklyHours: minutes / 60,
         exceptions: exceptions.map((e) => ({ from: e.from_day, to: e.to_day, note: e.note })),
+        largestPackageHours: head?.largest_package_hours == null ? null : Number(head.largest_package_hours),
         updatedAt: head?.updated_at ?? null,
       };
     },
@@ -169,13 +180,18 @@ export function createAvailabilityService({
       await engineer(id);
       const rows = rowsOf(input);
       const at = now().toISOString();
+      // Absent: the largest package size is kept as it was.
+      const largest =
+        input.largestPackageHours === undefined ? {} : { largest_package_hours: input.largestPackageHours };
       await db.transaction().execute(async (trx) => {
         // The head row first: writing it takes its lock, so a second statement sent at once waits, then
         // replaces this one whole, rather than both clearing the old windows and adding theirs side by side.
         await trx
           .insertInto("availability")
-          .values({ user_id: id, time_zone: input.timeZone, updated_at: at })
-          .onConflict((oc) => oc.column("user_id").doUpdateSet({ time_zone: input.timeZone, updated_at: at }))
+          .values({ user_id: id, time_zone: input.timeZone, updated_at: at, ...largest })
+          .onConflict((oc) =>
+            oc.column("user_id").doUpdateSet({ time_zone: input.timeZone, updated_at: at, ...largest }),
+          )
           .execute();
         await trx.deleteFrom("availability_window").where("user_id", "=", id).execute();
         await trx.deleteFrom("availability_exception").where("user_id", "=", id).execute();
@@ -197,7 +213,11 @@ export function createAvailabilityService({
           actor,
           "availability.updated",
           `engineer:${id}`,
-          { windows: rows.windows.length, exceptions: rows.exceptions.length },
+          {
+            windows: rows.windows.length,
+            exceptions: rows.exceptions.length,
+            ...(input.largestPackageHours === undefined ? {} : { largestPackageHours: input.largestPackageHours }),
+          },
           { trx, tenantId: null },
         );
       });

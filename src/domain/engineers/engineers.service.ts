@@ -412,12 +412,14 @@ export function createEngineerService({
         .innerJoin("user", "user.id", "engineer_profile.user_id")
         .leftJoin("office_member", "office_member.user_id", "engineer_profile.user_id")
         .leftJoin("office", "office.id", "office_member.office_id")
+        .leftJoin("availability", "availability.user_id", "engineer_profile.user_id")
         .select([
           "engineer_profile.user_id as id",
           "user.name",
           "engineer_profile.weekly_capacity_hours",
           "office.id as office_id",
           "office.name as office_name",
+          "availability.largest_package_hours",
         ])
         .where("user.role", "=", "engineer");
       if (ids) q = q.where("engineer_profile.user_id", "in", ids.length ? ids : [""]);
@@ -490,6 +492,7 @@ export function createEngineerService({
           committedWeeklyHours: 0,
           history: new Set(),
           office: r.office_id ? { id: r.office_id, name: r.office_name ?? "" } : null,
+          largestPackageHours: r.largest_package_hours == null ? null : Number(r.largest_package_hours),
           ...(weekdayMinutes.has(r.id)
             ? { availability: { weekdayMinutes: weekdayMinutes.get(r.id) as number[], away: awayOf.get(r.id) ?? [] } }
             : {}),

@@ -470,3 +470,27 @@ describe("how a package fits an engineer's week", () => {
     expect(suggestMany([p], [away, plain]).get("pkg")).toEqual(suggest(p, [away, plain]).ranked);
   });
 });
+
+describe("the largest package an engineer wants", () => {
+  it("leaves bigger packages out and says so, keeps those of that size or smaller", () => {
+    const e = engineer("aiko", { largestPackageHours: 40 });
+    expect(ineligibilities(e, pkg({ estimateHours: 41 }))).toEqual([
+      { rule: "size", estimateHours: 41, largestHours: 40 },
+    ]);
+    expect(describeIneligibility({ rule: "size", estimateHours: 41, largestHours: 40 })).toBe(
+      "wants packages of at most 40 h; this one is 41 h",
+    );
+    expect(ineligibilities(e, pkg({ estimateHours: 40 }))).toEqual([]);
+    expect(ineligibilities(engineer("ben", { largestPackageHours: null }), pkg({ estimateHours: 500 }))).toEqual([]);
+  });
+
+  it("ranks in suggestMany exactly as suggest does", () => {
+    const engineers = [10, 30, null, 60].map((largestPackageHours, i) =>
+      engineer(`e${i}`, { largestPackageHours, skills: { java: 4 + i } }),
+    );
+    const packages = [5, 20, 45, 80].map((estimateHours) => pkg({ id: `p${estimateHours}`, estimateHours }));
+    const many = suggestMany(packages, engineers, { limit: 4 });
+    for (const p of packages) expect(many.get(p.id)).toEqual(suggest(p, engineers, { limit: 4 }).ranked);
+    expect(many.get("p45")?.map((s) => s.engineerId)).toEqual(["e3", "e2"]);
+  });
+});

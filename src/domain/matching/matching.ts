@@ -48,6 +48,8 @@ export interface MatchEngineer {
   availability?: { weekdayMinutes: readonly number[]; away: readonly { from: string; to: string }[] };
   /** The office the engineer belongs to; absent or null: none. */
   office?: { id: string; name: string } | null;
+  /** The largest package the engineer wants, in estimated hours; absent or null: any size. */
+  largestPackageHours?: number | null;
 }
 
 /**
@@ -71,6 +73,8 @@ export interface MatchPackage {
   plannedStart?: string;
   /** Load the package adds to an engineer's week. */
   weeklyHours: number;
+  /** The package's estimate in hours, held against the largest package an engineer wants; absent: not checked. */
+  estimateHours?: number;
   /** Ids of packages this one depends on, directly or not, in the same contract. */
   upstream: ReadonlySet<string>;
   /** Upstream id → WBS id, so that continuity reasons read as the lead knows the packages. */
@@ -84,7 +88,8 @@ export type Ineligibility =
   | { rule: "office"; office: string | null; allowed: string[] }
   | { rule: "skill"; skill: string; required: number; has: number | null }
   | { rule: "vetting"; kind: VettingKind; validUntil: string | null; neededUntil: string }
-  | { rule: "capacity"; spareHours: number; neededHours: number; awayDays?: number };
+  | { rule: "capacity"; spareHours: number; neededHours: number; awayDays?: number }
+  | { rule: "size"; estimateHours: number; largestHours: number };
 
 const DAY_MS = 86_400_000;
 const dayNumber = (day: string) => Math.floor(Date.parse(`${day}T00:00:00Z`) / DAY_MS);
@@ -191,8 +196,15 @@ export function ineligibilities(e: MatchEngineer, p: MatchPackage): Ineligibilit
   if (!(p.weeklyHours <= spare)) {
     why.push({ rule: "capacity", spareHours: spare, neededHours: p.weeklyHours, ...(awayDays ? { awayDays } : {}) });
   }
+  if (tooLarge(e, p)) {
+    why.push({ rule: "size", estimateHours: p.estimateHours as number, largestHours: e.largestPackageHours as number });
+  }
   return why;
 }
+
+/** Whether the package is bigger than the largest the engineer wants. */
+const tooLarge = (e: MatchEngineer, p: MatchPackage) =>
+  e.largestPackageHours != null && p.estimateHours !== undefined && p.estimateHours > e.largestPackageHours;
 
 /** Whether the engineer belongs to one of the offices. */
 const inOffices = (e: MatchEngineer, offices: MatchOffices) => !!e.office && offices.ids.has(e.office.id);
@@ -230,6 +242,8 @@ export function ineligibilityText(i: Ineligibility): Text {
       return i.spareHours < 0
         ? text("match.overCapacity", { over: hours(-i.spareHours), needed: hours(i.neededHours) })
         : text("match.capacity", { spare: hours(i.spareHours), needed: hours(i.neededHours) });
+    case "size":
+      return text("match.size", { largest: hours(i.largestHours), size: hours(i.estimateHours) });
   }
 }
 
@@ -475,6 +489,7 @@ export function suggestMany(
     if (e.availability?.away.length) away[i] = rangesOf(e.availability.away);
   }
   const officeOf = engineers.map((e) => e.office?.id ?? null);
+  const limited = engineers.map((e) => e.largestPackageHours != null);
 
   // Skills some package asks for, indexed by level.
   const skillIndex = new Map<string, SkillIndex>();
@@ -604,6 +619,7 @@ export function suggestMany(
         spareHours = capacityOver(e, availability, ranges, first, last).hours - e.committedWeeklyHours;
       }
       if (!(weekly <= spareHours)) continue;
+      if (limited[i] && tooLarge(engineers[i] as MatchEngineer, p)) continue;
       let preferred = false;
       if (offices) {
         const office = officeOf[i];

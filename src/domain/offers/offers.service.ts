@@ -174,6 +174,7 @@ export function createOfferService({
       // Dates as text: the later of the start and today.
       plannedStart: [row.period_start, day].sort()[1] as string,
       weeklyHours: weeklyHoursOf(Number(row.estimate_hours), row.period_start, row.period_end, day),
+      estimateHours: Number(row.estimate_hours),
       upstream,
       upstreamLabels: new Map(labels.map((l) => [l.id, l.wbs_id])),
       ...(row.office_rule ? { offices: await matchOffices(ex, JSON.parse(row.office_rule) as OfficeRule) } : {}),

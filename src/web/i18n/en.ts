@@ -153,6 +153,10 @@ export const en: Record<MessageKey, string> = {
   "disputes.decided": "Decided. The next disputed item follows.",
   "disputes.back": "Back to entry disputes",
   "nav.myAvailability": "My availability",
+  "availability.largestPackage": "Package size you want",
+  "availability.largestPackageHint":
+    "Packages estimated at more hours than this are left out of your suggestions and offers (the reason says so). Leave it empty for any size.",
+  "availability.largestPackageHours": "At most (hours)",
   "availability.title": "My availability",
   "availability.hint":
     "State when you usually work and the days you are away (school holidays, a hospital week). It is used for planning and for offers only; it is not a control of your working times, and nothing is refused outside these hours.",
@@ -388,6 +392,8 @@ export const en: Record<MessageKey, string> = {
   "why.vettingMissing": "no {kind} on record",
   "why.vettingShort": "{kind} valid until {validUntil}, needs {neededUntil}",
   "why.capacity": "{spare} h spare a week, needs {needed} h",
+  "why.capacityAway": "{spare} h spare a week over the package's span ({days} days away), needs {needed} h",
+  "why.size": "wants packages of at most {largest} h; this one is {size} h",
   "why.office": "belongs to {office}; the contract requires engineers of {allowed}",
   "why.noOffice": "belongs to no office; the contract requires engineers of {allowed}",
 

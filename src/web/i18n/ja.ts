@@ -152,6 +152,10 @@ export const ja = {
   "disputes.decided": "判定しました。次の判定待ちの項目を表示しています。",
   "disputes.back": "入力の判定の一覧へ",
   "nav.myAvailability": "稼働できる時間",
+  "availability.largestPackage": "希望するパッケージの大きさ",
+  "availability.largestPackageHint":
+    "これより見積工数の大きいパッケージは推薦とオファーの対象から外れます（理由にもそう表示されます）。空欄なら上限はありません。",
+  "availability.largestPackageHours": "上限（時間）",
   "availability.title": "稼働できる時間",
   "availability.hint":
     "ふだん仕事ができる時間帯と、休む日（学校の休み、通院など）をご自身で記入してください。計画と案件の紹介に使うだけで、勤務時間の管理ではありません。この時間外でも、ワークスペースへの接続や作業は一切制限されません。",
@@ -388,6 +392,8 @@ export const ja = {
   "why.vettingMissing": "{kind}の記録なし",
   "why.vettingShort": "{kind}の有効期限が {validUntil}（{neededUntil} まで必要）",
   "why.capacity": "週の空き {spare}（{needed}が必要）",
+  "why.capacityAway": "パッケージの期間で週の空き {spare}（休む日 {days} 日を除く、{needed}が必要）",
+  "why.size": "希望するパッケージは {largest} までです（このパッケージは {size}）",
   "why.office": "所属は{office}です。この契約は{allowed}の技術者に限られます",
   "why.noOffice": "所属オフィスがありません。この契約は{allowed}の技術者に限られます",
 

@@ -31,8 +31,11 @@ function inputFromForm(form: Record<string, unknown>): AvailabilityInput {
   const froms = listOf(form, "exceptionFrom");
   const tos = listOf(form, "exceptionTo");
   const notes = listOf(form, "exceptionNote");
+  // Left empty: any size. A value that is not a number is refused by the service, naming the field.
+  const largest = form.largestPackageHours === undefined ? undefined : formText(form, "largestPackageHours", 20);
   return {
     timeZone: formText(form, "timeZone", 64),
+    ...(largest === undefined ? {} : { largestPackageHours: largest === "" ? null : Number(largest) }),
     windows: days
       .map((day, i) => ({
         day: day as AvailabilityInput["windows"][number]["day"],
@@ -138,6 +141,18 @@ function AvailabilityPage({
             ))}
           </tbody>
         </table>
+        <h2 id="largest-package">{t("availability.largestPackage")}</h2>
+        <p class="hint">{t("availability.largestPackageHint")}</p>
+        <label>
+          {t("availability.largestPackageHours")}
+          <input
+            name="largestPackageHours"
+            inputmode="decimal"
+            maxlength={20}
+            value={availability.largestPackageHours === null ? "" : String(availability.largestPackageHours)}
+            aria-describedby="largest-package"
+          />
+        </label>
         <button type="submit">{t("availability.save")}</button>
       </form>
     </Layout>

@@ -144,7 +144,11 @@ export function whyNot(c: WebContext, rule: Ineligibility): string {
         : t("why.vettingShort", { kind, validUntil: rule.validUntil, neededUntil: rule.neededUntil });
     }
     case "capacity":
-      return t("why.capacity", { spare: hours(rule.spareHours), needed: hours(rule.neededHours) });
+      return rule.awayDays
+        ? t("why.capacityAway", { spare: hours(rule.spareHours), needed: hours(rule.neededHours), days: rule.awayDays })
+        : t("why.capacity", { spare: hours(rule.spareHours), needed: hours(rule.neededHours) });
+    case "size":
+      return t("why.size", { largest: hours(rule.largestHours), size: hours(rule.estimateHours) });
   }
 }
 
