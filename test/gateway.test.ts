@@ -330,7 +330,7 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect((await refusals())[0]?.details).toMatchObject({ code: "not_assigned", user: `pkg-${pkgId("2.3")}` });
   });
 
-  it("refuses an engineer whose vetting has lapsed", async () => {
+  it("refuses an engineer whose vetting has lapsed, telling them why in the language they chose", async () => {
     expect((await assign("2.2", "kato")).state).toBe("running");
     expect((await ssh("kato", "2.2", ["true"])).code).toBe(0);
     await t.running.azusa.db.kysely
@@ -338,9 +338,37 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
       .set({ expires_on: "2026-02-01" })
       .where("user_id", "=", engineers.kato?.id as string)
       .execute();
-    const res = await ssh("kato", "2.2", ["echo in"], undefined, ["-o", "BindAddress=127.0.1.2"]);
+    // As a person runs ssh: the default log level (which prints the server's banner), a UTF-8 terminal.
+    const asPerson = () =>
+      run(
+        "ssh",
+        [
+          ...sshArgs(
+            {
+              port: t.running.sshPort,
+              key: engineers.kato?.key.path as string,
+              knownHosts: home.knownHosts,
+              user: `pkg-${pkgId("2.2")}`,
+            },
+            ["-o", "BindAddress=127.0.1.2"],
+          ).map((arg) => (arg === "LogLevel=ERROR" ? "LogLevel=INFO" : arg)),
+          "echo in",
+        ],
+        undefined,
+        { ...process.env, LC_ALL: "C.UTF-8" },
+      );
+    const res = await asPerson();
     expect(res.code).toBe(255);
+    expect(res.stdout.toString()).toBe("");
+    expect(res.stderr).toMatch(/^azusa: 審査（[^）]*秘密保持契約[^）]*）が期限切れか未登録です\r?$/m);
+    expect(res.stderr).not.toContain("vetting lapsed");
     expect((await refusals())[0]?.details).toMatchObject({ code: "vetting" });
+    // Who chose English in their settings is told in English.
+    expect((await engineers.kato?.client.put("/api/v1/me/settings", { language: "en" }))?.status).toBe(200);
+    const english = await asPerson();
+    expect(english.code).toBe(255);
+    expect(english.stderr).toMatch(/^azusa: vetting lapsed or missing: .*nda/m);
+    expect(english.stderr).not.toContain("審査");
   });
 
   it("refuses a destroyed workspace", async () => {
@@ -578,7 +606,10 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect(removed?.status).toBe(204);
     expect(await live.exited).toBe(255);
     expect(live.stdout()).toBe("started\n");
-    expect(live.stderr()).toContain("access revoked: the SSH key was removed");
+    // Said in the engineer's language (Japanese: they chose nothing else).
+    expect(live.stderr()).toContain(
+      "azusa: アクセスが取り消されたため、セッションを終了しました: SSH 鍵が削除されました",
+    );
   }, 20_000);
 
   it("closes a connection carrying no session (a ControlMaster master) within moments of its key being removed", async () => {
@@ -625,6 +656,8 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     const cancelled = await lead.post(`/api/v1/packages/${pkgId("2.3")}/cancel`, { reason: "体制変更" });
     expect(cancelled.status).toBe(200);
     expect(await live.exited).toBe(255);
-    expect(live.stderr()).toMatch(/access revoked: the package is (not assigned to this engineer|cancelled)/);
+    expect(live.stderr()).toMatch(
+      /アクセスが取り消されたため、セッションを終了しました: このパッケージは(あなたにアサインされていません|取り消されました)/,
+    );
   }, 20_000);
 });

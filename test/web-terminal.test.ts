@@ -137,14 +137,51 @@ describe("the browser terminal", () => {
     await expect.poll(() => ending.seen.text).toContain("ready-2");
     expect((await session.post("/api/auth/sign-out")).status).toBe(200);
     expect(await ending.closed).toBe(1000);
+    // The evidence keeps the English words; the person is told in the page's language (Japanese by default).
     expect(ending.seen.ended).toBe("access revoked: signed out");
-    expect(ending.seen.text).toContain("azusa: session ended: access revoked: signed out");
+    expect(ending.seen.text).toContain(
+      "azusa: アクセスが取り消されたため、セッションを終了しました: サインアウトしました",
+    );
     // The terminal of the engineer's other sign-in, from the same address, goes on.
     staying.ws.send(Buffer.from("echo still-$((2+3))\n"));
     await expect.poll(() => staying.seen.text).toContain("still-5");
     expect(staying.seen.ended).toBe("");
     staying.ws.close();
     await staying.closed;
+  });
+
+  it("says why a terminal is refused after its page loaded, in the page's language", async () => {
+    const contract = await t.running.azusa.db.kysely
+      .selectFrom("work_package")
+      .innerJoin("contract", "contract.id", "work_package.contract_id")
+      .select(["contract.id", "contract.allowed_networks"])
+      .where("work_package.id", "=", mine.packageId)
+      .executeTakeFirstOrThrow();
+    const networks = (value: string | undefined) =>
+      t.running.azusa.db.kysely
+        .updateTable("contract")
+        .set({ allowed_networks: value })
+        .where("id", "=", contract.id)
+        .execute();
+    const refusedPage = await signInPage(browser, t.base, "se0@matsumoto.example", PASSWORD);
+    try {
+      // Only an office's network may reach the workspace now; the browser is elsewhere (this machine).
+      await networks(JSON.stringify(["192.0.2.0/24"]));
+      const seen = async (lang: string) => {
+        await refusedPage.goto(`${t.base}/my-packages/${mine.packageId}/terminal?lang=${lang}`);
+        await refusedPage.locator("#terminal-reconnect").waitFor();
+        // Wide characters take two cells, which xterm draws apart: read the rows without their spacing.
+        return ((await refusedPage.locator("#terminal .xterm-rows").textContent()) ?? "").replace(/\s+/g, "");
+      };
+      const japanese = await seen("ja");
+      await refusedPage.screenshot({ path: join(ARTIFACTS, "web-terminal-refused.png") });
+      expect(japanese).toContain("azusa:接続元127.0.0.1は契約で許可されたネットワークの外です");
+      expect(japanese).not.toMatch(/outside|allowed networks/);
+      expect(await seen("en")).toContain("azusa:127.0.0.1isoutsidethecontract'sallowednetworks");
+    } finally {
+      await networks(contract.allowed_networks);
+      await refusedPage.context().close();
+    }
   });
 
   it("answers 404 for the page to anyone but the package's engineer", async () => {

@@ -8,8 +8,10 @@ import { holdWhileBehind, openRecording, type Recorder, type RecordingTotals } f
 import { BUCKET_MS, recordingPath } from "../domain/sessions/session-log.ts";
 import { channelRefusal } from "../domain/sessions/transfer-policy.ts";
 import { SESSION_MARK } from "../domain/workspaces/workspace-processes.ts";
+import type { Text } from "../kernel/messages.ts";
 import { type ExecSession, execSignal, type SignalOutcome } from "../provisioner/driver.ts";
 import type { BridgeChannel, BridgeContext, Live, Principal, SessionHandle, SessionRequest } from "./bridge-types.ts";
+import { sayTo } from "./bridge-types.ts";
 import { endStatus } from "./policy.ts";
 import { reapSession } from "./session-processes.ts";
 
@@ -41,7 +43,9 @@ interface SessionState {
   sent: Set<string>;
   /** Why it was ended before it could be (the transport went away while the command started). */
   ended: string | null;
-  endNow(reason: string): void;
+  /** What the user is told of why it ended, when not the English reason (a revocation, in their language). */
+  endedSaid?: Text;
+  endNow(reason: string, said?: Text): void;
 }
 
 /**
@@ -64,7 +68,8 @@ export function openSession(
     say: (line) => errors.write(`${line}\r\n`),
     sent: new Set(),
     ended: null,
-    endNow: (reason) => {
+    endNow: (reason, said) => {
+      if (s.ended === null && said) s.endedSaid = said;
       s.ended ??= reason;
     },
   };
@@ -96,7 +101,7 @@ export function openSession(
       );
       return outcome;
     },
-    end: (reason) => s.endNow(reason),
+    end: (reason, said) => s.endNow(reason, said),
     done,
   };
   runSession(ctx, s, handle).then(
@@ -114,7 +119,7 @@ async function runSession(ctx: BridgeContext, s: SessionState, handle: SessionHa
   const { principal, channel } = s;
   const auth = await ctx.decide(principal);
   if (!auth.ok) {
-    s.say(`azusa: ${auth.reason}`);
+    s.say(sayTo(principal, auth.text));
     await channel.finish({ code: 1 });
     return auth.reason;
   }
@@ -305,13 +310,14 @@ async function pipeSession(
   const rec = s.recorder as Recorder;
   const endedEarly: string | null = s.ended;
   const finished = new Promise<string>((resolve) => {
-    s.endNow = (reason) => {
+    s.endNow = (reason, said) => {
+      if (s.ended === null && said) s.endedSaid = said;
       s.ended ??= reason;
       resolve(reason);
     };
   });
   // The transport went away (or access was revoked) while the command was starting.
-  if (endedEarly) s.endNow(endedEarly);
+  if (endedEarly) s.endNow(endedEarly, s.endedSaid);
   const idleTimer = setTimeout(() => s.endNow("idle timeout"), ctx.idleMs);
   const limitTimer = setTimeout(() => s.endNow("session time limit reached"), ctx.maxSessionMs);
   idleTimer.unref();
@@ -363,7 +369,7 @@ async function pipeSession(
     recordingError = err instanceof Error ? err.message : String(err);
   }
   const status = result.exit ? endStatus(result.exit, s.sent) : null;
-  if (!result.exit) s.say(`azusa: session ended: ${result.reason}`);
+  if (!result.exit) s.say(s.endedSaid ? sayTo(s.principal, s.endedSaid) : `azusa: session ended: ${result.reason}`);
   // The end status goes after the last byte of output, whatever the transport.
   await Promise.all([drained(channel.output), channel.errors ? drained(channel.errors) : undefined]);
   await channel.finish(status ?? { reason: result.reason });

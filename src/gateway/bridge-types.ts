@@ -1,10 +1,11 @@
 // The bridge's contract with its transports (an SSH connection, a browser socket, the IDE proxy): who asks,
 // the channels they hand over, and the handles of what runs for them.
 import type { Duplex, Readable, Writable } from "node:stream";
-import type { AccessRequest, Authorization, Target } from "../domain/sessions/access.ts";
+import type { AccessRequest, Authorization, Said, Target } from "../domain/sessions/access.ts";
 import type { RecordingOptions } from "../domain/sessions/recorder.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
+import { type Lang, say, type Text } from "../kernel/messages.ts";
 import type { PausePoint } from "../kernel/pause.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecRequest, ExecSession, SignalOutcome } from "../provisioner/driver.ts";
@@ -15,9 +16,14 @@ export interface Principal extends AccessRequest {
   keyFingerprint?: string;
   /**
    * A transport's own check, repeated while sessions run (e.g. "is the SSH key still registered?");
-   * resolves to a reason to end the session, or null.
+   * resolves to why the session ends, or null.
    */
-  recheck?: () => Promise<string | null>;
+  recheck?: () => Promise<Said | null>;
+  /**
+   * The language Azusa speaks to this person in (refusals, why a session ended): over SSH the one they chose in
+   * their settings, in a browser the page's. Japanese when not known.
+   */
+  lang?: Lang;
   /** The access decision made at login; a channel opened within 5 s of it does not ask for it again. */
   authorized?: { target: Target; at: number };
 }
@@ -52,8 +58,11 @@ export interface SessionHandle {
   resize(cols: number, rows: number): void;
   /** Sends a signal ("TERM", "INT", …; allow-listed) to the command; says why when it could not. */
   signal(name: string): Promise<SignalOutcome>;
-  /** Ends the session now (revocation, limits, the transport went away). */
-  end(reason: string): void;
+  /**
+   * Ends the session now (revocation, limits, the transport went away): `reason` is the evidence, `said` what the
+   * user is told, in their language (the English reason when absent).
+   */
+  end(reason: string, said?: Text): void;
   /** Settles once the session is over and its evidence is written. */
   done: Promise<{ reason: string }>;
 }
@@ -115,6 +124,9 @@ export interface BridgeContext {
   /** Test-only: what recordings pass through on their way to their file (a slow disk). */
   recordingSink?: RecordingOptions["sink"];
 }
+
+/** A message in the language of the person behind `principal`, as a line from Azusa. */
+export const sayTo = (principal: Principal, message: Text): string => `azusa: ${say(principal.lang ?? "ja", message)}`;
 
 /**
  * The handle of something that runs no command of its own (a forward, a listener, a held connection):

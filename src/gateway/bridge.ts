@@ -2,11 +2,12 @@
 // workspace, with the access check, session policy, recording, revocation and evidence. Sessions are in
 // bridge-session.ts, forwards and listeners in forwards.ts; this holds what they share.
 import { randomUUID } from "node:crypto";
-import type { Authorization, SessionAccess, Target } from "../domain/sessions/access.ts";
+import type { Authorization, Said, SessionAccess, Target } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Actor } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
+import { text } from "../kernel/messages.ts";
 import { noPause, type PausePoint } from "../kernel/pause.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecRequest, ExecSession, WorkspaceDriver } from "../provisioner/driver.ts";
@@ -82,7 +83,7 @@ export function createBridge({
       principal.recheck?.() ?? null,
       recent ? ({ ok: true, target: recent.target } as const) : authorize(principal),
     ]);
-    return revoked ? { ok: false, code: "revoked", reason: revoked } : auth;
+    return revoked ? { ok: false, code: "revoked", ...revoked } : auth;
   };
 
   /** Starts a stopped workspace, telling the user on `say`. */
@@ -206,7 +207,7 @@ async function recheckLive(
   // Each transport's own check once (an SSH connection's key, a browser's sign-in), and the access
   // decision once per engineer, package and address: the sessions that share one share its answer.
   const byAccess = new Map<string, Live[]>();
-  const byOwn = new Map<() => Promise<string | null>, Live[]>();
+  const byOwn = new Map<() => Promise<Said | null>, Live[]>();
   const add = <K>(groups: Map<K, Live[]>, key: K, l: Live) => {
     const group = groups.get(key);
     if (group) group.push(l);
@@ -216,12 +217,12 @@ async function recheckLive(
     add(byAccess, `${l.principal.engineerId}|${l.principal.packageId}|${l.principal.source}`, l);
     if (l.principal.recheck) add(byOwn, l.principal.recheck, l);
   }
-  const endAll = async (sessions: Live[], decide: () => Promise<string | null>) => {
+  const endAll = async (sessions: Live[], decide: () => Promise<Said | null>) => {
     try {
-      const reason = await decide();
-      if (!reason) return;
+      const why = await decide();
+      if (!why) return;
       for (const s of sessions) {
-        s.handle.end(`access revoked: ${reason}`);
+        s.handle.end(`access revoked: ${why.reason}`, text("access.revoked", { why: why.text }));
         ended.push(s.handle);
       }
     } catch (err) {
@@ -233,7 +234,7 @@ async function recheckLive(
     ...[...byAccess.values()].map((sessions) =>
       endAll(sessions, async () => {
         const first = sessions[0];
-        return first ? authorize(first.principal).then((a) => (a.ok ? null : a.reason)) : null;
+        return first ? authorize(first.principal).then((a) => (a.ok ? null : a)) : null;
       }),
     ),
   ]);

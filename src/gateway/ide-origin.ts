@@ -9,7 +9,9 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { CredentialStore } from "../auth/credentials.ts";
 import { isSealed, type Sealer, tryOpen } from "../auth/sealed.ts";
+import { said } from "../domain/sessions/access.ts";
 import { requestIp } from "../http/client-ip.ts";
+import { text } from "../kernel/messages.ts";
 import type { Principal } from "./bridge-types.ts";
 import type { IdeProxy } from "./ide-proxy.ts";
 
@@ -142,7 +144,9 @@ export function createIdeOrigin({ ideProxy, credentials, tokens, baseUrl, url, t
       source: source(req),
       transport: "browser",
       // Signing out of Azusa ends the IDE's open sockets too.
-      ...(recheck ? { recheck: async () => ((await stillSignedIn(entry)) ? null : "signed out") } : {}),
+      ...(recheck
+        ? { recheck: async () => ((await stillSignedIn(entry)) ? null : said(text("access.signedOut"))) }
+        : {}),
     };
   }
 

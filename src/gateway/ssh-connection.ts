@@ -59,7 +59,8 @@ export function serveConnection(
 ): void {
   logger.info({ ip, engineer: who.engineerId, package: who.packageId }, "ssh login");
   // Checked again while it carries nothing too (a ControlMaster master, ssh -N): once the key or the
-  // access goes, the connection is closed, saying why, after its sessions had a moment to print theirs.
+  // access goes, the connection is closed, saying why, after its sessions had a moment to print theirs (in the
+  // engineer's language); the disconnect's own words stay English, as OpenSSH prints other bytes as octal escapes.
   const release = bridge.hold(who, (reason) => {
     setTimeout(() => disconnectWith(client, `azusa: ${reason}`), 500).unref();
   });

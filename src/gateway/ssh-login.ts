@@ -2,17 +2,19 @@
 // package, lockouts per address and per account, and every refusal audited before it is answered.
 import ssh2 from "ssh2";
 import type { Lockout } from "../domain/accounts/sign-in-throttle.ts";
-import type { SessionAccess } from "../domain/sessions/access.ts";
+import { type SessionAccess, said } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import { AppError } from "../kernel/errors.ts";
+import { text } from "../kernel/messages.ts";
 import type { Logger } from "../logger.ts";
 import type { Bridge } from "./bridge.ts";
-import type { Principal } from "./bridge-types.ts";
+import { type Principal, sayTo } from "./bridge-types.ts";
 import {
   disconnectWith,
   fingerprintOf,
   MAX_KEYS_PER_CONNECTION,
   packageFromUser,
+  sendBanner,
   UNAVAILABLE,
 } from "./ssh-protocol.ts";
 
@@ -125,13 +127,20 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
         transport: "ssh",
         keyFingerprint: fingerprint,
         recheck: () => access.keyRevoked(key.id),
+        lang: key.lang,
       };
       const decision = packageId
         ? await bridge.authorize(candidate)
-        : ({ ok: false, code: "not_assigned", reason: `"${user}" names no package: use pkg-<package id>` } as const);
+        : ({
+            ok: false,
+            code: "not_assigned",
+            ...said(text("access.noPackage", { user: user.slice(0, 64) })),
+          } as const);
       if (!decision.ok) {
         await fail();
         await refused(ip, user, decision.code, decision.reason, fingerprint);
+        // The engineer is known by now: told why, in their language, before the refusal.
+        sendBanner(client, sayTo(candidate, decision.text));
         return ctx.reject([], false);
       }
       principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };

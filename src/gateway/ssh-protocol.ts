@@ -115,6 +115,33 @@ export function disconnectWith(client: ssh2.Connection, description: string): vo
   }
 }
 
+/**
+ * Sends SSH_MSG_USERAUTH_BANNER (RFC 4252 §5.4) with `message` while the client is still logging in: OpenSSH
+ * prints it on standard error, so a refused login says why. ssh2 sends a banner only once, fixed in its
+ * configuration, so this builds the packet the way its `Protocol.serviceAccept` does.
+ */
+export function sendBanner(client: ssh2.Connection, message: string): void {
+  const internals = client as unknown as {
+    _protocol: {
+      _kexinit?: unknown;
+      _packetRW: { write: { allocStart: number; alloc(length: number): Buffer; finalize(p: Buffer): Buffer } };
+      _cipher: { encrypt(packet: Buffer): void };
+    };
+  };
+  const protocol = internals._protocol;
+  // In the middle of a key exchange ssh2 queues what it sends; a banner then is not worth the wait.
+  if (protocol._kexinit !== undefined) return;
+  const body = Buffer.from(message.endsWith("\r\n") ? message : `${message}\r\n`, "utf8");
+  const write = protocol._packetRW.write;
+  const p = write.allocStart;
+  const packet = write.alloc(1 + 4 + body.length + 4);
+  packet[p] = 53; // SSH_MSG_USERAUTH_BANNER
+  packet.writeUInt32BE(body.length, p + 1);
+  body.copy(packet, p + 5);
+  packet.writeUInt32BE(0, p + 5 + body.length); // language tag: none
+  protocol._cipher.encrypt(write.finalize(packet));
+}
+
 /** "SHA256:…" of a key blob, as `ssh-keygen -lf` prints it and the ssh_key table stores it. */
 export const fingerprintOf = (blob: Buffer) =>
   `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;

@@ -1565,6 +1565,80 @@ export const catalogue = {
     en: "the WBS needs more than {mb} MiB to read, the most one import may use; split it or save it as CSV",
     ja: "WBS を読むのに 1 回の取り込みの上限 {mb} MiB を超えるメモリが必要です。分けるか CSV で保存してください",
   },
+
+  // Why a way into a workspace (SSH, the browser terminal, the web IDE) is refused or ended: said to the engineer
+  // in their language; the English words are also the evidence kept in the audit log.
+  "access.notAssigned": {
+    en: "the package is not assigned to this engineer",
+    ja: "このパッケージはあなたにアサインされていません",
+  },
+  "access.cancelled": { en: "the package is cancelled", ja: "このパッケージは取り消されました" },
+  "access.accepted": {
+    en: "the package was accepted (検収): the engineer's access has ended",
+    ja: "このパッケージは検収済みのため、作業環境へのアクセスは終了しました",
+  },
+  "access.vetting": {
+    en: "vetting lapsed or missing: {kinds}",
+    ja: "審査（{kinds}）が期限切れか未登録です",
+  },
+  "access.noWorkspace": { en: "the workspace does not exist", ja: "ワークスペースがありません" },
+  "access.destroyed": { en: "the workspace was destroyed", ja: "ワークスペースは破棄されました" },
+  "access.notReady": { en: "the workspace is not ready", ja: "ワークスペースの準備ができていません" },
+  "access.workspaceState": { en: "the workspace is {state}", ja: "ワークスペースは「{state}」の状態です" },
+  "access.workspaceFailed": {
+    en: "the workspace is failed: {why}",
+    ja: "ワークスペースの準備に失敗しました（{why}）",
+  },
+  "access.checkoutFailed": { en: "{why}", ja: "ワークスペースの準備に失敗しました（{why}）" },
+  "access.checkingOut": {
+    en: "the workspace's code is still being checked out; try again in a moment",
+    ja: "ワークスペースにコードを取得しているところです。少し待ってからもう一度お試しください",
+  },
+  "access.network": {
+    en: "{source} is outside the contract's allowed networks",
+    ja: "接続元 {source} は契約で許可されたネットワークの外です",
+  },
+  "access.keyRemoved": { en: "the SSH key was removed", ja: "SSH 鍵が削除されました" },
+  "access.signedOut": { en: "signed out", ja: "サインアウトしました" },
+  "access.noPackage": {
+    en: '"{user}" names no package: use pkg-<package id>',
+    ja: "ユーザー名「{user}」はパッケージを指していません。pkg-<パッケージID> を使ってください",
+  },
+  "access.revoked": {
+    en: "session ended: access revoked: {why}",
+    ja: "アクセスが取り消されたため、セッションを終了しました: {why}",
+  },
+  // What the egress proxy answers a tool inside a workspace (in Japanese, then in English, in the body).
+  "egress.notHttp": { en: "not an HTTP/1 request", ja: "HTTP/1 のリクエストではありません" },
+  "egress.connectTarget": { en: "CONNECT needs host:port", ja: "CONNECT には ホスト:ポート が必要です" },
+  "egress.absoluteUrl": {
+    en: "a proxied request needs an absolute http:// URL",
+    ja: "プロキシへのリクエストには http:// で始まる絶対 URL が必要です",
+  },
+  "egress.onlyHttp": {
+    en: "only http:// is forwarded; use CONNECT for anything else",
+    ja: "転送するのは http:// だけです。それ以外は CONNECT を使ってください",
+  },
+  "egress.headTooLarge": { en: "request head too large", ja: "リクエストヘッダーが大きすぎます" },
+  "egress.notAllowed": {
+    en: "{destination} is not in this workspace's allow-list",
+    ja: "{destination} はこのワークスペースの接続許可リストにありません",
+  },
+  "egress.workspaceNetwork": {
+    en: "{destination} resolves to an address of a workspace network",
+    ja: "{destination} はワークスペースのネットワークのアドレスを指しています",
+  },
+  "egress.cannotConnect": {
+    en: "cannot connect to {destination} ({code})",
+    ja: "{destination} に接続できません（{code}）",
+  },
+  "egress.crowded": {
+    en: "too many connections at once (at most {max})",
+    ja: "同時接続が多すぎます（上限 {max}）",
+  },
+  "workspaceState.provisioning": { en: "provisioning", ja: "準備中" },
+  "workspaceState.pending": { en: "pending", ja: "待機中" },
+  "workspaceState.failed": { en: "failed", ja: "失敗" },
 } as const satisfies Record<string, { en: string; ja: string }>;
 
 export type MessageId = keyof typeof catalogue;

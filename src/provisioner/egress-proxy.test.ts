@@ -18,6 +18,9 @@ function ask(port: number, text: string): Promise<string> {
   });
 }
 
+/** An answer read byte for byte (as `ask` keeps it), as the UTF-8 text it is. */
+const utf8 = (answer: string) => Buffer.from(answer, "latin1").toString("utf8");
+
 /** Opens `n` tunnels to `to` through the proxy and holds them open (their request sent, nothing closed). */
 function holdTunnels(port: number, to: number, n: number): Promise<Socket[]> {
   return Promise.all(
@@ -115,7 +118,11 @@ describe("the egress proxy", () => {
     const before = origin.seen.length;
     const res = await ask(proxy.port, `CONNECT 127.0.0.1:${origin.port + 1} HTTP/1.1\r\n\r\n`);
     expect(res).toMatch(/^HTTP\/1\.1 403 Forbidden/);
-    expect(res).toContain(`127.0.0.1:${origin.port + 1} is not in this workspace's allow-list`);
+    // Said to a tool in the workspace in Japanese, then in English, a line each.
+    expect(utf8(res)).toContain(
+      `\r\n\r\nazusa egress: 127.0.0.1:${origin.port + 1} はこのワークスペースの接続許可リストにありません\n` +
+        `azusa egress: 127.0.0.1:${origin.port + 1} is not in this workspace's allow-list\n`,
+    );
     expect(origin.seen.length).toBe(before);
     expect(await last()).toMatchObject({ outcome: "refused", bytesSent: 0, bytesReceived: 0 });
   });
@@ -129,7 +136,8 @@ describe("the egress proxy", () => {
     expect(await ask(proxy.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     expect(await ask(proxy.port, "hello\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     const ftp = await ask(proxy.port, `GET ftp://127.0.0.1:${origin.port}/ HTTP/1.1\r\n\r\n`);
-    expect(ftp).toContain("only http:// is forwarded");
+    expect(utf8(ftp)).toContain("azusa egress: 転送するのは http:// だけです");
+    expect(ftp).toContain("azusa egress: only http:// is forwarded");
     expect(await last()).toMatchObject({ outcome: "refused" });
   });
 

@@ -11,6 +11,7 @@ import {
   type Socket,
   connect as tcpConnect,
 } from "node:net";
+import { english, say, type Text, text } from "../kernel/messages.ts";
 import { inSubnet } from "./egress-network.ts";
 
 /** How a connection through the proxy ended. */
@@ -94,24 +95,24 @@ interface Target {
 const hostHeader = (host: string) => (isIPv6(host) ? `[${host}]` : host);
 
 /** Parses a CONNECT authority or an absolute http URL; returns a message when the request is unusable. */
-function parseRequest(head: string): Target | string {
+function parseRequest(head: string): Target | Text {
   const [requestLine = "", ...headerLines] = head.split("\r\n");
   const m = /^([A-Z]+) (\S+) (HTTP\/1\.[01])$/.exec(requestLine);
-  if (!m) return "not an HTTP/1 request";
+  if (!m) return text("egress.notHttp");
   const [, method = "", target = "", version = ""] = m;
   if (method === "CONNECT") {
     const a = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/]+)):(\d{1,5})$/.exec(target);
     const port = Number(a?.[3]);
-    if (!a || port < 1 || port > 65535) return "CONNECT needs host:port";
+    if (!a || port < 1 || port > 65535) return text("egress.connectTarget");
     return { method, host: (a[1] ?? a[2] ?? "").toLowerCase(), port };
   }
   let url: URL;
   try {
     url = new URL(target);
   } catch {
-    return "a proxied request needs an absolute http:// URL";
+    return text("egress.absoluteUrl");
   }
-  if (url.protocol !== "http:") return "only http:// is forwarded; use CONNECT for anything else";
+  if (url.protocol !== "http:") return text("egress.onlyHttp");
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
   const port = url.port ? Number(url.port) : 80;
   // One request per connection: the destination of a later request on the same connection could differ.
@@ -144,9 +145,16 @@ function withoutForbidden(forbidden: (address: string) => boolean): LookupFuncti
   };
 }
 
+/**
+ * What the proxy says to a tool in the workspace, whose reader's language it cannot know: in Japanese, then in
+ * English, a line each.
+ */
+const bothLanguages = (message: Text): string =>
+  `azusa egress: ${say("ja", message)}\nazusa egress: ${say("en", message)}\n`;
+
 /** Answers and closes; what the client still sends is read and dropped so that its close is seen. */
-function reply(socket: Socket, status: string, text: string, timeoutMs: number): void {
-  const body = `${text}\n`;
+function reply(socket: Socket, status: string, message: Text, timeoutMs: number): void {
+  const body = bothLanguages(message);
   socket.resume();
   socket.setTimeout(timeoutMs, () => socket.destroy());
   socket.end(
@@ -212,7 +220,7 @@ export async function listenEgressProxy({
   function refuseCrowded(client: Socket, source: string): void {
     client.on("error", () => undefined);
     client.resume();
-    const body = `azusa egress: too many connections at once (at most ${maxConnections})\n`;
+    const body = bothLanguages(text("egress.crowded", { max: maxConnections }));
     client.end(
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -281,7 +289,7 @@ export async function listenEgressProxy({
           if (buffered.length > maxHeadBytes) {
             client.off("data", onData);
             event = { ...event, outcome: "refused", reason: "request head too large" };
-            reply(client, "431 Request Header Fields Too Large", "azusa egress: request head too large", headTimeoutMs);
+            reply(client, "431 Request Header Fields Too Large", text("egress.headTooLarge"), headTimeoutMs);
           }
           return;
         }
@@ -291,27 +299,22 @@ export async function listenEgressProxy({
         client.setTimeout(0);
         const rest = buffered.subarray(end + 4);
         const parsed = parseRequest(buffered.subarray(0, end).toString("latin1"));
-        if (typeof parsed === "string") {
-          event = { ...event, outcome: "refused", reason: parsed };
-          reply(client, "400 Bad Request", `azusa egress: ${parsed}`, headTimeoutMs);
+        if ("key" in parsed) {
+          event = { ...event, outcome: "refused", reason: english(parsed) };
+          reply(client, "400 Bad Request", parsed, headTimeoutMs);
           return;
         }
         const destination = `${hostHeader(parsed.host)}:${parsed.port}`;
         event = { destination, method: parsed.method, outcome: "refused" };
         if (!allowed(parsed.host, parsed.port)) {
           event.reason = "not in the workspace template's allow-list";
-          reply(
-            client,
-            "403 Forbidden",
-            `azusa egress: ${destination} is not in this workspace's allow-list`,
-            headTimeoutMs,
-          );
+          reply(client, "403 Forbidden", text("egress.notAllowed", { destination }), headTimeoutMs);
           return;
         }
-        const refusedAddress = `${destination} resolves to an address of a workspace network`;
+        const refusedAddress = text("egress.workspaceNetwork", { destination });
         if (isIP(parsed.host) && forbidden(parsed.host)) {
-          event.reason = refusedAddress;
-          reply(client, "403 Forbidden", `azusa egress: ${refusedAddress}`, headTimeoutMs);
+          event.reason = english(refusedAddress);
+          reply(client, "403 Forbidden", refusedAddress, headTimeoutMs);
           return;
         }
         pending++;
@@ -333,17 +336,13 @@ export async function listenEgressProxy({
             return;
           }
           if (err.code === forbiddenCode) {
-            event = { ...event, reason: refusedAddress };
-            reply(client, "403 Forbidden", `azusa egress: ${refusedAddress}`, headTimeoutMs);
+            event = { ...event, reason: english(refusedAddress) };
+            reply(client, "403 Forbidden", refusedAddress, headTimeoutMs);
             return;
           }
           event = { ...event, outcome: "failed", reason: `cannot connect: ${err.code ?? err.message}` };
-          reply(
-            client,
-            "502 Bad Gateway",
-            `azusa egress: cannot connect to ${destination} (${err.code ?? "error"})`,
-            headTimeoutMs,
-          );
+          const code = err.code ?? "error";
+          reply(client, "502 Bad Gateway", text("egress.cannotConnect", { destination, code }), headTimeoutMs);
         });
         up.once("connect", () => {
           event = { ...event, outcome: "allowed" };

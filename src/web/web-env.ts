@@ -23,7 +23,7 @@ import type { ProgrammeReportService } from "../domain/offices/programme-report.
 import type { PackageService, WorkPackage } from "../domain/packages/packages.service.ts";
 import { byWbs } from "../domain/packages/wbs-order.ts";
 import type { PullService } from "../domain/pulls/pulls.service.ts";
-import type { AccessRequest } from "../domain/sessions/access.ts";
+import type { AccessRequest, Said } from "../domain/sessions/access.ts";
 import type { SessionService } from "../domain/sessions/sessions.service.ts";
 import type { TaskDocumentService } from "../domain/tasks/documents.service.ts";
 import type { TaskEntryService } from "../domain/tasks/entries.service.ts";
@@ -178,7 +178,7 @@ export interface BrowserTerminal {
 /** The browser terminals: a shell with a tty in the engineer's workspace, for a page's socket. */
 export interface BrowserTerminals {
   open(
-    who: AccessRequest & { recheck?: () => Promise<string | null> },
+    who: AccessRequest & { recheck?: () => Promise<Said | null>; lang?: Lang },
     socket: TerminalSocket,
     pty: { cols: number; rows: number },
   ): BrowserTerminal;

@@ -5,7 +5,7 @@ import type { Kysely } from "kysely";
 import type { Database, EngineerProfileTable, Executor, SshKeyTable, VettingRecordTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
-import { text } from "../../kernel/messages.ts";
+import { codeOf, english, type Text, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { tokyoDate } from "../dates.ts";
 import { type Confidentiality, type MatchEngineer, requiredVetting, type VettingKind } from "../matching/matching.ts";
@@ -58,9 +58,12 @@ export interface ProfileInput {
 }
 
 /** The answer of the access check: who may reach a package's workspace, repository and sessions. */
-export type Access = { ok: true; assignmentId: string } | { ok: false; reason: string };
+export type Access = { ok: true; assignmentId: string } | { ok: false; reason: string; text: Text };
 
 const today = tokyoDate;
+
+/** A refused access check: its English words (the evidence) and its message for the engineer. */
+const refusal = (message: Text): Access => ({ ok: false, reason: english(message), text: message });
 
 const toKey = (r: SshKeyTable): SshKey => ({
   id: r.id,
@@ -527,12 +530,10 @@ export function createEngineerService({
         .where("assignment.package_id", "=", packageId)
         .where("assignment.ended_at", "is", null)
         .executeTakeFirst();
-      if (!assignment) return { ok: false, reason: "the package is not assigned to this engineer" };
-      if (assignment.state === "cancelled") return { ok: false, reason: "the package is cancelled" };
+      if (!assignment) return refusal(text("access.notAssigned"));
+      if (assignment.state === "cancelled") return refusal(text("access.cancelled"));
       // 検収 ends the engineer's work on the package: no session, terminal, IDE or fork read after it
-      if (assignment.state === "accepted") {
-        return { ok: false, reason: "the package was accepted (検収): the engineer's access has ended" };
-      }
+      if (assignment.state === "accepted") return refusal(text("access.accepted"));
       const day = today(now());
       const valid = await db
         .selectFrom("vetting_record")
@@ -544,7 +545,7 @@ export function createEngineerService({
         .execute();
       const have = new Set(valid.map((v) => v.kind));
       const missing = requiredVetting(assignment.confidentiality as Confidentiality).filter((k) => !have.has(k));
-      if (missing.length) return { ok: false, reason: `vetting lapsed or missing: ${missing.join(", ")}` };
+      if (missing.length) return refusal(text("access.vetting", { kinds: missing.map((k) => codeOf("vetting", k)) }));
       return { ok: true, assignmentId: assignment.id };
     },
   };

@@ -2,8 +2,10 @@
 // listeners): made here once, at login and again while sessions run; the gateway only carries bytes.
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
+import { codeOf, english, isLang, type Lang, type Text, text } from "../../kernel/messages.ts";
 import type { WorkspaceRef } from "../../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
+import { defaultPreferences } from "../accounts/preferences.service.ts";
 import { inNetworks } from "../contracts/networks.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
 import type { WorkspaceService } from "../workspaces/workspaces.service.ts";
@@ -28,8 +30,18 @@ export interface Target {
   restricted: boolean;
 }
 
-/** A refusal with a stable code (for the audit log and lockout) and a reason safe to show the engineer. */
-export type Authorization = { ok: true; target: Target } | { ok: false; code: RefusalCode; reason: string };
+/** Why access is refused or ends: the English words kept as evidence, and the message said to the engineer. */
+export interface Said {
+  reason: string;
+  text: Text;
+}
+
+/** A refusal with a stable code (for the audit log and lockout) and words safe to show the engineer. */
+export interface Refusal extends Said {
+  code: RefusalCode;
+}
+
+export type Authorization = { ok: true; target: Target } | ({ ok: false } & Refusal);
 /** `revoked`: the transport's own check failed on a later channel (the SSH key was removed). */
 export type RefusalCode = "not_assigned" | "vetting" | "no_workspace" | "network" | "revoked";
 
@@ -50,11 +62,17 @@ export const accessEndingActions: ReadonlySet<string> = new Set([
   "workspace.disposed",
 ]);
 
-/** An engineer's registered SSH key, found by its fingerprint. */
+/** A message with its English words as the evidence. */
+export const said = (message: Text): Said => ({ reason: english(message), text: message });
+
+const refuse = (code: RefusalCode, message: Text): Authorization => ({ ok: false, code, ...said(message) });
+
+/** An engineer's registered SSH key, found by its fingerprint, with the language its owner chose (/settings). */
 export interface LoginKey {
   id: string;
   userId: string;
   publicKey: string;
+  lang: Lang;
 }
 
 export interface SessionAccessOptions {
@@ -70,11 +88,8 @@ export function createSessionAccess({ db, engineers, workspaces }: SessionAccess
     async authorize(request: AccessRequest): Promise<Authorization> {
       const access = await engineers.access(request.engineerId, request.packageId);
       if (!access.ok) {
-        return {
-          ok: false,
-          code: access.reason.startsWith("vetting") ? "vetting" : "not_assigned",
-          reason: access.reason,
-        };
+        const code = access.text.key === "access.vetting" ? "vetting" : "not_assigned";
+        return { ok: false, code, reason: access.reason, text: access.text };
       }
       const workspace = await db
         .selectFrom("workspace")
@@ -84,18 +99,21 @@ export function createSessionAccess({ db, engineers, workspaces }: SessionAccess
         .orderBy("created_at", "desc")
         .executeTakeFirst();
       if (!workspace || workspace.state === "destroyed" || !workspace.container_id || !workspace.volume) {
-        const why = workspace?.state === "destroyed" ? "the workspace was destroyed" : "the workspace is not ready";
-        return { ok: false, code: "no_workspace", reason: why };
+        return refuse("no_workspace", text(workspace?.state === "destroyed" ? "access.destroyed" : "access.notReady"));
       }
       if (workspace.state !== "running" && workspace.state !== "stopped") {
         // a failed one says why (a provisioning or a checkout that went wrong)
-        const why = workspace.state === "failed" ? `: ${workspace.reason}` : "";
-        return { ok: false, code: "no_workspace", reason: `the workspace is ${workspace.state}${why}` };
+        return refuse(
+          "no_workspace",
+          workspace.state === "failed"
+            ? text("access.workspaceFailed", { why: workspace.reason ?? "" })
+            : text("access.workspaceState", { state: codeOf("workspaceState", workspace.state) }),
+        );
       }
       // Handed over before its code is checked out: nobody gets in to an empty workspace; they wait for it.
       if (!workspace.prepared_at) {
         const ready = await workspaces.ready(workspace.id);
-        if (!ready.ok) return { ok: false, code: "no_workspace", reason: ready.reason };
+        if (!ready.ok) return { ok: false, code: "no_workspace", reason: ready.reason, text: ready.text };
       }
       const contract = await db
         .selectFrom("work_package")
@@ -110,7 +128,7 @@ export function createSessionAccess({ db, engineers, workspaces }: SessionAccess
         .executeTakeFirstOrThrow();
       const networks = JSON.parse(contract.allowed_networks ?? "[]") as string[];
       if (!inNetworks(request.source, networks)) {
-        return { ok: false, code: "network", reason: `${request.source} is outside the contract's allowed networks` };
+        return refuse("network", text("access.network", { source: request.source }));
       }
       const template = (await workspaces.templates()).get(workspace.template);
       return {
@@ -131,17 +149,20 @@ export function createSessionAccess({ db, engineers, workspaces }: SessionAccess
       const key = await db
         .selectFrom("ssh_key")
         .innerJoin("user", "user.id", "ssh_key.user_id")
-        .select(["ssh_key.id", "ssh_key.user_id", "ssh_key.public_key"])
+        .leftJoin("user_preference", "user_preference.user_id", "user.id")
+        .select(["ssh_key.id", "ssh_key.user_id", "ssh_key.public_key", "user_preference.language"])
         .where("ssh_key.fingerprint", "=", fingerprint)
         .where("user.role", "=", "engineer")
         .executeTakeFirst();
-      return key ? { id: key.id, userId: key.user_id, publicKey: key.public_key } : null;
+      if (!key) return null;
+      const lang = isLang(key.language) ? key.language : defaultPreferences.language;
+      return { id: key.id, userId: key.user_id, publicKey: key.public_key, lang };
     },
 
-    /** Null while the key is still registered; the reason to end its sessions once it is not. */
-    async keyRevoked(keyId: string): Promise<string | null> {
+    /** Null while the key is still registered; why its sessions end once it is not. */
+    async keyRevoked(keyId: string): Promise<Said | null> {
       const row = await db.selectFrom("ssh_key").select("id").where("id", "=", keyId).executeTakeFirst();
-      return row ? null : "the SSH key was removed";
+      return row ? null : said(text("access.keyRemoved"));
     },
   };
 }

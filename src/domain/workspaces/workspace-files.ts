@@ -130,8 +130,8 @@ export function createWorkspaceFiles({ access, driver, workspaces, audit }: Work
       if (!auth.ok) {
         if (auth.code === "not_assigned") throw notFound("package");
         throw auth.code === "no_workspace"
-          ? fail("INVALID_STATE", msg("files.notReady", { reason: auth.reason }))
-          : fail("FORBIDDEN", msg("files.noAccess", { reason: auth.reason }));
+          ? fail("INVALID_STATE", msg("files.notReady", { reason: auth.text }))
+          : fail("FORBIDDEN", msg("files.noAccess", { reason: auth.text }));
       }
       const folder = posix.normalize(auth.target.template?.azusa.workspaceFolder ?? "/workspace").replace(/\/+$/, "");
       return { target: auth.target, folder, engineerId };

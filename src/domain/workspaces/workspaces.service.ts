@@ -6,7 +6,7 @@ import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import { fail, forbidden, notFound } from "../../kernel/errors.ts";
 import type { Leases } from "../../kernel/leases.ts";
-import { codeOf, stateCode, text } from "../../kernel/messages.ts";
+import { codeOf, english, stateCode, type Text, text } from "../../kernel/messages.ts";
 import { noPause, type PausePoint } from "../../kernel/pause.ts";
 import type { Logger } from "../../logger.ts";
 import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts";
@@ -572,18 +572,19 @@ export function createWorkspaceService({
      * in (SSH, browser terminal, web IDE, fork reads) asks this first. Not ready: it failed (the reason
      * says why) or it is still under way (in another Azusa, or to be resumed by reconcile).
      */
-    async ready(id: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    async ready(id: string): Promise<{ ok: true } | { ok: false; reason: string; text: Text }> {
       await inFlight.get(id);
       const row = await db
         .selectFrom("workspace")
         .select(["state", "reason", "prepared_at"])
         .where("id", "=", id)
         .executeTakeFirst();
-      if (!row) return { ok: false, reason: "the workspace does not exist" };
+      const notReady = (message: Text) => ({ ok: false, reason: english(message), text: message }) as const;
+      if (!row) return notReady(text("access.noWorkspace"));
       if (row.prepared_at) return { ok: true };
-      if (row.state === "failed") return { ok: false, reason: row.reason };
-      if (row.state === "destroyed") return { ok: false, reason: "the workspace was destroyed" };
-      return { ok: false, reason: "the workspace's code is still being checked out; try again in a moment" };
+      if (row.state === "failed") return notReady(text("access.checkoutFailed", { why: row.reason ?? "" }));
+      if (row.state === "destroyed") return notReady(text("access.destroyed"));
+      return notReady(text("access.checkingOut"));
     },
 
     /** Every workspace with its package and engineer, newest first; operators only (others ask per package). */

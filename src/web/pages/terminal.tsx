@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { upgradeWebSocket } from "@hono/node-server";
 import { Hono } from "hono";
 import type { WebSocket } from "ws";
+import { said } from "../../domain/sessions/access.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import { fail, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
@@ -162,7 +163,11 @@ export function terminalPages(deps: WebDeps) {
                 transport: "browser",
                 // Signing out (or the session expiring) ends the terminals it opened.
                 recheck: async () =>
-                  (await deps.credentials.principal(headers))?.userId === user.userId ? null : "signed out",
+                  (await deps.credentials.principal(headers))?.userId === user.userId
+                    ? null
+                    : said(text("access.signedOut")),
+                // Refusals and why the terminal ended are said in the page's language.
+                lang: (c as WebContext).get("lang"),
               },
               {
                 send: (data, done) => socket.send(data, done),
