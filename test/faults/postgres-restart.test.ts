@@ -99,11 +99,12 @@ describe("PostgreSQL restarting under load", () => {
       const sshPort = Number(/"port":(\d+)[^\n]*"msg":"ssh gateway listening"/.exec(server.output())?.[1]);
       const home = sshHome(readFileSync(join(dataDir, "ssh_host_ed25519_key.pub"), "utf8").trim(), sshPort);
       const key = keyFile(home.dir, "engineer");
-      const login = await run("ssh", [
-        ...sshArgs({ port: sshPort, key: key.path, knownHosts: home.knownHosts, user: "pkg-anything" }),
-        "true",
-      ]);
-      rmSync(home.dir, { recursive: true, force: true });
+      const sshLogin = () =>
+        run("ssh", [
+          ...sshArgs({ port: sshPort, key: key.path, knownHosts: home.knownHosts, user: "pkg-anything" }),
+          "true",
+        ]);
+      const login = await sshLogin();
       expect(login.code).toBe(255);
       expect(login.stderr).toContain(UNAVAILABLE);
       const during = statuses.length;
@@ -114,6 +115,12 @@ describe("PostgreSQL restarting under load", () => {
       for (const client of [asCookie(credentials.cookies[1] as string), asKey(credentials.keys[1] as string)]) {
         expect((await client.get("/api/v1/contracts")).status).toBe(200);
       }
+      // The SSH gateway checks logins again by itself: an unknown key is refused as such, no longer as unavailable.
+      const again = await sshLogin();
+      rmSync(home.dir, { recursive: true, force: true });
+      expect(again.code).toBe(255);
+      expect(again.stderr).not.toContain(UNAVAILABLE);
+      expect(again.stderr).toContain("Permission denied");
       const after = statuses.length;
       await until(async () => statuses.slice(after).filter((s) => s === 200).length >= 20);
       loading = false;
