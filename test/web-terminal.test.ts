@@ -8,7 +8,7 @@ import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { runInTerminal, signInPage } from "./support/browser.ts";
+import { runInTerminal, signInPage, terminalColumns, wideColumns } from "./support/browser.ts";
 import type { Target } from "./support/gateway-world.ts";
 import { type Client, PASSWORD, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
@@ -65,6 +65,16 @@ describe("the browser terminal", () => {
     expect(new URL(page.url()).pathname).toBe(`/my-packages/${mine.packageId}/terminal`);
     const rows = await runInTerminal(page, "echo azusa-$((6*7))", "azusa-42");
     expect(await rows.textContent()).toContain("/workspace");
+    // Japanese and emoji take two columns each, as the shell counts them: the spaces before and after them
+    // stay, typed and printed, and nothing after them is drawn over.
+    await runInTerminal(page, 'echo "> 日本語 😀 ok"', "> 日本語 😀 ok");
+    for (const line of ['echo "> 日本語', "> 日本語 😀 ok"]) {
+      const shown = await terminalColumns(page, "#terminal", line);
+      const text = shown.map(([ch]) => ch).join("");
+      expect(text).toMatch(line.startsWith("echo") ? / \$ echo "> 日本語 😀 ok"$/ : /^> 日本語 😀 ok$/);
+      expect(shown).toEqual(wideColumns(text));
+    }
+    await page.locator("#terminal").screenshot({ path: join(ARTIFACTS, "web-terminal-japanese.png") });
 
     await page.keyboard.type("exit");
     await page.keyboard.press("Enter");

@@ -54,3 +54,43 @@ export async function runInTerminal(page: Page, command: string, shows: string):
   await rows.filter({ hasText: shows }).waitFor();
   return rows;
 }
+
+/**
+ * The columns at which the browser terminal in `host` shows each character of its last row holding
+ * `text`, measured on the screen from the row's start in the width of its first character (which is
+ * one column wide).
+ */
+export function terminalColumns(page: Page, host: string, text: string): Promise<[string, number][]> {
+  return page.evaluate(
+    `(() => {
+      const row = [...document.querySelectorAll(${JSON.stringify(`${host} .xterm-rows > div`)})]
+        .findLast((r) => r.textContent.includes(${JSON.stringify(text)}));
+      if (!row) return [];
+      const left = row.getBoundingClientRect().left;
+      const range = document.createRange();
+      const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+      const out = [];
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        let i = 0;
+        for (const ch of node.data) {
+          range.setStart(node, i);
+          range.setEnd(node, i + ch.length);
+          out.push([ch, range.getBoundingClientRect().left - left]);
+          i += ch.length;
+        }
+      }
+      const cell = out[1][1] - out[0][1];
+      return out.map(([ch, x]) => [ch, Math.round(x / cell)]);
+    })()`,
+  );
+}
+
+/** Each character of `text` at the column it starts at, the Japanese and the emoji of `wide` two columns wide. */
+export function wideColumns(text: string, wide = /[日本語😀]/u): [string, number][] {
+  let at = 0;
+  return [...text].map((ch) => {
+    const column = at;
+    at += wide.test(ch) ? 2 : 1;
+    return [ch, column];
+  });
+}

@@ -3,6 +3,7 @@
 // It reads the recording as it plays, a bounded distance ahead, so a long recording never sits whole in
 // the page.
 import "/assets/constructed-styles.js";
+import { Unicode11Addon } from "/assets/xterm/addon-unicode11.mjs";
 import { Terminal } from "/assets/xterm/xterm.mjs";
 
 /** Pauses longer than this many seconds play as this long, as `asciinema play -i` does. */
@@ -109,7 +110,11 @@ async function main() {
     fontFamily: '"DejaVu Sans Mono", "Noto Sans Mono CJK JP", monospace',
     fontSize: 14,
     scrollback: 5000,
+    allowProposedApi: true,
   });
+  // Widths as the recorded programs counted them (see terminal.js).
+  term.loadAddon(new Unicode11Addon());
+  term.unicode.activeVersion = "11";
   term.open(host);
 
   let queue = []; // events read and not yet played

@@ -2,6 +2,7 @@
 // carry keystrokes and output; text frames carry control messages (resize from here, the end from Azusa).
 import "/assets/constructed-styles.js";
 import { FitAddon } from "/assets/xterm/addon-fit.mjs";
+import { Unicode11Addon } from "/assets/xterm/addon-unicode11.mjs";
 import { Terminal } from "/assets/xterm/xterm.mjs";
 
 const host = document.getElementById("terminal");
@@ -13,7 +14,13 @@ const term = new Terminal({
   fontFamily: '"DejaVu Sans Mono", "Noto Sans Mono CJK JP", monospace',
   fontSize: 14,
   scrollback: 5000,
+  // The unicode addon is a "proposed" API of xterm.js.
+  allowProposedApi: true,
 });
+// Characters as wide as the workspace's programs count them (Unicode 11: CJK and emoji take two columns),
+// so what follows them lines up; xterm.js alone counts by Unicode 6.
+term.loadAddon(new Unicode11Addon());
+term.unicode.activeVersion = "11";
 const fit = new FitAddon();
 term.loadAddon(fit);
 term.open(host);

@@ -32,6 +32,10 @@ const files: Record<string, { path: () => string; type: string }> = {
     path: () => join(packageDir("@xterm/addon-fit"), "lib/addon-fit.mjs"),
     type: "text/javascript",
   },
+  "xterm/addon-unicode11.mjs": {
+    path: () => join(packageDir("@xterm/addon-unicode11"), "lib/addon-unicode11.mjs"),
+    type: "text/javascript",
+  },
   "constructed-styles.js": {
     path: () => new URL("../assets/constructed-styles.js", import.meta.url).pathname,
     type: "text/javascript",
