@@ -112,6 +112,26 @@ const settle = monthRoute(
   { description: "Settlements", content: Settlements },
 );
 
+const TaskLine = z
+  .object({
+    batchId: z.string(),
+    title: z.string(),
+    engineerId: z.string(),
+    engineerName: z.string(),
+    acceptedItems: z.number().describe("items accepted in the month whose accepted values are this keyer's entry"),
+    unitPriceYen: z.number(),
+    amountYen: z.number().describe("acceptedItems × unitPriceYen"),
+  })
+  .openapi("TaskSettlementLine");
+const taskLines = monthRoute(
+  "/contracts/{id}/settlements/tasks",
+  "請負 task work: per keyer and unit-priced batch, the items accepted in the month from their entry × the unit price",
+  {
+    description: "Task lines",
+    content: json(z.object({ month: z.string(), items: z.array(TaskLine), amountYen: z.number() })),
+  },
+);
+
 const adjust = createRoute({
   method: "post",
   path: "/contracts/{id}/settlements/adjustments",
@@ -214,6 +234,9 @@ export const settlementRoutes = (deps: { settlements: SettlementService }) =>
     })
     .openapi(settle, async (c) =>
       c.json(await deps.settlements.settle(actorOf(c), c.req.valid("param").id, c.req.valid("query").month), 200),
+    )
+    .openapi(taskLines, async (c) =>
+      c.json(await deps.settlements.taskLines(actorOf(c), c.req.valid("param").id, c.req.valid("query").month), 200),
     )
     .openapi(adjust, async (c) =>
       c.json(await deps.settlements.adjust(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 201),

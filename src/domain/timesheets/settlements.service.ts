@@ -10,6 +10,7 @@ import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts"
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { lockContract, visibleContracts } from "../contracts/contracts.service.ts";
+import { type TaskPayLine, taskPayLines } from "../tasks/pay.ts";
 import { checkMonth } from "./month-close.ts";
 import { monthRange, roundMinutes, tokyoDay, tokyoMidnight } from "./time.ts";
 import { partsOf } from "./timesheets.service.ts";
@@ -281,6 +282,27 @@ export function createSettlementService({
     /** The contract's title, for the names of its export files (leads and contractors who see it). */
     async contractTitle(actor: Actor, contractId: string): Promise<string> {
       return (await contractFor(actor, contractId)).title;
+    },
+
+    /**
+     * 請負 task work: the month's lines per keyer and batch of the contract's unit-priced batches (accepted items
+     * whose value came from the keyer's entry, times the unit price), with their total. Leads and contractors.
+     */
+    async taskLines(
+      actor: Actor,
+      contractId: string,
+      month: string,
+    ): Promise<{ month: string; items: TaskPayLine[]; amountYen: number }> {
+      checkMonth(month);
+      await contractFor(actor, contractId);
+      const { from, to } = monthRange(month);
+      const items = await taskPayLines(
+        db,
+        contractId,
+        new Date(tokyoMidnight(from)).toISOString(),
+        new Date(tokyoMidnight(to)).toISOString(),
+      );
+      return { month, items, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) };
     },
 
     /** 準委任: the month's settlement with its contract, for the export files (settlement-export.ts). */

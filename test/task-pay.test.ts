@@ -1,0 +1,150 @@
+// Paying 請負 task work per accepted item, on both databases: the settlement's task lines give per keyer and batch
+// the items accepted in the month whose value came from that keyer's entry, times the batch's unit price. The
+// figures below are worked by hand: a unit price of 120 yen, three items keyed by sato, suzuki and tanaka.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dialects } from "./support/databases.ts";
+import { sampleContract } from "./support/fixtures.ts";
+import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { addKeyers, importItems } from "./support/task-batches.ts";
+
+const receipts = (title: string, unitPriceYen: number | null) => ({
+  title,
+  retentionUntil: "2027-12-31",
+  unitPriceYen,
+  fields: [
+    { name: "支払先", type: "text", required: true },
+    { name: "金額", type: "yen", required: true },
+  ],
+});
+
+/** The Tokyo month of now, and the one before it. */
+const tokyoMonth = (offsetMonths = 0) => {
+  const d = new Date(Date.now() + 9 * 3_600_000);
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + offsetMonths);
+  return d.toISOString().slice(0, 7);
+};
+
+describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
+  let t: TestAzusa;
+  let contractor: Client;
+  let lead: Client;
+  let contractId: string;
+  let priced: string;
+  const as = {} as Record<"sato" | "suzuki" | "tanaka", Client>;
+  const ids = {} as Record<"sato" | "suzuki" | "tanaka", string>;
+
+  /** The keyer takes the next item and sends `values`; the item's number. */
+  const key = async (name: keyof typeof as, batchId: string, values: Record<string, string>) => {
+    const taken = (await (await as[name].post(`/api/v1/task-batches/${batchId}/take`, {})).json()).item;
+    expect((await as[name].put(`/api/v1/task-items/${taken.id}/entry`, { values })).status).toBe(200);
+    return taken.seq as number;
+  };
+
+  beforeAll(async () => {
+    t = await startTestAzusa({ dialect });
+    const tenant = await t.createTenant("東京システムインテグレーション");
+    const other = await t.createTenant("大阪データサービス");
+    await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
+    await t.createUser("contractor", "buyer@osaka-data.example", other.id);
+    const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
+    for (const name of ["sato", "suzuki", "tanaka"] as const) {
+      ids[name] = (await t.createUser("engineer", `${name}@north.example`)).id;
+      as[name] = await t.signIn(`${name}@north.example`);
+    }
+    contractor = await t.signIn("buyer@tokyo-si.example");
+    lead = await t.signIn("lead@tokyo-si.example");
+    const contract = await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [leadId] });
+    contractId = (await contract.json()).id;
+    const batch = async (title: string, unitPriceYen: number | null) => {
+      const res = await contractor.post(`/api/v1/contracts/${contractId}/task-batches`, receipts(title, unitPriceYen));
+      expect(res.status).toBe(201);
+      return (await res.json()).id as string;
+    };
+    priced = await batch("領収書の入力", 120);
+    const byHours = await batch("請求書の入力", null);
+    const items = await importItems(contractor, priced, "支払先\n信州商事\n松本物産\n安曇野食品\n");
+    await importItems(contractor, byHours, "支払先\n信州商事\n");
+    await addKeyers(contractor, priced, [ids.sato, ids.suzuki, ids.tanaka]);
+    await addKeyers(contractor, byHours, [ids.sato, ids.suzuki]);
+    // sato keys all three; suzuki items 1 (the same: agreed) and 2 (another amount: disputed); tanaka item 3
+    // (another amount: disputed).
+    for (const [payee, amount] of [
+      ["信州商事", "1200"],
+      ["松本物産", "3300"],
+      ["安曇野食品", "540"],
+    ]) {
+      await key("sato", priced, { 支払先: payee as string, 金額: amount as string });
+    }
+    expect(await key("suzuki", priced, { 支払先: "信州商事", 金額: "1200" })).toBe(1);
+    expect(await key("suzuki", priced, { 支払先: "松本物産", 金額: "3800" })).toBe(2);
+    expect(await key("tanaka", priced, { 支払先: "安曇野食品", 金額: "450" })).toBe(3);
+    // The lead decides item 2 as sato keyed it, and item 3 as neither did (5400).
+    for (const [seq, amount] of [
+      [2, "3300"],
+      [3, "5400"],
+    ] as const) {
+      const payee = seq === 2 ? "松本物産" : "安曇野食品";
+      const res = await lead.put(`/api/v1/task-items/${items[seq]}/adjudication`, {
+        values: { 支払先: payee, 金額: amount },
+      });
+      expect(res.status).toBe(200);
+    }
+    // A batch paid by hours (no unit price): agreed, but no line.
+    await key("sato", byHours, { 支払先: "信州商事", 金額: "100" });
+    await key("suzuki", byHours, { 支払先: "信州商事", 金額: "100" });
+  });
+  afterAll(() => t?.stop());
+
+  const lines = (on: Client, month: string, contract = contractId) =>
+    on.get(`/api/v1/contracts/${contract}/settlements/tasks?month=${month}`);
+
+  it("pays each keyer the accepted items whose value came from their entry, times the unit price", async () => {
+    const res = await lines(contractor, tokyoMonth());
+    expect(res.status).toBe(200);
+    // sato: item 1 (agreed) and item 2 (decided as sato keyed it) = 2 × 120 = 240 yen.
+    // suzuki: item 1 (agreed) = 1 × 120 = 120 yen; item 2 was decided against their entry.
+    // tanaka: item 3 was decided as neither keyed it: no line. Total 360 yen.
+    expect(await res.json()).toEqual({
+      month: tokyoMonth(),
+      items: [
+        {
+          batchId: priced,
+          title: "領収書の入力",
+          engineerId: ids.sato,
+          engineerName: "sato",
+          acceptedItems: 2,
+          unitPriceYen: 120,
+          amountYen: 240,
+        },
+        {
+          batchId: priced,
+          title: "領収書の入力",
+          engineerId: ids.suzuki,
+          engineerName: "suzuki",
+          acceptedItems: 1,
+          unitPriceYen: 120,
+          amountYen: 120,
+        },
+      ],
+      amountYen: 360,
+    });
+    expect((await (await lines(lead, tokyoMonth())).json()).amountYen).toBe(360);
+  });
+
+  it("counts an item in the month it was accepted, and nothing in another", async () => {
+    const before = await lines(contractor, tokyoMonth(-1));
+    expect(await before.json()).toEqual({ month: tokyoMonth(-1), items: [], amountYen: 0 });
+  });
+
+  it("refuses a bad month, and is no resource to an engineer or another tenant", async () => {
+    const bad = await lines(contractor, "2026-13");
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify((await bad.json()).error)).toContain("month");
+    expect((await lines(as.sato, tokyoMonth())).status).toBe(404);
+    const osaka = await t.signIn("buyer@osaka-data.example");
+    const foreign = await lines(osaka, tokyoMonth());
+    expect(foreign.status).toBe(404);
+    expect((await foreign.json()).error.code).toBe("NOT_FOUND");
+  });
+});
