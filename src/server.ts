@@ -5,6 +5,7 @@ import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { type ServerType, serve } from "@hono/node-server";
+import type Docker from "dockerode";
 import { WebSocketServer } from "ws";
 import { createAuth } from "./auth/auth.ts";
 import { createCredentialStore } from "./auth/credentials.ts";
@@ -58,6 +59,7 @@ import { createWorkspaceFiles } from "./domain/workspaces/workspace-files.ts";
 import { createWorkspaceService } from "./domain/workspaces/workspaces.service.ts";
 import { createBridge } from "./gateway/bridge.ts";
 import { browserTerminals } from "./gateway/browser-terminal.ts";
+import { createHostSideEgress } from "./gateway/egress-relay.ts";
 import { hostKeyFingerprint, loadHostKey } from "./gateway/host-key.ts";
 import { createIdeOrigin, createIdeTokens } from "./gateway/ide-origin.ts";
 import { createIdeProxy } from "./gateway/ide-proxy.ts";
@@ -75,6 +77,7 @@ import { createImageKeeper } from "./provisioner/base-image.ts";
 import { createDockerDriver } from "./provisioner/docker-driver.ts";
 import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts";
 import { withoutDiskLimit } from "./provisioner/driver.ts";
+import { createHostSideEgressNetworks } from "./provisioner/egress-host-side.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
 import { createLoopDisks } from "./provisioner/loop-disks.ts";
 import { defaultTemplateDir, TemplateError, templateCatalog } from "./templates/templates.ts";
@@ -306,9 +309,11 @@ export function buildAzusa(
   const docker = createDockerClient(config.docker);
   const instance = loadInstanceId(config);
   const egressNetworks = createEgressNetworks({ docker, instance, ...config.egress });
+  // Another host's workspace networks are fenced by its engine, its proxy's end a container there.
+  const hostSideEgress = (engine: Docker) =>
+    createHostSideEgressNetworks({ docker: engine, instance, ...config.egress });
   // One catalogue of workspace templates, read by the proxies, the pool, the forge and the workspaces.
   const templates = templateCatalog(config.templatesDir ?? defaultTemplateDir, { diskMiB: config.workspaceDiskMiB });
-  const egress = createEgressService({ db: db.kysely, audit, networks: egressNetworks, logger, templates });
   const localEngine = "socketPath" in config.docker;
   // Leases of work in flight (workspace operations, merges, loop disks): another process's is free again a minute after its
   // last renewal; this process's previous life's (kill -9), at once.
@@ -340,11 +345,26 @@ export function buildAzusa(
     exclusive: db.exclusive,
     makeDriver: (engine, kind, hostId) =>
       kind === "socket"
-        ? createDockerDriver({ docker: engine, instance, disks: disksOf(hostId) })
-        : withoutDiskLimit(createDockerDriver({ docker: engine, instance, localEngine: false })),
+        ? createDockerDriver({ docker: engine, instance, disks: disksOf(hostId), egress: hostSideEgress(engine) })
+        : withoutDiskLimit(
+            createDockerDriver({ docker: engine, instance, localEngine: false, egress: hostSideEgress(engine) }),
+          ),
   });
   // Every operation on a workspace reaches the engine of the host it was placed on.
   const driver = createHostRouter({ db: db.kysely, hosts: workspaceHosts });
+  // Egress proxies: on this machine's gateways for the default host, at their end on another host's side for it.
+  const egress = createEgressService({
+    db: db.kysely,
+    audit,
+    networks: egressNetworks,
+    logger,
+    templates,
+    hostSide: createHostSideEgress({
+      proxyOf: async (id) => driver.egressProxy?.(id),
+      pool: egressNetworks.pool,
+      logger,
+    }),
+  });
   const forge = createBuiltinForge({ root: join(config.storageDir, "repos"), importDir: config.gitImportDir });
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });
   const pool = createWarmPool({

@@ -10,22 +10,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerDriver } from "../src/provisioner/docker-driver.ts";
+import { runIn } from "./support/docker.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { busyboxPath, ensureTestImage } from "./support/images.ts";
+import { type NetnsServer, serveInNetns } from "./support/netns-server.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
 import { vetFully } from "./support/workspace-setup.ts";
 
 /** A server the test's HTTP servers report to: its port, and the addresses that connected to it. */
 type Destination = { port: number; peers: string[]; close(): void };
-
-// Run in the machine beyond: answers "hello from <name>", prints its port, then each peer's address.
-const serverScript = `
-const server = require("node:http").createServer((_req, res) => res.end("hello from " + process.argv[1] + "\\n"));
-server.on("connection", (s) => console.log("peer " + (s.remoteAddress || "").replace(/^::ffff:/, "")));
-server.listen(0, "0.0.0.0", () => console.log("port " + server.address().port));
-`;
 
 /** An HTTP server of the test on every address of this machine, noting who connected. */
 async function destination(name: string): Promise<Destination> {
@@ -77,30 +71,14 @@ async function machineBeyond() {
       stdio: "ignore",
     },
   );
-  const servers: ReturnType<typeof spawn>[] = [];
+  const servers: NetnsServer[] = [];
   return {
     address,
     /** An HTTP server in the machine, answering "hello from <name>" and noting who connected. */
     async serve(name: string): Promise<Destination> {
-      const child = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", serverScript, name], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      servers.push(child);
-      const peers: string[] = [];
-      const port = await new Promise<number>((resolve, reject) => {
-        let buffered = "";
-        child.stdout?.on("data", (chunk: Buffer) => {
-          buffered += chunk.toString();
-          const lines = buffered.split("\n");
-          buffered = lines.pop() ?? "";
-          for (const line of lines) {
-            if (line.startsWith("port ")) resolve(Number(line.slice(5)));
-            if (line.startsWith("peer ")) peers.push(line.slice(5));
-          }
-        });
-        child.on("exit", (code) => reject(new Error(`the server in ${ns} exited with ${code}`)));
-      });
-      return { port, peers, close: () => child.kill() };
+      const server = await serveInNetns(ns, name);
+      servers.push(server);
+      return server;
     },
     /** Whether the listener answers from the host, retried while it starts. */
     async reachable() {
@@ -112,7 +90,7 @@ async function machineBeyond() {
     },
     async remove() {
       server.kill();
-      for (const child of servers) child.kill();
+      for (const child of servers) child.close();
       sh("ip", ["link", "del", hostSide]);
       sh("ip", ["netns", "del", ns]);
     },
@@ -121,8 +99,6 @@ async function machineBeyond() {
 
 describe("egress allow-list", () => {
   const docker = new Docker();
-  // Exec only: it reaches containers by id, whatever instance made them.
-  const driver = createDockerDriver({ docker, instance: "egress-test" });
   let templatesDir: string;
   let t: TestAzusa;
   let operator: Client;
@@ -157,23 +133,7 @@ describe("egress allow-list", () => {
   };
 
   /** Runs a shell script in the workspace as its user; its output and exit code. */
-  const run = async (containerId: string, script: string) => {
-    const session = await driver.exec(
-      { id: "egress-test", containerId, volume: "" },
-      { cmd: ["sh", "-c", script], tty: false },
-    );
-    session.stdin.end();
-    let out = "";
-    let err = "";
-    session.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    session.stderr?.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    const { code } = await session.exit;
-    return { code, out, err };
-  };
+  const run = (containerId: string, script: string) => runIn(docker, containerId, ["sh", "-c", script]);
 
   const egressEvents = async (workspaceId: string) => {
     await t.running.azusa.egress.settled();

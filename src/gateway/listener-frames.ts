@@ -62,8 +62,8 @@ export class FrameDecoder {
 
 /**
  * The listener, in perl (the Debian base image has it; neither nc nor python), run as
- * `perl -e script -- tcp FIRST LAST [XAUTHDIR PROTO HEXCOOKIE]` or `perl -e script -- unix DIR`.
- * tcp binds the first free port of FIRST..LAST on 127.0.0.1 (and, with XAUTHDIR, writes an Xauthority
+ * `perl -e script -- tcp FIRST LAST [XAUTHDIR PROTO HEXCOOKIE]`, `… tcp-at ADDRESS FIRST LAST` or `… unix DIR`.
+ * tcp binds the first free port of FIRST..LAST on 127.0.0.1 (tcp-at: on ADDRESS) (and, with XAUTHDIR, writes an Xauthority
  * file there for that display); unix makes DIR (0700) and a socket DIR/socket (0600). It exits, removing
  * what it made, when its input ends. It reads a connection only while that connection has fewer than
  * WINDOW bytes unacknowledged, and keeps at most WINDOW bytes per connection to write: memory stays bounded.
@@ -87,13 +87,14 @@ sub out {
 }
 sub fail { out('F', 0, $_[0]); exit 1; }
 END { if ($dir) { unlink glob("$dir/*"); rmdir $dir; } }
-if ($mode eq 'tcp') {
+if ($mode eq 'tcp' || $mode eq 'tcp-at') {
+  my $addr = $mode eq 'tcp-at' ? shift @arg : '127.0.0.1';
   my ($first, $last, $xdir, $proto, $cookie) = @arg;
   for my $p ($first .. $last) {
-    $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p, Listen => 16, ReuseAddr => 1, Proto => 'tcp');
+    $listen = IO::Socket::INET->new(LocalAddr => $addr, LocalPort => $p, Listen => 64, ReuseAddr => 1, Proto => 'tcp');
     if ($listen) { $ready = $p; last; }
   }
-  fail("cannot listen on 127.0.0.1:" . ($first == $last ? $first : "$first-$last") . ": $!") unless $listen;
+  fail("cannot listen on $addr:" . ($first == $last ? $first : "$first-$last") . ": $!") unless $listen;
   if (defined $xdir) {
     umask 077;
     mkdir $xdir, 0700 or fail("cannot make $xdir: $!");
@@ -155,7 +156,7 @@ while (1) {
       my $id = ++$next;
       $c{$id} = { s => $a, out => '', sent => 0, rd => 1, weof => 0, wdone => 0 };
       $byfd{fileno $a} = $id;
-      out('O', $id, $mode eq 'tcp' ? $a->peerhost . ' ' . $a->peerport : '');
+      out('O', $id, $mode ne 'unix' ? $a->peerhost . ' ' . $a->peerport : '');
     } elsif (fileno($s) == fileno(STDIN)) {
       my $n = sysread(STDIN, $in, 65536, length $in);
       if (!defined $n) { next if $!{EINTR} || $!{EAGAIN}; exit 0; }
@@ -177,9 +178,18 @@ while (1) {
 }
 `;
 
-/** What to listen on: a TCP port range on the workspace's 127.0.0.1 (with an X11 cookie), or a unix socket. */
+/**
+ * What to listen on: a TCP port range on the workspace's 127.0.0.1 (with an X11 cookie) or on `host` (a
+ * workspace host's egress proxy, on its address in the workspace's network), or a unix socket.
+ */
 export type ListenSpec =
-  | { kind: "tcp"; first: number; last: number; xauth?: { dir: string; protocol: string; cookie: string } }
+  | {
+      kind: "tcp";
+      first: number;
+      last: number;
+      host?: string;
+      xauth?: { dir: string; protocol: string; cookie: string };
+    }
   | { kind: "unix"; dir: string };
 
 /** The command that runs the listener; without perl it says so on stderr and exits 127. */
@@ -188,7 +198,7 @@ export function listenerCommand(spec: ListenSpec): ExecRequest["cmd"] {
     spec.kind === "unix"
       ? ["unix", spec.dir]
       : [
-          "tcp",
+          ...(spec.host ? ["tcp-at", spec.host] : ["tcp"]),
           String(spec.first),
           String(spec.last),
           ...(spec.xauth ? [spec.xauth.dir, spec.xauth.protocol, spec.xauth.cookie] : []),

@@ -22,6 +22,7 @@ import {
   type WorkspaceStatus,
   workspaceLabels,
 } from "./driver.ts";
+import type { HostSideEgressNetworks } from "./egress-host-side.ts";
 import type { EgressNetwork, EgressNetworks } from "./egress-network.ts";
 import type { LoopDisks } from "./loop-disks.ts";
 
@@ -602,7 +603,7 @@ export function createDockerDriver({
     }
   }
 
-  return {
+  const driver: WorkspaceDriver = {
     async create(spec) {
       checkWorkspaceSpec(spec);
       const name = `${namePrefix}${spec.id}`;
@@ -844,5 +845,18 @@ export function createDockerDriver({
       if (object.kind === "container") await removeContainer(object.id);
       else await removeVolume(object.id);
     },
+
+    async egressProxy(workspaceId) {
+      if (!egress || !("proxyContainer" in egress)) return undefined;
+      const network = await egress.find(workspaceId);
+      if (!network) return undefined;
+      const proxy = {
+        id: workspaceId,
+        containerId: (egress as HostSideEgressNetworks).proxyContainer(workspaceId),
+        volume: "",
+      };
+      return { network, exec: (req) => driver.exec(proxy, req) };
+    },
   };
+  return driver;
 }

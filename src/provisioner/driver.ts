@@ -102,10 +102,22 @@ export function execSignal(name: string): ExecSignal | null {
   return (execSignals as readonly string[]).includes(bare) ? (bare as ExecSignal) : null;
 }
 
+/** A workspace's egress proxy container on its host, as Azusa drives it. */
+export interface HostSideProxy {
+  network: { name: string; gateway: string; subnet: string };
+  exec(req: ExecRequest): Promise<ExecSession>;
+}
+
 /** A backend that keeps workspaces: Docker now, Swarm later. */
 export interface WorkspaceDriver {
   /** Makes the container and its named volume, labelled; does not start it. */
   create(spec: WorkspaceSpec): Promise<WorkspaceRef>;
+  /**
+   * Where the workspace's egress proxy has its end on the host's side, when the host is not this machine's
+   * default engine: its network (`gateway` being the proxy container's address) and commands run in that
+   * container. Undefined for a workspace without egress, or one whose proxy listens on this machine.
+   */
+  egressProxy?(workspaceId: string): Promise<HostSideProxy | undefined>;
   /** Idempotent: starting a running workspace resolves. */
   start(ref: WorkspaceRef): Promise<void>;
   /** Idempotent: stopping a stopped or missing workspace resolves. */

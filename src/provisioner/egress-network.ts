@@ -33,7 +33,8 @@ export interface EgressNetworks {
   readonly pool: string;
   /** Installs the firewall rules (once per process; again after a failure). `create` does it first. */
   fence(): Promise<void>;
-  create(spec: Pick<WorkspaceSpec, "id" | "tenantId" | "packageId">): Promise<EgressNetwork>;
+  /** `image`: the workspace's, which a proxy beside an engine elsewhere runs in too. */
+  create(spec: Pick<WorkspaceSpec, "id" | "tenantId" | "packageId"> & { image?: string }): Promise<EgressNetwork>;
   /** Idempotent: a missing network resolves. */
   remove(workspaceId: string): Promise<void>;
   /** The workspace's network, or undefined when it has none. */
@@ -57,6 +58,12 @@ export interface EgressNetworkOptions {
   namePrefix?: string;
   /** Runs iptables/ip6tables; the rules are installed before the first network is made. */
   firewall?: FirewallRunner;
+  /**
+   * Networks the engine itself cuts off (`Internal`: no route out) instead of this machine's firewall, for an
+   * engine elsewhere whose proxy runs beside it (egress-host-side.ts); no rules are installed, and the engine
+   * hands out only the upper half of each subnet, the second address being kept for that proxy.
+   */
+  internal?: boolean;
 }
 
 /** IPv4 address as an unsigned 32-bit number. */
@@ -99,6 +106,7 @@ export function createEgressNetworks({
   prefix = 28,
   namePrefix = "azusa-egress-",
   firewall = runFirewall,
+  internal = false,
 }: EgressNetworkOptions): EgressNetworks {
   const range = parseCidr(pool);
   if (prefix < range.length || prefix > 29) throw new Error(`egress subnets of /${prefix} do not fit in ${pool}`);
@@ -116,6 +124,7 @@ export function createEgressNetworks({
    * a failure is retried at the next workspace.
    */
   function fence(): Promise<void> {
+    if (internal) return Promise.resolve();
     if (fenced && fencedAt > 0 && Date.now() - fencedAt > 60_000) {
       fenced = undefined;
       fencedAt = 0;
@@ -172,15 +181,26 @@ export function createEgressNetworks({
           Name: name,
           Driver: "bridge",
           CheckDuplicate: true,
-          Internal: false,
+          Internal: internal,
           EnableIPv6: false,
           Labels: { ...workspaceLabels(spec, instance), "io.azusa.role": egressRole },
-          IPAM: { Driver: "default", Config: [{ Subnet: subnet, Gateway: gateway }] },
+          IPAM: {
+            Driver: "default",
+            Config: [
+              {
+                Subnet: subnet,
+                Gateway: gateway,
+                ...(internal ? { IPRange: `${numberToIpv4(base + size / 2)}/${prefix + 1}` } : {}),
+              },
+            ],
+          },
           Options: {
             "com.docker.network.bridge.name": bridge,
             // Nothing leaves through the bridge anyway (the firewall drops it); these make sure of it twice.
             "com.docker.network.bridge.enable_ip_masquerade": "false",
             "com.docker.network.bridge.enable_icc": "false",
+            // An internal bridge gets no address on the host, so the workspace reaches nothing the host listens on.
+            ...(internal ? { "com.docker.network.bridge.inhibit_ipv4": "true" } : {}),
           },
         });
         return { name, gateway, subnet };

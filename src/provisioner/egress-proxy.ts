@@ -11,6 +11,7 @@ import {
   type Socket,
   connect as tcpConnect,
 } from "node:net";
+import type { Duplex } from "node:stream";
 import { english, say, type Text, text } from "../kernel/messages.ts";
 import { inSubnet } from "./egress-network.ts";
 
@@ -41,12 +42,32 @@ export interface EgressConnection {
   endedAt: Date;
 }
 
-/** Options of one workspace's proxy. */
-export interface EgressProxyOptions {
+/**
+ * A workspace's connection to the proxy: a socket on the gateway, or a connection the proxy's host-side
+ * listener carried here. `setTimeout` is an idle timeout as sockets have it; `destroySoon` ends, then closes.
+ */
+export type ProxyClient = Duplex & {
+  setTimeout(ms: number, callback?: () => void): unknown;
+  destroySoon(): void;
+};
+
+/**
+ * A connection to a destination: emits `connect` once it is open, or `error` (with `code` when known),
+ * and counts the bytes it carried as sockets do.
+ */
+export type Upstream = Duplex & { readonly bytesWritten: number; readonly bytesRead: number };
+
+/**
+ * Opens a connection to `host:port` from where the proxy's traffic leaves: this machine by default; a
+ * workspace host's own side when its proxy runs there. `lookup` drops forbidden addresses (used here).
+ */
+export type Dial = (host: string, port: number, lookup: LookupFunction) => Upstream;
+
+const dialHere: Dial = (host, port, lookup) => tcpConnect({ host, port, allowHalfOpen: true, lookup });
+
+/** What a proxy needs besides where it listens. */
+export interface EgressProxyCoreOptions {
   workspaceId: string;
-  /** The gateway address to listen on, and the port (0: any free one, as tests use). */
-  host: string;
-  port: number;
   /** Only peers in this subnet (the workspace's bridge) are served; others are refused and reported. */
   subnet: string;
   /** Whether the template lets `host` (lower case, IPv6 without brackets) on `port` through. */
@@ -69,6 +90,26 @@ export interface EgressProxyOptions {
   headTimeoutMs?: number;
   /** Connections open at once from the workspace; more are answered 503 and closed at once. Default 128. */
   maxConnections?: number;
+  /** How destinations are reached; default: from this machine. */
+  dial?: Dial;
+}
+
+/** Options of one workspace's proxy listening here. */
+export interface EgressProxyOptions extends EgressProxyCoreOptions {
+  /** The gateway address to listen on, and the port (0: any free one, as tests use). */
+  host: string;
+  port: number;
+}
+
+/** A proxy that is handed its connections (by a listener here or on a workspace host's side). */
+export interface EgressProxyCore {
+  /** Serves one connection from `source` (the workspace's address as its listener saw it). */
+  accept(client: ProxyClient, source: string): void;
+  /** Connections being served now. */
+  readonly open: number;
+  idle(): Promise<void>;
+  /** Cuts every connection (each still reported) and resolves when all are. */
+  close(): Promise<void>;
 }
 
 /** A listening proxy. */
@@ -123,7 +164,8 @@ function parseRequest(head: string): Target | Text {
   return { method, host, port, head: Buffer.from(`${lines.join("\r\n")}\r\nConnection: close\r\n\r\n`, "latin1") };
 }
 
-const forbiddenCode = "EAZUSAFORBIDDEN";
+/** The code of a dial refused because every address of the name is forbidden. */
+export const forbiddenCode = "EAZUSAFORBIDDEN";
 
 /** A resolver that drops forbidden addresses, and fails when none is left: nothing forbidden is ever dialled. */
 function withoutForbidden(forbidden: (address: string) => boolean): LookupFunction {
@@ -153,7 +195,7 @@ const bothLanguages = (message: Text): string =>
   `azusa egress: ${say("ja", message)}\nazusa egress: ${say("en", message)}\n`;
 
 /** Answers and closes; what the client still sends is read and dropped so that its close is seen. */
-function reply(socket: Socket, status: string, message: Text, timeoutMs: number): void {
+function reply(socket: ProxyClient, status: string, message: Text, timeoutMs: number): void {
   const body = bothLanguages(message);
   socket.resume();
   socket.setTimeout(timeoutMs, () => socket.destroy());
@@ -163,11 +205,9 @@ function reply(socket: Socket, status: string, message: Text, timeoutMs: number)
   );
 }
 
-/** Starts the proxy of one workspace on its gateway; resolves once it listens. */
-export async function listenEgressProxy({
+/** The proxy of one workspace, without a listener: each connection is handed to `accept`. */
+export function createEgressProxyCore({
   workspaceId,
-  host,
-  port,
   subnet,
   allowed,
   onConnection,
@@ -175,8 +215,9 @@ export async function listenEgressProxy({
   maxHeadBytes = 16 * 1024,
   headTimeoutMs = 30_000,
   maxConnections = 128,
-}: EgressProxyOptions): Promise<EgressProxy> {
-  const open = new Map<Socket, Promise<void>>();
+  dial = dialHere,
+}: EgressProxyCoreOptions): EgressProxyCore {
+  const open = new Map<ProxyClient, Promise<void>>();
 
   // Refusals for being over the limit, gathered into one event a second.
   const crowd = {
@@ -217,7 +258,7 @@ export async function listenEgressProxy({
   }
 
   /** Answers 503 and lets the socket go at once: a refused connection holds nothing until its client closes. */
-  function refuseCrowded(client: Socket, source: string): void {
+  function refuseCrowded(client: ProxyClient, source: string): void {
     client.on("error", () => undefined);
     client.resume();
     const body = bothLanguages(text("egress.crowded", { max: maxConnections }));
@@ -243,16 +284,15 @@ export async function listenEgressProxy({
     }
   }
 
-  function handle(client: Socket): Promise<void> {
+  function handle(client: ProxyClient, source: string): Promise<void> {
     const startedAt = new Date();
-    const source = (client.remoteAddress ?? "").replace(/^::ffff:/, "");
     let reported = false;
     let event: Omit<
       EgressConnection,
       "bytesSent" | "bytesReceived" | "endedAt" | "workspaceId" | "source" | "startedAt"
     >;
     event = { destination: "", method: "", outcome: "failed", reason: "the connection ended before its request" };
-    let upstream: Socket | undefined;
+    let upstream: Upstream | undefined;
     let upstreamBytes = () => ({ bytesSent: 0, bytesReceived: 0 });
     // A client gone (closed or broken) leaves nothing for the destination to talk to, and the reverse.
     client.on("error", () => upstream?.destroy());
@@ -318,12 +358,7 @@ export async function listenEgressProxy({
           return;
         }
         pending++;
-        const up = tcpConnect({
-          host: parsed.host,
-          port: parsed.port,
-          allowHalfOpen: true,
-          lookup: withoutForbidden(forbidden),
-        });
+        const up = dial(parsed.host, parsed.port, withoutForbidden(forbidden));
         upstream = up;
         upstreamBytes = () => ({ bytesSent: up.bytesWritten, bytesReceived: up.bytesRead });
         up.on("close", () => {
@@ -362,17 +397,38 @@ export async function listenEgressProxy({
     return done;
   }
 
+  return {
+    accept(client, source) {
+      // One workspace cannot hold the gateway's sockets and memory by opening connections without end.
+      if (open.size >= maxConnections && inSubnet(source, subnet)) {
+        refuseCrowded(client, source);
+        return;
+      }
+      const done = handle(client, source);
+      open.set(client, done);
+      done.finally(() => open.delete(client));
+    },
+    get open() {
+      return open.size;
+    },
+    async idle() {
+      await Promise.all([...open.values(), crowd.reported]);
+    },
+    async close() {
+      reportCrowd();
+      for (const socket of open.keys()) socket.destroy();
+      await Promise.all(open.values());
+    },
+  };
+}
+
+/** Starts the proxy of one workspace on its gateway; resolves once it listens. */
+export async function listenEgressProxy(options: EgressProxyOptions): Promise<EgressProxy> {
+  const { workspaceId, host, port } = options;
+  const core = createEgressProxyCore(options);
   // Half-open both ways: a client that has sent everything (shutdown of its side) still gets the answer.
-  const server: Server = createServer({ allowHalfOpen: true }, (client) => {
-    // One workspace cannot hold the gateway's sockets and memory by opening connections without end.
-    const source = (client.remoteAddress ?? "").replace(/^::ffff:/, "");
-    if (open.size >= maxConnections && inSubnet(source, subnet)) {
-      refuseCrowded(client, source);
-      return;
-    }
-    const done = handle(client);
-    open.set(client, done);
-    done.finally(() => open.delete(client));
+  const server: Server = createServer({ allowHalfOpen: true }, (client: Socket) => {
+    core.accept(client, (client.remoteAddress ?? "").replace(/^::ffff:/, ""));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -386,19 +442,15 @@ export async function listenEgressProxy({
     workspaceId,
     host,
     port: (server.address() as AddressInfo).port,
-    async idle() {
-      await Promise.all([...open.values(), crowd.reported]);
-    },
+    idle: () => core.idle(),
     connections() {
       return new Promise<number>((resolve, reject) =>
         server.getConnections((err, count) => (err ? reject(err) : resolve(count))),
       );
     },
     async close() {
-      reportCrowd();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of open.keys()) socket.destroy();
-      await Promise.all([closed, ...open.values()]);
+      await Promise.all([closed, core.close()]);
     },
   };
 }

@@ -1,6 +1,7 @@
 // Clean-up on the shared Docker engine: everything one Azusa instance made, and nothing of any other.
 import { dirname } from "node:path";
 import Docker from "dockerode";
+import { createDockerDriver } from "../../src/provisioner/docker-driver.ts";
 import { createLoopDisks } from "../../src/provisioner/loop-disks.ts";
 
 /** Removes every container and volume of Azusa instance `instance`, and their disks, whatever a failed test left. */
@@ -38,4 +39,28 @@ export async function sweepAfterTest(instance: string): Promise<void> {
     return;
   }
   await sweepInstance(docker, instance);
+}
+
+/**
+ * Runs `cmd` in a running container (by id, on `docker`, whatever instance made it) as its user, its input
+ * closed; resolves with its exit code and what it wrote.
+ */
+export async function runIn(
+  docker: Docker,
+  containerId: string,
+  cmd: string[],
+): Promise<{ code: number | null; out: string; err: string }> {
+  const driver = createDockerDriver({ docker, instance: "run-in", localEngine: false });
+  const session = await driver.exec({ id: "run-in", containerId, volume: "" }, { cmd, tty: false });
+  session.stdin.end();
+  let out = "";
+  let err = "";
+  session.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  session.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const { code } = await session.exit;
+  return { code, out, err };
 }

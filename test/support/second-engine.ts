@@ -30,6 +30,8 @@ export interface SecondEngine {
   port: number;
   /** `tcp://host:port`, as DOCKER_HOST spells it. */
   url: string;
+  /** The network namespace the engine runs in (`/run/netns/<netns>`): a test's servers "on that host" run there. */
+  netns: string;
   /** The CA that signed the engine's certificate, and a client certificate and key it accepts. */
   credentials: EngineCredentials;
   /** The images loaded into it, the default workspace image first. */
@@ -162,7 +164,7 @@ export async function startSecondEngine(options: { extraImages?: string[] } = {}
     const reachable = async (on: boolean) => {
       await run("ip", ["link", "set", hostSide, on ? "up" : "down"]);
     };
-    return { docker, host, port, url: `tcp://${host}:${port}`, credentials, images, reachable, stop };
+    return { docker, host, port, url: `tcp://${host}:${port}`, netns: ns, credentials, images, reachable, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -28,6 +28,9 @@ export function createHostRouter({ db, hosts }: { db: Kysely<Database>; hosts: H
   const driverFor = async (workspaceId: string) => hosts.driverOf(await hostOf(workspaceId));
 
   return {
+    async egressProxy(workspaceId: string) {
+      return (await driverFor(workspaceId)).egressProxy?.(workspaceId);
+    },
     async create(spec: WorkspaceSpec) {
       return (await driverFor(spec.id)).create(spec);
     },

@@ -96,8 +96,6 @@ export interface PlacementNeeds {
   tenantId: string;
   /** A `restricted` contract's workspace runs only on a host labelled for its tenant. */
   restricted: boolean;
-  /** The template names destinations: its egress proxy and fence exist on the default host only. */
-  egress: boolean;
   /** Labels the template asks a host to carry (`customizations.azusa.hostLabels`); none by default. */
   labels?: { office?: string; zone?: string };
   /** Labels the workspace's contract asks a host to carry, besides the template's; none by default. */
@@ -273,7 +271,6 @@ export function createWorkspaceHostService({
     if (r.state !== "active") return `${r.state}`;
     if (r.tenant_id !== null && r.tenant_id !== needs.tenantId) return "set aside for another tenant";
     if (needs.restricted && r.tenant_id !== needs.tenantId) return "not labelled for the tenant";
-    if (needs.egress && r.kind !== "default") return "no egress proxy there";
     if (needs.diskLimit && r.kind === "tls") return "cannot limit a volume's size there";
     if (r.kind === "tls" && Number(r.unlimited_volumes ?? 0) !== 1)
       return "cannot limit a volume's size there, and is not allowed unlimited volumes";

@@ -7,7 +7,14 @@ import { fail } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
 import { type EgressNetworks, inSubnet } from "../../provisioner/egress-network.ts";
-import { type EgressConnection, type EgressProxy, listenEgressProxy } from "../../provisioner/egress-proxy.ts";
+import {
+  createEgressProxyCore,
+  type Dial,
+  type EgressConnection,
+  type EgressProxy,
+  listenEgressProxy,
+  type ProxyClient,
+} from "../../provisioner/egress-proxy.ts";
 import type { Destination, WorkspaceTemplate } from "../../templates/templates.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
@@ -16,6 +23,18 @@ export interface EgressWorkspace {
   id: string;
   tenantId: string;
   allow: readonly Destination[];
+}
+
+/**
+ * A workspace's proxy end on its host's side, for a workspace on a host other than the default one: the proxy
+ * container's address and the workspace's subnet there, how destinations are reached from there, and a listener
+ * there handing each of the workspace's connections over (`listen` resolves once it listens, with its stop).
+ */
+export interface HostSideEnd {
+  address: string;
+  subnet: string;
+  dial: Dial;
+  listen(port: number, accept: (client: ProxyClient, source: string) => void): Promise<() => Promise<void>>;
 }
 
 /** Options of the egress service. */
@@ -30,6 +49,8 @@ export interface EgressServiceOptions {
   batchSize?: number;
   /** Attempts at writing a batch before its events go to the error log instead; default 5. */
   attempts?: number;
+  /** The workspace's proxy end on its host's side, or undefined when its proxy listens on this machine. */
+  hostSide?: (workspaceId: string) => Promise<HostSideEnd | undefined>;
 }
 
 /** Whether `allow` lets `host` on `port` through: exact names and addresses only, as templates promise. */
@@ -48,6 +69,7 @@ export function createEgressService({
   templates,
   batchSize = 200,
   attempts = 5,
+  hostSide,
 }: EgressServiceOptions) {
   const proxies = new Map<string, Promise<EgressProxy>>();
   const actor = system("egress");
@@ -124,17 +146,37 @@ export function createEgressService({
     async open(ws: EgressWorkspace): Promise<void> {
       const existing = proxies.get(ws.id);
       if (existing && (await existing.then(() => true).catch(() => false))) return;
-      const started = (async () => {
+      const policy = {
+        workspaceId: ws.id,
+        allowed: (host: string, port: number) => allows(ws.allow, host, port),
+        forbidden: (address: string) => inSubnet(address, networks.pool),
+        onConnection: (event: EgressConnection) => enqueue({ ...event, tenantId: ws.tenantId }),
+      };
+      const started = (async (): Promise<EgressProxy> => {
+        const end = await hostSide?.(ws.id);
+        if (end) {
+          // The same proxy, its connections carried from the host's side and its destinations dialled there.
+          const core = createEgressProxyCore({ ...policy, subnet: end.subnet, dial: end.dial });
+          const stop = await end.listen(networks.proxyPort, (client, source) => core.accept(client, source));
+          return {
+            workspaceId: ws.id,
+            host: end.address,
+            port: networks.proxyPort,
+            idle: () => core.idle(),
+            connections: async () => core.open,
+            close: async () => {
+              await stop();
+              await core.close();
+            },
+          };
+        }
         const network = await networks.find(ws.id);
         if (!network) throw fail("INVALID_STATE", text("egress.noNetwork", { id: ws.id }));
         return listenEgressProxy({
-          workspaceId: ws.id,
+          ...policy,
           host: network.gateway,
           port: networks.proxyPort,
           subnet: network.subnet,
-          allowed: (host, port) => allows(ws.allow, host, port),
-          forbidden: (address) => inSubnet(address, networks.pool),
-          onConnection: (event) => enqueue({ ...event, tenantId: ws.tenantId }),
         });
       })();
       proxies.set(ws.id, started);

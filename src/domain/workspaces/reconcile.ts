@@ -1,9 +1,11 @@
 // Reconcile: compares what this instance owns on the engine with the workspace rows, and makes them
 // agree after a crash or a hand on the engine: re-adopt, remove orphans, mark vanished, settle stuck rows.
+
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
 import type { OwnedObject, WorkspaceDriver } from "../../provisioner/driver.ts";
+import { egressProxyRole } from "../../provisioner/egress-host-side.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 
 /** What one reconcile pass did, by kind of action. */
@@ -101,7 +103,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
         await driver.start({ id: row.id, containerId: container.id, volume });
         kept.add(container.id).add(volume);
         for (const o of mine) {
-          if (o.id !== container.id && o.id !== volume)
+          // its egress proxy on a host's side stays with it; other helpers go
+          if (o.id !== container.id && o.id !== volume && o.role !== egressProxyRole)
             await discard(o, "a helper left by an interrupted provisioning");
         }
         await deps.setState(row, "running", "provisioning finished after a restart", {

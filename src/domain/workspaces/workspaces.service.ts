@@ -254,7 +254,6 @@ export function createWorkspaceService({
     return {
       tenantId: row.tenant_id,
       restricted: contract?.confidentiality === "restricted",
-      egress: template.azusa.network.allow.length > 0,
       labels: template.azusa.hostLabels,
       contractLabels: {
         ...(contract?.host_office ? { office: contract.host_office } : {}),
