@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
-import { addKeyers, contractWithBatch } from "./support/task-batches.ts";
+import { addKeyers, contractWithBatch, taskPeople } from "./support/task-batches.ts";
 import { jpeg, pdf, png } from "./support/task-documents.ts";
 import { zip } from "./support/zip.ts";
 
@@ -38,22 +38,9 @@ describe.each(dialects)("task documents on %s", (dialect) => {
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect });
-    const tenant = await t.createTenant("東京システムインテグレーション");
-    const other = await t.createTenant("大阪データサービス");
-    await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
-    ids.lead = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
-    await t.createUser("contractor", "buyer@osaka-ds.example", other.id);
-    for (const name of ["sato", "suzuki", "kato"] as const) {
-      ids[name] = (await t.createUser("engineer", `${name}@north.example`)).id;
-    }
-    as = {
-      contractor: await t.signIn("buyer@tokyo-si.example"),
-      lead: await t.signIn("lead@tokyo-si.example"),
-      otherContractor: await t.signIn("buyer@osaka-ds.example"),
-      sato: await t.signIn("sato@north.example"),
-      suzuki: await t.signIn("suzuki@north.example"),
-      kato: await t.signIn("kato@north.example"),
-    };
+    const people = await taskPeople(t, ["sato", "suzuki", "kato"] as const);
+    as = people.as;
+    Object.assign(ids, people.ids);
     const batch = {
       title: "領収書の入力",
       retentionUntil: "2027-12-31",

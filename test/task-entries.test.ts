@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
 import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
-import { addKeyers, contractWithBatch, importItems } from "./support/task-batches.ts";
+import { addKeyers, contractWithBatch, importItems, taskPeople } from "./support/task-batches.ts";
 import { vetForMyNumber } from "./support/workspace-setup.ts";
 
 /** A valid individual number made by the published algorithm from an 11-digit base (never a real person's). */
@@ -46,23 +46,9 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
 
   beforeAll(async () => {
     t = await startTestAzusa({ dialect });
-    const tenant = await t.createTenant("東京システムインテグレーション");
-    const other = await t.createTenant("大阪データサービス");
-    await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
-    ids.lead = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
-    await t.createUser("contractor", "buyer@osaka-ds.example", other.id);
-    for (const name of ["sato", "suzuki", "tanaka", "kato"] as const) {
-      ids[name] = (await t.createUser("engineer", `${name}@north.example`)).id;
-    }
-    as = {
-      contractor: await t.signIn("buyer@tokyo-si.example"),
-      lead: await t.signIn("lead@tokyo-si.example"),
-      otherContractor: await t.signIn("buyer@osaka-ds.example"),
-      sato: await t.signIn("sato@north.example"),
-      suzuki: await t.signIn("suzuki@north.example"),
-      tanaka: await t.signIn("tanaka@north.example"),
-      kato: await t.signIn("kato@north.example"),
-    };
+    const people = await taskPeople(t, ["sato", "suzuki", "tanaka", "kato"] as const);
+    as = people.as;
+    Object.assign(ids, people.ids);
     // Individual numbers: every keyer and the deciding lead hold the my_number vetting (kato is never a keyer).
     await vetForMyNumber(await t.signIn("root@office.example"), {
       engineers: [ids.sato, ids.suzuki, ids.tanaka] as string[],

@@ -2,7 +2,35 @@
 // items imported from CSV, and its keyers named.
 import { expect } from "vitest";
 import { sampleContract } from "./fixtures.ts";
-import type { Client } from "./harness.ts";
+import type { Client, TestAzusa } from "./harness.ts";
+
+/**
+ * The people around a task batch, each signed in: the buyer and a lead of 東京システムインテグレーション, a buyer of
+ * another tenant (大阪データサービス), and the engineers named (`name@north.example`); the lead's and engineers' ids.
+ */
+export async function taskPeople<E extends string>(
+  t: TestAzusa,
+  engineers: readonly E[],
+): Promise<{ as: Record<"contractor" | "lead" | "otherContractor" | E, Client>; ids: Record<"lead" | E, string> }> {
+  const tenant = await t.createTenant("東京システムインテグレーション");
+  const other = await t.createTenant("大阪データサービス");
+  await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
+  const ids = { lead: (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id } as Record<
+    "lead" | E,
+    string
+  >;
+  await t.createUser("contractor", "buyer@osaka-ds.example", other.id);
+  const as = {
+    contractor: await t.signIn("buyer@tokyo-si.example"),
+    lead: await t.signIn("lead@tokyo-si.example"),
+    otherContractor: await t.signIn("buyer@osaka-ds.example"),
+  } as Record<"contractor" | "lead" | "otherContractor" | E, Client>;
+  for (const name of engineers) {
+    ids[name] = (await t.createUser("engineer", `${name}@north.example`)).id;
+    as[name] = await t.signIn(`${name}@north.example`);
+  }
+  return { as, ids };
+}
 
 /** The sample contract of `contractor`'s, led by `leadIds`, with `batch` created on it (201): both ids and the batch. */
 export async function contractWithBatch(
