@@ -7,7 +7,9 @@ import type { Actor } from "../../kernel/actor.ts";
 import { forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
-import { isTimeZone } from "../timesheets/time.ts";
+import { compareWbs } from "../packages/wbs-order.ts";
+import { addDays as addDaysText, isTimeZone, offsetAt, weekOf } from "../timesheets/time.ts";
+import { type WeekDay, weekIn } from "./team-week.ts";
 
 export const weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Weekday = (typeof weekdays)[number];
@@ -45,6 +47,26 @@ export interface AvailabilityInput {
   exceptions: AvailabilityException[];
   /** Absent: the largest package size stays as it was; null: any size. */
   largestPackageHours?: number | null;
+}
+
+/** A contract's assigned engineers' stated windows on one week of the lead's calendar (see team-week.ts). */
+export interface TeamWeek {
+  contractId: string;
+  /** The zone the week is shown in. */
+  timeZone: string;
+  /** The Monday the week starts, in that zone. */
+  week: string;
+  engineers: {
+    engineerId: string;
+    name: string;
+    /** The zone the engineer states their windows in. */
+    timeZone: string;
+    /** WBS ids of the contract's packages the engineer holds now. */
+    packages: string[];
+    /** False when the engineer has stated no windows: an empty week then means "not stated", not "never". */
+    stated: boolean;
+    days: WeekDay[];
+  }[];
 }
 
 export const MAX_WINDOWS = 50;
@@ -132,7 +154,94 @@ export function createAvailabilityService({
     throw notFound("engineer");
   }
 
+  /** The caller must lead the contract (or be Azusa itself); anyone else is told it does not exist. */
+  async function requireLeadOf(actor: Actor, contractId: string): Promise<void> {
+    if (actor.kind === "system") return;
+    const lead =
+      actor.role === "lead" &&
+      (await db
+        .selectFrom("contract_lead")
+        .innerJoin("contract", "contract.id", "contract_lead.contract_id")
+        .select("contract_lead.user_id")
+        .where("contract_lead.contract_id", "=", contractId)
+        .where("contract_lead.user_id", "=", actor.userId)
+        .where("contract.tenant_id", "=", actor.tenantId ?? "")
+        .executeTakeFirst());
+    if (!lead) throw notFound("contract");
+  }
+
   return {
+    /**
+     * The stated windows of the engineers who hold the contract's packages now, on the week holding `week` (a
+     * date; default today) in `timeZone`, for the contract's leads. Days away are marked, notes never shown.
+     */
+    async teamWeek(
+      actor: Actor,
+      contractId: string,
+      { timeZone = "Asia/Tokyo", week }: { timeZone?: string; week?: string } = {},
+    ): Promise<TeamWeek> {
+      await requireLeadOf(actor, contractId);
+      if (!isTimeZone(timeZone)) throw invalidField("tz", text("issue.timeZone"));
+      if (week !== undefined && !isDay(week)) throw invalidField("week", text("availability.date"));
+      const at = now().getTime();
+      const monday = weekOf(week ?? new Date(at + offsetAt(at, timeZone)).toISOString().slice(0, 10));
+      const held = await db
+        .selectFrom("assignment")
+        .innerJoin("work_package", "work_package.id", "assignment.package_id")
+        .innerJoin("user", "user.id", "assignment.engineer_id")
+        .select(["assignment.engineer_id", "user.name", "work_package.wbs_id"])
+        .where("work_package.contract_id", "=", contractId)
+        .where("assignment.ended_at", "is", null)
+        .where("work_package.state", "not in", ["cancelled", "accepted"])
+        .execute();
+      const ids = [...new Set(held.map((h) => h.engineer_id))];
+      if (ids.length === 0) return { contractId, timeZone, week: monday, engineers: [] };
+      const [heads, windows, away, profiles] = await Promise.all([
+        db.selectFrom("availability").select(["user_id", "time_zone"]).where("user_id", "in", ids).execute(),
+        db
+          .selectFrom("availability_window")
+          .select(["user_id", "weekday", "start_minute", "end_minute"])
+          .where("user_id", "in", ids)
+          .execute(),
+        db
+          .selectFrom("availability_exception")
+          .select(["user_id", "from_day", "to_day"])
+          .where("user_id", "in", ids)
+          .where("to_day", ">=", addDaysText(monday, -2))
+          .where("from_day", "<=", addDaysText(monday, 8))
+          .execute(),
+        db.selectFrom("engineer_profile").select(["user_id", "time_zone"]).where("user_id", "in", ids).execute(),
+      ]);
+      const engineers = ids.map((id) => {
+        const mine = held.filter((h) => h.engineer_id === id);
+        const zone =
+          heads.find((h) => h.user_id === id)?.time_zone ??
+          profiles.find((p) => p.user_id === id)?.time_zone ??
+          "Asia/Tokyo";
+        const stated = windows
+          .filter((w) => w.user_id === id)
+          .map((w) => ({ weekday: Number(w.weekday), start: Number(w.start_minute), end: Number(w.end_minute) }));
+        return {
+          engineerId: id,
+          name: mine[0]?.name ?? "",
+          timeZone: zone,
+          packages: mine.map((h) => h.wbs_id).sort(compareWbs),
+          stated: stated.length > 0,
+          days: weekIn(
+            {
+              timeZone: zone,
+              windows: stated,
+              away: away.filter((a) => a.user_id === id).map((a) => ({ from: a.from_day, to: a.to_day })),
+            },
+            monday,
+            timeZone,
+          ),
+        };
+      });
+      engineers.sort((a, b) => a.name.localeCompare(b.name, "ja") || a.engineerId.localeCompare(b.engineerId));
+      return { contractId, timeZone, week: monday, engineers };
+    },
+
     async get(actor: Actor, id: string): Promise<Availability> {
       mayRead(actor, id);
       const { timeZone } = await engineer(id);

@@ -37,7 +37,7 @@ export function isTimeZone(timeZone: string): boolean {
 }
 
 /** The zone's offset from UTC at `instant`, in milliseconds. */
-function offsetAt(instant: number, timeZone: string): number {
+export function offsetAt(instant: number, timeZone: string): number {
   const parts = Object.fromEntries(
     formatter(timeZone)
       .formatToParts(new Date(instant))

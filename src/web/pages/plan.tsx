@@ -9,6 +9,7 @@ import { text } from "../../kernel/messages.ts";
 import { type GanttScale, ganttScales, ganttSvg } from "../gantt.ts";
 import { Layout } from "../layout.tsx";
 import { render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { TeamWeekView } from "./team-week.tsx";
 
 const script = readFileSync(new URL("../assets/gantt.js", import.meta.url), "utf8");
 
@@ -68,6 +69,15 @@ export function planPages(deps: WebDeps) {
       const id = c.req.param("id");
       const { contract, scale, svg, today, count } = await chart(c, id);
       const t = c.get("t");
+      // Leads also see when the engineers holding the contract's packages usually work.
+      const user = requireRole(c, "contractor", "lead");
+      const week =
+        user.role === "lead"
+          ? await deps.availability.teamWeek(user, id, {
+              ...(c.req.query("tz") ? { timeZone: c.req.query("tz") } : {}),
+              ...(c.req.query("week") ? { week: c.req.query("week") } : {}),
+            })
+          : null;
       const svgHref = `/contracts/${id}/plan.svg?scale=${scale}`;
       return render(
         c,
@@ -107,6 +117,7 @@ export function planPages(deps: WebDeps) {
               {raw(svg)}
             </section>
           )}
+          {week ? <TeamWeekView c={c} week={week} planHref={`/contracts/${id}/plan`} /> : null}
         </Layout>,
       );
     });
