@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, signInPage, terminalColumns, wideColumns } from "./support/browser.ts";
+import { launchBrowser, litPixels, signInPage, terminalColumns, wideColumns } from "./support/browser.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { templatesFolder } from "./support/gateway-world.ts";
 import { PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
@@ -63,7 +63,7 @@ describe("session recordings and templates in the browser", () => {
       castOf([
         [0.2, "azusa@ws:/workspace$ "],
         [0.9, "make test\r\n"],
-        [1.0, "> 日本語 😀 ok\r\n"],
+        [1.0, "> 日本語 😀 ok\r\nLC_ALL=C\r\n"],
         [600.5, "all 42 tests passed: recorded-output-42\r\n"],
         [601, "azusa@ws:/workspace$ exit\r\n"],
       ]),
@@ -124,6 +124,8 @@ describe("session recordings and templates in the browser", () => {
     await page.getByRole("status").filter({ hasText: "10:01 / 10:01" }).waitFor();
     // Japanese and emoji two columns wide, as the recorded programs counted them: spaces kept, nothing drawn over.
     expect(await terminalColumns(page, "#player", "> 日本語")).toEqual(wideColumns("> 日本語 😀 ok"));
+    // and an underscore is seen, not cut off by its row's box.
+    expect(await litPixels(page, "#player", "LC_ALL=C", "_")).toBeGreaterThan(0);
     expect(await page.getByRole("button", { name: "再生" }).isEnabled()).toBe(true);
 
     const audit = await t.running.azusa.db.kysely

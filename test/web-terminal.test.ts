@@ -8,7 +8,7 @@ import Docker from "dockerode";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { runInTerminal, signInPage, terminalColumns, wideColumns } from "./support/browser.ts";
+import { litPixels, runInTerminal, signInPage, terminalColumns, wideColumns } from "./support/browser.ts";
 import type { Target } from "./support/gateway-world.ts";
 import { type Client, PASSWORD, type TestAzusa } from "./support/harness.ts";
 import { ensureTestImage } from "./support/images.ts";
@@ -74,6 +74,9 @@ describe("the browser terminal", () => {
       expect(text).toMatch(line.startsWith("echo") ? / \$ echo "> 日本語 😀 ok"$/ : /^> 日本語 😀 ok$/);
       expect(shown).toEqual(wideColumns(text));
     }
+    // An underscore is seen, not cut off by its row's box.
+    await runInTerminal(page, "echo LC_ALL=$((1+1))", "LC_ALL=2");
+    expect(await litPixels(page, "#terminal", "LC_ALL=2", "_")).toBeGreaterThan(0);
     await page.locator("#terminal").screenshot({ path: join(ARTIFACTS, "web-terminal-japanese.png") });
 
     await page.keyboard.type("exit");

@@ -94,3 +94,48 @@ export function wideColumns(text: string, wide = /[日本語😀]/u): [string, n
     return [ch, column];
   });
 }
+
+/**
+ * How many lit pixels the screen shows in the cell of the first `ch` of the browser terminal's last row
+ * holding `text`, within that row's box: 0 when the character is not seen at all. The screenshot is read
+ * in a blank page of the same browser.
+ */
+export async function litPixels(page: Page, host: string, text: string, ch: string): Promise<number> {
+  const clip = (await page.evaluate(
+    `(() => {
+      const row = [...document.querySelectorAll(${JSON.stringify(`${host} .xterm-rows > div`)})]
+        .findLast((r) => r.textContent.includes(${JSON.stringify(text)}));
+      const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const at = node.data.indexOf(${JSON.stringify(ch)});
+        if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + ${ch.length});
+        const cell = range.getBoundingClientRect();
+        const box = row.getBoundingClientRect();
+        return { x: cell.left, y: box.top, width: cell.width, height: box.height };
+      }
+      return null;
+    })()`,
+  )) as { x: number; y: number; width: number; height: number } | null;
+  if (!clip) throw new Error(`no "${ch}" in a row holding "${text}"`);
+  const png = (await page.screenshot({ clip })).toString("base64");
+  const blank = await page.context().newPage();
+  try {
+    return (await blank.evaluate(
+      `(async () => {
+        const image = await createImageBitmap(await (await fetch("data:image/png;base64,${png}")).blob());
+        const canvas = new OffscreenCanvas(image.width, image.height);
+        const g = canvas.getContext("2d");
+        g.drawImage(image, 0, 0);
+        const data = g.getImageData(0, 0, image.width, image.height).data;
+        let lit = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 300) lit++;
+        return lit;
+      })()`,
+    )) as number;
+  } finally {
+    await blank.close();
+  }
+}

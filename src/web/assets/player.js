@@ -109,6 +109,7 @@ async function main() {
     convertEol: false,
     fontFamily: '"DejaVu Sans Mono", "Noto Sans Mono CJK JP", monospace',
     fontSize: 14,
+    lineHeight: 1.2, // as terminal.js, so that "_" shows
     scrollback: 5000,
     allowProposedApi: true,
   });

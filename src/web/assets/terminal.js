@@ -13,6 +13,8 @@ const term = new Terminal({
   cursorBlink: true,
   fontFamily: '"DejaVu Sans Mono", "Noto Sans Mono CJK JP", monospace',
   fontSize: 14,
+  // At xterm.js's own line height (1) each row's box cuts off what lies below the text: "_" disappeared.
+  lineHeight: 1.2,
   scrollback: 5000,
   // The unicode addon is a "proposed" API of xterm.js.
   allowProposedApi: true,
