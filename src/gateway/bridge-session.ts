@@ -12,6 +12,7 @@ import type { Text } from "../kernel/messages.ts";
 import { type ExecSession, execSignal, type SignalOutcome } from "../provisioner/driver.ts";
 import type { BridgeChannel, BridgeContext, Live, Principal, SessionHandle, SessionRequest } from "./bridge-types.ts";
 import { sayTo } from "./bridge-types.ts";
+import { gatheringOutput } from "./output-gathering.ts";
 import { endStatus } from "./policy.ts";
 import { reapSession } from "./session-processes.ts";
 
@@ -333,11 +334,13 @@ async function pipeSession(
     holdWhileBehind(rec, source);
   };
 
-  // Output: piped without ending the channel, so the exit status can follow the last byte.
+  // Output: recorded as it comes, gathered while it streams (output-gathering.ts), piped without ending the
+  // channel, so the exit status can follow the last byte.
+  const gathered = gatheringOutput();
   const outDone = new Promise<void>((resolve) => {
     running.stdout.on("data", tap("out", running.stdout));
-    running.stdout.once("end", resolve);
-    running.stdout.pipe(channel.output, { end: false });
+    gathered.once("end", resolve);
+    running.stdout.pipe(gathered).pipe(channel.output, { end: false });
   });
   const errDone = new Promise<void>((resolve) => {
     if (!running.stderr) return resolve();
@@ -357,7 +360,8 @@ async function pipeSession(
   clearTimeout(limitTimer);
   ctx.live.delete(entry);
   channel.input.unpipe(running.stdin as Writable);
-  running.stdout.unpipe(channel.output);
+  running.stdout.unpipe(gathered);
+  gathered.unpipe(channel.output);
   if (running.stderr) running.stderr.unpipe(errors);
   // The worst moment for the evidence: everything recorded, the recording not closed, the session's end not written.
   await ctx.pause("sessions.ending");
