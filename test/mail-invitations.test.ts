@@ -87,4 +87,76 @@ describe("an invitation by e-mail", () => {
     expect(rows).toHaveLength(1);
     expect(smtp.received).toEqual([]);
   });
+
+  it("writes the invitation in the language the inviter chose on the form, and the account keeps it", async () => {
+    smtp.received.length = 0;
+    let page: Page | undefined;
+    try {
+      page = await (await browser.newContext({ locale: "ja-JP" })).newPage();
+      await page.goto(`${t.base}/sign-in`);
+      await page.getByLabel("メールアドレス").fill("root@office.example");
+      await page.getByLabel("パスワード").fill(PASSWORD);
+      await page.getByRole("button", { name: "サインイン" }).click();
+      await page.waitForURL((url) => url.pathname !== "/sign-in");
+      await page.goto(`${t.base}/invitations`);
+      // The inviter's own language is offered first.
+      expect(await page.getByLabel("招待メールの言語").inputValue()).toBe("ja");
+      await page.getByLabel("メールアドレス").fill("watanabe@matsumoto.example");
+      await page.getByLabel("役割").selectOption("engineer");
+      await page.getByLabel("招待メールの言語").selectOption("en");
+      await page.getByRole("button", { name: "招待する" }).click();
+      await page.locator("#invitation-link").waitFor();
+      expect(await page.locator("#invitation-link").textContent()).toMatch(/\/invite\?token=\S+&lang=en$/);
+      await page.screenshot({ path: join(ARTIFACTS, "mail-invitation-language.png"), fullPage: true });
+    } finally {
+      await page?.context().close();
+    }
+    await expect.poll(() => smtp.received.length, { timeout: 30_000, interval: 200 }).toBe(1);
+    const raw = smtp.received[0]?.raw ?? "";
+    expect(header(raw, "Subject")).toBe("Your invitation to Azusa (engineer)");
+    const body = bodyOf(raw);
+    expect(body).toContain("root has invited you to Azusa as engineer.");
+    expect(body).not.toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/);
+    const link = body.match(/https?:\/\/\S+\/invite\?token=\S+/)?.[0] ?? "";
+    expect(new URL(link).searchParams.get("lang")).toBe("en");
+    // The accept page opens in English; the account made from it has English as its language.
+    const accept = await fetch(link);
+    expect(await accept.text()).toContain("You are invited as engineer.");
+    const token = new URL(link).searchParams.get("token") as string;
+    const made = await fetch(`${t.base}/api/v1/invitations/accept`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token, name: "渡辺 健", password: PASSWORD }),
+    });
+    expect(made.status).toBe(201);
+    const watanabe = await t.signIn("watanabe@matsumoto.example");
+    expect(await (await watanabe.get("/api/v1/me/settings")).json()).toMatchObject({ language: "en" });
+    const root = await t.signIn("root@office.example");
+    const listed = await (await root.get("/api/v1/invitations")).json();
+    expect(listed.items.find((i: { email: string }) => i.email === "watanabe@matsumoto.example")).toMatchObject({
+      language: "en",
+      status: "accepted",
+    });
+  }, 120_000);
+
+  it("refuses a language it does not speak, naming the field, and writes nothing", async () => {
+    const root = await t.signIn("root@office.example");
+    const before = await t.running.azusa.db.kysely.selectFrom("invitation").select("id").execute();
+    const bad = await root.post("/api/v1/invitations", {
+      email: "kimura@matsumoto.example",
+      role: "engineer",
+      language: "fr",
+    });
+    expect(bad.status).toBe(400);
+    const { error } = await bad.json();
+    expect(error.code).toBe("VALIDATION");
+    expect(JSON.stringify(error)).toContain("language");
+    expect(await t.running.azusa.db.kysely.selectFrom("invitation").select("id").execute()).toHaveLength(before.length);
+    // Without a language, the inviter's own: root chose English in their settings.
+    expect((await root.put("/api/v1/me/settings", { language: "en" })).status).toBe(200);
+    const plain = await root.post("/api/v1/invitations", { email: "kimura@matsumoto.example", role: "engineer" });
+    expect(plain.status).toBe(201);
+    expect(await plain.json()).toMatchObject({ language: "en" });
+    expect((await root.put("/api/v1/me/settings", { language: "ja" })).status).toBe(200);
+  });
 });

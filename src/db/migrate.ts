@@ -34,6 +34,7 @@ import * as taskDocuments from "./migrations/2026-12-07T2250-task-documents.ts";
 import * as userPreferences from "./migrations/2026-12-07T2300-user-preferences.ts";
 import * as taskAdjudicators from "./migrations/2026-12-08T0100-task-adjudicators.ts";
 import * as largestPackage from "./migrations/2026-12-08T0130-largest-package.ts";
+import * as invitationLanguage from "./migrations/2026-12-08T0200-invitation-language.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -70,6 +71,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-07T2300-user-preferences": userPreferences,
   "2026-12-08T0100-task-adjudicators": taskAdjudicators,
   "2026-12-08T0130-largest-package": largestPackage,
+  "2026-12-08T0200-invitation-language": invitationLanguage,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

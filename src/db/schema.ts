@@ -39,6 +39,8 @@ export interface InvitationTable {
   expires_at: string;
   accepted_at: string | null;
   revoked_at: string | null;
+  /** ja | en: what the invitation e-mail is written in, and the new account's language once accepted. */
+  language: string;
 }
 
 export interface AuditEventTable {

@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { AccountService } from "../../domain/accounts/accounts.service.ts";
 import { errorResponses } from "../../http/errors.ts";
 import { actorOf, createRouter } from "../../http/router.ts";
+import { langs } from "../../kernel/messages.ts";
 import { NameText } from "../../kernel/text.ts";
 import { Email, Id, IdParam, json, RoleSchema } from "../schemas.ts";
 import { User } from "../users/users.routes.ts";
@@ -17,11 +18,20 @@ const Invitation = z
     createdAt: z.string(),
     expiresAt: z.string(),
     status: z.enum(["pending", "accepted", "revoked", "expired"]),
+    language: z.enum(langs).openapi({ description: "The language of the e-mail, and of the account once accepted" }),
   })
   .openapi("Invitation");
 
 const NewInvitation = z
-  .strictObject({ email: Email, role: RoleSchema, tenantId: Id.nullable().optional() })
+  .strictObject({
+    email: Email,
+    role: RoleSchema,
+    tenantId: Id.nullable().optional(),
+    language: z.enum(langs).optional().openapi({
+      description:
+        "The language the invitation e-mail is written in, which becomes the new account's language (notices, e-mail, the SSH gateway's words); the inviter's own by default",
+    }),
+  })
   .openapi("NewInvitation");
 
 const Acceptance = z

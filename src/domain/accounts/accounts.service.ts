@@ -6,10 +6,11 @@ import { type Db, preparedFirst } from "../../db/db.ts";
 import type { Database } from "../../db/schema.ts";
 import { type Actor, type Role, tenantRoles } from "../../kernel/actor.ts";
 import { fail, forbidden, invalidWith, notFound } from "../../kernel/errors.ts";
-import { codeOf, type Lang, roleCode, say, text } from "../../kernel/messages.ts";
+import { codeOf, isLang, type Lang, roleCode, say, text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { endLeadership } from "../contracts/contracts.service.ts";
 import type { Mailer } from "../notifications/mail.ts";
+import { defaultPreferences, preferencesOf, setPreferences } from "./preferences.service.ts";
 
 export interface User {
   id: string;
@@ -29,6 +30,8 @@ export interface Invitation {
   createdAt: string;
   expiresAt: string;
   status: "pending" | "accepted" | "revoked" | "expired";
+  /** The language of the invitation e-mail, and of the account once accepted (its notices, e-mail, SSH). */
+  language: Lang;
 }
 
 /** Who may invite whom: operators bring in the office and contractors; contractors bring in their leads. */
@@ -81,12 +84,16 @@ function toInvitation(r: InvitationRow, now: Date): Invitation {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     status,
+    language: isLang(r.language) ? r.language : "ja",
   };
 }
 
-/** The page where an invitation is accepted, its token in the query. */
-export const invitationLink = (baseUrl: string, token: string): string =>
-  `${baseUrl.replace(/\/$/, "")}/invite?${new URLSearchParams({ token })}`;
+/**
+ * The page where an invitation is accepted, its token in the query; an invitation written in English opens it in
+ * English (Japanese is the pages' default).
+ */
+export const invitationLink = (baseUrl: string, token: string, language: Lang = "ja"): string =>
+  `${baseUrl.replace(/\/$/, "")}/invite?${new URLSearchParams(language === "ja" ? { token } : { token, lang: language })}`;
 
 /** An invitation as an e-mail: who invites, as what, the one-time link and until when it works. */
 function invitationMail(lang: Lang, i: { to: string; inviter: string; role: Role; expiresAt: string; link: string }) {
@@ -167,7 +174,8 @@ export function createAccountService({
       return this.get(actor, id);
     },
 
-    async invite(actor: Actor, input: { email: string; role: Role; tenantId?: string | null }) {
+    /** Invites `email` as `role`, written in `language` (by default the language the inviter chose for themselves). */
+    async invite(actor: Actor, input: { email: string; role: Role; tenantId?: string | null; language?: Lang }) {
       if (actor.kind !== "user") throw forbidden();
       if (actor.via === "api_key") throw forbidden(text("accounts.apiKeyInvites"));
       if (!mayInvite[actor.role].includes(input.role)) {
@@ -195,6 +203,7 @@ export function createAccountService({
         );
       }
       if (await emailTaken(email)) throw fail("CONFLICT", text("accounts.emailTaken", { email }));
+      const language = input.language ?? (await preferencesOf(db, [actor.userId])).get(actor.userId)?.language ?? "ja";
       const token = randomBytes(32).toString("base64url");
       const at = now();
       const row: InvitationRow = {
@@ -208,6 +217,7 @@ export function createAccountService({
         expires_at: new Date(at.getTime() + INVITATION_DAYS * 86400_000).toISOString(),
         accepted_at: null,
         revoked_at: null,
+        language,
       };
       await db.transaction().execute(async (trx) => {
         await trx.insertInto("invitation").values(row).execute();
@@ -215,19 +225,19 @@ export function createAccountService({
           actor,
           "invitation.created",
           `invitation:${row.id}`,
-          { email, role: input.role },
+          { email, role: input.role, language },
           { tenantId, trx },
         );
         // In the same transaction: an invitation that lands is always mailed, one that fails never is.
         if (mail) {
           const inviter = await trx.selectFrom("user").select("name").where("id", "=", actor.userId).executeTakeFirst();
           await mail.mailer.enqueue(trx, [
-            invitationMail("ja", {
+            invitationMail(language, {
               to: email,
               inviter: inviter?.name ?? actor.email,
               role: input.role,
               expiresAt: row.expires_at,
-              link: invitationLink(mail.baseUrl, token),
+              link: invitationLink(mail.baseUrl, token, language),
             }),
           ]);
         }
@@ -309,8 +319,17 @@ export function createAccountService({
               throw fail("CONFLICT", text("accounts.emailTaken", { email: row.email }));
             }
           },
-          after: (trx, user) =>
-            audit.record(actorFor(user.id), "invitation.accepted", `invitation:${row.id}`, { role: inv.role }, { trx }),
+          // The language the invitation was written in becomes the new account's own.
+          async after(trx, user) {
+            await setPreferences(trx, user.id, { ...defaultPreferences, language: inv.language }, now());
+            await audit.record(
+              actorFor(user.id),
+              "invitation.accepted",
+              `invitation:${row.id}`,
+              { role: inv.role, language: inv.language },
+              { trx },
+            );
+          },
         },
       );
       return this.get(actorFor(id), id);

@@ -35,6 +35,20 @@ export async function preferencesOf(ex: Executor, userIds: readonly string[]): P
   return found;
 }
 
+/** Writes `userId`'s preferences as they are first set (an account made from an invitation in its language). */
+export async function setPreferences(ex: Executor, userId: string, preferences: Preferences, at: Date): Promise<void> {
+  const row = {
+    language: preferences.language,
+    email_notices: preferences.emailNotices ? 1 : 0,
+    updated_at: at.toISOString(),
+  };
+  await ex
+    .insertInto("user_preference")
+    .values({ user_id: userId, ...row })
+    .onConflict((oc) => oc.column("user_id").doUpdateSet(row))
+    .execute();
+}
+
 export function createPreferenceService({
   db,
   audit,
@@ -65,16 +79,7 @@ export function createPreferenceService({
           language: change.language ?? before.language,
           emailNotices: change.emailNotices ?? before.emailNotices,
         };
-        const row = {
-          language: after.language,
-          email_notices: after.emailNotices ? 1 : 0,
-          updated_at: now().toISOString(),
-        };
-        await trx
-          .insertInto("user_preference")
-          .values({ user_id: userId, ...row })
-          .onConflict((oc) => oc.column("user_id").doUpdateSet(row))
-          .execute();
+        await setPreferences(trx, userId, after, now());
         await audit.record(actor, "user.preferences_changed", `user:${userId}`, { before, after }, { trx });
         return after;
       });

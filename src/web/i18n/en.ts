@@ -540,6 +540,10 @@ export const en: Record<MessageKey, string> = {
   "invitations.email": "Email",
   "invitations.role": "Role",
   "invitations.tenant": "Tenant (prime contractor)",
+  "invitations.language": "Language of the invitation",
+  "invitations.languageHint":
+    "The invitation e-mail is written in this language, and it becomes the language of their notices and e-mail (they can change it in their settings).",
+  "invitations.languageCol": "Language",
   "invitations.submit": "Invite",
   "invitations.created": "Invitation created. Give this link to the invitee only; it is shown once.",
   "invitations.mailed": "The invitation was e-mailed to {email} (if it does not arrive, give them the link above).",

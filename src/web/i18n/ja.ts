@@ -541,10 +541,14 @@ export const ja = {
   "invitations.role": "役割",
   "invitations.tenant": "テナント（元請）",
   "invitations.submit": "招待する",
+  "invitations.language": "招待メールの言語",
+  "invitations.languageHint":
+    "招待メールはこの言語で書かれ、招待された人の通知とメールの言語になります（本人があとで設定で変えられます）。",
   "invitations.created": "招待を作成しました。次のリンクを本人だけに伝えてください（一度しか表示されません）。",
   "invitations.mailed": "{email} に招待メールを送りました（届かないときは上のリンクを伝えてください）。",
   "invitations.status": "状態",
   "invitations.expires": "有効期限",
+  "invitations.languageCol": "言語",
   "invitations.empty": "招待はまだありません。",
 
   "nav.deliveries": "検収",

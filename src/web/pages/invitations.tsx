@@ -4,6 +4,7 @@ import { type Invitation, invitationLink } from "../../domain/accounts/accounts.
 import type { Tenant } from "../../domain/tenants/tenants.service.ts";
 import type { Role } from "../../kernel/actor.ts";
 import { AppError } from "../../kernel/errors.ts";
+import { isLang, type Lang } from "../../kernel/messages.ts";
 import { formatDateTime } from "../i18n/i18n.ts";
 import { invitationStatus } from "../i18n/stored.ts";
 import { CsrfField, DataTable, FieldErrors, Layout, Notice } from "../layout.tsx";
@@ -19,6 +20,7 @@ function Invitations({
   c,
   invitations,
   tenants,
+  language,
   link,
   mailedTo,
   fields,
@@ -26,6 +28,8 @@ function Invitations({
   c: WebContext;
   invitations: Invitation[];
   tenants: Tenant[];
+  /** The language the form offers first: the inviter's own. */
+  language: Lang;
   link?: string;
   /** The address the invitation was e-mailed to, when e-mail is on. */
   mailedTo?: string | undefined;
@@ -71,17 +75,38 @@ function Invitations({
             </select>
           </label>
         ) : null}
+        <label>
+          {t("invitations.language")}
+          <select name="language" aria-describedby="invitation-language-hint">
+            <option value="ja" selected={language === "ja"}>
+              日本語
+            </option>
+            <option value="en" selected={language === "en"}>
+              English
+            </option>
+          </select>
+        </label>
         <button type="submit">{t("invitations.submit")}</button>
+        <p class="hint" id="invitation-language-hint">
+          {t("invitations.languageHint")}
+        </p>
       </form>
       <DataTable
         empty={t("invitations.empty")}
         count={invitations.length}
-        cols={[t("invitations.email"), t("invitations.role"), t("invitations.status"), t("invitations.expires")]}
+        cols={[
+          t("invitations.email"),
+          t("invitations.role"),
+          t("invitations.languageCol"),
+          t("invitations.status"),
+          t("invitations.expires"),
+        ]}
       >
         {invitations.map((i) => (
           <tr>
             <td>{i.email}</td>
             <td>{t(`role.${i.role}`)}</td>
+            <td lang={i.language}>{i.language === "ja" ? "日本語" : "English"}</td>
             <td>{invitationStatus(t, i.status)}</td>
             <td>{formatDateTime(lang, i.expiresAt)}</td>
           </tr>
@@ -98,11 +123,13 @@ export function invitationPages(deps: WebDeps) {
     extra: { link?: string; mailedTo?: string; fields?: { path: string; message: string }[] } = {},
   ) => {
     const user = requireRole(c, "operator", "contractor");
-    const [invitations, tenants] = await Promise.all([
+    const [invitations, tenants, prefs] = await Promise.all([
       deps.accounts.listInvitations(user),
       user.role === "operator" ? deps.tenants.list(user) : Promise.resolve([]),
+      deps.preferences.get(user),
     ]);
-    return <Invitations c={c} invitations={invitations} tenants={tenants} {...extra} />;
+    // The inviter's own language is offered first, as the service defaults to it.
+    return <Invitations c={c} invitations={invitations} tenants={tenants} language={prefs.language} {...extra} />;
   };
 
   return new Hono<WebEnv>()
@@ -112,8 +139,13 @@ export function invitationPages(deps: WebDeps) {
       const form = await c.req.parseBody();
       const email = String(form.email ?? "").trim();
       const role = String(form.role ?? "");
+      const language = String(form.language ?? "");
       if (!email || !(invitable[user.role] ?? []).includes(role as Role)) {
         const fields = [{ path: email ? "role" : "email", message: c.get("t")("common.required") }];
+        return render(c, await page(c, { fields }), 400);
+      }
+      if (language && !isLang(language)) {
+        const fields = [{ path: "language", message: c.get("t")("settings.languageInvalid") }];
         return render(c, await page(c, { fields }), 400);
       }
       try {
@@ -121,8 +153,9 @@ export function invitationPages(deps: WebDeps) {
           email,
           role: role as Role,
           tenantId: String(form.tenantId ?? "") || null,
+          ...(isLang(language) ? { language } : {}),
         });
-        const link = invitationLink(deps.baseUrl, inv.token);
+        const link = invitationLink(deps.baseUrl, inv.token, inv.language);
         return render(c, await page(c, { link, ...(deps.mailer ? { mailedTo: inv.email } : {}) }));
       } catch (err) {
         if (!(err instanceof AppError) || (err.code !== "VALIDATION" && err.code !== "CONFLICT")) throw err;
