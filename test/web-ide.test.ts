@@ -81,6 +81,18 @@ describe("the web IDE", () => {
     expect(font).toEqual(["loaded"]);
     expect(workers.some((u) => u.startsWith(`${t.base}/assets/monaco/vs/assets/ts.worker-`))).toBe(true);
     for (let i = 0; i < "answer.nope;".length + 1; i++) await page.keyboard.press("Backspace");
+    // Leaving the file with changes not saved asks first; declined, the changes stay.
+    const asked = new Promise<string>((resolve) =>
+      page?.once("dialog", (dialog) => {
+        resolve(dialog.message());
+        void dialog.dismiss();
+      }),
+    );
+    await tree.getByRole("link", { name: "上のフォルダへ" }).click();
+    expect(await asked).toBe("保存していない変更があります。破棄して移動しますか？");
+    expect((await page.locator("#ide-editor .view-lines").textContent())?.replace(/\u00a0/g, " ")).toContain(
+      "answer = 6 * 7;",
+    );
     await page.getByRole("button", { name: "保存する" }).click();
     await page.getByRole("status").filter({ hasText: "src/app.ts を保存しました。" }).waitFor();
 

@@ -42,8 +42,15 @@ function loadMonaco(workers) {
   return monaco;
 }
 
-/** The editor over the view's textarea, when a file is open. */
+/** The editor over the view's textarea, when a file is open, and the text last opened or saved in it. */
 let editor;
+let savedText;
+
+/** Whether the editor holds changes not saved that the person, asked, wants to keep. */
+function keepUnsaved() {
+  if (!editor || editor.getValue() === savedText) return false;
+  return !confirm(document.getElementById("ide-view").dataset.unsaved);
+}
 async function mountEditor() {
   const area = document.getElementById("ide-content");
   const host = document.getElementById("ide-editor");
@@ -60,6 +67,7 @@ async function mountEditor() {
   });
   host.hidden = false;
   area.hidden = true;
+  savedText = area.value;
   host.dataset.ready = "true";
   // Ctrl+S / Cmd+S saves, as in any editor.
   editor.addCommand(m.KeyMod.CtrlCmd | m.KeyCode.KeyS, () => form.requestSubmit());
@@ -105,6 +113,7 @@ async function show(url, init = {}, { push = true } = {}) {
   const address = target.pathname + target.search;
   if (push && new URL(address, location.href).href !== location.href) history.pushState(null, "", address);
   else history.replaceState(null, "", address);
+  shown = location.href;
   const reconnect = document.getElementById("terminal-reconnect");
   if (reconnect) reconnect.href = location.href;
   await mountEditor();
@@ -117,7 +126,7 @@ document.addEventListener("click", (event) => {
   const url = new URL(link.href);
   if (url.origin !== location.origin || url.pathname !== idePath) return;
   event.preventDefault();
-  show(url.href);
+  if (!keepUnsaved()) show(url.href);
 });
 
 document.addEventListener("submit", (event) => {
@@ -125,6 +134,7 @@ document.addEventListener("submit", (event) => {
   if (!(form instanceof HTMLFormElement) || !form.closest("#ide-view") || event.defaultPrevented) return;
   event.preventDefault();
   if (form.id === "ide-form" && editor) document.getElementById("ide-content").value = editor.getValue();
+  else if (keepUnsaved()) return;
   const data = new URLSearchParams(new FormData(form));
   if (form.method.toLowerCase() === "get") {
     const url = new URL(form.action);
@@ -135,6 +145,15 @@ document.addEventListener("submit", (event) => {
   }
 });
 
-addEventListener("popstate", () => show(location.href, {}, { push: false }));
+/** The address of the view shown, to go back to when the person keeps changes not saved. */
+let shown = location.href;
+addEventListener("popstate", () => {
+  if (keepUnsaved()) history.pushState(null, "", shown);
+  else show(location.href, {}, { push: false });
+});
+// Leaving the page (or reloading it) with changes not saved asks the browser's own question.
+addEventListener("beforeunload", (event) => {
+  if (editor && editor.getValue() !== savedText) event.preventDefault();
+});
 
 mountEditor();

@@ -763,6 +763,7 @@ export const en: Record<MessageKey, string> = {
   "ide.appFailed": "The workspace's own IDE did not start ({reason}); Azusa's editor is open instead.",
   "ide.saved": "Saved {path}.",
   "ide.pick": "Pick a file from the list.",
+  "ide.unsaved": "The file has changes not saved. Leave them?",
   "ide.newFile": "New file (path in the workspace)",
   "ide.create": "Create",
   "ide.binary": "{path} is not a text file; the editor does not open it.",

@@ -763,6 +763,7 @@ export const ja = {
   "ide.appFailed": "ワークスペースの IDE が起動しませんでした（{reason}）。代わりに Azusa のエディタを開いています。",
   "ide.saved": "{path} を保存しました。",
   "ide.pick": "左の一覧からファイルを選んでください。",
+  "ide.unsaved": "保存していない変更があります。破棄して移動しますか？",
   "ide.newFile": "新しいファイル（ワークスペースからのパス）",
   "ide.create": "作成する",
   "ide.binary": "{path} はテキストファイルではないため、エディターでは開けません。",

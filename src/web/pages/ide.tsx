@@ -113,7 +113,7 @@ function IdePage({ c, v }: { c: WebContext; v: View }) {
       styles={["/assets/xterm/xterm.css", "/assets/terminal.css", "/assets/ide.css"]}
     >
       {/* The part the page's script swaps when a file is opened or saved; the terminal below stays. */}
-      <div id="ide-view">
+      <div id="ide-view" data-unsaved={t("ide.unsaved")}>
         {v.notice ? <Notice kind="ok">{v.notice}</Notice> : null}
         {v.error ? <Notice kind="error">{v.error}</Notice> : null}
         <div class="ide">
