@@ -35,6 +35,7 @@ import * as userPreferences from "./migrations/2026-12-07T2300-user-preferences.
 import * as taskAdjudicators from "./migrations/2026-12-08T0100-task-adjudicators.ts";
 import * as largestPackage from "./migrations/2026-12-08T0130-largest-package.ts";
 import * as invitationLanguage from "./migrations/2026-12-08T0200-invitation-language.ts";
+import * as taskEntryHeld from "./migrations/2026-12-08T0210-task-entry-held.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -72,6 +73,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-08T0100-task-adjudicators": taskAdjudicators,
   "2026-12-08T0130-largest-package": largestPackage,
   "2026-12-08T0200-invitation-language": invitationLanguage,
+  "2026-12-08T0210-task-entry-held": taskEntryHeld,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

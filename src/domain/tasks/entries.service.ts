@@ -488,8 +488,30 @@ export function createTaskEntryService({
      * keyers at once never make a third entry. `item` is null when nothing is left for them.
      */
     async take(actor: Actor, batchId: string): Promise<TakenItem> {
-      const batch = await keyedBatch(actor, batchId);
-      const { userId } = userOf(actor);
+      if (actor.kind !== "user" || actor.role !== "engineer") throw notFound("taskBatch");
+      const userId = actor.userId;
+      // The batch (if the actor keys it) and the item they hold, if any, in one statement: a take is the commonest
+      // request of task work, and on SQLite every statement waits its turn on the one connection.
+      const batch = await db
+        .selectFrom("task_batch")
+        .innerJoin("task_keyer", "task_keyer.batch_id", "task_batch.id")
+        .selectAll("task_batch")
+        .select((eb) =>
+          eb
+            .selectFrom("task_entry")
+            .select("task_entry.item_id")
+            .where("task_entry.batch_id", "=", batchId)
+            .where("task_entry.user_id", "=", userId)
+            .where("task_entry.submitted_at", "is", null)
+            .where("task_entry.reclaimed_at", "is", null)
+            .orderBy("task_entry.taken_at")
+            .limit(1)
+            .as("held_id"),
+        )
+        .where("task_batch.id", "=", batchId)
+        .where("task_keyer.user_id", "=", userId)
+        .executeTakeFirst();
+      if (!batch) throw notFound("taskBatch");
       await requireVetted(batch, userId);
       const answer = (item: { id: string; seq: number; source: string } | undefined): TakenItem => ({
         batchId,
@@ -497,16 +519,14 @@ export function createTaskEntryService({
         fields: fieldsOf(batch),
         item: item ? { id: item.id, seq: Number(item.seq), source: JSON.parse(item.source) } : null,
       });
-      const held = await db
-        .selectFrom("task_entry")
-        .innerJoin("task_item", "task_item.id", "task_entry.item_id")
-        .select(["task_item.id", "task_item.seq", "task_item.source"])
-        .where("task_entry.batch_id", "=", batchId)
-        .where("task_entry.user_id", "=", userId)
-        .where("task_entry.submitted_at", "is", null)
-        .where("task_entry.reclaimed_at", "is", null)
-        .orderBy("task_item.seq")
-        .executeTakeFirst();
+      // A keyer holds one item at most (a take gives back the held one before any other).
+      const held = batch.held_id
+        ? await db
+            .selectFrom("task_item")
+            .select(["id", "seq", "source"])
+            .where("id", "=", batch.held_id)
+            .executeTakeFirst()
+        : undefined;
       if (held) return answer(held);
       // One statement finds the first free place and takes it (on PostgreSQL skipping items another keyer is
       // taking at this moment); a few tries in case the place went between the subquery and the update.
@@ -673,8 +693,9 @@ export function createTaskEntryService({
       const values = read(fields, keyed);
       const now = new Date().toISOString();
       const state = await db.transaction().execute(async (trx) => {
-        // Locks the item: the two entries of an item are compared by whichever comes second, once.
-        await trx.updateTable("task_item").set({ state: sql`state` }).where("id", "=", itemId).execute();
+        // Locks the item: the two entries of an item are compared by whichever comes second, once. SQLite's
+        // transactions already run one at a time on its one connection: the statement would only cost a turn.
+        if (postgres) await trx.updateTable("task_item").set({ state: sql`state` }).where("id", "=", itemId).execute();
         const sent = await trx
           .updateTable("task_entry")
           .set({ values: seal(fields, values, (f) => taskSealContext.entry(entry.id, f)), submitted_at: now })
