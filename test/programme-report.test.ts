@@ -12,6 +12,7 @@ import { dialects } from "./support/databases.ts";
 import { type Client, PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { officeInput } from "./support/offices.ts";
+import { getPage } from "./support/pages.ts";
 import { SAMPLE_WBS_ROWS, utf8Csv } from "./support/wbs-files.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
@@ -262,5 +263,19 @@ describe.each(dialects)("the programme report on %s", (dialect) => {
     } finally {
       await page?.screenshot({ path: join(ARTIFACTS, `web-programme-report-${dialect}.png`), fullPage: true });
     }
+  });
+
+  it("counts by who belongs to the office now, and says so on the page", async () => {
+    const page = await getPage(as.north, `/offices/${northId}/report?month=${month}`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain("対象月ではなく表示した時点でこのオフィスに所属しているエンジニアです");
+    // ito moves to the south office: this month's work for Osaka is then the south office's, and no longer north's.
+    expect((await w.operator.put(`/api/v1/offices/${southId}/members/${w.engineers.ito?.id}`)).status).toBe(200);
+    const north = await (await as.north.get(`/api/v1/offices/${northId}/report?month=${month}`)).json();
+    expect(north).toMatchObject({ engineers: 1 });
+    expect(north.tenants.map((r: { tenant: string }) => r.tenant)).toEqual(["東京システムインテグレーション株式会社"]);
+    const south = await (await as.south.get(`/api/v1/offices/${southId}/report?month=${month}`)).json();
+    expect(south).toMatchObject({ engineers: 2 });
+    expect(south.tenants.map((r: { tenant: string }) => r.tenant)).toContain("大阪ソリューションズ株式会社");
   });
 });

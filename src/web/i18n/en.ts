@@ -70,6 +70,8 @@ export const en: Record<MessageKey, string> = {
   "programme.month": "Month",
   "programme.show": "Show",
   "programme.engineers": "{n} engineers belong to the office ({new} new in {month})",
+  "programme.membershipRule":
+    "\"The office's engineers\" are those who belong to it now, not in the month shown: past months are counted by today's membership too, so the work of someone who moved to another office is counted there, and that of someone who left is not included.",
   "programme.hint":
     "Counts, hours and amounts only; nobody is named. Paid: 請負 deliveries paid in the month (estimated hours × hourly rate) and 準委任 months closed.",
   "programme.tenant": "Tenant",

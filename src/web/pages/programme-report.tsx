@@ -98,6 +98,9 @@ function ReportPage({ c, report }: { c: WebContext; report: ProgrammeReport }) {
         {t("programme.engineers", { n: report.engineers, new: report.newEngineers, month: report.month })}
       </p>
       <p class="hint">{t("programme.hint")}</p>
+      <p class="hint" id="programme-membership-rule">
+        {t("programme.membershipRule")}
+      </p>
       <DataTable
         id="programme"
         empty={t("programme.empty")}
