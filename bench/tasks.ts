@@ -102,6 +102,34 @@ async function main() {
         }
       }),
     );
+    // The cost of one take and one send on their own: a keyer alone after the others, 200 items taken and sent in
+    // turn, so that what the concurrent figures add is the wait for the other keyers' turns on the connection.
+    const alone: Actor = { ...(keyers[0] as Actor & { kind: "user" }), userId: "bench-keyer-alone" };
+    await db
+      .insertInto("task_keyer")
+      .values({
+        batch_id: batch.id,
+        user_id: "bench-keyer-alone",
+        added_by: "bench",
+        added_at: new Date().toISOString(),
+      })
+      .execute();
+    const aloneTakeMs: number[] = [];
+    const aloneSendMs: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const start = performance.now();
+      const next = await azusa.taskEntries.take(alone, batch.id);
+      aloneTakeMs.push(performance.now() - start);
+      if (!next.item) break;
+      const sendStart = performance.now();
+      await azusa.taskEntries.submit(alone, next.item.id, {
+        氏名: next.item.source.氏名 ?? "",
+        金額: next.item.source.金額 ?? "",
+      });
+      aloneSendMs.push(performance.now() - sendStart);
+    }
+    const aloneTakeP50 = round(quantile(aloneTakeMs, 0.5), 2);
+    const aloneSendP50 = round(quantile(aloneSendMs, 0.5), 2);
     const nextP50 = round(quantile(takeMs, 0.5), 2);
     const nextP99 = round(quantile(takeMs, 0.99), 2);
     const compareP50 = round(quantile(secondMs, 0.5), 2);
@@ -140,6 +168,7 @@ async function main() {
       `next item         p50 ${nextP50} ms (${meets(nextP50 <= NEXT_P50_TARGET_MS)} target ${NEXT_P50_TARGET_MS}), p99 ${nextP99} ms (${meets(nextP99 <= NEXT_P99_TARGET_MS)} target ${NEXT_P99_TARGET_MS}) over ${takeMs.length} takes by ${WORKERS} keyers at once`,
     );
     console.log(`second entry      p50 ${compareP50} ms over ${secondMs.length} comparisons`);
+    console.log(`alone             take p50 ${aloneTakeP50} ms, send p50 ${aloneSendP50} ms (one keyer, nobody else)`);
     console.log(
       JSON.stringify({
         bench: "tasks",
@@ -156,6 +185,8 @@ async function main() {
         next_p99_ms: nextP99,
         next_p99_ms_target: NEXT_P99_TARGET_MS,
         compare_p50_ms: compareP50,
+        alone_take_p50_ms: aloneTakeP50,
+        alone_send_p50_ms: aloneSendP50,
       }),
     );
   } finally {
