@@ -369,6 +369,9 @@ export function buildAzusa(
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });
   const pool = createWarmPool({
     driver: localDriver,
+    // a template's pooled workspaces wait on every host placement could choose for it
+    hosts: (template) =>
+      workspaceHosts.poolHosts({ labels: template.azusa.hostLabels, diskLimit: template.azusa.diskLimitRequired }),
     size: config.warmPool,
     templates,
     logger,

@@ -2,12 +2,10 @@
 // in a network namespace of its own. A workspace placed there whose template names one of two servers running
 // on that host reaches that one through its proxy, whose end is a container on that engine (so the traffic
 // leaves from that host, not from Azusa's machine), and nothing else; every connection is audited.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baseImageTag } from "../src/provisioner/base-image.ts";
 import { runIn } from "./support/docker.ts";
+import { farTemplates, registerFarHost } from "./support/far-host.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { type NetnsServer, serveInNetns } from "./support/netns-server.ts";
 import { secondEngineForTests } from "./support/second-engine.ts";
@@ -62,31 +60,12 @@ describe("egress on a workspace host over TLS", () => {
   beforeAll(async () => {
     allowed = await serveOnTheHost("the allowed server");
     other = await serveOnTheHost("the other server");
-    templatesDir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
-    const template = (extra: Record<string, unknown>) =>
-      JSON.stringify({
-        image: baseImageTag,
-        remoteUser: "azusa",
-        customizations: { azusa: { resources: { cpus: 1, memoryMiB: 256, pids: 128 }, ...extra } },
-      });
-    writeFileSync(join(templatesDir, "default.devcontainer.json"), template({}));
-    writeFileSync(
-      join(templatesDir, "far.devcontainer.json"),
-      template({ network: { allow: [at(allowed)] }, hostLabels: { zone: "far" } }),
-    );
+    templatesDir = farTemplates({ network: { allow: [at(allowed)] } });
     t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
     operator = await t.signIn("root@office.example");
     setup = await prepareWorkspaces(t.base, operator, "-egress-hosts");
     tenantId = (await (await setup.contractor.get("/api/v1/me")).json()).tenantId;
-    const registered = await operator.post("/api/v1/workspace-hosts", {
-      name: "far-away",
-      endpoint: { kind: "tls", url: engine().url, ...engine().credentials },
-      labels: { zone: "far" },
-      capacity: { cpus: 2, memoryMiB: 2048, diskMiB: 10240, workspaces: 4 },
-      unlimitedVolumes: true,
-    });
-    expect(registered.status, await registered.clone().text()).toBe(201);
-    const hostId = (await registered.json()).id as string;
+    const hostId = await registerFarHost(operator, engine());
     const id = setup.pkg["2.3"]?.id;
     expect((await setup.lead.request("PATCH", `/api/v1/packages/${id}`, { template: "far" })).status).toBe(200);
     const first = await setup.accept("2.3");

@@ -442,6 +442,20 @@ export function createWorkspaceHostService({
       return engineOf(await row(hostId)).driver;
     },
 
+    /**
+     * The hosts a warm pool's workspace of a template asking for `needs` may wait on: every active host placement
+     * could choose for such a template, whatever the tenant (a host set aside for one gets only its workspaces
+     * placed, and so claiming), room aside (pooled workspaces are not placed ones).
+     */
+    async poolHosts(
+      needs: Pick<PlacementNeeds, "labels" | "diskLimit">,
+    ): Promise<{ id: string; driver: WorkspaceDriver }[]> {
+      const rows = await db.selectFrom("workspace_host").selectAll().orderBy("name").execute();
+      return rows
+        .filter((r) => unfit(r, { ...needs, tenantId: r.tenant_id ?? "", restricted: false }, 0) === null)
+        .map((r) => ({ id: r.id, driver: engineOf(r).driver }));
+    },
+
     /** Every host with its driver, for reconcile, which passes over each host that answers. */
     async drivers(): Promise<{ id: string; name: string; driver: WorkspaceDriver }[]> {
       const rows = await db.selectFrom("workspace_host").selectAll().orderBy("name").execute();

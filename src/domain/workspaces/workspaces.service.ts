@@ -303,8 +303,10 @@ export function createWorkspaceService({
     let created: Promise<unknown> | undefined;
     let ref: WorkspaceRef;
     try {
-      // Pooled workspaces have no network and live on the default host, so only such a workspace claims one.
-      const warm = allow.length === 0 && hostId === defaultHost ? pool?.claim(template.name) : undefined;
+      // Pooled workspaces have no network, so only a workspace without one claims one, on the host it was placed on.
+      const claimed = allow.length === 0 ? pool?.claim(template.name, hostId) : undefined;
+      // from here on it is this row's workspace (the host router finds its engine by the row)
+      const warm = claimed && { ...claimed, id: row.id };
       if (warm) {
         // A pooled workspace is already created and running; it becomes this row's.
         await db
@@ -312,7 +314,7 @@ export function createWorkspaceService({
           .set({ container_id: warm.containerId, volume: warm.volume })
           .where("id", "=", row.id)
           .execute();
-        pool?.recorded(warm);
+        if (claimed) pool?.recorded(claimed);
         ref = warm;
       } else {
         await imageReady(template.image);
