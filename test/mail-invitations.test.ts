@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "./support/browser.ts";
+import { englishIn } from "./support/english.ts";
 import { PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { bodyOf, header, startSmtp, type TestSmtp } from "./support/smtp.ts";
 
@@ -59,6 +60,8 @@ describe("an invitation by e-mail", () => {
       await page.goto(body.match(/https?:\/\/\S+\/invite\?token=\S+/)?.[0] ?? "about:blank");
       expect(await page.locator("#invited-as").textContent()).toContain("エンジニアとして招待されています");
       expect(await page.getByLabel("メールアドレス").inputValue()).toBe("kobayashi@matsumoto.example");
+      // The walk from the e-mail meets no English sentence: the accept page, the sign-in page, the first page.
+      expect(await englishIn(page)).toEqual([]);
       await page.screenshot({ path: join(ARTIFACTS, "mail-invitation-accept.png"), fullPage: true });
       await page.getByLabel("氏名").fill("小林 花子");
       await page.getByLabel("パスワード（12文字以上）").fill(PASSWORD);
@@ -66,10 +69,12 @@ describe("an invitation by e-mail", () => {
       await page.waitForURL((url) => url.pathname === "/sign-in");
       expect(await page.locator(".notice").first().textContent()).toContain("アカウントを作成しました");
       expect(await page.getByLabel("メールアドレス").inputValue()).toBe("kobayashi@matsumoto.example");
+      expect(await englishIn(page)).toEqual([]);
       await page.getByLabel("パスワード").fill(PASSWORD);
       await page.getByRole("button", { name: "サインイン" }).click();
       await page.waitForURL((url) => url.pathname !== "/sign-in");
       expect(await page.locator("header .who").textContent()).toContain("kobayashi@matsumoto.example");
+      expect(await englishIn(page)).toEqual([]);
     } finally {
       await page?.screenshot({ path: join(ARTIFACTS, "mail-invitation-signed-in.png"), fullPage: true });
     }

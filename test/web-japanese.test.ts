@@ -3,41 +3,14 @@
 // an English sentence. Product names, code and units are allowed; so is what people typed (titles, names).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, signInPage } from "./support/browser.ts";
+import { englishIn } from "./support/english.ts";
 import { PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
-
-/** Names and words that are the same in Japanese text: products, protocols, formats, units. */
-const ALLOWED = [
-  "Azusa",
-  "GitHub",
-  "VS Code",
-  "Remote-SSH",
-  "PuTTY",
-  "Tera Term",
-  "OpenSSH",
-  "Docker",
-  "Chromium",
-  "SSH",
-  "SFTP",
-  "API",
-  "CSV",
-  "xlsx",
-  "SVG",
-  "PNG",
-  "JSON",
-  "URL",
-  "WBS",
-  "ITSS",
-  "IANA",
-  "Asia/Tokyo",
-  "Webhook",
-  "English",
-];
 
 /** Where the walk does not go: leaving, switching language, files to download, live terminals. */
 const skipped = (url: URL) =>
@@ -45,24 +18,6 @@ const skipped = (url: URL) =>
   /\/(sign-out|assets)\b/.test(url.pathname) ||
   /\.(csv|xlsx|svg|png|json|cast|pdf|zip)$/.test(url.pathname) ||
   /\/(terminal|ide|download|export)\b/.test(url.pathname);
-
-/** The English sentences in a page's visible text, code and what users typed left out. */
-async function englishIn(page: Page): Promise<string[]> {
-  // Code, what a user typed or chose, and the language switch are not the page's own words.
-  const visible = String(
-    await page.evaluate(`(() => {
-      const body = document.body.cloneNode(true);
-      const away = 'code, pre, kbd, samp, script, style, template, [translate="no"], [lang="en"], input, textarea, select';
-      for (const el of body.querySelectorAll(away)) el.remove();
-      return body.innerText;
-    })()`),
-  );
-  let text = visible;
-  for (const word of ALLOWED) text = text.split(word).join(" ");
-  // A sentence: three English words in a row (an e-mail address or an id is not one).
-  const found: string[] = text.match(/[A-Za-z][a-z']+(?:[ ,:;-]+[A-Za-z][a-z']+){2,}/g) ?? [];
-  return [...new Set(found)];
-}
 
 describe("the web UI in Japanese", () => {
   let w: HoursWorld;

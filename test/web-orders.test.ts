@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, signInPage } from "./support/browser.ts";
+import { englishIn } from "./support/english.ts";
 import { PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startHoursWorld } from "./support/hours-world.ts";
 import { getPage } from "./support/pages.ts";
@@ -24,6 +25,11 @@ describe("order documents and inspection in a browser", () => {
   let w: HoursWorld;
   let browser: Browser;
   const pages: Page[] = [];
+
+  /** The path from offer to 検収 and the settlement files reads as Japanese: no English sentence on the way. */
+  async function noEnglish(page: Page) {
+    expect(await englishIn(page), new URL(page.url()).pathname).toEqual([]);
+  }
 
   async function signIn(email: string): Promise<Page> {
     const page = await signInPage(browser, w.t.base, email, PASSWORD, { width: 1200, height: 900 });
@@ -53,6 +59,7 @@ describe("order documents and inspection in a browser", () => {
     // The offer card says who orders, for which client, under which contract and for how long.
     const engineer = await signIn("sato@matsumoto.example");
     await engineer.goto(`${w.t.base}/offers`);
+    await noEnglish(engineer);
     const card = engineer.locator("section.offer");
     for (const fact of [w.tenantName, "株式会社信州銀行", "販売管理システム刷新（請負）", "2026-04-01〜2027-12-31"]) {
       expect(await card.textContent()).toContain(fact);
@@ -64,11 +71,13 @@ describe("order documents and inspection in a browser", () => {
     expect(draft).toContain("中小受託取引適正化法（取適法）第4条に定める明示");
     expect(draft).toContain("フリーランス・事業者間取引適正化等法）第3条第1項に定める明示");
     expect(draft).toContain("申込み中の発注の内容を示す案");
+    await noEnglish(engineer);
     await engineer.screenshot({ path: join(ARTIFACTS, "order-draft.png"), fullPage: true });
 
     await engineer.goto(`${w.t.base}/offers`);
     await engineer.getByRole("button", { name: "受諾する" }).click();
     await engineer.waitForURL((url) => url.pathname === "/my-packages");
+    await noEnglish(engineer);
     await engineer.getByRole("link", { name: "発注書: API設計" }).click();
     expect(await engineer.locator("h1").textContent()).toBe("発注書");
     expect(await engineer.locator("body").textContent()).toContain("納品日（受領日）から起算して 60 日以内");
@@ -76,6 +85,7 @@ describe("order documents and inspection in a browser", () => {
     for (const email of ["lead@tokyo-si.example", "buyer@tokyo-si.example"]) {
       const reader = await signIn(email);
       await reader.goto(`${w.t.base}/packages/${id}`);
+      await noEnglish(reader);
       // The offer history names whom the package was offered to.
       const history = reader.locator("section", { has: reader.locator("#offers") });
       expect(await history.textContent()).toContain("sato");
@@ -91,6 +101,7 @@ describe("order documents and inspection in a browser", () => {
     const delivery = await (await sato.client.post(`/api/v1/packages/${id}/deliver`)).json();
     await engineer.reload();
     expect(await engineer.locator("body").textContent()).toContain(`${jaDate(delivery.paymentDueOn)}（納品日 `);
+    await noEnglish(engineer);
     await engineer.screenshot({ path: join(ARTIFACTS, "order-delivered.png"), fullPage: true });
 
     // Nobody else reads it.
@@ -110,14 +121,17 @@ describe("order documents and inspection in a browser", () => {
 
     const p = await signIn("buyer@tokyo-si.example");
     await p.goto(`${w.t.base}/deliveries`);
+    await noEnglish(p);
     await p.getByRole("button", { name: "検収する: API設計" }).click();
     expect(await p.locator("h1").textContent()).toBe("検収の確認");
+    await noEnglish(p);
     expect(await p.getByRole("alert").textContent()).toContain("「1.2.2 API設計」を検収します");
     await p.getByRole("link", { name: "やめる" }).click();
     expect(await stateOf(accepted)).toBe("delivered");
     await p.getByRole("button", { name: "検収する: API設計" }).click();
     await p.getByRole("button", { name: "検収を確定する" }).click();
     await p.getByRole("status").filter({ hasText: "検収しました。" }).waitFor();
+    await noEnglish(p);
     expect(await stateOf(accepted)).toBe("accepted");
 
     const item = p.locator("section.delivery", { hasText: "帳票出力" });
@@ -125,6 +139,7 @@ describe("order documents and inspection in a browser", () => {
     await item.getByRole("button", { name: "差し戻す" }).click();
     expect(await p.locator("h1").textContent()).toBe("差し戻しの確認");
     expect(await p.locator("dl.facts li").allTextContents()).toEqual(["帳票の罫線が崩れている", "合計欄が空"]);
+    await noEnglish(p);
     expect(await stateOf(rejected)).toBe("delivered");
     await p.getByRole("button", { name: "差し戻しを確定する" }).click();
     await p.getByRole("status").filter({ hasText: "納品を差し戻しました。" }).waitFor();
@@ -140,6 +155,7 @@ describe("order documents and inspection in a browser", () => {
     await row.getByLabel("支払日").fill("2099-01-01");
     await row.getByRole("button", { name: "支払済みにする: API設計" }).click();
     expect(await p.getByRole("alert").textContent()).toContain("支払日に未来の日付は指定できません");
+    await noEnglish(p);
     const day = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
     await p
       .locator("#accepted-deliveries")
@@ -150,6 +166,7 @@ describe("order documents and inspection in a browser", () => {
     await p.getByRole("status").filter({ hasText: "支払を記録しました。" }).waitFor();
     const paidRow = p.locator("#accepted-deliveries").getByRole("row", { name: /API設計/ });
     expect(await paidRow.textContent()).toContain(`${day} 支払済み`);
+    await noEnglish(p);
     await p.screenshot({ path: join(ARTIFACTS, "deliveries-payments.png"), fullPage: true });
     // Once only, and only by a contractor of the tenant.
     const again = await w.contractor.post(`/api/v1/deliveries/${delivery.id}/paid`, { paidOn: day });
@@ -174,6 +191,7 @@ describe("order documents and inspection in a browser", () => {
     // The month is not over: nothing to close yet.
     expect(await juninin.getByRole("button", { name: `${thisMonth} を締める` }).count()).toBe(0);
     await p.screenshot({ path: join(ARTIFACTS, "hours-month-open.png"), fullPage: true });
+    await noEnglish(p);
     await p.goto(`${w.t.base}/hours?month=2026-05`);
     const past = p.locator("section.contract-hours", { hasText: "勘定系保守（準委任）" });
     expect(await past.getByRole("button", { name: "2026-05 を締める" }).count()).toBe(1);
