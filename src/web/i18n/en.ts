@@ -101,7 +101,8 @@ export const en: Record<MessageKey, string> = {
   "interest.deleted": "The registration was deleted.",
   "nav.myTasks": "Task entry",
   "tasks.title": "Task entry",
-  "tasks.hint": "Every item is keyed by two people; where they differ a lead decides. Nobody sees another's entry.",
+  "tasks.hint":
+    "Every item is keyed by two people; where they differ a lead (or an engineer a lead lets) decides. Nobody sees another's entry.",
   "tasks.empty": "No batches to key.",
   "tasks.done": "{n} keyed",
   "tasks.start": "Start keying",
