@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, signInPage } from "./support/browser.ts";
 import { dialects, type TestDialect } from "./support/databases.ts";
 import { sampleContractWithWbs } from "./support/fixtures.ts";
-import { type Client, PASSWORD, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { type Client, PASSWORD, startTestAzusa } from "./support/harness.ts";
 import { getPage } from "./support/pages.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
