@@ -51,6 +51,34 @@ describe("egress networks", () => {
     expect(await networks.find(s.id)).toBeUndefined();
   });
 
+  it("takes up the network a crashed provisioning left with nothing attached, and refuses one in use", async () => {
+    const networks = createEgressNetworks({ docker, instance });
+    const s = spec();
+    const first = await networks.create(s);
+    made.push({ remove: networks.remove, id: s.id });
+    // A new process (its own queue and fence) provisions the same workspace again after a crash.
+    const again = await createEgressNetworks({ docker, instance }).create(s);
+    expect(again).toEqual(first);
+    // Another instance's network of that name is not taken over.
+    await expect(createEgressNetworks({ docker, instance: `${instance}-other` }).create(s)).rejects.toMatchObject({
+      code: "CONFLICT",
+    });
+    // Nor one that a container still uses.
+    const image = await ensureTestImage(docker);
+    const c = await docker.createContainer({
+      Image: image,
+      Cmd: ["sleep", "30"],
+      Labels: { "io.azusa.managed": "true", "io.azusa.instance": instance },
+      HostConfig: { NetworkMode: first.name },
+    });
+    try {
+      await c.start();
+      await expect(networks.create(s)).rejects.toMatchObject({ code: "CONFLICT" });
+    } finally {
+      await c.remove({ force: true });
+    }
+  });
+
   it("answers UNAVAILABLE once the pool is used up", async () => {
     const networks = createEgressNetworks({ docker, instance, pool: "10.219.7.0/28", prefix: 28 });
     const first = spec();

@@ -148,6 +148,22 @@ export function createEgressNetworks({
     return { name: info.Name, gateway: config.Gateway, subnet: config.Subnet };
   };
 
+  /**
+   * The network of this workspace that a provisioning stopped by a crash left behind, with nothing attached
+   * to it any more (reconcile removed its containers): provisioning again takes it up instead of failing.
+   */
+  async function leftBehind(name: string, workspaceId: string): Promise<EgressNetwork | undefined> {
+    const info = (await docker
+      .getNetwork(name)
+      .inspect()
+      .catch(() => undefined)) as Docker.NetworkInspectInfo | undefined;
+    const labels = info?.Labels ?? {};
+    if (!info || labels[labelKeys.workspace] !== workspaceId || labels[labelKeys.instance] !== instance)
+      return undefined;
+    if (labels["io.azusa.role"] !== egressRole || Object.keys(info.Containers ?? {}).length > 0) return undefined;
+    return toNetwork(info);
+  }
+
   async function usedSubnets(): Promise<Set<number>> {
     const all = await docker.listNetworks();
     const used = new Set<number>();
@@ -207,6 +223,8 @@ export function createEgressNetworks({
       } catch (err) {
         const message = messageOf(err);
         if (statusOf(err) === 409 || /already exists/i.test(message)) {
+          const left = await leftBehind(name, spec.id);
+          if (left) return left;
           throw fail("CONFLICT", text("egress.hasNetwork", { id: spec.id }));
         }
         // another process took this subnet between our listing and our request: try the next one
