@@ -284,7 +284,9 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
       const engineer = await allowing.t.signIn("se0@matsumoto.example");
       expect((await engineer.delete(`/api/v1/engineers/${key.user_id}/ssh-keys/${key.id}`)).status).toBe(204);
       expect(await live.exited).toBe(255);
-      expect(live.stderr()).toContain("access revoked: the SSH key was removed");
+      expect(live.stderr()).toContain(
+        "azusa: アクセスが取り消されたため、セッションを終了しました: SSH 鍵が削除されました",
+      );
       // Nothing listens in the workspace any more: neither the forwarded port nor the agent's socket.
       const check = await docker.getContainer(allowing.target.containerId).exec({
         Cmd: [

@@ -115,7 +115,7 @@ describe("revocation across processes on one PostgreSQL", () => {
       const keyId = profile.sshKeys[0].id as string;
       expect((await engineer.delete(`/api/v1/engineers/${me.id}/ssh-keys/${keyId}`)).status).toBe(204);
       expect(await exited).toBe(255);
-      expect(stderr).toContain("access revoked: the SSH key was removed");
+      expect(stderr).toContain("azusa: アクセスが取り消されたため、セッションを終了しました: SSH 鍵が削除されました");
     } finally {
       session.kill();
       rmSync(home.dir, { recursive: true, force: true });
