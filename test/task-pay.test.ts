@@ -31,6 +31,7 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
   let lead: Client;
   let contractId: string;
   let priced: string;
+  let byHoursId: string;
   const as = {} as Record<"sato" | "suzuki" | "tanaka", Client>;
   const ids = {} as Record<"sato" | "suzuki" | "tanaka", string>;
 
@@ -63,6 +64,7 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
     };
     priced = await batch("領収書の入力", 120);
     const byHours = await batch("請求書の入力", null);
+    byHoursId = byHours;
     const items = await importItems(contractor, priced, "支払先\n信州商事\n松本物産\n安曇野食品\n");
     await importItems(contractor, byHours, "支払先\n信州商事\n");
     await addKeyers(contractor, priced, [ids.sato, ids.suzuki, ids.tanaka]);
@@ -146,5 +148,44 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
     const foreign = await lines(osaka, tokyoMonth());
     expect(foreign.status).toBe(404);
     expect((await foreign.json()).error.code).toBe("NOT_FOUND");
+  });
+
+  const orderOf = (on: Client, batchId: string, userId: string) =>
+    on.get(`/api/v1/task-batches/${batchId}/keyers/${userId}/order`);
+
+  it("gives each keyer an order document stating the unit price and how accepted items are counted", async () => {
+    for (const on of [as.sato, contractor, lead]) {
+      const res = await orderOf(on, priced, ids.sato);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+      const html = await res.text();
+      expect(html).toContain("<h1>発注書</h1>");
+      expect(html).toContain("sato 様");
+      expect(html).toContain("東京システムインテグレーション");
+      expect(html).toContain("領収書の入力（各項目の 支払先、金額 の入力）");
+      expect(html).toContain("1 件あたり 120円 × 検収された件数（消費税別）");
+      expect(html).toContain("<th>契約形態</th><td>請負</td>");
+      expect(html).not.toContain("見積工数");
+    }
+  });
+
+  it("keeps a keyer's order from other keyers, other tenants and people who are not the batch's keyers", async () => {
+    const cases: [Client, string, string][] = [
+      [as.suzuki, priced, ids.sato],
+      [await t.signIn("buyer@osaka-data.example"), priced, ids.sato],
+      [contractor, byHoursId, ids.tanaka],
+      [contractor, "no-such-batch", ids.sato],
+    ];
+    for (const [on, batchId, userId] of cases) {
+      const res = await orderOf(on, batchId, userId);
+      expect(res.status).toBe(404);
+      expect((await res.json()).error.code).toBe("NOT_FOUND");
+    }
+  });
+
+  it("has no per-item order for a batch paid by hours", async () => {
+    const res = await orderOf(contractor, byHoursId, ids.sato);
+    expect(res.status).toBe(409);
+    expect((await res.json()).error.message).toContain("unit price");
   });
 });

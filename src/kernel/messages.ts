@@ -1092,6 +1092,10 @@ export const catalogue = {
   },
 
   // Task batches (data entry).
+  "tasks.noUnitPrice": {
+    en: "this batch has no unit price: its work is paid by hours through timesheets, so it has no order per item",
+    ja: "このバッチには単価がありません。作業はタイムシートの時間で支払われるため、件数による発注書はありません",
+  },
   "tasks.leadDecides": {
     en: "only a lead named on the contract, or an engineer they let, decides a disputed item",
     ja: "食い違いのある項目を決められるのは、契約のリーダーと、リーダーが判定を任せたエンジニアだけです",

@@ -1,6 +1,7 @@
 // HTTP for task batches: a contract's data-entry work, its field schema, and items imported from a CSV.
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { ORDER_CSP, renderOrder } from "../../domain/delivery/order-document.ts";
 import { vettingKinds } from "../../domain/matching/matching.ts";
 import type { TaskDocumentService } from "../../domain/tasks/documents.service.ts";
 import { TASK_DOCUMENT_LIMITS } from "../../domain/tasks/documents.ts";
@@ -11,7 +12,7 @@ import { actorOf, createRouter } from "../../http/router.ts";
 import { fail } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import { NameText } from "../../kernel/text.ts";
-import { IdParam, json } from "../schemas.ts";
+import { Id, IdParam, json } from "../schemas.ts";
 
 const TaskField = z
   .strictObject({
@@ -153,6 +154,16 @@ const uploadDocuments = createRoute({
   },
 });
 
+const order = createRoute({
+  method: "get",
+  path: "/task-batches/{id}/keyers/{userId}/order",
+  tags: ["tasks"],
+  summary:
+    "The order document (発注書) of a keyer's work on a batch with a unit price, as printable HTML (the keyer, the contract's leads and contractors, operators)",
+  request: { params: IdParam.extend({ userId: Id.openapi({ param: { name: "userId", in: "path" } }) }) },
+  responses: { 200: { description: "HTML", content: { "text/html": { schema: z.string() } } }, ...errorResponses },
+});
+
 /** The path of a document upload, which has a larger body limit of its own (src/http/app.ts passes it over). */
 export const taskDocumentUpload = /^(\/api\/v1)?\/task-batches\/[^/]+\/documents$/;
 
@@ -186,6 +197,11 @@ export const taskRoutes = (deps: { tasks: TaskService; taskDocuments: TaskDocume
     )
     .openapi(list, async (c) => c.json({ items: await deps.tasks.list(actorOf(c), c.req.valid("param").id) }, 200))
     .openapi(get, async (c) => c.json(await deps.tasks.get(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(order, async (c) => {
+      const { id, userId } = c.req.valid("param");
+      const terms = await deps.tasks.order(actorOf(c), id, userId);
+      return c.html(renderOrder(terms), 200, { "content-security-policy": ORDER_CSP });
+    })
     .openapi(importItems, async (c) =>
       c.json(await deps.tasks.importCsv(actorOf(c), c.req.valid("param").id, c.req.valid("json").csv), 201),
     )

@@ -16,8 +16,8 @@ export const INSPECTION_DAYS = 10;
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch);
-const yen = (n: number) => `${new Intl.NumberFormat("ja-JP").format(Math.round(n))}円`;
-const jaDate = (day: string) => {
+export const yen = (n: number) => `${new Intl.NumberFormat("ja-JP").format(Math.round(n))}円`;
+export const jaDate = (day: string) => {
   const [y, m, d] = day.split("-").map(Number);
   return `${y}年${m}月${d}日`;
 };
@@ -71,7 +71,7 @@ export interface OrderTerms {
   buyer: string;
   supplier: { name: string; email: string; invoiceNumber: string | null };
   contract: { title: string; client: string; type: string; periodStart: string; periodEnd: string };
-  deliverable: { wbsId: string; title: string; acceptanceCriteria: string; estimateHours: number };
+  deliverable: { wbsId: string; title: string; acceptanceCriteria: string; estimateHours: number | null };
   deliveryDate: string;
   deliveryPlace: string;
   inspection: string;
@@ -82,6 +82,17 @@ export interface OrderTerms {
   /** The laws in force on the order date and what they require, for the foot of the page. */
   laws: string[];
   notes: string[];
+}
+
+/** The engineer an order is made to: their name, address and qualified-invoice registration number. */
+export async function supplierOf(db: Kysely<Database>, userId: string): Promise<OrderTerms["supplier"]> {
+  const person = await db
+    .selectFrom("user")
+    .leftJoin("engineer_profile", "engineer_profile.user_id", "user.id")
+    .select(["user.name", "user.email", "engineer_profile.invoice_number"])
+    .where("user.id", "=", userId)
+    .executeTakeFirstOrThrow();
+  return { name: person.name, email: person.email, invoiceNumber: person.invoice_number ?? null };
 }
 
 /** Which order: an assignment's, the current (or last) assignment's of a package, or an offer's (a draft until accepted). */
@@ -163,12 +174,7 @@ export async function orderTerms(
     (actor.role === "engineer" && actor.userId === head.engineer_id) ||
     ((actor.role === "lead" || actor.role === "contractor") && (await seesContract(db, actor, a.contract_id)));
   if (!mayRead) throw notFound("assignment");
-  const person = await db
-    .selectFrom("user")
-    .leftJoin("engineer_profile", "engineer_profile.user_id", "user.id")
-    .select(["user.name", "user.email", "engineer_profile.invoice_number"])
-    .where("user.id", "=", head.engineer_id)
-    .executeTakeFirstOrThrow();
+  const supplier = await supplierOf(db, head.engineer_id);
   const draft = offer !== undefined && head.id === offer.id;
   // Once delivered, the order states the day payment falls due rather than the rule that sets it.
   const delivered = draft
@@ -200,7 +206,7 @@ export async function orderTerms(
     orderDate,
     draft,
     buyer: a.tenant_name,
-    supplier: { name: person.name, email: person.email, invoiceNumber: person.invoice_number ?? null },
+    supplier,
     contract: {
       title: a.contract_title,
       client: a.client,
@@ -280,7 +286,7 @@ ${row("案件（契約）", `${t.contract.title}（${t.contract.client}）`)}
 ${row("契約形態", t.contract.type)}
 ${row("給付の内容", `${t.deliverable.wbsId} ${t.deliverable.title}`)}
 ${row("受入基準", t.deliverable.acceptanceCriteria || "（別紙 WBS のとおり）")}
-${row("見積工数", `${t.deliverable.estimateHours} 時間`)}
+${t.deliverable.estimateHours === null ? "" : row("見積工数", `${t.deliverable.estimateHours} 時間`)}
 ${row("納期", t.deliveryDate)}
 ${row("納入場所", t.deliveryPlace)}
 ${row("検査（検収）完了期日", t.inspection)}

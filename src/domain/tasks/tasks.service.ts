@@ -9,8 +9,10 @@ import { text } from "../../kernel/messages.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visibleContracts } from "../contracts/contracts.service.ts";
 import { tokyoDate } from "../dates.ts";
+import type { OrderTerms } from "../delivery/order-document.ts";
 import { type Ineligibility, type VettingKind, vettingKinds } from "../matching/matching.ts";
 import { normalizeWidth, type TaskField } from "./field-values.ts";
+import { taskOrderTerms } from "./task-order.ts";
 
 /** The most items one CSV import may bring; a larger file is refused with 413 before anything is written. */
 export const MAX_TASK_ITEMS = 50_000;
@@ -229,6 +231,11 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
         .execute();
       const n = await counts(rows.map((r) => r.id));
       return rows.map((r) => toBatch(r, n.get(r.id) ?? 0));
+    },
+
+    /** The order document's terms of a keyer's unit-priced work on the batch (see task-order.ts). */
+    order(actor: Actor, batchId: string, keyerId: string): Promise<OrderTerms> {
+      return taskOrderTerms(db, actor, batchId, keyerId);
     },
 
     /** The batch if the actor sees its contract; otherwise NOT_FOUND, as if it did not exist. */
