@@ -28,13 +28,13 @@ describe("SSH session limits", () => {
   it("ends a session with neither input nor output for the idle time", async () => {
     const res = await run("ssh", [...args(), "echo waiting; sleep 60"]);
     expect(res.stdout.toString()).toBe("waiting\n");
-    expect(res.stderr).toContain("azusa: session ended: idle timeout");
+    expect(res.stderr).toContain("azusa: 入力も出力もない時間が上限に達したため、セッションを終了しました");
   }, 30_000);
 
   it("ends a busy session at the absolute limit", async () => {
     const res = await run("ssh", [...args(), "while true; do echo tick; sleep 0.5; done"]);
     expect(res.stdout.toString()).toMatch(/^(tick\n)+$/);
-    expect(res.stderr).toContain("azusa: session ended: session time limit reached");
+    expect(res.stderr).toContain("azusa: セッションの時間の上限に達したため、終了しました");
   }, 30_000);
 
   it("refuses a second session on one connection beyond the limit", async () => {

@@ -196,7 +196,9 @@ describe.each(dialects)("SSH gateway on %s", (dialect) => {
     expect((await engineers.sato?.client.post(`/api/v1/workspaces/${ws.id}/stop`))?.status).toBe(200);
     const res = await ssh("sato", "2.3", ["echo back"]);
     expect(res.stdout.toString()).toBe("back\n");
-    expect(res.stderr).toMatch(/^azusa: starting your workspace…\r\nazusa: workspace running \([\d.]+ s\)\r\n$/);
+    expect(res.stderr).toMatch(
+      /^azusa: ワークスペースを起動しています…\r\nazusa: ワークスペースが起動しました（[\d.]+ 秒）\r\n$/,
+    );
     expect((await (await lead.get(`/api/v1/packages/${pkgId("2.3")}/workspace`)).json()).state).toBe("running");
   });
 

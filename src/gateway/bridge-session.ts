@@ -247,7 +247,7 @@ async function startCommand(ctx: BridgeContext, s: SessionState, target: Target,
         sink: ctx.recordingSink,
       },
     );
-    return await ctx.exec(target, execRequest, s.say);
+    return await ctx.exec(target, execRequest, (m) => s.say(sayTo(s.principal, m)));
   })();
   const [written, began] = await Promise.allSettled([evidence, starting]);
   if (began.status === "fulfilled") s.exec = began.value;
@@ -319,10 +319,9 @@ async function pipeSession(
   });
   // The transport went away (or access was revoked) while the command was starting.
   if (endedEarly) s.endNow(endedEarly, s.endedSaid);
-  const idleTimer = setTimeout(() => s.endNow("idle timeout"), ctx.idleMs);
-  const limitTimer = setTimeout(() => s.endNow("session time limit reached"), ctx.maxSessionMs);
-  idleTimer.unref();
-  limitTimer.unref();
+  const idleTimer = setTimeout(() => s.endNow("idle timeout", { key: "session.idle" }), ctx.idleMs).unref();
+  const atLimit = () => s.endNow("session time limit reached", { key: "session.limit" });
+  const limitTimer = setTimeout(atLimit, ctx.maxSessionMs).unref();
   const activity = sessionActivity(ctx, s, target, started, () => idleTimer.refresh());
 
   // A recording that cannot be written ends the session through its onError; one that falls behind holds the

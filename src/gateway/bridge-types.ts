@@ -104,7 +104,7 @@ export interface BridgeContext {
   /** The access decision (the login's, if recent). */
   decide(principal: Principal): Promise<Authorization>;
   /** Runs a command in the target's workspace, starting a stopped one first (saying so on `say`). */
-  exec(target: Target, request: ExecRequest, say?: (line: string) => void): Promise<ExecSession>;
+  exec(target: Target, request: ExecRequest, say?: (message: Text) => void): Promise<ExecSession>;
   /** Runs a command in the target's workspace only if it is running (rejects otherwise). */
   execNow(target: Target, request: ExecRequest): Promise<ExecSession>;
   /** What runs now, checked again for revocation every interval. */

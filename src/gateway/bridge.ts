@@ -7,7 +7,7 @@ import type { SessionLog } from "../domain/sessions/session-log.ts";
 import type { WorkspaceService } from "../domain/workspaces/workspaces.service.ts";
 import type { Actor } from "../kernel/actor.ts";
 import { AppError } from "../kernel/errors.ts";
-import { text } from "../kernel/messages.ts";
+import { type Text, text } from "../kernel/messages.ts";
 import { noPause, type PausePoint } from "../kernel/pause.ts";
 import type { Logger } from "../logger.ts";
 import type { ExecRequest, ExecSession, WorkspaceDriver } from "../provisioner/driver.ts";
@@ -87,21 +87,21 @@ export function createBridge({
   };
 
   /** Starts a stopped workspace, telling the user on `say`. */
-  async function ensureRunning(target: Target, say: (line: string) => void): Promise<void> {
+  async function ensureRunning(target: Target, say: (message: Text) => void): Promise<void> {
     const status = await driver.status(target.ref);
     if (status === "running") return;
     if (status === "missing") throw new Error("the workspace's container is gone");
-    say("azusa: starting your workspace…");
+    say({ key: "session.starting" });
     const t0 = now();
     await workspaces.start(system, target.workspace.id);
-    say(`azusa: workspace running (${((now() - t0) / 1000).toFixed(1)} s)`);
+    say({ key: "session.started", params: { seconds: ((now() - t0) / 1000).toFixed(1) } });
   }
 
   /** Runs `request` in the target's workspace; a stopped one (INVALID_STATE) is started first, saying so on `say`. */
   async function execRunning(
     target: Target,
     request: ExecRequest,
-    say: (line: string) => void = () => undefined,
+    say: (message: Text) => void = () => undefined,
   ): Promise<ExecSession> {
     try {
       return await driver.exec(target.ref, request);

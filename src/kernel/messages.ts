@@ -1092,6 +1092,16 @@ export const catalogue = {
   },
 
   // Task batches (data entry).
+  "session.idle": {
+    en: "session ended: idle timeout",
+    ja: "入力も出力もない時間が上限に達したため、セッションを終了しました",
+  },
+  "session.limit": {
+    en: "session ended: session time limit reached",
+    ja: "セッションの時間の上限に達したため、終了しました",
+  },
+  "session.starting": { en: "starting your workspace…", ja: "ワークスペースを起動しています…" },
+  "session.started": { en: "workspace running ({seconds} s)", ja: "ワークスペースが起動しました（{seconds} 秒）" },
   "tasks.noUnitPrice": {
     en: "this batch has no unit price: its work is paid by hours through timesheets, so it has no order per item",
     ja: "このバッチには単価がありません。作業はタイムシートの時間で支払われるため、件数による発注書はありません",
