@@ -230,7 +230,11 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     const now = await workspaceOf(packageId);
     expect(now).toMatchObject({ state: "failed", checkout: "failed", checkedOutAt: null, checkoutMs: null });
     expect(now.reason).toMatch(/^checking out the package's code failed: git clone failed/);
-    expect(await t.running.azusa.workspaces.ready(ws)).toEqual({ ok: false, reason: now.reason });
+    expect(await t.running.azusa.workspaces.ready(ws)).toEqual({
+      ok: false,
+      reason: now.reason,
+      text: { key: "access.checkoutFailed", params: { why: now.reason } },
+    });
 
     await t.running.azusa.pulls.drain();
     // tried first when the package was offered, and logged there too
