@@ -99,7 +99,7 @@ describe("egress on a workspace host over TLS", () => {
     rmSync(templatesDir, { recursive: true, force: true });
   });
 
-  it("runs the workspace's proxy end as a container on that engine, on the workspace's internal network", async () => {
+  it("runs the workspace's proxy end as a container on that engine, on the workspace's internal network, routing nothing", async () => {
     const [proxy] = await engine().docker.listContainers({
       filters: { label: [`io.azusa.workspace=${ws.id}`, "io.azusa.role=egress-proxy"] },
     });
@@ -112,6 +112,9 @@ describe("egress on a workspace host over TLS", () => {
     expect(Object.keys(proxy?.NetworkSettings.Networks ?? {}).sort()).toEqual(
       [info.HostConfig.NetworkMode, "azusa-egress-out"].sort(),
     );
+    // On both networks, it routes nothing between them: the workspace reaches its listener and nothing through it.
+    const forwarding = await runIn(engine().docker, proxy?.Id ?? "", ["cat", "/proc/sys/net/ipv4/ip_forward"]);
+    expect(forwarding.out.trim(), forwarding.err).toBe("0");
   });
 
   it("reaches the allowed server on that host through the proxy, from that host's side, and audits it", async () => {

@@ -32,7 +32,7 @@ const messageOf = (err: unknown) =>
 
 /**
  * The proxy container's confinement: that of a workspace (no capability, no new privileges, limits), read-only,
- * as nobody; it runs `sleep` until Azusa runs its listener and relays in it. The engine restarts it after a
+ * as nobody, forwarding no packet between its two networks; it runs `sleep` until Azusa runs its listener and relays in it. The engine restarts it after a
  * reboot, so that a workspace started again finds its proxy.
  */
 function proxyHostConfig(network: string): Docker.HostConfig {
@@ -48,6 +48,9 @@ function proxyHostConfig(network: string): Docker.HostConfig {
     NanoCpus: 1e9,
     ReadonlyRootfs: true,
     NetworkMode: network,
+    // Joined to the workspace's network and the outgoing one, it must never route between them: a new network
+    // namespace takes the host's ip_forward (1 wherever Docker runs), so only its own listener and relays carry.
+    Sysctls: { "net.ipv4.ip_forward": "0" },
     RestartPolicy: { Name: "unless-stopped" },
   };
 }
