@@ -278,11 +278,11 @@ function hardenedHostConfig(
   };
 }
 
-/** Whether the store mounted at `/store` in `filler` (a container never started) holds the file `path`. */
-async function storeHolds(filler: Docker.Container, path: string): Promise<boolean> {
+/** Whether the store mounted at `folder` in `container` (running or not) holds the file `path`. */
+async function storeHolds(container: Docker.Container, folder: string, path: string): Promise<boolean> {
   if (path.split("/").some((part) => part === ".." || part === "")) throw new Error(`not a path in the store: ${path}`);
   try {
-    await filler.infoArchive({ path: `/store/${path}` });
+    await container.infoArchive({ path: `${folder}/${path}` });
     return true;
   } catch (err) {
     if (statusOf(err) === 404) return false;
@@ -735,6 +735,16 @@ export function createDockerDriver({
       const info = await inspect(ref);
       const store = info?.Mounts.find((m) => m.Type === "volume" && m.Name?.startsWith(storePrefix));
       if (!info || !store?.Name) throw fail("INVALID_STATE", text("engine.noStore", { id: ref.id }));
+      // Asked of the workspace's own container, which mounts the store: no filler is made for a filled store.
+      try {
+        if (
+          opts.unless !== undefined &&
+          (await storeHolds(docker.getContainer(info.Id), store.Destination, opts.unless))
+        )
+          return false;
+      } catch (err) {
+        throw engineError(err, "filling the package's object store", `workspace ${ref.id}`);
+      }
       let filler: Docker.Container;
       try {
         // Never started: the engine writes the files into the volume itself (the archive API).
@@ -759,7 +769,6 @@ export function createDockerDriver({
         throw engineError(err, "filling the package's object store", `workspace ${ref.id}`);
       }
       try {
-        if (opts.unless !== undefined && (await storeHolds(filler, opts.unless))) return false;
         await filler.putArchive(files(), { path: "/store" });
         return true;
       } catch (err) {
