@@ -154,7 +154,7 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
     on.get(`/api/v1/task-batches/${batchId}/keyers/${userId}/order`);
 
   it("gives each keyer an order document stating the unit price and how accepted items are counted", async () => {
-    for (const on of [as.sato, contractor, lead]) {
+    for (const on of [as.sato, contractor, lead, await t.signIn("root@office.example")]) {
       const res = await orderOf(on, priced, ids.sato);
       expect(res.status).toBe(200);
       expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
