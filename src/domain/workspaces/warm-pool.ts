@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "../../logger.ts";
 import { STORE_FOLDER, type WorkspaceDriver, type WorkspaceRef, type WorkspaceSpec } from "../../provisioner/driver.ts";
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
+import { defaultHostId } from "../workspace-hosts/workspace-hosts.service.ts";
 
 /** The spec a workspace of `template` is made from; `id`, tenant and package name who it is for. */
 export function specFor(
@@ -30,9 +31,6 @@ export interface PoolHost {
   id: string;
   driver: WorkspaceDriver;
 }
-
-/** The host of workspaces when there are no others: the default engine. */
-const defaultHostId = "local";
 
 /** Pre-created workspaces per template and host. */
 export interface WarmPool {
