@@ -1,10 +1,14 @@
 // Paying 請負 task work per accepted item, on both databases: the settlement's task lines give per keyer and batch
 // the items accepted in the month whose value came from that keyer's entry, times the batch's unit price. The
 // figures below are worked by hand: a unit price of 120 yen, three items keyed by sato, suzuki and tanaka.
+import { parse } from "csv-parse/sync";
+import ExcelJS from "exceljs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TASK_HEADERS, TASK_HEADING } from "../src/domain/timesheets/settlement-export.ts";
 import { dialects } from "./support/databases.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { getPage } from "./support/pages.ts";
 import { addKeyers, importItems } from "./support/task-batches.ts";
 
 const receipts = (title: string, unitPriceYen: number | null) => ({
@@ -148,6 +152,66 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
     const foreign = await lines(osaka, tokyoMonth());
     expect(foreign.status).toBe(404);
     expect((await foreign.json()).error.code).toBe("NOT_FOUND");
+  });
+
+  /** The month's settlement CSV of the contract, as rows. */
+  const csvRows = async (on: Client, month: string) => {
+    const res = await on.get(`/api/v1/contracts/${contractId}/settlements.csv?month=${month}`);
+    expect(res.status).toBe(200);
+    return parse(await res.text(), { bom: true, record_delimiter: "\r\n", relax_column_count: true }) as string[][];
+  };
+
+  it("shows the task lines on the month's page in Japanese: accepted items × unit price = amount", async () => {
+    const page = await getPage(contractor, `/hours?month=${tokyoMonth()}`);
+    expect(page.status).toBe(200);
+    const section = page.html.slice(page.html.indexOf("入力作業（請負）: 検収件数 × 単価"));
+    expect(section).toContain(`<th scope="col">入力者</th>`);
+    const rows = [...section.matchAll(/<tr>(.*?)<\/tr>/gs)].map((m) => (m[1] ?? "").replace(/<[^>]+>/g, "|"));
+    // The header, sato 2 × 120 = 240, suzuki 1 × 120 = 120, the total 3 items 360 yen.
+    expect(rows.slice(1, 4).map((r) => r.split("|").filter(Boolean))).toEqual([
+      ["sato", "領収書の入力", "2 件", "120 円", "240 円"],
+      ["suzuki", "領収書の入力", "1 件", "120 円", "120 円"],
+      ["合計", "3 件", "360 円"],
+    ]);
+    expect(section).toContain("採用された値がその人の入力と同じもの");
+    // A month without accepted items has no task table.
+    expect((await getPage(contractor, `/hours?month=${tokyoMonth(-1)}`)).html).not.toContain("検収件数 × 単価");
+  });
+
+  it("puts the same lines in the settlement CSV and workbook, and keeps them from another tenant", async () => {
+    const rows = await csvRows(lead, tokyoMonth());
+    // A 請負 contract has no hours band: the file is the task lines alone, then how they are counted.
+    expect(rows.slice(0, 5)).toEqual([
+      [TASK_HEADING],
+      [...TASK_HEADERS],
+      ["sato", tokyoMonth(), "領収書の入力", "2", "120", "240"],
+      ["suzuki", tokyoMonth(), "領収書の入力", "1", "120", "120"],
+      ["合計", tokyoMonth(), "", "3", "", "360"],
+    ]);
+    expect(rows.slice(5).flat().join("")).toContain("消費税別");
+    expect((await csvRows(contractor, tokyoMonth(-1))).slice(2, 3)).toEqual([
+      ["合計", tokyoMonth(-1), "", "0", "", "0"],
+    ]);
+
+    const xlsx = await contractor.get(`/api/v1/contracts/${contractId}/settlements.xlsx?month=${tokyoMonth()}`);
+    expect(xlsx.status).toBe(200);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(Buffer.from(await xlsx.arrayBuffer()) as unknown as ArrayBuffer);
+    const sheet = book.getWorksheet("精算");
+    expect(sheet?.getRow(1).getCell(3).value).toBe("締め前（暫定）");
+    expect(sheet?.getRow(2).getCell(1).value).toBe(TASK_HEADING);
+    expect(sheet?.getRow(3).values).toEqual([undefined, ...TASK_HEADERS]);
+    expect(sheet?.getRow(4).values).toEqual([undefined, "sato", tokyoMonth(), "領収書の入力", 2, 120, 240]);
+    expect(sheet?.getRow(6).values).toEqual([undefined, "合計", tokyoMonth(), "", 3, "", 360]);
+
+    const osaka = await t.signIn("buyer@osaka-data.example");
+    for (const ext of ["csv", "xlsx"]) {
+      for (const on of [osaka, as.sato]) {
+        const res = await on.get(`/api/v1/contracts/${contractId}/settlements.${ext}?month=${tokyoMonth()}`);
+        expect(res.status).toBe(404);
+      }
+    }
+    expect((await getPage(osaka, `/hours?month=${tokyoMonth()}`)).html).not.toContain("領収書の入力");
   });
 
   const orderOf = (on: Client, batchId: string, userId: string) =>

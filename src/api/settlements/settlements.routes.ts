@@ -91,7 +91,7 @@ const hoursCsv = monthRoute(
 );
 const settlementCsvRoute = monthRoute(
   "/contracts/{id}/settlements.csv",
-  "準委任: the month's settlement per engineer (hours, band, amounts, adjustments) as CSV, rounding rules beneath; named with contract and month",
+  "The month's settlement as CSV: 準委任 per engineer (hours, band, amounts, adjustments) with the rounding rules, then the 請負 task lines per keyer and batch; named with contract and month",
   { description: "CSV", content: { "text/csv": { schema: z.string() } } },
 );
 const settlementXlsxRoute = monthRoute(
@@ -217,8 +217,8 @@ export const settlementRoutes = (deps: { settlements: SettlementService }) =>
     .openapi(settlementCsvRoute, async (c) => {
       const { id } = c.req.valid("param");
       const { month } = c.req.valid("query");
-      const { contract, settled } = await deps.settlements.forExport(actorOf(c), id, month);
-      return c.body(settlementCsv(contract, settled), 200, {
+      const { contract, settled, tasks } = await deps.settlements.forExport(actorOf(c), id, month);
+      return c.body(settlementCsv(contract, settled, tasks), 200, {
         "content-type": "text/csv; charset=utf-8",
         "content-disposition": attachment({ ascii: "settlement", ja: "精算" }, contract, month, "csv"),
       });
@@ -226,8 +226,8 @@ export const settlementRoutes = (deps: { settlements: SettlementService }) =>
     .openapi(settlementXlsxRoute, async (c) => {
       const { id } = c.req.valid("param");
       const { month } = c.req.valid("query");
-      const { contract, settled } = await deps.settlements.forExport(actorOf(c), id, month);
-      return c.body(new Uint8Array(await settlementXlsx(contract, settled)), 200, {
+      const { contract, settled, tasks } = await deps.settlements.forExport(actorOf(c), id, month);
+      return c.body(new Uint8Array(await settlementXlsx(contract, settled, tasks)), 200, {
         "content-type": XLSX,
         "content-disposition": attachment({ ascii: "settlement", ja: "精算" }, contract, month, "xlsx"),
       });

@@ -1,8 +1,8 @@
 // What a contract's unit-priced task work (請負) comes to in a month: per keyer and batch, the accepted items whose
 // value came from that keyer's entry, times the batch's unit price. The settlement (timesheets/settlements.service.ts)
 // shows these as its task lines.
-import { type Kysely, sql } from "kysely";
-import type { Database } from "../../db/schema.ts";
+import { sql } from "kysely";
+import type { Executor } from "../../db/schema.ts";
 
 /** One keyer's paid items of one batch in a month. */
 export interface TaskPayLine {
@@ -24,7 +24,7 @@ export interface TaskPayLine {
  * whose entry the decision matched for a decided one. Items still open or disputed count for nobody yet.
  */
 export async function taskPayLines(
-  db: Kysely<Database>,
+  db: Executor,
   contractId: string,
   fromIso: string,
   toIso: string,

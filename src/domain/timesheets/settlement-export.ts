@@ -1,9 +1,10 @@
-// A 準委任 month's settlement as a file for billing: one row per engineer (hours, band, amounts,
-// adjustments), as CSV for Excel or as an xlsx workbook, with the rounding rules written out in Japanese.
+// A month's settlement as a file for billing, as CSV for Excel or as an xlsx workbook: for 準委任 one row per
+// engineer (hours, band, amounts, adjustments) with the rounding rules written out in Japanese, then the 請負 task
+// lines (per keyer and batch, accepted items × unit price).
 import type { ContractTable } from "../../db/schema.ts";
 import { toCsv } from "../../kernel/csv.ts";
 import { oneSheetXlsx } from "../../kernel/xlsx.ts";
-import type { MonthSettlement } from "./settlements.service.ts";
+import type { MonthSettlement, TaskLines } from "./settlements.service.ts";
 
 export const SETTLEMENT_HEADERS = [
   "氏名",
@@ -21,6 +22,10 @@ export const SETTLEMENT_HEADERS = [
   "調整内容",
   "支払額（円）",
 ] as const;
+
+/** The task lines' columns, beneath their heading TASK_HEADING. */
+export const TASK_HEADERS = ["氏名", "対象月", "入力作業", "検収件数", "単価（円）", "金額（円）"] as const;
+export const TASK_HEADING = "請負（入力作業）: 検収件数 × 単価";
 
 const basisWords = { under: "下限未満（控除）", within: "精算幅内", over: "上限超過（加算）" } as const;
 
@@ -71,23 +76,55 @@ export function settlementRows(c: ContractTable, s: MonthSettlement): (string | 
   });
 }
 
-/** The settlement as CSV (UTF-8 with a BOM, CRLF): the table, a blank line, then the rounding rules. */
-export function settlementCsv(c: ContractTable, s: MonthSettlement): string {
-  return toCsv([[...SETTLEMENT_HEADERS], ...settlementRows(c, s), [], ...roundingNotes(c).map((n) => [n])]);
+/** The task lines in TASK_HEADERS' order, then their total. */
+export function taskRows(tasks: TaskLines): (string | number)[][] {
+  return [
+    ...tasks.items.map((i) => [i.engineerName, tasks.month, i.title, i.acceptedItems, i.unitPriceYen, i.amountYen]),
+    ["合計", tasks.month, "", tasks.items.reduce((sum, i) => sum + i.acceptedItems, 0), "", tasks.amountYen],
+  ];
 }
 
-/** The settlement as an xlsx workbook: the table on 精算, the rounding rules beneath it. */
-export function settlementXlsx(c: ContractTable, s: MonthSettlement): Promise<Buffer> {
+const TASK_NOTE =
+  "検収件数: 当月に検収された（2 人の入力が一致した、または判定された）項目のうち、採用された値がその人の入力と同じもの。金額は消費税別です。";
+
+/** The parts of a month's file: the 準委任 settlement (when the contract has a band), the task lines (when any). */
+function sections(c: ContractTable, s: MonthSettlement | null, tasks: TaskLines): (string | number)[][][] {
+  const out: (string | number)[][][] = [];
+  if (s)
+    out.push(
+      [[...SETTLEMENT_HEADERS], ...settlementRows(c, s)],
+      roundingNotes(c).map((n) => [n]),
+    );
+  if (!s || tasks.items.length) out.push([[TASK_HEADING], [...TASK_HEADERS], ...taskRows(tasks)], [[TASK_NOTE]]);
+  return out;
+}
+
+/**
+ * The settlement as CSV (UTF-8 with a BOM, CRLF): the 準委任 table and its rounding rules, then the task lines and
+ * how they are counted, each part after a blank line.
+ */
+export function settlementCsv(c: ContractTable, s: MonthSettlement | null, tasks: TaskLines): string {
+  return toCsv(sections(c, s, tasks).flatMap((part, i) => (i === 0 ? part : [[], ...part])));
+}
+
+/** The settlement as an xlsx workbook: on 精算 the contract and month, then the same parts as the CSV. */
+export function settlementXlsx(c: ContractTable, s: MonthSettlement | null, tasks: TaskLines): Promise<Buffer> {
   return oneSheetXlsx("精算", (sheet) => {
-    sheet.addRow([`${c.title}（${c.client}）`, `${s.month} 分`, s.closed ? "締め済み" : "締め前（暫定）"]);
-    const header = sheet.addRow([...SETTLEMENT_HEADERS]);
-    header.font = { bold: true };
-    for (const row of settlementRows(c, s)) sheet.addRow(row);
-    sheet.addRow([]);
-    for (const note of roundingNotes(c)) sheet.addRow([note]);
+    sheet.addRow([`${c.title}（${c.client}）`, `${tasks.month} 分`, s?.closed ? "締め済み" : "締め前（暫定）"]);
+    const bold = new Set<string>([SETTLEMENT_HEADERS[0], TASK_HEADERS[0], TASK_HEADING]);
+    sections(c, s, tasks).forEach((part, i) => {
+      if (i > 0) sheet.addRow([]);
+      for (const cells of part) {
+        const row = sheet.addRow(cells);
+        if (bold.has(String(cells[0])) && typeof cells[1] !== "number") row.font = { bold: true };
+        if (cells.length === TASK_HEADERS.length && typeof cells[5] === "number") {
+          for (const n of [5, 6]) row.getCell(n).numFmt = "#,##0";
+        }
+      }
+    });
     sheet.columns.forEach((col, i) => {
       col.width = i === 12 ? 40 : 16;
     });
-    for (const col of [7, 10, 11, 12, 14]) sheet.getColumn(col).numFmt = "#,##0";
+    if (s) for (const col of [7, 10, 11, 12, 14]) sheet.getColumn(col).numFmt = "#,##0";
   });
 }

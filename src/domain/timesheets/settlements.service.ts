@@ -58,6 +58,13 @@ export interface MonthSettlement {
   items: Settlement[];
 }
 
+/** 請負 task work's lines of a month (per keyer and batch) and their total. */
+export interface TaskLines {
+  month: string;
+  items: TaskPayLine[];
+  amountYen: number;
+}
+
 /** One Tokyo day's share of one entry, as billing reads it. */
 export interface HoursRow {
   engineerId: string;
@@ -190,6 +197,18 @@ export function createSettlementService({
     return { month, closed: { at: row.closed_at, by: row.closed_by }, items: JSON.parse(row.settlements) };
   }
 
+  /** The month's task lines as the contract's batches say now. */
+  async function liveTasks(ex: Executor, contractId: string, month: string): Promise<TaskLines> {
+    const { from, to } = monthRange(month);
+    const items = await taskPayLines(
+      ex,
+      contractId,
+      new Date(tokyoMidnight(from)).toISOString(),
+      new Date(tokyoMidnight(to)).toISOString(),
+    );
+    return { month, items, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) };
+  }
+
   /** The month's settlements as the timesheets and adjustments say now. */
   async function live(ex: Executor, c: ContractTable, month: string): Promise<Settlement[]> {
     const contractId = c.id;
@@ -288,31 +307,28 @@ export function createSettlementService({
      * 請負 task work: the month's lines per keyer and batch of the contract's unit-priced batches (accepted items
      * whose value came from the keyer's entry, times the unit price), with their total. Leads and contractors.
      */
-    async taskLines(
-      actor: Actor,
-      contractId: string,
-      month: string,
-    ): Promise<{ month: string; items: TaskPayLine[]; amountYen: number }> {
+    async taskLines(actor: Actor, contractId: string, month: string): Promise<TaskLines> {
       checkMonth(month);
       await contractFor(actor, contractId);
-      const { from, to } = monthRange(month);
-      const items = await taskPayLines(
-        db,
-        contractId,
-        new Date(tokyoMidnight(from)).toISOString(),
-        new Date(tokyoMidnight(to)).toISOString(),
-      );
-      return { month, items, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) };
+      return liveTasks(db, contractId, month);
     },
 
-    /** 準委任: the month's settlement with its contract, for the export files (settlement-export.ts). */
+    /**
+     * The month's settlement with its contract, for the export files (settlement-export.ts): 準委任 hours against
+     * the band (null for a contract without one) and the task lines.
+     */
     async forExport(
       actor: Actor,
       contractId: string,
       month: string,
-    ): Promise<{ contract: ContractTable; settled: MonthSettlement }> {
-      const settled = await service.settle(actor, contractId, month);
-      return { contract: await contractFor(actor, contractId), settled };
+    ): Promise<{ contract: ContractTable; settled: MonthSettlement | null; tasks: TaskLines }> {
+      checkMonth(month);
+      const contract = await contractFor(actor, contractId);
+      const settled =
+        contract.type === "juninin" && contract.band_min_hours != null
+          ? await service.settle(actor, contractId, month)
+          : null;
+      return { contract, settled, tasks: await service.taskLines(actor, contractId, month) };
     },
 
     /**

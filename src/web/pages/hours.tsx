@@ -1,8 +1,9 @@
-// Contractor: a month's hours per contract (approved and not yet approved), the CSV export for billing, and
-// for 準委任 contracts each engineer's settlement against the monthly band.
+// Contractor: a month's hours per contract (approved and not yet approved), the CSV export for billing, for 準委任
+// contracts each engineer's settlement against the monthly band, and the 請負 task lines (accepted items × unit
+// price per keyer and batch).
 import { Hono } from "hono";
 import type { Contract } from "../../domain/contracts/contracts.service.ts";
-import type { HoursRow, MonthSettlement } from "../../domain/timesheets/settlements.service.ts";
+import type { HoursRow, MonthSettlement, TaskLines } from "../../domain/timesheets/settlements.service.ts";
 import { tokyoDay } from "../../domain/timesheets/time.ts";
 import { hm } from "../i18n/i18n.ts";
 import { CsrfField, DataTable, Layout, Notice } from "../layout.tsx";
@@ -18,11 +19,60 @@ const shift = (month: string, by: number) => {
   return d.toISOString().slice(0, 7);
 };
 
-type ContractMonth = { contract: Contract; rows: HoursRow[]; settlements: MonthSettlement | null };
+type ContractMonth = {
+  contract: Contract;
+  rows: HoursRow[];
+  settlements: MonthSettlement | null;
+  tasks: TaskLines;
+};
+
+/** The month's task lines: per keyer and batch, accepted items × unit price, and the total. */
+function TaskLinesTable({ c, contractId, tasks }: { c: WebContext; contractId: string; tasks: TaskLines }) {
+  const t = c.get("t");
+  if (tasks.items.length === 0) return null;
+  const heading = `tasks-pay-${contractId}`;
+  return (
+    <>
+      <h3 id={heading}>{t("monthHours.tasks")}</h3>
+      <DataTable
+        empty=""
+        count={tasks.items.length}
+        labelledBy={heading}
+        cols={[
+          t("monthHours.keyer"),
+          t("monthHours.batch"),
+          { label: t("monthHours.acceptedItems"), num: true },
+          { label: t("monthHours.unitPrice"), num: true },
+          { label: t("monthHours.amount"), num: true },
+        ]}
+      >
+        {tasks.items.map((l) => (
+          <tr>
+            <th scope="row">{l.engineerName}</th>
+            <td>{l.title}</td>
+            <td class="num">{t("monthHours.itemsCount", { n: yen(l.acceptedItems) })}</td>
+            <td class="num">{t("common.yen", { amount: yen(l.unitPriceYen) })}</td>
+            <td class="num">{t("common.yen", { amount: yen(l.amountYen) })}</td>
+          </tr>
+        ))}
+        <tr>
+          <th scope="row">{t("monthHours.tasksTotal")}</th>
+          <td />
+          <td class="num">
+            {t("monthHours.itemsCount", { n: yen(tasks.items.reduce((s, l) => s + l.acceptedItems, 0)) })}
+          </td>
+          <td />
+          <td class="num">{t("common.yen", { amount: yen(tasks.amountYen) })}</td>
+        </tr>
+      </DataTable>
+      <p class="hint">{t("monthHours.tasksRule")}</p>
+    </>
+  );
+}
 
 function ContractHours({ c, month, item }: { c: WebContext; month: string; item: ContractMonth }) {
   const t = c.get("t");
-  const { contract, rows, settlements } = item;
+  const { contract, rows, settlements, tasks } = item;
   const approved = rows.filter((r) => r.weekState === "approved").reduce((s, r) => s + r.roundedMinutes, 0);
   const pending = rows.filter((r) => r.weekState !== "approved").reduce((s, r) => s + r.roundedMinutes, 0);
   return (
@@ -79,7 +129,8 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           ))}
         </DataTable>
       ) : null}
-      {settlements ? (
+      <TaskLinesTable c={c} contractId={contract.id} tasks={tasks} />
+      {settlements || tasks.items.length ? (
         <p>
           {t("monthHours.settlementFiles")}{" "}
           <a href={`/api/v1/contracts/${contract.id}/settlements.csv?month=${month}`} download>
@@ -169,6 +220,7 @@ export function hoursPages(deps: WebDeps) {
             contract.type === "juninin" && contract.band
               ? await deps.settlements.settle(user, contract.id, month)
               : null,
+          tasks: await deps.settlements.taskLines(user, contract.id, month),
         })),
       );
       return render(c, <MonthHours c={c} month={month} items={items} />);
