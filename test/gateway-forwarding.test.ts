@@ -82,38 +82,81 @@ describe("SSH port forwarding and signals", () => {
     }
   }, 30_000);
 
-  it("refuses a destination the template does not list, and audits the refusal", async () => {
-    const [allowed, otherPort, otherHost] = [await freePort(), await freePort(), await freePort()];
-    const ssh = await forwarding([
-      `${allowed}:localhost:3000`,
-      `${otherPort}:localhost:3001`,
-      `${otherHost}:10.0.0.1:3000`,
-    ]);
+  it("refuses a destination the template does not list (ssh -L, -D), says why in the engineer's language, and audits the refusal", async () => {
+    const [allowed, otherPort, otherHost, socks] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const ssh = await holdingForwards(
+      args([
+        "-o",
+        "ExitOnForwardFailure=yes",
+        ...[`${allowed}:localhost:3000`, `${otherPort}:localhost:3001`, `${otherHost}:10.0.0.1:3000`].flatMap((f) => [
+          "-L",
+          f,
+        ]),
+        "-D",
+        String(socks),
+      ]),
+    );
+    let said = "";
+    ssh.stderr.on("data", (d: Buffer) => {
+      said += d.toString();
+    });
     try {
       for (const port of [otherPort, otherHost]) {
         expect(await exchange(port, "GET / HTTP/1.0\r\n\r\n")).toHaveProperty("error");
       }
+      // ssh -D: the destination a SOCKS client names is refused the same way.
+      const socksed = await run("curl", [
+        "-sS",
+        "--max-time",
+        "20",
+        "--socks5-hostname",
+        `127.0.0.1:${socks}`,
+        "http://localhost:3003/",
+      ]);
+      expect(socksed.code).not.toBe(0);
       // The same connection still forwards where the template allows.
       const ok = await exchange(allowed, "GET /index.html HTTP/1.0\r\n\r\n");
       expect("reply" in ok && ok.reply).toContain("hello from the workspace");
+      // The session on the connection says each refusal in the engineer's language (Japanese: they chose nothing
+      // else), as the bytes OpenSSH prints them: on the channel's error output, never escaped.
+      const lines = [
+        "localhost:3001 へのポート転送を拒否しました",
+        "10.0.0.1:3000 へのポート転送を拒否しました",
+        "localhost:3003 へのポート転送を拒否しました",
+      ];
+      for (let i = 0; !lines.every((l) => said.includes(l)); i++) {
+        expect(i, said).toBeLessThan(200);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(said).toContain(
+        "azusa: localhost:3001 へのポート転送を拒否しました: ワークスペースのテンプレートはこの転送先へのポート転送を許可していません\r\n",
+      );
+      expect(said).not.toMatch(/\\\d{3}/);
     } finally {
       ssh.kill();
     }
-    // A refused forward says why, as the client prints it (-W: one forward on standard input and output).
+    // A refused forward says why, as the client prints it (-W: one forward on standard input and output), in
+    // English there: OpenSSH prints a refusal's other characters as octal escapes.
     // (OpenSSH prints the refusal at its INFO level; -v shows it over the tests' LogLevel=ERROR.)
     const stdio = await run("ssh", [...args(["-v", "-W", "localhost:3001"])]);
     expect(stdio.code).toBe(255);
     expect(stdio.stderr).toContain(
       "open failed: administratively prohibited: azusa: the workspace's template does not allow forwarding there",
     );
-    for (const destination of ["localhost:3001", "10.0.0.1:3000"]) {
+    for (const destination of ["localhost:3001", "10.0.0.1:3000", "localhost:3003"]) {
       const event = await forwardEvent((e) => e.details.destination === destination);
       expect(event.details).toMatchObject({
         outcome: "refused",
+        code: "forward_not_listed",
         reason: "the workspace's template does not allow forwarding there",
       });
     }
-  }, 30_000);
+  }, 60_000);
 
   it("closes a forward whose allowed destination has no server, and audits why", async () => {
     const port = await freePort();
@@ -140,8 +183,14 @@ describe("SSH port forwarding and signals", () => {
       },
     );
     expect(x11.stdout.toString()).toBe("DISPLAY=[]\n");
-    expect(x11.stderr).toContain("azusa: X11 forwarding is not available: the workspace has no perl to listen with");
+    expect(x11.stderr).toContain("azusa: X11 転送は使えません: ワークスペースに待ち受けに使う perl がありません\r\n");
     expect(x11.code).toBe(0);
+    // Without ExitOnForwardFailure the session runs, and says why before its command.
+    const told = await run("ssh", [...args(["-R", "3005:127.0.0.1:9"]), "echo ran"]);
+    expect(told.stdout.toString()).toBe("ran\n");
+    expect(told.stderr).toContain(
+      "azusa: ポート 3005 からのリモート転送は使えません: ワークスペースに待ち受けに使う perl がありません\r\n",
+    );
     const remote = await run("ssh", [...args(["-o", "ExitOnForwardFailure=yes", "-R", "3005:127.0.0.1:9"]), "true"]);
     expect(remote.code).toBe(255);
     expect(remote.stderr).toContain("remote port forwarding failed for listen port 3005");

@@ -160,8 +160,23 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
       expect(event.details).toMatchObject({
         kind: "remote",
         outcome: "refused",
-        reason: "the workspace's template does not allow remote forwarding from that port",
+        code: "remote_not_listed",
+        reason: "the workspace's template does not allow remote forwarding from port 7001",
       });
+      // SSH refuses a remote forward without words: the session the client goes on with says why, before its
+      // command, in the engineer's language (Japanese: they chose nothing else).
+      const told = await run("ssh", [
+        ...allowing.args(["-R", "7001:127.0.0.1:9", "-R", "0.0.0.0:7000:127.0.0.1:9"]),
+        "echo ran",
+      ]);
+      expect(told.stdout.toString()).toBe("ran\n");
+      expect(told.stderr).toContain(
+        "azusa: ワークスペースのテンプレートはポート 7001 からのリモート転送を許可していません\r\n",
+      );
+      expect(told.stderr).toContain(
+        "azusa: リモート転送で待ち受けられるのはワークスペースの 127.0.0.1 だけです（0.0.0.0 は使えません）\r\n",
+      );
+      expect(told.code).toBe(0);
     }, 30_000);
 
     it("stops listening when the client cancels the forward", async () => {
@@ -214,6 +229,8 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
         'echo "SSH_AUTH_SOCK=[$SSH_AUTH_SOCK]"',
       ]);
       expect(res.stdout.toString()).toBe("SSH_AUTH_SOCK=[]\n");
+      // OpenSSH asks for it without waiting for an answer: the session says why, in the engineer's language.
+      expect(res.stderr).toBe("azusa: ワークスペースのテンプレートはエージェント転送を許可していません\r\n");
       expect(res.code).toBe(0);
     }, 30_000);
   });
@@ -265,6 +282,7 @@ describe("SSH remote, agent and X11 forwarding into a Debian workspace", () => {
       const res = await run("ssh", [...refusing.args(x11), 'echo "DISPLAY=[$DISPLAY]"'], undefined, clientEnv());
       expect(res.stdout.toString()).toBe("DISPLAY=[]\n");
       expect(res.stderr).toContain("X11 forwarding request failed");
+      expect(res.stderr).toContain("azusa: ワークスペースのテンプレートは X11 転送を許可していません\r\n");
     }, 30_000);
   });
 

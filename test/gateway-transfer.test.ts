@@ -195,6 +195,6 @@ describe("a restricted contract", () => {
       await world.t.signIn("root@office.example"),
       (e) => e.details.outcome === "refused",
     );
-    expect(event.details).toMatchObject({ destination: "localhost:8080", reason: RESTRICTED_FORWARDS });
+    expect(event.details).toMatchObject({ destination: "localhost:8080", reason: RESTRICTED_FORWARDS.reason });
   });
 });

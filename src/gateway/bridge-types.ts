@@ -70,8 +70,11 @@ export interface SessionHandle {
 /** A transport's half of a forward: accept it (a byte stream both ways) or refuse it, saying why. */
 export interface ForwardChannel {
   accept(): Duplex;
-  /** `prohibited`: refused by policy (SSH's "administratively prohibited"), not a connection that failed. */
-  reject(reason?: string, prohibited?: boolean): void;
+  /**
+   * `prohibited`: refused by policy (SSH's "administratively prohibited"), not a connection that failed; `said`:
+   * the refusal in words for the engineer, said in their language where the transport can.
+   */
+  reject(reason?: string, prohibited?: boolean, said?: Text): void;
 }
 
 /** A transport's half of a listener: a channel for each connection accepted in the workspace. */
@@ -91,7 +94,7 @@ export interface Listening {
 }
 
 /** What starting a listener comes to: it listens, or why it does not. */
-export type ListenResult = { ok: true; listening: Listening } | { ok: false; reason: string };
+export type ListenResult = { ok: true; listening: Listening } | { ok: false; code: string; reason: string; text: Text };
 
 /** A session, forward or listener that is running, and who opened it. */
 export interface Live {

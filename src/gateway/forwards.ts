@@ -13,14 +13,15 @@ import {
   type Principal,
 } from "./bridge-types.ts";
 import { runListener, stopCommand, type WorkspaceListener } from "./listener.ts";
-import { type ListenSpec, listenerCommand } from "./listener-frames.ts";
+import { type ListenSpec, listenerCommand, NO_PERL } from "./listener-frames.ts";
 import {
   countsAsActivity,
+  type ForwardRefusal,
   type ForwardRequest,
-  forwardAllowed,
+  forwardRefusal,
   type ListenRequest,
   listenRefusal,
-  RESTRICTED_FORWARDS,
+  localRefusal,
   relayCommand,
   X11_FIRST_DISPLAY,
   X11_LAST_DISPLAY,
@@ -66,15 +67,12 @@ export async function forward(
   const { id, auth, who, note } = await forwardStart(ctx, principal, {
     destination: `${request.host}:${request.port}`,
   });
-  if (!auth.ok || auth.target.restricted || !forwardAllowed(auth.target.template, request)) {
-    const reason = !auth.ok
-      ? auth.reason
-      : auth.target.restricted
-        ? RESTRICTED_FORWARDS
-        : "the workspace's template does not allow forwarding there";
-    logger.info({ ...who, reason }, "port forwarding refused");
-    channel.reject(reason, true);
-    await note({ outcome: "refused", reason });
+  const refusal = auth.ok ? localRefusal(auth.target.template, request, auth.target.restricted) : auth;
+  if (!auth.ok || refusal) {
+    const { code, reason, text } = auth.ok ? (refusal as ForwardRefusal) : auth;
+    logger.info({ ...who, code, reason }, "port forwarding refused");
+    channel.reject(reason, true, text);
+    await note({ outcome: "refused", code, reason });
     return;
   }
   const { target } = auth;
@@ -181,12 +179,12 @@ export async function listen(
   const { exec, live, logger, maxSessionMs, activityMs, now } = ctx;
   const destination = request.kind === "remote" ? `127.0.0.1:${request.port}` : request.kind;
   const { id, auth, who, note } = await forwardStart(ctx, principal, { kind: request.kind, destination });
-  const refusal = auth.ok ? listenRefusal(auth.target.template, request, auth.target.restricted) : auth.reason;
+  const refusal = auth.ok ? listenRefusal(auth.target.template, request, auth.target.restricted) : auth;
   if (!auth.ok || refusal) {
-    const reason = refusal ?? "refused";
-    logger.info({ ...who, reason }, "forwarding refused");
-    await note({ outcome: "refused", reason });
-    return { ok: false, reason };
+    const { code, reason, text } = auth.ok ? (refusal as ForwardRefusal) : auth;
+    logger.info({ ...who, code, reason }, "forwarding refused");
+    await note({ outcome: "refused", code, reason });
+    return { ok: false, code, reason, text };
   }
   const { target } = auth;
   const started = now();
@@ -241,7 +239,11 @@ export async function listen(
     const message = err instanceof Error ? err.message : String(err);
     logger.warn({ err: message, forward: id }, "forwarding could not start");
     await note({ workspaceId: target.workspace.id, outcome: `failed: ${message}` });
-    return { ok: false, reason: message };
+    const failed =
+      message === NO_PERL
+        ? forwardRefusal("forward_failed", "forward.noPerl")
+        : forwardRefusal("forward_failed", "forward.failed", { why: message });
+    return { ok: false, ...failed };
   }
   const env: Record<string, string> =
     request.kind === "agent"

@@ -192,6 +192,9 @@ export type ListenSpec =
     }
   | { kind: "unix"; dir: string };
 
+/** What a listener says (its error) when the workspace has no perl. */
+export const NO_PERL = "the workspace has no perl to listen with";
+
 /** The command that runs the listener; without perl it says so on stderr and exits 127. */
 export function listenerCommand(spec: ListenSpec): ExecRequest["cmd"] {
   const args =
@@ -204,7 +207,7 @@ export function listenerCommand(spec: ListenSpec): ExecRequest["cmd"] {
           ...(spec.xauth ? [spec.xauth.dir, spec.xauth.protocol, spec.xauth.cookie] : []),
         ];
   const wrapper = [
-    "command -v perl >/dev/null 2>&1 || { echo 'the workspace has no perl to listen with' >&2; exit 127; }",
+    `command -v perl >/dev/null 2>&1 || { echo '${NO_PERL}' >&2; exit 127; }`,
     's=$1; shift; exec perl -e "$s" -- "$@"',
   ].join("\n");
   return ["/bin/sh", "-c", wrapper, "azusa-listen", listenerScript, ...args];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { say, type Text } from "../kernel/messages.ts";
 import { execSignal } from "../provisioner/driver.ts";
 import { parseTemplate } from "../templates/templates.ts";
 import {
@@ -8,6 +9,8 @@ import {
   forwardAllowed,
   IDE_KEEPALIVE_BYTES,
   listenRefusal,
+  localRefusal,
+  RESTRICTED_FORWARDS,
 } from "./policy.ts";
 
 describe("exec bridge", () => {
@@ -86,12 +89,20 @@ describe("exec bridge", () => {
     for (const address of ["", "localhost", "LOCALHOST", "127.0.0.1"]) {
       expect(listenRefusal(template, { kind: "remote", address, port: 7000 })).toBeNull();
     }
-    expect(listenRefusal(template, { kind: "remote", address: "0.0.0.0", port: 7000 })).toBe(
-      "remote forwarding listens only on the workspace's 127.0.0.1",
-    );
+    // Each refusal has its code, its English evidence and its words in the engineer's language.
+    expect(listenRefusal(template, { kind: "remote", address: "0.0.0.0", port: 7000 })).toEqual({
+      code: "remote_not_loopback",
+      reason: "remote forwarding listens only on the workspace's 127.0.0.1, not on 0.0.0.0",
+      text: { key: "forward.remoteNotLoopback", params: { address: "0.0.0.0" } },
+    });
     for (const port of [0, 7001]) {
-      expect(listenRefusal(template, { kind: "remote", address: "localhost", port })).toBe(
-        "the workspace's template does not allow remote forwarding from that port",
+      const refusal = listenRefusal(template, { kind: "remote", address: "localhost", port });
+      expect(refusal).toMatchObject({
+        code: "remote_not_listed",
+        reason: `the workspace's template does not allow remote forwarding from port ${port}`,
+      });
+      expect(say("ja", refusal?.text as Text)).toBe(
+        `ワークスペースのテンプレートはポート ${port} からのリモート転送を許可していません`,
       );
     }
     expect(listenRefusal(template, { kind: "agent" })).toBeNull();
@@ -102,12 +113,25 @@ describe("exec bridge", () => {
       { ...x11, cookie: "abc" },
       { ...x11, protocol: "MIT MAGIC" },
     ]) {
-      expect(listenRefusal(template, bad)).toBe("the X11 authentication data is malformed");
+      expect(listenRefusal(template, bad)).toMatchObject({
+        code: "x11_malformed",
+        reason: "the X11 authentication data is malformed",
+      });
     }
-    expect(listenRefusal(undefined, { kind: "agent" })).toBe(
-      "the workspace's template does not allow agent forwarding",
-    );
-    expect(listenRefusal(undefined, x11)).toBe("the workspace's template does not allow X11 forwarding");
+    expect(listenRefusal(undefined, { kind: "agent" })).toMatchObject({
+      code: "agent_not_allowed",
+      reason: "the workspace's template does not allow agent forwarding",
+    });
+    expect(listenRefusal(undefined, x11)).toMatchObject({
+      code: "x11_not_allowed",
+      reason: "the workspace's template does not allow X11 forwarding",
+    });
     expect(listenRefusal(undefined, { kind: "remote", address: "localhost", port: 7000 })).not.toBeNull();
+    // A restricted contract refuses every kind, whatever the template says.
+    for (const request of [{ kind: "agent" } as const, x11, { kind: "remote", address: "", port: 7000 } as const]) {
+      expect(listenRefusal(template, request, true)).toBe(RESTRICTED_FORWARDS);
+    }
+    expect(localRefusal(undefined, { host: "localhost", port: 3000 })).toMatchObject({ code: "forward_not_listed" });
+    expect(RESTRICTED_FORWARDS.code).toBe("forward_restricted");
   });
 });

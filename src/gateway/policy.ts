@@ -1,5 +1,7 @@
 // What a session may ask of its workspace, from the template and the request alone: forwards, listeners,
 // environment names, and how a command's end reads to the client. Pure functions, tested beside.
+import { said } from "../domain/sessions/access.ts";
+import { type MessageId, type Text, text } from "../kernel/messages.ts";
 import type { WorkspaceTemplate } from "../templates/templates.ts";
 
 /** Where a local forward (ssh -L) wants to connect, as the workspace sees it. */
@@ -88,8 +90,44 @@ export type ListenRequest =
   | { kind: "agent" }
   | { kind: "x11"; protocol: string; cookie: string; screen: number };
 
+/** Why a forward or a listener is refused: a stable code for the audit log, the English evidence, what is said. */
+export interface ForwardRefusal {
+  code: ForwardRefusalCode;
+  reason: string;
+  text: Text;
+}
+
+export type ForwardRefusalCode =
+  | "forward_restricted"
+  | "forward_not_listed"
+  | "remote_not_loopback"
+  | "remote_not_listed"
+  | "remote_taken"
+  | "agent_not_allowed"
+  | "x11_not_allowed"
+  | "x11_malformed"
+  | "x11_twice"
+  | "too_many_forwards"
+  | "forward_failed";
+
+/** A refusal with its code, said from the catalogue. */
+export const forwardRefusal = (code: ForwardRefusalCode, key: MessageId, params?: Text["params"]): ForwardRefusal => ({
+  code,
+  ...said(text(key, params)),
+});
+
 /** Why a restricted contract's package refuses every forward, whatever its template says. */
-export const RESTRICTED_FORWARDS = "this package's contract is restricted: no forwarding";
+export const RESTRICTED_FORWARDS = forwardRefusal("forward_restricted", "forward.restricted");
+
+/** Why a local forward (ssh -L, -W) is refused, or null when the template (and the contract) allow it. */
+export function localRefusal(
+  template: WorkspaceTemplate | undefined,
+  request: ForwardRequest,
+  restricted = false,
+): ForwardRefusal | null {
+  if (restricted) return RESTRICTED_FORWARDS;
+  return forwardAllowed(template, request) ? null : forwardRefusal("forward_not_listed", "forward.notListed");
+}
 
 /** The addresses a remote forward may name: all mean the workspace's 127.0.0.1, where it listens. */
 const loopbackNames = ["", "localhost", "127.0.0.1"];
@@ -99,24 +137,24 @@ export function listenRefusal(
   template: WorkspaceTemplate | undefined,
   request: ListenRequest,
   restricted = false,
-): string | null {
+): ForwardRefusal | null {
   if (restricted) return RESTRICTED_FORWARDS;
   const ssh = template?.azusa.ssh;
   switch (request.kind) {
     case "remote":
       if (!loopbackNames.includes(request.address.toLowerCase())) {
-        return "remote forwarding listens only on the workspace's 127.0.0.1";
+        return forwardRefusal("remote_not_loopback", "forward.remoteNotLoopback", { address: request.address });
       }
       return ssh?.remoteForwarding.includes(request.port)
         ? null
-        : "the workspace's template does not allow remote forwarding from that port";
+        : forwardRefusal("remote_not_listed", "forward.remoteNotListed", { port: request.port });
     case "agent":
-      return ssh?.agentForwarding ? null : "the workspace's template does not allow agent forwarding";
+      return ssh?.agentForwarding ? null : forwardRefusal("agent_not_allowed", "forward.agent");
     case "x11":
-      if (!ssh?.x11) return "the workspace's template does not allow X11 forwarding";
+      if (!ssh?.x11) return forwardRefusal("x11_not_allowed", "forward.x11");
       // They end up in a file in the workspace and a perl command line: printable, bounded, hex.
       if (!/^[\x21-\x7e]{1,64}$/.test(request.protocol) || !/^(?:[0-9a-f]{2}){1,128}$/i.test(request.cookie)) {
-        return "the X11 authentication data is malformed";
+        return forwardRefusal("x11_malformed", "forward.x11Malformed");
       }
       return null;
   }

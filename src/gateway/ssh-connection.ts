@@ -1,14 +1,18 @@
 // One logged-in SSH connection: its sessions (ssh-session.ts), local forwards (ssh -L, -W) and remote ones
 // (ssh -R) within their limits, all ended with it, and the connection itself closed once access is revoked.
-import type { Duplex } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import type ssh2 from "ssh2";
 import type { Target } from "../domain/sessions/access.ts";
+import { type Text, text } from "../kernel/messages.ts";
 import type { Logger } from "../logger.ts";
 import type { Bridge } from "./bridge.ts";
-import type { Listening, ListenResult, Principal, SessionHandle } from "./bridge-types.ts";
-import type { ListenRequest } from "./policy.ts";
+import { type Listening, type ListenResult, type Principal, type SessionHandle, sayTo } from "./bridge-types.ts";
+import { forwardRefusal, type ListenRequest } from "./policy.ts";
 import { disconnectWith, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED } from "./ssh-protocol.ts";
 import { serveSession } from "./ssh-session.ts";
+
+/** Refusals kept for the next session of a connection that has none running. */
+const MAX_UNTOLD = 10;
 
 /** What one connection may carry at once. */
 export interface ConnectionLimits {
@@ -36,6 +40,15 @@ export interface SshConnection {
   remote: Map<string, Promise<Listening | null>>;
   /** The connection's agent listener, shared by the sessions that ask for agent forwarding. */
   agent?: Promise<ListenResult>;
+  /** The error output of each session whose command runs: where a forward's refusal is said. */
+  errorOutputs: Set<Writable>;
+  /** Refusals said while no session ran: the next session says them first. */
+  untold: string[];
+  /**
+   * Says `message` to the engineer in their language on the connection's sessions (or the next one): a forward's
+   * refusal reaches OpenSSH's user readably only there, as the rest of SSH's messages are printed escaped.
+   */
+  tell(message: Text): void;
   template(): Target["template"] | undefined;
   restricted(): boolean;
   /**
@@ -92,6 +105,16 @@ export function serveConnection(
     openSessions: 0,
     handles: new Set(),
     remote: new Map(),
+    errorOutputs: new Set(),
+    untold: [],
+    tell(message) {
+      const line = sayTo(who, message);
+      if (!conn.errorOutputs.size) {
+        if (conn.untold.length < MAX_UNTOLD) conn.untold.push(line);
+        return;
+      }
+      for (const out of conn.errorOutputs) out.write(`${line}\r\n`);
+    },
     template: () => who.authorized?.target.template,
     restricted: () => Boolean(who.authorized?.target.restricted),
     async listen(request, open) {
@@ -122,15 +145,22 @@ export function serveConnection(
   // Local forwards (ssh -L, -W) to destinations the template lists, relayed from inside the workspace.
   client.on("tcpip", (accept, reject, info) => {
     // ssh2, as patched (patches/), sends a description and a reason code with a refusal; the client
-    // prints them ("open failed: administratively prohibited: azusa: …").
-    const refuse = (why?: string, prohibited?: boolean) =>
+    // prints them ("open failed: administratively prohibited: azusa: …"), in English: OpenSSH prints other
+    // characters there as octal escapes. The sessions on the connection say it in the engineer's language.
+    const destination = `${info.destIP}:${info.destPort}`;
+    const refuse = (why?: string, prohibited?: boolean, said?: Text) => {
       (reject as (description?: string, code?: number) => void)(
         why ? `azusa: ${why}` : undefined,
         prohibited ? SSH_OPEN_ADMINISTRATIVELY_PROHIBITED : undefined,
       );
+      if (said) conn.tell(text("forward.refusedLocal", { destination, why: said }));
+    };
     if (openForwards >= limits.maxForwards) {
-      logger.info({ ip, dest: `${info.destIP}:${info.destPort}` }, "ssh port forwarding refused: too many");
-      return refuse(`too many forwarded connections (at most ${limits.maxForwards})`, true);
+      logger.info({ ip, dest: destination }, "ssh port forwarding refused: too many");
+      const { reason, text: said } = forwardRefusal("too_many_forwards", "forward.tooMany", {
+        max: limits.maxForwards,
+      });
+      return refuse(reason, true, said);
     }
     openForwards++;
     void bridge
@@ -157,6 +187,7 @@ function globalRequest(
     const { bindAddr, bindPort } = info;
     if (remote.has(key) || remote.size >= conn.limits.maxRemoteForwards) {
       logger.info({ ip, bind: key }, "ssh remote forwarding refused: already listening or too many");
+      conn.tell(text("forward.remoteTaken", { bind: key, max: conn.limits.maxRemoteForwards }));
       reject?.();
       return;
     }
@@ -173,6 +204,10 @@ function globalRequest(
       .then((r) => {
         if (!r.ok) {
           if (remote.get(key) === listening) remote.delete(key);
+          // SSH's refusal of a global request carries no words: the sessions say why (a session waits for them).
+          conn.tell(
+            r.code === "forward_failed" ? text("forward.remoteUnavailable", { port: bindPort, why: r.text }) : r.text,
+          );
           reject?.();
           return null;
         }

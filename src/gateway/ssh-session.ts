@@ -1,8 +1,9 @@
 // One SSH session channel: its pty, environment and signals, the agent and X11 listeners it asks for, and its
 // shell, exec or subsystem handed to the bridge once those listen.
 import type ssh2 from "ssh2";
-import type { BridgeChannel, Listening, SessionHandle, SessionRequest } from "./bridge-types.ts";
-import { allowedEnv, type ListenRequest, listenRefusal } from "./policy.ts";
+import { text } from "../kernel/messages.ts";
+import { type BridgeChannel, type Listening, type SessionHandle, type SessionRequest, sayTo } from "./bridge-types.ts";
+import { allowedEnv, forwardRefusal, type ListenRequest, listenRefusal } from "./policy.ts";
 import type { SshConnection } from "./ssh-connection.ts";
 import { openAgentChannel, sftpServer } from "./ssh-protocol.ts";
 
@@ -76,14 +77,15 @@ type Command = Pick<SessionRequest, "kind" | "command" | "subsystem">;
 function start(conn: SshConnection, s: SessionSetup, stream: ssh2.ServerChannel, command: Command): void {
   // As with OpenSSH, remote forwards asked for before the session listen before its command runs.
   const waiting = [...s.preparing, ...conn.remote.values()];
-  if (!waiting.length) {
+  const go = () => {
+    // What was refused meanwhile (its forwards, the connection's), then what this session is told from now on.
+    for (const line of [...conn.untold.splice(0), ...s.notices]) stream.stderr.write(`${line}\r\n`);
+    conn.errorOutputs.add(stream.stderr);
+    stream.once("close", () => conn.errorOutputs.delete(stream.stderr));
     begin(conn, s, stream, command);
-    return;
-  }
-  void Promise.all(waiting).then(() => {
-    for (const line of s.notices) stream.stderr.write(`${line}\r\n`);
-    begin(conn, s, stream, command);
-  });
+  };
+  if (waiting.length) void Promise.all(waiting).then(go);
+  else go();
 }
 
 /** Hands the channel to the bridge. */
@@ -114,7 +116,9 @@ function begin(conn: SshConnection, s: SessionSetup, stream: ssh2.ServerChannel,
 function forwardAgent(conn: SshConnection, s: SessionSetup, accept?: () => void, reject?: () => void): void {
   const refusal = listenRefusal(conn.template(), { kind: "agent" }, conn.restricted());
   if (refusal) {
-    conn.logger.info({ ip: conn.ip, reason: refusal }, "ssh agent forwarding refused");
+    conn.logger.info({ ip: conn.ip, code: refusal.code }, "ssh agent forwarding refused");
+    // OpenSSH asks without waiting for the answer: the session says why before its command.
+    s.notices.push(sayTo(conn.who, refusal.text));
     reject?.();
     return;
   }
@@ -132,7 +136,7 @@ function forwardAgent(conn: SshConnection, s: SessionSetup, accept?: () => void,
   s.preparing.push(
     current.then((r) => {
       if (r.ok) Object.assign(s.env, r.listening.env);
-      else s.notices.push(`azusa: agent forwarding is not available: ${r.reason}`);
+      else s.notices.push(sayTo(conn.who, text("forward.agentUnavailable", { why: r.text })));
     }),
   );
 }
@@ -152,9 +156,12 @@ function forwardX11(
     cookie: Buffer.isBuffer(cookie) ? cookie.toString("latin1") : String(cookie),
     screen: info.screen,
   };
-  const refusal = listenRefusal(conn.template(), request, conn.restricted());
-  if (refusal || s.x11) {
-    conn.logger.info({ ip: conn.ip, reason: refusal ?? "already forwarding X11" }, "ssh X11 forwarding refused");
+  const refusal =
+    listenRefusal(conn.template(), request, conn.restricted()) ??
+    (s.x11 ? forwardRefusal("x11_twice", "forward.x11Twice") : null);
+  if (refusal) {
+    conn.logger.info({ ip: conn.ip, code: refusal.code }, "ssh X11 forwarding refused");
+    s.notices.push(sayTo(conn.who, refusal.text));
     reject?.();
     return;
   }
@@ -169,7 +176,7 @@ function forwardX11(
           ),
       )
       .then((r) => {
-        if (!r.ok) return void s.notices.push(`azusa: X11 forwarding is not available: ${r.reason}`);
+        if (!r.ok) return void s.notices.push(sayTo(conn.who, text("forward.x11Unavailable", { why: r.text })));
         s.x11 = r.listening;
         if (s.closed) s.x11.end("the session ended");
         Object.assign(s.env, r.listening.env);

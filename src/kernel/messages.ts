@@ -1622,6 +1622,67 @@ export const catalogue = {
     en: "session ended: access revoked: {why}",
     ja: "アクセスが取り消されたため、セッションを終了しました: {why}",
   },
+  // Why a forward or a listener (ssh -L, -W, -R, -A, X11) is refused: the English words go in the channel's
+  // refusal and the audit log; the engineer's language is said on the connection's sessions (OpenSSH prints a
+  // refusal's other characters as octal escapes).
+  "forward.restricted": {
+    en: "this package's contract is restricted: no forwarding",
+    ja: "このパッケージの契約は制限付きのため、転送は使えません",
+  },
+  "forward.notListed": {
+    en: "the workspace's template does not allow forwarding there",
+    ja: "ワークスペースのテンプレートはこの転送先へのポート転送を許可していません",
+  },
+  "forward.refusedLocal": {
+    en: "forwarding to {destination} refused: {why}",
+    ja: "{destination} へのポート転送を拒否しました: {why}",
+  },
+  "forward.remoteNotLoopback": {
+    en: "remote forwarding listens only on the workspace's 127.0.0.1, not on {address}",
+    ja: "リモート転送で待ち受けられるのはワークスペースの 127.0.0.1 だけです（{address} は使えません）",
+  },
+  "forward.remoteNotListed": {
+    en: "the workspace's template does not allow remote forwarding from port {port}",
+    ja: "ワークスペースのテンプレートはポート {port} からのリモート転送を許可していません",
+  },
+  "forward.remoteTaken": {
+    en: "already listening on {bind}, or too many remote forwards (at most {max})",
+    ja: "{bind} はすでに待ち受け中か、リモート転送が多すぎます（上限 {max}）",
+  },
+  "forward.agent": {
+    en: "the workspace's template does not allow agent forwarding",
+    ja: "ワークスペースのテンプレートはエージェント転送を許可していません",
+  },
+  "forward.x11": {
+    en: "the workspace's template does not allow X11 forwarding",
+    ja: "ワークスペースのテンプレートは X11 転送を許可していません",
+  },
+  "forward.x11Malformed": {
+    en: "the X11 authentication data is malformed",
+    ja: "X11 の認証データが正しくありません",
+  },
+  "forward.x11Twice": { en: "this session already forwards X11", ja: "このセッションはすでに X11 を転送しています" },
+  "forward.tooMany": {
+    en: "too many forwarded connections (at most {max})",
+    ja: "転送中の接続が多すぎます（上限 {max}）",
+  },
+  "forward.noPerl": {
+    en: "the workspace has no perl to listen with",
+    ja: "ワークスペースに待ち受けに使う perl がありません",
+  },
+  "forward.failed": { en: "{why}", ja: "ワークスペースで待ち受けを始められませんでした（{why}）" },
+  "forward.agentUnavailable": {
+    en: "agent forwarding is not available: {why}",
+    ja: "エージェント転送は使えません: {why}",
+  },
+  "forward.x11Unavailable": {
+    en: "X11 forwarding is not available: {why}",
+    ja: "X11 転送は使えません: {why}",
+  },
+  "forward.remoteUnavailable": {
+    en: "remote forwarding from port {port} is not available: {why}",
+    ja: "ポート {port} からのリモート転送は使えません: {why}",
+  },
   // What the egress proxy answers a tool inside a workspace (in Japanese, then in English, in the body).
   "egress.notHttp": { en: "not an HTTP/1 request", ja: "HTTP/1 のリクエストではありません" },
   "egress.connectTarget": { en: "CONNECT needs host:port", ja: "CONNECT には ホスト:ポート が必要です" },

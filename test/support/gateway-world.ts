@@ -221,6 +221,7 @@ export interface ForwardEvent {
     kind?: string;
     destination: string;
     outcome: string;
+    code?: string;
     reason?: string;
     bytesIn?: number;
     bytesOut?: number;
