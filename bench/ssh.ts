@@ -2,6 +2,8 @@
 // connect-and-run latency through the gateway against `docker exec` of the same command in the same
 // workspace, then 200 concurrent sessions over 50 workspaces with the gateway's peak memory. Azusa runs in this process, so its resident memory is the gateway's;
 // the bulk bytes (200 MiB out, 50 MiB in) go from a file to the client and from the client to `wc -c` on both sides, never through it.
+// Beside the ratios, the CPU per MiB of each side's own parts (the gateway's process and the OpenSSH client, the `docker`
+// client): on a machine shared with other work these say more than MiB/s, which follow whatever core each process gets.
 import { spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,16 +49,32 @@ function timed(cmd: string, args: string[]): Promise<{ bytes: number; code: numb
   });
 }
 
+/** What one bulk transfer took: its bytes and time, and the CPU milliseconds of the client and of this process. */
+interface Bulk {
+  bytes: number;
+  code: number | null;
+  ms: number;
+  /** CPU (user and system) of the client (`ssh` or `docker`), as its shell's `times` reports it. */
+  clientCpuMs: number;
+  /** CPU of this process (Azusa and its gateway, its threads included) while the transfer ran. */
+  gatewayCpuMs: number;
+}
+
+/** The CPU milliseconds of a shell's children from the second line `times` prints ("0m1.234s 0m0.567s"). */
+function childrenCpuMs(times: string): number {
+  const line = times.trim().split("\n")[1] ?? "";
+  const parts = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60_000 + Number(m[2]) * 1000);
+  return parts.length === 2 ? (parts[0] as number) + (parts[1] as number) : Number.NaN;
+}
+
 /**
  * Runs a client moving bulk data, its output counted by `wc -c` and its input (if any) read from `inputFile`: the
  * bytes go from file to client to counter without passing through this process, which is also the gateway's.
  * Read here, they would take the gateway's thread on the SSH side only (the `docker exec` side has it to itself).
+ * The client runs under a shell whose `times` (on a fourth descriptor) gives its CPU; this process's own CPU over
+ * the same span is the gateway's. On a machine shared with other work, CPU per MiB says more than MiB/s.
  */
-function bulk(
-  cmd: string,
-  args: string[],
-  inputFile?: string,
-): Promise<{ bytes: number; code: number | null; ms: number }> {
+function bulk(cmd: string, args: string[], inputFile?: string): Promise<Bulk> {
   return new Promise((resolve, reject) => {
     const counter = spawn("wc", ["-c"], { stdio: ["pipe", "pipe", "ignore"] });
     let counted = "";
@@ -66,16 +84,53 @@ function bulk(
     const counterClosed = new Promise<void>((done) => counter.on("close", () => done()));
     const input = inputFile ? openSync(inputFile, "r") : "ignore";
     const start = performance.now();
-    const child = spawn(cmd, args, { stdio: [input, counter.stdin, "ignore"] });
+    const cpu = process.cpuUsage();
+    const child = spawn("bash", ["-c", '"$@"; status=$?; times >&3; exit $status', "bulk", cmd, ...args], {
+      stdio: [input, counter.stdin, "ignore", "pipe"],
+    });
+    let times = "";
+    child.stdio[3]?.on("data", (d: Buffer) => {
+      times += d.toString();
+    });
     // The client holds both ends now: the counter sees end of input when the client exits.
     if (typeof input === "number") closeSync(input);
     counter.stdin.destroy();
     child.on("error", reject);
-    child.on("exit", (code) => {
+    child.on("close", (code) => {
       const ms = performance.now() - start;
-      void counterClosed.then(() => resolve({ bytes: Number(counted.trim()), code, ms }));
+      const used = process.cpuUsage(cpu);
+      const gatewayCpuMs = (used.user + used.system) / 1000;
+      void counterClosed.then(() =>
+        resolve({ bytes: Number(counted.trim()), code, ms, clientCpuMs: childrenCpuMs(times), gatewayCpuMs }),
+      );
     });
   });
+}
+
+/**
+ * CPU milliseconds per MiB moved, medians over the runs of one kind: the gateway's process and the OpenSSH client
+ * on the SSH side, the `docker` client on the other (the engine and the command are the same on both sides).
+ */
+function cpuPerMiB(bytes: number) {
+  const mib = bytes / 2 ** 20;
+  const gateway: number[] = [];
+  const sshClient: number[] = [];
+  const dockerClient: number[] = [];
+  const figures = (prefix: string) => ({
+    [`${prefix}_gateway_cpu_ms_per_mib`]: round(median(gateway), 2),
+    [`${prefix}_ssh_client_cpu_ms_per_mib`]: round(median(sshClient), 2),
+    [`${prefix}_docker_client_cpu_ms_per_mib`]: round(median(dockerClient), 2),
+  });
+  return {
+    add(ssh: Bulk, docker: Bulk) {
+      gateway.push(ssh.gatewayCpuMs / mib);
+      sshClient.push(ssh.clientCpuMs / mib);
+      dockerClient.push(docker.clientCpuMs / mib);
+    },
+    figures,
+    said: () =>
+      `gateway ${round(median(gateway), 2)} ms + ssh client ${round(median(sshClient), 2)} ms, docker exec client ${round(median(dockerClient), 2)} ms (medians)`,
+  };
 }
 
 let tenantId = "none";
@@ -131,6 +186,7 @@ async function main() {
     const viaSsh: number[] = [];
     const viaDocker: number[] = [];
     const pairRatios: number[] = [];
+    const outCpu = cpuPerMiB(BYTES);
     for (let i = 0; i < THROUGHPUT_PAIRS; i++) {
       const [d, s] =
         i % 2 === 0
@@ -140,6 +196,7 @@ async function main() {
       viaDocker.push(BYTES / 2 ** 20 / (d.ms / 1000));
       viaSsh.push(BYTES / 2 ** 20 / (s.ms / 1000));
       pairRatios.push(d.ms / s.ms);
+      outCpu.add(s, d);
     }
     const sshMBps = median(viaSsh);
     const dockerMBps = median(viaDocker);
@@ -147,6 +204,7 @@ async function main() {
     console.log(
       `throughput  ssh ${round(sshMBps)} MiB/s, docker exec ${round(dockerMBps)} MiB/s (medians of ${THROUGHPUT_PAIRS}): ${throughputRatio}× (median pair; target ≥ ${THROUGHPUT_TARGET})`,
     );
+    console.log(`            CPU per MiB: ${outCpu.said()}`);
 
     // Input with the contract's recordInput on (every byte typed is recorded): 50 MiB into `cat`, in pairs.
     const recorded = await world.contractor.request("PATCH", `/api/v1/contracts/${world.contractId}`, {
@@ -159,6 +217,7 @@ async function main() {
     const stdinPairs: number[] = [];
     const stdinSsh: number[] = [];
     const stdinDocker: number[] = [];
+    const inCpu = cpuPerMiB(STDIN_BYTES);
     for (let i = 0; i < STDIN_PAIRS; i++) {
       const d = await dockerBulk(sink, typed);
       const s = await sshBulk(sink, typed);
@@ -166,12 +225,14 @@ async function main() {
       stdinDocker.push(STDIN_BYTES / 2 ** 20 / (d.ms / 1000));
       stdinSsh.push(STDIN_BYTES / 2 ** 20 / (s.ms / 1000));
       stdinPairs.push(d.ms / s.ms);
+      inCpu.add(s, d);
     }
     await world.contractor.request("PATCH", `/api/v1/contracts/${world.contractId}`, { recordInput: false });
     const stdinRatio = round(median(stdinPairs), 2);
     console.log(
       `stdin       ssh ${round(median(stdinSsh))} MiB/s with input recorded, docker exec ${round(median(stdinDocker))} MiB/s (medians of ${STDIN_PAIRS}): ${stdinRatio}× (median pair; target ≥ ${STDIN_RECORDED_TARGET})`,
     );
+    console.log(`            CPU per MiB: ${inCpu.said()}`);
 
     // Latency: connect, authenticate, run `true`, exit, against `docker exec … true`.
     const sshMs: number[] = [];
@@ -209,10 +270,12 @@ async function main() {
         throughput_docker_mib_s: round(dockerMBps),
         throughput_ratio: throughputRatio,
         throughput_ratio_target: THROUGHPUT_TARGET,
+        ...outCpu.figures("output"),
         stdin_recorded_ssh_mib_s: round(median(stdinSsh)),
         stdin_docker_mib_s: round(median(stdinDocker)),
         stdin_recorded_ratio: stdinRatio,
         stdin_recorded_ratio_target: STDIN_RECORDED_TARGET,
+        ...inCpu.figures("stdin_recorded"),
         latency_ssh_ms: round(median(sshMs)),
         latency_docker_ms: round(median(dockerMs)),
         latency_ratio: latencyRatio,
