@@ -113,6 +113,7 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
     // tanaka: item 3 was decided as neither keyed it: no line. Total 360 yen.
     expect(await res.json()).toEqual({
       month: tokyoMonth(),
+      closed: null,
       items: [
         {
           batchId: priced,
@@ -140,7 +141,7 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
 
   it("counts an item in the month it was accepted, and nothing in another", async () => {
     const before = await lines(contractor, tokyoMonth(-1));
-    expect(await before.json()).toEqual({ month: tokyoMonth(-1), items: [], amountYen: 0 });
+    expect(await before.json()).toEqual({ month: tokyoMonth(-1), closed: null, items: [], amountYen: 0 });
   });
 
   it("refuses a bad month, and is no resource to an engineer or another tenant", async () => {
@@ -251,5 +252,77 @@ describe.each(dialects)("task work paid per accepted item on %s", (dialect) => {
     const res = await orderOf(contractor, byHoursId, ids.sato);
     expect(res.status).toBe(409);
     expect((await res.json()).error.message).toContain("unit price");
+  });
+  it("keeps a closed month's task lines as they were at the close, whatever changes afterwards", async () => {
+    const month = tokyoMonth(-1);
+    const db = t.running.azusa.db.kysely;
+    const slips = await contractor.post(`/api/v1/contracts/${contractId}/task-batches`, receipts("伝票の入力", 200));
+    const slipsId = (await slips.json()).id as string;
+    await importItems(contractor, slipsId, "支払先\n上田商店\n諏訪精機\n岡谷電機\n");
+    await addKeyers(contractor, slipsId, [ids.sato, ids.suzuki]);
+    /** Both keyers key the next item alike; its acceptance is then put back into last month, as if done then. */
+    const keyInLastMonth = async (payee: string) => {
+      await key("sato", slipsId, { 支払先: payee, 金額: "800" });
+      await key("suzuki", slipsId, { 支払先: payee, 金額: "800" });
+      await db
+        .updateTable("task_entry")
+        .set({ submitted_at: `${month}-20T03:00:00.000Z` })
+        .where("batch_id", "=", slipsId)
+        .execute();
+    };
+    await keyInLastMonth("上田商店");
+    await keyInLastMonth("諏訪精機");
+    const slipLine = (name: "sato" | "suzuki", n: number, price: number) => ({
+      batchId: slipsId,
+      title: "伝票の入力",
+      engineerId: ids[name],
+      engineerName: name,
+      acceptedItems: n,
+      unitPriceYen: price,
+      amountYen: n * price,
+    });
+    // Two items each at 200 yen: 400 yen for sato and for suzuki, 800 in all.
+    const asClosed = [slipLine("sato", 2, 200), slipLine("suzuki", 2, 200)];
+    const closing = await contractor.post(`/api/v1/contracts/${contractId}/settlements/close`, { month });
+    expect(closing.status).toBe(201);
+    const closedLines = await (await lines(contractor, month)).json();
+    expect(closedLines).toMatchObject({ month, items: asClosed, amountYen: 800 });
+    expect(closedLines.closed.at).toBeTruthy();
+    const csvBefore = await csvRows(contractor, month);
+    expect(csvBefore.slice(2, 5)).toEqual([
+      ["sato", month, "伝票の入力", "2", "200", "400"],
+      ["suzuki", month, "伝票の入力", "2", "200", "400"],
+      ["合計", month, "", "4", "", "800"],
+    ]);
+
+    // Afterwards: the unit price changes (no API does it; the database is changed behind Azusa's back) and a third
+    // item's acceptance falls in the closed month.
+    await db.updateTable("task_batch").set({ unit_price_yen: 300 }).where("id", "=", slipsId).execute();
+    await keyInLastMonth("岡谷電機");
+    const after = await (await lines(lead, month)).json();
+    expect(after).toEqual(closedLines);
+    expect(await csvRows(contractor, month)).toEqual(csvBefore);
+    const page = await getPage(contractor, `/hours?month=${month}`);
+    expect(page.html).toContain('<td class="num">400 円</td>');
+    expect(page.html).not.toContain("900 円");
+    expect(page.html).toContain("締めを解除する");
+    const xlsx = await contractor.get(`/api/v1/contracts/${contractId}/settlements.xlsx?month=${month}`);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(Buffer.from(await xlsx.arrayBuffer()) as unknown as ArrayBuffer);
+    expect(book.getWorksheet("精算")?.getRow(1).getCell(3).value).toBe("締め済み");
+    expect(book.getWorksheet("精算")?.getRow(6).values).toEqual([undefined, "合計", month, "", 4, "", 800]);
+
+    // Reopened, the month counts again as the batches say now: three items each at 300 yen.
+    const reopened = await contractor.post(`/api/v1/contracts/${contractId}/settlements/reopen`, {
+      month,
+      reason: "単価の訂正",
+    });
+    expect(reopened.status).toBe(200);
+    expect(await (await lines(contractor, month)).json()).toEqual({
+      month,
+      closed: null,
+      items: [slipLine("sato", 3, 300), slipLine("suzuki", 3, 300)],
+      amountYen: 1800,
+    });
   });
 });

@@ -36,6 +36,7 @@ import * as taskAdjudicators from "./migrations/2026-12-08T0100-task-adjudicator
 import * as largestPackage from "./migrations/2026-12-08T0130-largest-package.ts";
 import * as invitationLanguage from "./migrations/2026-12-08T0200-invitation-language.ts";
 import * as taskEntryHeld from "./migrations/2026-12-08T0210-task-entry-held.ts";
+import * as settlementTaskLines from "./migrations/2026-12-08T0400-settlement-task-lines.ts";
 
 /** Azusa's migrations, keyed by dated name; the migrator applies them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -74,6 +75,7 @@ export const migrations: Record<string, Migration> = {
   "2026-12-08T0130-largest-package": largestPackage,
   "2026-12-08T0200-invitation-language": invitationLanguage,
   "2026-12-08T0210-task-entry-held": taskEntryHeld,
+  "2026-12-08T0400-settlement-task-lines": settlementTaskLines,
 };
 
 /** The part of the auth module that migrations need: a function that brings its tables up to date. */

@@ -344,6 +344,8 @@ export interface SettlementCloseTable {
   tenant_id: string;
   /** JSON of the month's settlements. */
   settlements: string;
+  /** JSON of the month's 請負 task lines as closed; null for a month closed before they were kept. */
+  task_lines: string | null;
   closed_by: string;
   closed_at: string;
 }

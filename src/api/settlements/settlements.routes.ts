@@ -128,7 +128,17 @@ const taskLines = monthRoute(
   "請負 task work: per keyer and unit-priced batch, the items accepted in the month from their entry × the unit price",
   {
     description: "Task lines",
-    content: json(z.object({ month: z.string(), items: z.array(TaskLine), amountYen: z.number() })),
+    content: json(
+      z.object({
+        month: z.string(),
+        closed: z
+          .object({ at: z.string(), by: z.string() })
+          .nullable()
+          .describe("when the contractor closed the month; its lines are then as they were at the close"),
+        items: z.array(TaskLine),
+        amountYen: z.number(),
+      }),
+    ),
   },
 );
 

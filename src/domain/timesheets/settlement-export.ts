@@ -110,7 +110,11 @@ export function settlementCsv(c: ContractTable, s: MonthSettlement | null, tasks
 /** The settlement as an xlsx workbook: on 精算 the contract and month, then the same parts as the CSV. */
 export function settlementXlsx(c: ContractTable, s: MonthSettlement | null, tasks: TaskLines): Promise<Buffer> {
   return oneSheetXlsx("精算", (sheet) => {
-    sheet.addRow([`${c.title}（${c.client}）`, `${tasks.month} 分`, s?.closed ? "締め済み" : "締め前（暫定）"]);
+    sheet.addRow([
+      `${c.title}（${c.client}）`,
+      `${tasks.month} 分`,
+      (s?.closed ?? tasks.closed) ? "締め済み" : "締め前（暫定）",
+    ]);
     const bold = new Set<string>([SETTLEMENT_HEADERS[0], TASK_HEADERS[0], TASK_HEADING]);
     sections(c, s, tasks).forEach((part, i) => {
       if (i > 0) sheet.addRow([]);

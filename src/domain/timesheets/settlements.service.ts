@@ -61,6 +61,8 @@ export interface MonthSettlement {
 /** 請負 task work's lines of a month (per keyer and batch) and their total. */
 export interface TaskLines {
   month: string;
+  /** When and by whom the month was closed; the lines are then as they were at the close. */
+  closed: { at: string; by: string } | null;
   items: TaskPayLine[];
   amountYen: number;
 }
@@ -197,6 +199,23 @@ export function createSettlementService({
     return { month, closed: { at: row.closed_at, by: row.closed_by }, items: JSON.parse(row.settlements) };
   }
 
+  /** The month's task lines: as closed when the month is closed (and they were kept), else as counted now. */
+  async function tasksOf(ex: Executor, contractId: string, month: string): Promise<TaskLines> {
+    const row = await ex
+      .selectFrom("settlement_close")
+      .select(["task_lines", "closed_at", "closed_by"])
+      .where("contract_id", "=", contractId)
+      .where("month", "=", month)
+      .executeTakeFirst();
+    const closed = row ? { at: row.closed_at, by: row.closed_by } : null;
+    if (row?.task_lines == null) return { ...(await liveTasks(ex, contractId, month)), closed };
+    const items: TaskPayLine[] = JSON.parse(row.task_lines);
+    return { month, closed, items, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) };
+  }
+
+  /** Whether the contract's months settle 準委任 hours against a band. */
+  const banded = (c: ContractTable) => c.type === "juninin" && c.band_min_hours != null;
+
   /** The month's task lines as the contract's batches say now. */
   async function liveTasks(ex: Executor, contractId: string, month: string): Promise<TaskLines> {
     const { from, to } = monthRange(month);
@@ -206,7 +225,7 @@ export function createSettlementService({
       new Date(tokyoMidnight(from)).toISOString(),
       new Date(tokyoMidnight(to)).toISOString(),
     );
-    return { month, items, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) };
+    return { month, closed: null, items, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) };
   }
 
   /** The month's settlements as the timesheets and adjustments say now. */
@@ -310,7 +329,7 @@ export function createSettlementService({
     async taskLines(actor: Actor, contractId: string, month: string): Promise<TaskLines> {
       checkMonth(month);
       await contractFor(actor, contractId);
-      return liveTasks(db, contractId, month);
+      return tasksOf(db, contractId, month);
     },
 
     /**
@@ -324,10 +343,7 @@ export function createSettlementService({
     ): Promise<{ contract: ContractTable; settled: MonthSettlement | null; tasks: TaskLines }> {
       checkMonth(month);
       const contract = await contractFor(actor, contractId);
-      const settled =
-        contract.type === "juninin" && contract.band_min_hours != null
-          ? await service.settle(actor, contractId, month)
-          : null;
+      const settled = banded(contract) ? await service.settle(actor, contractId, month) : null;
       return { contract, settled, tasks: await service.taskLines(actor, contractId, month) };
     },
 
@@ -338,14 +354,16 @@ export function createSettlementService({
     async settle(actor: Actor, contractId: string, month: string): Promise<MonthSettlement> {
       checkMonth(month);
       const c = await contractFor(actor, contractId);
+      if (!banded(c)) return { month, closed: null, items: await live(db, c, month) }; // refused there
       const closed = await closedMonth(db, contractId, month);
       if (closed) return closed;
       return { month, closed: null, items: await live(db, c, month) };
     },
 
     /**
-     * Closes an ended month (contractors): every hour in it approved, its settlements kept as they are now.
-     * Afterwards its weeks cannot be reopened nor its amounts adjusted until the month is reopened.
+     * Closes an ended month (contractors): every hour in it approved, its settlements and task lines kept as they
+     * are now. Afterwards its weeks cannot be reopened nor its amounts adjusted until the month is reopened. A
+     * contract without a band (請負) closes its task lines alone.
      */
     async close(actor: Actor, contractId: string, month: string): Promise<MonthSettlement> {
       checkMonth(month);
@@ -361,7 +379,8 @@ export function createSettlementService({
         await lockContract(trx, contractId);
         if (await closedMonth(trx, contractId, month))
           throw fail("INVALID_STATE", text("month.closedAlready", { month }));
-        const items = await live(trx, c, month);
+        const items = banded(c) ? await live(trx, c, month) : [];
+        const tasks = await liveTasks(trx, contractId, month);
         const pending = items.filter((i) => i.pendingHours > 0);
         if (pending.length) {
           const who = pending.map((i) => `${i.engineerName} (${i.pendingHours} h)`).join(", ");
@@ -374,6 +393,7 @@ export function createSettlementService({
             month,
             tenant_id: c.tenant_id,
             settlements: JSON.stringify(items),
+            task_lines: JSON.stringify(tasks.items),
             closed_by: actor.userId,
             closed_at: at,
           })
@@ -382,7 +402,13 @@ export function createSettlementService({
           actor,
           "settlement.closed",
           `contract:${contractId}`,
-          { month, engineers: items.length, amountYen: items.reduce((sum, i) => sum + i.amountYen, 0) },
+          {
+            month,
+            engineers: items.length,
+            amountYen: items.reduce((sum, i) => sum + i.amountYen, 0),
+            taskLines: tasks.items.length,
+            taskAmountYen: tasks.amountYen,
+          },
           { trx, tenantId: c.tenant_id },
         );
         return items;
@@ -405,6 +431,7 @@ export function createSettlementService({
         await lockContract(trx, contractId);
         const closed = await closedMonth(trx, contractId, month);
         if (!closed?.closed) throw fail("INVALID_STATE", text("month.notClosed", { month }));
+        const tasks = await tasksOf(trx, contractId, month);
         await trx
           .deleteFrom("settlement_close")
           .where("contract_id", "=", contractId)
@@ -421,10 +448,11 @@ export function createSettlementService({
             closedAt: closed.closed.at,
             closedBy: closed.closed.by,
             settlements: closed.items,
+            taskLines: tasks.items,
           },
           { trx, tenantId: c.tenant_id },
         );
-        return { month, closed: null, items: await live(trx, c, month) };
+        return { month, closed: null, items: banded(c) ? await live(trx, c, month) : [] };
       });
     },
 

@@ -73,6 +73,9 @@ function TaskLinesTable({ c, contractId, tasks }: { c: WebContext; contractId: s
 function ContractHours({ c, month, item }: { c: WebContext; month: string; item: ContractMonth }) {
   const t = c.get("t");
   const { contract, rows, settlements, tasks } = item;
+  // A 準委任 month closes its hours and task lines together; a 請負 contract's month, its task lines alone.
+  const closed = settlements ? settlements.closed : tasks.closed;
+  const closable = settlements !== null || tasks.items.length > 0;
   const approved = rows.filter((r) => r.weekState === "approved").reduce((s, r) => s + r.roundedMinutes, 0);
   const pending = rows.filter((r) => r.weekState !== "approved").reduce((s, r) => s + r.roundedMinutes, 0);
   return (
@@ -97,8 +100,8 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           })}
         </p>
       ) : null}
-      {settlements?.closed ? (
-        <p class="badge">{t("monthHours.closedAt", { at: settlements.closed.at.slice(0, 16).replace("T", " ") })}</p>
+      {closed ? (
+        <p class="badge">{t("monthHours.closedAt", { at: closed.at.slice(0, 16).replace("T", " ") })}</p>
       ) : null}
       {settlements ? (
         <DataTable
@@ -130,7 +133,7 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
         </DataTable>
       ) : null}
       <TaskLinesTable c={c} contractId={contract.id} tasks={tasks} />
-      {settlements || tasks.items.length ? (
+      {closable ? (
         <p>
           {t("monthHours.settlementFiles")}{" "}
           <a href={`/api/v1/contracts/${contract.id}/settlements.csv?month=${month}`} download>
@@ -141,7 +144,7 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           </a>
         </p>
       ) : null}
-      {settlements && !settlements.closed && month < tokyoDay(Date.now()).slice(0, 7) ? (
+      {closable && !closed && month < tokyoDay(Date.now()).slice(0, 7) ? (
         <form method="post" action="/hours/close" class="row">
           <CsrfField c={c} />
           <input type="hidden" name="contractId" value={contract.id} />
@@ -149,7 +152,7 @@ function ContractHours({ c, month, item }: { c: WebContext; month: string; item:
           <button type="submit">{t("monthHours.close", { month })}</button>
         </form>
       ) : null}
-      {settlements?.closed ? (
+      {closed ? (
         <form method="post" action="/hours/reopen" class="row">
           <CsrfField c={c} />
           <input type="hidden" name="contractId" value={contract.id} />
