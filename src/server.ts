@@ -79,6 +79,7 @@ import { createDockerClient, dockerProbe } from "./provisioner/docker-engine.ts"
 import { withoutDiskLimit } from "./provisioner/driver.ts";
 import { createHostSideEgressNetworks } from "./provisioner/egress-host-side.ts";
 import { createEgressNetworks } from "./provisioner/egress-network.ts";
+import type { EgressLookup } from "./provisioner/egress-proxy.ts";
 import { createLoopDisks } from "./provisioner/loop-disks.ts";
 import { defaultTemplateDir, TemplateError, templateCatalog } from "./templates/templates.ts";
 
@@ -224,6 +225,11 @@ export interface BuildOptions {
   sessionRecheckMs?: number;
   /** Test-only: what session recordings pass through on their way to their file (a disk slower than any real one). */
   recordingSink?: RecordingOptions["sink"];
+  /**
+   * Test-only: how the egress proxy resolves names on this machine (default: the system's resolver), so that a test
+   * can make an allowed name lead to this machine's own addresses; what is resolved is checked and dialled as ever.
+   */
+  egressLookup?: EgressLookup;
 }
 
 /** Every service of one Azusa process, not yet listening. */
@@ -234,6 +240,7 @@ export function buildAzusa(
     credentialCacheMs,
     sessionRecheckMs,
     recordingSink,
+    egressLookup,
   }: BuildOptions = {},
 ) {
   checkDataDir(config.dataDir);
@@ -364,6 +371,7 @@ export function buildAzusa(
       pool: egressNetworks.pool,
       logger,
     }),
+    ...(egressLookup ? { lookup: egressLookup } : {}),
   });
   const forge = createBuiltinForge({ root: join(config.storageDir, "repos"), importDir: config.gitImportDir });
   const images = createImageKeeper({ docker, logger, build: config.imageBuild });

@@ -4,6 +4,7 @@
 // leaves from that host, not from Azusa's machine), and nothing else; every connection is audited.
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { say, text } from "../src/kernel/messages.ts";
 import { runIn } from "./support/docker.ts";
 import { farTemplates, registerFarHost } from "./support/far-host.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
@@ -60,7 +61,12 @@ describe("egress on a workspace host over TLS", () => {
   beforeAll(async () => {
     allowed = await serveOnTheHost("the allowed server");
     other = await serveOnTheHost("the other server");
-    templatesDir = farTemplates({ network: { allow: [at(allowed)] } });
+    templatesDir = farTemplates({
+      network: {
+        // ip6-localhost: a name every container's own hosts file gives the loopback address
+        allow: [at(allowed), { host: "ip6-localhost", port: allowed.port, privateNetwork: true }],
+      },
+    });
     t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
     operator = await t.signIn("root@office.example");
     setup = await prepareWorkspaces(t.base, operator, "-egress-hosts");
@@ -143,6 +149,23 @@ describe("egress on a workspace host over TLS", () => {
         reason: "not in the workspace template's allow-list",
       }),
     );
+  });
+
+  it("refuses an allowed name that leads to that host's loopback, resolved there, as a name not allowed, and audits it", async () => {
+    const destination = `ip6-localhost:${allowed.port}`;
+    const res = await throughProxy(destination);
+    const notAllowed = text("egress.notAllowed", { destination });
+    expect(res.out, res.err).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(res.out.split("\r\n\r\n")[1]).toBe(
+      `azusa egress: ${say("ja", notAllowed)}\nazusa egress: ${say("en", notAllowed)}\n`,
+    );
+    const events = await egressEvents();
+    expect(events.find((e) => e.details.destination === destination)?.details).toMatchObject({
+      method: "GET",
+      outcome: "refused",
+      reason: `${destination} resolves to ::1, a loopback address, which a workspace may never reach`,
+      bytesSent: 0,
+    });
   });
 
   it("does not reach the allowed server directly, around the proxy, by the host's address or the bridge's", async () => {

@@ -3,13 +3,15 @@
 // nothing else, directly or not. (An allow-list may not name this machine itself.)
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { lookup as dnsLookup } from "node:dns";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { type AddressInfo, connect } from "node:net";
+import { type AddressInfo, connect, isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { say, text } from "../src/kernel/messages.ts";
 import { runIn } from "./support/docker.ts";
 import { sampleContract } from "./support/fixtures.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
@@ -74,6 +76,8 @@ async function machineBeyond() {
   const servers: NetnsServer[] = [];
   return {
     address,
+    /** This machine's own address on the link to it. */
+    hostAddress,
     /** An HTTP server in the machine, answering "hello from <name>" and noting who connected. */
     async serve(name: string): Promise<Destination> {
       const server = await serveInNetns(ns, name);
@@ -114,6 +118,13 @@ describe("egress allow-list", () => {
   const beyondAt = (d: Destination) => `${beyond.address}:${d.port}`;
   let open: { id: string; containerId: string; gateway: string; address: string; network: string };
   let beyond: Awaited<ReturnType<typeof machineBeyond>>;
+  /**
+   * Names the proxy resolves as this test says (each to one address), through the lookup Azusa takes for tests;
+   * what they resolve to is checked and dialled as any name's address is. Other names go to the system's resolver.
+   */
+  const names = new Map<string, string>();
+  /** Allow-listed names leading to this machine itself, each to an address where `local` answers. */
+  let hostward: { name: string; address: string; why: string }[];
 
   /** Offers the package on `template` to sato, who accepts; resolves once the workspace is provisioned. */
   const provision = async (wbsId: string, template: string) => {
@@ -149,8 +160,19 @@ describe("egress allow-list", () => {
     allowed = await beyond.serve("the allowed server");
     refused = await beyond.serve("the other server");
     local = await destination("this machine");
+    const bridge = await docker.getNetwork("bridge").inspect();
+    const dockerGateway = (bridge.IPAM?.Config?.[0]?.Gateway as string | undefined) ?? "";
+    expect(dockerGateway).not.toBe("");
+    hostward = [
+      { name: "loopback.azusa.test", address: "127.0.0.1", why: "a loopback address" },
+      { name: "docker-bridge.azusa.test", address: dockerGateway, why: "an address of the workspace's host" },
+      { name: "host-link.azusa.test", address: beyond.hostAddress, why: "an address of the workspace's host" },
+    ];
+    for (const h of hostward) names.set(h.name, h.address);
+    names.set("metadata.azusa.test", "169.254.169.254");
+    names.set("registry.azusa.test", beyond.address);
     templatesDir = mkdtempSync(join(tmpdir(), "azusa-templates-"));
-    const template = (allow: string[]) =>
+    const template = (allow: (string | { host: string; port: number; privateNetwork?: boolean })[]) =>
       JSON.stringify({
         image,
         remoteUser: "azusa",
@@ -159,8 +181,26 @@ describe("egress allow-list", () => {
         },
       });
     writeFileSync(join(templatesDir, "default.devcontainer.json"), template([]));
-    writeFileSync(join(templatesDir, "registry.devcontainer.json"), template([beyondAt(allowed)]));
-    t = await startTestAzusa({ env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" } });
+    writeFileSync(
+      join(templatesDir, "registry.devcontainer.json"),
+      template([
+        beyondAt(allowed),
+        `registry.azusa.test:${allowed.port}`,
+        // even an entry allowing private addresses never leads to the host itself
+        ...hostward.map((h) => ({ host: h.name, port: local.port, privateNetwork: true })),
+        { host: "metadata.azusa.test", port: 80, privateNetwork: true },
+      ]),
+    );
+    t = await startTestAzusa({
+      env: { AZUSA_TEMPLATES_DIR: templatesDir, AZUSA_SCHEDULES: "off" },
+      tuning: {
+        egressLookup: (hostname, callback) => {
+          const address = names.get(hostname);
+          if (address) callback(null, [{ address, family: isIP(address) }]);
+          else dnsLookup(hostname, { all: true }, callback);
+        },
+      },
+    });
     const tokyo = await t.createTenant("東京SI");
     await t.createUser("contractor", "buyer@tokyo-si.example", tokyo.id);
     const leadId = (await t.createUser("lead", "lead@tokyo-si.example", tokyo.id)).id;
@@ -257,6 +297,38 @@ describe("egress allow-list", () => {
         ["CONNECT", "refused"],
       ]),
     );
+  });
+
+  it("refuses an allowed name that leads to this machine or its metadata address, as a name not allowed, and audits it", async () => {
+    const ask = (destination: string) =>
+      run(open.containerId, `printf 'GET http://${destination}/ HTTP/1.0\\r\\n\\r\\n' | nc ${open.gateway} 3128`);
+    // where the names lead does answer, from this machine: only the proxy's check stands in the way
+    for (const { address } of hostward) expect(await reachable(address, local.port), address).toBe(true);
+    const seenBefore = local.peers.length;
+    for (const { name, address, why } of [
+      ...hostward,
+      { name: "metadata.azusa.test", address: "169.254.169.254", why: "a link-local address" },
+    ]) {
+      const destination = `${name}:${name.startsWith("metadata") ? 80 : local.port}`;
+      const res = await ask(destination);
+      const notAllowed = text("egress.notAllowed", { destination });
+      expect(res.out, destination).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+      expect(res.out.split("\r\n\r\n")[1]).toBe(
+        `azusa egress: ${say("ja", notAllowed)}\nazusa egress: ${say("en", notAllowed)}\n`,
+      );
+      const events = await egressEvents(open.id);
+      expect(events.find((e) => e.details.destination === destination)?.details).toMatchObject({
+        method: "GET",
+        outcome: "refused",
+        reason: `${destination} resolves to ${address}, ${why}, which a workspace may never reach`,
+        bytesSent: 0,
+      });
+    }
+    expect(local.peers.length).toBe(seenBefore);
+    // an allowed name leading to an allowed address goes through the same resolution and is reached
+    const reached = await ask(`registry.azusa.test:${allowed.port}`);
+    expect(reached.out).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(reached.out).toContain("hello from the allowed server");
   });
 
   it("cannot reach this machine's servers on the bridge's own address, nor the servers beyond without the proxy", async () => {

@@ -15,22 +15,62 @@ const connected = "azusa: connected";
 const refusedAddress = "azusa: forbidden address";
 
 /**
- * The forward relay, saying on its error output that it is connected (the proxy answers the workspace only
- * then) and refusing a destination whose address lies in the workspace networks' range (ARGV[2]).
+ * The forward relay, run as `perl -e script -- host port pool private`: it resolves the name once on that host,
+ * drops every address the proxy never dials (`pool`, the workspace networks' range; that host's own addresses on
+ * its bridges, the gateways of the container's routes; loopback, link-local, unspecified, multicast; private
+ * ranges unless `private` is 1), connects to an address left, not to the name, and says on its error output that
+ * it is connected (the proxy answers the workspace only then).
  */
-const dialScript = (() => {
-  const at = "my $sel = IO::Select->new";
-  if (!perlRelay.includes(at)) throw new Error("the relay script changed: the egress dial cannot mark its connect");
-  const check = [
-    "my ($net, $len) = split m{/}, $ARGV[2]; my $peer = $s->peerhost // '';",
-    "if ($peer =~ /^(?:::ffff:)?(\\d+)\\.(\\d+)\\.(\\d+)\\.(\\d+)$/) {",
-    "  my $mask = $len ? (0xffffffff << (32 - $len)) & 0xffffffff : 0;",
-    "  my $n = unpack('N', pack('C4', $1, $2, $3, $4)); my $b = unpack('N', pack('C4', split /\\./, $net));",
-    `  if (($n & $mask) == ($b & $mask)) { print STDERR "${refusedAddress}\\n"; exit 3 }`,
-    "}",
-    `print STDERR "${connected}\\n";`,
-  ].join("\n");
-  return perlRelay.replace(at, `${check}\n${at}`);
+export const dialScript = (() => {
+  const at = "my $s = IO::Socket::IP->new(PeerHost => $host";
+  if (!perlRelay.includes(at)) throw new Error("the relay script changed: the egress dial cannot choose its address");
+  const check = String.raw`
+use Socket qw(getaddrinfo getnameinfo inet_aton inet_pton AF_INET6 SOCK_STREAM NI_NUMERICHOST NIx_NOSERV);
+my ($pool, $private) = @ARGV[2, 3];
+my %own;
+if (open my $routes, "<", "/proc/net/route") {
+  <$routes>;
+  while (<$routes>) { my $g = (split)[2]; $own{join ".", reverse unpack "C4", pack "H8", $g} = 1 if $g && $g ne "00000000" }
+}
+sub in4 { my ($n, $base, $len) = @_; my $m = $len ? (0xffffffff << (32 - $len)) & 0xffffffff : 0; ($n & $m) == (unpack("N", inet_aton($base)) & $m) }
+sub why {
+  my $a = lc shift; $a =~ s/%.*//; $a = $1 if $a =~ /^::ffff:(\d+\.\d+\.\d+\.\d+)$/;
+  if ($a =~ /^\d+\.\d+\.\d+\.\d+$/) {
+    my $n = unpack "N", inet_aton($a);
+    return "resolves to $a, an address of a workspace network" if in4($n, split m{/}, $pool);
+    for (["0.0.0.0", 8, "an unspecified address"], ["127.0.0.0", 8, "a loopback address"], ["169.254.0.0", 16, "a link-local address"], ["224.0.0.0", 4, "a multicast address"], ["240.0.0.0", 4, "a reserved or broadcast address"]) {
+      return "resolves to $a, $_->[2], which a workspace may never reach" if in4($n, @$_);
+    }
+    return "resolves to $a, an address of the workspace's host, which a workspace may never reach" if $own{$a};
+    return "resolves to $a, a private address, which its allow-list entry does not allow (privateNetwork)"
+      if !$private && (in4($n, "10.0.0.0", 8) || in4($n, "172.16.0.0", 12) || in4($n, "192.168.0.0", 16) || in4($n, "100.64.0.0", 10));
+    return undef;
+  }
+  my @w = unpack "n8", (inet_pton(AF_INET6, $a) // return "resolves to $a, not an address");
+  return "resolves to $a, an unspecified address, which a workspace may never reach" if !grep { $_ } @w;
+  return "resolves to $a, a loopback address, which a workspace may never reach" if !grep({ $_ } @w[0 .. 6]) && $w[7] == 1;
+  return "resolves to $a, a link-local address, which a workspace may never reach" if ($w[0] & 0xffc0) == 0xfe80;
+  return "resolves to $a, a multicast address, which a workspace may never reach" if ($w[0] & 0xff00) == 0xff00;
+  return "resolves to $a, a private address, which its allow-list entry does not allow (privateNetwork)" if !$private && ($w[0] & 0xfe00) == 0xfc00;
+  return undef;
+}
+my ($gai, @found) = getaddrinfo($host, $port, { socktype => SOCK_STREAM });
+if ($gai) { print STDERR "azusa: cannot connect to $host:$port: name not known ($gai)\n"; exit 1 }
+my ($chosen, $refusal);
+for my $r (@found) {
+  my ($e, $address) = getnameinfo($r->{addr}, NI_NUMERICHOST, NIx_NOSERV);
+  next if $e;
+  my $w = why($address);
+  if ($w) { $refusal //= $w; next }
+  $chosen = $address; last;
+}
+if (!defined $chosen) { print STDERR "${refusedAddress}: ", ($refusal // "resolves to no address"), "\n"; exit 3 }
+$host = $chosen;
+`;
+  const connectedLine = "my $sel = IO::Select->new";
+  return perlRelay
+    .replace(at, `${check}\n${at}`)
+    .replace(connectedLine, `print STDERR "${connected}\\n";\n${connectedLine}`);
 })();
 
 /** A duplex pair: what one end writes, the other reads, ends included. */
@@ -127,7 +167,9 @@ function relayUpstream(start: () => Promise<ExecSession>): Upstream {
         if (open || up.destroyed) return;
         const why = complaint.trim().replace(/^azusa: /, "") || "the relay ended";
         const code = codeOf(complaint);
-        up.destroy(Object.assign(new Error(why), code ? { code } : {}));
+        // a refused address: the reason the relay gave, as the proxy's own check words it
+        const reason = code === forbiddenCode ? complaint.split(`${refusedAddress}: `)[1]?.trim() : undefined;
+        up.destroy(Object.assign(new Error(why), code ? { code } : {}, reason ? { reason } : {}));
       });
     },
     (err: unknown) => up.destroy(err instanceof Error ? err : new Error(String(err))),
@@ -137,7 +179,7 @@ function relayUpstream(start: () => Promise<ExecSession>): Upstream {
 
 /**
  * The proxy end on a workspace host's side: `proxyOf` finds the workspace's proxy container (the host router's
- * `egressProxy`); `pool` is the workspace networks' range, never dialled. The listener, should it end (the
+ * `egressProxy`); `pool` is the workspace networks' range, never dialled (nor are the addresses `dialScript` refuses). The listener, should it end (the
  * engine restarted, the connection to it lost), is started again every second until the proxy is stopped.
  */
 export function createHostSideEgress({
@@ -156,9 +198,12 @@ export function createHostSideEgress({
     return {
       address: network.gateway,
       subnet: network.subnet,
-      dial: (host, port) =>
+      dial: (host, port, { privateAllowed }) =>
         relayUpstream(() =>
-          proxy.exec({ cmd: ["perl", "-e", dialScript, "--", host, String(port), pool], tty: false }),
+          proxy.exec({
+            cmd: ["perl", "-e", dialScript, "--", host, String(port), pool, privateAllowed ? "1" : "0"],
+            tty: false,
+          }),
         ),
       async listen(port, accept) {
         let stopped = false;

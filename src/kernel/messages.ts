@@ -1699,10 +1699,6 @@ export const catalogue = {
     en: "{destination} is not in this workspace's allow-list",
     ja: "{destination} はこのワークスペースの接続許可リストにありません",
   },
-  "egress.workspaceNetwork": {
-    en: "{destination} resolves to an address of a workspace network",
-    ja: "{destination} はワークスペースのネットワークのアドレスを指しています",
-  },
   "egress.cannotConnect": {
     en: "cannot connect to {destination} ({code})",
     ja: "{destination} に接続できません（{code}）",

@@ -2,6 +2,7 @@
 import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addressRefusal } from "./egress-address.ts";
 import { inSubnet, parseCidr } from "./egress-network.ts";
 import { type EgressConnection, type EgressProxy, listenEgressProxy } from "./egress-proxy.ts";
 
@@ -147,30 +148,59 @@ describe("the egress proxy", () => {
     expect(await last()).toMatchObject({ outcome: "failed", reason: "cannot connect: ECONNREFUSED" });
   });
 
-  it("never connects to a forbidden address, named or resolved", async () => {
+  it("never connects to a forbidden address, named or resolved, and says so as for a name not allowed", async () => {
     const guarded = await listenEgressProxy({
       workspaceId: "ws-3",
       host: "127.0.0.1",
       port: 0,
       subnet: "127.0.0.0/8",
       allowed: () => true,
-      forbidden: (address) => address === "127.0.0.1" || address === "::1",
+      forbidden: (address) => (address === "127.0.0.1" || address === "::1" ? "resolves to this machine" : undefined),
       onConnection: (e) => events.push(e),
     });
     const before = origin.seen.length;
     for (const host of ["127.0.0.1", "localhost"]) {
       const res = await ask(guarded.port, `GET http://${host}:${origin.port}/ HTTP/1.1\r\n\r\n`);
       await guarded.idle();
-      expect(res).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+      expect(utf8(res)).toMatch(
+        new RegExp(
+          `^HTTP/1\\.1 403 Forbidden\r\n[^]*\r\n\r\nazusa egress: ${host}:${origin.port} はこのワークスペースの接続許可リストにありません\n` +
+            `azusa egress: ${host}:${origin.port} is not in this workspace's allow-list\n$`,
+        ),
+      );
       expect(events.at(-1)).toMatchObject({
         workspaceId: "ws-3",
         outcome: "refused",
-        reason: `${host}:${origin.port} resolves to an address of a workspace network`,
+        reason: `${host}:${origin.port} resolves to this machine`,
         bytesSent: 0,
       });
     }
     await guarded.close();
     expect(origin.seen.length).toBe(before);
+  });
+
+  it("resolves a name once and dials the very address it checked, whatever the name resolves to next", async () => {
+    const asked: string[] = [];
+    // the name leads to the origin when checked, and would lead to a forbidden address after that (a rebinding)
+    const rebinding = await listenEgressProxy({
+      workspaceId: "ws-5",
+      host: "127.0.0.1",
+      port: 0,
+      subnet: "127.0.0.0/8",
+      allowed: () => true,
+      forbidden: (address) => (address === "127.0.0.2" ? "resolves to a forbidden address" : undefined),
+      lookup: (hostname, callback) => {
+        asked.push(hostname);
+        callback(null, [{ address: asked.length === 1 ? "127.0.0.1" : "127.0.0.2", family: 4 }]);
+      },
+      onConnection: (e) => events.push(e),
+    });
+    const res = await ask(rebinding.port, `GET http://registry.test:${origin.port}/once HTTP/1.1\r\n\r\n`);
+    await rebinding.idle();
+    expect(res).toContain("from the origin");
+    expect(asked).toEqual(["registry.test"]);
+    expect(events.at(-1)).toMatchObject({ workspaceId: "ws-5", outcome: "allowed" });
+    await rebinding.close();
   });
 
   it("answers 503 to a connection beyond the workspace's limit, and serves again once one ends", async () => {
@@ -252,6 +282,43 @@ describe("the egress proxy", () => {
       outcome: "refused",
       reason: "the connection did not come from this workspace's network",
     });
+  });
+});
+
+describe("the addresses the proxy never dials", () => {
+  const rules = { pool: "10.213.0.0/16", own: new Set(["192.0.2.7", "172.17.0.1"]), privateAllowed: false };
+
+  it("refuses loopback, link-local, unspecified, multicast, the host's own and the workspace networks' addresses", () => {
+    for (const [address, why] of [
+      ["127.0.0.1", "a loopback address"],
+      ["127.9.9.9", "a loopback address"],
+      ["::1", "a loopback address"],
+      ["::ffff:127.0.0.1", "a loopback address"],
+      ["169.254.169.254", "a link-local address"],
+      ["fe80::1%eth0", "a link-local address"],
+      ["0.0.0.0", "an unspecified address"],
+      ["::", "an unspecified address"],
+      ["224.0.0.1", "a multicast address"],
+      ["ff02::1", "a multicast address"],
+      ["255.255.255.255", "a reserved or broadcast address"],
+      ["192.0.2.7", "an address of the workspace's host"],
+      ["172.17.0.1", "an address of the workspace's host"],
+      ["10.213.4.1", "an address of a workspace network"],
+    ] as const) {
+      expect(addressRefusal(address, rules), address).toContain(why);
+      // an entry allowing private addresses changes none of these
+      expect(addressRefusal(address, { ...rules, privateAllowed: true }), address).toContain(why);
+    }
+  });
+
+  it("dials a private address only for an entry that allows it, and a public one always", () => {
+    for (const address of ["10.1.2.3", "172.20.0.5", "192.168.1.10", "100.100.100.200", "fd00:ec2::254"]) {
+      expect(addressRefusal(address, rules), address).toContain("a private address");
+      expect(addressRefusal(address, { ...rules, privateAllowed: true }), address).toBeUndefined();
+    }
+    for (const address of ["198.18.0.2", "203.0.113.9", "2001:db8::1", "172.32.0.1"]) {
+      expect(addressRefusal(address, rules), address).toBeUndefined();
+    }
   });
 });
 

@@ -57,13 +57,34 @@ export type ProxyClient = Duplex & {
  */
 export type Upstream = Duplex & { readonly bytesWritten: number; readonly bytesRead: number };
 
+/** Resolves a name to every address it has, as `dns.lookup` with `all` does (the default). */
+export type EgressLookup = (
+  hostname: string,
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+const systemLookup: EgressLookup = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
+
+/**
+ * Why the proxy may not dial `address` (what `host`, asked for on `port`, resolved to), as its audit event says
+ * it, or undefined when it may.
+ */
+export type AddressGuard = (address: string, host: string, port: number) => string | undefined;
+
+/** How a dial resolves and checks: `lookup` (used here) leaves out the addresses `guard` refuses. */
+export interface DialRules {
+  lookup: LookupFunction;
+  /** Whether the allow-list entry that let the destination through allows private addresses. */
+  privateAllowed: boolean;
+}
+
 /**
  * Opens a connection to `host:port` from where the proxy's traffic leaves: this machine by default; a
- * workspace host's own side when its proxy runs there. `lookup` drops forbidden addresses (used here).
+ * workspace host's own side when its proxy runs there (which resolves and checks the name there itself).
  */
-export type Dial = (host: string, port: number, lookup: LookupFunction) => Upstream;
+export type Dial = (host: string, port: number, rules: DialRules) => Upstream;
 
-const dialHere: Dial = (host, port, lookup) => tcpConnect({ host, port, allowHalfOpen: true, lookup });
+const dialHere: Dial = (host, port, { lookup }) => tcpConnect({ host, port, allowHalfOpen: true, lookup });
 
 /** What a proxy needs besides where it listens. */
 export interface EgressProxyCoreOptions {
@@ -73,10 +94,15 @@ export interface EgressProxyCoreOptions {
   /** Whether the template lets `host` (lower case, IPv6 without brackets) on `port` through. */
   allowed(host: string, port: number): boolean;
   /**
-   * Addresses never connected to, whatever name led there: the workspace networks themselves, so that
-   * an allowed name resolving to another workspace's gateway does not become a way into its proxy.
+   * Addresses never connected to, whatever name led there (the workspace networks, the host itself, a private
+   * range the entry does not allow): checked on the very address then dialled, so a name that resolves
+   * elsewhere between the check and the connection cannot pass. Default: none.
    */
-  forbidden?: (address: string) => boolean;
+  forbidden?: AddressGuard;
+  /** Whether the allow-list entry for `host` on `port` allows private addresses; default: no. */
+  privateAllowed?: (host: string, port: number) => boolean;
+  /** How names are resolved; default: the system's resolver (`dns.lookup`). */
+  lookup?: EgressLookup;
   /**
    * Called once per connection when it ends, allowed or not; except connections refused for being over
    * `maxConnections`: a loop of those must flood neither the gateway nor the audit log, so they are
@@ -167,16 +193,20 @@ function parseRequest(head: string): Target | Text {
 /** The code of a dial refused because every address of the name is forbidden. */
 export const forbiddenCode = "EAZUSAFORBIDDEN";
 
-/** A resolver that drops forbidden addresses, and fails when none is left: nothing forbidden is ever dialled. */
-function withoutForbidden(forbidden: (address: string) => boolean): LookupFunction {
+/**
+ * A resolver that drops forbidden addresses, and fails when none is left (its `reason` the first refusal): net
+ * connects to an address this returns, never resolving again, so nothing forbidden is ever dialled.
+ */
+function withoutForbidden(resolve: EgressLookup, guard: (address: string) => string | undefined): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, found: LookupAddress[]) => {
+    resolve(hostname, (err, found) => {
       if (err) return callback(err, "", 4);
-      const usable = found.filter((a) => !forbidden(a.address));
+      const wanted = found.filter((a) => !options.family || a.family === options.family);
+      const reasons = wanted.map((a) => guard(a.address));
+      const usable = wanted.filter((_, i) => reasons[i] === undefined);
       if (usable.length === 0) {
-        const denied = Object.assign(new Error(`${hostname} resolves only to forbidden addresses`), {
-          code: forbiddenCode,
-        });
+        const reason = reasons.find((r) => r !== undefined) ?? "resolves to no address";
+        const denied = Object.assign(new Error(`${hostname} ${reason}`), { code: forbiddenCode, reason });
         return callback(denied, "", 4);
       }
       // net asks for every address when it may try both families, else for one
@@ -211,7 +241,9 @@ export function createEgressProxyCore({
   subnet,
   allowed,
   onConnection,
-  forbidden = () => false,
+  forbidden = () => undefined,
+  privateAllowed = () => false,
+  lookup = systemLookup,
   maxHeadBytes = 16 * 1024,
   headTimeoutMs = 30_000,
   maxConnections = 128,
@@ -351,14 +383,20 @@ export function createEgressProxyCore({
           reply(client, "403 Forbidden", text("egress.notAllowed", { destination }), headTimeoutMs);
           return;
         }
-        const refusedAddress = text("egress.workspaceNetwork", { destination });
-        if (isIP(parsed.host) && forbidden(parsed.host)) {
-          event.reason = english(refusedAddress);
-          reply(client, "403 Forbidden", refusedAddress, headTimeoutMs);
+        // An address refused answers as a name not allowed does: the workspace learns nothing of where it led.
+        const notAllowed = text("egress.notAllowed", { destination });
+        const guard = (address: string) => forbidden(address, parsed.host, parsed.port);
+        const literal = isIP(parsed.host) ? guard(parsed.host) : undefined;
+        if (literal) {
+          event.reason = `${destination} ${literal}`;
+          reply(client, "403 Forbidden", notAllowed, headTimeoutMs);
           return;
         }
         pending++;
-        const up = dial(parsed.host, parsed.port, withoutForbidden(forbidden));
+        const up = dial(parsed.host, parsed.port, {
+          lookup: withoutForbidden(lookup, guard),
+          privateAllowed: privateAllowed(parsed.host, parsed.port),
+        });
         upstream = up;
         upstreamBytes = () => ({ bytesSent: up.bytesWritten, bytesReceived: up.bytesRead });
         up.on("close", () => {
@@ -371,8 +409,9 @@ export function createEgressProxyCore({
             return;
           }
           if (err.code === forbiddenCode) {
-            event = { ...event, reason: english(refusedAddress) };
-            reply(client, "403 Forbidden", refusedAddress, headTimeoutMs);
+            const why = (err as { reason?: string }).reason ?? "resolves only to forbidden addresses";
+            event = { ...event, reason: `${destination} ${why}` };
+            reply(client, "403 Forbidden", notAllowed, headTimeoutMs);
             return;
           }
           event = { ...event, outcome: "failed", reason: `cannot connect: ${err.code ?? err.message}` };

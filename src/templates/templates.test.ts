@@ -235,14 +235,14 @@ describe("parseTemplate", () => {
   it("takes allowed destinations as host:port strings or objects", () => {
     const template = templateOf(
       withAzusa({
-        network: { allow: ["Registry.Example.com:443", "[2001:db8::1]:443", { host: "10.1.2.3", port: 5432 }] },
+        network: { allow: ["Registry.Example.com:443", "[2001:db8::1]:443", { host: "203.0.113.3", port: 5432 }] },
         ssh: { sftp: true, portForwarding: ["localhost:3000"], remoteForwarding: [8080] },
       }),
     );
     expect(template.azusa.network.allow).toEqual([
       { host: "registry.example.com", port: 443 },
       { host: "2001:db8::1", port: 443 },
-      { host: "10.1.2.3", port: 5432 },
+      { host: "203.0.113.3", port: 5432 },
     ]);
     expect(template.azusa.ssh).toEqual({
       fileTransfer: true,
@@ -294,7 +294,7 @@ describe("parseTemplate", () => {
       "0.0.0.0:8080",
       "192.0.2.77:443",
       "azusa-host:443",
-      "10.1.2.3:443",
+      "198.51.100.3:443",
     ];
     const result = parseTemplate(
       "t",
@@ -312,6 +312,31 @@ describe("parseTemplate", () => {
     expect(problemsOf(result)[10]?.message).toBe(
       '"azusa-host" is this machine\'s own name, which a workspace may never reach',
     );
+  });
+
+  it("lets an entry lead to private addresses only when it says so, naming one that names a private address without", () => {
+    const allow = [
+      "10.1.2.3:443",
+      { host: "10.1.2.4", port: 443, privateNetwork: true },
+      { host: "registry.client.internal", port: 443, privateNetwork: true },
+      "[fd00::5]:443",
+      { host: "mirror.example.com", port: 80, privateNetwork: "yes" },
+    ];
+    const at = "customizations.azusa.network.allow";
+    expect(problemsOf(withAzusa({ network: { allow } }))).toEqual([
+      { path: `${at}.4.privateNetwork`, message: "must be true or false" },
+    ]);
+    expect(problemsOf(withAzusa({ network: { allow: allow.slice(0, 4) } }))).toEqual(
+      [0, 3].map((i) => ({
+        path: `${at}.${i}`,
+        message: expect.stringContaining('is a private address: say "privateNetwork": true in its entry to allow it'),
+      })),
+    );
+    const template = templateOf(withAzusa({ network: { allow: allow.slice(1, 3) } }));
+    expect(template.azusa.network.allow).toEqual([
+      { host: "10.1.2.4", port: 443, privateNetwork: true },
+      { host: "registry.client.internal", port: 443, privateNetwork: true },
+    ]);
   });
 
   it("refuses this machine's own addresses, read from its interfaces when not given", () => {

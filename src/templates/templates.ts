@@ -6,6 +6,7 @@ import { hostname, networkInterfaces } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { isPrivateAddress } from "../provisioner/egress-address.ts";
 
 /** A validated template: what the provisioner, the SSH gateway and the egress proxy enforce. */
 export interface WorkspaceTemplate {
@@ -80,6 +81,11 @@ export interface WorkspaceTemplate {
 export interface Destination {
   host: string;
   port: number;
+  /**
+   * On an egress allow-list entry only: the name may lead to a private address (10/8, 172.16/12, 192.168/16,
+   * 100.64/10, fc00::/7), as a client's internal registry has. Absent: such an address is refused when dialled.
+   */
+  privateNetwork?: boolean;
 }
 
 /** One thing wrong with a template; `path` is dotted ("customizations.azusa.resources.pids"), "" for the whole file. */
@@ -193,17 +199,22 @@ const host = z
   .transform((h) => h.toLowerCase());
 
 // Operators write "registry.example.com:443" more often than an object; both mean the same.
-const destination = z.preprocess((value, ctx) => {
-  if (typeof value !== "string") return value;
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-  if (m) return { host: m[1] ?? m[2], port: Number(m[3]) };
-  ctx.issues.push({
-    code: "custom",
-    message: 'must be "host:port" ("[address]:port" for IPv6) or { "host": …, "port": … }',
-    input: value,
-  });
-  return value;
-}, z.strictObject({ host, port }));
+const destinationOf = <T extends z.ZodType>(entry: T) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value !== "string") return value;
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+    if (m) return { host: m[1] ?? m[2], port: Number(m[3]) };
+    ctx.issues.push({
+      code: "custom",
+      message: 'must be "host:port" ("[address]:port" for IPv6) or { "host": …, "port": … }',
+      input: value,
+    });
+    return value;
+  }, entry);
+
+const destination = destinationOf(z.strictObject({ host, port }));
+// An allow-list entry may also let its name lead to a private address, in its object form only.
+const allowEntry = destinationOf(z.strictObject({ host, port, privateNetwork: z.boolean().optional() }));
 
 const folder = z
   .string()
@@ -232,7 +243,7 @@ const azusa = z
       })
       .prefault({}),
     readOnlyRootFs: z.boolean().default(true),
-    network: z.strictObject({ allow: z.array(destination).default([]) }).prefault({}),
+    network: z.strictObject({ allow: z.array(allowEntry).default([]) }).prefault({}),
     ssh: z
       .strictObject({
         fileTransfer: z.boolean().default(false),
@@ -481,7 +492,11 @@ export function parseTemplate(
   }
   const own = new Set((defaults.ownHosts ?? machineHosts()).map((h) => h.toLowerCase()));
   const reaching = t.customizations.azusa.network.allow.flatMap((d, i) => {
-    const why = reachesMachine(d.host, own);
+    const why =
+      reachesMachine(d.host, own) ??
+      (isIP(d.host) && isPrivateAddress(d.host) && !d.privateNetwork
+        ? 'is a private address: say "privateNetwork": true in its entry to allow it'
+        : undefined);
     return why ? [{ path: `customizations.azusa.network.allow.${i}`, message: `"${d.host}" ${why}` }] : [];
   });
   if (reaching.length > 0) return { ok: false, problems: reaching };

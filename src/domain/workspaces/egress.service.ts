@@ -6,11 +6,14 @@ import { system } from "../../kernel/actor.ts";
 import { fail } from "../../kernel/errors.ts";
 import { text } from "../../kernel/messages.ts";
 import type { Logger } from "../../logger.ts";
-import { type EgressNetworks, inSubnet } from "../../provisioner/egress-network.ts";
+import { addressRefusal, machineAddresses } from "../../provisioner/egress-address.ts";
+import type { EgressNetworks } from "../../provisioner/egress-network.ts";
 import {
+  type AddressGuard,
   createEgressProxyCore,
   type Dial,
   type EgressConnection,
+  type EgressLookup,
   type EgressProxy,
   listenEgressProxy,
   type ProxyClient,
@@ -51,13 +54,29 @@ export interface EgressServiceOptions {
   attempts?: number;
   /** The workspace's proxy end on its host's side, or undefined when its proxy listens on this machine. */
   hostSide?: (workspaceId: string) => Promise<HostSideEnd | undefined>;
+  /** How names are resolved on this machine; default: the system's resolver. */
+  lookup?: EgressLookup;
+  /**
+   * Which addresses are never dialled from this machine, given whether the entry allows private ones; default:
+   * `addressRefusal` (the workspace networks, this machine's own addresses, loopback, link-local, unspecified,
+   * multicast, and private ranges unless allowed).
+   */
+  guard?: (address: string, privateAllowed: boolean) => string | undefined;
 }
 
-/** Whether `allow` lets `host` on `port` through: exact names and addresses only, as templates promise. */
-export function allows(allow: readonly Destination[], host: string, port: number): boolean {
+/** The entry of `allow` that lets `host` on `port` through: exact names and addresses only, as templates promise. */
+function entryFor(allow: readonly Destination[], host: string, port: number): Destination | undefined {
   const wanted = host.toLowerCase();
-  return allow.some((d) => d.port === port && d.host === wanted);
+  return allow.find((d) => d.port === port && d.host === wanted);
 }
+
+/** Whether `allow` lets `host` on `port` through. */
+export const allows = (allow: readonly Destination[], host: string, port: number): boolean =>
+  entryFor(allow, host, port) !== undefined;
+
+/** Whether the entry of `allow` for `host` on `port` lets the name lead to a private address. */
+const privateAllowed = (allow: readonly Destination[], host: string, port: number): boolean =>
+  entryFor(allow, host, port)?.privateNetwork === true;
 
 type Pending = EgressConnection & { tenantId: string };
 
@@ -70,6 +89,9 @@ export function createEgressService({
   batchSize = 200,
   attempts = 5,
   hostSide,
+  lookup,
+  guard = (address, privateAllowed) =>
+    addressRefusal(address, { pool: networks.pool, own: machineAddresses(), privateAllowed }),
 }: EgressServiceOptions) {
   const proxies = new Map<string, Promise<EgressProxy>>();
   const actor = system("egress");
@@ -149,7 +171,9 @@ export function createEgressService({
       const policy = {
         workspaceId: ws.id,
         allowed: (host: string, port: number) => allows(ws.allow, host, port),
-        forbidden: (address: string) => inSubnet(address, networks.pool),
+        privateAllowed: (host: string, port: number) => privateAllowed(ws.allow, host, port),
+        forbidden: ((address, host, port) => guard(address, privateAllowed(ws.allow, host, port))) as AddressGuard,
+        ...(lookup ? { lookup } : {}),
         onConnection: (event: EgressConnection) => enqueue({ ...event, tenantId: ws.tenantId }),
       };
       const started = (async (): Promise<EgressProxy> => {
