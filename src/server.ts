@@ -425,6 +425,7 @@ export function buildAzusa(
     leases,
     onStarted: (ws) => pulls.syncPackageForks(ws.packageId, ws.id),
     placement: workspaceHosts,
+    pin: driver.pin,
     pause,
   });
   // a host registered, activated or given more room, or a contract asking for other labels, may let the

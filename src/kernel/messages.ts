@@ -1261,6 +1261,34 @@ export const catalogue = {
     ja: "ワークスペースを破棄できるのは運用担当と契約のリーダーだけです",
   },
   "workspaces.state": { en: "workspace is {state}", ja: "ワークスペースの状態が「{state}」です" },
+  "workspaces.operatorsMove": {
+    en: "only operators move workspaces to another host",
+    ja: "ワークスペースを別のホストへ移せるのは運用担当だけです",
+  },
+  "workspaces.moveStopped": {
+    en: "workspace is {state}: only a stopped workspace moves to another host",
+    ja: "ワークスペースの状態が「{state}」です。別のホストへ移せるのは停止中のワークスペースだけです",
+  },
+  "workspaces.moveHere": {
+    en: "the workspace is on that host already",
+    ja: "ワークスペースはすでにそのホストにあります",
+  },
+  "workspaces.moveRefused": {
+    en: "that host cannot take the workspace now: {why}",
+    ja: "そのホストは今このワークスペースを受け入れられません: {why}",
+  },
+  "workspaces.moveBusy": {
+    en: "the workspace is being moved or worked on now; try again once that has finished",
+    ja: "ワークスペースは移動中か処理中です。終わってからやり直してください",
+  },
+  "workspaces.moveSameEngine": {
+    en: "both hosts are the same Docker engine: nothing would move",
+    ja: "移動元と移動先が同じ Docker エンジンです。移動するものがありません",
+  },
+  "workspaces.noTemplate": {
+    en: 'no workspace template named "{name}"',
+    ja: "「{name}」という名前のワークスペーステンプレートはありません",
+  },
   "files.nul": { en: "contains a NUL byte", ja: "NUL 文字が含まれています" },
   "files.dotDot": { en: "must not contain '..'", ja: "「..」は使えません" },
   "files.outside": {
@@ -1492,6 +1520,14 @@ export const catalogue = {
     en: "workspace {id} has no object store",
     ja: "ワークスペース {id} にはオブジェクトストアがありません",
   },
+  "engine.noVolume": {
+    en: "workspace {id} has no volume on this engine",
+    ja: "ワークスペース {id} のボリュームがこのエンジンにありません",
+  },
+  "engine.runningFiles": {
+    en: "workspace {id} is running: its files are carried only while it is stopped",
+    ja: "ワークスペース {id} は稼働中です。ファイルを運べるのは停止中だけです",
+  },
   "engine.variableName": { en: "not a valid variable name", ja: "変数名として使えません" },
   "engine.userForm": {
     en: "must be name, uid, name:group or uid:gid",
@@ -1549,6 +1585,7 @@ export const catalogue = {
     en: 'a workspace host named "{name}" exists already',
     ja: "「{name}」という名前のワークスペースホストはすでにあります",
   },
+  "hosts.noSuchHost": { en: "no such workspace host", ja: "そのワークスペースホストはありません" },
   "hosts.noTenant": { en: "no such tenant", ja: "そのテナントはありません" },
   "hosts.absolutePath": { en: "must be an absolute path", ja: "絶対パスにしてください" },
   "hosts.noAnswer": {

@@ -603,6 +603,25 @@ export function createDockerDriver({
     }
   }
 
+  /** A loop device does not outlive a reboot; the volume mounts whatever its link names. */
+  async function attachDisk(ref: WorkspaceRef): Promise<void> {
+    try {
+      await disks?.attach(ref.volume);
+    } catch (err) {
+      throw new Error(`attaching the disk of workspace ${ref.id}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The stopped workspace container of `ref` and where its volume is mounted, its disk attached: for its files. */
+  async function stoppedVolume(ref: WorkspaceRef): Promise<{ info: Docker.ContainerInspectInfo; folder: string }> {
+    const info = await inspect(ref);
+    const folder = info?.Mounts.find((m) => m.Type === "volume" && m.Name === ref.volume)?.Destination;
+    if (!info || !folder) throw fail("INVALID_STATE", text("engine.noVolume", { id: ref.id }));
+    if (info.State.Running) throw fail("INVALID_STATE", text("engine.runningFiles", { id: ref.id }));
+    await attachDisk(ref);
+    return { info, folder };
+  }
+
   const driver: WorkspaceDriver = {
     async create(spec) {
       checkWorkspaceSpec(spec);
@@ -668,12 +687,7 @@ export function createDockerDriver({
     },
 
     async start(ref) {
-      try {
-        // a loop device does not outlive a reboot; the volume mounts whatever its link names
-        await disks?.attach(ref.volume);
-      } catch (err) {
-        throw new Error(`attaching the disk of workspace ${ref.id}: ${(err as Error).message}`, { cause: err });
-      }
+      await attachDisk(ref);
       try {
         await docker.getContainer(ref.containerId).start();
       } catch (err) {
@@ -775,6 +789,27 @@ export function createDockerDriver({
         throw engineError(err, "filling the package's object store", `workspace ${ref.id}`);
       } finally {
         await removeContainer(filler.id);
+      }
+    },
+
+    async exportFiles(ref) {
+      const { info, folder } = await stoppedVolume(ref);
+      try {
+        // `/.`: the folder's contents, named from `./`, so that they land in any folder of the other end
+        return await docker.getContainer(info.Id).getArchive({ path: `${folder}/.` });
+      } catch (err) {
+        throw engineError(err, "reading the workspace's files", `workspace ${ref.id}`);
+      }
+    },
+
+    async importFiles(ref, files) {
+      const { info, folder } = await stoppedVolume(ref);
+      try {
+        // The engine unpacks it into the volume, owners as the stream has them (no copyUIDGID: that would make
+        // every file the container user's), while the container stays stopped.
+        await docker.getContainer(info.Id).putArchive(files, { path: folder });
+      } catch (err) {
+        throw engineError(err, "writing the workspace's files", `workspace ${ref.id}`);
       }
     },
 

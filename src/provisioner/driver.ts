@@ -134,6 +134,17 @@ export interface WorkspaceDriver {
    */
   fillStore(ref: WorkspaceRef, files: () => NodeJS.ReadableStream, opts?: { unless?: string }): Promise<boolean>;
   /**
+   * The files of a stopped workspace's volume as a tar stream read from the engine while it is read (paths
+   * relative to the workspace folder; owners, modes, links and odd names kept); INVALID_STATE when it is running
+   * or has no volume. What `importFiles` takes, on this engine or another.
+   */
+  exportFiles(ref: WorkspaceRef): Promise<NodeJS.ReadableStream>;
+  /**
+   * Writes a tar stream `exportFiles` made into the volume of a workspace created and not started (its own
+   * container, which writes nothing itself), owners and modes as the stream has them; resolves once all is written.
+   */
+  importFiles(ref: WorkspaceRef, files: NodeJS.ReadableStream): Promise<void>;
+  /**
    * Removes the container and the volume, and the package's store once no other workspace mounts it;
    * idempotent: an already-gone workspace resolves.
    */

@@ -1,4 +1,4 @@
-// HTTP for workspaces: the one of a package, and starting, stopping and destroying it.
+// HTTP for workspaces: the one of a package, and starting, stopping, moving and destroying it.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { WorkspaceService } from "../../domain/workspaces/workspaces.service.ts";
 import { errorResponses } from "../../http/errors.ts";
@@ -98,6 +98,27 @@ const destroy = createRoute({
   responses: one,
 });
 
+const move = createRoute({
+  method: "post",
+  path: "/workspaces/{id}/move",
+  tags: ["workspaces"],
+  summary:
+    "Move a stopped workspace to another workspace host, its volume's files carried through Azusa (operators); audited as workspace.moved",
+  request: {
+    params: IdParam,
+    body: {
+      required: true,
+      content: json(
+        z.strictObject({
+          hostId: z.string().trim().min(1, "name the workspace host").max(100).describe("the host to move it to"),
+          reason: z.string().trim().min(1, "say why").max(1000),
+        }),
+      ),
+    },
+  },
+  responses: one,
+});
+
 export const workspaceRoutes = (deps: { workspaces: WorkspaceService }) =>
   createRouter()
     .openapi(ofPackage, async (c) =>
@@ -105,6 +126,9 @@ export const workspaceRoutes = (deps: { workspaces: WorkspaceService }) =>
     )
     .openapi(start, async (c) => c.json(await deps.workspaces.start(actorOf(c), c.req.valid("param").id), 200))
     .openapi(stop, async (c) => c.json(await deps.workspaces.stop(actorOf(c), c.req.valid("param").id), 200))
+    .openapi(move, async (c) =>
+      c.json(await deps.workspaces.move(actorOf(c), c.req.valid("param").id, c.req.valid("json")), 200),
+    )
     .openapi(destroy, async (c) =>
       c.json(await deps.workspaces.destroy(actorOf(c), c.req.valid("param").id, c.req.valid("json").reason), 200),
     );

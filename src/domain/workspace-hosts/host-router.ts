@@ -11,23 +11,44 @@ export interface HostDrivers {
   drivers(): Promise<{ id: string; driver: WorkspaceDriver }[]>;
 }
 
+/** The host router: a WorkspaceDriver, and where a container made on a host not yet on its row is to be found. */
+export type HostRouter = WorkspaceDriver & {
+  /**
+   * Sends the calls naming `containerId` to `hostId`'s engine before any row says so: a moved workspace's new
+   * container, worked on (its store filled, its files written) while its row still names the old host.
+   */
+  pin(containerId: string, hostId: string): void;
+};
+
 /** A driver that routes by workspace id to the driver of the workspace's host. */
-export function createHostRouter({ db, hosts }: { db: Kysely<Database>; hosts: HostDrivers }): WorkspaceDriver {
-  /** Placed workspaces' hosts; a workspace's host never changes once placed (a move makes a new placement). */
+export function createHostRouter({ db, hosts }: { db: Kysely<Database>; hosts: HostDrivers }): HostRouter {
+  /**
+   * Containers' hosts: a container lives on one engine for good, while a workspace moves (its row then names
+   * another host and another container), so what is kept is by container, never by workspace.
+   */
   const placed = new Map<string, string>();
   const owners = new WeakMap<OwnedObject, WorkspaceDriver>();
 
-  async function hostOf(workspaceId: string): Promise<string | null> {
-    const known = placed.get(workspaceId);
+  async function hostOf(workspaceId: string, containerId?: string): Promise<string | null> {
+    const known = containerId ? placed.get(containerId) : undefined;
     if (known) return known;
-    const row = await db.selectFrom("workspace").select("host_id").where("id", "=", workspaceId).executeTakeFirst();
-    if (row?.host_id) placed.set(workspaceId, row.host_id);
+    const row = await db
+      .selectFrom("workspace")
+      .select(["host_id", "container_id"])
+      .where("id", "=", workspaceId)
+      .executeTakeFirst();
+    if (row?.host_id && containerId && row.container_id === containerId) placed.set(containerId, row.host_id);
     return row?.host_id ?? null;
   }
 
-  const driverFor = async (workspaceId: string) => hosts.driverOf(await hostOf(workspaceId));
+  const driverFor = async (workspaceId: string, containerId?: string) =>
+    hosts.driverOf(await hostOf(workspaceId, containerId));
+  const driverOfRef = (ref: WorkspaceRef) => driverFor(ref.id, ref.containerId);
 
   return {
+    pin(containerId: string, hostId: string) {
+      placed.set(containerId, hostId);
+    },
     async egressProxy(workspaceId: string) {
       return (await driverFor(workspaceId)).egressProxy?.(workspaceId);
     },
@@ -35,22 +56,28 @@ export function createHostRouter({ db, hosts }: { db: Kysely<Database>; hosts: H
       return (await driverFor(spec.id)).create(spec);
     },
     async start(ref: WorkspaceRef) {
-      return (await driverFor(ref.id)).start(ref);
+      return (await driverOfRef(ref)).start(ref);
     },
     async stop(ref: WorkspaceRef) {
-      return (await driverFor(ref.id)).stop(ref);
+      return (await driverOfRef(ref)).stop(ref);
     },
     async status(ref: WorkspaceRef) {
-      return (await driverFor(ref.id)).status(ref);
+      return (await driverOfRef(ref)).status(ref);
     },
     async exec(ref, req) {
-      return (await driverFor(ref.id)).exec(ref, req);
+      return (await driverOfRef(ref)).exec(ref, req);
     },
     async fillStore(ref, files, opts) {
-      return (await driverFor(ref.id)).fillStore(ref, files, opts);
+      return (await driverOfRef(ref)).fillStore(ref, files, opts);
+    },
+    async exportFiles(ref) {
+      return (await driverOfRef(ref)).exportFiles(ref);
+    },
+    async importFiles(ref, files) {
+      return (await driverOfRef(ref)).importFiles(ref, files);
     },
     async destroy(ref: WorkspaceRef) {
-      return (await driverFor(ref.id)).destroy(ref);
+      return (await driverOfRef(ref)).destroy(ref);
     },
     async list(labels) {
       const all = await hosts.drivers();

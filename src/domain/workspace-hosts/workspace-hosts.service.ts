@@ -436,6 +436,30 @@ export function createWorkspaceHostService({
       return found;
     },
 
+    /**
+     * Why the host `hostId` cannot take a workspace moved to it that asks `needs` (its state, its tenant or labels,
+     * no room, its engine silent), or null when it can; VALIDATION naming `hostId` when there is no such host.
+     */
+    async refusal(hostId: string, needs: PlacementNeeds): Promise<string | null> {
+      const r = await db.selectFrom("workspace_host").selectAll().where("id", "=", hostId).executeTakeFirst();
+      if (!r) throw invalidField("hostId", text("hosts.noSuchHost"));
+      const why = unfit(r, needs, (await placedCounts()).get(r.id) ?? 0);
+      if (why) return `${r.name}: ${why}`;
+      try {
+        await within(probeTimeoutMs, clientOf(r).ping());
+      } catch (err) {
+        return `${r.name}: does not answer (${message(err)})`;
+      }
+      return null;
+    },
+
+    /** Every host's id, name and state, without asking any engine: for choosing one. */
+    async names(actor: Actor): Promise<{ id: string; name: string; state: HostState }[]> {
+      requireOperator(actor);
+      const rows = await db.selectFrom("workspace_host").select(["id", "name", "state"]).orderBy("name").execute();
+      return rows.map((r) => ({ id: r.id, name: r.name, state: r.state as HostState }));
+    },
+
     /** The driver of a host's engine; the default host's when `hostId` is null (a workspace made before hosts). */
     async driverOf(hostId: string | null): Promise<WorkspaceDriver> {
       if (hostId === null || hostId === defaultHostId) return defaultDriver;

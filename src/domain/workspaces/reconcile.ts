@@ -193,13 +193,22 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     if (kept.has(o.id) || busy.has(o.workspaceId) || pooled.has(o.workspaceId)) continue;
     // objects of a provisioning row handled above are gone already
     if (handled.has(o.workspaceId) && rows.find((r) => r.id === o.workspaceId)?.state === "provisioning") continue;
-    // a workspace provisioned or claimed since the rows were read owns it after all
-    const owner = await db
+    // a workspace provisioned or claimed since the rows were read owns it after all; on a host's engine, only one
+    // placed there (a workspace moved away leaves its old objects behind if the move was cut short after the switch,
+    // and an interrupted move leaves half-made ones on the host it was going to)
+    let ownerQuery = db
       .selectFrom("workspace")
       .select("id")
       .where("state", "in", live)
-      .where((eb) => eb.or([eb("id", "=", o.workspaceId), eb("container_id", "=", o.id), eb("volume", "=", o.id)]))
-      .executeTakeFirst();
+      .where((eb) => eb.or([eb("id", "=", o.workspaceId), eb("container_id", "=", o.id), eb("volume", "=", o.id)]));
+    if (host) {
+      ownerQuery = ownerQuery.where((eb) =>
+        host.isDefault
+          ? eb.or([eb("host_id", "=", host.id), eb("host_id", "is", null)])
+          : eb.or([eb("host_id", "=", host.id), eb("state", "=", "provisioning")]),
+      );
+    }
+    const owner = await ownerQuery.executeTakeFirst();
     if (owner) continue;
     await discard(o, o.pool ? "a warm-pool workspace no process holds" : "no live workspace owns it");
   }

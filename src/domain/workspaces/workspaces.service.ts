@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, WorkspaceTable } from "../../db/schema.ts";
 import type { Actor } from "../../kernel/actor.ts";
-import { fail, forbidden, notFound } from "../../kernel/errors.ts";
+import { fail, forbidden, invalidField, notFound } from "../../kernel/errors.ts";
 import type { Leases } from "../../kernel/leases.ts";
 import { codeOf, english, stateCode, type Text, text } from "../../kernel/messages.ts";
 import { noPause, type PausePoint } from "../../kernel/pause.ts";
@@ -13,9 +13,11 @@ import type { WorkspaceDriver, WorkspaceRef } from "../../provisioner/driver.ts"
 import type { WorkspaceTemplate } from "../../templates/templates.ts";
 import type { AuditService } from "../audit/audit.service.ts";
 import { visiblePackage } from "../contracts/contracts.service.ts";
-import type { PlacementNeeds } from "../workspace-hosts/workspace-hosts.service.ts";
+import { defaultHostId, type PlacementNeeds } from "../workspace-hosts/workspace-hosts.service.ts";
 import type { EgressService } from "./egress.service.ts";
 import { type ReconcileResult, reconcile } from "./reconcile.ts";
+import { specFor, type WarmPool } from "./warm-pool.ts";
+import { createWorkspaceMove, type MoveHosts, type MoveInput } from "./workspace-move.ts";
 import { createWorkspaceProcesses, type ServiceProcess } from "./workspace-processes.ts";
 
 /** What provisioning asks of the workspace hosts (src/domain/workspace-hosts). */
@@ -28,6 +30,9 @@ export interface WorkspacePlacement {
   drivers(): Promise<{ id: string; name: string; driver: WorkspaceDriver }[]>;
   /** Of `hostIds`, the hosts whose workspaces cannot be reached now, and why. */
   unavailable(hostIds: string[]): Promise<Map<string, Unavailable>>;
+  /** The driver of one host's engine, and why a host cannot take a moved workspace: for moves. */
+  driverOf: MoveHosts["driverOf"];
+  refusal: MoveHosts["refusal"];
 }
 
 /** Why a workspace cannot be reached now: its host is marked down, or its engine does not answer. */
@@ -45,9 +50,7 @@ export type WorkspaceWithServices = Workspace & { services: ServiceProcess[] | n
 const onAHost = (r: WorkspaceTable) => r.state === "running" || r.state === "stopped";
 
 /** The host of workspaces made before hosts existed, and of warm pools. */
-const defaultHost = "local";
-
-import { specFor, type WarmPool } from "./warm-pool.ts";
+const defaultHost = defaultHostId;
 
 /** `pending`: no workspace host fits it now (the reason says why); it is provisioned when one does. */
 export type WorkspaceState = "pending" | "provisioning" | "running" | "stopped" | "destroyed" | "failed";
@@ -85,7 +88,7 @@ const toWorkspace = (r: WorkspaceTable): Workspace => ({
   template: r.template,
   state: r.state as WorkspaceState,
   reason: r.reason,
-  hostId: r.host_id ?? (r.state === "pending" || r.state === "provisioning" ? null : "local"),
+  hostId: r.host_id ?? (r.state === "pending" || r.state === "provisioning" ? null : defaultHost),
   lastActivityAt: r.last_activity_at,
   lastActivity: r.last_activity,
   checkout: r.prepared_at ? "done" : r.state === "failed" || r.state === "destroyed" ? "failed" : "pending",
@@ -115,6 +118,7 @@ export function createWorkspaceService({
   prepareCreated,
   onStarted,
   placement,
+  pin,
   pause = noPause,
 }: {
   db: Kysely<Database>;
@@ -161,6 +165,8 @@ export function createWorkspaceService({
   onStarted?: (workspace: Workspace) => Promise<void>;
   /** Chooses each new workspace's host; without it every workspace runs where `driver` goes. */
   placement?: WorkspacePlacement;
+  /** Sends the calls naming a container to its host before its row names it (the host router's `pin`): for moves. */
+  pin?: (containerId: string, hostId: string) => void;
   /** Test-only: where a test may hold the process to kill it (AZUSA_TEST_PAUSE_AT). */
   pause?: PausePoint;
 }) {
@@ -486,6 +492,26 @@ export function createWorkspaceService({
 
   // What must happen before the workspaces of ended assignments stop (the sessions on them ending with why).
   const beforeEndedStop: (() => Promise<void>)[] = [];
+
+  const mover =
+    placement &&
+    createWorkspaceMove({
+      db,
+      audit,
+      logger,
+      hosts: placement,
+      ...(leases ? { leases } : {}),
+      ...(pin ? { pin } : {}),
+      templates,
+      imageReady,
+      ...(prepareCreated ? { prepareCreated: (row, ref) => prepareCreated(toWorkspace(row), ref) } : {}),
+      ...(egress ? { egress } : {}),
+      needsOf,
+      inFlight,
+      defaultHost,
+      pause,
+      now,
+    });
 
   const service = {
     /** The templates, loaded once; a bad template stops start-up with every problem named. */
@@ -909,6 +935,22 @@ export function createWorkspaceService({
         );
       }
       return rows.length;
+    },
+
+    /**
+     * Moves a stopped workspace to another workspace host, its volume's files carried through Azusa; operators
+     * only (others who may see it are refused, others still are told it does not exist). Audited as
+     * `workspace.moved`; the workspace stays stopped, on the new host.
+     */
+    async move(actor: Actor, id: string, input: MoveInput): Promise<Workspace> {
+      const row = await visible(actor, id);
+      if (actor.kind === "user" && actor.role !== "operator") throw forbidden(text("workspaces.operatorsMove"));
+      // one engine and no hosts: there is nowhere else
+      if (!mover) throw invalidField("hostId", text("hosts.noSuchHost"));
+      await mover.move(actor, row, input);
+      // the old host has room for one more
+      void service.placePending().catch(() => undefined);
+      return toWorkspace(await visible(actor, id));
     },
 
     /** Removes the container and its volume; the audit event is the evidence of what was deleted and when. */
