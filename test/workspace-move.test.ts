@@ -9,6 +9,7 @@ import { dialects } from "./support/databases.ts";
 import { runIn } from "./support/docker.ts";
 import { farTemplates, registerFarHost } from "./support/far-host.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
+import { csrfTokenIn, getPage, postForm } from "./support/pages.ts";
 import { secondEngineForTests } from "./support/second-engine.ts";
 import { prepareWorkspaces, type WorkspaceSetup } from "./support/workspace-setup.ts";
 
@@ -115,19 +116,45 @@ describe.each(dialects)("moving a workspace between hosts on %s", (dialect) => {
     expect((await moveAs(operator, { hostId: "local", reason: "stay" })).status).toBe(409);
   }, 60_000);
 
-  it("refuses a drained host (409) and leaves the workspace where it was", async () => {
+  it("refuses a drained host (409), on the operators' page too, and leaves the workspace where it was", async () => {
+    const page = await getPage(operator, "/workspaces");
+    expect(page.html).toContain(`action="/workspaces/${ws.id}/move"`);
+    expect(page.html).toContain("このホストへ移動");
     expect((await operator.post(`/api/v1/workspace-hosts/${farId}/drain`)).status).toBe(200);
     const res = await moveAs(operator, { hostId: farId, reason: "rack maintenance" });
     expect(res.status).toBe(409);
     expect((await res.json()).error.message).toContain("draining");
+    const refused = await postForm(operator, `/workspaces/${ws.id}/move`, {
+      _csrf: csrfTokenIn(page.html),
+      hostId: farId,
+      reason: "ラック保守",
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain("ワークスペースを移動できませんでした");
     expect((await operator.post(`/api/v1/workspace-hosts/${farId}/activate`)).status).toBe(200);
     expect((await containerOf(local, ws.id))?.Id).toBe(oldContainer);
   }, 60_000);
 
   it("moves the stopped workspace with its files; it starts on the new host with them, the old one is gone", async () => {
-    const res = await moveAs(operator, { hostId: farId, reason: "rack maintenance" });
-    expect(res.status, await res.clone().text()).toBe(200);
-    expect(await res.json()).toMatchObject({ id: ws.id, state: "stopped", hostId: farId });
+    const reason = "rack maintenance";
+    if (dialect === "sqlite") {
+      // from the operators' page
+      const page = await getPage(operator, "/workspaces");
+      const res = await postForm(operator, `/workspaces/${ws.id}/move`, {
+        _csrf: csrfTokenIn(page.html),
+        hostId: farId,
+        reason,
+      });
+      expect(res.status, res.html).toBe(303);
+      const after = await getPage(operator, res.location ?? "");
+      expect(after.html).toContain("far-away へ移動しました");
+    } else {
+      const res = await moveAs(operator, { hostId: farId, reason });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(await res.json()).toMatchObject({ id: ws.id, state: "stopped", hostId: farId });
+    }
+    const shownMoved = await (await setup.sato.get(`/api/v1/packages/${ws.packageId}/workspace`)).json();
+    expect(shownMoved).toMatchObject({ id: ws.id, state: "stopped", hostId: farId });
     // the old container and volume are removed from the default engine
     await expect(local.getContainer(oldContainer).inspect()).rejects.toMatchObject({ statusCode: 404 });
     await expect(local.getVolume(oldVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
@@ -136,7 +163,7 @@ describe.each(dialects)("moving a workspace between hosts on %s", (dialect) => {
       (e) => e.subject === `workspace:${ws.id}` && e.action === "workspace.moved",
     );
     const me = await (await operator.get("/api/v1/me")).json();
-    expect(moved?.details).toMatchObject({ from: "local", to: farId, by: me.id, reason: "rack maintenance" });
+    expect(moved?.details).toMatchObject({ from: "local", to: farId, by: me.id, reason });
     expect(moved?.details.bytes).toBeGreaterThan(20 * 1024 * 1024);
 
     const started = await setup.sato.post(`/api/v1/workspaces/${ws.id}/start`);

@@ -29,6 +29,7 @@ const workspaceReasons: Rule[] = [
   [/^stopped$/, "reason.stopped"],
   [/^idle for (?<minutes>\d+) minutes \(limit (?<limit>\d+)\); .*$/s, "reason.idle"],
   [/^the assignment ended \((?<why>.*)\)$/, "reason.assignmentEnded"],
+  [/^moved to another workspace host: (?<why>.*)$/s, "reason.moved"],
 ];
 
 /** Azusa's own reasons for a workspace host's state (an operator's own words are shown as typed). */

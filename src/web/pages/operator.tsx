@@ -1,5 +1,5 @@
 // Operator: the roster of engineers with their vetting (and a form to record more), every workspace with
-// its state and last activity, and the audit log with the result of walking its hash chain.
+// its state and last activity (a stopped one moved to another host from there), and the audit log with the result of walking its hash chain.
 import { Hono } from "hono";
 import type { AuditEvent, VerifyResult } from "../../domain/audit/audit.service.ts";
 import type { Engineer } from "../../domain/engineers/engineers.service.ts";
@@ -9,7 +9,7 @@ import { AppError } from "../../kernel/errors.ts";
 import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { activity, workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice, UnavailableNote } from "../layout.tsx";
-import { problemsOf, render, requireRole, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import { problemsOf, render, requireRole, sayError, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const isVettingKind = (v: string): v is VettingKind => vettingKinds.includes(v as VettingKind);
@@ -135,17 +135,60 @@ function EngineerDetail({
   );
 }
 
+type WorkspaceItem = Workspace & {
+  wbsId: string;
+  packageTitle: string;
+  engineerName: string;
+  unavailable: Unavailable | null;
+};
+type HostName = { id: string; name: string; state: string };
+
+/** A stopped workspace's move: a host other than its own, and why. */
+function MoveForm({ c, w, hosts }: { c: WebContext; w: WorkspaceItem; hosts: HostName[] }) {
+  const t = c.get("t");
+  if (w.state !== "stopped") return <span class="hint">{t("workspaces.moveOnlyStopped")}</span>;
+  const others = hosts.filter((h) => h.id !== w.hostId && h.state === "active");
+  if (others.length === 0) return null;
+  return (
+    <form method="post" action={`/workspaces/${w.id}/move`} class="inline">
+      <CsrfField c={c} />
+      <label>
+        {t("workspaces.moveTo")}
+        <select name="hostId" required>
+          {others.map((h) => (
+            <option value={h.id}>{h.name}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("workspaces.moveReason")}
+        <input name="reason" required maxlength={1000} />
+      </label>
+      <button type="submit">{t("workspaces.moveButton")}</button>
+    </form>
+  );
+}
+
 function Workspaces({
   c,
   items,
+  hosts,
+  notice,
+  error,
 }: {
   c: WebContext;
-  items: (Workspace & { wbsId: string; packageTitle: string; engineerName: string; unavailable: Unavailable | null })[];
+  items: WorkspaceItem[];
+  hosts: HostName[];
+  notice?: string | undefined;
+  error?: string | undefined;
 }) {
   const t = c.get("t");
   const lang = c.get("lang");
+  const hostName = (id: string | null) => hosts.find((h) => h.id === id)?.name ?? id ?? "";
   return (
     <Layout c={c} title={t("workspaces.title")}>
+      {notice ? <Notice kind="ok">{notice}</Notice> : null}
+      {error ? <Notice kind="error">{error}</Notice> : null}
       <DataTable
         empty={t("workspaces.empty")}
         count={items.length}
@@ -156,6 +199,7 @@ function Workspaces({
           t("common.state"),
           t("workspaces.reason"),
           t("workspaces.lastActivity"),
+          t("workspaces.move"),
         ]}
       >
         {items.map((w) => (
@@ -167,6 +211,7 @@ function Workspaces({
             <td>{w.template}</td>
             <td>
               <span class="badge">{t(`ws.state.${w.state}`)}</span> <CheckoutNote c={c} workspace={w} />
+              {w.hostId ? <span class="hint"> {hostName(w.hostId)}</span> : null}
             </td>
             <td>
               {workspaceReason(t, w.reason)} <UnavailableNote c={c} unavailable={w.unavailable} />
@@ -175,6 +220,9 @@ function Workspaces({
               {w.lastActivityAt
                 ? `${formatDateTime(lang, w.lastActivityAt)} ${activity(t, w.lastActivity)}`
                 : t("workspaces.never")}
+            </td>
+            <td>
+              <MoveForm c={c} w={w} hosts={hosts} />
             </td>
           </tr>
         ))}
@@ -276,7 +324,43 @@ export function operatorPages(deps: WebDeps) {
     })
     .get("/workspaces", async (c) => {
       const user = requireRole(c, "operator");
-      return render(c, <Workspaces c={c} items={await deps.workspaces.list(user)} />);
+      const [items, hosts] = await Promise.all([deps.workspaces.list(user), deps.workspaceHosts.names(user)]);
+      const moved = items.find((w) => w.id === c.req.query("moved"));
+      const notice = moved
+        ? c.get("t")("workspaces.moved", {
+            package: `${moved.wbsId} ${moved.packageTitle}`,
+            host: hosts.find((h) => h.id === moved.hostId)?.name ?? "",
+          })
+        : undefined;
+      return render(c, <Workspaces c={c} items={items} hosts={hosts} notice={notice} />);
+    })
+    .post("/workspaces/:id/move", async (c) => {
+      const user = requireRole(c, "operator");
+      const id = c.req.param("id");
+      const t = c.get("t");
+      const form = await c.req.parseBody();
+      const hostId = String(form.hostId ?? "").trim();
+      const reason = String(form.reason ?? "").trim();
+      let error: string;
+      let status: 400 | 404 | 409 = 400;
+      if (!hostId) error = `${t("workspaces.moveTo")}: ${t("common.required")}`;
+      else if (!reason || reason.length > 1000) error = `${t("workspaces.moveReason")}: ${t("common.required")}`;
+      else {
+        try {
+          await deps.workspaces.move(user, id, { hostId, reason });
+          return c.redirect(`/workspaces?moved=${encodeURIComponent(id)}`, 303);
+        } catch (err) {
+          if (!(err instanceof AppError) || !["VALIDATION", "CONFLICT", "INVALID_STATE"].includes(err.code)) throw err;
+          error = sayError(c, err);
+          status = err.code === "VALIDATION" ? 400 : 409;
+        }
+      }
+      const [items, hosts] = await Promise.all([deps.workspaces.list(user), deps.workspaceHosts.names(user)]);
+      return render(
+        c,
+        <Workspaces c={c} items={items} hosts={hosts} error={t("workspaces.moveFailed", { message: error })} />,
+        status,
+      );
     })
     .get("/audit", async (c) => {
       requireRole(c, "operator");
