@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sweepInstance } from "./support/docker.ts";
 import { forgeFolders, inWorkspace, run, sourceRepository } from "./support/git.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
@@ -23,6 +23,7 @@ describe("history in a workspace taken from the warm pool", () => {
   let workspaceId: string;
   let container: string;
   let pooled: string;
+  const recorded: { workspace: string; ref: string }[] = [];
 
   const poolContainers = () =>
     docker.listContainers({ all: true, filters: { label: [`io.azusa.instance=${instance}`, "io.azusa.pool"] } });
@@ -52,6 +53,12 @@ describe("history in a workspace taken from the warm pool", () => {
     expect(first?.State).toBe("running");
     pooled = first?.Id as string;
 
+    // every ref recorded as sent to a fork, as the real forge records it
+    const markSent = t.running.azusa.forge.markSent.bind(t.running.azusa.forge);
+    vi.spyOn(t.running.azusa.forge, "markSent").mockImplementation(async (repo, id, refs) => {
+      recorded.push(...refs.map((r) => ({ workspace: id, ref: r.ref })));
+      return markSent(repo, id, refs);
+    });
     const offer = await (await lead.post(`/api/v1/packages/${packageId}/offers`, { engineerId: made.satoId })).json();
     expect((await sato.post(`/api/v1/offers/${offer.id}/accept`)).status).toBe(200);
     workspaceId = (await (await sato.get(`/api/v1/packages/${packageId}/workspace`)).json()).id;
@@ -97,6 +104,11 @@ describe("history in a workspace taken from the warm pool", () => {
       .execute();
     expect(events.map((e) => e.action)).toContain("repository.fork_created");
     expect(events.map((e) => e.action)).not.toContain("repository.fork_skipped");
+  });
+
+  it("records each published ref as sent to the fork once, though the checkout first tried the store", () => {
+    const ours = recorded.filter((r) => r.workspace === workspaceId).map((r) => r.ref);
+    expect(ours.sort()).toEqual(["refs/heads/main", "refs/tags/v1.0"]);
   });
 
   it("takes a push as a pull request, and brings the merge back into the fork", async () => {

@@ -22,6 +22,7 @@ import { visiblePackage } from "../contracts/contracts.service.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
 import { noStepNotices, type StepNotices } from "../notifications/step-notices.ts";
 import type { PackageService } from "../packages/packages.service.ts";
+import { defaultHostId } from "../workspace-hosts/workspace-hosts.service.ts";
 import { dismissStaleApprovals, movePackageAlong, reviewPaths } from "./review-rules.ts";
 
 export type Verdict = "approved" | "changes_requested" | "commented";
@@ -129,6 +130,13 @@ export interface PullServiceOptions {
   notices?: StepNotices;
 }
 
+/**
+ * The lock of one package's object store on one engine: a workspace's host (its row's `host_id`; none for the
+ * default host, as the host router reads it), since each engine keeps a store of its own for the package.
+ */
+export const storeLock = (packageId: string, hostId: string | null): string =>
+  `store:${packageId}@${hostId ?? defaultHostId}`;
+
 export function createPullService({
   db,
   audit,
@@ -223,10 +231,14 @@ export function createPullService({
 
   /**
    * Fills the package's object store on the engine of `ref` (see `WorkspaceDriver.fillStore`), one fill per
-   * package at a time here: a second workspace of the package finds it filled rather than filling it again.
+   * package and engine at a time here: a second workspace of the package on that engine finds it filled rather
+   * than filling it again, while one on another engine (another store) fills its own without waiting.
    */
-  function fillStoreOf(packageId: string, ref: WorkspaceRef, store: ObjectStore, opts: { unless?: string } = {}) {
-    return serial(`store:${packageId}`, () => driver.fillStore(ref, () => forge.storeFiles(store), opts));
+  async function fillStoreOf(packageId: string, ref: WorkspaceRef, store: ObjectStore, opts: { unless?: string } = {}) {
+    const row = await db.selectFrom("workspace").select("host_id").where("id", "=", ref.id).executeTakeFirst();
+    return serial(storeLock(packageId, row?.host_id ?? null), () =>
+      driver.fillStore(ref, () => forge.storeFiles(store), opts),
+    );
   }
 
   /** The package's canonical repository, made on first use from the contract's source or a first commit. */
@@ -674,7 +686,10 @@ export function createPullService({
           const whole = await forge.bundlePublished(repo);
           seeded = await seedFork(driver, target, whole.bundle, identity);
           await recording;
-          if (seeded.seeded) await forge.markSent(repo, workspace.id, whole.refs);
+          // `refs` are recorded already: only a ref the whole history carries at another commit is recorded again
+          const recorded = new Map(refs.map((r) => [r.ref, r.sha]));
+          const moved = whole.refs.filter((r) => recorded.get(r.ref) !== r.sha);
+          if (seeded.seeded) await forge.markSent(repo, workspace.id, moved);
         }
         return seeded;
       })();
