@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs and starts what Azusa needs on a Debian machine, and only what is missing:
 #   the Docker engine (docker.io, dockerd started in the background), iptables, git, e2fsprogs and losetup
-#   (size-limited workspace disks) and Node dependencies; with --for-tests also PostgreSQL (a cluster
+#   (size-limited workspace disks), poppler-utils and a Japanese font (task documents) and Node dependencies
+#   (sharp brings its own libvips as npm packages); with --for-tests also PostgreSQL (a cluster
 #   started, role "azusa" able to create test databases), the OpenSSH, PuTTY and dropbear clients,
-#   asciinema, script, iproute2, openssl, nsenter, Chromium with a Japanese font, a static busybox and nginx
+#   asciinema, script, iproute2, openssl, nsenter, Chromium, a static busybox and nginx
 #   (the several-processes test starts its own on loopback; the package's service is not started).
 #   Safe to run again: a second run changes nothing.
 set -euo pipefail
@@ -38,6 +39,13 @@ need_pkg iptables iptables
 need_pkg git git
 # Task documents: an uploaded PDF is rendered to page images by poppler's pdfinfo and pdftoppm.
 need_pkg pdftoppm poppler-utils
+# Japanese glyphs: the watermark burned into a task document's pages names the person looking (the browser tests'
+# screenshots of the pages need them too).
+if ! dpkg -s fonts-ipafont-gothic >/dev/null 2>&1; then
+  say "installing fonts-ipafont-gothic"
+  if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null
+fi
 # Size-limited workspace volumes: ext4 in a sparse file (mkfs.ext4, debugfs) on a loop device (losetup).
 need_pkg mkfs.ext4 e2fsprogs
 need_pkg debugfs e2fsprogs
@@ -72,12 +80,6 @@ if $for_tests; then
     say "installing busybox-static"
     if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
-  fi
-  # Japanese glyphs, so that the browser tests' screenshots of the pages can be read.
-  if ! dpkg -s fonts-ipafont-gothic >/dev/null 2>&1; then
-    say "installing fonts-ipafont-gothic"
-    if ! $apt_updated; then as_root apt-get update -qq; apt_updated=true; fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null
   fi
   # Three Azusa processes behind a real load balancer: the test runs its own nginx, so the package's own
   # service is kept from starting (RUNLEVEL=1 makes invoke-rc.d skip it).

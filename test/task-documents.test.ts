@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialects } from "./support/databases.ts";
 import { type Client, startTestAzusa, type TestAzusa } from "./support/harness.ts";
 import { addKeyers, contractWithBatch, taskPeople } from "./support/task-batches.ts";
-import { jpeg, pdf, png } from "./support/task-documents.ts";
+import { jpeg, markedPixels, pdf, png, shownPage } from "./support/task-documents.ts";
 import { zip } from "./support/zip.ts";
 
 type Who = "contractor" | "lead" | "otherContractor" | "sato" | "suzuki" | "kato";
@@ -174,9 +174,16 @@ describe.each(dialects)("task documents on %s", (dialect) => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const html = await res.text();
-    expect(html).toContain(`data:image/png;base64,${RECEIPT.toString("base64")}`);
-    // The watermark names the keyer and the minute, over the page and in words beside it.
-    expect(html).toMatch(/class="watermark"[^>]*><span>sato [^<]*JST<\/span>/u);
+    // The page sent is not the file uploaded: the same size, the watermark burned into its pixels, no text note.
+    expect(html).not.toContain(RECEIPT.toString("base64").slice(0, 200));
+    const shown = await shownPage(html);
+    expect(shown.bytes.equals(RECEIPT)).toBe(false);
+    expect([shown.width, shown.height]).toEqual([320, 200]);
+    expect(shown.marked).toBeGreaterThan(320 * 200 * 0.01);
+    expect(shown.bytes.toString("latin1")).not.toContain(MARKER);
+    // The uploaded page alone has none of the watermark's colour.
+    expect(await markedPixels(RECEIPT)).toBe(0);
+    // The watermark's words are said beside it too: the keyer and the minute.
     expect(html).toMatch(/表示: sato \d{4}-\d{2}-\d{2} \d{2}:\d{2} JST/u);
     // No address the file could be fetched from again.
     expect(html).not.toMatch(/documents\//u);
@@ -231,8 +238,9 @@ describe.each(dialects)("task documents on %s", (dialect) => {
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     const html = await res.text();
-    expect(html).toContain(`data:image/png;base64,${RECEIPT.toString("base64")}`);
-    expect(html).toMatch(/<span>lead [^<]*JST<\/span>/u);
+    expect(html).not.toContain(RECEIPT.toString("base64").slice(0, 200));
+    expect((await shownPage(html)).marked).toBeGreaterThan(320 * 200 * 0.01);
+    expect(html).toMatch(/表示: lead \d{4}-\d{2}-\d{2} \d{2}:\d{2} JST/u);
     const viewed = (await auditActions()).filter(
       (e) => e.action === "task_document.viewed" && e.details.purpose === "adjudication",
     );

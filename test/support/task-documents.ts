@@ -1,10 +1,12 @@
 // Documents for task-item uploads, written byte by byte: PNGs of a given size (or only claiming one), PDFs of a
-// few pages of text, and a JPEG rendered from one with poppler, as scanners and office software make them.
+// few pages of text, and a JPEG rendered from one with poppler, as scanners and office software make them; and the
+// page image a page shows, decoded.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32, deflateSync } from "node:zlib";
+import sharp from "sharp";
 
 function chunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
@@ -81,4 +83,24 @@ export function jpeg(line: string): Buffer {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** How many pixels of an image carry the watermark's dark red (red well above green, which neither the test
+ * documents' beige or white nor their black text has). */
+export async function markedPixels(bytes: Buffer): Promise<number> {
+  const { data } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  let marked = 0;
+  for (let i = 0; i < data.length; i += 3) if ((data[i] as number) - (data[i + 1] as number) > 30) marked++;
+  return marked;
+}
+
+/** The first page image inline in a page's HTML, its size, and how many of its pixels carry the watermark. */
+export async function shownPage(
+  html: string,
+): Promise<{ bytes: Buffer; width: number; height: number; marked: number }> {
+  const base64 = /src="data:image\/(?:png|jpeg);base64,([^"]+)"/u.exec(html)?.[1];
+  if (!base64) throw new Error("the page shows no document image");
+  const bytes = Buffer.from(base64, "base64");
+  const { width = 0, height = 0 } = await sharp(bytes).metadata();
+  return { bytes, width, height, marked: await markedPixels(bytes) };
 }

@@ -1,7 +1,8 @@
 // Task items made of documents (scanned receipts, invoices, declaration forms): uploaded by a contractor one file
 // at a time or as a zip, each file one item; every page kept sealed at rest like individual numbers. A page is
 // shown only inside the page of the keyer holding the item (or the lead deciding it), never at a URL of its own,
-// and every showing is an audit event naming the person, the item and the purpose.
+// with the person's name and the minute burned into its pixels (watermark.ts), and every showing is an audit event
+// naming the person, the item and the purpose.
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Sealer } from "../../auth/sealed.ts";
@@ -14,6 +15,7 @@ import { visibleContracts } from "../contracts/contracts.service.ts";
 import { holdsAdjudicatorGrant } from "./adjudicators.service.ts";
 import { readDocuments } from "./documents.ts";
 import { lastItemPosition } from "./tasks.service.ts";
+import { tokyoMinute, watermarkPage } from "./watermark.ts";
 
 /** The places a document's sealed name and bytes are stored in, as the context their sealing is bound to. */
 export const documentSealContext = {
@@ -21,13 +23,21 @@ export const documentSealContext = {
   body: (id: string) => `task_document:${id}:body`,
 };
 
-/** One page as a page shows it: inline, base64, with its size. */
+/** One page as a page shows it: inline, base64, with its size, the watermark in its pixels. */
 export interface ShownPage {
   page: number;
   mediaType: string;
   width: number;
   height: number;
   base64: string;
+}
+
+/** An item's pages as shown to one person: their name, the watermark's words, the marked pages. */
+export interface Shown {
+  viewer: string;
+  /** `<name> <YYYY-MM-DD HH:MM> JST`, as burned into every page. */
+  mark: string;
+  pages: ShownPage[];
 }
 
 /** Deletes a batch's document pages (at its disposal), returning how many were destroyed. */
@@ -51,14 +61,19 @@ export function createTaskDocumentService({
     return row?.name ?? userId;
   }
 
-  /** The pages of an item, opened, and the showing recorded when there are any. */
+  /**
+   * The pages of an item, opened and marked with who is looking and when, and the showing recorded when there are
+   * any.
+   */
   async function show(
     actor: Extract<Actor, { kind: "user" }>,
     itemId: string,
     of: { batch_id: string; tenant_id: string },
     purpose: "entry" | "adjudication",
-  ): Promise<{ viewer: string; pages: ShownPage[] }> {
-    const pages = await pagesOf(itemId);
+  ): Promise<Shown> {
+    const viewer = await nameOf(actor.userId);
+    const mark = `${viewer} ${tokyoMinute(new Date())}`;
+    const pages = await pagesOf(itemId, mark);
     if (pages.length) {
       await audit.record(
         actor,
@@ -68,23 +83,24 @@ export function createTaskDocumentService({
         { tenantId: of.tenant_id },
       );
     }
-    return { viewer: await nameOf(actor.userId), pages };
+    return { viewer, mark, pages };
   }
 
-  async function pagesOf(itemId: string): Promise<ShownPage[]> {
+  async function pagesOf(itemId: string, mark: string): Promise<ShownPage[]> {
     const rows = await db
       .selectFrom("task_document")
       .select(["id", "page", "media_type", "width", "height", "body"])
       .where("item_id", "=", itemId)
       .orderBy("page")
       .execute();
-    return rows.map((r) => ({
-      page: Number(r.page),
-      mediaType: r.media_type,
-      width: Number(r.width),
-      height: Number(r.height),
-      base64: sealer.open(r.body, documentSealContext.body(r.id)),
-    }));
+    const out: ShownPage[] = [];
+    for (const r of rows) {
+      const page = { mediaType: r.media_type, width: Number(r.width), height: Number(r.height) };
+      const bytes = Buffer.from(sealer.open(r.body, documentSealContext.body(r.id)), "base64");
+      const marked = await watermarkPage({ ...page, bytes }, mark);
+      out.push({ page: Number(r.page), ...page, base64: marked.toString("base64") });
+    }
+    return out;
   }
 
   return {
@@ -150,7 +166,7 @@ export function createTaskDocumentService({
      * The pages of an item for the keyer holding it (taken, not yet sent, not given back); none for anyone else
      * (NOT_FOUND, as for a foreign id). An item without documents has no pages and no showing is recorded.
      */
-    async forKeyer(actor: Actor, itemId: string): Promise<{ viewer: string; pages: ShownPage[] }> {
+    async forKeyer(actor: Actor, itemId: string): Promise<Shown> {
       if (actor.kind !== "user" || actor.role !== "engineer") throw notFound("taskItem");
       const held = await db
         .selectFrom("task_entry")
@@ -169,7 +185,7 @@ export function createTaskDocumentService({
      * The pages of a disputed item for the one deciding it — a lead named on its contract, or an engineer granted
      * its batch who did not key it (the caller has checked their vetting); NOT_FOUND for anyone else.
      */
-    async forDecision(actor: Actor, itemId: string): Promise<{ viewer: string; pages: ShownPage[] }> {
+    async forDecision(actor: Actor, itemId: string): Promise<Shown> {
       if (actor.kind !== "user" || (actor.role !== "lead" && actor.role !== "engineer")) throw notFound("taskItem");
       if (actor.role === "engineer") {
         const item = await db

@@ -2,7 +2,7 @@
 // dispute): the item's source beside a form made for the keyboard, a field's input, and the page's frame —
 // what was done, the form's problems, "nothing left" once the items are done, and the way back.
 import type { Child } from "hono/jsx";
-import type { ShownPage } from "../../domain/tasks/documents.service.ts";
+import type { Shown } from "../../domain/tasks/documents.service.ts";
 import type { TaskField } from "../../domain/tasks/field-values.ts";
 import type { FieldProblem } from "../../kernel/errors.ts";
 import { FieldErrors, Layout, Notice } from "../layout.tsx";
@@ -27,31 +27,17 @@ export const SourceCard = ({ c, seq, source }: { c: WebContext; seq: number; sou
   </section>
 );
 
-/** The watermark's time: the minute in Tokyo. */
-const tokyoMinute = (at: Date) =>
-  `${new Intl.DateTimeFormat("sv-SE", {
-    timeZone: "Asia/Tokyo",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).format(at)} JST`;
-
-/** An item's document as a page shows it: its pages and the name of the person looking. */
-export interface ShownDocument {
-  viewer: string;
-  pages: ShownPage[];
-}
+/** An item's document as a page shows it: its pages, marked with the name of the person looking and the minute. */
+export type ShownDocument = Shown;
 
 /**
- * An item's document, page by page, inline in the page (no URL of its own), each under a watermark naming who is
- * looking and when, so that a photo or screenshot of the screen says whose showing it came from.
+ * An item's document, page by page, inline in the page (no URL of its own), each with a watermark naming who is
+ * looking and when burned into its pixels by the server, so that the image, a copy of it, a photo or a screenshot
+ * of the screen says whose showing it came from.
  */
 export const DocumentCard = ({ c, seq, document }: { c: WebContext; seq: number; document: ShownDocument }) => {
   const t = c.get("t");
-  const mark = `${document.viewer} ${tokyoMinute(new Date())}`;
-  const { pages } = document;
+  const { pages, mark } = document;
   return (
     <section aria-labelledby="document" class="card task-document">
       <h2 id="document">
@@ -69,11 +55,6 @@ export const DocumentCard = ({ c, seq, document }: { c: WebContext; seq: number;
             alt={t("tasks.page", { n: p.page, of: pages.length })}
             draggable={false}
           />
-          <div class="watermark" aria-hidden="true">
-            {Array.from({ length: 30 }, () => (
-              <span>{mark}</span>
-            ))}
-          </div>
         </figure>
       ))}
     </section>
