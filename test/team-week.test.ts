@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { say, text } from "../src/kernel/messages.ts";
 import { launchBrowser, signInPage } from "./support/browser.ts";
 import { dialects, type TestDialect } from "./support/databases.ts";
 import { sampleContractWithWbs } from "./support/fixtures.ts";
@@ -94,12 +95,16 @@ describe.each(dialects)("the week view on a contract's plan on %s", (dialect) =>
   });
 
   it("refuses a zone or week it does not know, naming it", async () => {
+    // the page's one alert: the field named, then the catalogue's own words for what is wrong with it
+    const alertOf = (html: string) => /<div class="notice notice-error" role="alert"><p>([^<]*)<\/p>/.exec(html)?.[1];
     const zone = await getPage(w.as.lead, `/contracts/${w.contractId}/plan?tz=Nagano/Somewhere`);
     expect(zone.status).toBe(400);
-    expect(zone.html).toContain("tz");
+    expect(alertOf(zone.html)).toBe(`tz: ${say("ja", text("issue.timeZone"))}`);
+    expect(zone.html).not.toContain("担当エンジニアがふだん作業する時間帯");
     const week = await getPage(w.as.lead, `/contracts/${w.contractId}/plan?week=2027-02-30`);
     expect(week.status).toBe(400);
-    expect(week.html).toContain("week");
+    expect(alertOf(week.html)).toBe(`week: ${say("ja", text("availability.date"))}`);
+    expect(week.html).not.toContain("担当エンジニアがふだん作業する時間帯");
   });
 
   it("is shown to the contract's lead only: another tenant's lead gets 404, the contractor no week view", async () => {
