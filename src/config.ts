@@ -208,6 +208,7 @@ const Env = z.object({
       "pulls.opening.bundled",
       "pulls.opening.inserted",
       "workspaces.provisioning",
+      "workspaces.moving",
       "sessions.ending",
       "offers.accepted",
     ])

@@ -135,36 +135,30 @@ describe.each(dialects)("moving a workspace between hosts on %s", (dialect) => {
     expect((await containerOf(local, ws.id))?.Id).toBe(oldContainer);
   }, 60_000);
 
-  it("moves the stopped workspace with its files; it starts on the new host with them, the old one is gone", async () => {
+  it("moves the stopped workspace with its files, once when asked twice at once; it starts there with them", async () => {
     const reason = "rack maintenance";
-    if (dialect === "sqlite") {
-      // from the operators' page
-      const page = await getPage(operator, "/workspaces");
-      const res = await postForm(operator, `/workspaces/${ws.id}/move`, {
-        _csrf: csrfTokenIn(page.html),
-        hostId: farId,
-        reason,
-      });
-      expect(res.status, res.html).toBe(303);
-      const after = await getPage(operator, res.location ?? "");
-      expect(after.html).toContain("far-away へ移動しました");
-    } else {
-      const res = await moveAs(operator, { hostId: farId, reason });
-      expect(res.status, await res.clone().text()).toBe(200);
-      expect(await res.json()).toMatchObject({ id: ws.id, state: "stopped", hostId: farId });
-    }
+    // two operators' requests at once: one moves it, the other is refused while the first holds the workspace
+    const both = await Promise.all([
+      moveAs(operator, { hostId: farId, reason }),
+      moveAs(operator, { hostId: farId, reason }),
+    ]);
+    const statuses = both.map((r) => r.status).sort();
+    expect(statuses, JSON.stringify(await Promise.all(both.map((r) => r.clone().text())))).toEqual([200, 409]);
+    const won = both.find((r) => r.status === 200);
+    expect(await won?.json()).toMatchObject({ id: ws.id, state: "stopped", hostId: farId });
     const shownMoved = await (await setup.sato.get(`/api/v1/packages/${ws.packageId}/workspace`)).json();
     expect(shownMoved).toMatchObject({ id: ws.id, state: "stopped", hostId: farId });
     // the old container and volume are removed from the default engine
     await expect(local.getContainer(oldContainer).inspect()).rejects.toMatchObject({ statusCode: 404 });
     await expect(local.getVolume(oldVolume).inspect()).rejects.toMatchObject({ statusCode: 404 });
     const audit = await (await operator.get("/api/v1/audit-events?limit=100")).json();
-    const moved = (audit.items as { action: string; subject: string; details: Record<string, unknown> }[]).find(
+    const moves = (audit.items as { action: string; subject: string; details: Record<string, unknown> }[]).filter(
       (e) => e.subject === `workspace:${ws.id}` && e.action === "workspace.moved",
     );
+    expect(moves).toHaveLength(1);
     const me = await (await operator.get("/api/v1/me")).json();
-    expect(moved?.details).toMatchObject({ from: "local", to: farId, by: me.id, reason });
-    expect(moved?.details.bytes).toBeGreaterThan(20 * 1024 * 1024);
+    expect(moves[0]?.details).toMatchObject({ from: "local", to: farId, by: me.id, reason });
+    expect(moves[0]?.details.bytes).toBeGreaterThan(20 * 1024 * 1024);
 
     const started = await setup.sato.post(`/api/v1/workspaces/${ws.id}/start`);
     expect(started.status, await started.clone().text()).toBe(200);
@@ -180,5 +174,26 @@ describe.each(dialects)("moving a workspace between hosts on %s", (dialect) => {
     expect(git, git.err).toMatchObject({ code: 0 });
     const shown = await (await setup.sato.get(`/api/v1/packages/${ws.packageId}/workspace`)).json();
     expect(shown).toMatchObject({ state: "running", hostId: farId, unavailable: null });
+  }, 300_000);
+
+  it("moves it back from the host over TLS from the operators' page, its files with it", async () => {
+    const farContainer = (await containerOf(engine().docker, ws.id))?.Id ?? "";
+    expect((await setup.sato.post(`/api/v1/workspaces/${ws.id}/stop`)).status).toBe(200);
+    const page = await getPage(operator, "/workspaces");
+    const res = await postForm(operator, `/workspaces/${ws.id}/move`, {
+      _csrf: csrfTokenIn(page.html),
+      hostId: "local",
+      reason: "ラック保守の終了",
+    });
+    expect(res.status, res.html).toBe(303);
+    const after = await getPage(operator, res.location ?? "");
+    expect(after.html).toMatch(/のワークスペースを \S+ へ移動しました/);
+    await expect(engine().docker.getContainer(farContainer).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await setup.sato.post(`/api/v1/workspaces/${ws.id}/start`)).status).toBe(200);
+    const home = await containerOf(local, ws.id);
+    expect(home?.State).toBe("running");
+    const read = await runIn(local, home?.Id ?? "", ["bash", "-c", readFiles]);
+    expect(read.code, read.err).toBe(0);
+    expect(read.out).toBe(before);
   }, 300_000);
 });
