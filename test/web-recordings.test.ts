@@ -31,7 +31,9 @@ describe("session recordings and templates in the browser", () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "azusa-recordings-"));
     templatesDir = templatesFolder("azusa/workspace-base:bookworm", 512, {
-      network: { allow: ["registry.example.com:443"] },
+      network: {
+        allow: ["registry.example.com:443", { host: "registry.client.internal", port: 443, privateNetwork: true }],
+      },
       ssh: { sftp: true },
       idleTimeoutMinutes: 45,
     });
@@ -143,7 +145,7 @@ describe("session recordings and templates in the browser", () => {
     const text = await row.textContent();
     expect(text).toContain("azusa/workspace-base:bookworm");
     expect(text).toContain("CPU 1 / メモリ 512 MiB / プロセス 128");
-    expect(text).toContain("registry.example.com:443");
+    expect(text).toContain("registry.example.com:443, registry.client.internal:443 (プライベートアドレス可)");
     expect(text).toContain("SFTP");
     expect(text).toContain("45 分");
     await templates.context().close();

@@ -827,6 +827,7 @@ export const en: Record<MessageKey, string> = {
   "templates.resources": "Resources",
   "templates.resourcesValue": "{cpus} CPU / {memory} MiB / {pids} processes",
   "templates.network": "Network allow-list",
+  "templates.privateNetwork": "private addresses allowed",
   "templates.ssh": "SSH features allowed",
   "templates.portForwarding": "port forwarding",
   "templates.fileTransfer": "file transfer (SFTP, scp, rsync)",

@@ -827,6 +827,7 @@ export const ja = {
   "templates.resources": "リソース",
   "templates.resourcesValue": "CPU {cpus} / メモリ {memory} MiB / プロセス {pids}",
   "templates.network": "許可する通信先",
+  "templates.privateNetwork": "プライベートアドレス可",
   "templates.ssh": "許可する SSH 機能",
   "templates.portForwarding": "ポート転送",
   "templates.fileTransfer": "ファイル転送 (SFTP, scp, rsync)",

@@ -58,7 +58,11 @@ function Templates({ c, templates }: { c: WebContext; templates: WorkspaceTempla
                   pids: tpl.azusa.resources.pids,
                 })}
               </td>
-              <td>{destinations(tpl.azusa.network.allow) || none}</td>
+              <td>
+                {tpl.azusa.network.allow
+                  .map((d) => `${d.host}:${d.port}${d.privateNetwork ? ` (${t("templates.privateNetwork")})` : ""}`)
+                  .join(", ") || none}
+              </td>
               <td>{features.join(", ") || none}</td>
               <td class="num">{t("templates.minutes", { minutes: tpl.azusa.idleTimeoutMinutes })}</td>
               <td class="num">{tpl.azusa.idePort ?? none}</td>
