@@ -233,7 +233,16 @@ describe.each(dialects)("checking out a workspace's code (%s)", (dialect) => {
     expect(await t.running.azusa.workspaces.ready(ws)).toEqual({
       ok: false,
       reason: now.reason,
-      text: { key: "access.checkoutFailed", params: { why: now.reason } },
+      // Said in the engineer's language: the stored reason read as the pages read it.
+      text: {
+        key: "access.checkoutFailed",
+        params: {
+          why: {
+            key: "workspaceReason.checkoutFailed",
+            params: { detail: expect.stringMatching(/^git clone failed/) },
+          },
+        },
+      },
     });
 
     await t.running.azusa.pulls.drain();

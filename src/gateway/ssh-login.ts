@@ -5,7 +5,7 @@ import type { Lockout } from "../domain/accounts/sign-in-throttle.ts";
 import { type SessionAccess, said } from "../domain/sessions/access.ts";
 import type { SessionLog } from "../domain/sessions/session-log.ts";
 import { AppError } from "../kernel/errors.ts";
-import { text } from "../kernel/messages.ts";
+import { langs, say, type Text, text } from "../kernel/messages.ts";
 import type { Logger } from "../logger.ts";
 import type { Bridge } from "./bridge.ts";
 import { type Principal, sayTo } from "./bridge-types.ts";
@@ -39,6 +39,22 @@ export interface SshLogin {
   closed(): void;
 }
 
+/**
+ * Tells someone not yet known (no key of theirs matched) why, once per kind on a connection: as a banner, which
+ * OpenSSH prints as UTF-8 in a UTF-8 locale (a disconnect's or a log line's other characters are printed as octal
+ * escapes), in Japanese and then in English, since whose language it is cannot be known; in English alone to a
+ * client that drops other bytes (`asciiOnly`).
+ */
+function strangerTeller(client: ssh2.Connection, asciiOnly: boolean) {
+  const told = new Set<string>();
+  return (code: string, message: Text) => {
+    if (told.has(code)) return;
+    told.add(code);
+    const spoken = asciiOnly ? (["en"] as const) : langs;
+    sendBanner(client, spoken.map((lang) => `azusa: ${say(lang, message)}`).join("\r\n"));
+  };
+}
+
 /** The login checks; `attach` answers one connection's authentication requests. */
 export function createSshLogin({ access, log, bridge, lockout, logger }: SshLoginOptions) {
   /** Logs and audits a refused login; resolves once the event is written, so the evidence precedes the answer. */
@@ -63,7 +79,10 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
     (await lockout.addresses.locked(ip)) ||
     ((await lockout.accounts.locked(accountOf(user))) && (await lockout.addresses.failedRecently(ip)));
 
-  function attach(client: ssh2.Connection, ip: string): SshLogin {
+  /** `software`: the client's, from its version line (`OpenSSH_9.2p1`, `dropbear_2022.83`, `PuTTY_Release_0.78`). */
+  function attach(client: ssh2.Connection, ip: string, software = ""): SshLogin {
+    // dropbear's dbclient drops every byte of a banner outside printable ASCII: it is told in English.
+    const asciiOnly = /^dropbear/i.test(software);
     let principal: Principal | undefined;
     let user = "";
     let triedKey = false;
@@ -75,6 +94,7 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
     /** Keys offered on this connection, by fingerprint: each counts once, however often it is offered. */
     const offered = new Set<string>();
     let tooManyKeys = false;
+    const tellStranger = strangerTeller(client, asciiOnly);
 
     const check = async (ctx: ssh2.PublicKeyAuthContext) => {
       const fingerprint = fingerprintOf(ctx.key.data);
@@ -86,11 +106,13 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
         await fail();
         // Written before the answer: a client told "no methods left" disconnects at once.
         await refused(ip, user, "too_many_keys", `more than ${MAX_KEYS_PER_CONNECTION} keys offered`, fingerprint);
+        tellStranger("too_many_keys", text("login.tooManyKeys", { max: MAX_KEYS_PER_CONNECTION }));
         ctx.reject([], false);
         return client.end();
       }
       if (await lockedOut(ip, user)) {
         if (first) await refused(ip, user, "locked", "too many failed logins; try again later", fingerprint);
+        tellStranger("locked", text("login.locked"));
         return ctx.reject(["publickey"]);
       }
       // SHA-1 signatures (ssh-rsa) and DSA keys are refused; an RSA key signs with rsa-sha2-256/512.
@@ -98,6 +120,7 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
         if (first) {
           await refused(ip, user, "weak_algorithm", `${ctx.key.algo} with SHA-1 is not accepted`, fingerprint);
         }
+        tellStranger("weak_algorithm", text("login.weakAlgorithm", { algorithm: ctx.key.algo }));
         return ctx.reject(["publickey"]);
       }
       const packageId = packageFromUser(user);
@@ -108,6 +131,8 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
           await fail();
           await refused(ip, user, "unknown_key", "the key is not registered to an engineer", fingerprint);
         }
+        // Said of the first such key only: an agent may offer others first, and the registered one after.
+        tellStranger("unknown_key", text("login.unknownKey", { fingerprint }));
         return ctx.reject(["publickey"]);
       }
       // Without a signature the client only asks whether this key would do.
@@ -140,7 +165,7 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
         await fail();
         await refused(ip, user, decision.code, decision.reason, fingerprint);
         // The engineer is known by now: told why, in their language, before the refusal.
-        sendBanner(client, sayTo(candidate, decision.text));
+        sendBanner(client, sayTo(asciiOnly ? { ...candidate, lang: "en" } : candidate, decision.text));
         return ctx.reject([], false);
       }
       principal = { ...candidate, authorized: { target: decision.target, at: Date.now() } };
@@ -157,6 +182,8 @@ export function createSshLogin({ access, log, bridge, lockout, logger }: SshLogi
         // The database away (restarting) is no fault of the client's and no failed login: it is told so.
         if (err instanceof AppError && err.code === "UNAVAILABLE") {
           logger.warn({ ip, err: err.message }, "ssh login while the database does not answer");
+          // Readable in either language as a banner first; the disconnect's own words stay English.
+          tellStranger("unavailable", text("login.unavailable"));
           return disconnectWith(client, UNAVAILABLE);
         }
         logger.error({ err, ip }, "ssh authentication failed unexpectedly");

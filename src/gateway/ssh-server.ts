@@ -60,7 +60,7 @@ export function createSshGateway({
       // meets the client's delayed ACK and each login round trip can cost 40 ms more.
       // (ssh2's Connection has setNoDelay; its type declarations do not list it.)
       (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
-      const attempt = login.attach(client, ip);
+      const attempt = login.attach(client, ip, info.header?.versions?.software ?? "");
       const grace = setTimeout(() => {
         if (!attempt.principal()) client.end();
       }, loginGraceMs);

@@ -1638,9 +1638,9 @@ export const catalogue = {
   "access.workspaceState": { en: "the workspace is {state}", ja: "ワークスペースは「{state}」の状態です" },
   "access.workspaceFailed": {
     en: "the workspace is failed: {why}",
-    ja: "ワークスペースの準備に失敗しました（{why}）",
+    ja: "ワークスペースは使えません（{why}）",
   },
-  "access.checkoutFailed": { en: "{why}", ja: "ワークスペースの準備に失敗しました（{why}）" },
+  "access.checkoutFailed": { en: "{why}", ja: "ワークスペースは使えません（{why}）" },
   "access.checkingOut": {
     en: "the workspace's code is still being checked out; try again in a moment",
     ja: "ワークスペースにコードを取得しているところです。少し待ってからもう一度お試しください",
@@ -1658,6 +1658,28 @@ export const catalogue = {
   "access.revoked": {
     en: "session ended: access revoked: {why}",
     ja: "アクセスが取り消されたため、セッションを終了しました: {why}",
+  },
+  // What an SSH login is told before "Permission denied" when no registered key of the person's matched yet:
+  // said in both languages, since whose language it is cannot be known.
+  "login.unknownKey": {
+    en: "the key {fingerprint} is not registered to any engineer; log in with a registered key",
+    ja: "鍵 {fingerprint} はどのエンジニアにも登録されていません（登録済みの鍵で接続してください）",
+  },
+  "login.locked": {
+    en: "too many failed logins from here or for this package; try again in 15 minutes",
+    ja: "この接続元またはこのパッケージへのログイン失敗が続いたため、15 分ほどログインできません",
+  },
+  "login.weakAlgorithm": {
+    en: "{algorithm} signatures with SHA-1 and DSA keys are not accepted; use an Ed25519, ECDSA or RSA (SHA-2) key",
+    ja: "{algorithm}（SHA-1 の署名）と DSA 鍵は使えません。Ed25519・ECDSA・RSA（SHA-2）の鍵を使ってください",
+  },
+  "login.tooManyKeys": {
+    en: "more than {max} keys offered; name the one to use (ssh -i key -o IdentitiesOnly=yes)",
+    ja: "提示された鍵が {max} 本を超えました。使う鍵を指定してください（ssh -i 鍵 -o IdentitiesOnly=yes）",
+  },
+  "login.unavailable": {
+    en: "Azusa cannot check logins for a moment (its database does not answer); try again shortly",
+    ja: "データベースが応答しないため、いまはログインを確認できません。少し待ってからもう一度お試しください",
   },
   // Why a forward or a listener (ssh -L, -W, -R, -A, X11) is refused: the English words go in the channel's
   // refusal and the audit log; the engineer's language is said on the connection's sessions (OpenSSH prints a
@@ -1744,6 +1766,67 @@ export const catalogue = {
     en: "too many connections at once (at most {max})",
     ja: "同時接続が多すぎます（上限 {max}）",
   },
+  // Why a workspace is in its state, as the services store it in English (the evidence): said in the reader's
+  // language on pages and in SSH refusals (src/domain/workspaces/reasons.ts knows the stored forms).
+  "workspaceReason.provisioned": { en: "provisioned for the assignment", ja: "アサインに合わせて準備しました" },
+  "workspaceReason.provisionedAfterRestart": {
+    en: "provisioning finished after a restart",
+    ja: "再起動の後に準備が完了しました",
+  },
+  "workspaceReason.interruptedEnded": {
+    en: "provisioning was interrupted and the assignment has ended",
+    ja: "準備が中断され、アサインも終了しています",
+  },
+  "workspaceReason.vanished": {
+    en: "its container vanished from the engine",
+    ja: "コンテナが Docker エンジンから消えていました",
+  },
+  "workspaceReason.noTemplate": {
+    en: 'no workspace template named "{name}"',
+    ja: "テンプレート「{name}」がありません",
+  },
+  "workspaceReason.waitingForHost": {
+    en: "waiting for a workspace host that fits ({detail})",
+    ja: "条件に合うワークスペースホストの空き待ち（{detail}）",
+  },
+  "workspaceReason.waitingForTenantHost": {
+    en: "waiting for a workspace host labelled for the tenant of this restricted contract ({detail})",
+    ja: "この機密契約のテナント専用ワークスペースホストの空き待ち（{detail}）",
+  },
+  "workspaceReason.hostAvailable": {
+    en: "a workspace host can take it now",
+    ja: "ワークスペースホストの空きができました",
+  },
+  "workspaceReason.imageMissing": {
+    en: "provisioning failed: image {image} not found",
+    ja: "準備に失敗しました: イメージ {image} がエンジンにありません",
+  },
+  "workspaceReason.provisionFailed": { en: "provisioning failed: {detail}", ja: "準備に失敗しました: {detail}" },
+  "workspaceReason.checkoutFailed": {
+    en: "checking out the package's code failed: {detail}",
+    ja: "パッケージのコードのチェックアウトに失敗しました: {detail}",
+  },
+  "workspaceReason.checkoutStartFailed": {
+    en: "starting it to finish checking out its code failed: {detail}",
+    ja: "チェックアウトを終えるための起動に失敗しました: {detail}",
+  },
+  "workspaceReason.checkoutStarted": {
+    en: "started to finish checking out its code",
+    ja: "コードのチェックアウトを終えるために起動しました",
+  },
+  "workspaceReason.startedBy": { en: "started by the {role}", ja: "{role}が起動しました" },
+  "workspaceReason.started": { en: "started", ja: "起動しました" },
+  "workspaceReason.stoppedBy": { en: "stopped by the {role}", ja: "{role}が停止しました" },
+  "workspaceReason.stopped": { en: "stopped", ja: "停止しました" },
+  "workspaceReason.idle": {
+    en: "stopped after {minutes} idle minutes (limit {limit})",
+    ja: "{minutes} 分間操作がなかったため停止しました（上限 {limit} 分）",
+  },
+  "workspaceReason.moved": {
+    en: "moved to another workspace host: {why}",
+    ja: "別のワークスペースホストへ移動しました: {why}",
+  },
+  "workspaceReason.assignmentEnded": { en: "the assignment ended ({why})", ja: "アサインが終了しました（{why}）" },
   "workspaceState.provisioning": { en: "provisioning", ja: "準備中" },
   "workspaceState.pending": { en: "pending", ja: "待機中" },
   "workspaceState.failed": { en: "failed", ja: "失敗" },

@@ -8,6 +8,7 @@ import type { WorkspaceTemplate } from "../../templates/templates.ts";
 import { defaultPreferences } from "../accounts/preferences.service.ts";
 import { inNetworks } from "../contracts/networks.ts";
 import type { EngineerService } from "../engineers/engineers.service.ts";
+import { workspaceReasonText } from "../workspaces/reasons.ts";
 import type { WorkspaceService } from "../workspaces/workspaces.service.ts";
 
 /** Who wants in, from where, over what. */
@@ -106,7 +107,7 @@ export function createSessionAccess({ db, engineers, workspaces }: SessionAccess
         return refuse(
           "no_workspace",
           workspace.state === "failed"
-            ? text("access.workspaceFailed", { why: workspace.reason ?? "" })
+            ? text("access.workspaceFailed", { why: workspaceReasonText(workspace.reason ?? "") })
             : text("access.workspaceState", { state: codeOf("workspaceState", workspace.state) }),
         );
       }

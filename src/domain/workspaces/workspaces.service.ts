@@ -15,6 +15,7 @@ import type { AuditService } from "../audit/audit.service.ts";
 import { visiblePackage } from "../contracts/contracts.service.ts";
 import { defaultHostId, type PlacementNeeds } from "../workspace-hosts/workspace-hosts.service.ts";
 import type { EgressService } from "./egress.service.ts";
+import { workspaceReasonText } from "./reasons.ts";
 import { type ReconcileResult, reconcile } from "./reconcile.ts";
 import { specFor, type WarmPool } from "./warm-pool.ts";
 import { createWorkspaceMove, type MoveHosts, type MoveInput } from "./workspace-move.ts";
@@ -609,7 +610,8 @@ export function createWorkspaceService({
       const notReady = (message: Text) => ({ ok: false, reason: english(message), text: message }) as const;
       if (!row) return notReady(text("access.noWorkspace"));
       if (row.prepared_at) return { ok: true };
-      if (row.state === "failed") return notReady(text("access.checkoutFailed", { why: row.reason ?? "" }));
+      if (row.state === "failed")
+        return notReady(text("access.checkoutFailed", { why: workspaceReasonText(row.reason ?? "") }));
       if (row.state === "destroyed") return notReady(text("access.destroyed"));
       return notReady(text("access.checkingOut"));
     },

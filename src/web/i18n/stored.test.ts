@@ -7,13 +7,13 @@ const ja = translator("ja");
 
 describe("stored evidence on a Japanese page", () => {
   it("says why a workspace is in its state", () => {
-    expect(workspaceReason(ja, "provisioned for the assignment")).toBe("アサインに合わせて準備しました");
-    expect(workspaceReason(ja, "stopped by engineer")).toBe("エンジニアが停止しました");
+    expect(workspaceReason("ja", "provisioned for the assignment")).toBe("アサインに合わせて準備しました");
+    expect(workspaceReason("ja", "stopped by engineer")).toBe("エンジニアが停止しました");
     expect(
-      workspaceReason(ja, "idle for 75 minutes (limit 60); last activity: ssh shell at 2027-01-12T03:04:05.000Z"),
+      workspaceReason("ja", "idle for 75 minutes (limit 60); last activity: ssh shell at 2027-01-12T03:04:05.000Z"),
     ).toBe("75 分間操作がなかったため停止しました（上限 60 分）");
-    expect(workspaceReason(ja, "provisioning failed: image not found")).toBe("準備に失敗しました: image not found");
-    expect(workspaceReason(ja, "something new")).toBe("something new");
+    expect(workspaceReason("ja", "provisioning failed: image not found")).toBe("準備に失敗しました: image not found");
+    expect(workspaceReason("ja", "something new")).toBe("something new");
   });
 
   it("says what a workspace was last used for and how a session ended", () => {
@@ -26,6 +26,6 @@ describe("stored evidence on a Japanese page", () => {
     expect(invitationStatus(translator("en"), "accepted")).toBe("accepted");
     expect(invitationStatus(ja, "constructor")).toBe("constructor");
     expect(activity(ja, "ssh toString")).toBe("ssh toString");
-    expect(workspaceReason(ja, "started by toString")).toBe("toStringが起動しました");
+    expect(workspaceReason("ja", "started by toString")).toBe("toStringが起動しました");
   });
 });

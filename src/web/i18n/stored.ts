@@ -1,36 +1,11 @@
 // Words the services store as evidence in English (why a workspace changed state, what it was last used
 // for, why a session ended), shown in the page's language: each known form is a dictionary entry, its
 // variable parts kept; a form not known here is shown as stored rather than guessed.
-import { isMessageKey, type MessageKey, type Translate } from "./i18n.ts";
+import { workspaceReasonText } from "../../domain/workspaces/reasons.ts";
+import { say } from "../../kernel/messages.ts";
+import { isMessageKey, type Lang, type MessageKey, type Translate } from "./i18n.ts";
 
 type Rule = [RegExp, MessageKey, ...string[]];
-
-/** Patterns of stored reasons, tried in order; the named groups fill the entry's placeholders. */
-const workspaceReasons: Rule[] = [
-  [/^provisioned for the assignment$/, "reason.provisioned"],
-  [/^provisioning finished after a restart$/, "reason.provisionedAfterRestart"],
-  [/^provisioning was interrupted and the assignment has ended$/, "reason.interruptedEnded"],
-  [/^its container vanished from the engine$/, "reason.vanished"],
-  [/^no workspace template named "(?<name>.*)"$/, "reason.noTemplate"],
-  [/^provisioning failed: image (?<image>\S+) not found$/, "reason.imageMissing"],
-  [/^provisioning failed: (?<detail>.*)$/s, "reason.provisionFailed"],
-  [/^waiting for a workspace host that fits \((?<detail>.*)\)$/s, "reason.waitingForHost"],
-  [
-    /^waiting for a workspace host labelled for the tenant of this restricted contract \((?<detail>.*)\)$/s,
-    "reason.waitingForTenantHost",
-  ],
-  [/^a workspace host can take it now$/, "reason.hostAvailable"],
-  [/^checking out the package's code failed: (?<detail>.*)$/s, "reason.checkoutFailed"],
-  [/^starting it to finish checking out its code failed: (?<detail>.*)$/s, "reason.checkoutStartFailed"],
-  [/^started to finish checking out its code$/, "reason.checkoutStarted"],
-  [/^started by (?<role>\w+)$/, "reason.startedBy"],
-  [/^started$/, "reason.started"],
-  [/^stopped by (?<role>\w+)$/, "reason.stoppedBy"],
-  [/^stopped$/, "reason.stopped"],
-  [/^idle for (?<minutes>\d+) minutes \(limit (?<limit>\d+)\); .*$/s, "reason.idle"],
-  [/^the assignment ended \((?<why>.*)\)$/, "reason.assignmentEnded"],
-  [/^moved to another workspace host: (?<why>.*)$/s, "reason.moved"],
-];
 
 /** Azusa's own reasons for a workspace host's state (an operator's own words are shown as typed). */
 export const knownHostReasons: Record<string, MessageKey> = {
@@ -65,16 +40,17 @@ function apply(t: Translate, rules: Rule[], stored: string): string {
     const m = pattern.exec(stored);
     if (!m) continue;
     const vars: Record<string, string> = { ...m.groups };
-    if (vars.role) vars.role = known(t, "role.", vars.role);
-    if (vars.why) vars.why = vars.why === "cancelled" ? t("state.cancelled") : vars.why;
     return t(key, vars);
   }
   return stored;
 }
 
-/** Why a workspace is in its state, in the page's language. */
-export const workspaceReason = (t: Translate, stored: string | null): string =>
-  stored ? apply(t, workspaceReasons, stored) : "";
+/** Why a workspace is in its state, in the page's language (the same words an SSH refusal says). */
+export function workspaceReason(lang: Lang, stored: string | null): string {
+  if (!stored) return "";
+  const message = workspaceReasonText(stored);
+  return typeof message === "string" ? message : say(lang, message);
+}
 
 /** How a session ended, in the page's language. */
 export const sessionEnd = (t: Translate, stored: string): string => apply(t, sessionEnds, stored);

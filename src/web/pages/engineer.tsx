@@ -207,7 +207,7 @@ function MyPackages({
                 <>
                   <span class="badge ws-state">{t(`ws.state.${workspace.state}`)}</span>{" "}
                   <CheckoutNote c={c} workspace={workspace} />{" "}
-                  <span class="hint">{workspaceReason(t, workspace.reason)}</span>{" "}
+                  <span class="hint">{workspaceReason(lang, workspace.reason)}</span>{" "}
                   <UnavailableNote c={c} unavailable={workspace.unavailable} />
                   <ServicesNote c={c} services={workspace.services} />
                 </>

@@ -214,7 +214,7 @@ function Workspaces({
               {w.hostId ? <span class="hint"> {hostName(w.hostId)}</span> : null}
             </td>
             <td>
-              {workspaceReason(t, w.reason)} <UnavailableNote c={c} unavailable={w.unavailable} />
+              {workspaceReason(lang, w.reason)} <UnavailableNote c={c} unavailable={w.unavailable} />
             </td>
             <td>
               {w.lastActivityAt

@@ -367,7 +367,8 @@ function PackageDetail({
           <>
             <p>
               <span class="badge">{t(`ws.state.${workspace.state}`)}</span> <CheckoutNote c={c} workspace={workspace} />{" "}
-              {workspaceReason(t, workspace.reason)} <UnavailableNote c={c} unavailable={workspace.unavailable} />
+              {workspaceReason(c.get("lang"), workspace.reason)}{" "}
+              <UnavailableNote c={c} unavailable={workspace.unavailable} />
             </p>
             <ServicesNote c={c} services={workspace.services} />
           </>
