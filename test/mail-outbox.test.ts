@@ -96,6 +96,14 @@ describe.each(dialects)("the e-mail outbox (%s)", (dialect) => {
     expect(JSON.stringify(await bad.json())).toContain("state");
     const missing = await root.post("/api/v1/mail-outbox/00000000-0000-4000-8000-000000000000/retry");
     expect(missing.status).toBe(404);
+    // The page says so too, in Japanese, with 400, and lists nothing rather than every message.
+    const page = await getPage(root, "/mail?state=lost");
+    expect(page.status).toBe(400);
+    expect(page.html).toContain(
+      "「lost」という状態はありません。送信待ち・送信済み・送信失敗 のいずれかで絞り込んでください。",
+    );
+    expect(page.html).not.toContain("kato@matsumoto.example");
+    expect(page.html).toContain("メールはありません。");
   });
 
   it("lets no other role read or retry the outbox", async () => {

@@ -580,6 +580,8 @@ export const en: Record<MessageKey, string> = {
   "mail.state.pending": "pending",
   "mail.state.sent": "sent",
   "mail.state.failed": "failed",
+  "mail.unknownState": 'There is no state "{state}"; filter by one of {states}.',
+  "mail.stateSeparator": ", ",
   "mail.empty": "No e-mail.",
   "mail.created": "Created",
   "mail.to": "To",

@@ -580,6 +580,8 @@ export const ja = {
   "mail.state.pending": "送信待ち",
   "mail.state.sent": "送信済み",
   "mail.state.failed": "送信失敗",
+  "mail.unknownState": "「{state}」という状態はありません。{states} のいずれかで絞り込んでください。",
+  "mail.stateSeparator": "・",
   "mail.empty": "メールはありません。",
   "mail.created": "作成日時",
   "mail.to": "宛先",

@@ -83,10 +83,17 @@ function Outbox({
 
 /** The operators' outbox page. */
 export function mailPages(deps: WebDeps) {
-  const page = async (c: WebContext, status: 200 | 409 = 200, error?: string) => {
+  const page = async (c: WebContext, status: 200 | 400 | 409 = 200, error?: string) => {
     const user = requireRole(c, "operator");
     const q = c.req.query("state");
     const state = mailStates.find((s) => s === q);
+    // A state it does not know lists nothing and says so, with 400 as the API answers (not every message).
+    if (q && !state) {
+      const t = c.get("t");
+      const states = mailStates.map((s) => t(`mail.state.${s}`)).join(t("mail.stateSeparator"));
+      const said = t("mail.unknownState", { state: q.slice(0, 40), states });
+      return render(c, <Outbox c={c} items={[]} enabled={!!deps.mailer} state={undefined} error={said} />, 400);
+    }
     const items = deps.mailer ? await deps.mailer.outbox(user, state) : [];
     return render(
       c,
