@@ -222,6 +222,16 @@ describe.each(dialects)("double entry of task items on %s", (dialect) => {
     }
     const add = await as.otherContractor.post(`/api/v1/task-batches/${batchId}/keyers`, { engineerId: ids.kato });
     expect(add.status).toBe(404);
+    // Another tenant's lead sees no figures either, by the API or on the page: 404 and no keyer's name.
+    const nagoya = await t.createTenant("名古屋データ入力");
+    await t.createUser("lead", "lead@nagoya-data.example", nagoya.id);
+    const otherLead = await t.signIn("lead@nagoya-data.example");
+    for (const path of [`/api/v1/task-batches/${batchId}/stats`, `/task-stats/${batchId}`]) {
+      const res = await otherLead.get(path);
+      expect(res.status, path).toBe(404);
+      const body = await res.text();
+      for (const name of ["sato", "suzuki", "tanaka"]) expect(body, path).not.toContain(name);
+    }
   });
 
   it("exports accepted results as CSV in UTF-8 or Shift_JIS, numbers masked, as a recorded export", async () => {
