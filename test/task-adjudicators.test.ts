@@ -20,7 +20,7 @@ describe.each(dialects)("engineers deciding task disputes on %s", (dialect) => {
   let contractor: Client;
   let lead: Client;
   let otherLead: Client;
-  const ids = {} as Record<Name | "lead", string>;
+  const ids = {} as Record<Name | "lead" | "lead2", string>;
   const as = {} as Record<Name, Client>;
   let contractId: string;
   let otherContractId: string;
@@ -69,6 +69,7 @@ describe.each(dialects)("engineers deciding task disputes on %s", (dialect) => {
     const other = await t.createTenant("大阪データサービス");
     await t.createUser("contractor", "buyer@tokyo-si.example", tenant.id);
     ids.lead = (await t.createUser("lead", "lead@tokyo-si.example", tenant.id)).id;
+    ids.lead2 = (await t.createUser("lead", "lead2@tokyo-si.example", tenant.id)).id;
     await t.createUser("contractor", "buyer@osaka-data.example", other.id);
     const otherLeadId = (await t.createUser("lead", "lead@osaka-data.example", other.id)).id;
     for (const name of ["sato", "suzuki", "tanaka", "kato"] as const) {
@@ -82,8 +83,9 @@ describe.each(dialects)("engineers deciding task disputes on %s", (dialect) => {
     const otherContractor = await t.signIn("buyer@osaka-data.example");
     await vetForMyNumber(operator, { engineers: [ids.sato, ids.suzuki, ids.tanaka], leads: [ids.lead] });
     await operator.put(`/api/v1/engineers/${ids.kato}`, { weeklyCapacityHours: 40, skills: [] });
-    contractId = (await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [ids.lead] })).json())
-      .id;
+    contractId = (
+      await (await contractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [ids.lead, ids.lead2] })).json()
+    ).id;
     otherContractId = (
       await (await otherContractor.post("/api/v1/contracts", { ...sampleContract, leadIds: [otherLeadId] })).json()
     ).id;
@@ -244,5 +246,32 @@ describe.each(dialects)("engineers deciding task disputes on %s", (dialect) => {
     expect(events.filter((e) => e.action === "task_adjudicator.revoked").map((e) => e.subject)).toEqual([
       `task_adjudicator:${suzuki?.id}`,
     ]);
+  });
+  it("makes one grant when two leads grant the same engineer at once, the other told it exists", async () => {
+    const lead2 = await t.signIn("lead2@tokyo-si.example");
+    const inForce = async (batchId: string | null) =>
+      (
+        (await (await lead.get(`/api/v1/contracts/${contractId}/task-adjudicators`)).json()).items as {
+          userId: string;
+          batchId: string | null;
+          revokedAt: string | null;
+        }[]
+      ).filter((g) => g.userId === ids.kato && g.batchId === batchId && g.revokedAt === null);
+    // For one batch, then for the whole contract (no batch: the index treats it as one scope too).
+    for (const batchId of [plain, null]) {
+      const body = batchId ? { engineerId: ids.kato, batchId } : { engineerId: ids.kato };
+      const answers = await Promise.all([grants(lead, body), grants(lead2, body)]);
+      expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
+      const refused = answers.filter((r) => r.status === 409).map((r) => r.json());
+      expect((await refused[0]).error.message).toContain("kato");
+      expect(await inForce(batchId)).toHaveLength(1);
+    }
+    const events = (await (await contractor.get("/api/v1/audit-events?limit=200")).json()).items as {
+      action: string;
+      details: { engineerId?: string };
+    }[];
+    expect(
+      events.filter((e) => e.action === "task_adjudicator.granted" && e.details.engineerId === ids.kato),
+    ).toHaveLength(2);
   });
 });
