@@ -15,22 +15,28 @@ const connected = "azusa: connected";
 const refusedAddress = "azusa: forbidden address";
 
 /**
- * The forward relay, run as `perl -e script -- host port pool private`: it resolves the name once on that host,
- * drops every address the proxy never dials (`pool`, the workspace networks' range; that host's own addresses on
- * its bridges, the gateways of the container's routes; loopback, link-local, unspecified, multicast; private
- * ranges unless `private` is 1), connects to an address left, not to the name, and says on its error output that
- * it is connected (the proxy answers the workspace only then).
+ * The forward relay, run as `perl -e script -- host port pool private hosts`: it resolves the name once on that
+ * host, drops every address the proxy never dials (`pool`, the workspace networks' range; that host's own
+ * addresses: the gateways of the container's routes, its bridges, and what `hosts`, comma-separated names or
+ * addresses of it, resolve to; loopback, link-local, unspecified, multicast; private ranges unless `private` is
+ * 1), connects to an address left, not to the name, and says on its error output that it is connected (the
+ * proxy answers the workspace only then).
  */
 export const dialScript = (() => {
   const at = "my $s = IO::Socket::IP->new(PeerHost => $host";
   if (!perlRelay.includes(at)) throw new Error("the relay script changed: the egress dial cannot choose its address");
   const check = String.raw`
 use Socket qw(getaddrinfo getnameinfo inet_aton inet_pton AF_INET6 SOCK_STREAM NI_NUMERICHOST NIx_NOSERV);
-my ($pool, $private) = @ARGV[2, 3];
+my ($pool, $private, $hosts) = @ARGV[2, 3, 4];
+sub bin { my $a = shift; $a =~ /:/ ? inet_pton(AF_INET6, $a) : inet_aton($a) }
 my %own;
 if (open my $routes, "<", "/proc/net/route") {
   <$routes>;
-  while (<$routes>) { my $g = (split)[2]; $own{join ".", reverse unpack "C4", pack "H8", $g} = 1 if $g && $g ne "00000000" }
+  while (<$routes>) { my $g = (split)[2]; $own{bin(join ".", reverse unpack "C4", pack "H8", $g)} = 1 if $g && $g ne "00000000" }
+}
+for my $h (split /,/, $hosts // "") {
+  my ($e, @at) = getaddrinfo($h, undef, { socktype => SOCK_STREAM });
+  for my $r ($e ? () : @at) { my ($ne, $n) = getnameinfo($r->{addr}, NI_NUMERICHOST, NIx_NOSERV); $own{bin(lc $n)} = 1 unless $ne }
 }
 sub in4 { my ($n, $base, $len) = @_; my $m = $len ? (0xffffffff << (32 - $len)) & 0xffffffff : 0; ($n & $m) == (unpack("N", inet_aton($base)) & $m) }
 sub why {
@@ -41,7 +47,7 @@ sub why {
     for (["0.0.0.0", 8, "an unspecified address"], ["127.0.0.0", 8, "a loopback address"], ["169.254.0.0", 16, "a link-local address"], ["224.0.0.0", 4, "a multicast address"], ["240.0.0.0", 4, "a reserved or broadcast address"]) {
       return "resolves to $a, $_->[2], which a workspace may never reach" if in4($n, @$_);
     }
-    return "resolves to $a, an address of the workspace's host, which a workspace may never reach" if $own{$a};
+    return "resolves to $a, an address of the workspace's host, which a workspace may never reach" if $own{bin($a)};
     return "resolves to $a, a private address, which its allow-list entry does not allow (privateNetwork)"
       if !$private && (in4($n, "10.0.0.0", 8) || in4($n, "172.16.0.0", 12) || in4($n, "192.168.0.0", 16) || in4($n, "100.64.0.0", 10));
     return undef;
@@ -51,6 +57,7 @@ sub why {
   return "resolves to $a, a loopback address, which a workspace may never reach" if !grep({ $_ } @w[0 .. 6]) && $w[7] == 1;
   return "resolves to $a, a link-local address, which a workspace may never reach" if ($w[0] & 0xffc0) == 0xfe80;
   return "resolves to $a, a multicast address, which a workspace may never reach" if ($w[0] & 0xff00) == 0xff00;
+  return "resolves to $a, an address of the workspace's host, which a workspace may never reach" if $own{bin($a)};
   return "resolves to $a, a private address, which its allow-list entry does not allow (privateNetwork)" if !$private && ($w[0] & 0xfe00) == 0xfc00;
   return undef;
 }
@@ -201,7 +208,10 @@ export function createHostSideEgress({
       dial: (host, port, { privateAllowed }) =>
         relayUpstream(() =>
           proxy.exec({
-            cmd: ["perl", "-e", dialScript, "--", host, String(port), pool, privateAllowed ? "1" : "0"],
+            cmd: [
+              ...["perl", "-e", dialScript, "--", host, String(port), pool, privateAllowed ? "1" : "0"],
+              proxy.hostAddresses.join(","),
+            ],
             tty: false,
           }),
         ),

@@ -22,6 +22,7 @@ import {
   type WorkspaceStatus,
   workspaceLabels,
 } from "./driver.ts";
+import { machineAddressList } from "./egress-address.ts";
 import type { HostSideEgressNetworks } from "./egress-host-side.ts";
 import type { EgressNetwork, EgressNetworks } from "./egress-network.ts";
 import type { LoopDisks } from "./loop-disks.ts";
@@ -899,7 +900,10 @@ export function createDockerDriver({
         containerId: (egress as HostSideEgressNetworks).proxyContainer(workspaceId),
         volume: "",
       };
-      return { network, exec: (req) => driver.exec(proxy, req) };
+      // The engine's host as this machine reaches it: the address (or name) of a TLS endpoint; this machine for a socket.
+      const endpoint = (docker as { modem?: { host?: string } }).modem?.host;
+      const hostAddresses = endpoint ? [endpoint] : machineAddressList();
+      return { network, hostAddresses, exec: (req) => driver.exec(proxy, req) };
     },
   };
   return driver;

@@ -105,6 +105,8 @@ export function execSignal(name: string): ExecSignal | null {
 /** A workspace's egress proxy container on its host, as Azusa drives it. */
 export interface HostSideProxy {
   network: { name: string; gateway: string; subnet: string };
+  /** The addresses (or names) of the host the engine runs on, as this machine knows them: never dialled there. */
+  hostAddresses: string[];
   exec(req: ExecRequest): Promise<ExecSession>;
 }
 

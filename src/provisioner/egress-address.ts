@@ -74,6 +74,13 @@ function kernelAddresses(): { v4: string[]; v6: string[] } {
   return { v4, v6 };
 }
 
+/** This machine's addresses on every interface, down or up. */
+export function machineAddressList(): string[] {
+  const { v4, v6 } = kernelAddresses();
+  const up = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => plainAddress(a.address)));
+  return [...new Set([...v4, ...v6, ...up])];
+}
+
 const OWN_TTL_MS = 1000;
 let ownCache: { at: number; set: AddressSet } | undefined;
 
@@ -85,9 +92,7 @@ export function machineAddresses(): AddressSet {
   const now = Date.now();
   if (ownCache && now - ownCache.at < OWN_TTL_MS) return ownCache.set;
   const list = new BlockList();
-  const { v4, v6 } = kernelAddresses();
-  const up = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => plainAddress(a.address)));
-  for (const address of [...v4, ...v6, ...up]) {
+  for (const address of machineAddressList()) {
     const family = isIP(address);
     if (family !== 0) list.addAddress(address, family === 4 ? "ipv4" : "ipv6");
   }
