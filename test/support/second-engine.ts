@@ -93,7 +93,13 @@ async function waitForEngine(docker: Docker, daemon: ChildProcess, log: string):
  * default workspace image into it with `docker save | docker load` (plus any `extraImages` of the local engine).
  * The namespace is entered with nsenter, not `ip netns exec`, which would mount a /sys without cgroups.
  */
-export async function startSecondEngine(options: { extraImages?: string[] } = {}): Promise<SecondEngine> {
+export async function startSecondEngine(
+  options: {
+    extraImages?: string[];
+    /** Let the engine keep its firewall (iptables in its namespace), as an engine on a machine of its own does. */
+    firewall?: boolean;
+  } = {},
+): Promise<SecondEngine> {
   const local = new Docker();
   const images = [await ensureBaseImage(local), ...(options.extraImages ?? [])];
   const tag = randomBytes(3).toString("hex");
@@ -149,7 +155,13 @@ export async function startSecondEngine(options: { extraImages?: string[] } = {}
       [`--net=/run/netns/${ns}`, "dockerd", "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec")]
         .concat(["--pidfile", join(dir, "dockerd.pid"), "-H", `tcp://${host}:${port}`, "--tlsverify"])
         .concat(["--tlscacert", join(dir, "ca.pem"), "--tlscert", join(dir, "engine.pem")])
-        .concat(["--tlskey", join(dir, "engine-key.pem"), "--bridge=none", "--iptables=false", "--ip6tables=false"]),
+        .concat([
+          "--tlskey",
+          join(dir, "engine-key.pem"),
+          "--bridge=none",
+          `--iptables=${options.firewall === true}`,
+          "--ip6tables=false",
+        ]),
       { stdio: ["ignore", logFd, logFd] },
     );
     closeSync(logFd);
@@ -172,7 +184,7 @@ export async function startSecondEngine(options: { extraImages?: string[] } = {}
 }
 
 /** A second engine for every test of a file: started before them, stopped after them; the getter reads it. */
-export function secondEngineForTests(options: { extraImages?: string[] } = {}): () => SecondEngine {
+export function secondEngineForTests(options: Parameters<typeof startSecondEngine>[0] = {}): () => SecondEngine {
   let engine: SecondEngine | undefined;
   beforeAll(async () => {
     engine = await startSecondEngine(options);
