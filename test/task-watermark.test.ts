@@ -9,7 +9,11 @@ describe("the watermark in a page's pixels", () => {
   it("marks a PNG and a JPEG across the page, keeping their format and size", async () => {
     const page = png(600, 400, { rgb: [255, 255, 255] });
     expect(await markedPixels(page)).toBe(0);
-    const marked = await watermarkPage({ mediaType: "image/png", width: 600, height: 400, bytes: page }, "佐藤 花子");
+    const { bytes: marked, mediaType } = await watermarkPage(
+      { mediaType: "image/png", width: 600, height: 400, bytes: page },
+      "佐藤 花子",
+    );
+    expect(mediaType).toBe("image/png");
     const meta = await sharp(marked).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(["png", 600, 400]);
     // Across the page: each quarter has some of the mark.
@@ -25,8 +29,19 @@ describe("the watermark in a page's pixels", () => {
     const scan = jpeg("RECEIPT 1200 JPY");
     const { width = 0, height = 0 } = await sharp(scan).metadata();
     const markedScan = await watermarkPage({ mediaType: "image/jpeg", width, height, bytes: scan }, "sato");
-    expect((await sharp(markedScan).metadata()).format).toBe("jpeg");
-    expect(await markedPixels(markedScan)).toBeGreaterThan(await markedPixels(scan));
+    expect((await sharp(markedScan.bytes).metadata()).format).toBe("jpeg");
+    expect(await markedPixels(markedScan.bytes)).toBeGreaterThan(await markedPixels(scan));
+  });
+
+  it("marks a blank page of the same size when the pixels cannot be read, never sending them unmarked", async () => {
+    // A sound header (as checked at upload) over image data that is not a deflate stream.
+    const sound = png(200, 100);
+    const broken = Buffer.concat([sound.subarray(0, 33), Buffer.from([0, 0, 0, 8]), Buffer.from("IDATgarbage!")]);
+    const shown = await watermarkPage({ mediaType: "image/png", width: 200, height: 100, bytes: broken }, "sato");
+    expect(shown.bytes.equals(broken)).toBe(false);
+    const meta = await sharp(shown.bytes).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 200, 100]);
+    expect(await markedPixels(shown.bytes)).toBeGreaterThan(0);
   });
 
   it("takes a name as text, never as markup", () => {

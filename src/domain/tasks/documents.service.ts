@@ -98,7 +98,7 @@ export function createTaskDocumentService({
       const page = { mediaType: r.media_type, width: Number(r.width), height: Number(r.height) };
       const bytes = Buffer.from(sealer.open(r.body, documentSealContext.body(r.id)), "base64");
       const marked = await watermarkPage({ ...page, bytes }, mark);
-      out.push({ page: Number(r.page), ...page, base64: marked.toString("base64") });
+      out.push({ page: Number(r.page), ...page, mediaType: marked.mediaType, base64: marked.bytes.toString("base64") });
     }
     return out;
   }

@@ -65,18 +65,28 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * The page (a PNG or JPEG as kept) with `mark` burned in, in the same format and size; metadata (text chunks,
- * EXIF) is not carried over. Refuses an image over the upload's pixel limit.
+ * EXIF) is not carried over. A page decoded only in part is marked as far as it goes; one whose pixels cannot be
+ * read at all (its header was sound at upload) becomes a blank PNG of its size, marked, rather than an error in
+ * the keyer's page — never the bytes unmarked. Refuses an image over the upload's pixel limit.
  */
 export function watermarkPage(
   page: { mediaType: string; width: number; height: number; bytes: Buffer },
   mark: string,
-): Promise<Buffer> {
+): Promise<{ mediaType: string; bytes: Buffer }> {
   return oneAtATime(async () => {
-    const image = sharp(page.bytes, { limitInputPixels: TASK_DOCUMENT_LIMITS.pixels, failOn: "error" });
+    const image = sharp(page.bytes, { limitInputPixels: TASK_DOCUMENT_LIMITS.pixels, failOn: "none" });
     const { width = page.width, height = page.height } = await image.metadata();
-    const marked = image.composite([{ input: Buffer.from(markSvg(width, height, mark)), top: 0, left: 0 }]);
-    return page.mediaType === "image/jpeg"
-      ? marked.jpeg({ quality: 85 }).toBuffer()
-      : marked.png({ compressionLevel: 6 }).toBuffer();
+    // Checked here too, so that neither the page nor a blank stand-in for it is made over the limit.
+    if (width * height > TASK_DOCUMENT_LIMITS.pixels) throw new Error(`${width}×${height} is over the pixel limit`);
+    const overlay = [{ input: Buffer.from(markSvg(width, height, mark)), top: 0, left: 0 }];
+    try {
+      const marked = image.composite(overlay);
+      return page.mediaType === "image/jpeg"
+        ? { mediaType: page.mediaType, bytes: await marked.jpeg({ quality: 85 }).toBuffer() }
+        : { mediaType: "image/png", bytes: await marked.png({ compressionLevel: 6 }).toBuffer() };
+    } catch {
+      const blank = sharp({ create: { width, height, channels: 3, background: "#ffffff" } });
+      return { mediaType: "image/png", bytes: await blank.composite(overlay).png().toBuffer() };
+    }
   });
 }
