@@ -181,6 +181,26 @@ export function runDriverContract(name: string, make: () => Promise<DriverHarnes
         expect(await run(ref, ["cat", "/workspace/notes.txt"])).toMatchObject({ code: 0, stdout: "kept\n" });
       });
 
+      it("a stopped workspace's files carry into another with their names, links, owners and modes", async () => {
+        const from = await create();
+        await h().driver.start(from);
+        const make =
+          "cd /workspace && mkdir d && chmod 700 d && echo x > 'd/odd name ü' && chmod 640 'd/odd name ü' && ln -s 'd/odd name ü' link";
+        expect(await run(from, ["sh", "-c", make])).toMatchObject({ code: 0, stderr: "" });
+        const listing = (ref: WorkspaceRef) =>
+          run(ref, ["sh", "-c", "cd /workspace && find . -exec stat -c '%n|%a|%u:%g|%F|%s' {} + | sort"]);
+        const before = await listing(from);
+        expect(before.stdout).toContain("./d/odd name ü|640|");
+        // a running workspace's files are not carried: they could change under the copy
+        await expect(h().driver.exportFiles(from)).rejects.toMatchObject({ code: "INVALID_STATE" });
+        await h().driver.stop(from);
+        const to = await create();
+        await h().driver.importFiles(to, await h().driver.exportFiles(from));
+        await h().driver.start(to);
+        expect(await listing(to)).toEqual(before);
+        expect(await run(to, ["cat", "/workspace/link"])).toMatchObject({ code: 0, stdout: "x\n" });
+      });
+
       it("destroy removes the workspace; destroying again resolves", async () => {
         const ref = await create();
         await h().driver.start(ref);
