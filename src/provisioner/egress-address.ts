@@ -35,11 +35,19 @@ const lists = nearby.map(([base, length, family, what]) => {
 const privateList = new BlockList();
 for (const [base, length, family] of privateRanges) privateList.addSubnet(base, length, family);
 
-/** An address as compared: lower case, no zone, an IPv4-mapped IPv6 address as the IPv4 address it is. */
+/**
+ * An address as compared: lower case, no zone, an IPv4-mapped IPv6 address as the IPv4 address it is, however
+ * written (`::ffff:169.254.169.254`, `::ffff:a9fe:a9fe`, `0:0:0:0:0:ffff:a9fe:a9fe` all reach 169.254.169.254).
+ */
 export function plainAddress(address: string): string {
   const bare = address.toLowerCase().replace(/%.*$/, "");
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  return mapped?.[1] ?? bare;
+  if (isIP(bare) !== 6) return bare;
+  // the URL parser writes an IPv6 address one way, an IPv4-mapped one as ::ffff: and two hexadecimal groups
+  const canonical = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (!mapped) return bare;
+  const [high, low] = [Number.parseInt(mapped[1] ?? "", 16), Number.parseInt(mapped[2] ?? "", 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join(".");
 }
 
 /** Whether `address` lies in a private range (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). */

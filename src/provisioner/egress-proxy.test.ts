@@ -304,6 +304,13 @@ describe("the addresses the proxy never dials", () => {
       ["192.0.2.7", "an address of the workspace's host"],
       ["172.17.0.1", "an address of the workspace's host"],
       ["10.213.4.1", "an address of a workspace network"],
+      // IPv4-mapped addresses in hexadecimal or spelt out reach the IPv4 address all the same
+      ["::ffff:a9fe:a9fe", "a link-local address"],
+      ["0:0:0:0:0:FFFF:7F00:0001", "a loopback address"],
+      ["::ffff:0:0", "an unspecified address"],
+      ["::ffff:e000:1", "a multicast address"],
+      ["::ffff:c000:207", "an address of the workspace's host"],
+      ["::ffff:ad5:401", "an address of a workspace network"],
     ] as const) {
       expect(addressRefusal(address, rules), address).toContain(why);
       // an entry allowing private addresses changes none of these
@@ -312,7 +319,14 @@ describe("the addresses the proxy never dials", () => {
   });
 
   it("dials a private address only for an entry that allows it, and a public one always", () => {
-    for (const address of ["10.1.2.3", "172.20.0.5", "192.168.1.10", "100.100.100.200", "fd00:ec2::254"]) {
+    for (const address of [
+      "10.1.2.3",
+      "172.20.0.5",
+      "192.168.1.10",
+      "100.100.100.200",
+      "fd00:ec2::254",
+      "::ffff:a01:203",
+    ]) {
       expect(addressRefusal(address, rules), address).toContain("a private address");
       expect(addressRefusal(address, { ...rules, privateAllowed: true }), address).toBeUndefined();
     }
