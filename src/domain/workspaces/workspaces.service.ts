@@ -668,6 +668,9 @@ export function createWorkspaceService({
      * Leads and operators stop and destroy workspaces but never start one: nobody else works in it.
      */
     async start(actor: Actor, id: string): Promise<Workspace> {
+      // A move under way here finishes first: the workspace then starts on its new host, never on the old one
+      // while its files are being carried.
+      if ((await visible(actor, id)).state === "stopped") await inFlight.get(id);
       const row = await visible(actor, id);
       if (actor.kind === "user") {
         if (actor.role !== "engineer") throw forbidden(text("workspaces.engineerStarts"));
