@@ -179,6 +179,16 @@ describe.each(dialects)("moving a workspace between hosts on %s", (dialect) => {
   it("moves it back from the host over TLS from the operators' page, its files with it", async () => {
     const farContainer = (await containerOf(engine().docker, ws.id))?.Id ?? "";
     expect((await setup.sato.post(`/api/v1/workspaces/${ws.id}/stop`)).status).toBe(200);
+    // while its host does not answer, its files cannot be carried off it: refused at once, nothing made
+    await engine().reachable(false);
+    try {
+      const silent = await moveAs(operator, { hostId: "local", reason: "the rack is dark" });
+      expect(silent.status).toBe(409);
+      expect((await silent.json()).error.message).toContain("does not answer");
+      expect(await containerOf(local, ws.id)).toBeUndefined();
+    } finally {
+      await engine().reachable(true);
+    }
     const page = await getPage(operator, "/workspaces");
     const res = await postForm(operator, `/workspaces/${ws.id}/move`, {
       _csrf: csrfTokenIn(page.html),

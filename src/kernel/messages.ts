@@ -1277,6 +1277,10 @@ export const catalogue = {
     en: "that host cannot take the workspace now: {why}",
     ja: "そのホストは今このワークスペースを受け入れられません: {why}",
   },
+  "workspaces.moveSourceSilent": {
+    en: "the workspace's host does not answer ({detail}): its files are there, so it cannot be moved now",
+    ja: "ワークスペースのホストが応答しません（{detail}）。ファイルがそこにあるため、今は移動できません",
+  },
   "workspaces.moveBusy": {
     en: "the workspace is being moved or worked on now; try again once that has finished",
     ja: "ワークスペースは移動中か処理中です。終わってからやり直してください",

@@ -453,6 +453,16 @@ export function createWorkspaceHostService({
       return null;
     },
 
+    /** Why the engine of host `hostId` does not answer a ping now (asked now, within the probe's time), or null. */
+    async silence(hostId: string): Promise<string | null> {
+      try {
+        await within(probeTimeoutMs, clientOf(await row(hostId)).ping());
+        return null;
+      } catch (err) {
+        return message(err);
+      }
+    },
+
     /** Every host's id, name and state, without asking any engine: for choosing one. */
     async names(actor: Actor): Promise<{ id: string; name: string; state: HostState }[]> {
       requireOperator(actor);

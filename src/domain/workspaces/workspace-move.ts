@@ -26,6 +26,8 @@ export interface MoveHosts {
   driverOf(hostId: string | null): Promise<WorkspaceDriver>;
   /** Why the host cannot take a workspace asking `needs` now, or null; VALIDATION naming `hostId` when unknown. */
   refusal(hostId: string, needs: PlacementNeeds): Promise<string | null>;
+  /** Why a host's engine does not answer now, or null: a workspace's files are not carried off a silent host. */
+  silence(hostId: string): Promise<string | null>;
 }
 
 /** An operator's move: where to, and why (kept in the audit event and the workspace's reason). */
@@ -190,6 +192,9 @@ export function createWorkspaceMove(deps: MoveDeps) {
       if (!template) throw fail("INVALID_STATE", text("workspaces.noTemplate", { name: row.template }));
       const refused = await hosts.refusal(input.hostId, await deps.needsOf(row, template));
       if (refused) throw fail("CONFLICT", text("workspaces.moveRefused", { why: refused }));
+      // asked before anything is made, and within a bound: a silent engine would hold the move for minutes
+      const silent = await hosts.silence(from);
+      if (silent) throw fail("CONFLICT", text("workspaces.moveSourceSilent", { detail: silent }));
       if (deps.inFlight.has(row.id)) throw busy();
       let failure: unknown;
       let done = false;

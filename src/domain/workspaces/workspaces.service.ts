@@ -34,6 +34,7 @@ export interface WorkspacePlacement {
   /** The driver of one host's engine, and why a host cannot take a moved workspace: for moves. */
   driverOf: MoveHosts["driverOf"];
   refusal: MoveHosts["refusal"];
+  silence: MoveHosts["silence"];
 }
 
 /** Why a workspace cannot be reached now: its host is marked down, or its engine does not answer. */
