@@ -120,6 +120,7 @@ export const catalogue = {
   "issue.small": { en: "must be at least {n}", ja: "{n} 以上にしてください" },
   "issue.big": { en: "must be at most {n}", ja: "{n} 以下にしてください" },
   "issue.format": { en: "is not a valid {format}", ja: "{format}の形式が正しくありません" },
+  "issue.choose": { en: "choose one of the options", ja: "選択肢から選んでください" },
   "issue.oneOf": { en: "must be one of {values}", ja: "{values} のいずれかにしてください" },
   "issue.unknownField": { en: "unknown field", ja: "この項目は受け付けていません" },
   "issue.invalid": { en: "is not valid", ja: "正しくありません" },

@@ -221,7 +221,8 @@ export function issueProblems(
 ): FieldProblem[] {
   return issues.map((i) => {
     const path = i.path.map(String).join(".") || "body";
-    const said = issueText(i);
+    // A value not among a form's choices was chosen from a list: the person is asked to choose, not shown codes.
+    const said = i.code === "invalid_value" ? text("issue.choose") : issueText(i);
     return { path, message: said ? sayText(c, said) : i.message };
   });
 }

@@ -47,3 +47,45 @@ export async function englishIn(page: Page): Promise<string[]> {
   const found: string[] = text.match(/[A-Za-z][a-z']+(?:[ ,:;-]+[A-Za-z][a-z']+){2,}/g) ?? [];
   return [...new Set(found)];
 }
+
+/** Where a walk of the pages does not go: leaving, switching language, files to download, live terminals. */
+export const outOfWalk = (url: URL): boolean =>
+  url.searchParams.has("lang") ||
+  /\/(sign-out|assets)\b/.test(url.pathname) ||
+  /\.(csv|xlsx|svg|png|json|cast|pdf|zip)$/.test(url.pathname) ||
+  /\/(terminal|ide|download|export)\b/.test(url.pathname);
+
+/**
+ * Walks Azusa's pages breadth first from "/" as the person signed in on `page`, at most `limit` of them: each HTML
+ * page's links are gathered, then `visit` is called on it (which may leave it). Resolves with the pages opened.
+ */
+export async function walkPages(
+  page: Page,
+  origin: string,
+  visit: (path: string, n: number) => Promise<void>,
+  limit = 80,
+): Promise<number> {
+  const queue = ["/"];
+  const seen = new Set(queue);
+  let visited = 0;
+  while (queue.length && visited < limit) {
+    const path = queue.shift() as string;
+    const res = await page.goto(`${origin}${path}`);
+    visited++;
+    if (!res || !(res.headers()["content-type"] ?? "").startsWith("text/html")) continue;
+    const links = (await page.evaluate(
+      `[...document.querySelectorAll("a[href]")].map((a) => a.getAttribute("href") || "")`,
+    )) as string[];
+    for (const href of links) {
+      const url = new URL(href, page.url());
+      if (url.origin !== origin || outOfWalk(url)) continue;
+      const next = `${url.pathname}${url.search}`;
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+    await visit(path, visited);
+  }
+  return visited;
+}

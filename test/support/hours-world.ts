@@ -170,3 +170,21 @@ async function mergedPullRequest(db: Kysely<Database>, packageId: string): Promi
     })
     .execute();
 }
+
+/** The world the walks of every page start from: a 準委任 package assigned to sato, a 請負 one in progress by ito. */
+export async function startWalkWorld(): Promise<HoursWorld> {
+  const w = await startHoursWorld("sqlite");
+  await w.assign(w.juninin.packages["2.1"] as string, "sato");
+  const review = w.ukeoi.packages["2.1"] as string;
+  await w.assign(review, "ito");
+  await w.move(review, "in_progress");
+  return w;
+}
+
+/** Who walks the pages, by role, each signing in with the tests' password. */
+export const WALKERS: Record<string, string> = {
+  operator: "root@office.example",
+  contractor: "buyer@tokyo-si.example",
+  lead: "lead@tokyo-si.example",
+  engineer: "sato@matsumoto.example",
+};

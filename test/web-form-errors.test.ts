@@ -1,0 +1,159 @@
+// Every form of the web UI refused, in Japanese: walked in a real browser (Debian's Chromium) as each role, every
+// distinct form found on Azusa's pages is submitted twice with what a person gets wrong — everything left empty,
+// then values of the wrong kind (a word for a number, a date that does not exist, a control character, a choice
+// not offered) — with the browser's own checks off, as a script or an old browser sends it. Each answer must be
+// an answer (no 5xx) and hold no English sentence: every refusal a form can produce comes from the catalogue.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
+import { launchBrowser, signInPage } from "./support/browser.ts";
+import { englishIn, outOfWalk, walkPages } from "./support/english.ts";
+import { PASSWORD } from "./support/harness.ts";
+import { type HoursWorld, startWalkWorld, WALKERS } from "./support/hours-world.ts";
+
+const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+
+/** A form as found on a page: its place among the page's forms, where it goes, and what a person fills in. */
+interface FoundForm {
+  index: number;
+  method: string;
+  action: string;
+  fields: string[];
+}
+
+/** A form's identity across pages and rows: method, action with its ids taken out, and its fields. */
+const formKey = (f: FoundForm) =>
+  `${f.method.toUpperCase()} ${f.action.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|\b[A-Za-z0-9_-]{16,}\b|\b\d{4}-\d{2}(-\d{2})?\b|\b\d+\b/g, ":id")} [${f.fields.join(",")}]`;
+
+/** Which of a form's elements a person fills in (not hidden ones, not the CSRF token, not buttons), in the page. */
+const FILLABLE = `(e) => e.name && !["hidden", "submit", "button"].includes(e.type)`;
+
+/** The forms of the page open now, with the fields a person fills in. */
+const formsOn = async (page: Page): Promise<FoundForm[]> =>
+  (await page.evaluate(`(() => {
+    const fillable = ${FILLABLE};
+    return [...document.forms].map((f, index) => ({
+      index,
+      method: (f.getAttribute("method") || "get").toLowerCase(),
+      action: f.getAttribute("action") || "",
+      fields: [...f.elements].filter(fillable).map((e) => e.name).sort(),
+    }));
+  })()`)) as FoundForm[];
+
+/** What a person gets wrong, by kind of field; anything else gets a control character. */
+const WRONG: Record<string, string> = {
+  number: "十六",
+  date: "2026-02-30",
+  month: "2026-13",
+  week: "2026-W60",
+  time: "25:61",
+  "datetime-local": "2026-02-30T25:61",
+  email: "not-an-address",
+  url: "not a url",
+  password: "x",
+};
+
+/**
+ * Fills form `index` of the page the way `how` says and submits it with its first button, the browser's own checks
+ * off; confirmations are accepted. Resolves with the answer's status, or null when the form went nowhere.
+ */
+async function submitWrong(page: Page, index: number, how: "missing" | "wrong"): Promise<number | null> {
+  const navigated = page.waitForNavigation({ timeout: 20_000 }).catch(() => null);
+  await page.evaluate(`(() => {
+    const fillable = ${FILLABLE};
+    const wrong = ${JSON.stringify(WRONG)};
+    const missing = ${how === "missing"};
+    const form = document.forms[${index}];
+    form.noValidate = true;
+    for (const el of [...form.elements].filter(fillable)) {
+      if (el.type === "file") continue;
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = !missing;
+      } else if (el.tagName === "SELECT") {
+        const option = document.createElement("option");
+        option.value = missing ? "" : "not-offered";
+        option.textContent = option.value;
+        el.multiple = false;
+        el.append(option);
+        el.value = option.value;
+      } else {
+        el.value = missing ? "" : (wrong[el.type] ?? "\\u0007");
+      }
+    }
+    const button = form.querySelector('button:not([type]), button[type="submit"], input[type="submit"]');
+    form.requestSubmit(button || undefined);
+  })()`);
+  const answer = await navigated;
+  return answer ? answer.status() : null;
+}
+
+describe("every form of the web UI refused, in Japanese", () => {
+  let w: HoursWorld;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    w = await startWalkWorld();
+    const hours = w.juninin.packages["2.1"] as string;
+    const review = w.ukeoi.packages["2.1"] as string;
+    // What brings the other forms out: a week waiting for the lead, a delivery waiting for the contractor.
+    const sato = w.engineers.sato as HoursWorld["engineers"][string];
+    const day = tokyoDay(Date.now() - 86_400_000);
+    await sato.client.post("/api/v1/time-entries", { packageId: hours, date: day, minutes: 90, note: "設計" });
+    const [sheet] = (await (await sato.client.get(`/api/v1/timesheets?week=${weekOf(day)}`)).json()).items;
+    expect((await sato.client.post(`/api/v1/timesheets/${sheet.id}/submit`)).status).toBe(200);
+    const delivered = Object.values(w.ukeoi.packages).find((id) => id !== review) as string;
+    await w.assign(delivered, "kato");
+    await w.move(delivered, "in_progress", "in_review", "delivered");
+    browser = await launchBrowser();
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    await w?.stop();
+  });
+
+  for (const [role, email] of Object.entries(WALKERS)) {
+    it(`says every refusal of every form ${role} has in Japanese`, async () => {
+      const page = await signInPage(browser, w.t.base, email, PASSWORD);
+      page.on("dialog", (d) => void d.accept());
+      const origin = new URL(w.t.base).origin;
+      const tried = new Set<string>();
+      const english: Record<string, string[]> = {};
+      const broken: Record<string, number | null> = {};
+      let refused = 0;
+      await walkPages(page, origin, async (path) => {
+        for (const form of await formsOn(page)) {
+          const key = formKey(form);
+          const target = new URL(form.action || path, `${origin}${path}`);
+          // What is left alone: a form with nothing to fill in, leaving, switching language, the live terminal.
+          if (!form.fields.length || tried.has(key) || outOfWalk(target)) continue;
+          tried.add(key);
+          for (const how of ["missing", "wrong"] as const) {
+            await page.goto(`${origin}${path}`);
+            const status = await submitWrong(page, form.index, how);
+            if (status === null || status >= 500) {
+              broken[`${key} ${how} (on ${path})`] = status;
+              continue;
+            }
+            if (status >= 400) refused++;
+            expect(await page.getAttribute("html", "lang"), `${key} ${how}`).toBe("ja");
+            const found = await englishIn(page);
+            if (found.length) {
+              english[`${key} ${how} (on ${path})`] = found;
+              const shot = `web-form-errors-${role}-${Object.keys(english).length}.png`;
+              await page.screenshot({ path: join(ARTIFACTS, shot), fullPage: true });
+            }
+          }
+        }
+      });
+      await page.context().close();
+      console.log(`${role}: ${tried.size} forms, ${refused} refusals\n${[...tried].join("\n")}`);
+      expect(tried.size).toBeGreaterThan(0);
+      expect(refused).toBeGreaterThan(0);
+      expect(broken).toEqual({});
+      expect(english).toEqual({});
+    }, 600_000);
+  }
+});
