@@ -116,7 +116,7 @@ describe.each(dialects)("moving a workspace between hosts on %s", (dialect) => {
     expect((await moveAs(operator, { hostId: "local", reason: "stay" })).status).toBe(409);
   }, 60_000);
 
-  it("refuses a drained host (409), on the operators' page too, and leaves the workspace where it was", async () => {
+  it("refuses a drained or down host (409), on the operators' page too, and leaves the workspace where it was", async () => {
     const page = await getPage(operator, "/workspaces");
     expect(page.html).toContain(`action="/workspaces/${ws.id}/move"`);
     expect(page.html).toContain("このホストへ移動");
@@ -131,6 +131,10 @@ describe.each(dialects)("moving a workspace between hosts on %s", (dialect) => {
     });
     expect(refused.status).toBe(409);
     expect(refused.html).toContain("ワークスペースを移動できませんでした");
+    expect((await operator.post(`/api/v1/workspace-hosts/${farId}/down`)).status).toBe(200);
+    const down = await moveAs(operator, { hostId: farId, reason: "rack maintenance" });
+    expect(down.status).toBe(409);
+    expect((await down.json()).error.message).toContain("far-away: down");
     expect((await operator.post(`/api/v1/workspace-hosts/${farId}/activate`)).status).toBe(200);
     expect((await containerOf(local, ws.id))?.Id).toBe(oldContainer);
   }, 60_000);
