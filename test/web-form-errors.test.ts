@@ -107,6 +107,10 @@ describe("every form of the web UI refused, in Japanese", () => {
     const delivered = Object.values(w.ukeoi.packages).find((id) => id !== review) as string;
     await w.assign(delivered, "kato");
     await w.move(delivered, "in_progress", "in_review", "delivered");
+    // An offer waiting for sato, who may decline it with a reason.
+    const offered = Object.values(w.juninin.packages).find((id) => id !== hours) as string;
+    expect((await w.lead.post(`/api/v1/packages/${offered}/open`)).status).toBe(200);
+    expect((await w.lead.post(`/api/v1/packages/${offered}/offers`, { engineerId: sato.id })).status).toBe(201);
     browser = await launchBrowser();
   }, 240_000);
   afterAll(async () => {
@@ -114,9 +118,12 @@ describe("every form of the web UI refused, in Japanese", () => {
     await w?.stop();
   });
 
-  for (const [role, email] of Object.entries(WALKERS)) {
+  // Someone not signed in too: the sign-in, the invitation and the public pages' forms.
+  for (const [role, email] of [...Object.entries(WALKERS), ["visitor", ""]] as const) {
     it(`says every refusal of every form ${role} has in Japanese`, async () => {
-      const page = await signInPage(browser, w.t.base, email, PASSWORD);
+      const page = email
+        ? await signInPage(browser, w.t.base, email, PASSWORD)
+        : await (await browser.newContext({ locale: "en-US" })).newPage();
       page.on("dialog", (d) => void d.accept());
       const origin = new URL(w.t.base).origin;
       const tried = new Set<string>();
