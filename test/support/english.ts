@@ -56,7 +56,7 @@ export const outOfWalk = (url: URL): boolean =>
   /\/(terminal|ide|download|export)\b/.test(url.pathname);
 
 /**
- * Walks Azusa's pages breadth first from "/" as the person signed in on `page`, at most `limit` of them: each HTML
+ * Walks Azusa's pages breadth first from `starts` as the person signed in on `page`, at most `limit` of them: each HTML
  * page's links are gathered, then `visit` is called on it (which may leave it). Resolves with the pages opened.
  */
 export async function walkPages(
@@ -64,8 +64,9 @@ export async function walkPages(
   origin: string,
   visit: (path: string, n: number) => Promise<void>,
   limit = 80,
+  starts = ["/"],
 ): Promise<number> {
-  const queue = ["/"];
+  const queue = [...starts];
   const seen = new Set(queue);
   let visited = 0;
   while (queue.length && visited < limit) {
