@@ -112,9 +112,14 @@ describe("every form of the web UI refused, in Japanese", () => {
     await sato.client.post("/api/v1/time-entries", { packageId: hours, date: day, minutes: 90, note: "設計" });
     const [sheet] = (await (await sato.client.get(`/api/v1/timesheets?week=${weekOf(day)}`)).json()).items;
     expect((await sato.client.post(`/api/v1/timesheets/${sheet.id}/submit`)).status).toBe(200);
-    const delivered = Object.values(w.ukeoi.packages).find((id) => id !== review) as string;
-    await w.assign(delivered, "kato");
-    await w.move(delivered, "in_progress", "in_review", "delivered");
+    // Two deliveries: one waiting for 検収 (its rejection asks for reasons), one accepted (its payment asks for a date).
+    const [waiting, accepted] = Object.values(w.ukeoi.packages).filter((id) => id !== review) as [string, string];
+    for (const id of [waiting, accepted]) {
+      await w.assign(id, "sato");
+      await w.move(id, "in_progress", "in_review");
+      expect((await sato.client.post(`/api/v1/packages/${id}/deliver`, { note: "納品" })).status).toBe(201);
+    }
+    expect((await w.contractor.post(`/api/v1/packages/${accepted}/accept-delivery`)).status).toBe(200);
     // An offer waiting for sato, who may decline it with a reason.
     const offered = Object.values(w.juninin.packages).find((id) => id !== hours) as string;
     expect((await w.lead.post(`/api/v1/packages/${offered}/open`)).status).toBe(200);

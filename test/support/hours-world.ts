@@ -155,7 +155,7 @@ async function mergedPullRequest(db: Kysely<Database>, packageId: string): Promi
       number: earlier.length + 1,
       workspace_id: null,
       author_id: null,
-      title: "Work for review",
+      title: "レビュー対象の作業",
       description: "",
       source_branch: "work",
       target_branch: "main",
