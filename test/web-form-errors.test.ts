@@ -12,6 +12,7 @@ import { launchBrowser, signInPage } from "./support/browser.ts";
 import { englishIn, outOfWalk, walkPages } from "./support/english.ts";
 import { PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startWalkWorld, WALKERS } from "./support/hours-world.ts";
+import { officeInput } from "./support/offices.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
 
@@ -100,6 +101,7 @@ const STARTS: Record<string, string[]> = {
 describe("every form of the web UI refused, in Japanese", () => {
   let w: HoursWorld;
   let browser: Browser;
+  let officeId = "";
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -120,6 +122,10 @@ describe("every form of the web UI refused, in Japanese", () => {
       expect((await sato.client.post(`/api/v1/packages/${id}/deliver`, { note: "納品" })).status).toBe(201);
     }
     expect((await w.contractor.post(`/api/v1/packages/${accepted}/accept-delivery`)).status).toBe(200);
+    // An office: its edit form, its guide's editor and report for the operator, its public page's registration.
+    const office = await w.operator.post("/api/v1/offices", officeInput("北オフィス", "北町"));
+    expect(office.status).toBe(201);
+    officeId = (await office.json()).id;
     // An offer waiting for sato, who may decline it with a reason.
     const offered = Object.values(w.juninin.packages).find((id) => id !== hours) as string;
     expect((await w.lead.post(`/api/v1/packages/${offered}/open`)).status).toBe(200);
@@ -143,7 +149,7 @@ describe("every form of the web UI refused, in Japanese", () => {
       const english: Record<string, string[]> = {};
       const broken: Record<string, number | null> = {};
       let refused = 0;
-      await walkPages(
+      const visitedCount = await walkPages(
         page,
         origin,
         async (path) => {
@@ -173,10 +179,10 @@ describe("every form of the web UI refused, in Japanese", () => {
         },
         120,
         // Pages not linked from where the walk starts for everyone: an invitation's link, the operators' lists.
-        ["/", ...(STARTS[role] ?? [])],
+        ["/", ...(STARTS[role] ?? []), ...(role === "visitor" ? [`/office-guide/${officeId}`] : [])],
       );
       await page.context().close();
-      console.log(`${role}: ${tried.size} forms, ${refused} refusals\n${[...tried].join("\n")}`);
+      console.log(`${role}: ${visitedCount} pages, ${tried.size} forms, ${refused} refusals\n${[...tried].join("\n")}`);
       expect(tried.size).toBeGreaterThan(0);
       expect(refused).toBeGreaterThan(0);
       expect(broken).toEqual({});
