@@ -13,6 +13,7 @@ import { englishIn, outOfWalk, walkPages } from "./support/english.ts";
 import { PASSWORD } from "./support/harness.ts";
 import { type HoursWorld, startWalkWorld, WALKERS } from "./support/hours-world.ts";
 import { officeInput } from "./support/offices.ts";
+import { pullRequestOn } from "./support/pull-requests.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
 
@@ -126,6 +127,8 @@ describe("every form of the web UI refused, in Japanese", () => {
     const office = await w.operator.post("/api/v1/offices", officeInput("北オフィス", "北町"));
     expect(office.status).toBe(201);
     officeId = (await office.json()).id;
+    // A pull request waiting for the lead's review.
+    await pullRequestOn(w.t, review, { title: "画面の修正", files: { "README.md": "修正\n" } });
     // An offer waiting for sato, who may decline it with a reason.
     const offered = Object.values(w.juninin.packages).find((id) => id !== hours) as string;
     expect((await w.lead.post(`/api/v1/packages/${offered}/open`)).status).toBe(200);
