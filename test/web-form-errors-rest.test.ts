@@ -1,0 +1,204 @@
+// The forms the walk of every page does not reach, refused in Japanese: they show only once something has happened
+// (a task batch with items to key and a disputed item, an approved week, a closed month, an interest registered,
+// a workspace to move). Each is opened where it shows, in Debian's Chromium, as the one who may use it, and
+// submitted empty and then with values of the wrong kind, the browser's own checks off; forms with nothing to fill
+// in are sent as they are. Each answer must be an answer (no 5xx) and hold no English sentence.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { individualNumberCheckDigit } from "../src/domain/tasks/field-values.ts";
+import { tokyoDay, weekOf } from "../src/domain/timesheets/time.ts";
+import { launchBrowser, signInPage } from "./support/browser.ts";
+import { englishIn } from "./support/english.ts";
+import { formKey, formsOn, submitWrong } from "./support/form-walk.ts";
+import { PASSWORD } from "./support/harness.ts";
+import { type HoursWorld, startWalkWorld, WALKERS } from "./support/hours-world.ts";
+import { officeInput } from "./support/offices.ts";
+import { addKeyers, contractWithBatch, dependantsBatch, importItems } from "./support/task-batches.ts";
+import { vetForMyNumber } from "./support/workspace-setup.ts";
+
+const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts");
+/** Made by the published algorithm, never a real person's. */
+const number = (base: string) => `${base}${individualNumberCheckDigit(base)}`;
+
+describe("the forms that show only once something has happened, refused in Japanese", () => {
+  let w: HoursWorld;
+  let browser: Browser;
+  let batchId = "";
+  let officeId = "";
+  let workspaceId = "";
+  const closedMonth = tokyoDay(Date.now() - 40 * 86_400_000).slice(0, 7);
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    w = await startWalkWorld();
+    const sato = w.engineers.sato as HoursWorld["engineers"][string];
+    const ito = w.engineers.ito as HoursWorld["engineers"][string];
+    const leadId = (await (await w.lead.get("/api/v1/me")).json()).id as string;
+    // A task batch keyed by sato and ito: the first item keyed differently by each (a dispute for the lead), the
+    // rest left for sato's entry form.
+    await vetForMyNumber(w.operator, { engineers: [sato.id, ito.id], leads: [leadId] });
+    ({ batchId } = await contractWithBatch(w.contractor, dependantsBatch, [leadId]));
+    await importItems(w.contractor, batchId, "氏名\n山田花子\n田中一郎\n鈴木次郎\n");
+    await addKeyers(w.contractor, batchId, [sato.id, ito.id]);
+    for (const [who, base] of [
+      [sato, "51627384950"],
+      [ito, "51627384905"],
+    ] as const) {
+      const taken = await (await who.client.post(`/api/v1/task-batches/${batchId}/take`, {})).json();
+      const values = { 氏名: "山田花子", 個人番号: number(base), 金額: "1200" };
+      expect((await who.client.put(`/api/v1/task-items/${taken.item.id}/entry`, { values })).status).toBe(200);
+    }
+    // A week the lead approved, which the lead may reopen with a reason.
+    const day = tokyoDay(Date.now() - 8 * 86_400_000);
+    const hours = w.juninin.packages["2.1"] as string;
+    await sato.client.post("/api/v1/time-entries", { packageId: hours, date: day, minutes: 90, note: "設計" });
+    const [sheet] = (await (await sato.client.get(`/api/v1/timesheets?week=${weekOf(day)}`)).json()).items;
+    expect((await sato.client.post(`/api/v1/timesheets/${sheet.id}/submit`)).status).toBe(200);
+    expect((await w.lead.post(`/api/v1/timesheets/${sheet.id}/approve`)).status).toBe(200);
+    // A month the contractor closed, which the contractor may reopen with a reason.
+    const close = await w.contractor.post(`/api/v1/contracts/${w.juninin.id}/settlements/close`, {
+      month: closedMonth,
+    });
+    expect(close.status).toBe(201);
+    // An office with two interests: one from someone new, one from an address that already has an account.
+    const office = await w.operator.post("/api/v1/offices", officeInput("北オフィス", "北町"));
+    expect(office.status).toBe(201);
+    officeId = (await office.json()).id;
+    for (const [name, email] of [
+      ["山本 翔", "yamamoto@example.jp"],
+      ["佐藤 健", "sato@matsumoto.example"],
+    ] as const) {
+      const interest = { name, email, skills: [], movingWhen: "来年の春", consent: true as const };
+      await w.t.running.azusa.interests.register(officeId, interest, "同意します");
+    }
+    // A workspace: its move is refused while it is not stopped, and so is a move without a host or a reason.
+    workspaceId = (await w.t.running.azusa.db.kysely.selectFrom("workspace").select("id").executeTakeFirstOrThrow()).id;
+    browser = await launchBrowser();
+  }, 240_000);
+  afterAll(async () => {
+    await browser?.close();
+    await w?.stop();
+  });
+
+  /** Checks the answer open now: an answer, in Japanese, with no English sentence; returns whether it refused. */
+  const problems: Record<string, string[] | number | null> = {};
+  async function judge(page: Page, label: string, status: number | null): Promise<boolean> {
+    if (status === null || status >= 500) {
+      problems[label] = status;
+      return false;
+    }
+    expect(await page.getAttribute("html", "lang"), label).toBe("ja");
+    const found = await englishIn(page);
+    if (found.length) {
+      problems[label] = found;
+      await page.screenshot({ path: join(ARTIFACTS, `web-form-errors-rest-${Object.keys(problems).length}.png`) });
+    }
+    return status >= 400;
+  }
+
+  /** Every form with something to fill in on `path` (as `role`), submitted empty and wrong: how many were found. */
+  async function fillable(role: string, path: () => string, wanted: RegExp): Promise<string[]> {
+    const page = await signInPage(browser, w.t.base, WALKERS[role] as string, PASSWORD);
+    page.on("dialog", (d) => void d.accept());
+    const tried: string[] = [];
+    try {
+      await page.goto(`${w.t.base}${path()}`);
+      for (const form of await formsOn(page)) {
+        if (!form.fields.length || !wanted.test(form.action)) continue;
+        tried.push(formKey(form));
+        for (const how of ["missing", "wrong"] as const) {
+          await page.goto(`${w.t.base}${path()}`);
+          const status = await submitWrong(page, form.index, how);
+          const refused = await judge(page, `${role} ${formKey(form)} ${how}`, status);
+          // Left empty, every one of these forms is refused; a value of the wrong kind may be free text it takes.
+          if (how === "missing") expect(refused, `${formKey(form)} ${how}`).toBe(true);
+        }
+      }
+    } finally {
+      await page.context().close();
+    }
+    return tried;
+  }
+
+  it("refuses the keyer's entry form in Japanese", async () => {
+    expect(await fillable("engineer", () => `/tasks/${batchId}/entry`, /\/entry$/)).toHaveLength(1);
+    expect(problems).toEqual({});
+  }, 300_000);
+
+  it("refuses the lead's decision on a disputed item and the reopening of an approved week in Japanese", async () => {
+    expect(await fillable("lead", () => `/task-disputes/${batchId}`, /^\/task-disputes\//)).toHaveLength(1);
+    expect(await fillable("lead", () => "/timesheets", /\/reopen$/)).toHaveLength(1);
+    expect(problems).toEqual({});
+  }, 300_000);
+
+  it("refuses the reopening of a closed month in Japanese", async () => {
+    expect(await fillable("contractor", () => `/hours?month=${closedMonth}`, /^\/hours\/reopen$/)).toHaveLength(1);
+    expect(problems).toEqual({});
+  }, 300_000);
+
+  it("answers each invitation from the interests list in Japanese", async () => {
+    const page = await signInPage(browser, w.t.base, WALKERS.operator as string, PASSWORD);
+    const path = `${w.t.base}/offices/${officeId}/interests`;
+    const answers: number[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        await page.goto(path);
+        const invite = (await formsOn(page)).filter((f) => /\/invite$/.test(f.action))[i] ?? null;
+        if (!invite) break;
+        // One invitation is sent; the other's address already has an account (refused, the row kept for now).
+        const status = await submitWrong(page, invite.index, "missing");
+        await judge(page, `invite ${i}`, status);
+        answers.push(status ?? 0);
+      }
+    } finally {
+      await page.context().close();
+    }
+    expect(answers.sort()).toEqual([200, 409]);
+    expect(problems).toEqual({});
+  }, 300_000);
+
+  it("refuses a workspace's move without a host or a reason, or while it runs, in Japanese", async () => {
+    const page = await signInPage(browser, w.t.base, WALKERS.operator as string, PASSWORD);
+    const refused: (number | null)[] = [];
+    try {
+      for (const [hostId, reason] of [
+        ["", ""],
+        ["not-offered", "\u0007"],
+        ["", "ホストの保守のため"],
+      ]) {
+        await page.goto(`${w.t.base}/workspaces`);
+        // The form shows only for a stopped workspace; the same request, as a script sends it, for a running one.
+        const navigated = page.waitForNavigation({ timeout: 20_000 }).catch(() => null);
+        await page.evaluate(`(() => {
+          const form = document.createElement("form");
+          form.method = "post";
+          form.action = ${JSON.stringify(`/workspaces/${workspaceId}/move`)};
+          const values = {
+            _csrf: document.querySelector('input[name="_csrf"]').value,
+            hostId: ${JSON.stringify(hostId)},
+            reason: ${JSON.stringify(reason)},
+          };
+          for (const [name, value] of Object.entries(values)) {
+            const input = document.createElement("input");
+            input.name = name;
+            input.value = value;
+            form.append(input);
+          }
+          document.body.append(form);
+          form.submit();
+        })()`);
+        const status = (await navigated)?.status() ?? null;
+        refused.push(status);
+        expect(await judge(page, `move ${hostId || "(no host)"} ${reason ? "reason" : "(no reason)"}`, status)).toBe(
+          true,
+        );
+      }
+    } finally {
+      await page.context().close();
+    }
+    expect(refused).toHaveLength(3);
+    expect(problems).toEqual({});
+  }, 300_000);
+});
