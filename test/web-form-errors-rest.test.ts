@@ -154,6 +154,35 @@ describe("the forms that show only once something has happened, refused in Japan
     return tried;
   }
 
+  const stale: Record<string, number | null> = {};
+  /**
+   * Opens `path` as `role`, lets `meanwhile` change things, then sends `action` as the page has it (with `fill`
+   * over its values): the answer is judged and kept in `stale`.
+   */
+  const again = async (
+    role: string,
+    path: string,
+    action: RegExp,
+    meanwhile: (page: Page) => Promise<void>,
+    fill: Record<string, string> = {},
+  ) => {
+    const page = await signInPage(browser, w.t.base, WALKERS[role] as string, PASSWORD);
+    try {
+      await page.goto(`${w.t.base}${path}`);
+      const form = (await formsOn(page)).find((f) => action.test(f.action));
+      expect(form, `${role} ${path} ${action}`).toBeDefined();
+      const values = await page.evaluate(
+        `Object.fromEntries([...new FormData(document.forms[${form?.index}])].filter(([k]) => k !== "_csrf"))`,
+      );
+      await meanwhile(page);
+      const status = await post(page, form?.action as string, { ...(values as Record<string, string>), ...fill });
+      stale[`${role} ${form?.action}`] = status;
+      await judge(page, `${role} ${form?.action} again`, status);
+    } finally {
+      await page.context().close();
+    }
+  };
+
   it("refuses the keyer's entry form in Japanese", async () => {
     expect(await fillable("engineer", () => `/tasks/${batchId}/entry`, /\/entry$/)).toHaveLength(1);
     expect(problems).toEqual({});
@@ -216,27 +245,8 @@ describe("the forms that show only once something has happened, refused in Japan
   }, 300_000);
 
   it("refuses in Japanese a form with nothing to fill in that is sent once too often", async () => {
-    const stale: Record<string, number | null> = {};
-    /** Opens `path` as `role`, lets `meanwhile` change things, then sends `action` as the page has it. */
-    const again = async (role: string, path: string, action: RegExp, meanwhile: (page: Page) => Promise<void>) => {
-      const page = await signInPage(browser, w.t.base, WALKERS[role] as string, PASSWORD);
-      try {
-        await page.goto(`${w.t.base}${path}`);
-        const form = (await formsOn(page)).find((f) => action.test(f.action));
-        expect(form, `${role} ${path} ${action}`).toBeDefined();
-        const values = await page.evaluate(
-          `Object.fromEntries([...new FormData(document.forms[${form?.index}])].filter(([k]) => k !== "_csrf"))`,
-        );
-        await meanwhile(page);
-        const status = await post(page, form?.action as string, values as Record<string, string>);
-        stale[`${role} ${form?.action}`] = status;
-        await judge(page, `${role} ${form?.action} again`, status);
-      } finally {
-        await page.context().close();
-      }
-    };
-    // The keyer gives back an item already given back; the lead approves a week approved meanwhile; the contractor closes a month
-    // closed meanwhile; the operator invites the same person twice.
+    // The keyer gives back an item already given back; the lead approves a week approved meanwhile; the contractor
+    // closes a month closed meanwhile; the operator invites the same person twice.
     await again("engineer", `/tasks/${batchId}/entry`, /\/release$/, async (page) => {
       const itemId = await page.inputValue('form[action$="/release"] input[name="itemId"]');
       const sato = w.engineers.sato as HoursWorld["engineers"][string];
@@ -261,6 +271,47 @@ describe("the forms that show only once something has happened, refused in Japan
       expect(await post(page, action as string, {})).toBe(200);
     });
     expect(Object.values(stale).map((s) => (s ?? 0) >= 400 && (s ?? 0) < 500)).toEqual([true, true, true, true]);
+    expect(problems).toEqual({});
+  }, 300_000);
+
+  it("refuses in Japanese the forms of a week changed behind the page's back", async () => {
+    const sato = w.engineers.sato as HoursWorld["engineers"][string];
+    const day = tokyoDay(Date.now() - 22 * 86_400_000);
+    const entries: string[] = [];
+    for (const note of ["設計", "試験"]) {
+      const entry = await sato.client.post("/api/v1/time-entries", {
+        packageId: w.juninin.packages["2.1"],
+        date: day,
+        minutes: 30,
+        note,
+      });
+      expect(entry.status).toBe(201);
+      entries.push((await entry.json()).id);
+    }
+    const sheet = (await (await sato.client.get(`/api/v1/timesheets?week=${weekOf(day)}`)).json()).items[0].id;
+    for (const key of Object.keys(stale)) delete stale[key];
+    // An entry removed in another tab, then the week submitted there; the lead rejects a week approved meanwhile.
+    await again(
+      "engineer",
+      `/my-hours?week=${weekOf(day)}`,
+      new RegExp(`/time-entries/${entries[0]}/remove$`),
+      async () => {
+        expect((await sato.client.delete(`/api/v1/time-entries/${entries[0]}`)).status).toBeLessThan(300);
+      },
+    );
+    await again("engineer", `/my-hours?week=${weekOf(day)}`, /\/submit$/, async () => {
+      expect((await sato.client.post(`/api/v1/timesheets/${sheet}/submit`)).status).toBe(200);
+    });
+    await again(
+      "lead",
+      "/timesheets",
+      new RegExp(`/timesheets/${sheet}/reject$`),
+      async () => {
+        expect((await w.lead.post(`/api/v1/timesheets/${sheet}/approve`)).status).toBe(200);
+      },
+      { reason: "時間が合いません" },
+    );
+    expect(Object.values(stale).map((s) => (s ?? 0) >= 400 && (s ?? 0) < 500)).toEqual([true, true, true]);
     expect(problems).toEqual({});
   }, 300_000);
 });
