@@ -4,6 +4,7 @@
 // submitted empty and then with values of the wrong kind, the browser's own checks off; forms with nothing to fill
 // in are sent as they are, and once more after what they do was done behind the page's back (a second tab, another
 // person). Each answer must be an answer (no 5xx) and hold no English sentence.
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -131,7 +132,12 @@ describe("the forms that show only once something has happened, refused in Japan
   }
 
   /** Every kind of form with something to fill in on `path` (as `role`), submitted empty and wrong: the kinds tried. */
-  async function fillable(role: string, path: () => string, wanted: RegExp): Promise<string[]> {
+  async function fillable(
+    role: string,
+    path: () => string,
+    wanted: RegExp,
+    { wrongRefused = false } = {},
+  ): Promise<string[]> {
     const page = await signInPage(browser, w.t.base, WALKERS[role] as string, PASSWORD);
     page.on("dialog", (d) => void d.accept());
     const tried: string[] = [];
@@ -145,7 +151,7 @@ describe("the forms that show only once something has happened, refused in Japan
           const status = await submitWrong(page, form.index, how);
           const refused = await judge(page, `${role} ${formKey(form)} ${how}`, status);
           // Left empty, every one of these forms is refused; a value of the wrong kind may be free text it takes.
-          if (how === "missing") expect(refused, `${formKey(form)} ${how}`).toBe(true);
+          if (how === "missing" || wrongRefused) expect(refused, `${formKey(form)} ${how}`).toBe(true);
         }
       }
     } finally {
@@ -184,12 +190,16 @@ describe("the forms that show only once something has happened, refused in Japan
   };
 
   it("refuses the keyer's entry form in Japanese", async () => {
-    expect(await fillable("engineer", () => `/tasks/${batchId}/entry`, /\/entry$/)).toHaveLength(1);
+    const entry = await fillable("engineer", () => `/tasks/${batchId}/entry`, /\/entry$/, { wrongRefused: true });
+    expect(entry).toHaveLength(1);
     expect(problems).toEqual({});
   }, 300_000);
 
   it("refuses the lead's decision on a disputed item and the reopening of an approved week in Japanese", async () => {
-    expect(await fillable("lead", () => `/task-disputes/${batchId}`, /^\/task-disputes\//)).toHaveLength(1);
+    const decide = await fillable("lead", () => `/task-disputes/${batchId}`, /^\/task-disputes\//, {
+      wrongRefused: true,
+    });
+    expect(decide).toHaveLength(1);
     expect(await fillable("lead", () => "/timesheets", /\/reopen$/)).toHaveLength(1);
     expect(problems).toEqual({});
   }, 300_000);
@@ -241,6 +251,21 @@ describe("the forms that show only once something has happened, refused in Japan
       await page.context().close();
     }
     expect(refused).toHaveLength(3);
+    expect(problems).toEqual({});
+  }, 300_000);
+
+  it("refuses a stopped workspace's move form, left empty or given a host not offered, in Japanese", async () => {
+    // Another workspace, stopped, and a second host to move it to, as the operator's list shows them.
+    const db = w.t.running.azusa.db.kysely;
+    const other = await db.selectFrom("workspace").selectAll().where("id", "!=", workspaceId).executeTakeFirstOrThrow();
+    await db.updateTable("workspace").set({ state: "stopped" }).where("id", "=", other.id).execute();
+    const host = await db.selectFrom("workspace_host").selectAll().executeTakeFirstOrThrow();
+    const at = new Date().toISOString();
+    await db
+      .insertInto("workspace_host")
+      .values({ ...host, id: randomUUID(), name: "second-host", state: "active", created_at: at, updated_at: at })
+      .execute();
+    expect(await fillable("operator", () => "/workspaces", /\/move$/, { wrongRefused: true })).toHaveLength(1);
     expect(problems).toEqual({});
   }, 300_000);
 
