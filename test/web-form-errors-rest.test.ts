@@ -230,7 +230,7 @@ describe("the forms that show only once something has happened, refused in Japan
     expect(problems).toEqual({});
   }, 300_000);
 
-  it("refuses a workspace's move without a host or a reason, or while it runs, in Japanese", async () => {
+  it("refuses a workspace's move without a host or a reason, with a reason too long, or while it runs, in Japanese", async () => {
     const page = await signInPage(browser, w.t.base, WALKERS.operator as string, PASSWORD);
     const refused: (number | null)[] = [];
     try {
@@ -238,6 +238,7 @@ describe("the forms that show only once something has happened, refused in Japan
         ["", ""],
         ["not-offered", "\u0007"],
         ["", "ホストの保守のため"],
+        ["not-offered", "保守".repeat(501)],
       ] as const) {
         await page.goto(`${w.t.base}/workspaces`);
         // The form shows only for a stopped workspace; the same request, as a script sends it, for a running one.
@@ -246,11 +247,13 @@ describe("the forms that show only once something has happened, refused in Japan
         expect(await judge(page, `move ${hostId || "(no host)"} ${reason ? "reason" : "(no reason)"}`, status)).toBe(
           true,
         );
+        // A reason too long is named as such, not as missing.
+        if (reason.length > 1000) expect(await page.textContent("body")).toContain("1000 文字以内");
       }
     } finally {
       await page.context().close();
     }
-    expect(refused).toHaveLength(3);
+    expect(refused).toHaveLength(4);
     expect(problems).toEqual({});
   }, 300_000);
 

@@ -6,10 +6,20 @@ import type { Engineer } from "../../domain/engineers/engineers.service.ts";
 import { type VettingKind, vettingKinds } from "../../domain/matching/matching.ts";
 import type { Unavailable, Workspace } from "../../domain/workspaces/workspaces.service.ts";
 import { AppError } from "../../kernel/errors.ts";
+import { text } from "../../kernel/messages.ts";
 import { formatDateTime, hm } from "../i18n/i18n.ts";
 import { activity, workspaceReason } from "../i18n/stored.ts";
 import { CheckoutNote, CsrfField, DataTable, FieldErrors, Layout, Notice, UnavailableNote } from "../layout.tsx";
-import { problemsOf, render, requireRole, sayError, type WebContext, type WebDeps, type WebEnv } from "../web-env.ts";
+import {
+  problemsOf,
+  render,
+  requireRole,
+  sayError,
+  sayText,
+  type WebContext,
+  type WebDeps,
+  type WebEnv,
+} from "../web-env.ts";
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const isVettingKind = (v: string): v is VettingKind => vettingKinds.includes(v as VettingKind);
@@ -344,7 +354,9 @@ export function operatorPages(deps: WebDeps) {
       let error: string;
       let status: 400 | 404 | 409 = 400;
       if (!hostId) error = `${t("workspaces.moveTo")}: ${t("common.required")}`;
-      else if (!reason || reason.length > 1000) error = `${t("workspaces.moveReason")}: ${t("common.required")}`;
+      else if (!reason) error = `${t("workspaces.moveReason")}: ${t("common.required")}`;
+      else if (reason.length > 1000)
+        error = `${t("workspaces.moveReason")}: ${sayText(c, text("issue.longString", { n: 1000 }))}`;
       else {
         try {
           await deps.workspaces.move(user, id, { hostId, reason });
