@@ -27,6 +27,7 @@ import type { AccessRequest, Said } from "../domain/sessions/access.ts";
 import type { SessionService } from "../domain/sessions/sessions.service.ts";
 import type { TaskDocumentService } from "../domain/tasks/documents.service.ts";
 import type { TaskEntryService } from "../domain/tasks/entries.service.ts";
+import type { TaskService } from "../domain/tasks/tasks.service.ts";
 import type { TenantService } from "../domain/tenants/tenants.service.ts";
 import type { SettlementService } from "../domain/timesheets/settlements.service.ts";
 import type { TimesheetService } from "../domain/timesheets/timesheets.service.ts";
@@ -111,6 +112,8 @@ export interface WebDeps {
   interestAttempts: AttemptLimit;
   workspaceHosts: WorkspaceHostService;
   availability: AvailabilityService;
+  /** Task batches (the contract's batch page). */
+  tasks: TaskService;
   taskEntries: TaskEntryService;
   taskDocuments: TaskDocumentService;
   contracts: ContractService;

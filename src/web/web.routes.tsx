@@ -30,6 +30,7 @@ import { pullPages } from "./pages/pulls.tsx";
 import { recordingPages } from "./pages/recordings.tsx";
 import { sessionPages } from "./pages/session.tsx";
 import { settingsPages } from "./pages/settings.tsx";
+import { taskBatchPages } from "./pages/task-batches.tsx";
 import { taskDisputePages } from "./pages/task-disputes.tsx";
 import { taskStatsPages } from "./pages/task-stats.tsx";
 import { taskPages } from "./pages/tasks.tsx";
@@ -195,6 +196,7 @@ export function webRoutes(deps: WebDeps) {
   web.route("/", programmeReportPages(deps));
   web.route("/", availabilityPages(deps));
   web.route("/", taskPages(deps));
+  web.route("/", taskBatchPages(deps));
   web.route("/", taskDisputePages(deps));
   web.route("/", taskStatsPages(deps));
   // Any other page is "not found" as a page; other paths keep the application's JSON answer.

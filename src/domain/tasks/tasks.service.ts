@@ -233,6 +233,37 @@ export function createTaskService({ db, audit }: { db: Kysely<Database>; audit: 
       return rows.map((r) => toBatch(r, n.get(r.id) ?? 0));
     },
 
+    /**
+     * The contract's batches (as `list`) with their items counted by state and their kind: "documents" when its
+     * items were made from uploaded documents, else "csv". For the contractor's batch page.
+     */
+    async overview(
+      actor: Actor,
+      contractId: string,
+    ): Promise<(TaskBatch & { kind: "csv" | "documents"; states: Record<string, number> })[]> {
+      const batches = await service.list(actor, contractId);
+      if (batches.length === 0) return [];
+      const ids = batches.map((b) => b.id);
+      const states = await db
+        .selectFrom("task_item")
+        .select(["batch_id", "state", (eb) => eb.fn.countAll<number | string>().as("n")])
+        .where("batch_id", "in", ids)
+        .groupBy(["batch_id", "state"])
+        .execute();
+      const documents = await db
+        .selectFrom("task_document")
+        .select("batch_id")
+        .distinct()
+        .where("batch_id", "in", ids)
+        .execute();
+      const withDocuments = new Set(documents.map((d) => d.batch_id));
+      return batches.map((b) => ({
+        ...b,
+        kind: withDocuments.has(b.id) ? "documents" : "csv",
+        states: Object.fromEntries(states.filter((s) => s.batch_id === b.id).map((s) => [s.state, Number(s.n)])),
+      }));
+    },
+
     /** The order document's terms of a keyer's unit-priced work on the batch (see task-order.ts). */
     order(actor: Actor, batchId: string, keyerId: string): Promise<OrderTerms> {
       return taskOrderTerms(db, actor, batchId, keyerId);

@@ -440,6 +440,12 @@ function ContractDetail({
         )}
       </section>
 
+      <p>
+        <a href={`/contracts/${contract.id}/task-batches`} id="task-batches">
+          {t("contract.taskBatches")}
+        </a>
+      </p>
+
       <section aria-labelledby="upload">
         <h2 id="upload">{t("wbs.title")}</h2>
         <form method="post" action={`/contracts/${contract.id}/wbs`} enctype="multipart/form-data" class="row">
