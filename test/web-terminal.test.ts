@@ -68,11 +68,16 @@ describe("the browser terminal", () => {
     // Japanese and emoji take two columns each, as the shell counts them: the spaces before and after them
     // stay, typed and printed, and nothing after them is drawn over.
     await runInTerminal(page, 'echo "> 日本語 😀 ok"', "> 日本語 😀 ok");
-    for (const line of ['echo "> 日本語', "> 日本語 😀 ok"]) {
+    // The typed line already holds what the command prints, so each row is read once it is whole on the screen.
+    const lines: [string, RegExp][] = [
+      ['echo "> 日本語', / \$ echo "> 日本語 😀 ok"$/],
+      ["> 日本語 😀 ok", /^> 日本語 😀 ok$/],
+    ];
+    for (const [line, whole] of lines) {
+      const textOf = async () => (await terminalColumns(page, "#terminal", line)).map(([ch]) => ch).join("");
+      await expect.poll(textOf, { timeout: 15_000 }).toMatch(whole);
       const shown = await terminalColumns(page, "#terminal", line);
-      const text = shown.map(([ch]) => ch).join("");
-      expect(text).toMatch(line.startsWith("echo") ? / \$ echo "> 日本語 😀 ok"$/ : /^> 日本語 😀 ok$/);
-      expect(shown).toEqual(wideColumns(text));
+      expect(shown).toEqual(wideColumns(shown.map(([ch]) => ch).join("")));
     }
     // An underscore is seen, not cut off by its row's box.
     await runInTerminal(page, "echo LC_ALL=$((1+1))", "LC_ALL=2");

@@ -381,7 +381,8 @@ describe("size-limited workspace volumes", () => {
     const ref = await make(64);
     const { out, code } = await sh(
       ref,
-      "head -c 104857600 /dev/zero | cat > /workspace/big; echo rc=$?; ls -A /workspace",
+      // the error into the same stream as what follows, so that it comes before it
+      "{ head -c 104857600 /dev/zero | cat > /workspace/big; } 2>&1; echo rc=$?; ls -A /workspace",
     );
     expect(out).toContain("No space left on device");
     expect(out).toMatch(/rc=[1-9]/);
