@@ -73,8 +73,9 @@ describe("the browser terminal", () => {
       ['echo "> 日本語', / \$ echo "> 日本語 😀 ok"$/],
       ["> 日本語 😀 ok", /^> 日本語 😀 ok$/],
     ];
+    const shownOn = page;
     for (const [line, whole] of lines) {
-      const textOf = async () => (await terminalColumns(page, "#terminal", line)).map(([ch]) => ch).join("");
+      const textOf = async () => (await terminalColumns(shownOn, "#terminal", line)).map(([ch]) => ch).join("");
       await expect.poll(textOf, { timeout: 15_000 }).toMatch(whole);
       const shown = await terminalColumns(page, "#terminal", line);
       expect(shown).toEqual(wideColumns(shown.map(([ch]) => ch).join("")));
